@@ -1,0 +1,96 @@
+"""Typed errors: each carries an exit code and an optional hint.
+
+Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) and
+``hint: <hint>`` and exits with the code.  Exit codes:
+
+  1  unexpected internal error (a bug: please report it with --debug output)
+  2  bad usage or configuration (unknown target, malformed requirement or config)
+  3  the index does not have what was asked for (project, version, sdist)
+  4  integrity: a hash did not match the index or a pin
+  5  unsafe or corrupt archive
+  6  metadata missing, invalid or hostile
+  7  the requirement cannot be mapped to the target distribution
+  8  an external build step failed
+  9  a host tool is missing
+"""
+
+from __future__ import annotations
+
+
+class RepackError(Exception):
+    """Base of every error repack reports to the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, project: str | None = None, hint: str | None = None):
+        self.project = project
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        msg = " ".join(super().__str__().split())  # always one line
+        return f"{self.project}: {msg}" if self.project else msg
+
+
+class ConfigError(RepackError):
+    exit_code = 2
+
+
+class TargetError(ConfigError):
+    """An unknown or malformed target description."""
+
+
+class ResolveError(RepackError):
+    exit_code = 3
+
+
+class IntegrityError(RepackError):
+    exit_code = 4
+
+
+class UnsafeArchiveError(RepackError):
+    exit_code = 5
+
+
+class MetadataError(RepackError):
+    exit_code = 6
+
+
+class MappingError(RepackError):
+    exit_code = 7
+
+
+class BuildError(RepackError):
+    exit_code = 8
+
+
+class CommandFailed(BuildError):
+    """An external command exited non-zero; carries argv and the tail of its output."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        returncode: int,
+        output_tail: str,
+        *,
+        project: str | None = None,
+        hint: str | None = None,
+    ):
+        import shlex
+
+        self.argv = argv
+        self.returncode = returncode
+        self.output_tail = output_tail
+        super().__init__(
+            f"command failed with exit code {returncode}: {shlex.join(argv)}",
+            project=project,
+            hint=hint,
+        )
+
+
+class ToolMissing(RepackError):
+    exit_code = 9
+
+    def __init__(self, tool: str, *, hint: str | None = None):
+        self.tool = tool
+        super().__init__(f"required host tool {tool!r} was not found on PATH", hint=hint)

@@ -1,0 +1,196 @@
+"""The frozen records that flow between pipeline stages.
+
+resolve -> Release -> fetch -> Sdist -> unpack + metadata -> Project
+        -> naming (+ Target, ArchiveIndex) -> DebSpec -> render -> source tree
+        -> build -> Artifact
+Strings that passed a check get a NewType so that raw upstream text cannot reach a
+template by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NewType
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+DebName = NewType("DebName", str)
+"""A valid Debian package name (Policy 5.6.1)."""
+
+DebVersion = NewType("DebVersion", str)
+"""A Debian version string ([epoch:]upstream[-revision]) that keeps PEP 440 order."""
+
+__all__ = [
+    "ArchiveIndex", "Artifact", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
+    "NormalizedName", "Project", "Relation", "Release", "Sdist", "Target",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """One distribution release, loaded from repack/targets/<id>.toml."""
+
+    id: str                      # "debian-12"
+    family: Literal["deb", "rpm"]
+    name: str                    # "Debian 12 (bookworm)"
+    codename: str                # "bookworm"
+    python_version: str          # "3.11": the interpreter markers and Requires-Python are judged by
+    python_full_version: str     # "3.11.2": for python_full_version markers
+    site_packages: str           # "/usr/lib/python3/dist-packages"
+    platform_machine: str        # "x86_64"
+    suites: tuple[str, ...]      # apt sources lines: ("deb http://... bookworm main", ...)
+    toolchain: tuple[str, ...]   # packages the builder image carries
+    name_prefix: str             # "python3-"
+    version_suffix: str          # "~deb12": appended to the Debian revision
+    distribution: str            # changelog distribution field ("bookworm")
+
+    @property
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker environment of the target's system Python."""
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": self.python_full_version,
+            "os_name": "posix",
+            "platform_machine": self.platform_machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": "Linux",
+            "platform_version": "",
+            "python_full_version": self.python_full_version,
+            "python_version": self.python_version,
+            "sys_platform": "linux",
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    """One sdist of one version of a project, as the index describes it."""
+
+    name: NormalizedName
+    version: Version
+    filename: str
+    url: str
+    sha256: str                  # from the index; fetch refuses a file that does not match
+    size: int | None
+    requires_python: SpecifierSet | None
+    yanked: bool
+    index_url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sdist:
+    """A downloaded sdist whose bytes were checked."""
+
+    release: Release
+    path: Path                   # inside the content-addressed cache
+    sha256: str
+    verified: tuple[str, ...]    # what was checked, e.g. ("tls", "sha256:index", "sha256:pin")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
+    """Core metadata of one sdist.  Every str here is untrusted upstream text."""
+
+    name: NormalizedName         # PEP 503 normalised
+    display_name: str            # as the metadata spells it ("Django")
+    version: Version
+    summary: str
+    description: str
+    description_content_type: str | None
+    license: str | None          # free-text License field
+    license_expression: str | None   # SPDX (Metadata 2.4 License-Expression)
+    license_files: tuple[str, ...]   # paths relative to the source tree
+    author: str | None
+    author_email: str | None
+    home_page: str | None
+    project_urls: tuple[tuple[str, str], ...]   # (label, url)
+    requires_dist: tuple[Requirement, ...]
+    requires_python: SpecifierSet | None
+    provides_extra: tuple[str, ...]
+    console_scripts: tuple[str, ...]            # names of console_scripts / gui_scripts
+    build_requires: tuple[Requirement, ...]     # [build-system] requires (PEP 518 default if absent)
+    build_backend: str | None
+    has_native_code: bool        # C/C++/Cython/Rust sources present: Architecture any, not all
+    metadata_source: Literal["PKG-INFO", "PEP 517"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveIndex:
+    """What a target's own archive offers, read from the builder image.
+
+    packages: binary package name -> highest version in the archive (with epoch).
+    dist_map: PEP 503 normalised dist name -> Debian binary package (dh-python's
+    cpython3_fallback map).
+    """
+
+    packages: dict[str, str] = field(default_factory=dict)
+    dist_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Relation:
+    """One Debian relation atom: name [(op version)]; op in <<, <=, =, >=, >>."""
+
+    name: DebName
+    op: str | None = None
+    version: DebVersion | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.op} {self.version})" if self.op else self.name
+
+
+Alternatives = tuple[Relation, ...]
+"""An OR group: "a (<< 2) | a (>> 2)".  A relation field is a tuple of these."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangelogEntry:
+    version: DebVersion
+    distribution: str
+    urgency: str
+    changes: tuple[str, ...]     # lines we write ourselves; never upstream text
+    maintainer: str              # "Name <email>"
+    date: str                    # RFC 5322 date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DebSpec:
+    """Everything the debian/ templates need; produced by repack.naming from a Project."""
+
+    target_id: str
+    source_name: DebName         # "python-django"
+    binary_name: DebName         # "python3-django"
+    upstream_version: str        # PEP 440 text, as in the orig tarball name
+    version: DebVersion          # full: [epoch:]upstream-revision
+    epoch: int
+    architecture: Literal["all", "any"]
+    depends: tuple[Alternatives, ...]
+    recommends: tuple[Alternatives, ...]
+    suggests: tuple[Alternatives, ...]      # extras land here, never in Depends
+    build_depends: tuple[Alternatives, ...]
+    provides: tuple[Relation, ...]
+    unsatisfied: tuple[str, ...]            # PEP 508 texts no archive package satisfies
+    maintainer: str
+    summary: str                 # untrusted: escaped by the render filters
+    description: str             # untrusted
+    homepage: str | None         # untrusted
+    license: str                 # SPDX-ish short name for debian/copyright, untrusted
+    license_text: str            # untrusted
+    copyright: str               # untrusted
+    upstream_name: str           # untrusted display name
+    source_url: str
+    changelog: ChangelogEntry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Artifact:
+    target: str
+    format: Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes", "rpm", "srpm"]
+    package: str
+    version: str
+    path: Path
+    sha256: str

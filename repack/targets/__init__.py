@@ -1,0 +1,41 @@
+"""Targets are data: one TOML file per distribution release, validated into a frozen Target."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from importlib import resources
+
+from repack.errors import TargetError
+from repack.model import Target
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Target)}
+
+
+def available() -> list[str]:
+    """Ids of the targets shipped with repack, sorted."""
+    files = resources.files(__name__).iterdir()
+    return sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
+
+
+def load(target_id: str) -> Target:
+    """Load and validate targets/<id>.toml; every problem is reported at once."""
+    if target_id not in available():
+        raise TargetError(
+            f"unknown target {target_id!r}", hint=f"known targets: {', '.join(available())}"
+        )
+    text = resources.files(__name__).joinpath(f"{target_id}.toml").read_text()
+    return parse(target_id, tomllib.loads(text))
+
+
+def parse(target_id: str, data: dict[str, object]) -> Target:
+    problems = [f"unknown key {k!r}" for k in data if k not in _FIELDS]
+    problems += [f"missing key {k!r}" for k in _FIELDS if k not in data]
+    if data.get("id") not in (None, target_id):
+        problems.append(f"id {data.get('id')!r} does not match the file name")
+    if data.get("family") not in (None, "deb", "rpm"):
+        problems.append(f"family must be 'deb' or 'rpm', not {data.get('family')!r}")
+    if problems:
+        raise TargetError(f"target {target_id}: " + "; ".join(problems))
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return Target(**values)  # type: ignore[arg-type]
