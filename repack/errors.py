@@ -5,7 +5,7 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
 
   1  unexpected internal error (a bug: please report it with --debug output)
   2  bad usage or configuration (unknown target, malformed requirement or config)
-  3  the index does not have what was asked for (project, version, sdist)
+  3  the index does not have what was asked for (project, version, sdist), or cannot be reached
   4  integrity: a hash did not match the index or a pin
   5  unsafe or corrupt archive
   6  metadata missing, invalid or hostile

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from rich.console import Console
 
 # stdout is reserved for machine-readable output (--json); everything human goes to stderr.
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _state = {"verbose": False, "quiet": False, "depth": 0}
 

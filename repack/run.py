@@ -26,6 +26,7 @@ TOOL_PACKAGES: dict[str, str] = {
     "dpkg-deb": "dpkg",
     "dpkg-scanpackages": "dpkg-dev",
     "dpkg-source": "dpkg-dev",
+    "dpkg-buildpackage": "dpkg-dev",
     "lintian": "lintian",
 }
 

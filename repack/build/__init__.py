@@ -1,0 +1,1 @@
+"""Building inside containers: the engine, the builder images and the Debian build."""

@@ -1,0 +1,148 @@
+"""Builder and base images, bootstrapped from the target's own archive.
+
+No registry is assumed: an image is `mmdebstrap --variant=minbase` of the target's suites
+(plus the toolchain for a builder), imported into the engine and tagged with a hash of its
+recipe, so a changed recipe makes a new image and an unchanged one is built once.
+While bootstrapping we copy out the archive's package lists and dh-python's dist map: they
+are the `ArchiveIndex` the mapping stage uses to depend on the distribution's own packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from debian.deb822 import Packages
+from debian.debian_support import version_compare
+from packaging.utils import canonicalize_name
+
+from repack import __version__, log
+from repack.build.engine import Engine
+from repack.errors import BuildError
+from repack.model import ArchiveIndex, Target
+from repack.run import run
+
+ImageKind = Literal["builder", "base"]
+RECIPE_VERSION = 1  # bump when the way images are made changes
+DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    tag: str
+    kind: ImageKind
+    target: Target
+    state_dir: Path              # holds archive.json for builder images
+
+    @property
+    def archive_file(self) -> Path:
+        return self.state_dir / "archive.json"
+
+
+def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
+    return {
+        "recipe_version": RECIPE_VERSION,
+        "codename": target.codename,
+        "suites": list(target.suites),
+        "variant": "minbase",
+        "packages": ["ca-certificates", *(target.toolchain if kind == "builder" else ())],
+    }
+
+
+def image_for(target: Target, kind: ImageKind, cache_dir: Path) -> Image:
+    digest = hashlib.sha256(json.dumps(recipe(target, kind), sort_keys=True).encode()).hexdigest()
+    tag = f"localhost/repack-{kind}-{target.id}:{digest[:16]}"
+    return Image(tag=tag, kind=kind, target=target,
+                 state_dir=cache_dir / "images" / f"{kind}-{target.id}-{digest[:16]}")
+
+
+def is_ready(engine: Engine, image: Image) -> bool:
+    if image.kind == "builder" and not image.archive_file.is_file():
+        return False
+    return engine.image_exists(image.tag)
+
+
+def ensure(engine: Engine, image: Image, *, rebuild: bool = False) -> Image:
+    """Make the image unless it is already there (about 15 s for base, a minute or two
+    for a builder, mostly downloading)."""
+    if not rebuild and is_ready(engine, image):
+        return image
+    with log.step(f"Bootstrapping {image.kind} image for {image.target.id} ({image.tag})"):
+        _bootstrap(engine, image)
+    return image
+
+
+def _bootstrap(engine: Engine, image: Image) -> None:
+    spec = recipe(image.target, image.kind)
+    image.state_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="repack-image-", dir=image.state_dir.parent) as tmp:
+        work = Path(tmp)
+        tarball = work / "rootfs.tar"
+        export = work / "export"
+        export.mkdir()
+        argv: list[str | os.PathLike[str]] = [
+            "mmdebstrap", "--variant=minbase", "--mode=auto",
+            "--include=" + ",".join(spec["packages"]),  # type: ignore[arg-type]
+            "--aptopt=Acquire::Languages \"none\"",
+            "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+            "--dpkgopt=path-exclude=/usr/share/man/*",
+            "--dpkgopt=path-exclude=/usr/share/locale/*",
+        ]
+        if image.kind == "builder":
+            if any(c.isspace() for c in str(export)):
+                raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
+            # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
+            argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists {export}")
+        argv += [image.target.codename, tarball, *image.target.suites]
+        run(argv)
+        if image.kind == "builder":
+            index = read_archive(export / "lists", export / Path(DIST_MAP).name)
+            staging = work / "archive.json"
+            staging.write_text(json.dumps({"packages": index.packages,
+                                           "dist_map": index.dist_map}, sort_keys=True))
+        engine.remove_image(image.tag)
+        engine.import_tarball(tarball, image.tag)
+        if image.kind == "builder":
+            image.state_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, image.archive_file)
+        (image.state_dir.parent / "README").write_text(
+            f"Created by repack {__version__}: state of the builder images (safe to delete).\n")
+    # stale state of older recipes of this target is left alone: `repack image prune` later
+
+
+def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
+    """Highest version of every binary package in the archive's Packages lists, and
+    dh-python's map of dist names to Debian packages (normalised as PEP 503 names)."""
+    packages: dict[str, str] = {}
+    for path in sorted(lists_dir.glob("*_Packages")):
+        with path.open("rb") as fh:
+            for para in Packages.iter_paragraphs(fh, use_apt_pkg=False, fields=["Package", "Version"]):
+                name, version = para.get("Package"), para.get("Version")
+                if not name or not version:
+                    continue
+                if name not in packages or version_compare(version, packages[name]) > 0:
+                    packages[name] = version
+    if not packages:
+        raise BuildError(f"no package lists found in {lists_dir}; cannot map dependencies")
+    dist_map: dict[str, str] = {}
+    for line in dist_map_file.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and not line.startswith("#"):
+            dist_map.setdefault(canonicalize_name(parts[0]), parts[1])
+    return ArchiveIndex(packages=packages, dist_map=dist_map)
+
+
+def load_archive(image: Image) -> ArchiveIndex:
+    data = json.loads(image.archive_file.read_text())
+    return ArchiveIndex(packages=data["packages"], dist_map=data["dist_map"])
+
+
+def remove_state(image: Image) -> None:
+    shutil.rmtree(image.state_dir, ignore_errors=True)

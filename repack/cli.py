@@ -1,0 +1,252 @@
+"""The `repack` command line.  No logic here: parse, call the pipeline, report.
+
+Exit codes: 0 success; 1 internal error; 2 usage or configuration; 3 not on the index;
+4 hash mismatch; 5 unsafe or corrupt archive; 6 bad metadata; 7 cannot map to the target;
+8 a build step failed; 9 a host tool is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from packaging.requirements import InvalidRequirement, Requirement
+
+from repack import __version__, config, log, pipeline
+from repack import targets as target_files
+from repack.errors import CommandFailed, ConfigError, RepackError
+from repack.run import TOOL_PACKAGES
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_TARGET = "debian-12"
+
+
+def _common(f: F) -> F:
+    f = click.option("-v", "--verbose", is_flag=True, help="Show every command and its output.")(f)
+    f = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")(f)
+    f = click.option("--config", "config_file", type=click.Path(path_type=Path),
+                     help="Config file (default: $XDG_CONFIG_HOME/repack/config.toml).")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="repack")
+def cli() -> None:
+    """Turn Python sdists from your package index into native Debian packages, built from
+    the hash-verified upstream sdist in clean containers.
+
+    \b
+    Typical use:
+      repack doctor                      check the host tools
+      repack build django==4.2           ./repack-out/debian-12/python3-django_*.deb
+      repack build -r requirements.txt -t debian-12 -t debian-13
+      repack render django==4.2 -o review/   the debian/ directory, not built
+
+    The index is the one pip uses (PIP_INDEX_URL or pip.conf index-url).
+    """
+
+
+def _context(settings: config.Settings, output: Path | None) -> pipeline.Context:
+    from repack import http, resolve
+    from repack.build import engine
+
+    return pipeline.Context(settings=settings, engine=engine.detect(settings.engine),
+                            session=http.session(), index=resolve.index_url(),
+                            output_dir=output or settings.output_dir)
+
+
+def _requests(reqs: tuple[str, ...], req_file: Path | None,
+              hashes: tuple[str, ...]) -> list[pipeline.BuildRequest]:
+    from repack.requirements import parse_hash_option, parse_requirements_file
+
+    pins = tuple(parse_hash_option(h) for h in hashes)
+    if pins and len(reqs) != 1:
+        raise ConfigError("--hash applies to exactly one REQ; use -r FILE with --hash per line")
+    out = []
+    for text in reqs:
+        try:
+            out.append(pipeline.BuildRequest(requirement=Requirement(text), hashes=pins))
+        except InvalidRequirement as e:
+            raise ConfigError(f"{text!r} is not a valid PEP 508 requirement: {e}") from e
+    if req_file is not None:
+        out += [pipeline.BuildRequest(requirement=p.req, hashes=p.hashes)
+                for p in parse_requirements_file(req_file)]
+    if not out:
+        raise ConfigError("nothing to build: give REQ arguments or -r FILE")
+    return out
+
+
+def _report(debug: bool, body: Callable[[], None]) -> None:
+    try:
+        body()
+    except RepackError as e:
+        if debug:
+            log.console.print_exception()
+        if isinstance(e, CommandFailed) and e.output_tail:
+            log.console.print(e.output_tail, markup=False, style="dim")
+        log.console.print(f"error: {e}", style="bold red", markup=False)
+        if e.hint:
+            log.console.print(f"hint: {e.hint}", markup=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        log.console.print("error: interrupted", style="bold red")
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("reqs", nargs=-1, metavar="REQ...")
+@click.option("-t", "--target", "target_ids", multiple=True, metavar="TARGET",
+              help=f"Target distribution release (repeatable; default {DEFAULT_TARGET}). "
+                   "See `repack targets`.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output directory; artifacts go to OUTPUT/<target>/ (default ./repack-out).")
+@click.option("--hash", "hashes", multiple=True, metavar="sha256:HEX",
+              help="Allowed sha256 of the sdist (repeatable), as pip's --hash.")
+@click.option("-r", "--requirement", "req_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A pip requirements file (==pins and --hash lines).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object describing artifacts and sources on stdout.")
+@_common
+def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | None,
+          hashes: tuple[str, ...], req_file: Path | None, as_json: bool, verbose: bool,
+          debug: bool, config_file: Path | None) -> None:
+    """Build native packages of REQ (PEP 508 requirements, e.g. 'django==4.2').
+
+    An unpinned REQ resolves to the newest release that is not yanked, has an sdist and
+    whose Requires-Python admits the target's Python.  The sdist's sha256 is checked
+    against the index and every --hash before it is used.
+    """
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        settings = config.load(config_file)
+        targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
+        requests_ = _requests(reqs, req_file, hashes)
+        result = pipeline.build_all(requests_, targets, _context(settings, output))
+        if as_json:
+            click.echo(json.dumps(result_json(result), indent=2))
+        else:
+            for a in result.artifacts:
+                if a.format == "deb":
+                    log.info(f"built {a.path}")
+    _report(debug, body)
+
+
+def result_json(result: pipeline.BuildResult) -> dict[str, object]:
+    return {
+        "artifacts": [{"target": a.target, "format": a.format, "package": a.package,
+                       "version": a.version, "path": str(a.path), "sha256": a.sha256}
+                      for a in result.artifacts],
+        "sources": [{"project": s.release.name, "version": str(s.release.version),
+                     "url": s.release.url, "sha256": s.sha256, "verified": list(s.verified)}
+                    for s in result.sources],
+        "warnings": list(result.warnings),
+    }
+
+
+@cli.command()
+@click.argument("req", metavar="REQ")
+@click.option("-t", "--target", "target_id", default=DEFAULT_TARGET, show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Directory to write <source>-<version>/debian/ into.")
+@click.option("--hash", "hashes", multiple=True, metavar="sha256:HEX")
+@_common
+def render(req: str, target_id: str, output: Path, hashes: tuple[str, ...], verbose: bool,
+           debug: bool, config_file: Path | None) -> None:
+    """Write the generated debian/ packaging of REQ for review, without building."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        settings = config.load(config_file)
+        (target,) = pipeline.load_targets((target_id,))
+        (request,) = _requests((req,), None, hashes)
+        ctx = _context(settings, output)
+        sdist = pipeline.fetch_sdist(request, target, ctx)
+        out = pipeline.render_only(sdist, target, ctx, output)
+        log.info(f"wrote {out}")
+    _report(debug, body)
+
+
+@cli.command("targets")
+@_common
+def list_targets(verbose: bool, debug: bool, config_file: Path | None) -> None:
+    """List the known targets and whether their builder image is ready."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        from repack.build import engine, images
+
+        settings = config.load(config_file)
+        try:
+            eng: engine.Engine | None = engine.detect(settings.engine)
+        except RepackError:
+            eng = None
+        for tid in target_files.available():
+            t = target_files.load(tid)
+            img = images.image_for(t, "builder", settings.cache_dir)
+            ready = "no engine" if eng is None else (
+                "ready" if images.is_ready(eng, img) else "not built (repack image build "
+                f"{tid})")
+            click.echo(f"{tid:12} {t.family:4} python {t.python_version:5} {t.name:24} {ready}")
+    _report(debug, body)
+
+
+@cli.group()
+def image() -> None:
+    """Manage builder images (bootstrapped from the target's archive)."""
+
+
+@image.command("build")
+@click.argument("target_ids", nargs=-1, required=True, metavar="TARGET...")
+@click.option("--rebuild", is_flag=True, help="Rebuild even if the image exists (fresh archive).")
+@click.option("--base", is_flag=True, help="Also build the plain base image (used by tests).")
+@_common
+def image_build(target_ids: tuple[str, ...], rebuild: bool, base: bool, verbose: bool,
+                debug: bool, config_file: Path | None) -> None:
+    """Prepare the builder image of each TARGET ahead of time."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        from repack.build import engine, images
+
+        settings = config.load(config_file)
+        eng = engine.detect(settings.engine)
+        for t in pipeline.load_targets(target_ids):
+            for kind in ("builder", "base") if base else ("builder",):
+                img = images.ensure(eng, images.image_for(t, kind, settings.cache_dir),  # type: ignore[arg-type]
+                                    rebuild=rebuild)
+                click.echo(img.tag)
+    _report(debug, body)
+
+
+DOCTOR_TOOLS = ("mmdebstrap", "gpg", "dpkg-deb", "dpkg-source", "lintian")
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the host tools repack needs and say how to install the missing ones."""
+    missing = []
+    engines = [e for e in ("podman", "docker") if shutil.which(e)]
+    click.echo(f"{'container engine':18} {', '.join(engines) or 'MISSING'}")
+    if not engines:
+        missing.append("podman")
+    for tool in DOCTOR_TOOLS:
+        path = shutil.which(tool)
+        click.echo(f"{tool:18} {path or 'MISSING'}")
+        if not path:
+            missing.append(tool)
+    if missing:
+        packages = sorted({TOOL_PACKAGES[t] for t in missing})
+        click.echo(f"\nmissing: {', '.join(missing)}\ninstall with: apt-get install "
+                   f"{' '.join(packages)}", err=True)
+        sys.exit(9)
+    click.echo("all host tools found")
+
+
+def main() -> None:
+    cli(prog_name="repack")

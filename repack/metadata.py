@@ -1,0 +1,455 @@
+"""Core metadata of an unpacked sdist -> `Project`.
+
+Two sources:
+
+* ``PKG-INFO`` at the top of the sdist, usable as it is when it is static (PEP 643:
+  Metadata-Version >= 2.2 and no ``Dynamic:`` field), see `is_static`;
+* otherwise the lead runs the PEP 517 ``prepare_metadata_for_build_wheel`` hook in a
+  container and passes the METADATA bytes and entry_points.txt text here.
+
+`project_from_metadata` parses leniently with ``packaging.metadata.parse_email``, then
+validates what repack needs and reports every problem at once in one MetadataError.
+Text fields stay as upstream wrote them (the renderer escapes them), except that
+``summary`` is collapsed to one line.  Names, versions, requirements, extras and script
+names are validated.
+"""
+
+from __future__ import annotations
+
+import configparser
+import email.utils
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from packaging.metadata import RawMetadata, parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from repack.errors import MetadataError
+from repack.model import Project
+from repack.unpack import find_native_sources
+
+__all__ = [
+    "DEFAULT_BUILD_REQUIRES", "MAX_METADATA_BYTES", "is_static", "project_from_metadata",
+    "read_pkg_info",
+]
+
+MAX_METADATA_BYTES = 16 << 20        # PKG-INFO / pyproject.toml / entry_points.txt
+DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)   # PEP 518, when [build-system] is absent
+
+# Script names become file names in /usr/bin: no slashes, no leading dot or dash, no spaces.
+_SCRIPT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
+# PEP 517 object reference: module(.sub)*[:object(.attr)*]
+_BACKEND_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*)?$")
+_LICENSE_NAME_RE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
+
+
+def _show(text: str, limit: int = 120) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 5] + "...'"
+
+
+def _one_line(text: str) -> str:
+    """Collapse all whitespace, including every str.splitlines() boundary, to single spaces."""
+    return " ".join(text.split())
+
+
+class _Unreadable(Exception):
+    """A metadata file exists but must not or cannot be read; str() says why."""
+
+
+def _read_regular(path: Path, what: str) -> bytes | None:
+    """Bytes of a regular file (never through a symlink), None when it does not exist."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise _Unreadable(f"{what} is a symlink; refusing to follow it")
+    if not stat.S_ISREG(st.st_mode):
+        raise _Unreadable(f"{what} is not a regular file")
+    if st.st_size > MAX_METADATA_BYTES:
+        raise _Unreadable(f"{what} is larger than {MAX_METADATA_BYTES} bytes")
+    return path.read_bytes()
+
+
+def _regular_file_inside(tree: Path, rel: str) -> str | None:
+    """Normalised relative POSIX path of a regular file inside tree, or None.
+
+    Refuses absolute paths, '..' components and any symlink along the way.
+    """
+    if not rel or rel.startswith("/") or "\\" in rel or "\x00" in rel:
+        return None
+    parts = [p for p in PurePosixPath(rel).parts if p != "."]
+    if not parts or ".." in parts:
+        return None
+    current = tree
+    for i, part in enumerate(parts):
+        current = current / part
+        try:
+            mode = current.lstat().st_mode
+        except OSError:
+            return None
+        last = i == len(parts) - 1
+        if (last and not stat.S_ISREG(mode)) or (not last and not stat.S_ISDIR(mode)):
+            return None
+    return "/".join(parts)
+
+
+# --------------------------------------------------------------------------- PKG-INFO
+
+def read_pkg_info(tree: Path, *, project: str) -> bytes:
+    """The bytes of PKG-INFO at the top of an unpacked sdist; MetadataError if missing."""
+    try:
+        data = _read_regular(tree / "PKG-INFO", "PKG-INFO")
+    except _Unreadable as exc:
+        raise MetadataError(str(exc), project=project) from None
+    if data is None:
+        raise MetadataError("the sdist has no PKG-INFO at its top level", project=project,
+                            hint="this is not a standard sdist (maybe a source checkout archive)")
+    return data
+
+
+def _metadata_version(raw: RawMetadata, unparsed: dict[str, list[str]]) -> Version | None:
+    value = raw.get("metadata_version")
+    if value is None or "metadata-version" in unparsed:
+        return None
+    try:
+        return Version(value.strip())
+    except InvalidVersion:
+        return None
+
+
+def is_static(pkg_info: bytes) -> bool:
+    """True when PKG-INFO can be used as is: Metadata-Version >= 2.2 and no Dynamic (PEP 643)."""
+    raw, unparsed = parse_email(pkg_info)
+    version = _metadata_version(raw, unparsed)
+    if version is None or version < Version("2.2"):
+        return False
+    return not raw.get("dynamic") and "dynamic" not in unparsed
+
+
+# --------------------------------------------------------------------------- entry points
+
+def _parse_entry_points(text: str, what: str, problems: list[str]) -> list[str]:
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",),
+                                       comment_prefixes=("#", ";"), strict=False)
+    parser.optionxform = str  # type: ignore[assignment, method-assign]
+    try:
+        parser.read_string(text, source=what)
+    except configparser.Error as exc:
+        problems.append(f"malformed {what}: {_one_line(str(exc))[:200]}")
+        return []
+    names: list[str] = []
+    for section in ("console_scripts", "gui_scripts"):
+        if parser.has_section(section):
+            names.extend(key.strip() for key in parser[section])
+    return names
+
+
+def _egg_info_entry_points(tree: Path, problems: list[str]) -> tuple[str, str] | None:
+    """(relative path, text) of the first *.egg-info/entry_points.txt (top level, then src/)."""
+    candidates = sorted(tree.glob("*.egg-info")) + sorted(tree.glob("src/*.egg-info"))
+    for egg_info in candidates:
+        if not _is_real_dir(egg_info) or not _is_real_dir(egg_info.parent):
+            continue
+        rel = egg_info.relative_to(tree).as_posix() + "/entry_points.txt"
+        try:
+            data = _read_regular(tree / rel, rel)
+        except _Unreadable as exc:
+            problems.append(str(exc))
+            continue
+        if data is not None:
+            return rel, data.decode("utf-8", "replace")
+    return None
+
+
+def _pyproject_scripts(pyproject: dict[str, Any], problems: list[str]) -> list[str]:
+    table = pyproject.get("project")
+    if not isinstance(table, dict):
+        return []
+    names: list[str] = []
+    for key in ("scripts", "gui-scripts"):
+        scripts = table.get(key, {})
+        if not isinstance(scripts, dict):
+            problems.append(f"pyproject.toml [project.{key}] is not a table")
+            continue
+        names.extend(scripts)
+    return names
+
+
+# --------------------------------------------------------------------------- pyproject
+
+def _read_pyproject(tree: Path, problems: list[str]) -> dict[str, Any]:
+    try:
+        data = _read_regular(tree / "pyproject.toml", "pyproject.toml")
+    except _Unreadable as exc:
+        problems.append(str(exc))
+        return {}
+    if data is None:
+        return {}
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"malformed pyproject.toml: {_one_line(str(exc))[:200]}")
+        return {}
+
+
+def _build_system(pyproject: dict[str, Any], problems: list[str],
+                  ) -> tuple[tuple[Requirement, ...], str | None]:
+    if "build-system" not in pyproject:
+        return tuple(Requirement(r) for r in DEFAULT_BUILD_REQUIRES), None
+    table = pyproject["build-system"]
+    if not isinstance(table, dict):
+        problems.append("pyproject.toml [build-system] is not a table")
+        return (), None
+    requires = table.get("requires")
+    reqs: list[Requirement] = []
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        problems.append("pyproject.toml [build-system] requires is missing or not a list of "
+                        "strings")
+    else:
+        for text in requires:
+            try:
+                reqs.append(Requirement(text))
+            except InvalidRequirement as exc:
+                problems.append(f"invalid build requirement {_show(text)} in pyproject.toml: "
+                                f"{_one_line(str(exc))[:200]}")
+    backend = table.get("build-backend")
+    if backend is not None and (not isinstance(backend, str)
+                                or not _BACKEND_RE.match(backend.strip())):
+        problems.append(f"invalid build-backend {_show(str(backend))} in pyproject.toml")
+        backend = None
+    return tuple(reqs), (backend.strip() if isinstance(backend, str) else None)
+
+
+# --------------------------------------------------------------------------- licenses
+
+def _license_files(tree: Path, declared: Iterable[str]) -> tuple[str, ...]:
+    found = [p for p in (_regular_file_inside(tree, d.strip()) for d in declared) if p]
+    if found:
+        return tuple(dict.fromkeys(found))
+    scanned: list[str] = []
+    for dirpath, prefix in ((tree, ""), (tree / "LICENSES", "LICENSES/")):
+        if prefix and not _is_real_dir(dirpath):
+            continue
+        try:
+            names = sorted(os.listdir(dirpath))
+        except OSError:
+            continue
+        for name in names:
+            if not prefix and not _LICENSE_NAME_RE.match(name):
+                continue
+            rel = _regular_file_inside(tree, prefix + name)
+            if rel:
+                scanned.append(rel)
+    return tuple(scanned)
+
+
+def _is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- main
+
+def _text(raw: RawMetadata, unparsed: dict[str, list[str]], key: str, email_name: str,
+          ) -> str | None:
+    """A single-valued text field: raw when parsed, else leniently the first unparsed value."""
+    value = raw.get(key)
+    if isinstance(value, str):
+        return value
+    values = unparsed.get(email_name)
+    return values[0] if values else None
+
+
+def _strings(raw: RawMetadata, unparsed: dict[str, list[str]], key: str, email_name: str,
+             ) -> list[str]:
+    value = raw.get(key)
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return list(unparsed.get(email_name, []))
+
+
+def _project_urls(raw: RawMetadata, unparsed: dict[str, list[str]],
+                  ) -> tuple[tuple[str, str], ...]:
+    urls = raw.get("project_urls")
+    if isinstance(urls, dict):
+        return tuple((label, url) for label, url in urls.items())
+    pairs = []
+    for entry in unparsed.get("project-url", []):       # e.g. a label given twice
+        label, _, url = entry.partition(",")
+        pairs.append((label.strip(), url.strip()))
+    return tuple(pairs)
+
+
+def _unfold_description(text: str) -> str:
+    """Undo the header folding of a multi-line Description field.
+
+    Old tools wrote ``Description:`` as a header whose continuation lines start with
+    8 spaces, or with 7 spaces and ``|`` (core metadata 2.1).  A description whose every
+    continuation line starts so gets that prefix removed; anything else is left alone.
+    """
+    lines = text.split("\n")
+    if len(lines) < 2 or not all(line.startswith(("        ", "       |"))
+                                 for line in lines[1:]):
+        return text
+    return "\n".join([lines[0], *(line[8:] for line in lines[1:])])
+
+
+def _author_from_email(author_email: str | None) -> str | None:
+    if not author_email:
+        return None
+    names = [name.strip() for name, _addr in email.utils.getaddresses([author_email])
+             if name.strip()]
+    return ", ".join(names) or None
+
+
+def project_from_metadata(
+    metadata: bytes,
+    tree: Path,
+    *,
+    source: Literal["PKG-INFO", "PEP 517"],
+    entry_points: str | None = None,
+    expected_name: str | None = None,
+    expected_version: Version | None = None,
+) -> Project:
+    """Build a Project from core metadata plus what the source tree says.
+
+    ``metadata``: PKG-INFO (static) or the PEP 517 METADATA.  ``entry_points``: the PEP 517
+    entry_points.txt text; when None, ``*.egg-info/entry_points.txt`` (top or src/) and
+    then pyproject.toml [project.scripts]/[project.gui-scripts] are used.
+    ``expected_name``/``expected_version``: what the index says; a mismatch is an error.
+    All problems are reported together in one MetadataError.
+    """
+    label = expected_name or tree.name
+    raw, unparsed = parse_email(metadata)
+    problems: list[str] = []
+
+    metadata_version = _metadata_version(raw, unparsed)
+    if metadata_version is None:
+        problems.append("missing, repeated or invalid Metadata-Version "
+                        f"{_show(str(raw.get('metadata_version', '')))}")
+    elif metadata_version.major > 2:
+        problems.append(f"unsupported Metadata-Version {metadata_version}")
+
+    display_name = (raw.get("name") or "").strip()
+    name: NormalizedName | None = None
+    if "name" in unparsed:
+        problems.append("the Name field is repeated or not valid UTF-8")
+    elif not display_name:
+        problems.append("missing Name")
+    else:
+        try:
+            name = canonicalize_name(display_name, validate=True)
+        except InvalidName:
+            problems.append(f"invalid project name {_show(display_name)}")
+    if name is not None and expected_name is None:
+        label = name
+
+    raw_version = (raw.get("version") or "").strip()
+    version: Version | None = None
+    if "version" in unparsed:
+        problems.append("the Version field is repeated or not valid UTF-8")
+    elif not raw_version:
+        problems.append("missing Version")
+    else:
+        try:
+            version = Version(raw_version)
+        except InvalidVersion:
+            problems.append(f"invalid version {_show(raw_version)} (not PEP 440)")
+
+    name_differs = (expected_name is not None and name is not None
+                    and canonicalize_name(expected_name) != name)
+    version_differs = (expected_version is not None and version is not None
+                       and version != expected_version)
+    if name_differs or version_differs:
+        index_says = " ".join(str(x) for x in (expected_name, expected_version) if x is not None)
+        problems.append(f"sdist says {display_name} {version} but the index says {index_says}")
+
+    requires_dist: list[Requirement] = []
+    for text in _strings(raw, unparsed, "requires_dist", "requires-dist"):
+        try:
+            requires_dist.append(Requirement(text))
+        except InvalidRequirement as exc:
+            problems.append(f"invalid requirement {_show(text)}: {_one_line(str(exc))[:200]}")
+
+    requires_python: SpecifierSet | None = None
+    if "requires-python" in unparsed:
+        problems.append("the Requires-Python field is repeated or not valid UTF-8")
+    elif (rp := (raw.get("requires_python") or "").strip()):
+        try:
+            requires_python = SpecifierSet(rp)
+        except InvalidSpecifier:
+            problems.append(f"invalid Requires-Python {_show(rp)}")
+
+    extras: list[str] = []
+    for extra in _strings(raw, unparsed, "provides_extra", "provides-extra"):
+        try:
+            extras.append(canonicalize_name(extra.strip(), validate=True))
+        except InvalidName:
+            problems.append(f"invalid extra name {_show(extra)}")
+
+    pyproject = _read_pyproject(tree, problems)
+    build_requires, build_backend = _build_system(pyproject, problems)
+
+    if entry_points is not None:
+        scripts = _parse_entry_points(entry_points, "entry_points.txt", problems)
+    elif (egg := _egg_info_entry_points(tree, problems)) is not None:
+        scripts = _parse_entry_points(egg[1], egg[0], problems)
+    else:
+        scripts = _pyproject_scripts(pyproject, problems)
+    for script in scripts:
+        if not _SCRIPT_RE.match(script):
+            problems.append(f"invalid console script name {_show(script)}")
+
+    if problems:
+        raise MetadataError(f"invalid metadata ({source}): " + "; ".join(problems),
+                            project=label)
+    assert name is not None and version is not None
+
+    description: str | bytes | None = raw.get("description")
+    if description is None:
+        # header and body both given: take the body; a body that is not UTF-8 comes as bytes
+        bodies: list[str | bytes] = list(unparsed.get("description", []))
+        description = bodies[-1] if bodies else ""
+    if isinstance(description, bytes):
+        description = description.decode("utf-8", "replace")
+    description = _unfold_description(description)
+    author_email = _text(raw, unparsed, "author_email", "author-email")
+    author = _text(raw, unparsed, "author", "author") or _author_from_email(author_email)
+
+    return Project(
+        name=name,
+        display_name=display_name,
+        version=version,
+        summary=_one_line(_text(raw, unparsed, "summary", "summary") or ""),
+        description=description,
+        description_content_type=_text(raw, unparsed, "description_content_type",
+                                       "description-content-type"),
+        license=_text(raw, unparsed, "license", "license"),
+        license_expression=_text(raw, unparsed, "license_expression", "license-expression"),
+        license_files=_license_files(
+            tree, _strings(raw, unparsed, "license_files", "license-file")),
+        author=author,
+        author_email=author_email,
+        home_page=_text(raw, unparsed, "home_page", "home-page"),
+        project_urls=_project_urls(raw, unparsed),
+        requires_dist=tuple(requires_dist),
+        requires_python=requires_python,
+        provides_extra=tuple(dict.fromkeys(extras)),
+        console_scripts=tuple(dict.fromkeys(scripts)),
+        build_requires=build_requires,
+        build_backend=build_backend,
+        has_native_code=find_native_sources(tree),
+        metadata_source=source,
+    )

@@ -1,0 +1,487 @@
+"""Map a Project to a Debian DebSpec for one Target.
+
+Pure functions: no I/O, no subprocess.  Names follow Debian Policy 5.6.1 and dh-python's
+dist map; versions follow Policy 5.6.12 with a scheme that keeps PEP 440 order under
+``dpkg --compare-versions`` (see `deb_upstream_version`); Requires-Dist becomes Debian
+relations (Policy 7.1) that admit exactly the versions the PEP 440 specifier admits, for
+versions produced by this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from debian.debian_support import version_compare
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import Requirement
+from packaging.specifiers import Specifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from repack.errors import MappingError
+from repack.model import (
+    Alternatives,
+    ArchiveIndex,
+    ChangelogEntry,
+    DebName,
+    DebSpec,
+    DebVersion,
+    Project,
+    Relation,
+    Target,
+)
+
+__all__ = [
+    "MappedRequirement", "archive_epoch", "deb_package_name", "deb_source_name",
+    "deb_upstream_version", "deb_version", "make_deb_spec", "map_requirement",
+    "python_relation", "specifier_relations",
+]
+
+_DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")           # Policy 5.6.1
+_REVISION_SUFFIX = re.compile(r"[A-Za-z0-9+.~]*")         # Policy 5.6.12, debian_revision
+_LABEL_DIGITS = str.maketrans("0123456789", "QRSTUVWXYZ")  # local labels: digits -> Q..Z
+_PYTHON = DebName("python3")
+_REVISION = "0repack1"
+# dh-python maps setuptools to python3-pkg-resources (the runtime import); a build needs
+# the real thing.
+_BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
+_HOMEPAGE_LABELS = (("homepage", "home"), ("source", "sourcecode"))
+
+
+# --- names -------------------------------------------------------------------------------
+
+def deb_package_name(
+    name: NormalizedName, target: Target, archive: ArchiveIndex, *, project: str | None = None
+) -> DebName:
+    """Binary package name: the archive's dist map wins, else ``target.name_prefix + name``.
+
+    PEP 503 names are ``[a-z0-9-]``, so the fallback is a valid Policy 5.6.1 name.
+    """
+    key = canonicalize_name(name)
+    deb = archive.dist_map.get(key) or f"{target.name_prefix}{key}"
+    if not _DEB_NAME.fullmatch(deb):
+        raise MappingError(f"{deb!r} is not a valid Debian package name", project=project or key)
+    return DebName(deb)
+
+
+def deb_source_name(
+    name: NormalizedName, target: Target, archive: ArchiveIndex, *, project: str | None = None
+) -> DebName:
+    """Source package name in the ``python-<name>`` style of the DPT.
+
+    The binary name's ``target.name_prefix`` is replaced with ``python-``
+    (python3-yaml -> python-yaml); a binary without the prefix gives ``python-<name>``.
+    """
+    binary = deb_package_name(name, target, archive, project=project)
+    if binary.startswith(target.name_prefix) and len(binary) > len(target.name_prefix):
+        base = binary[len(target.name_prefix):]
+    else:
+        base = canonicalize_name(name)
+    return DebName(f"python-{base}")
+
+
+# --- versions ----------------------------------------------------------------------------
+
+def _strip_zeros(release: tuple[int, ...]) -> str:
+    parts = list(release)
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return ".".join(map(str, parts))
+
+
+def _local_suffix(local: str | None) -> str:
+    if local is None:
+        return ""
+    out = "+"
+    for seg in local.split("."):
+        out += f"N{int(seg)}" if seg.isdigit() else "L" + seg.translate(_LABEL_DIGITS)
+    return out
+
+
+def deb_upstream_version(v: Version) -> str:
+    """PEP 440 version -> Debian upstream_version (Policy 5.6.12) with the same order.
+
+    Scheme (the epoch is not part of this string; see `deb_version`)::
+
+        release   trailing zeros stripped, at least one part: 1.0.0 -> 1, 1.2.0 -> 1.2
+        pre       ~a1 ~b1 ~rc1                           1.0rc1        -> 1~rc1
+        post      +post1                                 1.0.post1     -> 1+post1
+        dev       ~dev1, but ~~dev1 on a plain release   1.0a1.dev1    -> 1~a1~dev1
+                                                         1.0.dev1      -> 1~~dev1
+        local     + then per segment N<int> or L<label>  1.0+ubuntu.1  -> 1+LubuntuN1
+                  (label digits 0-9 become Q-Z)
+
+    dpkg sorts ``~`` before the end of a string, the end before letters, letters (ASCII)
+    before ``+`` before ``.``.  Hence 1~~dev1 < 1~a1~dev1 < 1~a1 < 1~rc1 < 1 < 1+L.. <
+    1+N.. < 1+post1~dev1 < 1+post1 < 1.0.1: local versions follow their public version
+    and precede its post releases; label segments sort before numeric ones and
+    uppercase separators keep PEP 440's segment-wise local order.
+    """
+    out = _strip_zeros(v.release)
+    if v.pre is not None:
+        out += f"~{v.pre[0]}{v.pre[1]}"
+    if v.post is not None:
+        out += f"+post{v.post}"
+    if v.dev is not None:
+        out += f"~~dev{v.dev}" if v.pre is None and v.post is None else f"~dev{v.dev}"
+    return out + _local_suffix(v.local)
+
+
+def deb_version(
+    v: Version, *, distro_epoch: int, suffix: str, project: str | None = None
+) -> DebVersion:
+    """Full Debian version ``[epoch:]upstream-0repack1<suffix>`` (Policy 5.6.12).
+
+    epoch = distro_epoch + the PEP 440 epoch, omitted when 0.  distro_epoch is the epoch the
+    target archive's package of the same binary name carries (`archive_epoch`): Debian 12's
+    python3-django is 3:3.2.25-..., so a repack build of Django 4.2 must be 3:4.2-... to win
+    apt's comparison.  The revision 0repack1<suffix> sorts below an official -1.
+    """
+    if distro_epoch < 0:
+        raise MappingError(f"negative epoch {distro_epoch}", project=project)
+    if not _REVISION_SUFFIX.fullmatch(suffix):
+        raise MappingError(f"invalid Debian revision suffix {suffix!r}", project=project)
+    full = f"{deb_upstream_version(v)}-{_REVISION}{suffix}"
+    return DebVersion(_with_epoch(distro_epoch + v.epoch, full))
+
+
+def archive_epoch(name: str, archive: ArchiveIndex) -> int:
+    """Epoch of the archive's version of binary package *name* (0 if absent or none)."""
+    head, sep, _ = archive.packages.get(name, "").partition(":")
+    return int(head) if sep and head.isdigit() else 0
+
+
+def _with_epoch(epoch: int, text: str) -> str:
+    return f"{epoch}:{text}" if epoch else text
+
+
+# --- relations ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MappedRequirement:
+    """One requirement as Debian relation groups, and whether the target archive meets it."""
+
+    requirement: Requirement
+    binary: DebName
+    relations: tuple[Alternatives, ...]   # AND of OR groups, all on `binary`
+    satisfied: bool
+
+
+_OP_RANK = {">=": 0, ">": 1, "~=": 2, "==": 3, "!=": 4, "<=": 5, "<": 6}
+
+
+def _spec_key(spec: Specifier) -> tuple[Version, int]:
+    return Version(spec.version.removesuffix(".*")), _OP_RANK.get(spec.operator, 9)
+
+
+def specifier_relations(
+    binary: DebName, specifier: SpecifierSet, *, epoch: int = 0, project: str | None = None
+) -> tuple[Alternatives, ...]:
+    """PEP 440 specifier set -> Debian relation groups on *binary* (Policy 7.1).
+
+    *epoch* (the dependency's archive epoch) is added to every bound.  With V a specifier
+    version and m(V) = `deb_upstream_version`, the groups admit exactly the versions PEP 440
+    (as implemented by packaging) admits, prereleases included::
+
+        >=V    (>= m(V))
+        <V     (<< m(V)) if V is a pre/dev release, else (<< m(V)~~): V's own pre-releases
+               are excluded, <4 -> (<< 4~~), and 4.0~rc1 from the archive is excluded too
+        <=V    (<< m(V)+post~): V and its local versions, not its post releases
+        >V     (>> m(V)+post~) if V is a post or dev release (only V's locals excluded),
+               else (>> X.~) past all of V's posts; X = V's release as spelled (1.0.~) on a
+               final release, so an archive 1.0-1 stays out and 1.0.1 stays in
+        ==V    (>= m(V)), (<< m(V)+post~): matches V-0repack1~deb12, V-1 and V+dfsg-1;
+               with a local label the upper bound is m(V)A (that exact local only)
+        !=V    (<< m(V)) | (>> upper bound of ==V)
+               ==, != and <= on a final V spelled with trailing zeros (2.0.0) also admit
+               (resp. exclude) the archive spelling: (<< 2+post~) | (>= 2.0.0), (<< 2.0.0+post~)
+        ==X.*  (>= m(X)~~), (<< m(X')~~) with X' = X with its last part + 1; != the OR
+        ~=V    ==V's >= bound and the ==X.* upper bound, X = V's release without its last part
+        ===    MappingError
+    """
+    for spec in specifier:
+        if spec.operator == "===":
+            raise MappingError(
+                f"arbitrary equality {str(spec)!r} cannot be mapped to a Debian relation",
+                project=project,
+            )
+    groups: list[Alternatives] = []
+    for spec in sorted(specifier, key=_spec_key):  # lower bounds first, deterministic
+        for group in _spec_groups(binary, spec, epoch):
+            if group not in groups:
+                groups.append(group)
+    if not groups:
+        groups.append((Relation(name=binary),))
+    return tuple(groups)
+
+
+def _spec_groups(binary: DebName, spec: Specifier, epoch: int) -> list[Alternatives]:
+    op, text = spec.operator, spec.version
+
+    def rel(dop: str, up: str, v: Version) -> Relation:
+        return Relation(name=binary, op=dop, version=DebVersion(_with_epoch(epoch + v.epoch, up)))
+
+    if text.endswith(".*") or op == "~=":
+        v = Version(text.removesuffix(".*"))
+        prefix = v.release if op != "~=" else v.release[:-1]
+        lo = _strip_zeros(prefix) + "~~"
+        hi = _strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~"
+        if op == "!=":
+            return [(rel("<<", lo, v), rel(">=", hi, v))]
+        low = rel(">=", lo if op == "==" else deb_upstream_version(v), v)
+        return [(low,), (rel("<<", hi, v),)]
+    v = Version(text)
+    m = deb_upstream_version(v)
+    upper = m + ("A" if v.local else "+post~")
+    if op == ">=":
+        return [(rel(">=", m, v),)]
+    if op == "<":
+        return [(rel("<<", m if v.is_prerelease else m + "~~", v),)]
+    spelled = ".".join(map(str, v.release))
+    final = v.pre is None and v.post is None and v.dev is None and v.local is None
+    if op in ("==", "!=", "<=") and final and spelled != m:
+        # The archive may spell V with its zeros (2.0.0-1), which dpkg puts after our
+        # 2+post1: admit the window [2.0.0, 2.0.0+post~) too (nothing of ours lies in it).
+        at_v = rel(">=", spelled, v)
+        post, post_v = rel("<<", spelled + "+post~", v), rel(">>", spelled + "+post~", v)
+        if op == "!=":
+            return [(rel("<<", m, v), rel(">>", upper, v)), (rel("<<", spelled, v), post_v)]
+        first = [(rel(">=", m, v),)] if op == "==" else []
+        return first + [(rel("<<", upper, v), at_v), (post,)]
+    if op == "<=":
+        return [(rel("<<", upper, v),)]
+    if op == ">":
+        if v.post is not None or v.dev is not None:
+            return [(rel(">>", m + "+post~", v),)]
+        return [(rel(">>", (spelled if v.pre is None else m) + ".~", v),)]
+    if op == "==":
+        return [(rel(">=", m, v),), (rel("<<", upper, v),)]
+    if op == "!=":
+        return [(rel("<<", m, v), rel(">>", upper, v))]
+    raise AssertionError(f"unknown operator {op!r}")  # pragma: no cover
+
+
+def _archive_upstream(version: str) -> Version | None:
+    """Archive version -> PEP 440, leniently: drop epoch, revision, +dfsg/+ds/~ds tails."""
+    up = version.partition(":")[2] if ":" in version else version
+    up = up.rsplit("-", 1)[0].split("+", 1)[0]
+    up = re.sub(r"~(?=(?:a|b|c|rc|alpha|beta|pre|preview|dev)\d*(?:$|[.~]))", "", up)
+    try:
+        return Version(up.split("~", 1)[0])
+    except InvalidVersion:
+        return None
+
+
+def _deb_accepts(version: str, groups: tuple[Alternatives, ...]) -> bool:
+    """Whether a Debian *version* meets every group (dpkg's algorithm, via python-debian)."""
+    def ok(r: Relation) -> bool:
+        if r.op is None or r.version is None:
+            return True
+        c = version_compare(version, r.version)
+        return {"<<": c < 0, "<=": c <= 0, "=": c == 0, ">=": c >= 0, ">>": c > 0}[r.op]
+    return all(any(ok(r) for r in group) for group in groups)
+
+
+def map_requirement(
+    req: Requirement,
+    target: Target,
+    archive: ArchiveIndex,
+    *,
+    project: str | None = None,
+    build: bool = False,
+) -> MappedRequirement:
+    """Debian relation groups for one requirement (marker not evaluated here).
+
+    satisfied: the archive's package version, parsed leniently (epoch, revision and
+    +dfsg/+ds/~ tails dropped; 4.0~rc1 read as 4.0rc1), is in the specifier (prereleases
+    admitted) and its Debian version meets the mapped relations.  An unmapped package, an
+    unparseable version or a direct URL reference is never satisfied.  Extras of the
+    dependency (foo[bar]) are not expressible and are ignored.  With build=True,
+    setuptools maps to python3-setuptools instead of dh-python's python3-pkg-resources.
+    """
+    if any(s.operator == "===" for s in req.specifier):
+        raise MappingError(
+            f"requirement {str(req)!r} uses arbitrary equality (===), which cannot be mapped "
+            f"to {target.name} package relations",
+            project=project,
+        )
+    name = canonicalize_name(req.name)
+    if build and name in _BUILD_NAME_OVERRIDES:
+        binary = DebName(_BUILD_NAME_OVERRIDES[name])
+    else:
+        binary = deb_package_name(name, target, archive, project=project)
+    epoch = archive_epoch(binary, archive)
+    try:
+        relations = specifier_relations(binary, req.specifier, epoch=epoch, project=project)
+    except InvalidVersion as exc:
+        raise MappingError(f"requirement {str(req)!r}: {exc}", project=project) from exc
+    have = archive.packages.get(binary)
+    satisfied = False
+    if have is not None and req.url is None:
+        if not req.specifier:
+            satisfied = True
+        else:
+            parsed = _archive_upstream(have)
+            satisfied = (
+                parsed is not None
+                and req.specifier.contains(parsed, prereleases=True)
+                and _deb_accepts(have, relations)
+            )
+    return MappedRequirement(
+        requirement=req, binary=binary, relations=relations, satisfied=satisfied
+    )
+
+
+def python_relation(
+    requires_python: SpecifierSet | None, target: Target, *, project: str | None = None
+) -> tuple[Alternatives, ...]:
+    """Requires-Python as relations on the ``python3`` interpreter package.
+
+    Raises MappingError if the target's Python (python_full_version) is not admitted.
+    """
+    if requires_python is None or not requires_python:
+        return ((Relation(name=_PYTHON),),)
+    if any(s.operator == "===" for s in requires_python):
+        raise MappingError(
+            f"Requires-Python {str(requires_python)!r} uses arbitrary equality (===), which "
+            f"cannot be mapped to {target.name} package relations",
+            project=project,
+        )
+    if not requires_python.contains(target.python_full_version, prereleases=True):
+        raise MappingError(
+            f"Requires-Python {str(requires_python)!r} excludes Python "
+            f"{target.python_full_version} of {target.name}",
+            project=project,
+            hint="choose an older release of the project or a newer target",
+        )
+    return specifier_relations(_PYTHON, requires_python, project=project)
+
+
+# --- markers and the whole spec ----------------------------------------------------------
+
+def _active(req: Requirement, target: Target, extra: str, project: str) -> bool:
+    if req.marker is None:
+        return True
+    env = {**target.marker_environment, "extra": extra}
+    try:
+        return req.marker.evaluate(env)
+    except (UndefinedComparison, UndefinedEnvironmentName, ValueError) as exc:
+        msg = f"cannot evaluate marker of {str(req)!r}: {exc}"
+        raise MappingError(msg, project=project) from exc
+
+
+def _add(groups: list[Alternatives], new: tuple[Alternatives, ...]) -> None:
+    groups.extend(g for g in new if g not in groups)
+
+
+def _homepage(project: Project) -> str | None:
+    def ok(url: str | None) -> bool:
+        return url is not None and re.fullmatch(r"https?://\S+", url.strip()) is not None
+
+    if project.home_page is not None and ok(project.home_page):
+        return project.home_page.strip()
+    for labels in _HOMEPAGE_LABELS:
+        for label, url in project.project_urls:
+            if "".join(c for c in label.lower() if c.isalnum()) in labels and ok(url):
+                return url.strip()
+    return None
+
+
+def _license(project: Project) -> str:
+    for text in (project.license_expression, project.license):
+        text = (text or "").strip()
+        if text and "\n" not in text and len(text) <= 200:
+            return text
+    return "UNKNOWN"
+
+
+def make_deb_spec(
+    project: Project,
+    *,
+    source_url: str,
+    target: Target,
+    archive: ArchiveIndex,
+    maintainer: str,
+    date: str,
+) -> DebSpec:
+    """Fill every DebSpec field for *project* on *target*.
+
+    Depends: the python3 relation from Requires-Python, then Requires-Dist whose markers
+    hold on the target with extra="" (Policy 7.2).  Requirements active only for one of
+    provides_extra go to Suggests, never Depends.  Build-Depends: the dh-python toolchain
+    plus each active build-system requirement the archive satisfies.  unsatisfied lists the
+    PEP 508 text of every active runtime or build requirement the archive does not satisfy;
+    runtime ones still appear in Depends.
+    """
+    pname = str(project.name)
+    binary = deb_package_name(project.name, target, archive, project=pname)
+    source = deb_source_name(project.name, target, archive, project=pname)
+    epoch = archive_epoch(binary, archive)
+    version = deb_version(
+        project.version, distro_epoch=epoch, suffix=target.version_suffix, project=pname
+    )
+    depends = list(python_relation(project.requires_python, target, project=pname))
+    suggests: list[Alternatives] = []
+    unsatisfied: list[str] = []
+    for req in project.requires_dist:
+        if canonicalize_name(req.name) == project.name:
+            continue  # self-references (foo[all] -> foo[a,b]) add nothing
+        if _active(req, target, "", pname):
+            mapped = map_requirement(req, target, archive, project=pname)
+            _add(depends, mapped.relations)
+            if not mapped.satisfied and str(req) not in unsatisfied:
+                unsatisfied.append(str(req))
+        elif any(_active(req, target, x, pname) for x in project.provides_extra):
+            _add(suggests, map_requirement(req, target, archive, project=pname).relations)
+    python_all = "python3-all-dev" if project.has_native_code else "python3-all"
+    build: list[Alternatives] = [
+        (Relation(name=DebName("debhelper-compat"), op="=", version=DebVersion("13")),),
+        (Relation(name=DebName("dh-sequence-python3")),),
+        (Relation(name=DebName(python_all)),),
+        (Relation(name=DebName("pybuild-plugin-pyproject")),),
+    ]
+    for req in project.build_requires:
+        if not _active(req, target, "", pname):
+            continue
+        mapped = map_requirement(req, target, archive, project=pname, build=True)
+        if mapped.satisfied:
+            _add(build, mapped.relations)
+        elif str(req) not in unsatisfied:
+            unsatisfied.append(str(req))
+    author = (project.author or project.author_email or "").strip()
+    copyright_holder = author or f"{project.display_name} authors"
+    return DebSpec(
+        target_id=target.id,
+        source_name=source,
+        binary_name=binary,
+        upstream_version=str(project.version),
+        version=version,
+        epoch=epoch + project.version.epoch,
+        architecture="any" if project.has_native_code else "all",
+        depends=tuple(depends),
+        recommends=(),
+        suggests=tuple(suggests),
+        build_depends=tuple(build),
+        provides=(),
+        unsatisfied=tuple(unsatisfied),
+        maintainer=maintainer,
+        summary=project.summary,
+        description=project.description,
+        homepage=_homepage(project),
+        license=_license(project),
+        license_text="",
+        copyright=copyright_holder,
+        upstream_name=project.display_name,
+        source_url=source_url,
+        changelog=ChangelogEntry(
+            version=version,
+            distribution=target.distribution,
+            urgency="medium",
+            changes=(
+                f"Repackaged {project.name} {project.version} from the upstream sdist by repack.",
+            ),
+            maintainer=maintainer,
+            date=date,
+        ),
+    )

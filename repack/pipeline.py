@@ -1,0 +1,277 @@
+"""The build pipeline, one stage call after another.
+
+    resolve -> fetch (+verify hashes) -> unpack -> metadata -> map -> render -> build
+
+Reading `build_for_target` tells what repack does, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+from packaging.requirements import Requirement
+
+from repack import log, metadata, naming, render
+from repack import targets as target_files
+from repack.build import images
+from repack.build.debian import DebianBuild, relations_text
+from repack.build.engine import Container, Engine
+from repack.cache import key as cache_key
+from repack.cache import sha256_file, tree_digest
+from repack.config import Settings
+from repack.errors import ConfigError, RepackError
+from repack.fetch import fetch
+from repack.model import ArchiveIndex, Artifact, DebSpec, Project, Release, Sdist, Target
+from repack.resolve import resolve
+from repack.unpack import unpack_sdist
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRequest:
+    requirement: Requirement
+    hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    settings: Settings
+    engine: Engine
+    session: requests.Session
+    index: str
+    output_dir: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildResult:
+    artifacts: tuple[Artifact, ...]
+    sources: tuple[Sdist, ...]
+    warnings: tuple[str, ...]
+
+
+def load_targets(target_ids: Sequence[str]) -> list[Target]:
+    """Every target is validated before anything is downloaded or built."""
+    loaded = [target_files.load(t) for t in dict.fromkeys(target_ids)]
+    unsupported = [t.id for t in loaded if t.family != "deb"]
+    if unsupported:
+        raise ConfigError(f"target(s) {', '.join(unsupported)}: only deb targets can be built yet")
+    return loaded
+
+
+def build_all(requests_: Sequence[BuildRequest], targets: Sequence[Target],
+              ctx: Context) -> BuildResult:
+    artifacts: list[Artifact] = []
+    sources: dict[str, Sdist] = {}
+    warnings: list[str] = []
+    for request in requests_:
+        for target in targets:
+            sdist = fetch_sdist(request, target, ctx)
+            sources.setdefault(sdist.sha256, sdist)
+            built, warned = build_for_target(sdist, target, ctx)
+            artifacts += built
+            warnings += warned
+    return BuildResult(artifacts=tuple(artifacts), sources=tuple(sources.values()),
+                       warnings=tuple(warnings))
+
+
+def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
+    release: Release = resolve(request.requirement, python_full_version=target.python_full_version,
+                               index=ctx.index, session=ctx.session)
+    return fetch(release, pins=request.hashes, cache_dir=ctx.settings.cache_dir,
+                 session=ctx.session)
+
+
+def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[Artifact], list[str]]:
+    name = f"{sdist.release.name} {sdist.release.version}"
+    with log.step(f"Building {name} for {target.id}"):
+        image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+        archive = images.load_archive(image)
+        key = build_key(sdist, target, image, ctx.settings)
+        cached = ctx.settings.cache_dir / "builds" / key
+        if not (cached / "result.json").is_file():
+            build_into_cache(sdist, target, image, archive, ctx, cached)
+        else:
+            log.info(f"up to date: reusing the build cached under {cached}")
+        return deliver(cached, target, ctx.output_dir)
+
+
+def build_into_cache(sdist: Sdist, target: Target, image: images.Image,
+                     archive: ArchiveIndex, ctx: Context, cached: Path) -> None:
+    def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
+               warnings: list[str]) -> None:
+        artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
+        store(artifacts, warnings, deb.work / "build.log", cached)
+
+    prepare(sdist, target, image, archive, ctx, finish)
+
+
+def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
+    """Write the generated debian/ directory to dest for review, without building."""
+    image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+    result: list[Path] = []
+
+    def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
+               warnings: list[str]) -> None:
+        out = dest / srcdir / "debian"
+        if out.exists():
+            raise RepackError(f"{out} already exists; remove it or choose another -o")
+        shutil.copytree(deb.work / "build" / srcdir / "debian", out)
+        result.append(out)
+
+    prepare(sdist, target, image, images.load_archive(image), ctx, finish)
+    return result[0]
+
+
+Finish = Callable[[DebianBuild, Container, str, DebSpec, list[str]], None]
+
+
+def prepare(sdist: Sdist, target: Target, image: images.Image, archive: ArchiveIndex,
+            ctx: Context, finish: Finish) -> None:
+    """Unpack, read metadata, map and render inside a work dir, then call finish in the
+    offline builder container with the build dependencies installed."""
+    project_name = str(sdist.release.name)
+    work_root = ctx.settings.cache_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
+        work = Path(tmp)
+        with log.step("Unpacking the sdist safely"):
+            tree = unpack_sdist(sdist.path, work / "unpack", project=project_name)
+        pkg_info = metadata.read_pkg_info(tree, project=project_name)
+        first = read_project(pkg_info, tree, sdist, source="PKG-INFO")
+        # Build-Depends come from pyproject's [build-system], which is static even when the
+        # core metadata is not, so they are known before any upstream code runs.
+        first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        srcdir = f"{first_spec.source_name}-{first_spec.upstream_version}"
+        build_dir = work / "build"
+        build_dir.mkdir()
+        tree.rename(build_dir / srcdir)
+        shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
+        deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id)
+        build_depends = relations_text(first_spec.build_depends)
+        deb.download_build_deps(build_depends)
+
+        def offline(container: Container) -> None:
+            project = first
+            if not metadata.is_static(pkg_info):
+                meta = deb.pep517_metadata(container, srcdir)
+                project = read_project(meta.metadata, build_dir / srcdir, sdist,
+                                       source="PEP 517", entry_points=meta.entry_points)
+            spec = make_spec(project, sdist, target, archive, ctx.settings)
+            warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
+                        "build it with repack too" for req in spec.unsatisfied]
+            for w in warnings:
+                log.warn(w)
+            with log.step("Rendering debian/"):
+                render.render_debian(spec, build_dir / srcdir,
+                                     license_text=license_text(build_dir / srcdir, project))
+            finish(deb, container, srcdir, spec, warnings)
+
+        deb.offline(build_depends, offline)
+
+
+def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
+                 entry_points: str | None = None) -> Project:
+    return metadata.project_from_metadata(
+        raw, tree, source=source, entry_points=entry_points,  # type: ignore[arg-type]
+        expected_name=str(sdist.release.name), expected_version=sdist.release.version)
+
+
+def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,
+              settings: Settings) -> DebSpec:
+    return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
+                                archive=archive, maintainer=settings.maintainer,
+                                date=changelog_date())
+
+
+def changelog_date() -> str:
+    """RFC 5322 date for debian/changelog; SOURCE_DATE_EPOCH makes it reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    return when.strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def orig_name(spec: DebSpec, sdist: Sdist) -> str:
+    """dpkg-source takes the verified sdist itself as the orig tarball, byte for byte."""
+    suffix = next((s for s in (".tar.gz", ".tar.xz", ".tar.bz2") if sdist.path.name.endswith(s)),
+                  None)
+    if suffix is None:
+        raise RepackError(f"{sdist.path.name}: only .tar.gz/.tar.xz/.tar.bz2 sdists can be the "
+                          "orig tarball of a Debian source package", project=str(sdist.release.name))
+    return f"{spec.source_name}_{spec.upstream_version}.orig{suffix}"
+
+
+LICENSE_TEXT_LIMIT = 256 * 1024
+
+
+def license_text(tree: Path, project: Project) -> str | None:
+    texts = []
+    for rel in project.license_files:
+        path = tree / rel
+        if path.is_file() and not path.is_symlink():
+            texts.append(path.read_bytes()[:LICENSE_TEXT_LIMIT].decode("utf-8", errors="replace"))
+    return "\n\n".join(texts) or None
+
+
+def build_key(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> str:
+    """Everything that can change the artifacts: the sdist, the target, the image and its
+    archive snapshot, the templates (shipped and user overrides), the maintainer, repack."""
+    templates = [Path(str(render.builtin_templates()))]
+    templates += [d for d in render.user_template_dirs() if d.is_dir()]
+    return cache_key(
+        sdist=sdist.sha256, target=str(target), image=image.tag,
+        archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
+        templates=[tree_digest(t) for t in templates],
+    )
+
+
+def store(artifacts: list[Artifact], warnings: list[str], log_file: Path, cached: Path) -> None:
+    """Move a finished build into the cache in one rename: a cache entry is whole or absent."""
+
+    staging = cached.with_name(f".partial-{cached.name}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for a in artifacts:
+        shutil.copy2(a.path, staging / a.path.name)
+    if log_file.is_file():
+        shutil.copy2(log_file, staging / "build.log")
+    records = [{"target": a.target, "format": a.format, "package": a.package,
+                "version": a.version, "file": a.path.name, "sha256": a.sha256} for a in artifacts]
+    (staging / "result.json").write_text(json.dumps({"artifacts": records, "warnings": warnings,
+                                                     "built": time.time()}, indent=2))
+    shutil.rmtree(cached, ignore_errors=True)
+    os.replace(staging, cached)
+
+
+def deliver(cached: Path, target: Target, output_dir: Path) -> tuple[list[Artifact], list[str]]:
+    """Copy a cached build to OUTPUT/<target>/: staged beside, then renamed file by file, so
+    the output never holds a half-written file."""
+
+    data = json.loads((cached / "result.json").read_text())
+    dest = output_dir / target.id
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".repack-partial-", dir=dest))
+    try:
+        artifacts = []
+        for rec in data["artifacts"]:
+            src = cached / rec["file"]
+            if sha256_file(src) != rec["sha256"]:
+                raise RepackError(f"cached artifact {src} was modified; delete {cached} and rebuild")
+            shutil.copy2(src, staging / rec["file"])
+            artifacts.append(Artifact(target=rec["target"], format=rec["format"],
+                                      package=rec["package"], version=rec["version"],
+                                      path=dest / rec["file"], sha256=rec["sha256"]))
+        for a in artifacts:
+            os.replace(staging / a.path.name, a.path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return artifacts, list(data["warnings"])
+

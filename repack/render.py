@@ -1,0 +1,416 @@
+"""Render debian/ for a DebSpec from the Jinja2 templates in templates/deb/.
+
+THIS MODULE IS THE ONLY PLACE WHERE UPSTREAM TEXT IS MADE SAFE.  A DebSpec field marked
+"untrusted" reaches a file only through one of these template filters:
+
+deb_line         one line: control, format and line-separator characters become spaces or go,
+                 whitespace is collapsed, every `$` becomes `${}` (dpkg-gencontrol and
+                 dpkg-source substitute `${name}` in every control field and turn `${}` into a
+                 literal `$` afterwards, deb-substvars(5)); never empty (fallback or MetadataError).
+deb_synopsis     deb_line within lintian's synopsis rules: no leading article, no final full
+                 stop, at most 80 characters (cut at a word).
+deb_description  an extended description (Policy 5.6.13): every line starts with one space,
+                 so no line can start a field or a paragraph; blank lines are " ."; no line is
+                 a reserved " .text"; tabs expanded; control characters removed; `$` escaped;
+                 lines of at most 80 columns; at most 60 lines and 2000 characters.
+deb_multiline    the same continuation rules for debian/copyright License text: no `$` escaping
+                 (nothing substitutes there), no rewrapping, no truncation.
+deb_lines        a DEP-5 line-based list (Copyright): one deb_line per non-blank line.
+deb_url          an http(s) URL without whitespace, control characters, `$` or quotes, else None.
+dep5_license     an SPDX expression as a one-line DEP-5 short name ("MIT or Apache-2.0");
+                 anything that is not an expression becomes "other".
+relations        relation groups as "a (>= 1) | b, c"; names, operators and versions checked.
+
+As a safety net the Environment's finalize refuses to print any value that is not a filter
+result or a plain token (a package name, a version), so a template, built-in or a user's
+override, cannot print raw upstream text by accident.  The changelog holds no upstream text at
+all: only the checked name, version, distribution, urgency, maintainer, date and our own lines.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib.resources
+import os
+import re
+import shutil
+import textwrap
+import unicodedata
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import platformdirs
+
+from repack import log
+from repack.errors import ConfigError, MappingError, MetadataError, RepackError
+from repack.model import Alternatives, DebName, DebSpec, DebVersion, Relation
+
+MAX_DESCRIPTION_LINES = 60
+MAX_DESCRIPTION_CHARS = 2000
+WIDTH = 80  # lintian: synopsis and extended-description lines
+
+# debian/<path> -> its mode; rendered from templates/deb/<path>.j2
+FILES: dict[str, int] = {"control": 0o644, "rules": 0o755, "changelog": 0o644,
+                         "copyright": 0o644, "source/format": 0o644, "source/options": 0o644}
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?")
+_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
+_OPS = frozenset({"<<", "<=", "=", ">=", ">>"})
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~:_-]*")
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!&'()*+,;=%]+", re.IGNORECASE)
+_ADORNMENT = re.compile(r"([=\-~^*#+`'\"_:.])\1{2,}")
+_ARTICLE = re.compile(r"(?:a|an|the)\s+(?=\S)", re.IGNORECASE)
+_LICENSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
+_GPL = re.compile(r"((?:A|L)?GPL)-(\d(?:\.[1-9])?)(?:\.0)?(?:-(only|or-later))?\+?")
+_UNDEFINED = frozenset({"unknown", "undefined", "unspecified", "none", "todo", "fixme"})
+_URGENCIES = frozenset({"low", "medium", "high", "emergency", "critical"})
+_MAINTAINER = re.compile(r"[^<>]+ <[^<>\s]+@[^<>\s]+>")
+
+
+class Checked(str):
+    """Text a filter produced or the renderer checked; the only kind of str finalize prints."""
+
+
+def _escape(text: str, dollar: bool) -> str:
+    return text.replace("$", "${}") if dollar else text
+
+
+def _one_line(value: object) -> str:
+    """Collapse to one line: line breaks, controls and all whitespace become single spaces."""
+    return " ".join(_chars(str(value or ""), control=" ").split())
+
+
+def _chars(text: str, *, control: str) -> str:
+    """Each separator (Z*) becomes a space, each control (Cc) `control`; other C* chars go."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat[0] == "Z" or cat == "Cc":
+            out.append(" " if cat[0] == "Z" else control)
+        elif cat[0] != "C":
+            out.append(ch)
+    return "".join(out)
+
+
+def deb_line(value: object, fallback: object = None, *, dollar: bool = True) -> Checked:
+    text = _one_line(value) or _one_line(fallback)
+    if not text:
+        raise MetadataError("a one-line field would be empty", hint="check the sdist metadata")
+    return Checked(_escape(text, dollar))
+
+
+def deb_synopsis(value: object, fallback: object = None) -> Checked:
+    text = _one_line(value)
+    if m := _ARTICLE.match(text):
+        text = text[m.end():]
+        text = text[:1].upper() + text[1:]
+    text = text.rstrip(" .")
+    if len(text) > WIDTH:
+        cut = text[: WIDTH + 1].rsplit(" ", 1)[0] if " " in text[: WIDTH + 1] else text[:WIDTH]
+        text = cut.rstrip(" ,;:-.")
+    return deb_line(text, fallback)
+
+
+def _clean_block(value: object) -> list[str]:
+    """Split into lines on every line separator; expand tabs; drop control characters."""
+    return [_chars(raw.expandtabs(8), control="").rstrip() for raw in str(value or "").splitlines()]
+
+
+def _safe_start(line: str) -> str:
+    """" .x" is reserved and " - x" reads as an unindented list: indent such lines once more."""
+    return " " + line if line.startswith((".", "- ", "* ", "+ ")) else line
+
+
+def _prose(lines: list[str]) -> list[str]:
+    """Dedent, drop reStructuredText adornments, and wrap to WIDTH - 1 columns."""
+    lines = [ln for ln in lines if not _ADORNMENT.fullmatch(ln.strip())]
+    margin = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
+    out: list[str] = []
+    for line in lines:
+        body = line[margin:]
+        stripped = body.lstrip()
+        if not stripped or stripped == ".":
+            out.append("")
+            continue
+        indent = min(len(body) - len(stripped), 16)
+        hang = 2 if stripped.startswith(("- ", "* ", "+ ")) else 0
+        indent = max(indent, 1) if hang or stripped.startswith(".") else indent
+        pieces = textwrap.wrap(
+            stripped, width=WIDTH - 2 - indent - hang, break_long_words=True,
+            break_on_hyphens=False,
+        )
+        out.extend(" " * (indent + (hang if i else 0)) + p for i, p in enumerate(pieces))
+    if out and out[0].startswith(" "):
+        out[0] = out[0].lstrip()
+    return out
+
+
+def _continuation(lines: list[str], *, dollar: bool, limit: bool) -> str:
+    """Lines as deb822 continuation lines: " text", blank as " .", no blank run at the ends."""
+    kept: list[str] = []
+    chars = 0
+    for line in lines:
+        line = "" if line.strip() in ("", ".") else _safe_start(line)
+        if not line and (not kept or not kept[-1]):
+            continue
+        chars += len(line) + 1
+        if limit and (len(kept) >= MAX_DESCRIPTION_LINES or chars > MAX_DESCRIPTION_CHARS):
+            if "" in kept[1:]:  # cut at the last paragraph break
+                kept = kept[: len(kept) - kept[::-1].index("")]
+            break
+        kept.append(line)
+    while kept and not kept[-1]:
+        kept.pop()
+    return "\n".join(" " + _escape(ln, dollar) if ln else " ." for ln in kept)
+
+
+def _block(value: object, fallback: object, *, prose: bool, dollar: bool) -> Checked:
+    for text in (value, fallback):
+        lines = _prose(_clean_block(text)) if prose else _clean_block(text)
+        if out := _continuation(lines, dollar=dollar, limit=prose):
+            return Checked(out)
+    raise MetadataError("a multi-line field would be empty", hint="check the sdist metadata")
+
+
+def deb_description(value: object, fallback: object = None, *, dollar: bool = True) -> Checked:
+    return _block(value, fallback, prose=True, dollar=dollar)
+
+
+def deb_multiline(value: object, fallback: object = None, *, dollar: bool = False) -> Checked:
+    return _block(value, fallback, prose=False, dollar=dollar)
+
+
+def deb_lines(value: object, fallback: object = None, *, dollar: bool = False) -> Checked:
+    lines = [_escape(s, dollar) for s in map(_one_line, _clean_block(value)) if s]
+    return Checked("\n ".join(lines)) if lines else deb_line(fallback, dollar=dollar)
+
+
+def deb_url(value: object) -> Checked | None:
+    text = str(value or "").strip()
+    if len(text) > 500 or not _URL.fullmatch(text):
+        return None
+    try:
+        host = urllib.parse.urlsplit(text).hostname
+    except ValueError:
+        return None
+    return Checked(text) if host else None
+
+
+def dep5_license(value: object) -> Checked:
+    tokens = _one_line(value).replace("(", " ( ").replace(")", " ) ").split()
+    out: list[str] = []
+    want_id, depth = True, 0
+    for tok in tokens:
+        if tok in ("(", ")"):
+            depth += 1 if tok == "(" else -1
+            if depth < 0 or want_id != (tok == "("):
+                return Checked("other")
+        elif tok.upper() in ("AND", "OR", "WITH"):
+            if want_id:
+                return Checked("other")
+            tok, want_id = tok.lower(), True
+        elif want_id and _LICENSE_ID.fullmatch(tok) and tok.lower() not in _UNDEFINED:
+            if out and out[-1] == "with":
+                tok = tok.replace("-exception", " exception", 1)
+            elif m := _GPL.fullmatch(tok):
+                tok = f"{m[1]}-{m[2]}{'+' if m[3] == 'or-later' or tok.endswith('+') else ''}"
+            want_id = False
+        else:
+            return Checked("other")
+        out.append(tok)
+    if not out or want_id or depth:
+        return Checked("other")
+    return Checked(" ".join(out).replace("( ", "(").replace(" )", ")"))
+
+
+def _relation(rel: Relation) -> str:
+    if not _NAME.fullmatch(rel.name):
+        raise MappingError(f"invalid Debian package name in a relation: {rel.name!r}")
+    if rel.op is None and rel.version is None:
+        return rel.name
+    if rel.op not in _OPS or not _VERSION.fullmatch(rel.version or ""):
+        raise MappingError(f"invalid version constraint in a relation: {rel.op!r} {rel.version!r}")
+    return f"{rel.name} ({rel.op} {rel.version})"
+
+
+def relations(groups: Iterable[Alternatives | Relation]) -> Checked:
+    rendered = []
+    for group in groups:
+        alts = (group,) if isinstance(group, Relation) else tuple(group)
+        if not alts:
+            raise MappingError("empty alternatives group in a relation field")
+        rendered.append(" | ".join(_relation(r) for r in alts))
+    return Checked(", ".join(rendered))
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    f.__name__: f for f in (deb_line, deb_synopsis, deb_description, deb_multiline, deb_lines,
+                            deb_url, dep5_license, relations)
+}
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, Checked | int) or (isinstance(value, str) and _TOKEN.fullmatch(value)):
+        return value
+    raise ConfigError(
+        f"a template prints unfiltered text {str(value)[:40]!r}",
+        hint="pass untrusted values through a repack.render filter such as deb_line",
+    )
+
+
+class _ResourceLoader(jinja2.BaseLoader):
+    """Templates shipped in the repack.templates package (works from a wheel or a zip)."""
+
+    def __init__(self, root: Traversable) -> None:
+        self.root = root
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, None, Any]:
+        node = self.root
+        for part in jinja2.loaders.split_template_path(template):
+            node = node.joinpath(part)
+        if not node.is_file():
+            raise jinja2.TemplateNotFound(template)
+        return node.read_text(encoding="utf-8"), None, lambda: True
+
+
+def builtin_templates() -> Traversable:
+    """The templates shipped as the repack.templates package (templates/ in the repository)."""
+    try:
+        return importlib.resources.files("repack.templates")
+    except ModuleNotFoundError:  # a source checkout: templates/ sits beside repack/
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+def user_template_dirs() -> list[Path]:
+    """User-wide overrides: $XDG_CONFIG_HOME/repack/templates (may not exist)."""
+    return [Path(platformdirs.user_config_dir("repack")) / "templates"]
+
+
+def environment(template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
+    """Search per-call template_dirs, then the user's config dir, then the built-in templates.
+
+    An override directory mirrors templates/: <dir>/deb/control.j2 replaces the shipped one.
+    """
+    dirs = [os.fspath(d) for d in (*template_dirs, *user_template_dirs()) if Path(d).is_dir()]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(dirs), _ResourceLoader(builtin_templates())]
+        ),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, finalize=_finalize,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def _changelog(spec: DebSpec) -> dict[str, object]:
+    """The changelog entry, checked: it must hold no upstream text and no line break."""
+    entry = spec.changelog
+    try:
+        date = email.utils.parsedate_to_datetime(entry.date)
+    except (TypeError, ValueError):
+        date = None
+    for bad, what, value in [
+        (not _NAME.fullmatch(spec.source_name), "source name", spec.source_name),
+        (not _VERSION.fullmatch(entry.version) or entry.version != spec.version, "version",
+         entry.version),
+        (not _TOKEN.fullmatch(entry.distribution), "distribution", entry.distribution),
+        (entry.urgency not in _URGENCIES, "urgency", entry.urgency),
+        (not (entry.maintainer.isprintable() and _MAINTAINER.fullmatch(entry.maintainer)),
+         "maintainer", entry.maintainer),
+        (date is None or date.tzinfo is None, "date (RFC 5322, with a zone)", entry.date),
+        (not entry.changes, "changes", entry.changes),
+        *((not (c.strip() and c.isprintable()), "change line", c) for c in entry.changes),
+    ]:
+        if bad:
+            raise RepackError(f"internal: invalid changelog {what} {value!r}",
+                              hint="this is a bug in repack; please report it")
+    assert date is not None
+    changes = [
+        Checked(w)
+        for c in entry.changes
+        for w in textwrap.wrap(c.strip(), WIDTH, initial_indent="  * ", subsequent_indent="    ")
+    ]
+    return {
+        "version": entry.version, "distribution": entry.distribution, "urgency": entry.urgency,
+        "maintainer": Checked(entry.maintainer), "date": Checked(email.utils.format_datetime(date)),
+        "year": date.year, "changes": changes,
+    }
+
+
+def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
+    name = _one_line(spec.upstream_name) or spec.source_name
+    interpreter = "python3-all" if spec.architecture == "all" else "python3-all-dev"
+    named = {r.name for group in spec.build_depends for r in group}
+    base = (
+        Relation(name=DebName("debhelper-compat"), op="=", version=DebVersion("13")),
+        Relation(name=DebName("dh-sequence-python3")),
+        Relation(name=DebName(interpreter)),
+    )
+    changelog = _changelog(spec)
+    homepage = deb_url(spec.homepage)
+    if spec.homepage and not homepage:
+        log.debug(f"{spec.source_name}: Homepage omitted, not a plain http(s) URL")
+    return {
+        "spec": spec,
+        "changelog": changelog,
+        "year": changelog["year"],
+        "base_build_depends": tuple((r,) for r in base if r.name not in named),
+        "homepage": homepage,
+        "source_url": deb_url(spec.source_url),
+        "license": dep5_license(spec.license),
+        "license_text": license_text if license_text is not None else spec.license_text,
+        "default_synopsis": f"Python 3 module {name}",
+        "default_description": (
+            f"This package provides the Python 3 distribution {name}, built from its upstream "
+            "source distribution by repack."
+        ),
+        "default_copyright": f"The {name} authors (see the upstream source)",
+        "default_license_text": (
+            f"The upstream distribution of {name} does not ship a license text here; see the "
+            "license files in the upstream source (also installed in the package's "
+            "*.dist-info directory)."
+        ),
+    }
+
+
+def render_files(
+    spec: DebSpec, *, license_text: str | None = None, template_dirs: Sequence[Path] = ()
+) -> dict[str, str]:
+    """Render every file of debian/ in memory: debian-relative path -> text."""
+    env = environment(template_dirs)
+    context = _context(spec, license_text)
+    return {path: env.get_template(f"deb/{path}.j2").render(context) for path in FILES}
+
+
+def render_debian(
+    spec: DebSpec,
+    tree: Path,
+    *,
+    license_text: str | None = None,
+    template_dirs: Sequence[Path] = (),
+) -> Path:
+    """Write tree/debian/ for spec and return its path.
+
+    An existing debian/ (some sdists ship one) is deleted first, with a warning: tree is our own
+    unpacked copy, and dpkg-source drops an orig tarball's debian/ anyway.  Everything is
+    rendered before anything is touched, so a refused spec leaves the tree as it was.
+    """
+    files = render_files(spec, license_text=license_text, template_dirs=template_dirs)
+    debian = tree / "debian"
+    if debian.is_symlink() or debian.exists():
+        log.warn(f"{spec.source_name}: replacing the debian/ directory the source tree has")
+        if debian.is_dir() and not debian.is_symlink():
+            shutil.rmtree(debian)
+        else:
+            debian.unlink()
+    for rel, text in files.items():
+        path = debian / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        path.chmod(FILES[rel])
+    return debian

@@ -1,0 +1,84 @@
+"""Fixtures for the integration tests: the real repack CLI, real containers, real apt.
+
+The builder and base images live in repack's normal cache (REPACK_CACHE_DIR or the XDG
+cache dir) so that they are bootstrapped once and reused across runs; the first run of
+the suite on a fresh machine bootstraps them (about a minute per target).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from repack import config, targets
+from repack.build import engine, images
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+def run_repack(args: Sequence[str], *, env: dict[str, str] | None = None,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, as a user runs it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "repack", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd or ROOT, timeout=1800)
+
+
+@pytest.fixture(scope="session")
+def container_engine() -> engine.Engine:
+    try:
+        return engine.detect()
+    except Exception as e:  # noqa: BLE001 - report why integration tests cannot run
+        pytest.fail(f"integration tests need a container engine: {e}")
+
+
+@pytest.fixture(scope="session")
+def base_image(container_engine: engine.Engine) -> Callable[[str], str]:
+    """A clean minbase image of a target (no toolchain), for installing what we built."""
+    settings = config.load()
+
+    def get(target_id: str) -> str:
+        img = images.image_for(targets.load(target_id), "base", settings.cache_dir)
+        return images.ensure(container_engine, img).tag
+    return get
+
+
+def local_repo(debs: Sequence[Path], dest: Path) -> Path:
+    """A flat apt repository of debs (dpkg-scanpackages), for `deb [trusted=yes] file:`.
+    Signed repositories are the publishing stage's job; here we test the packages."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for deb in debs:
+        shutil.copy2(deb, dest / deb.name)
+    packages = subprocess.run(["dpkg-scanpackages", "--multiversion", "."], cwd=dest,
+                              capture_output=True, check=True).stdout
+    (dest / "Packages").write_bytes(packages)
+    return dest
+
+
+def in_container(eng: engine.Engine, image: str, script: str, *,
+                 mounts: Sequence[engine.Mount] = ()) -> str:
+    """Run a test script (our own text) with the network on; return its output."""
+    argv = eng.run_argv(image, ["sh", "-euxc", script], mounts=mounts, network=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"container script failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def build_json(args: Sequence[str], **kw: object) -> dict[str, object]:
+    proc = run_repack(["build", "--json", *args], **kw)  # type: ignore[arg-type]
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
+    return data

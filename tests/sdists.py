@@ -1,0 +1,203 @@
+"""Write small, realistic sdists for tests (unit, local test index, integration).
+
+    from sdists import make_sdist         # tests/ is on sys.path in pytest runs
+    archive = make_sdist(tmp_path, "tiny-pkg", "1.0", {})            # buildable, setuptools
+    archive = make_sdist(tmp_path, "tiny-pkg", "1.0", {}, backend="hatchling")
+
+The default files make a project that a real PEP 517 build succeeds on with only what
+Debian 12 ships (setuptools 66, hatchling 1.12): pyproject.toml with [build-system] and a
+[project] table, a flat-layout package ``<name_with_underscores>/__init__.py`` carrying
+``__version__``, a LICENSE and a static PKG-INFO (Metadata-Version 2.2, no Dynamic) that
+agrees with pyproject.toml.  ``files`` (paths relative to the top-level directory) add to
+or replace the defaults; ``pkg_info`` replaces the generated PKG-INFO.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["SDIST_FORMATS", "default_files", "make_sdist", "pkg_info_text", "sdist_stem"]
+
+SDIST_FORMATS = ("tar.gz", "zip", "tar.bz2", "tar.xz")
+MTIME = 1_700_000_000                 # fixed, for reproducible archives
+
+Backend = Literal["setuptools", "hatchling"]
+
+
+def sdist_stem(name: str, version: str) -> str:
+    """``{name}-{version}`` as PEP 625 spells sdist file names and their top directory."""
+    return f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}"
+
+
+def module_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def pkg_info_text(
+    name: str,
+    version: str,
+    *,
+    summary: str = "A tiny test package",
+    requires_dist: Sequence[str] = (),
+    requires_python: str | None = ">=3.8",
+    metadata_version: str = "2.2",
+    extra_headers: Sequence[tuple[str, str]] = (),
+    description: str = "",
+) -> str:
+    lines = [
+        f"Metadata-Version: {metadata_version}",
+        f"Name: {name}",
+        f"Version: {version}",
+        f"Summary: {summary}",
+        "License: MIT",
+    ]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in requires_dist]
+    lines += [f"{k}: {v}" for k, v in extra_headers]
+    text = "\n".join(lines) + "\n"
+    if description:
+        text += "\n" + description.rstrip("\n") + "\n"
+    return text
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def default_files(
+    name: str,
+    version: str,
+    *,
+    backend: Backend = "setuptools",
+    summary: str = "A tiny test package",
+    requires_dist: Sequence[str] = (),
+    requires_python: str | None = ">=3.8",
+    scripts: Mapping[str, str] | None = None,
+) -> dict[str, bytes]:
+    """pyproject.toml, the package module and LICENSE (everything but PKG-INFO)."""
+    module = module_name(name)
+    if backend == "setuptools":
+        build_system = ('[build-system]\nrequires = ["setuptools>=61"]\n'
+                        'build-backend = "setuptools.build_meta"\n')
+        tool = f"\n[tool.setuptools]\npackages = [{_toml_str(module)}]\n"
+    else:
+        build_system = ('[build-system]\nrequires = ["hatchling"]\n'
+                        'build-backend = "hatchling.build"\n')
+        tool = f"\n[tool.hatch.build.targets.wheel]\npackages = [{_toml_str(module)}]\n"
+    project = [
+        "[project]",
+        f"name = {_toml_str(name)}",
+        f"version = {_toml_str(version)}",
+        f"description = {_toml_str(summary)}",
+        'license = {text = "MIT"}',
+        "dependencies = [" + ", ".join(_toml_str(r) for r in requires_dist) + "]",
+    ]
+    if requires_python:
+        project.append(f"requires-python = {_toml_str(requires_python)}")
+    if scripts:
+        project.append("\n[project.scripts]")
+        project += [f"{_toml_str(k)} = {_toml_str(v)}" for k, v in scripts.items()]
+    pyproject = build_system + "\n" + "\n".join(project) + "\n" + tool
+    init = (f'"""{name}: a tiny test package."""\n\n__version__ = {_toml_str(version)}\n\n\n'
+            "def main() -> None:\n    print(__version__)\n")
+    return {
+        "pyproject.toml": pyproject.encode(),
+        f"{module}/__init__.py": init.encode(),
+        "LICENSE": b"MIT License\n\nCopyright (c) 2024 Test Author\n",
+    }
+
+
+def make_sdist(
+    path: Path,
+    name: str,
+    version: str,
+    files: Mapping[str, bytes],
+    *,
+    pkg_info: str | None = None,
+    fmt: str = "tar.gz",
+    backend: Backend = "setuptools",
+    summary: str = "A tiny test package",
+    requires_dist: Sequence[str] = (),
+    requires_python: str | None = ">=3.8",
+    scripts: Mapping[str, str] | None = None,
+    top: str | None = None,
+) -> Path:
+    """Write an sdist and return its path.
+
+    path: a directory (created if needed; the archive gets its PEP 625 name
+    ``{name}-{version}.{fmt}``) or, when it ends in an archive suffix, the archive path.
+    files: extra or replacing members, relative to the top directory (``top``, default
+    ``{name}-{version}``); a value of ``b""`` is an empty file.  Files ending in ``.sh``
+    or under ``bin/`` are written executable.
+    """
+    if fmt not in SDIST_FORMATS:
+        raise ValueError(f"unknown sdist format {fmt!r}")
+    path = Path(path)
+    stem = sdist_stem(name, version)
+    if any(str(path).endswith("." + f) for f in SDIST_FORMATS):
+        archive = path
+        archive.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        archive = path / f"{stem}.{fmt}"
+    top = top or stem
+
+    members = default_files(name, version, backend=backend, summary=summary,
+                            requires_dist=requires_dist, requires_python=requires_python,
+                            scripts=scripts)
+    if pkg_info is None:
+        pkg_info = pkg_info_text(name, version, summary=summary, requires_dist=requires_dist,
+                                 requires_python=requires_python)
+    members["PKG-INFO"] = pkg_info.encode()
+    members.update(files)
+
+    dirs = sorted({"/".join(rel.split("/")[:i]) for rel in members
+                   for i in range(1, rel.count("/") + 1)})
+    if fmt == "zip":
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            date_time = time.gmtime(MTIME)[:6]
+            for d in ["", *dirs]:
+                zinfo = zipfile.ZipInfo(f"{top}/{d}/" if d else f"{top}/", date_time)
+                zinfo.external_attr = (0o40755 << 16) | 0x10
+                zf.writestr(zinfo, b"")
+            for rel, data in sorted(members.items()):
+                zinfo = zipfile.ZipInfo(f"{top}/{rel}", date_time)
+                zinfo.external_attr = (0o100000 | _mode(rel)) << 16
+                zinfo.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(zinfo, data)
+        return archive
+
+    with _open_tar(archive, fmt) as tar:
+        for d in ["", *dirs]:
+            info = tarfile.TarInfo(f"{top}/{d}" if d else top)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            info.mtime = MTIME
+            tar.addfile(info)
+        for rel, data in sorted(members.items()):
+            info = tarfile.TarInfo(f"{top}/{rel}")
+            info.size = len(data)
+            info.mode = _mode(rel)
+            info.mtime = MTIME
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+def _open_tar(archive: Path, fmt: str) -> tarfile.TarFile:
+    if fmt == "tar.gz":
+        return tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT)
+    if fmt == "tar.bz2":
+        return tarfile.open(archive, "w:bz2", format=tarfile.PAX_FORMAT)
+    return tarfile.open(archive, "w:xz", format=tarfile.PAX_FORMAT)
+
+
+def _mode(rel: str) -> int:
+    return 0o755 if rel.endswith(".sh") or rel.startswith("bin/") else 0o644

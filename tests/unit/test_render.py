@@ -1,0 +1,567 @@
+"""repack.render: the debian/ templates and the filters that make upstream text safe."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import shutil
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from debian.changelog import Changelog
+from debian.copyright import Copyright
+from debian.deb822 import Deb822
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from repack import log, render
+from repack.errors import ConfigError, MappingError, MetadataError, RepackError
+from repack.model import ChangelogEntry, DebName, DebSpec, DebVersion, Relation
+
+VERSION = DebVersion("4.2.11-0repack1~deb12")
+MAINTAINER = "Repack Builder <repack@example.org>"
+README = """\
+======
+Django
+======
+
+Django is a high-level Python web framework that encourages rapid development
+and clean, pragmatic design. Thanks for checking it out.
+
+* First, read ``docs/intro/install.txt`` for instructions on installing Django.
+* Next, work through the tutorials in order.
+
+.. code-block:: python
+
+\timport django
+"""
+BSD_TEXT = """\
+Copyright (c) Django Software Foundation and individual contributors.
+All rights reserved.
+
+Redistribution and use in source and binary forms, with or without modification,
+are permitted provided that the following conditions are met:
+"""
+# Every trick we know for escaping a field, a paragraph, a substvar or a changelog entry.
+HOSTILE = (
+    "Evil\nDepends: evil\n\nPackage: evil\n${shlibs:Depends} ${Newline}Evil: yes\n"
+    " .\nFoo: bar\npython-x (9.9) unstable; urgency=high\r\nSource: evil\r"
+    "\x00nul\x1b[31mred\x07\x0b\x0cff\x1cfs\x85nel\u2028ls\u2029ps\ttab \u202e\ufeff"
+    " é 漢字 🐍 $HOME $$ ${}{x} ${\n"
+    " -- Evil <evil@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n#comment\n.\n..x\n .\n"
+)
+OURS = ("${misc:Depends}", "${python3:Depends}")
+
+
+def rel(name: str, op: str | None = None, version: str | None = None) -> Relation:
+    return Relation(name=DebName(name), op=op, version=DebVersion(version) if version else None)
+
+
+def make_spec(**overrides: object) -> DebSpec:
+    fields: dict[str, object] = {
+        "target_id": "debian-12",
+        "source_name": DebName("python-django"),
+        "binary_name": DebName("python3-django"),
+        "upstream_version": "4.2.11",
+        "version": VERSION,
+        "epoch": 0,
+        "architecture": "all",
+        "depends": ((rel("python3-asgiref", ">=", "3.6.0"),),
+                 (rel("python3-sqlparse", ">=", "0.3.1"), rel("python3-sqlparse-alt"))),
+        "recommends": (),
+        "suggests": ((rel("python3-argon2"),), (rel("python3-bcrypt"),)),
+        "build_depends": ((rel("python3-setuptools", ">=", "40.8"),),
+                          (rel("pybuild-plugin-pyproject"),)),
+        "provides": (),
+        "unsatisfied": (),
+        "maintainer": MAINTAINER,
+        "summary": "A high-level Python web framework that encourages rapid development and clean, "
+                "pragmatic design.",
+        "description": README,
+        "homepage": "https://www.djangoproject.com/",
+        "license": "BSD-3-Clause",
+        "license_text": BSD_TEXT,
+        "copyright": "Django Software Foundation and individual contributors",
+        "upstream_name": "Django",
+        "source_url": "https://files.pythonhosted.org/packages/source/D/Django/"
+                      "Django-4.2.11.tar.gz",
+        "changelog": ChangelogEntry(
+            version=VERSION, distribution="bookworm", urgency="medium",
+            changes=("Built from the PyPI sdist Django 4.2.11 by repack.",),
+            maintainer=MAINTAINER, date="Mon, 4 Mar 2024 12:00:00 +0000",
+        ),
+    }
+    fields.update(overrides)
+    return DebSpec(**fields)  # type: ignore[arg-type]
+
+
+def hostile_spec() -> DebSpec:
+    return make_spec(summary=HOSTILE, description=HOSTILE, homepage=HOSTILE, license=HOSTILE,
+                     license_text=HOSTILE, copyright=HOSTILE, upstream_name=HOSTILE,
+                     source_url="https://example.org/x\nDepends: evil")
+
+
+@pytest.fixture(autouse=True)
+def no_user_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "xdg-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    return config
+
+
+def strict_paragraphs(text: str) -> list[list[str]]:
+    """Field names per paragraph, refusing anything that is neither a field nor a continuation."""
+    paragraphs: list[list[str]] = [[]]
+    for line in text.split("\n"):
+        if not line:
+            if paragraphs[-1]:
+                paragraphs.append([])
+        elif line.startswith(" "):
+            assert paragraphs[-1], f"continuation line outside a field: {line!r}"
+        else:
+            m = re.fullmatch(r"([A-Za-z][A-Za-z0-9-]*):( .*)?", line)
+            assert m, f"not a field: {line!r}"
+            paragraphs[-1].append(m[1])
+    return [p for p in paragraphs if p]
+
+
+def parse_copyright(text: str) -> Any:  # python-debian's field descriptors confuse mypy
+    return Copyright(text.splitlines(), strict=True)
+
+
+def parse_control(text: str) -> list[Deb822]:
+    return list(Deb822.iter_paragraphs(text.splitlines()))
+
+
+def unescaped_dollars(text: str) -> list[str]:
+    for ours in OURS:
+        text = text.replace(ours, "")
+    return re.findall(r"\$(?!\{\})..?", text)
+
+
+def build_tree(tmp_path: Path, spec: DebSpec) -> Path:
+    """A tiny setuptools project with the orig tarball beside it and the rendered debian/."""
+    tree = tmp_path / f"{spec.source_name}-{spec.upstream_version}"
+    (tree / "django").mkdir(parents=True)
+    (tree / "django" / "__init__.py").write_text("")
+    (tree / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "Django"\nversion = "4.2.11"\n'
+    )
+    orig = tmp_path / f"{spec.source_name}_{spec.upstream_version}.orig.tar.gz"
+    with tarfile.open(orig, "w:gz") as tar:
+        tar.add(tree, arcname=tree.name)
+    render.render_debian(spec, tree)
+    return tree
+
+
+def gencontrol(tree: Path, *variables: str) -> str:
+    (tree / "debian" / "tmp").mkdir(exist_ok=True)
+    args = ["dpkg-gencontrol", "-ppython3-django", "-O", *(f"-V{v}" for v in variables)]
+    return subprocess.run(args, cwd=tree, check=True, capture_output=True, text=True).stdout
+
+
+needs = {tool: pytest.mark.skipif(shutil.which(tool) is None, reason=f"{tool} not installed")
+         for tool in ("dpkg-parsechangelog", "dpkg-gencontrol", "dpkg-source", "lintian")}
+
+
+# --- the rendered files for a well-behaved spec ------------------------------------------------
+
+def test_control_fields() -> None:
+    text = render.render_files(make_spec())["control"]
+    assert strict_paragraphs(text) == [
+        ["Source", "Section", "Priority", "Maintainer", "Rules-Requires-Root", "Standards-Version",
+         "Build-Depends", "Homepage"],
+        ["Package", "Architecture", "Depends", "Suggests", "Description"],
+    ]
+    source, binary = parse_control(text)
+    assert dict(source) == {
+        "Source": "python-django", "Section": "python", "Priority": "optional",
+        "Maintainer": MAINTAINER, "Rules-Requires-Root": "no", "Standards-Version": "4.6.2",
+        "Build-Depends": "debhelper-compat (= 13), dh-sequence-python3, python3-all, "
+                         "python3-setuptools (>= 40.8), pybuild-plugin-pyproject",
+        "Homepage": "https://www.djangoproject.com/",
+    }
+    assert binary["Package"] == "python3-django"
+    assert binary["Architecture"] == "all"
+    assert binary["Depends"] == ("${misc:Depends}, ${python3:Depends}, python3-asgiref (>= 3.6.0), "
+                                 "python3-sqlparse (>= 0.3.1) | python3-sqlparse-alt")
+    assert binary["Suggests"] == "python3-argon2, python3-bcrypt"
+    synopsis, _, extended = binary["Description"].partition("\n")
+    assert synopsis == "High-level Python web framework that encourages rapid development and clean"
+    assert extended.split("\n") == [
+        " Django",
+        " .",
+        " Django is a high-level Python web framework that encourages rapid development",
+        " and clean, pragmatic design. Thanks for checking it out.",
+        " .",
+        "  * First, read ``docs/intro/install.txt`` for instructions on installing",
+        "    Django.",
+        "  * Next, work through the tutorials in order.",
+        " .",
+        "  .. code-block:: python",
+        " .",
+        "         import django",
+    ]
+
+
+def test_control_optional_fields() -> None:
+    spec = make_spec(homepage="javascript:alert(1)", suggests=(), architecture="any",
+                     recommends=((rel("python3-tz"),),), depends=(), description="",
+                     provides=(rel("python3-dj", "=", "4.2.11"),),
+                     build_depends=((rel("debhelper-compat", "=", "13"),),))
+    source, binary = parse_control(render.render_files(spec)["control"])
+    assert "Homepage" not in source
+    assert source["Build-Depends"] == (
+        "dh-sequence-python3, python3-all-dev, debhelper-compat (= 13)")
+    assert binary["Architecture"] == "any"
+    assert binary["Depends"] == "${misc:Depends}, ${python3:Depends}"
+    assert binary["Recommends"] == "python3-tz"
+    assert binary["Provides"] == "python3-dj (= 4.2.11)"
+    assert "Suggests" not in binary
+    assert "Python 3 distribution Django" in binary["Description"]
+
+
+def test_rules() -> None:
+    rules = render.render_files(make_spec())["rules"]
+    lines = rules.splitlines()
+    assert lines[0] == "#!/usr/bin/make -f"
+    assert "export PYBUILD_DISABLE=test" in lines
+    assert lines[lines.index("%:") + 1] == "\tdh $@ --buildsystem=pybuild"
+    assert lines[lines.index("override_dh_python3:") + 1] == "\tdh_python3 --no-guessing-deps"
+    assert rules == render.render_files(make_spec())["rules"]  # deterministic
+
+
+def test_changelog_one_entry() -> None:
+    text = render.render_files(make_spec())["changelog"]
+    changelog = Changelog(text, strict=True)
+    blocks = list(changelog)
+    assert len(blocks) == 1
+    assert (changelog.package, str(changelog.version)) == ("python-django", VERSION)
+    assert (changelog.distributions, changelog.urgency) == ("bookworm", "medium")
+    assert changelog.author == MAINTAINER
+    assert changelog.date == "Mon, 04 Mar 2024 12:00:00 +0000"
+    assert [c for c in blocks[0].changes() if c.strip()] == [
+        "  * Built from the PyPI sdist Django 4.2.11 by repack."]
+
+
+@needs["dpkg-parsechangelog"]
+def test_dpkg_parsechangelog(tmp_path: Path) -> None:
+    path = tmp_path / "changelog"
+    path.write_text(render.render_files(make_spec())["changelog"])
+    out = subprocess.run(["dpkg-parsechangelog", "-l", str(path)], check=True,
+                         capture_output=True, text=True)
+    fields = dict(parse_control(out.stdout)[0])
+    assert fields["Source"] == "python-django"
+    assert fields["Version"] == VERSION
+    assert fields["Distribution"] == "bookworm"
+    assert fields["Maintainer"] == MAINTAINER
+    assert fields["Timestamp"] == "1709553600"
+
+
+def test_copyright_dep5() -> None:
+    text = render.render_files(make_spec())["copyright"]
+    copyright = parse_copyright(text)
+    assert copyright.header.upstream_name == "Django"
+    assert copyright.header.source == make_spec().source_url
+    upstream, debian = copyright.all_files_paragraphs()
+    assert upstream.files == ("*",)
+    assert upstream.copyright == "Django Software Foundation and individual contributors"
+    assert debian.files == ("debian/*",)
+    assert debian.copyright == f"2024 {MAINTAINER}"
+    for paragraph in (upstream, debian):
+        assert paragraph.license.synopsis == "BSD-3-Clause"
+        assert paragraph.license.text == BSD_TEXT.rstrip("\n")
+    assert list(copyright.all_license_paragraphs()) == []
+
+
+def test_copyright_license_text_argument_and_fallback() -> None:
+    text = render.render_files(make_spec(), license_text="Custom\ntext")["copyright"]
+    assert parse_copyright(text).find_files_paragraph("x").license.text == "Custom\ntext"
+    text = render.render_files(make_spec(license_text="", license="", copyright=""))["copyright"]
+    upstream = parse_copyright(text).find_files_paragraph("x")
+    assert upstream.license.synopsis == "other"
+    assert "license files in the upstream source" in upstream.license.text
+    assert upstream.copyright == "The Django authors (see the upstream source)"
+
+
+def test_source_format_and_options() -> None:
+    files = render.render_files(make_spec())
+    assert files["source/format"] == "3.0 (quilt)\n"
+    assert 'extend-diff-ignore = "^[^/]+\\.egg-info/"' in files["source/options"]
+
+
+# --- render_debian on a tree --------------------------------------------------------------------
+
+def test_render_debian_writes_files_and_modes(tmp_path: Path) -> None:
+    debian = render.render_debian(make_spec(), tmp_path)
+    assert debian == tmp_path / "debian"
+    names = sorted(str(p.relative_to(debian)) for p in debian.rglob("*") if p.is_file())
+    assert names == ["changelog", "control", "copyright", "rules", "source/format",
+                     "source/options"]
+    assert stat.S_IMODE((debian / "rules").stat().st_mode) == 0o755
+    assert stat.S_IMODE((debian / "control").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("kind", ["dir", "file", "symlink"])
+def test_upstream_debian_is_replaced_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(log, "warn", warnings.append)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    if kind == "dir":
+        (tree / "debian").mkdir()
+        (tree / "debian" / "postinst").write_text("#!/bin/sh\nrm -rf /\n")
+    elif kind == "file":
+        (tree / "debian").write_text("junk")
+    else:
+        (tree / "debian").symlink_to(outside)
+    debian = render.render_debian(make_spec(), tree)
+    assert not debian.is_symlink() and not (debian / "postinst").exists()
+    assert (debian / "control").is_file()
+    assert (outside / "keep").read_text() == "keep" and len(list(outside.iterdir())) == 1
+    assert len(warnings) == 1 and "debian/" in warnings[0]
+
+
+def test_refused_spec_leaves_tree_alone(tmp_path: Path) -> None:
+    (tmp_path / "debian").mkdir()
+    bad = make_spec(depends=((rel("Bad Name"),),))
+    with pytest.raises(MappingError):
+        render.render_debian(bad, tmp_path)
+    assert list((tmp_path / "debian").iterdir()) == []
+
+
+# --- templates: overrides and the finalize safety net -------------------------------------------
+
+def test_template_override_order(tmp_path: Path, no_user_templates: Path) -> None:
+    user = no_user_templates / "repack" / "templates" / "deb" / "source"
+    user.mkdir(parents=True)
+    (user / "format.j2").write_text("3.0 (native)\n")
+    (user / "options.j2").write_text("# user\n")
+    assert render.render_files(make_spec())["source/format"] == "3.0 (native)\n"
+    package = tmp_path / "per-package"
+    (package / "deb" / "source").mkdir(parents=True)
+    (package / "deb" / "source" / "format.j2").write_text("3.0 (quilt)\n# per-package\n")
+    files = render.render_files(make_spec(), template_dirs=[package, tmp_path / "missing"])
+    assert files["source/format"] == "3.0 (quilt)\n# per-package\n"
+    assert files["source/options"] == "# user\n"
+    assert files["rules"].startswith("#!/usr/bin/make -f\n")
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ("{{ spec.summary }}", ConfigError), ("{{ spec.homepage }}", ConfigError),
+    ("{{ spec.description | deb_url }}", ConfigError), ("{{ nothing }}", jinja2.UndefinedError),
+])
+def test_override_cannot_print_raw_upstream_text(
+    tmp_path: Path, body: str, error: type[Exception]
+) -> None:
+    (tmp_path / "deb").mkdir()
+    (tmp_path / "deb" / "rules.j2").write_text(body)
+    with pytest.raises(error):
+        render.render_files(hostile_spec(), template_dirs=[tmp_path])
+    (tmp_path / "deb" / "rules.j2").write_text("{{ spec.version }} {{ spec.summary | deb_line }}")
+    assert render.render_files(make_spec(), template_dirs=[tmp_path])["rules"].startswith(
+        f"{VERSION} A high-level Python web framework")
+
+
+# --- hostile metadata ---------------------------------------------------------------------------
+
+def test_hostile_control_keeps_its_shape() -> None:
+    text = render.render_files(hostile_spec())["control"]
+    assert strict_paragraphs(text) == [
+        ["Source", "Section", "Priority", "Maintainer", "Rules-Requires-Root", "Standards-Version",
+         "Build-Depends"],
+        ["Package", "Architecture", "Depends", "Suggests", "Description"],
+    ]
+    source, binary = parse_control(text)
+    assert "Homepage" not in source
+    assert binary["Depends"].startswith("${misc:Depends}, ${python3:Depends}, python3-asgiref")
+    assert unescaped_dollars(text) == []
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\u202e\ufeff]", text)
+    synopsis = binary["Description"].split("\n")[0]
+    assert synopsis.startswith("Evil Depends: evil Package: evil ${}{shlibs:Depends}")
+    assert len(synopsis.replace("${}", "$")) <= 80
+    for line in text.split("\n"):
+        assert not re.match(r"^ \.\s*\S|^ \s+\.\s*$", line), line
+
+
+@needs["dpkg-gencontrol"]
+def test_hostile_substvars_survive_dpkg_gencontrol(tmp_path: Path) -> None:
+    tree = build_tree(tmp_path, hostile_spec())
+    out = gencontrol(tree, "shlibs:Depends=SUBSTITUTED", "Newline=SUBSTITUTED",
+                     "misc:Depends=misc-dep", "python3:Depends=python3:any")
+    assert "SUBSTITUTED" not in out
+    (fields,) = parse_control(out)
+    assert fields["Depends"].startswith("misc-dep, python3:any, python3-asgiref (>= 3.6.0)")
+    assert "evil" not in fields["Depends"]
+    assert "${shlibs:Depends} ${Newline}Evil: yes" in fields["Description"]
+    assert "$HOME $$ ${}{x} ${" in fields["Description"]
+    assert set(fields) == {"Package", "Source", "Version", "Architecture", "Maintainer",
+                           "Installed-Size", "Depends", "Suggests", "Section", "Priority",
+                           "Description"}
+
+
+def test_hostile_changelog_and_copyright() -> None:
+    files = render.render_files(hostile_spec())
+    changelog = Changelog(files["changelog"], strict=True)
+    assert len(list(changelog)) == 1 and str(changelog.version) == VERSION
+    assert "evil" not in files["changelog"].lower()
+    copyright = parse_copyright(files["copyright"])
+    assert strict_paragraphs(files["copyright"]) == [
+        ["Format", "Upstream-Name"], ["Files", "Copyright", "License"],
+        ["Files", "Copyright", "License"]]
+    assert copyright.header.source is None
+    upstream, debian = copyright.all_files_paragraphs()
+    assert (upstream.files, debian.files) == (("*",), ("debian/*",))
+    assert upstream.license.synopsis == debian.license.synopsis == "other"
+    assert "${shlibs:Depends} ${Newline}Evil: yes" in upstream.license.text  # no $-escaping here
+    assert "Package: evil" in upstream.license.text
+    assert "\n" not in copyright.header.upstream_name
+
+
+@pytest.mark.parametrize("change", [
+    {"changes": ("one\n -- Evil <e@x>  Mon, 01 Jan 2024 00:00:00 +0000",)},
+    {"changes": ("python-x (9.9) unstable; urgency=high\r",)},
+    {"changes": ()}, {"changes": ("",)}, {"urgency": "high\nx"}, {"distribution": "a b"},
+    {"maintainer": "Evil\n <e@x>"}, {"date": "yesterday"}, {"date": "Mon, 4 Mar 2024 12:00:00"},
+    {"version": DebVersion("1.0\nx")},
+])
+def test_changelog_refuses_what_is_not_ours(change: dict[str, object]) -> None:
+    spec = make_spec()
+    entry = dataclasses.replace(spec.changelog, **change)  # type: ignore[arg-type]
+    with pytest.raises(RepackError) as info:
+        render.render_files(dataclasses.replace(spec, changelog=entry))
+    assert type(info.value) is RepackError
+
+
+# --- real tools on a real source package --------------------------------------------------------
+
+@needs["dpkg-source"]
+@pytest.mark.parametrize("hostile", [False, True])
+def test_dpkg_source_builds_and_lintian_is_quiet(tmp_path: Path, hostile: bool) -> None:
+    spec = hostile_spec() if hostile else make_spec()
+    tree = build_tree(tmp_path, spec)
+    subprocess.run(["dpkg-source", "-b", tree.name], cwd=tmp_path, check=True, capture_output=True)
+    dsc = tmp_path / f"python-django_{VERSION}.dsc"
+    (fields,) = parse_control(dsc.read_text())
+    assert fields["Binary"] == "python3-django" and fields["Version"] == VERSION
+    if shutil.which("lintian") is None:
+        return
+    out = subprocess.run(["lintian", "--no-cfg", str(dsc)], check=False, capture_output=True,
+                         text=True)
+    complaints = [ln for ln in out.stdout.splitlines() if ln[:2] in ("E:", "W:")]
+    assert complaints == []
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+def test_deb_line() -> None:
+    assert render.deb_line(" a\n\tb\r\nc\x00d\u2028e ") == "a b c d e"
+    assert render.deb_line("cost $5 ${x}") == "cost ${}5 ${}{x}"
+    assert render.deb_line("cost $5", dollar=False) == "cost $5"
+    assert render.deb_line("\n\x00 ", fallback="fb\nx") == "fb x"
+    with pytest.raises(MetadataError):
+        render.deb_line(" \n ")
+
+
+@pytest.mark.parametrize(("summary", "expected"), [
+    ("A small library.", "Small library"),
+    ("the best", "Best"),
+    ("Another thing", "Another thing"),
+    ("x" * 100, "x" * 80),
+    ("word " * 30, ("word " * 16).strip()),
+    ("", "fallback"),
+])
+def test_deb_synopsis(summary: str, expected: str) -> None:
+    assert render.deb_synopsis(summary, "fallback") == expected
+
+
+def test_deb_description_limits() -> None:
+    long = "\n\n".join(f"Paragraph {i} " + "word " * 30 for i in range(100))
+    lines = render.deb_description(long).split("\n")
+    assert len(lines) <= render.MAX_DESCRIPTION_LINES
+    assert len("\n".join(lines)) <= render.MAX_DESCRIPTION_CHARS + 100
+    assert lines[-1] != " ." and all(len(ln) <= 80 for ln in lines)
+    assert render.deb_description("x" * 200).split("\n") == [" " + "x" * 78, " " + "x" * 78,
+                                                             " " + "x" * 44]
+    assert render.deb_description("\n\n.\n- a\n- b\n.hidden\n\n\n") == "  - a\n  - b\n  .hidden"
+
+
+def test_deb_multiline_keeps_layout() -> None:
+    assert render.deb_multiline("  a $x\n\n\n\tb\n.\nc") == "   a $x\n .\n         b\n .\n c"
+    assert render.deb_multiline("", fallback="fb") == " fb"
+
+
+def test_deb_lines() -> None:
+    assert render.deb_lines("2019 A\n\n 2020 B $\n") == "2019 A\n 2020 B $"
+    assert render.deb_lines("\n", fallback="x") == "x"
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://www.djangoproject.com/", True), ("http://example.org/a?b=c#d", True),
+    ("ftp://example.org/", False), ("https://", False), ("https:///path", False),
+    ("https://example.org/a b", False), ("https://example.org/\nDepends: x", False),
+    ("https://example.org/${x}", False), ('https://example.org/"', False),
+    ("https://exämple.org/", False), ("javascript:alert(1)", False), (None, False),
+])
+def test_deb_url(url: str | None, ok: bool) -> None:
+    assert render.deb_url(url) == (url if ok else None)
+
+
+@pytest.mark.parametrize(("expression", "short"), [
+    ("BSD-3-Clause", "BSD-3-Clause"),
+    ("MIT OR Apache-2.0", "MIT or Apache-2.0"),
+    ("(MIT OR Apache-2.0) AND BSD-2-Clause", "(MIT or Apache-2.0) and BSD-2-Clause"),
+    ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 with LLVM exception"),
+    ("GPL-2.0-or-later", "GPL-2+"), ("LGPL-2.1-only", "LGPL-2.1"), ("AGPL-3.0", "AGPL-3"),
+    ("BSD License", "other"), ("MIT OR", "other"), ("(MIT", "other"), ("MIT)", "other"),
+    ("", "other"), ("MIT\nDepends: evil", "other"), ("OR MIT", "other"), ("UNKNOWN", "other"),
+    ("MIT OR unknown", "other"),
+])
+def test_dep5_license(expression: str, short: str) -> None:
+    assert render.dep5_license(expression) == short
+
+
+def test_relations() -> None:
+    groups = ((rel("aa", ">=", "1:2.0~b1"), rel("python3:any")), (rel("c++"),),
+              rel("d.d", "=", "1"))
+    assert render.relations(groups) == "aa (>= 1:2.0~b1) | python3:any, c++, d.d (= 1)"
+    for bad in [rel("a"), rel("Aa"), rel("aa bb"), rel("aa", ">", "1"), rel("aa", ">=", "${x}"),
+                rel("aa", ">=", None), rel("aa", None, "1"), rel("aa", ">=", "1\n")]:
+        with pytest.raises(MappingError):
+            render.relations(((bad,),))
+    with pytest.raises(MappingError):
+        render.relations(((),))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400)
+       | st.lists(st.sampled_from(["\n", " .", ".", "$", "${a}", "\t", "* x", "Foo: bar", " ",
+                                   "\r", "\u2028", "x" * 90, "-", "#", "é"])).map("".join))
+def test_description_invariants(text: str) -> None:
+    desc = render.deb_description(text, fallback="fallback")
+    lines = desc.split("\n")
+    assert desc.splitlines() == lines
+    assert len(lines) <= render.MAX_DESCRIPTION_LINES
+    assert lines[0] != " ." and lines[-1] != " ."
+    for a, b in itertools.pairwise(lines):
+        assert (a, b) != (" .", " .")
+    for line in lines:
+        assert line.startswith(" ") and line.rstrip() == line
+        assert not re.match(r"^ \.\s*\S|^ \s+\.\s*$", line), line
+        assert len(line.replace("${}", "$")) <= 80
+        assert not re.search(r"\$(?!\{\})", line)
+        assert all(c.isprintable() for c in line)
+    one = render.deb_line(text, fallback="fallback")
+    assert "\n" not in one and one.isprintable() and not re.search(r"\$(?!\{\})", one)
+    assert strict_paragraphs(f"Description: {one}\n{desc}\n") == [["Description"]]

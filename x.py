@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Bootstrapping launcher for repack (in the manner of rustc's x.py): standard library only.
+
+    ./x.py setup              install the host tools (apt, as root) and repack into .venv
+    ./x.py repack ARGS...     set up if needed, then run repack ARGS
+    ./x.py test [PYTEST ARGS] set up if needed (with test extras), then run the whole suite
+
+Host tools come from the distribution (podman, runc, mmdebstrap, gnupg, dpkg-dev, lintian);
+repack itself and its Python dependencies go into ./.venv, never into the system Python.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+APT_PACKAGES = ["podman", "runc", "uidmap", "mmdebstrap", "gnupg", "dpkg-dev", "lintian",
+                "python3-venv", "ca-certificates"]
+STAMP = VENV / ".repack-setup"
+
+
+def say(msg: str) -> None:
+    print(f"x.py: {msg}", file=sys.stderr, flush=True)
+
+
+def run(argv: list[str], **kw: object) -> None:
+    say("+ " + " ".join(argv))
+    subprocess.run(argv, check=True, **kw)  # type: ignore[call-overload]
+
+
+def missing_apt_packages() -> list[str]:
+    if not shutil.which("dpkg-query"):
+        return []
+    missing = []
+    for pkg in APT_PACKAGES:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", pkg],
+                             capture_output=True, text=True)
+        if out.stdout.strip() != "installed":
+            missing.append(pkg)
+    return missing
+
+
+def setup_host() -> None:
+    missing = missing_apt_packages()
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"x.py: missing host packages: {' '.join(missing)}; run as root or: "
+                 f"sudo apt-get install {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+
+
+def setup_venv(extras: str) -> Path:
+    python = VENV / "bin" / "python"
+    sources = [ROOT / "pyproject.toml"]
+    wanted = f"{extras}:{max(p.stat().st_mtime for p in sources)}"
+    if STAMP.is_file() and STAMP.read_text() == wanted and python.exists():
+        return python
+    if not python.exists():
+        say(f"creating {VENV}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target])
+    STAMP.write_text(wanted)
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
+    verb, rest = argv[0], argv[1:]
+    if verb == "setup":
+        setup_host()
+        setup_venv("test")
+        return 0
+    if verb == "repack":
+        setup_host()
+        setup_venv("test")
+        return subprocess.call([str(VENV / "bin" / "repack"), *rest])
+    if verb == "test":
+        setup_host()
+        python = setup_venv("test")
+        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
+    print(f"x.py: unknown verb {verb!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
