@@ -10,7 +10,9 @@ and never runs on the host.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import fcntl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,17 +68,26 @@ class DebianBuild:
             Mount(source=self.archives, target="/var/cache/apt/archives"),
         ]
 
+    @contextlib.contextmanager
+    def archives_lock(self) -> Iterator[None]:
+        """The downloaded-packages cache is shared by builds of one target; apt inside each
+        container locks it and fails at once when another holds it, so we queue here."""
+        with open(self.archives / ".repack.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
     def download_build_deps(self, build_depends: str) -> None:
         with log.step("Downloading build dependencies (network on)"):
             with self.engine.container(self.image.tag, mounts=self.mounts, network=True) as c:
                 c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
-                c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only", build_depends],
-                       env=APT_ENV, project=self.project)
+                with self.archives_lock():
+                    c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only", build_depends],
+                           env=APT_ENV, project=self.project)
 
     def offline(self, build_depends: str, body: Callable[[Container], None]) -> None:
         """Run body in a network-less container with the build dependencies installed."""
         with self.engine.container(self.image.tag, mounts=self.mounts, network=False) as c:
-            with log.step("Installing build dependencies (network off)"):
+            with log.step("Installing build dependencies (network off)"), self.archives_lock():
                 c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download", build_depends],
                        env=APT_ENV, project=self.project)
             body(c)

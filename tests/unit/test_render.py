@@ -294,6 +294,10 @@ def test_source_format_and_options() -> None:
     files = render.render_files(make_spec())
     assert files["source/format"] == "3.0 (quilt)\n"
     assert 'extend-diff-ignore = "^[^/]+\\.egg-info/"' in files["source/options"]
+    overrides = [ln for ln in files["source/lintian-overrides"].splitlines()
+                 if ln and not ln.startswith("#")]
+    assert overrides == ["python-django source: source-is-missing",
+                         "python-django source: source-contains-prebuilt-javascript-object"]
 
 
 # --- render_debian on a tree --------------------------------------------------------------------
@@ -303,7 +307,7 @@ def test_render_debian_writes_files_and_modes(tmp_path: Path) -> None:
     assert debian == tmp_path / "debian"
     names = sorted(str(p.relative_to(debian)) for p in debian.rglob("*") if p.is_file())
     assert names == ["changelog", "control", "copyright", "rules", "source/format",
-                     "source/options"]
+                     "source/lintian-overrides", "source/options"]
     assert stat.S_IMODE((debian / "rules").stat().st_mode) == 0o755
     assert stat.S_IMODE((debian / "control").stat().st_mode) == 0o644
 
