@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -102,7 +103,10 @@ def fetch(
         size = dest.stat().st_size
         if release.size is None or size == release.size:
             log.debug(f"cached {release.filename} ({dest})")
-            return Sdist(release=release, path=dest, sha256=release.sha256, verified=checks)
+            # How the bytes arrived was recorded when they were downloaded and verified.
+            tls = _provenance(dest).get("tls") is True
+            return Sdist(release=release, path=dest, sha256=release.sha256,
+                         verified=(("tls",) if tls else ()) + checks)
         log.warn(f"cached {dest} has {size} bytes, the index says {release.size}; fetching again")
         dest.unlink()
 
@@ -113,6 +117,18 @@ def fetch(
         sha256=release.sha256,
         verified=(("tls",) if tls else ()) + checks,
     )
+
+
+def _provenance_file(dest: Path) -> Path:
+    return dest.parent / ".provenance.json"
+
+
+def _provenance(dest: Path) -> dict[str, object]:
+    try:
+        data = json.loads(_provenance_file(dest).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _download(
@@ -145,6 +161,7 @@ def _download(
             raise _pin_error(release, digest, allowed, "downloaded")
         os.chmod(tmp, 0o644)
         dest.parent.mkdir(exist_ok=True)
+        _provenance_file(dest).write_text(json.dumps({"url": release.url, "tls": tls}))
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):

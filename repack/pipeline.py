@@ -149,7 +149,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, archive: ArchiveI
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings)
-        srcdir = f"{first_spec.source_name}-{first_spec.upstream_version}"
+        srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"
         build_dir.mkdir()
         tree.rename(build_dir / srcdir)
@@ -206,7 +206,13 @@ def orig_name(spec: DebSpec, sdist: Sdist) -> str:
     if suffix is None:
         raise RepackError(f"{sdist.path.name}: only .tar.gz/.tar.xz/.tar.bz2 sdists can be the "
                           "orig tarball of a Debian source package", project=str(sdist.release.name))
-    return f"{spec.source_name}_{spec.upstream_version}.orig{suffix}"
+    return f"{spec.source_name}_{debian_upstream(spec)}.orig{suffix}"
+
+
+def debian_upstream(spec: DebSpec) -> str:
+    """The upstream part of the Debian version ("2.3" for 2.3.0): dpkg-source looks for the
+    orig tarball and the source directory under this name."""
+    return spec.version.partition(":")[2 if ":" in spec.version else 0].rpartition("-")[0]
 
 
 LICENSE_TEXT_LIMIT = 256 * 1024

@@ -54,8 +54,22 @@ def test_download_into_content_addressed_cache(
     assert sdist.sha256 == SHA
     assert sdist.release == release
     assert sdist.verified == ("sha256:index",)  # plain http: no "tls"
-    assert files_in(tmp_path) == [sdist.path]  # no .unverified-* left behind
+    # no .unverified-* left behind; how the bytes arrived is recorded beside them
+    assert files_in(tmp_path) == [sdist.path.parent / ".provenance.json", sdist.path]
     assert sdist.path == cache_path(release, tmp_path)
+    again = fetch(release, pins=[], cache_dir=tmp_path, session=session)
+    assert again.verified == sdist.verified
+
+
+def test_cache_hit_reports_tls_recorded_at_download(
+    local_index: LocalIndex, session: requests.Session, tmp_path: Path
+) -> None:
+    local_index.add("demo", "demo-1.0.tar.gz", DATA)
+    release = release_of(local_index, session)
+    fetch(release, pins=[], cache_dir=tmp_path, session=session)
+    (cache_path(release, tmp_path).parent / ".provenance.json").write_text('{"tls": true}')
+    hit = fetch(release, pins=[], cache_dir=tmp_path, session=session)
+    assert hit.verified == ("tls", "sha256:index")
 
 
 def test_cache_hit_does_not_download_again(
