@@ -40,7 +40,7 @@ def missing_apt_packages() -> list[str]:
     missing = []
     for pkg in APT_PACKAGES:
         out = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", pkg],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         if out.stdout.strip() != "installed":
             missing.append(pkg)
     return missing

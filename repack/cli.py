@@ -218,7 +218,7 @@ def image_build(target_ids: tuple[str, ...], rebuild: bool, base: bool, verbose:
         eng = engine.detect(settings.engine)
         for t in pipeline.load_targets(target_ids):
             for kind in ("builder", "base") if base else ("builder",):
-                img = images.ensure(eng, images.image_for(t, kind, settings.cache_dir),  # type: ignore[arg-type]
+                img = images.ensure(eng, images.image_for(t, kind, settings.cache_dir),
                                     rebuild=rebuild)
                 click.echo(img.tag)
     _report(debug, body)

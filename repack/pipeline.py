@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -92,30 +92,26 @@ def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
 def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[Artifact], list[str]]:
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id}"):
-        image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
-        archive = images.load_archive(image)
-        key = build_key(sdist, target, image, ctx.settings)
-        cached = ctx.settings.cache_dir / "builds" / key
-        if not (cached / "result.json").is_file():
-            build_into_cache(sdist, target, image, archive, ctx, cached)
-        else:
-            log.info(f"up to date: reusing the build cached under {cached}")
-        return deliver(cached, target, ctx.output_dir)
+        image = images.image_for(target, "builder", ctx.settings.cache_dir)
+        if images.is_ready(ctx.engine, image):
+            cached = cache_entry(sdist, target, image, ctx.settings)
+            if (cached / "result.json").is_file():
+                log.info(f"up to date: reusing the build cached under {cached}")
+                return deliver(cached, target, ctx.output_dir)
 
+        def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
+                   warnings: list[str]) -> None:
+            artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
+            store(artifacts, warnings, deb.work / "build.log",
+                  cache_entry(sdist, target, image, ctx.settings))
 
-def build_into_cache(sdist: Sdist, target: Target, image: images.Image,
-                     archive: ArchiveIndex, ctx: Context, cached: Path) -> None:
-    def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
-               warnings: list[str]) -> None:
-        artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
-        store(artifacts, warnings, deb.work / "build.log", cached)
-
-    prepare(sdist, target, image, archive, ctx, finish)
+        prepare(sdist, target, image, ctx, finish)
+        return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
 
 
 def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
     """Write the generated debian/ directory to dest for review, without building."""
-    image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
     result: list[Path] = []
 
     def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
@@ -126,17 +122,18 @@ def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
         shutil.copytree(deb.work / "build" / srcdir / "debian", out)
         result.append(out)
 
-    prepare(sdist, target, image, images.load_archive(image), ctx, finish)
+    prepare(sdist, target, image, ctx, finish)
     return result[0]
 
 
 Finish = Callable[[DebianBuild, Container, str, DebSpec, list[str]], None]
 
 
-def prepare(sdist: Sdist, target: Target, image: images.Image, archive: ArchiveIndex,
-            ctx: Context, finish: Finish) -> None:
+def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
+            finish: Finish) -> None:
     """Unpack, read metadata, map and render inside a work dir, then call finish in the
-    offline builder container with the build dependencies installed."""
+    offline builder container with the build dependencies installed.  A bad sdist is
+    refused before the builder image is even bootstrapped."""
     project_name = str(sdist.release.name)
     work_root = ctx.settings.cache_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
@@ -146,6 +143,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, archive: ArchiveI
             tree = unpack_sdist(sdist.path, work / "unpack", project=project_name)
         pkg_info = metadata.read_pkg_info(tree, project=project_name)
         first = read_project(pkg_info, tree, sdist, source="PKG-INFO")
+        images.ensure(ctx.engine, image)
+        archive = images.load_archive(image)
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings)
@@ -195,7 +194,7 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
 def changelog_date() -> str:
     """RFC 5322 date for debian/changelog; SOURCE_DATE_EPOCH makes it reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
     return when.strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
@@ -227,16 +226,18 @@ def license_text(tree: Path, project: Project) -> str | None:
     return "\n\n".join(texts) or None
 
 
-def build_key(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> str:
-    """Everything that can change the artifacts: the sdist, the target, the image and its
-    archive snapshot, the templates (shipped and user overrides), the maintainer, repack."""
+def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> Path:
+    """Where the build is cached, keyed by everything that can change the artifacts: the
+    sdist, the target, the image and its archive snapshot, the templates (shipped and user
+    overrides), the maintainer, repack's version."""
     templates = [Path(str(render.builtin_templates()))]
     templates += [d for d in render.user_template_dirs() if d.is_dir()]
-    return cache_key(
+    key = cache_key(
         sdist=sdist.sha256, target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
         templates=[tree_digest(t) for t in templates],
     )
+    return settings.cache_dir / "builds" / key
 
 
 def store(artifacts: list[Artifact], warnings: list[str], log_file: Path, cached: Path) -> None:

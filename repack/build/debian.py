@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repack import log
-from repack.cache import sha256_file
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
+from repack.cache import sha256_file
 from repack.errors import BuildError, MetadataError
 from repack.model import Alternatives, Artifact, DebSpec
 
@@ -77,12 +77,12 @@ class DebianBuild:
             yield
 
     def download_build_deps(self, build_depends: str) -> None:
-        with log.step("Downloading build dependencies (network on)"):
-            with self.engine.container(self.image.tag, mounts=self.mounts, network=True) as c:
-                c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
-                with self.archives_lock():
-                    c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only", build_depends],
-                           env=APT_ENV, project=self.project)
+        with (log.step("Downloading build dependencies (network on)"),
+              self.engine.container(self.image.tag, mounts=self.mounts, network=True) as c):
+            c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
+            with self.archives_lock():
+                c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only", build_depends],
+                       env=APT_ENV, project=self.project)
 
     def offline(self, build_depends: str, body: Callable[[Container], None]) -> None:
         """Run body in a network-less container with the build dependencies installed."""

@@ -10,7 +10,6 @@ have seen and are plenty for a package build.
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 import shutil
 import uuid

@@ -33,7 +33,7 @@ def run_repack(args: Sequence[str], *, env: dict[str, str] | None = None,
                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess, as a user runs it."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "repack", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "repack", *args], capture_output=True, check=False,
                           text=True, env=full_env, cwd=cwd or ROOT, timeout=1800)
 
 
@@ -72,7 +72,7 @@ def in_container(eng: engine.Engine, image: str, script: str, *,
                  mounts: Sequence[engine.Mount] = ()) -> str:
     """Run a test script (our own text) with the network on; return its output."""
     argv = eng.run_argv(image, ["sh", "-euxc", script], mounts=mounts, network=True)
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, f"container script failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repack import config
+from repack.errors import ConfigError
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = config.load(None, environ={"REPACK_CACHE_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert s.cache_dir == tmp_path
+    assert s.maintainer == config.DEFAULT_MAINTAINER
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text('[maintainer]\nname = "Ops Team"\nemail = "ops@example.org"\n'
+                 '[build]\nengine = "docker"\noutput = "dist"\n')
+    s = config.load(f, environ={})
+    assert s.maintainer == "Ops Team <ops@example.org>"
+    assert (s.engine, s.output_dir) == ("docker", Path("dist"))
+    s = config.load(f, environ={"DEBFULLNAME": "Ann", "DEBEMAIL": "ann@example.org",
+                                "REPACK_ENGINE": "podman"})
+    assert s.maintainer == "Ann <ann@example.org>" and s.engine == "podman"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[maintainer\n", "config.toml"),
+    ("[surprise]\n", "unknown section"),
+    ('[maintainer]\nname = 3\n', "table of strings"),
+    ('[maintainer]\nname = "A\\nDepends: x"\nemail = "a@example.org"\n', "one line"),
+])
+def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        config.load(f, environ={})
+
+
+def test_named_config_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        config.load(tmp_path / "missing.toml", environ={})

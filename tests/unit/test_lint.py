@@ -1,0 +1,27 @@
+"""Lint and type checks are tests too: ruff over the tree, mypy --strict over repack/."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ruff() -> None:
+    if shutil.which("ruff") is None:
+        pytest.skip("ruff is not installed (pip install .[test])")
+    proc = subprocess.run(["ruff", "check", "repack", "tests", "benchmarks", "x.py"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_strict() -> None:
+    pytest.importorskip("mypy")
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "repack"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
