@@ -1,0 +1,73 @@
+"""The command line: help, usage errors and their exit codes (nothing is built here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from repack import cli, pipeline
+from repack.model import Artifact
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_help_explains_the_verbs(runner: CliRunner) -> None:
+    result = runner.invoke(cli.cli, ["--help"])
+    assert result.exit_code == 0
+    for verb in ("build", "render", "targets", "image", "doctor"):
+        assert verb in result.output
+    build_help = runner.invoke(cli.cli, ["build", "--help"]).output
+    assert "--hash" in build_help and "--json" in build_help and "debian-12" in build_help
+
+
+@pytest.mark.parametrize("args, message", [
+    (["build", "django", "-t", "debian-99"], "error: unknown target 'debian-99'"),
+    (["build", "django==", "-t", "debian-12"], "is not a valid PEP 508 requirement"),
+    (["build", "a", "b", "--hash", "sha256:" + "0" * 64], "--hash applies to exactly one REQ"),
+    (["build", "a", "--hash", "md5:abc"], "error:"),
+    (["build"], "nothing to build"),
+])
+def test_usage_errors_exit_2_with_one_line(runner: CliRunner, args: list[str],
+                                           message: str) -> None:
+    result = runner.invoke(cli.cli, args)
+    assert result.exit_code == 2, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
+    assert result.stdout == ""
+
+
+def test_json_shape() -> None:
+    from pathlib import Path
+
+    from packaging.version import Version
+
+    from repack.model import Release, Sdist
+
+    release = Release(name="demo", version=Version("1.0"), filename="demo-1.0.tar.gz",  # type: ignore[arg-type]
+                      url="https://example.org/demo-1.0.tar.gz", sha256="a" * 64, size=1,
+                      requires_python=None, yanked=False, index_url="https://example.org/simple/")
+    result = pipeline.BuildResult(
+        artifacts=(Artifact(target="debian-12", format="deb", package="python3-demo",
+                            version="1-0repack1~deb12", path=Path("out/x.deb"), sha256="b" * 64),),
+        sources=(Sdist(release=release, path=Path("c"), sha256="a" * 64,
+                       verified=("tls", "sha256:index")),),
+        warnings=())
+    data = json.loads(json.dumps(cli.result_json(result)))
+    assert data["artifacts"] == [{"target": "debian-12", "format": "deb", "package": "python3-demo",
+                                  "version": "1-0repack1~deb12", "path": "out/x.deb",
+                                  "sha256": "b" * 64}]
+    assert data["sources"] == [{"project": "demo", "version": "1.0",
+                                "url": "https://example.org/demo-1.0.tar.gz", "sha256": "a" * 64,
+                                "verified": ["tls", "sha256:index"]}]
+
+
+def test_doctor_names_missing_tools(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = runner.invoke(cli.cli, ["doctor"])
+    assert result.exit_code == 9
+    assert "mmdebstrap" in result.output and "apt-get install" in result.output

@@ -1,0 +1,58 @@
+"""Image recipes and the archive index read from a bootstrapped image's lists."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from repack import targets
+from repack.build import images
+from repack.errors import BuildError
+
+PACKAGES = """\
+Package: python3-django
+Version: 3:3.2.19-1+deb12u1
+Architecture: all
+
+Package: python3-asgiref
+Version: 3.6.0-1
+Architecture: all
+"""
+SECURITY = """\
+Package: python3-django
+Version: 3:3.2.25-0+deb12u7
+Architecture: all
+"""
+DIST_MAP = "Django python3-django\nPyYAML python3-yaml\ndjango_admin_sortable python3-x\n"
+
+
+def test_read_archive_takes_highest_version_and_normalises_dist_names(tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages").write_text(PACKAGES)
+    (lists / "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages"
+     ).write_text(SECURITY)
+    (tmp_path / "map").write_text(DIST_MAP)
+    index = images.read_archive(lists, tmp_path / "map")
+    assert index.packages == {"python3-django": "3:3.2.25-0+deb12u7", "python3-asgiref": "3.6.0-1"}
+    assert index.dist_map == {"django": "python3-django", "pyyaml": "python3-yaml",
+                              "django-admin-sortable": "python3-x"}
+
+
+def test_no_lists_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "map").write_text(DIST_MAP)
+    with pytest.raises(BuildError, match="no package lists"):
+        images.read_archive(tmp_path, tmp_path / "map")
+
+
+def test_tag_follows_the_recipe(tmp_path: Path) -> None:
+    t = targets.load("debian-12")
+    builder = images.image_for(t, "builder", tmp_path)
+    base = images.image_for(t, "base", tmp_path)
+    assert builder.tag.startswith("localhost/repack-builder-debian-12:")
+    assert builder.tag != base.tag
+    assert images.image_for(t, "builder", tmp_path) == builder  # stable
+    changed = dataclasses.replace(t, toolchain=(*t.toolchain, "python3-hatchling"))
+    assert images.image_for(changed, "builder", tmp_path).tag != builder.tag
