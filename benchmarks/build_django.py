@@ -44,6 +44,7 @@ from repack import targets as target_files
 from repack.build import images
 from repack.build.engine import Engine, Mount, detect
 from repack.errors import CommandFailed, RepackError
+from repack.run import run
 
 TARGET = "debian-12"
 WARM_TARGET_S = 1.0
@@ -190,6 +191,11 @@ def run_stdeb(engine: Engine, image: images.Image, sdist: Path, work: Path) -> S
     return StdebRun(setup=setup, seconds=seconds, debs=debs)
 
 
+def image_id(engine: Engine, tag: str) -> str:
+    proc = run([engine.name, "image", "inspect", "--format", "{{.Id}}", tag], check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else "(missing)"
+
+
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("yes" if ok else "NO")
 
@@ -218,6 +224,10 @@ def main() -> int:
         prepare_cache(settings.cache_dir, cache, engine, image)
         env = {**os.environ, "REPACK_CACHE_DIR": str(cache)}
         progress(f"{engine.name}, image {image.tag}, temp cache {cache}")
+        # Anything else using the same global image tag (a concurrent test run re-bootstraps
+        # it) or the CPUs disturbs the figures: say so rather than print them silently.
+        id_before = image_id(engine, image.tag)
+        load_before = os.getloadavg()[0]
 
         progress(f"cold: repack build {requirement} -t {TARGET} (empty cache, image present)")
         cold = run_repack(requirement, out, env)
@@ -236,7 +246,13 @@ def main() -> int:
         if not args.skip_stdeb:
             stdeb = run_stdeb(engine, image, find_sdist(cache, args.sdist_version), tmp / "stdeb")
 
+        id_after = image_id(engine, image.tag)
         print(f"repack build {requirement} -> {TARGET}  (engine {engine.name}, image {image.tag})")
+        print(f"host: {os.cpu_count()} CPUs, 1-min load average {load_before:.2f} before, "
+              f"{os.getloadavg()[0]:.2f} after")
+        if id_after != id_before:
+            print(f"WARNING: {image.tag} changed during the run ({id_before[:12]} -> "
+                  f"{id_after[:12]}): something else re-created it; the figures are suspect")
         print()
         print(f"1. cold (empty download + build cache, image present): {cold.wall:.1f}s wall")
         print_steps(cold.steps, cold.wall)
