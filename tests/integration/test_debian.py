@@ -125,3 +125,26 @@ python3 -c 'import tomli; print("tomli", tomli.loads("a = 1"))'
                        mounts=[Mount(source=repo, target="/repo", readonly=True)])
     assert "installed 2.3-0repack1~deb13" in out
     assert "tomli {'a': 1}" in out
+
+
+def test_render_writes_packaging_for_review(tmp_path: Path) -> None:
+    from conftest import run_repack  # type: ignore[import-not-found]
+
+    proc = run_repack(["render", "tomli==2.3.0", "-t", "debian-13", "-o", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    debian = tmp_path / "python-tomli-2.3" / "debian"
+    control = list(Deb822.iter_paragraphs((debian / "control").read_text()))
+    assert [p.get("Source") or p.get("Package") for p in control] == ["python-tomli", "python3-tomli"]
+    assert "flit" in control[0]["Build-Depends"]
+    assert (debian / "changelog").read_text().startswith("python-tomli (2.3-0repack1~deb13) trixie;")
+    assert not list(tmp_path.glob("*.deb"))  # nothing built
+    again = run_repack(["render", "tomli==2.3.0", "-t", "debian-13", "-o", str(tmp_path)])
+    assert again.returncode != 0 and "already exists" in again.stderr
+
+
+def test_targets_lists_ready_images(django: dict[str, Any]) -> None:
+    from conftest import run_repack  # type: ignore[import-not-found]
+
+    proc = run_repack(["targets"])
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("debian-12"))
+    assert "ready" in line and "3.11" in line
