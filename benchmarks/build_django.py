@@ -56,8 +56,10 @@ APT_INSTALL = ["apt-get", "install", "-y", "-q", "--no-install-recommends",
 STDEB_PACKAGES = ["python3-stdeb", "fakeroot"]
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-STEP_START = re.compile(r"^(?P<indent> *)› (?P<title>.+?)\s*$")
-STEP_END = re.compile(r"^(?P<indent> *)\((?P<title>.+): (?P<secs>\d+(?:\.\d+)?)s\)\s*$")
+# log.step lines, optionally behind the "[label] " that log.prefix adds for parallel builds.
+STEP_START = re.compile(r"^(?:\[[^\]]*\] )?(?P<indent> *)› (?P<title>.+?)\s*$")
+STEP_END = re.compile(
+    r"^(?:\[[^\]]*\] )?(?P<indent> *)\((?P<title>.+): (?P<secs>\d+(?:\.\d+)?)s\)\s*$")
 
 
 class BenchError(Exception):
