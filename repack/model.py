@@ -26,7 +26,8 @@ DebVersion = NewType("DebVersion", str)
 
 __all__ = [
     "ArchiveIndex", "Artifact", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
-    "NormalizedName", "Project", "Relation", "Release", "Sdist", "Target",
+    "NormalizedName", "Project", "Relation", "Release", "RpmChangelogEntry", "RpmSpec", "Sdist",
+    "Target",
 ]
 
 
@@ -46,7 +47,17 @@ class Target:
     toolchain: tuple[str, ...]   # packages the builder image carries
     name_prefix: str             # "python3-"
     version_suffix: str          # "~deb12": appended to the Debian revision
-    distribution: str            # changelog distribution field ("bookworm")
+    distribution: str            # changelog distribution field ("bookworm"); rpm: %{dist} tag
+    # Where the build runs.  Empty strings mean "the target's own archive" (Debian targets).
+    registry_image: str = ""     # the distribution's own image when a registry is reachable
+    builder: str = ""            # "repack-debian-11-builder": written as the RPM build host
+    builder_codename: str = ""   # the Debian suite the builder image is bootstrapped from
+    rpm_version: str = ""        # rpm in the builder ("4.16"): what the spec may use
+
+    @property
+    def bootstrap_codename(self) -> str:
+        """The suite mmdebstrap bootstraps for this target's builder and base images."""
+        return self.builder_codename or self.codename
 
     @property
     def marker_environment(self) -> dict[str, str]:
@@ -194,3 +205,42 @@ class Artifact:
     version: str
     path: Path
     sha256: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RpmChangelogEntry:
+    """The one %changelog entry: our own text only, never upstream's."""
+
+    date: str                    # RFC 5322; rendered as rpm's "Mon Jan 01 2024"
+    packager: str                # "Name <email>"
+    evr: str                     # "[E:]V-R" of the package
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RpmSpec:
+    """Everything templates/rpm/python-package.spec.j2 needs; made by repack.naming_rpm."""
+
+    target_id: str
+    name: str                    # "python3-django"
+    upstream_name: str           # untrusted display name ("Django")
+    upstream_version: str        # PEP 440 text
+    epoch: int                   # PEP 440 epoch; Epoch: written only when > 0
+    version: str                 # "4.2", "1~rc1", "1^post1": keeps PEP 440 order under rpm
+    release: str                 # "0.repack1.el9"
+    summary: str                 # untrusted: escaped by repack.render_rpm filters
+    description: str             # untrusted
+    license: str                 # untrusted: SPDX expression or free text
+    url: str | None              # untrusted
+    source0: str                 # the verified sdist's file name, byte-identical
+    source_url: str              # where it was downloaded (untrusted text)
+    source_dir: str              # its top directory: %autosetup -n
+    buildarch: str | None        # "noarch", or None for native code
+    build_requires: tuple[str, ...]
+    requires: tuple[str, ...]    # "python(abi) = 3.9", "python3dist(x) >= 1", rich deps
+    provides: tuple[str, ...]    # "python3dist(x) = V", "python3.9dist(x) = V"
+    suggests: tuple[str, ...]    # extras: never Requires
+    console_scripts: tuple[str, ...]
+    python_version: str          # "3.9"
+    packager: str
+    changelog: RpmChangelogEntry

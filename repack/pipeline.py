@@ -25,6 +25,7 @@ from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
 from repack.build.engine import Container, Engine
+from repack.build.rpm import build_rpm
 from repack.cache import key as cache_key
 from repack.cache import sha256_file, tree_digest
 from repack.config import Settings
@@ -60,9 +61,9 @@ class BuildResult:
 def load_targets(target_ids: Sequence[str]) -> list[Target]:
     """Every target is validated before anything is downloaded or built."""
     loaded = [target_files.load(t) for t in dict.fromkeys(target_ids)]
-    unsupported = [t.id for t in loaded if t.family != "deb"]
+    unsupported = [t.id for t in loaded if t.family not in FAMILY_BUILDS]
     if unsupported:
-        raise ConfigError(f"target(s) {', '.join(unsupported)}: only deb targets can be built yet")
+        raise ConfigError(f"target(s) {', '.join(unsupported)}: no builder for their family")
     return loaded
 
 
@@ -90,6 +91,12 @@ def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
 
 
 def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[Artifact], list[str]]:
+    """Build one sdist for one target with its family's builder."""
+    return FAMILY_BUILDS[target.family](sdist, target, ctx)
+
+
+def build_deb_for_target(sdist: Sdist, target: Target,
+                         ctx: Context) -> tuple[list[Artifact], list[str]]:
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id}"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
@@ -109,8 +116,40 @@ def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[A
         return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
 
 
+def build_rpm_for_target(sdist: Sdist, target: Target,
+                         ctx: Context) -> tuple[list[Artifact], list[str]]:
+    """The .rpm and .src.rpm, built offline in the target's builder (repack.build.rpm)."""
+    name = f"{sdist.release.name} {sdist.release.version}"
+    with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
+        image = images.image_for(target, "builder", ctx.settings.cache_dir)
+        if images.is_ready(ctx.engine, image):
+            cached = cache_entry(sdist, target, image, ctx.settings)
+            if (cached / "result.json").is_file():
+                log.info(f"up to date: reusing the build cached under {cached}")
+                return deliver(cached, target, ctx.output_dir)
+        images.ensure(ctx.engine, image)
+        work_root = ctx.settings.cache_dir / "work"
+        work_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
+            result = build_rpm(sdist, target, image, engine=ctx.engine, session=ctx.session,
+                               index=ctx.index, cache_dir=ctx.settings.cache_dir,
+                               packager=ctx.settings.maintainer, date=changelog_date(),
+                               work=Path(tmp))
+            store(list(result.artifacts), [], result.log_file,
+                  cache_entry(sdist, target, image, ctx.settings))
+        return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
+
+
+FAMILY_BUILDS: dict[str, Callable[[Sdist, Target, Context], tuple[list[Artifact], list[str]]]] = {
+    "deb": build_deb_for_target,
+    "rpm": build_rpm_for_target,
+}
+
+
 def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
     """Write the generated debian/ directory to dest for review, without building."""
+    if target.family != "deb":
+        raise ConfigError(f"target {target.id}: render writes debian/ only; use build for rpm")
     image = images.image_for(target, "builder", ctx.settings.cache_dir)
     result: list[Path] = []
 

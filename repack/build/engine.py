@@ -53,12 +53,10 @@ class Engine:
     def import_tarball(self, tarball: Path, tag: str) -> None:
         run([self.name, "import", tarball, tag])
 
-    def remove_image(self, tag: str) -> None:
-        run([self.name, "rmi", "--force", tag], check=False)
-
     def run_argv(
         self, image: str, argv: Sequence[str], *, mounts: Sequence[Mount] = (),
-        network: bool = False, env: dict[str, str] | None = None, workdir: str | None = None,
+        network: bool | str = False, env: dict[str, str] | None = None,
+        workdir: str | None = None,
         name: str | None = None, detach: bool = False,
     ) -> list[str]:
         args = [self.name, "run", "--rm", *self._limits()]
@@ -68,6 +66,8 @@ class Engine:
             args += ["--name", name]
         if not network:
             args += ["--network", "none"]
+        elif isinstance(network, str):     # e.g. "host": reach a server on the host's loopback
+            args += ["--network", network]
         for m in mounts:
             args += ["--volume", m.arg()]
         for k, v in (env or {}).items():

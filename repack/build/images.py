@@ -3,8 +3,11 @@
 No registry is assumed: an image is `mmdebstrap --variant=minbase` of the target's suites
 (plus the toolchain for a builder), imported into the engine and tagged with a hash of its
 recipe, so a changed recipe makes a new image and an unchanged one is built once.
-While bootstrapping we copy out the archive's package lists and dh-python's dist map: they
-are the `ArchiveIndex` the mapping stage uses to depend on the distribution's own packages.
+While bootstrapping a deb target's builder we copy out the archive's package lists and
+dh-python's dist map: they are the `ArchiveIndex` the mapping stage uses to depend on the
+distribution's own packages.  An rpm target's builder is a Debian suite with the same rpm and
+Python (see the target file): its archive says nothing about the RPM distribution, so its
+index is empty: nothing is assumed present on RPM targets.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +28,14 @@ from packaging.utils import canonicalize_name
 
 from repack import __version__, log
 from repack.build.engine import Engine
-from repack.errors import BuildError
+from repack.errors import BuildError, RepackError
 from repack.model import ArchiveIndex, Target
 from repack.run import run
 
 ImageKind = Literal["builder", "base"]
 RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
+ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,7 +53,7 @@ class Image:
 def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
     return {
         "recipe_version": RECIPE_VERSION,
-        "codename": target.codename,
+        "codename": target.bootstrap_codename,
         "suites": list(target.suites),
         "variant": "minbase",
         "packages": ["ca-certificates", *(target.toolchain if kind == "builder" else ())],
@@ -63,9 +68,21 @@ def image_for(target: Target, kind: ImageKind, cache_dir: Path) -> Image:
 
 
 def is_ready(engine: Engine, image: Image) -> bool:
-    if image.kind == "builder" and not image.archive_file.is_file():
+    """The image exists; a builder's archive snapshot travels inside it (ARCHIVE_IN_IMAGE), so
+    another cache directory on the same engine recovers it instead of re-bootstrapping."""
+    if not engine.image_exists(image.tag):
         return False
-    return engine.image_exists(image.tag)
+    if image.kind == "builder" and not image.archive_file.is_file():
+        try:
+            data = engine.run(image.tag, ["cat", ARCHIVE_IN_IMAGE])
+            json.loads(data)
+        except (RepackError, ValueError):
+            return False
+        image.state_dir.mkdir(parents=True, exist_ok=True)
+        staging = image.state_dir / f".archive.json.{os.getpid()}"
+        staging.write_text(data)
+        os.replace(staging, image.archive_file)
+    return True
 
 
 def ensure(engine: Engine, image: Image, *, rebuild: bool = False) -> Image:
@@ -95,19 +112,23 @@ def _bootstrap(engine: Engine, image: Image) -> None:
             "--dpkgopt=path-exclude=/usr/share/man/*",
             "--dpkgopt=path-exclude=/usr/share/locale/*",
         ]
-        if image.kind == "builder":
+        copy_out = image.kind == "builder" and image.target.family == "deb"
+        if copy_out:
             if any(c.isspace() for c in str(export)):
                 raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
             # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
             argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists {export}")
-        argv += [image.target.codename, tarball, *image.target.suites]
+        argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
         run(argv)
         if image.kind == "builder":
-            index = read_archive(export / "lists", export / Path(DIST_MAP).name)
+            index = (read_archive(export / "lists", export / Path(DIST_MAP).name) if copy_out
+                     else ArchiveIndex())
             staging = work / "archive.json"
             staging.write_text(json.dumps({"packages": index.packages,
                                            "dist_map": index.dist_map}, sort_keys=True))
-        engine.remove_image(image.tag)
+            with tarfile.open(tarball, "a") as tar:
+                tar.add(staging, arcname=ARCHIVE_IN_IMAGE.lstrip("/"))
+        # Importing under an existing tag re-tags; containers still using the old image keep it.
         engine.import_tarball(tarball, image.tag)
         if image.kind == "builder":
             image.state_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,9 @@ from repack.errors import TargetError
 from repack.model import Target
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Target)}
+_REQUIRED = [n for n, f in _FIELDS.items() if f.default is dataclasses.MISSING]
+# Keys an rpm target must set: its builder, and the rpm that builder carries.
+_RPM_REQUIRED = ("builder", "builder_codename", "rpm_version")
 
 
 def available() -> list[str]:
@@ -30,7 +33,13 @@ def load(target_id: str) -> Target:
 
 def parse(target_id: str, data: dict[str, object]) -> Target:
     problems = [f"unknown key {k!r}" for k in data if k not in _FIELDS]
-    problems += [f"missing key {k!r}" for k in _FIELDS if k not in data]
+    problems += [f"missing key {k!r}" for k in _REQUIRED if k not in data]
+    if data.get("family") == "rpm":
+        problems += [f"rpm targets need a non-empty {k!r}" for k in _RPM_REQUIRED
+                     if not data.get(k)]
+        site = f"/usr/lib/python{data.get('python_version')}/site-packages"
+        if data.get("site_packages") != site:
+            problems.append(f"site_packages of an rpm target must be {site!r}")
     if data.get("id") not in (None, target_id):
         problems.append(f"id {data.get('id')!r} does not match the file name")
     if data.get("family") not in (None, "deb", "rpm"):

@@ -1,0 +1,154 @@
+"""Build requirements a builder lacks, as hash-verified wheels from the index.
+
+A builder image carries its distribution's build tools, which may be missing (bullseye has
+no hatchling) or too old (its flit_core is 3.0).  What the builder cannot satisfy is
+resolved here with the target's marker environment, newest pure-Python wheel first,
+together with its run-time requirements, fetched through the same verified cache as the
+sdists, and later installed inside the build container with `pip --no-index` from a
+read-only mount, before its network is cut or with none at all.  Wheels are fine for
+build tools: they run during the build and never end up in the package.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from email.parser import BytesParser
+from pathlib import Path
+
+import requests
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from repack import log
+from repack.errors import ResolveError
+from repack.fetch import fetch
+from repack.model import Sdist, Target
+from repack.resolve import _candidate_files, _fetch_page, _File, _release, _requires_python
+
+__all__ = ["BuildTool", "applicable", "resolve_wheels"]
+
+MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildTool:
+    """One verified wheel to install in the builder before the build."""
+
+    name: NormalizedName
+    version: Version
+    file: Sdist              # fetch's record of the verified file (a wheel here)
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+def applicable(reqs: Iterable[Requirement], target: Target,
+               extras: Iterable[str] = ("",)) -> list[Requirement]:
+    """The requirements whose markers hold on the target (for any of `extras`)."""
+    env = target.marker_environment
+    return [r for r in reqs
+            if r.marker is None or any(_holds(r.marker, env, e) for e in extras)]
+
+
+def _holds(marker: Marker, env: dict[str, str], extra: str) -> bool:
+    return marker.evaluate({**env, "extra": extra})
+
+
+def _is_pure_wheel(filename: str, python_version: str) -> bool:
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    major = python_version.split(".")[0]
+    ok_interp = {f"py{major}", f"py{python_version.replace('.', '')}"}
+    return any(_pure(t, ok_interp) for t in tags)
+
+
+def _pure(tag: Tag, interpreters: set[str]) -> bool:
+    return tag.interpreter in interpreters and tag.abi == "none" and tag.platform == "any"
+
+
+def _choose(req: Requirement, target: Target, index: str,
+            session: requests.Session) -> tuple[_File, Version]:
+    name = canonicalize_name(req.name)
+    page = _fetch_page(name, index=index, session=session)
+    by_version = _candidate_files(page, name)
+    allow_pre = bool(req.specifier.prereleases)
+    python = Version(target.python_full_version)
+    for version in sorted(by_version, reverse=True):
+        if not req.specifier.contains(version, prereleases=allow_pre):
+            continue
+        for f in sorted(by_version[version], key=lambda f: f.package.filename):
+            if f.package.is_yanked or not _is_pure_wheel(f.package.filename,
+                                                         target.python_version):
+                continue
+            rp = _requires_python(f.package)
+            if rp is None or rp.contains(python, prereleases=True):
+                return f, version
+    raise ResolveError(f"no pure-Python wheel on the index satisfies the build requirement "
+                       f"{req} for Python {target.python_full_version}", project=name)
+
+
+def _wheel_requires(path: Path, project: str) -> list[Requirement]:
+    """Requires-Dist of a verified wheel, read from its .dist-info/METADATA."""
+    with zipfile.ZipFile(path) as whl:
+        metas = [n for n in whl.namelist()
+                 if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        if len(metas) != 1:
+            raise ResolveError(f"{path.name} has no single .dist-info/METADATA", project=project)
+        msg = BytesParser().parsebytes(whl.read(metas[0]))
+    reqs = []
+    for text in msg.get_all("Requires-Dist") or []:
+        try:
+            reqs.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise ResolveError(f"{path.name} has an invalid Requires-Dist {text!r}",
+                               project=project) from exc
+    return reqs
+
+
+def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
+                   session: requests.Session, cache_dir: Path) -> list[BuildTool]:
+    """The closure of `reqs` as verified wheels: newest match each, no backtracking; a
+    later requirement the chosen version does not satisfy is reported, not papered over."""
+    chosen: dict[NormalizedName, BuildTool] = {}
+    extras_done: dict[NormalizedName, set[str]] = {}
+    queue = list(applicable(reqs, target))
+    while queue:
+        req = queue.pop(0)
+        name = canonicalize_name(req.name)
+        if name in chosen:
+            tool = chosen[name]
+            if not req.specifier.contains(tool.version, prereleases=True):
+                raise ResolveError(f"build requirement {req} conflicts with {tool.pin} chosen "
+                                   "earlier", project=name)
+            new_extras = set(req.extras) - extras_done[name]
+            if not new_extras:
+                continue
+        else:
+            if len(chosen) >= MAX_TOOLS:
+                raise ResolveError(f"more than {MAX_TOOLS} build tools needed; giving up",
+                                   project=name)
+            f, version = _choose(req, target, index, session)
+            release = _release(name, f, _requires_python(f.package), False, req, True, index)
+            file = fetch(release, pins=(), cache_dir=cache_dir, session=session)
+            tool = BuildTool(name=name, version=version, file=file)
+            chosen[name] = tool
+            extras_done[name] = set()
+            new_extras = set(req.extras) | {""}
+            log.debug(f"build tool {tool.pin} ({file.path.name})")
+        extras_done[name] |= new_extras
+        deps = _wheel_requires(tool.file.path, name)
+        queue += applicable(deps, target, sorted(new_extras))
+    return list(chosen.values())

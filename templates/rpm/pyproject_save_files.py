@@ -1,0 +1,78 @@
+"""Write the %files list of an installed wheel, as Fedora's %pyproject_save_files does.
+
+Runs inside repack's Debian-based RPM builder (Python 3.9+, standard library only).
+Arguments after "--" are globs of top-level module names ("django", "*", "+auto"); a
+top-level name in site-packages that no glob matches is an error, as in Fedora.  Module
+directories are listed whole (so byte-compiled files are owned too), the .dist-info file
+by file with its directories as %dir, its license files as %license (-l: there must be
+one; -L: do not mark them).  As in Fedora, files outside site-packages (/usr/bin scripts)
+are not listed: the spec names them.
+"""
+
+import argparse
+import fnmatch
+import os
+import posixpath
+import sys
+
+
+def fail(msg):
+    sys.exit(f"pyproject_save_files: {msg}")
+
+
+def quoted(path):
+    if any(c in path for c in '"\\%\n') or path != path.strip():
+        fail(f"cannot list {path!r} safely in %files")
+    return f'"{path}"' if " " in path else path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--buildroot", required=True)
+    ap.add_argument("--sitelib", required=True)
+    ap.add_argument("--record", required=True)
+    ap.add_argument("--output", required=True)
+    ap.add_argument("-l", action="store_true", dest="licenses")
+    ap.add_argument("-L", action="store_true", dest="no_licenses")
+    ap.add_argument("globs", nargs="*")
+    args = ap.parse_args()
+    globs = [g for g in args.globs if g != "--"]
+    if not globs:
+        fail("give at least one module glob (or '*' / '+auto')")
+    with open(args.record) as fh:
+        installed = [line.strip() for line in fh if line.strip()]
+    site = args.sitelib.rstrip("/") + "/"
+    lines = []
+    tops = set()
+    licenses = 0
+    for path in installed:
+        if not path.startswith(site):
+            continue
+        top, _, rest = path[len(site):].partition("/")
+        if top.endswith(".dist-info"):
+            is_license = "/licenses/" in "/" + rest or rest.upper().startswith(("LICENSE", "COPYING"))
+            mark = "%license " if is_license and not args.no_licenses else ""
+            licenses += bool(mark)
+            lines.append(mark + quoted(path))
+            parts = rest.split("/")[:-1]
+            for i in range(len(parts) + 1):
+                lines.append("%dir " + quoted(posixpath.join(site + top, *parts[:i])))
+        else:
+            tops.add(top)
+    for top in sorted(tops):
+        name = top.removesuffix(".py")
+        if not ("+auto" in globs or any(fnmatch.fnmatchcase(name, g) for g in globs)):
+            fail(f"{top} is installed in site-packages but matches none of {globs}")
+        if os.path.isdir(args.buildroot + site + top):
+            lines.append(quoted(site + top) + "/")
+        else:
+            lines.append(quoted(site + top))
+            if top.endswith(".py"):   # byte-compiled after %install by __os_install_post
+                lines.append(quoted(f"{site}__pycache__/{name}.*.pyc"))
+    if args.licenses and not licenses:
+        fail("-l given but the wheel's .dist-info has no license file")
+    with open(args.output, "w") as fh:
+        fh.write("".join(line + "\n" for line in dict.fromkeys(lines)))
+
+
+main()

@@ -1,0 +1,167 @@
+"""RPM targets, builder recipes, build-tool selection and the macro file's helpers.
+
+The helpers (templates/rpm/*.py) run inside the builder with its Python; here they run
+with ours on a small wheel made on the spot, which is enough to check the layout they
+produce.  The macro checks use the host's rpm (`rpm --load`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from repack import buildreqs, pipeline, render, targets
+from repack.build import images, rpm
+from repack.errors import TargetError
+
+HELPERS = Path(str(render.builtin_templates())) / "rpm"
+SITE = "/usr/lib/python3.9/site-packages"
+
+
+def test_rpm_targets_name_their_builders() -> None:
+    el9 = targets.load("el9")
+    assert (el9.family, el9.python_version, el9.rpm_version) == ("rpm", "3.9", "4.16")
+    assert el9.site_packages == SITE and el9.version_suffix == ".el9"
+    assert el9.builder == "repack-debian-11-builder" and el9.bootstrap_codename == "bullseye"
+    assert "rockylinux:9" in el9.registry_image
+    fc42 = targets.load("fedora-42")
+    assert (fc42.python_version, fc42.rpm_version, fc42.bootstrap_codename) == (
+        "3.13", "4.20", "trixie")
+    assert fc42.site_packages == "/usr/lib/python3.13/site-packages"
+    # Debian targets need none of the new keys: their builder is their own archive.
+    bookworm = targets.load("debian-12")
+    assert bookworm.builder == "" and bookworm.bootstrap_codename == "bookworm"
+
+
+def test_rpm_target_must_name_builder_and_target_paths() -> None:
+    data: dict[str, object] = {"id": "el9", "family": "rpm", "name": "x", "codename": "el9", "distribution": "el9",
+            "python_version": "3.9", "python_full_version": "3.9.21",
+            "site_packages": "/usr/lib/python3/dist-packages", "platform_machine": "x86_64",
+            "suites": [], "toolchain": [], "name_prefix": "python3-", "version_suffix": ".el9"}
+    with pytest.raises(TargetError) as e:
+        targets.parse("el9", data)
+    msg = str(e.value)
+    assert "non-empty 'builder'" in msg and "non-empty 'rpm_version'" in msg
+    assert "site_packages of an rpm target must be '/usr/lib/python3.9/site-packages'" in msg
+
+
+def test_builder_recipe_bootstraps_the_debian_suite(tmp_path: Path) -> None:
+    el9 = targets.load("el9")
+    recipe = images.recipe(el9, "builder")
+    assert recipe["codename"] == "bullseye"
+    assert "rpm" in recipe["packages"] and "python3-pip" in recipe["packages"]  # type: ignore[operator]
+    assert images.image_for(el9, "builder", tmp_path).tag.startswith(
+        "localhost/repack-builder-el9:")
+
+
+def test_pipeline_dispatches_by_family() -> None:
+    assert set(pipeline.FAMILY_BUILDS) == {"deb", "rpm"}
+    assert [t.id for t in pipeline.load_targets(["el9", "debian-12"])] == ["el9", "debian-12"]
+
+
+def test_build_requirements_judged_for_the_target() -> None:
+    el9 = targets.load("el9")
+    reqs = [Requirement('tomli>=1; python_version < "3.11"'),
+            Requirement('foo; sys_platform == "win32"'), Requirement("flit_core>=3.2,<4")]
+    assert [r.name for r in buildreqs.applicable(reqs, el9)] == ["tomli", "flit_core"]
+    assert [r.name for r in buildreqs.applicable(reqs, targets.load("fedora-42"))] == [
+        "flit_core"]
+    extra = [Requirement('tomli; extra == "toml"')]
+    assert buildreqs.applicable(extra, el9) == []
+    assert buildreqs.applicable(extra, el9, ["toml"]) == extra
+
+
+@pytest.mark.parametrize(("filename", "ok"), [
+    ("flit_core-3.12.0-py3-none-any.whl", True),
+    ("six-1.16.0-py2.py3-none-any.whl", True),
+    ("x-1.0-cp39-cp39-manylinux_2_17_x86_64.whl", False),
+    ("x-1.0-py2-none-any.whl", False),
+    ("x-1.0.tar.gz", False),
+])
+def test_only_pure_python_wheels_are_build_tools(filename: str, ok: bool) -> None:
+    assert buildreqs._is_pure_wheel(filename, "3.9") is ok
+
+
+def test_helper_files_are_shipped() -> None:
+    assert set(rpm.helper_files()) == {"macros.repack-python", "pyproject_install.py",
+                                       "pyproject_save_files.py"}
+    assert (HELPERS / "repack.rpmlintrc").is_file()
+
+
+def make_wheel(path: Path) -> Path:
+    whl = path / "demo_pkg-1.0-py3-none-any.whl"
+    info = "demo_pkg-1.0.dist-info"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("demo/__init__.py", "VERSION = '1.0'\n")
+        z.writestr("demo/sub/mod.py", "")
+        z.writestr("demo_single.py", "")
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+        z.writestr(f"{info}/RECORD", "")
+        z.writestr(f"{info}/licenses/LICENSE", "MIT\n")
+        z.writestr(f"{info}/entry_points.txt", "[console_scripts]\ndemo = demo.cli:main.run\n")
+        z.writestr("demo_pkg-1.0.data/scripts/demo-tool", "#!python\nprint('hi')\n")
+    return whl
+
+
+def helper(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, HELPERS / name, *args], capture_output=True,
+                          text=True, check=False)
+
+
+def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
+    root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
+    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
+                  "--record", record, make_wheel(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    site = root / SITE.lstrip("/")
+    assert (site / "demo/sub/mod.py").is_file() and (site / "demo_single.py").is_file()
+    info = site / "demo_pkg-1.0.dist-info"
+    assert (info / "INSTALLER").read_text() == "rpm\n" and not (info / "RECORD").exists()
+    script = (root / "usr/bin/demo").read_text()
+    assert script.startswith("#!/usr/bin/python3 -s\n") and "from demo.cli import main" in script
+    assert "sys.exit(main.run())" in script
+    assert (root / "usr/bin/demo-tool").read_text() == "#!/usr/bin/python3 -s\nprint('hi')\n"
+    assert (root / "usr/bin/demo").stat().st_mode & 0o777 == 0o755
+
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--record", record, "--output", files, "-l", "--", "demo*")
+    assert proc.returncode == 0, proc.stderr
+    listed = files.read_text().splitlines()
+    assert f"{SITE}/demo/" in listed and f"{SITE}/demo_single.py" in listed
+    assert f"{SITE}/__pycache__/demo_single.*.pyc" in listed
+    assert f"%license {SITE}/demo_pkg-1.0.dist-info/licenses/LICENSE" in listed
+    assert f"%dir {SITE}/demo_pkg-1.0.dist-info" in listed
+    assert not any("/usr/bin" in line for line in listed)   # the spec lists its scripts
+
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--record", record, "--output", files, "--", "other")
+    assert proc.returncode != 0 and "matches none of ['other']" in proc.stderr
+
+
+def test_install_refuses_paths_outside_the_buildroot(tmp_path: Path) -> None:
+    whl = tmp_path / "evil-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("evil-1.0.dist-info/METADATA", "Name: evil\n")
+        z.writestr("../../etc/passwd", "x")
+    proc = helper("pyproject_install.py", "--buildroot", tmp_path / "root", "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3",
+                  "--record", tmp_path / "record", whl)
+    assert proc.returncode != 0 and "unsafe path in wheel" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("rpm") is None, reason="needs the host's rpm (x.py setup)")
+def test_macros_give_the_target_paths() -> None:
+    out = subprocess.run(
+        ["rpm", "--load", HELPERS / "macros.repack-python", "--define", "python3_version 3.9",
+         "--eval", "%python3_sitelib", "--eval", "%{py3_dist Zope.Interface}",
+         "--eval", "%python3_version_nodots"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert out == [SITE, "python3dist(zope-interface)", "39"]
