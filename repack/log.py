@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 
@@ -11,7 +12,24 @@ from rich.console import Console
 # stdout is reserved for machine-readable output (--json); everything human goes to stderr.
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_state = {"verbose": False, "quiet": False, "depth": 0}
+_state = {"verbose": False, "quiet": False}
+# Step nesting and a line prefix are per thread: parallel builds each log their own steps.
+_local = threading.local()
+
+
+def _lead() -> str:
+    return str(getattr(_local, "prefix", "")) + "  " * int(getattr(_local, "depth", 0))
+
+
+@contextlib.contextmanager
+def prefix(label: str) -> Iterator[None]:
+    """Start every line this thread logs with ``[label]``, so concurrent builds stay legible."""
+    before = getattr(_local, "prefix", "")
+    _local.prefix = f"[{label}] "
+    try:
+        yield
+    finally:
+        _local.prefix = before
 
 
 def configure(*, verbose: bool = False, quiet: bool = False) -> None:
@@ -25,16 +43,17 @@ def verbose() -> bool:
 
 def info(message: str) -> None:
     if not _state["quiet"]:
-        console.print("  " * int(_state["depth"]) + message, markup=False)
+        console.print(_lead() + message, markup=False)
 
 
 def debug(message: str) -> None:
     if _state["verbose"]:
-        console.print("  " * int(_state["depth"]) + message, style="dim", markup=False)
+        console.print(_lead() + message, style="dim", markup=False)
 
 
 def warn(message: str) -> None:
-    console.print(f"warning: {message}", style="yellow", markup=False)
+    console.print(f"{getattr(_local, 'prefix', '')}warning: {message}", style="yellow",
+                  markup=False)
 
 
 @contextlib.contextmanager
@@ -42,9 +61,9 @@ def step(title: str) -> Iterator[None]:
     """Announce a step, nest the ones inside it, and say how long it took."""
     info(f"› {title}")
     start = time.monotonic()
-    _state["depth"] = int(_state["depth"]) + 1
+    _local.depth = int(getattr(_local, "depth", 0)) + 1
     try:
         yield
     finally:
-        _state["depth"] = int(_state["depth"]) - 1
+        _local.depth = int(_local.depth) - 1
     debug(f"  ({title}: {time.monotonic() - start:.1f}s)")

@@ -48,6 +48,8 @@ class IndexFile:
     version: str | None
     requires_python: str | None
     yanked: bool | str
+    metadata: bytes | None = None          # PEP 658 core metadata served at <url>.metadata
+    metadata_sha256: str | None = None
 
 
 @dataclass
@@ -142,12 +144,16 @@ class LocalIndex:
         sha256: str | None = None,
         size: int | None = None,
         hashes: Mapping[str, str] | None = None,
+        metadata: bytes | None = None,
+        metadata_sha256: str | None = None,
     ) -> IndexFile:
         """Publish `data` as `filename` of `project`.
 
         sha256 overrides the advertised digest (to make the index lie); hashes replaces
         the whole digest mapping (``{}`` publishes a file without any digest); size
         overrides the advertised size; yanked may be a reason string ("" = no reason).
+        metadata: core metadata served beside the file (PEP 658/714), advertised with its
+        sha256 (metadata_sha256 overrides it, to make the index lie).
         """
         name = canonicalize_name(project)
         if "/" in filename:
@@ -168,6 +174,9 @@ class LocalIndex:
             version=version or _version_of(filename),
             requires_python=requires_python,
             yanked=yanked,
+            metadata=metadata,
+            metadata_sha256=None if metadata is None
+            else metadata_sha256 or hashlib.sha256(metadata).hexdigest(),
         )
         with self._lock:
             self._projects.setdefault(name, _Project(project)).files.append(entry)
@@ -196,6 +205,8 @@ class LocalIndex:
                 entry["requires-python"] = f.requires_python
             if f.yanked is not False:
                 entry["yanked"] = f.yanked or True  # PEP 691: a reason is never ""
+            if f.metadata is not None:
+                entry["core-metadata"] = {"sha256": f.metadata_sha256}
             files.append(entry)
         versions = sorted({f.version for f in project.files if f.version})
         doc = {
@@ -319,6 +330,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if f.filename == parts[2]:
                     data = f.path.read_bytes()
                     return self._send(200, "application/octet-stream", data, body)
+                if f.metadata is not None and f"{f.filename}.metadata" == parts[2]:
+                    return self._send(200, "application/octet-stream", f.metadata, body)
         return self._send(404, "text/plain", b"not found\n", body)
 
     def _json(self) -> bool:

@@ -1,0 +1,127 @@
+"""Resolve closure plans (or read them from a lock file) and build them.
+
+Every sdist is fetched and verified first; then the builds run in dependency order, `jobs`
+at a time across all targets, through the same per-target path as `repack build`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from repack import lockfile, log, pipeline
+from repack.build import images
+from repack.closure import Plan, Root, resolve_closure
+from repack.errors import CommandFailed, ConfigError
+from repack.fetch import fetch
+from repack.model import Artifact, Sdist, Target
+from repack.provided import metadata_hook, provided_by
+from repack.schedule import PlanFailed, run_graph
+
+__all__ = ["build_plan", "build_plans", "describe", "locked_plans", "resolve_plans"]
+
+
+def describe(plan: Plan, target: Target) -> None:
+    """Tell the user what will be built and what the distribution already has."""
+    for d in plan.dropped:
+        log.info(f"{d.requirement} (required by {d.required_by}): provided by {target.name}")
+    shown = ", ".join(f"{plan.nodes[n].release.name} {plan.nodes[n].release.version}"
+                      for n in plan.order)
+    log.info(f"build order for {target.id}: {shown or 'nothing'}")
+
+
+def build_plan(plan: Plan, target: Target, ctx: pipeline.Context, *,
+               jobs: int = 2) -> pipeline.BuildResult:
+    """Build one target's plan; see `build_plans`."""
+    return build_plans([plan], [target], ctx, jobs=jobs)
+
+
+def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: pipeline.Context, *,
+                jobs: int = 2) -> pipeline.BuildResult:
+    """Build the plans of several targets as one graph, so that `jobs` builds run at once
+    across targets.  Every sdist is fetched and verified before the first build starts.
+
+    Raises PlanFailed (with the exit code of the failed build) naming what failed, what was
+    built (kept in the output directory) and what was not."""
+    jobs_order: list[str] = []
+    depends: dict[str, Sequence[str]] = {}
+    work: dict[str, tuple[Sdist, Target, str]] = {}
+    for plan, target in zip(plans, targets, strict=True):
+        for name in plan.order:
+            node = plan.nodes[name]
+            key = f"{target.id}/{name}"
+            sdist = fetch(node.release, pins=node.pins, cache_dir=ctx.settings.cache_dir,
+                          session=ctx.session)
+            work[key] = (sdist, target, f"{name} {node.release.version} for {target.id}")
+            jobs_order.append(key)
+            depends[key] = [f"{target.id}/{d}" for d in node.depends]
+        if plan.order:
+            # Made once here, so that parallel builds never bootstrap the same image twice.
+            images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+
+    def job(key: str) -> tuple[list[Artifact], list[str]]:
+        sdist, target, _ = work[key]
+        return pipeline.build_for_target(sdist, target, ctx)
+
+    outcome = run_graph(jobs_order, depends, job, jobs=jobs)
+    artifacts: list[Artifact] = []
+    warnings: list[str] = []
+    for built, warned in outcome.done.values():
+        artifacts += built
+        warnings += warned
+    if outcome.failed:
+        for key, error in outcome.failed:
+            if isinstance(error, CommandFailed) and error.output_tail:
+                log.console.print(error.output_tail, markup=False, style="dim")
+            if len(outcome.failed) > 1:
+                log.warn(f"{work[key][2]} failed too: {error}")
+        first, cause = outcome.failed[0]
+        raise PlanFailed(work[first][2], cause, done=[work[k][2] for k in outcome.done],
+                         not_run=[work[k][2] for k in outcome.not_run],
+                         where=str(ctx.output_dir)) from cause
+    sources: dict[str, Sdist] = {}
+    for sdist, _, _ in work.values():
+        sources.setdefault(sdist.sha256, sdist)
+    return pipeline.BuildResult(artifacts=tuple(artifacts), sources=tuple(sources.values()),
+                                warnings=tuple(warnings))
+
+
+def _roots(requests_: Sequence[pipeline.BuildRequest]) -> list[Root]:
+    return [Root(requirement=r.requirement, pins=r.hashes) for r in requests_]
+
+
+def resolve_plans(requests_: Sequence[pipeline.BuildRequest], targets: Sequence[Target],
+                  ctx: pipeline.Context) -> list[Plan]:
+    """One plan per target, in the given target order.  Deb targets resolve first: their
+    builder can run the metadata hook, and what it reads is cached per sdist for the rest."""
+    plans: dict[str, Plan] = {}
+    for target in sorted(targets, key=lambda t: t.family != "deb"):
+        with log.step(f"Resolving the dependencies for {target.id}"):
+            plan = resolve_closure(_roots(requests_), target, index=ctx.index,
+                                   session=ctx.session, provided=provided_by(target, ctx),
+                                   cache_dir=ctx.settings.cache_dir,
+                                   hook=metadata_hook(target, ctx))
+            describe(plan, target)
+        plans[target.id] = plan
+    return [plans[t.id] for t in targets]
+
+
+def locked_plans(lock: lockfile.Lockfile, targets: Sequence[Target],
+                 ctx: pipeline.Context) -> list[Plan]:
+    """The plans of a lock file for `targets` (all of the file's when none are given);
+    every file is checked against its pin before anything is built."""
+    by_id = {t.id: t for t in lock.targets}
+    missing = [t.id for t in targets if t.id not in by_id]
+    if missing:
+        raise ConfigError(f"the lock file has no target {', '.join(missing)}",
+                          hint=f"it locks: {', '.join(by_id) or 'nothing'}; run `repack lock` "
+                               "with those targets")
+    if lock.index.rstrip("/") != ctx.index.rstrip("/"):
+        log.warn(f"the lock was resolved on {lock.index}; using {ctx.index} (the sha256 pins "
+                 "still decide)")
+    plans = [lockfile.plan_from_lock(by_id[t.id], t, index=ctx.index, session=ctx.session)
+             for t in targets]
+    for plan in plans:
+        for name in plan.order:
+            node = plan.nodes[name]
+            fetch(node.release, pins=node.pins, cache_dir=ctx.settings.cache_dir,
+                  session=ctx.session)
+    return plans

@@ -1,0 +1,175 @@
+"""repack.lock: the resolved closure of each target with the sha256 of every sdist.
+
+Like ``pip-compile --generate-hashes``, but per target distribution (markers and what the
+distribution provides differ between targets).  TOML, written by `repack lock`::
+
+    version = 1                              # of this format
+    index = "https://pypi.org/simple/"       # where it was resolved (informative)
+    requested = ["django==4.2"]
+
+    [[targets]]
+    id = "debian-12"
+    provided = ["asgiref<4,>=3.6.0"]         # left to the distribution (informative)
+
+    [[targets.packages]]                     # in build order: dependencies first
+    name = "django"
+    version = "4.2"
+    filename = "Django-4.2.tar.gz"
+    sha256 = "c36e2ab1..."
+    depends = []                             # names of packages of this target
+
+`repack build --lock` builds exactly that: each package is looked up as ``name==version``
+and its sdist must be that file with that sha256 (a pin, as pip's --hash), or nothing is
+built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from repack.closure import Node, Plan, topological_order
+from repack.errors import ConfigError, IntegrityError
+from repack.model import Target
+from repack.resolve import resolve
+
+__all__ = ["FORMAT_VERSION", "LockedTarget", "Lockfile", "dumps", "load", "plan_from_lock",
+           "write"]
+
+FORMAT_VERSION = 1
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedPackage:
+    name: NormalizedName
+    version: Version
+    filename: str
+    sha256: str
+    depends: tuple[NormalizedName, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedTarget:
+    id: str
+    provided: tuple[str, ...]
+    packages: tuple[LockedPackage, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lockfile:
+    index: str
+    requested: tuple[str, ...]
+    targets: tuple[LockedTarget, ...]
+
+
+def _s(value: str) -> str:
+    """A TOML basic string (JSON's escapes are a subset of TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_s(v) for v in values) + "]"
+
+
+def dumps(plans: Sequence[Plan], *, index: str, requested: Sequence[str]) -> str:
+    lines = [
+        "# repack.lock: the resolved dependency closure of each target, written by `repack lock`.",
+        "# Build exactly this with `repack build --lock FILE`: a sdist whose sha256 differs",
+        "# is refused.",
+        f"version = {FORMAT_VERSION}",
+        f"index = {_s(index)}",
+        f"requested = {_list(requested)}",
+    ]
+    for plan in plans:
+        lines += ["", "[[targets]]", f"id = {_s(plan.target_id)}",
+                  f"provided = {_list([str(d.requirement) for d in plan.dropped])}"]
+        for name in plan.order:
+            node = plan.nodes[name]
+            r = node.release
+            lines += ["", "[[targets.packages]]", f"name = {_s(r.name)}",
+                      f"version = {_s(str(r.version))}", f"filename = {_s(r.filename)}",
+                      f"sha256 = {_s(r.sha256)}", f"depends = {_list(sorted(node.depends))}"]
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, plans: Sequence[Plan], *, index: str, requested: Sequence[str]) -> None:
+    """Written beside and renamed into place: a lock file is whole or absent."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(dumps(plans, index=index, requested=requested), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> Lockfile:
+    """Parse and validate a lock file; ConfigError names the first problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read lock file {path}: {exc}") from exc
+    try:
+        return _parse(data)
+    except (KeyError, TypeError, ValueError, InvalidVersion) as exc:
+        raise ConfigError(f"lock file {path} is malformed: {exc!r}",
+                          hint="write it again with `repack lock`") from exc
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _parse(data: dict[str, Any]) -> Lockfile:
+    if data.get("version") != FORMAT_VERSION:
+        raise ValueError(f"unsupported lock format version {data.get('version')!r}")
+    targets = []
+    for t in data["targets"]:
+        packages = []
+        for p in t["packages"]:
+            sha = _str(p["sha256"]).lower()
+            if not _SHA256.fullmatch(sha):
+                raise ValueError(f"malformed sha256 {sha!r} of {p['name']!r}")
+            packages.append(LockedPackage(
+                name=canonicalize_name(_str(p["name"])), version=Version(_str(p["version"])),
+                filename=_str(p["filename"]), sha256=sha,
+                depends=tuple(canonicalize_name(_str(d)) for d in p["depends"])))
+        targets.append(LockedTarget(id=_str(t["id"]),
+                                    provided=tuple(_str(x) for x in t.get("provided", [])),
+                                    packages=tuple(packages)))
+    return Lockfile(index=_str(data["index"]), requested=tuple(_str(r) for r in data["requested"]),
+                    targets=tuple(targets))
+
+
+def plan_from_lock(locked: LockedTarget, target: Target, *, index: str,
+                   session: requests.Session) -> Plan:
+    """The Plan a lock file records for `target`, each release looked up on the index and
+    refused (IntegrityError) unless it is the locked file with the locked sha256."""
+    nodes: dict[NormalizedName, Node] = {}
+    for p in locked.packages:
+        release = resolve(Requirement(f"{p.name}=={p.version}"),
+                          python_full_version=target.python_full_version, index=index,
+                          session=session)
+        if release.filename != p.filename or release.sha256 != p.sha256:
+            raise IntegrityError(
+                f"the index offers {release.filename} sha256:{release.sha256} for "
+                f"{p.name}=={p.version}; the lock file pins {p.filename} sha256:{p.sha256}",
+                project=p.name, hint="if the new file is the one you want, run `repack lock` "
+                                     "again and review the change")
+        nodes[p.name] = Node(release=release, depends=p.depends, extras=(),
+                             pins=(f"sha256:{p.sha256}",))
+    missing = sorted({d for n in nodes.values() for d in n.depends} - set(nodes))
+    if missing:
+        raise ConfigError(f"lock file target {locked.id} lists dependencies it does not lock: "
+                          f"{', '.join(missing)}")
+    return Plan(target_id=target.id, nodes=nodes, order=topological_order(nodes), dropped=())
