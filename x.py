@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 APT_PACKAGES = ["podman", "runc", "uidmap", "mmdebstrap", "gnupg", "dpkg-dev", "lintian",
-                "python3-venv", "ca-certificates"]
+                "python3-venv", "ca-certificates", "rpm", "createrepo-c", "dnf", "gpgv", "rpmlint",
+                "ruby"]
 STAMP = VENV / ".repack-setup"
 
 

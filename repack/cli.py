@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from packaging.requirements import InvalidRequirement, Requirement
 
-from repack import __version__, config, log, pipeline
+from repack import __version__, cli_publish, config, log, pipeline
 from repack import targets as target_files
 from repack.errors import CommandFailed, ConfigError, RepackError
 from repack.run import TOOL_PACKAGES
@@ -111,10 +111,23 @@ def _report(debug: bool, body: Callable[[], None]) -> None:
               help="A pip requirements file (==pins and --hash lines).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object describing artifacts and sources on stdout.")
+@click.option("--with-deps", is_flag=True,
+              help="Also build every dependency the target distribution does not provide, "
+                   "in dependency order.")
+@click.option("--lock", "lock_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Build exactly what this lock file (from `repack lock`) records; a sdist "
+                   "whose sha256 differs is refused.")
+@click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Builds run at once with --with-deps or --lock.")
+@click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
+@click.option("--key", "sign_key", help="Fingerprint to sign with (default: the published key).")
+@cli_publish.key_options
 @_common
 def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | None,
-          hashes: tuple[str, ...], req_file: Path | None, as_json: bool, verbose: bool,
-          debug: bool, config_file: Path | None) -> None:
+          hashes: tuple[str, ...], req_file: Path | None, as_json: bool, with_deps: bool,
+          lock_file: Path | None, jobs: int, sign: bool, sign_key: str | None,
+          gnupghome: Path | None, passphrase_file: Path | None, verbose: bool, debug: bool,
+          config_file: Path | None) -> None:
     """Build native packages of REQ (PEP 508 requirements, e.g. 'django==4.2').
 
     An unpinned REQ resolves to the newest release that is not yanked, has an sdist and
@@ -125,15 +138,72 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
 
     def body() -> None:
         settings = config.load(config_file)
-        targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
-        requests_ = _requests(reqs, req_file, hashes)
-        result = pipeline.build_all(requests_, targets, _context(settings, output))
+        signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file) if sign else None
+        if lock_file is not None:
+            result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs,
+                                   _context(settings, output))
+        else:
+            targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
+            requests_ = _requests(reqs, req_file, hashes)
+            if with_deps:
+                from repack import buildplan
+
+                ctx = _context(settings, output)
+                plans = buildplan.resolve_plans(requests_, targets, ctx)
+                result = buildplan.build_plans(plans, targets, ctx, jobs=jobs)
+            else:
+                result = pipeline.build_all(requests_, targets, _context(settings, output))
+        if signer is not None:
+            result = cli_publish.sign_build_result(result, signer)
         if as_json:
             click.echo(json.dumps(result_json(result), indent=2))
         else:
             for a in result.artifacts:
                 if a.format == "deb":
                     log.info(f"built {a.path}")
+    _report(debug, body)
+
+
+def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
+                  with_deps: bool, target_ids: tuple[str, ...], jobs: int,
+                  ctx: pipeline.Context) -> pipeline.BuildResult:
+    from repack import buildplan, lockfile
+
+    if reqs or req_file is not None or with_deps:
+        raise ConfigError("--lock builds what the lock file records: give no REQ, -r or "
+                          "--with-deps with it")
+    lock = lockfile.load(lock_file)
+    targets = pipeline.load_targets(target_ids or tuple(t.id for t in lock.targets))
+    plans = buildplan.locked_plans(lock, targets, ctx)
+    return buildplan.build_plans(plans, targets, ctx, jobs=jobs)
+
+
+@cli.command("lock")
+@click.argument("reqs", nargs=-1, metavar="REQ...")
+@click.option("-t", "--target", "target_ids", multiple=True, metavar="TARGET",
+              help=f"Target distribution release (repeatable; default {DEFAULT_TARGET}).")
+@click.option("-r", "--requirement", "req_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A pip requirements file (==pins and --hash lines).")
+@click.option("-o", "--output", "lock_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("repack.lock"), show_default=True, help="The lock file to write.")
+@_common
+def lock_cmd(reqs: tuple[str, ...], target_ids: tuple[str, ...], req_file: Path | None,
+             lock_path: Path, verbose: bool, debug: bool, config_file: Path | None) -> None:
+    """Resolve REQ and the dependencies each TARGET does not provide, and write them with
+    the sha256 of every sdist to a lock file for `repack build --lock`."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        from repack import buildplan, lockfile
+
+        settings = config.load(config_file)
+        targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
+        requests_ = _requests(reqs, req_file, ())
+        ctx = _context(settings, None)
+        plans = buildplan.resolve_plans(requests_, targets, ctx)
+        lockfile.write(lock_path, plans, index=ctx.index,
+                       requested=[str(r.requirement) for r in requests_])
+        log.info(f"wrote {lock_path}")
     _report(debug, body)
 
 
@@ -246,6 +316,9 @@ def doctor() -> None:
                    f"{' '.join(packages)}", err=True)
         sys.exit(9)
     click.echo("all host tools found")
+
+
+cli_publish.register(cli, _common, _report)
 
 
 def main() -> None:

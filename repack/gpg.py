@@ -50,13 +50,15 @@ class Signer:
     gnupghome: Path
     fingerprint: str
     passphrase: str | None = None
+    also: tuple[str, ...] = ()   # more keys signing beside it (a key rotation in progress)
 
     def _sign(self, data: Path, out: Path, **kwargs: object) -> None:
         g = gpg(self.gnupghome)
         tmp = out.with_name(f".{out.name}.tmp")
         with data.open("rb") as fh:
             result = g.sign_file(fh, keyid=self.fingerprint, passphrase=self.passphrase,
-                                 output=str(tmp), extra_args=["--digest-algo", "SHA512"],
+                                 output=str(tmp),
+                                 extra_args=["--digest-algo", "SHA512", *self._users()],
                                  **kwargs)
         if not result or not tmp.is_file():
             tmp.unlink(missing_ok=True)
@@ -65,6 +67,11 @@ class Signer:
                             hint="check the key and its passphrase (REPACK_PASSPHRASE or "
                                  "--passphrase-file)")
         os.replace(tmp, out)
+
+    def _users(self) -> list[str]:
+        if not self.also:
+            return []
+        return [a for f in (self.fingerprint, *self.also) for a in ("--local-user", f)]
 
     def detach_sign(self, data: Path, out: Path, *, armor: bool = True) -> None:
         """A detached signature (Release.gpg, repomd.xml.asc)."""

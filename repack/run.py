@@ -28,6 +28,10 @@ TOOL_PACKAGES: dict[str, str] = {
     "dpkg-source": "dpkg-dev",
     "dpkg-buildpackage": "dpkg-dev",
     "lintian": "lintian",
+    "rpm": "rpm",
+    "rpmsign": "rpm",
+    "createrepo_c": "createrepo-c",
+    "gpgv": "gpgv",
 }
 
 _ENV_PASSTHROUGH = ("PATH", "HOME", "TMPDIR", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF",
@@ -66,11 +70,13 @@ def run(
     project: str | None = None,
     timeout: float | None = None,
     merge_output: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[bytes]:
     """Run argv; raise CommandFailed (with the output's tail) if it exits non-zero.
 
     stdout and stderr are captured apart (callers parse stdout) unless merge_output,
-    which keeps a build log in order.
+    which keeps a build log in order.  pass_fds hands the child inherited descriptors
+    (a passphrase pipe for --passphrase-fd), so secrets never reach argv.
     """
     args = [os.fspath(a) for a in argv]
     args[0] = find_tool(args[0])
@@ -85,6 +91,7 @@ def run(
         stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
         timeout=timeout,
         check=False,
+        pass_fds=tuple(pass_fds),
     )
     if log.verbose():
         for stream in (proc.stdout, proc.stderr):

@@ -1,0 +1,328 @@
+"""The signing and publishing commands of the CLI: key, sign, publish, repo, serve.
+
+Kept apart from repack.cli (which registers them) so that building and publishing can
+change independently.  No logic here either: parse, call, report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from repack import keys, log
+from repack.cache import sha256_file
+from repack.errors import ConfigError, IntegrityError
+from repack.gpg import Signer, default_gnupghome, read_passphrase
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def key_options(f: F) -> F:
+    """--gnupghome and --passphrase-file: the passphrase never travels in argv."""
+    f = click.option("--passphrase-file", type=click.Path(path_type=Path, dir_okay=False),
+                     help="File whose first line is the key's passphrase (else "
+                          "REPACK_PASSPHRASE, else gpg-agent).")(f)
+    f = click.option("--gnupghome", type=click.Path(path_type=Path, file_okay=False),
+                     help="repack's GnuPG home (default: $XDG_DATA_HOME/repack/gnupg).")(f)
+    return f
+
+
+def _home(gnupghome: Path | None) -> Path:
+    return gnupghome or default_gnupghome()
+
+
+def make_signer(gnupghome: Path | None, key: str | None,
+                passphrase_file: Path | None) -> Signer:
+    return keys.signer(_home(gnupghome), key, read_passphrase(passphrase_file))
+
+
+def sign_build_result(result: Any, signer: Signer) -> Any:
+    """`repack build --sign`: sign the delivered files; the result carries the new sha256."""
+    from repack.signing import sign_files
+
+    signable = [a.path for a in result.artifacts if a.format in ("changes", "dsc", "rpm",
+                                                                  "srpm")]
+    signed = set(sign_files(signable, signer))
+    artifacts = tuple(dataclasses.replace(a, sha256=sha256_file(a.path)) if a.path in signed
+                      else a for a in result.artifacts)
+    return dataclasses.replace(result, artifacts=artifacts)
+
+
+def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[..., Any]],
+             report: Callable[[bool, Callable[[], None]], None]) -> None:
+    """Add the commands to the main group (common options and error reporting from it)."""
+
+    @cli.group()
+    def key() -> None:
+        """Manage the repository signing keys (repack's own GnuPG home)."""
+
+    @key.command("generate")
+    @click.option("--name", default="repack repository", show_default=True)
+    @click.option("--email", required=True, help="E-mail of the key's user id.")
+    @click.option("--algorithm", type=click.Choice(["ed25519", "rsa4096"]), default="ed25519",
+                  show_default=True)
+    @click.option("--expire", default=keys.DEFAULT_EXPIRY, show_default=True,
+                  help="Expiry as gpg takes it: 2y, 18m, 365d, or 0 for never.")
+    @key_options
+    @common
+    def key_generate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
+                     gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
+                     debug: bool, config_file: Path | None) -> None:
+        """Create a signing key (published if it is the first)."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            fpr = keys.generate(_home(gnupghome), name=name, email=email, algorithm=algorithm,
+                                expire=expire, passphrase=read_passphrase(passphrase_file))
+            click.echo(fpr)
+        report(debug, body)
+
+    @key.command("rotate")
+    @click.option("--name", default="repack repository", show_default=True)
+    @click.option("--email", required=True)
+    @click.option("--algorithm", type=click.Choice(["ed25519", "rsa4096"]), default="ed25519")
+    @click.option("--expire", default=keys.DEFAULT_EXPIRY, show_default=True)
+    @key_options
+    @common
+    def key_rotate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
+                   gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
+                   debug: bool, config_file: Path | None) -> None:
+        """Add a new key beside the current ones: the next publish signs with both and
+        ships both to clients; `repack key retire OLD` once clients have moved."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            fpr = keys.rotate(_home(gnupghome), name=name, email=email, algorithm=algorithm,
+                              expire=expire, passphrase=read_passphrase(passphrase_file))
+            click.echo(fpr)
+        report(debug, body)
+
+    @key.command("retire")
+    @click.argument("fingerprint")
+    @key_options
+    @common
+    def key_retire(fingerprint: str, gnupghome: Path | None, passphrase_file: Path | None,
+                   verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Stop publishing and signing with a key (after a rotation)."""
+        report(debug, lambda: keys.retire(_home(gnupghome), fingerprint))
+
+    @key.command("import")
+    @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+    @key_options
+    @common
+    def key_import(file: Path, gnupghome: Path | None, passphrase_file: Path | None,
+                   verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Import keys (e.g. the team key from a CI secret); secret keys become published."""
+        def body() -> None:
+            for fpr in keys.import_key(_home(gnupghome), file.read_bytes(),
+                                       passphrase=read_passphrase(passphrase_file)):
+                click.echo(fpr)
+        report(debug, body)
+
+    @key.command("list")
+    @key_options
+    @common
+    def key_list(gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
+                 debug: bool, config_file: Path | None) -> None:
+        """List the keys: fingerprint, algorithm, expiry, secret?, published?"""
+        def body() -> None:
+            for k in keys.list_keys(_home(gnupghome)):
+                flags = ",".join(f for f, on in (("secret", k.secret),
+                                                 ("published", k.published)) if on) or "-"
+                expires = k.expires.date().isoformat() if k.expires else "never"
+                click.echo(f"{k.fingerprint} {k.algorithm:8} expires {expires} {flags:16} "
+                           f"{k.uid}")
+        report(debug, body)
+
+    @key.command("export")
+    @click.argument("fingerprints", nargs=-1)
+    @click.option("--binary", is_flag=True, help="A binary keyring instead of armored text.")
+    @key_options
+    @common
+    def key_export(fingerprints: tuple[str, ...], binary: bool, gnupghome: Path | None,
+                   passphrase_file: Path | None, verbose: bool, debug: bool,
+                   config_file: Path | None) -> None:
+        """Write the public keys (default: the published ones) to stdout; never a secret."""
+        def body() -> None:
+            home = _home(gnupghome)
+            fprs = [keys.resolve(home, f) for f in fingerprints] or None
+            sys.stdout.buffer.write(keys.export(home, fprs, armor=not binary))
+        report(debug, body)
+
+    @cli.command()
+    @click.argument("files", nargs=-1, required=True,
+                    type=click.Path(path_type=Path, exists=True, dir_okay=False))
+    @click.option("--key", help="Fingerprint of the key to sign with (default: published).")
+    @key_options
+    @common
+    def sign(files: tuple[Path, ...], key: str | None, gnupghome: Path | None,
+             passphrase_file: Path | None, verbose: bool, debug: bool,
+             config_file: Path | None) -> None:
+        """Sign build artifacts: .changes (with its .dsc and .buildinfo, debsign style),
+        .dsc, .buildinfo, .rpm."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.signing import sign_files
+
+            for path in sign_files(list(files), make_signer(gnupghome, key, passphrase_file)):
+                log.info(f"signed {path}")
+        report(debug, body)
+
+    def publish_options(f: F) -> F:
+        f = click.option("--repo", type=click.Path(path_type=Path, file_okay=False),
+                         required=True, help="The repository directory.")(f)
+        f = click.option("--url", help="Base URL clients use (default: the stored one, else "
+                                       "file:// of REPO).")(f)
+        f = click.option("--name", help="Repository name for keys/ and client/ files "
+                                        "(default: repack).")(f)
+        f = click.option("--valid-days", type=click.IntRange(min=0), default=7,
+                         show_default=True, help="Release Valid-Until, days from now.")(f)
+        f = click.option("--key", help="Sign with this key only (default: every published "
+                                       "key).")(f)
+        return key_options(f)
+
+    def options(repo: Path, url: str | None, name: str | None, valid_days: int,
+                key: str | None, gnupghome: Path | None,
+                passphrase_file: Path | None) -> Any:
+        from repack.publish.publisher import Options
+
+        return Options(repo=repo, signer=make_signer(gnupghome, key, passphrase_file),
+                       gnupghome=_home(gnupghome), url=url, name=name, valid_days=valid_days)
+
+    @cli.command()
+    @click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @click.option("-t", "--target", help="Target of the given files (default: from the "
+                                         "OUT/<target>/ directory or the version suffix).")
+    @publish_options
+    @common
+    def publish(artifacts: tuple[Path, ...], target: str | None, repo: Path, url: str | None,
+                name: str | None, valid_days: int, key: str | None, gnupghome: Path | None,
+                passphrase_file: Path | None, verbose: bool, debug: bool,
+                config_file: Path | None) -> None:
+        """Add ARTIFACTS (files, or directories such as repack-out/) to the signed
+        repository REPO, atomically."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.publish import publisher
+
+            opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
+            added = publisher.publish(list(artifacts), opts, target=target)
+            for line in added:
+                log.info(f"added {line}")
+            if not added:
+                log.info("nothing new: the repository is unchanged")
+        report(debug, body)
+
+    @cli.group()
+    def repo() -> None:
+        """Inspect and maintain a published repository."""
+
+    @repo.command("verify")
+    @click.argument("root", metavar="REPO", type=click.Path(path_type=Path, file_okay=False,
+                                                          exists=True))
+    @click.option("--keyring", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                  help="Check against this keyring (as a client has it), not REPO/keys.")
+    @common
+    def repo_verify(root: Path, keyring: Path | None, verbose: bool, debug: bool,
+                    config_file: Path | None) -> None:
+        """Check REPO as a client would: signatures, hashes, expiry.  One problem a line."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.publish.verify import verify
+
+            problems = verify(root, keyring)
+            for p in problems:
+                click.echo(p)
+            if problems:
+                raise VerifyFailed(f"{len(problems)} problem(s) in {root}")
+            log.info(f"{root}: signatures, hashes and expiry are good")
+        report(debug, body)
+
+    @repo.command("remove")
+    @click.argument("spec", metavar="PACKAGE[=VERSION]")
+    @publish_options
+    @common
+    def repo_remove(spec: str, repo: Path, url: str | None, name: str | None, valid_days: int,
+                    key: str | None, gnupghome: Path | None, passphrase_file: Path | None,
+                    verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Remove a package (all versions, or one) and re-sign."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.publish import publisher
+
+            package, _, version = spec.partition("=")
+            opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
+            removed = publisher.remove(opts, package, version or None)
+            if not removed:
+                raise ConfigError(f"{spec}: not in {repo}")
+            for line in removed:
+                log.info(f"removed {line}")
+        report(debug, body)
+
+    @repo.command("prune")
+    @click.option("--keep", type=int, required=True, help="Versions to keep per package.")
+    @publish_options
+    @common
+    def repo_prune(keep: int, repo: Path, url: str | None, name: str | None, valid_days: int,
+                   key: str | None, gnupghome: Path | None, passphrase_file: Path | None,
+                   verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Keep only the newest N versions of each package."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.publish import publisher
+
+            opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
+            for line in publisher.prune(opts, keep):
+                log.info(f"removed {line}")
+        report(debug, body)
+
+    @repo.command("refresh")
+    @publish_options
+    @common
+    def repo_refresh(repo: Path, url: str | None, name: str | None, valid_days: int,
+                     key: str | None, gnupghome: Path | None, passphrase_file: Path | None,
+                     verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Re-sign with a fresh Valid-Until (run it regularly, e.g. daily from cron)."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.publish import publisher
+
+            publisher.refresh(options(repo, url, name, valid_days, key, gnupghome,
+                                      passphrase_file))
+        report(debug, body)
+
+    @cli.command()
+    @click.argument("root", metavar="REPO", type=click.Path(path_type=Path, file_okay=False,
+                                                          exists=True))
+    @click.option("--port", type=int, default=8080, show_default=True,
+                  help="Port on 127.0.0.1 (0: any free port, printed on stdout).")
+    @common
+    def serve(root: Path, port: int, verbose: bool, debug: bool,
+              config_file: Path | None) -> None:
+        """Serve REPO read-only over HTTP on 127.0.0.1 (tests, small teams)."""
+        def body() -> None:
+            from repack.publish.serve import server
+
+            httpd = server(root, port)
+            click.echo(f"http://127.0.0.1:{httpd.server_address[1]}/", nl=True)
+            sys.stdout.flush()
+            try:
+                httpd.serve_forever()
+            finally:
+                httpd.server_close()
+        report(debug, body)
+
+
+class VerifyFailed(IntegrityError):
+    """The repository is not what a client would accept."""

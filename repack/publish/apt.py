@@ -1,0 +1,340 @@
+"""The apt side of a staged generation: pool, Packages/Sources, signed Release.
+
+The package lists live as JSON in STAGE/db/apt/<codename>.json (one record per stanza),
+so a publish reads only the new .debs; the index files are regenerated from it with
+python-debian.  Every index file is also reachable under by-hash/SHA256/ (kept for the
+previous generation too), so a client that read the old InRelease still finds its lists.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import lzma
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from debian import deb822
+from debian.debian_support import Version
+
+from repack import targets as target_files
+from repack.errors import IntegrityError, MetadataError
+from repack.gpg import Signer
+from repack.publish.tree import Stage, write_file
+from repack.run import run
+
+COMPONENT = "main"
+BASE_ARCHES = ("amd64",)
+CHECKSUM_FIELDS = (("Files", "md5", hashlib.md5), ("Checksums-Sha256", "sha256", hashlib.sha256))
+Record = dict[str, str]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pool_dir(source: str) -> str:
+    prefix = source[:4] if source.startswith("lib") and len(source) > 3 else source[:1]
+    return f"pool/{COMPONENT}/{prefix}/{source}"
+
+
+# -- the package database ------------------------------------------------------------------
+
+def _db_path(stage: Path, codename: str) -> Path:
+    return stage / "db" / "apt" / f"{codename}.json"
+
+
+def load_db(stage: Path, codename: str) -> dict[str, list[Record]]:
+    path = _db_path(stage, codename)
+    if not path.is_file():
+        return {"packages": [], "sources": []}
+    data: dict[str, list[Record]] = json.loads(path.read_text())
+    return data
+
+
+def save_db(stage: Path, codename: str, db: dict[str, list[Record]]) -> None:
+    write_file(_db_path(stage, codename), json.dumps(db, indent=1, sort_keys=True).encode())
+
+
+def codenames(stage: Path) -> list[str]:
+    d = stage / "db" / "apt"
+    return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+
+
+def _add_pool_file(stage: Path, src: Path, rel: str, digest: str) -> bool:
+    """Copy src to the pool; False if the identical file is there; refuse a different one."""
+    dest = stage / "apt" / rel
+    if dest.exists():
+        if sha256(dest) != digest:
+            raise IntegrityError(f"{rel} is already published with different content; "
+                                 "refusing to overwrite it", hint="bump the version")
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+    return True
+
+
+def _same_or_refuse(old: Record, new: Record, what: str) -> bool:
+    if old["SHA256"] != new["SHA256"]:
+        raise IntegrityError(f"{what} is already published as a different file "
+                             f"(sha256 {old['SHA256'][:12]}…, new {new['SHA256'][:12]}…); "
+                             "refusing to overwrite it", hint="bump the version")
+    return True
+
+
+def deb_record(deb: Path) -> Record:
+    """The Packages stanza of a .deb (without Filename), from its control file."""
+    control = run(["dpkg-deb", "-f", deb]).stdout.decode()
+    fields = deb822.Packages(control)
+    for required in ("Package", "Version", "Architecture"):
+        if required not in fields:
+            raise MetadataError(f"{deb.name}: control file has no {required} field")
+    record: Record = dict(fields)
+    record["Size"] = str(deb.stat().st_size)
+    record["SHA256"] = sha256(deb)
+    return record
+
+
+def _add_deb(stage: Path, db: dict[str, list[Record]], deb: Path) -> bool:
+    rec = deb_record(deb)
+    source = rec.get("Source", rec["Package"]).split()[0]
+    rel = f"{pool_dir(source)}/{deb.name}"
+    rec["Filename"] = rel
+    what = f"{rec['Package']} {rec['Version']} ({rec['Architecture']})"
+    for old in db["packages"]:
+        if (old["Package"], old["Version"], old["Architecture"]) == (
+                rec["Package"], rec["Version"], rec["Architecture"]):
+            return not _same_or_refuse(old, rec, what)
+    _add_pool_file(stage, deb, rel, rec["SHA256"])
+    db["packages"].append(rec)
+    return True
+
+
+def _add_dsc(stage: Path, db: dict[str, list[Record]], dsc: Path) -> bool:
+    text = dsc.read_text()
+    fields = deb822.Dsc(text)             # parsed checksum lists
+    plain = deb822.Deb822(text)           # every field as text; the signature is stripped
+    source = fields["Source"]
+    directory = pool_dir(source)
+    rec: Record = {("Package" if k == "Source" else k): v for k, v in plain.items()
+                   if k not in ("Checksums-Sha1",)}
+    rec["Directory"] = directory
+    rec["SHA256"] = sha256(dsc)
+    size = dsc.stat().st_size
+    md5 = hashlib.md5(dsc.read_bytes()).hexdigest()
+    rec["Files"] = f"\n {md5} {size} {dsc.name}" + _checksum_text(fields, "Files")
+    rec["Checksums-Sha256"] = (f"\n {rec['SHA256']} {size} {dsc.name}"
+                               + _checksum_text(fields, "Checksums-Sha256"))
+    what = f"source {source} {rec['Version']}"
+    for old in db["sources"]:
+        if (old["Package"], old["Version"]) == (source, rec["Version"]):
+            return not _same_or_refuse(old, rec, what)
+    # the files the .dsc names must be here and match before anything is copied
+    parts = [(dsc, rec["SHA256"])]
+    for item in fields.get("Checksums-Sha256", []):
+        part = dsc.parent / item["name"]
+        if not part.is_file() or sha256(part) != item["sha256"]:
+            raise IntegrityError(f"{dsc.name}: {item['name']} is missing or does not match "
+                                 "the .dsc's Checksums-Sha256")
+        parts.append((part, item["sha256"]))
+    for part, digest in parts:
+        _add_pool_file(stage, part, f"{directory}/{part.name}", digest)
+    db["sources"].append(rec)
+    return True
+
+
+def _checksum_text(fields: deb822.Dsc, name: str) -> str:
+    key = "md5sum" if name == "Files" else "sha256"
+    return "".join(f"\n {i[key]} {i['size']} {i['name']}" for i in fields.get(name, []))
+
+
+def add(stage: Stage, target_id: str, files: Sequence[Path]) -> list[str]:
+    """Add .deb and .dsc files of one target; returns what was new."""
+    codename = target_files.load(target_id).codename
+    db = load_db(stage.root, codename)
+    added = []
+    for f in sorted(files, key=lambda p: p.name):
+        new = _add_dsc(stage.root, db, f) if f.suffix == ".dsc" else _add_deb(stage.root, db, f)
+        if new:
+            added.append(f"{codename}: {f.name}")
+    if added:
+        save_db(stage.root, codename, db)
+        stage.changed = True
+    return added
+
+
+# -- remove and prune ----------------------------------------------------------------------
+
+def _matches(rec: Record, package: str, version: str | None) -> bool:
+    if rec["Package"] != package:
+        return False
+    if version is None:
+        return True
+    v = rec["Version"]
+    upstream = v.partition(":")[2] if ":" in v else v
+    return version in (v, upstream.rpartition("-")[0] or upstream)
+
+
+def remove(stage: Stage, package: str, version: str | None) -> list[str]:
+    removed = []
+    for codename in codenames(stage.root):
+        db = load_db(stage.root, codename)
+        for kind in ("packages", "sources"):
+            gone = [r for r in db[kind] if _matches(r, package, version)]
+            db[kind] = [r for r in db[kind] if r not in gone]
+            removed += [f"{codename}: {r['Package']} {r['Version']}" for r in gone]
+        save_db(stage.root, codename, db)
+    if removed:
+        stage.changed = True
+        _collect_garbage(stage.root)
+    return removed
+
+
+def prune(stage: Stage, keep: int) -> list[str]:
+    """Keep the newest `keep` versions of each package (dpkg's version order)."""
+    removed = []
+    for codename in codenames(stage.root):
+        db = load_db(stage.root, codename)
+        for kind, key in (("packages", ("Package", "Architecture")), ("sources", ("Package",))):
+            groups: dict[tuple[str, ...], list[Record]] = {}
+            for r in db[kind]:
+                groups.setdefault(tuple(r[k] for k in key), []).append(r)
+            kept = []
+            for recs in groups.values():
+                recs.sort(key=lambda r: Version(r["Version"]), reverse=True)
+                kept += recs[:keep]
+                removed += [f"{codename}: {r['Package']} {r['Version']}" for r in recs[keep:]]
+            db[kind] = kept
+        save_db(stage.root, codename, db)
+    if removed:
+        stage.changed = True
+        _collect_garbage(stage.root)
+    return removed
+
+
+def _referenced(stage: Path) -> set[str]:
+    refs = set()
+    for codename in codenames(stage):
+        db = load_db(stage, codename)
+        refs |= {r["Filename"] for r in db["packages"]}
+        for r in db["sources"]:
+            for line in r["Checksums-Sha256"].splitlines():
+                if line.strip():
+                    refs.add(f"{r['Directory']}/{line.split()[2]}")
+    return refs
+
+
+def _collect_garbage(stage: Path) -> None:
+    """Unlink pool files no index names (only this generation's links go)."""
+    pool = stage / "apt" / "pool"
+    refs = _referenced(stage)
+    for path in sorted(pool.rglob("*"), reverse=True):
+        rel = path.relative_to(stage / "apt").as_posix()
+        if path.is_file() and rel not in refs:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+# -- index files ---------------------------------------------------------------------------
+
+PACKAGE_ORDER = ("Package", "Source", "Version", "Installed-Size", "Maintainer", "Architecture",
+                 "Replaces", "Provides", "Depends", "Pre-Depends", "Recommends", "Suggests",
+                 "Conflicts", "Breaks", "Enhances", "Description", "Homepage", "Section",
+                 "Priority", "Filename", "Size", "SHA256")
+
+
+def _stanzas(records: Iterable[Record], order: Sequence[str]) -> bytes:
+    out = []
+    for r in sorted(records, key=lambda r: (r["Package"], Version(r["Version"]),
+                                            r.get("Architecture", ""))):
+        ordered = {k: r[k] for k in order if k in r}
+        ordered.update({k: v for k, v in r.items() if k not in ordered})
+        text = deb822.Packages(ordered).dump()
+        out.append(text.rstrip("\n") + "\n")
+    return "\n".join(out).encode()
+
+
+def _index_variants(data: bytes) -> dict[str, bytes]:
+    return {"": data, ".gz": gzip.compress(data, mtime=0),
+            ".xz": lzma.compress(data, format=lzma.FORMAT_XZ)}
+
+
+def _write_index(dist: Path, rel: str, data: bytes) -> list[tuple[str, bytes]]:
+    written = []
+    for suffix, blob in _index_variants(data).items():
+        name = f"{rel}{suffix}"
+        write_file(dist / name, blob)
+        digest = hashlib.sha256(blob).hexdigest()
+        by_hash = (dist / name).parent / "by-hash" / "SHA256" / digest
+        if not by_hash.exists():
+            by_hash.parent.mkdir(parents=True, exist_ok=True)
+            os.link(dist / name, by_hash)
+        written.append((name, blob))
+    return written
+
+
+def _release_hashes(release: Path) -> set[str]:
+    if not release.is_file():
+        return set()
+    with release.open() as fh:
+        return {item["sha256"] for item in deb822.Release(fh).get("SHA256", [])}
+
+
+def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
+               valid_days: int, now: datetime | None = None) -> None:
+    """Regenerate dists/<codename> from the db and sign it (InRelease, Release.gpg)."""
+    db = load_db(stage.root, codename)
+    dist = stage.root / "apt" / "dists" / codename
+    kept_hashes = _release_hashes(dist / "Release")    # the live generation's indexes
+    arches = sorted({*BASE_ARCHES, *(r["Architecture"] for r in db["packages"])} - {"all"})
+    files: list[tuple[str, bytes]] = []
+    for arch in ("all", *arches):
+        recs = [r for r in db["packages"] if r["Architecture"] in (arch, "all")]
+        files += _write_index(dist, f"{COMPONENT}/binary-{arch}/Packages",
+                              _stanzas(recs, PACKAGE_ORDER))
+    files += _write_index(dist, f"{COMPONENT}/source/Sources",
+                          _stanzas(db["sources"], ("Package", "Binary", "Version")))
+    now = now or datetime.now(UTC)
+    release = deb822.Release()
+    release["Origin"] = origin
+    release["Label"] = origin
+    release["Suite"] = codename
+    release["Codename"] = codename
+    release["Date"] = now.strftime("%a, %d %b %Y %H:%M:%S UTC")
+    release["Valid-Until"] = (now + timedelta(days=valid_days)).strftime(
+        "%a, %d %b %Y %H:%M:%S UTC")
+    release["Architectures"] = " ".join(["all", *arches])
+    release["Components"] = COMPONENT
+    release["Acquire-By-Hash"] = "yes"
+    release["No-Support-for-Architecture-all"] = "Packages"
+    release["Description"] = f"{origin} packages for {codename}, built by repack"
+    release["SHA256"] = [{"sha256": hashlib.sha256(b).hexdigest(), "size": str(len(b)),
+                          "name": n} for n, b in files]  # type: ignore[assignment]
+    write_file(dist / "Release", release.dump().encode())
+    signer.clearsign(dist / "Release", dist / "InRelease")
+    signer.detach_sign(dist / "Release", dist / "Release.gpg")
+    live = kept_hashes | {hashlib.sha256(b).hexdigest() for _, b in files}
+    for by_hash in dist.rglob("by-hash/SHA256/*"):
+        if by_hash.name not in live:
+            by_hash.unlink()
+    stage.changed = True
+
+
+def publish_apt(stage_root: Path, target_id: str, files: Sequence[Path],
+                signer: Signer) -> None:
+    """The family-publisher entry point (see repack.publish); metadata with defaults."""
+    stage = Stage(root=stage_root, previous=None)
+    add(stage, target_id, files)
+    write_dist(stage, target_files.load(target_id).codename, signer, origin="repack",
+               valid_days=7)

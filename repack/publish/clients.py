@@ -1,0 +1,63 @@
+"""What a client needs: the public keys (keys/) and ready source files (client/).
+
+apt gets a deb822 .sources with Signed-By (a keyring path, and a variant with the armored
+keys inline), dnf a .repo with gpgcheck and repo_gpgcheck.  Both name every published
+key, so a key rotation reaches clients before the old key is retired.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repack.publish import apt
+from repack.publish.tree import write_file
+
+
+def write_keys(stage: Path, name: str, armored: bytes, binary: bytes) -> None:
+    keys = stage / "keys"
+    for old in keys.glob("*"):
+        if old.name not in (f"{name}.asc", f"{name}.gpg"):
+            old.unlink()
+    write_file(keys / f"{name}.asc", armored)
+    write_file(keys / f"{name}.gpg", binary)
+
+
+def sources_text(name: str, url: str, codenames: list[str], signed_by: str) -> str:
+    stanzas = [f"Types: deb\nURIs: {url}/apt\nSuites: {c}\nComponents: {apt.COMPONENT}\n"
+               f"Signed-By: {signed_by}\n" for c in codenames]
+    head = f"# {name}: signed packages built by repack.\n"
+    if signed_by.startswith("/"):
+        head += (f"# Install the keyring first:\n"
+                 f"#   curl -fsSLo {signed_by} {url}/keys/{name}.gpg\n")
+    return head + "\n".join(stanzas)
+
+
+def inline_key(armored: bytes) -> str:
+    """The armored keys as a deb822 multi-line value (blank lines become ' .')."""
+    lines = armored.decode().strip().splitlines()
+    return "\n" + "\n".join(f" {line}" if line.strip() else " ." for line in lines)
+
+
+def repo_text(name: str, url: str, yum_targets: list[str]) -> str:
+    sections = [f"[{name}-{t}]\nname={name} ({t})\nbaseurl={url}/yum/{t}/\nenabled=1\n"
+                f"gpgcheck=1\nrepo_gpgcheck=1\ngpgkey={url}/keys/{name}.asc\n"
+                for t in yum_targets]
+    return f"# {name}: signed packages built by repack\n" + "\n".join(sections)
+
+
+def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:
+    client = stage / "client"
+    codenames = apt.codenames(stage)
+    yum_dir = stage / "yum"
+    yum_targets = sorted(p.name for p in yum_dir.iterdir() if p.is_dir()) if yum_dir.is_dir() \
+        else []
+    for old in client.glob("*"):
+        old.unlink()
+    url = url.rstrip("/")
+    if codenames:
+        write_file(client / f"{name}.sources",
+                   sources_text(name, url, codenames, f"/etc/apt/keyrings/{name}.gpg").encode())
+        write_file(client / f"{name}-inline.sources",
+                   sources_text(name, url, codenames, inline_key(armored)).encode())
+    if yum_targets:
+        write_file(client / f"{name}.repo", repo_text(name, url, yum_targets).encode())

@@ -1,0 +1,186 @@
+"""`repack publish` / `repo remove|prune|refresh`: one transaction each (repack.publish.tree).
+
+Every transaction re-signs each apt distribution (fresh Date and Valid-Until) and rewrites
+keys/ and client/, so a repository never outlives its keys or its expiry unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from repack import keys
+from repack import targets as target_files
+from repack.errors import ConfigError
+from repack.gpg import Signer
+from repack.publish import apt, clients, optional_hook, publisher_for
+from repack.publish.tree import Stage, transaction, write_file
+
+DEB_SUFFIXES = (".deb", ".dsc")
+RPM_SUFFIXES = (".rpm",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    repo: Path
+    signer: Signer
+    gnupghome: Path
+    url: str | None = None       # default: the stored one, else file:// of the repository
+    name: str | None = None      # default: the stored one, else "repack"
+    valid_days: int = 7
+
+
+def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str, str], list[Path]]:
+    """(family, target id) -> files.  A file's target is --target, else the name of a
+    directory it sits in (repack build writes OUT/<target>/), else the target whose
+    version suffix (~deb12) its name carries."""
+    known = {t: target_files.load(t) for t in target_files.available()}
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file()
+                            and f.name.endswith(DEB_SUFFIXES + RPM_SUFFIXES))
+        elif p.suffix == ".changes" and p.is_file():
+            files += _listed_by(p)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ConfigError(f"{p}: no such file or directory")
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for f in files:
+        if not f.name.endswith(DEB_SUFFIXES + RPM_SUFFIXES):
+            raise ConfigError(f"{f.name}: only .deb, .dsc, .rpm and .changes files can be "
+                              "published")
+        tid = target or next((d.name for d in f.resolve().parents if d.name in known), None)
+        if tid is None:
+            tid = next((t.id for t in known.values()
+                        if t.version_suffix and t.version_suffix in f.name), None)
+        if tid is None or tid not in known:
+            raise ConfigError(f"{f.name}: cannot tell its target",
+                              hint="give --target, or publish the OUT/<target>/ directory")
+        family = known[tid].family
+        want = DEB_SUFFIXES if family == "deb" else RPM_SUFFIXES
+        if not f.name.endswith(want):
+            raise ConfigError(f"{f.name}: not a {family} file but its target is {tid}")
+        groups.setdefault((family, tid), []).append(f)
+    if not groups:
+        raise ConfigError("nothing to publish: no .deb, .dsc or .rpm files given")
+    return groups
+
+
+def _listed_by(changes: Path) -> list[Path]:
+    """The .deb and .dsc files an upload's .changes names (they sit beside it)."""
+    from debian import deb822
+
+    from repack.signing import unsigned_text
+
+    fields = deb822.Changes(unsigned_text(changes).decode())
+    return [changes.parent / i["name"] for i in fields.get("Files", [])
+            if i["name"].endswith(DEB_SUFFIXES)]
+
+
+def _settings(stage: Stage, opts: Options) -> tuple[str, str]:
+    path = stage.root / "db" / "repo.json"
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    name = opts.name or stored.get("name") or "repack"
+    url = opts.url or stored.get("url") or opts.repo.resolve().as_uri()
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"repository name {name!r} must be letters, digits, - or _")
+    if {"name": name, "url": url} != stored:
+        write_file(path, json.dumps({"name": name, "url": url}, indent=2).encode())
+        stage.changed = True
+    return name, url
+
+
+def _finish(stage: Stage, opts: Options) -> None:
+    """Re-sign every distribution and rewrite keys/ and client/ (only if something changed)."""
+    if not stage.changed:
+        return
+    name, url = _settings(stage, opts)
+    for codename in apt.codenames(stage.root):
+        apt.write_dist(stage, codename, opts.signer, origin=name, valid_days=opts.valid_days)
+    fprs = list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
+                               *opts.signer.also]))
+    armored = keys.export(opts.gnupghome, fprs)
+    binary = keys.export(opts.gnupghome, fprs, armor=False)
+    clients.write_keys(stage.root, name, armored, binary)
+    clients.write_clients(stage.root, name, url, armored)
+
+
+def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) -> list[str]:
+    """Add artifacts; returns what was new (empty: the repository is unchanged)."""
+    groups = collect(paths, target)
+    added: list[str] = []
+    with transaction(opts.repo) as stage:
+        for (family, tid), files in sorted(groups.items()):
+            if family == "deb":
+                added += apt.add(stage, tid, files)
+                continue
+            publisher = publisher_for(family)
+            if publisher is None:
+                raise ConfigError(f"{tid}: publishing {family} packages is not available yet")
+            before = _snapshot(stage.root / "yum" / tid)
+            publisher(stage.root, tid, files, opts.signer)
+            if _snapshot(stage.root / "yum" / tid) != before:
+                stage.changed = True
+                added += [f"{tid}: {f.name}" for f in files]
+        if not added:
+            stage.changed = False    # identical artifacts: no new generation at all
+        _settings(stage, opts)       # ... unless the name or URL changed
+        _finish(stage, opts)
+    return added
+
+
+def _snapshot(tree: Path) -> set[tuple[str, int]]:
+    """(path, inode) of every file: staged files are hard links, so an untouched tree
+    keeps every inode and a publisher that changed nothing is recognised."""
+    if not tree.is_dir():
+        return set()
+    return {(str(p.relative_to(tree)), p.stat().st_ino) for p in tree.rglob("*") if p.is_file()}
+
+
+def _edit(opts: Options, body: Callable[[Stage], list[str]]) -> list[str]:
+    with transaction(opts.repo) as stage:
+        out = body(stage)
+        _finish(stage, opts)
+    return out
+
+
+def remove(opts: Options, package: str, version: str | None) -> list[str]:
+    def body(stage: Stage) -> list[str]:
+        out = apt.remove(stage, package, version)
+        remove_yum = optional_hook("repack.publish.yum", "remove_yum")
+        yum = stage.root / "yum"
+        if callable(remove_yum) and yum.is_dir():
+            for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
+                if remove_yum(stage.root, t, package, version, opts.signer):
+                    stage.changed = True
+                    out.append(f"{t}: {package} {version or ''}".rstrip())
+        return out
+    return _edit(opts, body)
+
+
+def prune(opts: Options, keep: int) -> list[str]:
+    if keep < 1:
+        raise ConfigError("--keep must be at least 1")
+    def body(stage: Stage) -> list[str]:
+        out = apt.prune(stage, keep)
+        prune_yum = optional_hook("repack.publish.yum", "prune_yum")
+        yum = stage.root / "yum"
+        if callable(prune_yum) and yum.is_dir():
+            for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
+                if n := prune_yum(stage.root, t, keep, opts.signer):
+                    stage.changed = True
+                    out.append(f"{t}: {n} older rpm(s)")
+        return out
+    return _edit(opts, body)
+
+
+def refresh(opts: Options) -> None:
+    """Re-sign with a fresh Valid-Until (run it from cron well inside --valid-days)."""
+    def body(stage: Stage) -> list[str]:
+        stage.changed = True
+        return []
+    _edit(opts, body)

@@ -1,0 +1,136 @@
+"""Append packages to yum metadata without re-reading what is already there.
+
+`createrepo_c --update` parses every package of the old primary, filelists and other
+files into objects and writes them all out again: about 1.5 s for 10,000 packages.  To add
+a few packages, repack runs createrepo_c on those alone (in a scratch directory), splices
+their <package> elements into the old documents as bytes, and writes a new repomd.xml:
+the cost is a gzip round trip of the old files.  Anything else (a first publish, a
+removal, metadata of other kinds) goes the createrepo_c way; callers fall back on
+SpliceUnsupported.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from repack import run
+
+REPO_NS = "{http://linux.duke.edu/metadata/repo}"
+ROOTS = {"primary": b"metadata", "filelists": b"filelists", "other": b"otherdata"}
+_COUNT = re.compile(rb'packages="(\d+)"')
+
+
+class SpliceUnsupported(Exception):
+    """The old metadata is not the plain gzip primary/filelists/other this path handles."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Written:
+    """One metadata file as repomd.xml describes it."""
+
+    kind: str
+    href: str
+    checksum: str
+    open_checksum: str
+    size: int
+    open_size: int
+
+
+def _parts(doc: bytes, root: bytes) -> tuple[bytes, bytes, bytes]:
+    """(everything up to and with the root's start tag, the packages, the end tag on)."""
+    try:
+        start = doc.index(b"<" + root + b" ")
+        body = doc.index(b">", start) + 1
+        close = doc.rindex(b"</" + root + b">")
+    except ValueError as e:
+        raise SpliceUnsupported(f"no <{root.decode()}> element") from e
+    if doc[body - 2:body] == b"/>" or not _COUNT.search(doc[start:body]):
+        raise SpliceUnsupported(f"an empty or unusual <{root.decode()}> element")
+    return doc[:body], doc[body:close], doc[close:]
+
+
+def splice(old: bytes, new: bytes, root: bytes) -> bytes:
+    """old's packages followed by new's, with the count in the root tag added up."""
+    head, body, tail = _parts(old, root)
+    new_head, new_body, _ = _parts(new, root)
+    count = sum(int(m.group(1)) for m in (_COUNT.search(head), _COUNT.search(new_head)) if m)
+    head = _COUNT.sub(b'packages="%d"' % count, head, count=1)
+    return head + body + new_body.lstrip(b"\n") + tail
+
+
+def _current(repodata: Path) -> dict[str, Path]:
+    repomd = ET.parse(repodata / "repomd.xml").getroot()
+    found: dict[str, Path] = {}
+    for data in repomd.iter(f"{REPO_NS}data"):
+        loc = data.find(f"{REPO_NS}location")
+        kind = data.attrib.get("type", "")
+        if kind not in ROOTS or loc is None or not loc.attrib["href"].endswith(".xml.gz"):
+            raise SpliceUnsupported(f"metadata of type {kind!r} or not gzip")
+        found[kind] = repodata.parent / loc.attrib["href"]
+    if set(found) != set(ROOTS):
+        raise SpliceUnsupported("primary, filelists or other is missing")
+    return found
+
+
+def _write(repodata: Path, kind: str, xml: bytes) -> Written:
+    packed = gzip.compress(xml, compresslevel=6, mtime=0)
+    digest = hashlib.sha256(packed).hexdigest()
+    name = f"{digest}-{kind}.xml.gz"
+    tmp = repodata / f".{name}.tmp-{os.getpid()}"
+    tmp.write_bytes(packed)
+    os.replace(tmp, repodata / name)
+    return Written(kind=kind, href=f"repodata/{name}", checksum=digest,
+                   open_checksum=hashlib.sha256(xml).hexdigest(), size=len(packed),
+                   open_size=len(xml))
+
+
+def repomd_text(files: Sequence[Written], revision: int) -> bytes:
+    """repomd.xml as createrepo_c writes it (sha256, unique file names)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           ('<repomd xmlns="http://linux.duke.edu/metadata/repo" '
+            'xmlns:rpm="http://linux.duke.edu/metadata/rpm">'),
+           f"  <revision>{revision}</revision>"]
+    for f in files:
+        out += [f'  <data type="{f.kind}">',
+                f'    <checksum type="sha256">{f.checksum}</checksum>',
+                f'    <open-checksum type="sha256">{f.open_checksum}</open-checksum>',
+                f'    <location href="{f.href}"/>',
+                f"    <timestamp>{revision}</timestamp>",
+                f"    <size>{f.size}</size>",
+                f"    <open-size>{f.open_size}</open-size>",
+                "  </data>"]
+    out.append("</repomd>")
+    return ("\n".join(out) + "\n").encode()
+
+
+def append(repo: Path, added: Sequence[Path]) -> list[str]:
+    """Add the rpms `added` (already in repo/) to repo/repodata; returns what was read.
+
+    Raises SpliceUnsupported, having changed nothing, when the old metadata does not suit.
+    """
+    repodata = repo / "repodata"
+    old = _current(repodata)
+    with tempfile.TemporaryDirectory(prefix=".repack-repodata-", dir=repo) as tmp:
+        scratch = Path(tmp)                 # in repo/, so that hard links work
+        for rpm in added:
+            os.link(rpm, scratch / rpm.name)
+        run.run(["createrepo_c", "--no-database", "--general-compress-type", "gz",
+                 "--simple-md-filenames", "--quiet", scratch])
+        new = {kind: gzip.decompress((scratch / "repodata" / f"{kind}.xml.gz").read_bytes())
+               for kind in ROOTS}
+    docs = {kind: splice(gzip.decompress(old[kind].read_bytes()), new[kind], root)
+            for kind, root in ROOTS.items()}
+    written = [_write(repodata, kind, docs[kind]) for kind in ROOTS]
+    tmp_repomd = repodata / f".repomd.xml.tmp-{os.getpid()}"
+    tmp_repomd.write_bytes(repomd_text(written, int(time.time())))
+    os.replace(tmp_repomd, repodata / "repomd.xml")
+    return [str(repo / rpm.name) for rpm in added]

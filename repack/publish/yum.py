@@ -1,0 +1,381 @@
+"""The yum side of a repository: REPO/yum/<target>/{*.rpm, repodata/}.
+
+publish_yum copies rpms into a staged target directory (signing the copies our key has
+not signed; a different package under a published name is refused) and adds them to the
+metadata: spliced into the old primary/filelists/other (repack.publish.repodata), so
+only the new rpms are read, else `createrepo_c --update --skip-stat`, which reuses the
+old metadata of every file still there (repack never replaces a published file, so names
+are enough).  The previous generation's metadata stays in repodata/ (its file names carry
+their checksums), so a client that fetched the old repomd.xml still finds what it names.
+repomd.xml.asc is an armored detached signature, checked by dnf with repo_gpgcheck=1.
+verify_yum checks a tree as dnf would; remove_yum and prune_yum drop packages.
+
+Files in a stage are hard links shared with the live generation: nothing here writes an
+existing file in place; new files are written beside and renamed, old ones unlinked.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import lzma
+import os
+import re
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from repack import log, rpmvercmp, run
+from repack.errors import ConfigError, IntegrityError
+from repack.gpg import Signer
+from repack.publish import repodata as repodata_splice
+from repack.sign_rpm import armored_keys, check_rpms, rpm_check, sign_rpm
+
+REPO_NS = "{http://linux.duke.edu/metadata/repo}"
+COMMON_NS = "{http://linux.duke.edu/metadata/common}"
+_TARGET = re.compile(r"[a-z0-9][a-z0-9.+_-]*")
+_RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm")
+_QUERY = "%{SHA256HEADER}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\\n"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RpmHead:
+    """What identifies a package regardless of its signature, and who signed it."""
+
+    header_sha256: str
+    key_id: str | None   # the signer's 64-bit key id, lower case
+
+
+def _key_id(sig: str) -> str | None:
+    match = re.search(r"Key ID ([0-9a-fA-F]{16})", sig)
+    return match.group(1).lower() if match else None
+
+
+def read_heads(paths: Sequence[Path]) -> list[RpmHead]:
+    """One rpm query for many files (against an empty rpmdb: the host's is not ours)."""
+    if not paths:
+        return []
+    with tempfile.TemporaryDirectory(prefix="repack-rpmdb-") as db:
+        out = run.run(["rpm", "--dbpath", db, "-qp", "--nosignature", "--nodigest",
+                       "--qf", _QUERY, *paths]).stdout.decode(errors="replace")
+    lines = out.splitlines()
+    if len(lines) != len(paths):
+        raise IntegrityError(f"rpm read {len(lines)} headers from {len(paths)} packages")
+    heads = []
+    for line in lines:
+        digest, rsa, dsa = line.split("|")
+        heads.append(RpmHead(header_sha256=digest, key_id=_key_id(rsa) or _key_id(dsa)))
+    return heads
+
+
+def _check_names(target_id: str, rpms: Sequence[Path]) -> None:
+    if not _TARGET.fullmatch(target_id):
+        raise ConfigError(f"{target_id!r} is not a valid target id for a yum repository")
+    for rpm in rpms:
+        if not _RPM_NAME.fullmatch(rpm.name):
+            raise ConfigError(f"{rpm.name}: not a publishable .rpm file name")
+
+
+def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
+    """Copy new rpms in (signing copies that our key has not signed); refuse a different
+    package under a published name; return the files added."""
+    heads = dict(zip(rpms, read_heads(rpms), strict=True))
+    published = [repo / p.name for p in dict.fromkeys(rpms) if (repo / p.name).is_file()]
+    known = {p.name: h for p, h in zip(published, read_heads(published), strict=True)}
+    key_id = signer.fingerprint[-16:].lower()
+    claimed = [p for p, h in heads.items() if h.key_id == key_id and p.name not in known]
+    ours = _verified(claimed, signer)     # a key id alone can be forged; rpm checks the key
+    added = []
+    for src, head in heads.items():
+        old = known.get(src.name)
+        if old is not None:
+            if old.header_sha256 != head.header_sha256:
+                raise IntegrityError(f"{src.name}: a different package is already published "
+                                     f"under this name",
+                                     hint="publish a new version or release instead")
+            log.debug(f"{src.name}: already published")
+            continue
+        dest = repo / src.name
+        tmp = repo / f".{src.name}.tmp-{os.getpid()}"
+        try:
+            shutil.copy2(src, tmp)
+            if src not in ours:
+                sign_rpm(tmp, signer)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        known[src.name] = head
+        added.append(dest)
+    return added
+
+
+def _verified(rpms: Sequence[Path], signer: Signer) -> set[Path]:
+    """The rpms whose signature rpm verifies with the signer's public key."""
+    if not rpms:
+        return set()
+    with tempfile.TemporaryDirectory(prefix="repack-key-") as tmp:
+        key = Path(tmp) / "key.asc"
+        key.write_bytes(signer.export_public(armor=True))
+        return {p for p, why in rpm_check(rpms, key).items() if why is None}
+
+
+def _referenced(repodata: Path) -> set[str]:
+    """The file names repodata/repomd.xml points at (empty when there is none)."""
+    repomd = repodata / "repomd.xml"
+    if not repomd.is_file():
+        return set()
+    root = ET.parse(repomd).getroot()
+    return {Path(loc.attrib["href"]).name for loc in root.iter(f"{REPO_NS}location")}
+
+
+def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = ()) -> list[str]:
+    """Rewrite repo/repodata and sign it; returns the rpms that were read.
+
+    Added packages are spliced into the old metadata (repack.publish.repodata); otherwise
+    `createrepo_c --update --skip-stat` reuses the old metadata of every file still there.
+    """
+    repodata = repo / "repodata"
+    shutil.rmtree(repo / ".repodata", ignore_errors=True)   # a killed createrepo_c's work dir
+    previous = _referenced(repodata)
+    read: list[str] | None = None
+    if added and previous:
+        try:
+            read = repodata_splice.append(repo, added)
+        except repodata_splice.SpliceUnsupported as e:
+            log.debug(f"{repo.name}: createrepo_c --update, since {e}")
+    if read is None:
+        with tempfile.TemporaryDirectory(prefix="repack-createrepo-") as tmp:
+            read_list = Path(tmp) / "read"
+            run.run(["createrepo_c", "--update", "--skip-stat", "--no-database",
+                     "--general-compress-type", "gz", "--retain-old-md", "1",
+                     "--read-pkgs-list", read_list, repo])
+            read = read_list.read_text().split() if read_list.is_file() else []
+    keep = _referenced(repodata) | previous | {"repomd.xml"}
+    for f in repodata.iterdir():
+        if f.name not in keep:
+            f.unlink()
+    signer.detach_sign(repodata / "repomd.xml", repodata / "repomd.xml.asc", armor=True)
+    return read
+
+
+def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path], signer: Signer) -> None:
+    """Add rpms to stage_root/yum/<target_id>/ (several versions side by side)."""
+    _check_names(target_id, rpms)
+    repo = stage_root / "yum" / target_id
+    repo.mkdir(parents=True, exist_ok=True)
+    added = _place(repo, rpms, signer)
+    if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
+        write_repodata(repo, signer, added)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listed:
+    """One package as the primary metadata lists it."""
+
+    name: str
+    arch: str
+    epoch: str
+    ver: str
+    rel: str
+    href: str
+    checksum_type: str
+    checksum: str
+
+    def matches(self, package: str, version: str | None) -> bool:
+        evrs = (self.ver, f"{self.ver}-{self.rel}", f"{self.epoch}:{self.ver}-{self.rel}")
+        return self.name == package and (version is None or version in evrs)
+
+
+def _listed(pkg: ET.Element) -> Listed:
+    ver = pkg.find(f"{COMMON_NS}version")
+    loc = pkg.find(f"{COMMON_NS}location")
+    checksum = pkg.find(f"{COMMON_NS}checksum")
+    attrs = ver.attrib if ver is not None else {}
+    return Listed(name=pkg.findtext(f"{COMMON_NS}name", ""),
+                  arch=pkg.findtext(f"{COMMON_NS}arch", ""),
+                  epoch=attrs.get("epoch", "0"), ver=attrs.get("ver", ""),
+                  rel=attrs.get("rel", ""),
+                  href=loc.attrib.get("href", "") if loc is not None else "",
+                  checksum_type=checksum.attrib.get("type", "") if checksum is not None else "",
+                  checksum=(checksum.text or "") if checksum is not None else "")
+
+
+def _packages(repo: Path) -> Iterator[Listed]:
+    """The packages of repo's primary metadata, streamed."""
+    repomd = ET.parse(repo / "repodata" / "repomd.xml").getroot()
+    for data in repomd.iter(f"{REPO_NS}data"):
+        href = data.find(f"{REPO_NS}location")
+        if data.attrib.get("type") == "primary" and href is not None:
+            with _open_metadata(_inside(repo, href.attrib["href"])) as fh:
+                for _, elem in ET.iterparse(fh):
+                    if elem.tag == f"{COMMON_NS}package":
+                        yield _listed(elem)
+                        elem.clear()
+            return
+
+
+def _unlink_and_rewrite(repo: Path, doomed: Sequence[Listed], signer: Signer) -> int:
+    for pkg in doomed:
+        _inside(repo, pkg.href).unlink(missing_ok=True)
+    if doomed:
+        write_repodata(repo, signer)
+    return len(doomed)
+
+
+def remove_yum(stage_root: Path, target_id: str, package: str, version: str | None,
+               signer: Signer | None = None) -> int:
+    """Drop a package (all versions, or VER, VER-REL or EPOCH:VER-REL) from a target and
+    re-sign its metadata; returns how many rpms were removed."""
+    repo = stage_root / "yum" / target_id
+    if not (repo / "repodata" / "repomd.xml").is_file():
+        return 0
+    doomed = [pkg for pkg in _packages(repo) if pkg.matches(package, version)]
+    if not doomed:
+        return 0
+    if signer is None:
+        raise ConfigError(f"{package}: removing it from {target_id} needs the signing key")
+    return _unlink_and_rewrite(repo, doomed, signer)
+
+
+def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> int:
+    """Keep the newest `keep` versions of each package name and arch (rpm's ordering)."""
+    repo = stage_root / "yum" / target_id
+    if keep < 1 or not (repo / "repodata" / "repomd.xml").is_file():
+        return 0
+    groups: dict[tuple[str, str], list[Listed]] = {}
+    for pkg in _packages(repo):
+        groups.setdefault((pkg.name, pkg.arch), []).append(pkg)
+    doomed = []
+    for pkgs in groups.values():
+        pkgs.sort(key=lambda p: rpmvercmp.EVR(epoch=p.epoch, version=p.ver, release=p.rel), reverse=True)
+        doomed += pkgs[keep:]
+    return _unlink_and_rewrite(repo, doomed, signer)
+
+
+# ---- verification, as a client sees the tree ---------------------------------------------
+
+def _inside(repo: Path, href: str) -> Path:
+    path = (repo / href).resolve()
+    if not path.is_relative_to(repo.resolve()):
+        raise IntegrityError(f"{repo.name}: metadata points outside the repository: {href}")
+    return path
+
+
+def _open_metadata(path: Path) -> gzip.GzipFile | lzma.LZMAFile | bz2.BZ2File:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.name.endswith(".xz"):
+        return lzma.open(path, "rb")
+    if path.name.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    raise IntegrityError(f"{path.name}: metadata compression not supported by repack verify")
+
+
+def _digest(path: Path, algo: str) -> str:
+    name = {"sha": "sha1"}.get(algo, algo)
+    h = hashlib.new(name)
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _gpgv(repodata: Path, binary_keyring: Path) -> list[str]:
+    where = f"{repodata.parent.name}/repodata/repomd.xml"
+    sig = repodata / "repomd.xml.asc"
+    if not sig.is_file():
+        return [f"{where}: not signed (no repomd.xml.asc)"]
+    with tempfile.TemporaryDirectory(prefix="repack-gpgv-") as home:
+        out = run.run(["gpgv", "--homedir", home, "--status-fd", "1", "--keyring",
+                       binary_keyring, sig, repodata / "repomd.xml"], check=False)
+    status = [line.split()[1] for line in out.stdout.decode(errors="replace").splitlines()
+              if line.startswith("[GNUPG:] ") and len(line.split()) > 1]
+    bad = [s for s in status if s in ("BADSIG", "EXPKEYSIG", "EXPSIG", "REVKEYSIG")]
+    if bad or "VALIDSIG" not in status:
+        why = ", ".join(bad) or ("no signature by a known key" if "ERRSIG" in status
+                                 else "no valid signature")
+        return [f"{where}: signature check failed ({why})"]
+    return []
+
+
+def _verify_repodata(repo: Path) -> list[str]:
+    problems = []
+    try:
+        repomd = ET.parse(repo / "repodata" / "repomd.xml").getroot()
+    except ET.ParseError as e:
+        return [f"{repo.name}/repodata/repomd.xml: not valid XML ({e})"]
+    for data in repomd.iter(f"{REPO_NS}data"):
+        loc, checksum = data.find(f"{REPO_NS}location"), data.find(f"{REPO_NS}checksum")
+        if loc is None or checksum is None:
+            problems.append(f"{repo.name}: repomd.xml entry {data.attrib.get('type')} "
+                            f"lacks a location or checksum")
+            continue
+        path = _inside(repo, loc.attrib["href"])
+        if not path.is_file():
+            problems.append(f"{repo.name}/{loc.attrib['href']}: missing")
+        elif _digest(path, checksum.attrib.get("type", "sha256")) != (checksum.text or ""):
+            problems.append(f"{repo.name}/{loc.attrib['href']}: checksum does not match "
+                            f"repomd.xml")
+    return problems
+
+
+def _verify_packages(repo: Path) -> tuple[list[str], list[Path]]:
+    problems, listed = [], []
+    for pkg in _packages(repo):
+        if not pkg.href or not pkg.checksum:
+            problems.append(f"{repo.name}: primary entry {pkg.name} lacks a location or "
+                            f"checksum")
+            continue
+        path = _inside(repo, pkg.href)
+        listed.append(path)
+        if not path.is_file():
+            problems.append(f"{repo.name}/{pkg.href}: listed in primary but missing")
+        elif _digest(path, pkg.checksum_type or "sha256") != pkg.checksum:
+            problems.append(f"{repo.name}/{pkg.href}: checksum does not match primary")
+    stray = sorted({p.resolve() for p in repo.rglob("*.rpm")} - set(listed))
+    problems += [f"{repo.name}/{p.name}: not in the metadata" for p in stray]
+    return problems, [p for p in listed if p.is_file()]
+
+
+def verify_target(repo: Path, keyring: Path) -> list[str]:
+    """Every check a dnf client makes on one target directory, plus stray files."""
+    if not (repo / "repodata" / "repomd.xml").is_file():
+        return [f"{repo.name}: no repodata/repomd.xml"]
+    with tempfile.TemporaryDirectory(prefix="repack-verify-") as tmp:
+        binary = Path(tmp) / "keyring.gpg"
+        armored = Path(tmp) / "keys.asc"
+        armored.write_bytes(armored_keys(keyring))
+        run.run(["gpg", "--homedir", tmp, "--batch", "--quiet", "--no-default-keyring",
+                 "--keyring", binary, "--import", armored])
+        problems = _gpgv(repo / "repodata", binary)
+        problems += _verify_repodata(repo)
+        try:
+            more, rpms = _verify_packages(repo)
+        except (ET.ParseError, OSError, EOFError, lzma.LZMAError) as e:
+            return [*problems, f"{repo.name}: cannot read the primary metadata ({e})"]
+        problems += more
+        problems += [f"{repo.name}/{p}" for p in check_rpms(rpms, armored)]
+    return problems
+
+
+def verify_yum(repo_root: Path, keyring: Path | None = None) -> list[str]:
+    """Check every REPO/yum/<target>/; keyring defaults to the keys REPO/keys/ publishes
+    (give the key you trust from elsewhere to check the tree's own keys too)."""
+    yum = repo_root / "yum"
+    if not yum.is_dir():
+        return []
+    with tempfile.TemporaryDirectory(prefix="repack-keys-") as tmp:
+        if keyring is None:
+            found = sorted((repo_root / "keys").glob("*.asc"))
+            if not found:
+                return [f"{repo_root / 'keys'}: no public key to check the yum metadata with"]
+            keyring = Path(tmp) / "keys.asc"
+            keyring.write_bytes(b"\n".join(p.read_bytes() for p in found))
+        problems = []
+        for repo in sorted(p for p in yum.iterdir() if p.is_dir()):
+            problems += [f"yum/{p}" for p in verify_target(repo, keyring)]
+    return problems

@@ -1,0 +1,205 @@
+"""Keys in repack's own GnuPG home, with real gpg: generation, passphrases, rotation
+(two signatures, either key verifies), import, export; and debsign-style signing of
+.dsc/.buildinfo/.changes checked with gpgv."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from debian import deb822
+from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
+
+from repack import keys
+from repack.errors import ConfigError
+from repack.gpg import Signer
+from repack.signing import sign_files, unsigned_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def gpgv(keyring: bytes, tmp: Path, *files: Path) -> subprocess.CompletedProcess[str]:
+    ring = tmp / f"ring-{hashlib.sha256(keyring).hexdigest()[:8]}.gpg"
+    ring.write_bytes(keyring)
+    return subprocess.run(["gpgv", "--keyring", str(ring), *map(str, files)],
+                          capture_output=True, text=True, check=False)
+
+
+def no_cache(home: Path) -> None:
+    """Make gpg-agent forget passphrases at once, so a wrong one is really refused."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "gpg-agent.conf").write_text("default-cache-ttl 0\nmax-cache-ttl 0\n")
+
+
+def test_generate_lists_and_exports(tmp_path: Path) -> None:
+    with gnupg_home() as home:
+        fpr = new_key(home)
+        (info,) = keys.list_keys(home)
+        assert info.fingerprint == fpr and info.algorithm == "ed25519"
+        assert info.secret and info.published and "repo@example.org" in info.uid
+        assert info.expires is not None
+        assert timedelta(days=700) < info.expires - datetime.now(UTC) < timedelta(days=740)
+        armored = keys.export(home)
+        assert armored.startswith(b"-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        packets = subprocess.run(["gpg", "--list-packets"], input=keys.export(home, armor=False),
+                                 capture_output=True, check=True).stdout
+        assert b":public key packet:" in packets and b"secret" not in packets
+        assert keys.resolve(home, fpr[-16:].lower()) == fpr
+        with pytest.raises(ConfigError):
+            keys.resolve(home, "0123456789ABCDEF")
+
+
+def test_rsa4096(tmp_path: Path) -> None:
+    with gnupg_home() as home:
+        keys.generate(home, name="r", email="r@example.org", algorithm="rsa4096", expire="1y")
+        (info,) = keys.list_keys(home)
+        assert info.algorithm == "rsa4096"
+
+
+def test_passphrase_is_needed_and_never_in_argv(tmp_path: Path) -> None:
+    with gnupg_home() as home:
+        no_cache(home)
+        fpr = new_key(home, passphrase="correct horse")
+        data = tmp_path / "data"
+        data.write_text("x\n")
+        Signer(gnupghome=home, fingerprint=fpr, passphrase="correct horse").clearsign(
+            data, tmp_path / "good.asc")
+        assert gpgv(keys.export(home, armor=False), tmp_path, tmp_path / "good.asc") \
+            .returncode == 0
+        # the CLI takes it from a file or REPACK_PASSPHRASE, and refuses a wrong one
+        pw = tmp_path / "pw"
+        pw.write_text("correct horse\n")
+        info = tmp_path / "x.buildinfo"
+        for extra, env, code in ((["--passphrase-file", str(pw)], {}, 0),
+                                 ([], {"REPACK_PASSPHRASE": "correct horse"}, 0),
+                                 ([], {"REPACK_PASSPHRASE": "wrong horse"}, 10)):
+            info.write_text("Format: 1.0\nSource: x\n")
+            proc = subprocess.run([sys.executable, "-m", "repack", "sign", str(info),
+                                   "--gnupghome", str(home), *extra], cwd=ROOT,
+                                  capture_output=True, text=True,
+                                  env={**os.environ, **env}, check=False)
+            assert proc.returncode == code, proc.stderr
+            assert "horse" not in proc.stderr + proc.stdout
+            signed = gpgv(keys.export(home, armor=False), tmp_path, info).returncode == 0
+            assert signed == (code == 0)
+
+
+def test_rotate_signs_with_both_and_retire(tmp_path: Path) -> None:
+    with gnupg_home() as home:
+        old = new_key(home)
+        new = keys.rotate(home, name="repack test", email="repo2@example.org")
+        assert keys.published(home) == [old, new]
+        signer = keys.signer(home)
+        assert (signer.fingerprint, signer.also) == (new, (old,))
+        data = tmp_path / "Release"
+        data.write_text("Origin: x\n")
+        signer.clearsign(data, tmp_path / "InRelease")
+        # a client holding either key alone accepts the metadata
+        for fpr in (old, new):
+            proc = gpgv(keys.export(home, [fpr], armor=False), tmp_path, tmp_path / "InRelease")
+            assert f"using EDDSA key {fpr}" in proc.stderr and "Good signature" in proc.stderr
+        both = subprocess.run(["gpg", "--list-packets"], input=keys.export(home, armor=False),
+                              capture_output=True, check=True).stdout
+        assert both.count(b":public key packet:") == 2
+        keys.retire(home, old)
+        assert keys.published(home) == [new] and keys.signer(home).also == ()
+        with pytest.raises(ConfigError, match="last published key"):
+            keys.retire(home, new)
+
+
+def test_import_secret_key_becomes_published(tmp_path: Path) -> None:
+    with gnupg_home() as a, gnupg_home() as b:
+        fpr = new_key(a)
+        secret = subprocess.run(["gpg", "--homedir", str(a), "--batch", "--armor",
+                                 "--export-secret-keys", fpr], capture_output=True,
+                                check=True).stdout
+        assert keys.import_key(b, secret) == [fpr]
+        assert keys.published(b) == [fpr] and keys.signer(b).fingerprint == fpr
+
+
+def _source_upload(tmp: Path) -> Path:
+    """A real native source package (dpkg-source) and a .changes listing it."""
+    src = tmp / "hello-1.0"
+    (src / "debian" / "source").mkdir(parents=True)
+    (src / "debian" / "source" / "format").write_text("3.0 (native)\n")
+    (src / "debian" / "control").write_text(
+        "Source: hello\nMaintainer: T <t@example.org>\n\n"
+        "Package: hello\nArchitecture: all\nDescription: h\n hello\n")
+    (src / "debian" / "changelog").write_text(
+        "hello (1.0) unstable; urgency=medium\n\n  * x\n\n"
+        " -- T <t@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n")
+    subprocess.run(["dpkg-source", "-b", src.name], cwd=tmp, check=True, capture_output=True)
+    buildinfo = tmp / "hello_1.0_amd64.buildinfo"
+    buildinfo.write_text("Format: 1.0\nSource: hello\nVersion: 1.0\n")
+    changes = deb822.Changes()
+    for k, v in (("Format", "1.8"), ("Source", "hello"), ("Version", "1.0"),
+                 ("Architecture", "source")):
+        changes[k] = v
+    files = [tmp / "hello_1.0.dsc", tmp / "hello_1.0.tar.xz", buildinfo]
+    for field, key, algo in (("Checksums-Sha256", "sha256", hashlib.sha256),
+                             ("Files", "md5sum", hashlib.md5)):
+        changes[field] = [{key: algo(f.read_bytes()).hexdigest(), "size": str(f.stat().st_size),
+                           **({"section": "misc", "priority": "optional"}
+                              if field == "Files" else {}), "name": f.name} for f in files]
+    out = tmp / "hello_1.0_source.changes"
+    out.write_text(changes.dump())
+    return out
+
+
+def test_debsign_style_signing(tmp_path: Path) -> None:
+    with gnupg_home() as home:
+        new_key(home)
+        changes = _source_upload(tmp_path)
+        signed = sign_files([changes], keys.signer(home))
+        names = sorted(p.name for p in signed)
+        assert names == ["hello_1.0.dsc", "hello_1.0_amd64.buildinfo",
+                         "hello_1.0_source.changes"]
+        ring = keys.export(home, armor=False)
+        for f in signed:
+            assert gpgv(ring, tmp_path, f).returncode == 0, f
+        # the .changes now carries the signed files' sizes and checksums
+        fields = deb822.Changes(unsigned_text(changes).decode())
+        for item in fields["Checksums-Sha256"]:
+            data = (tmp_path / item["name"]).read_bytes()
+            assert item["sha256"] == hashlib.sha256(data).hexdigest()
+            assert item["size"] == str(len(data))
+        for item in fields["Files"]:
+            data = (tmp_path / item["name"]).read_bytes()
+            assert item["md5sum"] == hashlib.md5(data).hexdigest()
+        # dpkg-source accepts the signed .dsc, and signing again is stable
+        subprocess.run(["dpkg-source", "-x", "hello_1.0.dsc", "x"], cwd=tmp_path, check=True,
+                       capture_output=True)
+        before = unsigned_text(tmp_path / "hello_1.0.dsc")
+        sign_files([tmp_path / "hello_1.0.dsc"], keys.signer(home))
+        assert unsigned_text(tmp_path / "hello_1.0.dsc") == before
+        assert gpgv(ring, tmp_path, changes).returncode == 0
+
+
+def test_key_cli_generate_list_export_rotate_retire() -> None:
+    from click.testing import CliRunner
+
+    from repack.cli import cli
+
+    runner = CliRunner()
+    with gnupg_home() as home:
+        def run(*args: str) -> str:
+            result = runner.invoke(cli, [*args, "--gnupghome", str(home)])
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        old = run("key", "generate", "--email", "a@example.org").strip()
+        assert f"{old} ed25519" in run("key", "list")
+        assert run("key", "export").startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        new = run("key", "rotate", "--email", "b@example.org").strip()
+        listing = run("key", "list")
+        assert listing.count("secret,published") == 2, listing
+        run("key", "retire", old)
+        assert f"{old} ed25519  expires" in run("key", "list")
+        assert keys.published(home) == [new]
+        bad = runner.invoke(cli, ["key", "retire", new, "--gnupghome", str(home)])
+        assert bad.exit_code == 2 and "last published key" in bad.output
