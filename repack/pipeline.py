@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 from packaging.requirements import Requirement
 
-from repack import log, metadata, naming, render
+from repack import buildreqs, log, metadata, naming, render
 from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
@@ -95,16 +95,26 @@ def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[A
     return FAMILY_BUILDS[target.family](sdist, target, ctx)
 
 
+def cached_build(sdist: Sdist, target: Target, image: images.Image,
+                 ctx: Context) -> tuple[list[Artifact], list[str]] | None:
+    """The artifacts of an identical earlier build, delivered to the output; None if none.
+    Only a ready image can have produced them (its archive snapshot is part of the key)."""
+    if not images.is_ready(ctx.engine, image):
+        return None
+    cached = cache_entry(sdist, target, image, ctx.settings)
+    if not (cached / "result.json").is_file():
+        return None
+    log.info(f"up to date: reusing the build cached under {cached}")
+    return deliver(cached, target, ctx.output_dir)
+
+
 def build_deb_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id}"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        if images.is_ready(ctx.engine, image):
-            cached = cache_entry(sdist, target, image, ctx.settings)
-            if (cached / "result.json").is_file():
-                log.info(f"up to date: reusing the build cached under {cached}")
-                return deliver(cached, target, ctx.output_dir)
+        if (hit := cached_build(sdist, target, image, ctx)) is not None:
+            return hit
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
@@ -122,11 +132,8 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        if images.is_ready(ctx.engine, image):
-            cached = cache_entry(sdist, target, image, ctx.settings)
-            if (cached / "result.json").is_file():
-                log.info(f"up to date: reusing the build cached under {cached}")
-                return deliver(cached, target, ctx.output_dir)
+        if (hit := cached_build(sdist, target, image, ctx)) is not None:
+            return hit
         images.ensure(ctx.engine, image)
         work_root = ctx.settings.cache_dir / "work"
         work_root.mkdir(parents=True, exist_ok=True)
@@ -195,6 +202,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id)
         build_depends = relations_text(first_spec.build_depends)
+        tools = build_tools(first, target, archive, ctx)
+        deb.use_build_tools(tools)
         deb.download_build_deps(build_depends)
 
         def offline(container: Container) -> None:
@@ -204,8 +213,10 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
                 project = read_project(meta.metadata, build_dir / srcdir, sdist,
                                        source="PEP 517", entry_points=meta.entry_points)
             spec = make_spec(project, sdist, target, archive, ctx.settings)
+            from_wheels = {str(r) for r in missing_build_requires(first, target, archive)}
             warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
-                        "build it with repack too" for req in spec.unsatisfied]
+                        "build it with repack too" for req in spec.unsatisfied
+                        if req not in from_wheels]
             for w in warnings:
                 log.warn(w)
             with log.step("Rendering debian/"):
@@ -214,6 +225,28 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             finish(deb, container, srcdir, spec, warnings)
 
         deb.offline(build_depends, offline)
+
+
+def missing_build_requires(project: Project, target: Target,
+                           archive: ArchiveIndex) -> list[Requirement]:
+    """The active build-system requirements the target's archive lacks or has too old
+    (make_deb_spec leaves them out of Build-Depends)."""
+    name = str(project.name)
+    return [r for r in buildreqs.applicable(project.build_requires, target)
+            if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
+
+
+def build_tools(project: Project, target: Target, archive: ArchiveIndex,
+                ctx: Context) -> list[buildreqs.BuildTool]:
+    """Those requirements as hash-verified, cached wheels from the index, resolved on the
+    host before the build container's network is cut."""
+    missing = missing_build_requires(project, target, archive)
+    if not missing:
+        return []
+    with log.step(f"Fetching build tools {target.name} lacks: "
+                  f"{', '.join(str(r) for r in missing)}"):
+        return buildreqs.resolve_wheels(missing, target, index=ctx.index, session=ctx.session,
+                                        cache_dir=ctx.settings.cache_dir)
 
 
 def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,

@@ -42,6 +42,7 @@ from repack.naming_rpm import (
     rpm_version,
     specifier_dependency,
 )
+from repack.rpmvercmp import rpmvercmp
 
 DEBIAN = targets.load("debian-12")
 
@@ -97,60 +98,7 @@ def spec(p: Project, target: Target = EL9) -> RpmSpec:
     )
 
 
-# --- rpm's comparison: a port of rpmvercmp (rpmio/rpmvercmp.c), checked against rpm -------
-
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_DIGITS = frozenset("0123456789")
-
-
-def rpmvercmp(a: str, b: str) -> int:
-    if a == b:
-        return 0
-    i = j = 0
-    while i < len(a) or j < len(b):
-        while i < len(a) and a[i] not in _ALNUM and a[i] not in "~^":
-            i += 1
-        while j < len(b) and b[j] not in _ALNUM and b[j] not in "~^":
-            j += 1
-        ca, cb = a[i:i + 1], b[j:j + 1]
-        if "~" in (ca, cb):
-            if ca != "~":
-                return 1
-            if cb != "~":
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if "^" in (ca, cb):
-            if not ca:
-                return -1
-            if not cb:
-                return 1
-            if ca != "^":
-                return 1
-            if cb != "^":
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if not (ca and cb):
-            break
-        kind = _DIGITS if ca in _DIGITS else _ALNUM - _DIGITS
-        si, sj = i, j
-        while i < len(a) and a[i] in kind:
-            i += 1
-        while j < len(b) and b[j] in kind:
-            j += 1
-        x, y = a[si:i], b[sj:j]
-        if not y:
-            return 1 if kind is _DIGITS else -1
-        if kind is _DIGITS:
-            x, y = x.lstrip("0"), y.lstrip("0")
-            if len(x) != len(y):
-                return 1 if len(x) > len(y) else -1
-        if x != y:
-            return 1 if x > y else -1
-    if i >= len(a) and j >= len(b):
-        return 0
-    return -1 if i >= len(a) else 1
+# --- rpm's comparison: repack.rpmvercmp (a port of rpmio/rpmvercmp.c), checked against rpm --
 
 
 def split_evr(evr: str) -> tuple[int, str, str | None]:
