@@ -35,7 +35,14 @@ from repack.fetch import fetch
 from repack.model import Sdist, Target
 from repack.resolve import _candidate_files, _fetch_page, _File, _release, _requires_python
 
-__all__ = ["BuildTool", "applicable", "resolve_wheels"]
+__all__ = ["PIP_ENV", "BuildTool", "applicable", "pip_install_argv", "resolve_wheels"]
+
+# pip inside a throwaway builder container, from a read-only wheel directory only.
+# PIP_BREAK_SYSTEM_PACKAGES: Debian's python3 is "externally managed" (PEP 668) and pip
+# refuses to install into it otherwise; that protects a real system's apt-managed files,
+# while a builder container is discarded after the build, and pip writes to /usr/local.
+PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
 
 MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
 
@@ -152,3 +159,10 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
         deps = _wheel_requires(tool.file.path, name)
         queue += applicable(deps, target, sorted(new_extras))
     return list(chosen.values())
+
+
+def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
+    """`pip install` of exactly these pins from `wheel_dir`: no index, no dependency
+    resolution (the closure was resolved and verified here, on the host)."""
+    return ["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--find-links",
+            wheel_dir, "--no-warn-script-location", *(t.pin for t in tools)]

@@ -2,8 +2,10 @@
 
 Two containers per build:
   1. network on: refresh the package lists and *download* the build dependencies;
-  2. network off (`--network none`): install those downloads, run the PEP 517 metadata hook
-     when the sdist's PKG-INFO is not static, then `dpkg-buildpackage`.
+  2. network off (`--network none`): install those downloads, then the build tools the
+     archive lacks or has too old (verified wheels from repack.buildreqs, read-only mount,
+     `pip --no-index`), run the PEP 517 metadata hook when the sdist's PKG-INFO is not
+     static, then `dpkg-buildpackage`.
 The second proves the build is hermetic: upstream code never runs with the network on,
 and never runs on the host.
 """
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from repack import log
+from repack import buildreqs, log
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
 from repack.cache import sha256_file
@@ -57,7 +60,10 @@ class DebianBuild:
         self.project = project
         self.lists = work / "apt-lists"
         self.archives = apt_cache
-        for d in (self.lists / "partial", self.archives / "partial", work / "build"):
+        self.wheels = work / "wheels"
+        self.tools: tuple[buildreqs.BuildTool, ...] = ()
+        for d in (self.lists / "partial", self.archives / "partial", work / "build",
+                  self.wheels):
             d.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -66,7 +72,20 @@ class DebianBuild:
             Mount(source=self.work / "build", target="/build"),
             Mount(source=self.lists, target="/var/lib/apt/lists"),
             Mount(source=self.archives, target="/var/cache/apt/archives"),
+            Mount(source=self.wheels, target="/wheels", readonly=True),
         ]
+
+    def use_build_tools(self, tools: Sequence[buildreqs.BuildTool]) -> None:
+        """Build requirements the archive cannot satisfy, as verified wheels: staged for
+        the read-only /wheels mount, installed by `offline` after the apt packages."""
+        self.tools = tuple(tools)
+        for t in tools:
+            shutil.copyfile(t.file.path, self.wheels / t.file.path.name)
+
+    def apt_relations(self, build_depends: str) -> str:
+        """What apt installs: the Build-Depends, plus pip when wheels are to be installed
+        (pip is a tool of this build only, never a Build-Depends of the source package)."""
+        return f"{build_depends}, python3-pip" if self.tools else build_depends
 
     @contextlib.contextmanager
     def archives_lock(self) -> Iterator[None]:
@@ -81,15 +100,20 @@ class DebianBuild:
               self.engine.container(self.image.tag, mounts=self.mounts, network=True) as c):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
             with self.archives_lock():
-                c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only", build_depends],
-                       env=APT_ENV, project=self.project)
+                c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only",
+                        self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
 
     def offline(self, build_depends: str, body: Callable[[Container], None]) -> None:
         """Run body in a network-less container with the build dependencies installed."""
         with self.engine.container(self.image.tag, mounts=self.mounts, network=False) as c:
             with log.step("Installing build dependencies (network off)"), self.archives_lock():
-                c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download", build_depends],
-                       env=APT_ENV, project=self.project)
+                c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download",
+                        self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
+            if self.tools:
+                with log.step(f"Installing build tools {', '.join(t.pin for t in self.tools)} "
+                              "(verified wheels, network off)"):
+                    c.exec(buildreqs.pip_install_argv(self.tools, "/wheels"),
+                           env=buildreqs.PIP_ENV, project=self.project)
             body(c)
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:

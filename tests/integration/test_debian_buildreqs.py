@@ -1,0 +1,68 @@
+"""A Debian build whose build backend the archive has too old: the backend comes from the
+index as a hash-verified wheel and is installed in the offline builder (issue 4, item 2).
+
+The project requires `flit_core>=3.9`; Debian 12 has flit 3.8.  The LocalIndex is the only
+index: it serves the crafted sdist and the real flit_core 3.9.0 wheel, downloaded from
+PyPI during the setup (flit_core has no dependencies, the cheapest real backend).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
+from sdists import make_sdist
+
+pytestmark = pytest.mark.integration
+
+FLIT_CORE = "flit_core==3.9.0"
+PYPROJECT = """\
+[build-system]
+requires = ["flit_core>=3.9,<4"]
+build-backend = "flit_core.buildapi"
+
+[project]
+name = "newflit-app"
+version = "1.0"
+description = "A tiny test package built with a flit_core newer than Debian 12's"
+license = {text = "MIT"}
+requires-python = ">=3.8"
+dependencies = []
+"""
+
+
+@pytest.mark.network
+def test_backend_too_old_in_debian_comes_as_verified_wheel(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary",
+                    ":all:", "--no-deps", "-d", wheels, FLIT_CORE], check=True)
+    (wheel,) = wheels.glob("flit_core-3.9.0-*.whl")
+    # A unique sdist each run, so that the build cache never answers instead of a build.
+    sdist = make_sdist(tmp_path / "sdists", "newflit-app", "1.0",
+                       {"pyproject.toml": PYPROJECT.encode(),
+                        "NONCE": str(time.time_ns()).encode()})
+    with LocalIndex() as index:
+        index.add("newflit-app", sdist.name, sdist.read_bytes())
+        index.add("flit-core", wheel.name, wheel.read_bytes())
+        proc = run_repack(["build", "newflit-app==1.0", "-t", "debian-12",
+                           "-o", str(tmp_path / "out"), "-v"],
+                          env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr
+    assert "Fetching build tools Debian 12 (bookworm) lacks: flit_core<4,>=3.9" in err
+    assert "Installing build tools flit-core==3.9.0 (verified wheels, network off)" in err
+    assert "is not satisfied" not in err
+    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
+    assert deb.name == "python3-newflit-app_1-0repack1~deb12_all.deb"
+    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                           check=True).stdout
+    assert "./usr/lib/python3/dist-packages/newflit_app/__init__.py" in files
+    (dsc,) = (tmp_path / "out" / "debian-12").glob("*.dsc")
+    build_depends = next(ln for ln in dsc.read_text().splitlines()
+                         if ln.startswith("Build-Depends:"))
+    assert "flit" not in build_depends and "pip" not in build_depends, build_depends

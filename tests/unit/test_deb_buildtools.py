@@ -1,0 +1,58 @@
+"""Debian targets: which build requirements come as verified wheels, and how apt and pip
+are told about them (the real build is tests/integration/test_debian_buildreqs.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from test_naming import ARCHIVE, BASE, TARGET
+
+from repack import buildreqs
+from repack.build.debian import DebianBuild
+from repack.build.engine import Engine
+from repack.build.images import Image
+from repack.model import Release, Sdist
+from repack.pipeline import missing_build_requires
+
+
+def test_only_what_the_archive_lacks_or_has_too_old() -> None:
+    project = dataclasses.replace(BASE, build_requires=(
+        Requirement("setuptools>=61"),                 # bookworm: 66, satisfied
+        Requirement("setuptools_scm>=8"),              # not in this archive at all
+        Requirement("wheel>=0.40"),                    # bookworm: 0.38, too old
+        Requirement('tomli; python_version < "3.11"'),  # inactive on Python 3.11
+    ))
+    missing = missing_build_requires(project, TARGET, ARCHIVE)
+    assert [str(r) for r in missing] == ["setuptools_scm>=8", "wheel>=0.40"]
+
+
+def tool(tmp_path: Path, name: str, version: str) -> buildreqs.BuildTool:
+    wheel = tmp_path / f"{name}-{version}-py3-none-any.whl"
+    wheel.write_bytes(b"PK fake wheel")
+    release = Release(name=NormalizedName(name), version=Version(version), filename=wheel.name,
+                      url=f"https://example.invalid/{wheel.name}", sha256="0" * 64, size=13,
+                      requires_python=None, yanked=False, index_url="https://example.invalid/")
+    file = Sdist(release=release, path=wheel, sha256="0" * 64, verified=("sha256:index",))
+    return buildreqs.BuildTool(name=canonicalize_name(name), version=Version(version), file=file)
+
+
+def test_pip_joins_apt_only_when_wheels_are_installed(tmp_path: Path) -> None:
+    engine = Engine(name="podman")
+    image = Image(target=TARGET, kind="builder", tag="t", state_dir=tmp_path / "state")
+    deb = DebianBuild(engine=engine, image=image, work=tmp_path / "work", project="x",
+                      apt_cache=tmp_path / "apt")
+    assert deb.apt_relations("debhelper-compat (= 13)") == "debhelper-compat (= 13)"
+    flit = tool(tmp_path, "flit_core", "3.9.0")
+    deb.use_build_tools([flit])
+    assert deb.apt_relations("debhelper-compat (= 13)") == "debhelper-compat (= 13), python3-pip"
+    assert (tmp_path / "work" / "wheels" / flit.file.path.name).is_file()
+    wheels = next(m for m in deb.mounts if m.target == "/wheels")
+    assert wheels.readonly
+    argv = buildreqs.pip_install_argv([flit], "/wheels")
+    assert argv[-1] == "flit-core==3.9.0"
+    assert {"--no-index", "--no-deps"} <= set(argv)
+    assert buildreqs.PIP_ENV["PIP_BREAK_SYSTEM_PACKAGES"] == "1"
