@@ -10,7 +10,8 @@ Dependencies are read without running upstream code on the host, in this order:
    asks the user to name its dependencies.
 
 Parsed dependencies are cached per sdist sha256 for the whole process, so several targets
-in one command read each sdist's metadata once.  Markers are evaluated for the target (an
+in one command read each sdist's metadata once; what the hook wrote is kept on disk under
+the same key (<cache>/metadata/), so a later command does not start a container again.  Markers are evaluated for the target (an
 extra only when some requirement asks for ``name[extra]``); a requirement the target
 distribution already satisfies (`provided`) is dropped and listed, not built.
 """
@@ -18,6 +19,7 @@ distribution already satisfies (`provided`) is dropped and listed, not built.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -155,6 +157,10 @@ def _sdist_metadata(release: Release, pins: Sequence[str], cache_dir: Path,
                     session: requests.Session, hook: MetadataHook | None) -> bytes:
     project = str(release.name)
     sdist = fetch(release, pins=pins, cache_dir=cache_dir, session=session)
+    kept = cache_dir / "metadata" / f"{sdist.sha256}.METADATA"
+    if kept.is_file():
+        log.debug(f"{project}: dependencies from the metadata hook's earlier run ({kept})")
+        return kept.read_bytes()
     work_root = cache_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="deps-", dir=work_root) as tmp:
@@ -171,7 +177,12 @@ def _sdist_metadata(release: Release, pins: Sequence[str], cache_dir: Path,
             hint="list its dependencies yourself as further REQ arguments and build without "
                  "--with-deps (or add a target whose builder can run the metadata hook)")
     with log.step(f"Reading the dependencies of {project} {release.version} (PEP 517 hook)"):
-        return hook(sdist)
+        raw = hook(sdist)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.{os.getpid()}.{threading.get_ident()}")
+    partial.write_bytes(raw)
+    os.replace(partial, kept)     # whole or absent, like the build cache
+    return raw
 
 
 def _requires_dist(raw: bytes, project: str) -> tuple[Requirement, ...]:

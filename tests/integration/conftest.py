@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,14 @@ def build_json(args: Sequence[str], **kw: object) -> dict[str, object]:
     assert proc.returncode == 0, proc.stderr
     data: dict[str, object] = json.loads(proc.stdout)
     return data
+
+
+@pytest.fixture(scope="session")
+def django_closure(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`repack build django==4.2 --with-deps -t debian-12 -t el9`, once per session: the
+    closure test checks the whole set, test_rpm and test_debian read their details from it
+    instead of building again (the suite's time budget)."""
+    out = tmp_path_factory.mktemp("closure")
+    result = build_json(["django==4.2", "--with-deps", "-t", "debian-12", "-t", "el9",
+                         "-o", str(out)])
+    return {"out": out, "result": result}

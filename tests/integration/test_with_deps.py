@@ -79,3 +79,20 @@ def test_failing_dependency_stops_with_a_report(crafted: LocalIndex, tmp_path: P
     assert "not built needs-broken 1.0 for debian-12" in error
     assert [p.name for p in (tmp_path / "debian-12").glob("*.deb")] == [
         "python3-leaf-dep_1-0repack1~deb12_all.deb"]
+
+
+def test_cycle_is_reported_not_looped_on(tmp_path: Path) -> None:
+    """cyc-a -> cyc-b -> cyc-a through the real CLI: an error naming the cycle, exit 7,
+    nothing downloaded but the metadata and nothing built."""
+    with LocalIndex() as index:
+        for name, other in (("cyc-a", "cyc-b"), ("cyc-b", "cyc-a")):
+            path = make_sdist(tmp_path / "sdists", name, "1.0", {}, requires_dist=[other])
+            index.add(name, path.name, path.read_bytes(),
+                      metadata=pkg_info_text(name, "1.0", requires_dist=[other]).encode())
+        proc = run_repack(["build", "cyc-a", "--with-deps", "-t", "debian-12", "-t", "el9",
+                           "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 7, proc.stderr
+    (error,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert "dependency cycle: cyc-a -> cyc-b -> cyc-a" in error
+    assert not list((tmp_path / "out").rglob("*.deb")) and not list(
+        (tmp_path / "out").rglob("*.rpm"))

@@ -159,6 +159,31 @@ def test_dynamic_metadata_without_a_hook_asks_for_the_dependencies(index: Index)
     assert exc.value.hint and "REQ" in exc.value.hint
 
 
+def test_hook_metadata_is_kept_for_later_commands(index: Index) -> None:
+    """The PEP 517 hook (a container in real use) runs once per sdist, not once per command:
+    its METADATA is kept on disk under the sdist's sha256."""
+    from repack import closure
+
+    sha = index.add("legacy", requires=["helper"], dynamic=True)
+    index.add("helper")
+    calls: list[str] = []
+
+    def hook(sdist: object) -> bytes:
+        calls.append("hook")
+        return pkg_info_text("legacy", "1.0", requires_dist=["helper"]).encode()
+
+    def plan() -> Plan:
+        return resolve_closure([Root(requirement=Requirement("legacy"))], DEBIAN_12,
+                               index=index.local.url, session=index.session,
+                               provided=nothing, cache_dir=index.cache, hook=hook)
+
+    assert plan().order == ("helper", "legacy")
+    assert (index.cache / "metadata" / f"{sha}.METADATA").is_file()
+    closure._cache.clear()          # as in a new process
+    assert plan().order == ("helper", "legacy")
+    assert calls == ["hook"]
+
+
 def test_index_metadata_is_preferred_and_checked(index: Index) -> None:
     # PKG-INFO is dynamic: only the PEP 658 file can say that it needs "helper".
     meta = pkg_info_text("legacy", "1.0", requires_dist=["helper"]).encode()
