@@ -12,15 +12,21 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from packaging.requirements import InvalidRequirement, Requirement
 
-from repack import __version__, cli_publish, config, log, pipeline
+from repack import __version__, cli_publish, config, log
 from repack import targets as target_files
 from repack.errors import CommandFailed, ConfigError, RepackError
 from repack.run import TOOL_PACKAGES
+
+if TYPE_CHECKING:
+    from repack import pipeline
+else:   # the build pipeline's imports cost ~0.5 s that the repository commands need not pay
+    from repack.lazy import lazy_import
+    pipeline = lazy_import("repack.pipeline")
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_TARGET = "debian-12"

@@ -302,6 +302,36 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                                       passphrase_file))
         report(debug, body)
 
+    @repo.command("client-config")
+    @click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                  required=True, help="The repository directory.")
+    @click.option("--url", help="Base URL the clients use (default: the one REPO was "
+                                "published with).")
+    @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
+                  help="Write the files into this directory (default: print the text ones).")
+    @common
+    def repo_client_config(repo: Path, url: str | None, output: Path | None, verbose: bool,
+                           debug: bool, config_file: Path | None) -> None:
+        """The files clients need: <name>.sources (apt, Signed-By), <name>.repo (dnf,
+        gpgcheck and repo_gpgcheck) and the public keys.  Changes nothing in REPO."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack.publish.clients import client_files
+
+            files = client_files(repo, url)
+            if output is None:
+                texts = [(n, d) for n, d in files.items() if not n.endswith(".gpg")]
+                for i, (fname, data) in enumerate(texts):
+                    click.echo(f"{'' if i == 0 else chr(10)}# ==> {fname} <==")
+                    click.echo(data.decode().rstrip("\n"))
+                return
+            output.mkdir(parents=True, exist_ok=True)
+            for fname, data in files.items():
+                (output / fname).write_bytes(data)
+                log.info(f"wrote {output / fname}")
+        report(debug, body)
+
     @cli.command()
     @click.argument("root", metavar="REPO", type=click.Path(path_type=Path, file_okay=False,
                                                           exists=True))

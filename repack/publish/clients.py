@@ -7,10 +7,12 @@ key, so a key rotation reaches clients before the old key is retired.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from repack.errors import ConfigError
 from repack.publish import apt
-from repack.publish.tree import write_file
+from repack.publish.tree import current, write_file
 
 
 def write_keys(stage: Path, name: str, armored: bytes, binary: bytes) -> None:
@@ -61,3 +63,37 @@ def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:
                    sources_text(name, url, codenames, inline_key(armored)).encode())
     if yum_targets:
         write_file(client / f"{name}.repo", repo_text(name, url, yum_targets).encode())
+
+
+def client_files(repo: Path, url: str | None = None) -> dict[str, bytes]:
+    """The files a client needs (`repack repo client-config`), read from the live tree of
+    REPO: source files for its base URL (default: the one it was published with) and the
+    public keys.  Needs no signing key: nothing in the repository changes."""
+    live = current(repo)
+    if live is None:
+        raise ConfigError(f"{repo}: not a repack repository (nothing published yet)",
+                          hint="run `repack publish ARTIFACTS --repo REPO` first")
+    stored = live / "db" / "repo.json"
+    settings = json.loads(stored.read_text()) if stored.is_file() else {}
+    name = str(settings.get("name") or "repack")
+    base = (url or str(settings.get("url") or repo.resolve().as_uri())).rstrip("/")
+    armored_path = live / "keys" / f"{name}.asc"
+    if not armored_path.is_file():
+        raise ConfigError(f"{repo}: keys/{name}.asc is missing",
+                          hint="re-publish (e.g. `repack repo refresh`) to rewrite keys/")
+    armored = armored_path.read_bytes()
+    files = {f"{name}.asc": armored}
+    if (live / "keys" / f"{name}.gpg").is_file():
+        files[f"{name}.gpg"] = (live / "keys" / f"{name}.gpg").read_bytes()
+    codenames = apt.codenames(live)
+    if codenames:
+        files[f"{name}.sources"] = sources_text(
+            name, base, codenames, f"/etc/apt/keyrings/{name}.gpg").encode()
+        files[f"{name}-inline.sources"] = sources_text(
+            name, base, codenames, inline_key(armored)).encode()
+    yum_dir = live / "yum"
+    yum_targets = sorted(p.name for p in yum_dir.iterdir() if p.is_dir()) \
+        if yum_dir.is_dir() else []
+    if yum_targets:
+        files[f"{name}.repo"] = repo_text(name, base, yum_targets).encode()
+    return files

@@ -82,16 +82,18 @@ def hardlink_copy(src: Path, dest: Path) -> None:
     """A copy whose files are hard links: cheap, and safe as long as files are replaced,
     never modified in place."""
     dest.mkdir()
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = Path(dirpath).relative_to(src)
+    top = os.fspath(src)
+    out = os.fspath(dest)
+    for dirpath, dirnames, filenames in os.walk(top):   # plain strings: 10,000s of entries
+        there = out + dirpath[len(top):]
         for d in dirnames:
-            (dest / rel / d).mkdir()
+            os.mkdir(os.path.join(there, d))
         for f in filenames:
-            s = Path(dirpath) / f
-            if s.is_symlink():
-                os.symlink(os.readlink(s), dest / rel / f)
+            s = os.path.join(dirpath, f)
+            if os.path.islink(s):
+                os.symlink(os.readlink(s), os.path.join(there, f))
             else:
-                os.link(s, dest / rel / f)
+                os.link(s, os.path.join(there, f))
 
 
 @contextlib.contextmanager

@@ -222,3 +222,43 @@ def test_the_cli_publishes_signs_and_removes_for_dnf(tmp_path: Path,
         assert installed(tmp_path / "b") == ["python3-demo-1.0-1", "python3-stub-3.9.18-1"]
     finally:
         stop_agent(tmp_path / "gnupg")
+
+
+def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, Path],
+                                            container_engine: engine.Engine) -> None:
+    """The real thing: python3-sqlparse built by `repack build -t el9`, signed and published
+    by the CLI with a fresh key, installed by dnf with gpgcheck and repo_gpgcheck from the
+    generated client/repack.repo, and imported by the el9 builder's Python 3.9."""
+    env = {"REPACK_PASSPHRASE": "el9 test passphrase"}
+    home = ["--gnupghome", str(tmp_path / "gnupg")]
+    out, repo = tmp_path / "out", tmp_path / "repo"
+
+    def repack(*args: str) -> str:
+        proc = run_repack([*args], env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout + proc.stderr
+
+    try:
+        repack("build", "sqlparse==0.4.4", "-t", "el9", "-o", str(out))
+        shutil.copy(unsigned["stub"], out / "el9")       # stands in for EL9's python3
+        repack("key", "generate", "--email", "el9@example.org", *home)
+        repack("publish", str(out), "--repo", str(repo), *home)
+        assert "signatures, hashes and expiry are good" in repack("repo", "verify", str(repo))
+    finally:
+        stop_agent(tmp_path / "gnupg")
+    client = repo / "client" / "repack.repo"
+    assert "gpgcheck=1\nrepo_gpgcheck=1\n" in client.read_text()
+
+    proc = dnf_install(repo, tmp_path, "python3-sqlparse", "python3-stub", repo_file=client)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert installed(tmp_path) == ["python3-sqlparse-0.4.4-0.repack1.el9",
+                                   "python3-stub-3.9.18-1"]
+    image = images.ensure(container_engine, images.image_for(
+        targets.load("el9"), "builder", config.load().cache_dir)).tag
+    site = "/installroot/usr/lib/python3.9/site-packages"
+    version = in_container(container_engine, image, (
+        f"PYTHONPATH={site} python3.9 -c 'import sqlparse; print(sqlparse.__version__, "
+        "sqlparse.__file__)'"),
+        mounts=[engine.Mount(source=tmp_path / "root", target="/installroot", readonly=True)])
+    print("el9 python3.9:", version.strip())
+    assert version.startswith(f"0.4.4 {site}/sqlparse/__init__.py"), version

@@ -1,0 +1,69 @@
+"""`repack repo client-config`: the client files of a published repository, for any base
+URL, read from the live tree without the signing key (real gpg and dpkg-deb)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from debian import deb822
+from repotools import gnupg_home, make_deb, new_key  # type: ignore[import-not-found]
+
+from repack import cli, keys
+from repack.publish import publisher
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    tmp = tmp_path_factory.mktemp("client-config")
+    with gnupg_home() as home:
+        new_key(home)
+        root = tmp / "repo"
+        publisher.publish([make_deb(tmp / "debian-12", "python3-demo", "1.0-1")],
+                          publisher.Options(repo=root, gnupghome=home, signer=keys.signer(home),
+                                            name="team", url="https://packages.example.org/r"))
+        yield root
+
+
+def test_prints_the_sources_with_the_published_url(repo: Path) -> None:
+    result = CliRunner().invoke(cli.cli, ["repo", "client-config", "--repo", str(repo)])
+    assert result.exit_code == 0, result.output
+    assert "# ==> team.sources <==" in result.output
+    assert "URIs: https://packages.example.org/r/apt\n" in result.output
+    assert "Signed-By: /etc/apt/keyrings/team.gpg\n" in result.output
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in result.output      # team.asc, text only
+    assert "team.gpg <==" not in result.output and ".repo <==" not in result.output
+
+
+def test_writes_the_files_for_another_url(repo: Path, tmp_path: Path) -> None:
+    before = os.readlink(repo / ".repack" / "current")
+    out = tmp_path / "client"
+    result = CliRunner().invoke(cli.cli, ["repo", "client-config", "--repo", str(repo),
+                                          "--url", "http://10.0.2.2:8080/", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "team-inline.sources", "team.asc", "team.gpg", "team.sources"]
+    (stanza,) = deb822.Deb822.iter_paragraphs((out / "team.sources").read_text())
+    assert stanza["URIs"] == "http://10.0.2.2:8080/apt"
+    assert stanza["Suites"] == "bookworm"
+    assert (out / "team.gpg").read_bytes() == (repo / "keys" / "team.gpg").read_bytes()
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in (out / "team-inline.sources").read_text()
+    assert os.readlink(repo / ".repack" / "current") == before    # nothing republished
+    assert "10.0.2.2" not in (repo / "client" / "team.sources").read_text()
+
+
+def test_the_dnf_repo_file_names_each_yum_target(tmp_path: Path) -> None:
+    from repack.publish.clients import repo_text
+
+    text = repo_text("team", "https://x.example/r", ["el9", "fedora-42"])
+    assert "baseurl=https://x.example/r/yum/el9/\n" in text
+    assert text.count("gpgcheck=1\nrepo_gpgcheck=1\ngpgkey=https://x.example/r/keys/team.asc") == 2
+
+
+def test_an_unpublished_directory_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.cli, ["repo", "client-config", "--repo", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "not a repack repository" in result.output
