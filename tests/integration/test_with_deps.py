@@ -96,3 +96,29 @@ def test_cycle_is_reported_not_looped_on(tmp_path: Path) -> None:
     assert "dependency cycle: cyc-a -> cyc-b -> cyc-a" in error
     assert not list((tmp_path / "out").rglob("*.deb")) and not list(
         (tmp_path / "out").rglob("*.rpm"))
+
+
+def test_build_from_lock_builds_exactly_the_locked_files(crafted: LocalIndex,
+                                                         tmp_path: Path) -> None:
+    """lock, then build --lock: the same two packages (cache hits of the build above when it
+    ran first), in the locked order; a lock whose sha256 differs from the index is refused."""
+    lock = tmp_path / "repack.lock"
+    env = {"PIP_INDEX_URL": crafted.url}
+    proc = run_repack(["lock", "top-app", "-t", "debian-12", "-o", str(lock)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    (target,) = tomllib.loads(lock.read_text())["targets"]
+    assert [p["name"] for p in target["packages"]] == ["leaf-dep", "top-app"]
+
+    out = tmp_path / "out"
+    proc = run_repack(["build", "--lock", str(lock), "--json", "-o", str(out)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    debs = sorted(p.name for p in (out / "debian-12").glob("*.deb"))
+    assert debs == ["python3-leaf-dep_1-0repack1~deb12_all.deb",
+                    "python3-top-app_1-0repack1~deb12_all.deb"]
+
+    sha = target["packages"][0]["sha256"]
+    lock.write_text(lock.read_text().replace(sha, "0" * 64))
+    bad = tmp_path / "bad"
+    proc = run_repack(["build", "--lock", str(lock), "-o", str(bad)], env=env)
+    assert proc.returncode == 4, proc.stderr
+    assert not bad.exists() or not any(p.is_file() for p in bad.rglob("*"))
