@@ -80,7 +80,7 @@ def lintian(path: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-# django's lintian run is in test_closure.py, with the rest of the closure's artifacts.
+# django's lintian run is in test_django_closure.py, with the rest of the closure's artifacts.
 
 
 def test_django_installs_over_debian_package(django: dict[str, Any], container_engine: Engine,

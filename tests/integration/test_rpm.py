@@ -3,7 +3,7 @@
 el9: django==4.2 from the session's one-command closure build (`django_closure` in
 conftest.py: django, asgiref, sqlparse and typing-extensions for Python 3.9, sqlparse with
 a build backend that bullseye lacks, from the index as a verified wheel).  Linting every
-el9 rpm and installing them with dnf is test_closure.py's job.  fedora-42: sqlparse alone,
+el9 rpm and installing them with dnf is test_django_closure.py's job.  fedora-42: sqlparse alone,
 to see the trixie-based builder work.
 """
 
