@@ -297,7 +297,8 @@ def test_source_format_and_options() -> None:
     overrides = [ln for ln in files["source/lintian-overrides"].splitlines()
                  if ln and not ln.startswith("#")]
     assert overrides == ["python-django source: source-is-missing",
-                         "python-django source: source-contains-prebuilt-javascript-object"]
+                         "python-django source: source-contains-prebuilt-javascript-object",
+                         "python-django source: custom-compression-in-debian-rules"]
 
 
 # --- render_debian on a tree --------------------------------------------------------------------
