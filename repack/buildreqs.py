@@ -163,6 +163,8 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
 
 def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
     """`pip install` of exactly these pins from `wheel_dir`: no index, no dependency
-    resolution (the closure was resolved and verified here, on the host)."""
-    return ["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--find-links",
-            wheel_dir, "--no-warn-script-location", *(t.pin for t in tools)]
+    resolution (the closure was resolved and verified here, on the host).
+    --ignore-installed: a newer wheel of something apt installed (packaging, say) goes to
+    /usr/local beside it; pip cannot uninstall apt's copy, which has no RECORD file."""
+    return ["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--ignore-installed",
+            "--find-links", wheel_dir, "--no-warn-script-location", *(t.pin for t in tools)]

@@ -2,8 +2,8 @@
 
     from rpmcheck import dnf_install, rpm_q, rpmlint   # tests/ is on sys.path
 
-No EL9 base system can be had here, so `dnf_install` adds one stub package that provides
-the base interpreter (python(abi) = 3.9, /usr/bin/python3) and nothing else; every
+No EL9 or Fedora base system can be had here, so `dnf_install` adds one stub package that
+provides the base interpreter (python(abi) = 3.X, /usr/bin/python3) and nothing else; every
 Python dependency must come from the rpms given.
 """
 
@@ -19,19 +19,19 @@ RPMLINTRC = ROOT / "templates" / "rpm" / "repack.rpmlintrc"
 
 STUB_SPEC = """\
 Name: repack-test-python-stub
-Version: 3.9
+Version: {python}
 Release: 1
 Summary: Test stub: the target's base interpreter and nothing else
 License: MIT
 BuildArch: noarch
-Provides: python(abi) = 3.9
+Provides: python(abi) = {python}
 
 %description
-Stands in for EL9's python3 in an empty installroot.
+Stands in for the target's python3 in an empty installroot.
 
 %install
-mkdir -p %{buildroot}/usr/bin
-ln -s python3.9 %{buildroot}/usr/bin/python3
+mkdir -p %{{buildroot}}/usr/bin
+ln -s python{python} %{{buildroot}}/usr/bin/python3
 
 %files
 /usr/bin/python3
@@ -50,20 +50,21 @@ def rpmlint(path: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-def stub_package(tmp: Path) -> Path:
-    (tmp / "stub.spec").write_text(STUB_SPEC)
+def stub_package(tmp: Path, python: str = "3.9") -> Path:
+    (tmp / "stub.spec").write_text(STUB_SPEC.format(python=python))
     subprocess.run(["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {tmp / 'top'}",
                     tmp / "stub.spec"], check=True, capture_output=True)
     (rpm,) = (tmp / "top" / "RPMS" / "noarch").glob("*.rpm")
     return rpm
 
 
-def dnf_install(rpms: Sequence[Path], packages: Sequence[str], tmp: Path) -> Path:
+def dnf_install(rpms: Sequence[Path], packages: Sequence[str], tmp: Path, *,
+                python: str = "3.9", releasever: str = "9") -> Path:
     """Install `packages` with dnf into an empty installroot from a createrepo_c repository
-    of `rpms` plus the interpreter stub; return the installroot."""
+    of `rpms` plus the interpreter stub for `python`; return the installroot."""
     repo = tmp / "repo"
     repo.mkdir()
-    for path in [stub_package(tmp), *rpms]:
+    for path in [stub_package(tmp, python), *rpms]:
         os.link(path, repo / path.name)
     subprocess.run(["createrepo_c", "--quiet", repo], check=True)
     (tmp / "dnf.conf").write_text("[main]\n")
@@ -72,7 +73,8 @@ def dnf_install(rpms: Sequence[Path], packages: Sequence[str], tmp: Path) -> Pat
         ["dnf", "-y", "-q", "-c", tmp / "dnf.conf", f"--installroot={root}",
          "--setopt=reposdir=/dev/null", f"--setopt=cachedir={tmp / 'cache'}",
          f"--repofrompath=local,{repo}", "--repo=local", "--nogpgcheck",  # signing: issue 5
-         "--releasever=9", "--setopt=install_weak_deps=False", "install", *packages],
+         f"--releasever={releasever}", "--setopt=install_weak_deps=False", "install",
+         *packages],
         capture_output=True, text=True, check=False)
     assert dnf.returncode == 0, dnf.stdout + dnf.stderr
     return root

@@ -146,9 +146,8 @@ class RpmBuild:
                       "(verified wheels, network off)"):
             for t in tools:
                 shutil.copyfile(t.file.path, self.wheels / t.file.path.name)
-            c.exec(["python3", "-m", "pip", "install", "--no-deps", "--find-links", "/wheels",
-                    "--no-warn-script-location", *(t.pin for t in tools)],
-                   env=PIP_ENV, project=self.project)
+            c.exec(buildreqs.pip_install_argv(tools, "/wheels"), env=PIP_ENV,
+                   project=self.project)
 
     def pep517_metadata(self, c: Container, srcdir: str, backend: str,
                         backend_path: list[str]) -> tuple[bytes, str | None]:

@@ -3,8 +3,9 @@
 el9: django==4.2 from the session's one-command closure build (`django_closure` in
 conftest.py: django, asgiref, sqlparse and typing-extensions for Python 3.9, sqlparse with
 a build backend that bullseye lacks, from the index as a verified wheel).  Linting every
-el9 rpm and installing them with dnf is test_django_closure.py's job.  fedora-42: sqlparse alone,
-to see the trixie-based builder work.
+el9 rpm and installing them with dnf is test_django_closure.py's job.  fedora-42: sqlparse
+0.6.1 alone (hatchling from verified wheels in the trixie-based builder), linted, installed
+with dnf and imported with Python 3.13.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from typing import Any
 
 import pytest
 from conftest import build_json  # type: ignore[import-not-found]
-from rpmcheck import rpm_q, rpmlint
+from rpmcheck import dnf_install, rpm_q, rpmlint
+
+from repack import config, targets
+from repack.build import images
+from repack.build.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +37,7 @@ def el9(django_closure: dict[str, Any]) -> dict[str, Any]:
 def fedora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("out")
     return {"out": out,
-            "result": build_json(["sqlparse==0.4.4", "-t", "fedora-42", "-o", str(out)])}
+            "result": build_json(["sqlparse==0.6.1", "-t", "fedora-42", "-o", str(out)])}
 
 
 def artifact(result: dict[str, Any], package: str, fmt: str) -> Path:
@@ -91,9 +96,32 @@ def test_fedora_rpmlint_no_errors(fedora: dict[str, Any]) -> None:
 
 def test_fedora_uses_its_own_paths(fedora: dict[str, Any]) -> None:
     rpm = artifact(fedora["result"], "python3-sqlparse", "rpm")
-    assert rpm.name == "python3-sqlparse-0.4.4-0.repack1.fc42.noarch.rpm"
+    assert rpm.name == "python3-sqlparse-0.6.1-0.repack1.fc42.noarch.rpm"
     assert "python(abi) = 3.13" in rpm_q(rpm, "--requires")
-    assert "python3.13dist(sqlparse) = 0.4.4" in rpm_q(rpm, "--provides")
+    assert "python3.13dist(sqlparse) = 0.6.1" in rpm_q(rpm, "--provides")
     files = rpm_q(rpm, "--list")
     assert "/usr/lib/python3.13/site-packages/sqlparse/__init__.py" in files
     assert "Build Host  : repack-debian-13-builder" in "\n".join(rpm_q(rpm, "--info"))
+
+
+PROBE_313 = "import sys, sqlparse; print(sys.version.split()[0], sqlparse.__version__, sqlparse.__file__)"
+
+
+def test_fedora_installs_with_dnf_and_imports(fedora: dict[str, Any], container_engine: Engine,
+                                              tmp_path: Path) -> None:
+    """sqlparse 0.6.1 builds with hatchling, newer than trixie's: the wheels (and a newer
+    packaging than the one apt installed) come verified from the index into the offline
+    builder.  The rpm installs with dnf and Python 3.13 of the fedora-42 builder imports it."""
+    rpm = artifact(fedora["result"], "python3-sqlparse", "rpm")
+    root = dnf_install([rpm], ["python3-sqlparse"], tmp_path, python="3.13", releasever="42")
+    image = images.image_for(targets.load("fedora-42"), "builder", config.load().cache_dir)
+    site = "/installroot/usr/lib/python3.13/site-packages"
+    argv = container_engine.run_argv(
+        image.tag, ["python3", "-c", PROBE_313],
+        mounts=[Mount(source=root, target="/installroot", readonly=True)],
+        env={"PYTHONPATH": site})
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    python, version, path = proc.stdout.split()
+    assert python.startswith("3.13.") and version == "0.6.1"
+    assert path == f"{site}/sqlparse/__init__.py"

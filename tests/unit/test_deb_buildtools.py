@@ -54,5 +54,5 @@ def test_pip_joins_apt_only_when_wheels_are_installed(tmp_path: Path) -> None:
     assert wheels.readonly
     argv = buildreqs.pip_install_argv([flit], "/wheels")
     assert argv[-1] == "flit-core==3.9.0"
-    assert {"--no-index", "--no-deps"} <= set(argv)
+    assert {"--no-index", "--no-deps", "--ignore-installed"} <= set(argv)
     assert buildreqs.PIP_ENV["PIP_BREAK_SYSTEM_PACKAGES"] == "1"
