@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from repack import lockfile, log, pipeline
 from repack.build import images
-from repack.closure import Plan, Root, resolve_closure
+from repack.closure import Plan, resolve_closure
 from repack.errors import CommandFailed, ConfigError
 from repack.fetch import fetch
-from repack.model import Artifact, Sdist, Target
+from repack.model import Artifact, BuildRequest, Sdist, Target
 from repack.provided import metadata_hook, provided_by
 from repack.schedule import PlanFailed, run_graph
 
@@ -84,18 +84,14 @@ def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: pipeline.
                                 warnings=tuple(warnings))
 
 
-def _roots(requests_: Sequence[pipeline.BuildRequest]) -> list[Root]:
-    return [Root(requirement=r.requirement, pins=r.hashes) for r in requests_]
-
-
-def resolve_plans(requests_: Sequence[pipeline.BuildRequest], targets: Sequence[Target],
+def resolve_plans(requests_: Sequence[BuildRequest], targets: Sequence[Target],
                   ctx: pipeline.Context) -> list[Plan]:
     """One plan per target, in the given target order.  Deb targets resolve first: their
     builder can run the metadata hook, and what it reads is cached per sdist for the rest."""
     plans: dict[str, Plan] = {}
     for target in sorted(targets, key=lambda t: t.family != "deb"):
         with log.step(f"Resolving the dependencies for {target.id}"):
-            plan = resolve_closure(_roots(requests_), target, index=ctx.index,
+            plan = resolve_closure(requests_, target, index=ctx.index,
                                    session=ctx.session, provided=provided_by(target, ctx),
                                    cache_dir=ctx.settings.cache_dir,
                                    hook=metadata_hook(target, ctx))

@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from repack import __version__, cli_publish, config, log
 from repack import targets as target_files
 from repack.errors import CommandFailed, ConfigError, RepackError
+from repack.model import BuildRequest
 from repack.run import TOOL_PACKAGES
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def _context(settings: config.Settings, output: Path | None) -> pipeline.Context
 
 
 def _requests(reqs: tuple[str, ...], req_file: Path | None,
-              hashes: tuple[str, ...]) -> list[pipeline.BuildRequest]:
+              hashes: tuple[str, ...]) -> list[BuildRequest]:
     from repack.requirements import parse_hash_option, parse_requirements_file
 
     pins = tuple(parse_hash_option(h) for h in hashes)
@@ -76,11 +77,11 @@ def _requests(reqs: tuple[str, ...], req_file: Path | None,
     out = []
     for text in reqs:
         try:
-            out.append(pipeline.BuildRequest(requirement=Requirement(text), hashes=pins))
+            out.append(BuildRequest(requirement=Requirement(text), hashes=pins))
         except InvalidRequirement as e:
             raise ConfigError(f"{text!r} is not a valid PEP 508 requirement: {e}") from e
     if req_file is not None:
-        out += [pipeline.BuildRequest(requirement=p.req, hashes=p.hashes)
+        out += [BuildRequest(requirement=p.req, hashes=p.hashes)
                 for p in parse_requirements_file(req_file)]
     if not out:
         raise ConfigError("nothing to build: give REQ arguments or -r FILE")

@@ -38,12 +38,12 @@ from repack import log, metadata
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError, ResolveError
 from repack.fetch import fetch
 from repack.http import describe_error
-from repack.model import Release, Sdist, Target
+from repack.model import BuildRequest, Release, Sdist, Target
 from repack.resolve import _fetch_page, resolve
 from repack.unpack import unpack_sdist
 
 __all__ = [
-    "ConflictError", "CycleError", "Dropped", "MetadataHook", "Node", "Plan", "Root",
+    "ConflictError", "CycleError", "Dropped", "MetadataHook", "Node", "Plan",
     "dependencies", "resolve_closure", "topological_order",
 ]
 
@@ -61,14 +61,6 @@ class ConflictError(ResolveError):
 
 class CycleError(MappingError):
     """Projects that depend on each other: no build order exists."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Root:
-    """One requested requirement, with its pip-style sha256 pins."""
-
-    requirement: Requirement
-    pins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,7 +215,7 @@ def _conflict(name: str, edges: Mapping[str, Requirement], exc: ResolveError) ->
                          project=name, hint=exc.hint)
 
 
-def resolve_closure(roots: Sequence[Root], target: Target, *, index: str,
+def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str,
                     session: requests.Session, provided: Callable[[Requirement], bool],
                     cache_dir: Path, hook: MetadataHook | None = None) -> Plan:
     """Resolve every requirement of `roots` and their dependencies for `target`.
@@ -244,7 +236,7 @@ def resolve_closure(roots: Sequence[Root], target: Target, *, index: str,
         if name in edges:
             raise ConfigError(f"{name} is requested twice; give each project once")
         edges[name] = {REQUESTED: req}
-        pins[name] = root.pins
+        pins[name] = root.hashes
         root_names.append(name)
 
     chosen: dict[NormalizedName, tuple[Release, tuple[str, ...]]] = {}

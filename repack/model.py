@@ -25,7 +25,7 @@ DebVersion = NewType("DebVersion", str)
 """A Debian version string ([epoch:]upstream[-revision]) that keeps PEP 440 order."""
 
 __all__ = [
-    "ArchiveIndex", "Artifact", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
+    "ArchiveIndex", "Artifact", "BuildRequest", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
     "NormalizedName", "Project", "Relation", "Release", "RpmChangelogEntry", "RpmSpec", "Sdist",
     "Target",
 ]
@@ -75,6 +75,14 @@ class Target:
             "python_version": self.python_version,
             "sys_platform": "linux",
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRequest:
+    """What the user asked for: a PEP 508 requirement and its sha256 pins (pip's --hash)."""
+
+    requirement: Requirement
+    hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

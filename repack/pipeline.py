@@ -31,15 +31,18 @@ from repack.cache import sha256_file, tree_digest
 from repack.config import Settings
 from repack.errors import ConfigError, RepackError
 from repack.fetch import fetch
-from repack.model import ArchiveIndex, Artifact, DebSpec, Project, Release, Sdist, Target
+from repack.model import (
+    ArchiveIndex,
+    Artifact,
+    BuildRequest,
+    DebSpec,
+    Project,
+    Release,
+    Sdist,
+    Target,
+)
 from repack.resolve import resolve
 from repack.unpack import unpack_sdist
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BuildRequest:
-    requirement: Requirement
-    hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

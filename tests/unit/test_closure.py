@@ -16,9 +16,9 @@ from packaging.utils import canonicalize_name
 from sdists import make_sdist, pkg_info_text
 
 from repack import cli, http, lockfile, targets
-from repack.closure import ConflictError, CycleError, Plan, Root, resolve_closure
+from repack.closure import ConflictError, CycleError, Plan, resolve_closure
 from repack.errors import IntegrityError, MetadataError, RepackError
-from repack.model import Target
+from repack.model import BuildRequest, Target
 from repack.schedule import PlanFailed, run_graph
 
 DEBIAN_12 = targets.load("debian-12")
@@ -52,7 +52,7 @@ class Index:
 
     def plan(self, *reqs: str, target: Target = DEBIAN_12,
              provided: Callable[[Requirement], bool] = nothing) -> Plan:
-        roots = [Root(requirement=Requirement(r)) for r in reqs]
+        roots = [BuildRequest(requirement=Requirement(r)) for r in reqs]
         return resolve_closure(roots, target, index=self.local.url, session=self.session,
                                provided=provided, cache_dir=self.cache)
 
@@ -173,7 +173,7 @@ def test_hook_metadata_is_kept_for_later_commands(index: Index) -> None:
         return pkg_info_text("legacy", "1.0", requires_dist=["helper"]).encode()
 
     def plan() -> Plan:
-        return resolve_closure([Root(requirement=Requirement("legacy"))], DEBIAN_12,
+        return resolve_closure([BuildRequest(requirement=Requirement("legacy"))], DEBIAN_12,
                                index=index.local.url, session=index.session,
                                provided=nothing, cache_dir=index.cache, hook=hook)
 
