@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from debian.debian_support import Version as DebianVersion
+from djangoproject import DJANGO
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
@@ -53,14 +54,6 @@ ARCHIVE = ArchiveIndex(
         "twoping": "2ping",
     },
 )
-DJANGO_REQUIRES = (
-    'asgiref<4,>=3.6.0',
-    'sqlparse>=0.3.1',
-    'backports.zoneinfo; python_version < "3.9"',
-    'tzdata; sys_platform == "win32"',
-    'argon2-cffi>=19.1.0; extra == "argon2"',
-    'bcrypt; extra == "bcrypt"',
-)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Policy 5.6.12: upstream_version chars, starting with a digit.
 UPSTREAM_RE = re.compile(r"[0-9][A-Za-z0-9.+~]*")
@@ -70,17 +63,7 @@ def V(text: str) -> Version:
     return Version(text)
 
 
-BASE = Project(
-    name=NormalizedName("django"), display_name="Django", version=Version("4.2"),
-    summary="A high-level Python web framework", description="Long text",
-    description_content_type="text/x-rst", license="BSD-3-Clause", license_expression=None,
-    license_files=("LICENSE",), author="Django Software Foundation",
-    author_email="foundation@djangoproject.com", home_page="https://www.djangoproject.com/",
-    project_urls=(), requires_dist=tuple(Requirement(r) for r in DJANGO_REQUIRES),
-    requires_python=SpecifierSet(">=3.8"), provides_extra=("argon2", "bcrypt"),
-    console_scripts=("django-admin",), build_requires=(Requirement("setuptools>=40.8.0"),),
-    build_backend="setuptools.build_meta", has_native_code=False, metadata_source="PKG-INFO",
-)
+BASE = DJANGO
 
 
 def project(**changes: Any) -> Project:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from djangoproject import DJANGO
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
@@ -59,25 +60,7 @@ EL9 = _rpm_target("el9", python_version="3.9", python_full_version="3.9.21",
 FEDORA = _rpm_target("fedora-42", python_version="3.13", python_full_version="3.13.5",
                      site_packages="/usr/lib/python3.13/site-packages", version_suffix=".fc42",
                      distribution="fc42", codename="fc42")
-DJANGO_REQUIRES = (
-    'asgiref<4,>=3.6.0',
-    'sqlparse>=0.3.1',
-    'backports.zoneinfo; python_version < "3.9"',
-    'tzdata; sys_platform == "win32"',
-    'argon2-cffi>=19.1.0; extra == "argon2"',
-    'bcrypt; extra == "bcrypt"',
-)
-BASE = Project(
-    name=NormalizedName("django"), display_name="Django", version=Version("4.2"),
-    summary="A high-level Python web framework", description="Long text",
-    description_content_type="text/x-rst", license="BSD-3-Clause", license_expression=None,
-    license_files=("LICENSE",), author="Django Software Foundation",
-    author_email="foundation@djangoproject.com", home_page="https://www.djangoproject.com/",
-    project_urls=(), requires_dist=tuple(Requirement(r) for r in DJANGO_REQUIRES),
-    requires_python=SpecifierSet(">=3.8"), provides_extra=("argon2", "bcrypt"),
-    console_scripts=("django-admin",), build_requires=(Requirement("setuptools>=40.8.0"),),
-    build_backend="setuptools.build_meta", has_native_code=False, metadata_source="PKG-INFO",
-)
+BASE = DJANGO
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 needs_rpm = pytest.mark.skipif(shutil.which("rpm") is None, reason="needs rpm (apt install rpm)")
 
