@@ -32,6 +32,17 @@ def key_options(f: F) -> F:
     return f
 
 
+def new_key_options(f: F) -> F:
+    """The user id, algorithm and expiry of a key that `generate` or `rotate` creates."""
+    f = click.option("--expire", default=keys.DEFAULT_EXPIRY, show_default=True,
+                     help="Expiry as gpg takes it: 2y, 18m, 365d, or 0 for never.")(f)
+    f = click.option("--algorithm", type=click.Choice(["ed25519", "rsa4096"]),
+                     default="ed25519", show_default=True)(f)
+    f = click.option("--email", required=True, help="E-mail of the key's user id.")(f)
+    f = click.option("--name", default="repack repository", show_default=True)(f)
+    return f
+
+
 def _home(gnupghome: Path | None) -> Path:
     return gnupghome or default_gnupghome()
 
@@ -62,12 +73,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         """Manage the repository signing keys (repack's own GnuPG home)."""
 
     @key.command("generate")
-    @click.option("--name", default="repack repository", show_default=True)
-    @click.option("--email", required=True, help="E-mail of the key's user id.")
-    @click.option("--algorithm", type=click.Choice(["ed25519", "rsa4096"]), default="ed25519",
-                  show_default=True)
-    @click.option("--expire", default=keys.DEFAULT_EXPIRY, show_default=True,
-                  help="Expiry as gpg takes it: 2y, 18m, 365d, or 0 for never.")
+    @new_key_options
     @key_options
     @common
     def key_generate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
@@ -83,10 +89,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         report(debug, body)
 
     @key.command("rotate")
-    @click.option("--name", default="repack repository", show_default=True)
-    @click.option("--email", required=True)
-    @click.option("--algorithm", type=click.Choice(["ed25519", "rsa4096"]), default="ed25519")
-    @click.option("--expire", default=keys.DEFAULT_EXPIRY, show_default=True)
+    @new_key_options
     @key_options
     @common
     def key_rotate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
