@@ -12,6 +12,9 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
   7  the requirement cannot be mapped to the target distribution
   8  an external build step failed
   9  a host tool is missing
+ 10  signing with repack's own key failed (repack.gpg.SignError)
+ 11  the upstream trust policy is not met: a signature or attestation is missing or bad,
+     or a release with known vulnerabilities was refused (--deny-vulnerable)
 """
 
 from __future__ import annotations
@@ -86,6 +89,12 @@ class CommandFailed(BuildError):
             project=project,
             hint=hint,
         )
+
+
+class TrustError(RepackError):
+    """The trust policy refused an upstream file (signature, attestation, advisories)."""
+
+    exit_code = 11
 
 
 class ToolMissing(RepackError):

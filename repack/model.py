@@ -25,8 +25,8 @@ DebVersion = NewType("DebVersion", str)
 """A Debian version string ([epoch:]upstream[-revision]) that keeps PEP 440 order."""
 
 __all__ = [
-    "ArchiveIndex", "Artifact", "BuildRequest", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
-    "NormalizedName", "Project", "Relation", "Release", "RpmChangelogEntry", "RpmSpec", "Sdist",
+    "Advisory", "ArchiveIndex", "Artifact", "BuildRequest", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
+    "NormalizedName", "Project", "Provenance", "Relation", "Release", "RpmChangelogEntry", "RpmSpec", "Sdist",
     "Target",
 ]
 
@@ -98,6 +98,8 @@ class Release:
     requires_python: SpecifierSet | None
     yanked: bool
     index_url: str
+    signature_url: str | None = None     # detached OpenPGP signature the index announces (gpg-sig)
+    provenance_url: str | None = None    # PEP 740 provenance object the index announces
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +109,8 @@ class Sdist:
     release: Release
     path: Path                   # inside the content-addressed cache
     sha256: str
-    verified: tuple[str, ...]    # what was checked, e.g. ("tls", "sha256:index", "sha256:pin")
+    verified: tuple[str, ...]    # what was checked, e.g. ("tls", "sha256:index", "sha256:pin",
+                                 # "pgp:<FINGERPRINT>", "attestation:github:<owner/repo>/<workflow>")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,3 +255,32 @@ class RpmSpec:
     python_version: str          # "3.9"
     packager: str
     changelog: RpmChangelogEntry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advisory:
+    """One known vulnerability of a release, as the index's JSON API lists it (OSV data)."""
+
+    id: str                      # "GHSA-2hrw-hx67-34x6", "PYSEC-2023-100": checked [A-Za-z0-9._:-]+
+    aliases: tuple[str, ...]     # "CVE-2023-31047", ...: checked like id
+    summary: str                 # untrusted upstream text
+    fixed_in: tuple[str, ...]    # PEP 440 versions that fix it
+    link: str | None             # untrusted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """What repack accepted from upstream for one build, and why; recorded in every artifact.
+
+    Written into the packages as ``/usr/share/doc/<package>/repack-provenance.json``
+    (and, for a .deb, as ``Repack-*`` control fields); `repack explain` reads it back.
+    """
+
+    project: NormalizedName
+    version: str                 # PEP 440 text
+    filename: str
+    url: str                     # untrusted text (the index said so)
+    sha256: str
+    verified: tuple[str, ...]    # Sdist.verified
+    vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
+    fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here

@@ -389,6 +389,8 @@ def _release(
         requires_python=requires_python,
         yanked=yanked,
         index_url=index,
+        signature_url=pkg.sig_url if pkg.has_sig else None,
+        provenance_url=pkg.provenance_url,
     )
 
 

@@ -50,6 +50,8 @@ class IndexFile:
     yanked: bool | str
     metadata: bytes | None = None          # PEP 658 core metadata served at <url>.metadata
     metadata_sha256: str | None = None
+    signature: bytes | None = None         # detached OpenPGP signature served at <url>.asc
+    provenance: bytes | None = None        # PEP 740 provenance object (JSON) served by URL
 
 
 @dataclass
@@ -69,6 +71,9 @@ class LocalIndex:
         self.serve_json = json
         self.requests: list[str] = []
         self._projects: dict[str, _Project] = {}
+        #: (normalised name, version) -> OSV-style entries served by the JSON API
+        #: (``/pypi/<name>/<version>/json``'s "vulnerabilities"), as PyPI does.
+        self.vulnerabilities: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._tmp = Path(tempfile.mkdtemp(prefix="repack-localindex-"))
         self._server: ThreadingHTTPServer | None = None
@@ -146,6 +151,8 @@ class LocalIndex:
         hashes: Mapping[str, str] | None = None,
         metadata: bytes | None = None,
         metadata_sha256: str | None = None,
+        signature: bytes | None = None,
+        provenance: bytes | None = None,
     ) -> IndexFile:
         """Publish `data` as `filename` of `project`.
 
@@ -154,6 +161,10 @@ class LocalIndex:
         overrides the advertised size; yanked may be a reason string ("" = no reason).
         metadata: core metadata served beside the file (PEP 658/714), advertised with its
         sha256 (metadata_sha256 overrides it, to make the index lie).
+        signature: a detached OpenPGP signature, served at ``<url>.asc`` and announced
+        (PEP 691 ``gpg-sig``, HTML ``data-gpg-sig``).  provenance: a PEP 740 provenance
+        object, served at ``/integrity/<project>/<version>/<filename>/provenance`` and
+        announced with its URL as PyPI does.
         """
         name = canonicalize_name(project)
         if "/" in filename:
@@ -177,10 +188,27 @@ class LocalIndex:
             metadata=metadata,
             metadata_sha256=None if metadata is None
             else metadata_sha256 or hashlib.sha256(metadata).hexdigest(),
+            signature=signature,
+            provenance=provenance,
         )
         with self._lock:
             self._projects.setdefault(name, _Project(project)).files.append(entry)
         return entry
+
+    def provenance_url(self, project: str, version: str, filename: str) -> str:
+        return (f"{self.root}/integrity/{canonicalize_name(project)}/{quote(version)}/"
+                f"{quote(filename)}/provenance")
+
+    def add_vulnerability(self, project: str, version: str, *, id: str,
+                          fixed_in: list[str], aliases: list[str] | None = None,
+                          summary: str = "", link: str | None = None) -> None:
+        """Make the JSON API list an OSV-style advisory for `project` `version`."""
+        key = (canonicalize_name(project), version)
+        self.vulnerabilities.setdefault(key, []).append({
+            "id": id, "aliases": aliases or [], "details": summary, "summary": summary,
+            "fixed_in": fixed_in, "link": link or f"https://osv.dev/vulnerability/{id}",
+            "source": "osv", "withdrawn": None,
+        })
 
     def downloads(self) -> list[str]:
         """The /files/ paths requested so far."""
@@ -207,6 +235,10 @@ class LocalIndex:
                 entry["yanked"] = f.yanked or True  # PEP 691: a reason is never ""
             if f.metadata is not None:
                 entry["core-metadata"] = {"sha256": f.metadata_sha256}
+            if f.signature is not None:
+                entry["gpg-sig"] = True
+            if f.provenance is not None and f.version:
+                entry["provenance"] = self.provenance_url(name, f.version, f.filename)
             files.append(entry)
         versions = sorted({f.version for f in project.files if f.version})
         doc = {
@@ -232,6 +264,11 @@ class LocalIndex:
             if f.yanked is not False:
                 reason = f.yanked if isinstance(f.yanked, str) else ""
                 attrs += f' data-yanked="{html.escape(reason)}"'
+            if f.signature is not None:
+                attrs += ' data-gpg-sig="true"'
+            if f.provenance is not None and f.version:
+                prov = self.provenance_url(name, f.version, f.filename)
+                attrs += f' data-provenance="{html.escape(prov)}"'
             links.append(f"    <a{attrs}>{html.escape(f.filename)}</a><br/>")
         body = "\n".join(links)
         return (
@@ -240,6 +277,23 @@ class LocalIndex:
             f"    <title>Links for {html.escape(name)}</title>\n  </head>\n  <body>\n"
             f"    <h1>Links for {html.escape(name)}</h1>\n{body}\n  </body>\n</html>\n"
         ).encode()
+
+    def _json_api(self, name: str, version: str | None) -> bytes | None:
+        """PyPI's JSON API (``/pypi/<name>[/<version>]/json``): releases and advisories."""
+        project = self._project(name)
+        if project is None:
+            return None
+        versions = sorted({f.version for f in project.files if f.version})
+        if version is not None and version not in versions:
+            return None
+        shown = version or (versions[-1] if versions else "")
+        doc = {
+            "info": {"name": project.name, "version": shown},
+            "releases": {v: [] for v in versions},
+            "urls": [],
+            "vulnerabilities": self.vulnerabilities.get((name, shown), []),
+        }
+        return json.dumps(doc).encode()
 
     def _root_json(self) -> bytes:
         with self._lock:
@@ -332,6 +386,18 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._send(200, "application/octet-stream", data, body)
                 if f.metadata is not None and f"{f.filename}.metadata" == parts[2]:
                     return self._send(200, "application/octet-stream", f.metadata, body)
+                if f.signature is not None and f"{f.filename}.asc" == parts[2]:
+                    return self._send(200, "application/pgp-signature", f.signature, body)
+        if len(parts) == 5 and parts[0] == "integrity" and parts[4] == "provenance":
+            project = self.owner._project(parts[1])
+            for f in project.files if project else []:
+                if f.filename == parts[3] and f.version == parts[2] and f.provenance is not None:
+                    return self._send(200, "application/json", f.provenance, body)
+        if parts and parts[0] == "pypi" and parts[-1] == "json" and len(parts) in (3, 4):
+            doc = self.owner._json_api(canonicalize_name(parts[1]),
+                                       parts[2] if len(parts) == 4 else None)
+            if doc is not None:
+                return self._send(200, "application/json", doc, body)
         return self._send(404, "text/plain", b"not found\n", body)
 
     def _json(self) -> bool:
