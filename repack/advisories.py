@@ -1,0 +1,161 @@
+"""Known vulnerabilities of a release, from the index's JSON API (PyPI's OSV data).
+
+PyPI's JSON API (``/pypi/<name>/<version>/json``) lists the advisories affecting each
+release ("vulnerabilities": OSV id, aliases, fixed_in, withdrawn).  `lookup` asks it about
+the release being built and about the *previous final release*: what the previous release
+suffered from and this one no longer does is what this release fixes, which is what makes
+a publish a security update (repack.publish.security).
+
+An index without a JSON API (a plain PEP 503 mirror) answers 404: that is no error, only
+no data (empty Findings; the caller says so).  Anything else that keeps us from an answer
+(no connection, a 5xx, a body that is not JSON) is a ResolveError: silently reporting "no
+known vulnerabilities" would be a lie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from packaging.version import InvalidVersion, Version
+
+from repack import log
+from repack.errors import ResolveError
+from repack.http import describe_error
+from repack.model import Advisory, Release
+from repack.provenance import advisory_from_json
+
+__all__ = ["Findings", "json_api_url", "lookup"]
+
+
+def json_api_url(index_url: str, name: str, version: str | None = None) -> str:
+    """PyPI's JSON API beside a simple index.
+
+    The rule: the index URL's last path segment ``simple`` (or devpi's ``+simple``) is
+    replaced by ``pypi`` (``https://pypi.org/simple/`` -> ``https://pypi.org/pypi/``); an
+    index whose path does not end in such a segment is assumed to have the API as its
+    sibling, i.e. ``../pypi/`` relative to the index directory
+    (``https://mirror.example/python/index/`` -> ``https://mirror.example/python/pypi/``;
+    an index at the root gets ``/pypi/``).  Query and fragment are dropped; credentials in
+    the URL are kept, as pip keeps them.  Then ``<name>/json`` or ``<name>/<version>/json``.
+    """
+    parts = urlsplit(index_url)
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[-1] in ("simple", "+simple"):
+        segments[-1] = "pypi"
+    else:
+        segments = [*segments[:-1], "pypi"]
+    tail = [quote(name, safe=""), *([quote(version, safe="")] if version else []), "json"]
+    path = "/" + "/".join([*segments, *tail])
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Findings:
+    """What the index knows about one release's security.
+
+    vulnerabilities: advisories affecting the release itself (withdrawn ones left out).
+    fixes: advisories of `previous` that this release fixes.
+    previous: the previous final release (the JSON API's spelling), None when there is
+    none or the index has no JSON API.
+    """
+
+    vulnerabilities: tuple[Advisory, ...] = ()
+    fixes: tuple[Advisory, ...] = ()
+    previous: str | None = None
+
+
+def _get(session: requests.Session, url: str, project: str) -> dict[str, Any] | None:
+    """The JSON document at url; None on 404; ResolveError on anything else amiss."""
+    try:
+        resp = session.get(url, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise ResolveError(f"cannot reach the index's JSON API ({url}) for known "
+                           f"vulnerabilities: {describe_error(exc)}", project=project) from exc
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise ResolveError(f"the index's JSON API ({url}) answered HTTP {resp.status_code} "
+                           "when asked for known vulnerabilities", project=project)
+    try:
+        doc = resp.json()
+    except ValueError as exc:
+        raise ResolveError(f"the index's JSON API ({url}) did not answer with JSON",
+                           project=project) from exc
+    if not isinstance(doc, dict):
+        raise ResolveError(f"the index's JSON API ({url}) answered with an unexpected "
+                           "document", project=project)
+    return doc
+
+
+def _advisories(doc: Mapping[str, Any] | None, where: str) -> tuple[Advisory, ...]:
+    items = doc.get("vulnerabilities") if doc is not None else None
+    if not isinstance(items, list):
+        return ()
+    found = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("withdrawn"):
+            continue
+        try:
+            found.append(advisory_from_json(item))
+        except (ValueError, TypeError) as exc:
+            log.debug(f"{where}: skipping a malformed advisory: {exc}")
+    return tuple(found)
+
+
+def _versions(doc: Mapping[str, Any]) -> dict[str, Version]:
+    releases = doc.get("releases")
+    parsed = {}
+    for key in releases if isinstance(releases, dict) else ():
+        try:
+            parsed[str(key)] = Version(str(key))
+        except InvalidVersion:
+            continue
+    return parsed
+
+
+def _fixed_between(a: Advisory, low: Version, high: Version) -> bool:
+    for text in a.fixed_in:
+        try:
+            if low < Version(text) <= high:
+                return True
+        except InvalidVersion:
+            continue
+    return False
+
+
+def lookup(release: Release, session: requests.Session) -> Findings:
+    """Known vulnerabilities of `release` and the advisories it fixes (at most 3 requests).
+
+    fixes: advisories listed for the previous final release (the greatest non-pre-release
+    version below release.version) that name a fixed_in version after it and up to
+    release.version, and that the release itself is not listed with (an advisory still
+    affecting the release is fixed by nothing).
+    """
+    project = str(release.name)
+    index = release.index_url
+    project_doc = _get(session, json_api_url(index, project), project)
+    if project_doc is None:
+        log.debug(f"{project}: the index has no JSON API; no advisory data")
+        return Findings()
+    versions = _versions(project_doc)
+    key = next((k for k, v in versions.items() if v == release.version), str(release.version))
+    info = project_doc.get("info")
+    if isinstance(info, dict) and info.get("version") == key:
+        doc: dict[str, Any] | None = project_doc       # the latest release: no 2nd request
+    else:
+        doc = _get(session, json_api_url(index, project, key), project)
+    vulnerabilities = _advisories(doc, f"{project} {key}")
+    older = [(v, k) for k, v in versions.items() if v < release.version and not v.is_prerelease]
+    if not older:
+        return Findings(vulnerabilities=vulnerabilities)
+    prev_version, previous = max(older)
+    prev_doc = _get(session, json_api_url(index, project, previous), project)
+    still = {i for a in vulnerabilities for i in (a.id, *a.aliases)}
+    fixes = tuple(a for a in _advisories(prev_doc, f"{project} {previous}")
+                  if a.id not in still and not still.intersection(a.aliases)
+                  and _fixed_between(a, prev_version, release.version))
+    return Findings(vulnerabilities=vulnerabilities, fixes=fixes, previous=previous)

@@ -1,0 +1,148 @@
+"""repack.advisories against a real loopback index serving PyPI's JSON API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from localindex import LocalIndex  # type: ignore[import-not-found]
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from repack import http
+from repack.advisories import Findings, json_api_url, lookup
+from repack.errors import ResolveError
+from repack.model import Release
+
+GHSA = "GHSA-2hrw-hx67-34x6"
+
+
+def release(index_url: str, version: str, name: str = "demo") -> Release:
+    return Release(name=canonicalize_name(name), version=Version(version),
+                   filename=f"{name}-{version}.tar.gz", url=f"{index_url}x", sha256="0" * 64,
+                   size=1, requires_python=None, yanked=False, index_url=index_url)
+
+
+@pytest.mark.parametrize(("index", "name", "version", "expected"), [
+    ("https://pypi.org/simple/", "django", "4.2", "https://pypi.org/pypi/django/4.2/json"),
+    ("https://pypi.org/simple", "django", None, "https://pypi.org/pypi/django/json"),
+    ("https://u:p@mirror.example/py/simple/?x=1", "a", "1", "https://u:p@mirror.example/py/pypi/a/1/json"),
+    ("https://m.example/root/pypi/+simple/", "a", None, "https://m.example/root/pypi/pypi/a/json"),
+    ("https://mirror.example/python/index/", "a", "1.0", "https://mirror.example/python/pypi/a/1.0/json"),
+    ("http://127.0.0.1:8080/", "a", None, "http://127.0.0.1:8080/pypi/a/json"),
+    ("https://pypi.org/simple/", "a", "1.0+local/x", "https://pypi.org/pypi/a/1.0%2Blocal%2Fx/json"),
+])
+def test_json_api_url(index: str, name: str, version: str | None, expected: str) -> None:
+    assert json_api_url(index, name, version) == expected
+
+
+@pytest.fixture
+def index() -> Iterator[LocalIndex]:
+    with LocalIndex() as idx:
+        for v in ("1.0", "1.1", "1.2rc1", "1.2", "2.0"):
+            idx.add("demo", f"demo-{v}.tar.gz", f"demo {v}".encode())
+        yield idx
+
+
+def test_vulnerabilities_and_fixes(index: LocalIndex) -> None:
+    index.add_vulnerability("demo", "1.1", id=GHSA, aliases=["CVE-2023-31047"],
+                            fixed_in=["1.2"], summary="bad things")
+    index.add_vulnerability("demo", "1.1", id="PYSEC-2023-1", fixed_in=["2.0"])
+    index.add_vulnerability("demo", "1.2", id="PYSEC-2023-1", fixed_in=["2.0"])
+    index.add_vulnerability("demo", "1.2rc1", id="PYSEC-2020-9", fixed_in=["1.2"])
+    with http.session() as s:
+        found = lookup(release(index.url, "1.2"), s)
+    # previous final release is 1.1 (1.2rc1 is a pre-release); PYSEC-2023-1 still affects 1.2
+    assert found.previous == "1.1"
+    assert [a.id for a in found.vulnerabilities] == ["PYSEC-2023-1"]
+    (fix,) = found.fixes
+    assert (fix.id, fix.aliases, fix.fixed_in, fix.summary) == (
+        GHSA, ("CVE-2023-31047",), ("1.2",), "bad things")
+    assert len([p for p in index.requests if p.startswith("/pypi/")]) <= 3
+
+
+def test_fixed_later_is_not_fixed_here(index: LocalIndex) -> None:
+    index.add_vulnerability("demo", "1.0", id=GHSA, fixed_in=["2.0"])
+    with http.session() as s:
+        found = lookup(release(index.url, "1.1"), s)
+    assert found == Findings(previous="1.0")
+
+
+def test_latest_release_needs_two_requests(index: LocalIndex) -> None:
+    index.add_vulnerability("demo", "1.2", id=GHSA, fixed_in=["2.0"])
+    with http.session() as s:
+        found = lookup(release(index.url, "2.0"), s)
+    assert [a.id for a in found.fixes] == [GHSA] and found.vulnerabilities == ()
+    assert [p for p in index.requests if p.startswith("/pypi/")] == [
+        "/pypi/demo/json", "/pypi/demo/1.2/json"]
+
+
+def test_first_release_has_no_previous(index: LocalIndex) -> None:
+    index.add_vulnerability("demo", "1.0", id=GHSA, fixed_in=["1.1"])
+    with http.session() as s:
+        found = lookup(release(index.url, "1.0"), s)
+    assert found.previous is None and found.fixes == ()
+    assert [a.id for a in found.vulnerabilities] == [GHSA]
+
+
+def test_withdrawn_and_malformed_entries_are_skipped(index: LocalIndex) -> None:
+    index.add_vulnerability("demo", "1.1", id=GHSA, fixed_in=["1.2"])
+    index.add_vulnerability("demo", "1.1", id="PYSEC-2023-2", fixed_in=["1.2"])
+    index.vulnerabilities[("demo", "1.1")][1]["withdrawn"] = "2024-01-01T00:00:00Z"
+    index.add_vulnerability("demo", "1.1", id="bad id\nX-Evil: 1", fixed_in=["1.2"])
+    index.vulnerabilities[("demo", "1.1")].append({"id": "PYSEC-1", "aliases": "notalist"})
+    with http.session() as s:
+        found = lookup(release(index.url, "1.1"), s)
+    assert [a.id for a in found.vulnerabilities] == [GHSA]
+
+
+def test_index_without_json_api_gives_no_findings() -> None:
+    with LocalIndex() as idx, http.session() as s:   # the project is unknown: 404
+        assert lookup(release(idx.url, "1.0", name="absent"), s) == Findings()
+
+
+class _Broken(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = b"<html>maintenance</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_non_json_answer_is_an_error() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+        with http.session() as s, pytest.raises(ResolveError) as err:
+            lookup(release(url, "1.0"), s)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(err.value).startswith("demo: ") and "JSON" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unreachable_index_is_an_error() -> None:
+    with LocalIndex() as idx:
+        url = idx.url
+    with http.session(retries=0) as s, pytest.raises(ResolveError) as err:
+        lookup(release(url, "1.0"), s)
+    assert str(err.value).startswith("demo: cannot reach")
+
+
+def test_json_document_round_trips(index: LocalIndex) -> None:
+    """The API's entries parse with the provenance module's parser (same keys)."""
+    index.add_vulnerability("demo", "1.0", id=GHSA, fixed_in=["1.1"], link="https://x/y")
+    with http.session() as s:
+        found = lookup(release(index.url, "1.1"), s)
+    assert found.fixes[0].link == "https://x/y"
