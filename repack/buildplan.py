@@ -48,8 +48,9 @@ def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: pipeline.
         for name in plan.order:
             node = plan.nodes[name]
             key = f"{target.id}/{name}"
-            sdist = fetch(node.release, pins=node.pins, cache_dir=ctx.settings.cache_dir,
-                          session=ctx.session)
+            sdist = pipeline.accept(fetch(node.release, pins=node.pins,
+                                          cache_dir=ctx.settings.cache_dir,
+                                          session=ctx.session), ctx)
             work[key] = (sdist, target, f"{name} {node.release.version} for {target.id}")
             jobs_order.append(key)
             depends[key] = [f"{target.id}/{d}" for d in node.depends]

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 internal error; 2 usage or configuration; 3 not on the index;
 4 hash mismatch; 5 unsafe or corrupt archive; 6 bad metadata; 7 cannot map to the target;
-8 a build step failed; 9 a host tool is missing.
+8 a build step failed; 9 a host tool is missing; 10 signing failed; 11 the trust policy
+refused an upstream file.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from packaging.requirements import InvalidRequirement, Requirement
 
-from repack import __version__, cli_publish, config, log
+from repack import __version__, cli_publish, cli_trust, config, log
 from repack import targets as target_files
 from repack.errors import CommandFailed, ConfigError, RepackError
 from repack.model import BuildRequest
@@ -37,7 +38,8 @@ def _common(f: F) -> F:
     f = click.option("-v", "--verbose", is_flag=True, help="Show every command and its output.")(f)
     f = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")(f)
     f = click.option("--config", "config_file", type=click.Path(path_type=Path),
-                     help="Config file (default: $XDG_CONFIG_HOME/repack/config.toml).")(f)
+                     help="Project config with the trust policy (default: ./repack.toml; "
+                          "$XDG_CONFIG_HOME/repack/config.toml is read first).")(f)
     return f
 
 
@@ -128,24 +130,34 @@ def _report(debug: bool, body: Callable[[], None]) -> None:
               help="Builds run at once with --with-deps or --lock.")
 @click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
 @click.option("--key", "sign_key", help="Fingerprint to sign with (default: the published key).")
+@click.option("--require-signature", is_flag=True,
+              help="Refuse every sdist without a verified OpenPGP signature or PEP 740 "
+                   "attestation (as the policy's require-signature).")
+@click.option("--deny-vulnerable", is_flag=True,
+              help="Refuse releases the index lists known vulnerabilities for.")
 @cli_publish.key_options
 @_common
 def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | None,
           hashes: tuple[str, ...], req_file: Path | None, as_json: bool, with_deps: bool,
           lock_file: Path | None, jobs: int, sign: bool, sign_key: str | None,
+          require_signature: bool, deny_vulnerable: bool,
           gnupghome: Path | None, passphrase_file: Path | None, verbose: bool, debug: bool,
           config_file: Path | None) -> None:
     """Build native packages of REQ (PEP 508 requirements, e.g. 'django==4.2').
 
     An unpinned REQ resolves to the newest release that is not yanked, has an sdist and
     whose Requires-Python admits the target's Python.  The sdist's sha256 is checked
-    against the index and every --hash before it is used.
+    against the index and every --hash before it is used; then the trust policy
+    (./repack.toml [trust]: OpenPGP keys, Trusted Publishers) and the index's advisories.
+    Every package records what was verified: see `repack explain`.
     """
     log.configure(verbose=verbose)
 
     def body() -> None:
-        settings = config.load(config_file)
+        settings = _with_policy_flags(config.load(config_file), require_signature,
+                                      deny_vulnerable)
         signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file) if sign else None
+        _check_policy(settings)
         if lock_file is not None:
             result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs,
                                    _context(settings, output))
@@ -169,6 +181,23 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
                 if a.format == "deb":
                     log.info(f"built {a.path}")
     _report(debug, body)
+
+
+def _with_policy_flags(settings: config.Settings, require_signature: bool,
+                       deny_vulnerable: bool) -> config.Settings:
+    import dataclasses
+
+    policy = settings.policy.with_flags(require_signature=require_signature,
+                                        deny_vulnerable=deny_vulnerable)
+    return dataclasses.replace(settings, policy=policy)
+
+
+def _check_policy(settings: config.Settings) -> None:
+    if settings.policy.projects:
+        from repack import http, resolve, trust
+
+        trust.check_policy_projects(settings.policy, index=resolve.index_url(),
+                                    session=http.session())
 
 
 def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
@@ -326,6 +355,7 @@ def doctor() -> None:
 
 
 cli_publish.register(cli, _common, _report)
+cli_trust.register(cli, _common, _report)
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
-"""Settings: command line > environment > config file > defaults.
+"""Settings: command line > environment > project config > user config > defaults.
 
-The config file is `$XDG_CONFIG_HOME/repack/config.toml` (or `--config`):
+Two files, both optional, both TOML with the same tables: the user's
+`$XDG_CONFIG_HOME/repack/config.toml`, then the project's `repack.toml` in the working
+directory (or the file `--config` names), whose keys win:
 
     [maintainer]
     name = "Example Team"
@@ -10,6 +12,11 @@ The config file is `$XDG_CONFIG_HOME/repack/config.toml` (or `--config`):
     engine = "podman"          # or "docker"; default: detected
     output = "repack-out"
 
+    [trust]                    # the upstream trust policy: see repack.policy
+    require-signature = false
+
+The trust policy belongs with the project (it is reviewed and committed beside the
+requirements it governs); its keyring directory is resolved beside the file that holds it.
 Secrets never live here.
 """
 
@@ -17,14 +24,17 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
 
 from repack.errors import ConfigError
+from repack.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
+PROJECT_CONFIG = "repack.toml"
+_SECTIONS = {"maintainer", "build", "trust"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,28 +44,49 @@ class Settings:
     maintainer: str
     engine: str | None
     output_dir: Path
+    policy: Policy = field(default_factory=Policy)
+    project_file: Path | None = None     # the repack.toml read, if any
 
 
 def config_path() -> Path:
     return Path(platformdirs.user_config_dir("repack")) / "config.toml"
 
 
-def load(config_file: Path | None = None, *, environ: dict[str, str] | None = None) -> Settings:
-    env = os.environ if environ is None else environ
-    path = config_file or config_path()
-    data: dict[str, object] = {}
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: {e}") from e
-    elif config_file is not None:
-        raise ConfigError(f"config file {path} does not exist")
-    unknown = set(data) - {"maintainer", "build"}
+def _read(path: Path) -> dict[str, object]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+    unknown = set(data) - _SECTIONS
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
-    maint = _table(data, "maintainer", path)
-    build = _table(data, "build", path)
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))} "
+                          f"(allowed: {', '.join(sorted(_SECTIONS))})")
+    return data
+
+
+def load(config_file: Path | None = None, *, environ: dict[str, str] | None = None,
+         cwd: Path | None = None) -> Settings:
+    """Settings from the user's and the project's files.  `config_file` replaces
+    ./repack.toml and must exist."""
+    env = os.environ if environ is None else environ
+    user_file = config_path()
+    user = _read(user_file) if user_file.is_file() else {}
+    candidate = config_file if config_file is not None else (cwd or Path.cwd()) / PROJECT_CONFIG
+    project: dict[str, object] = {}
+    project_file: Path | None = None
+    if candidate.is_file():
+        project, project_file = _read(candidate), candidate
+    elif config_file is not None:
+        raise ConfigError(f"config file {config_file} does not exist")
+    path = project_file or user_file
+    maint = {**_table(user, "maintainer", user_file), **_table(project, "maintainer", path)}
+    build = {**_table(user, "build", user_file), **_table(project, "build", path)}
+    if "trust" in project and project_file is not None:
+        policy = from_table(project["trust"], project_file)
+    elif "trust" in user:
+        policy = from_table(user["trust"], user_file)
+    else:
+        policy = Policy()
     name = env.get("DEBFULLNAME") or maint.get("name")
     email = env.get("DEBEMAIL") or maint.get("email")
     maintainer = DEFAULT_MAINTAINER
@@ -72,6 +103,8 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         maintainer=maintainer,
         engine=env.get("REPACK_ENGINE") or _str(build.get("engine")),
         output_dir=Path(_str(build.get("output")) or "repack-out"),
+        policy=policy,
+        project_file=project_file,
     )
 
 

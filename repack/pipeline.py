@@ -1,6 +1,7 @@
 """The build pipeline, one stage call after another.
 
-    resolve -> fetch (+verify hashes) -> unpack -> metadata -> map -> render -> build
+    resolve -> fetch (+verify hashes) -> accept (signatures, attestations, advisories)
+            -> unpack -> metadata -> map -> render -> build
 
 Reading `build_for_target` tells what repack does, in order.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import requests
 from packaging.requirements import Requirement
 
-from repack import buildreqs, log, metadata, naming, render
+from repack import buildreqs, log, metadata, naming, provenance, render, trust
 from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
@@ -89,8 +90,14 @@ def build_all(requests_: Sequence[BuildRequest], targets: Sequence[Target],
 def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
     release: Release = resolve(request.requirement, python_full_version=target.python_full_version,
                                index=ctx.index, session=ctx.session)
-    return fetch(release, pins=request.hashes, cache_dir=ctx.settings.cache_dir,
-                 session=ctx.session)
+    return accept(fetch(release, pins=request.hashes, cache_dir=ctx.settings.cache_dir,
+                        session=ctx.session), ctx)
+
+
+def accept(sdist: Sdist, ctx: Context) -> Sdist:
+    """The verify stage (repack.trust): the policy's signatures and attestations, and the
+    index's advisories, checked and recorded before any upstream code runs."""
+    return trust.accept(sdist, ctx.settings.policy, session=ctx.session)
 
 
 def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[Artifact], list[str]]:
@@ -263,7 +270,7 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
               settings: Settings) -> DebSpec:
     return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
-                                date=changelog_date())
+                                date=changelog_date(), provenance=provenance.of(sdist))
 
 
 def changelog_date() -> str:
@@ -304,11 +311,13 @@ def license_text(tree: Path, project: Project) -> str | None:
 def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> Path:
     """Where the build is cached, keyed by everything that can change the artifacts: the
     sdist, the target, the image and its archive snapshot, the templates (shipped and user
-    overrides), the maintainer, repack's version."""
+    overrides), the maintainer, repack's version, and the provenance record the packages
+    carry (what was verified; advisories known at build time)."""
     templates = [Path(str(render.builtin_templates()))]
     templates += [d for d in render.user_template_dirs() if d.is_dir()]
     key = cache_key(
-        sdist=sdist.sha256, target=str(target), image=image.tag,
+        sdist=sdist.sha256, provenance=provenance.to_json(provenance.of(sdist)),
+        target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
         templates=[tree_digest(t) for t in templates],
     )

@@ -161,6 +161,11 @@ class _Rejection:
     yanked: bool = False
 
 
+def project_page(name: str, *, index: str, session: requests.Session) -> ProjectPage:
+    """The index's page for `name`; ResolveError ("not found on ...") when there is none."""
+    return _fetch_page(name, index=index, session=session)
+
+
 def _describe(index: str) -> str:
     return index.rstrip("/") + "/"
 

@@ -1,0 +1,112 @@
+"""`repack trust ...` (the upstream trust policy's keyring) and `repack explain` (what a
+built package records about its upstream source)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from repack import config, log
+from repack.errors import ConfigError
+from repack.model import Advisory, Provenance
+
+
+def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[..., Any]],
+             report: Callable[[bool, Callable[[], None]], None]) -> None:
+    """Add the commands to the main group (common options and error reporting from it)."""
+
+    @cli.group()
+    def trust() -> None:
+        """Manage the upstream trust policy's OpenPGP keyring (./trusted-keys beside
+        repack.toml).  The policy itself is the [trust] table of repack.toml."""
+
+    @trust.command("add-key")
+    @click.argument("project")
+    @click.argument("keyfile", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+    @common
+    def trust_add_key(project: str, keyfile: Path, verbose: bool, debug: bool,
+                      config_file: Path | None) -> None:
+        """Import PROJECT's upstream signing key from KEYFILE (armored or binary) into the
+        policy's keyring and print the rule that allows it."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from packaging.utils import canonicalize_name
+
+            from repack import upstream_pgp
+            from repack.policy import DEFAULT_KEYRING
+
+            settings = config.load(config_file)
+            name = canonicalize_name(project)
+            if not name or "/" in project:
+                raise ConfigError(f"{project!r} is not a project name")
+            keyring = settings.policy.keyring or (
+                (settings.project_file or Path(config.PROJECT_CONFIG)).resolve().parent
+                / DEFAULT_KEYRING)
+            infos = upstream_pgp.add_key(keyring, keyfile)
+            for info in infos:
+                state = {"added": "added to", "updated": "updated in",
+                         "unchanged": "already in"}[info.status]
+                uids = "; ".join(info.uids) or "(no user id)"
+                log.info(f"{info.fingerprint} {uids}: {state} {keyring}")
+            fprs = ", ".join(f'"{i.fingerprint}"' for i in infos)
+            click.echo(f"[trust.projects.{name}]\npgp = [{fprs}]")
+        report(debug, body)
+
+    @cli.command()
+    @click.argument("artifacts", nargs=-1, required=True,
+                    type=click.Path(path_type=Path, dir_okay=False, exists=True))
+    @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+    @common
+    def explain(artifacts: tuple[Path, ...], as_json: bool, verbose: bool, debug: bool,
+                config_file: Path | None) -> None:
+        """Print where each built .deb or .rpm came from and what was verified, read from
+        the package file itself (its repack-provenance.json)."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack import provenance
+
+            records: dict[str, Any] = {}
+            for path in artifacts:
+                record = provenance.read(path)
+                if record is None:
+                    raise ConfigError(f"{path.name} carries no repack provenance record "
+                                      "(not built by repack, or by an older version)")
+                if as_json:
+                    records[str(path)] = json.loads(provenance.to_json(record))
+                else:
+                    click.echo(describe(path, record))
+            if as_json:
+                click.echo(json.dumps(records, indent=2))
+        report(debug, body)
+
+
+def _advisory_line(a: Advisory) -> str:
+    aliases = f" ({', '.join(a.aliases)})" if a.aliases else ""
+    fixed = f"; fixed in {', '.join(a.fixed_in)}" if a.fixed_in else ""
+    return f"    {a.id}{aliases}{fixed}"
+
+
+def describe(path: Path, p: Provenance) -> str:
+    """The human-readable record (upstream text printed as data, one field a line)."""
+    lines = [
+        f"{path.name}",
+        f"  upstream:  {p.project} {p.version} ({p.filename})",
+        f"  source:    {' '.join(p.url.split())}",
+        f"  sha256:    {p.sha256}",
+        f"  verified:  {', '.join(p.verified) or 'nothing'}",
+    ]
+    if p.vulnerabilities:
+        lines.append(f"  known vulnerabilities when built: {len(p.vulnerabilities)}")
+        lines += [_advisory_line(a) for a in p.vulnerabilities]
+    else:
+        lines.append("  known vulnerabilities when built: none listed by the index")
+    if p.fixes:
+        lines.append(f"  security update, fixes: {len(p.fixes)}")
+        lines += [_advisory_line(a) for a in p.fixes]
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""The verify stage: a hash-checked sdist meets the team's trust policy, or nothing is built.
+
+    fetch (TLS, index sha256, pins) -> accept (OpenPGP, PEP 740, advisories) -> unpack ...
+
+What passed is added to `Sdist.verified` ("pgp:<FPR>", "attestation:github:<repo>/<workflow>")
+and travels into every package as its provenance record (repack.provenance).  Checks run
+before any upstream code does: the metadata hook and the build see only accepted files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import requests
+
+from repack import log
+from repack.errors import ResolveError, TrustError
+from repack.model import Advisory, Sdist
+from repack.policy import Policy, ProjectRule
+from repack.provenance import advisory_ids
+
+__all__ = ["accept", "check_policy_projects", "describe_advisories"]
+
+
+def accept(sdist: Sdist, policy: Policy, *, session: requests.Session) -> Sdist:
+    """`sdist` with the checks the policy asks for done and recorded, and the index's
+    advisories attached; TrustError when the policy is not met."""
+    release = sdist.release
+    project = str(release.name)
+    rule = policy.rule(project)
+    passed: list[str] = []
+    missing: list[str] = []
+    if rule is not None and rule.pgp:
+        result = _pgp(sdist, rule, policy, session)
+        (passed if result.startswith("pgp:") else missing).append(result)
+    if (rule is not None and rule.attestation is not None) or (
+            policy.require_signature and not passed):
+        result = _attestation(sdist, rule, session)
+        (passed if result.startswith("attestation:") else missing).append(result)
+    if rule is not None:
+        if rule.require == "all" and missing:
+            raise TrustError(f"{release.filename}: the policy requires all of "
+                             f"{' and '.join(rule.checks)}; {'; '.join(missing)}", project=project)
+        if not passed:
+            raise TrustError(f"{release.filename}: the policy requires a verified "
+                             f"{' or '.join(rule.checks)}; {'; '.join(missing)}", project=project)
+    if policy.require_signature and not passed:
+        raise TrustError(
+            f"{release.filename} carries no verified signature or attestation "
+            "(--require-signature)", project=project,
+            hint="add a [trust.projects] rule naming the project's keys or Trusted Publisher, "
+                 "or build without --require-signature")
+    for check in passed:
+        log.info(f"{project}: {release.filename} verified: {check}")
+    sdist = dataclasses.replace(sdist, verified=sdist.verified + tuple(passed))
+    return _advisories(sdist, policy, session)
+
+
+def _pgp(sdist: Sdist, rule: ProjectRule, policy: Policy, session: requests.Session) -> str:
+    """"pgp:<FPR>" when the signature verifies, a reason when there is none; raises on a
+    bad one."""
+    from repack import upstream_pgp
+
+    release = sdist.release
+    url = upstream_pgp.signature_url(release)
+    signature = upstream_pgp.fetch_signature(url, session, str(release.name))
+    if signature is None:
+        return f"no OpenPGP signature ({url} is not there)"
+    if policy.keyring is None:
+        raise TrustError("the policy names pgp keys but has no keyring directory",
+                         project=str(release.name))
+    return upstream_pgp.verify_detached(sdist.path, signature, allowed=rule.pgp,
+                                        keyring=policy.keyring, project=str(release.name),
+                                        filename=release.filename)
+
+
+def _attestation(sdist: Sdist, rule: ProjectRule | None, session: requests.Session) -> str:
+    from repack import attest
+
+    release = sdist.release
+    if release.provenance_url is None:
+        return "no PEP 740 attestation (the index announces no provenance)"
+    data = attest.fetch_provenance(release.provenance_url, session, str(release.name))
+    return attest.verify_provenance(sdist.path, release.filename, data,
+                                    expected=rule.attestation if rule else None,
+                                    project=str(release.name))
+
+
+def describe_advisories(advisories: Iterable[Advisory]) -> str:
+    items = list(advisories)
+    fixed = sorted({v for a in items for v in a.fixed_in})
+    ids = advisory_ids(items)
+    shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+    return shown + (f" (fixed in {', '.join(fixed[:4])})" if fixed else "")
+
+
+def _advisories(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
+    from repack import advisories
+
+    release = sdist.release
+    project = str(release.name)
+    try:
+        found = advisories.lookup(release, session)
+    except ResolveError as exc:
+        if policy.deny_vulnerable:
+            raise TrustError(f"cannot check {release.filename} for known vulnerabilities "
+                             f"(--deny-vulnerable): {exc}", project=project) from exc
+        log.warn(f"{project}: could not check for known vulnerabilities: {exc}")
+        return sdist
+    if found.vulnerabilities:
+        what = (f"{release.version} has {len(found.vulnerabilities)} known "
+                f"vulnerabilit{'y' if len(found.vulnerabilities) == 1 else 'ies'}: "
+                f"{describe_advisories(found.vulnerabilities)}")
+        if policy.deny_vulnerable:
+            raise TrustError(f"{what}; refused (--deny-vulnerable)", project=project,
+                             hint="pick a release that fixes them")
+        log.warn(f"{project}: {what}")
+    if found.fixes:
+        log.info(f"{project}: {release.version} is a security update: it fixes "
+                 f"{describe_advisories(found.fixes)}")
+    return dataclasses.replace(sdist, vulnerabilities=found.vulnerabilities, fixes=found.fixes)
+
+
+def check_policy_projects(policy: Policy, *, index: str, session: requests.Session) -> None:
+    """A rule for a project the index does not have is a typo that would silently protect
+    nothing: refuse it before building."""
+    from repack import resolve
+
+    for name in policy.projects:
+        try:
+            resolve.project_page(name, index=index, session=session)
+        except ResolveError as exc:
+            where = policy.source or "the trust policy"
+            raise TrustError(f"{where}: [trust.projects.{name}] names a project that is "
+                             f"{exc.args[0]}", project=name,
+                             hint="fix the project name in the policy") from exc
