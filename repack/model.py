@@ -111,6 +111,8 @@ class Sdist:
     sha256: str
     verified: tuple[str, ...]    # what was checked, e.g. ("tls", "sha256:index", "sha256:pin",
                                  # "pgp:<FINGERPRINT>", "attestation:github:<owner/repo>/<workflow>")
+    vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
+    fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,6 +208,7 @@ class DebSpec:
     upstream_name: str           # untrusted display name
     source_url: str
     changelog: ChangelogEntry
+    provenance: Provenance | None = None    # recorded in the package (repack.provenance)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +258,7 @@ class RpmSpec:
     python_version: str          # "3.9"
     packager: str
     changelog: RpmChangelogEntry
+    provenance: Provenance | None = None    # installed as %doc repack-provenance.json
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

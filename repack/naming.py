@@ -28,9 +28,11 @@ from repack.model import (
     DebSpec,
     DebVersion,
     Project,
+    Provenance,
     Relation,
     Target,
 )
+from repack.provenance import changelog_lines
 
 __all__ = [
     "MappedRequirement", "archive_epoch", "deb_package_name", "deb_source_name",
@@ -404,6 +406,7 @@ def make_deb_spec(
     archive: ArchiveIndex,
     maintainer: str,
     date: str,
+    provenance: Provenance | None = None,
 ) -> DebSpec:
     """Fill every DebSpec field for *project* on *target*.
 
@@ -477,11 +480,13 @@ def make_deb_spec(
         changelog=ChangelogEntry(
             version=version,
             distribution=target.distribution,
-            urgency="medium",
+            urgency="high" if provenance is not None and provenance.fixes else "medium",
             changes=(
                 f"Repackaged {project.name} {project.version} from the upstream sdist by repack.",
+                *changelog_lines(provenance),
             ),
             maintainer=maintainer,
             date=date,
         ),
+        provenance=provenance,
     )

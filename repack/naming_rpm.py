@@ -19,8 +19,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from repack.errors import MappingError
-from repack.model import Project, RpmChangelogEntry, RpmSpec, Target
+from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
 from repack.naming import _active, _homepage, _license, _strip_zeros, python_relation
+from repack.provenance import changelog_lines
 
 __all__ = [
     "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires", "rpm_name",
@@ -340,6 +341,7 @@ def make_rpm_spec(
     packager: str,
     date: str,
     source_dir: str | None = None,
+    provenance: Provenance | None = None,
 ) -> RpmSpec:
     """Fill every RpmSpec field for *project* on the rpm-family *target*.
 
@@ -389,6 +391,8 @@ def make_rpm_spec(
             evr=str(evr),
             changes=(
                 f"Repackaged {project.name} {project.version} from the upstream sdist by repack.",
+                *changelog_lines(provenance),
             ),
         ),
+        provenance=provenance,
     )

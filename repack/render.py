@@ -45,7 +45,7 @@ from typing import Any
 import jinja2
 import platformdirs
 
-from repack import log
+from repack import log, provenance
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
 from repack.model import Alternatives, DebName, DebSpec, DebVersion, Relation
 
@@ -353,6 +353,12 @@ def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
         Relation(name=DebName(interpreter)),
     )
     changelog = _changelog(spec)
+    record = spec.provenance
+    # XB-: dpkg-gencontrol copies these into the binary package's control file, so that
+    # `dpkg -s`, `apt show` and `repack explain` tell where the package came from.
+    provenance_fields = [] if record is None else [
+        (name, deb_line(value, "-")) for name, value in provenance.control_fields(record).items()
+    ]
     homepage = deb_url(spec.homepage)
     if spec.homepage and not homepage:
         log.debug(f"{spec.source_name}: Homepage omitted, not a plain http(s) URL")
@@ -361,6 +367,8 @@ def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
         "changelog": changelog,
         "year": changelog["year"],
         "base_build_depends": tuple((r,) for r in base if r.name not in named),
+        "provenance_fields": provenance_fields,
+        "provenance_doc": provenance.DOC_NAME,
         "homepage": homepage,
         "source_url": deb_url(spec.source_url),
         "license": dep5_license(spec.license),
@@ -385,7 +393,13 @@ def render_files(
     """Render every file of debian/ in memory: debian-relative path -> text."""
     env = environment(template_dirs)
     context = _context(spec, license_text)
-    return {path: env.get_template(f"deb/{path}.j2").render(context) for path in FILES}
+    files = {path: env.get_template(f"deb/{path}.j2").render(context) for path in FILES}
+    if spec.provenance is not None:
+        # Data, not a template: json.dumps does the escaping.  dh_installdocs installs it
+        # as /usr/share/doc/<package>/repack-provenance.json (repack.provenance.doc_path).
+        files[provenance.DOC_NAME] = provenance.to_json(spec.provenance)
+        files[f"{spec.binary_name}.docs"] = f"debian/{provenance.DOC_NAME}\n"
+    return files
 
 
 def render_debian(
@@ -413,5 +427,5 @@ def render_debian(
         path = debian / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        path.chmod(FILES[rel])
+        path.chmod(FILES.get(rel, 0o644))
     return debian

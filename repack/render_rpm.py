@@ -42,7 +42,7 @@ from typing import Any
 
 import jinja2
 
-from repack import render
+from repack import provenance, render
 from repack.errors import MetadataError, RepackError
 from repack.model import RpmSpec
 from repack.render import Checked
@@ -209,6 +209,7 @@ def context(spec: RpmSpec) -> dict[str, object]:
         "source0": _source0(spec),
         "url": rpm_url(spec.url),
         "changelog": _changelog(spec),
+        "provenance_doc": provenance.DOC_NAME if spec.provenance is not None else None,
         "default_summary": f"Python 3 module {name}",
         "default_description": (
             f"This package provides the Python 3 distribution {name}, built from its upstream "
@@ -229,3 +230,9 @@ def render_spec(spec: RpmSpec, dest: Path, *, template_dirs: Sequence[Path] = ()
     dest.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_sources(spec: RpmSpec, sources: Path) -> None:
+    """The spec's Source1, the provenance record (JSON data, never spec text)."""
+    if spec.provenance is not None:
+        (sources / provenance.DOC_NAME).write_text(provenance.to_json(spec.provenance))

@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 from packaging.requirements import Requirement
 
-from repack import buildreqs, log, metadata, naming_rpm, render, render_rpm
+from repack import buildreqs, log, metadata, naming_rpm, provenance, render, render_rpm
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
 from repack.cache import sha256_file
@@ -207,8 +207,10 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
             project = _project(raw, tree, sdist, "PEP 517", entry_points)
         spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                         source_url=sdist.release.url, target=target,
-                                        packager=packager, date=date)
+                                        packager=packager, date=date,
+                                        provenance=provenance.of(sdist))
         shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
+        render_rpm.write_sources(spec, build.topdir / "SOURCES")
         spec_file = render_rpm.render_spec(spec, build.topdir / "SPECS")
         build.rpmbuild(c, spec_file, target)
     return RpmResult(artifacts=tuple(collect_artifacts(build.topdir, spec)), spec=spec,

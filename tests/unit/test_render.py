@@ -19,10 +19,19 @@ from debian.copyright import Copyright
 from debian.deb822 import Deb822
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
-from repack import log, render
+from repack import log, provenance, render
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
-from repack.model import ChangelogEntry, DebName, DebSpec, DebVersion, Relation
+from repack.model import (
+    Advisory,
+    ChangelogEntry,
+    DebName,
+    DebSpec,
+    DebVersion,
+    Provenance,
+    Relation,
+)
 
 VERSION = DebVersion("4.2.11-0repack1~deb12")
 MAINTAINER = "Repack Builder <repack@example.org>"
@@ -570,3 +579,42 @@ def test_description_invariants(text: str) -> None:
     one = render.deb_line(text, fallback="fallback")
     assert "\n" not in one and one.isprintable() and not re.search(r"\$(?!\{\})", one)
     assert strict_paragraphs(f"Description: {one}\n{desc}\n") == [["Description"]]
+
+
+# --- the provenance record ----------------------------------------------------------------------
+
+HOSTILE_PROVENANCE = Provenance(
+    project=canonicalize_name("Django"), version="4.2.11", filename="Django-4.2.11.tar.gz",
+    url="https://example.org/x\nDepends: evil\n${shlibs:Depends}",
+    sha256="ab" * 32, verified=("tls", "sha256:index", "pgp:" + "A" * 40),
+    fixes=(Advisory(id="GHSA-2hrw-hx67-34x6", aliases=("CVE-2023-31047",),
+                    summary=HOSTILE, fixed_in=("4.2.1",), link=HOSTILE),),
+)
+
+
+def test_provenance_fields_and_doc_keep_their_shape() -> None:
+    files = render.render_files(make_spec(provenance=HOSTILE_PROVENANCE))
+    paragraphs = strict_paragraphs(files["control"])
+    assert paragraphs[1][-7:] == ["XB-Repack-Project", "XB-Repack-Upstream-Version",
+                                  "XB-Repack-Source", "XB-Repack-Source-SHA256",
+                                  "XB-Repack-Verified", "XB-Repack-Fixes", "Description"]
+    (_, binary) = parse_control(files["control"])
+    assert binary["XB-Repack-Source"] == "https://example.org/x Depends: evil ${}{shlibs:Depends}"
+    assert binary["XB-Repack-Fixes"] == "GHSA-2hrw-hx67-34x6 CVE-2023-31047"
+    assert unescaped_dollars(files["control"]) == []
+    assert provenance.from_json(files["repack-provenance.json"]) == HOSTILE_PROVENANCE
+    assert files["python3-django.docs"] == "debian/repack-provenance.json\n"
+    assert "dh_compress -Xrepack-provenance.json" in files["rules"]
+
+
+@needs["dpkg-gencontrol"]
+def test_provenance_fields_reach_the_binary_control_file(tmp_path: Path) -> None:
+    tree = build_tree(tmp_path, make_spec(provenance=HOSTILE_PROVENANCE))
+    out = gencontrol(tree, "shlibs:Depends=SUBSTITUTED", "misc:Depends=misc-dep",
+                     "python3:Depends=python3:any")
+    assert "SUBSTITUTED" not in out
+    (fields,) = parse_control(out)
+    assert fields["Repack-Source"] == "https://example.org/x Depends: evil ${shlibs:Depends}"
+    assert fields["Repack-Verified"] == "tls sha256:index pgp:" + "A" * 40
+    assert fields["Repack-Source-SHA256"] == "ab" * 32
+    assert "evil" not in fields["Depends"]

@@ -1,0 +1,200 @@
+"""The provenance record every artifact carries: what was accepted from upstream, and why.
+
+One JSON document, written into each binary package as
+``/usr/share/doc/<package>/repack-provenance.json`` so that it travels with the file (a .deb
+also gets one-line ``Repack-*`` control fields, which ``apt show`` and ``dpkg -s`` print).
+`read` gets it back from a .deb or .rpm without installing it: `repack explain` prints it
+and `repack publish` takes the security fixes from it.
+
+The document is data, never a template: upstream text (URLs, advisory summaries) is JSON-
+encoded by `json.dumps`, and advisory ids are checked against `ID_RE` before they are
+written anywhere a format could be broken (control fields, changelogs).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from repack.errors import MetadataError
+from repack.model import Advisory, Provenance, Sdist
+from repack.run import run
+
+__all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "control_fields",
+           "doc_path", "from_json", "of", "read", "to_json"]
+
+SCHEMA = 1
+DOC_NAME = "repack-provenance.json"
+#: OSV ids and aliases (GHSA-xxxx-xxxx-xxxx, PYSEC-2023-100, CVE-2023-31047): nothing that
+#: could end a field, a line or a macro.
+ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9._:-]{1,80}")
+_MAX_DOC = 1024 * 1024
+
+
+def of(sdist: Sdist) -> Provenance:
+    """The record of one verified sdist."""
+    release = sdist.release
+    return Provenance(
+        project=release.name, version=str(release.version), filename=release.filename,
+        url=release.url, sha256=sdist.sha256, verified=sdist.verified,
+        vulnerabilities=sdist.vulnerabilities, fixes=sdist.fixes,
+    )
+
+
+def changelog_lines(p: Provenance | None) -> tuple[str, ...]:
+    """Our own changelog lines about security fixes (ids only, checked; no upstream prose)."""
+    if p is None or not p.fixes:
+        return ()
+    return (f"Security update: fixes {', '.join(advisory_ids(p.fixes))}.",)
+
+
+def doc_path(package: str) -> str:
+    """Where the document is installed, relative to the root."""
+    return f"usr/share/doc/{package}/{DOC_NAME}"
+
+
+def _advisory_json(a: Advisory) -> dict[str, Any]:
+    return {"id": a.id, "aliases": list(a.aliases), "summary": a.summary,
+            "fixed_in": list(a.fixed_in), "link": a.link}
+
+
+def to_json(p: Provenance) -> str:
+    """The document, stable (sorted keys) so that identical inputs give identical packages."""
+    doc = {
+        "schema": SCHEMA,
+        "project": p.project,
+        "version": p.version,
+        "filename": p.filename,
+        "url": p.url,
+        "sha256": p.sha256,
+        "verified": list(p.verified),
+        "vulnerabilities": [_advisory_json(a) for a in p.vulnerabilities],
+        "fixes": [_advisory_json(a) for a in p.fixes],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def _strs(value: object, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} must be a list of strings")
+    return tuple(value)
+
+
+def advisory_from_json(item: Mapping[str, Any]) -> Advisory:
+    """One advisory from the document (or from the index's JSON API, which has the same keys)."""
+    ident = item.get("id")
+    if not isinstance(ident, str) or not ID_RE.fullmatch(ident):
+        raise ValueError(f"advisory id {str(ident)[:80]!r} is malformed")
+    aliases = tuple(a for a in _strs(item.get("aliases") or [], "aliases") if ID_RE.fullmatch(a))
+    summary = item.get("summary") or item.get("details") or ""
+    link = item.get("link")
+    return Advisory(
+        id=ident,
+        aliases=aliases,
+        summary=summary if isinstance(summary, str) else "",
+        fixed_in=_strs(item.get("fixed_in") or [], "fixed_in"),
+        link=link if isinstance(link, str) else None,
+    )
+
+
+def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
+    """Parse a document; MetadataError naming `source` when it is not one of ours."""
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise ValueError(f"not a repack provenance document (schema {SCHEMA})")
+        fields = {k: doc.get(k) for k in ("project", "version", "filename", "url", "sha256")}
+        for key, value in fields.items():
+            if not isinstance(value, str):
+                raise TypeError(f"{key} must be a string")
+        return Provenance(
+            project=canonicalize_name(str(fields["project"])),
+            version=str(fields["version"]),
+            filename=str(fields["filename"]),
+            url=str(fields["url"]),
+            sha256=str(fields["sha256"]),
+            verified=_strs(doc.get("verified", []), "verified"),
+            vulnerabilities=tuple(advisory_from_json(a) for a in doc.get("vulnerabilities", [])),
+            fixes=tuple(advisory_from_json(a) for a in doc.get("fixes", [])),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise MetadataError(f"{source}: malformed {DOC_NAME}: {exc}") from exc
+
+
+def advisory_ids(advisories: Sequence[Advisory]) -> list[str]:
+    """Every id and alias, once, in order: what a changelog or control field names."""
+    seen: dict[str, None] = {}
+    for a in advisories:
+        for ident in (a.id, *a.aliases):
+            if ID_RE.fullmatch(ident):
+                seen.setdefault(ident)
+    return list(seen)
+
+
+def control_fields(p: Provenance) -> dict[str, str]:
+    """One-line ``Repack-*`` fields for a .deb's control file (values still need the
+    control-file escaping of repack.render; ids are already safe)."""
+    fields = {
+        "Repack-Project": p.project,
+        "Repack-Upstream-Version": p.version,
+        "Repack-Source": p.url,
+        "Repack-Source-SHA256": p.sha256,
+        "Repack-Verified": " ".join(p.verified),
+    }
+    if p.fixes:
+        fields["Repack-Fixes"] = " ".join(advisory_ids(p.fixes))
+    return fields
+
+
+def read(path: Path) -> Provenance | None:
+    """The record inside a built .deb or .rpm, or None when it carries none (not built by
+    repack, or by an older repack).  MetadataError when the file cannot be read."""
+    name = path.name
+    if name.endswith(".deb"):
+        data = _from_deb(path)
+    elif name.endswith(".rpm") and not name.endswith(".src.rpm"):
+        data = _from_rpm(path)
+    else:
+        raise MetadataError(f"{name}: not a binary .deb or .rpm; the provenance record is in "
+                            "the binary packages")
+    return None if data is None else from_json(data, source=name)
+
+
+def _from_deb(path: Path) -> bytes | None:
+    from debian.debfile import DebError, DebFile
+
+    try:
+        deb = DebFile(str(path))
+        try:
+            package = deb.debcontrol()["Package"]
+            member = doc_path(package)
+            # get_content raises DebError for a missing member: no record is no error
+            content = deb.data.get_content(member) if deb.data.has_file(member) else None
+        finally:
+            deb.close()
+    except (DebError, KeyError, OSError, tarfile.TarError, EOFError) as exc:
+        raise MetadataError(f"{path.name}: cannot read the .deb: {exc}") from exc
+    return content if isinstance(content, bytes) else None
+
+
+def _from_rpm(path: Path) -> bytes | None:
+    name = run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}", path]).stdout
+    wanted = "./" + doc_path(name.decode())
+    # rpm2archive turns the payload (whatever its compression) into a plain tar on stdout.
+    tar_bytes = run(["rpm2archive", "-n", "-"], input=path.read_bytes()).stdout
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
+            for member in tar:
+                if member.name == wanted and member.isfile() and member.size <= _MAX_DOC:
+                    fh = tar.extractfile(member)
+                    return fh.read() if fh else None
+    except tarfile.TarError as exc:
+        raise MetadataError(f"{path.name}: cannot read the rpm payload: {exc}") from exc
+    return None

@@ -1,0 +1,93 @@
+"""The provenance record: its JSON codec, and how a security fix reaches the changelogs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+from test_naming import ARCHIVE, TARGET, project
+from test_naming import spec as deb_spec
+from test_render_rpm import parsed
+from test_render_rpm import spec as rpm_spec
+
+from repack import provenance
+from repack.errors import MetadataError
+from repack.model import Advisory, Provenance
+from repack.naming import make_deb_spec
+from repack.render_rpm import render_spec, write_sources
+
+GHSA = Advisory(id="GHSA-2hrw-hx67-34x6", aliases=("CVE-2023-31047",),
+                summary="Potential bypass of validation\nwhen uploading multiple files",
+                fixed_in=("4.2.1", "4.1.9"), link="https://osv.dev/vulnerability/GHSA-2hrw")
+RECORD = Provenance(
+    project=canonicalize_name("Django"), version="4.2", filename="Django-4.2.tar.gz",
+    url="https://files.example/Django-4.2.tar.gz", sha256="c3" * 32,
+    verified=("tls", "sha256:index", "attestation:github:django/django/release.yml"),
+    vulnerabilities=(GHSA,), fixes=(),
+)
+
+
+def test_json_round_trip_is_stable() -> None:
+    text = provenance.to_json(RECORD)
+    assert provenance.from_json(text) == RECORD
+    assert provenance.to_json(provenance.from_json(text)) == text
+    doc = json.loads(text)
+    assert doc["schema"] == 1 and doc["vulnerabilities"][0]["aliases"] == ["CVE-2023-31047"]
+
+
+@pytest.mark.parametrize("doc", [
+    "not json", "[]", '{"schema": 2}',
+    json.dumps({"schema": 1, "project": "x", "version": "1", "filename": "x-1.tar.gz",
+                "url": "u", "sha256": 5}),
+    json.dumps({"schema": 1, "project": "x", "version": "1", "filename": "x-1.tar.gz",
+                "url": "u", "sha256": "s", "fixes": [{"id": "GHSA\nInjected: yes"}]}),
+])
+def test_malformed_documents_are_refused(doc: str) -> None:
+    with pytest.raises(MetadataError, match="malformed repack-provenance.json"):
+        provenance.from_json(doc, source="x.deb")
+
+
+def test_advisory_ids_are_checked_before_they_reach_a_field() -> None:
+    bad = {"id": "GHSA-1", "aliases": ["CVE-2024-1", "evil\nField: x", "x y"], "fixed_in": []}
+    assert provenance.advisory_from_json(bad).aliases == ("CVE-2024-1",)
+    assert provenance.advisory_ids([GHSA, GHSA]) == ["GHSA-2hrw-hx67-34x6", "CVE-2023-31047"]
+
+
+def test_control_fields() -> None:
+    fields = provenance.control_fields(RECORD)
+    assert fields == {
+        "Repack-Project": "django", "Repack-Upstream-Version": "4.2",
+        "Repack-Source": "https://files.example/Django-4.2.tar.gz",
+        "Repack-Source-SHA256": "c3" * 32,
+        "Repack-Verified": "tls sha256:index attestation:github:django/django/release.yml",
+    }
+    fixed = provenance.control_fields(dataclasses.replace(RECORD, fixes=(GHSA,)))
+    assert fixed["Repack-Fixes"] == "GHSA-2hrw-hx67-34x6 CVE-2023-31047"
+
+
+def test_a_security_release_gets_urgency_high_and_names_what_it_fixes() -> None:
+    plain = deb_spec(project())
+    assert plain.changelog.urgency == "medium" and plain.provenance is None
+    fixed = make_deb_spec(project(), source_url="https://files.example/django-4.2.tar.gz",
+                          target=TARGET, archive=ARCHIVE, maintainer="Repack <repack@example.org>",
+                          date="Mon, 01 Jan 2024 00:00:00 +0000",
+                          provenance=dataclasses.replace(RECORD, fixes=(GHSA,)))
+    assert fixed.changelog.urgency == "high"
+    assert fixed.changelog.changes[-1] == (
+        "Security update: fixes GHSA-2hrw-hx67-34x6, CVE-2023-31047.")
+
+
+@pytest.mark.skipif(shutil.which("rpmspec") is None, reason="rpmspec not installed")
+def test_rpm_spec_ships_the_record_as_doc(tmp_path: Path) -> None:
+    s = dataclasses.replace(rpm_spec(), provenance=RECORD)
+    out = parsed(tmp_path, s)
+    text = render_spec(s, tmp_path).read_text()
+    assert "Source1:        repack-provenance.json" in text.splitlines()
+    assert "%doc repack-provenance.json" in out.splitlines()
+    assert "cp -p %{SOURCE1} ." in text.splitlines()
+    write_sources(s, tmp_path)
+    assert provenance.from_json((tmp_path / "repack-provenance.json").read_text()) == RECORD
