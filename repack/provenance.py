@@ -145,7 +145,7 @@ def control_fields(p: Provenance) -> dict[str, str]:
         "Repack-Project": p.project,
         "Repack-Upstream-Version": p.version,
         "Repack-Source": p.url,
-        "Repack-Source-SHA256": p.sha256,
+        "Repack-Source-Digest": f"sha256:{p.sha256}",
         "Repack-Verified": " ".join(p.verified),
     }
     if p.fixes:

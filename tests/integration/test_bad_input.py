@@ -392,7 +392,10 @@ def test_hostile_metadata_builds_escaped(tmp_path: Path) -> None:
     control = Deb822(raw)
     assert set(control) == {"Package", "Source", "Version", "Architecture", "Maintainer",
                             "Installed-Size", "Depends", "Section", "Priority",
-                            "Description"}, raw.decode()
+                            "Description", "Repack-Project", "Repack-Upstream-Version",
+                            "Repack-Source", "Repack-Source-Digest",
+                            "Repack-Verified"}, raw.decode()
+    assert control["Repack-Source"] == idx.file_url(HOSTILE, archive.name)
     assert control["Package"] == f"python3-{HOSTILE}"
     assert control["Source"] == f"python-{HOSTILE}"
     assert "evil" not in control["Depends"], control["Depends"]

@@ -62,7 +62,7 @@ def test_control_fields() -> None:
     assert fields == {
         "Repack-Project": "django", "Repack-Upstream-Version": "4.2",
         "Repack-Source": "https://files.example/Django-4.2.tar.gz",
-        "Repack-Source-SHA256": "c3" * 32,
+        "Repack-Source-Digest": "sha256:" + "c3" * 32,
         "Repack-Verified": "tls sha256:index attestation:github:django/django/release.yml",
     }
     fixed = provenance.control_fields(dataclasses.replace(RECORD, fixes=(GHSA,)))

@@ -596,7 +596,7 @@ def test_provenance_fields_and_doc_keep_their_shape() -> None:
     files = render.render_files(make_spec(provenance=HOSTILE_PROVENANCE))
     paragraphs = strict_paragraphs(files["control"])
     assert paragraphs[1][-7:] == ["XB-Repack-Project", "XB-Repack-Upstream-Version",
-                                  "XB-Repack-Source", "XB-Repack-Source-SHA256",
+                                  "XB-Repack-Source", "XB-Repack-Source-Digest",
                                   "XB-Repack-Verified", "XB-Repack-Fixes", "Description"]
     (_, binary) = parse_control(files["control"])
     assert binary["XB-Repack-Source"] == "https://example.org/x Depends: evil ${}{shlibs:Depends}"
@@ -616,5 +616,5 @@ def test_provenance_fields_reach_the_binary_control_file(tmp_path: Path) -> None
     (fields,) = parse_control(out)
     assert fields["Repack-Source"] == "https://example.org/x Depends: evil ${shlibs:Depends}"
     assert fields["Repack-Verified"] == "tls sha256:index pgp:" + "A" * 40
-    assert fields["Repack-Source-SHA256"] == "ab" * 32
+    assert fields["Repack-Source-Digest"] == "sha256:" + "ab" * 32
     assert "evil" not in fields["Depends"]
