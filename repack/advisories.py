@@ -61,11 +61,14 @@ class Findings:
     fixes: advisories of `previous` that this release fixes.
     previous: the previous final release (the JSON API's spelling), None when there is
     none or the index has no JSON API.
+    checked: False when the index has no JSON API or no document for this release (some
+    mirrors serve only the project-level one): "no advisories" would then be a guess.
     """
 
     vulnerabilities: tuple[Advisory, ...] = ()
     fixes: tuple[Advisory, ...] = ()
     previous: str | None = None
+    checked: bool = False        # the index answered for this release (else: no data at all)
 
 
 def _get(session: requests.Session, url: str, project: str) -> dict[str, Any] | None:
@@ -148,14 +151,18 @@ def lookup(release: Release, session: requests.Session) -> Findings:
         doc: dict[str, Any] | None = project_doc       # the latest release: no 2nd request
     else:
         doc = _get(session, json_api_url(index, project, key), project)
+    if doc is None:
+        log.debug(f"{project}: the index's JSON API has no document for {key}")
+        return Findings()
     vulnerabilities = _advisories(doc, f"{project} {key}")
     older = [(v, k) for k, v in versions.items() if v < release.version and not v.is_prerelease]
     if not older:
-        return Findings(vulnerabilities=vulnerabilities)
+        return Findings(vulnerabilities=vulnerabilities, checked=True)
     prev_version, previous = max(older)
     prev_doc = _get(session, json_api_url(index, project, previous), project)
     still = {i for a in vulnerabilities for i in (a.id, *a.aliases)}
     fixes = tuple(a for a in _advisories(prev_doc, f"{project} {previous}")
                   if a.id not in still and not still.intersection(a.aliases)
                   and _fixed_between(a, prev_version, release.version))
-    return Findings(vulnerabilities=vulnerabilities, fixes=fixes, previous=previous)
+    return Findings(vulnerabilities=vulnerabilities, fixes=fixes, previous=previous,
+                    checked=True)

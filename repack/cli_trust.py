@@ -104,8 +104,10 @@ def describe(path: Path, p: Provenance) -> str:
     if p.vulnerabilities:
         lines.append(f"  known vulnerabilities when built: {len(p.vulnerabilities)}")
         lines += [_advisory_line(a) for a in p.vulnerabilities]
-    else:
+    elif p.advisories_checked:
         lines.append("  known vulnerabilities when built: none listed by the index")
+    else:
+        lines.append("  known vulnerabilities when built: not checked (no advisory data)")
     if p.fixes:
         lines.append(f"  security update, fixes: {len(p.fixes)}")
         lines += [_advisory_line(a) for a in p.fixes]

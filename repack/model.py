@@ -113,6 +113,7 @@ class Sdist:
                                  # "pgp:<FINGERPRINT>", "attestation:github:<owner/repo>/<workflow>")
     vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
+    advisories_checked: bool = False             # the index had advisory data for this release
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,3 +289,4 @@ class Provenance:
     verified: tuple[str, ...]    # Sdist.verified
     vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
+    advisories_checked: bool = False             # the index had advisory data for this release

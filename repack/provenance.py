@@ -45,6 +45,7 @@ def of(sdist: Sdist) -> Provenance:
         project=release.name, version=str(release.version), filename=release.filename,
         url=release.url, sha256=sdist.sha256, verified=sdist.verified,
         vulnerabilities=sdist.vulnerabilities, fixes=sdist.fixes,
+        advisories_checked=sdist.advisories_checked,
     )
 
 
@@ -77,6 +78,7 @@ def to_json(p: Provenance) -> str:
         "verified": list(p.verified),
         "vulnerabilities": [_advisory_json(a) for a in p.vulnerabilities],
         "fixes": [_advisory_json(a) for a in p.fixes],
+        "advisories_checked": p.advisories_checked,
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
@@ -123,6 +125,7 @@ def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
             verified=_strs(doc.get("verified", []), "verified"),
             vulnerabilities=tuple(advisory_from_json(a) for a in doc.get("vulnerabilities", [])),
             fixes=tuple(advisory_from_json(a) for a in doc.get("fixes", [])),
+            advisories_checked=doc.get("advisories_checked") is True,
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise MetadataError(f"{source}: malformed {DOC_NAME}: {exc}") from exc

@@ -108,6 +108,15 @@ def _advisories(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdis
                              f"(--deny-vulnerable): {exc}", project=project) from exc
         log.warn(f"{project}: could not check for known vulnerabilities: {exc}")
         return sdist
+    if not found.checked:
+        what = f"the index has no advisory data for {release.name} {release.version}"
+        if policy.deny_vulnerable:
+            raise TrustError(f"{what}, so known vulnerabilities cannot be ruled out "
+                             "(--deny-vulnerable)", project=project,
+                             hint="use an index with PyPI's JSON API (/pypi/<name>/<version>/"
+                                  "json), or build without --deny-vulnerable")
+        log.info(f"{project}: {what}; known vulnerabilities not checked")
+        return sdist
     if found.vulnerabilities:
         what = (f"{release.version} has {len(found.vulnerabilities)} known "
                 f"vulnerabilit{'y' if len(found.vulnerabilities) == 1 else 'ies'}: "
@@ -119,7 +128,8 @@ def _advisories(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdis
     if found.fixes:
         log.info(f"{project}: {release.version} is a security update: it fixes "
                  f"{describe_advisories(found.fixes)}")
-    return dataclasses.replace(sdist, vulnerabilities=found.vulnerabilities, fixes=found.fixes)
+    return dataclasses.replace(sdist, vulnerabilities=found.vulnerabilities, fixes=found.fixes,
+                               advisories_checked=True)
 
 
 def check_policy_projects(policy: Policy, *, index: str, session: requests.Session) -> None:

@@ -74,6 +74,8 @@ class LocalIndex:
         #: (normalised name, version) -> OSV-style entries served by the JSON API
         #: (``/pypi/<name>/<version>/json``'s "vulnerabilities"), as PyPI does.
         self.vulnerabilities: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        #: False: 404 for ``/pypi/<name>/<version>/json``, as some mirrors answer.
+        self.per_release_json = True
         self._lock = threading.Lock()
         self._tmp = Path(tempfile.mkdtemp(prefix="repack-localindex-"))
         self._server: ThreadingHTTPServer | None = None
@@ -284,7 +286,7 @@ class LocalIndex:
         if project is None:
             return None
         versions = sorted({f.version for f in project.files if f.version})
-        if version is not None and version not in versions:
+        if version is not None and (version not in versions or not self.per_release_json):
             return None
         shown = version or (versions[-1] if versions else "")
         doc = {

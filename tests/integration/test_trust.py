@@ -293,3 +293,14 @@ def test_malformed_policy(world: World, tmp_path: Path, cache: Path) -> None:
     proc = world.build("plain-demo==1.0", "-o", str(out), cache=cache, config=policy)
     assert proc.returncode == 2, proc.stderr
     assert "not a full key fingerprint" in proc.stderr and not out.exists()
+
+
+def test_deny_vulnerable_fails_closed_without_advisory_data(world: World, tmp_path: Path,
+                                                          cache: Path) -> None:
+    world.index.per_release_json = False      # a mirror serving only /pypi/<name>/json
+    try:
+        out = tmp_path / "out"
+        refused(world.build("signed-demo==1.0", "--deny-vulnerable", "-o", str(out),
+                            cache=cache), 11, "signed-demo", out, "no advisory data")
+    finally:
+        world.index.per_release_json = True

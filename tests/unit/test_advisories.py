@@ -68,7 +68,7 @@ def test_fixed_later_is_not_fixed_here(index: LocalIndex) -> None:
     index.add_vulnerability("demo", "1.0", id=GHSA, fixed_in=["2.0"])
     with http.session() as s:
         found = lookup(release(index.url, "1.1"), s)
-    assert found == Findings(previous="1.0")
+    assert found == Findings(previous="1.0", checked=True)
 
 
 def test_latest_release_needs_two_requests(index: LocalIndex) -> None:
@@ -101,7 +101,16 @@ def test_withdrawn_and_malformed_entries_are_skipped(index: LocalIndex) -> None:
 
 def test_index_without_json_api_gives_no_findings() -> None:
     with LocalIndex() as idx, http.session() as s:   # the project is unknown: 404
-        assert lookup(release(idx.url, "1.0", name="absent"), s) == Findings()
+        assert lookup(release(idx.url, "1.0", name="absent"), s) == Findings(checked=False)
+
+
+def test_mirror_without_per_release_documents_is_unchecked(index: LocalIndex) -> None:
+    """Some mirrors serve /pypi/<name>/json but 404 for /pypi/<name>/<version>/json: that
+    is no data, not "no vulnerabilities"."""
+    index.add_vulnerability("demo", "1.0", id=GHSA, fixed_in=["1.1"])
+    index.per_release_json = False
+    with http.session() as s:
+        assert lookup(release(index.url, "1.1"), s) == Findings(checked=False)
 
 
 class _Broken(BaseHTTPRequestHandler):
