@@ -54,6 +54,7 @@ def metadata_hook(target: Target, ctx: pipeline.Context) -> MetadataHook | None:
     image = images.image_for(target, "builder", ctx.settings.cache_dir)
 
     def hook(sdist: Sdist) -> bytes:
+        sdist = pipeline.accept(sdist, ctx)   # the policy first: the hook runs upstream code
         found: list[bytes] = []
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
@@ -74,6 +75,7 @@ def _rpm_hook(target: Target, ctx: pipeline.Context) -> MetadataHook:
     image = images.image_for(target, "builder", ctx.settings.cache_dir)
 
     def hook(sdist: Sdist) -> bytes:
+        sdist = pipeline.accept(sdist, ctx)   # the policy first: the hook runs upstream code
         name = str(sdist.release.name)
         images.ensure(ctx.engine, image)
         work_root = ctx.settings.cache_dir / "work"

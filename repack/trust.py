@@ -10,6 +10,7 @@ before any upstream code does: the metadata hook and the build see only accepted
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable
 
 import requests
@@ -23,9 +24,25 @@ from repack.provenance import advisory_ids
 __all__ = ["accept", "check_policy_projects", "describe_advisories"]
 
 
+_ACCEPTED: dict[tuple[str, str, str], Sdist] = {}
+_LOCK = threading.Lock()
+
+
 def accept(sdist: Sdist, policy: Policy, *, session: requests.Session) -> Sdist:
     """`sdist` with the checks the policy asks for done and recorded, and the index's
-    advisories attached; TrustError when the policy is not met."""
+    advisories attached; TrustError when the policy is not met.  Done once per file and
+    policy in a process (--with-deps reads metadata, then builds, the same sdist)."""
+    key = (sdist.sha256, sdist.release.url, repr(policy))   # the policy by value
+    with _LOCK:
+        if key in _ACCEPTED:
+            return _ACCEPTED[key]
+    accepted = _accept(sdist, policy, session)
+    with _LOCK:
+        _ACCEPTED[key] = accepted
+    return accepted
+
+
+def _accept(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
     release = sdist.release
     project = str(release.name)
     rule = policy.rule(project)
