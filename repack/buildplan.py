@@ -5,6 +5,7 @@ at a time across all targets, through the same per-target path as `repack build`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from repack import lockfile, log, pipeline
@@ -41,6 +42,8 @@ def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: pipeline.
 
     Raises PlanFailed (with the exit code of the failed build) naming what failed, what was
     built (kept in the output directory) and what was not."""
+    ctx = dataclasses.replace(ctx, planned=frozenset(
+        str(name) for plan in plans for name in plan.order))
     jobs_order: list[str] = []
     depends: dict[str, Sequence[str]] = {}
     work: dict[str, tuple[Sdist, Target, str]] = {}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import requests
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from repack import buildreqs, log, metadata, naming, provenance, render, trust
 from repack import targets as target_files
@@ -53,6 +54,7 @@ class Context:
     session: requests.Session
     index: str
     output_dir: Path
+    planned: frozenset[str] = frozenset()   # projects this run builds too (--with-deps, --lock)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,7 +228,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             from_wheels = {str(r) for r in missing_build_requires(first, target, archive)}
             warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
                         "build it with repack too" for req in spec.unsatisfied
-                        if req not in from_wheels]
+                        if req not in from_wheels and not _planned(req, ctx)]
             for w in warnings:
                 log.warn(w)
             with log.step("Rendering debian/"):
@@ -235,6 +237,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             finish(deb, container, srcdir, spec, warnings)
 
         deb.offline(build_depends, offline)
+
+
+def _planned(requirement: str, ctx: Context) -> bool:
+    """A dependency this run builds as well needs no "build it too" warning."""
+    return canonicalize_name(Requirement(requirement).name) in ctx.planned
 
 
 def missing_build_requires(project: Project, target: Target,
