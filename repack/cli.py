@@ -336,10 +336,18 @@ DOCTOR_TOOLS = ("mmdebstrap", "gpg", "dpkg-deb", "dpkg-source", "lintian")
 @cli.command()
 def doctor() -> None:
     """Check the host tools repack needs and say how to install the missing ones."""
+    from repack.run import run
+
     missing = []
-    engines = [e for e in ("podman", "docker") if shutil.which(e)]
+    engines = []
+    for name in ("podman", "docker"):
+        if not shutil.which(name):
+            continue
+        # a docker client without a running engine cannot build anything
+        answers = name == "podman" or run(["docker", "info"], check=False).returncode == 0
+        engines.append(name if answers else f"{name} (client only: no engine answers)")
     click.echo(f"{'container engine':18} {', '.join(engines) or 'MISSING'}")
-    if not engines:
+    if not any("client only" not in e for e in engines):
         missing.append("podman")
     for tool in DOCTOR_TOOLS:
         path = shutil.which(tool)

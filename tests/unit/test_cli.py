@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -71,3 +72,15 @@ def test_doctor_names_missing_tools(runner: CliRunner, monkeypatch: pytest.Monke
     result = runner.invoke(cli.cli, ["doctor"])
     assert result.exit_code == 9
     assert "mmdebstrap" in result.output and "apt-get install" in result.output
+
+
+def test_doctor_does_not_count_a_docker_client_without_engine(
+        runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    docker = tmp_path / "docker"      # what `docker info` does when no daemon answers
+    docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = runner.invoke(cli.cli, ["doctor"])
+    assert result.exit_code == 9
+    assert "docker (client only: no engine answers)" in result.output
+    assert "podman" in result.output.split("missing:")[1]
