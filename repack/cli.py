@@ -178,7 +178,7 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
             click.echo(json.dumps(result_json(result), indent=2))
         else:
             for a in result.artifacts:
-                if a.format == "deb":
+                if a.format in ("deb", "rpm"):
                     log.info(f"built {a.path}")
     _report(debug, body)
 
