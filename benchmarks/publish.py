@@ -27,8 +27,17 @@ starting one gpg per package).  Setting up the three repositories is not cached:
 packages ~2 min for repack (one dpkg-deb per .deb), ~10 s for reprepro, ~2 s for createrepo_c.
 
 Targets (for N = 10,000): repack adds one package in under 1 s and at least 5 times faster
-than reprepro and than createrepo_c --update.  Needs rpmbuild, rpmsign, createrepo_c and
-reprepro (`apt-get install reprepro`; the reprepro column is skipped without it).
+than reprepro and than createrepo_c --update.  The table prints each speed-up (other / repack,
+also per family: repack apt vs reprepro, repack yum vs createrepo_c) and the targets say met
+or MISSED.  Measured on 2 cores: ~0.8 s at 10,000 (was 3.1 s) and ~0.3 s at 100, which is the
+floor of one publish (Python start-up and imports ~0.15 s, then about ten gpg, rpm, dpkg-deb and
+createrepo_c runs: six signatures, the apt suite and its -security suite, repomd.xml.asc and
+rpmsign), against reprepro's 0.03-0.13 s; 5x faster than reprepro would mean ~25 ms for the
+whole run, less than one gpg signature, so that target is out of reach for this design; repack
+yum is ~1.8x faster than createrepo_c --update at 10,000 (5x would be ~0.19 s).
+
+Needs rpmbuild, rpmsign, createrepo_c and reprepro (`apt-get install reprepro`; the reprepro
+column is skipped without it).
 Not part of the test suite.  Exit status: 0 when measured (with --check: and the targets
 met), 1 when a target was missed under --check, 2 when something could not be measured.
 """
@@ -332,19 +341,31 @@ def main() -> int:
                        check=False, capture_output=True)
 
     cols = ["repack", "repack apt", "repack yum", "reprepro", "createrepo_c"]
-    print(f"\nadd one package (median of {args.repeat}), seconds:")
+    # speed-ups: the other tool's time over repack's; "apt"/"yum": repack adding only a .deb
+    # (what reprepro does) or only an .rpm (what createrepo_c does)
+    pairs = [("reprepro", "repack"), ("createrepo_c", "repack"), ("reprepro", "repack apt"),
+             ("createrepo_c", "repack yum")]
+    heads = ["vs reprepro", "vs createrepo", "apt vs rr", "yum vs cr"]
+    print(f"\nadd one package (median of {args.repeat}), seconds; speed-up = other / repack:")
     print(f"{'packages':>9} " + " ".join(f"{c:>13}" for c in cols)
-          + f" {'vs reprepro':>12} {'vs createrepo':>14}")
+          + "".join(f" {h:>13}" for h in heads))
     for n, t in results.items():
-        ratio = [f"{t[o] / t['repack']:.1f}x" if o in t else "-"
-                 for o in ("reprepro", "createrepo_c")]
+        ratio = [f"{t[o] / t[r]:.2f}x" if o in t else "-" for o, r in pairs]
         print(f"{n:>9} " + " ".join(f"{t[c]:>13.3f}" if c in t else f"{'-':>13}" for c in cols)
-              + f" {ratio[0]:>12} {ratio[1]:>14}")
+              + "".join(f" {x:>13}" for x in ratio))
     largest = max(results)
     t = results[largest]
-    met = {f"repack < {TARGET_S:.0f} s at N={largest}": t["repack"] < TARGET_S,
-           **{f"repack >= {RATIO:.0f}x faster than {o} at N={largest}":
-              t[o] / t["repack"] >= RATIO for o in ("reprepro", "createrepo_c") if o in t}}
+    print(f"targets at N={largest} (issue 5: under {TARGET_S:.0f} s, and at least "
+          f"{RATIO:.0f}x faster than reprepro and createrepo_c --update):")
+    met: dict[str, bool] = {}
+    for col in ("repack", "repack apt", "repack yum"):
+        met[f"{col} adds one package in {t[col]:.3f} s (< {TARGET_S:.0f} s)"] = \
+            t[col] < TARGET_S
+    for other, col in pairs:
+        if other in t:
+            met[f"{col} is {t[other] / t[col]:.2f}x as fast as {other} "
+                f"({t[col]:.3f} s vs {t[other]:.3f} s; target >= {RATIO:.0f}x)"] = \
+                t[other] / t[col] >= RATIO
     for what, ok in met.items():
         print(f"  {'met' if ok else 'MISSED'}: {what}")
     return 1 if args.check and not all(met.values()) else 0

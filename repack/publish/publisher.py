@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from repack import keys
 from repack import targets as target_files
 from repack.errors import ConfigError
 from repack.gpg import Signer
-from repack.publish import apt, clients, optional_hook, publisher_for
+from repack.publish import apt, clients, optional_hook, publisher_for, security
 from repack.publish.tree import Stage, transaction, write_file
 
 DEB_SUFFIXES = (".deb", ".dsc")
@@ -103,6 +102,8 @@ def _finish(stage: Stage, opts: Options) -> None:
     name, url = _settings(stage, opts)
     for codename in apt.codenames(stage.root):
         apt.write_dist(stage, codename, opts.signer, origin=name, valid_days=opts.valid_days)
+        security.write_apt(stage, codename, opts.signer, origin=name,
+                           valid_days=opts.valid_days)
     fprs = list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
                                *opts.signer.also]))
     armored = keys.export(opts.gnupghome, fprs)
@@ -119,6 +120,7 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
         for (family, tid), files in sorted(groups.items()):
             if family == "deb":
                 added += apt.add(stage, tid, files)
+                added += security.note_apt(stage, tid, files)
                 continue
             publisher = publisher_for(family)
             if publisher is None:
@@ -141,12 +143,14 @@ def _snapshot(tree: Path) -> set[tuple[str, int]]:
     if not tree.is_dir():
         return set()
     found = set()
-    for dirpath, _, filenames in os.walk(tree):     # plain strings: 10,000s of files
-        for f in filenames:
-            path = os.path.join(dirpath, f)
-            st = os.stat(path)
-            if stat.S_ISREG(st.st_mode):
-                found.add((path, st.st_ino))
+    todo = [os.fspath(tree)]
+    while todo:              # readdir gives type and inode: no stat of 10,000s of files
+        with os.scandir(todo.pop()) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    todo.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    found.add((e.path, e.inode()))
     return found
 
 

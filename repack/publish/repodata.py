@@ -7,16 +7,25 @@ their <package> elements into the old documents as bytes, and writes a new repom
 the cost is a gzip round trip of the old files.  Anything else (a first publish, a
 removal, metadata of other kinds) goes the createrepo_c way; callers fall back on
 SpliceUnsupported.
+
+Nor are the old packages compressed again: a spliced file is several gzip members end to
+end (RFC 1952; zlib's gzread, which libsolv and createrepo_c read with, and Python's gzip
+read them as one stream): the root's start tag, the packages (one member per splice), the
+end tag.  A splice compresses a new start tag (the count), the new packages and the end
+tag, and copies the old package members as they are; past MAX_MEMBERS they are packed
+into one again.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import gzip
 import hashlib
 import os
 import re
 import tempfile
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +36,7 @@ from repack import run
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 ROOTS = {"primary": b"metadata", "filelists": b"filelists", "other": b"otherdata"}
 _COUNT = re.compile(rb'packages="(\d+)"')
+MAX_MEMBERS = 32      # package members of a spliced file before they are packed into one
 
 
 class SpliceUnsupported(Exception):
@@ -73,6 +83,8 @@ def _current(repodata: Path) -> dict[str, Path]:
     for data in repomd.iter(f"{REPO_NS}data"):
         loc = data.find(f"{REPO_NS}location")
         kind = data.attrib.get("type", "")
+        if kind == "updateinfo":        # rebuilt by repack.publish.security after us
+            continue
         if kind not in ROOTS or loc is None or not loc.attrib["href"].endswith(".xml.gz"):
             raise SpliceUnsupported(f"metadata of type {kind!r} or not gzip")
         found[kind] = repodata.parent / loc.attrib["href"]
@@ -81,8 +93,42 @@ def _current(repodata: Path) -> dict[str, Path]:
     return found
 
 
-def _write(repodata: Path, kind: str, xml: bytes) -> Written:
-    packed = gzip.compress(xml, compresslevel=6, mtime=0)
+def _gz(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _members(packed: bytes) -> list[tuple[bytes, bytes]]:
+    """(compressed, uncompressed) of each gzip member of a file."""
+    out = []
+    while packed:
+        member = zlib.decompressobj(wbits=31)
+        raw = member.decompress(packed)
+        if not member.eof:
+            raise SpliceUnsupported("a truncated gzip file")
+        rest = member.unused_data
+        out.append((packed[:len(packed) - len(rest)], raw))
+        packed = rest
+    return out
+
+
+def spliced_gzip(old_packed: bytes, new: bytes, root: bytes) -> tuple[bytes, bytes]:
+    """(the spliced document, its gzip members): the old package members reused."""
+    members = _members(old_packed)
+    old = b"".join(raw for _, raw in members)
+    doc = splice(old, new, root)
+    head, body, tail = _parts(old, root)
+    new_head, new_body, new_tail = _parts(doc, root)
+    added = new_body[len(body):]
+    if 2 < len(members) < MAX_MEMBERS + 2 and (members[0][1], members[-1][1]) == (head, tail):
+        packed = b"".join([_gz(new_head), *(c for c, _ in members[1:-1]), _gz(added),
+                           _gz(new_tail)])
+    else:                               # createrepo_c's one member, or too many of ours
+        packed = _gz(new_head) + _gz(new_body) + _gz(new_tail)
+    return doc, packed
+
+
+def _write(repodata: Path, kind: str, xml: bytes, packed: bytes | None = None) -> Written:
+    packed = _gz(xml) if packed is None else packed
     digest = hashlib.sha256(packed).hexdigest()
     name = f"{digest}-{kind}.xml.gz"
     tmp = repodata / f".{name}.tmp-{os.getpid()}"
@@ -127,9 +173,13 @@ def append(repo: Path, added: Sequence[Path]) -> list[str]:
                  "--simple-md-filenames", "--quiet", scratch])
         new = {kind: gzip.decompress((scratch / "repodata" / f"{kind}.xml.gz").read_bytes())
                for kind in ROOTS}
-    docs = {kind: splice(gzip.decompress(old[kind].read_bytes()), new[kind], root)
-            for kind, root in ROOTS.items()}
-    written = [_write(repodata, kind, docs[kind]) for kind in ROOTS]
+    def spliced(kind: str) -> tuple[bytes, bytes]:
+        return spliced_gzip(old[kind].read_bytes(), new[kind], ROOTS[kind])
+
+    # one thread per file: zlib and sha256 release the GIL
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(ROOTS)) as pool:
+        docs = dict(zip(ROOTS, pool.map(spliced, ROOTS), strict=True))   # all, or raise
+        written = list(pool.map(lambda kind: _write(repodata, kind, *docs[kind]), ROOTS))
     tmp_repomd = repodata / f".repomd.xml.tmp-{os.getpid()}"
     tmp_repomd.write_bytes(repomd_text(written, int(time.time())))
     os.replace(tmp_repomd, repodata / "repomd.xml")

@@ -83,7 +83,8 @@ def test_layout_release_and_clients(tmp_path: Path, home: Path) -> None:
     assert len(pkg["SHA256"]) == 64 and int(pkg["Size"]) > 0
     assert verify(repo) == []
     sources = (repo / "client/repack.sources").read_text()
-    assert "URIs: https://repo.example.org/x/apt\nSuites: bookworm\nComponents: main\n" \
+    assert "URIs: https://repo.example.org/x/apt\nSuites: bookworm bookworm-security\n" \
+           "Components: main\n" \
            "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
     assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in (repo / "client/repack-inline.sources") \
         .read_text()
@@ -223,6 +224,9 @@ def test_sigkill_during_publish_leaves_a_servable_repo(tmp_path: Path, home: Pat
     assert not [p for p in meta.iterdir() if p.name.startswith(("stage-", "current.tmp"))]
     assert len(list(meta.glob("gen-*"))) <= 2
     assert verify(repo) == []
+    stored = {f"pool/{p.relative_to(meta / 'pool').as_posix()}"       # the shared pool: no
+              for p in (meta / "pool").rglob("*") if p.is_file()}     # killed publisher's debris
+    assert stored == {p["Filename"] for p in packages(repo)}
 
 
 def test_concurrent_publishers_are_serialised(tmp_path: Path, home: Path) -> None:
