@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from repack.errors import ConfigError
-from repack.publish import apt
+from repack.publish import apt, security
 from repack.publish.tree import current, write_file
 
 
@@ -25,6 +25,8 @@ def write_keys(stage: Path, name: str, armored: bytes, binary: bytes) -> None:
 
 
 def sources_text(name: str, url: str, codenames: list[str], signed_by: str) -> str:
+    """One stanza per codename; an item may name several suites ("bookworm
+    bookworm-security", see repack.publish.security)."""
     stanzas = [f"Types: deb\nURIs: {url}/apt\nSuites: {c}\nComponents: {apt.COMPONENT}\n"
                f"Signed-By: {signed_by}\n" for c in codenames]
     head = f"# {name}: signed packages built by repack.\n"
@@ -49,7 +51,7 @@ def repo_text(name: str, url: str, yum_targets: list[str]) -> str:
 
 def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:
     client = stage / "client"
-    codenames = apt.codenames(stage)
+    codenames = [" ".join(security.apt_suites(stage, c)) for c in apt.codenames(stage)]
     yum_dir = stage / "yum"
     yum_targets = sorted(p.name for p in yum_dir.iterdir() if p.is_dir()) if yum_dir.is_dir() \
         else []
@@ -85,7 +87,7 @@ def client_files(repo: Path, url: str | None = None) -> dict[str, bytes]:
     files = {f"{name}.asc": armored}
     if (live / "keys" / f"{name}.gpg").is_file():
         files[f"{name}.gpg"] = (live / "keys" / f"{name}.gpg").read_bytes()
-    codenames = apt.codenames(live)
+    codenames = [" ".join(security.apt_suites(live, c)) for c in apt.codenames(live)]
     if codenames:
         files[f"{name}.sources"] = sources_text(
             name, base, codenames, f"/etc/apt/keyrings/{name}.gpg").encode()

@@ -33,6 +33,7 @@ from repack import log, rpmvercmp, run
 from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
+from repack.publish import security
 from repack.sign_rpm import armored_keys, check_rpms, rpm_check, sign_rpm
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
@@ -154,6 +155,7 @@ def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = ()) -> li
                      "--general-compress-type", "gz", "--retain-old-md", "1",
                      "--read-pkgs-list", read_list, repo])
             read = read_list.read_text().split() if read_list.is_file() else []
+    security.write_updateinfo(repo)          # updateinfo.xml of the security updates
     keep = _referenced(repodata) | previous | {"repomd.xml"}
     for f in repodata.iterdir():
         if f.name not in keep:
@@ -168,6 +170,7 @@ def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path], signer: 
     repo = stage_root / "yum" / target_id
     repo.mkdir(parents=True, exist_ok=True)
     added = _place(repo, rpms, signer)
+    security.note_yum(stage_root, target_id, added)
     if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
         write_repodata(repo, signer, added)
 

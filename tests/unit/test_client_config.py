@@ -48,7 +48,7 @@ def test_writes_the_files_for_another_url(repo: Path, tmp_path: Path) -> None:
         "team-inline.sources", "team.asc", "team.gpg", "team.sources"]
     (stanza,) = deb822.Deb822.iter_paragraphs((out / "team.sources").read_text())
     assert stanza["URIs"] == "http://10.0.2.2:8080/apt"
-    assert stanza["Suites"] == "bookworm"
+    assert stanza["Suites"] == "bookworm bookworm-security"   # repack.publish.security
     assert (out / "team.gpg").read_bytes() == (repo / "keys" / "team.gpg").read_bytes()
     assert "BEGIN PGP PUBLIC KEY BLOCK" in (out / "team-inline.sources").read_text()
     assert os.readlink(repo / ".repack" / "current") == before    # nothing republished
