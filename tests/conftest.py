@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 # pytest puts the directory of this conftest (tests/ has no __init__.py) on sys.path.
 from localindex import LocalIndex
+from repotools import gnupg_home, new_key
 
 
 @pytest.fixture
@@ -15,6 +17,14 @@ def local_index() -> Iterator[LocalIndex]:
     """A PEP 691/503 simple index on 127.0.0.1, empty until the test `add()`s files."""
     with LocalIndex() as index:
         yield index
+
+
+@pytest.fixture(scope="module")
+def home() -> Iterator[Path]:
+    """A throw-away GnuPG home holding one repository signing key (repotools.new_key)."""
+    with gnupg_home() as h:
+        new_key(h)
+        yield h
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

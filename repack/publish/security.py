@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ from typing import Any
 
 from debian.debian_support import version_compare
 
-from repack import log, provenance, rpmvercmp, run
+from repack import log, provenance, rpmvercmp
 from repack import targets as target_files
 from repack.errors import MetadataError
 from repack.gpg import Signer
@@ -160,12 +159,9 @@ class RpmId:
 
 
 def _rpm_ids(paths: Sequence[Path]) -> list[RpmId]:
-    if not paths:
-        return []
-    with tempfile.TemporaryDirectory(prefix="repack-rpmdb-") as db:
-        out = run.run(["rpm", "--dbpath", db, "-qp", "--nosignature", "--nodigest",
-                       "--qf", _QF, *paths]).stdout.decode(errors="replace")
-    rows = [line.split("\t") for line in out.splitlines()]
+    from repack.publish import yum  # yum imports this module
+
+    rows = [line.split("\t") for line in yum.query(paths, _QF)]
     return [RpmId(name=n, epoch=e, version=v, release=r, arch=a, src=s, filename=p.name)
             for (n, e, v, r, a, s), p in zip(rows, paths, strict=True)]
 

@@ -56,16 +56,23 @@ def _key_id(sig: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def read_heads(paths: Sequence[Path]) -> list[RpmHead]:
-    """One rpm query for many files (against an empty rpmdb: the host's is not ours)."""
+def query(paths: Sequence[Path], queryformat: str) -> list[str]:
+    """One line of `rpm -qp --qf queryformat` per file, in one rpm run (against an empty
+    rpmdb: the host's is not ours).  `queryformat` must end each package with one newline."""
     if not paths:
         return []
     with tempfile.TemporaryDirectory(prefix="repack-rpmdb-") as db:
         out = run.run(["rpm", "--dbpath", db, "-qp", "--nosignature", "--nodigest",
-                       "--qf", _QUERY, *paths]).stdout.decode(errors="replace")
+                       "--qf", queryformat, *paths]).stdout.decode(errors="replace")
     lines = out.splitlines()
     if len(lines) != len(paths):
         raise IntegrityError(f"rpm read {len(lines)} headers from {len(paths)} packages")
+    return lines
+
+
+def read_heads(paths: Sequence[Path]) -> list[RpmHead]:
+    """Header digest and signer of each file."""
+    lines = query(paths, _QUERY)
     heads = []
     for line in lines:
         digest, rsa, dsa = line.split("|")

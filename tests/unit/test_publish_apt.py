@@ -13,14 +13,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from debian import deb822
-from repotools import gnupg_home, make_deb, new_key  # type: ignore[import-not-found]
+from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
 
 from repack import keys
 from repack.errors import IntegrityError
@@ -28,13 +27,6 @@ from repack.publish import publisher, serve, tree
 from repack.publish.verify import verify
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def home() -> Iterator[Path]:
-    with gnupg_home() as h:
-        new_key(h)
-        yield h
 
 
 def options(repo: Path, home: Path, **kw: object) -> publisher.Options:

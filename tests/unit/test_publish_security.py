@@ -8,12 +8,10 @@ from __future__ import annotations
 import gzip
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from debian import deb822
-from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
 from securitykit import CVE, FIX, GHSA, deb_with_record, record, rpm_with_record  # type: ignore[import-not-found]
 
 from repack import keys
@@ -21,13 +19,6 @@ from repack.publish import publisher, security
 from repack.publish.verify import verify
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
-
-
-@pytest.fixture(scope="module")
-def home() -> Iterator[Path]:
-    with gnupg_home() as h:
-        new_key(h)
-        yield h
 
 
 def options(repo: Path, home: Path) -> publisher.Options:

@@ -10,23 +10,16 @@ import multiprocessing
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from repotools import gnupg_home, make_deb, new_key  # type: ignore[import-not-found]
+from repotools import make_deb  # type: ignore[import-not-found]
 
 from repack import keys
 from repack.errors import IntegrityError
 from repack.publish import apt, publisher, tree
 from repack.publish.verify import verify
-
-
-@pytest.fixture(scope="module")
-def home() -> Iterator[Path]:
-    with gnupg_home() as h:
-        new_key(h)
-        yield h
 
 
 def options(repo: Path, home: Path) -> publisher.Options:
