@@ -23,6 +23,7 @@ import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from debian.debfile import DebFile
 from localindex import LocalIndex
+from repotools import gnupg_home  # type: ignore[import-not-found]
 from sdists import make_sdist
 
 pytestmark = pytest.mark.integration
@@ -185,6 +186,35 @@ def test_signed_build_records_what_was_verified(world: World, tmp_path: Path) ->
         assert f"{FIXED} (CVE-2026-0001); fixed in 1.1" in block
     as_json = json.loads(run_repack(["explain", "--json", str(rpm)]).stdout)
     assert as_json[str(rpm)]["sha256"] == source["sha256"]
+
+
+def test_published_build_of_a_fixing_release_is_a_security_update(world: World,
+                                                                   tmp_path: Path) -> None:
+    """The chain with real packages: repack builds 1.0 and 1.1 (which fixes 1.0's GHSA),
+    publishes 1.0, then 1.1: the record inside the built 1.1 makes it a security update."""
+    with gnupg_home() as home:
+        gen = run_repack(["key", "generate", "--email", "team@example.org",
+                          "--gnupghome", str(home)])
+        assert gen.returncode == 0, gen.stderr
+        repo = tmp_path / "repo"
+        for version in ("1.0", "1.1"):
+            out = tmp_path / version
+            built = world.build(f"signed-demo=={version}", "-t", "debian-12", "-t", "el9",
+                                "-o", str(out))
+            assert built.returncode == 0, built.stderr
+            published = run_repack(["publish", str(out), "--repo", str(repo),
+                                    "--gnupghome", str(home)])
+            assert published.returncode == 0, published.stderr
+        assert "added bookworm-security: python3-signed-demo 1.1-0repack1~deb12" in \
+            published.stderr
+        security = (repo / "apt/dists/bookworm-security/main/binary-all/Packages").read_text()
+        assert "Version: 1.1-0repack1~deb12" in security and "1.0-0repack1" not in security
+        (updateinfo,) = (repo / "yum/el9/repodata").glob("*updateinfo.xml*")
+        text = gzip.decompress(updateinfo.read_bytes()).decode() \
+            if updateinfo.name.endswith(".gz") else updateinfo.read_text()
+        assert 'type="security"' in text and "CVE-2026-0001" in text and FIXED in text
+        verified = run_repack(["repo", "verify", str(repo)])
+        assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_attested_build_records_the_trusted_publisher(world: World, tmp_path: Path) -> None:
