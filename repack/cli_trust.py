@@ -57,6 +57,60 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
             click.echo(f"[trust.projects.{name}]\npgp = [{fprs}]")
         report(debug, body)
 
+    @trust.command("check")
+    @common
+    def trust_check(verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Check the policy without building: every project it names exists on the index,
+        every allowed key is in the keyring and usable.  Exits 11 on any problem (for CI)."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack import http, resolve, trust
+            from repack.errors import TrustError
+
+            settings = config.load(config_file)
+            policy = settings.policy
+            if policy.source is None:
+                raise ConfigError("no [trust] policy: ./repack.toml has none (or --config FILE)")
+            trust.check_policy_projects(policy, index=resolve.index_url(), session=http.session())
+            problems = trust.check_keyring(policy)
+            for line in problems:
+                click.echo(line)
+            if problems:
+                raise TrustError(f"{policy.source}: {len(problems)} problem(s) with the keyring")
+            for name, rule in sorted(policy.projects.items()):
+                checks = " and ".join(rule.checks) if rule.require == "all" else \
+                    " or ".join(rule.checks)
+                click.echo(f"{name}: {checks}")
+            log.info(f"{policy.source}: {len(policy.projects)} rule(s), all projects on the "
+                     "index, all keys present")
+        report(debug, body)
+
+    @trust.command("list")
+    @common
+    def trust_list(verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """List the keys in the policy's keyring and the projects that allow each."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            from repack import upstream_pgp
+
+            policy = config.load(config_file).policy
+            if policy.keyring is None or not policy.keyring.is_dir():
+                log.info("the policy's keyring is empty")
+                return
+            allowed: dict[str, list[str]] = {}
+            for name, rule in policy.projects.items():
+                for fpr in rule.pgp:
+                    allowed.setdefault(fpr, []).append(name)
+            for key in upstream_pgp.list_keys(policy.keyring):
+                expires = f"{key.expires:%Y-%m-%d}" if key.expires else "never"
+                flags = " REVOKED" if key.revoked else (" EXPIRED" if key.expired else "")
+                users = ", ".join(sorted(allowed.get(key.fingerprint, []))) or "(no rule)"
+                click.echo(f"{key.fingerprint} {key.algorithm:8} expires {expires}{flags}  "
+                           f"{'; '.join(key.uids)}  allowed for: {users}")
+        report(debug, body)
+
     @cli.command()
     @click.argument("artifacts", nargs=-1, required=True,
                     type=click.Path(path_type=Path, dir_okay=False, exists=True))

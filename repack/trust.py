@@ -152,13 +152,46 @@ def _advisories(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdis
 def check_policy_projects(policy: Policy, *, index: str, session: requests.Session) -> None:
     """A rule for a project the index does not have is a typo that would silently protect
     nothing: refuse it before building."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from repack import resolve
 
-    for name in policy.projects:
+    def check(name: str) -> ResolveError | None:
         try:
             resolve.project_page(name, index=index, session=session)
         except ResolveError as exc:
-            where = policy.source or "the trust policy"
-            raise TrustError(f"{where}: [trust.projects.{name}] names a project that is "
-                             f"{exc.args[0]}", project=name,
-                             hint="fix the project name in the policy") from exc
+            return exc
+        return None
+
+    names = sorted(policy.projects)
+    with ThreadPoolExecutor(max_workers=8) as pool:   # one page each: a long policy stays quick
+        failures = [(n, e) for n, e in zip(names, pool.map(check, names), strict=True) if e]
+    if failures:
+        name, exc = failures[0]
+        where = policy.source or "the trust policy"
+        raise TrustError(f"{where}: [trust.projects.{name}] names a project that is "
+                         f"{exc.args[0]}", project=name,
+                         hint="fix the project name in the policy") from exc
+
+
+def check_keyring(policy: Policy) -> list[str]:
+    """Problems a build would meet later: allowed keys missing from the keyring, expired or
+    revoked ones.  One line each."""
+    from repack import upstream_pgp
+
+    wanted = {fpr: name for name, rule in policy.projects.items() for fpr in rule.pgp}
+    if not wanted:
+        return []
+    keyring = policy.keyring
+    have = {k.fingerprint: k for k in upstream_pgp.list_keys(keyring)} if keyring else {}
+    problems = []
+    for fpr, name in sorted(wanted.items(), key=lambda item: (item[1], item[0])):
+        key = have.get(fpr)
+        if key is None:
+            problems.append(f"{name}: key {fpr} is not in {keyring} "
+                            f"(repack trust add-key {name} KEYFILE)")
+        elif key.revoked:
+            problems.append(f"{name}: key {fpr} is revoked")
+        elif key.expired:
+            problems.append(f"{name}: key {fpr} expired on {key.expires:%Y-%m-%d}")
+    return problems

@@ -334,3 +334,19 @@ def test_deny_vulnerable_fails_closed_without_advisory_data(world: World, tmp_pa
                             cache=cache), 11, "signed-demo", out, "no advisory data")
     finally:
         world.index.per_release_json = True
+
+
+def test_trust_check_and_list(world: World, tmp_path: Path) -> None:
+    env = {"PIP_INDEX_URL": world.index.url}
+    ok = run_repack(["trust", "check", "--config", str(world.root / "repack.toml")], env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines() == ["other-demo: pgp", "pypi-attestations: attestation",
+                                      "signed-demo: pgp"]
+    listed = run_repack(["trust", "list", "--config", str(world.root / "repack.toml")])
+    assert f"{world.alpha} ed25519" in listed.stdout and "allowed for: signed-demo" in \
+        listed.stdout
+    policy = tmp_path / "repack.toml"
+    policy.write_text(f'[trust.projects.plain-demo]\npgp = ["{world.alpha}"]\n')
+    missing = run_repack(["trust", "check", "--config", str(policy)], env=env)
+    assert missing.returncode == 11, missing.stderr
+    assert f"plain-demo: key {world.alpha} is not in" in missing.stdout
