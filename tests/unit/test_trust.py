@@ -1,0 +1,82 @@
+"""repack.trust.accept: how the policy's checks combine ("any", "all", --require-signature),
+on a real attested sdist served from a loopback index, verified offline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from localindex import LocalIndex
+from packaging.requirements import Requirement
+
+from repack import http, trust
+from repack.attest import Publisher
+from repack.errors import TrustError
+from repack.fetch import fetch
+from repack.model import Sdist
+from repack.policy import Policy, ProjectRule
+from repack.resolve import resolve
+
+ASSETS = Path(__file__).resolve().parents[1] / "data" / "attestations"
+ATTESTED = "pypi_attestations-0.0.19.tar.gz"
+NAME = "pypi-attestations"
+FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
+PUBLISHER = Publisher(repository="trailofbits/pypi-attestations", workflow="release.yml")
+RECORD = "attestation:github:trailofbits/pypi-attestations/release.yml"
+
+
+@pytest.fixture(scope="module")
+def attested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sdist, LocalIndex]]:
+    with LocalIndex() as index, http.session() as session:
+        index.add(NAME, ATTESTED, (ASSETS / ATTESTED).read_bytes(),
+                  provenance=(ASSETS / f"{ATTESTED}.provenance").read_bytes())
+        release = resolve(Requirement(f"{NAME}==0.0.19"), python_full_version="3.11.2",
+                          index=index.url, session=session)
+        sdist = fetch(release, pins=(), cache_dir=tmp_path_factory.mktemp("cache"),
+                      session=session)
+        yield sdist, index
+
+
+def accept(sdist: Sdist, policy: Policy) -> Sdist:
+    with http.session() as session:
+        return trust.accept(sdist, policy, session=session)
+
+
+def rule(**kw: object) -> Policy:
+    return Policy(projects={NAME: ProjectRule(name=NAME, **kw)})  # type: ignore[arg-type,dict-item]
+
+
+def test_pinned_publisher(attested: tuple[Sdist, LocalIndex]) -> None:
+    sdist, _ = attested
+    accepted = accept(sdist, rule(attestation=PUBLISHER))
+    assert accepted.verified == (*sdist.verified, RECORD)
+    assert accepted.advisories_checked     # the loopback index has a JSON API
+
+
+def test_require_signature_takes_an_unpinned_attestation(
+        attested: tuple[Sdist, LocalIndex]) -> None:
+    sdist, _ = attested
+    accepted = accept(sdist, Policy(require_signature=True))
+    assert accepted.verified[-1] == f"{RECORD}(unpinned)"
+
+
+def test_any_forgives_a_missing_signature(attested: tuple[Sdist, LocalIndex]) -> None:
+    sdist, _ = attested
+    accepted = accept(sdist, rule(pgp=(FPR,), attestation=PUBLISHER, require="any"))
+    assert accepted.verified[-1] == RECORD
+
+
+def test_all_needs_every_check(attested: tuple[Sdist, LocalIndex]) -> None:
+    sdist, _ = attested
+    with pytest.raises(TrustError, match="requires all of pgp and attestation; no OpenPGP "
+                                         "signature") as info:
+        accept(sdist, rule(pgp=(FPR,), attestation=PUBLISHER, require="all"))
+    assert str(info.value).startswith(f"{NAME}: {ATTESTED}: ")
+
+
+def test_a_failed_check_is_never_forgiven(attested: tuple[Sdist, LocalIndex]) -> None:
+    sdist, _ = attested
+    wrong = Publisher(repository="evil/fork", workflow="release.yml")
+    with pytest.raises(TrustError, match="evil/fork"):
+        accept(sdist, rule(pgp=(FPR,), attestation=wrong, require="any"))
