@@ -21,10 +21,11 @@ leaves ``current`` whole, and the next publish deletes the leftovers.
 Contract for a family publisher (the "rpm" one lives in repack/publish/yum.py)::
 
     def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
-                    signer: Signer) -> None
+                    signer: Signer) -> list[str]
         Add `rpms` (already checked to exist; signing them with rpmsign is the yum
         side's job) to stage_root/"yum"/target_id/ in place and rewrite its signed
-        repodata.  stage_root is the staged generation (not yet visible).
+        repodata.  stage_root is the staged generation (not yet visible).  Returns the
+        file names of the rpms that went into updateinfo.xml as security updates.
         RULE: files in the stage are HARD LINKS shared with the live generation: never
         modify an existing file in place (no open(..., "w"/"a"), no rpmsign --addsign
         on a staged file); write a new file and os.replace() it over the old name, or
@@ -55,7 +56,7 @@ class FamilyPublisher(Protocol):
     """Adds one target's artifacts of one family to the staged tree."""
 
     def __call__(self, stage_root: Path, target_id: str, files: Sequence[Path],
-                 signer: Signer) -> None: ...
+                 signer: Signer) -> list[str]: ...
 
 
 PUBLISHERS: dict[str, FamilyPublisher] = {}

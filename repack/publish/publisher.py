@@ -126,10 +126,11 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
             if publisher is None:
                 raise ConfigError(f"{tid}: publishing {family} packages is not available yet")
             before = _snapshot(stage.root / "yum" / tid)
-            publisher(stage.root, tid, files, opts.signer)
+            updates = publisher(stage.root, tid, files, opts.signer)
             if _snapshot(stage.root / "yum" / tid) != before:
                 stage.changed = True
                 added += [f"{tid}: {f.name}" for f in files]
+                added += [f"{tid} updateinfo (security): {name}" for name in updates]
         if not added:
             stage.changed = False    # identical artifacts: no new generation at all
         _settings(stage, opts)       # ... unless the name or URL changed

@@ -171,15 +171,18 @@ def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = ()) -> li
     return read
 
 
-def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path], signer: Signer) -> None:
-    """Add rpms to stage_root/yum/<target_id>/ (several versions side by side)."""
+def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
+                signer: Signer) -> list[str]:
+    """Add rpms to stage_root/yum/<target_id>/ (several versions side by side); the names
+    of those that are security updates (repack.publish.security)."""
     _check_names(target_id, rpms)
     repo = stage_root / "yum" / target_id
     repo.mkdir(parents=True, exist_ok=True)
     added = _place(repo, rpms, signer)
-    security.note_yum(stage_root, target_id, added)
+    updates = security.note_yum(stage_root, target_id, added)
     if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
         write_repodata(repo, signer, added)
+    return updates
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -207,6 +207,8 @@ def test_published_build_of_a_fixing_release_is_a_security_update(world: World,
             assert published.returncode == 0, published.stderr
         assert "added bookworm-security: python3-signed-demo 1.1-0repack1~deb12" in \
             published.stderr
+        assert ("added el9 updateinfo (security): "
+                "python3-signed-demo-1.1-0.repack1.el9.noarch.rpm") in published.stderr
         security = (repo / "apt/dists/bookworm-security/main/binary-all/Packages").read_text()
         assert "Version: 1.1-0repack1~deb12" in security and "1.0-0repack1" not in security
         (updateinfo,) = (repo / "yum/el9/repodata").glob("*updateinfo.xml*")
