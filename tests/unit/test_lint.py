@@ -25,3 +25,10 @@ def test_mypy_strict() -> None:
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "repack"], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_test_module_basenames_are_unique() -> None:
+    """tests/ has no __init__.py, so pytest imports test modules by basename: two files of
+    the same name in different folders stop the whole collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
