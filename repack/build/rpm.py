@@ -8,10 +8,17 @@ repack's macro file (templates/rpm/macros.repack-python) standing in for Fedora'
 macros, with the target's paths.  Upstream code never runs with the network on, and never
 runs on the host.  `--nodeps`: the builder is a Debian system whose rpm database is empty;
 the BuildRequires are met by its Debian toolchain and the verified wheels instead.
+
+The architecture (BuildArch: noarch, or the builder's x86_64 for native code) is decided
+before building, from the sources (`Project.has_native_code`).  The built wheel has the last
+word: when it is platform-specific (Root-Is-Purelib: false) in a noarch package, or pure in
+an arch-specific one, %pyproject_install refuses it and says which it is, and the package is
+built once more with the architecture of the wheel.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tomllib
@@ -26,14 +33,14 @@ from repack import buildreqs, log, metadata, naming_rpm, provenance, render, ren
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
 from repack.cache import sha256_file
-from repack.errors import BuildError, MetadataError
+from repack.errors import BuildError, CommandFailed, MetadataError
 from repack.model import Artifact, Project, RpmSpec, Sdist, Target
 from repack.unpack import unpack_sdist
 
 __all__ = ["MACRO_FILE", "RpmResult", "build_rpm", "collect_artifacts", "helper_files"]
 
 MACRO_FILE = "macros.repack-python"
-HELPERS = (MACRO_FILE, "pyproject_install.py", "pyproject_save_files.py")
+HELPERS = (MACRO_FILE, "pyproject_install.py", "pyproject_save_files.py", "brp-strip-shared.sh")
 PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
 
@@ -82,6 +89,7 @@ else:
 """
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+WHEEL_KIND = "wheel-kind"   # under /build: "pure" or "platform", from %pyproject_install
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,10 +180,25 @@ class RpmBuild:
                 "--define", f"python3_version {target.python_version}",
                 "--define", f"_buildhost {target.builder}",
                 "--define", "_repack_helpers /build/helpers",
+                "--define", f"_repack_wheel_kind /build/{WHEEL_KIND}",
                 f"/build/rpmbuild/SPECS/{spec_file.name}",
             ], project=self.project)
             (self.work / "build.log").write_text(output)
             return output
+
+    def wheel_kind(self) -> str | None:
+        """What %pyproject_install found the built wheel to be: "pure", "platform" or None."""
+        path = self.work / WHEEL_KIND
+        text = path.read_text().strip() if path.is_file() else ""
+        return text if text in ("pure", "platform") else None
+
+    def clean(self, c: Container) -> None:
+        """Forget a failed attempt (its files are the container's, so removed there)."""
+        c.exec(["rm", "-rf", f"/build/{WHEEL_KIND}", "/build/rpmbuild/BUILD",
+                "/build/rpmbuild/BUILDROOT", "/build/rpmbuild/RPMS", "/build/rpmbuild/SRPMS"],
+               project=self.project)
+        for d in ("BUILD", "RPMS", "SRPMS"):
+            (self.topdir / d).mkdir(parents=True, exist_ok=True)
 
 
 def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
@@ -205,16 +228,34 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
             raw, entry_points = build.pep517_metadata(
                 c, srcdir, project.build_backend or DEFAULT_BACKEND, _backend_path(tree))
             project = _project(raw, tree, sdist, "PEP 517", entry_points)
-        spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
-                                        source_url=sdist.release.url, target=target,
-                                        packager=packager, date=date,
-                                        provenance=provenance.of(sdist))
-        shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
-        render_rpm.write_sources(spec, build.topdir / "SOURCES")
-        spec_file = render_rpm.render_spec(spec, build.topdir / "SPECS")
-        build.rpmbuild(c, spec_file, target)
+        spec, spec_file = _render(build, project, sdist, target, packager, date)
+        try:
+            build.rpmbuild(c, spec_file, target)
+        except CommandFailed:
+            kind = build.wheel_kind()
+            if kind is None or (kind == "platform") == project.has_native_code:
+                raise
+            log.info(f"The built wheel is {'platform-specific' if kind == 'platform' else 'pure'}"
+                     f"; building {name} again as "
+                     f"{'arch-specific' if kind == 'platform' else 'noarch'}")
+            build.clean(c)
+            project = dataclasses.replace(project, has_native_code=kind == "platform")
+            spec, spec_file = _render(build, project, sdist, target, packager, date)
+            build.rpmbuild(c, spec_file, target)
     return RpmResult(artifacts=tuple(collect_artifacts(build.topdir, spec)), spec=spec,
                      log_file=work / "build.log", build_tools=tuple(t.pin for t in tools))
+
+
+def _render(build: RpmBuild, project: Project, sdist: Sdist, target: Target, packager: str,
+            date: str) -> tuple[RpmSpec, Path]:
+    """Map the project; write the spec and its sources into the topdir."""
+    spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
+                                    source_url=sdist.release.url, target=target,
+                                    packager=packager, date=date,
+                                    provenance=provenance.of(sdist))
+    shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
+    render_rpm.write_sources(spec, build.topdir / "SOURCES")
+    return spec, render_rpm.render_spec(spec, build.topdir / "SPECS")
 
 
 def _project(raw: bytes, tree: Path, sdist: Sdist, source: str,

@@ -1,10 +1,18 @@
-"""Install one pure-Python wheel into an RPM buildroot with the target's paths.
+"""Install one built wheel into an RPM buildroot with the target's paths.
 
 Runs inside repack's Debian-based RPM builder (Python 3.9+, standard library only), in
-place of pip: Debian's pip would install with Debian's layout (dist-packages).  purelib
-and platlib go to --sitelib, scripts and console/gui entry points to --bindir with the
-target's shebang; INSTALLER says "rpm" and RECORD is dropped, as Fedora's macros do.
-Every installed path (relative to the buildroot) is written to --record.
+place of pip: Debian's pip would install with Debian's layout (dist-packages).  As pip
+does with Fedora's scheme, the wheel's root goes to --sitelib when the WHEEL file says
+Root-Is-Purelib: true and to --sitearch (/usr/lib64/...) otherwise; .data/purelib to
+--sitelib, .data/platlib to --sitearch; scripts and console/gui entry points to --bindir
+with the target's shebang; INSTALLER says "rpm" and RECORD is dropped, as Fedora's macros
+do.  Every installed path (relative to the buildroot) is written to --record.
+
+--arch is the package's build architecture (%{_target_cpu}: "noarch" for a BuildArch:
+noarch package).  A platform wheel in a noarch package, or a pure wheel in an arch-specific
+one, is refused (exit status 3) after "pure" or "platform" is written to --kind-file:
+repack decided the architecture from the sources before building and builds once more
+with the architecture the wheel shows.
 """
 
 import argparse
@@ -61,10 +69,46 @@ def entry_point_scripts(text, shebang):
                                       call=attrs.strip()).encode()
 
 
+def is_platform_wheel(whl, info):
+    """Root-Is-Purelib: false in WHEEL, or anything under .data/platlib/."""
+    try:
+        text = whl.read(info + "/WHEEL").decode("utf-8")
+    except KeyError:
+        fail("the wheel has no .dist-info/WHEEL file")
+    purelib = None
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "root-is-purelib":
+            purelib = value.strip().lower() == "true"
+    if purelib is None:
+        fail("the wheel's WHEEL file has no Root-Is-Purelib")
+    platlib = info[: -len(".dist-info")] + ".data/platlib/"
+    return not purelib or any(n.startswith(platlib) for n in whl.namelist())
+
+
+def check_arch(platform, arch, kind_file):
+    if kind_file:
+        with open(kind_file, "w") as fh:
+            fh.write("platform\n" if platform else "pure\n")
+    if not arch:
+        return
+    if platform and arch == "noarch":
+        print("pyproject_install: the built wheel is platform-specific but the package is "
+              "noarch", file=sys.stderr)
+        sys.exit(3)
+    if not platform and arch != "noarch":
+        print(f"pyproject_install: the built wheel is pure Python but the package is {arch}",
+              file=sys.stderr)
+        sys.exit(3)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--buildroot", required=True)
     ap.add_argument("--sitelib", required=True)
+    ap.add_argument("--sitearch", help="default: --sitelib")
+    ap.add_argument("--arch", default="", help="default: no check")
+    ap.add_argument("--kind-file", default="")
     ap.add_argument("--bindir", required=True)
     ap.add_argument("--shebang", required=True)
     ap.add_argument("--record", required=True)
@@ -81,15 +125,27 @@ def main():
         info = dist_info.pop()
         data_dir = info[: -len(".dist-info")] + ".data"
         for name in names:
+            safe_join(args.sitelib, name)
+        platform = is_platform_wheel(whl, info)
+        check_arch(platform, args.arch, args.kind_file)
+        sitearch = args.sitearch or args.sitelib
+        root = sitearch if platform else args.sitelib
+        for name in names:
             if name.endswith("/"):
                 continue
             body = whl.read(name)
             mode = 0o644
+            # ELF objects (extension modules) are executable, as pip installs them and as
+            # rpm's strip and ELF dependency generators expect: they skip other files.
+            if platform and body.startswith(b"\x7fELF"):
+                mode = 0o755
             top, _, rest = name.partition("/")
             if top == data_dir:
                 kind, _, rel = rest.partition("/")
-                if kind in ("purelib", "platlib"):
+                if kind == "purelib":
                     dest = safe_join(args.sitelib, rel)
+                elif kind == "platlib":
+                    dest = safe_join(sitearch, rel)
                 elif kind == "scripts":
                     dest = safe_join(args.bindir, rel)
                     mode = 0o755
@@ -105,10 +161,9 @@ def main():
             elif top == info and rest in ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER"):
                 continue
             else:
-                dest = safe_join(args.sitelib, name)
+                dest = safe_join(root, name)
             write(args.buildroot, dest, body, mode, record)
-        write(args.buildroot, posixpath.join(args.sitelib, info, "INSTALLER"), b"rpm\n", 0o644,
-              record)
+        write(args.buildroot, posixpath.join(root, info, "INSTALLER"), b"rpm\n", 0o644, record)
         if info + "/entry_points.txt" in names:
             text = whl.read(info + "/entry_points.txt").decode()
             for script, body in entry_point_scripts(text, args.shebang):

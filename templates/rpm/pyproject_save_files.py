@@ -5,8 +5,9 @@ Arguments after "--" are globs of top-level module names ("django", "*", "+auto"
 top-level name in site-packages that no glob matches is an error, as in Fedora.  Module
 directories are listed whole (so byte-compiled files are owned too), the .dist-info file
 by file with its directories as %dir, its license files as %license (-l: there must be
-one; -L: do not mark them).  As in Fedora, files outside site-packages (/usr/bin scripts)
-are not listed: the spec names them.
+one; -L: do not mark them).  Both --sitelib and --sitearch are looked at: a platform wheel
+installs to the latter (/usr/lib64/python3.X/site-packages).  As in Fedora, files outside
+site-packages (/usr/bin scripts) are not listed: the spec names them.
 """
 
 import argparse
@@ -30,6 +31,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--buildroot", required=True)
     ap.add_argument("--sitelib", required=True)
+    ap.add_argument("--sitearch", help="default: --sitelib")
     ap.add_argument("--record", required=True)
     ap.add_argument("--output", required=True)
     ap.add_argument("-l", action="store_true", dest="licenses")
@@ -41,12 +43,14 @@ def main():
         fail("give at least one module glob (or '*' / '+auto')")
     with open(args.record) as fh:
         installed = [line.strip() for line in fh if line.strip()]
-    site = args.sitelib.rstrip("/") + "/"
+    sitearch = args.sitearch or args.sitelib
+    sites = list(dict.fromkeys(s.rstrip("/") + "/" for s in (args.sitelib, sitearch)))
     lines = []
     tops = set()
     licenses = 0
     for path in installed:
-        if not path.startswith(site):
+        site = next((s for s in sites if path.startswith(s)), None)
+        if site is None:
             continue
         top, _, rest = path[len(site):].partition("/")
         if top.endswith(".dist-info"):
@@ -58,9 +62,10 @@ def main():
             for i in range(len(parts) + 1):
                 lines.append("%dir " + quoted(posixpath.join(site + top, *parts[:i])))
         else:
-            tops.add(top)
-    for top in sorted(tops):
-        name = top.removesuffix(".py")
+            tops.add((site, top))
+    for site, top in sorted(tops):
+        # A top-level extension module "_x.cpython-39-x86_64-linux-gnu.so" is module "_x".
+        name = top.split(".")[0] if top.endswith(".so") else top.removesuffix(".py")
         if not ("+auto" in globs or any(fnmatch.fnmatchcase(name, g) for g in globs)):
             fail(f"{top} is installed in site-packages but matches none of {globs}")
         if os.path.isdir(args.buildroot + site + top):

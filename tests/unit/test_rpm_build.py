@@ -90,7 +90,7 @@ def test_only_pure_python_wheels_are_build_tools(filename: str, ok: bool) -> Non
 
 def test_helper_files_are_shipped() -> None:
     assert set(rpm.helper_files()) == {"macros.repack-python", "pyproject_install.py",
-                                       "pyproject_save_files.py"}
+                                       "pyproject_save_files.py", "brp-strip-shared.sh"}
     assert (HELPERS / "repack.rpmlintrc").is_file()
 
 
