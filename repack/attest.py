@@ -48,8 +48,8 @@ from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
 from sigstore.verify.policy import VerificationPolicy
 
-from repack.errors import ConfigError, ResolveError, TrustError
-from repack.http import describe_error
+from repack.errors import ConfigError, TrustError
+from repack.http import get_small
 
 __all__ = ["MAX_PROVENANCE_BYTES", "Publisher", "fetch_provenance", "publisher_from_policy",
            "verify_provenance"]
@@ -167,30 +167,11 @@ def fetch_provenance(url: str, session: requests.Session, project: str) -> bytes
     Its bytes need no transport security: every attestation in it is checked by
     `verify_provenance`.  Raises ResolveError when it cannot be downloaded.
     """
-    try:
-        resp = session.get(url, stream=True, headers={"Accept": _ACCEPT})
-        with resp:
-            if resp.status_code != 200:
-                raise ResolveError(
-                    f"download of the provenance {url} failed: HTTP {resp.status_code} "
-                    f"{resp.reason}",
-                    project=project,
-                    hint="the index announced provenance for the file but does not serve it"
-                    if resp.status_code == 404 else None,
-                )
-            data = bytearray()
-            for chunk in resp.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > MAX_PROVENANCE_BYTES:
-                    raise ResolveError(
-                        f"the provenance {url} is bigger than {MAX_PROVENANCE_BYTES} bytes",
-                        project=project,
-                    )
-    except requests.exceptions.RequestException as exc:
-        raise ResolveError(
-            f"download of the provenance {url} failed: {describe_error(exc)}", project=project
-        ) from exc
-    return bytes(data)
+    data = get_small(url, session, project=project, what="the provenance",
+                     limit=MAX_PROVENANCE_BYTES, headers={"Accept": _ACCEPT},
+                     hint_404="the index announced provenance for the file but does not serve it")
+    assert data is not None    # not missing_ok: a 404 raised
+    return data
 
 
 def verify_provenance(

@@ -14,17 +14,20 @@ from typing import Any
 
 import requests
 import truststore
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from repack import __version__
+from repack.errors import RepackError, ResolveError
 
 USER_AGENT = f"repack/{__version__}"
 
 #: (connect, read) seconds; read is the longest silence tolerated between two bytes.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 
-__all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "TruststoreAdapter", "describe_error", "session"]
+__all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "TruststoreAdapter", "describe_error", "get_small",
+           "session"]
 
 
 class TruststoreAdapter(HTTPAdapter):
@@ -96,6 +99,35 @@ def session(
     s.mount("https://", adapter)
     s.mount("http://", adapter)
     return s
+
+
+def get_small(url: str, session: requests.Session, *, project: str, what: str, limit: int,
+              missing_ok: bool = False, headers: Mapping[str, str] | None = None,
+              too_large: type[RepackError] = ResolveError,
+              hint_404: str | None = None) -> bytes | None:
+    """A small document (a signature, a provenance object) whole, or None when missing_ok and
+    the server says it does not exist (404/410).  More than `limit` bytes raises too_large;
+    an HTTP or network failure ResolveError, naming `what` ("the signature") and the URL."""
+    try:
+        resp = session.get(url, stream=True,
+                           headers={"Accept-Encoding": "identity", **(headers or {})})
+        with resp:
+            if missing_ok and resp.status_code in (404, 410):
+                return None
+            if resp.status_code != 200:
+                raise ResolveError(
+                    f"download of {what} {url} failed: HTTP {resp.status_code} {resp.reason}",
+                    project=project, hint=hint_404 if resp.status_code == 404 else None)
+            body = bytearray()
+            for chunk in resp.raw.stream(64 * 1024, decode_content=False):
+                body += chunk
+                if len(body) > limit:
+                    raise too_large(f"{what} {url} is bigger than {limit} bytes",
+                                    project=project)
+            return bytes(body)
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise ResolveError(f"download of {what} {url} failed: {describe_error(exc)}",
+                           project=project) from exc
 
 
 def describe_error(exc: BaseException) -> str:

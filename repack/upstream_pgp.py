@@ -25,11 +25,10 @@ from urllib.parse import urldefrag
 
 import gnupg
 import requests
-import urllib3
 
 from repack import log
-from repack.errors import ConfigError, ResolveError, ToolMissing, TrustError
-from repack.http import describe_error
+from repack.errors import ConfigError, ToolMissing, TrustError
+from repack.http import get_small
 from repack.model import Release
 from repack.run import clean_env, tool_hint
 
@@ -455,21 +454,5 @@ def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], key
 def fetch_signature(url: str, session: requests.Session, project: str) -> bytes | None:
     """The detached signature at `url`, or None when the server says it does not exist
     (404/410).  Other failures raise ResolveError; an oversized answer raises TrustError."""
-    try:
-        resp = session.get(url, stream=True, headers={"Accept-Encoding": "identity"})
-        with resp:
-            if resp.status_code in (404, 410):
-                return None
-            if resp.status_code != 200:
-                raise ResolveError(f"download of {url} failed: HTTP {resp.status_code} "
-                                   f"{resp.reason}", project=project)
-            body = bytearray()
-            for chunk in resp.raw.stream(16 * 1024, decode_content=False):
-                body += chunk
-                if len(body) > MAX_SIGNATURE_BYTES:
-                    raise TrustError(f"{url} is bigger than {MAX_SIGNATURE_BYTES} bytes: not a "
-                                     "detached signature", project=project)
-            return bytes(body)
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
-        raise ResolveError(f"download of {url} failed: {describe_error(e)}",
-                           project=project) from e
+    return get_small(url, session, project=project, what="the signature",
+                     limit=MAX_SIGNATURE_BYTES, missing_ok=True, too_large=TrustError)
