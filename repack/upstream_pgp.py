@@ -33,21 +33,17 @@ from repack.model import Release
 from repack.run import clean_env, tool_hint
 
 __all__ = [
-    "KEYRING_DIR",
     "MAX_KEYFILE_BYTES",
     "MAX_SIGNATURE_BYTES",
     "TrustedKey",
     "add_key",
     "fetch_signature",
-    "keyring_dir",
     "list_keys",
-    "missing_signature",
     "normalize_fingerprint",
     "signature_url",
     "verify_detached",
 ]
 
-KEYRING_DIR = "trusted-keys"
 #: A detached signature is a few hundred bytes; anything near this is not one.
 MAX_SIGNATURE_BYTES = 256 * 1024
 #: Keys with many third-party certifications get big; export-minimal shrinks what we store.
@@ -88,11 +84,6 @@ class TrustedKey:
         return self.expires is not None and self.expires <= datetime.now(UTC)
 
 
-def keyring_dir(policy_file: Path) -> Path:
-    """Where the keys of the policy in `policy_file` live."""
-    return policy_file.parent / KEYRING_DIR
-
-
 def normalize_fingerprint(value: str) -> str:
     """A full primary-key fingerprint, upper case without spaces; short or long key ids are
     refused (they can collide: anyone can make a key with a chosen 64-bit id)."""
@@ -108,15 +99,6 @@ def signature_url(release: Release) -> str:
     if release.signature_url:
         return release.signature_url
     return urldefrag(release.url).url + ".asc"
-
-
-def missing_signature(project: str, filename: str, url: str) -> TrustError:
-    """The error for a release without the signature the policy asks for."""
-    return TrustError(f"the trust policy asks for an OpenPGP signature of {filename}, "
-                      f"but the index announces none and {url} does not exist",
-                      project=project,
-                      hint="ask upstream to publish one, or drop `pgp` from the policy "
-                           f"for {project} if the project stopped signing")
 
 
 # ---------------------------------------------------------------------------------------
