@@ -108,7 +108,8 @@ def note_apt(stage: Stage, target_id: str, files: Sequence[Path]) -> list[str]:
         if not any(o["Package"] == rec["Package"]
                    and version_compare(o["Version"], rec["Version"]) < 0 for o in records):
             continue
-        if fixes_of(deb):
+        # the record's Repack-Fixes control field: no need to unpack the .deb's data
+        if rec.get("Repack-Fixes", "").strip():
             listed.add(key)
             noted.append(f"{suite(codename)}: {rec['Package']} {rec['Version']}")
     if noted:
