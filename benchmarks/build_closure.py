@@ -27,7 +27,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from build_django import (
     StdebRun,
     find_sdist,
     image_id,
+    in_workspace,
     progress,
     run_stdeb,
 )
@@ -48,7 +48,6 @@ from repack import config
 from repack import targets as target_files
 from repack.build import images
 from repack.build.engine import detect
-from repack.errors import CommandFailed, RepackError
 
 REQUIREMENT = "django==4.2"
 TARGETS = ("debian-12", "el9")
@@ -100,8 +99,7 @@ def main() -> int:
                  f"build {REQUIREMENT} --with-deps -t debian-12 -t el9` once first")
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="repack-bench-closure-"))
-    try:
+    def measure(tmp: Path) -> int:
         ids_before = {t: image_id(engine, img.tag) for t, img in builders.items()}
         load_before = os.getloadavg()[0]
         runs: dict[str, Run] = {}
@@ -149,17 +147,8 @@ def main() -> int:
         for name, value, note in rows:
             print(f"  {name:<22} {value:>9}  {note}")
         return 1 if args.check and ratio is not None and ratio >= 1 else 0
-    except CommandFailed as e:
-        progress(f"{e}\n{e.output_tail}")
-        return 2
-    except (BenchError, RepackError) as e:
-        progress(f"error: {e}")
-        return 2
-    finally:
-        if args.keep:
-            progress(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    return in_workspace("repack-bench-closure-", args.keep, measure)
 
 
 if __name__ == "__main__":

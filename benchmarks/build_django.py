@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,6 +199,25 @@ def image_id(engine: Engine, tag: str) -> str:
     return proc.stdout.decode().strip() if proc.returncode == 0 else "(missing)"
 
 
+def in_workspace(prefix: str, keep: bool, measure: Callable[[Path], int]) -> int:
+    """measure(tmp) in a fresh temporary directory (removed unless keep); a failure is one
+    line on stderr and exit code 2."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return measure(tmp)
+    except CommandFailed as e:
+        progress(f"{e}\n{e.output_tail}")
+        return 2
+    except (BenchError, RepackError) as e:
+        progress(f"error: {e}")
+        return 2
+    finally:
+        if keep:
+            progress(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("yes" if ok else "NO")
 
@@ -220,8 +240,7 @@ def main() -> int:
                  f"run `python3 -m repack build {requirement} -t {TARGET}` once first")
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="repack-bench-"))
-    try:
+    def measure(tmp: Path) -> int:
         cache, out = tmp / "cache", tmp / "out"
         prepare_cache(settings.cache_dir, cache, engine, image)
         env = {**os.environ, "REPACK_CACHE_DIR": str(cache)}
@@ -288,17 +307,8 @@ def main() -> int:
             print(f"  {name:<20} {value:>9}  {goal:<8}  {verdict(ok) if goal else ''}")
         missed = not warm_ok or ratio_ok is False
         return 1 if args.check and missed else 0
-    except CommandFailed as e:
-        progress(f"{e}\n{e.output_tail}")
-        return 2
-    except (BenchError, RepackError) as e:
-        progress(f"error: {e}")
-        return 2
-    finally:
-        if args.keep:
-            progress(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    return in_workspace("repack-bench-", args.keep, measure)
 
 
 if __name__ == "__main__":
