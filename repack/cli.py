@@ -157,21 +157,20 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
         settings = _with_policy_flags(config.load(config_file), require_signature,
                                       deny_vulnerable)
         signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file) if sign else None
-        _check_policy(settings)
         if lock_file is not None:
-            result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs,
-                                   _context(settings, output))
+            ctx = _checked_context(settings, output)
+            result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs, ctx)
         else:
             targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
             requests_ = _requests(reqs, req_file, hashes)
+            ctx = _checked_context(settings, output)
             if with_deps:
                 from repack import buildplan
 
-                ctx = _context(settings, output)
                 plans = buildplan.resolve_plans(requests_, targets, ctx)
                 result = buildplan.build_plans(plans, targets, ctx, jobs=jobs)
             else:
-                result = pipeline.build_all(requests_, targets, _context(settings, output))
+                result = pipeline.build_all(requests_, targets, ctx)
         if signer is not None:
             result = cli_publish.sign_build_result(result, signer)
         if as_json:
@@ -192,12 +191,15 @@ def _with_policy_flags(settings: config.Settings, require_signature: bool,
     return dataclasses.replace(settings, policy=policy)
 
 
-def _check_policy(settings: config.Settings) -> None:
+def _checked_context(settings: config.Settings, output: Path | None) -> pipeline.Context:
+    """The build context, once the policy's projects are known to exist on its index (the
+    same session and index the build then uses)."""
+    ctx = _context(settings, output)
     if settings.policy.projects:
-        from repack import http, resolve, trust
+        from repack import trust
 
-        trust.check_policy_projects(settings.policy, index=resolve.index_url(),
-                                    session=http.session())
+        trust.check_policy_projects(settings.policy, index=ctx.index, session=ctx.session)
+    return ctx
 
 
 def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
