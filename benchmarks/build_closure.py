@@ -25,16 +25,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build_django import (
-    REPO,
     BenchError,
     StdebRun,
     find_sdist,
@@ -42,6 +39,7 @@ from build_django import (
     in_workspace,
     progress,
     run_stdeb,
+    timed_repack,
 )
 
 from repack import config
@@ -61,16 +59,9 @@ class Run:
 
 
 def repack_build(out: Path, env: dict[str, str], jobs: int) -> Run:
-    argv = [sys.executable, "-m", "repack", "build", REQUIREMENT, "--with-deps",
-            *(a for t in TARGETS for a in ("-t", t)), "-j", str(jobs), "-o", str(out), "-v"]
-    start = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-    wall = time.monotonic() - start
-    output = proc.stdout.decode(errors="replace")
-    if proc.returncode != 0:
-        tail = "\n".join(output.splitlines()[-40:])
-        raise BenchError(f"repack exited {proc.returncode}: {' '.join(argv)}\n{tail}")
+    wall, output = timed_repack(["build", REQUIREMENT, "--with-deps",
+                                 *(a for t in TARGETS for a in ("-t", t)), "-j", str(jobs),
+                                 "-o", str(out)], env)
     built = sorted(p.name for t in TARGETS for p in (out / t).glob("*.*rpm"))
     built += sorted(p.name for p in (out / "debian-12").glob("*.deb"))
     return Run(wall=wall, output=output, built=built)

@@ -109,9 +109,10 @@ def parse_steps(output: str) -> list[Step]:
     return roots
 
 
-def run_repack(requirement: str, out_dir: Path, env: dict[str, str]) -> RepackRun:
-    argv = [sys.executable, "-m", "repack", "build", requirement, "-t", TARGET,
-            "-o", str(out_dir), "-v"]
+def timed_repack(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Run `python -m repack ARGS -v`; its wall time and merged output (BenchError if it
+    fails)."""
+    argv = [sys.executable, "-m", "repack", *args, "-v"]
     start = time.monotonic()
     proc = subprocess.run(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
@@ -120,6 +121,11 @@ def run_repack(requirement: str, out_dir: Path, env: dict[str, str]) -> RepackRu
     if proc.returncode != 0:
         tail = "\n".join(output.splitlines()[-40:])
         raise BenchError(f"repack exited {proc.returncode}: {' '.join(argv)}\n{tail}")
+    return wall, output
+
+
+def run_repack(requirement: str, out_dir: Path, env: dict[str, str]) -> RepackRun:
+    wall, output = timed_repack(["build", requirement, "-t", TARGET, "-o", str(out_dir)], env)
     return RepackRun(wall=wall, output=output, steps=parse_steps(output))
 
 
