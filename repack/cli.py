@@ -3,14 +3,17 @@
 Exit codes: 0 success; 1 internal error; 2 usage or configuration; 3 not on the index;
 4 hash mismatch; 5 unsafe or corrupt archive; 6 bad metadata; 7 cannot map to the target;
 8 a build step failed; 9 a host tool is missing; 10 signing failed; 11 the trust policy
-refused an upstream file.
+refused an upstream file; 12 the host refused a file operation (disk full, read-only or
+missing directory); 130/143 interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
+from types import FrameType
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +23,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from repack import __version__, cli_publish, cli_trust, config, log
 from repack import targets as target_files
-from repack.errors import CommandFailed, ConfigError, RepackError
+from repack.build import engine as engines
+from repack.errors import CommandFailed, ConfigError, HostError, RepackError
 from repack.model import BuildRequest
 from repack.run import TOOL_PACKAGES
 
@@ -64,9 +68,14 @@ def _context(settings: config.Settings, output: Path | None) -> pipeline.Context
     from repack import http, resolve
     from repack.build import engine
 
-    return pipeline.Context(settings=settings, engine=engine.detect(settings.engine),
+    out = output or settings.output_dir
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output {out} is not a directory", hint="-o names a directory")
+
+    return pipeline.Context(settings=settings,
+                            engine=engine.detect(settings.engine, settings.limits),
                             session=http.session(), index=resolve.index_url(),
-                            output_dir=output or settings.output_dir)
+                            output_dir=out)
 
 
 def _requests(reqs: tuple[str, ...], req_file: Path | None,
@@ -91,20 +100,46 @@ def _requests(reqs: tuple[str, ...], req_file: Path | None,
 
 
 def _report(debug: bool, body: Callable[[], None]) -> None:
+    """Run a command's body; every error becomes one `error:` line and its exit code."""
     try:
         body()
-    except RepackError as e:
-        if debug:
-            log.console.print_exception()
-        if isinstance(e, CommandFailed) and e.output_tail:
-            log.console.print(e.output_tail, markup=False, style="dim")
-        log.console.print(f"error: {e}", style="bold red", markup=False)
-        if e.hint:
-            log.console.print(f"hint: {e.hint}", markup=False)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        engines.stop_all()
         log.console.print("error: interrupted", style="bold red")
-        sys.exit(130)
+        sys.exit(128 + (e.args[0] if e.args and isinstance(e.args[0], int) else signal.SIGINT))
+    except RepackError as e:
+        _fail(e, debug)
+    except OSError as e:
+        if e.errno is None:
+            _internal(e, debug)
+        where = f"{e.filename}: " if e.filename else ""
+        _fail(HostError(f"{where}{e.strerror or e}",
+                        hint="check free space, permissions and that the directory exists"),
+              debug)
+    except Exception as e:  # noqa: BLE001 - the last net: one line, the traceback on --debug
+        _internal(e, debug)
+
+
+def _internal(e: Exception, debug: bool) -> None:
+    """A bug in repack: still one line, with the way to see the traceback."""
+    if debug:
+        log.console.print_exception()
+    message = " ".join(f"{type(e).__name__}: {e}".split())
+    log.console.print(f"error: internal error: {message}", style="bold red", markup=False)
+    log.console.print("hint: this is a bug in repack; run again with --debug and report the "
+                      "traceback", markup=False)
+    sys.exit(1)
+
+
+def _fail(e: RepackError, debug: bool) -> None:
+    if debug:
+        log.console.print_exception()
+    if isinstance(e, CommandFailed) and e.output_tail:
+        log.console.print(e.output_tail, markup=False, style="dim")
+    log.console.print(f"error: {e}", style="bold red", markup=False)
+    if e.hint:
+        log.console.print(f"hint: {e.hint}", markup=False)
+    sys.exit(e.exit_code)
 
 
 @cli.command()
@@ -291,7 +326,7 @@ def list_targets(verbose: bool, debug: bool, config_file: Path | None) -> None:
 
         settings = config.load(config_file)
         try:
-            eng: engine.Engine | None = engine.detect(settings.engine)
+            eng: engine.Engine | None = engine.detect(settings.engine, settings.limits)
         except RepackError:
             eng = None
         for tid in target_files.available():
@@ -323,7 +358,7 @@ def image_build(target_ids: tuple[str, ...], rebuild: bool, base: bool, verbose:
         from repack.build import engine, images
 
         settings = config.load(config_file)
-        eng = engine.detect(settings.engine)
+        eng = engine.detect(settings.engine, settings.limits)
         for t in pipeline.load_targets(target_ids):
             for kind in ("builder", "base") if base else ("builder",):
                 img = images.ensure(eng, images.image_for(t, kind, settings.cache_dir),
@@ -368,5 +403,18 @@ cli_publish.register(cli, _common, _report)
 cli_trust.register(cli, _common, _report)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGINT, SIGTERM and SIGHUP stop the run the same way: its build containers are
+    removed at once (worker threads waiting on them fail fast), then the main thread
+    unwinds through every `finally` as for Ctrl-C."""
+    engines.stop_all()
+    raise KeyboardInterrupt(signum)
+
+
 def main() -> None:
-    cli(prog_name="repack")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    try:
+        cli(prog_name="repack")
+    except KeyboardInterrupt as e:     # outside a command's body (e.g. while parsing)
+        sys.exit(128 + (e.args[0] if e.args and isinstance(e.args[0], int) else signal.SIGINT))

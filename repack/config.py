@@ -11,6 +11,9 @@ directory (or the file `--config` names), whose keys win:
     [build]
     engine = "podman"          # or "docker"; default: detected
     output = "repack-out"
+    timeout = 3600             # seconds a build container may run
+    memory = "8g"              # memory a build container may use
+    pids = 4096                # processes a build container may run at once
 
     [trust]                    # the upstream trust policy: see repack.policy
     require-signature = false
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import platformdirs
 
+from repack.build.engine import Limits
 from repack.errors import ConfigError
 from repack.policy import Policy, from_table
 
@@ -46,6 +50,7 @@ class Settings:
     output_dir: Path
     policy: Policy = field(default_factory=Policy)
     project_file: Path | None = None     # the repack.toml read, if any
+    limits: Limits = Limits()            # what one build container may use
 
 
 def config_path() -> Path:
@@ -80,15 +85,16 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         raise ConfigError(f"config file {config_file} does not exist")
     path = project_file or user_file
     maint = {**_table(user, "maintainer", user_file), **_table(project, "maintainer", path)}
-    build = {**_table(user, "build", user_file), **_table(project, "build", path)}
+    build = {**_table(user, "build", user_file, _BUILD_NUMBERS),
+             **_table(project, "build", path, _BUILD_NUMBERS)}
     if "trust" in project and project_file is not None:
         policy = from_table(project["trust"], project_file)
     elif "trust" in user:
         policy = from_table(user["trust"], user_file)
     else:
         policy = Policy()
-    name = env.get("DEBFULLNAME") or maint.get("name")
-    email = env.get("DEBEMAIL") or maint.get("email")
+    name = env.get("DEBFULLNAME") or _str(maint.get("name"))
+    email = env.get("DEBEMAIL") or _str(maint.get("email"))
     maintainer = DEFAULT_MAINTAINER
     if name and email:
         maintainer = f"{name} <{email}>"
@@ -105,14 +111,37 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         output_dir=Path(_str(build.get("output")) or "repack-out"),
         policy=policy,
         project_file=project_file,
+        limits=_limits(build, path),
     )
 
 
-def _table(data: dict[str, object], key: str, path: Path) -> dict[str, str]:
+_BUILD_NUMBERS = frozenset({"timeout", "pids"})
+
+
+def _limits(build: dict[str, object], path: Path) -> Limits:
+    default = Limits()
+    try:
+        return Limits(timeout=_int(build.get("timeout"), default.timeout),
+                      memory=_str(build.get("memory")) or default.memory,
+                      pids=_int(build.get("pids"), default.pids))
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+
+
+def _table(data: dict[str, object], key: str, path: Path,
+           numbers: frozenset[str] = frozenset()) -> dict[str, object]:
+    """A table of strings, except the keys in `numbers`, which are whole numbers."""
     value = data.get(key, {})
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{path}: [{key}] must be a table of strings")
+    if not isinstance(value, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) if k in numbers else isinstance(v, str)
+            for k, v in value.items()):
+        wanted = f" ({', '.join(sorted(numbers))}: whole numbers)" if numbers else ""
+        raise ConfigError(f"{path}: [{key}] must be a table of strings{wanted}")
     return value
+
+
+def _int(value: object, default: int) -> int:
+    return value if isinstance(value, int) else default
 
 
 def _str(value: object) -> str | None:

@@ -15,6 +15,8 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
  10  signing with repack's own key failed (repack.gpg.SignError)
  11  the upstream trust policy is not met: a signature or attestation is missing or bad,
      or a release with known vulnerabilities was refused (--deny-vulnerable)
+ 12  the host refused a file operation: disk full, a read-only or missing directory,
+     permissions
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ class TrustError(RepackError):
     """The trust policy refused an upstream file (signature, attestation, advisories)."""
 
     exit_code = 11
+
+
+class HostError(RepackError):
+    """The host's file system refused (ENOSPC, EROFS, EACCES, ...): not repack's bug, not
+    the input's fault."""
+
+    exit_code = 12
 
 
 class ToolMissing(RepackError):

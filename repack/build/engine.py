@@ -5,23 +5,84 @@ most the host's hard limits and at most a modest cap: some hosts refuse the engi
 defaults (podman asks for nofile=1048576) and even the host's own nproc ("error setting
 rlimits ... operation not permitted"), while nofile=20000 / nproc=8192 work everywhere we
 have seen and are plenty for a package build.
+
+Every container also gets the run's `Limits` (wall-clock seconds, memory, processes), so a
+hostile or runaway build cannot hold the machine: the container's first process is
+`sleep <timeout>`, and when it ends the engine stops every process the build started.
+Containers are tracked while they live, so an interrupted run (Ctrl-C, SIGTERM) removes
+them all at once, and no new one starts afterwards (`stop_all`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import resource
 import shutil
+import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from repack import log
-from repack.errors import BuildError, ToolMissing
+from repack.errors import BuildError, CommandFailed, ConfigError, ToolMissing
 from repack.run import run, tool_hint
 
 ENGINES = ("podman", "docker")
+MEMORY_RE = re.compile(r"[1-9][0-9]*[kmg]?", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """What one build container may use (`[build]` timeout, memory, pids in the config)."""
+
+    timeout: int = 3600        # seconds from the container's start
+    memory: str = "8g"         # the engine's --memory syntax: 512m, 8g
+    pids: int = 4096           # processes and threads at once
+
+    def __post_init__(self) -> None:
+        if not MEMORY_RE.fullmatch(self.memory):
+            raise ConfigError(f"[build] memory {self.memory!r} is not a size like 512m or 8g")
+        if self.timeout < 1 or self.pids < 1:
+            raise ConfigError("[build] timeout and pids must be positive whole numbers")
+
+
+class _Live:
+    """The containers this process started and has not removed yet."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.names: dict[str, str] = {}          # container name -> engine
+        self.stopping = False
+
+    def add(self, engine: str, name: str) -> None:
+        with self.lock:
+            if self.stopping:
+                raise BuildError("interrupted: no new build container is started")
+            self.names[name] = engine
+
+    def discard(self, name: str) -> None:
+        with self.lock:
+            self.names.pop(name, None)
+
+    def take_all(self) -> dict[str, str]:
+        with self.lock:
+            self.stopping = True
+            names, self.names = self.names, {}
+        return names
+
+
+_LIVE = _Live()
+
+
+def stop_all() -> None:
+    """Remove every container this process still runs and start no new one: the
+    interrupt path (repack.cli), so no build outlives repack."""
+    for name, engine in _LIVE.take_all().items():
+        run([engine, "rm", "--force", "--time", "0", name], check=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +98,7 @@ class Mount:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Engine:
     name: str                     # "podman" | "docker"
+    limits: Limits = Limits()
 
     def _limits(self) -> list[str]:
         args: list[str] = []
@@ -45,6 +107,10 @@ class Engine:
             _, hard = resource.getrlimit(which)
             value = cap if hard == resource.RLIM_INFINITY else min(hard, cap)
             args += ["--ulimit", f"{flag}={value}:{value}"]
+        memory = self.limits.memory
+        # swap equal to memory: the cap is real, not memory plus as much swap again
+        args += ["--memory", memory, "--memory-swap", memory,
+                 "--pids-limit", str(self.limits.pids)]
         return args
 
     def image_exists(self, tag: str) -> bool:
@@ -79,27 +145,31 @@ class Engine:
     def run(self, image: str, argv: Sequence[str], *, project: str | None = None,
             **kwargs: object) -> str:
         """Run argv in a fresh container that is removed afterwards; return its output."""
-        proc = run(self.run_argv(image, argv, **kwargs), project=project,  # type: ignore[arg-type]
-                   merge_output=True)
-        return proc.stdout.decode(errors="replace")
+        with self.container(image, **kwargs) as c:  # type: ignore[arg-type]
+            return c.exec(argv, project=project)
 
     @contextlib.contextmanager
     def container(self, image: str, *, mounts: Sequence[Mount] = (), network: bool = False,
                   env: dict[str, str] | None = None) -> Iterator[Container]:
-        """A long-lived container for several exec steps; always removed, even on failure."""
+        """A long-lived container for several exec steps, stopped by the engine once the
+        wall-clock limit has passed; always removed, even on failure or interrupt."""
         name = f"repack-{uuid.uuid4().hex[:12]}"
+        _LIVE.add(self.name, name)
         try:
-            run(self.run_argv(image, ["sleep", "infinity"], mounts=mounts, network=network,
-                              env=env, name=name, detach=True))
-            yield Container(engine=self, name=name)
+            deadline = time.monotonic() + self.limits.timeout
+            run(self.run_argv(image, ["sleep", str(self.limits.timeout)], mounts=mounts,
+                              network=network, env=env, name=name, detach=True))
+            yield Container(engine=self, name=name, deadline=deadline)
         finally:
             run([self.name, "rm", "--force", "--time", "0", name], check=False)
+            _LIVE.discard(name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Container:
     engine: Engine
     name: str
+    deadline: float               # time.monotonic() when the engine stops the container
 
     def exec(self, argv: Sequence[str], *, workdir: str | None = None,
              env: dict[str, str] | None = None, project: str | None = None) -> str:
@@ -108,11 +178,21 @@ class Container:
             args += ["--workdir", workdir]
         for k, v in (env or {}).items():
             args += ["--env", f"{k}={v}"]
-        proc = run([*args, self.name, *argv], project=project, merge_output=True)
+        timeout = self.engine.limits.timeout
+        try:
+            proc = run([*args, self.name, *argv], project=project, merge_output=True,
+                       timeout=max(1.0, self.deadline - time.monotonic()))
+        except (subprocess.TimeoutExpired, CommandFailed) as e:
+            if time.monotonic() < self.deadline:
+                raise
+            raise BuildError(f"the build container ran out of time ({timeout} s): {argv[0]} "
+                             "was stopped", project=project,
+                             hint="raise [build] timeout in repack.toml if the build is "
+                                  "expected to take longer") from e
         return proc.stdout.decode(errors="replace")
 
 
-def detect(preferred: str | None = None) -> Engine:
+def detect(preferred: str | None = None, limits: Limits = Limits()) -> Engine:
     """podman first (daemonless, works as root and rootless), then docker."""
     candidates = (preferred,) if preferred else ENGINES
     for name in candidates:
@@ -120,9 +200,9 @@ def detect(preferred: str | None = None) -> Engine:
             if name == "docker" and run(["docker", "info"], check=False).returncode != 0:
                 log.debug("docker client found but no engine answers; skipping it")
                 continue
-            return Engine(name=name)
+            return Engine(name=name, limits=limits)
     if preferred and preferred not in ENGINES:
-        raise BuildError(f"unknown container engine {preferred!r}; use podman or docker")
+        raise ConfigError(f"unknown container engine {preferred!r}; use podman or docker")
     raise ToolMissing("podman", hint=tool_hint("podman") + " (or a running docker engine)")
 
 

@@ -31,6 +31,11 @@ def test_file_then_environment(tmp_path: Path) -> None:
     ("[surprise]\n", "unknown section"),
     ('[maintainer]\nname = 3\n', "table of strings"),
     ('[maintainer]\nname = "A\\nDepends: x"\nemail = "a@example.org"\n', "one line"),
+    ('[build]\ntimeout = "soon"\n', "whole numbers"),
+    ('[build]\npids = true\n', "whole numbers"),
+    ('[build]\nmemory = 8\n', "table of strings"),
+    ('[build]\nmemory = "a lot"\n', "not a size"),
+    ('[build]\ntimeout = 0\n', "positive"),
 ])
 def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "config.toml"
@@ -42,3 +47,10 @@ def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
 def test_named_config_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         config.load(tmp_path / "missing.toml", environ={})
+
+
+def test_build_limits(tmp_path: Path) -> None:
+    f = tmp_path / "repack.toml"
+    f.write_text('[build]\ntimeout = 120\nmemory = "2g"\npids = 512\n')
+    limits = config.load(f, environ={}).limits
+    assert (limits.timeout, limits.memory, limits.pids) == (120, "2g", 512)
