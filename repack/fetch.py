@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +44,7 @@ PROGRESS_MIN_BYTES = 1024 * 1024
 #: Refuse to stream more than this when the index does not say how big the file is.
 MAX_UNSIZED_BYTES = 2 * 1024**3
 _CHUNK = 64 * 1024
+STALE_SECONDS = 3600     # an .unverified- file untouched this long lost its process
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -131,12 +133,24 @@ def _provenance(dest: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
+def sweep_stale(sdists: Path, *, now: float | None = None) -> None:
+    """Remove the partial downloads of killed processes (SIGKILL skips every `finally`).
+    A live download writes all the time, so only files idle for an hour go."""
+    cutoff = (time.time() if now is None else now) - STALE_SECONDS
+    for partial in sdists.glob(".unverified-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
+                log.debug(f"removed the stale partial download {partial}")
+
+
 def _download(
     release: Release, dest: Path, allowed: set[str], session: requests.Session
 ) -> bool:
     """Stream release.url into dest via a temporary file; True if every hop was https."""
     sdists = dest.parent.parent
     sdists.mkdir(parents=True, exist_ok=True)
+    sweep_stale(sdists)
     fd, tmp_name = tempfile.mkstemp(dir=sdists, prefix=".unverified-")
     tmp = Path(tmp_name)
     try:

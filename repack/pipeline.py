@@ -31,7 +31,7 @@ from repack.build.rpm import build_rpm
 from repack.cache import key as cache_key
 from repack.cache import sha256_file, tree_digest
 from repack.config import Settings
-from repack.errors import ConfigError, RepackError
+from repack.errors import ConfigError, MappingError, RepackError
 from repack.fetch import fetch
 from repack.model import (
     ArchiveIndex,
@@ -176,7 +176,7 @@ def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
                warnings: list[str]) -> None:
         out = dest / srcdir / "debian"
         if out.exists():
-            raise RepackError(f"{out} already exists; remove it or choose another -o")
+            raise ConfigError(f"{out} already exists; remove it or choose another -o")
         shutil.copytree(deb.work / "build" / srcdir / "debian", out)
         result.append(out)
 
@@ -292,8 +292,11 @@ def orig_name(spec: DebSpec, sdist: Sdist) -> str:
     suffix = next((s for s in (".tar.gz", ".tar.xz", ".tar.bz2") if sdist.path.name.endswith(s)),
                   None)
     if suffix is None:
-        raise RepackError(f"{sdist.path.name}: only .tar.gz/.tar.xz/.tar.bz2 sdists can be the "
-                          "orig tarball of a Debian source package", project=str(sdist.release.name))
+        raise MappingError(f"{sdist.path.name}: only .tar.gz/.tar.xz/.tar.bz2 sdists can be the "
+                           "orig tarball of a Debian source package",
+                           project=str(sdist.release.name),
+                           hint="the release has no tarball sdist; pin a release that has one "
+                                "(PEP 625 sdists are .tar.gz), or build it for an rpm target")
     return f"{spec.source_name}_{debian_upstream(spec)}.orig{suffix}"
 
 

@@ -4,7 +4,8 @@ An sdist is untrusted input.  `unpack_sdist` reads every member header first and
 the whole archive, before anything is written, when a member
 
 * has an absolute name, a ``..`` component, a control character or a name that is not
-  UTF-8;
+  UTF-8, a name component over 255 bytes (NAME_MAX) or a path deeper than 64 levels or
+  longer than 1,024 bytes (nothing a real sdist needs; far below PATH_MAX);
 * is a symlink whose target (resolved through the archive's other symlinks) leaves the
   single top-level directory, a hardlink that does not point at an earlier regular file
   of the archive, or any link at all in a zip;
@@ -67,6 +68,9 @@ _MAX_HEADER_READ = 1 << 20           # largest single read tarfile may do (pax/G
 _HEADER_ALLOWANCE = 4096             # per member: header, pax header, padding
 _CHUNK = 1 << 16
 _MAX_LINK_HOPS = 40
+_MAX_COMPONENT = 255                 # bytes, NAME_MAX of every Linux file system
+_MAX_DEPTH = 64                      # path components
+_MAX_PATH = 1024                     # bytes of the whole member name
 _MAX_MTIME = 1 << 33
 
 # PEP 706 (tarfile extraction filters): Python 3.11.4+, and some distribution backports.
@@ -133,6 +137,12 @@ def _split_name(name: str, what: str, project: str) -> tuple[str, ...]:
     parts = tuple(p for p in name.split("/") if p not in ("", "."))
     if ".." in parts:
         raise _refuse(f"refusing {what} {_show(name)}: path contains a '..' component", project)
+    if any(len(p.encode()) > _MAX_COMPONENT for p in parts):
+        raise _refuse(f"refusing {what} {_show(name)}: a name component is longer than "
+                      f"{_MAX_COMPONENT} bytes", project)
+    if len(parts) > _MAX_DEPTH or len(name.encode()) > _MAX_PATH:
+        raise _refuse(f"refusing {what} {_show(name)}: path is deeper than {_MAX_DEPTH} "
+                      f"levels or longer than {_MAX_PATH} bytes", project)
     return parts
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -269,3 +271,15 @@ def test_fetch_from_pypi_over_tls(tmp_path: Path) -> None:
         sdist = fetch(release, pins=[f"sha256:{release.sha256}"], cache_dir=tmp_path, session=s)
     assert sdist.verified == ("tls", "sha256:index", "sha256:pin")
     assert hashlib.sha256(sdist.path.read_bytes()).hexdigest() == release.sha256
+
+
+def test_stale_partial_downloads_are_swept(tmp_path: Path) -> None:
+    """A download killed by SIGKILL leaves its .unverified- file; the next download
+    removes it once it has been idle for an hour, and leaves live ones alone."""
+    stale, live = tmp_path / ".unverified-old", tmp_path / ".unverified-new"
+    for f in (stale, live):
+        f.write_bytes(b"partial")
+    hour_ago = time.time() - repack.fetch.STALE_SECONDS - 10
+    os.utime(stale, (hour_ago, hour_ago))
+    repack.fetch.sweep_stale(tmp_path)
+    assert not stale.exists() and live.exists()

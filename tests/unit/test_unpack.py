@@ -201,6 +201,10 @@ BAD_TARS: dict[str, tuple[Callable[[], list[tuple[tarfile.TarInfo, bytes]]], tup
     "file-and-dir": (
         lambda: [*_base(), _file(f"{TOP}/a"), _file(f"{TOP}/a/b")], ("below the file",)),
     "control-char": (lambda: [*_base(), _file(f"{TOP}/a\nb")], ("control character",)),
+    "long-component": (lambda: [*_base(), _file(f"{TOP}/{'n' * 256}")],
+                       ("longer than 255 bytes",)),
+    "deep-path": (lambda: [*_base(), _file(f"{TOP}/" + "d/" * 2100 + "f")],
+                  ("deeper than 64 levels",)),
     "empty": (list, ("empty",)),
 }
 
