@@ -193,6 +193,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
     offline builder container with the build dependencies installed.  A bad sdist is
     refused before the builder image is even bootstrapped."""
     project_name = str(sdist.release.name)
+    orig_suffix(sdist)
     work_root = ctx.settings.cache_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
@@ -289,6 +290,11 @@ def changelog_date() -> str:
 
 def orig_name(spec: DebSpec, sdist: Sdist) -> str:
     """dpkg-source takes the verified sdist itself as the orig tarball, byte for byte."""
+    return f"{spec.source_name}_{debian_upstream(spec)}.orig{orig_suffix(sdist)}"
+
+
+def orig_suffix(sdist: Sdist) -> str:
+    """The sdist's compression suffix, or refused: a .zip cannot be a Debian orig."""
     suffix = next((s for s in (".tar.gz", ".tar.xz", ".tar.bz2") if sdist.path.name.endswith(s)),
                   None)
     if suffix is None:
@@ -297,7 +303,7 @@ def orig_name(spec: DebSpec, sdist: Sdist) -> str:
                            project=str(sdist.release.name),
                            hint="the release has no tarball sdist; pin a release that has one "
                                 "(PEP 625 sdists are .tar.gz), or build it for an rpm target")
-    return f"{spec.source_name}_{debian_upstream(spec)}.orig{suffix}"
+    return suffix
 
 
 def debian_upstream(spec: DebSpec) -> str:

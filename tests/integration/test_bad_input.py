@@ -345,6 +345,54 @@ def test_unknown_target_fetches_nothing(index: LocalIndex, cache: Path, tmp_path
     assert files_under(cache / "sdists") == []
 
 
+@pytest.mark.parametrize("member, words", [
+    ("n" * 256, ("longer than 255 bytes",)),
+    ("d/" * 2100 + "f", ("deeper than 64 levels",)),
+], ids=["long-name", "deep-path"])
+def test_names_the_file_system_cannot_hold(index: LocalIndex, cache: Path, tmp_path: Path,
+                                           member: str, words: tuple[str, ...]) -> None:
+    top = sdist_stem("bad-names", "1.0")
+    archive = hostile_sdist(tmp_path, "bad-names", [entry(f"{top}/{member}", b"x")])
+    publish(index, archive, "bad-names")
+    out = tmp_path / "out"
+    proc = repack_build(index, ["bad-names==1.0"], out, cache)
+    assert_refused(proc, 5, out, "bad-names", *words, cache=cache)
+
+
+def test_zip_only_sdist_for_debian(index: LocalIndex, cache: Path, tmp_path: Path) -> None:
+    """dpkg-source needs a tarball as the orig: refused with a hint, before any container."""
+    publish(index, make_sdist(tmp_path, "zip-only", "1.0", {}, fmt="zip"), "zip-only")
+    out = tmp_path / "out"
+    proc = repack_build(index, ["zip-only==1.0"], out, cache)
+    assert_refused(proc, 7, out, "zip-only", "zip_only-1.0.zip", "orig tarball", cache=cache)
+    assert "hint: " in proc.stderr
+
+
+def test_output_that_is_a_file(index: LocalIndex, cache: Path, tmp_path: Path) -> None:
+    publish(index, make_sdist(tmp_path, "good-pkg", "1.0", {}), "good-pkg")
+    out = tmp_path / "a-file"
+    out.write_text("not a directory\n")
+    proc = repack_build(index, ["good-pkg==1.0"], out, cache)
+    assert proc.returncode == 2, proc.stderr
+    assert error_line(proc) == f"error: output {out} is not a directory"
+    assert out.read_text() == "not a directory\n"
+    assert index.downloads() == []
+
+
+def test_cache_the_host_refuses(index: LocalIndex, tmp_path: Path) -> None:
+    """A cache directory that cannot be created (here: below a file) is the host's
+    problem, exit 12, one line naming the path, not a traceback."""
+    publish(index, make_sdist(tmp_path, "good-pkg", "1.0", {}), "good-pkg")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    out = tmp_path / "out"
+    proc = repack_build(index, ["good-pkg==1.0"], out, blocker / "cache")
+    assert proc.returncode == 12, proc.stderr
+    line = error_line(proc)
+    assert str(blocker / "cache") in line and "Not a directory" in line, line
+    assert files_under(out) == []
+
+
 # --------------------------------------------------------------------------- success
 
 HOSTILE = "hostile-meta"
