@@ -9,6 +9,7 @@ missing directory); 130/143 interrupted by SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import signal
@@ -112,12 +113,19 @@ def _report(debug: bool, body: Callable[[], None]) -> None:
     except OSError as e:
         if e.errno is None:
             _internal(e, debug)
-        where = f"{e.filename}: " if e.filename else ""
-        _fail(HostError(f"{where}{e.strerror or e}",
-                        hint="check free space, permissions and that the directory exists"),
-              debug)
+        _fail(_host_error(e), debug)
     except Exception as e:  # noqa: BLE001 - the last net: one line, the traceback on --debug
         _internal(e, debug)
+
+
+def _host_error(e: OSError) -> HostError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        # the file named may be the *source* of a copy: say what ran out instead
+        return HostError(f"{e.strerror}", hint="free space on the file system of the "
+                         "repository, the output directory or the cache (REPACK_CACHE_DIR)")
+    where = f"{e.filename}: " if e.filename else ""
+    return HostError(f"{where}{e.strerror or e}",
+                     hint="check permissions and that the directory exists and is writable")
 
 
 def _internal(e: Exception, debug: bool) -> None:
