@@ -37,6 +37,7 @@ from repack.errors import IntegrityError, ResolveError
 from repack.http import describe_error
 from repack.model import Release, Sdist
 from repack.requirements import parse_hash_option
+from repack.sourcedate import source_date_epoch
 
 __all__ = ["MAX_UNSIZED_BYTES", "PROGRESS_MIN_BYTES", "cache_path", "fetch"]
 
@@ -108,7 +109,8 @@ def fetch(
             # How the bytes arrived was recorded when they were downloaded and verified.
             tls = _provenance(dest).get("tls") is True
             return Sdist(release=release, path=dest, sha256=release.sha256,
-                         verified=(("tls",) if tls else ()) + checks)
+                         verified=(("tls",) if tls else ()) + checks,
+                         source_date_epoch=source_date_epoch(dest, release.upload_time))
         log.warn(f"cached {dest} has {size} bytes, the index says {release.size}; fetching again")
         dest.unlink()
 
@@ -118,6 +120,7 @@ def fetch(
         path=dest,
         sha256=release.sha256,
         verified=(("tls",) if tls else ()) + checks,
+        source_date_epoch=source_date_epoch(dest, release.upload_time),
     )
 
 

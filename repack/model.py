@@ -10,6 +10,7 @@ template by accident.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, NewType
 
@@ -100,6 +101,7 @@ class Release:
     index_url: str
     signature_url: str | None = None     # detached OpenPGP signature the index announces (gpg-sig)
     provenance_url: str | None = None    # PEP 740 provenance object the index announces
+    upload_time: datetime | None = None  # PEP 700, when the index gives it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +116,7 @@ class Sdist:
     vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
     advisories_checked: bool = False             # the index had advisory data for this release
+    source_date_epoch: int = 0                   # the build's only date (repack.sourcedate)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -290,3 +293,4 @@ class Provenance:
     vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
     advisories_checked: bool = False             # the index had advisory data for this release
+    source_date_epoch: int | None = None         # the date every build of it uses

@@ -55,6 +55,7 @@ class Context:
     index: str
     output_dir: Path
     planned: frozenset[str] = frozenset()   # projects this run builds too (--with-deps, --lock)
+    fresh: bool = False                     # build again, never from the build cache (rebuild)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,7 +112,7 @@ def cached_build(sdist: Sdist, target: Target, image: images.Image,
                  ctx: Context) -> tuple[list[Artifact], list[str]] | None:
     """The artifacts of an identical earlier build, delivered to the output; None if none.
     Only a ready image can have produced them (its archive snapshot is part of the key)."""
-    if not images.is_ready(ctx.engine, image):
+    if ctx.fresh or not images.is_ready(ctx.engine, image):
         return None
     cached = cache_entry(sdist, target, image, ctx.settings)
     if not (cached / "result.json").is_file():
@@ -152,7 +153,8 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
         with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
             result = build_rpm(sdist, target, image, engine=ctx.engine, session=ctx.session,
                                index=ctx.index, cache_dir=ctx.settings.cache_dir,
-                               packager=ctx.settings.maintainer, date=changelog_date(),
+                               packager=ctx.settings.maintainer,
+                               date=changelog_date(sdist.source_date_epoch),
                                work=Path(tmp))
             store(list(result.artifacts), [], result.log_file,
                   cache_entry(sdist, target, image, ctx.settings))
@@ -278,14 +280,15 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
               settings: Settings) -> DebSpec:
     return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
-                                date=changelog_date(), provenance=provenance.of(sdist))
+                                date=changelog_date(sdist.source_date_epoch),
+                                provenance=provenance.of(sdist))
 
 
-def changelog_date() -> str:
-    """RFC 5322 date for debian/changelog; SOURCE_DATE_EPOCH makes it reproducible."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
-    return when.strftime("%a, %d %b %Y %H:%M:%S +0000")
+def changelog_date(epoch: int) -> str:
+    """RFC 5322 date of the changelog entry: the release's own date (repack.sourcedate),
+    never the build's, so that two builds give identical packages.  dpkg-buildpackage
+    takes SOURCE_DATE_EPOCH from it, rpmbuild too (source_date_epoch_from_changelog)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
 def orig_name(spec: DebSpec, sdist: Sdist) -> str:

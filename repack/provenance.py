@@ -46,6 +46,7 @@ def of(sdist: Sdist) -> Provenance:
         url=release.url, sha256=sdist.sha256, verified=sdist.verified,
         vulnerabilities=sdist.vulnerabilities, fixes=sdist.fixes,
         advisories_checked=sdist.advisories_checked,
+        source_date_epoch=sdist.source_date_epoch,
     )
 
 
@@ -79,6 +80,7 @@ def to_json(p: Provenance) -> str:
         "vulnerabilities": [_advisory_json(a) for a in p.vulnerabilities],
         "fixes": [_advisory_json(a) for a in p.fixes],
         "advisories_checked": p.advisories_checked,
+        "source_date_epoch": p.source_date_epoch,
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
@@ -126,9 +128,19 @@ def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
             vulnerabilities=tuple(advisory_from_json(a) for a in doc.get("vulnerabilities", [])),
             fixes=tuple(advisory_from_json(a) for a in doc.get("fixes", [])),
             advisories_checked=doc.get("advisories_checked") is True,
+            source_date_epoch=_epoch(doc.get("source_date_epoch")),
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise MetadataError(f"{source}: malformed {DOC_NAME}: {exc}") from exc
+
+
+def _epoch(value: object) -> int | None:
+    """Absent in records of older repack versions; never a bool or a negative number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("source_date_epoch must be a whole number of seconds")
+    return value
 
 
 def advisory_ids(advisories: Sequence[Advisory]) -> list[str]:

@@ -396,6 +396,7 @@ def _release(
         index_url=index,
         signature_url=pkg.sig_url if pkg.has_sig else None,
         provenance_url=pkg.provenance_url,
+        upload_time=pkg.upload_time,
     )
 
 

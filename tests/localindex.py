@@ -52,6 +52,7 @@ class IndexFile:
     metadata_sha256: str | None = None
     signature: bytes | None = None         # detached OpenPGP signature served at <url>.asc
     provenance: bytes | None = None        # PEP 740 provenance object (JSON) served by URL
+    upload_time: str | None = None         # PEP 700 "upload-time" (ISO 8601), JSON only
 
 
 @dataclass
@@ -155,6 +156,7 @@ class LocalIndex:
         metadata_sha256: str | None = None,
         signature: bytes | None = None,
         provenance: bytes | None = None,
+        upload_time: str | None = None,
     ) -> IndexFile:
         """Publish `data` as `filename` of `project`.
 
@@ -192,6 +194,7 @@ class LocalIndex:
             else metadata_sha256 or hashlib.sha256(metadata).hexdigest(),
             signature=signature,
             provenance=provenance,
+            upload_time=upload_time,
         )
         with self._lock:
             self._projects.setdefault(name, _Project(project)).files.append(entry)
@@ -241,6 +244,8 @@ class LocalIndex:
                 entry["gpg-sig"] = True
             if f.provenance is not None and f.version:
                 entry["provenance"] = self.provenance_url(name, f.version, f.filename)
+            if f.upload_time is not None:
+                entry["upload-time"] = f.upload_time
             files.append(entry)
         versions = sorted({f.version for f in project.files if f.version})
         doc = {

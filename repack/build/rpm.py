@@ -179,6 +179,11 @@ class RpmBuild:
                 "--define", "_topdir /build/rpmbuild",
                 "--define", f"python3_version {target.python_version}",
                 "--define", f"_buildhost {target.builder}",
+                # reproducible: build time, file times and .pyc (hash-based under
+                # SOURCE_DATE_EPOCH) from the %changelog date, which is the release's
+                "--define", "source_date_epoch_from_changelog 1",
+                "--define", "use_source_date_epoch_as_buildtime 1",
+                "--define", "clamp_mtime_to_source_date_epoch 1",
                 "--define", "_repack_helpers /build/helpers",
                 "--define", f"_repack_wheel_kind /build/{WHEEL_KIND}",
                 f"/build/rpmbuild/SPECS/{spec_file.name}",

@@ -91,3 +91,14 @@ def test_rpm_spec_ships_the_record_as_doc(tmp_path: Path) -> None:
     assert "cp -p %{SOURCE1} ." in text.splitlines()
     write_sources(s, tmp_path)
     assert provenance.from_json((tmp_path / "repack-provenance.json").read_text()) == RECORD
+
+
+def test_source_date_epoch_round_trip_and_checks() -> None:
+    dated = dataclasses.replace(RECORD, source_date_epoch=1_700_000_000)
+    assert provenance.from_json(provenance.to_json(dated)) == dated
+    doc = json.loads(provenance.to_json(RECORD))
+    assert doc["source_date_epoch"] is None          # a record of an older repack: no date
+    for bad in (True, -1, "1700000000", 1.5):
+        doc["source_date_epoch"] = bad
+        with pytest.raises(MetadataError, match="source_date_epoch"):
+            provenance.from_json(json.dumps(doc))
