@@ -323,6 +323,49 @@ def render(req: str, target_id: str, output: Path, hashes: tuple[str, ...], verb
     _report(debug, body)
 
 
+@cli.command()
+@click.argument("artifacts", nargs=-1, required=True, metavar="ARTIFACT...",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-t", "--target", "target_id", metavar="TARGET",
+              help="The target the packages were built for (default: from their version).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep the rebuilt packages in OUTPUT/<target>/ (default: thrown away).")
+@_common
+def rebuild(artifacts: tuple[Path, ...], target_id: str | None, output: Path | None,
+            verbose: bool, debug: bool, config_file: Path | None) -> None:
+    """Rebuild each ARTIFACT (.deb or .rpm built by repack) from the sdist and date its
+    provenance record names, without the build cache, and compare: "identical", or the
+    first difference (exit 4).  A signed .rpm matches its unsigned rebuild.  Run it on a
+    second machine to check the one that signs."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        import dataclasses
+        import tempfile
+
+        from repack import rebuild as rebuilding
+        from repack.errors import IntegrityError
+
+        settings = config.load(config_file)
+        with tempfile.TemporaryDirectory(prefix="repack-rebuild-") as tmp:
+            ctx = dataclasses.replace(_checked_context(settings, output or Path(tmp)),
+                                      fresh=True)
+            differ = []
+            for outcome in rebuilding.rebuild(artifacts, ctx, target_id):
+                name = outcome.artifact.name
+                if outcome.identical:
+                    click.echo(f"identical: {name}")
+                else:
+                    log.warn(f"{name} differs from its rebuild: {outcome.difference}")
+                    differ.append(name)
+        if differ:
+            raise IntegrityError(f"{len(differ)} of {len(artifacts)} packages differ from "
+                                 f"their rebuild: {', '.join(differ)}",
+                                 hint="the same builder image (repack image build --rebuild "
+                                      "refreshes it) and trust policy give the same bytes")
+    _report(debug, body)
+
+
 @cli.command("targets")
 @_common
 def list_targets(verbose: bool, debug: bool, config_file: Path | None) -> None:
