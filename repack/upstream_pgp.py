@@ -30,6 +30,7 @@ from repack import log
 from repack.errors import ConfigError, ToolMissing, TrustError
 from repack.http import get_small
 from repack.model import Release
+from repack.provenance import clean_text
 from repack.run import clean_env, tool_hint
 
 __all__ = [
@@ -130,7 +131,7 @@ def _stderr_tail(result: object) -> str:
     """gpg's last human-readable complaints (not its status lines), for one-line errors."""
     lines = [ln for ln in str(getattr(result, "stderr", "") or "").splitlines()
              if ln.startswith("gpg: ") and not any(n in ln for n in _NOISE)]
-    return "; ".join(lines[-3:])[:300]
+    return clean_text("; ".join(lines[-3:]), limit=300)
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,7 +160,9 @@ def _timestamp(value: object) -> datetime | None:
 def _describe(g: gnupg.GPG, fingerprint: str,
               status: Literal["added", "updated", "unchanged"]) -> TrustedKey:
     (key,) = [k for k in g.list_keys(keys=[fingerprint]) if k["fingerprint"] == fingerprint]
-    return TrustedKey(fingerprint=fingerprint, uids=tuple(str(u) for u in key.get("uids", [])),
+    # user ids are the key owner's text: never let one steer the terminal showing it
+    uids = tuple(clean_text(u, limit=200) for u in key.get("uids", []))
+    return TrustedKey(fingerprint=fingerprint, uids=uids,
                       algorithm=_algorithm(key),
                       created=_timestamp(key.get("date")) or datetime.fromtimestamp(0, UTC),
                       expires=_timestamp(key.get("expires")),
@@ -435,6 +438,8 @@ def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], key
 
 def fetch_signature(url: str, session: requests.Session, project: str) -> bytes | None:
     """The detached signature at `url`, or None when the server says it does not exist
-    (404/410).  Other failures raise ResolveError; an oversized answer raises TrustError."""
+    (404/410).  Any other HTTP answer (500, 403...) or an oversized one raises TrustError:
+    the check the policy asks for cannot be done.  A network failure raises ResolveError."""
     return get_small(url, session, project=project, what="the signature",
-                     limit=MAX_SIGNATURE_BYTES, missing_ok=True, too_large=TrustError)
+                     limit=MAX_SIGNATURE_BYTES, missing_ok=True, too_large=TrustError,
+                     refused=TrustError)
