@@ -13,7 +13,7 @@ directory (or the file `--config` names), whose keys win:
     output = "repack-out"
 
     [trust]                    # the upstream trust policy: see repack.policy
-    require-signature = false
+    require-signature = false  # (merges key by key with the other file's; rules do not)
 
 The trust policy belongs with the project (it is reviewed and committed beside the
 requirements it governs); its keyring directory is resolved beside the file that holds it.
@@ -22,6 +22,7 @@ Secrets never live here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -81,12 +82,7 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
     path = project_file or user_file
     maint = {**_table(user, "maintainer", user_file), **_table(project, "maintainer", path)}
     build = {**_table(user, "build", user_file), **_table(project, "build", path)}
-    if "trust" in project and project_file is not None:
-        policy = from_table(project["trust"], project_file)
-    elif "trust" in user:
-        policy = from_table(user["trust"], user_file)
-    else:
-        policy = Policy()
+    policy = _policy(user, user_file, project, project_file)
     name = env.get("DEBFULLNAME") or maint.get("name")
     email = env.get("DEBEMAIL") or maint.get("email")
     maintainer = DEFAULT_MAINTAINER
@@ -106,6 +102,27 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         policy=policy,
         project_file=project_file,
     )
+
+
+def _policy(user: dict[str, object], user_file: Path, project: dict[str, object],
+            project_file: Path | None) -> Policy:
+    """The [trust] policy.  The rules (and their keyring and `require`) come from one file,
+    the project's when it has a [trust] table; `require-signature` and `deny-vulnerable`
+    merge key by key, the project's winning, so a user's `true` is not lost to a project
+    table that does not set the key."""
+    mine = from_table(user["trust"], user_file) if "trust" in user else None
+    if "trust" not in project or project_file is None:
+        return mine or Policy()
+    table = project["trust"]
+    policy = from_table(table, project_file)
+    if mine is None or not isinstance(table, dict):
+        return policy
+    return dataclasses.replace(
+        policy,
+        require_signature=policy.require_signature if "require-signature" in table
+        else mine.require_signature,
+        deny_vulnerable=policy.deny_vulnerable if "deny-vulnerable" in table
+        else mine.deny_vulnerable)
 
 
 def _table(data: dict[str, object], key: str, path: Path) -> dict[str, str]:

@@ -212,3 +212,25 @@ def test_a_key_user_id_cannot_forge_the_rule(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     assert not any(c in listed.stdout for c in "\x1b\x9b\r"), repr(listed.stdout)
     assert listed.stdout.startswith(f"{fpr} ed25519") and "allowed for: demo" in listed.stdout
+
+
+# --- 5. smaller ------------------------------------------------------------------------------
+
+def test_render_checks_that_policy_projects_exist(index: LocalIndex, tmp_path: Path) -> None:
+    (tmp_path / "repack.toml").write_text(f'[trust.projects.no-such-demo]\npgp = ["{FPR}"]\n')
+    proc = repack("render", "plain-demo==1.0", "-o", "out", cwd=tmp_path, index=index)
+    refused(proc, 11, "no-such-demo", "names a project that is not found")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("status", [500, 403])
+def test_a_signature_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_path: Path,
+                                                         status: int) -> None:
+    """404 is "no signature"; anything else means the check cannot be done: exit 11."""
+    (tmp_path / "repack.toml").write_text(f'[trust.projects.plain-demo]\npgp = ["{FPR}"]\n')
+    index.answers["/files/plain-demo/plain_demo-1.0.tar.gz.asc"] = Answer(status=status)
+    try:
+        proc = repack("build", "plain-demo==1.0", "-o", "out", cwd=tmp_path, index=index)
+    finally:
+        index.answers.clear()
+    refused(proc, 11, "plain-demo", f"HTTP {status}")
