@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 import tarfile
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,7 @@ from packaging.utils import canonicalize_name
 
 from repack.errors import MetadataError
 from repack.model import Advisory, Provenance, Sdist
-from repack.run import run
+from repack.run import clean_env, find_tool, run
 
 __all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "clean_text",
            "clean_url", "control_fields", "doc_path", "from_json", "of", "read", "to_json"]
@@ -215,6 +216,11 @@ def read(path: Path) -> Provenance | None:
     return None if data is None else from_json(data, source=name)
 
 
+def _too_big(path: Path, size: int) -> MetadataError:
+    return MetadataError(f"{path.name}: its {DOC_NAME} is {size} bytes; a provenance record "
+                         f"is far smaller (at most {_MAX_DOC})")
+
+
 def _from_deb(path: Path) -> bytes | None:
     from debian.debfile import DebError, DebFile
 
@@ -222,27 +228,44 @@ def _from_deb(path: Path) -> bytes | None:
         deb = DebFile(str(path))
         try:
             package = deb.debcontrol()["Package"]
-            member = doc_path(package)
-            # get_content raises DebError for a missing member: no record is no error
-            content = deb.data.get_content(member) if deb.data.has_file(member) else None
+            tar = deb.data.tgz()
+            names = (doc_path(package), "./" + doc_path(package))
+            member = next((m for m in tar.getmembers() if m.name in names), None)
+            if member is None or not member.isfile():   # no record is no error
+                return None
+            if member.size > _MAX_DOC:
+                raise _too_big(path, member.size)
+            fh = tar.extractfile(member)
+            return fh.read(_MAX_DOC) if fh is not None else None
         finally:
             deb.close()
     except (DebError, KeyError, OSError, tarfile.TarError, EOFError) as exc:
         raise MetadataError(f"{path.name}: cannot read the .deb: {exc}") from exc
-    return content if isinstance(content, bytes) else None
 
 
 def _from_rpm(path: Path) -> bytes | None:
+    """The record from the payload, streamed through rpm2archive: the payload is never held
+    in memory whole (a package is untrusted input, its payload possibly a bomb)."""
     name = run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}", path]).stdout
-    wanted = "./" + doc_path(name.decode())
+    wanted = "./" + doc_path(name.decode(errors="replace"))
     # rpm2archive turns the payload (whatever its compression) into a plain tar on stdout.
-    tar_bytes = run(["rpm2archive", "-n", "-"], input=path.read_bytes()).stdout
-    try:
-        with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
-            for member in tar:
-                if member.name == wanted and member.isfile() and member.size <= _MAX_DOC:
+    with path.open("rb") as rpm, subprocess.Popen(
+            [find_tool("rpm2archive"), "-n", "-"], stdin=rpm, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=clean_env()) as proc:
+        try:
+            assert proc.stdout is not None
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+                for member in tar:
+                    if member.name != wanted:
+                        continue
+                    if not member.isfile():
+                        return None
+                    if member.size > _MAX_DOC:
+                        raise _too_big(path, member.size)
                     fh = tar.extractfile(member)
-                    return fh.read() if fh else None
-    except tarfile.TarError as exc:
-        raise MetadataError(f"{path.name}: cannot read the rpm payload: {exc}") from exc
+                    return fh.read(_MAX_DOC) if fh else None
+        except tarfile.TarError as exc:
+            raise MetadataError(f"{path.name}: cannot read the rpm payload: {exc}") from exc
+        finally:
+            proc.kill()
     return None

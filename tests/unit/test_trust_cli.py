@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from localindex import Answer, LocalIndex  # type: ignore[import-not-found]
 from packaging.requirements import Requirement
+from rpmkit import build_rpm  # type: ignore[import-not-found]
 from sdists import make_sdist  # type: ignore[import-not-found]
 
 from repack import http, provenance
@@ -177,6 +178,28 @@ def test_explain_shows_a_hostile_record_as_data(tmp_path: Path) -> None:
     assert "  source:    https://files.example/evil-1.0.tar.gz\n" in out
     as_json = repack("explain", "--json", str(deb), cwd=tmp_path)
     assert as_json.returncode == 0 and "\\u001b" not in as_json.stdout
+
+
+def test_explain_reads_an_rpm_record_as_data(tmp_path: Path) -> None:
+    record = {"schema": 1, "project": "evil", "version": "1.0", "filename": "evil-1.0.tar.gz",
+              "sha256": "ab" * 32, "url": "https://files.example/evil-1.0.tar.gz#" + FORGERY,
+              "verified": ["pgp:" + FORGERY], "vulnerabilities": [], "fixes": [],
+              "advisories_checked": False}
+    doc = "/" + provenance.doc_path("python3-evil")
+    rpm = build_rpm(tmp_path, "python3-evil", "1.0", files={doc: json.dumps(record)})
+    proc = repack("explain", str(rpm), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not any(c in proc.stdout for c in "\x1b\x9b\r"), repr(proc.stdout)
+    assert "  source:    https://files.example/evil-1.0.tar.gz\n" in proc.stdout
+
+
+def test_explain_bounds_what_it_reads(tmp_path: Path) -> None:
+    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}
+    deb = _deb_with_record(tmp_path, record)
+    proc = repack("explain", str(deb), cwd=tmp_path)
+    refused_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert proc.returncode == 6 and len(refused_line) == 1, proc.stderr
+    assert "is 1048" in refused_line[0] and "far smaller" in refused_line[0]
 
 
 def _key_with_user_id(home: Path, uid: str) -> tuple[str, bytes]:
