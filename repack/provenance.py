@@ -16,7 +16,6 @@ showing the record must not be steered by it) on the way in and on the way out, 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
