@@ -44,7 +44,7 @@ _CHUNK = 64 * 1024
 
 __all__ = ["DEFAULT_DEADLINE", "DEFAULT_TIMEOUT", "MAX_DOCUMENT_BYTES", "MAX_RETRY_AFTER",
            "USER_AGENT", "DeadlineExceeded", "ResponseTooLarge", "TruststoreAdapter",
-           "describe_error", "get_small", "session"]
+           "describe_error", "get_small", "read_body", "session"]
 
 T = TypeVar("T")
 

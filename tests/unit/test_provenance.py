@@ -129,3 +129,16 @@ def test_rpm_spec_ships_the_record_as_doc(tmp_path: Path) -> None:
     assert "cp -p %{SOURCE1} ." in text.splitlines()
     write_sources(s, tmp_path)
     assert provenance.from_json((tmp_path / "repack-provenance.json").read_text()) == RECORD
+
+
+def test_the_console_prints_strings_as_data() -> None:
+    """Whatever reaches the terminal through repack.log (messages, errors, a build's output
+    tail) loses control characters; newlines and tabs stay."""
+    import io
+
+    from repack import log
+
+    out = io.StringIO()
+    console = type(log.console)(file=out, force_terminal=True, highlight=False, soft_wrap=True)
+    console.print("ok\x1b[2K\x1b[1A\rforged\x9b2K\x07\tline\nnext", markup=False)
+    assert out.getvalue().replace(" ", "") == "ok[2K[1Aforged2Kline\nnext\n"  # tab expanded
