@@ -257,3 +257,20 @@ def test_a_signature_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_
     finally:
         index.answers.clear()
     refused(proc, 11, "plain-demo", f"HTTP {status}")
+
+
+@pytest.mark.parametrize("answer", [Answer(status=404), Answer(body=b" " * (1024 * 1024 + 1))])
+def test_provenance_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_path: Path,
+                                                        answer: Answer) -> None:
+    """The index announced provenance for the file, then answers 404 or more than 1 MiB."""
+    (tmp_path / "repack.toml").write_text(
+        '[trust.projects.pypi-attestations]\n'
+        'attestation = { repository = "trailofbits/pypi-attestations", workflow = "release.yml" }\n')
+    path = f"/integrity/pypi-attestations/0.0.19/{ATTESTED}/provenance"
+    index.answers[path] = answer
+    try:
+        proc = repack("build", "pypi-attestations==0.0.19", "-o", "out", cwd=tmp_path,
+                      index=index)
+    finally:
+        index.answers.clear()
+    refused(proc, 11, "pypi-attestations", "the provenance")
