@@ -6,10 +6,12 @@ the release being built and about the *previous final release*: what the previou
 suffered from and this one no longer does is what this release fixes, which is what makes
 a publish a security update (repack.publish.security).
 
-An index without a JSON API (a plain PEP 503 mirror) answers 404: that is no error, only
-no data (empty Findings; the caller says so).  Anything else that keeps us from an answer
-(no connection, a 5xx, a body that is not JSON) is a ResolveError: silently reporting "no
-known vulnerabilities" would be a lie.
+An index without a JSON API (a plain PEP 503 mirror) answers 404, and a document whose
+"vulnerabilities" is not a list (missing, null, an object...) says nothing: that is no
+error, only no data (Findings with checked=False; the caller says so, and
+--deny-vulnerable refuses).  Anything else that keeps us from an answer (no connection, a
+5xx, a body that is not JSON or too big, a malformed advisory entry) is a ResolveError:
+silently reporting "no known vulnerabilities" would be a lie.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 
 from repack import log
 from repack.errors import ResolveError
-from repack.http import describe_error
+from repack.http import DeadlineExceeded, ResponseTooLarge, describe_error
 from repack.model import Advisory, Release
 from repack.provenance import advisory_from_json
 
@@ -73,8 +75,11 @@ class Findings:
 
 def _get(session: requests.Session, url: str, project: str) -> dict[str, Any] | None:
     """The JSON document at url; None on 404; ResolveError on anything else amiss."""
-    try:
+    try:   # the session bounds the answer's size and the time it takes (repack.http)
         resp = session.get(url, headers={"Accept": "application/json"})
+    except (ResponseTooLarge, DeadlineExceeded) as exc:
+        raise ResolveError(f"the index's JSON API ({url}) gave no usable answer about known "
+                           f"vulnerabilities: {describe_error(exc)}", project=project) from exc
     except requests.RequestException as exc:
         raise ResolveError(f"cannot reach the index's JSON API ({url}) for known "
                            f"vulnerabilities: {describe_error(exc)}", project=project) from exc
@@ -94,18 +99,26 @@ def _get(session: requests.Session, url: str, project: str) -> dict[str, Any] | 
     return doc
 
 
-def _advisories(doc: Mapping[str, Any] | None, where: str) -> tuple[Advisory, ...]:
-    items = doc.get("vulnerabilities") if doc is not None else None
+def _advisories(doc: Mapping[str, Any], where: str, project: str
+                ) -> tuple[Advisory, ...] | None:
+    """The advisories a document lists (withdrawn ones left out); None when it has no list
+    of them, which is no data; ResolveError for a malformed entry (never silently dropped:
+    dropping one would report a vulnerable release as clean)."""
+    items = doc.get("vulnerabilities")
     if not isinstance(items, list):
-        return ()
+        return None
     found = []
-    for item in items:
-        if not isinstance(item, dict) or item.get("withdrawn"):
-            continue
+    for number, item in enumerate(items, 1):
         try:
-            found.append(advisory_from_json(item))
+            advisory = advisory_from_json(item)
+            withdrawn = item.get("withdrawn")
+            if not (withdrawn is None or isinstance(withdrawn, (str, bool))):
+                raise TypeError("withdrawn must be a date or null")
         except (ValueError, TypeError) as exc:
-            log.debug(f"{where}: skipping a malformed advisory: {exc}")
+            raise ResolveError(f"the index's JSON API lists a malformed advisory for {where} "
+                               f"(entry {number}): {exc}", project=project) from exc
+        if not withdrawn:
+            found.append(advisory)
     return tuple(found)
 
 
@@ -154,14 +167,19 @@ def lookup(release: Release, session: requests.Session) -> Findings:
     if doc is None:
         log.debug(f"{project}: the index's JSON API has no document for {key}")
         return Findings()
-    vulnerabilities = _advisories(doc, f"{project} {key}")
+    vulnerabilities = _advisories(doc, f"{project} {key}", project)
+    if vulnerabilities is None:
+        log.debug(f"{project}: the index's JSON API document for {key} lists no advisories "
+                  "(no 'vulnerabilities' list)")
+        return Findings()
     older = [(v, k) for k, v in versions.items() if v < release.version and not v.is_prerelease]
     if not older:
         return Findings(vulnerabilities=vulnerabilities, checked=True)
     prev_version, previous = max(older)
     prev_doc = _get(session, json_api_url(index, project, previous), project)
+    before = _advisories(prev_doc, f"{project} {previous}", project) if prev_doc else None
     still = {i for a in vulnerabilities for i in (a.id, *a.aliases)}
-    fixes = tuple(a for a in _advisories(prev_doc, f"{project} {previous}")
+    fixes = tuple(a for a in before or ()
                   if a.id not in still and not still.intersection(a.aliases)
                   and _fixed_between(a, prev_version, release.version))
     return Findings(vulnerabilities=vulnerabilities, fixes=fixes, previous=previous,

@@ -50,6 +50,7 @@ from sigstore.verify.policy import VerificationPolicy
 
 from repack.errors import ConfigError, TrustError
 from repack.http import get_small
+from repack.provenance import clean_text
 
 __all__ = ["MAX_PROVENANCE_BYTES", "Publisher", "fetch_provenance", "publisher_from_policy",
            "verify_provenance"]
@@ -165,10 +166,12 @@ def fetch_provenance(url: str, session: requests.Session, project: str) -> bytes
     """GET the provenance object the index announced, at most MAX_PROVENANCE_BYTES.
 
     Its bytes need no transport security: every attestation in it is checked by
-    `verify_provenance`.  Raises ResolveError when it cannot be downloaded.
+    `verify_provenance`.  Raises TrustError when the index announced it but answers
+    anything but 200 or more than the limit, ResolveError on a network failure.
     """
     data = get_small(url, session, project=project, what="the provenance",
                      limit=MAX_PROVENANCE_BYTES, headers={"Accept": _ACCEPT},
+                     too_large=TrustError, refused=TrustError,
                      hint_404="the index announced provenance for the file but does not serve it")
     assert data is not None    # not missing_ok: a 404 raised
     return data
@@ -275,7 +278,7 @@ def _list_publishers(named: list[tuple[Publisher | None, pypi_attestations.Attes
             pub = bundle.publisher
             who = getattr(pub, "email", None) or getattr(pub, "project_id", None) or "?"
             shown.append(f"{pub.kind}:{who}")
-    return ", ".join(dict.fromkeys(shown))
+    return ", ".join(dict.fromkeys(clean_text(s, limit=200) for s in shown))
 
 
 def _matches(found: Publisher, expected: Publisher) -> bool:

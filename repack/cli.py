@@ -316,7 +316,7 @@ def render(req: str, target_id: str, output: Path, hashes: tuple[str, ...], verb
         settings = config.load(config_file)
         (target,) = pipeline.load_targets((target_id,))
         (request,) = _requests((req,), None, hashes)
-        ctx = _context(settings, output)
+        ctx = _checked_context(settings, output)
         sdist = pipeline.fetch_sdist(request, target, ctx)
         out = pipeline.render_only(sdist, target, ctx, output)
         log.info(f"wrote {out}")

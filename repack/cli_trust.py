@@ -13,6 +13,7 @@ import click
 from repack import config, log
 from repack.errors import ConfigError
 from repack.model import Advisory, Provenance
+from repack.provenance import clean_text, clean_url
 
 
 def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[..., Any]],
@@ -143,17 +144,18 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
 def _advisory_line(a: Advisory) -> str:
     aliases = f" ({', '.join(a.aliases)})" if a.aliases else ""
     fixed = f"; fixed in {', '.join(a.fixed_in)}" if a.fixed_in else ""
-    return f"    {a.id}{aliases}{fixed}"
+    return "    " + clean_text(f"{a.id}{aliases}{fixed}")
 
 
 def describe(path: Path, p: Provenance) -> str:
-    """The human-readable record (upstream text printed as data, one field a line)."""
+    """The human-readable record (upstream text printed as data, one field a line, without
+    control characters however the record was made)."""
     lines = [
-        f"{path.name}",
-        f"  upstream:  {p.project} {p.version} ({p.filename})",
-        f"  source:    {' '.join(p.url.split())}",
-        f"  sha256:    {p.sha256}",
-        f"  verified:  {', '.join(p.verified) or 'nothing'}",
+        clean_text(path.name),
+        "  upstream:  " + clean_text(f"{p.project} {p.version} ({p.filename})"),
+        "  source:    " + clean_url(p.url),
+        "  sha256:    " + clean_text(p.sha256),
+        "  verified:  " + (clean_text(", ".join(p.verified)) or "nothing"),
     ]
     if p.vulnerabilities:
         lines.append(f"  known vulnerabilities when built: {len(p.vulnerabilities)}")

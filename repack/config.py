@@ -16,7 +16,7 @@ directory (or the file `--config` names), whose keys win:
     pids = 4096                # processes a build container may run at once
 
     [trust]                    # the upstream trust policy: see repack.policy
-    require-signature = false
+    require-signature = false  # (merges key by key with the other file's; rules do not)
 
 The trust policy belongs with the project (it is reviewed and committed beside the
 requirements it governs); its keyring directory is resolved beside the file that holds it.
@@ -25,6 +25,7 @@ Secrets never live here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -87,12 +88,7 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
     maint = {**_table(user, "maintainer", user_file), **_table(project, "maintainer", path)}
     build = {**_table(user, "build", user_file, _BUILD_NUMBERS),
              **_table(project, "build", path, _BUILD_NUMBERS)}
-    if "trust" in project and project_file is not None:
-        policy = from_table(project["trust"], project_file)
-    elif "trust" in user:
-        policy = from_table(user["trust"], user_file)
-    else:
-        policy = Policy()
+    policy = _policy(user, user_file, project, project_file)
     name = env.get("DEBFULLNAME") or _str(maint.get("name"))
     email = env.get("DEBEMAIL") or _str(maint.get("email"))
     maintainer = DEFAULT_MAINTAINER
@@ -126,6 +122,27 @@ def _limits(build: dict[str, object], path: Path) -> Limits:
                       pids=_int(build.get("pids"), default.pids))
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from e
+
+
+def _policy(user: dict[str, object], user_file: Path, project: dict[str, object],
+            project_file: Path | None) -> Policy:
+    """The [trust] policy.  The rules (and their keyring and `require`) come from one file,
+    the project's when it has a [trust] table; `require-signature` and `deny-vulnerable`
+    merge key by key, the project's winning, so a user's `true` is not lost to a project
+    table that does not set the key."""
+    mine = from_table(user["trust"], user_file) if "trust" in user else None
+    if "trust" not in project or project_file is None:
+        return mine or Policy()
+    table = project["trust"]
+    policy = from_table(table, project_file)
+    if mine is None or not isinstance(table, dict):
+        return policy
+    return dataclasses.replace(
+        policy,
+        require_signature=policy.require_signature if "require-signature" in table
+        else mine.require_signature,
+        deny_vulnerable=policy.deny_vulnerable if "deny-vulnerable" in table
+        else mine.deny_vulnerable)
 
 
 def _table(data: dict[str, object], key: str, path: Path,

@@ -21,6 +21,8 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class RepackError(Exception):
     """Base of every error repack reports to the user."""
@@ -33,7 +35,9 @@ class RepackError(Exception):
         super().__init__(message)
 
     def __str__(self) -> str:
-        msg = " ".join(super().__str__().split())  # always one line
+        # always one line, and no control characters: messages quote index and sdist text
+        msg = " ".join("".join(c for c in super().__str__()
+                               if c.isspace() or unicodedata.category(c)[0] != "C").split())
         return f"{self.project}: {msg}" if self.project else msg
 
 

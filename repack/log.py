@@ -5,12 +5,28 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
+
+
+class _Console(Console):
+    """A Console that prints every string as data: control and format characters other than
+    newline and tab (ESC, CSI, BEL, CR, bidi overrides) are dropped before rich styles it, so
+    text from an index, an sdist, a build or a key cannot steer the terminal.  rich's own
+    styling is unaffected."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(
+            "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C"),
+            **kwargs)
+
 
 # stdout is reserved for machine-readable output (--json); everything human goes to stderr.
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 _state = {"verbose": False, "quiet": False}
 # Step nesting and a line prefix are per thread: parallel builds each log their own steps.

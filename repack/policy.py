@@ -108,7 +108,7 @@ def _fingerprints(value: object, source: Path, where: str) -> tuple[str, ...]:
         raise _err(source, where, "must be a non-empty list of key fingerprints")
     out = []
     for item in value:
-        fpr = item.replace(" ", "").upper() if isinstance(item, str) else ""
+        fpr = item.replace(" ", "").upper().removeprefix("0X") if isinstance(item, str) else ""
         if not _FINGERPRINT.fullmatch(fpr):
             raise _err(source, where, f"{item!r} is not a full key fingerprint (40 hex digits; "
                                       "short key ids can be forged)")

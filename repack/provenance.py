@@ -8,42 +8,73 @@ and `repack publish` takes the security fixes from it.
 
 The document is data, never a template: upstream text (URLs, advisory summaries) is JSON-
 encoded by `json.dumps`, and advisory ids are checked against `ID_RE` before they are
-written anywhere a format could be broken (control fields, changelogs).
+written anywhere a format could be broken (control fields, changelogs).  Every text that
+came from the index or a package passes `clean_text` (no control characters: a terminal
+showing the record must not be steered by it) on the way in and on the way out, and URLs
+`clean_url` (no fragment, no credentials).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
+import subprocess
 import tarfile
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import canonicalize_name
 
 from repack.errors import MetadataError
 from repack.model import Advisory, Provenance, Sdist
-from repack.run import run
+from repack.run import clean_env, find_tool, run
 
-__all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "control_fields",
-           "doc_path", "from_json", "of", "read", "to_json"]
+__all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "clean_text",
+           "clean_url", "control_fields", "doc_path", "from_json", "of", "read", "to_json"]
 
 SCHEMA = 1
 DOC_NAME = "repack-provenance.json"
 #: OSV ids and aliases (GHSA-xxxx-xxxx-xxxx, PYSEC-2023-100, CVE-2023-31047): nothing that
 #: could end a field, a line or a macro.
 ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9._:-]{1,80}")
+#: A fixed_in version as the JSON API lists it (PEP 440 and a little more); nothing else.
+VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
 _MAX_DOC = 1024 * 1024
+_MAX_TEXT = 1000
+
+
+def clean_text(value: object, *, limit: int = _MAX_TEXT, lines: bool = False) -> str:
+    """Untrusted text made fit for a terminal and a record: control and format characters
+    (Unicode C*: ESC, CSI, bidi overrides...) removed, separators and whitespace collapsed to
+    single spaces (`lines`: line breaks kept as "\\n"), at most `limit` characters."""
+    def one_line(text: str) -> str:
+        kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
+        return " ".join(kept.split())
+
+    text = str(value)
+    out = ("\n".join(one_line(line) for line in text.splitlines()).strip("\n") if lines
+           else one_line(text))
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def clean_url(url: str) -> str:
+    """A URL for the record and the screen: without its fragment (never sent to the server,
+    so free for an index to fill) and credentials, and `clean_text`ed."""
+    parts = urlsplit(clean_text(url, limit=4 * _MAX_TEXT))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
 def of(sdist: Sdist) -> Provenance:
-    """The record of one verified sdist."""
+    """The record of one verified sdist (upstream text cleaned)."""
     release = sdist.release
     return Provenance(
-        project=release.name, version=str(release.version), filename=release.filename,
-        url=release.url, sha256=sdist.sha256, verified=sdist.verified,
+        project=release.name, version=clean_text(release.version),
+        filename=clean_text(release.filename), url=clean_url(release.url),
+        sha256=sdist.sha256, verified=tuple(clean_text(v) for v in sdist.verified),
         vulnerabilities=sdist.vulnerabilities, fixes=sdist.fixes,
         advisories_checked=sdist.advisories_checked,
         source_date_epoch=sdist.source_date_epoch,
@@ -91,20 +122,34 @@ def _strs(value: object, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _checked(value: object, what: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """A list of strings each matching `pattern` (null: none); ValueError otherwise."""
+    items = _strs([] if value is None else value, what)
+    for item in items:
+        if not pattern.fullmatch(item):
+            raise ValueError(f"{what} entry {clean_text(item, limit=80)!r} is malformed")
+    return items
+
+
 def advisory_from_json(item: Mapping[str, Any]) -> Advisory:
-    """One advisory from the document (or from the index's JSON API, which has the same keys)."""
+    """One advisory from the document (or from the index's JSON API, which has the same keys).
+    ValueError or TypeError when an id, alias or fixed_in version is malformed or a field has
+    the wrong type: a malformed entry is never silently dropped."""
+    if not isinstance(item, Mapping):
+        raise TypeError("an advisory must be a JSON object")
     ident = item.get("id")
     if not isinstance(ident, str) or not ID_RE.fullmatch(ident):
-        raise ValueError(f"advisory id {str(ident)[:80]!r} is malformed")
-    aliases = tuple(a for a in _strs(item.get("aliases") or [], "aliases") if ID_RE.fullmatch(a))
+        raise ValueError(f"advisory id {clean_text(ident, limit=80)!r} is malformed")
     summary = item.get("summary") or item.get("details") or ""
     link = item.get("link")
+    if not isinstance(summary, str) or not (link is None or isinstance(link, str)):
+        raise TypeError(f"advisory {ident}: summary and link must be strings")
     return Advisory(
         id=ident,
-        aliases=aliases,
-        summary=summary if isinstance(summary, str) else "",
-        fixed_in=_strs(item.get("fixed_in") or [], "fixed_in"),
-        link=link if isinstance(link, str) else None,
+        aliases=_checked(item.get("aliases"), f"advisory {ident}: aliases", ID_RE),
+        summary=clean_text(summary, lines=True),
+        fixed_in=_checked(item.get("fixed_in"), f"advisory {ident}: fixed_in", VERSION_RE),
+        link=None if not link else clean_url(link),
     )
 
 
@@ -118,13 +163,13 @@ def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
         for key, value in fields.items():
             if not isinstance(value, str):
                 raise TypeError(f"{key} must be a string")
-        return Provenance(
-            project=canonicalize_name(str(fields["project"])),
-            version=str(fields["version"]),
-            filename=str(fields["filename"]),
-            url=str(fields["url"]),
-            sha256=str(fields["sha256"]),
-            verified=_strs(doc.get("verified", []), "verified"),
+        return Provenance(   # a package is untrusted input too (`repack explain` on any .deb)
+            project=canonicalize_name(clean_text(fields["project"])),
+            version=clean_text(fields["version"]),
+            filename=clean_text(fields["filename"]),
+            url=clean_url(str(fields["url"])),
+            sha256=clean_text(fields["sha256"]),
+            verified=tuple(clean_text(v) for v in _strs(doc.get("verified", []), "verified")),
             vulnerabilities=tuple(advisory_from_json(a) for a in doc.get("vulnerabilities", [])),
             fixes=tuple(advisory_from_json(a) for a in doc.get("fixes", [])),
             advisories_checked=doc.get("advisories_checked") is True,
@@ -182,6 +227,11 @@ def read(path: Path) -> Provenance | None:
     return None if data is None else from_json(data, source=name)
 
 
+def _too_big(path: Path, size: int) -> MetadataError:
+    return MetadataError(f"{path.name}: its {DOC_NAME} is {size} bytes; a provenance record "
+                         f"is far smaller (at most {_MAX_DOC})")
+
+
 def _from_deb(path: Path) -> bytes | None:
     from debian.debfile import DebError, DebFile
 
@@ -189,27 +239,44 @@ def _from_deb(path: Path) -> bytes | None:
         deb = DebFile(str(path))
         try:
             package = deb.debcontrol()["Package"]
-            member = doc_path(package)
-            # get_content raises DebError for a missing member: no record is no error
-            content = deb.data.get_content(member) if deb.data.has_file(member) else None
+            tar = deb.data.tgz()
+            names = (doc_path(package), "./" + doc_path(package))
+            member = next((m for m in tar.getmembers() if m.name in names), None)
+            if member is None or not member.isfile():   # no record is no error
+                return None
+            if member.size > _MAX_DOC:
+                raise _too_big(path, member.size)
+            fh = tar.extractfile(member)
+            return fh.read(_MAX_DOC) if fh is not None else None
         finally:
             deb.close()
     except (DebError, KeyError, OSError, tarfile.TarError, EOFError) as exc:
         raise MetadataError(f"{path.name}: cannot read the .deb: {exc}") from exc
-    return content if isinstance(content, bytes) else None
 
 
 def _from_rpm(path: Path) -> bytes | None:
+    """The record from the payload, streamed through rpm2archive: the payload is never held
+    in memory whole (a package is untrusted input, its payload possibly a bomb)."""
     name = run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}", path]).stdout
-    wanted = "./" + doc_path(name.decode())
+    wanted = "./" + doc_path(name.decode(errors="replace"))
     # rpm2archive turns the payload (whatever its compression) into a plain tar on stdout.
-    tar_bytes = run(["rpm2archive", "-n", "-"], input=path.read_bytes()).stdout
-    try:
-        with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
-            for member in tar:
-                if member.name == wanted and member.isfile() and member.size <= _MAX_DOC:
+    with path.open("rb") as rpm, subprocess.Popen(
+            [find_tool("rpm2archive"), "-n", "-"], stdin=rpm, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=clean_env()) as proc:
+        try:
+            assert proc.stdout is not None
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+                for member in tar:
+                    if member.name != wanted:
+                        continue
+                    if not member.isfile():
+                        return None
+                    if member.size > _MAX_DOC:
+                        raise _too_big(path, member.size)
                     fh = tar.extractfile(member)
-                    return fh.read() if fh else None
-    except tarfile.TarError as exc:
-        raise MetadataError(f"{path.name}: cannot read the rpm payload: {exc}") from exc
+                    return fh.read(_MAX_DOC) if fh else None
+        except tarfile.TarError as exc:
+            raise MetadataError(f"{path.name}: cannot read the rpm payload: {exc}") from exc
+        finally:
+            proc.kill()
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -19,7 +20,10 @@ from repack import log
 from repack.errors import ResolveError, TrustError
 from repack.model import Advisory, Sdist
 from repack.policy import Policy, ProjectRule
-from repack.provenance import advisory_ids
+from repack.provenance import advisory_ids, clean_text
+
+if TYPE_CHECKING:
+    from repack.attest import Publisher
 
 __all__ = ["accept", "check_policy_projects", "describe_advisories"]
 
@@ -51,9 +55,10 @@ def _accept(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
     if rule is not None and rule.pgp:
         result = _pgp(sdist, rule, policy, session)
         (passed if result.startswith("pgp:") else missing).append(result)
-    if (rule is not None and rule.attestation is not None) or (
-            policy.require_signature and not passed):
-        result = _attestation(sdist, rule, session)
+    # Where a project has a rule, only the checks it names count: an unpinned attestation
+    # (anyone can mint one from their own CI) is for projects without a rule.
+    if (rule.attestation is not None) if rule is not None else policy.require_signature:
+        result = _attestation(sdist, rule.attestation if rule else None, session)
         (passed if result.startswith("attestation:") else missing).append(result)
     if rule is not None:
         if rule.require == "all" and missing:
@@ -69,7 +74,7 @@ def _accept(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
             hint="add a [trust.projects] rule naming the project's keys or Trusted Publisher, "
                  "or build without --require-signature")
     for check in passed:
-        log.info(f"{project}: {release.filename} verified: {check}")
+        log.info(f"{project}: {clean_text(release.filename)} verified: {check}")
     sdist = dataclasses.replace(sdist, verified=sdist.verified + tuple(passed))
     return _advisories(sdist, policy, session)
 
@@ -92,7 +97,8 @@ def _pgp(sdist: Sdist, rule: ProjectRule, policy: Policy, session: requests.Sess
                                         filename=release.filename)
 
 
-def _attestation(sdist: Sdist, rule: ProjectRule | None, session: requests.Session) -> str:
+def _attestation(sdist: Sdist, expected: Publisher | None, session: requests.Session) -> str:
+    """The attestation check; `expected` None takes whichever one publisher it names."""
     from repack import attest
 
     release = sdist.release
@@ -100,7 +106,7 @@ def _attestation(sdist: Sdist, rule: ProjectRule | None, session: requests.Sessi
         return "no PEP 740 attestation (the index announces no provenance)"
     data = attest.fetch_provenance(release.provenance_url, session, str(release.name))
     return attest.verify_provenance(sdist.path, release.filename, data,
-                                    expected=rule.attestation if rule else None,
+                                    expected=expected,
                                     project=str(release.name))
 
 

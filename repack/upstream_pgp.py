@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from repack import log
 from repack.errors import ConfigError, ToolMissing, TrustError
 from repack.http import get_small
 from repack.model import Release
+from repack.provenance import clean_text
 from repack.run import clean_env, tool_hint
 
 __all__ = [
@@ -53,6 +55,8 @@ _FPR_RE = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 # 2013-02-01 (Sequoia's cut-off for SHA-1 data signatures): MD5, SHA-1, RIPEMD-160.
 _WEAK_HASHES = {"1": "MD5", "2": "SHA-1", "3": "RIPEMD-160"}
 _WEAK_HASH_CUTOFF = int(datetime(2013, 2, 1, tzinfo=UTC).timestamp())
+#: Seconds a signature may be dated ahead of this machine's clock.
+_CLOCK_SKEW = 3600
 # gpg options for every call: never start gpg-agent or dirmngr, never fetch a key from the
 # network.  Verification decides trust itself (by fingerprint), not by gpg's web of trust.
 _GPG_OPTIONS = ["--no-autostart", "--no-auto-key-retrieve", "--no-auto-key-locate",
@@ -130,7 +134,7 @@ def _stderr_tail(result: object) -> str:
     """gpg's last human-readable complaints (not its status lines), for one-line errors."""
     lines = [ln for ln in str(getattr(result, "stderr", "") or "").splitlines()
              if ln.startswith("gpg: ") and not any(n in ln for n in _NOISE)]
-    return "; ".join(lines[-3:])[:300]
+    return clean_text("; ".join(lines[-3:]), limit=300)
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,7 +163,9 @@ def _timestamp(value: object) -> datetime | None:
 def _describe(g: gnupg.GPG, fingerprint: str,
               status: Literal["added", "updated", "unchanged"]) -> TrustedKey:
     (key,) = [k for k in g.list_keys(keys=[fingerprint]) if k["fingerprint"] == fingerprint]
-    return TrustedKey(fingerprint=fingerprint, uids=tuple(str(u) for u in key.get("uids", [])),
+    # user ids are the key owner's text: never let one steer the terminal showing it
+    uids = tuple(clean_text(u, limit=200) for u in key.get("uids", []))
+    return TrustedKey(fingerprint=fingerprint, uids=uids,
                       algorithm=_algorithm(key),
                       created=_timestamp(key.get("date")) or datetime.fromtimestamp(0, UTC),
                       expires=_timestamp(key.get("expires")),
@@ -222,9 +228,12 @@ def add_key(keyring: Path, keyfile: Path) -> list[TrustedKey]:
             raise ConfigError(f"gpg could not import key {', '.join(missing)} from {keyfile}: "
                               f"{_stderr_tail(result) or 'no usable self-signature'}")
         keyring.mkdir(parents=True, exist_ok=True)
+        # export-clean, not export-minimal: minimal also drops expired and revoked subkeys,
+        # and a signature by one would then be reported as made by an unknown key.
+        g.options = [*(g.options or []), "--export-options", "export-clean"]
         out = []
         for fpr in fprs:
-            armored = g.export_keys(fpr, armor=True, minimal=True)
+            armored = g.export_keys(fpr, armor=True)
             blob = armored.encode() if isinstance(armored, str) else bytes(armored)
             if not blob.strip():
                 raise ConfigError(f"gpg exported nothing for key {fpr} from {keyfile}")
@@ -386,6 +395,8 @@ def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], key
                          project=project)
     for s in sigs:
         who = s.primary or primaries.get(s.key[-16:].upper(), s.key)
+        if s.primary and s.key and s.key.upper() != s.primary:
+            who = f"{who} (subkey {s.key})"
         if s.outcome == "bad":
             raise TrustError(f"BAD OpenPGP signature of {filename} by key {who}: the file is "
                              "not the one that key signed", project=project,
@@ -405,11 +416,18 @@ def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], key
             raise TrustError(f"{where} by key {who} has expired",
                              project=project)
     good = [s for s in sigs if s.outcome == "good" and s.primary in wanted]
+    now = time.time()
     for s in good:
         weak = _WEAK_HASHES.get(s.hash_algo)
         if weak and s.created >= _WEAK_HASH_CUTOFF:
             raise TrustError(f"{where} by key {s.primary} uses the broken {weak} digest",
                              project=project, hint="ask upstream to sign with SHA-256 or better")
+        if s.created > now + _CLOCK_SKEW:
+            made = datetime.fromtimestamp(s.created, UTC)
+            raise TrustError(f"{where} by key {s.primary} is dated {made:%Y-%m-%d %H:%M} UTC, "
+                             "in the future", project=project,
+                             hint="a signature cannot have been made later than now: it was "
+                                  "made with a wrong clock, or this machine's clock is wrong")
     if good:
         return f"pgp:{good[0].primary}"
     unknown = [s for s in sigs if s.outcome == "no-key"]
@@ -435,6 +453,8 @@ def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], key
 
 def fetch_signature(url: str, session: requests.Session, project: str) -> bytes | None:
     """The detached signature at `url`, or None when the server says it does not exist
-    (404/410).  Other failures raise ResolveError; an oversized answer raises TrustError."""
+    (404/410).  Any other HTTP answer (500, 403...) or an oversized one raises TrustError:
+    the check the policy asks for cannot be done.  A network failure raises ResolveError."""
     return get_small(url, session, project=project, what="the signature",
-                     limit=MAX_SIGNATURE_BYTES, missing_ok=True, too_large=TrustError)
+                     limit=MAX_SIGNATURE_BYTES, missing_ok=True, too_large=TrustError,
+                     refused=TrustError)

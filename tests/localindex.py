@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +37,7 @@ from packaging.utils import (
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 
-__all__ = ["IndexFile", "LocalIndex"]
+__all__ = ["Answer", "IndexFile", "LocalIndex"]
 
 
 @dataclass
@@ -53,6 +54,19 @@ class IndexFile:
     signature: bytes | None = None         # detached OpenPGP signature served at <url>.asc
     provenance: bytes | None = None        # PEP 740 provenance object (JSON) served by URL
     upload_time: str | None = None         # PEP 700 "upload-time" (ISO 8601), JSON only
+    fragment: str | None = None            # appended to the file's URL as "#<fragment>"
+
+
+@dataclass
+class Answer:
+    """A canned answer for one path (`LocalIndex.answers`), to make the index misbehave:
+    any status, headers and body, the body optionally dripped one byte every `drip`
+    seconds."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0
 
 
 @dataclass
@@ -77,6 +91,8 @@ class LocalIndex:
         self.vulnerabilities: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: False: 404 for ``/pypi/<name>/<version>/json``, as some mirrors answer.
         self.per_release_json = True
+        #: request path -> a canned answer served instead of the real one (hostile index)
+        self.answers: dict[str, Answer] = {}
         self._lock = threading.Lock()
         self._tmp = Path(tempfile.mkdtemp(prefix="repack-localindex-"))
         self._server: ThreadingHTTPServer | None = None
@@ -157,6 +173,7 @@ class LocalIndex:
         signature: bytes | None = None,
         provenance: bytes | None = None,
         upload_time: str | None = None,
+        fragment: str | None = None,
     ) -> IndexFile:
         """Publish `data` as `filename` of `project`.
 
@@ -168,7 +185,8 @@ class LocalIndex:
         signature: a detached OpenPGP signature, served at ``<url>.asc`` and announced
         (PEP 691 ``gpg-sig``, HTML ``data-gpg-sig``).  provenance: a PEP 740 provenance
         object, served at ``/integrity/<project>/<version>/<filename>/provenance`` and
-        announced with its URL as PyPI does.
+        announced with its URL as PyPI does.  fragment: added to the file's URL (never sent
+        by a client, so the download and its hash still pass), in the JSON page only.
         """
         name = canonicalize_name(project)
         if "/" in filename:
@@ -195,6 +213,7 @@ class LocalIndex:
             signature=signature,
             provenance=provenance,
             upload_time=upload_time,
+            fragment=fragment,
         )
         with self._lock:
             self._projects.setdefault(name, _Project(project)).files.append(entry)
@@ -230,7 +249,8 @@ class LocalIndex:
         for f in project.files:
             entry: dict[str, Any] = {
                 "filename": f.filename,
-                "url": self.file_url(name, f.filename),
+                "url": self.file_url(name, f.filename)
+                + (f"#{f.fragment}" if f.fragment is not None else ""),
                 "hashes": f.hashes,
                 "size": f.size,
             }
@@ -368,6 +388,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, *, body: bool) -> None:
         path = unquote(urlsplit(self.path).path)
         self.owner.requests.append(path)
+        answer = self.owner.answers.get(path)
+        if answer is not None:
+            return self._answer(answer, body)
         parts = [p for p in path.split("/") if p]
         if parts == ["simple"]:
             if not path.endswith("/"):
@@ -415,6 +438,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def _answer(self, answer: Answer, body: bool) -> None:
+        self.send_response(answer.status)
+        headers = {"Content-Type": "application/octet-stream",
+                   "Content-Length": str(len(answer.body)), **answer.headers}
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if not body:
+            return
+        if not answer.drip:
+            self.wfile.write(answer.body)
+            return
+        try:
+            for i in range(len(answer.body)):
+                self.wfile.write(answer.body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(answer.drip)
+        except OSError:     # the client gave up: what a deadline is for
+            pass
 
     def _send(self, status: int, content_type: str, data: bytes, body: bool) -> None:
         self.send_response(status)

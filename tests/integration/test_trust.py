@@ -32,6 +32,9 @@ ASSETS = Path(__file__).resolve().parents[1] / "data" / "attestations"
 ATTESTED = "pypi_attestations-0.0.19.tar.gz"
 PUBLISHER = 'repository = "trailofbits/pypi-attestations", workflow = "release.yml"'
 FIXED = "GHSA-aaaa-bbbb-cccc"
+#: In the fragment of signed-demo 1.1's URL (never sent: download and hash pass): what an
+#: index would like `repack explain` to show on a terminal.
+FORGERY = "\x1b[2K\x1b[1A  verified:  pgp:" + "E" * 40 + "\x9b2K"
 
 
 def gpg(home: Path, *args: str) -> bytes:
@@ -99,7 +102,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             for v in ("1.0", "1.1"):
                 sdist = w.sdists[f"signed-demo-{v}"]
                 index.add("signed-demo", sdist.name, sdist.read_bytes(),
-                          signature=w.sign(alpha, sdist))
+                          signature=w.sign(alpha, sdist),
+                          fragment=FORGERY if v == "1.1" else None)
             other = w.sdists["other-demo-1.0"]
             index.add("other-demo", other.name, other.read_bytes(), signature=w.sign(beta, other))
             plain = w.sdists["plain-demo-1.0"]
@@ -165,6 +169,8 @@ def test_signed_build_records_what_was_verified(world: World, tmp_path: Path) ->
     fields = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True,
                             text=True).stdout
     assert f"Repack-Verified: sha256:index pgp:{world.alpha}" in fields
+    url = world.index.file_url("signed-demo", "signed_demo-1.1.tar.gz")
+    assert f"Repack-Source: {url}\n" in fields      # without the index's fragment
     assert f"Repack-Fixes: {FIXED} CVE-2026-0001" in fields
     assert "Repack-Project: signed-demo" in fields
     changelog = _changelog(deb)
@@ -178,8 +184,10 @@ def test_signed_build_records_what_was_verified(world: World, tmp_path: Path) ->
 
     explained = run_repack(["explain", str(deb), str(rpm)])
     assert explained.returncode == 0, explained.stderr
+    assert "\x1b" not in explained.stdout and "EEEE" not in explained.stdout
     for path in (deb, rpm):
         block = explained.stdout.split(path.name, 1)[1]
+        assert f"source:    {url}\n" in block
         assert "upstream:  signed-demo 1.1 (signed_demo-1.1.tar.gz)" in block
         assert f"verified:  sha256:index, pgp:{world.alpha}" in block
         assert "PYSEC-2026-7; fixed in 1.2" in block

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from localindex import LocalIndex  # type: ignore[import-not-found]
+from localindex import Answer, LocalIndex  # type: ignore[import-not-found]
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -88,15 +89,57 @@ def test_first_release_has_no_previous(index: LocalIndex) -> None:
     assert [a.id for a in found.vulnerabilities] == [GHSA]
 
 
-def test_withdrawn_and_malformed_entries_are_skipped(index: LocalIndex) -> None:
+def test_withdrawn_entries_are_skipped(index: LocalIndex) -> None:
     index.add_vulnerability("demo", "1.1", id=GHSA, fixed_in=["1.2"])
     index.add_vulnerability("demo", "1.1", id="PYSEC-2023-2", fixed_in=["1.2"])
     index.vulnerabilities[("demo", "1.1")][1]["withdrawn"] = "2024-01-01T00:00:00Z"
-    index.add_vulnerability("demo", "1.1", id="bad id\nX-Evil: 1", fixed_in=["1.2"])
-    index.vulnerabilities[("demo", "1.1")].append({"id": "PYSEC-1", "aliases": "notalist"})
     with http.session() as s:
         found = lookup(release(index.url, "1.1"), s)
-    assert [a.id for a in found.vulnerabilities] == [GHSA]
+    assert [a.id for a in found.vulnerabilities] == [GHSA] and found.checked
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ({"id": "bad id\nX-Evil: 1", "fixed_in": ["1.2"]}, "advisory id 'bad id X-Evil: 1'"),
+    ({"id": "PYSEC-1", "aliases": "notalist"}, "aliases must be a list"),
+    ({"id": "PYSEC-1", "aliases": ["CVE 1"]}, "aliases entry 'CVE 1' is malformed"),
+    ({"id": "PYSEC-1", "fixed_in": ["1.2\x1b[2K"]}, "fixed_in entry '1.2[2K' is malformed"),
+    ({"id": "PYSEC-1", "fixed_in": "1.2"}, "fixed_in must be a list"),
+    ({"id": "PYSEC-1", "summary": 7}, "summary and link must be strings"),
+    ({"id": "PYSEC-1", "withdrawn": 5}, "withdrawn must be"),
+    ("PYSEC-1", "must be a JSON object"),
+])
+def test_a_malformed_entry_is_an_error(index: LocalIndex, entry: object, problem: str) -> None:
+    """Dropping a malformed entry would report a vulnerable release as clean."""
+    index.add_vulnerability("demo", "1.1", id=GHSA, fixed_in=["1.2"])
+    index.vulnerabilities[("demo", "1.1")].append(entry)  # type: ignore[arg-type]
+    with http.session() as s, pytest.raises(ResolveError) as err:
+        lookup(release(index.url, "1.1"), s)
+    message = str(err.value)
+    assert message.startswith("demo: the index's JSON API lists a malformed advisory for "
+                              "demo 1.1 (entry 2): ") and problem in message, message
+    assert "\x1b" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("value", ["missing", None, {}, "none", 0])
+def test_no_list_of_advisories_is_no_data(index: LocalIndex, value: object) -> None:
+    """A document without a list of advisories says nothing: not "no vulnerabilities"."""
+    doc: dict[str, Any] = {"info": {"name": "demo", "version": "1.1"}, "releases": {}}
+    if value != "missing":
+        doc["vulnerabilities"] = value
+    index.answers["/pypi/demo/1.1/json"] = Answer(body=json.dumps(doc).encode())
+    with http.session() as s:
+        assert lookup(release(index.url, "1.1"), s) == Findings(checked=False)
+
+
+def test_json_api_answer_is_bounded(index: LocalIndex) -> None:
+    """The session reads a document whole up to its max_document bytes (64 MiB by default;
+    here a few hundred), then refuses it with one line."""
+    for n in range(20):
+        index.add_vulnerability("demo", "1.1", id=f"PYSEC-2023-{n}", fixed_in=["1.2"])
+    with http.session(max_document=600) as s, pytest.raises(ResolveError) as err:
+        lookup(release(index.url, "1.1"), s)
+    assert "is bigger than 600 bytes" in str(err.value), err.value
+    assert str(err.value).startswith("demo: the index's JSON API (")
 
 
 def test_index_without_json_api_gives_no_findings() -> None:

@@ -393,12 +393,13 @@ def test_fetch_provenance_errors(local_index: LocalIndex, session: requests.Sess
     local_index.add(PROJECT, SDIST.name, SDIST.read_bytes(),
                     provenance=b" " * (MAX_PROVENANCE_BYTES + 1))
     url = local_index.provenance_url(PROJECT, "0.0.19", SDIST.name)
-    with pytest.raises(ResolveError, match=f"{PROJECT}: the provenance {url} is bigger than"):
+    # what the index announced but will not serve is a trust failure (11), not index trouble
+    with pytest.raises(TrustError, match=f"{PROJECT}: the provenance {url} is bigger than"):
         fetch_provenance(url, session, PROJECT)
     missing = local_index.provenance_url(PROJECT, "9.9", "pypi_attestations-9.9.tar.gz")
-    with pytest.raises(ResolveError, match="failed: HTTP 404") as info:
+    with pytest.raises(TrustError, match="failed: HTTP 404") as info:
         fetch_provenance(missing, session, PROJECT)
-    assert info.value.exit_code == 3 and info.value.hint
+    assert info.value.exit_code == 11 and info.value.hint
     local_index.stop()
     with pytest.raises(ResolveError, match="failed: .*[Cc]onnection refused"):
         fetch_provenance(url, session, PROJECT)

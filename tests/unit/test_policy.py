@@ -98,3 +98,30 @@ def test_malformed_policies_are_refused(tmp_path: Path, text: str, message: str)
         load(tmp_path, text)
     assert str(tmp_path / "repack.toml") in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_0x_prefixed_fingerprints_are_accepted(tmp_path: Path) -> None:
+    """As `repack trust` and gpg accept them."""
+    policy = load(tmp_path, f'[trust.projects.demo]\npgp = ["0x{FPR.lower()}"]\n').policy
+    assert policy.projects["demo"].pgp == (FPR,)
+
+
+@pytest.mark.parametrize(("user", "project", "expected"), [
+    ("require-signature = true\ndeny-vulnerable = true\n", "", (True, True)),
+    ("require-signature = true\n", "deny-vulnerable = true\n", (True, True)),
+    ("require-signature = true\n", "require-signature = false\n", (False, False)),
+    ("", "require-signature = true\n", (True, False)),
+])
+def test_user_trust_keys_merge_with_the_projects(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch, user: str,
+                                                 project: str,
+                                                 expected: tuple[bool, bool]) -> None:
+    """A user's require-signature/deny-vulnerable survive a project [trust] table that does
+    not set them (the project's keys win); the rules come from the project's file."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    config.config_path().parent.mkdir(parents=True)
+    config.config_path().write_text(f"[trust]\n{user}\n[trust.projects.other]\npgp = [\"{FPR}\"]\n")
+    policy = load(tmp_path, f'[trust]\n{project}\n[trust.projects.demo]\npgp = ["{FPR}"]\n'
+                  ).policy
+    assert (policy.require_signature, policy.deny_vulnerable) == expected
+    assert list(policy.projects) == ["demo"] and policy.source == tmp_path / "repack.toml"

@@ -51,10 +51,48 @@ def test_malformed_documents_are_refused(doc: str) -> None:
         provenance.from_json(doc, source="x.deb")
 
 
-def test_advisory_ids_are_checked_before_they_reach_a_field() -> None:
-    bad = {"id": "GHSA-1", "aliases": ["CVE-2024-1", "evil\nField: x", "x y"], "fixed_in": []}
-    assert provenance.advisory_from_json(bad).aliases == ("CVE-2024-1",)
+@pytest.mark.parametrize("bad", [
+    {"id": "GHSA-1", "aliases": ["CVE-2024-1", "evil\nField: x"], "fixed_in": []},
+    {"id": "GHSA-1", "aliases": ["x y"]},
+    {"id": "GHSA-1", "aliases": "CVE-2024-1"},
+    {"id": "GHSA-1", "fixed_in": ["1.1\x1b]0;title\x07"]},
+    {"id": "GHSA 1"},
+    {"id": "GHSA-1", "link": ["https://x"]},
+])
+def test_a_malformed_advisory_is_refused_not_trimmed(bad: dict[str, object]) -> None:
+    """An id, alias or fixed_in version that could break a field or steer a terminal makes
+    the entry malformed: the caller reports it (an advisory trimmed quietly is a lie)."""
+    with pytest.raises((ValueError, TypeError)) as err:
+        provenance.advisory_from_json(bad)
+    assert "\x1b" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_advisory_ids() -> None:
     assert provenance.advisory_ids([GHSA, GHSA]) == ["GHSA-2hrw-hx67-34x6", "CVE-2023-31047"]
+
+
+def test_clean_text_and_url() -> None:
+    assert provenance.clean_text("a\x1b[2Kb\x9b1Ac\rd\x07e\u202ef  g\n h") == "a[2Kb1Ac def g h"
+    assert provenance.clean_text("one\n\x1b[1Atwo\n\n three", lines=True) == \
+        "one\n[1Atwo\n\nthree"
+    assert provenance.clean_text("x" * 50, limit=10) == "xxxxxxx..."
+    assert provenance.clean_url("https://user:secret@files.example/d-1.0.tar.gz?a=1"
+                                "#\x1b[2K\rverified: pgp:EVIL") == \
+        "https://files.example/d-1.0.tar.gz?a=1"
+
+
+def test_upstream_text_is_cleaned_in_and_out() -> None:
+    """A record made by anyone (`repack explain` reads any package) comes back without
+    control characters or a URL fragment."""
+    doc = json.loads(provenance.to_json(RECORD))
+    doc["url"] += "#\x1b[1A\x1b[2K  verified:  pgp:" + "E" * 40
+    doc["filename"] = "Django-4.2\x1b[8m.tar.gz"
+    doc["verified"].append("pgp:\x9b2K")
+    doc["vulnerabilities"][0]["summary"] = "line\x1b[2K\nnext"
+    parsed = provenance.from_json(json.dumps(doc))
+    assert parsed.url == RECORD.url and parsed.filename == "Django-4.2[8m.tar.gz"
+    assert parsed.verified[-1] == "pgp:2K"
+    assert parsed.vulnerabilities[0].summary == "line[2K\nnext"
 
 
 def test_control_fields() -> None:
@@ -102,3 +140,16 @@ def test_source_date_epoch_round_trip_and_checks() -> None:
         doc["source_date_epoch"] = bad
         with pytest.raises(MetadataError, match="source_date_epoch"):
             provenance.from_json(json.dumps(doc))
+
+
+def test_the_console_prints_strings_as_data() -> None:
+    """Whatever reaches the terminal through repack.log (messages, errors, a build's output
+    tail) loses control characters; newlines and tabs stay."""
+    import io
+
+    from repack import log
+
+    out = io.StringIO()
+    console = type(log.console)(file=out, force_terminal=True, highlight=False, soft_wrap=True)
+    console.print("ok\x1b[2K\x1b[1A\rforged\x9b2K\x07\tline\nnext", markup=False)
+    assert out.getvalue().replace(" ", "") == "ok[2K[1Aforged2Kline\nnext\n"  # tab expanded

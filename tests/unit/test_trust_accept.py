@@ -80,3 +80,17 @@ def test_a_failed_check_is_never_forgiven(attested: tuple[Sdist, LocalIndex]) ->
     wrong = Publisher(repository="evil/fork", workflow="release.yml")
     with pytest.raises(TrustError, match="evil/fork"):
         accept(sdist, rule(pgp=(FPR,), attestation=wrong, require="any"))
+
+
+@pytest.mark.parametrize("require_signature", [False, True])
+def test_a_rule_is_not_widened_by_require_signature(attested: tuple[Sdist, LocalIndex],
+                                                    require_signature: bool) -> None:
+    """A rule naming only a key: no attestation counts, pinned or not (anyone can mint one
+    from their own CI), and the index is not even asked for it."""
+    sdist, index = attested
+    before = len(index.requests)
+    policy = Policy(require_signature=require_signature,
+                    projects=rule(pgp=(FPR,)).projects)
+    with pytest.raises(TrustError, match="requires a verified pgp; no OpenPGP signature"):
+        accept(sdist, policy)
+    assert not [p for p in index.requests[before:] if p.startswith("/integrity/")]

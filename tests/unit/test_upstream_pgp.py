@@ -5,6 +5,7 @@ policy keyring that `repack trust add-key` maintains."""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +188,33 @@ def test_expired_signature(keys: Keys, keyring: Path, sdist: Path) -> None:
     sig = keys.sign(keys.old, DATA, faked=PAST_SIGN, extra=("--default-sig-expire", "1d"))
     err = refused(sdist, sig, keyring, [keys.old])
     assert "signature" in str(err) and "has expired" in str(err)
+
+
+def test_expired_signing_subkey(keys: Keys, tmp_path: Path, sdist: Path) -> None:
+    """A signature by a signing subkey that has since expired is refused as made by an
+    expired key, not an unknown one: add-key keeps expired subkeys (export-clean)."""
+    primary = new_key(keys.home, "Old Sub <oldsub@example.org>", usage="cert",
+                      expire="never", faked=PAST)
+    gpg(keys.home, "--faked-system-time", PAST, "--quick-add-key", primary, "ed25519",
+        "sign", "30d")
+    listing = gpg(keys.home, "--with-colons", "--list-keys", primary).decode().splitlines()
+    subkey = [ln.split(":")[9] for ln in listing if ln.startswith("fpr:")][1]
+    sig = keys.sign(subkey, DATA, faked="20230110T000000")
+    ring = tmp_path / DEFAULT_KEYRING
+    (tmp_path / "key.asc").write_bytes(keys.public(primary))
+    pgp.add_key(ring, tmp_path / "key.asc")
+    err = refused(sdist, sig, ring, [primary])
+    assert "which has expired" in str(err) and f"{primary} (subkey {subkey})" in str(err)
+    assert "unknown" not in str(err)
+
+
+def test_signature_dated_in_the_future(keys: Keys, keyring: Path, sdist: Path) -> None:
+    ahead = int(time.time()) + 30 * 86400
+    err = refused(sdist, keys.sign(keys.a2, DATA, faked=f"{ahead}!"), keyring, [keys.a2])
+    assert "in the future" in str(err) and keys.a2 in str(err)
+    soon = int(time.time()) + 60          # a clock a minute fast is tolerated
+    assert verify(sdist, keys.sign(keys.a2, DATA, faked=f"{soon}!"), keyring, [keys.a2]) \
+        == f"pgp:{keys.a2}"
 
 
 def test_revoked_key(keys: Keys, keyring: Path, sdist: Path) -> None:
