@@ -24,11 +24,11 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from repack.errors import MetadataError
-from repack.model import Advisory, Provenance, Sdist
+from repack.model import Advisory, BuildToolRecord, Provenance, Sdist
 from repack.run import run
 
 __all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "control_fields",
-           "doc_path", "from_json", "of", "read", "to_json"]
+           "doc_path", "from_json", "of", "read", "to_json", "tool_record"]
 
 SCHEMA = 1
 DOC_NAME = "repack-provenance.json"
@@ -38,15 +38,26 @@ ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9._:-]{1,80}")
 _MAX_DOC = 1024 * 1024
 
 
-def of(sdist: Sdist) -> Provenance:
-    """The record of one verified sdist."""
+def of(sdist: Sdist, build_tools: Sequence[Sdist] = ()) -> Provenance:
+    """The record of one verified sdist, and of the verified wheels (repack.buildreqs) its
+    build installed: they ran as its build backend, so they are part of where it came from."""
     release = sdist.release
     return Provenance(
         project=release.name, version=str(release.version), filename=release.filename,
         url=release.url, sha256=sdist.sha256, verified=sdist.verified,
         vulnerabilities=sdist.vulnerabilities, fixes=sdist.fixes,
         advisories_checked=sdist.advisories_checked,
+        build_tools=tuple(tool_record(t) for t in build_tools),
     )
+
+
+def tool_record(wheel: Sdist) -> BuildToolRecord:
+    """The record of one accepted build-tool wheel."""
+    release = wheel.release
+    return BuildToolRecord(
+        project=release.name, version=str(release.version), filename=release.filename,
+        url=release.url, sha256=wheel.sha256, verified=wheel.verified,
+        vulnerabilities=wheel.vulnerabilities, advisories_checked=wheel.advisories_checked)
 
 
 def changelog_lines(p: Provenance | None) -> tuple[str, ...]:
@@ -80,7 +91,31 @@ def to_json(p: Provenance) -> str:
         "fixes": [_advisory_json(a) for a in p.fixes],
         "advisories_checked": p.advisories_checked,
     }
+    if p.build_tools:   # absent when none: a record without tools stays byte-identical
+        doc["build_tools"] = [_tool_json(t) for t in p.build_tools]
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def _tool_json(t: BuildToolRecord) -> dict[str, Any]:
+    return {"project": t.project, "version": t.version, "filename": t.filename, "url": t.url,
+            "sha256": t.sha256, "verified": list(t.verified),
+            "vulnerabilities": [_advisory_json(a) for a in t.vulnerabilities],
+            "advisories_checked": t.advisories_checked}
+
+
+def _tool_from_json(item: object) -> BuildToolRecord:
+    if not isinstance(item, dict):
+        raise TypeError("build_tools must be a list of objects")
+    fields = {k: item.get(k) for k in ("project", "version", "filename", "url", "sha256")}
+    for key, value in fields.items():
+        if not isinstance(value, str):
+            raise TypeError(f"build_tools: {key} must be a string")
+    return BuildToolRecord(
+        project=canonicalize_name(str(fields["project"])), version=str(fields["version"]),
+        filename=str(fields["filename"]), url=str(fields["url"]), sha256=str(fields["sha256"]),
+        verified=_strs(item.get("verified", []), "build_tools: verified"),
+        vulnerabilities=tuple(advisory_from_json(a) for a in item.get("vulnerabilities", [])),
+        advisories_checked=item.get("advisories_checked") is True)
 
 
 def _strs(value: object, what: str) -> tuple[str, ...]:
@@ -126,9 +161,16 @@ def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
             vulnerabilities=tuple(advisory_from_json(a) for a in doc.get("vulnerabilities", [])),
             fixes=tuple(advisory_from_json(a) for a in doc.get("fixes", [])),
             advisories_checked=doc.get("advisories_checked") is True,
+            build_tools=tuple(_tool_from_json(t) for t in _list(doc.get("build_tools", []))),
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise MetadataError(f"{source}: malformed {DOC_NAME}: {exc}") from exc
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise TypeError("build_tools must be a list")
+    return value
 
 
 def advisory_ids(advisories: Sequence[Advisory]) -> list[str]:
