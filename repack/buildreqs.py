@@ -42,7 +42,7 @@ from repack.model import Release, Sdist, Target
 from repack.policy import Policy
 from repack.resolve import _candidate_files, _fetch_page, _File, _release, _requires_python
 
-__all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "pip_install_argv",
+__all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
            "resolve_wheels"]
 
 # pip inside a throwaway builder container, from a read-only wheel directory only.
@@ -52,6 +52,7 @@ __all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "pip_install_argv",
 PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
 
+_RELOCK_HINT = "if the new build tool is the one you want, run `repack lock` again and review it"
 MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
 
 
@@ -214,29 +215,45 @@ def _choose_locked(req: Requirement, locked: Mapping[NormalizedName, ToolPin], t
     """The locked wheel of `req` as the index lists it; IntegrityError for anything else."""
     name = canonicalize_name(req.name)
     pin = locked.get(name)
-    hint = "if the new build tool is the one you want, run `repack lock` again and review it"
     if pin is None:
         raise IntegrityError(f"build tool {req} is not in the lock file", project=required_by,
-                             hint=hint)
+                             hint=_RELOCK_HINT)
     if not req.specifier.contains(pin.version, prereleases=True):
         raise IntegrityError(f"the lock file pins build tool {name}=={pin.version}, which does "
-                             f"not satisfy {req}", project=required_by, hint=hint)
-    page = _fetch_page(name, index=index, session=session)
-    for f in _candidate_files(page, name).get(pin.version, []):
+                             f"not satisfy {req}", project=required_by, hint=_RELOCK_HINT)
+    return _locked_file(pin, target, index, session, required_by), pin.version
+
+
+def _locked_file(pin: ToolPin, target: Target, index: str, session: requests.Session,
+                 required_by: str) -> _File:
+    page = _fetch_page(pin.name, index=index, session=session)
+    for f in _candidate_files(page, pin.name).get(pin.version, []):
         if f.package.filename != pin.filename:
             continue
         digest = (f.package.digests.get("sha256") or "").lower()
         if digest != pin.sha256:
             raise IntegrityError(
                 f"the index offers build tool {f.package.filename} sha256:{digest}; the lock "
-                f"file pins sha256:{pin.sha256}", project=required_by, hint=hint)
+                f"file pins sha256:{pin.sha256}", project=required_by, hint=_RELOCK_HINT)
         if not _is_pure_wheel(f.package.filename, target.python_version):
             raise IntegrityError(f"the locked build tool {pin.filename} is not a pure-Python "
                                  f"wheel for Python {target.python_version}",
                                  project=required_by)
-        return f, pin.version
+        return f
     raise ResolveError(f"the index does not offer the locked build tool {pin.filename}",
-                       project=required_by, hint=hint)
+                       project=required_by, hint=_RELOCK_HINT)
+
+
+def fetch_locked(pins: Sequence[ToolPin], target: Target, *, index: str,
+                 session: requests.Session, cache_dir: Path, required_by: str) -> None:
+    """Check a lock file's build tools against the index and fetch them, before anything
+    is built (IntegrityError for another file); the policy accepts them when a build
+    installs them."""
+    for pin in pins:
+        f = _locked_file(pin, target, index, session, required_by)
+        req = Requirement(f"{pin.name}=={pin.version}")
+        release = _release(pin.name, f, _requires_python(f.package), False, req, True, index)
+        fetch(release, pins=(f"sha256:{pin.sha256}",), cache_dir=cache_dir, session=session)
 
 
 def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:

@@ -56,7 +56,7 @@ class Context:
     output_dir: Path
     planned: frozenset[str] = frozenset()   # projects this run builds too (--with-deps, --lock)
     # --lock: the build tools each (target id, project) may use; None: resolve freely
-    tool_pins: Mapping[tuple[str, str], Mapping[NormalizedName, buildreqs.ToolPin]] | None = None
+    tool_pins: Mapping[tuple[str, str], Sequence[buildreqs.ToolPin]] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,6 +272,28 @@ def missing_build_requires(project: Project, target: Target,
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
 
 
+def lacking_build_requires(projects: Sequence[Project], target: Target,
+                           ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+    """What each project's build would fetch from the index as build tools on `target`,
+    found as its build finds it: the Debian archive's packages, or (rpm) the builder's
+    Python, asked once in one offline container."""
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
+    images.ensure(ctx.engine, image)
+    if target.family == "deb":
+        archive = images.load_archive(image)
+        return {p.name: missing_build_requires(p, target, archive) for p in projects}
+    from repack.build.rpm import RpmBuild
+
+    work_root = ctx.settings.cache_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tools-", dir=work_root) as tmp:
+        build = RpmBuild(engine=ctx.engine, image=image, work=Path(tmp), project=target.id)
+        with ctx.engine.container(image.tag, mounts=build.mounts, network=False) as c:
+            return {p.name: [Requirement(m) for m in build.missing_build_requires(
+                        c, buildreqs.applicable(p.build_requires, target))]
+                    for p in projects}
+
+
 def build_tools(project: Project, target: Target, archive: ArchiveIndex,
                 ctx: Context) -> list[buildreqs.BuildTool]:
     """Those requirements as hash-verified, accepted, cached wheels from the index."""
@@ -301,7 +323,7 @@ def locked_tools(target: Target, ctx: Context,
     None without a lock file."""
     if ctx.tool_pins is None:
         return None
-    return ctx.tool_pins.get((target.id, canonicalize_name(project)), {})
+    return {t.name: t for t in ctx.tool_pins.get((target.id, canonicalize_name(project)), ())}
 
 
 def tool_fetcher(target: Target, ctx: Context,

@@ -20,11 +20,13 @@ import base64
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -297,3 +299,52 @@ def test_signed_backend_builds_records_its_signature_and_guards_the_cache(
     assert "error: toolsigned-app: build tool flit-core 3.9.0 refused" in refused.stderr
     assert "up to date" not in refused.stderr
     assert not any((tmp_path / "strict").rglob("*.deb"))
+
+
+def test_lock_pins_the_build_tools(tools: Tools, tmp_path: Path) -> None:
+    good = tools.policy("good.toml", f'[trust.projects.flit-core]\npgp = ["{tools.fpr}"]\n')
+    env = {"PIP_INDEX_URL": tools.good.url}
+    lock = tmp_path / "repack.lock"
+    proc = run_repack(["lock", "toolsigned-app==1.0", "-t", "debian-12", "-t", "el9",
+                       "-o", str(lock), "--config", str(good)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"flit-core: flit_core-3.9.0-py3-none-any.whl verified: pgp:{tools.fpr}" \
+        in proc.stderr   # the lock pins only what the policy accepts
+    data = tomllib.loads(lock.read_text())
+    assert data["version"] == 2
+    real = tools.good._project("flit-core").files[0]   # type: ignore[union-attr]
+    # Debian 12's archive has flit 3.8, the el9 builder's Python none: both need the wheel.
+    assert [t["id"] for t in data["targets"]] == ["debian-12", "el9"]
+    for target in data["targets"]:
+        (package,) = target["packages"]
+        assert package["build_tools"] == [{"name": "flit-core", "version": "3.9.0",
+                                           "filename": "flit_core-3.9.0-py3-none-any.whl",
+                                           "sha256": real.hashes["sha256"]}]
+
+    def build(text: str, out: str) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / f"{out}.lock"
+        path.write_text(text)
+        return run_repack(["build", "--lock", str(path), "-o", str(tmp_path / out),
+                           "--config", str(good)], env=env)
+
+    ok = build(lock.read_text(), "ok")
+    assert ok.returncode == 0, ok.stderr
+    assert any((tmp_path / "ok" / "debian-12").glob("*.deb"))
+    (rpm,) = (tmp_path / "ok" / "el9").glob("*.noarch.rpm")
+    text = _explain(rpm)          # the rpm side records its build tools too, and the pin
+    assert "flit-core 3.9.0 (flit_core-3.9.0-py3-none-any.whl)" in text
+    assert f"verified:  sha256:index, sha256:pin, pgp:{tools.fpr}" in \
+        text.split("build tools", 1)[1]
+
+    other = build(lock.read_text().replace(real.hashes["sha256"], "0" * 64), "other")
+    assert other.returncode == 4, other.stderr
+    assert (f"error: toolsigned-app: the index offers build tool flit_core-3.9.0-py3-none-any.whl "
+            f"sha256:{real.hashes['sha256']}; the lock file pins sha256:{'0' * 64}") \
+        in other.stderr
+    unlisted = build(re.sub(r"build_tools = \[\n.*?\n\]", "build_tools = []",
+                            lock.read_text(), flags=re.S), "unlisted")
+    assert unlisted.returncode == 4, unlisted.stderr
+    assert "(toolsigned-app: build tool flit_core<4,>=3.9 is not in the lock file)" \
+        in unlisted.stderr
+    for failed in ("other", "unlisted"):
+        assert not any((tmp_path / failed).rglob("*.deb"))
