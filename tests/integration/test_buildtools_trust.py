@@ -16,9 +16,6 @@ signed with a real OpenPGP key made in a throw-away GNUPGHOME.  Through the real
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import re
 import shutil
@@ -27,8 +24,7 @@ import sys
 import tempfile
 import time
 import tomllib
-import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +34,7 @@ from debian.debfile import DebFile
 from localindex import LocalIndex
 from sdists import make_sdist
 from test_trust import gpg, new_key  # type: ignore[import-not-found]
+from wheels import make_wheel
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
@@ -89,29 +86,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             zf.writestr(n, d)
     return wheel
 '''
-
-
-def make_wheel(dest: Path, name: str, version: str, files: Mapping[str, bytes]) -> Path:
-    """A pure wheel (py3-none-any) holding `files`, with its METADATA, WHEEL and RECORD."""
-    dist = f"{name}-{version}.dist-info"
-    members = dict(files)
-    members[f"{dist}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" \
-        .encode()
-    members[f"{dist}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n" \
-                               b"Tag: py3-none-any\n"
-    lines = []
-    for member, data in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        lines.append(f"{member},sha256={digest},{len(data)}")
-    members[f"{dist}/RECORD"] = ("\n".join([*lines, f"{dist}/RECORD,,"]) + "\n").encode()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for member, data in members.items():
-            zf.writestr(member, data)
-    dest.mkdir(parents=True, exist_ok=True)
-    path = dest / f"{name}-{version}-py3-none-any.whl"
-    path.write_bytes(buf.getvalue())
-    return path
 
 
 @dataclass
@@ -342,7 +316,7 @@ def test_lock_pins_the_build_tools(tools: Tools, tmp_path: Path) -> None:
             f"sha256:{real.hashes['sha256']}; the lock file pins sha256:{'0' * 64}") \
         in other.stderr
     unlisted = build(re.sub(r"build_tools = \[\n.*?\n\]", "build_tools = []",
-                            lock.read_text(), flags=re.S), "unlisted")
+                            lock.read_text(), flags=re.DOTALL), "unlisted")
     assert unlisted.returncode == 4, unlisted.stderr
     assert "(toolsigned-app: build tool flit_core<4,>=3.9 is not in the lock file)" \
         in unlisted.stderr
