@@ -294,13 +294,6 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
                     for p in projects}
 
 
-def build_tools(project: Project, target: Target, archive: ArchiveIndex,
-                ctx: Context) -> list[buildreqs.BuildTool]:
-    """Those requirements as hash-verified, accepted, cached wheels from the index."""
-    return resolve_build_tools(missing_build_requires(project, target, archive), target, ctx,
-                               project=str(project.name))
-
-
 def resolve_build_tools(missing: Sequence[Requirement], target: Target, ctx: Context, *,
                         project: str) -> list[buildreqs.BuildTool]:
     """Build requirements the builder lacks as wheels from the index, resolved on the host
