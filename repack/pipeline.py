@@ -118,7 +118,7 @@ def cached_build(sdist: Sdist, target: Target, image: images.Image,
     needs = _needs_file(sdist, target, image, ctx.settings)
     try:
         missing = [Requirement(r) for r in json.loads(needs.read_text())]
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return None          # never built (or by a repack that did not record its tools)
     # The tools are resolved and accepted again, under today's policy (and lock), exactly
     # as a build would: the key covers each wheel's sha256 and what verified it.
@@ -399,8 +399,8 @@ def _needs_file(sdist: Sdist, target: Target, image: images.Image, settings: Set
     strings), beside the entries: a function of the sdist, target and image (the key
     without tools), so a later build can resolve and accept the tools before looking up
     the entry whose key covers them."""
-    return cache_entry(sdist, target, image, settings).with_name(
-        cache_entry(sdist, target, image, settings).name + ".build-requires.json")
+    entry = cache_entry(sdist, target, image, settings)
+    return entry.with_name(f"{entry.name}.build-requires.json")
 
 
 def record_needs(sdist: Sdist, target: Target, image: images.Image, settings: Settings,
