@@ -17,6 +17,7 @@ from test_closure import Index
 from wheels import make_wheel
 
 from repack import buildreqs, http, lockfile, provenance, targets
+from repack.attest import Publisher
 from repack.cli_trust import describe
 from repack.errors import IntegrityError, MetadataError, RepackError, TrustError
 from repack.policy import Policy, ProjectRule
@@ -155,3 +156,19 @@ def test_lock_file_lists_build_tools_per_package(local_index: LocalIndex,
     with pytest.raises(RepackError, match="malformed sha256 'not hex' of build tool") as exc:
         lockfile.load(path)
     assert exc.value.exit_code == 2
+
+
+def test_attestations_are_checked_per_wheel(local_index: LocalIndex, tmp_path: Path) -> None:
+    """PEP 740 provenance is served per file: a real attestation of another file (the
+    pypi-attestations sdist) does not vouch for a flit_core wheel, even from the publisher
+    the rule pins."""
+    assets = Path(__file__).resolve().parents[1] / "data" / "attestations"
+    attested = "pypi_attestations-0.0.19.tar.gz"
+    whl = make_wheel(tmp_path / "wheels", "flit_core", "3.9.1", {"flit_core/__init__.py": b""})
+    local_index.add("flit_core", whl.name, whl.read_bytes(),
+                    provenance=(assets / f"{attested}.provenance").read_bytes())
+    publisher = Publisher(repository="trailofbits/pypi-attestations", workflow="release.yml")
+    policy = Policy(projects={TOOL: ProjectRule(name=TOOL, attestation=publisher)})
+    with pytest.raises(TrustError, match=f"build tool flit-core 3.9.1 refused: attestation is "
+                                         f"for another file: it names '{attested}'"):
+        resolve(local_index, tmp_path, policy)
