@@ -195,6 +195,9 @@ def control_fields(p: Provenance) -> dict[str, str]:
     }
     if p.fixes:
         fields["Repack-Fixes"] = " ".join(advisory_ids(p.fixes))
+    if p.build_tools:   # the backend wrote the package: Repack-Verified alone is not the story
+        fields["Repack-Build-Tools"] = ", ".join(
+            f"{t.project} {t.version} ({' '.join(t.verified)})" for t in p.build_tools)
     return fields
 
 

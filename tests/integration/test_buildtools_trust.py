@@ -256,6 +256,9 @@ def test_signed_backend_builds_records_its_signature_and_guards_the_cache(
     assert "upstream:  toolsigned-app 1.0 (toolsigned_app-1.0.tar.gz)" in text
     assert "flit-core 3.9.0 (flit_core-3.9.0-py3-none-any.whl)" in text
     assert f"verified:  sha256:index, pgp:{tools.fpr}" in text.split("build tools", 1)[1]
+    fields = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True,
+                            text=True).stdout
+    assert f"Repack-Build-Tools: flit-core 3.9.0 (sha256:index pgp:{tools.fpr})" in fields
     (tool,) = _explain_json(deb)["build_tools"]  # type: ignore[misc]
     real = tools.good._project("flit-core").files[0]   # type: ignore[union-attr]
     assert tool["sha256"] == real.hashes["sha256"]

@@ -123,6 +123,10 @@ def test_records_round_trip_and_are_explained(served: LocalIndex, tmp_path: Path
            ".whl)\n" in shown
     assert f"      sha256:    {tools[0].file.sha256}\n      verified:  sha256:index" in shown
 
+    assert provenance.control_fields(record)["Repack-Build-Tools"] == (
+        "flit-core 3.9.1 (sha256:index), tomli-w 1.0.0 (sha256:index)")
+    assert "Repack-Build-Tools" not in provenance.control_fields(provenance.of(sdist))
+
     doc["build_tools"][0]["sha256"] = 5
     with pytest.raises(MetadataError, match="build_tools: sha256 must be a string"):
         provenance.from_json(json.dumps(doc), source="x.deb")
