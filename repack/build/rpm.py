@@ -3,9 +3,10 @@
 One container, network off (`--network none`) from its start: build tools the builder
 lacks are resolved and fetched on the host as hash-verified wheels, accepted by the trust
 policy (repack.buildreqs, through `fetch_tools`), and installed from a read-only mount with
-`pip --no-index`; the PEP 517 metadata hook runs when PKG-INFO is not static; then `rpmbuild -ba` with the verified sdist as Source0 and
-repack's macro file (templates/rpm/macros.repack-python) standing in for Fedora's Python
-macros, with the target's paths.  Upstream code never runs with the network on, and never
+`pip --no-index`; the PEP 517 metadata hook runs when PKG-INFO is not static; then
+`rpmbuild -ba` with the verified sdist as Source0 and repack's macro file
+(templates/rpm/macros.repack-python) standing in for Fedora's Python macros, with the
+target's paths.  Upstream code never runs with the network on, and never
 runs on the host.  `--nodeps`: the builder is a Debian system whose rpm database is empty;
 the BuildRequires are met by its Debian toolchain and the verified wheels instead.
 
