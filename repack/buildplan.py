@@ -6,18 +6,25 @@ at a time across all targets, through the same per-target path as `repack build`
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
-from repack import lockfile, log, pipeline
+from packaging.utils import NormalizedName
+
+from repack import buildreqs, lockfile, log, metadata, pipeline
 from repack.build import images
+from repack.buildreqs import ToolPin
 from repack.closure import Plan, resolve_closure
 from repack.errors import CommandFailed, ConfigError
 from repack.fetch import fetch
-from repack.model import Artifact, BuildRequest, Sdist, Target
+from repack.model import Artifact, BuildRequest, Project, Sdist, Target
 from repack.provided import metadata_hook, provided_by
 from repack.schedule import PlanFailed, run_graph
+from repack.unpack import unpack_sdist
 
-__all__ = ["build_plan", "build_plans", "describe", "locked_plans", "resolve_plans"]
+__all__ = ["build_plan", "build_plans", "describe", "lock_tools", "locked_plans",
+           "resolve_plans"]
 
 
 def describe(plan: Plan, target: Target) -> None:
@@ -104,10 +111,42 @@ def resolve_plans(requests_: Sequence[BuildRequest], targets: Sequence[Target],
     return [plans[t.id] for t in targets]
 
 
+def lock_tools(plans: Sequence[Plan], targets: Sequence[Target],
+               ctx: pipeline.Context) -> dict[tuple[str, str], tuple[ToolPin, ...]]:
+    """The build tools each package of each plan would fetch from the index, resolved and
+    accepted by the trust policy as its build would: what `repack lock` pins."""
+    out: dict[tuple[str, str], tuple[ToolPin, ...]] = {}
+    for plan, target in zip(plans, targets, strict=True):
+        if not plan.order:
+            continue
+        with log.step(f"Resolving the build tools for {target.id}"):
+            projects = [_build_system(plan, name, ctx) for name in plan.order]
+            lacking = pipeline.lacking_build_requires(projects, target, ctx)
+            for project in projects:
+                tools = pipeline.resolve_build_tools(lacking[project.name], target, ctx,
+                                                     project=str(project.name))
+                out[(target.id, project.name)] = tuple(t.locked for t in tools)
+    return out
+
+
+def _build_system(plan: Plan, name: NormalizedName, ctx: pipeline.Context) -> Project:
+    """The project of a plan's verified, accepted sdist, as far as its PKG-INFO and
+    pyproject.toml say (the [build-system] table is static); no upstream code runs."""
+    node = plan.nodes[name]
+    sdist = pipeline.accept(fetch(node.release, pins=node.pins, cache_dir=ctx.settings.cache_dir,
+                                  session=ctx.session), ctx)
+    work_root = ctx.settings.cache_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lock-", dir=work_root) as tmp:
+        tree = unpack_sdist(sdist.path, Path(tmp) / "unpack", project=name)
+        return pipeline.read_project(metadata.read_pkg_info(tree, project=name), tree, sdist,
+                                     source="PKG-INFO")
+
+
 def locked_plans(lock: lockfile.Lockfile, targets: Sequence[Target],
                  ctx: pipeline.Context) -> list[Plan]:
     """The plans of a lock file for `targets` (all of the file's when none are given);
-    every file is checked against its pin before anything is built."""
+    every file, sdist or build tool, is checked against its pin before anything is built."""
     by_id = {t.id: t for t in lock.targets}
     missing = [t.id for t in targets if t.id not in by_id]
     if missing:
@@ -119,9 +158,13 @@ def locked_plans(lock: lockfile.Lockfile, targets: Sequence[Target],
                  "still decide)")
     plans = [lockfile.plan_from_lock(by_id[t.id], t, index=ctx.index, session=ctx.session)
              for t in targets]
-    for plan in plans:
+    for plan, target in zip(plans, targets, strict=True):
         for name in plan.order:
             node = plan.nodes[name]
             fetch(node.release, pins=node.pins, cache_dir=ctx.settings.cache_dir,
                   session=ctx.session)
+        for package in by_id[target.id].packages:
+            buildreqs.fetch_locked(package.build_tools, target, index=ctx.index,
+                                   session=ctx.session, cache_dir=ctx.settings.cache_dir,
+                                   required_by=package.name)
     return plans

@@ -6,13 +6,19 @@ resolved here with the target's marker environment, newest pure-Python wheel fir
 together with its run-time requirements, fetched through the same verified cache as the
 sdists, and later installed inside the build container with `pip --no-index` from a
 read-only mount, before its network is cut or with none at all.  Wheels are fine for
-build tools: they run during the build and never end up in the package.
+build tools: they do not end up in the package as files.
+
+But a build tool runs as the build backend and writes the package, so each wheel goes
+through the same verify stage as the sdist (repack.trust.accept: the policy's rules by
+project name, --require-signature, advisories) before anything is installed, is recorded
+in the package's provenance (repack.provenance) and the build cache key, and is pinned
+by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
@@ -29,13 +35,15 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from repack import log
-from repack.errors import ResolveError
+from repack import log, trust
+from repack.errors import IntegrityError, ResolveError, TrustError
 from repack.fetch import fetch
-from repack.model import Sdist, Target
+from repack.model import Release, Sdist, Target
+from repack.policy import Policy
 from repack.resolve import _candidate_files, _fetch_page, _File, _release, _requires_python
 
-__all__ = ["PIP_ENV", "BuildTool", "applicable", "pip_install_argv", "resolve_wheels"]
+__all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
+           "resolve_wheels"]
 
 # pip inside a throwaway builder container, from a read-only wheel directory only.
 # PIP_BREAK_SYSTEM_PACKAGES: Debian's python3 is "externally managed" (PEP 668) and pip
@@ -44,6 +52,7 @@ __all__ = ["PIP_ENV", "BuildTool", "applicable", "pip_install_argv", "resolve_wh
 PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
 
+_RELOCK_HINT = "if the new build tool is the one you want, run `repack lock` again and review it"
 MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
 
 
@@ -53,11 +62,26 @@ class BuildTool:
 
     name: NormalizedName
     version: Version
-    file: Sdist              # fetch's record of the verified file (a wheel here)
+    file: Sdist              # the verified and accepted wheel (fetch, then trust.accept)
 
     @property
     def pin(self) -> str:
         return f"{self.name}=={self.version}"
+
+    @property
+    def locked(self) -> ToolPin:
+        return ToolPin(name=self.name, version=self.version, filename=self.file.release.filename,
+                       sha256=self.file.sha256)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolPin:
+    """A build tool as a lock file pins it: exactly this wheel, with this sha256."""
+
+    name: NormalizedName
+    version: Version
+    filename: str
+    sha256: str
 
 
 def applicable(reqs: Iterable[Requirement], target: Target,
@@ -126,9 +150,16 @@ def _wheel_requires(path: Path, project: str) -> list[Requirement]:
 
 
 def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
-                   session: requests.Session, cache_dir: Path) -> list[BuildTool]:
-    """The closure of `reqs` as verified wheels: newest match each, no backtracking; a
-    later requirement the chosen version does not satisfy is reported, not papered over."""
+                   session: requests.Session, cache_dir: Path, policy: Policy,
+                   required_by: str, locked: Mapping[NormalizedName, ToolPin] | None = None,
+                   ) -> list[BuildTool]:
+    """The closure of `reqs` as verified wheels, each accepted by the trust `policy` before
+    its metadata is even read: newest match each, no backtracking; a later requirement the
+    chosen version does not satisfy is reported, not papered over.
+
+    `required_by` names the project being built (for messages).  With `locked` (a lock
+    file's pins), every tool must be one of them, that very file with that sha256
+    (IntegrityError otherwise, as for a locked sdist)."""
     chosen: dict[NormalizedName, BuildTool] = {}
     extras_done: dict[NormalizedName, set[str]] = {}
     queue = list(applicable(reqs, target))
@@ -147,9 +178,15 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
             if len(chosen) >= MAX_TOOLS:
                 raise ResolveError(f"more than {MAX_TOOLS} build tools needed; giving up",
                                    project=name)
-            f, version = _choose(req, target, index, session)
+            if locked is None:
+                f, version = _choose(req, target, index, session)
+                pins: tuple[str, ...] = ()
+            else:
+                f, version = _choose_locked(req, locked, target, index, session, required_by)
+                pins = (f"sha256:{locked[name].sha256}",)
             release = _release(name, f, _requires_python(f.package), False, req, True, index)
-            file = fetch(release, pins=(), cache_dir=cache_dir, session=session)
+            file = fetch(release, pins=pins, cache_dir=cache_dir, session=session)
+            file = _accept(file, policy, session, required_by)
             tool = BuildTool(name=name, version=version, file=file)
             chosen[name] = tool
             extras_done[name] = set()
@@ -159,6 +196,64 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
         deps = _wheel_requires(tool.file.path, name)
         queue += applicable(deps, target, sorted(new_extras))
     return list(chosen.values())
+
+
+def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str) -> Sdist:
+    """The verify stage for a build tool: it runs as the build backend, so it writes the
+    package; the sdist's policy is not enough."""
+    release: Release = wheel.release
+    try:
+        return trust.accept(wheel, policy, session=session)
+    except TrustError as exc:
+        raise TrustError(f"build tool {release.name} {release.version} refused: "
+                         f"{exc.args[0]}", project=required_by, hint=exc.hint) from exc
+
+
+def _choose_locked(req: Requirement, locked: Mapping[NormalizedName, ToolPin], target: Target,
+                   index: str, session: requests.Session, required_by: str,
+                   ) -> tuple[_File, Version]:
+    """The locked wheel of `req` as the index lists it; IntegrityError for anything else."""
+    name = canonicalize_name(req.name)
+    pin = locked.get(name)
+    if pin is None:
+        raise IntegrityError(f"build tool {req} is not in the lock file", project=required_by,
+                             hint=_RELOCK_HINT)
+    if not req.specifier.contains(pin.version, prereleases=True):
+        raise IntegrityError(f"the lock file pins build tool {name}=={pin.version}, which does "
+                             f"not satisfy {req}", project=required_by, hint=_RELOCK_HINT)
+    return _locked_file(pin, target, index, session, required_by), pin.version
+
+
+def _locked_file(pin: ToolPin, target: Target, index: str, session: requests.Session,
+                 required_by: str) -> _File:
+    page = _fetch_page(pin.name, index=index, session=session)
+    for f in _candidate_files(page, pin.name).get(pin.version, []):
+        if f.package.filename != pin.filename:
+            continue
+        digest = (f.package.digests.get("sha256") or "").lower()
+        if digest != pin.sha256:
+            raise IntegrityError(
+                f"the index offers build tool {f.package.filename} sha256:{digest}; the lock "
+                f"file pins sha256:{pin.sha256}", project=required_by, hint=_RELOCK_HINT)
+        if not _is_pure_wheel(f.package.filename, target.python_version):
+            raise IntegrityError(f"the locked build tool {pin.filename} is not a pure-Python "
+                                 f"wheel for Python {target.python_version}",
+                                 project=required_by)
+        return f
+    raise ResolveError(f"the index does not offer the locked build tool {pin.filename}",
+                       project=required_by, hint=_RELOCK_HINT)
+
+
+def fetch_locked(pins: Sequence[ToolPin], target: Target, *, index: str,
+                 session: requests.Session, cache_dir: Path, required_by: str) -> None:
+    """Check a lock file's build tools against the index and fetch them, before anything
+    is built (IntegrityError for another file); the policy accepts them when a build
+    installs them."""
+    for pin in pins:
+        f = _locked_file(pin, target, index, session, required_by)
+        req = Requirement(f"{pin.name}=={pin.version}")
+        release = _release(pin.name, f, _requires_python(f.package), False, req, True, index)
+        fetch(release, pins=(f"sha256:{pin.sha256}",), cache_dir=cache_dir, session=session)
 
 
 def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:

@@ -248,6 +248,8 @@ def _checked_context(settings: config.Settings, output: Path | None) -> pipeline
 def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
                   with_deps: bool, target_ids: tuple[str, ...], jobs: int,
                   ctx: pipeline.Context) -> pipeline.BuildResult:
+    import dataclasses
+
     from repack import buildplan, lockfile
 
     if reqs or req_file is not None or with_deps:
@@ -256,6 +258,7 @@ def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
     lock = lockfile.load(lock_file)
     targets = pipeline.load_targets(target_ids or tuple(t.id for t in lock.targets))
     plans = buildplan.locked_plans(lock, targets, ctx)
+    ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
     return buildplan.build_plans(plans, targets, ctx, jobs=jobs)
 
 
@@ -282,8 +285,9 @@ def lock_cmd(reqs: tuple[str, ...], target_ids: tuple[str, ...], req_file: Path 
         requests_ = _requests(reqs, req_file, ())
         ctx = _context(settings, None)
         plans = buildplan.resolve_plans(requests_, targets, ctx)
+        tools = buildplan.lock_tools(plans, targets, ctx)
         lockfile.write(lock_path, plans, index=ctx.index,
-                       requested=[str(r.requirement) for r in requests_])
+                       requested=[str(r.requirement) for r in requests_], tools=tools)
         log.info(f"wrote {lock_path}")
     _report(debug, body)
 

@@ -167,4 +167,21 @@ def describe(path: Path, p: Provenance) -> str:
     if p.fixes:
         lines.append(f"  security update, fixes: {len(p.fixes)}")
         lines += [_advisory_line(a) for a in p.fixes]
+    lines += build_tool_lines(p)
     return "\n".join(lines)
+
+
+def build_tool_lines(p: Provenance) -> list[str]:
+    """The wheels from the index the build ran (its backend and helpers: they wrote the
+    package), each with its sha256 and what verified it."""
+    if not p.build_tools:
+        return []
+    lines = [f"  build tools from the index: {len(p.build_tools)}"]
+    for t in p.build_tools:
+        lines += [f"    {t.project} {t.version} ({' '.join(t.filename.split())})",
+                  f"      sha256:    {t.sha256}",
+                  f"      verified:  {', '.join(t.verified) or 'nothing'}"]
+        if t.vulnerabilities:
+            lines.append(f"      known vulnerabilities when built: {len(t.vulnerabilities)}")
+            lines += ["  " + _advisory_line(a) for a in t.vulnerabilities]
+    return lines

@@ -3,7 +3,7 @@
 Like ``pip-compile --generate-hashes``, but per target distribution (markers and what the
 distribution provides differ between targets).  TOML, written by `repack lock`::
 
-    version = 1                              # of this format
+    version = 2                              # of this format
     index = "https://pypi.org/simple/"       # where it was resolved (informative)
     requested = ["django==4.2"]
 
@@ -17,10 +17,18 @@ distribution provides differ between targets).  TOML, written by `repack lock`::
     filename = "Django-4.2.tar.gz"
     sha256 = "c36e2ab1..."
     depends = []                             # names of packages of this target
+    build_tools = [                          # wheels from the index its build runs
+      {name = "flit-core", version = "3.9.0", filename = "flit_core-3.9.0-py3-none-any.whl", sha256 = "..."},
+    ]
 
 `repack build --lock` builds exactly that: each package is looked up as ``name==version``
 and its sdist must be that file with that sha256 (a pin, as pip's --hash), or nothing is
-built.
+built.  The same holds for its build tools (the build backend and what it needs, when the
+target's builder lacks them: repack.buildreqs): each must be the locked wheel with the
+locked sha256, and a build tool the lock does not list for that package is refused.
+
+Versions: 2 added ``build_tools``.  A version 1 file still loads, with no build tools
+allowed (a package whose build needs one is refused until `repack lock` runs again).
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,15 +47,20 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from repack.buildreqs import ToolPin
 from repack.closure import Node, Plan, topological_order
 from repack.errors import ConfigError, IntegrityError
 from repack.model import Target
 from repack.resolve import resolve
 
-__all__ = ["FORMAT_VERSION", "LockedTarget", "Lockfile", "dumps", "load", "plan_from_lock",
-           "write"]
+__all__ = ["FORMAT_VERSION", "LockedTarget", "Lockfile", "ToolPins", "dumps", "load",
+           "plan_from_lock", "tool_pins", "write"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE = (1, 2)
+
+ToolPins = Mapping[tuple[str, str], Sequence[ToolPin]]
+"""(target id, project) -> the build tools its build may use."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -58,6 +71,7 @@ class LockedPackage:
     filename: str
     sha256: str
     depends: tuple[NormalizedName, ...]
+    build_tools: tuple[ToolPin, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,11 +97,17 @@ def _list(values: Sequence[str]) -> str:
     return "[" + ", ".join(_s(v) for v in values) + "]"
 
 
-def dumps(plans: Sequence[Plan], *, index: str, requested: Sequence[str]) -> str:
+def _tool(t: ToolPin) -> str:
+    return (f"  {{name = {_s(t.name)}, version = {_s(str(t.version))}, "
+            f"filename = {_s(t.filename)}, sha256 = {_s(t.sha256)}}},")
+
+
+def dumps(plans: Sequence[Plan], *, index: str, requested: Sequence[str],
+          tools: ToolPins | None = None) -> str:
     lines = [
         "# repack.lock: the resolved dependency closure of each target, written by `repack lock`.",
-        "# Build exactly this with `repack build --lock FILE`: a sdist whose sha256 differs",
-        "# is refused.",
+        "# Build exactly this with `repack build --lock FILE`: a sdist or build tool whose",
+        "# sha256 differs is refused.",
         f"version = {FORMAT_VERSION}",
         f"index = {_s(index)}",
         f"requested = {_list(requested)}",
@@ -101,13 +121,18 @@ def dumps(plans: Sequence[Plan], *, index: str, requested: Sequence[str]) -> str
             lines += ["", "[[targets.packages]]", f"name = {_s(r.name)}",
                       f"version = {_s(str(r.version))}", f"filename = {_s(r.filename)}",
                       f"sha256 = {_s(r.sha256)}", f"depends = {_list(sorted(node.depends))}"]
+            pins = (tools or {}).get((plan.target_id, name), ())
+            lines += ["build_tools = [", *(_tool(t) for t in pins), "]"] if pins else \
+                ["build_tools = []"]
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path, plans: Sequence[Plan], *, index: str, requested: Sequence[str]) -> None:
+def write(path: Path, plans: Sequence[Plan], *, index: str, requested: Sequence[str],
+          tools: ToolPins | None = None) -> None:
     """Written beside and renamed into place: a lock file is whole or absent."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(dumps(plans, index=index, requested=requested), encoding="utf-8")
+    tmp.write_text(dumps(plans, index=index, requested=requested, tools=tools),
+                   encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -131,7 +156,7 @@ def _str(value: Any) -> str:
 
 
 def _parse(data: dict[str, Any]) -> Lockfile:
-    if data.get("version") != FORMAT_VERSION:
+    if data.get("version") not in _READABLE:
         raise ValueError(f"unsupported lock format version {data.get('version')!r}")
     targets = []
     for t in data["targets"]:
@@ -143,12 +168,26 @@ def _parse(data: dict[str, Any]) -> Lockfile:
             packages.append(LockedPackage(
                 name=canonicalize_name(_str(p["name"])), version=Version(_str(p["version"])),
                 filename=_str(p["filename"]), sha256=sha,
-                depends=tuple(canonicalize_name(_str(d)) for d in p["depends"])))
+                depends=tuple(canonicalize_name(_str(d)) for d in p["depends"]),
+                build_tools=tuple(_tool_pin(t) for t in p.get("build_tools", []))))
         targets.append(LockedTarget(id=_str(t["id"]),
                                     provided=tuple(_str(x) for x in t.get("provided", [])),
                                     packages=tuple(packages)))
     return Lockfile(index=_str(data["index"]), requested=tuple(_str(r) for r in data["requested"]),
                     targets=tuple(targets))
+
+
+def _tool_pin(t: Any) -> ToolPin:
+    sha = _str(t["sha256"]).lower()
+    if not _SHA256.fullmatch(sha):
+        raise ValueError(f"malformed sha256 {sha!r} of build tool {t['name']!r}")
+    return ToolPin(name=canonicalize_name(_str(t["name"])), version=Version(_str(t["version"])),
+                   filename=_str(t["filename"]), sha256=sha)
+
+
+def tool_pins(lock: Lockfile) -> dict[tuple[str, str], tuple[ToolPin, ...]]:
+    """(target id, project) -> the build tools the lock allows its build."""
+    return {(t.id, p.name): p.build_tools for t in lock.targets for p in t.packages}
 
 
 def plan_from_lock(locked: LockedTarget, target: Target, *, index: str,

@@ -26,7 +26,7 @@ DebVersion = NewType("DebVersion", str)
 """A Debian version string ([epoch:]upstream[-revision]) that keeps PEP 440 order."""
 
 __all__ = [
-    "Advisory", "ArchiveIndex", "Artifact", "BuildRequest", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
+    "Advisory", "ArchiveIndex", "Artifact", "BuildRequest", "BuildToolRecord", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
     "NormalizedName", "Project", "Provenance", "Relation", "Release", "RpmChangelogEntry", "RpmSpec", "Sdist",
     "Target",
 ]
@@ -106,7 +106,8 @@ class Release:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sdist:
-    """A downloaded sdist whose bytes were checked."""
+    """A downloaded file whose bytes were checked: an sdist, or a build tool's wheel
+    (repack.buildreqs), which go through the same verify stage (repack.trust)."""
 
     release: Release
     path: Path                   # inside the content-addressed cache
@@ -294,3 +295,20 @@ class Provenance:
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
     advisories_checked: bool = False             # the index had advisory data for this release
     source_date_epoch: int | None = None         # the date every build of it uses
+    build_tools: tuple[BuildToolRecord, ...] = ()   # wheels from the index the build ran
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildToolRecord:
+    """A build tool (a wheel from the index, installed in the builder to build the package)
+    as the provenance records it: it ran as the build backend, so it wrote the package and
+    went through the same trust policy as the sdist."""
+
+    project: NormalizedName
+    version: str                 # PEP 440 text
+    filename: str
+    url: str                     # untrusted text (the index said so)
+    sha256: str
+    verified: tuple[str, ...]    # Sdist.verified of the wheel
+    vulnerabilities: tuple[Advisory, ...] = ()
+    advisories_checked: bool = False

@@ -13,14 +13,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from repack import buildreqs, log, metadata, naming, provenance, render, trust
 from repack import targets as target_files
@@ -56,6 +56,8 @@ class Context:
     output_dir: Path
     planned: frozenset[str] = frozenset()   # projects this run builds too (--with-deps, --lock)
     fresh: bool = False                     # build again, never from the build cache (rebuild)
+    # --lock: the build tools each (target id, project) may use; None: resolve freely
+    tool_pins: Mapping[tuple[str, str], Sequence[buildreqs.ToolPin]] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,7 +116,15 @@ def cached_build(sdist: Sdist, target: Target, image: images.Image,
     Only a ready image can have produced them (its archive snapshot is part of the key)."""
     if ctx.fresh or not images.is_ready(ctx.engine, image):
         return None
-    cached = cache_entry(sdist, target, image, ctx.settings)
+    needs = _needs_file(sdist, target, image, ctx.settings)
+    try:
+        missing = [Requirement(r) for r in json.loads(needs.read_text())]
+    except (OSError, ValueError, TypeError):
+        return None          # never built (or by a repack that did not record its tools)
+    # The tools are resolved and accepted again, under today's policy (and lock), exactly
+    # as a build would: the key covers each wheel's sha256 and what verified it.
+    tools = resolve_build_tools(missing, target, ctx, project=str(sdist.release.name))
+    cached = cache_entry(sdist, target, image, ctx.settings, tools)
     if not (cached / "result.json").is_file():
         return None
     log.info(f"up to date: reusing the build cached under {cached}")
@@ -132,11 +142,14 @@ def build_deb_for_target(sdist: Sdist, target: Target,
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
             artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
-            store(artifacts, warnings, deb.work / "build.log",
-                  cache_entry(sdist, target, image, ctx.settings))
+            cached = cache_entry(sdist, target, image, ctx.settings, deb.tools)
+            store(artifacts, warnings, deb.work / "build.log", cached)
+            done.append(cached)
 
-        prepare(sdist, target, image, ctx, finish)
-        return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
+        done: list[Path] = []
+        missing = prepare(sdist, target, image, ctx, finish)
+        record_needs(sdist, target, image, ctx.settings, missing)
+        return deliver(done[0], target, ctx.output_dir)
 
 
 def build_rpm_for_target(sdist: Sdist, target: Target,
@@ -151,14 +164,16 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
         work_root = ctx.settings.cache_dir / "work"
         work_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
-            result = build_rpm(sdist, target, image, engine=ctx.engine, session=ctx.session,
-                               index=ctx.index, cache_dir=ctx.settings.cache_dir,
+            result = build_rpm(sdist, target, image, engine=ctx.engine,
+                               fetch_tools=tool_fetcher(target, ctx, str(sdist.release.name)),
+                               cache_dir=ctx.settings.cache_dir,
                                packager=ctx.settings.maintainer,
                                date=changelog_date(sdist.source_date_epoch),
                                work=Path(tmp))
-            store(list(result.artifacts), [], result.log_file,
-                  cache_entry(sdist, target, image, ctx.settings))
-        return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
+            cached = cache_entry(sdist, target, image, ctx.settings, result.tools)
+            store(list(result.artifacts), [], result.log_file, cached)
+            record_needs(sdist, target, image, ctx.settings, result.build_requires)
+        return deliver(cached, target, ctx.output_dir)
 
 
 FAMILY_BUILDS: dict[str, Callable[[Sdist, Target, Context], tuple[list[Artifact], list[str]]]] = {
@@ -190,10 +205,11 @@ Finish = Callable[[DebianBuild, Container, str, DebSpec, list[str]], None]
 
 
 def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
-            finish: Finish) -> None:
+            finish: Finish) -> list[str]:
     """Unpack, read metadata, map and render inside a work dir, then call finish in the
     offline builder container with the build dependencies installed.  A bad sdist is
-    refused before the builder image is even bootstrapped."""
+    refused before the builder image is even bootstrapped.  Returns the build
+    requirements that came from the index as build tools."""
     project_name = str(sdist.release.name)
     orig_suffix(sdist)
     work_root = ctx.settings.cache_dir / "work"
@@ -217,7 +233,9 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id)
         build_depends = relations_text(first_spec.build_depends)
-        tools = build_tools(first, target, archive, ctx)
+        # Accepted by the trust policy here, before any upstream code runs.
+        missing = missing_build_requires(first, target, archive)
+        tools = resolve_build_tools(missing, target, ctx, project=project_name)
         deb.use_build_tools(tools)
         deb.download_build_deps(build_depends)
 
@@ -227,8 +245,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
                 meta = deb.pep517_metadata(container, srcdir)
                 project = read_project(meta.metadata, build_dir / srcdir, sdist,
                                        source="PEP 517", entry_points=meta.entry_points)
-            spec = make_spec(project, sdist, target, archive, ctx.settings)
-            from_wheels = {str(r) for r in missing_build_requires(first, target, archive)}
+            spec = make_spec(project, sdist, target, archive, ctx.settings, tools)
+            from_wheels = {str(r) for r in missing}
             warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
                         "build it with repack too" for req in spec.unsatisfied
                         if req not in from_wheels and not _planned(req, ctx)]
@@ -240,6 +258,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             finish(deb, container, srcdir, spec, warnings)
 
         deb.offline(build_depends, offline)
+    return [str(r) for r in missing]
 
 
 def _planned(requirement: str, ctx: Context) -> bool:
@@ -256,17 +275,57 @@ def missing_build_requires(project: Project, target: Target,
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
 
 
-def build_tools(project: Project, target: Target, archive: ArchiveIndex,
-                ctx: Context) -> list[buildreqs.BuildTool]:
-    """Those requirements as hash-verified, cached wheels from the index, resolved on the
-    host before the build container's network is cut."""
-    missing = missing_build_requires(project, target, archive)
+def lacking_build_requires(projects: Sequence[Project], target: Target,
+                           ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+    """What each project's build would fetch from the index as build tools on `target`,
+    found as its build finds it: the Debian archive's packages, or (rpm) the builder's
+    Python, asked once in one offline container."""
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
+    images.ensure(ctx.engine, image)
+    if target.family == "deb":
+        archive = images.load_archive(image)
+        return {p.name: missing_build_requires(p, target, archive) for p in projects}
+    from repack.build.rpm import RpmBuild
+
+    work_root = ctx.settings.cache_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tools-", dir=work_root) as tmp:
+        build = RpmBuild(engine=ctx.engine, image=image, work=Path(tmp), project=target.id)
+        with ctx.engine.container(image.tag, mounts=build.mounts, network=False) as c:
+            return {p.name: [Requirement(m) for m in build.missing_build_requires(
+                        c, buildreqs.applicable(p.build_requires, target))]
+                    for p in projects}
+
+
+def resolve_build_tools(missing: Sequence[Requirement], target: Target, ctx: Context, *,
+                        project: str) -> list[buildreqs.BuildTool]:
+    """Build requirements the builder lacks as wheels from the index, resolved on the host
+    before the build container's network is cut: hash-verified, accepted by the trust
+    policy like the sdist (they run as its build backend), and under --lock exactly the
+    locked files."""
     if not missing:
         return []
     with log.step(f"Fetching build tools {target.name} lacks: "
                   f"{', '.join(str(r) for r in missing)}"):
         return buildreqs.resolve_wheels(missing, target, index=ctx.index, session=ctx.session,
-                                        cache_dir=ctx.settings.cache_dir)
+                                        cache_dir=ctx.settings.cache_dir,
+                                        policy=ctx.settings.policy, required_by=project,
+                                        locked=locked_tools(target, ctx, project))
+
+
+def locked_tools(target: Target, ctx: Context,
+                 project: str) -> Mapping[NormalizedName, buildreqs.ToolPin] | None:
+    """The lock file's build-tool pins of `project` on `target` (none listed: none allowed);
+    None without a lock file."""
+    if ctx.tool_pins is None:
+        return None
+    return {t.name: t for t in ctx.tool_pins.get((target.id, canonicalize_name(project)), ())}
+
+
+def tool_fetcher(target: Target, ctx: Context,
+                 project: str) -> Callable[[Sequence[Requirement]], list[buildreqs.BuildTool]]:
+    """resolve_build_tools for a builder that finds out itself what it lacks (rpm)."""
+    return lambda missing: resolve_build_tools(missing, target, ctx, project=project)
 
 
 def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
@@ -277,11 +336,11 @@ def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
 
 
 def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,
-              settings: Settings) -> DebSpec:
+              settings: Settings, tools: Sequence[buildreqs.BuildTool] = ()) -> DebSpec:
     return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
                                 date=changelog_date(sdist.source_date_epoch),
-                                provenance=provenance.of(sdist))
+                                provenance=provenance.of(sdist, [t.file for t in tools]))
 
 
 def changelog_date(epoch: int) -> str:
@@ -327,20 +386,40 @@ def license_text(tree: Path, project: Project) -> str | None:
     return "\n\n".join(texts) or None
 
 
-def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> Path:
+def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings,
+                tools: Sequence[buildreqs.BuildTool] = ()) -> Path:
     """Where the build is cached, keyed by everything that can change the artifacts: the
     sdist, the target, the image and its archive snapshot, the templates (shipped and user
     overrides), the maintainer, repack's version, and the provenance record the packages
-    carry (what was verified; advisories known at build time)."""
+    carry (what was verified; advisories known at build time; the build tools from the
+    index with their sha256 and what verified them)."""
     templates = [Path(str(render.builtin_templates()))]
     templates += [d for d in render.user_template_dirs() if d.is_dir()]
+    record = provenance.of(sdist, [t.file for t in tools])
     key = cache_key(
-        sdist=sdist.sha256, provenance=provenance.to_json(provenance.of(sdist)),
+        sdist=sdist.sha256, provenance=provenance.to_json(record),
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
         templates=[tree_digest(t) for t in templates],
     )
     return settings.cache_dir / "builds" / key
+
+
+def _needs_file(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> Path:
+    """Which build requirements the build needed from the index (JSON list of PEP 508
+    strings), beside the entries: a function of the sdist, target and image (the key
+    without tools), so a later build can resolve and accept the tools before looking up
+    the entry whose key covers them."""
+    entry = cache_entry(sdist, target, image, settings)
+    return entry.with_name(f"{entry.name}.build-requires.json")
+
+
+def record_needs(sdist: Sdist, target: Target, image: images.Image, settings: Settings,
+                 missing: Sequence[str]) -> None:
+    path = _needs_file(sdist, target, image, settings)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(json.dumps(list(missing)))
+    os.replace(tmp, path)
 
 
 def store(artifacts: list[Artifact], warnings: list[str], log_file: Path, cached: Path) -> None:

@@ -29,11 +29,12 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.utils import canonicalize_name
 
 from repack.errors import MetadataError
-from repack.model import Advisory, Provenance, Sdist
+from repack.model import Advisory, BuildToolRecord, Provenance, Sdist
 from repack.run import clean_env, find_tool, run
 
 __all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "clean_text",
-           "clean_url", "control_fields", "doc_path", "from_json", "of", "read", "to_json"]
+           "clean_url", "control_fields", "doc_path", "from_json", "of", "read", "to_json",
+           "tool_record"]
 
 SCHEMA = 1
 DOC_NAME = "repack-provenance.json"
@@ -68,8 +69,10 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
-def of(sdist: Sdist) -> Provenance:
-    """The record of one verified sdist (upstream text cleaned)."""
+def of(sdist: Sdist, build_tools: Sequence[Sdist] = ()) -> Provenance:
+    """The record of one verified sdist, and of the verified wheels (repack.buildreqs) its
+    build installed: they ran as its build backend, so they are part of where it came from.
+    Upstream text is cleaned."""
     release = sdist.release
     return Provenance(
         project=release.name, version=clean_text(release.version),
@@ -78,7 +81,18 @@ def of(sdist: Sdist) -> Provenance:
         vulnerabilities=sdist.vulnerabilities, fixes=sdist.fixes,
         advisories_checked=sdist.advisories_checked,
         source_date_epoch=sdist.source_date_epoch,
+        build_tools=tuple(tool_record(t) for t in build_tools),
     )
+
+
+def tool_record(wheel: Sdist) -> BuildToolRecord:
+    """The record of one accepted build-tool wheel."""
+    release = wheel.release
+    return BuildToolRecord(
+        project=release.name, version=clean_text(release.version),
+        filename=clean_text(release.filename), url=clean_url(release.url),
+        sha256=wheel.sha256, verified=tuple(clean_text(v) for v in wheel.verified),
+        vulnerabilities=wheel.vulnerabilities, advisories_checked=wheel.advisories_checked)
 
 
 def changelog_lines(p: Provenance | None) -> tuple[str, ...]:
@@ -113,7 +127,33 @@ def to_json(p: Provenance) -> str:
         "advisories_checked": p.advisories_checked,
         "source_date_epoch": p.source_date_epoch,
     }
+    if p.build_tools:   # absent when none: a record without tools stays byte-identical
+        doc["build_tools"] = [_tool_json(t) for t in p.build_tools]
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def _tool_json(t: BuildToolRecord) -> dict[str, Any]:
+    return {"project": t.project, "version": t.version, "filename": t.filename, "url": t.url,
+            "sha256": t.sha256, "verified": list(t.verified),
+            "vulnerabilities": [_advisory_json(a) for a in t.vulnerabilities],
+            "advisories_checked": t.advisories_checked}
+
+
+def _tool_from_json(item: object) -> BuildToolRecord:
+    if not isinstance(item, dict):
+        raise TypeError("build_tools must be a list of objects")
+    fields = {k: item.get(k) for k in ("project", "version", "filename", "url", "sha256")}
+    for key, value in fields.items():
+        if not isinstance(value, str):
+            raise TypeError(f"build_tools: {key} must be a string")
+    return BuildToolRecord(   # cleaned like the record itself: a package is untrusted input
+        project=canonicalize_name(clean_text(fields["project"])),
+        version=clean_text(fields["version"]), filename=clean_text(fields["filename"]),
+        url=clean_url(str(fields["url"])), sha256=clean_text(fields["sha256"]),
+        verified=tuple(clean_text(v) for v in _strs(item.get("verified", []),
+                                                    "build_tools: verified")),
+        vulnerabilities=tuple(advisory_from_json(a) for a in item.get("vulnerabilities", [])),
+        advisories_checked=item.get("advisories_checked") is True)
 
 
 def _strs(value: object, what: str) -> tuple[str, ...]:
@@ -174,6 +214,7 @@ def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
             fixes=tuple(advisory_from_json(a) for a in doc.get("fixes", [])),
             advisories_checked=doc.get("advisories_checked") is True,
             source_date_epoch=_epoch(doc.get("source_date_epoch")),
+            build_tools=tuple(_tool_from_json(t) for t in _list(doc.get("build_tools", []))),
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise MetadataError(f"{source}: malformed {DOC_NAME}: {exc}") from exc
@@ -185,6 +226,12 @@ def _epoch(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("source_date_epoch must be a whole number of seconds")
+    return value
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise TypeError("build_tools must be a list")
     return value
 
 
@@ -210,6 +257,9 @@ def control_fields(p: Provenance) -> dict[str, str]:
     }
     if p.fixes:
         fields["Repack-Fixes"] = " ".join(advisory_ids(p.fixes))
+    if p.build_tools:   # the backend wrote the package: Repack-Verified alone is not the story
+        fields["Repack-Build-Tools"] = ", ".join(
+            f"{t.project} {t.version} ({' '.join(t.verified)})" for t in p.build_tools)
     return fields
 
 

@@ -91,9 +91,9 @@ def _rpm_hook(target: Target, ctx: pipeline.Context) -> MetadataHook:
             reqs = buildreqs.applicable(project.build_requires, target)
             with ctx.engine.container(image.tag, mounts=build.mounts, network=False) as c:
                 missing = build.missing_build_requires(c, reqs)
-                tools = buildreqs.resolve_wheels(
-                    [Requirement(m) for m in missing], target, index=ctx.index,
-                    session=ctx.session, cache_dir=ctx.settings.cache_dir) if missing else []
+                # accepted by the policy like the sdist: the hook runs them
+                tools = pipeline.resolve_build_tools([Requirement(m) for m in missing], target,
+                                                     ctx, project=name)
                 build.install_build_tools(c, tools)
                 raw, _ = build.pep517_metadata(c, tree.name,
                                                project.build_backend or rpm.DEFAULT_BACKEND,

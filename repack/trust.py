@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["accept", "check_policy_projects", "describe_advisories"]
 
 
-_ACCEPTED: dict[tuple[str, str, str], Sdist] = {}
+_ACCEPTED: dict[tuple[str, str, tuple[str, ...], str], Sdist] = {}
 _LOCK = threading.Lock()
 
 
@@ -36,7 +36,8 @@ def accept(sdist: Sdist, policy: Policy, *, session: requests.Session) -> Sdist:
     """`sdist` with the checks the policy asks for done and recorded, and the index's
     advisories attached; TrustError when the policy is not met.  Done once per file and
     policy in a process (--with-deps reads metadata, then builds, the same sdist)."""
-    key = (sdist.sha256, sdist.release.url, repr(policy))   # the policy by value
+    # the policy by value; what fetch verified too (a pinned fetch adds "sha256:pin")
+    key = (sdist.sha256, sdist.release.url, sdist.verified, repr(policy))
     with _LOCK:
         if key in _ACCEPTED:
             return _ACCEPTED[key]

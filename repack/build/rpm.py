@@ -1,11 +1,12 @@
 """Build an RPM and its source RPM inside a container of the target's builder image.
 
 One container, network off (`--network none`) from its start: build tools the builder
-lacks were resolved and fetched on the host as hash-verified wheels (repack.buildreqs) and
-are installed from a read-only mount with `pip --no-index`; the PEP 517 metadata hook runs
-when PKG-INFO is not static; then `rpmbuild -ba` with the verified sdist as Source0 and
-repack's macro file (templates/rpm/macros.repack-python) standing in for Fedora's Python
-macros, with the target's paths.  Upstream code never runs with the network on, and never
+lacks are resolved and fetched on the host as hash-verified wheels, accepted by the trust
+policy (repack.buildreqs, through `fetch_tools`), and installed from a read-only mount with
+`pip --no-index`; the PEP 517 metadata hook runs when PKG-INFO is not static; then
+`rpmbuild -ba` with the verified sdist as Source0 and repack's macro file
+(templates/rpm/macros.repack-python) standing in for Fedora's Python macros, with the
+target's paths.  Upstream code never runs with the network on, and never
 runs on the host.  `--nodeps`: the builder is a Debian system whose rpm database is empty;
 the BuildRequires are met by its Debian toolchain and the verified wheels instead.
 
@@ -22,11 +23,10 @@ import dataclasses
 import json
 import shutil
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from packaging.requirements import Requirement
 
 from repack import buildreqs, log, metadata, naming_rpm, provenance, render, render_rpm
@@ -98,6 +98,8 @@ class RpmResult:
     spec: RpmSpec
     log_file: Path
     build_tools: tuple[str, ...]     # "name==version" of the wheels installed for the build
+    tools: tuple[buildreqs.BuildTool, ...] = ()   # those wheels, verified and accepted
+    build_requires: tuple[str, ...] = ()          # what the builder lacked (PEP 508)
 
 
 def helper_files() -> dict[str, bytes]:
@@ -206,10 +208,15 @@ class RpmBuild:
             (self.topdir / d).mkdir(parents=True, exist_ok=True)
 
 
+FetchTools = Callable[[Sequence[Requirement]], list[buildreqs.BuildTool]]
+
+
 def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
-              session: requests.Session, index: str, cache_dir: Path, packager: str,
+              fetch_tools: FetchTools, cache_dir: Path, packager: str,
               date: str, work: Path) -> RpmResult:
-    """Unpack, read metadata, map, render and build; the artifacts are left under `work`."""
+    """Unpack, read metadata, map, render and build; the artifacts are left under `work`.
+    `fetch_tools` turns what the builder lacks into accepted wheels
+    (pipeline.resolve_build_tools)."""
     name = str(sdist.release.name)
     with log.step("Unpacking the sdist safely"):
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
@@ -222,18 +229,13 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
     build_reqs = buildreqs.applicable(project.build_requires, target)
     with engine.container(image.tag, mounts=build.mounts, network=False) as c:
         missing = build.missing_build_requires(c, build_reqs)
-        tools: list[buildreqs.BuildTool] = []
-        if missing:
-            with log.step(f"Fetching build tools the builder lacks: {', '.join(missing)}"):
-                tools = buildreqs.resolve_wheels([Requirement(m) for m in missing], target,
-                                                 index=index, session=session,
-                                                 cache_dir=cache_dir)
+        tools = fetch_tools([Requirement(m) for m in missing])
         build.install_build_tools(c, tools)
         if not metadata.is_static(pkg_info):
             raw, entry_points = build.pep517_metadata(
                 c, srcdir, project.build_backend or DEFAULT_BACKEND, _backend_path(tree))
             project = _project(raw, tree, sdist, "PEP 517", entry_points)
-        spec, spec_file = _render(build, project, sdist, target, packager, date)
+        spec, spec_file = _render(build, project, sdist, target, packager, date, tools)
         try:
             build.rpmbuild(c, spec_file, target)
         except CommandFailed:
@@ -245,19 +247,20 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
                      f"{'arch-specific' if kind == 'platform' else 'noarch'}")
             build.clean(c)
             project = dataclasses.replace(project, has_native_code=kind == "platform")
-            spec, spec_file = _render(build, project, sdist, target, packager, date)
+            spec, spec_file = _render(build, project, sdist, target, packager, date, tools)
             build.rpmbuild(c, spec_file, target)
     return RpmResult(artifacts=tuple(collect_artifacts(build.topdir, spec)), spec=spec,
-                     log_file=work / "build.log", build_tools=tuple(t.pin for t in tools))
+                     log_file=work / "build.log", build_tools=tuple(t.pin for t in tools),
+                     tools=tuple(tools), build_requires=tuple(missing))
 
 
 def _render(build: RpmBuild, project: Project, sdist: Sdist, target: Target, packager: str,
-            date: str) -> tuple[RpmSpec, Path]:
+            date: str, tools: Sequence[buildreqs.BuildTool] = ()) -> tuple[RpmSpec, Path]:
     """Map the project; write the spec and its sources into the topdir."""
     spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                     source_url=sdist.release.url, target=target,
                                     packager=packager, date=date,
-                                    provenance=provenance.of(sdist))
+                                    provenance=provenance.of(sdist, [t.file for t in tools]))
     shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
     render_rpm.write_sources(spec, build.topdir / "SOURCES")
     return spec, render_rpm.render_spec(spec, build.topdir / "SPECS")
