@@ -22,7 +22,7 @@ import requests
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from repack import buildreqs, log, metadata, naming, provenance, render, trust
+from repack import buildreqs, log, metadata, naming, naming_rpm, provenance, render, trust
 from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
@@ -144,6 +144,8 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
+        chosen = ctx.settings.package_names().get(sdist.release.name)
+        naming_rpm.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
         if (hit := cached_build(sdist, target, image, ctx)) is not None:
             return hit
         images.ensure(ctx.engine, image)
@@ -153,7 +155,7 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
             result = build_rpm(sdist, target, image, engine=ctx.engine, session=ctx.session,
                                index=ctx.index, cache_dir=ctx.settings.cache_dir,
                                packager=ctx.settings.maintainer, date=changelog_date(),
-                               work=Path(tmp))
+                               work=Path(tmp), chosen_name=chosen)
             store(list(result.artifacts), [], result.log_file,
                   cache_entry(sdist, target, image, ctx.settings))
         return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
@@ -277,7 +279,8 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
               settings: Settings) -> DebSpec:
     return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
-                                date=changelog_date(), provenance=provenance.of(sdist))
+                                date=changelog_date(), provenance=provenance.of(sdist),
+                                names=settings.package_names())
 
 
 def changelog_date() -> str:
@@ -326,6 +329,7 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
         sdist=sdist.sha256, provenance=provenance.to_json(provenance.of(sdist)),
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
+        packages=sorted((k, v.name, sorted(v.allow_paths)) for k, v in settings.packages.items()),
         templates=[tree_digest(t) for t in templates],
     )
     return settings.cache_dir / "builds" / key

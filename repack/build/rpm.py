@@ -203,7 +203,7 @@ class RpmBuild:
 
 def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
               session: requests.Session, index: str, cache_dir: Path, packager: str,
-              date: str, work: Path) -> RpmResult:
+              date: str, work: Path, chosen_name: str | None = None) -> RpmResult:
     """Unpack, read metadata, map, render and build; the artifacts are left under `work`."""
     name = str(sdist.release.name)
     with log.step("Unpacking the sdist safely"):
@@ -228,7 +228,7 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
             raw, entry_points = build.pep517_metadata(
                 c, srcdir, project.build_backend or DEFAULT_BACKEND, _backend_path(tree))
             project = _project(raw, tree, sdist, "PEP 517", entry_points)
-        spec, spec_file = _render(build, project, sdist, target, packager, date)
+        spec, spec_file = _render(build, project, sdist, target, packager, date, chosen_name)
         try:
             build.rpmbuild(c, spec_file, target)
         except CommandFailed:
@@ -240,19 +240,19 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
                      f"{'arch-specific' if kind == 'platform' else 'noarch'}")
             build.clean(c)
             project = dataclasses.replace(project, has_native_code=kind == "platform")
-            spec, spec_file = _render(build, project, sdist, target, packager, date)
+            spec, spec_file = _render(build, project, sdist, target, packager, date, chosen_name)
             build.rpmbuild(c, spec_file, target)
     return RpmResult(artifacts=tuple(collect_artifacts(build.topdir, spec)), spec=spec,
                      log_file=work / "build.log", build_tools=tuple(t.pin for t in tools))
 
 
 def _render(build: RpmBuild, project: Project, sdist: Sdist, target: Target, packager: str,
-            date: str) -> tuple[RpmSpec, Path]:
+            date: str, chosen_name: str | None = None) -> tuple[RpmSpec, Path]:
     """Map the project; write the spec and its sources into the topdir."""
     spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                     source_url=sdist.release.url, target=target,
                                     packager=packager, date=date,
-                                    provenance=provenance.of(sdist))
+                                    provenance=provenance.of(sdist), chosen_name=chosen_name)
     shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
     render_rpm.write_sources(spec, build.topdir / "SOURCES")
     return spec, render_rpm.render_spec(spec, build.topdir / "SPECS")

@@ -1,0 +1,118 @@
+"""Names and files belong to their owners, through the real CLI (issue 10 items 3 and 4).
+
+Hostile sdists are built here and served by a LocalIndex on loopback: PyPI ``apt`` 99.0 would
+become python3-apt (Debian's python-apt), ``argparse`` 99.0 the interpreter package python3,
+and console scripts named ``su`` or ``login`` would replace /bin/su and /bin/login on a
+merged-/usr Debian 12, where dpkg sees no conflict.  Name refusals happen before any container
+runs (only the builder image's archive data is read); the file check runs on the built
+package, before anything is cached or delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from conftest import run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
+from sdists import make_sdist
+from test_bad_input import assert_refused, files_under, publish  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def index() -> Iterator[LocalIndex]:
+    with LocalIndex() as idx:
+        yield idx
+
+
+def build(index: LocalIndex, args: Sequence[str], out: Path,
+          config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`repack build` in the normal cache (REPACK_CACHE_DIR): the builder image's archive data
+    is needed to know the names, and is recovered from the engine, not bootstrapped again."""
+    extra = ["--config", str(config)] if config is not None else []
+    return run_repack(["build", *args, *extra, "-o", str(out)], env={"PIP_INDEX_URL": index.url})
+
+
+def repack_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "repack.toml"
+    path.write_text(text)
+    return path
+
+
+# --------------------------------------------------------------------------- names (item 4)
+
+def test_apt_from_pypi_is_not_debians_python_apt(index: LocalIndex, tmp_path: Path) -> None:
+    publish(index, make_sdist(tmp_path, "apt", "99.0", {}), "apt")
+    out = tmp_path / "out"
+    proc = build(index, ["apt==99.0", "-t", "debian-12"], out)
+    assert_refused(proc, 7, out, "apt", "python3-apt is taken in Debian 12 (bookworm)",
+                   "the archive's package of python-apt", "not of apt")
+    assert 'hint: choose a name for its package in repack.toml: [packages.apt] name = ' \
+           '"python3-apt-pypi"' in proc.stderr
+    assert "dpkg-buildpackage" not in proc.stderr and "network" not in proc.stderr
+
+
+def test_argparse_from_pypi_is_not_the_interpreter(index: LocalIndex, tmp_path: Path) -> None:
+    publish(index, make_sdist(tmp_path, "argparse", "99.0", {}), "argparse")
+    out = tmp_path / "out"
+    proc = build(index, ["argparse==99.0", "-t", "debian-12"], out)
+    assert_refused(proc, 7, out, "argparse",
+                   "dh-python maps argparse to Debian 12 (bookworm)'s package python3",
+                   "not a python3-* module package")
+    assert '[packages.argparse] name = "python3-argparse"' in proc.stderr
+    assert "dpkg-buildpackage" not in proc.stderr
+
+
+def test_a_dependency_on_a_taken_name_is_refused(index: LocalIndex, tmp_path: Path) -> None:
+    """Depends: python3-apt for PyPI's apt would be met by Debian's python-apt."""
+    publish(index, make_sdist(tmp_path, "needs-apt", "1.0", {}, requires_dist=["apt>=99"]),
+            "needs-apt")
+    out = tmp_path / "out"
+    proc = build(index, ["needs-apt==1.0", "-t", "debian-12"], out)
+    assert_refused(proc, 7, out, "needs-apt", "requirement 'apt>=99'",
+                   "python3-apt is taken", "would be met by the wrong package")
+
+
+def test_a_configured_name_that_is_taken_is_refused(index: LocalIndex, tmp_path: Path) -> None:
+    publish(index, make_sdist(tmp_path, "apt", "99.0", {}), "apt")
+    config = repack_toml(tmp_path, '[packages.apt]\nname = "python3-yaml"\n')
+    out = tmp_path / "out"
+    proc = build(index, ["apt==99.0", "-t", "debian-12"], out, config)
+    assert_refused(proc, 7, out, "apt", "the configured package name python3-yaml is taken",
+                   "the archive's package of pyyaml")
+
+
+def test_rpm_target_refuses_the_interpreters_names(index: LocalIndex, tmp_path: Path) -> None:
+    """No RHEL repository data is reachable: a known list of the distribution's own names."""
+    publish(index, make_sdist(tmp_path, "libs", "99.0", {}), "libs")
+    out = tmp_path / "out"
+    proc = build(index, ["libs==99.0", "-t", "el9"], out)
+    assert_refused(proc, 7, out, "libs", "python3-libs is taken in Enterprise Linux 9",
+                   "the python3 interpreter")
+    assert "rpmbuild" not in proc.stderr
+
+
+def test_a_chosen_name_builds(index: LocalIndex, tmp_path: Path) -> None:
+    """With a name chosen in repack.toml, PyPI's apt builds as python3-apt-pypi, and a
+    dependent's Depends names that package."""
+    publish(index, make_sdist(tmp_path, "apt", "99.0", {}), "apt")
+    publish(index, make_sdist(tmp_path, "needs-apt", "1.0", {}, requires_dist=["apt>=99"]),
+            "needs-apt")
+    config = repack_toml(tmp_path, '[packages.apt]\nname = "python3-apt-pypi"\n')
+    out = tmp_path / "out"
+    proc = build(index, ["--json", "needs-apt==1.0", "--with-deps", "-t", "debian-12"], out,
+                 config)
+    assert proc.returncode == 0, proc.stderr
+    debs = {a["package"]: Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+            if a["format"] == "deb"}
+    assert sorted(debs) == ["python3-apt-pypi", "python3-needs-apt"]
+    depends = subprocess.run(["dpkg-deb", "-f", debs["python3-needs-apt"], "Depends"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "python3-apt-pypi (>= 99)" in depends, depends
+    assert "python3-apt " not in depends + " "
+    assert files_under(out / "debian-12")
