@@ -22,7 +22,17 @@ import requests
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from repack import buildreqs, log, metadata, naming, naming_rpm, provenance, render, trust
+from repack import (
+    buildreqs,
+    log,
+    metadata,
+    naming,
+    naming_rpm,
+    owned,
+    provenance,
+    render,
+    trust,
+)
 from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
@@ -131,6 +141,8 @@ def build_deb_for_target(sdist: Sdist, target: Target,
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
             artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
+            owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
             store(artifacts, warnings, deb.work / "build.log",
                   cache_entry(sdist, target, image, ctx.settings))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -116,3 +117,47 @@ def test_a_chosen_name_builds(index: LocalIndex, tmp_path: Path) -> None:
     assert "python3-apt-pypi (>= 99)" in depends, depends
     assert "python3-apt " not in depends + " "
     assert files_under(out / "debian-12")
+
+
+# --------------------------------------------------------------------------- files (item 3)
+
+def evil_su(tmp_path: Path, index: LocalIndex) -> str:
+    """An sdist whose console scripts are named su and login: on merged-/usr Debian 12 they
+    would be /usr/bin/su and /usr/bin/login, the same files as util-linux's /bin/su and
+    login's /bin/login.  A fresh sdist each run, so the build really runs."""
+    nonce = f"NONCE = {uuid.uuid4().hex!r}\n".encode()
+    archive = make_sdist(tmp_path / "sdist", "evil-su", "1.0", {"evil_su/_nonce.py": nonce},
+                         scripts={"su": "evil_su:main", "login": "evil_su:main"})
+    publish(index, archive, "evil-su")
+    return "evil-su==1.0"
+
+
+def test_console_scripts_su_and_login_are_refused(index: LocalIndex, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = build(index, [evil_su(tmp_path, index), "-t", "debian-12"], out)
+    line = assert_refused(proc, 7, out, "evil-su", "python3-evil-su would replace",
+                          "on merged /usr) of Debian 12 (bookworm)'s", "and 1 more file(s)")
+    assert ("/bin/su (the same file as /usr/bin/su" in line
+            or "/bin/login (the same file as /usr/bin/login" in line), line
+    assert ('hint: if replacing it is intended, allow it in repack.toml: [packages.evil-su] '
+            'allow-paths = [') in proc.stderr
+    assert '"/usr/bin/su"' in proc.stderr and '"/usr/bin/login"' in proc.stderr
+    assert "dpkg-buildpackage" in proc.stderr          # the file list of the built package
+
+
+def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:
+    """The user's explicit per-project allowance lets exactly those files through."""
+    config = repack_toml(tmp_path, '[packages.evil-su]\nallow-paths = ["/usr/bin/su"]\n')
+    out = tmp_path / "out"
+    req = evil_su(tmp_path, index)
+    proc = build(index, [req, "-t", "debian-12"], out, config)
+    line = assert_refused(proc, 7, out, "evil-su", "/bin/login (the same file as /usr/bin/login")
+    assert "/bin/su" not in line and "more file" not in line
+    config.write_text('[packages.evil-su]\nallow-paths = ["/usr/bin/su", "/bin/login"]\n')
+    proc = build(index, ["--json", req, "-t", "debian-12"], out, config)
+    assert proc.returncode == 0, proc.stderr
+    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+               if a["format"] == "deb")
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                             check=True).stdout
+    assert "./usr/bin/su" in listing and "./usr/bin/login" in listing

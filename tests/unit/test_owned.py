@@ -1,0 +1,73 @@
+"""The file-ownership check (repack.owned) as pure functions on Contents-style data."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from repack import targets
+from repack.owned import conflicts, normalise, parse_owned, refusal
+
+DEB12 = targets.load("debian-12")
+# Real lines of Debian 12's Contents-amd64/-all (util-linux ships /bin/su, login /bin/login).
+CONTENTS = gzip.compress(b"""\
+bin/login                                               admin/login
+bin/su                                                  utils/util-linux
+usr/bin/python3                                         python/python3-minimal
+usr/bin/django-admin                                    python/python3-django
+usr/lib/python3/dist-packages/apt/__init__.py           python/python3-apt
+usr/lib/python3/dist-packages/with space/x.py           python/python3-odd
+usr/bin/shared                                          utils/a,admin/b
+""")
+
+
+def test_normalise_merged_usr() -> None:
+    assert normalise("./bin/su") == normalise("/usr/bin/su") == "/usr/bin/su"
+    assert normalise("./lib64/ld.so") == "/usr/lib64/ld.so"
+    assert normalise("./usr/lib/../bin/x") == "/usr/bin/x"
+    assert normalise("./binary/x") == "/binary/x"
+
+
+def test_parse_owned() -> None:
+    owned = parse_owned(CONTENTS)
+    assert owned["/usr/bin/su"] == ("/bin/su", ("util-linux",))
+    assert owned["/usr/lib/python3/dist-packages/with space/x.py"][1] == ("python3-odd",)
+    assert owned["/usr/bin/shared"][1] == ("a", "b")
+
+
+def test_merged_usr_alias_is_a_conflict() -> None:
+    owned = parse_owned(CONTENTS)
+    files = ["./usr/bin/su", "./usr/bin/login", "./usr/share/doc/python3-evil/copyright"]
+    found = conflicts(files, owned, package="python3-evil")
+    assert [(c.path, c.archive_path, c.owners) for c in found] == [
+        ("/usr/bin/su", "/bin/su", ("util-linux",)),
+        ("/usr/bin/login", "/bin/login", ("login",)),
+    ]
+    err = refusal("evil", "python3-evil", found, DEB12)
+    assert err.exit_code == 7
+    assert str(err) == ("evil: python3-evil would replace /bin/su (the same file as /usr/bin/su "
+                        "on merged /usr) of Debian 12 (bookworm)'s util-linux, and 1 more file(s) "
+                        "the system owns")
+    assert err.hint == ('if replacing it is intended, allow it in repack.toml: [packages.evil] '
+                        'allow-paths = ["/usr/bin/su", "/usr/bin/login"]')
+
+
+def test_modules_of_other_packages_conflict() -> None:
+    owned = parse_owned(CONTENTS)
+    found = conflicts(["./usr/lib/python3/dist-packages/apt/__init__.py"], owned,
+                      package="python3-apt-pypi")
+    assert found[0].owners == ("python3-apt",)
+
+
+def test_the_same_package_is_an_upgrade_not_a_conflict() -> None:
+    owned = parse_owned(CONTENTS)
+    assert conflicts(["./usr/bin/django-admin"], owned, package="python3-django") == []
+    assert conflicts(["./usr/bin/shared"], owned, package="a")[0].owners == ("b",)
+
+
+@pytest.mark.parametrize("allowed", [["/usr/bin/su"], ["/bin/su"]])
+def test_allowed_paths_either_spelling(allowed: list[str]) -> None:
+    owned = parse_owned(CONTENTS)
+    assert conflicts(["./usr/bin/su"], owned, package="python3-evil", allowed=allowed) == []
+    assert conflicts(["./usr/bin/python3"], owned, package="python3-evil", allowed=allowed)
