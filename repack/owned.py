@@ -25,8 +25,8 @@ from repack.build import images
 from repack.errors import BuildError, MappingError
 from repack.model import Artifact, Target
 
-__all__ = ["Conflict", "Owned", "check_artifacts", "conflicts", "deb_files", "normalise",
-           "parse_owned"]
+__all__ = ["Conflict", "Owned", "check_artifacts", "check_scripts", "conflicts", "deb_files",
+           "normalise", "parse_owned"]
 
 # Top-level directories that merged /usr turns into symlinks into /usr.
 MERGED_USR = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32"})
@@ -107,6 +107,20 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
         project=project,
         hint=f"if replacing it is intended, allow it in repack.toml: [packages.{project}] "
              f"allow-paths = [{paths}]")
+
+
+def check_scripts(scripts: Sequence[str], package: str, target: Target, image: images.Image, *,
+                  project: str, allowed: Collection[str] = ()) -> None:
+    """The early half, from metadata before anything is built: console scripts become
+    /usr/bin/<name>.  The built file list (`check_artifacts`) stays the guarantee: scripts,
+    data files and modules of a build can differ from what the metadata announces."""
+    data = images.load_owned_files(image)
+    if data is None or not scripts:
+        return
+    found = conflicts([f"/usr/bin/{s}" for s in scripts], parse_owned(data), package=package,
+                      allowed=allowed)
+    if found:
+        raise refusal(project, package, found, target)
 
 
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,

@@ -220,6 +220,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
+                            project=project_name, allowed=ctx.settings.allowed_paths(project_name))
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"
         build_dir.mkdir()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import make_sdist
+from sdists import default_files, make_sdist
 from test_bad_input import assert_refused, files_under, publish  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.integration
@@ -142,7 +142,31 @@ def test_console_scripts_su_and_login_are_refused(index: LocalIndex, tmp_path: P
     assert ('hint: if replacing it is intended, allow it in repack.toml: [packages.evil-su] '
             'allow-paths = [') in proc.stderr
     assert '"/usr/bin/su"' in proc.stderr and '"/usr/bin/login"' in proc.stderr
+    # refused from the metadata, before anything was built
+    assert "dpkg-buildpackage" not in proc.stderr and "network" not in proc.stderr
+
+
+def test_files_the_metadata_does_not_announce_are_refused_after_the_build(
+        index: LocalIndex, tmp_path: Path) -> None:
+    """A script installed by setuptools' script-files is no console script: only the built
+    package's file list shows /usr/bin/su, and the check on it refuses the package before it
+    is cached or delivered."""
+    name, module = "sneaky-su", "sneaky_su"
+    pyproject = default_files(name, "1.0")["pyproject.toml"].decode().replace(
+        f'packages = ["{module}"]\n', f'packages = ["{module}"]\nscript-files = ["bin/su"]\n')
+    assert "script-files" in pyproject
+    nonce = f"NONCE = {uuid.uuid4().hex!r}\n".encode()
+    archive = make_sdist(tmp_path / "sdist", name, "1.0", {
+        "pyproject.toml": pyproject.encode(), "bin/su": b"#!/bin/sh\necho pwned\n",
+        f"{module}/_nonce.py": nonce})
+    publish(index, archive, name)
+    out = tmp_path / "out"
+    proc = build(index, [f"{name}==1.0", "-t", "debian-12"], out)
+    line = assert_refused(proc, 7, out, name, "python3-sneaky-su would replace /bin/su (the same "
+                          "file as /usr/bin/su on merged /usr) of Debian 12 (bookworm)'s util-linux")
+    assert "more file" not in line
     assert "dpkg-buildpackage" in proc.stderr          # the file list of the built package
+    assert "up to date" not in proc.stderr
 
 
 def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
+from pathlib import Path
 
 import pytest
 
 from repack import targets
-from repack.owned import conflicts, normalise, parse_owned, refusal
+from repack.build import images
+from repack.errors import BuildError, MappingError
+from repack.owned import check_scripts, conflicts, normalise, parse_owned, refusal
 
 DEB12 = targets.load("debian-12")
 # Real lines of Debian 12's Contents-amd64/-all (util-linux ships /bin/su, login /bin/login).
@@ -71,3 +75,25 @@ def test_allowed_paths_either_spelling(allowed: list[str]) -> None:
     owned = parse_owned(CONTENTS)
     assert conflicts(["./usr/bin/su"], owned, package="python3-evil", allowed=allowed) == []
     assert conflicts(["./usr/bin/python3"], owned, package="python3-evil", allowed=allowed)
+
+
+def test_check_scripts_reads_the_images_archive(tmp_path: Path) -> None:
+    """The early check on console scripts, with the archive data as the image state holds it."""
+    image = images.image_for(DEB12, "builder", tmp_path)
+    image.state_dir.mkdir(parents=True)
+    reduced = tmp_path / "owned.gz"
+    reduced.write_bytes(CONTENTS + gzip.compress(b"".join(
+        b"usr/bin/tool%d  utils/x\n" % i for i in range(100))))
+    image.archive_file.write_text(json.dumps({"packages": {}, "dist_map": {},
+                                              "owned_files": images.owned_files_field(reduced)}))
+    with pytest.raises(MappingError, match="python3-evil would replace /bin/login"):
+        check_scripts(["login", "fine"], "python3-evil", DEB12, image, project="evil")
+    check_scripts(["login"], "python3-evil", DEB12, image, project="evil", allowed=["/bin/login"])
+    check_scripts(["evil-tool"], "python3-evil", DEB12, image, project="evil")
+
+
+def test_an_empty_contents_index_is_an_error(tmp_path: Path) -> None:
+    reduced = tmp_path / "owned.gz"
+    reduced.write_bytes(gzip.compress(b""))
+    with pytest.raises(BuildError, match="Contents index could not be read"):
+        images.owned_files_field(reduced)
