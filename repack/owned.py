@@ -22,6 +22,7 @@ from pathlib import Path
 from debian.debfile import DebError, DebFile
 
 from repack.build import images
+from repack.build.engine import Engine, Mount
 from repack.errors import BuildError, MappingError
 from repack.model import Artifact, Target
 
@@ -96,14 +97,23 @@ def deb_files(deb: Path) -> list[str]:
         raise BuildError(f"cannot read the file list of {deb.name}: {e}") from e
 
 
-def refusal(project: str, package: str, found: Sequence[Conflict], target: Target) -> MappingError:
+def refusal(project: str, package: str, found: Sequence[Conflict], target: Target,
+            source: str = "contents") -> MappingError:
     first = found[0]
     where = first.archive_path if first.archive_path == first.path else (
         f"{first.archive_path} (the same file as {first.path} on merged /usr)")
+    owners = ", ".join(first.owners)
+    if source == "contents":
+        whose = f"of {target.name}'s {owners}"
+    elif target.family == "rpm":
+        whose = (f"which {target.name}'s base system ships (as {owners} of the "
+                 f"{target.builder or 'builder'} image standing in for its file lists)")
+    else:
+        whose = f"of {target.name}'s {owners} (installed in the builder image)"
     more = f", and {len(found) - 1} more file(s) the system owns" if len(found) > 1 else ""
     paths = ", ".join(f'"{c.path}"' for c in found[:10])
     return MappingError(
-        f"{package} would replace {where} of {target.name}'s {', '.join(first.owners)}{more}",
+        f"{package} would replace {where} {whose}{more}",
         project=project,
         hint=f"if replacing it is intended, allow it in repack.toml: [packages.{project}] "
              f"allow-paths = [{paths}]")
@@ -114,25 +124,52 @@ def check_scripts(scripts: Sequence[str], package: str, target: Target, image: i
     """The early half, from metadata before anything is built: console scripts become
     /usr/bin/<name>.  The built file list (`check_artifacts`) stays the guarantee: scripts,
     data files and modules of a build can differ from what the metadata announces."""
-    data = images.load_owned_files(image)
-    if data is None or not scripts:
+    loaded = images.load_owned_files(image)
+    if loaded is None or not scripts:
         return
+    data, source = loaded
     found = conflicts([f"/usr/bin/{s}" for s in scripts], parse_owned(data), package=package,
                       allowed=allowed)
     if found:
-        raise refusal(project, package, found, target)
+        raise refusal(project, package, found, target, source)
+
+
+# rpm's query format: one "<mode> <path>" line per file of the package
+_RPM_FILES_QF = "[%{FILEMODES:perms} %{FILENAMES}\\n]"
+
+
+def rpm_files(engine: Engine, image: images.Image, rpm: Path) -> list[str]:
+    """Every non-directory file of an .rpm, listed by the builder's rpm (offline, read-only
+    mount): the host need not have rpm."""
+    out = engine.run(image.tag, ["rpm", "-qp", "--nosignature", "--qf", _RPM_FILES_QF,
+                                 f"/check/{rpm.name}"],
+                     mounts=[Mount(source=rpm.parent, target="/check", readonly=True)])
+    files = []
+    for line in out.splitlines():
+        perms, _, path = line.partition(" ")
+        if path.startswith("/") and not perms.startswith("d"):
+            files.append(path)
+    return files
 
 
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,
-                    project: str, allowed: Collection[str] = ()) -> None:
-    """Refuse (MappingError, exit 7) built .debs that ship a file the target's archive ships
-    in another package.  Images without the archive's Contents (rpm builders) skip it."""
-    data = images.load_owned_files(image)
-    debs = [a for a in artifacts if a.format == "deb"]
-    if data is None or not debs:
+                    project: str, allowed: Collection[str] = (),
+                    engine: Engine | None = None) -> None:
+    """Refuse (MappingError, exit 7) built packages that ship a file the target system's
+    packages ship: .debs by their data archive, .rpms (with *engine*) by the builder's rpm.
+    An image made before repack recorded the owned files is not checked."""
+    loaded = images.load_owned_files(image)
+    if loaded is None:
         return
+    data, source = loaded
     owned = parse_owned(data)
-    for a in debs:
-        found = conflicts(deb_files(a.path), owned, package=a.package, allowed=allowed)
+    for a in artifacts:
+        if a.format == "deb":
+            files = deb_files(a.path)
+        elif a.format == "rpm" and engine is not None:
+            files = rpm_files(engine, image, a.path)
+        else:
+            continue
+        found = conflicts(files, owned, package=a.package, allowed=allowed)
         if found:
-            raise refusal(project, a.package, found, target)
+            raise refusal(project, a.package, found, target, source)

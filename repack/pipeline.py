@@ -168,6 +168,9 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
                                index=ctx.index, cache_dir=ctx.settings.cache_dir,
                                packager=ctx.settings.maintainer, date=changelog_date(),
                                work=Path(tmp), chosen_name=chosen)
+            owned.check_artifacts(result.artifacts, target, image,
+                                  project=str(sdist.release.name), engine=ctx.engine,
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
             store(list(result.artifacts), [], result.log_file,
                   cache_entry(sdist, target, image, ctx.settings))
         return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)

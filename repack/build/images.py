@@ -38,23 +38,37 @@ ImageKind = Literal["builder", "base"]
 RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
-OWNED_FILES_VERSION = 1     # bump when CONTENTS_SCRIPT changes
+OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
-# Runs in the new chroot (network on, during bootstrap): apt fetches the Contents indices of
-# the target's suites (apt-file's index targets, verified through the signed Release files
-# like any list), and only the lines for paths a repack package could collide with are kept:
-# the merged-/usr aliases (/bin, /sbin, /lib*), the command directories, /etc, and the
-# top two levels of dist-packages (modules and package __init__ files).  Everything else a
-# package could ship under /usr has no alias: dpkg itself refuses a file another package owns.
+OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
+# Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
+# contents: apt fetches the Contents indices of the target's suites (apt-file's index
+# targets, checked against the signed Release files like any list).  installed (rpm
+# builders, whose Debian archive says nothing about the RPM distribution, and the fallback
+# when a mirror serves Contents files that do not match its Release file): the files of the
+# packages installed in the image, from dpkg's database, in the Contents format.  Only the
+# lines for paths a repack package could collide with are kept: the merged-/usr aliases
+# (/bin, /sbin, /lib*), the command directories, /etc, and the top two levels of
+# dist-packages (modules and package __init__ files).  Everything else a package could ship
+# under /usr has no alias: dpkg itself refuses a file another package owns.
 CONTENTS_SCRIPT = r"""set -eu
+KEEP='^((s?bin|lib[^/ ]*|usr/s?bin|usr/games|usr/libexec|etc)/|usr/lib/python3/dist-packages/[^/ ]+(/[^/ ]+)?[[:space:]])'
 T=Acquire::IndexTargets::deb::Contents-deb
-apt-get update -q -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
-    -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
-    -o "$T::Description=\$(RELEASE)/\$(COMPONENT) \$(ARCHITECTURE) Contents" \
-    -o "$T::KeepCompressed=true" -o "$T::PDiffs=false"
-for f in /var/lib/apt/lists/*_Contents-*; do /usr/lib/apt/apt-helper cat-file "$f"; done \
-  | grep -E '^((s?bin|lib[^/ ]*|usr/s?bin|usr/games|usr/libexec|etc)/|usr/lib/python3/dist-packages/[^/ ]+(/[^/ ]+)?[[:space:]])' \
-  | gzip -1 > /tmp/repack-owned.gz
+if [ "$1" = contents ] && apt-get update -q \
+        -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
+        -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
+        -o "$T::Description=\$(RELEASE)/\$(COMPONENT) \$(ARCHITECTURE) Contents" \
+        -o "$T::KeepCompressed=true" -o "$T::PDiffs=false"; then
+    for f in /var/lib/apt/lists/*_Contents-*; do /usr/lib/apt/apt-helper cat-file "$f"; done \
+        | grep -E "$KEEP" | gzip -1 > /tmp/repack-owned.gz
+    echo contents > /tmp/repack-owned.source
+else
+    for f in /var/lib/dpkg/info/*.list; do
+        p=${f##*/}; p=${p%.list}; p=${p%%:*}
+        sed -n "s|^/\(.*[^/]\)\$|\1  installed/$p|p" "$f"
+    done | grep -E "$KEEP" | gzip -1 > /tmp/repack-owned.gz
+    echo installed > /tmp/repack-owned.source
+fi
 rm -f /var/lib/apt/lists/*_Contents-*
 """
 
@@ -79,8 +93,8 @@ def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
         "variant": "minbase",
         "packages": ["ca-certificates", *(target.toolchain if kind == "builder" else ())],
     }
-    if kind == "builder" and target.family == "deb":
-        spec["owned_files"] = OWNED_FILES_VERSION   # the archive's Contents, reduced (repack.owned)
+    if kind == "builder":
+        spec["owned_files"] = OWNED_FILES_VERSION   # what the system owns (repack.owned)
     return spec
 
 
@@ -142,20 +156,31 @@ def _bootstrap(engine: Engine, image: Image) -> None:
                 raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
             # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
             argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists {export}")
+        if image.kind == "builder":
+            if any(c.isspace() for c in str(export)):
+                raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
             script = work / "repack-contents.sh"
             script.write_text(CONTENTS_SCRIPT)
+            mode = "contents" if image.target.family == "deb" else "installed"
             argv += [f"--customize-hook=copy-in {script} /tmp",
-                     '--customize-hook=chroot "$1" sh /tmp/repack-contents.sh',
-                     f"--customize-hook=copy-out {OWNED_IN_CHROOT} {export}",
-                     '--customize-hook=rm -f "$1/tmp/repack-contents.sh" "$1/tmp/repack-owned.gz"']
+                     f'--customize-hook=chroot "$1" sh /tmp/repack-contents.sh {mode}',
+                     f"--customize-hook=copy-out {OWNED_IN_CHROOT} {OWNED_SOURCE_IN_CHROOT} "
+                     f"{export}",
+                     '--customize-hook=rm -f "$1/tmp/repack-contents.sh" "$1/tmp/repack-owned.gz" '
+                     '"$1/tmp/repack-owned.source"']
         argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
         run(argv)
         if image.kind == "builder":
             index = (read_archive(export / "lists", export / Path(DIST_MAP).name) if copy_out
                      else ArchiveIndex())
             data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map}
-            if copy_out:
-                data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
+            data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
+            source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
+            data["owned_source"] = source
+            if source != "contents" and image.target.family == "deb":
+                log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
+                         "and verified (see the output above); the file-ownership check uses the "
+                         "files installed in the builder image instead")
             staging = work / "archive.json"
             staging.write_text(json.dumps(data, sort_keys=True))
             with tarfile.open(tarball, "a") as tar:
@@ -206,11 +231,15 @@ def owned_files_field(reduced: Path) -> str:
     return base64.b64encode(data).decode()
 
 
-def load_owned_files(image: Image) -> bytes | None:
-    """The gzip'd reduced Contents lines of a deb builder's archive, None when the image has
-    none (rpm builders)."""
-    data = json.loads(image.archive_file.read_text()).get("owned_files")
-    return base64.b64decode(data) if isinstance(data, str) else None
+def load_owned_files(image: Image) -> tuple[bytes, str] | None:
+    """The gzip'd reduced Contents lines and where they come from ("contents": the target
+    archive's index; "installed": the files installed in the builder image), None for an
+    image made before repack recorded them."""
+    data = json.loads(image.archive_file.read_text())
+    owned, source = data.get("owned_files"), data.get("owned_source", "contents")
+    if not isinstance(owned, str) or not isinstance(source, str):
+        return None
+    return base64.b64decode(owned), source
 
 
 def load_archive(image: Image) -> ArchiveIndex:

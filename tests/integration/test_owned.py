@@ -100,12 +100,24 @@ def test_rpm_target_refuses_the_interpreters_names(index: LocalIndex, tmp_path: 
 
 def test_a_chosen_name_builds(index: LocalIndex, tmp_path: Path) -> None:
     """With a name chosen in repack.toml, PyPI's apt builds as python3-apt-pypi, and a
-    dependent's Depends names that package."""
+    dependent's Depends names that package; its files are still checked: an ``apt`` module
+    would replace python-apt's."""
+    config = repack_toml(tmp_path, '[packages.apt]\nname = "python3-apt-pypi"\n')
     publish(index, make_sdist(tmp_path, "apt", "99.0", {}), "apt")
+    out = tmp_path / "out"
+    proc = build(index, ["apt==99.0", "-t", "debian-12"], out, config)
+    assert_refused(proc, 7, out, "apt", "python3-apt-pypi would replace "
+                   "/usr/lib/python3/dist-packages/apt/__init__.py of Debian 12 (bookworm)'s "
+                   "python3-apt")
+
+    # 99.1 keeps its code in its own module
+    pyproject = default_files("apt", "99.1")["pyproject.toml"].decode().replace(
+        'packages = ["apt"]', 'packages = ["apt_pypi"]')
+    publish(index, make_sdist(tmp_path, "apt", "99.1", {
+        "pyproject.toml": pyproject.encode(), "apt_pypi/__init__.py": b"VERSION = '99.1'\n",
+        }), "apt")
     publish(index, make_sdist(tmp_path, "needs-apt", "1.0", {}, requires_dist=["apt>=99"]),
             "needs-apt")
-    config = repack_toml(tmp_path, '[packages.apt]\nname = "python3-apt-pypi"\n')
-    out = tmp_path / "out"
     proc = build(index, ["--json", "needs-apt==1.0", "--with-deps", "-t", "debian-12"], out,
                  config)
     assert proc.returncode == 0, proc.stderr
@@ -116,7 +128,6 @@ def test_a_chosen_name_builds(index: LocalIndex, tmp_path: Path) -> None:
                              capture_output=True, text=True, check=True).stdout
     assert "python3-apt-pypi (>= 99)" in depends, depends
     assert "python3-apt " not in depends + " "
-    assert files_under(out / "debian-12")
 
 
 # --------------------------------------------------------------------------- files (item 3)
@@ -185,3 +196,16 @@ def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:
     listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
                              check=True).stdout
     assert "./usr/bin/su" in listing and "./usr/bin/login" in listing
+
+
+def test_rpm_target_refuses_su_and_login(index: LocalIndex, tmp_path: Path) -> None:
+    """No RHEL file lists are reachable: the files installed in the el9 builder (a Debian 11
+    system) stand in for them; /usr/bin/su and /usr/bin/login are a base system's either way."""
+    out = tmp_path / "out"
+    proc = build(index, [evil_su(tmp_path, index), "-t", "el9"], out)
+    line = assert_refused(proc, 7, out, "evil-su", "python3-evil-su would replace",
+                          "Enterprise Linux 9 (RHEL, Rocky, Alma)'s base system ships",
+                          "standing in for its file lists", "and 1 more file(s)")
+    assert "/usr/bin/su" in line or "/usr/bin/login" in line
+    assert "rpmbuild" in proc.stderr                  # the file list of the built .rpm
+    assert '"/usr/bin/su"' in proc.stderr and '"/usr/bin/login"' in proc.stderr

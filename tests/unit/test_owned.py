@@ -97,3 +97,15 @@ def test_an_empty_contents_index_is_an_error(tmp_path: Path) -> None:
     reduced.write_bytes(gzip.compress(b""))
     with pytest.raises(BuildError, match="Contents index could not be read"):
         images.owned_files_field(reduced)
+
+
+def test_refusal_names_where_the_file_list_comes_from() -> None:
+    """RPM targets (and a Debian mirror whose Contents cannot be verified) use the files
+    installed in the builder image; the message says so."""
+    found = conflicts(["/usr/bin/su"], parse_owned(CONTENTS), package="python3-evil")
+    el9 = targets.load("el9")
+    assert str(refusal("evil", "python3-evil", found, el9, "installed")).endswith(
+        "which Enterprise Linux 9 (RHEL, Rocky, Alma)'s base system ships (as util-linux of the "
+        "repack-debian-11-builder image standing in for its file lists)")
+    assert str(refusal("evil", "python3-evil", found, DEB12, "installed")).endswith(
+        "of Debian 12 (bookworm)'s util-linux (installed in the builder image)")
