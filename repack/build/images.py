@@ -164,10 +164,8 @@ def _bootstrap(engine: Engine, image: Image) -> None:
             mode = "contents" if image.target.family == "deb" else "installed"
             argv += [f"--customize-hook=copy-in {script} /tmp",
                      f'--customize-hook=chroot "$1" sh /tmp/repack-contents.sh {mode}',
-                     f"--customize-hook=copy-out {OWNED_IN_CHROOT} {OWNED_SOURCE_IN_CHROOT} "
-                     f"{export}",
-                     '--customize-hook=rm -f "$1/tmp/repack-contents.sh" "$1/tmp/repack-owned.gz" '
-                     '"$1/tmp/repack-owned.source"']
+                     f"--customize-hook=copy-out {OWNED_IN_CHROOT} {OWNED_SOURCE_IN_CHROOT} {export}",
+                     '--customize-hook=rm -f "$1/tmp/repack-contents.sh" "$1/tmp/repack-owned.gz" "$1/tmp/repack-owned.source"']
         argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
         run(argv)
         if image.kind == "builder":

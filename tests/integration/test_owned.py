@@ -20,7 +20,7 @@ import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import default_files, make_sdist
-from test_bad_input import assert_refused, files_under, publish  # type: ignore[import-not-found]
+from test_bad_input import assert_refused, publish  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.integration
 
@@ -201,8 +201,21 @@ def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:
 def test_rpm_target_refuses_su_and_login(index: LocalIndex, tmp_path: Path) -> None:
     """No RHEL file lists are reachable: the files installed in the el9 builder (a Debian 11
     system) stand in for them; /usr/bin/su and /usr/bin/login are a base system's either way."""
+    # metadata in setup.cfg: the el9 builder's setuptools 52 (Debian 11) reads no [project]
+    nonce = f"NONCE = {uuid.uuid4().hex!r}\n".encode()
+    archive = make_sdist(tmp_path / "sdist", "evil-su", "1.1", {
+        "evil_su/_nonce.py": nonce,
+        "pyproject.toml": b'[build-system]\nrequires = ["setuptools>=40.8"]\n'
+                          b'build-backend = "setuptools.build_meta"\n',
+        "setup.cfg": b"[metadata]\nname = evil-su\nversion = 1.1\n[options]\npackages = evil_su\n"
+                     b"[options.entry_points]\nconsole_scripts =\n    su = evil_su:main\n"
+                     b"    login = evil_su:main\n",
+        # as setuptools' sdist writes it: where repack reads a static sdist's scripts
+        "evil_su.egg-info/entry_points.txt": b"[console_scripts]\nlogin = evil_su:main\n"
+                                             b"su = evil_su:main\n"})
+    publish(index, archive, "evil-su")
     out = tmp_path / "out"
-    proc = build(index, [evil_su(tmp_path, index), "-t", "el9"], out)
+    proc = build(index, ["evil-su==1.1", "-t", "el9"], out)
     line = assert_refused(proc, 7, out, "evil-su", "python3-evil-su would replace",
                           "Enterprise Linux 9 (RHEL, Rocky, Alma)'s base system ships",
                           "standing in for its file lists", "and 1 more file(s)")
