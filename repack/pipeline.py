@@ -22,17 +22,7 @@ import requests
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from repack import (
-    buildreqs,
-    log,
-    metadata,
-    naming,
-    naming_rpm,
-    owned,
-    provenance,
-    render,
-    trust,
-)
+from repack import buildreqs, log, metadata, naming, naming_rpm, owned, provenance, render, trust
 from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
