@@ -222,3 +222,14 @@ def test_rpm_target_refuses_su_and_login(index: LocalIndex, tmp_path: Path) -> N
     assert "/usr/bin/su" in line or "/usr/bin/login" in line
     assert "rpmbuild" in proc.stderr                  # the file list of the built .rpm
     assert '"/usr/bin/su"' in proc.stderr and '"/usr/bin/login"' in proc.stderr
+
+
+def test_debian_13_refuses_su_and_login_too(index: LocalIndex, tmp_path: Path) -> None:
+    """Debian 13 has no /bin alias left (util-linux ships /usr/bin/su): the same refusal, from
+    the metadata, without building."""
+    out = tmp_path / "out"
+    proc = build(index, [evil_su(tmp_path, index), "-t", "debian-13"], out)
+    line = assert_refused(proc, 7, out, "evil-su", "python3-evil-su would replace /usr/bin/",
+                          "of Debian 13 (trixie)'s", "and 1 more file(s)")
+    assert "merged /usr" not in line
+    assert "dpkg-buildpackage" not in proc.stderr
