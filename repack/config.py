@@ -18,6 +18,10 @@ directory (or the file `--config` names), whose keys win:
     [trust]                    # the upstream trust policy: see repack.policy
     require-signature = false  # (merges key by key with the other file's; rules do not)
 
+    [packages.awscli]          # per PyPI project (PEP 503 names match)
+    name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
+    allow-paths = ["/usr/bin/aws"]          # files of the target system it may replace
+
 The trust policy belongs with the project (it is reviewed and committed beside the
 requirements it governs); its keyring directory is resolved beside the file that holds it.
 Secrets never live here.
@@ -27,11 +31,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+from packaging.utils import canonicalize_name
 
 from repack.build.engine import Limits
 from repack.errors import ConfigError
@@ -39,7 +47,18 @@ from repack.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
 PROJECT_CONFIG = "repack.toml"
-_SECTIONS = {"maintainer", "build", "trust"}
+_SECTIONS = {"maintainer", "build", "trust", "packages"}
+_PACKAGE_KEYS = {"name", "allow-paths"}
+# Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
+_PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageSettings:
+    """What the user decided for one PyPI project (``[packages.<name>]``)."""
+
+    name: str | None = None                # the binary package's name on every target
+    allow_paths: tuple[str, ...] = ()      # target-system files its package may replace
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +71,15 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     project_file: Path | None = None     # the repack.toml read, if any
     limits: Limits = Limits()            # what one build container may use
+    packages: Mapping[str, PackageSettings] = field(default_factory=dict)  # PEP 503 name ->
+
+    def package_names(self) -> dict[str, str]:
+        """PEP 503 name -> the package name chosen for it (`naming`'s *names*)."""
+        return {k: v.name for k, v in self.packages.items() if v.name is not None}
+
+    def allowed_paths(self, project: str) -> frozenset[str]:
+        entry = self.packages.get(canonicalize_name(project))
+        return frozenset(entry.allow_paths) if entry else frozenset()
 
 
 def config_path() -> Path:
@@ -108,6 +136,7 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         policy=policy,
         project_file=project_file,
         limits=_limits(build, path),
+        packages={**_packages(user, user_file), **_packages(project, path)},
     )
 
 
@@ -143,6 +172,34 @@ def _policy(user: dict[str, object], user_file: Path, project: dict[str, object]
         else mine.require_signature,
         deny_vulnerable=policy.deny_vulnerable if "deny-vulnerable" in table
         else mine.deny_vulnerable)
+
+
+def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]:
+    """``[packages.<name>]`` tables, keyed by PEP 503 name; anything else is refused."""
+    table = data.get("packages", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [packages] must hold one table per project")
+    out: dict[str, PackageSettings] = {}
+    for project, entry in table.items():
+        where = f"{path}: [packages.{project}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table")
+        unknown = set(entry) - _PACKAGE_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+                              f"(allowed: {', '.join(sorted(_PACKAGE_KEYS))})")
+        name = entry.get("name")
+        if name is not None and (not isinstance(name, str) or not _PACKAGE_NAME.fullmatch(name)):
+            raise ConfigError(f"{where}: name must be a package name of lowercase letters, "
+                              f"digits and + . - (got {name!r})")
+        paths = entry.get("allow-paths", [])
+        if not isinstance(paths, list) or not all(
+                isinstance(p, str) and p.startswith("/") and "\n" not in p
+                and posixpath.normpath(p) == p for p in paths):
+            raise ConfigError(f"{where}: allow-paths must be a list of absolute, normalised "
+                              "paths like \"/usr/bin/su\"")
+        out[canonicalize_name(project)] = PackageSettings(name=name, allow_paths=tuple(paths))
+    return out
 
 
 def _table(data: dict[str, object], key: str, path: Path,

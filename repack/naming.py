@@ -10,6 +10,7 @@ versions produced by this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from debian.debian_support import version_compare
@@ -35,9 +36,10 @@ from repack.model import (
 from repack.provenance import changelog_lines
 
 __all__ = [
-    "MappedRequirement", "archive_epoch", "deb_package_name", "deb_source_name",
-    "deb_upstream_version", "deb_version", "make_deb_spec", "map_requirement",
-    "python_relation", "specifier_relations",
+    "MappedRequirement", "archive_epoch", "archive_owners", "deb_package_name",
+    "deb_source_name", "deb_upstream_version", "deb_version", "make_deb_spec",
+    "map_requirement", "own_package_name", "python_relation", "specifier_relations",
+    "suggested_name",
 ]
 
 _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")           # Policy 5.6.1
@@ -49,6 +51,14 @@ _REVISION = "0repack1"
 # the real thing.
 _BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
 _HOMEPAGE_LABELS = (("homepage", "home"), ("source", "sourcecode"))
+# The interpreter's own packages (Debian's python3-defaults and python3-stdlib-extensions):
+# python3-* names, yet no module package a PyPI project may become.
+INTERPRETER_PACKAGES = frozenset({
+    "python3", "python3-minimal", "python3-dev", "python3-all", "python3-all-dev",
+    "python3-all-dbg", "python3-dbg", "python3-doc", "python3-examples", "python3-full",
+    "python3-venv", "python3-nopie", "python3-idle", "python3-tk", "python3-gdbm",
+    "python3-distutils", "python3-lib2to3",
+})
 
 
 # --- names -------------------------------------------------------------------------------
@@ -68,19 +78,105 @@ def deb_package_name(
 
 
 def deb_source_name(
-    name: NormalizedName, target: Target, archive: ArchiveIndex, *, project: str | None = None
+    name: NormalizedName, target: Target, archive: ArchiveIndex, *, project: str | None = None,
+    binary: DebName | None = None,
 ) -> DebName:
     """Source package name in the ``python-<name>`` style of the DPT.
 
     The binary name's ``target.name_prefix`` is replaced with ``python-``
     (python3-yaml -> python-yaml); a binary without the prefix gives ``python-<name>``.
+    *binary* is the package's own name when already decided (`own_package_name`).
     """
-    binary = deb_package_name(name, target, archive, project=project)
+    if binary is None:
+        binary = deb_package_name(name, target, archive, project=project)
     if binary.startswith(target.name_prefix) and len(binary) > len(target.name_prefix):
         base = binary[len(target.name_prefix):]
     else:
         base = canonicalize_name(name)
     return DebName(f"python-{base}")
+
+
+def archive_owners(package: str, archive: ArchiveIndex) -> tuple[str, ...]:
+    """The dist names dh-python's map gives for the archive's *package* (sorted)."""
+    return tuple(sorted(d for d, p in archive.dist_map.items() if p == package))
+
+
+def _taken(package: str, target: Target, archive: ArchiveIndex, key: str) -> str:
+    """"python3-apt is taken in Debian 12 (bookworm): the archive's package of python-apt"."""
+    owners = archive_owners(package, archive)
+    if not owners:
+        return (f"{package} is taken in {target.name}: a package of its archive that "
+                f"dh-python's dist map gives to no PyPI project, not to {key}")
+    shown = ", ".join(owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
+    return (f"{package} is taken in {target.name}: the archive's package of {shown} "
+            f"(dh-python's dist map), not of {key}")
+
+
+def suggested_name(name: NormalizedName, target: Target, archive: ArchiveIndex) -> str:
+    """A name for the hint: ``<prefix><name>``, or with ``-pypi`` when that is taken."""
+    key = canonicalize_name(name)
+    plain = f"{target.name_prefix}{key}"
+    if plain not in archive.packages and not archive_owners(plain, archive):
+        return plain
+    return f"{plain}-pypi"
+
+
+def _name_hint(name: NormalizedName, target: Target, archive: ArchiveIndex) -> str:
+    key = canonicalize_name(name)
+    return (f"choose a name for its package in repack.toml: [packages.{key}] "
+            f'name = "{suggested_name(key, target, archive)}"')
+
+
+def own_package_name(
+    name: NormalizedName, target: Target, archive: ArchiveIndex, *, chosen: str | None = None,
+    project: str | None = None,
+) -> DebName:
+    """The binary package repack builds for PyPI project *name*; refuses a name that belongs
+    to something else, because installing it replaces that package.
+
+    PyPI names are first come, first served, Debian's are not: PyPI ``apt`` maps to
+    python3-apt, which is Debian's python-apt, and dh-python's dist map sends ``argparse``
+    to ``python3`` (the interpreter) and ``awscli`` to ``awscli``.  So, unless *chosen* (the
+    project's configured name) says otherwise:
+
+    * a dist-map entry is used only when it is a ``<prefix>*`` module package (not one of
+      `INTERPRETER_PACKAGES`): the archive says that package is this project, and repack's
+      newer build replaces it on purpose;
+    * otherwise ``<prefix><name>`` is used only when the archive has no such package.
+
+    A chosen name must be a valid name that the archive either lacks or maps to this
+    project.  Refusals are MappingError (exit 7) naming the owner, with a hint.
+    """
+    key = canonicalize_name(name)
+    who = project or key
+    hint = _name_hint(key, target, archive)
+    mapped = archive.dist_map.get(key)
+    if chosen is not None:
+        if not _DEB_NAME.fullmatch(chosen):
+            raise MappingError(f"the configured package name {chosen!r} is not a valid Debian "
+                               "package name", project=who)
+        if chosen in INTERPRETER_PACKAGES:
+            raise MappingError(f"the configured package name {chosen} is the interpreter's own "
+                               f"package in {target.name}", project=who, hint=hint)
+        if chosen in archive.packages and chosen != mapped:
+            raise MappingError(f"the configured package name "
+                               f"{_taken(chosen, target, archive, key)}", project=who, hint=hint)
+        return DebName(chosen)
+    if mapped is not None:
+        module_package = (mapped.startswith(target.name_prefix)
+                          and len(mapped) > len(target.name_prefix)
+                          and mapped not in INTERPRETER_PACKAGES)
+        if not module_package:
+            raise MappingError(
+                f"dh-python maps {key} to {target.name}'s package {mapped}, which is not a "
+                f"{target.name_prefix}* module package of its own; repack will not replace it",
+                project=who, hint=hint)
+        return deb_package_name(key, target, archive, project=who)
+    fallback = deb_package_name(key, target, archive, project=who)
+    if fallback in archive.packages:
+        raise MappingError(f"{_taken(fallback, target, archive, key)}; repack will not "
+                           "replace it", project=who, hint=hint)
+    return fallback
 
 
 # --- versions ----------------------------------------------------------------------------
@@ -292,6 +388,7 @@ def map_requirement(
     *,
     project: str | None = None,
     build: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> MappedRequirement:
     """Debian relation groups for one requirement (marker not evaluated here).
 
@@ -301,6 +398,13 @@ def map_requirement(
     unparseable version or a direct URL reference is never satisfied.  Extras of the
     dependency (foo[bar]) are not expressible and are ignored.  With build=True,
     setuptools maps to python3-setuptools instead of dh-python's python3-pkg-resources.
+
+    *names* (PEP 503 name -> package name, the ``[packages.<name>] name`` settings) wins
+    for the projects it names: repack builds them under that name.  Otherwise the dist map
+    says which package is the dependency; ``<prefix><name>`` is used only when the archive
+    does not have it as somebody else's package: a runtime requirement on such a name is
+    refused (python3-apt would be satisfied by Debian's python-apt), a build requirement is
+    merely not satisfied (it then comes from the index as a wheel).
     """
     if any(s.operator == "===" for s in req.specifier):
         raise MappingError(
@@ -309,16 +413,26 @@ def map_requirement(
             project=project,
         )
     name = canonicalize_name(req.name)
+    chosen = (names or {}).get(name)
+    foreign = False
     if build and name in _BUILD_NAME_OVERRIDES:
         binary = DebName(_BUILD_NAME_OVERRIDES[name])
+    elif chosen is not None and not build:
+        binary = own_package_name(name, target, archive, chosen=chosen, project=project)
     else:
         binary = deb_package_name(name, target, archive, project=project)
+        foreign = name not in archive.dist_map and binary in archive.packages
+        if foreign and not build:
+            raise MappingError(
+                f"requirement {str(req)!r}: {_taken(binary, target, archive, name)}, so "
+                f"Depends: {binary} would be met by the wrong package", project=project,
+                hint=_name_hint(name, target, archive))
     epoch = archive_epoch(binary, archive)
     try:
         relations = specifier_relations(binary, req.specifier, epoch=epoch, project=project)
     except InvalidVersion as exc:
         raise MappingError(f"requirement {str(req)!r}: {exc}", project=project) from exc
-    have = archive.packages.get(binary)
+    have = None if foreign else archive.packages.get(binary)
     satisfied = False
     if have is not None and req.url is None:
         if not req.specifier:
@@ -407,6 +521,7 @@ def make_deb_spec(
     maintainer: str,
     date: str,
     provenance: Provenance | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> DebSpec:
     """Fill every DebSpec field for *project* on *target*.
 
@@ -418,8 +533,9 @@ def make_deb_spec(
     runtime ones still appear in Depends.
     """
     pname = str(project.name)
-    binary = deb_package_name(project.name, target, archive, project=pname)
-    source = deb_source_name(project.name, target, archive, project=pname)
+    binary = own_package_name(project.name, target, archive, project=pname,
+                              chosen=(names or {}).get(pname))
+    source = deb_source_name(project.name, target, archive, project=pname, binary=binary)
     epoch = archive_epoch(binary, archive)
     version = deb_version(
         project.version, distro_epoch=epoch, suffix=target.version_suffix, project=pname
@@ -431,12 +547,13 @@ def make_deb_spec(
         if canonicalize_name(req.name) == project.name:
             continue  # self-references (foo[all] -> foo[a,b]) add nothing
         if _active(req, target, "", pname):
-            mapped = map_requirement(req, target, archive, project=pname)
+            mapped = map_requirement(req, target, archive, project=pname, names=names)
             _add(depends, mapped.relations)
             if not mapped.satisfied and str(req) not in unsatisfied:
                 unsatisfied.append(str(req))
         elif any(_active(req, target, x, pname) for x in project.provides_extra):
-            _add(suggests, map_requirement(req, target, archive, project=pname).relations)
+            _add(suggests, map_requirement(req, target, archive, project=pname,
+                                           names=names).relations)
     python_all = "python3-all-dev" if project.has_native_code else "python3-all"
     build: list[Alternatives] = [
         (Relation(name=DebName("debhelper-compat"), op="=", version=DebVersion("13")),),

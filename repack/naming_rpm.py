@@ -24,7 +24,7 @@ from repack.naming import _active, _homepage, _license, _strip_zeros, python_rel
 from repack.provenance import changelog_lines
 
 __all__ = [
-    "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires", "rpm_name",
+    "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires", "rpm_name",
     "rpm_provides", "rpm_requirement", "rpm_requires", "rpm_suggests", "rpm_upstream_version",
     "rpm_version", "specifier_dependency",
 ]
@@ -57,11 +57,41 @@ class RpmEVR(NamedTuple):
 
 # --- names -------------------------------------------------------------------------------
 
-def rpm_name(name: NormalizedName, target: Target) -> str:
-    """Binary package name: ``target.name_prefix + name`` ("python3-django")."""
-    out = f"{target.name_prefix}{canonicalize_name(name)}"
+# Binary packages of RHEL 9 / Fedora that ``python3-<PyPI name>`` would hit although they are
+# not that PyPI project: the interpreter's own subpackages and the system's bindings.  No RPM
+# repository metadata is reachable where repack runs (the rpm builders are Debian systems), so
+# this short list stands in for the archive check `repack.naming.own_package_name` makes on
+# Debian; names outside it are not checked against the distribution.
+SYSTEM_NAMES: dict[str, str] = {
+    **dict.fromkeys(("python3", "python3-libs", "python3-devel", "python3-tkinter",
+                     "python3-test", "python3-idle", "python3-debug"), "the python3 interpreter"),
+    "python3-rpm": "rpm", "python3-dnf": "dnf", "python3-libdnf": "libdnf",
+    "python3-hawkey": "libdnf", "python3-libcomps": "libcomps",
+    "python3-systemd": "systemd-python", "python3-dbus": "dbus-python",
+    "python3-gobject": "pygobject", "python3-libselinux": "libselinux",
+    "python3-libsemanage": "libsemanage", "python3-policycoreutils": "policycoreutils",
+    "python3-audit": "audit", "python3-firewall": "firewalld", "python3-gpg": "gpgme",
+    "python3-libxml2": "libxml2", "python3-libvirt": "libvirt-python",
+    "python3-perf": "the kernel's perf",
+}
+
+
+def rpm_name(name: NormalizedName, target: Target, *, chosen: str | None = None) -> str:
+    """Binary package name: *chosen* (the project's configured name), else
+    ``target.name_prefix + name`` ("python3-django"); a name of `SYSTEM_NAMES` is refused
+    (exit 7): installing it would replace a package of the distribution itself."""
+    key = canonicalize_name(name)
+    out = chosen if chosen is not None else f"{target.name_prefix}{key}"
     if not _RPM_NAME.fullmatch(out):
         raise MappingError(f"{out!r} is not a valid RPM package name", project=str(name))
+    owner = SYSTEM_NAMES.get(out)
+    if owner is not None:
+        configured = "the configured package name " if chosen is not None else ""
+        raise MappingError(
+            f"{configured}{out} is taken in {target.name}: the distribution's package of "
+            f"{owner}, not of {key}; repack will not replace it", project=str(name),
+            hint=f"choose a name for its package in repack.toml: [packages.{key}] "
+                 f'name = "{target.name_prefix}{key}-pypi"')
     return out
 
 
@@ -342,13 +372,14 @@ def make_rpm_spec(
     date: str,
     source_dir: str | None = None,
     provenance: Provenance | None = None,
+    chosen_name: str | None = None,
 ) -> RpmSpec:
     """Fill every RpmSpec field for *project* on the rpm-family *target*.
 
     sdist_filename is Source0 (the verified sdist, byte for byte); source_dir the directory
     it unpacks to (default: the file name without .tar.gz/.zip); packager "Name <email>";
     date RFC 5322 (the changelog's day).  Text fields stay untrusted here: repack.render_rpm
-    escapes them.
+    escapes them.  chosen_name: the project's configured package name (`rpm_name`).
     """
     pname = str(project.name)
     if target.family != "rpm":
@@ -364,7 +395,7 @@ def make_rpm_spec(
             raise MappingError(f"unsafe console script name {script!r}", project=pname)
     return RpmSpec(
         target_id=target.id,
-        name=rpm_name(project.name, target),
+        name=rpm_name(project.name, target, chosen=chosen_name),
         upstream_name=project.display_name,
         upstream_version=str(project.version),
         epoch=evr.epoch,

@@ -22,7 +22,7 @@ import requests
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack import buildreqs, log, metadata, naming, provenance, render, trust
+from repack import buildreqs, log, metadata, naming, naming_rpm, owned, provenance, render, trust
 from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
@@ -142,6 +142,8 @@ def build_deb_for_target(sdist: Sdist, target: Target,
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
             artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
+            owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
             cached = cache_entry(sdist, target, image, ctx.settings, deb.tools)
             store(artifacts, warnings, deb.work / "build.log", cached)
             done.append(cached)
@@ -158,6 +160,8 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
+        chosen = ctx.settings.package_names().get(sdist.release.name)
+        naming_rpm.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
         if (hit := cached_build(sdist, target, image, ctx)) is not None:
             return hit
         images.ensure(ctx.engine, image)
@@ -169,7 +173,10 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
                                cache_dir=ctx.settings.cache_dir,
                                packager=ctx.settings.maintainer,
                                date=changelog_date(sdist.source_date_epoch),
-                               work=Path(tmp))
+                               work=Path(tmp), chosen_name=chosen)
+            owned.check_artifacts(result.artifacts, target, image,
+                                  project=str(sdist.release.name), engine=ctx.engine,
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
             cached = cache_entry(sdist, target, image, ctx.settings, result.tools)
             store(list(result.artifacts), [], result.log_file, cached)
             record_needs(sdist, target, image, ctx.settings, result.build_requires)
@@ -225,6 +232,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
+                            project=project_name, allowed=ctx.settings.allowed_paths(project_name))
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"
         build_dir.mkdir()
@@ -340,7 +349,8 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
     return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
                                 date=changelog_date(sdist.source_date_epoch),
-                                provenance=provenance.of(sdist, [t.file for t in tools]))
+                                provenance=provenance.of(sdist, [t.file for t in tools]),
+                                names=settings.package_names())
 
 
 def changelog_date(epoch: int) -> str:
@@ -400,6 +410,7 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
         sdist=sdist.sha256, provenance=provenance.to_json(record),
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
+        packages=sorted((k, v.name, sorted(v.allow_paths)) for k, v in settings.packages.items()),
         templates=[tree_digest(t) for t in templates],
     )
     return settings.cache_dir / "builds" / key

@@ -40,7 +40,8 @@ def provided_by(target: Target, ctx: pipeline.Context) -> Callable[[Requirement]
 
     def provided(req: Requirement) -> bool:
         try:
-            return map_requirement(req, target, archive).satisfied
+            return map_requirement(req, target, archive,
+                                   names=ctx.settings.package_names()).satisfied
         except MappingError:
             return False
     return provided

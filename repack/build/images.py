@@ -12,6 +12,8 @@ index is empty: nothing is assumed present on RPM targets.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 import os
@@ -36,6 +38,39 @@ ImageKind = Literal["builder", "base"]
 RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
+OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
+OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
+OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
+# Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
+# contents: apt fetches the Contents indices of the target's suites (apt-file's index
+# targets, checked against the signed Release files like any list).  installed (rpm
+# builders, whose Debian archive says nothing about the RPM distribution, and the fallback
+# when a mirror serves Contents files that do not match its Release file): the files of the
+# packages installed in the image, from dpkg's database, in the Contents format.  Only the
+# lines for paths a repack package could collide with are kept: the merged-/usr aliases
+# (/bin, /sbin, /lib*), the command directories, /etc, and the top two levels of
+# dist-packages (modules and package __init__ files).  Everything else a package could ship
+# under /usr has no alias: dpkg itself refuses a file another package owns.
+CONTENTS_SCRIPT = r"""set -eu
+KEEP='^((s?bin|lib[^/ ]*|usr/s?bin|usr/games|usr/libexec|etc)/|usr/lib/python3/dist-packages/[^/ ]+(/[^/ ]+)?[[:space:]])'
+T=Acquire::IndexTargets::deb::Contents-deb
+if [ "$1" = contents ] && apt-get update -q \
+        -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
+        -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
+        -o "$T::Description=\$(RELEASE)/\$(COMPONENT) \$(ARCHITECTURE) Contents" \
+        -o "$T::KeepCompressed=true" -o "$T::PDiffs=false"; then
+    for f in /var/lib/apt/lists/*_Contents-*; do /usr/lib/apt/apt-helper cat-file "$f"; done \
+        | grep -E "$KEEP" | gzip -1 > /tmp/repack-owned.gz
+    echo contents > /tmp/repack-owned.source
+else
+    for f in /var/lib/dpkg/info/*.list; do
+        p=${f##*/}; p=${p%.list}; p=${p%%:*}
+        sed -n "s|^/\(.*[^/]\)\$|\1  installed/$p|p" "$f"
+    done | grep -E "$KEEP" | gzip -1 > /tmp/repack-owned.gz
+    echo installed > /tmp/repack-owned.source
+fi
+rm -f /var/lib/apt/lists/*_Contents-*
+"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,13 +86,16 @@ class Image:
 
 
 def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
-    return {
+    spec: dict[str, object] = {
         "recipe_version": RECIPE_VERSION,
         "codename": target.bootstrap_codename,
         "suites": list(target.suites),
         "variant": "minbase",
         "packages": ["ca-certificates", *(target.toolchain if kind == "builder" else ())],
     }
+    if kind == "builder":
+        spec["owned_files"] = OWNED_FILES_VERSION   # what the system owns (repack.owned)
+    return spec
 
 
 def image_for(target: Target, kind: ImageKind, cache_dir: Path) -> Image:
@@ -118,14 +156,31 @@ def _bootstrap(engine: Engine, image: Image) -> None:
                 raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
             # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
             argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists {export}")
+        if image.kind == "builder":
+            if any(c.isspace() for c in str(export)):
+                raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
+            script = work / "repack-contents.sh"
+            script.write_text(CONTENTS_SCRIPT)
+            mode = "contents" if image.target.family == "deb" else "installed"
+            argv += [f"--customize-hook=copy-in {script} /tmp",
+                     f'--customize-hook=chroot "$1" sh /tmp/repack-contents.sh {mode}',
+                     f"--customize-hook=copy-out {OWNED_IN_CHROOT} {OWNED_SOURCE_IN_CHROOT} {export}",
+                     '--customize-hook=rm -f "$1/tmp/repack-contents.sh" "$1/tmp/repack-owned.gz" "$1/tmp/repack-owned.source"']
         argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
         run(argv)
         if image.kind == "builder":
             index = (read_archive(export / "lists", export / Path(DIST_MAP).name) if copy_out
                      else ArchiveIndex())
+            data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map}
+            data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
+            source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
+            data["owned_source"] = source
+            if source != "contents" and image.target.family == "deb":
+                log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
+                         "and verified (see the output above); the file-ownership check uses the "
+                         "files installed in the builder image instead")
             staging = work / "archive.json"
-            staging.write_text(json.dumps({"packages": index.packages,
-                                           "dist_map": index.dist_map}, sort_keys=True))
+            staging.write_text(json.dumps(data, sort_keys=True))
             with tarfile.open(tarball, "a") as tar:
                 tar.add(staging, arcname=ARCHIVE_IN_IMAGE.lstrip("/"))
         # Importing under an existing tag re-tags; containers still using the old image keep it.
@@ -158,6 +213,31 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
         if len(parts) >= 2 and not line.startswith("#"):
             dist_map.setdefault(canonicalize_name(parts[0]), parts[1])
     return ArchiveIndex(packages=packages, dist_map=dist_map)
+
+
+def owned_files_field(reduced: Path) -> str:
+    """The reduced Contents lines (gzip) as archive.json carries them: base64 text.  An empty
+    index is an error: it would let every file through."""
+    data = reduced.read_bytes() if reduced.is_file() else b""
+    try:
+        lines = gzip.decompress(data).count(b"\n")
+    except (OSError, EOFError):
+        lines = 0
+    if lines < 100:
+        raise BuildError(f"the archive's Contents index could not be read ({lines} lines); "
+                         "cannot check which files the target system owns")
+    return base64.b64encode(data).decode()
+
+
+def load_owned_files(image: Image) -> tuple[bytes, str] | None:
+    """The gzip'd reduced Contents lines and where they come from ("contents": the target
+    archive's index; "installed": the files installed in the builder image), None for an
+    image made before repack recorded them."""
+    data = json.loads(image.archive_file.read_text())
+    owned, source = data.get("owned_files"), data.get("owned_source", "contents")
+    if not isinstance(owned, str) or not isinstance(source, str):
+        return None
+    return base64.b64decode(owned), source
 
 
 def load_archive(image: Image) -> ArchiveIndex:

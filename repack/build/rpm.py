@@ -213,10 +213,11 @@ FetchTools = Callable[[Sequence[Requirement]], list[buildreqs.BuildTool]]
 
 def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
               fetch_tools: FetchTools, cache_dir: Path, packager: str,
-              date: str, work: Path) -> RpmResult:
+              date: str, work: Path, chosen_name: str | None = None) -> RpmResult:
     """Unpack, read metadata, map, render and build; the artifacts are left under `work`.
     `fetch_tools` turns what the builder lacks into accepted wheels
-    (pipeline.resolve_build_tools)."""
+    (pipeline.resolve_build_tools); `chosen_name` is the package name the configuration
+    gives the project."""
     name = str(sdist.release.name)
     with log.step("Unpacking the sdist safely"):
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
@@ -235,7 +236,8 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
             raw, entry_points = build.pep517_metadata(
                 c, srcdir, project.build_backend or DEFAULT_BACKEND, _backend_path(tree))
             project = _project(raw, tree, sdist, "PEP 517", entry_points)
-        spec, spec_file = _render(build, project, sdist, target, packager, date, tools)
+        spec, spec_file = _render(build, project, sdist, target, packager, date, tools,
+                                  chosen_name)
         try:
             build.rpmbuild(c, spec_file, target)
         except CommandFailed:
@@ -247,7 +249,8 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
                      f"{'arch-specific' if kind == 'platform' else 'noarch'}")
             build.clean(c)
             project = dataclasses.replace(project, has_native_code=kind == "platform")
-            spec, spec_file = _render(build, project, sdist, target, packager, date, tools)
+            spec, spec_file = _render(build, project, sdist, target, packager, date, tools,
+                                      chosen_name)
             build.rpmbuild(c, spec_file, target)
     return RpmResult(artifacts=tuple(collect_artifacts(build.topdir, spec)), spec=spec,
                      log_file=work / "build.log", build_tools=tuple(t.pin for t in tools),
@@ -255,12 +258,14 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
 
 
 def _render(build: RpmBuild, project: Project, sdist: Sdist, target: Target, packager: str,
-            date: str, tools: Sequence[buildreqs.BuildTool] = ()) -> tuple[RpmSpec, Path]:
+            date: str, tools: Sequence[buildreqs.BuildTool] = (),
+            chosen_name: str | None = None) -> tuple[RpmSpec, Path]:
     """Map the project; write the spec and its sources into the topdir."""
     spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                     source_url=sdist.release.url, target=target,
                                     packager=packager, date=date,
-                                    provenance=provenance.of(sdist, [t.file for t in tools]))
+                                    provenance=provenance.of(sdist, [t.file for t in tools]),
+                                    chosen_name=chosen_name)
     shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
     render_rpm.write_sources(spec, build.topdir / "SOURCES")
     return spec, render_rpm.render_spec(spec, build.topdir / "SPECS")

@@ -54,3 +54,28 @@ def test_build_limits(tmp_path: Path) -> None:
     f.write_text('[build]\ntimeout = 120\nmemory = "2g"\npids = 512\n')
     limits = config.load(f, environ={}).limits
     assert (limits.timeout, limits.memory, limits.pids) == (120, "2g", 512)
+
+
+def test_packages_table(tmp_path: Path) -> None:
+    f = tmp_path / "repack.toml"
+    f.write_text('[packages.Some_Tool]\nname = "python3-some-tool-pypi"\n'
+                 'allow-paths = ["/usr/bin/su"]\n[packages.other]\nname = "python3-other-x"\n')
+    s = config.load(f, environ={"XDG_CONFIG_HOME": str(tmp_path / "none")})
+    assert s.package_names() == {"some-tool": "python3-some-tool-pypi", "other": "python3-other-x"}
+    assert s.allowed_paths("some.tool") == {"/usr/bin/su"}
+    assert s.allowed_paths("other") == frozenset()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[packages]\napt = 1\n', r"\[packages.apt\] must be a table"),
+    ('[packages.apt]\nnmae = "x"\n', "unknown key"),
+    ('[packages.apt]\nname = "Python3_Apt"\n', "name must be a package name"),
+    ('[packages.apt]\nallow-paths = "/usr/bin/su"\n', "allow-paths must be a list"),
+    ('[packages.apt]\nallow-paths = ["usr/bin/su"]\n', "allow-paths must be a list"),
+    ('[packages.apt]\nallow-paths = ["/usr/bin/../bin/su"]\n', "normalised"),
+])
+def test_bad_packages_table(tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "repack.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        config.load(f, environ={"XDG_CONFIG_HOME": str(tmp_path / "none")})

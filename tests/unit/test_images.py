@@ -56,3 +56,11 @@ def test_tag_follows_the_recipe(tmp_path: Path) -> None:
     assert images.image_for(t, "builder", tmp_path) == builder  # stable
     changed = dataclasses.replace(t, toolchain=(*t.toolchain, "python3-hatchling"))
     assert images.image_for(changed, "builder", tmp_path).tag != builder.tag
+
+
+def test_builders_record_the_files_the_system_owns() -> None:
+    """Builder recipes (and so their tags) carry the owned-files step; base images do not."""
+    for tid in ("debian-12", "el9"):
+        t = targets.load(tid)
+        assert images.recipe(t, "builder")["owned_files"] == images.OWNED_FILES_VERSION
+        assert "owned_files" not in images.recipe(t, "base")

@@ -1,0 +1,123 @@
+"""Names belong to their projects: `naming.own_package_name` and `naming_rpm.rpm_name` refuse a
+package name the target already gives to something else (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+
+from repack import targets
+from repack.errors import MappingError
+from repack.model import ArchiveIndex
+from repack.naming import map_requirement, own_package_name, suggested_name
+from repack.naming_rpm import rpm_name
+
+DEB12 = targets.load("debian-12")
+EL9 = targets.load("el9")
+# The shape of Debian 12's archive data for the names that matter here (the real values:
+# dh-python's cpython3_fallback maps python-apt -> python3-apt, argparse -> python3,
+# awscli -> awscli; python3-minimal has no dist-info, so no entry maps to it).
+ARCHIVE = ArchiveIndex(
+    packages={"python3-apt": "2.6.0", "python3": "3.11.2-1+b1", "awscli": "2.9.19-1",
+              "python3-minimal": "3.11.2-1+b1", "python3-django": "3:3.2.25-0+deb12u7",
+              "python3-yaml": "6.0-3+b2", "python3-pil": "9.4.0-1.1+deb12u1"},
+    dist_map={"python-apt": "python3-apt", "argparse": "python3", "awscli": "awscli",
+              "django": "python3-django", "pyyaml": "python3-yaml", "pillow": "python3-pil",
+              "pil": "python3-pil", "wsgiref": "python3-minimal"},
+)
+
+
+def own(name: str, chosen: str | None = None) -> str:
+    return own_package_name(NormalizedName(name), DEB12, ARCHIVE, chosen=chosen)
+
+
+def refusal(name: str, chosen: str | None = None) -> MappingError:
+    with pytest.raises(MappingError) as info:
+        own(name, chosen)
+    assert info.value.exit_code == 7
+    assert info.value.hint is not None and f"[packages.{name}]" in info.value.hint
+    return info.value
+
+
+def test_the_archives_own_mapping_is_kept() -> None:
+    """Debian says python3-django is django: repack's newer build replaces it on purpose."""
+    assert own("django") == "python3-django"
+    assert own("PyYAML") == "python3-yaml"
+    assert own("pillow") == "python3-pil"
+
+
+def test_new_names_get_the_prefix() -> None:
+    assert own("left-pad") == "python3-left-pad"
+
+
+def test_pypi_apt_is_not_debians_python_apt() -> None:
+    err = refusal("apt")
+    assert str(err) == ("apt: python3-apt is taken in Debian 12 (bookworm): the archive's "
+                        "package of python-apt (dh-python's dist map), not of apt; repack will "
+                        "not replace it")
+    assert err.hint == 'choose a name for its package in repack.toml: [packages.apt] name = "python3-apt-pypi"'
+
+
+@pytest.mark.parametrize(("project", "package"), [
+    ("argparse", "python3"), ("awscli", "awscli"), ("wsgiref", "python3-minimal"),
+])
+def test_dist_map_entries_that_are_not_module_packages_are_refused(project: str,
+                                                                   package: str) -> None:
+    """dh-python maps argparse to the interpreter: python3 99.0 from PyPI must not be built."""
+    err = refusal(project)
+    assert f"dh-python maps {project} to Debian 12 (bookworm)'s package {package}" in str(err)
+    assert "not a python3-* module package of its own" in str(err)
+
+
+def test_python3_minimal_mapping_from_an_unrelated_dist() -> None:
+    """A dist mapped to python3-minimal (which no other dist claims) is its own mapping, but a
+    PyPI project falling back onto an unmapped archive name is refused with that reason."""
+    archive = dataclasses.replace(ARCHIVE, dist_map={})
+    with pytest.raises(MappingError, match="gives to no PyPI project, not to minimal"):
+        own_package_name(NormalizedName("minimal"), DEB12, archive)
+
+
+def test_chosen_names() -> None:
+    assert own("apt", "python3-apt-pypi") == "python3-apt-pypi"
+    assert own("argparse", "python3-argparse") == "python3-argparse"
+    assert own("awscli", "awscli") == "awscli"          # the archive maps awscli to it: explicit
+    assert "the configured package name python3-apt is taken" in str(refusal("apt", "python3-apt"))
+    assert "python3 is the interpreter's own package" in str(refusal("argparse", "python3"))
+    with pytest.raises(MappingError, match="not a valid Debian package name"):
+        own("apt", "Python3_Apt")
+
+
+def test_suggestion_is_free() -> None:
+    assert suggested_name(NormalizedName("argparse"), DEB12, ARCHIVE) == "python3-argparse"
+    assert suggested_name(NormalizedName("apt"), DEB12, ARCHIVE) == "python3-apt-pypi"
+
+
+def test_dependencies_on_a_taken_name() -> None:
+    """Depends: python3-apt for PyPI apt would be met by Debian's python-apt: refused, unless
+    the dependency's name is chosen; a build requirement is only not satisfied."""
+    with pytest.raises(MappingError, match="would be met by the wrong package"):
+        map_requirement(Requirement("apt>=1"), DEB12, ARCHIVE, project="x")
+    named = map_requirement(Requirement("apt>=1"), DEB12, ARCHIVE, names={"apt": "python3-apt-pypi"})
+    assert named.binary == "python3-apt-pypi" and not named.satisfied
+    build = map_requirement(Requirement("apt"), DEB12, ARCHIVE, build=True)
+    assert not build.satisfied
+    # the archive's own mappings stay dependencies, argparse -> python3 included
+    assert map_requirement(Requirement("argparse"), DEB12, ARCHIVE).binary == "python3"
+    assert map_requirement(Requirement("argparse"), DEB12, ARCHIVE).satisfied
+
+
+@pytest.mark.parametrize("project", ["libs", "devel", "rpm", "dnf", "systemd"])
+def test_rpm_system_names_are_refused(project: str) -> None:
+    with pytest.raises(MappingError, match=f"python3-{project} is taken in Enterprise Linux 9") as info:
+        rpm_name(NormalizedName(project), EL9)
+    assert info.value.hint is not None and f"[packages.{project}]" in info.value.hint
+
+
+def test_rpm_names() -> None:
+    assert rpm_name(NormalizedName("apt"), EL9) == "python3-apt"
+    assert rpm_name(NormalizedName("libs"), EL9, chosen="python3-libs-pypi") == "python3-libs-pypi"
+    with pytest.raises(MappingError, match="the configured package name python3 is taken"):
+        rpm_name(NormalizedName("argparse"), EL9, chosen="python3")
