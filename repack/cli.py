@@ -14,9 +14,9 @@ import json
 import shutil
 import signal
 import sys
-from types import FrameType
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click

@@ -70,7 +70,7 @@ class Settings:
     output_dir: Path
     policy: Policy = field(default_factory=Policy)
     project_file: Path | None = None     # the repack.toml read, if any
-    limits: Limits = Limits()            # what one build container may use
+    limits: Limits = field(default_factory=Limits)   # what one build container may use
     packages: Mapping[str, PackageSettings] = field(default_factory=dict)  # PEP 503 name ->
 
     def package_names(self) -> dict[str, str]:

@@ -106,8 +106,8 @@ def test_wall_clock_limit_stops_the_build(sleeper: tuple[LocalIndex, str], tmp_p
     print(proc.stderr)
     assert proc.returncode == 8
     error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert error == [f"error: {name}: the build container ran out of time (45 s): "
-                     "dpkg-buildpackage was stopped"]
+    assert error == [(f"error: {name}: the build container ran out of time (45 s): "
+                      "dpkg-buildpackage was stopped")]
     assert "raise [build] timeout" in proc.stderr
     assert not sleeping_containers(container_engine)
     assert not list((tmp_path / "out").rglob("*.deb"))
