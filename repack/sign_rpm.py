@@ -3,8 +3,11 @@
 rpmsign runs gpg on its own, through the `%__gpg_sign_cmd` macro.  We define that macro so
 that gpg signs with one key of repack's GnuPG home and reads the passphrase from a pipe the
 child inherits (`--passphrase-fd`): the passphrase never reaches argv, the environment, a
-file or a log.  Signatures are V4 header signatures with SHA-256 digests, which rpm 4.16
-(EL9) verifies for both RSA and ed25519 (EdDSA) keys, as does rpm 4.18+ and rpm-sequoia.
+file or a log.  Signatures are V4 header signatures with SHA-256 digests.  Which key
+algorithms a target's rpm verifies is target data (Target.signature_algorithms): EL9's
+rpm 4.16 verifies RSA but not EdDSA (ed25519) signatures, Fedora's rpm-sequoia both; the
+caller picks the key (repack.keys.for_target).  Every signed file is checked with rpm -K
+against the signing key before it is used.
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ def _passphrase_pipe(passphrase: str) -> int:
 
 
 def sign_rpm(path: Path, signer: Signer) -> None:
-    """Add a header signature to one .rpm or .src.rpm (rpmsign rewrites it, then renames)."""
+    """Add a header signature to one .rpm or .src.rpm (rpmsign rewrites it, then renames),
+    and check it with rpm -K against the signing key."""
     gpg_bin = run.find_tool("gpg")
-    fd = _passphrase_pipe(signer.passphrase) if signer.passphrase is not None else None
+    signer.check_usable()
+    fd = _passphrase_pipe(signer.passphrase) if signer.passphrase else None
     try:
         argv = ["rpmsign",
                 "--define", f"_gpg_name {signer.fingerprint}",
@@ -71,6 +76,15 @@ def sign_rpm(path: Path, signer: Signer) -> None:
     finally:
         if fd is not None:
             os.close(fd)
+    with tempfile.TemporaryDirectory(prefix="repack-key-") as tmp:
+        key = Path(tmp) / "key.asc"
+        key.write_bytes(signer.export_public(armor=True))
+        why = rpm_check([path], key)[path]
+    if why is not None:
+        raise SignError(f"{path.name}: rpm does not verify the signature of key "
+                        f"{signer.fingerprint}: {why}",
+                        hint="check the key and its passphrase (REPACK_PASSPHRASE or "
+                             "--passphrase-file)")
 
 
 def sign_rpms(paths: Sequence[Path], signer: Signer) -> None:

@@ -54,10 +54,7 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
         if not f.name.endswith(DEB_SUFFIXES + RPM_SUFFIXES):
             raise ConfigError(f"{f.name}: only .deb, .dsc, .rpm and .changes files can be "
                               "published")
-        tid = target or next((d.name for d in f.resolve().parents if d.name in known), None)
-        if tid is None:
-            tid = next((t.id for t in known.values()
-                        if t.version_suffix and t.version_suffix in f.name), None)
+        tid = target or target_files.of_file(f)
         if tid is None or tid not in known:
             raise ConfigError(f"{f.name}: cannot tell its target",
                               hint="give --target, or publish the OUT/<target>/ directory")
@@ -95,15 +92,27 @@ def _settings(stage: Stage, opts: Options) -> tuple[str, str]:
     return name, url
 
 
+def signer_for(opts: Options, target_id: str) -> Signer:
+    """The keys of opts.signer that the target's clients verify (repack.keys.for_target)."""
+    return keys.for_target(opts.signer, target_files.load(target_id))
+
+
+def _codename_signer(opts: Options, codename: str) -> Signer:
+    tid = next((t for t in target_files.available()
+                if (tgt := target_files.load(t)).family == "deb" and tgt.codename == codename),
+               None)
+    return signer_for(opts, tid) if tid is not None else opts.signer
+
+
 def _finish(stage: Stage, opts: Options) -> None:
     """Re-sign every distribution and rewrite keys/ and client/ (only if something changed)."""
     if not stage.changed:
         return
     name, url = _settings(stage, opts)
     for codename in apt.codenames(stage.root):
-        apt.write_dist(stage, codename, opts.signer, origin=name, valid_days=opts.valid_days)
-        security.write_apt(stage, codename, opts.signer, origin=name,
-                           valid_days=opts.valid_days)
+        signer = _codename_signer(opts, codename)
+        apt.write_dist(stage, codename, signer, origin=name, valid_days=opts.valid_days)
+        security.write_apt(stage, codename, signer, origin=name, valid_days=opts.valid_days)
     fprs = list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
                                *opts.signer.also]))
     armored = keys.export(opts.gnupghome, fprs)
@@ -115,6 +124,8 @@ def _finish(stage: Stage, opts: Options) -> None:
 def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) -> list[str]:
     """Add artifacts; returns what was new (empty: the repository is unchanged)."""
     groups = collect(paths, target)
+    # before anything is written: a key a target's clients cannot verify is refused
+    signers = {tid: signer_for(opts, tid) for _, tid in groups}
     added: list[str] = []
     with transaction(opts.repo) as stage:
         for (family, tid), files in sorted(groups.items()):
@@ -126,7 +137,7 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
             if publisher is None:
                 raise ConfigError(f"{tid}: publishing {family} packages is not available yet")
             before = _snapshot(stage.root / "yum" / tid)
-            updates = publisher(stage.root, tid, files, opts.signer)
+            updates = publisher(stage.root, tid, files, signers[tid])
             if _snapshot(stage.root / "yum" / tid) != before:
                 stage.changed = True
                 added += [f"{tid}: {f.name}" for f in files]
@@ -162,6 +173,10 @@ def _edit(opts: Options, body: Callable[[Stage], list[str]]) -> list[str]:
     return out
 
 
+def _yum_signer(opts: Options, target_id: str) -> Signer:
+    return signer_for(opts, target_id) if target_id in target_files.available() else opts.signer
+
+
 def remove(opts: Options, package: str, version: str | None) -> list[str]:
     def body(stage: Stage) -> list[str]:
         out = apt.remove(stage, package, version)
@@ -169,7 +184,7 @@ def remove(opts: Options, package: str, version: str | None) -> list[str]:
         yum = stage.root / "yum"
         if callable(remove_yum) and yum.is_dir():
             for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
-                if remove_yum(stage.root, t, package, version, opts.signer):
+                if remove_yum(stage.root, t, package, version, _yum_signer(opts, t)):
                     stage.changed = True
                     out.append(f"{t}: {package} {version or ''}".rstrip())
         return out
@@ -185,7 +200,7 @@ def prune(opts: Options, keep: int) -> list[str]:
         yum = stage.root / "yum"
         if callable(prune_yum) and yum.is_dir():
             for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
-                if n := prune_yum(stage.root, t, keep, opts.signer):
+                if n := prune_yum(stage.root, t, keep, _yum_signer(opts, t)):
                     stage.changed = True
                     out.append(f"{t}: {n} older rpm(s)")
         return out

@@ -301,7 +301,8 @@ def test_cli_publish_directory_and_verify_exit_codes(tmp_path: Path, home: Path)
 
 def test_verify_warns_about_expiring_keys(tmp_path: Path) -> None:
     with gnupg_home() as short:
-        keys.generate(short, name="short", email="s@example.org", expire="10d")
+        keys.generate(short, name="short", email="s@example.org", expire="10d",
+                      algorithm="ed25519")
         repo = tmp_path / "repo"
         publisher.publish(debs(tmp_path, ("p", "1")), options(repo, short))
         assert [p for p in verify(repo) if "expires on" in p and "rotate" in p]

@@ -130,7 +130,8 @@ def updates(repo: Path) -> list[tuple[str, list[str]]]:
 
 
 @needs_rpm
-def test_yum_updateinfo(tmp_path: Path, home: Path) -> None:
+def test_yum_updateinfo(tmp_path: Path, rsa_home: Path) -> None:
+    home = rsa_home                                # el9 clients verify RSA, not ed25519
     repo = tmp_path / "repo"
     opts = options(repo, home)
     publisher.publish([rpm(tmp_path, "1.0", fixes=False),
