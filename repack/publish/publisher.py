@@ -32,6 +32,13 @@ class Options:
     name: str | None = None      # default: the stored one, else "repack"
     valid_days: int = 7
 
+    def __post_init__(self) -> None:
+        home, repo = self.gnupghome.resolve(), self.repo.resolve()
+        if home.is_relative_to(repo):
+            raise ConfigError(f"the GnuPG home {self.gnupghome} is inside the repository "
+                              f"{self.repo}: its secret keys would be served",
+                              hint="keep the keys outside the published tree (--gnupghome)")
+
 
 def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str, str], list[Path]]:
     """(family, target id) -> files.  A file's target is --target, else the name of a

@@ -1,8 +1,10 @@
 """`repack serve`: the repository over plain HTTP on 127.0.0.1, read-only.
 
 For tests and small teams; any static web server does the same in production.  Only GET
-and HEAD; no directory listings; no dot files (the lock and the generations stay
-private); a path must resolve, symlinks followed, to a file inside the repository.
+and HEAD; no directory listings; only the published entry points (apt/ yum/ keys/
+client/), never a dot file (the lock and the generations stay private) or anything else
+that happens to lie in the directory; a path must resolve, symlinks followed, to a file
+inside the repository.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import posixpath
 import urllib.parse
 from functools import partial
 from pathlib import Path
+
+from repack.publish.tree import ENTRY_POINTS
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -27,7 +31,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         missing = str(self.root / ".repack" / "nonexistent")
         rel = posixpath.normpath(urllib.parse.unquote(urllib.parse.urlsplit(path).path))
         parts = [p for p in rel.split("/") if p]
-        if any(p.startswith(".") for p in parts):
+        if not parts or parts[0] not in ENTRY_POINTS or any(p.startswith(".") for p in parts):
             return missing
         real = Path(os.path.realpath(self.root.joinpath(*parts)))
         if real != self.root and self.root not in real.parents:
