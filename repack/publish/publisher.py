@@ -12,10 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from repack import keys
+from debian import deb822
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from repack import keys, naming, naming_rpm, provenance, run
 from repack import targets as target_files
-from repack.errors import ConfigError
+from repack.errors import ConfigError, MetadataError
 from repack.gpg import Signer
+from repack.model import Provenance, Target
 from repack.publish import apt, clients, optional_hook, publisher_for, security
 from repack.publish.tree import Stage, transaction, write_file
 
@@ -75,6 +80,64 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
     return groups
 
 
+def _same_version(text: str, pep440: str, mapped: Callable[[Version], str]) -> bool:
+    """Whether a package's upstream version is the record's PEP 440 version: repack's own
+    mapping of it, or the same version spelled otherwise ("1.0" for 1.0)."""
+    try:
+        version = Version(pep440)
+    except InvalidVersion:
+        return False
+    if mapped(version) == text:
+        return True
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+def check_record(path: Path, target: Target) -> Provenance | None:
+    """The provenance record of a binary package, which must be there and describe it:
+    its project and version (and, for a .deb, the Repack-* fields and the sdist digest)
+    are the package's own.  Source packages (.dsc, .src.rpm) carry none: None."""
+    name = path.name
+    if not name.endswith(".deb") and (not name.endswith(".rpm") or name.endswith(".src.rpm")):
+        return None
+    record = provenance.read(path)
+    if record is None:
+        raise MetadataError(f"{name}: no provenance record ({provenance.DOC_NAME}); refusing "
+                            "to publish it", hint="publish what `repack build` made")
+    problems = []
+    if name.endswith(".deb"):
+        control = deb822.Deb822(run.run(["dpkg-deb", "-f", path]).stdout.decode())
+        version = control.get("Version", "")
+        upstream = version.partition(":")[2] or version
+        upstream = upstream.rpartition("-")[0] or upstream
+        if canonicalize_name(control.get("Repack-Project", "")) != record.project:
+            problems.append(f"Repack-Project {control.get('Repack-Project', '')[:60]!r}")
+        if control.get("Repack-Upstream-Version") != record.version:
+            problems.append("Repack-Upstream-Version "
+                            f"{control.get('Repack-Upstream-Version', '')[:60]!r}")
+        if control.get("Repack-Source-Digest") != f"sha256:{record.sha256}":
+            problems.append("Repack-Source-Digest")
+        if not _same_version(upstream, record.version, naming.deb_upstream_version):
+            problems.append(f"version {version[:60]!r}")
+    else:
+        out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
+                       "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
+        rpm_name, rpm_version = (out + ["", ""])[:2]
+        if rpm_name != naming_rpm.rpm_name(record.project, target):
+            problems.append(f"name {rpm_name[:60]!r}")
+        caret = naming_rpm.has_caret(target)
+        if not _same_version(rpm_version, record.version,
+                             lambda v: naming_rpm.rpm_upstream_version(v, caret=caret)):
+            problems.append(f"version {rpm_version[:60]!r}")
+    if problems:
+        raise MetadataError(f"{name}: its provenance record (of {record.project} "
+                            f"{record.version[:60]}) does not describe it: "
+                            f"{', '.join(problems)}; refusing to publish it")
+    return record
+
+
 def _listed_by(changes: Path) -> list[Path]:
     """The .deb and .dsc files an upload's .changes names (they sit beside it)."""
     from debian import deb822
@@ -131,8 +194,12 @@ def _finish(stage: Stage, opts: Options) -> None:
 def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) -> list[str]:
     """Add artifacts; returns what was new (empty: the repository is unchanged)."""
     groups = collect(paths, target)
-    # before anything is written: a key a target's clients cannot verify is refused
+    # before anything is written: a key a target's clients cannot verify is refused, and
+    # so is a package whose provenance record is missing or of another package
     signers = {tid: signer_for(opts, tid) for _, tid in groups}
+    for (_, tid), files in groups.items():
+        for f in files:
+            check_record(f, target_files.load(tid))
     added: list[str] = []
     with transaction(opts.repo) as stage:
         for (family, tid), files in sorted(groups.items()):

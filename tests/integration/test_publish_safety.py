@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_repack  # type: ignore[import-not-found]
-from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
+from repotools import gnupg_home, make_deb, fake_record  # type: ignore[import-not-found]
 
+from repack import provenance
 from repack.publish import apt
 
 EMAIL = ["--email", "safety@example.org"]
@@ -38,18 +39,9 @@ def files_under(root: Path) -> set[str]:
 
 
 def evil_deb(dest: Path, source: str) -> Path:
-    """A .deb whose control record names a hostile Source, made with dpkg-deb -b."""
-    root = dest / "pkg"
-    (root / "DEBIAN").mkdir(parents=True)
-    (root / "DEBIAN" / "control").write_text(
-        f"Package: python3-evil\nVersion: 1.0-0repack1~deb12\nArchitecture: all\n"
-        f"Source: {source}\nMaintainer: Mallory <m@example.org>\n"
-        "Description: evil\n evil\n")
-    out = dest / "python3-evil_1.0-0repack1~deb12_all.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(root), str(out)],
-                   check=True, capture_output=True)
-    shutil.rmtree(root)
-    return out
+    """A .deb (dpkg-deb -b, with a good provenance record) whose control record names a
+    hostile Source."""
+    return make_deb(dest, "python3-evil", "1.0-0repack1~deb12", source=source)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +175,24 @@ def test_el9_refuses_an_ed25519_key_and_the_default_key_is_rsa4096(tmp_path: Pat
         assert gen.returncode == 0, gen.stderr
         listing = run_repack(["key", "list", "--gnupghome", str(home)]).stdout
         assert f"{gen.stdout.strip()} rsa4096" in listing, listing
+        # with it: an rpm whose record is of another project is refused, the good one
+        # published with an RSA signature that rpm and gpgv verify
+        impostor = tmp_path / "impostor" / "el9"
+        impostor.mkdir(parents=True)
+        shutil.copy(build_rpm(tmp_path / "i", "python3-demo", "1.0", release="1.el9",
+                              files={"/usr/share/doc/python3-demo/repack-provenance.json":
+                                     provenance.to_json(fake_record("other", "1.0"))}),
+                    impostor)
+        proc = publish([impostor], repo, home)
+        assert proc.returncode == 6 and "does not describe it" in proc.stderr, proc.stderr
+        assert "name 'python3-demo'" in proc.stderr, proc.stderr
+        good = publish([tmp_path / "out"], repo, home)
+        assert good.returncode == 0, good.stderr
+        assert verify(repo).returncode == 0
+        signature = subprocess.run(["rpm", "-qp", "--qf", "%{RSAHEADER:pgpsig}",
+                                    str(repo / "yum/el9" / rpm.name)], capture_output=True,
+                                   text=True, check=True).stdout
+        assert signature.startswith("RSA/SHA256"), signature
 
 
 def test_an_expired_key_is_named_as_expired(tmp_path: Path) -> None:
@@ -276,6 +286,23 @@ def test_serve_serves_only_the_published_entry_points(tmp_path: Path, ed_home: P
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_publish_refuses_a_package_without_its_own_provenance_record(tmp_path: Path,
+                                                                     ed_home: Path) -> None:
+    out = tmp_path / "out" / "debian-12"
+    repo = tmp_path / "repo"
+    bare = make_deb(out / "bare", "python3-bare", "1.0-0repack1~deb12", record=False)
+    proc = publish([bare], repo, ed_home)
+    assert proc.returncode == 6 and "no provenance record" in proc.stderr, proc.stderr
+    # a record of another release (copied from 1.0 into a 2.0 package)
+    other = make_deb(out / "other", "python3-good", "2.0-0repack1~deb12",
+                     record=fake_record("good", "1.0"))
+    proc = publish([other], repo, ed_home)
+    assert proc.returncode == 6, proc.stderr
+    assert "does not describe it" in proc.stderr and "version '2.0-0repack1~deb12'" in \
+        proc.stderr, proc.stderr
+    assert not (repo / "apt").exists()
 
 
 def test_apt_module_patterns_follow_debian_policy() -> None:
