@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 from repack import keys, naming, naming_rpm, provenance, run
 from repack import targets as target_files
 from repack.errors import ConfigError, MetadataError
-from repack.gpg import Signer
+from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
 from repack.publish import apt, clients, optional_hook, publisher_for, security
 from repack.publish.tree import Stage, transaction, write_file
@@ -187,8 +187,26 @@ def _finish(stage: Stage, opts: Options) -> None:
                                *opts.signer.also]))
     armored = keys.export(opts.gnupghome, fprs)
     binary = keys.export(opts.gnupghome, fprs, armor=False)
-    clients.write_keys(stage.root, name, armored, binary)
+    clients.write_keys(stage.root, name, armored, binary,
+                       _target_keys(stage, opts.gnupghome, fprs))
     clients.write_clients(stage.root, name, url, armored)
+
+
+def _target_keys(stage: Stage, gnupghome: Path, fprs: list[str]) -> dict[str, bytes]:
+    """For each yum target whose clients cannot verify every published key (el9 during a
+    rotation from ed25519), the armored keys they can: what its .repo names."""
+    yum = stage.root / "yum"
+    found = sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
+    states = key_states(gnupghome, fprs)
+    out = {}
+    for tid in found:
+        if tid not in target_files.available():
+            continue
+        allowed = target_files.load(tid).signature_algorithms
+        ok = [f for f in fprs if f in states and keys.accepts(allowed, states[f].algorithm)]
+        if ok and ok != fprs:
+            out[tid] = keys.export(gnupghome, ok)
+    return out
 
 
 def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) -> list[str]:

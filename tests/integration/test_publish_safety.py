@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_repack  # type: ignore[import-not-found]
-from repotools import gnupg_home, make_deb, fake_record  # type: ignore[import-not-found]
+from repotools import fake_record, gnupg_home, make_deb  # type: ignore[import-not-found]
 
 from repack import provenance
 from repack.publish import apt
