@@ -236,3 +236,39 @@ def test_an_ed25519_key_is_refused_for_el9_and_left_out_beside_an_rsa_key(
         assert (el9.fingerprint, el9.also) == (rsa, ())
         deb = keys.for_target(keys.signer(home), targets.load("debian-12"))
         assert (deb.fingerprint, deb.also) == (rsa, (ed,))
+
+
+def test_an_empty_passphrase_is_none(tmp_path: Path) -> None:
+    """python-gnupg announces a passphrase on stdin for "" and writes nothing: gpg would
+    take the data's first line for it."""
+    from repack.gpg import read_passphrase
+
+    assert read_passphrase(environ={"REPACK_PASSPHRASE": ""}) is None
+    assert read_passphrase(environ={"REPACK_PASSPHRASE": "s3cret"}) == "s3cret"
+    assert read_passphrase(environ={}) is None
+    for text, want in (("", None), ("\n", None), ("\nsecond", None), ("pw\nrest", "pw")):
+        f = tmp_path / "pass"
+        f.write_text(text)
+        assert read_passphrase(f, environ={"REPACK_PASSPHRASE": "ignored"}) == want, text
+
+
+def test_signatures_are_checked_before_use(tmp_path: Path) -> None:
+    """A Signer given an empty passphrase still signs what it was given (it is none), and
+    a signature by a key the check does not know is refused before it replaces anything."""
+    from repack.gpg import SignError
+
+    with gnupg_home() as home:
+        fpr = new_key(home)
+        data = tmp_path / "Release"
+        data.write_text("Origin: repack\nLabel: repack\n")
+        Signer(gnupghome=home, fingerprint=fpr, passphrase="").clearsign(
+            data, tmp_path / "InRelease")
+        assert "\nOrigin: repack\n" in (tmp_path / "InRelease").read_text()
+        other = keys.rotate(home, name="o", email="o@example.org", algorithm="ed25519")
+        signer = Signer(gnupghome=home, fingerprint=fpr)
+        both = Signer(gnupghome=home, fingerprint=fpr, also=(other,))
+        with pytest.raises(SignError, match="does not verify"):
+            both.verify(data, tmp_path / "InRelease", clearsigned=True)   # one is missing
+        (tmp_path / "Changed").write_text("Origin: someone else\n")
+        with pytest.raises(SignError, match="does not carry the text"):
+            signer.verify(tmp_path / "Changed", tmp_path / "InRelease", clearsigned=True)
