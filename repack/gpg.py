@@ -9,6 +9,7 @@ with gpgv against the signing keys before anyone can see it.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -82,7 +83,27 @@ class KeyState:
     secret: bool
 
 
+def _keyring_stamp(gnupghome: Path) -> tuple[int, ...]:
+    """Changes whenever gpg writes the keyring (a key added, expiry changed)."""
+    stamp: list[int] = []
+    for name in ("pubring.kbx", "pubring.gpg", "trustdb.gpg"):
+        try:
+            st = (gnupghome / name).stat()
+            stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
+        except OSError:
+            stamp += [0, 0, 0]
+    return tuple(stamp)
+
+
 def key_states(gnupghome: Path, fingerprints: Sequence[str]) -> dict[str, KeyState]:
+    """Algorithm, expiry, revocation and secret of each key (one gpg listing per keyring
+    state: a publish asks for every signature it makes)."""
+    return dict(_key_states(gnupghome, tuple(fingerprints), _keyring_stamp(gnupghome)))
+
+
+@functools.lru_cache(maxsize=8)
+def _key_states(gnupghome: Path, fingerprints: tuple[str, ...],
+                stamp: tuple[int, ...]) -> tuple[tuple[str, KeyState], ...]:
     g = gpg(gnupghome)
     secret = {k["fingerprint"] for k in g.list_keys(secret=True, keys=list(fingerprints))}
     out = {}
@@ -94,7 +115,14 @@ def key_states(gnupghome: Path, fingerprints: Sequence[str]) -> dict[str, KeySta
                                      str(k.get("curve", ""))),
             expires=datetime.fromtimestamp(int(expires), UTC) if expires else None,
             revoked=k.get("trust") == "r", secret=k["fingerprint"] in secret)
-    return out
+    return tuple(out.items())
+
+
+@functools.lru_cache(maxsize=8)
+def _public_keys(gnupghome: Path, fingerprints: tuple[str, ...], armor: bool,
+                 stamp: tuple[int, ...]) -> bytes:
+    key = gpg(gnupghome).export_keys(list(fingerprints), armor=armor)
+    return key.encode() if isinstance(key, str) else bytes(key)
 
 
 def _cleartext(text: bytes) -> list[bytes]:
@@ -209,9 +237,8 @@ class Signer:
 
     def export_public(self, *, armor: bool = True, all_keys: bool = False) -> bytes:
         """The public key (all_keys: of every signing key); never a secret."""
-        wanted = list(self.fingerprints) if all_keys else self.fingerprint
-        key = gpg(self.gnupghome).export_keys(wanted, armor=armor)
-        data = key.encode() if isinstance(key, str) else key
+        wanted = self.fingerprints if all_keys else (self.fingerprint,)
+        data = _public_keys(self.gnupghome, wanted, armor, _keyring_stamp(self.gnupghome))
         if not data:
             raise SignError(f"no public key {self.fingerprint} in {self.gnupghome}")
         return bytes(data)

@@ -54,9 +54,10 @@ def _passphrase_pipe(passphrase: str) -> int:
     return read_fd
 
 
-def sign_rpm(path: Path, signer: Signer) -> None:
+def sign_rpm(path: Path, signer: Signer, *, check: bool = True) -> None:
     """Add a header signature to one .rpm or .src.rpm (rpmsign rewrites it, then renames),
-    and check it with rpm -K against the signing key."""
+    and check it with rpm -K against the signing key (check=False: the caller checks a
+    batch with check_signed before using any)."""
     gpg_bin = run.find_tool("gpg")
     signer.check_usable()
     fd = _passphrase_pipe(signer.passphrase) if signer.passphrase else None
@@ -76,15 +77,25 @@ def sign_rpm(path: Path, signer: Signer) -> None:
     finally:
         if fd is not None:
             os.close(fd)
+    if check:
+        check_signed([path], signer)
+
+
+def check_signed(paths: Sequence[Path], signer: Signer) -> None:
+    """rpm -K each file against the signer's key alone; SignError for the first it does
+    not verify (a signature that does not verify is never published)."""
+    if not paths:
+        return
     with tempfile.TemporaryDirectory(prefix="repack-key-") as tmp:
         key = Path(tmp) / "key.asc"
         key.write_bytes(signer.export_public(armor=True))
-        why = rpm_check([path], key)[path]
-    if why is not None:
-        raise SignError(f"{path.name}: rpm does not verify the signature of key "
-                        f"{signer.fingerprint}: {why}",
-                        hint="check the key and its passphrase (REPACK_PASSPHRASE or "
-                             "--passphrase-file)")
+        results = rpm_check(paths, key)
+    for path, why in results.items():
+        if why is not None:
+            raise SignError(f"{path.name}: rpm does not verify the signature of key "
+                            f"{signer.fingerprint}: {why}",
+                            hint="check the key and its passphrase (REPACK_PASSPHRASE or "
+                                 "--passphrase-file)")
 
 
 def sign_rpms(paths: Sequence[Path], signer: Signer) -> None:
