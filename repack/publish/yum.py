@@ -275,8 +275,9 @@ def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> in
 # ---- verification, as a client sees the tree ---------------------------------------------
 
 def _inside(repo: Path, href: str) -> Path:
+    """repo/href, refused (IntegrityError) when href is absolute, has a `..` or leads out."""
     path = (repo / href).resolve()
-    if not path.is_relative_to(repo.resolve()):
+    if href.startswith("/") or ".." in href.split("/") or not path.is_relative_to(repo.resolve()):
         raise IntegrityError(f"{repo.name}: metadata points outside the repository: {href}")
     return path
 
@@ -368,9 +369,11 @@ def verify_target(repo: Path, keyring: Path) -> list[str]:
         run.run(["gpg", "--homedir", tmp, "--batch", "--quiet", "--no-default-keyring",
                  "--keyring", binary, "--import", armored])
         problems = _gpgv(repo / "repodata", binary)
-        problems += _verify_repodata(repo)
         try:
+            problems += _verify_repodata(repo)
             more, rpms = _verify_packages(repo)
+        except IntegrityError as e:
+            return [*problems, str(e)]
         except (ET.ParseError, OSError, EOFError, lzma.LZMAError) as e:
             return [*problems, f"{repo.name}: cannot read the primary metadata ({e})"]
         problems += more
