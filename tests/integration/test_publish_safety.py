@@ -256,14 +256,20 @@ def test_the_passphrase_stays_out_of_the_agents_environment(tmp_path: Path) -> N
         assert not any(secret.encode() in e or b"REPACK_PASSPHRASE" in e for e in environs)
 
 
-def test_serve_serves_only_the_published_entry_points(tmp_path: Path, ed_home: Path) -> None:
+@pytest.mark.parametrize("served", ["repo", "parent"])
+def test_serve_serves_only_the_published_entry_points(tmp_path: Path, ed_home: Path,
+                                                      served: str) -> None:
+    """A repository, or a directory of repositories side by side: only their apt/ yum/
+    keys/ client/."""
     deb = make_deb(tmp_path / "out" / "debian-12", "python3-good", "1.0-0repack1~deb12")
     repo = tmp_path / "repo"
     assert publish([deb], repo, ed_home).returncode == 0
     (repo / "notes.txt").write_text("not for clients\n")
     (repo / "backup").mkdir()
     (repo / "backup" / "secring.gpg").write_text("secret\n")
-    server = subprocess.Popen([sys.executable, "-m", "repack", "serve", str(repo), "--port",
+    root = repo if served == "repo" else tmp_path
+    prefix = "" if served == "repo" else "repo/"
+    server = subprocess.Popen([sys.executable, "-m", "repack", "serve", str(root), "--port",
                                "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True, cwd=ROOT, env={**os.environ, "REPACK_SERVE_QUIET": "1"})
     try:
@@ -277,12 +283,13 @@ def test_serve_serves_only_the_published_entry_points(tmp_path: Path, ed_home: P
             except urllib.error.HTTPError as e:
                 return e.code
 
-        assert status("keys/repack.asc") == 200
-        assert status("apt/dists/bookworm/InRelease") == 200
-        assert status("client/repack.sources") == 200
+        for public in ("keys/repack.asc", "apt/dists/bookworm/InRelease",
+                       "client/repack.sources"):
+            assert status(prefix + public) == 200, public
         for hidden in ("notes.txt", "backup/secring.gpg", ".repack/lock",
-                       ".repack/current/db/repo.json", "apt/../notes.txt", ""):
-            assert status(hidden) == 404, hidden
+                       ".repack/current/db/repo.json", "apt/../notes.txt", "", "apt"):
+            assert status(prefix + hidden) == 404, hidden
+        assert status(f"out/debian-12/{deb.name}") == 404       # in no repository
     finally:
         server.terminate()
         server.wait(timeout=10)
