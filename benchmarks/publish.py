@@ -17,8 +17,8 @@ synthetic .rpms (setup, not timed), then times adding one new package (the media
               mode; unsigned, as createrepo_c does not sign).
 
 The synthetic packages are real (dpkg-deb, rpm, createrepo_c and dnf read them), tiny and
-distinct (bench-NNNNN 1.0, one file each): the .debs are written directly as ar archives
-(control.tar.gz + data.tar.gz, what dpkg-deb -b produces, without a process per package);
+distinct (python3-bench-NNNNN 1.0, one file and a provenance record each): the .debs are
+written directly as ar archives (control.tar.gz + data.tar.gz, what dpkg-deb -b produces, without a process per package);
 the .rpms come from rpmbuild building 500 subpackages per spec, two specs at a time, then
 rpmsign'd in batches with the benchmark's passphrase-less key.  Packages and key are cached
 under $XDG_CACHE_HOME/repack/benchmarks/publish/ (generation time is printed when they are
@@ -107,20 +107,41 @@ def _ar(members: list[tuple[str, bytes]]) -> bytes:
     return b"".join(out)
 
 
+def record(name: str, version: str) -> tuple[str, bytes, dict[str, str]]:
+    """The provenance record `repack publish` requires, as repack build writes it: its
+    path in the package, the document, and a .deb's Repack-* control fields."""
+    from packaging.utils import canonicalize_name
+
+    from repack import provenance
+    from repack.model import Provenance
+
+    project = name.removeprefix("python3-")
+    prov = Provenance(project=canonicalize_name(project), version=version,
+                      filename=f"{project}-{version}.tar.gz",
+                      url=f"https://files.example.org/{project}-{version}.tar.gz",
+                      sha256=hashlib.sha256(project.encode()).hexdigest(),
+                      verified=("tls", "sha256:index"))
+    return (provenance.doc_path(name), provenance.to_json(prov).encode(),
+            provenance.control_fields(prov))
+
+
 def write_deb(dest: Path, name: str, version: str) -> Path:
-    """A real binary .deb (what dpkg-deb -b makes of a one-file package)."""
+    """A real binary .deb (what dpkg-deb -b makes of a one-file package and its record)."""
     payload = f"{name} {version}\n".encode()
     path = f"usr/share/bench/{name}"
+    doc, doc_data, fields = record(name, version)
     control = (f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
                "Maintainer: repack benchmark <bench@example.org>\nInstalled-Size: 1\n"
                "Section: misc\nPriority: optional\n"
-               f"Description: synthetic package {name}\n A package for the publish "
+               + "".join(f"{k}: {v}\n" for k, v in fields.items())
+               + f"Description: synthetic package {name}\n A package for the publish "
                "benchmark.\n").encode()
-    md5sums = f"{hashlib.md5(payload).hexdigest()}  {path}\n".encode()
+    md5sums = (f"{hashlib.md5(payload).hexdigest()}  {path}\n"
+               f"{hashlib.md5(doc_data).hexdigest()}  {doc}\n").encode()
     deb = dest / f"{name}_{version}_all.deb"
     deb.write_bytes(_ar([("debian-binary", b"2.0\n"),
                          ("control.tar.gz", _tar_gz({"control": control, "md5sums": md5sums})),
-                         ("data.tar.gz", _tar_gz({path: payload}))]))
+                         ("data.tar.gz", _tar_gz({path: payload, doc: doc_data}))]))
     return deb
 
 
@@ -131,11 +152,18 @@ def _rpm_chunk(top: Path, names: list[str], version: str) -> list[Path]:
     for n in names:
         lines += [f"%package -n {n}", f"Summary: synthetic package {n}",
                   f"%description -n {n}", "A package for the publish benchmark.", ""]
-    lines += ["%install", "mkdir -p %{buildroot}/usr/share/bench"]
-    lines += [f"echo {n} > %{{buildroot}}/usr/share/bench/{n}" for n in names]
-    for n in names:
-        lines += [f"%files -n {n}", f"/usr/share/bench/{n}", ""]
     top.mkdir(parents=True, exist_ok=True)
+    docs = top / "docs"
+    docs.mkdir(exist_ok=True)
+    lines += ["%install", "mkdir -p %{buildroot}/usr/share/bench"]
+    for n in names:
+        doc, doc_data, _ = record(n, version)
+        (docs / n).write_bytes(doc_data)
+        lines += [f"echo {n} > %{{buildroot}}/usr/share/bench/{n}",
+                  f"mkdir -p %{{buildroot}}/{Path(doc).parent}",
+                  f"cp {docs / n} %{{buildroot}}/{doc}"]
+    for n in names:
+        lines += [f"%files -n {n}", f"/usr/share/bench/{n}", f"/{record(n, version)[0]}", ""]
     spec = top / "bench.spec"
     spec.write_text("\n".join(lines) + "\n")
     sh(["rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", "_build_id_links none",
@@ -144,14 +172,17 @@ def _rpm_chunk(top: Path, names: list[str], version: str) -> list[Path]:
 
 
 def make_key(home: Path) -> str:
-    """A passphrase-less ed25519 key made by `repack key generate` (cached with the packages)."""
-    if not (home / "fpr").is_file():
+    """A passphrase-less RSA-4096 key made by `repack key generate` (the default, and what
+    el9's clients verify; cached with the packages)."""
+    marker = home / "fpr-rsa4096"
+    if not marker.is_file():
         shutil.rmtree(home, ignore_errors=True)
         env = {k: v for k, v in os.environ.items() if k != "REPACK_PASSPHRASE"}
         out = sh(repack_argv("key", "generate", "--email", "bench@example.org", "--expire",
-                             "1y", "--gnupghome", home), env=env, cwd=REPO).stdout
-        (home / "fpr").write_text(out.decode().strip().splitlines()[-1])
-    return (home / "fpr").read_text().strip()
+                             "1y", "--algorithm", "rsa4096", "--gnupghome", home),
+                 env=env, cwd=REPO).stdout
+        marker.write_text(out.decode().strip().splitlines()[-1])
+    return marker.read_text().strip()
 
 
 def sign_rpms(rpms: list[Path], home: Path, fpr: str) -> None:
@@ -164,12 +195,12 @@ def sign_rpms(rpms: list[Path], home: Path, fpr: str) -> None:
 
 
 def packages(n: int, key_home: Path, fpr: str) -> tuple[Path, Path]:
-    """(dir of n .debs, dir of n signed .rpms), bench-00000 .. bench-{n-1}, cached."""
+    """(dir of n .debs, dir of n signed .rpms), python3-bench-00000 .. -{n-1}, cached."""
     root = cache_root() / "packages"
     debs, rpms = root / "deb", root / "rpm"
     debs.mkdir(parents=True, exist_ok=True)
     rpms.mkdir(parents=True, exist_ok=True)
-    names = [f"bench-{i:05d}" for i in range(n)]
+    names = [f"python3-bench-{i:05d}" for i in range(n)]
     t0 = time.monotonic()
     todo = [nm for nm in names if not (debs / f"{nm}_1.0_all.deb").is_file()]
     for nm in todo:
@@ -195,7 +226,7 @@ def packages(n: int, key_home: Path, fpr: str) -> tuple[Path, Path]:
 
 def new_packages(work: Path, count: int, key_home: Path, fpr: str) -> list[tuple[Path, Path]]:
     """`count` new (.deb, .rpm) pairs, bench-new-K, as a user would publish them."""
-    names = [f"bench-new-{k}" for k in range(count)]
+    names = [f"python3-bench-new-{k}" for k in range(count)]
     work.mkdir(parents=True, exist_ok=True)
     debs = [write_deb(work, nm, "1.0") for nm in names]
     rpms = _rpm_chunk(work / "rpmbuild", names, "1.0")
@@ -261,8 +292,8 @@ def setup_createrepo(work: Path, rpms: list[Path]) -> Path:
 def bench_size(n: int, repeat: int, key_home: Path, fpr: str, env: dict[str, str],
                keep: bool) -> dict[str, float]:
     debs_dir, rpms_dir = packages(n, key_home, fpr)
-    debs = [debs_dir / f"bench-{i:05d}_1.0_all.deb" for i in range(n)]
-    rpms = [rpms_dir / f"bench-{i:05d}-1.0-1.noarch.rpm" for i in range(n)]
+    debs = [debs_dir / f"python3-bench-{i:05d}_1.0_all.deb" for i in range(n)]
+    rpms = [rpms_dir / f"python3-bench-{i:05d}-1.0-1.noarch.rpm" for i in range(n)]
     work = Path(tempfile.mkdtemp(prefix=f"repack-publish-bench-{n}-"))
     try:
         fresh = new_packages(work / "new", 3 * repeat, key_home, fpr)

@@ -36,8 +36,10 @@ def new_key_options(f: F) -> F:
     """The user id, algorithm and expiry of a key that `generate` or `rotate` creates."""
     f = click.option("--expire", default=keys.DEFAULT_EXPIRY, show_default=True,
                      help="Expiry as gpg takes it: 2y, 18m, 365d, or 0 for never.")(f)
-    f = click.option("--algorithm", type=click.Choice(["ed25519", "rsa4096"]),
-                     default="ed25519", show_default=True)(f)
+    f = click.option("--algorithm", type=click.Choice(["rsa4096", "ed25519"]),
+                     default=keys.DEFAULT_ALGORITHM, show_default=True,
+                     help="rsa4096 every target's clients verify; ed25519 is refused for "
+                          "el9 (RHEL 9's rpm cannot verify EdDSA).")(f)
     f = click.option("--email", required=True, help="E-mail of the key's user id.")(f)
     f = click.option("--name", default="repack repository", show_default=True)(f)
     return f
@@ -56,9 +58,11 @@ def sign_build_result(result: Any, signer: Signer) -> Any:
     """`repack build --sign`: sign the delivered files; the result carries the new sha256."""
     from repack.signing import sign_files
 
-    signable = [a.path for a in result.artifacts if a.format in ("changes", "dsc", "rpm",
-                                                                  "srpm")]
-    signed = set(sign_files(signable, signer))
+    signable: dict[str, list[Path]] = {}
+    for a in result.artifacts:
+        if a.format in ("changes", "dsc", "rpm", "srpm"):
+            signable.setdefault(a.target, []).append(a.path)
+    signed = {p for tid, paths in signable.items() for p in sign_files(paths, signer, target=tid)}
     artifacts = tuple(dataclasses.replace(a, sha256=sha256_file(a.path)) if a.path in signed
                       else a for a in result.artifacts)
     return dataclasses.replace(result, artifacts=artifacts)
@@ -161,11 +165,14 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @click.argument("files", nargs=-1, required=True,
                     type=click.Path(path_type=Path, exists=True, dir_okay=False))
     @click.option("--key", help="Fingerprint of the key to sign with (default: published).")
+    @click.option("-t", "--target", help="Target of the files (default: from the "
+                                         "OUT/<target>/ directory or the version suffix); "
+                                         "only keys its clients verify sign them.")
     @key_options
     @common
-    def sign(files: tuple[Path, ...], key: str | None, gnupghome: Path | None,
-             passphrase_file: Path | None, verbose: bool, debug: bool,
-             config_file: Path | None) -> None:
+    def sign(files: tuple[Path, ...], key: str | None, target: str | None,
+             gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
+             debug: bool, config_file: Path | None) -> None:
         """Sign build artifacts: .changes (with its .dsc and .buildinfo, debsign style),
         .dsc, .buildinfo, .rpm."""
         log.configure(verbose=verbose)
@@ -173,7 +180,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.signing import sign_files
 
-            for path in sign_files(list(files), make_signer(gnupghome, key, passphrase_file)):
+            signer = make_signer(gnupghome, key, passphrase_file)
+            for path in sign_files(list(files), signer, target=target):
                 log.info(f"signed {path}")
         report(debug, body)
 

@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import Literal
 
 from repack.errors import ConfigError
-from repack.gpg import Signer, SignError, gpg
+from repack.gpg import Signer, SignError, algorithm_name, gpg, key_states
+from repack.model import Target
 
 Algorithm = Literal["ed25519", "rsa4096"]
+#: RSA-4096, as RHEL's and Fedora's own keys: every client of every target verifies it
+#: (EL9's rpm 4.16 does not verify ed25519; see repack/targets/el9.toml).
+DEFAULT_ALGORITHM: Algorithm = "rsa4096"
 STATE_FILE = "repack-keys.json"
 DEFAULT_EXPIRY = "2y"
 
@@ -51,7 +55,7 @@ def _save(gnupghome: Path, fingerprints: Sequence[str]) -> None:
     os.replace(tmp, path)
 
 
-def generate(gnupghome: Path, *, name: str, email: str, algorithm: Algorithm = "ed25519",
+def generate(gnupghome: Path, *, name: str, email: str, algorithm: Algorithm = DEFAULT_ALGORITHM,
              expire: str = DEFAULT_EXPIRY, passphrase: str | None = None) -> str:
     """A new signing-only primary key; published at once if it is the first one."""
     if any(c in name + email for c in "\n\r<>:") or "@" not in email:
@@ -113,7 +117,7 @@ def list_keys(gnupghome: Path) -> list[KeyInfo]:
     pub = set(published(gnupghome))
     out = []
     for k in g.list_keys():
-        algo = {"22": "ed25519", "1": f"rsa{k.get('length', '')}"}.get(str(k["algo"]), k["algo"])
+        algo = algorithm_name(str(k["algo"]), str(k.get("length", "")), str(k.get("curve", "")))
         expires = k.get("expires")
         out.append(KeyInfo(
             fingerprint=k["fingerprint"], uid=(k.get("uids") or [""])[0], algorithm=str(algo),
@@ -160,3 +164,35 @@ def signer(gnupghome: Path, key: str | None = None, passphrase: str | None = Non
                           hint="create one with `repack key generate` or `repack key import`")
     return Signer(gnupghome=gnupghome, fingerprint=fprs[0], also=tuple(fprs[1:]),
                   passphrase=passphrase)
+
+
+def accepts(allowed: Sequence[str], algorithm: str) -> bool:
+    """Whether a key algorithm ("rsa4096", "ed25519") is one a target's clients verify
+    (Target.signature_algorithms: "rsa>=2048", "rsa4096", "ed25519", ...)."""
+    for spec in allowed:
+        family, at_least, bits = spec.partition(">=")
+        if at_least:
+            size = algorithm.removeprefix(family)
+            if algorithm.startswith(family) and size.isdigit() and int(size) >= int(bits):
+                return True
+        elif spec == algorithm:
+            return True
+    return False
+
+
+def for_target(signer: Signer, target: Target) -> Signer:
+    """The signer with only the keys the target's clients can verify (its first such key
+    signs packages); SignError (exit 10) naming the target and the algorithm when none is.
+
+    EdDSA signatures on el9 rpms would make every `gpgcheck=1` install fail on RHEL 9."""
+    states = key_states(signer.gnupghome, signer.fingerprints)
+    algos = {f: states[f].algorithm if f in states else "unknown" for f in signer.fingerprints}
+    good = [f for f, a in algos.items() if accepts(target.signature_algorithms, a)]
+    if not good:
+        used = ", ".join(f"{a} (key {f})" for f, a in algos.items())
+        raise SignError(f"{target.id}: its clients cannot verify signatures by {used}; "
+                        f"they accept {', '.join(target.signature_algorithms)}",
+                        hint="add an RSA key and publish with it: repack key rotate "
+                             "--algorithm rsa4096 --email ... (then `repack key retire` "
+                             "the old one)")
+    return signer.only(good)

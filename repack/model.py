@@ -54,6 +54,10 @@ class Target:
     builder: str = ""            # "repack-debian-11-builder": written as the RPM build host
     builder_codename: str = ""   # the Debian suite the builder image is bootstrapped from
     rpm_version: str = ""        # rpm in the builder ("4.16"): what the spec may use
+    # OpenPGP key algorithms the target's clients (apt's gpgv, rpm) verify: "rsa>=2048",
+    # "ed25519", ...  repack signs for the target only with keys listed here
+    # (repack.keys.accepts); the default is what every client verifies.
+    signature_algorithms: tuple[str, ...] = ("rsa>=2048",)
 
     @property
     def bootstrap_codename(self) -> str:

@@ -3,8 +3,11 @@
 rpmsign runs gpg on its own, through the `%__gpg_sign_cmd` macro.  We define that macro so
 that gpg signs with one key of repack's GnuPG home and reads the passphrase from a pipe the
 child inherits (`--passphrase-fd`): the passphrase never reaches argv, the environment, a
-file or a log.  Signatures are V4 header signatures with SHA-256 digests, which rpm 4.16
-(EL9) verifies for both RSA and ed25519 (EdDSA) keys, as does rpm 4.18+ and rpm-sequoia.
+file or a log.  Signatures are V4 header signatures with SHA-256 digests.  Which key
+algorithms a target's rpm verifies is target data (Target.signature_algorithms): EL9's
+rpm 4.16 verifies RSA but not EdDSA (ed25519) signatures, Fedora's rpm-sequoia both; the
+caller picks the key (repack.keys.for_target).  Every signed file is checked with rpm -K
+against the signing key before it is used.
 """
 
 from __future__ import annotations
@@ -51,10 +54,13 @@ def _passphrase_pipe(passphrase: str) -> int:
     return read_fd
 
 
-def sign_rpm(path: Path, signer: Signer) -> None:
-    """Add a header signature to one .rpm or .src.rpm (rpmsign rewrites it, then renames)."""
+def sign_rpm(path: Path, signer: Signer, *, check: bool = True) -> None:
+    """Add a header signature to one .rpm or .src.rpm (rpmsign rewrites it, then renames),
+    and check it with rpm -K against the signing key (check=False: the caller checks a
+    batch with check_signed before using any)."""
     gpg_bin = run.find_tool("gpg")
-    fd = _passphrase_pipe(signer.passphrase) if signer.passphrase is not None else None
+    signer.check_usable()
+    fd = _passphrase_pipe(signer.passphrase) if signer.passphrase else None
     try:
         argv = ["rpmsign",
                 "--define", f"_gpg_name {signer.fingerprint}",
@@ -71,6 +77,25 @@ def sign_rpm(path: Path, signer: Signer) -> None:
     finally:
         if fd is not None:
             os.close(fd)
+    if check:
+        check_signed([path], signer)
+
+
+def check_signed(paths: Sequence[Path], signer: Signer) -> None:
+    """rpm -K each file against the signer's key alone; SignError for the first it does
+    not verify (a signature that does not verify is never published)."""
+    if not paths:
+        return
+    with tempfile.TemporaryDirectory(prefix="repack-key-") as tmp:
+        key = Path(tmp) / "key.asc"
+        key.write_bytes(signer.export_public(armor=True))
+        results = rpm_check(paths, key)
+    for path, why in results.items():
+        if why is not None:
+            raise SignError(f"{path.name}: rpm does not verify the signature of key "
+                            f"{signer.fingerprint}: {why}",
+                            hint="check the key and its passphrase (REPACK_PASSPHRASE or "
+                                 "--passphrase-file)")
 
 
 def sign_rpms(paths: Sequence[Path], signer: Signer) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from debian import deb822
 
-from repack import log
+from repack import keys, log
+from repack import targets as target_files
 from repack.errors import ConfigError
 from repack.gpg import Signer
 from repack.publish import optional_hook
@@ -74,13 +75,22 @@ def _changes_listing(part: Path) -> list[Path]:
     return out
 
 
-def sign_files(paths: Sequence[Path], signer: Signer) -> list[Path]:
-    """Sign each file by its type; returns every file that was (re)signed."""
+def sign_files(paths: Sequence[Path], signer: Signer, *, target: str | None = None
+               ) -> list[Path]:
+    """Sign each file by its type; returns every file that was (re)signed.
+
+    Each file is signed only with the keys its target's clients verify (the target is
+    `target`, else told by the file: repack.targets.of_file); SignError when none is."""
     done: list[Path] = []
     changes: list[Path] = []
     for path in paths:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
+    if target is not None:
+        target_files.load(target)          # an unknown --target is a usage error
+    signers = {p: _for_file(p, signer, target) for p in paths}
+    for path in paths:
+        file_signer = signers[path]
         if path.suffix == ".changes":
             changes.append(path)
         elif path.suffix in (".dsc", ".buildinfo"):
@@ -88,21 +98,29 @@ def sign_files(paths: Sequence[Path], signer: Signer) -> list[Path]:
             if listing:
                 changes += listing
             else:
-                clearsign(path, signer)
+                clearsign(path, file_signer)
                 done.append(path)
         elif path.suffix == ".rpm":
             sign_rpm = optional_hook("repack.sign_rpm", "sign_rpm")
             if not callable(sign_rpm):
                 raise ConfigError(f"{path.name}: rpm signing is not available in this repack")
-            _call(sign_rpm, path, signer)
+            _call(sign_rpm, path, file_signer)
             done.append(path)
         elif path.suffix == ".deb":
             log.debug(f"{path.name}: .deb files are covered by the signed repository metadata")
         else:
             raise ConfigError(f"{path.name}: do not know how to sign this kind of file")
     for c in dict.fromkeys(changes):
-        done += sign_changes(c, signer)
+        done += sign_changes(c, signers.get(c) or _for_file(c, signer, target))
     return list(dict.fromkeys(done))
+
+
+def _for_file(path: Path, signer: Signer, target: str | None) -> Signer:
+    tid = target or target_files.of_file(path)
+    if tid is None:
+        log.debug(f"{path.name}: target unknown; signing with every key")
+        return signer
+    return keys.for_target(signer, target_files.load(tid))
 
 
 def _call(func: Callable[..., object], path: Path, signer: Signer) -> None:

@@ -27,6 +27,15 @@ def home() -> Iterator[Path]:
         yield h
 
 
+@pytest.fixture(scope="module")
+def rsa_home() -> Iterator[Path]:
+    """A GnuPG home with one RSA-4096 key (the default of `repack key generate`): what el9
+    publishing needs, since EL9's rpm cannot verify the ed25519 key of `home`."""
+    with gnupg_home() as h:
+        new_key(h, algorithm="rsa4096")
+        yield h
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Fast unit tests first, then the integration tests (real containers) last."""
     items.sort(key=lambda item: "integration" in item.path.parts)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from repack import keys
+from packaging.utils import canonicalize_name
+
+from repack import keys, provenance
+from repack.model import Provenance
 
 
 @contextlib.contextmanager
@@ -25,21 +29,36 @@ def gnupg_home() -> Iterator[Path]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def new_key(home: Path, email: str = "repo@example.org", passphrase: str | None = None) -> str:
-    return keys.generate(home, name="repack test", email=email, passphrase=passphrase)
+def new_key(home: Path, email: str = "repo@example.org", passphrase: str | None = None,
+            algorithm: keys.Algorithm = "ed25519") -> str:
+    """ed25519 by default: generated at once (RSA-4096, the CLI's default, takes seconds);
+    fine wherever the algorithm does not matter (not for el9's clients)."""
+    return keys.generate(home, name="repack test", email=email, passphrase=passphrase,
+                         algorithm=algorithm)
 
 
 def make_deb(dest: Path, name: str, version: str, *, arch: str = "all",
-             payload: bytes = b"hello\n", source: str | None = None) -> Path:
-    """A real (tiny) .deb built with dpkg-deb."""
+             payload: bytes = b"hello\n", source: str | None = None,
+             record: Provenance | None | bool = True) -> Path:
+    """A real (tiny) .deb built with dpkg-deb, carrying a provenance record (as repack
+    build writes it: the doc file and the Repack-* control fields) of project `name`
+    without python3- and the upstream part of `version`; record=False: none."""
+    if record is True:
+        upstream = version.partition(":")[2] or version
+        record = fake_record(name.removeprefix("python3-"),
+                             upstream.rpartition("-")[0] or upstream)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "pkg"
         (root / "DEBIAN").mkdir(parents=True)
         (root / "usr" / "share" / "doc" / name).mkdir(parents=True)
         (root / "usr" / "share" / "doc" / name / "payload").write_bytes(payload)
+        fields = provenance.control_fields(record) if isinstance(record, Provenance) else {}
+        if isinstance(record, Provenance):
+            (root / provenance.doc_path(name)).write_text(provenance.to_json(record))
         control = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
                    "Maintainer: Test <test@example.org>\n"
                    + (f"Source: {source}\n" if source else "")
+                   + "".join(f"{k}: {v}\n" for k, v in fields.items())
                    + f"Description: test package {name}\n a package made by the tests\n")
         (root / "DEBIAN" / "control").write_text(control)
         dest.mkdir(parents=True, exist_ok=True)
@@ -47,3 +66,12 @@ def make_deb(dest: Path, name: str, version: str, *, arch: str = "all",
         subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root),
                         str(out)], check=True, capture_output=True)
     return out
+
+
+def fake_record(project: str, version: str) -> Provenance:
+    """A provenance record as repack build writes one (the digest is made up)."""
+    return Provenance(project=canonicalize_name(project), version=version,
+                      filename=f"{project}-{version}.tar.gz",
+                      url=f"https://files.example.org/{project}-{version}.tar.gz",
+                      sha256=hashlib.sha256(f"{project}-{version}".encode()).hexdigest(),
+                      verified=("tls", "sha256:index"))

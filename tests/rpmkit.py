@@ -15,6 +15,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from repotools import fake_record  # type: ignore[import-not-found]
+
+from repack import provenance
 from repack.gpg import Signer, gpg
 
 PASSPHRASE = "correct horse battery staple"
@@ -52,10 +55,14 @@ def export_key(signer: Signer, dest: Path) -> Path:
 
 def build_rpm(workdir: Path, name: str, version: str, *, release: str = "1",
               requires: Sequence[str] = ("python(abi) = 3.9",), provides: Sequence[str] = (),
-              files: dict[str, str] | None = None) -> Path:
-    """A noarch rpm; `files` maps absolute paths to their text (default: a tiny module)."""
+              files: dict[str, str] | None = None, record: bool = True) -> Path:
+    """A noarch rpm; `files` maps absolute paths to their text (default: a tiny module);
+    with a provenance record of project `name` without python3- (record=False: none)."""
     module = name.removeprefix("python3-").replace("-", "_")
-    files = files or {f"{PY}/{module}/__init__.py": f"__version__ = {version!r}\n"}
+    files = dict(files or {f"{PY}/{module}/__init__.py": f"__version__ = {version!r}\n"})
+    doc = f"/{provenance.doc_path(name)}"
+    if record and doc not in files:      # what repack build writes; publish needs it
+        files[doc] = provenance.to_json(fake_record(name.removeprefix("python3-"), version))
     install = "\n".join(
         f"mkdir -p %{{buildroot}}{Path(p).parent}\n"
         f"cat > %{{buildroot}}{p} <<'REPACK_EOF'\n{text.rstrip()}\nREPACK_EOF"

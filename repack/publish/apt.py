@@ -14,6 +14,7 @@ import hashlib
 import json
 import lzma
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,14 @@ COMPONENT = "main"
 BASE_ARCHES = ("amd64",)
 CHECKSUM_FIELDS = (("Files", "md5", hashlib.md5), ("Checksums-Sha256", "sha256", hashlib.sha256))
 Record = dict[str, str]
+# Fields that end up in paths (pool/main/<p>/<Source>/, binary-<Architecture>/) or in
+# the indexes, checked before anything is copied: a .deb or .dsc is attacker input.
+# Policy 5.6.1/5.6.7's characters; its two-character minimum is left to dpkg, which does
+# not enforce it either (and a one-letter name is no path risk).
+NAME = re.compile(r"[a-z0-9][a-z0-9+.-]*")                  # Debian Policy 5.6.1, 5.6.7
+VERSION = re.compile(r"([0-9]+:)?[0-9][A-Za-z0-9.+~-]*")    # Policy 5.6.12
+ARCH = re.compile(r"[a-z0-9][a-z0-9-]*")                    # dpkg-architecture names
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~_-]*")     # a pool file: no /, no ..
 
 
 def sha256(path: Path) -> str:
@@ -102,13 +111,37 @@ def _same_or_refuse(old: Record, new: Record, what: str) -> bool:
     return True
 
 
+def _check(what: str, field: str, value: str, pattern: re.Pattern[str]) -> str:
+    if not pattern.fullmatch(value) or ".." in value:
+        raise MetadataError(f"{what}: {field} {value[:80]!r} is not a valid {field} "
+                            "(Debian Policy 5.6); refusing to publish it")
+    return value
+
+
+def source_of(rec: Record, what: str) -> str:
+    """The source package name of a binary's record ("Source: name (version)" allowed)."""
+    text = rec.get("Source", rec["Package"])
+    name, _, rest = text.partition(" ")
+    if rest and not re.fullmatch(r"\(" + VERSION.pattern + r"\)", rest):
+        raise MetadataError(f"{what}: Source {text[:80]!r} is not 'name' or 'name (version)'; "
+                            "refusing to publish it")
+    return _check(what, "Source", name, NAME)
+
+
 def deb_record(deb: Path) -> Record:
-    """The Packages stanza of a .deb (without Filename), from its control file."""
+    """The Packages stanza of a .deb (without Filename), from its control file; every field
+    that names a path is checked (Debian Policy 5.6.1, 5.6.7, 5.6.12)."""
     control = run(["dpkg-deb", "-f", deb]).stdout.decode()
     fields = deb822.Packages(control)
     for required in ("Package", "Version", "Architecture"):
         if required not in fields:
             raise MetadataError(f"{deb.name}: control file has no {required} field")
+    _check(deb.name, "Package", fields["Package"], NAME)
+    _check(deb.name, "Version", fields["Version"], VERSION)
+    _check(deb.name, "Architecture", fields["Architecture"], ARCH)
+    _check(deb.name, "file name", deb.name, FILE_NAME)
+    for ours in ("Filename", "Size", "SHA256", "MD5sum", "SHA1", "SHA512", "Directory"):
+        fields.pop(ours, None)       # the repository's own fields, never the package's
     record: Record = dict(fields)
     record["Size"] = str(deb.stat().st_size)
     record["SHA256"] = sha256(deb)
@@ -117,7 +150,7 @@ def deb_record(deb: Path) -> Record:
 
 def _add_deb(stage: Path, db: dict[str, list[Record]], deb: Path) -> bool:
     rec = deb_record(deb)
-    source = rec.get("Source", rec["Package"]).split()[0]
+    source = source_of(rec, deb.name)
     rel = f"{pool_dir(source)}/{deb.name}"
     rec["Filename"] = rel
     what = f"{rec['Package']} {rec['Version']} ({rec['Architecture']})"
@@ -134,7 +167,15 @@ def _add_dsc(stage: Path, db: dict[str, list[Record]], dsc: Path) -> bool:
     text = dsc.read_text()
     fields = deb822.Dsc(text)             # parsed checksum lists
     plain = deb822.Deb822(text)           # every field as text; the signature is stripped
-    source = fields["Source"]
+    for required in ("Source", "Version"):
+        if required not in fields:
+            raise MetadataError(f"{dsc.name}: no {required} field")
+    source = _check(dsc.name, "Source", fields["Source"], NAME)
+    _check(dsc.name, "Version", fields["Version"], VERSION)
+    _check(dsc.name, "file name", dsc.name, FILE_NAME)
+    for name in ("Files", "Checksums-Sha256", "Checksums-Sha1"):
+        for item in fields.get(name, []):
+            _check(dsc.name, "file name", item.get("name", ""), FILE_NAME)
     directory = pool_dir(source)
     rec: Record = {("Package" if k == "Source" else k): v for k, v in plain.items()
                    if k not in ("Checksums-Sha1",)}

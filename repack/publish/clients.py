@@ -2,7 +2,9 @@
 
 apt gets a deb822 .sources with Signed-By (a keyring path, and a variant with the armored
 keys inline), dnf a .repo with gpgcheck and repo_gpgcheck.  Both name every published
-key, so a key rotation reaches clients before the old key is retired.
+key, so a key rotation reaches clients before the old key is retired; except where a yum
+target's clients cannot verify one of them (el9 and ed25519): its .repo then names
+keys/<name>-<target>.asc, holding only the keys they can import.
 """
 
 from __future__ import annotations
@@ -15,13 +17,29 @@ from repack.publish import apt, security
 from repack.publish.tree import current, write_file
 
 
-def write_keys(stage: Path, name: str, armored: bytes, binary: bytes) -> None:
+def target_key_name(name: str, target_id: str) -> str:
+    return f"{name}-{target_id}.asc"
+
+
+def write_keys(stage: Path, name: str, armored: bytes, binary: bytes,
+               per_target: dict[str, bytes] | None = None) -> None:
+    """keys/<name>.{asc,gpg}: every published key; keys/<name>-<target>.asc: the subset a
+    yum target's clients verify, for the targets where that is not all of them."""
+    per_target = per_target or {}
+    wanted = {f"{name}.asc", f"{name}.gpg", *(target_key_name(name, t) for t in per_target)}
     keys = stage / "keys"
     for old in keys.glob("*"):
-        if old.name not in (f"{name}.asc", f"{name}.gpg"):
+        if old.name not in wanted:
             old.unlink()
     write_file(keys / f"{name}.asc", armored)
     write_file(keys / f"{name}.gpg", binary)
+    for t, data in per_target.items():
+        write_file(keys / target_key_name(name, t), data)
+
+
+def _key_files(root: Path, name: str, yum_targets: list[str]) -> dict[str, str]:
+    return {t: target_key_name(name, t) for t in yum_targets
+            if (root / "keys" / target_key_name(name, t)).is_file()}
 
 
 def sources_text(name: str, url: str, codenames: list[str], signed_by: str) -> str:
@@ -42,9 +60,11 @@ def inline_key(armored: bytes) -> str:
     return "\n" + "\n".join(f" {line}" if line.strip() else " ." for line in lines)
 
 
-def repo_text(name: str, url: str, yum_targets: list[str]) -> str:
+def repo_text(name: str, url: str, yum_targets: list[str],
+              key_files: dict[str, str] | None = None) -> str:
+    key_files = key_files or {}
     sections = [f"[{name}-{t}]\nname={name} ({t})\nbaseurl={url}/yum/{t}/\nenabled=1\n"
-                f"gpgcheck=1\nrepo_gpgcheck=1\ngpgkey={url}/keys/{name}.asc\n"
+                f"gpgcheck=1\nrepo_gpgcheck=1\ngpgkey={url}/keys/{key_files.get(t, name + '.asc')}\n"
                 for t in yum_targets]
     return f"# {name}: signed packages built by repack\n" + "\n".join(sections)
 
@@ -64,7 +84,8 @@ def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:
         write_file(client / f"{name}-inline.sources",
                    sources_text(name, url, codenames, inline_key(armored)).encode())
     if yum_targets:
-        write_file(client / f"{name}.repo", repo_text(name, url, yum_targets).encode())
+        write_file(client / f"{name}.repo", repo_text(
+            name, url, yum_targets, _key_files(stage, name, yum_targets)).encode())
 
 
 def client_files(repo: Path, url: str | None = None) -> dict[str, bytes]:
@@ -97,5 +118,8 @@ def client_files(repo: Path, url: str | None = None) -> dict[str, bytes]:
     yum_targets = sorted(p.name for p in yum_dir.iterdir() if p.is_dir()) \
         if yum_dir.is_dir() else []
     if yum_targets:
-        files[f"{name}.repo"] = repo_text(name, base, yum_targets).encode()
+        key_files = _key_files(live, name, yum_targets)
+        for key_file in key_files.values():
+            files[key_file] = (live / "keys" / key_file).read_bytes()
+        files[f"{name}.repo"] = repo_text(name, base, yum_targets, key_files).encode()
     return files

@@ -12,10 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from repack import keys
+from debian import deb822
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from repack import keys, naming, naming_rpm, provenance, run
 from repack import targets as target_files
-from repack.errors import ConfigError
-from repack.gpg import Signer
+from repack.errors import ConfigError, MetadataError
+from repack.gpg import Signer, key_states
+from repack.model import Provenance, Target
 from repack.publish import apt, clients, optional_hook, publisher_for, security
 from repack.publish.tree import Stage, transaction, write_file
 
@@ -31,6 +36,13 @@ class Options:
     url: str | None = None       # default: the stored one, else file:// of the repository
     name: str | None = None      # default: the stored one, else "repack"
     valid_days: int = 7
+
+    def __post_init__(self) -> None:
+        home, repo = self.gnupghome.resolve(), self.repo.resolve()
+        if home.is_relative_to(repo):
+            raise ConfigError(f"the GnuPG home {self.gnupghome} is inside the repository "
+                              f"{self.repo}: its secret keys would be served",
+                              hint="keep the keys outside the published tree (--gnupghome)")
 
 
 def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str, str], list[Path]]:
@@ -54,10 +66,7 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
         if not f.name.endswith(DEB_SUFFIXES + RPM_SUFFIXES):
             raise ConfigError(f"{f.name}: only .deb, .dsc, .rpm and .changes files can be "
                               "published")
-        tid = target or next((d.name for d in f.resolve().parents if d.name in known), None)
-        if tid is None:
-            tid = next((t.id for t in known.values()
-                        if t.version_suffix and t.version_suffix in f.name), None)
+        tid = target or target_files.of_file(f)
         if tid is None or tid not in known:
             raise ConfigError(f"{f.name}: cannot tell its target",
                               hint="give --target, or publish the OUT/<target>/ directory")
@@ -69,6 +78,64 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
     if not groups:
         raise ConfigError("nothing to publish: no .deb, .dsc or .rpm files given")
     return groups
+
+
+def _same_version(text: str, pep440: str, mapped: Callable[[Version], str]) -> bool:
+    """Whether a package's upstream version is the record's PEP 440 version: repack's own
+    mapping of it, or the same version spelled otherwise ("1.0" for 1.0)."""
+    try:
+        version = Version(pep440)
+    except InvalidVersion:
+        return False
+    if mapped(version) == text:
+        return True
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+def check_record(path: Path, target: Target) -> Provenance | None:
+    """The provenance record of a binary package, which must be there and describe it:
+    its project and version (and, for a .deb, the Repack-* fields and the sdist digest)
+    are the package's own.  Source packages (.dsc, .src.rpm) carry none: None."""
+    name = path.name
+    if not name.endswith(".deb") and (not name.endswith(".rpm") or name.endswith(".src.rpm")):
+        return None
+    record = provenance.read(path)
+    if record is None:
+        raise MetadataError(f"{name}: no provenance record ({provenance.DOC_NAME}); refusing "
+                            "to publish it", hint="publish what `repack build` made")
+    problems = []
+    if name.endswith(".deb"):
+        control = deb822.Deb822(run.run(["dpkg-deb", "-f", path]).stdout.decode())
+        version = control.get("Version", "")
+        upstream = version.partition(":")[2] or version
+        upstream = upstream.rpartition("-")[0] or upstream
+        if canonicalize_name(control.get("Repack-Project", "")) != record.project:
+            problems.append(f"Repack-Project {control.get('Repack-Project', '')[:60]!r}")
+        if control.get("Repack-Upstream-Version") != record.version:
+            problems.append("Repack-Upstream-Version "
+                            f"{control.get('Repack-Upstream-Version', '')[:60]!r}")
+        if control.get("Repack-Source-Digest") != f"sha256:{record.sha256}":
+            problems.append("Repack-Source-Digest")
+        if not _same_version(upstream, record.version, naming.deb_upstream_version):
+            problems.append(f"version {version[:60]!r}")
+    else:
+        out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
+                       "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
+        rpm_name, rpm_version = (out + ["", ""])[:2]
+        if rpm_name != naming_rpm.rpm_name(record.project, target):
+            problems.append(f"name {rpm_name[:60]!r}")
+        caret = naming_rpm.has_caret(target)
+        if not _same_version(rpm_version, record.version,
+                             lambda v: naming_rpm.rpm_upstream_version(v, caret=caret)):
+            problems.append(f"version {rpm_version[:60]!r}")
+    if problems:
+        raise MetadataError(f"{name}: its provenance record (of {record.project} "
+                            f"{record.version[:60]}) does not describe it: "
+                            f"{', '.join(problems)}; refusing to publish it")
+    return record
 
 
 def _listed_by(changes: Path) -> list[Path]:
@@ -95,26 +162,62 @@ def _settings(stage: Stage, opts: Options) -> tuple[str, str]:
     return name, url
 
 
+def signer_for(opts: Options, target_id: str) -> Signer:
+    """The keys of opts.signer that the target's clients verify (repack.keys.for_target)."""
+    return keys.for_target(opts.signer, target_files.load(target_id))
+
+
+def _codename_signer(opts: Options, codename: str) -> Signer:
+    tid = next((t for t in target_files.available()
+                if (tgt := target_files.load(t)).family == "deb" and tgt.codename == codename),
+               None)
+    return signer_for(opts, tid) if tid is not None else opts.signer
+
+
 def _finish(stage: Stage, opts: Options) -> None:
     """Re-sign every distribution and rewrite keys/ and client/ (only if something changed)."""
     if not stage.changed:
         return
     name, url = _settings(stage, opts)
     for codename in apt.codenames(stage.root):
-        apt.write_dist(stage, codename, opts.signer, origin=name, valid_days=opts.valid_days)
-        security.write_apt(stage, codename, opts.signer, origin=name,
-                           valid_days=opts.valid_days)
+        signer = _codename_signer(opts, codename)
+        apt.write_dist(stage, codename, signer, origin=name, valid_days=opts.valid_days)
+        security.write_apt(stage, codename, signer, origin=name, valid_days=opts.valid_days)
     fprs = list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
                                *opts.signer.also]))
     armored = keys.export(opts.gnupghome, fprs)
     binary = keys.export(opts.gnupghome, fprs, armor=False)
-    clients.write_keys(stage.root, name, armored, binary)
+    clients.write_keys(stage.root, name, armored, binary,
+                       _target_keys(stage, opts.gnupghome, fprs))
     clients.write_clients(stage.root, name, url, armored)
+
+
+def _target_keys(stage: Stage, gnupghome: Path, fprs: list[str]) -> dict[str, bytes]:
+    """For each yum target whose clients cannot verify every published key (el9 during a
+    rotation from ed25519), the armored keys they can: what its .repo names."""
+    yum = stage.root / "yum"
+    found = sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
+    states = key_states(gnupghome, fprs)
+    out = {}
+    for tid in found:
+        if tid not in target_files.available():
+            continue
+        allowed = target_files.load(tid).signature_algorithms
+        ok = [f for f in fprs if f in states and keys.accepts(allowed, states[f].algorithm)]
+        if ok and ok != fprs:
+            out[tid] = keys.export(gnupghome, ok)
+    return out
 
 
 def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) -> list[str]:
     """Add artifacts; returns what was new (empty: the repository is unchanged)."""
     groups = collect(paths, target)
+    # before anything is written: a key a target's clients cannot verify is refused, and
+    # so is a package whose provenance record is missing or of another package
+    signers = {tid: signer_for(opts, tid) for _, tid in groups}
+    for (_, tid), files in groups.items():
+        for f in files:
+            check_record(f, target_files.load(tid))
     added: list[str] = []
     with transaction(opts.repo) as stage:
         for (family, tid), files in sorted(groups.items()):
@@ -126,7 +229,7 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
             if publisher is None:
                 raise ConfigError(f"{tid}: publishing {family} packages is not available yet")
             before = _snapshot(stage.root / "yum" / tid)
-            updates = publisher(stage.root, tid, files, opts.signer)
+            updates = publisher(stage.root, tid, files, signers[tid])
             if _snapshot(stage.root / "yum" / tid) != before:
                 stage.changed = True
                 added += [f"{tid}: {f.name}" for f in files]
@@ -162,6 +265,10 @@ def _edit(opts: Options, body: Callable[[Stage], list[str]]) -> list[str]:
     return out
 
 
+def _yum_signer(opts: Options, target_id: str) -> Signer:
+    return signer_for(opts, target_id) if target_id in target_files.available() else opts.signer
+
+
 def remove(opts: Options, package: str, version: str | None) -> list[str]:
     def body(stage: Stage) -> list[str]:
         out = apt.remove(stage, package, version)
@@ -169,7 +276,7 @@ def remove(opts: Options, package: str, version: str | None) -> list[str]:
         yum = stage.root / "yum"
         if callable(remove_yum) and yum.is_dir():
             for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
-                if remove_yum(stage.root, t, package, version, opts.signer):
+                if remove_yum(stage.root, t, package, version, _yum_signer(opts, t)):
                     stage.changed = True
                     out.append(f"{t}: {package} {version or ''}".rstrip())
         return out
@@ -185,7 +292,7 @@ def prune(opts: Options, keep: int) -> list[str]:
         yum = stage.root / "yum"
         if callable(prune_yum) and yum.is_dir():
             for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
-                if n := prune_yum(stage.root, t, keep, opts.signer):
+                if n := prune_yum(stage.root, t, keep, _yum_signer(opts, t)):
                     stage.changed = True
                     out.append(f"{t}: {n} older rpm(s)")
         return out

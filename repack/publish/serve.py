@@ -1,8 +1,10 @@
 """`repack serve`: the repository over plain HTTP on 127.0.0.1, read-only.
 
 For tests and small teams; any static web server does the same in production.  Only GET
-and HEAD; no directory listings; no dot files (the lock and the generations stay
-private); a path must resolve, symlinks followed, to a file inside the repository.
+and HEAD; no directory listings; only the published entry points (apt/ yum/ keys/
+client/) of the repository (or of the repositories in the served directory), never a dot
+file (the lock and the generations stay private) or anything else that happens to lie
+there; a path must resolve, symlinks followed, to a file inside the served directory.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import posixpath
 import urllib.parse
 from functools import partial
 from pathlib import Path
+
+from repack.publish.tree import ENTRY_POINTS, META
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -28,6 +32,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         rel = posixpath.normpath(urllib.parse.unquote(urllib.parse.urlsplit(path).path))
         parts = [p for p in rel.split("/") if p]
         if any(p.startswith(".") for p in parts):
+            return missing
+        # the repository is the root or a directory below it (several served side by side);
+        # below a repository only its entry points are served
+        base, i = self.root, 0
+        while not (base / META).is_dir() and i < len(parts) - 1:
+            base, i = base / parts[i], i + 1
+        if not (base / META).is_dir() or i >= len(parts) or parts[i] not in ENTRY_POINTS:
             return missing
         real = Path(os.path.realpath(self.root.joinpath(*parts)))
         if real != self.root and self.root not in real.parents:

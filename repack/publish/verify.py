@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from debian import deb822
 
@@ -22,6 +22,16 @@ from repack.run import run
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _escapes(root: Path, base: Path, rel: str) -> bool:
+    """Whether a path the metadata names leaves the repository: absolute, with a `..`
+    component, or resolving (symlinks followed) outside REPO.  A client given such a path
+    would fetch whatever the web server has there; repack never writes one."""
+    parts = PurePosixPath(rel).parts
+    if not rel or rel.startswith("/") or ".." in parts or "\\" in rel:
+        return True
+    return not (base / rel).resolve().is_relative_to(root.resolve())
 
 
 def _gpgv(keyring: Path, *files: Path) -> tuple[bool, bytes]:
@@ -59,7 +69,10 @@ def verify_apt(root: Path, keyring: Path, now: datetime) -> list[str]:
         problems += _check_dates(where, fields, now)
         for item in fields.get("SHA256", []):
             path = dist / item["name"]
-            if not path.is_file():
+            if _escapes(root, dist, item["name"]):
+                problems.append(f"{where}: Release names {item['name']!r}, a path outside "
+                                "the distribution")
+            elif not path.is_file():
                 problems.append(f"{where}/{item['name']}: missing")
             elif (str(path.stat().st_size), _sha256(path)) != (item["size"], item["sha256"]):
                 problems.append(f"{where}/{item['name']}: size or SHA256 differs from Release")
@@ -67,7 +80,7 @@ def verify_apt(root: Path, keyring: Path, now: datetime) -> list[str]:
                     path.parent / "by-hash" / "SHA256" / item["sha256"]).is_file():
                 problems.append(f"{where}/{item['name']}: by-hash copy missing")
             elif path.suffix in ("", ".gz", ".xz") and path.name in ("Packages", "Sources"):
-                problems += _check_index(apt, path, f"{where}/{item['name']}")
+                problems += _check_index(root, apt, path, f"{where}/{item['name']}")
     return problems
 
 
@@ -82,14 +95,16 @@ def _check_dates(where: str, fields: deb822.Release, now: datetime) -> list[str]
     return []
 
 
-def _check_index(apt: Path, path: Path, where: str) -> list[str]:
+def _check_index(root: Path, apt: Path, path: Path, where: str) -> list[str]:
     problems = []
     text = path.read_text()
     if path.name == "Packages":
         for pkg in deb822.Packages.iter_paragraphs(text, use_apt_pkg=False):
             f = apt / pkg["Filename"]
             what = f"{where}: {pkg['Package']} {pkg['Version']}"
-            if not f.is_file():
+            if _escapes(root, apt, pkg["Filename"]):
+                problems.append(f"{what}: Filename {pkg['Filename']!r} leaves the repository")
+            elif not f.is_file():
                 problems.append(f"{what}: {pkg['Filename']} missing")
             elif (str(f.stat().st_size), _sha256(f)) != (pkg["Size"], pkg["SHA256"]):
                 problems.append(f"{what}: {pkg['Filename']} size or SHA256 differs")
@@ -97,7 +112,11 @@ def _check_index(apt: Path, path: Path, where: str) -> list[str]:
         for src in deb822.Sources.iter_paragraphs(text, use_apt_pkg=False):
             for item in src.get("Checksums-Sha256", []):
                 f = apt / src["Directory"] / item["name"]
-                if not f.is_file() or _sha256(f) != item["sha256"]:
+                rel = f"{src['Directory']}/{item['name']}"
+                if _escapes(root, apt, rel) or "/" in item["name"]:
+                    problems.append(f"{where}: {src['Package']} {src['Version']}: {rel!r} "
+                                    "leaves the repository")
+                elif not f.is_file() or _sha256(f) != item["sha256"]:
                     problems.append(f"{where}: {src['Package']} {src['Version']}: "
                                     f"{item['name']} missing or SHA256 differs")
     return problems

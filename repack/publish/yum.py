@@ -34,7 +34,7 @@ from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
 from repack.publish import security
-from repack.sign_rpm import armored_keys, check_rpms, rpm_check, sign_rpm
+from repack.sign_rpm import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 COMMON_NS = "{http://linux.duke.edu/metadata/common}"
@@ -97,7 +97,8 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
     key_id = signer.fingerprint[-16:].lower()
     claimed = [p for p, h in heads.items() if h.key_id == key_id and p.name not in known]
     ours = _verified(claimed, signer)     # a key id alone can be forged; rpm checks the key
-    added = []
+    added: list[Path] = []
+    signed: list[Path] = []
     for src, head in heads.items():
         old = known.get(src.name)
         if old is not None:
@@ -112,12 +113,14 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
         try:
             shutil.copy2(src, tmp)
             if src not in ours:
-                sign_rpm(tmp, signer)
+                sign_rpm(tmp, signer, check=False)
+                signed.append(dest)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
         known[src.name] = head
         added.append(dest)
+    check_signed(signed, signer)     # in the stage, not live: a bad one fails the publish
     return added
 
 
@@ -272,8 +275,9 @@ def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> in
 # ---- verification, as a client sees the tree ---------------------------------------------
 
 def _inside(repo: Path, href: str) -> Path:
+    """repo/href, refused (IntegrityError) when href is absolute, has a `..` or leads out."""
     path = (repo / href).resolve()
-    if not path.is_relative_to(repo.resolve()):
+    if href.startswith("/") or ".." in href.split("/") or not path.is_relative_to(repo.resolve()):
         raise IntegrityError(f"{repo.name}: metadata points outside the repository: {href}")
     return path
 
@@ -365,9 +369,11 @@ def verify_target(repo: Path, keyring: Path) -> list[str]:
         run.run(["gpg", "--homedir", tmp, "--batch", "--quiet", "--no-default-keyring",
                  "--keyring", binary, "--import", armored])
         problems = _gpgv(repo / "repodata", binary)
-        problems += _verify_repodata(repo)
         try:
+            problems += _verify_repodata(repo)
             more, rpms = _verify_packages(repo)
+        except IntegrityError as e:
+            return [*problems, str(e)]
         except (ET.ParseError, OSError, EOFError, lzma.LZMAError) as e:
             return [*problems, f"{repo.name}: cannot read the primary metadata ({e})"]
         problems += more

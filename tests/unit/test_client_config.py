@@ -4,6 +4,8 @@ URL, read from the live tree without the signing key (real gpg and dpkg-deb)."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +69,42 @@ def test_an_unpublished_directory_is_refused_in_one_line(tmp_path: Path) -> None
     result = CliRunner().invoke(cli.cli, ["repo", "client-config", "--repo", str(tmp_path)])
     assert result.exit_code != 0
     assert "not a repack repository" in result.output
+
+
+@pytest.mark.skipif(not shutil.which("rpmbuild"), reason="needs rpmbuild")
+def test_el9_clients_get_only_the_keys_they_can_verify(tmp_path: Path, rsa_home: Path) -> None:
+    """During a rotation to ed25519 (published: RSA, then ed25519) the el9 rpms and
+    repomd.xml are signed by the RSA key alone and the .repo names keys/<name>-el9.asc with
+    that key only (EL9's rpm cannot import or verify EdDSA); apt gets both keys."""
+    from rpmkit import build_rpm  # type: ignore[import-not-found]
+
+    from repack.publish.verify import verify
+
+    rsa = keys.published(rsa_home)[0]
+    ed = keys.rotate(rsa_home, name="t", email="ed@example.org", algorithm="ed25519")
+    (tmp_path / "el9").mkdir()
+    rpm = build_rpm(tmp_path / "build", "python3-demo", "1.0")
+    rpm = rpm.rename(tmp_path / "el9" / rpm.name)
+    deb = make_deb(tmp_path / "debian-12", "python3-demo", "1.0-1")
+    root = tmp_path / "repo"
+    publisher.publish([rpm, deb], publisher.Options(
+        repo=root, gnupghome=rsa_home, signer=keys.signer(rsa_home), name="team",
+        url="https://packages.example.org/r"))
+    assert verify(root) == []
+
+    def fingerprints(path: Path) -> set[str]:
+        out = subprocess.run(["gpg", "--show-keys", "--with-colons", str(path)],
+                             capture_output=True, text=True, check=True).stdout
+        return {line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:")}
+
+    assert fingerprints(root / "keys" / "team-el9.asc") == {rsa}
+    assert fingerprints(root / "keys" / "team.asc") == {rsa, ed}
+    repo_file = (root / "client" / "team.repo").read_text()
+    assert "gpgkey=https://packages.example.org/r/keys/team-el9.asc\n" in repo_file
+    sig = subprocess.run(["gpg", "--list-packets", str(root / "yum/el9/repodata/repomd.xml.asc")],
+                         capture_output=True, text=True, check=False).stdout
+    assert f"issuer fpr v4 {rsa}" in sig and ed not in sig, sig
+    result = CliRunner().invoke(cli.cli, ["repo", "client-config", "--repo", str(root),
+                                          "-o", str(tmp_path / "client")])
+    assert result.exit_code == 0, result.output
+    assert fingerprints(tmp_path / "client" / "team-el9.asc") == {rsa}

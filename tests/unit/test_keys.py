@@ -54,9 +54,10 @@ def test_generate_lists_and_exports(tmp_path: Path) -> None:
             keys.resolve(home, "0123456789ABCDEF")
 
 
-def test_rsa4096(tmp_path: Path) -> None:
+def test_rsa4096_is_the_default(tmp_path: Path) -> None:
+    """RSA-4096 (as RHEL's and Fedora's own keys): every target's clients verify it."""
     with gnupg_home() as home:
-        keys.generate(home, name="r", email="r@example.org", algorithm="rsa4096", expire="1y")
+        keys.generate(home, name="r", email="r@example.org", expire="1y")
         (info,) = keys.list_keys(home)
         assert info.algorithm == "rsa4096"
 
@@ -92,7 +93,8 @@ def test_passphrase_is_needed_and_never_in_argv(tmp_path: Path) -> None:
 def test_rotate_signs_with_both_and_retire(tmp_path: Path) -> None:
     with gnupg_home() as home:
         old = new_key(home)
-        new = keys.rotate(home, name="repack test", email="repo2@example.org")
+        new = keys.rotate(home, name="repack test", email="repo2@example.org",
+                          algorithm="ed25519")
         assert keys.published(home) == [old, new]
         signer = keys.signer(home)
         assert (signer.fingerprint, signer.also) == (new, (old,))
@@ -192,10 +194,11 @@ def test_key_cli_generate_list_export_rotate_retire() -> None:
             assert result.exit_code == 0, result.output
             return result.output
 
-        old = run("key", "generate", "--email", "a@example.org").strip()
+        old = run("key", "generate", "--email", "a@example.org", "--algorithm",
+                  "ed25519").strip()
         assert f"{old} ed25519" in run("key", "list")
         assert run("key", "export").startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
-        new = run("key", "rotate", "--email", "b@example.org").strip()
+        new = run("key", "rotate", "--email", "b@example.org", "--algorithm", "ed25519").strip()
         listing = run("key", "list")
         assert listing.count("secret,published") == 2, listing
         run("key", "retire", old)
@@ -203,3 +206,69 @@ def test_key_cli_generate_list_export_rotate_retire() -> None:
         assert keys.published(home) == [new]
         bad = runner.invoke(cli, ["key", "retire", new, "--gnupghome", str(home)])
         assert bad.exit_code == 2 and "last published key" in bad.output
+
+
+def test_accepts_reads_minimum_sizes_and_curves() -> None:
+    assert keys.accepts(("rsa>=2048",), "rsa4096") and keys.accepts(("rsa>=2048",), "rsa2048")
+    assert not keys.accepts(("rsa>=2048",), "rsa1024")
+    assert not keys.accepts(("rsa>=2048",), "ed25519")
+    assert keys.accepts(("rsa4096", "ed25519"), "ed25519")
+    assert not keys.accepts(("rsa4096",), "rsa3072")
+    assert not keys.accepts(("rsa>=2048",), "dsa2048")
+
+
+def test_an_ed25519_key_is_refused_for_el9_and_left_out_beside_an_rsa_key(
+        tmp_path: Path) -> None:
+    """el9's rpm 4.16 cannot verify EdDSA: exit 10 naming the target and the algorithm;
+    during a rotation the RSA key alone signs for el9, both sign for Debian."""
+    from repack import targets
+    from repack.gpg import SignError
+
+    with gnupg_home() as home:
+        ed = new_key(home)
+        with pytest.raises(SignError) as e:
+            keys.for_target(keys.signer(home), targets.load("el9"))
+        assert e.value.exit_code == 10
+        assert "el9" in str(e.value) and "ed25519" in str(e.value) and "rsa>=2048" in str(e.value)
+        rsa = keys.rotate(home, name="repack test", email="rsa@example.org",
+                          algorithm="rsa4096")
+        el9 = keys.for_target(keys.signer(home), targets.load("el9"))
+        assert (el9.fingerprint, el9.also) == (rsa, ())
+        deb = keys.for_target(keys.signer(home), targets.load("debian-12"))
+        assert (deb.fingerprint, deb.also) == (rsa, (ed,))
+
+
+def test_an_empty_passphrase_is_none(tmp_path: Path) -> None:
+    """python-gnupg announces a passphrase on stdin for "" and writes nothing: gpg would
+    take the data's first line for it."""
+    from repack.gpg import read_passphrase
+
+    assert read_passphrase(environ={"REPACK_PASSPHRASE": ""}) is None
+    assert read_passphrase(environ={"REPACK_PASSPHRASE": "s3cret"}) == "s3cret"
+    assert read_passphrase(environ={}) is None
+    for text, want in (("", None), ("\n", None), ("\nsecond", None), ("pw\nrest", "pw")):
+        f = tmp_path / "pass"
+        f.write_text(text)
+        assert read_passphrase(f, environ={"REPACK_PASSPHRASE": "ignored"}) == want, text
+
+
+def test_signatures_are_checked_before_use(tmp_path: Path) -> None:
+    """A Signer given an empty passphrase still signs what it was given (it is none), and
+    a signature by a key the check does not know is refused before it replaces anything."""
+    from repack.gpg import SignError
+
+    with gnupg_home() as home:
+        fpr = new_key(home)
+        data = tmp_path / "Release"
+        data.write_text("Origin: repack\nLabel: repack\n")
+        Signer(gnupghome=home, fingerprint=fpr, passphrase="").clearsign(
+            data, tmp_path / "InRelease")
+        assert "\nOrigin: repack\n" in (tmp_path / "InRelease").read_text()
+        other = keys.rotate(home, name="o", email="o@example.org", algorithm="ed25519")
+        signer = Signer(gnupghome=home, fingerprint=fpr)
+        both = Signer(gnupghome=home, fingerprint=fpr, also=(other,))
+        with pytest.raises(SignError, match="does not verify"):
+            both.verify(data, tmp_path / "InRelease", clearsigned=True)   # one is missing
+        (tmp_path / "Changed").write_text("Origin: someone else\n")
+        with pytest.raises(SignError, match="does not carry the text"):
+            signer.verify(tmp_path / "Changed", tmp_path / "InRelease", clearsigned=True)

@@ -301,7 +301,8 @@ def test_cli_publish_directory_and_verify_exit_codes(tmp_path: Path, home: Path)
 
 def test_verify_warns_about_expiring_keys(tmp_path: Path) -> None:
     with gnupg_home() as short:
-        keys.generate(short, name="short", email="s@example.org", expire="10d")
+        keys.generate(short, name="short", email="s@example.org", expire="10d",
+                      algorithm="ed25519")
         repo = tmp_path / "repo"
         publisher.publish(debs(tmp_path, ("p", "1")), options(repo, short))
         assert [p for p in verify(repo) if "expires on" in p and "rotate" in p]
@@ -348,3 +349,36 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path: Path, home: Path) -> None:
         thread.join()
     assert not errors, errors[:5]
     assert reads[0] > 5
+
+
+@pytest.mark.parametrize("field, value", [
+    ("source", "../../.."), ("source", "a/b"), ("source", "ok (1.0) junk"),
+    ("arch", "../x"), ("arch", "all/../../x")])
+def test_fields_that_become_paths_are_checked(tmp_path: Path, field: str, value: str) -> None:
+    from repack.errors import MetadataError
+    from repack.publish import apt
+
+    kwargs = {"source": value} if field == "source" else {"arch": "all"}
+    deb = make_deb(tmp_path / "d", "python3-x", "1.0-1", **kwargs)  # type: ignore[arg-type]
+    if field == "arch":      # dpkg-deb refuses a bad Architecture: rewrite the control
+        root = tmp_path / "root"
+        subprocess.run(["dpkg-deb", "-R", str(deb), str(root)], check=True)
+        control = root / "DEBIAN" / "control"
+        control.write_text(control.read_text().replace("Architecture: all",
+                                                       f"Architecture: {value}"))
+        subprocess.run(["dpkg-deb", "--nocheck", "-b", str(root), str(deb)], check=True,
+                       capture_output=True)
+    with pytest.raises(MetadataError, match="refusing to publish"):
+        apt.source_of(apt.deb_record(deb), deb.name)
+
+
+def test_verify_names_paths_that_leave_the_repository(tmp_path: Path) -> None:
+    from repack.publish.verify import _escapes
+
+    root = tmp_path / "repo"
+    (root / "apt").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "apt" / "link").symlink_to(tmp_path / "outside")
+    assert not _escapes(root, root / "apt", "pool/main/p/p/p_1_all.deb")
+    for bad in ("../x", "pool/../../x", "/etc/passwd", "", "link/x", "a\\..\\b"):
+        assert _escapes(root, root / "apt", bad), bad

@@ -29,7 +29,8 @@ def options(repo: Path, home: Path) -> publisher.Options:
 def deb(tmp: Path, version: str, *, fixes: bool, name: str = "python3-demo") -> Path:
     upstream = version.partition("-")[0]
     return deb_with_record(tmp / "debian-12", name, version,
-                           record(upstream, [FIX] if fixes else []))
+                           record(upstream, [FIX] if fixes else [],
+                                  project=name.removeprefix("python3-")))
 
 
 def suite_packages(repo: Path, dist: str) -> list[tuple[str, str]]:
@@ -105,7 +106,8 @@ needs_rpm = pytest.mark.skipif(
 
 
 def rpm(tmp: Path, version: str, *, fixes: bool, name: str = "python3-demo") -> Path:
-    built = rpm_with_record(tmp / "build", name, version, record(version, [FIX] if fixes else []))
+    built = rpm_with_record(tmp / "build", name, version, record(
+        version, [FIX] if fixes else [], project=name.removeprefix("python3-")))
     dest = tmp / "el9" / built.name
     dest.parent.mkdir(exist_ok=True)
     return Path(shutil.copy(built, dest))
@@ -130,7 +132,8 @@ def updates(repo: Path) -> list[tuple[str, list[str]]]:
 
 
 @needs_rpm
-def test_yum_updateinfo(tmp_path: Path, home: Path) -> None:
+def test_yum_updateinfo(tmp_path: Path, rsa_home: Path) -> None:
+    home = rsa_home                                # el9 clients verify RSA, not ed25519
     repo = tmp_path / "repo"
     opts = options(repo, home)
     publisher.publish([rpm(tmp_path, "1.0", fixes=False),

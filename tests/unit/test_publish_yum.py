@@ -282,3 +282,16 @@ def test_rpmvercmp_agrees_with_rpm() -> None:
     assert EVR(epoch="1", version="1.0", release="1") > EVR(version="9.9", release="9")
     assert sorted([EVR(version="1.1"), EVR(version="1.0~rc1"), EVR(version="1.0")]) == [
         EVR(version="1.0~rc1"), EVR(version="1.0"), EVR(version="1.1")]
+
+
+def test_metadata_hrefs_with_dotdot_are_refused(tmp_path: Path) -> None:
+    """`..` in a location is refused even where it would stay inside the repository."""
+    from repack.errors import IntegrityError
+
+    repo = tmp_path / "el9"
+    (repo / "repodata").mkdir(parents=True)
+    assert yum._inside(repo, "repodata/x-primary.xml.gz") == (repo / "repodata" /
+                                                             "x-primary.xml.gz").resolve()
+    for bad in ("../el8/x.rpm", "repodata/../x.rpm", "/etc/passwd", "../../outside.rpm"):
+        with pytest.raises(IntegrityError):
+            yum._inside(repo, bad)

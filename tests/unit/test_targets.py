@@ -34,3 +34,30 @@ def test_malformed_target_reports_every_problem() -> None:
     msg = str(e.value)
     assert "unknown key 'bogus'" in msg and "missing key 'codename'" in msg
     assert "does not match the file name" in msg and "family must be" in msg
+
+
+def test_signature_algorithms_are_target_data() -> None:
+    """What each target's clients verify (sources in the target files): EL9's rpm 4.16
+    not EdDSA; apt and Fedora's rpm-sequoia RSA and ed25519."""
+    from repack.keys import accepts
+
+    algos = {t: targets.load(t).signature_algorithms for t in targets.available()}
+    assert algos["el9"] == ("rsa>=2048",)
+    for t in ("debian-12", "debian-13", "fedora-42"):
+        assert accepts(algos[t], "ed25519") and accepts(algos[t], "rsa4096"), t
+    assert not accepts(algos["el9"], "ed25519") and accepts(algos["el9"], "rsa4096")
+    assert not accepts(algos["el9"], "rsa1024") and not accepts(algos["debian-13"], "nistp256")
+
+
+def test_malformed_signature_algorithms_are_refused() -> None:
+    data = tomllib_load("el9")
+    for bad in ([], ["rsa"], ["ed25519; rm -rf"], "rsa>=2048"):
+        with pytest.raises(TargetError, match="signature_algorithms"):
+            targets.parse("el9", {**data, "signature_algorithms": bad})
+
+
+def tomllib_load(target_id: str) -> dict[str, object]:
+    import tomllib
+    from importlib import resources
+
+    return tomllib.loads(resources.files(targets).joinpath(f"{target_id}.toml").read_text())
