@@ -34,7 +34,7 @@ from rich.progress import (
 
 from repack import log
 from repack.errors import IntegrityError, ResolveError
-from repack.http import describe_error
+from repack.http import DEFAULT_DEADLINE, describe_error
 from repack.model import Release, Sdist
 from repack.requirements import parse_hash_option
 from repack.sourcedate import source_date_epoch
@@ -46,6 +46,9 @@ PROGRESS_MIN_BYTES = 1024 * 1024
 MAX_UNSIZED_BYTES = 2 * 1024**3
 _CHUNK = 64 * 1024
 STALE_SECONDS = 3600     # an .unverified- file untouched this long lost its process
+# A download may take DEFAULT_DEADLINE plus one second per MIN_RATE bytes: an index that
+# drips a byte every few seconds never trips a read timeout, so the whole is bounded too.
+MIN_RATE = 50_000
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -206,8 +209,16 @@ def _stream(
             hops = [r.url for r in resp.history] + [resp.url]
             tls = all(urlparse(u).scheme == "https" for u in hops)
             total = _content_length(resp) or release.size
+            allowed = DEFAULT_DEADLINE + limit / MIN_RATE
+            deadline = time.monotonic() + allowed
+            # read1: whatever has arrived (urllib3 >= 2.3), so a trickle is seen between bytes
+            read = getattr(resp.raw, "read1", None) or resp.raw.read
             with _progress(release.filename, total) as advance:
-                for chunk in resp.raw.stream(_CHUNK, decode_content=False):
+                while chunk := read(_CHUNK, decode_content=False):
+                    if time.monotonic() > deadline:
+                        raise ResolveError(
+                            f"download of {release.url} took longer than {allowed:.0f} s",
+                            project=release.name, hint="the index or a proxy is too slow")
                     received += len(chunk)
                     if received > limit:
                         raise IntegrityError(

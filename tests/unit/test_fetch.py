@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
-from localindex import LocalIndex  # tests/ is on sys.path (see conftest.py)
+from localindex import Answer, LocalIndex  # tests/ is on sys.path (see conftest.py)
 from packaging.requirements import Requirement
 
 import repack.fetch
@@ -283,3 +284,21 @@ def test_stale_partial_downloads_are_swept(tmp_path: Path) -> None:
     os.utime(stale, (hour_ago, hour_ago))
     repack.fetch.sweep_stale(tmp_path)
     assert not stale.exists() and live.exists()
+
+
+def test_a_dripping_download_hits_its_deadline(
+    local_index: LocalIndex, session: requests.Session, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One byte every 0.2 s never trips a read timeout; the download's deadline (here 1 s
+    plus nothing per byte) ends it, and nothing is left in the cache."""
+    local_index.add("demo", "demo-1.0.tar.gz", DATA)
+    path = urlparse(local_index.file_url("demo", "demo-1.0.tar.gz")).path
+    local_index.answers[path] = Answer(body=DATA, drip=0.2)
+    monkeypatch.setattr(repack.fetch, "DEFAULT_DEADLINE", 1.0)
+    monkeypatch.setattr(repack.fetch, "MIN_RATE", 10**12)
+    release = release_of(local_index, session)
+    with pytest.raises(ResolveError, match="took longer than 1 s") as err:
+        fetch(release, pins=[], cache_dir=tmp_path, session=session)
+    assert err.value.exit_code == 3
+    assert files_in(tmp_path) == []
