@@ -14,7 +14,7 @@ import json
 import shutil
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,11 +26,12 @@ from repack import __version__, cli_publish, cli_trust, config, log
 from repack import targets as target_files
 from repack.build import engine as engines
 from repack.errors import CommandFailed, ConfigError, HostError, RepackError
-from repack.model import BuildRequest
+from repack.model import BuildRequest, Target
 from repack.run import TOOL_PACKAGES
 
 if TYPE_CHECKING:
     from repack import pipeline
+    from repack.gpg import Signer
 else:   # the build pipeline's imports cost ~0.5 s that the repository commands need not pay
     from repack.lazy import lazy_import
     pipeline = lazy_import("repack.pipeline")
@@ -202,9 +203,11 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
         signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file) if sign else None
         if lock_file is not None:
             ctx = _checked_context(settings, output)
-            result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs, ctx)
+            result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs, ctx,
+                                   signer)
         else:
             targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
+            _check_signer(signer, targets)
             requests_ = _requests(reqs, req_file, hashes)
             ctx = _checked_context(settings, output)
             if with_deps:
@@ -245,9 +248,19 @@ def _checked_context(settings: config.Settings, output: Path | None) -> pipeline
     return ctx
 
 
+def _check_signer(signer: Signer | None, targets: Sequence[Target]) -> None:
+    """--sign: a key some target's clients cannot verify (ed25519 for el9) is refused
+    before anything is built, not after (exit 10)."""
+    if signer is not None:
+        from repack import keys
+
+        for target in targets:
+            keys.for_target(signer, target)
+
+
 def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
                   with_deps: bool, target_ids: tuple[str, ...], jobs: int,
-                  ctx: pipeline.Context) -> pipeline.BuildResult:
+                  ctx: pipeline.Context, signer: Signer | None = None) -> pipeline.BuildResult:
     import dataclasses
 
     from repack import buildplan, lockfile
@@ -257,6 +270,7 @@ def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
                           "--with-deps with it")
     lock = lockfile.load(lock_file)
     targets = pipeline.load_targets(target_ids or tuple(t.id for t in lock.targets))
+    _check_signer(signer, targets)
     plans = buildplan.locked_plans(lock, targets, ctx)
     ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
     return buildplan.build_plans(plans, targets, ctx, jobs=jobs)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
 from repotools import fake_record, gnupg_home, make_deb  # type: ignore[import-not-found]
 
 from repack import provenance
@@ -193,6 +194,20 @@ def test_el9_refuses_an_ed25519_key_and_the_default_key_is_rsa4096(tmp_path: Pat
                                     str(repo / "yum/el9" / rpm.name)], capture_output=True,
                                    text=True, check=True).stdout
         assert signature.startswith("RSA/SHA256"), signature
+
+
+def test_build_sign_for_el9_refuses_an_ed25519_key_before_building(tmp_path: Path,
+                                                                    ed_home: Path) -> None:
+    """`repack build --sign -t el9` with an ed25519 key: exit 10 before anything is
+    resolved or built (the index is never asked)."""
+    with LocalIndex() as index:
+        proc = run_repack(["build", "demo==1.0", "-t", "el9", "--sign", "--gnupghome",
+                           str(ed_home), "-o", str(tmp_path / "out")],
+                          env={"PIP_INDEX_URL": index.url})
+        assert proc.returncode == 10, proc.stderr
+        assert "error: el9: " in proc.stderr and "ed25519" in proc.stderr, proc.stderr
+        assert index.requests == []
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_expired_key_is_named_as_expired(tmp_path: Path) -> None:
