@@ -42,7 +42,7 @@ import platformdirs
 from packaging.utils import canonicalize_name
 
 from repack.build.engine import Limits
-from repack.errors import ConfigError
+from repack.errors import ConfigError, unknown_keys
 from repack.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
@@ -91,10 +91,8 @@ def _read(path: Path) -> dict[str, object]:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from e
-    unknown = set(data) - _SECTIONS
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))} "
-                          f"(allowed: {', '.join(sorted(_SECTIONS))})")
+    if (problem := unknown_keys(data, _SECTIONS)) is not None:
+        raise ConfigError(f"{path}: {problem.replace('key(s)', 'section(s)')}")
     return data
 
 
@@ -184,10 +182,8 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
         where = f"{path}: [packages.{project}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where} must be a table")
-        unknown = set(entry) - _PACKAGE_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
-                              f"(allowed: {', '.join(sorted(_PACKAGE_KEYS))})")
+        if (problem := unknown_keys(entry, _PACKAGE_KEYS)) is not None:
+            raise ConfigError(f"{where}: {problem}")
         name = entry.get("name")
         if name is not None and (not isinstance(name, str) or not _PACKAGE_NAME.fullmatch(name)):
             raise ConfigError(f"{where}: name must be a package name of lowercase letters, "
@@ -202,10 +198,17 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
     return out
 
 
+_KEYS = {"maintainer": frozenset({"name", "email"}),
+         "build": frozenset({"engine", "output", "timeout", "memory", "pids"})}
+
+
 def _table(data: dict[str, object], key: str, path: Path,
            numbers: frozenset[str] = frozenset()) -> dict[str, object]:
-    """A table of strings, except the keys in `numbers`, which are whole numbers."""
+    """A table of strings, except the keys in `numbers`, which are whole numbers; a key
+    it does not know is refused, naming the closest one."""
     value = data.get(key, {})
+    if isinstance(value, dict) and (problem := unknown_keys(value, _KEYS[key])) is not None:
+        raise ConfigError(f"{path}: [{key}] {problem}")
     if not isinstance(value, dict) or not all(
             isinstance(v, int) and not isinstance(v, bool) if k in numbers else isinstance(v, str)
             for k, v in value.items()):

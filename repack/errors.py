@@ -22,6 +22,7 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 
 class RepackError(Exception):
@@ -116,3 +117,19 @@ class ToolMissing(RepackError):
     def __init__(self, tool: str, *, hint: str | None = None):
         self.tool = tool
         super().__init__(f"required host tool {tool!r} was not found on PATH", hint=hint)
+
+
+def unknown_keys(found: Iterable[str], allowed: Iterable[str]) -> str | None:
+    """The problem with the keys of a config table that are not `allowed`, naming the
+    closest known key of each (a misspelling must not be silently ignored); None if none."""
+    import difflib
+
+    known = sorted(allowed)
+    extra = sorted(set(found) - set(known))
+    if not extra:
+        return None
+    named = []
+    for key in extra:
+        close = difflib.get_close_matches(key, known, n=1)
+        named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return f"unknown key(s) {', '.join(named)}; known: {', '.join(known)}"

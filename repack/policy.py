@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack.errors import ConfigError
+from repack.errors import ConfigError, unknown_keys
 
 if TYPE_CHECKING:
     from repack.attest import Publisher
@@ -97,10 +97,8 @@ def _require(value: object, source: Path, where: str) -> Require:
 
 
 def _unknown(table: Mapping[str, object], allowed: set[str], source: Path, where: str) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise _err(source, where, f"unknown key(s) {', '.join(extra)} "
-                                  f"(allowed: {', '.join(sorted(allowed))})")
+    if (problem := unknown_keys(table, allowed)) is not None:
+        raise _err(source, where, problem)
 
 
 def _fingerprints(value: object, source: Path, where: str) -> tuple[str, ...]:

@@ -29,6 +29,9 @@ def test_file_then_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, message", [
     ("[maintainer\n", "config.toml"),
     ("[surprise]\n", "unknown section"),
+    ('[maintainer]\nemial = "a@example.org"\n', r"\[maintainer\] unknown key\(s\) 'emial' "
+                                                r"\(did you mean 'email'\?\)"),
+    ('[build]\nengien = "podman"\n', r"'engien' \(did you mean 'engine'\?\)"),
     ('[maintainer]\nname = 3\n', "table of strings"),
     ('[maintainer]\nname = "A\\nDepends: x"\nemail = "a@example.org"\n', "one line"),
     ('[build]\ntimeout = "soon"\n', "whole numbers"),
@@ -68,7 +71,7 @@ def test_packages_table(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ('[packages]\napt = 1\n', r"\[packages.apt\] must be a table"),
-    ('[packages.apt]\nnmae = "x"\n', "unknown key"),
+    ('[packages.apt]\nnmae = "x"\n', r"unknown key\(s\) 'nmae' \(did you mean 'name'\?\)"),
     ('[packages.apt]\nname = "Python3_Apt"\n', "name must be a package name"),
     ('[packages.apt]\nallow-paths = "/usr/bin/su"\n', "allow-paths must be a list"),
     ('[packages.apt]\nallow-paths = ["usr/bin/su"]\n', "allow-paths must be a list"),
