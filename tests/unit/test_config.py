@@ -29,8 +29,8 @@ def test_file_then_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, message", [
     ("[maintainer\n", "config.toml"),
     ("[surprise]\n", "unknown section"),
-    ('[maintainer]\nemial = "a@example.org"\n', r"\[maintainer\] unknown key\(s\) 'emial' "
-                                                r"\(did you mean 'email'\?\)"),
+    ('[maintainer]\nemial = "a@example.org"\n',
+     r"\[maintainer\] unknown key\(s\) 'emial' \(did you mean 'email'\?\)"),
     ('[build]\nengien = "podman"\n', r"'engien' \(did you mean 'engine'\?\)"),
     ('[maintainer]\nname = 3\n', "table of strings"),
     ('[maintainer]\nname = "A\\nDepends: x"\nemail = "a@example.org"\n', "one line"),
