@@ -436,32 +436,41 @@ def image_build(target_ids: tuple[str, ...], rebuild: bool, base: bool, verbose:
     _report(debug, body)
 
 
-DOCTOR_TOOLS = ("mmdebstrap", "gpg", "dpkg-deb", "dpkg-source", "lintian")
+# Host tools and what each is for: the builds themselves run in containers, so a host
+# without rpm can still build rpms, but cannot publish or inspect them.
+DOCTOR_TOOLS: dict[str, str] = {
+    "mmdebstrap": "build, render, lock, rebuild, image build (bootstrapping builder images)",
+    "dpkg-deb": "build (checking the .debs), publish, explain, rebuild",
+    "gpg": "key, sign, publish, repo refresh, trust add-key, build --sign",
+    "gpgv": "publish, repo verify",
+    "rpm": "publish and repo verify of yum repositories, rebuild of .rpm",
+    "rpmsign": "sign and publish of .rpm",
+    "rpm2archive": "explain of .rpm",
+    "createrepo_c": "publish of .rpm (the yum metadata)",
+}
+ENGINE_USE = "build, render, lock, rebuild, image build (podman or docker)"
 
 
 @cli.command()
 def doctor() -> None:
-    """Check the host tools repack needs and say how to install the missing ones."""
-    from repack.run import run
-
-    missing = []
-    engines = []
-    for name in ("podman", "docker"):
-        if not shutil.which(name):
-            continue
-        # a docker client without a running engine cannot build anything
-        answers = name == "podman" or run(["docker", "info"], check=False).returncode == 0
-        engines.append(name if answers else f"{name} (client only: no engine answers)")
-    click.echo(f"{'container engine':18} {', '.join(engines) or 'MISSING'}")
-    if not any("client only" not in e for e in engines):
-        missing.append("podman")
-    for tool in DOCTOR_TOOLS:
+    """Check every host tool repack drives; name what a missing one disables and how to
+    install it (exit 9 when one is missing)."""
+    missing: dict[str, str] = {}
+    try:
+        engine_name = engines.detect().name
+    except RepackError:
+        engine_name = None
+        missing["podman"] = ENGINE_USE
+    if engine_name is None and shutil.which("docker"):
+        click.echo(f"{'docker':18} client only: no engine answers `docker info`")
+    click.echo(f"{'container engine':18} {engine_name or 'MISSING: disables ' + ENGINE_USE}")
+    for tool, use in DOCTOR_TOOLS.items():
         path = shutil.which(tool)
-        click.echo(f"{tool:18} {path or 'MISSING'}")
+        click.echo(f"{tool:18} {path or 'MISSING: disables ' + use}")
         if not path:
-            missing.append(tool)
+            missing[tool] = use
     if missing:
-        packages = sorted({TOOL_PACKAGES[t] for t in missing})
+        packages = sorted({TOOL_PACKAGES.get(t, t) for t in missing})
         click.echo(f"\nmissing: {', '.join(missing)}\ninstall with: apt-get install "
                    f"{' '.join(packages)}", err=True)
         sys.exit(9)

@@ -30,6 +30,7 @@ TOOL_PACKAGES: dict[str, str] = {
     "lintian": "lintian",
     "rpm": "rpm",
     "rpmsign": "rpm",
+    "rpm2archive": "rpm2cpio",
     "createrepo_c": "createrepo-c",
     "gpgv": "gpgv",
 }
