@@ -179,7 +179,8 @@ def make_key(home: Path) -> str:
         shutil.rmtree(home, ignore_errors=True)
         env = {k: v for k, v in os.environ.items() if k != "REPACK_PASSPHRASE"}
         out = sh(repack_argv("key", "generate", "--email", "bench@example.org", "--expire",
-                             "1y", "--algorithm", "rsa4096", "--gnupghome", home),
+                             "1y", "--algorithm", "rsa4096", "--no-passphrase", "--gnupghome",
+                             home),
                  env=env, cwd=REPO).stdout
         marker.write_text(out.decode().strip().splitlines()[-1])
     return marker.read_text().strip()

@@ -42,7 +42,24 @@ def new_key_options(f: F) -> F:
                           "el9 (RHEL 9's rpm cannot verify EdDSA).")(f)
     f = click.option("--email", required=True, help="E-mail of the key's user id.")(f)
     f = click.option("--name", default="repack repository", show_default=True)(f)
+    f = click.option("--no-passphrase", is_flag=True,
+                     help="Create the secret key unprotected (e.g. for a CI secret store); "
+                          "without it a passphrase (--passphrase-file or REPACK_PASSPHRASE) "
+                          "is required.")(f)
     return f
+
+
+def new_key_passphrase(passphrase_file: Path | None, no_passphrase: bool) -> str | None:
+    """The passphrase for a new secret key: given, or explicitly none, never by default."""
+    passphrase = read_passphrase(passphrase_file)
+    if passphrase is not None and no_passphrase:
+        raise ConfigError("--no-passphrase and a passphrase (--passphrase-file or "
+                          "REPACK_PASSPHRASE) contradict each other")
+    if passphrase is None and not no_passphrase:
+        raise ConfigError("refusing to create a secret key without a passphrase",
+                          hint="give --passphrase-file FILE or REPACK_PASSPHRASE, or "
+                               "--no-passphrase for an unprotected key")
+    return passphrase
 
 
 def _home(gnupghome: Path | None) -> Path:
@@ -81,14 +98,16 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @key_options
     @common
     def key_generate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
-                     gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
-                     debug: bool, config_file: Path | None) -> None:
-        """Create a signing key (published if it is the first)."""
+                     no_passphrase: bool, gnupghome: Path | None, passphrase_file: Path | None,
+                     verbose: bool, debug: bool, config_file: Path | None) -> None:
+        """Create a signing key (published if it is the first), protected by the given
+        passphrase unless --no-passphrase."""
         log.configure(verbose=verbose)
 
         def body() -> None:
+            passphrase = new_key_passphrase(passphrase_file, no_passphrase)
             fpr = keys.generate(_home(gnupghome), name=name, email=email, algorithm=algorithm,
-                                expire=expire, passphrase=read_passphrase(passphrase_file))
+                                expire=expire, passphrase=passphrase)
             click.echo(fpr)
         report(debug, body)
 
@@ -97,15 +116,16 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @key_options
     @common
     def key_rotate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
-                   gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
-                   debug: bool, config_file: Path | None) -> None:
+                   no_passphrase: bool, gnupghome: Path | None, passphrase_file: Path | None,
+                   verbose: bool, debug: bool, config_file: Path | None) -> None:
         """Add a new key beside the current ones: the next publish signs with both and
         ships both to clients; `repack key retire OLD` once clients have moved."""
         log.configure(verbose=verbose)
 
         def body() -> None:
+            passphrase = new_key_passphrase(passphrase_file, no_passphrase)
             fpr = keys.rotate(_home(gnupghome), name=name, email=email, algorithm=algorithm,
-                              expire=expire, passphrase=read_passphrase(passphrase_file))
+                              expire=expire, passphrase=passphrase)
             click.echo(fpr)
         report(debug, body)
 
@@ -192,8 +212,9 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                                        "file:// of REPO).")(f)
         f = click.option("--name", help="Repository name for keys/ and client/ files "
                                         "(default: repack).")(f)
-        f = click.option("--valid-days", type=click.IntRange(min=0), default=7,
-                         show_default=True, help="Release Valid-Until, days from now.")(f)
+        f = click.option("--valid-days", type=click.IntRange(min=1), default=7,
+                         show_default=True, help="Release Valid-Until, days from now (at least 1: "
+                              "clients refuse the repository after it).")(f)
         f = click.option("--key", help="Sign with this key only (default: every published "
                                        "key).")(f)
         return key_options(f)

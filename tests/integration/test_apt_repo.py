@@ -35,7 +35,8 @@ ACCEPTED = ("rotated",)
 @pytest.fixture(scope="module")
 def home() -> Iterator[Path]:
     with gnupg_home() as h:
-        gen = run_repack(["key", "generate", "--email", "team@example.org", "--gnupghome",
+        gen = run_repack(["key", "generate", "--email", "team@example.org", "--no-passphrase",
+                          "--gnupghome",
                           str(h)])
         assert gen.returncode == 0, gen.stderr
         yield h
@@ -142,7 +143,8 @@ def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
     tamper_packages(copy("flipped"), rehash=False)
     tamper_packages(copy("rehashed"), rehash=True)
     with gnupg_home() as other:
-        run_repack(["key", "generate", "--email", "mallory@example.org", "--gnupghome",
+        run_repack(["key", "generate", "--email", "mallory@example.org", "--no-passphrase",
+                    "--gnupghome",
                     str(other)])
         publish(out, root / "otherkey", f"{url}/otherkey", other)
     unsigned = copy("unsigned")

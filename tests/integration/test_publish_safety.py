@@ -50,7 +50,7 @@ def ed_home() -> Iterator[Path]:
     """An ed25519 key without a passphrase (`repack key generate --algorithm ed25519`)."""
     with gnupg_home() as h:
         gen = run_repack(["key", "generate", *EMAIL, "--algorithm", "ed25519",
-                          "--gnupghome", str(h)], env={"REPACK_PASSPHRASE": ""})
+                          "--no-passphrase", "--gnupghome", str(h)])
         assert gen.returncode == 0, gen.stderr
         yield h
 
@@ -172,7 +172,8 @@ def test_el9_refuses_an_ed25519_key_and_the_default_key_is_rsa4096(tmp_path: Pat
     assert signed.returncode == 10 and "el9" in signed.stderr and "ed25519" in signed.stderr
     assert rpm.read_bytes() == before
     with gnupg_home() as home:
-        gen = run_repack(["key", "generate", *EMAIL, "--gnupghome", str(home)])
+        gen = run_repack(["key", "generate", *EMAIL, "--no-passphrase", "--gnupghome",
+                          str(home)])
         assert gen.returncode == 0, gen.stderr
         listing = run_repack(["key", "list", "--gnupghome", str(home)]).stdout
         assert f"{gen.stdout.strip()} rsa4096" in listing, listing

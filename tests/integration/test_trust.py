@@ -201,7 +201,7 @@ def test_published_build_of_a_fixing_release_is_a_security_update(world: World,
     """The chain with real packages: repack builds 1.0 and 1.1 (which fixes 1.0's GHSA),
     publishes 1.0, then 1.1: the record inside the built 1.1 makes it a security update."""
     with gnupg_home() as home:
-        gen = run_repack(["key", "generate", "--email", "team@example.org",
+        gen = run_repack(["key", "generate", "--email", "team@example.org", "--no-passphrase",
                           "--gnupghome", str(home)])
         assert gen.returncode == 0, gen.stderr
         repo = tmp_path / "repo"

@@ -195,10 +195,11 @@ def test_key_cli_generate_list_export_rotate_retire() -> None:
             return result.output
 
         old = run("key", "generate", "--email", "a@example.org", "--algorithm",
-                  "ed25519").strip()
+                  "ed25519", "--no-passphrase").strip()
         assert f"{old} ed25519" in run("key", "list")
         assert run("key", "export").startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
-        new = run("key", "rotate", "--email", "b@example.org", "--algorithm", "ed25519").strip()
+        new = run("key", "rotate", "--email", "b@example.org", "--algorithm", "ed25519",
+                  "--no-passphrase").strip()
         listing = run("key", "list")
         assert listing.count("secret,published") == 2, listing
         run("key", "retire", old)
@@ -206,6 +207,31 @@ def test_key_cli_generate_list_export_rotate_retire() -> None:
         assert keys.published(home) == [new]
         bad = runner.invoke(cli, ["key", "retire", new, "--gnupghome", str(home)])
         assert bad.exit_code == 2 and "last published key" in bad.output
+
+
+def test_a_new_key_needs_a_passphrase_or_no_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No secret key is created unprotected by default; --no-passphrase says so explicitly."""
+    from click.testing import CliRunner
+
+    from repack.cli import cli
+
+    monkeypatch.delenv("REPACK_PASSPHRASE", raising=False)
+    runner = CliRunner()
+    with gnupg_home() as home:
+        for verb in ("generate", "rotate"):
+            result = runner.invoke(cli, ["key", verb, "--email", "a@example.org",
+                                         "--algorithm", "ed25519", "--gnupghome", str(home)])
+            assert result.exit_code == 2, result.output
+            assert "refusing to create a secret key without a passphrase" in result.output
+            assert "--no-passphrase" in result.output
+        assert keys.list_keys(home) == []
+        monkeypatch.setenv("REPACK_PASSPHRASE", "secret")
+        both = runner.invoke(cli, ["key", "generate", "--email", "a@example.org",
+                                   "--no-passphrase", "--gnupghome", str(home)])
+        assert both.exit_code == 2 and "contradict" in both.output
+        made = runner.invoke(cli, ["key", "generate", "--email", "a@example.org",
+                                   "--algorithm", "ed25519", "--gnupghome", str(home)])
+        assert made.exit_code == 0, made.output
 
 
 def test_accepts_reads_minimum_sizes_and_curves() -> None:
