@@ -27,11 +27,12 @@ from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
 from repack.build.engine import Container, Engine
+from repack.build.outputs import read_beneath
 from repack.build.rpm import build_rpm
 from repack.cache import key as cache_key
 from repack.cache import sha256_file, tree_digest
 from repack.config import Settings
-from repack.errors import ConfigError, RepackError
+from repack.errors import BuildError, ConfigError, RepackError
 from repack.fetch import fetch
 from repack.model import (
     ArchiveIndex,
@@ -130,7 +131,9 @@ def build_deb_for_target(sdist: Sdist, target: Target,
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
-            artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
+            artifacts = deb.dpkg_buildpackage(container, srcdir, spec,
+                                              orig=orig_name(spec, sdist),
+                                              orig_sha256=sdist.sha256)
             store(artifacts, warnings, deb.work / "build.log",
                   cache_entry(sdist, target, image, ctx.settings))
 
@@ -177,7 +180,7 @@ def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
         out = dest / srcdir / "debian"
         if out.exists():
             raise RepackError(f"{out} already exists; remove it or choose another -o")
-        shutil.copytree(deb.work / "build" / srcdir / "debian", out)
+        shutil.copytree(deb.rendered / srcdir / "debian", out)
         result.append(out)
 
     prepare(sdist, target, image, ctx, finish)
@@ -232,8 +235,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             for w in warnings:
                 log.warn(w)
             with log.step("Rendering debian/"):
-                render.render_debian(spec, build_dir / srcdir,
-                                     license_text=license_text(build_dir / srcdir, project))
+                deb.render(container, srcdir, spec,
+                           license_text=license_text(build_dir, srcdir, project))
             finish(deb, container, srcdir, spec, warnings)
 
         deb.offline(build_depends, offline)
@@ -306,12 +309,18 @@ def debian_upstream(spec: DebSpec) -> str:
 LICENSE_TEXT_LIMIT = 256 * 1024
 
 
-def license_text(tree: Path, project: Project) -> str | None:
+def license_text(build_dir: Path, srcdir: str, project: Project) -> str | None:
+    """The license files the metadata names, read from the tree in build_dir (which upstream
+    code could have rewritten: no symlink followed, no file other than a regular one)."""
     texts = []
     for rel in project.license_files:
-        path = tree / rel
-        if path.is_file() and not path.is_symlink():
-            texts.append(path.read_bytes()[:LICENSE_TEXT_LIMIT].decode("utf-8", errors="replace"))
+        try:
+            data = read_beneath(build_dir, f"{srcdir}/{rel}", limit=LICENSE_TEXT_LIMIT,
+                                truncate=True, project=str(project.name))
+        except BuildError:
+            data = None     # not a regular file: like a missing one
+        if data is not None:
+            texts.append(data.decode("utf-8", errors="replace"))
     return "\n\n".join(texts) or None
 
 

@@ -201,3 +201,53 @@ def _open_tar(archive: Path, fmt: str) -> tarfile.TarFile:
 
 def _mode(rel: str) -> int:
     return 0o755 if rel.endswith(".sh") or rel.startswith("bin/") else 0o644
+
+
+# ----------------------------------------------------------------------------- hostile sdists
+# A setup.py runs as root inside the builder during the build: these do what a hostile one
+# would, with only the builder's own tools.
+
+SMUGGLE_SETUP_PY = '''\
+"""Hostile: build a foreign package during the build and leave it beside the real output."""
+import os, pathlib, subprocess, tempfile
+from setuptools import setup
+
+def smuggle():
+    tree = pathlib.Path(__file__).resolve().parent
+    work = pathlib.Path(tempfile.mkdtemp())
+    if pathlib.Path("/build/rpmbuild/RPMS").is_dir():          # repack's rpm builder
+        spec = work / "sudo.spec"
+        spec.write_text(
+            "Name: sudo\\nVersion: 99.1.0\\nRelease: 1\\nEpoch: 99\\nSummary: sudo\\n"
+            "License: MIT\\nBuildArch: noarch\\n%description\\nsudo\\n"
+            "%post\\necho owned\\n%files\\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RPM")}
+        subprocess.run(["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {work}", str(spec)],
+                       check=True, env=env)
+        out = pathlib.Path("/build/rpmbuild/RPMS/noarch")
+        out.mkdir(parents=True, exist_ok=True)
+        for rpm in work.glob("RPMS/*/*.rpm"):
+            (out / rpm.name).write_bytes(rpm.read_bytes())
+    else:                                                       # dpkg-buildpackage's ..
+        debian = work / "pkg" / "DEBIAN"
+        debian.mkdir(parents=True)
+        (debian / "control").write_text(
+            "Package: sudo\\nVersion: 99:1.0\\nArchitecture: all\\nMaintainer: x <x@x>\\n"
+            "Description: sudo\\n")
+        (debian / "postinst").write_text("#!/bin/sh\\necho owned\\n")
+        (debian / "postinst").chmod(0o755)
+        subprocess.run(["dpkg-deb", "-b", str(work / "pkg"),
+                        str(tree.parent / "sudo_99.1.0_all.deb")], check=True)
+
+smuggle()
+setup()
+'''
+
+
+def smuggling_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist whose setup.py builds a `sudo` package (epoch 99, a postinst/%post) during
+    the build and drops it where the real packages are written: beside the .deb for
+    dpkg-buildpackage, into RPMS/noarch/ for rpmbuild.  `nonce` makes each sdist unique,
+    so that a build cache never answers instead of a build."""
+    return make_sdist(path, name, version, {"setup.py": SMUGGLE_SETUP_PY.encode(),
+                                            "NONCE": nonce.encode()})

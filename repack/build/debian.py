@@ -14,17 +14,25 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
+import lzma
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+import tarfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from repack import buildreqs, log
+from debian.deb822 import BuildInfo, Changes, Deb822, Dsc
+
+from repack import buildreqs, log, render
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
+from repack.build.outputs import copy_beneath, list_beneath, read_beneath, unexpected
 from repack.cache import sha256_file
 from repack.errors import BuildError, MetadataError
 from repack.model import Alternatives, Artifact, DebSpec
+from repack.run import run
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root"]
@@ -37,6 +45,9 @@ src, copy, out = sys.argv[1:4]
 shutil.copytree(src, copy, symlinks=True)
 print(build.ProjectBuilder(copy).metadata_path(out))
 """
+
+DebKind = Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes"]
+METADATA_LIMIT = 16 << 20      # a METADATA or entry_points.txt larger than this is hostile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,9 +72,12 @@ class DebianBuild:
         self.lists = work / "apt-lists"
         self.archives = apt_cache
         self.wheels = work / "wheels"
+        self.rendered = work / "rendered"     # debian/ as rendered: host-written, mounted ro
+        self.collected = work / "collected"   # the checked artifacts: never mounted
+        self.debian_files: dict[str, bytes] = {}
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
-                  self.wheels):
+                  self.wheels, self.rendered):
             d.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -73,6 +87,7 @@ class DebianBuild:
             Mount(source=self.lists, target="/var/lib/apt/lists"),
             Mount(source=self.archives, target="/var/cache/apt/archives"),
             Mount(source=self.wheels, target="/wheels", readonly=True),
+            Mount(source=self.rendered, target="/rendered", readonly=True),
         ]
 
     def use_build_tools(self, tools: Sequence[buildreqs.BuildTool]) -> None:
@@ -118,47 +133,221 @@ class DebianBuild:
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
-            out = self.work / "build" / "metadata"
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata"], project=self.project)
-            found = sorted(out.glob("*.dist-info/METADATA"))
-            if len(found) != 1:
+            # /build/metadata was written by upstream code: read without following links.
+            root = self.work / "build"
+            infos = [n for n in list_beneath(root, "metadata", project=self.project)
+                     if n.endswith(".dist-info")]
+            if len(infos) != 1:
                 raise MetadataError("the PEP 517 hook produced no single .dist-info/METADATA",
                                     project=self.project)
-            entry_points = found[0].parent / "entry_points.txt"
+            info = f"metadata/{infos[0]}"
+            entry_points = None
+            if "entry_points.txt" in list_beneath(root, info, project=self.project):
+                entry_points = read_beneath(root, f"{info}/entry_points.txt",
+                                            limit=METADATA_LIMIT, project=self.project
+                                            ).decode("utf-8", errors="replace")
             return Pep517Metadata(
-                metadata=found[0].read_bytes(),
-                entry_points=entry_points.read_text() if entry_points.is_file() else None,
+                metadata=read_beneath(root, f"{info}/METADATA", limit=METADATA_LIMIT,
+                                      project=self.project),
+                entry_points=entry_points,
             )
 
-    def dpkg_buildpackage(self, c: Container, srcdir: str, spec: DebSpec) -> list[Artifact]:
+    def render(self, c: Container, srcdir: str, spec: DebSpec, *,
+               license_text: str | None) -> None:
+        """Render debian/ where only the host writes, remember it (the debian tar must hold
+        exactly these files), and have the container copy it into the source tree: the host
+        never writes into a tree that upstream code could have turned into symlinks."""
+        tree = self.rendered / srcdir
+        shutil.rmtree(tree, ignore_errors=True)
+        tree.mkdir()
+        self.debian_files = read_rendered(render.render_debian(spec, tree,
+                                                               license_text=license_text))
+        if (self.work / "build" / srcdir / "debian").is_symlink() or \
+                (self.work / "build" / srcdir / "debian").exists():
+            log.warn(f"{spec.source_name}: replacing the debian/ directory the source tree has")
+        c.exec(["rm", "-rf", f"/build/{srcdir}/debian"], project=self.project)
+        c.exec(["cp", "-a", f"/rendered/{srcdir}/debian", f"/build/{srcdir}/debian"],
+               project=self.project)
+
+    def dpkg_buildpackage(self, c: Container, srcdir: str, spec: DebSpec, *, orig: str,
+                          orig_sha256: str) -> list[Artifact]:
         with log.step(f"dpkg-buildpackage {spec.source_name} {spec.version} (network off)"):
+            # noautodbgsym: no -dbgsym package beside the one repack rendered.
             output = c.exec(["dpkg-buildpackage", "-us", "-uc", "-sa"], workdir=f"/build/{srcdir}",
-                            env={**APT_ENV, "DEB_BUILD_OPTIONS": "nocheck"},
+                            env={**APT_ENV, "DEB_BUILD_OPTIONS": "nocheck noautodbgsym"},
                             project=self.project)
             (self.work / "build.log").write_text(output)
-        return collect_artifacts(self.work / "build", spec)
+        with log.step("Checking the build's output against the rendered packages"):
+            return collect_artifacts(
+                self.work / "build", self.collected, spec, orig=orig, orig_sha256=orig_sha256,
+                build_arch=deb_arch(self.image.target.platform_machine),
+                rendered=self.debian_files, project=self.project)
 
 
-_KINDS = {".deb": "deb", ".dsc": "dsc", ".buildinfo": "buildinfo", ".changes": "changes"}
+def deb_arch(machine: str) -> str:
+    """Debian's name for the builder's machine (the suffix of arch-specific files)."""
+    return DEB_ARCHES.get(machine, machine)
 
 
-def collect_artifacts(build_dir: Path, spec: DebSpec) -> list[Artifact]:
-    """The files dpkg-buildpackage wrote next to the source tree, as Artifacts."""
-    artifacts = []
-    for path in sorted(p for p in build_dir.iterdir() if p.is_file()):
-        name = path.name
-        kind = _KINDS.get(path.suffix)
-        if ".debian.tar." in name:
-            kind = "debian-tar"
-        elif ".orig.tar." in name:
-            kind = "orig-tar"
-        if kind is None:
-            continue
-        package = name.split("_", 1)[0]
-        artifacts.append(Artifact(target=spec.target_id, format=kind,  # type: ignore[arg-type]
-                                  package=package, version=spec.version, path=path,
-                                  sha256=sha256_file(path)))
-    if not any(a.format == "deb" for a in artifacts):
-        raise BuildError("dpkg-buildpackage produced no .deb", project=spec.binary_name)
-    return artifacts
+DEB_ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "ppc64le": "ppc64el"}
+
+
+def without_epoch(version: str) -> str:
+    return version.partition(":")[2] if ":" in version else version
+
+
+def expected_files(spec: DebSpec, *, orig: str, build_arch: str) -> dict[str, DebKind]:
+    """The file names dpkg-buildpackage -sa writes for spec, and nothing else: one .deb of
+    the rendered binary package, the source package (.dsc, .debian.tar.xz, the orig tarball
+    repack put there), and the .buildinfo and .changes of the build."""
+    version = without_epoch(spec.version)
+    arch = "all" if spec.architecture == "all" else build_arch
+    source = f"{spec.source_name}_{version}"
+    return {
+        f"{spec.binary_name}_{version}_{arch}.deb": "deb",
+        f"{source}.dsc": "dsc",
+        f"{source}.debian.tar.xz": "debian-tar",
+        orig: "orig-tar",
+        f"{source}_{build_arch}.buildinfo": "buildinfo",
+        f"{source}_{build_arch}.changes": "changes",
+    }
+
+
+def _mismatches(what: str, pairs: Sequence[tuple[str, object, object]]) -> list[str]:
+    return [f"{what} {field} is {got!r}, not {want!r}" for field, got, want in pairs
+            if got != want]
+
+
+def check_deb_control(name: str, control: Mapping[str, str], spec: DebSpec,
+                      build_arch: str) -> list[str]:
+    """How the control record of a built .deb differs from the rendered spec."""
+    source, _, source_version = control.get("Source", control.get("Package", "")).partition(" ")
+    return _mismatches(name, [
+        ("Package", control.get("Package"), spec.binary_name),
+        ("Version", control.get("Version"), spec.version),
+        ("Architecture", control.get("Architecture"),
+         "all" if spec.architecture == "all" else build_arch),
+        ("Source", source, spec.source_name),
+        ("Source version", source_version.strip("()") or spec.version, spec.version),
+    ])
+
+
+def _listed(fields: Mapping[str, object], key: str = "Checksums-Sha256") -> dict[str, str]:
+    entries = fields.get(key) or []
+    assert isinstance(entries, list)
+    return {str(e["name"]): str(e["sha256"]) for e in entries}
+
+
+def check_dsc(name: str, dsc: Mapping[str, object], spec: DebSpec,
+              files: Mapping[str, str]) -> list[str]:
+    """The .dsc names the rendered source and exactly the orig tarball and debian tar,
+    with the digests of the collected files (`files`: name -> sha256)."""
+    return _mismatches(name, [
+        ("Format", dsc.get("Format"), "3.0 (quilt)"),
+        ("Source", dsc.get("Source"), spec.source_name),
+        ("Version", dsc.get("Version"), spec.version),
+        ("Binary", dsc.get("Binary"), spec.binary_name),
+        ("Architecture", dsc.get("Architecture"), spec.architecture),
+        ("files", _listed(dsc), dict(files)),
+    ])
+
+
+def check_changes(name: str, changes: Mapping[str, object], spec: DebSpec,
+                  files: Mapping[str, str], build_arch: str) -> list[str]:
+    """The .changes (what `publish` and `sign` take) lists exactly the other collected
+    files, with their digests, and only the rendered source and binary package."""
+    arches = str(changes.get("Architecture", "")).split()
+    allowed = {"source", "all" if spec.architecture == "all" else build_arch}
+    return _mismatches(name, [
+        ("Source", changes.get("Source"), spec.source_name),
+        ("Version", changes.get("Version"), spec.version),
+        ("Binary", changes.get("Binary"), spec.binary_name),
+        ("Architecture", sorted(set(arches) - allowed), []),
+        ("files", _listed(changes), dict(files)),
+    ])
+
+
+def check_buildinfo(name: str, info: Mapping[str, object], spec: DebSpec,
+                    files: Mapping[str, str]) -> list[str]:
+    listed = _listed(info)
+    return _mismatches(name, [
+        ("Source", info.get("Source"), spec.source_name),
+        ("Version", info.get("Version"), spec.version),
+        ("Binary", info.get("Binary"), spec.binary_name),
+        ("files", {n: h for n, h in listed.items() if files.get(n) != h}, {}),
+    ])
+
+
+def check_debian_tar(name: str, data: bytes, rendered: Mapping[str, bytes]) -> list[str]:
+    """The debian tar holds exactly the files repack rendered (`rendered`: path under
+    debian/ -> bytes), byte for byte, and nothing but those and their directories."""
+    found: dict[str, bytes] = {}
+    problems = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:xz") as tar:
+            for member in tar:
+                path = member.name.removeprefix("./").rstrip("/")
+                if member.isdir() and (path + "/").startswith("debian/"):
+                    continue
+                f = tar.extractfile(member) if member.isfile() else None
+                if f is None or not path.startswith("debian/"):
+                    problems.append(f"{name} has {member.name!r}, which repack did not render")
+                    continue
+                found[path.removeprefix("debian/")] = f.read()
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as e:
+        return [f"{name} is not a readable tar.xz ({e})"]
+    for rel in sorted(set(found) | set(rendered)):
+        if found.get(rel) != rendered.get(rel):
+            problems.append(f"{name}: debian/{rel} is not the file repack rendered")
+    return problems
+
+
+def read_rendered(debian: Path) -> dict[str, bytes]:
+    """Path under debian/ -> bytes, of a debian/ directory only the host writes."""
+    return {p.relative_to(debian).as_posix(): p.read_bytes()
+            for p in sorted(debian.rglob("*")) if p.is_file()}
+
+
+def collect_artifacts(build_dir: Path, dest: Path, spec: DebSpec, *, orig: str,
+                      orig_sha256: str, build_arch: str, rendered: Mapping[str, bytes],
+                      project: str) -> list[Artifact]:
+    """Exactly the predicted files of `build_dir` (which upstream code could write), copied
+    without following symlinks into `dest` (which it cannot), each checked against the
+    spec.  Any other package file there, or any mismatch, fails the build."""
+    expected = expected_files(spec, orig=orig, build_arch=build_arch)
+    names = list_beneath(build_dir, project=project)
+    extra = unexpected(names, expected)
+    if extra:
+        raise BuildError(f"the build left {', '.join(extra)} beside the packages repack "
+                         "rendered; only those may leave a build", project=project)
+    missing = [n for n in expected if n not in names]
+    if missing:
+        raise BuildError(f"dpkg-buildpackage did not produce {', '.join(missing)}",
+                         project=project)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in expected:
+        copy_beneath(build_dir, name, dest / name, project=project)
+    digests = {name: sha256_file(dest / name) for name in expected}
+    by_kind = {kind: name for name, kind in expected.items()}
+    deb, dsc, changes, info = (by_kind[k] for k in ("deb", "dsc", "changes", "buildinfo"))
+    problems = []
+    if digests[orig] != orig_sha256:
+        problems.append(f"{orig} is not the verified sdist (sha256 {digests[orig]})")
+    control = Deb822(run(["dpkg-deb", "-f", dest / deb], project=project).stdout)
+    problems += check_deb_control(deb, control, spec, build_arch)
+    problems += check_dsc(dsc, Dsc((dest / dsc).read_bytes()), spec,
+                          {n: digests[n] for n in (orig, by_kind["debian-tar"])})
+    problems += check_changes(changes, Changes((dest / changes).read_bytes()), spec,
+                              {n: h for n, h in digests.items() if n != changes}, build_arch)
+    problems += check_buildinfo(info, BuildInfo((dest / info).read_bytes()), spec, digests)
+    problems += check_debian_tar(by_kind["debian-tar"],
+                                 (dest / by_kind["debian-tar"]).read_bytes(), rendered)
+    if problems:
+        raise BuildError(f"the build's output is not what repack rendered: "
+                         f"{'; '.join(problems)}", project=project)
+    return [Artifact(target=spec.target_id, format=kind,
+                     package=spec.binary_name if kind == "deb" else spec.source_name,
+                     version=spec.version, path=dest / name, sha256=digests[name])
+            for name, kind in sorted(expected.items())]
