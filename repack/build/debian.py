@@ -1,24 +1,27 @@
 """Build a Debian source and binary package inside a container of the target's builder image.
 
 Two containers per build:
-  1. network on: refresh the package lists and *download* the build dependencies;
+  1. network on, no upstream code: refresh the package lists and *download* the build
+     dependencies; the host checks each against the SHA256 of the signed lists;
   2. network off (`--network none`): install those downloads, then the build tools the
      archive lacks or has too old (verified wheels from repack.buildreqs, read-only mount,
      `pip --no-index`), run the PEP 517 metadata hook when the sdist's PKG-INFO is not
      static, then `dpkg-buildpackage`.
 The second proves the build is hermetic: upstream code never runs with the network on,
-and never runs on the host.
+and never runs on the host.  It sees only directories of this build: nothing it writes
+outlives the build except the files `collect_artifacts` predicted and checked.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import io
 import lzma
+import os
+import re
 import shutil
+import stat
 import tarfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,12 +33,13 @@ from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
 from repack.build.outputs import copy_beneath, list_beneath, read_beneath, unexpected
 from repack.cache import sha256_file
-from repack.errors import BuildError, MetadataError
+from repack.errors import BuildError, IntegrityError, MetadataError
 from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root"]
+APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
 
 # Runs inside the builder, offline, in a throwaway copy of the tree: the backend may write
 # build files (egg-info) that must not end up in the source package.
@@ -60,68 +64,175 @@ def relations_text(groups: tuple[Alternatives, ...]) -> str:
     return ", ".join(" | ".join(str(r) for r in group) for group in groups)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AptFile:
+    """One .deb apt needs for a build, as the signed package lists describe it."""
+
+    name: str            # its file name in /var/cache/apt/archives
+    size: int
+    sha256: str
+
+
+_PRINT_URI = re.compile(r"'(?P<uri>[^'\s]+)' (?P<name>\S+) (?P<size>\d+) SHA256:(?P<sha256>[0-9a-f]{64})")
+_DEB_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~%_-]*\.deb")
+
+
+def parse_print_uris(text: str, *, project: str | None = None) -> list[AptFile]:
+    """The files of `apt-get --print-uris` output (run with Acquire::ForceHash=SHA256, so
+    that each line carries the SHA256 of the signed lists rather than an MD5)."""
+    files = []
+    for line in text.splitlines():
+        if not line.startswith("'"):
+            continue
+        m = _PRINT_URI.fullmatch(line.strip())
+        if m is None or not _DEB_FILE.fullmatch(m["name"]):
+            raise BuildError(f"unexpected apt-get --print-uris line {line[:200]!r}",
+                             project=project)
+        files.append(AptFile(name=m["name"], size=int(m["size"]), sha256=m["sha256"]))
+    return files
+
+
+def _matches(path: Path, f: AptFile) -> bool:
+    """path is a regular file (not a symlink) with f's size and SHA256."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    return (stat.S_ISREG(st.st_mode) and st.st_size == f.size and sha256_file(path) == f.sha256)
+
+
 class DebianBuild:
-    """One build directory `work` holding `src/<source>-<version>/` and the orig tarball."""
+    """One build directory `work`; upstream code sees only `work/build` (its tree and the
+    orig tarball), the per-build apt directories and read-only copies of what repack made.
+
+    Downloaded build dependencies are kept in `apt_cache`, shared by the builds of one
+    target.  No container ever sees it: each file a build needs is checked against the
+    SHA256 of the signed package lists and copied into this build's own archive directory,
+    which is all the offline container gets (a writable shared cache let one build replace
+    another's python3-hatchling with a same-size trojan, as apt trusts cached .debs by size).
+    """
 
     def __init__(self, *, engine: Engine, image: Image, work: Path, apt_cache: Path,
-                 project: str) -> None:
+                 project: str, apt_lists: Path | None = None) -> None:
         self.engine = engine
         self.image = image
         self.work = work
         self.project = project
         self.lists = work / "apt-lists"
-        self.archives = apt_cache
+        self.archives = work / "apt-archives"  # this build's: exactly the verified files
+        self.shared = apt_cache                 # outlives builds: host only
+        self.shared_lists = apt_lists           # the last refreshed lists: host only
         self.wheels = work / "wheels"
         self.rendered = work / "rendered"     # debian/ as rendered: host-written, mounted ro
         self.collected = work / "collected"   # the checked artifacts: never mounted
         self.debian_files: dict[str, bytes] = {}
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
+        self.apt_files: tuple[AptFile, ...] = ()
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
-                  self.wheels, self.rendered):
+                  self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def apt_mounts(self) -> list[Mount]:
+        return [Mount(source=self.lists, target="/var/lib/apt/lists"),
+                Mount(source=self.archives, target="/var/cache/apt/archives")]
 
     @property
     def mounts(self) -> list[Mount]:
         return [
             Mount(source=self.work / "build", target="/build"),
-            Mount(source=self.lists, target="/var/lib/apt/lists"),
-            Mount(source=self.archives, target="/var/cache/apt/archives"),
+            *self.apt_mounts,
             Mount(source=self.wheels, target="/wheels", readonly=True),
             Mount(source=self.rendered, target="/rendered", readonly=True),
         ]
 
     def use_build_tools(self, tools: Sequence[buildreqs.BuildTool]) -> None:
         """Build requirements the archive cannot satisfy, as verified wheels: staged for
-        the read-only /wheels mount, installed by `offline` after the apt packages."""
+        the read-only /wheels mount, installed by `offline` after the apt packages.  The
+        staged copy is checked against the digest it was verified with."""
         self.tools = tuple(tools)
         for t in tools:
-            shutil.copyfile(t.file.path, self.wheels / t.file.path.name)
+            staged = self.wheels / t.file.path.name
+            shutil.copyfile(t.file.path, staged)
+            if sha256_file(staged) != t.file.sha256:
+                raise IntegrityError(f"the cached build tool {t.file.path} no longer has the "
+                                     f"sha256 it was verified with ({t.file.sha256})",
+                                     project=self.project, hint=f"delete {t.file.path}")
 
     def apt_relations(self, build_depends: str) -> str:
         """What apt installs: the Build-Depends, plus pip when wheels are to be installed
         (pip is a tool of this build only, never a Build-Depends of the source package)."""
         return f"{build_depends}, python3-pip" if self.tools else build_depends
 
-    @contextlib.contextmanager
-    def archives_lock(self) -> Iterator[None]:
-        """The downloaded-packages cache is shared by builds of one target; apt inside each
-        container locks it and fails at once when another holds it, so we queue here."""
-        with open(self.archives / ".repack.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            yield
+    def inputs(self) -> dict[str, list[str]]:
+        """What this build installs besides the image: part of the build cache key."""
+        return {"apt": sorted(f"{f.name} {f.sha256}" for f in self.apt_files),
+                "tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in self.tools)}
 
     def download_build_deps(self, build_depends: str) -> None:
+        """Refresh the lists and ask apt which files the build needs, with their SHA256
+        from the signed lists; take verified copies from the shared cache, let apt
+        download the rest (network on, no upstream code in this container), check every
+        file and keep the new ones in the shared cache."""
+        relations = self.apt_relations(build_depends)
+        self._copy_lists(self.shared_lists, self.lists)
         with (log.step("Downloading build dependencies (network on)"),
-              self.engine.container(self.image.tag, mounts=self.mounts, network=True) as c):
+              self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True) as c):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
-            with self.archives_lock():
-                c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only",
-                        self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
+            needed = parse_print_uris(
+                c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris", relations],
+                       env=APT_ENV, project=self.project), project=self.project)
+            missing = [f for f in needed if not self._from_cache(f)]
+            if missing:
+                c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--download-only",
+                        relations], env=APT_ENV, project=self.project)
+        names = {f.name for f in needed}
+        for path in self.archives.iterdir():
+            if path.name not in names and path.name not in ("lock", "partial"):
+                path.unlink()
+        for f in needed:
+            if not _matches(self.archives / f.name, f):
+                raise IntegrityError(f"{f.name} from the archive does not match the SHA256 "
+                                     "of the signed package lists", project=self.project)
+        for f in missing:
+            tmp = self.shared / f".{f.name}.{os.getpid()}.partial"
+            shutil.copyfile(self.archives / f.name, tmp)
+            os.replace(tmp, self.shared / f.name)
+        self.apt_files = tuple(needed)
+        self._copy_lists(self.lists, self.shared_lists)
+
+    @staticmethod
+    def _copy_lists(src: Path | None, dest: Path | None) -> None:
+        """apt's lists between the shared copy and this build's, so that `apt-get update`
+        fetches only what changed.  Copied, never shared: the offline container gets this
+        build's lists read-write.  Only the host and the network-on container (no upstream
+        code) ever wrote either side; apt checks them against the Release signature."""
+        if src is None or dest is None or not src.is_dir():
+            return
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in src.iterdir():
+            if path.is_file() and not path.is_symlink() and path.name != "lock":
+                tmp = dest / f".{path.name}.{os.getpid()}.partial"
+                shutil.copy2(path, tmp)        # with its mtime: apt's If-Modified-Since
+                os.replace(tmp, dest / path.name)
+
+    def _from_cache(self, f: AptFile) -> bool:
+        """Copy f from the shared cache if it is there and intact; a copy that is not is
+        removed, with a warning, and downloaded again."""
+        cached = self.shared / f.name
+        if not _matches(cached, f):
+            if cached.is_symlink() or cached.exists():
+                log.warn(f"{self.project}: the cached {f.name} does not match the SHA256 of "
+                         "the signed package lists; downloading it again")
+                cached.unlink()
+            return False
+        shutil.copyfile(cached, self.archives / f.name)
+        return _matches(self.archives / f.name, f)
 
     def offline(self, build_depends: str, body: Callable[[Container], None]) -> None:
         """Run body in a network-less container with the build dependencies installed."""
         with self.engine.container(self.image.tag, mounts=self.mounts, network=False) as c:
-            with log.step("Installing build dependencies (network off)"), self.archives_lock():
+            with log.step("Installing build dependencies (network off)"):
                 c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download",
                         self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
             if self.tools:

@@ -13,6 +13,7 @@ root inside the builder during the build and does what an attacker's would:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import smuggling_sdist
+from sdists import make_sdist, poisoning_sdist, smuggling_sdist
 
 pytestmark = pytest.mark.integration
 
@@ -66,3 +67,50 @@ def test_foreign_package_left_by_the_build_fails_it(tmp_path: Path, target: str,
     assert files_under(out) == []
     after = set(os.listdir(builds)) if builds.is_dir() else set()
     assert {n for n in after - before if not n.startswith(".")} == set()
+
+
+def shared_debs(target: str) -> dict[str, str]:
+    """The shared apt cache of a target: file name -> sha256."""
+    root = cache_dir() / "apt-archives" / target
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.glob("*.deb"))} if root.is_dir() else {}
+
+
+def test_a_build_cannot_poison_the_next_through_the_apt_cache(tmp_path: Path) -> None:
+    nonce = uuid.uuid4().hex
+    first = make_sdist(tmp_path / "sdists", "hatch-first", "1.0", {"NONCE": nonce.encode()},
+                       backend="hatchling")
+    poisoner = poisoning_sdist(tmp_path / "sdists", "poisoner", "1.0", nonce)
+    victim = make_sdist(tmp_path / "sdists", "hatch-victim", "1.0", {"NONCE": nonce.encode()},
+                        backend="hatchling")
+    victim_pin = "sha256:" + hashlib.sha256(victim.read_bytes()).hexdigest()
+    with LocalIndex() as index:
+        for project, sdist in (("hatch-first", first), ("poisoner", poisoner),
+                               ("hatch-victim", victim)):
+            index.add(project, sdist.name, sdist.read_bytes())
+
+        # 1. a benign hatchling build: apt downloads python3-hatchling (checked by apt
+        #    against the signed lists) and the shared cache keeps it.
+        code, stderr = build(index, "hatch-first", "debian-12", tmp_path / "out1")
+        assert code == 0, stderr
+        good = shared_debs("debian-12")
+        hatchling = next(n for n in good if n.startswith("python3-hatchling_"))
+
+        # 2. the poisoner's build gets hatchling too, and overwrites every .deb it can see.
+        code, stderr = build(index, "poisoner", "debian-12", tmp_path / "out2", "-v")
+        assert code == 0, stderr
+        assert "POISONED 0 cached packages" not in stderr and "POISONED " in stderr, stderr
+        assert shared_debs("debian-12") == good      # it saw only its own copies
+
+        # 3. a cache poisoned by other means (same size, other bytes) is not trusted:
+        #    the next build downloads the file again and gets the real one.
+        cached = cache_dir() / "apt-archives" / "debian-12" / hatchling
+        cached.write_bytes(b"X" * cached.stat().st_size)
+        code, stderr = build(index, "hatch-victim", "debian-12", tmp_path / "out3",
+                             "--hash", victim_pin)
+        assert code == 0, stderr
+        assert (f"the cached {hatchling} does not match the SHA256 of the signed package "
+                "lists; downloading it again") in stderr, stderr
+        assert shared_debs("debian-12") == good
+    (deb,) = (tmp_path / "out3" / "debian-12").glob("*.deb")
+    assert deb.name.startswith("python3-hatch-victim_1-0repack1~deb12_all")

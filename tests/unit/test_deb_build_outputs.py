@@ -5,6 +5,7 @@ dirs; the real builds are in tests/integration/test_hostile_build.py."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import os
 import tarfile
@@ -181,3 +182,40 @@ def test_reading_beneath_follows_no_symlink_and_no_fifo(tmp_path: Path) -> None:
     assert (tmp_path / "copy").read_bytes() == b"Name: x\n"
     with pytest.raises(BuildError):
         copy_beneath(tmp_path, "passwd", tmp_path / "copy2")
+
+
+HATCHLING = ("'http://deb.debian.org/debian/pool/main/h/hatchling/python3-hatchling_1.12.2-1_all.deb'"
+             " python3-hatchling_1.12.2-1_all.deb 53644 SHA256:" + "09" * 32)
+
+
+def test_print_uris_lines_carry_the_lists_sha256() -> None:
+    text = f"Reading package lists...\n{HATCHLING}\n"
+    assert debian.parse_print_uris(text) == [
+        debian.AptFile(name="python3-hatchling_1.12.2-1_all.deb", size=53644, sha256="09" * 32)]
+    for bad in (HATCHLING.replace("SHA256:" + "09" * 32, "MD5Sum:" + "0" * 32),
+                HATCHLING.replace(" python3-hatchling", " ../python3-hatchling"),
+                HATCHLING.replace(" python3-hatchling", " .hidden")):
+        with pytest.raises(BuildError, match="unexpected apt-get --print-uris line"):
+            debian.parse_print_uris(bad)
+
+
+def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path) -> None:
+    from repack import targets
+    from repack.build import images
+    from repack.build.engine import Engine
+
+    image = images.image_for(targets.load("debian-12"), "builder", tmp_path / "cache")
+    deb = debian.DebianBuild(engine=Engine(name="podman"), image=image, work=tmp_path / "w",
+                             apt_cache=tmp_path / "shared", project="demo")
+    good = b"a real package"
+    f = debian.AptFile(name="python3-x_1_all.deb", size=len(good),
+                       sha256=hashlib.sha256(good).hexdigest())
+    assert not deb._from_cache(f)                              # not cached
+    (tmp_path / "shared" / f.name).write_bytes(b"a trojan packag")   # same size
+    assert not deb._from_cache(f)
+    assert not (tmp_path / "shared" / f.name).exists()        # dropped, to download again
+    assert not (deb.archives / f.name).exists()
+    (tmp_path / "shared" / f.name).write_bytes(good)
+    assert deb._from_cache(f)
+    assert (deb.archives / f.name).read_bytes() == good
+    assert all(m.source != tmp_path / "shared" for m in deb.mounts)
