@@ -110,19 +110,6 @@ def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[A
     return FAMILY_BUILDS[target.family](sdist, target, ctx)
 
 
-def cached_build(sdist: Sdist, target: Target, image: images.Image,
-                 ctx: Context) -> tuple[list[Artifact], list[str]] | None:
-    """The artifacts of an identical earlier build, delivered to the output; None if none.
-    Only a ready image can have produced them (its archive snapshot is part of the key)."""
-    if not images.is_ready(ctx.engine, image):
-        return None
-    cached = cache_entry(sdist, target, image, ctx.settings)
-    if not (cached / "result.json").is_file():
-        return None
-    log.info(f"up to date: reusing the build cached under {cached}")
-    return deliver(cached, target, ctx.output_dir)
-
-
 def build_deb_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
     """The cache is asked once the build's inputs are known (the build dependencies apt
@@ -153,23 +140,33 @@ def build_deb_for_target(sdist: Sdist, target: Target,
 
 def build_rpm_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
-    """The .rpm and .src.rpm, built offline in the target's builder (repack.build.rpm)."""
+    """The .rpm and .src.rpm, built offline in the target's builder (repack.build.rpm).
+    The cache is asked once the build-tool wheels are known: a build is reused only if it
+    was made with exactly those."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        if (hit := cached_build(sdist, target, image, ctx)) is not None:
-            return hit
         images.ensure(ctx.engine, image)
+        entry: list[Path] = []
+
+        def reuse(tools: Sequence[buildreqs.BuildTool]) -> bool:
+            inputs = {"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools)}
+            entry.append(cache_entry(sdist, target, image, ctx.settings, inputs=inputs))
+            if not (entry[0] / "result.json").is_file():
+                return False
+            log.info(f"up to date: reusing the build cached under {entry[0]}")
+            return True
+
         work_root = ctx.settings.cache_dir / "work"
         work_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
             result = build_rpm(sdist, target, image, engine=ctx.engine, session=ctx.session,
                                index=ctx.index, cache_dir=ctx.settings.cache_dir,
                                packager=ctx.settings.maintainer, date=changelog_date(),
-                               work=Path(tmp))
-            store(list(result.artifacts), [], result.log_file,
-                  cache_entry(sdist, target, image, ctx.settings))
-        return deliver(cache_entry(sdist, target, image, ctx.settings), target, ctx.output_dir)
+                               work=Path(tmp), reuse=reuse)
+            if result is not None:
+                store(list(result.artifacts), [], result.log_file, entry[0])
+        return deliver(entry[0], target, ctx.output_dir)
 
 
 FAMILY_BUILDS: dict[str, Callable[[Sdist, Target, Context], tuple[list[Artifact], list[str]]]] = {

@@ -86,8 +86,8 @@ def _rpm_hook(target: Target, ctx: pipeline.Context) -> MetadataHook:
             project = pipeline.read_project(metadata.read_pkg_info(tree, project=name), tree,
                                             sdist, source="PKG-INFO")
             build = rpm.RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
-            (work / "src").mkdir()
-            tree = tree.rename(work / "src" / tree.name)
+            build.src_dir.mkdir()
+            tree = tree.rename(build.src_dir / tree.name)
             reqs = buildreqs.applicable(project.build_requires, target)
             with ctx.engine.container(image.tag, mounts=build.mounts, network=False) as c:
                 missing = build.missing_build_requires(c, reqs)

@@ -240,7 +240,6 @@ def smuggle():
                         str(tree.parent / "sudo_99.1.0_all.deb")], check=True)
 
 smuggle()
-setup()
 '''
 
 
@@ -248,8 +247,13 @@ def smuggling_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
     """An sdist whose setup.py builds a `sudo` package (epoch 99, a postinst/%post) during
     the build and drops it where the real packages are written: beside the .deb for
     dpkg-buildpackage, into RPMS/noarch/ for rpmbuild.  `nonce` makes each sdist unique,
-    so that a build cache never answers instead of a build."""
-    return make_sdist(path, name, version, {"setup.py": SMUGGLE_SETUP_PY.encode(),
+    so that a build cache never answers instead of a build.  Configured in setup.py, with
+    any setuptools: the rpm builders' is older than the 61 a [project] table needs."""
+    pyproject = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    setup_py = SMUGGLE_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
+                                   f"packages=[{module_name(name)!r}], license='MIT')\n")
+    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
+                                            "pyproject.toml": pyproject.encode(),
                                             "NONCE": nonce.encode()})
 
 

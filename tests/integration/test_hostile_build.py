@@ -49,6 +49,7 @@ def files_under(path: Path) -> list[Path]:
 
 @pytest.mark.parametrize(("target", "smuggled"), [
     ("debian-12", "sudo_99.1.0_all.deb"),
+    ("el9", "RPMS/noarch/sudo-99.1.0-1.noarch.rpm"),
 ])
 def test_foreign_package_left_by_the_build_fails_it(tmp_path: Path, target: str,
                                                     smuggled: str) -> None:
