@@ -59,9 +59,9 @@ def metadata_hook(target: Target, ctx: pipeline.Context) -> MetadataHook | None:
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
-            # pipeline.prepare ran DebianBuild.pep517_metadata, which wrote it here.
-            files = sorted((deb.work / "build" / "metadata").glob("*.dist-info/METADATA"))
-            found.extend(Path(f).read_bytes() for f in files[:1])
+            # pipeline.prepare ran DebianBuild.pep517_metadata, which kept what it read.
+            if deb.pep517 is not None:
+                found.append(deb.pep517.metadata)
 
         pipeline.prepare(sdist, target, image, ctx, finish)
         if not found:
