@@ -22,7 +22,7 @@ import dataclasses
 import json
 import shutil
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -258,9 +258,11 @@ class RpmBuild:
 
     def collect(self, spec: RpmSpec) -> list[Artifact]:
         with log.step("Checking the build's output against the rendered packages"):
+            sources = {p.name: sha256_file(p)
+                       for d in ("SOURCES", "SPECS") for p in (self.staging / d).iterdir()}
             return collect_artifacts(self.topdir, self.collected, spec,
                                      machine=self.image.target.platform_machine,
-                                     project=self.project)
+                                     sources=sources, project=self.project)
 
 
 def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
@@ -334,6 +336,8 @@ def _project(raw: bytes, tree: Path, sdist: Sdist, source: str,
 RpmKind = Literal["rpm", "srpm"]
 #: What rpm says of each collected package; `(none)` where the tag is absent.
 HEADER_QUERY = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{SOURCERPM}\\n"
+#: The files a source package holds and their digests (algorithm 8: SHA256).
+SOURCES_QUERY = "%{FILEDIGESTALGO}|[%{FILENAMES}:%{FILEDIGESTS} ]\\n"
 
 
 def expected_files(spec: RpmSpec, *, machine: str) -> dict[str, RpmKind]:
@@ -358,6 +362,20 @@ def check_header(name: str, kind: RpmKind, fields: Sequence[str], spec: RpmSpec,
             if got != exp and not (kind == "srpm" and key == "Arch")]
 
 
+def check_srpm_files(name: str, line: str, sources: Mapping[str, str]) -> list[str]:
+    """The source package holds exactly the spec and sources repack rendered (`sources`:
+    file name -> sha256; the verified sdist among them), per the digests in its header
+    (which rpm checks against the payload when it unpacks it)."""
+    algo, _, entries = line.partition("|")
+    if algo != "8":
+        return [f"{name}: file digests are not SHA256 (algorithm {algo!r})"]
+    files = dict(e.rpartition(":")[::2] for e in entries.split())
+    if files == dict(sources):
+        return []
+    changed = sorted(n for n in set(files) | set(sources) if files.get(n) != sources.get(n))
+    return [f"{name}: {', '.join(changed)} not the file(s) repack rendered or verified"]
+
+
 def found_packages(topdir: Path, *, project: str | None) -> list[str]:
     """Every package-looking path rpmbuild's output directories hold (RPMS/<arch>/*,
     SRPMS/*), read without following symlinks."""
@@ -373,10 +391,12 @@ def found_packages(topdir: Path, *, project: str | None) -> list[str]:
 
 
 def collect_artifacts(topdir: Path, dest: Path, spec: RpmSpec, *, machine: str,
-                      project: str) -> list[Artifact]:
+                      sources: Mapping[str, str], project: str) -> list[Artifact]:
     """Exactly the predicted packages of `topdir` (which upstream code could write), copied
     without following symlinks into `dest` (which it cannot), each header checked against
-    the spec.  Any other package file there, or any mismatch, fails the build."""
+    the spec, and the source package's files against `sources` (name -> sha256 of the
+    rendered spec and sources).  Any other package file there, or any mismatch, fails the
+    build."""
     expected = expected_files(spec, machine=machine)
     found = found_packages(topdir, project=project)
     extra = unexpected(found, expected)
@@ -394,6 +414,8 @@ def collect_artifacts(topdir: Path, dest: Path, spec: RpmSpec, *, machine: str,
     heads = query(list(paths.values()), HEADER_QUERY)
     problems = [p for (rel, kind), line in zip(expected.items(), heads, strict=True)
                 for p in check_header(paths[rel].name, kind, line.split("|"), spec, machine)]
+    srpm = next(paths[rel] for rel, kind in expected.items() if kind == "srpm")
+    problems += check_srpm_files(srpm.name, query([srpm], SOURCES_QUERY)[0], sources)
     if problems:
         raise BuildError(f"the build's output is not what repack rendered: "
                          f"{'; '.join(problems)}", project=project)

@@ -5,6 +5,7 @@ builds are in tests/integration/test_hostile_build.py."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ from test_render_rpm import spec  # type: ignore[import-not-found]
 
 from repack.build import rpm
 from repack.errors import BuildError
+from repack.model import Artifact
 
 SPEC = spec()                                   # python3-django, noarch
 NVR = f"{SPEC.name}-{SPEC.version}-{SPEC.release}"
@@ -60,11 +62,29 @@ def rpmbuild_ba(work: Path, name: str, version: str, release: str) -> Path:
     return top
 
 
+def test_source_package_must_hold_exactly_the_rendered_files() -> None:
+    sources = {"x.spec": "a" * 64, "Django-4.2.tar.gz": "b" * 64}
+    line = f"8|x.spec:{'a' * 64} Django-4.2.tar.gz:{'b' * 64} "
+    assert rpm.check_srpm_files("s", line, sources) == []
+    assert rpm.check_srpm_files("s", line.replace("b" * 64, "c" * 64), sources) == [
+        "s: Django-4.2.tar.gz not the file(s) repack rendered or verified"]
+    assert rpm.check_srpm_files("s", line + f"evil.patch:{'d' * 64} ", sources) == [
+        "s: evil.patch not the file(s) repack rendered or verified"]
+    assert rpm.check_srpm_files("s", "1|" + line[2:], sources)[0].startswith(
+        "s: file digests are not SHA256")
+
+
 @needs_rpmbuild
 def test_collect_checks_paths_and_headers(tmp_path: Path) -> None:
     top = rpmbuild_ba(tmp_path / "good", SPEC.name, SPEC.version, SPEC.release)
-    artifacts = rpm.collect_artifacts(top, tmp_path / "out", SPEC, machine="x86_64",
-                                      project="django")
+    spec_file = tmp_path / "good" / f"{SPEC.name}.spec"
+    sources = {spec_file.name: hashlib.sha256(spec_file.read_bytes()).hexdigest()}
+
+    def collect(dest: str) -> list[Artifact]:
+        return rpm.collect_artifacts(top, tmp_path / dest, SPEC, machine="x86_64",
+                                     sources=sources, project="django")
+
+    artifacts = collect("out")
     assert [(a.format, a.path.name) for a in artifacts] == [
         ("rpm", f"{NVR}.noarch.rpm"), ("srpm", f"{NVR}.src.rpm")]
     assert all(a.path.parent == tmp_path / "out" for a in artifacts)
@@ -73,17 +93,23 @@ def test_collect_checks_paths_and_headers(tmp_path: Path) -> None:
     sudo = rpmbuild_ba(tmp_path / "sudo", "sudo", "99.1.0", "1")
     shutil.copy(next(sudo.glob("RPMS/noarch/*.rpm")), top / "RPMS" / "noarch")
     with pytest.raises(BuildError, match="left RPMS/noarch/sudo-99.1.0-1.noarch.rpm beside"):
-        rpm.collect_artifacts(top, tmp_path / "out2", SPEC, machine="x86_64", project="django")
+        collect("out2")
     (top / "RPMS" / "noarch" / "sudo-99.1.0-1.noarch.rpm").unlink()
 
     # the foreign package under the predicted name: its header gives it away
     (real,) = (top / "RPMS" / "noarch").glob("*.rpm")
     shutil.copy(next(sudo.glob("RPMS/noarch/*.rpm")), real)
     with pytest.raises(BuildError, match="Name is 'sudo', not 'python3-django'"):
-        rpm.collect_artifacts(top, tmp_path / "out3", SPEC, machine="x86_64", project="django")
+        collect("out3")
+    shutil.copy(tmp_path / "out" / real.name, real)
+
+    # the source package holds a spec other than the rendered one
+    sources[spec_file.name] = "0" * 64
+    with pytest.raises(BuildError, match=f"{spec_file.name} not the file"):
+        collect("out5")
 
     # a symlink under the predicted name is not followed
     real.unlink()
     real.symlink_to("/etc/passwd")
     with pytest.raises(BuildError, match="symlink"):
-        rpm.collect_artifacts(top, tmp_path / "out4", SPEC, machine="x86_64", project="django")
+        collect("out4")
