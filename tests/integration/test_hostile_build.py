@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import make_sdist, poisoning_sdist, smuggling_sdist
+from sdists import make_sdist, poisoning_sdist, smuggling_sdist, wheel_poisoning_sdist
+
+FLIT_CORE = "flit_core==3.9.0"
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +119,40 @@ def test_a_build_cannot_poison_the_next_through_the_apt_cache(tmp_path: Path) ->
         assert shared_debs("debian-12") == good
     (deb,) = (tmp_path / "out3" / "debian-12").glob("*.deb")
     assert deb.name.startswith("python3-hatch-victim_1-0repack1~deb12_all")
+
+
+@pytest.mark.network
+def test_a_build_cannot_poison_the_build_tool_wheels(tmp_path: Path) -> None:
+    """el9's builder lacks flit_core 3.9: it comes from the index as a verified wheel,
+    mounted read-only.  The cached wheel is never writable from the build, and a cached
+    wheel that changed (by other means) is refused before use."""
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary",
+                    ":all:", "--no-deps", "-d", wheels, FLIT_CORE], check=True)
+    (wheel,) = wheels.glob("flit_core-3.9.0-*.whl")
+    nonce = uuid.uuid4().hex
+    poisoner = wheel_poisoning_sdist(tmp_path / "sdists", "wheel-poisoner", "1.0", nonce)
+    victim = wheel_poisoning_sdist(tmp_path / "sdists", "wheel-victim", "1.0", nonce)
+    with LocalIndex() as index:
+        index.add("flit-core", wheel.name, wheel.read_bytes())
+        index.add("wheel-poisoner", poisoner.name, poisoner.read_bytes())
+        index.add("wheel-victim", victim.name, victim.read_bytes())
+        code, stderr = build(index, "wheel-poisoner", "el9", tmp_path / "out1", "-v")
+        assert code == 0, stderr
+        assert "WHEELS written 0 refused 1" in stderr, stderr
+        (cached,) = (cache_dir() / "sdists").glob(f"*/{wheel.name}")
+        assert cached.read_bytes() == wheel.read_bytes()
+
+        # same size, still a zip whose METADATA reads: one byte of the first module changed
+        data = bytearray(wheel.read_bytes())
+        data[100] ^= 0xFF
+        cached.write_bytes(bytes(data))
+        try:
+            code, stderr = build(index, "wheel-victim", "el9", tmp_path / "out2")
+        finally:
+            cached.write_bytes(wheel.read_bytes())      # leave the shared cache as it was
+    assert code == 4, stderr
+    assert error_line(stderr) == (
+        f"error: wheel-victim: the cached build tool {cached} no longer has the sha256 it "
+        f"was verified with ({hashlib.sha256(wheel.read_bytes()).hexdigest()})"), stderr
+    assert files_under(tmp_path / "out2") == []
