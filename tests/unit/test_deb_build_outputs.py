@@ -12,12 +12,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import NormalizedName
+from packaging.version import Version
 from test_render import make_spec  # type: ignore[import-not-found]
 
 from repack.build import debian
 from repack.build.outputs import copy_beneath, list_beneath, read_beneath, unexpected
 from repack.errors import BuildError
-from repack.model import DebVersion
+from repack.model import DebVersion, Release, Sdist
 
 SPEC = make_spec()          # python-django / python3-django, Architecture: all
 V = SPEC.version            # no epoch
@@ -219,3 +221,30 @@ def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path)
     assert deb._from_cache(f)
     assert (deb.archives / f.name).read_bytes() == good
     assert all(m.source != tmp_path / "shared" for m in deb.mounts)
+
+
+def test_cache_key_covers_the_build_inputs(tmp_path: Path) -> None:
+    from repack import pipeline, targets
+    from repack.build import images
+    from repack.config import Settings
+
+    target = targets.load("debian-12")
+    image = images.image_for(target, "builder", tmp_path)
+    image.state_dir.mkdir(parents=True)
+    image.archive_file.write_text("{}")
+    settings = Settings(cache_dir=tmp_path, config_file=tmp_path / "c.toml", maintainer="m <m@x>",
+                        engine=None, output_dir=tmp_path / "out")
+    sdist = Sdist(release=Release(name=NormalizedName("demo"), version=Version("1.0"),
+                                  filename="demo-1.0.tar.gz", url="https://x/demo-1.0.tar.gz",
+                                  sha256="a" * 64, size=1, requires_python=None, yanked=False,
+                                  index_url="https://x/"),
+                  path=tmp_path / "demo-1.0.tar.gz", sha256="a" * 64, verified=("sha256:index",))
+
+    def key(**inputs: object) -> Path:
+        return pipeline.cache_entry(sdist, target, image, settings, inputs=inputs)
+
+    apt = ["python3-hatchling_1.12.2-1_all.deb " + "1" * 64]
+    assert key(apt=apt) == key(apt=list(apt))
+    assert key(apt=apt) != key(apt=["python3-hatchling_1.12.2-1_all.deb " + "2" * 64])
+    assert key(apt=apt) != key(apt=apt, tools=["flit_core-3.9.0-py3-none-any.whl " + "3" * 64])
+    assert len(pipeline.code_digest()) == 64
