@@ -313,3 +313,29 @@ def wheel_poisoning_sdist(path: Path, name: str, version: str, nonce: str,
     return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
                                             "pyproject.toml": pyproject.encode(),
                                             "NONCE": nonce.encode()})
+
+
+POSTINST_SETUP_PY = '''\
+"""Hostile: add a maintainer script for the package being built (dh_installdeb takes
+debian/<package>.postinst from the tree after the debian tar was made)."""
+import pathlib
+from setuptools import setup
+
+tree = pathlib.Path(__file__).resolve().parent
+for control in (tree / "debian").glob("control"):
+    package = next(ln.split(":", 1)[1].strip() for ln in control.read_text().splitlines()
+                   if ln.startswith("Package:"))
+    (tree / "debian" / f"{package}.postinst").write_text(
+        "#!/bin/sh\\nset -e\\necho owned > /etc/owned\\n#DEBHELPER#\\n")
+    print(f"POSTINST for {package}", flush=True)
+'''
+
+
+def postinst_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist whose setup.py writes debian/<package>.postinst during the build."""
+    pyproject = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    setup_py = POSTINST_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
+                                    f"packages=[{module_name(name)!r}], license='MIT')\n")
+    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})

@@ -347,6 +347,59 @@ def check_deb_control(name: str, control: Mapping[str, str], spec: DebSpec,
     ])
 
 
+#: What dh_python3 writes into postinst/prerm (Debian 12 and 13), PKG standing for the
+#: package (with ":<arch>" for arch-specific ones); nothing else may be in a script.
+_SCRIPT_LINES = frozenset({
+    "#!/bin/sh", "set -e", "", "# Automatically added by dh_python3",
+    "# End automatically added section", "fi", "else",
+    "if command -v py3compile >/dev/null 2>&1; then", "\tpy3compile -p PKG ",
+    "if command -v pypy3compile >/dev/null 2>&1; then", "\tpypy3compile -p PKG  || true",
+    "if command -v py3clean >/dev/null 2>&1; then", "\tpy3clean -p PKG ",
+    "\tdpkg -L PKG | sed -En -e '/^(.*)\\/(.+)\\.py$/s,,rm \"\\1/__pycache__/\\2\".*,e'",
+    ("\tfind /usr/lib/python3/dist-packages/ -type d -name __pycache__ -empty -print0 | "
+     "xargs --null --no-run-if-empty rmdir"),
+})
+CONTROL_MEMBERS = frozenset({"control", "md5sums", "postinst", "prerm"})
+
+
+def check_control_members(name: str, members: Mapping[str, bytes], spec: DebSpec,
+                          build_arch: str) -> list[str]:
+    """The .deb's control archive holds only what dpkg and dh_python3 write: a maintainer
+    script a build slipped in (debian/<package>.postinst written by setup.py, picked up by
+    dh_installdeb) would run as root on every machine that installs the package."""
+    problems = [f"{name} has a control member {m!r} repack does not make"
+                for m in sorted(set(members) - CONTROL_MEMBERS)]
+    package = spec.binary_name if spec.architecture == "all" else \
+        f"{spec.binary_name}:{build_arch}"
+    for script in ("postinst", "prerm"):
+        if script not in members:
+            continue
+        lines = members[script].decode("utf-8", errors="replace").split("\n")
+        bad = [ln for ln in lines if ln.replace(package, "PKG") not in _SCRIPT_LINES]
+        if bad:
+            problems.append(f"{name} {script} has {bad[0][:80]!r}, which dh_python3 does not "
+                            "write")
+    return problems
+
+
+def read_control_members(deb: Path, *, project: str | None) -> dict[str, bytes]:
+    """The files of a .deb's control archive (dpkg-deb unpacks the outer format)."""
+    data = run(["dpkg-deb", "--ctrl-tarfile", deb], project=project).stdout
+    members = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for m in tar:
+                path = m.name.removeprefix("./")
+                f = tar.extractfile(m) if m.isfile() else None
+                if f is not None:
+                    members[path] = f.read(1 << 20)
+                elif not m.isdir():
+                    members[path] = b""
+    except tarfile.TarError as e:
+        raise BuildError(f"{deb.name}: unreadable control archive ({e})", project=project) from e
+    return members
+
+
 def _listed(fields: Mapping[str, object], key: str = "Checksums-Sha256") -> dict[str, str]:
     entries = fields.get(key) or []
     assert isinstance(entries, list)
@@ -450,6 +503,8 @@ def collect_artifacts(build_dir: Path, dest: Path, spec: DebSpec, *, orig: str,
         problems.append(f"{orig} is not the verified sdist (sha256 {digests[orig]})")
     control = Deb822(run(["dpkg-deb", "-f", dest / deb], project=project).stdout)
     problems += check_deb_control(deb, control, spec, build_arch)
+    problems += check_control_members(deb, read_control_members(dest / deb, project=project),
+                                      spec, build_arch)
     problems += check_dsc(dsc, Dsc((dest / dsc).read_bytes()), spec,
                           {n: digests[n] for n in (orig, by_kind["debian-tar"])})
     problems += check_changes(changes, Changes((dest / changes).read_bytes()), spec,

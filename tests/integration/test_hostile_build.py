@@ -23,7 +23,13 @@ from pathlib import Path
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import make_sdist, poisoning_sdist, smuggling_sdist, wheel_poisoning_sdist
+from sdists import (
+    make_sdist,
+    poisoning_sdist,
+    postinst_sdist,
+    smuggling_sdist,
+    wheel_poisoning_sdist,
+)
 
 FLIT_CORE = "flit_core==3.9.0"
 
@@ -72,6 +78,20 @@ def test_foreign_package_left_by_the_build_fails_it(tmp_path: Path, target: str,
     assert files_under(out) == []
     after = set(os.listdir(builds)) if builds.is_dir() else set()
     assert {n for n in after - before if not n.startswith(".")} == set()
+
+
+def test_maintainer_script_slipped_into_the_package_fails_the_build(tmp_path: Path) -> None:
+    project = "postinst-writer"
+    sdist = postinst_sdist(tmp_path / "sdists", project, "1.0", uuid.uuid4().hex)
+    out = tmp_path / "out"
+    with LocalIndex() as index:
+        index.add(project, sdist.name, sdist.read_bytes())
+        code, stderr = build(index, project, "debian-12", out, "-v")
+    assert code == 8, stderr
+    assert f"POSTINST for python3-{project}" in stderr       # the hostile code did run
+    assert "postinst has 'echo owned > /etc/owned', which dh_python3 does not write" in \
+        error_line(stderr), error_line(stderr)
+    assert files_under(out) == []
 
 
 def shared_debs(target: str) -> dict[str, str]:

