@@ -400,10 +400,19 @@ def read_control_members(deb: Path, *, project: str | None) -> dict[str, bytes]:
     return members
 
 
-def _listed(fields: Mapping[str, object], key: str = "Checksums-Sha256") -> dict[str, str]:
-    entries = fields.get(key) or []
-    assert isinstance(entries, list)
-    return {str(e["name"]): str(e["sha256"]) for e in entries}
+def _listed(fields: Mapping[str, object]) -> dict[str, str]:
+    """name -> sha256 of the files a .dsc/.changes/.buildinfo lists.  A name that only
+    another checksum field lists (`Files`, which `sign` and `publish` read) maps to "": it
+    can match no collected file."""
+    listed: dict[str, str] = {}
+    for key in ("Files", "Checksums-Md5", "Checksums-Sha1", "Checksums-Sha256"):
+        entries = fields.get(key) or []
+        for e in entries if isinstance(entries, list) else [{}]:
+            name = str(e.get("name", f"<malformed {key}>"))
+            listed.setdefault(name, "")
+            if key == "Checksums-Sha256":
+                listed[name] = str(e.get("sha256", ""))
+    return listed
 
 
 def check_dsc(name: str, dsc: Mapping[str, object], spec: DebSpec,
@@ -476,6 +485,11 @@ def read_rendered(debian: Path) -> dict[str, bytes]:
             for p in sorted(debian.rglob("*")) if p.is_file()}
 
 
+def _text(data: bytes) -> str:
+    """A control file the build wrote, as text whatever its bytes (the checks then fail)."""
+    return data.decode("utf-8", errors="replace")
+
+
 def collect_artifacts(build_dir: Path, dest: Path, spec: DebSpec, *, orig: str,
                       orig_sha256: str, build_arch: str, rendered: Mapping[str, bytes],
                       project: str) -> list[Artifact]:
@@ -501,15 +515,15 @@ def collect_artifacts(build_dir: Path, dest: Path, spec: DebSpec, *, orig: str,
     problems = []
     if digests[orig] != orig_sha256:
         problems.append(f"{orig} is not the verified sdist (sha256 {digests[orig]})")
-    control = Deb822(run(["dpkg-deb", "-f", dest / deb], project=project).stdout)
+    control = Deb822(_text(run(["dpkg-deb", "-f", dest / deb], project=project).stdout))
     problems += check_deb_control(deb, control, spec, build_arch)
     problems += check_control_members(deb, read_control_members(dest / deb, project=project),
                                       spec, build_arch)
-    problems += check_dsc(dsc, Dsc((dest / dsc).read_bytes()), spec,
+    problems += check_dsc(dsc, Dsc(_text((dest / dsc).read_bytes())), spec,
                           {n: digests[n] for n in (orig, by_kind["debian-tar"])})
-    problems += check_changes(changes, Changes((dest / changes).read_bytes()), spec,
+    problems += check_changes(changes, Changes(_text((dest / changes).read_bytes())), spec,
                               {n: h for n, h in digests.items() if n != changes}, build_arch)
-    problems += check_buildinfo(info, BuildInfo((dest / info).read_bytes()), spec, digests)
+    problems += check_buildinfo(info, BuildInfo(_text((dest / info).read_bytes())), spec, digests)
     problems += check_debian_tar(by_kind["debian-tar"],
                                  (dest / by_kind["debian-tar"]).read_bytes(), rendered)
     if problems:

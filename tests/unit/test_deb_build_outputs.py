@@ -270,3 +270,13 @@ def test_control_archive_holds_only_dh_python3_scripts() -> None:
     assert debian.check_control_members("d.deb", {**ok, "preinst": b"#!/bin/sh\n"}, SPEC,
                                         "amd64") == [
         "d.deb has a control member 'preinst' repack does not make"]
+
+
+def test_a_file_only_the_files_field_lists_is_caught() -> None:
+    files = {"d.deb": "d" * 64}
+    changes = {"Source": "python-django", "Version": V, "Binary": "python3-django",
+               "Architecture": "source all", "Checksums-Sha256": listed(files),
+               "Files": [{"name": "d.deb", "md5sum": "0" * 32, "size": "1"},
+                         {"name": "sudo_1_all.deb", "md5sum": "1" * 32, "size": "1"}]}
+    (problem,) = debian.check_changes("x.changes", changes, SPEC, files, "amd64")
+    assert problem.startswith("x.changes files is ") and "sudo_1_all.deb" in problem
