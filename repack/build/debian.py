@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from debian.arfile import ArError
 from debian.deb822 import BuildInfo, Changes, Deb822, Dsc
+from debian.debfile import DebError, DebFile
 
 from repack import buildreqs, log, render
 from repack.build.engine import Container, Engine, Mount
@@ -383,19 +385,18 @@ def check_control_members(name: str, members: Mapping[str, bytes], spec: DebSpec
 
 
 def read_control_members(deb: Path, *, project: str | None) -> dict[str, bytes]:
-    """The files of a .deb's control archive (dpkg-deb unpacks the outer format)."""
-    data = run(["dpkg-deb", "--ctrl-tarfile", deb], project=project).stdout
+    """The files of a .deb's control archive (python-debian reads the ar and tar layers)."""
     members = {}
     try:
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for m in tar:
+        with DebFile(filename=str(deb)) as pkg:
+            for m in pkg.control.tgz().getmembers():
                 path = m.name.removeprefix("./")
-                f = tar.extractfile(m) if m.isfile() else None
-                if f is not None:
-                    members[path] = f.read(1 << 20)
-                elif not m.isdir():
-                    members[path] = b""
-    except tarfile.TarError as e:
+                if m.isdir():
+                    continue
+                f = pkg.control.tgz().extractfile(m) if m.isfile() else None
+                members[path] = f.read(1 << 20) if f is not None else b""
+    except (DebError, ArError, tarfile.TarError, lzma.LZMAError, EOFError, OSError,
+            ValueError) as e:
         raise BuildError(f"{deb.name}: unreadable control archive ({e})", project=project) from e
     return members
 
