@@ -358,8 +358,7 @@ def check_header(name: str, kind: RpmKind, fields: Sequence[str], spec: RpmSpec,
     want = [spec.name, str(spec.epoch) if spec.epoch else "(none)", spec.version, spec.release,
             spec.buildarch or machine, srpm if kind == "rpm" else "(none)"]
     return [f"{name} {key} is {got!r}, not {exp!r}"
-            for key, got, exp in zip(keys, fields, want, strict=True)
-            if got != exp and not (kind == "srpm" and key == "Arch")]
+            for key, got, exp in zip(keys, fields, want, strict=True) if got != exp]
 
 
 def check_srpm_files(name: str, line: str, sources: Mapping[str, str]) -> list[str]:

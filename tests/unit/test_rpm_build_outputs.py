@@ -36,6 +36,8 @@ def test_header_must_be_the_rendered_package() -> None:
     assert rpm.check_header("p.rpm", "rpm", good, SPEC, "x86_64") == []
     srpm = [*good[:5], "(none)"]
     assert rpm.check_header("p.src.rpm", "srpm", srpm, SPEC, "x86_64") == []
+    assert rpm.check_header("p.src.rpm", "srpm", [*good[:4], "x86_64", "(none)"], SPEC,
+                            "x86_64") == ["p.src.rpm Arch is 'x86_64', not 'noarch'"]
     for index, value, key in [(0, "sudo", "Name"), (1, "99", "Epoch"), (2, "99.1", "Version"),
                               (4, "x86_64", "Arch"), (5, "sudo-1-1.src.rpm", "Source RPM")]:
         fields = list(good)
