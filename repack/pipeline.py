@@ -220,7 +220,9 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"
         build_dir.mkdir()
-        tree.rename(build_dir / srcdir)
+        # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
+        # host reads the metadata's tree and license files from its own.
+        shutil.copytree(tree, build_dir / srcdir, symlinks=True)
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
@@ -236,7 +238,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             project = first
             if not metadata.is_static(pkg_info):
                 meta = deb.pep517_metadata(container, srcdir)
-                project = read_project(meta.metadata, build_dir / srcdir, sdist,
+                project = read_project(meta.metadata, tree, sdist,
                                        source="PEP 517", entry_points=meta.entry_points)
             spec = make_spec(project, sdist, target, archive, ctx.settings)
             from_wheels = {str(r) for r in missing_build_requires(first, target, archive)}
@@ -247,7 +249,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
                 log.warn(w)
             with log.step("Rendering debian/"):
                 deb.render(container, srcdir, spec,
-                           license_text=license_text(build_dir, srcdir, project))
+                           license_text=license_text(tree, project))
             finish(deb, container, srcdir, spec, warnings)
 
         deb.offline(build_depends, offline)
@@ -320,13 +322,13 @@ def debian_upstream(spec: DebSpec) -> str:
 LICENSE_TEXT_LIMIT = 256 * 1024
 
 
-def license_text(build_dir: Path, srcdir: str, project: Project) -> str | None:
-    """The license files the metadata names, read from the tree in build_dir (which upstream
-    code could have rewritten: no symlink followed, no file other than a regular one)."""
+def license_text(tree: Path, project: Project) -> str | None:
+    """The license files the metadata names (which may come from upstream code: no symlink
+    followed, no file other than a regular one)."""
     texts = []
     for rel in project.license_files:
         try:
-            data = read_beneath(build_dir, f"{srcdir}/{rel}", limit=LICENSE_TEXT_LIMIT,
+            data = read_beneath(tree, rel, limit=LICENSE_TEXT_LIMIT,
                                 truncate=True, project=str(project.name))
         except BuildError:
             data = None     # not a regular file: like a missing one

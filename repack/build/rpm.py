@@ -282,7 +282,8 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
     build = RpmBuild(engine=engine, image=image, work=work, project=name)
     build.src_dir.mkdir()
     backend_path = _backend_path(tree)
-    tree = tree.rename(build.src_dir / srcdir)
+    # A copy: upstream code may rewrite the one in the builder; the host reads its own.
+    shutil.copytree(tree, build.src_dir / srcdir, symlinks=True)
     build_reqs = buildreqs.applicable(project.build_requires, target)
     with engine.container(image.tag, mounts=build.mounts, network=False) as c:
         missing = build.missing_build_requires(c, build_reqs)
