@@ -8,6 +8,8 @@ Reading `build_for_target` tells what repack does, in order.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -27,11 +29,12 @@ from repack import targets as target_files
 from repack.build import images
 from repack.build.debian import DebianBuild, relations_text
 from repack.build.engine import Container, Engine
+from repack.build.outputs import read_beneath
 from repack.build.rpm import build_rpm
 from repack.cache import key as cache_key
 from repack.cache import sha256_file, tree_digest
 from repack.config import Settings
-from repack.errors import ConfigError, MappingError, RepackError
+from repack.errors import BuildError, ConfigError, MappingError, RepackError
 from repack.fetch import fetch
 from repack.model import (
     ArchiveIndex,
@@ -110,61 +113,60 @@ def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[A
     return FAMILY_BUILDS[target.family](sdist, target, ctx)
 
 
-def cached_build(sdist: Sdist, target: Target, image: images.Image,
-                 ctx: Context) -> tuple[list[Artifact], list[str]] | None:
-    """The artifacts of an identical earlier build, delivered to the output; None if none.
-    Only a ready image can have produced them (its archive snapshot is part of the key)."""
-    if ctx.fresh or not images.is_ready(ctx.engine, image):
-        return None
-    needs = _needs_file(sdist, target, image, ctx.settings)
-    try:
-        missing = [Requirement(r) for r in json.loads(needs.read_text())]
-    except (OSError, ValueError, TypeError):
-        return None          # never built (or by a repack that did not record its tools)
-    # The tools are resolved and accepted again, under today's policy (and lock), exactly
-    # as a build would: the key covers each wheel's sha256 and what verified it.
-    tools = resolve_build_tools(missing, target, ctx, project=str(sdist.release.name))
-    cached = cache_entry(sdist, target, image, ctx.settings, tools)
-    if not (cached / "result.json").is_file():
-        return None
-    log.info(f"up to date: reusing the build cached under {cached}")
-    return deliver(cached, target, ctx.output_dir)
-
-
 def build_deb_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
+    """The cache is asked once the build's inputs are known (the build dependencies apt
+    would install, with their SHA256, and the build-tool wheels, accepted by today's trust
+    policy): a build is reused only if it was made from exactly those (never when
+    ctx.fresh: `repack rebuild`)."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id}"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        if (hit := cached_build(sdist, target, image, ctx)) is not None:
-            return hit
+        entry: list[Path] = []
+
+        def reuse(deb: DebianBuild) -> bool:
+            entry.append(cache_entry(sdist, target, image, ctx.settings, tools=deb.tools,
+                                     inputs=deb.inputs()))
+            if ctx.fresh or not (entry[0] / "result.json").is_file():
+                return False
+            log.info(f"up to date: reusing the build cached under {entry[0]}")
+            return True
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
-            artifacts = deb.dpkg_buildpackage(container, srcdir, spec)
+            artifacts = deb.dpkg_buildpackage(container, srcdir, spec,
+                                              orig=orig_name(spec, sdist),
+                                              orig_sha256=sdist.sha256)
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                   allowed=ctx.settings.allowed_paths(sdist.release.name))
-            cached = cache_entry(sdist, target, image, ctx.settings, deb.tools)
-            store(artifacts, warnings, deb.work / "build.log", cached)
-            done.append(cached)
+            store(artifacts, warnings, deb.work / "build.log", entry[0])
 
-        done: list[Path] = []
-        missing = prepare(sdist, target, image, ctx, finish)
-        record_needs(sdist, target, image, ctx.settings, missing)
-        return deliver(done[0], target, ctx.output_dir)
+        prepare(sdist, target, image, ctx, finish, reuse=reuse)
+        return deliver(entry[0], target, ctx.output_dir)
 
 
 def build_rpm_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
-    """The .rpm and .src.rpm, built offline in the target's builder (repack.build.rpm)."""
+    """The .rpm and .src.rpm, built offline in the target's builder (repack.build.rpm).
+    The cache is asked once the build-tool wheels are known: a build is reused only if it
+    was made with exactly those."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
         chosen = ctx.settings.package_names().get(sdist.release.name)
         naming_rpm.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
-        if (hit := cached_build(sdist, target, image, ctx)) is not None:
-            return hit
         images.ensure(ctx.engine, image)
+        entry: list[Path] = []
+
+        def reuse(tools: Sequence[buildreqs.BuildTool]) -> bool:
+            inputs = {"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools)}
+            entry.append(cache_entry(sdist, target, image, ctx.settings, tools=tools,
+                                     inputs=inputs))
+            if ctx.fresh or not (entry[0] / "result.json").is_file():
+                return False
+            log.info(f"up to date: reusing the build cached under {entry[0]}")
+            return True
+
         work_root = ctx.settings.cache_dir / "work"
         work_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as tmp:
@@ -173,14 +175,13 @@ def build_rpm_for_target(sdist: Sdist, target: Target,
                                cache_dir=ctx.settings.cache_dir,
                                packager=ctx.settings.maintainer,
                                date=changelog_date(sdist.source_date_epoch),
-                               work=Path(tmp), chosen_name=chosen)
-            owned.check_artifacts(result.artifacts, target, image,
-                                  project=str(sdist.release.name), engine=ctx.engine,
-                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
-            cached = cache_entry(sdist, target, image, ctx.settings, result.tools)
-            store(list(result.artifacts), [], result.log_file, cached)
-            record_needs(sdist, target, image, ctx.settings, result.build_requires)
-        return deliver(cached, target, ctx.output_dir)
+                               work=Path(tmp), chosen_name=chosen, reuse=reuse)
+            if result is not None:
+                owned.check_artifacts(result.artifacts, target, image,
+                                      project=str(sdist.release.name), engine=ctx.engine,
+                                      allowed=ctx.settings.allowed_paths(sdist.release.name))
+                store(list(result.artifacts), [], result.log_file, entry[0])
+        return deliver(entry[0], target, ctx.output_dir)
 
 
 FAMILY_BUILDS: dict[str, Callable[[Sdist, Target, Context], tuple[list[Artifact], list[str]]]] = {
@@ -201,7 +202,7 @@ def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
         out = dest / srcdir / "debian"
         if out.exists():
             raise ConfigError(f"{out} already exists; remove it or choose another -o")
-        shutil.copytree(deb.work / "build" / srcdir / "debian", out)
+        shutil.copytree(deb.rendered / srcdir / "debian", out)
         result.append(out)
 
     prepare(sdist, target, image, ctx, finish)
@@ -212,11 +213,11 @@ Finish = Callable[[DebianBuild, Container, str, DebSpec, list[str]], None]
 
 
 def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
-            finish: Finish) -> list[str]:
+            finish: Finish, *, reuse: Callable[[DebianBuild], bool] | None = None) -> None:
     """Unpack, read metadata, map and render inside a work dir, then call finish in the
     offline builder container with the build dependencies installed.  A bad sdist is
-    refused before the builder image is even bootstrapped.  Returns the build
-    requirements that came from the index as build tools."""
+    refused before the builder image is even bootstrapped.  `reuse`, asked once the build
+    dependencies are downloaded and verified, may stop there (a cached build)."""
     project_name = str(sdist.release.name)
     orig_suffix(sdist)
     work_root = ctx.settings.cache_dir / "work"
@@ -237,22 +238,27 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"
         build_dir.mkdir()
-        tree.rename(build_dir / srcdir)
+        # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
+        # host reads the metadata's tree and license files from its own.
+        shutil.copytree(tree, build_dir / srcdir, symlinks=True)
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
-                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id)
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
         missing = missing_build_requires(first, target, archive)
         tools = resolve_build_tools(missing, target, ctx, project=project_name)
         deb.use_build_tools(tools)
         deb.download_build_deps(build_depends)
+        if reuse is not None and reuse(deb):
+            return
 
         def offline(container: Container) -> None:
             project = first
             if not metadata.is_static(pkg_info):
                 meta = deb.pep517_metadata(container, srcdir)
-                project = read_project(meta.metadata, build_dir / srcdir, sdist,
+                project = read_project(meta.metadata, tree, sdist,
                                        source="PEP 517", entry_points=meta.entry_points)
             spec = make_spec(project, sdist, target, archive, ctx.settings, tools)
             from_wheels = {str(r) for r in missing}
@@ -262,12 +268,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
             for w in warnings:
                 log.warn(w)
             with log.step("Rendering debian/"):
-                render.render_debian(spec, build_dir / srcdir,
-                                     license_text=license_text(build_dir / srcdir, project))
+                deb.render(container, srcdir, spec,
+                           license_text=license_text(tree, project))
             finish(deb, container, srcdir, spec, warnings)
 
         deb.offline(build_depends, offline)
-    return [str(r) for r in missing]
 
 
 def _planned(requirement: str, ctx: Context) -> bool:
@@ -388,21 +393,40 @@ LICENSE_TEXT_LIMIT = 256 * 1024
 
 
 def license_text(tree: Path, project: Project) -> str | None:
+    """The license files the metadata names (which may come from upstream code: no symlink
+    followed, no file other than a regular one)."""
     texts = []
     for rel in project.license_files:
-        path = tree / rel
-        if path.is_file() and not path.is_symlink():
-            texts.append(path.read_bytes()[:LICENSE_TEXT_LIMIT].decode("utf-8", errors="replace"))
+        try:
+            data = read_beneath(tree, rel, limit=LICENSE_TEXT_LIMIT,
+                                truncate=True, project=str(project.name))
+        except BuildError:
+            data = None     # not a regular file: like a missing one
+        if data is not None:
+            texts.append(data.decode("utf-8", errors="replace"))
     return "\n\n".join(texts) or None
 
 
-def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings,
-                tools: Sequence[buildreqs.BuildTool] = ()) -> Path:
+@functools.cache
+def code_digest() -> str:
+    """Digest of repack's own code and target files: a changed repack builds anew."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".toml")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Settings, *,
+                tools: Sequence[buildreqs.BuildTool] = (),
+                inputs: Mapping[str, object] | None = None) -> Path:
     """Where the build is cached, keyed by everything that can change the artifacts: the
     sdist, the target, the image and its archive snapshot, the templates (shipped and user
-    overrides), the maintainer, repack's version, and the provenance record the packages
-    carry (what was verified; advisories known at build time; the build tools from the
-    index with their sha256 and what verified them)."""
+    overrides), the maintainer, the [packages] settings, repack's version and code, the
+    provenance record the packages carry (what was verified; advisories known at build
+    time; the build tools with their sha256 and what verified them), and `inputs`: what
+    the build installed besides the image (apt packages and build-tool wheels, by
+    SHA256)."""
     templates = [Path(str(render.builtin_templates()))]
     templates += [d for d in render.user_template_dirs() if d.is_dir()]
     record = provenance.of(sdist, [t.file for t in tools])
@@ -411,26 +435,10 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
         packages=sorted((k, v.name, sorted(v.allow_paths)) for k, v in settings.packages.items()),
-        templates=[tree_digest(t) for t in templates],
+        templates=[tree_digest(t) for t in templates], code=code_digest(),
+        inputs=dict(inputs or {}),
     )
     return settings.cache_dir / "builds" / key
-
-
-def _needs_file(sdist: Sdist, target: Target, image: images.Image, settings: Settings) -> Path:
-    """Which build requirements the build needed from the index (JSON list of PEP 508
-    strings), beside the entries: a function of the sdist, target and image (the key
-    without tools), so a later build can resolve and accept the tools before looking up
-    the entry whose key covers them."""
-    entry = cache_entry(sdist, target, image, settings)
-    return entry.with_name(f"{entry.name}.build-requires.json")
-
-
-def record_needs(sdist: Sdist, target: Target, image: images.Image, settings: Settings,
-                 missing: Sequence[str]) -> None:
-    path = _needs_file(sdist, target, image, settings)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(json.dumps(list(missing)))
-    os.replace(tmp, path)
 
 
 def store(artifacts: list[Artifact], warnings: list[str], log_file: Path, cached: Path) -> None:

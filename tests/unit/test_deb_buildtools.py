@@ -4,8 +4,10 @@ are told about them (the real build is tests/integration/test_debian_buildreqs.p
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -15,6 +17,7 @@ from repack import buildreqs
 from repack.build.debian import DebianBuild
 from repack.build.engine import Engine
 from repack.build.images import Image
+from repack.errors import IntegrityError
 from repack.model import Release, Sdist
 from repack.pipeline import missing_build_requires
 
@@ -33,10 +36,11 @@ def test_only_what_the_archive_lacks_or_has_too_old() -> None:
 def tool(tmp_path: Path, name: str, version: str) -> buildreqs.BuildTool:
     wheel = tmp_path / f"{name}-{version}-py3-none-any.whl"
     wheel.write_bytes(b"PK fake wheel")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     release = Release(name=NormalizedName(name), version=Version(version), filename=wheel.name,
-                      url=f"https://example.invalid/{wheel.name}", sha256="0" * 64, size=13,
+                      url=f"https://example.invalid/{wheel.name}", sha256=digest, size=13,
                       requires_python=None, yanked=False, index_url="https://example.invalid/")
-    file = Sdist(release=release, path=wheel, sha256="0" * 64, verified=("sha256:index",))
+    file = Sdist(release=release, path=wheel, sha256=digest, verified=("sha256:index",))
     return buildreqs.BuildTool(name=canonicalize_name(name), version=Version(version), file=file)
 
 
@@ -56,3 +60,14 @@ def test_pip_joins_apt_only_when_wheels_are_installed(tmp_path: Path) -> None:
     assert argv[-1] == "flit-core==3.9.0"
     assert {"--no-index", "--no-deps", "--ignore-installed"} <= set(argv)
     assert buildreqs.PIP_ENV["PIP_BREAK_SYSTEM_PACKAGES"] == "1"
+
+
+def test_a_cached_wheel_that_changed_is_refused(tmp_path: Path) -> None:
+    engine = Engine(name="podman")
+    image = Image(target=TARGET, kind="builder", tag="t", state_dir=tmp_path / "state")
+    deb = DebianBuild(engine=engine, image=image, work=tmp_path / "work", project="x",
+                      apt_cache=tmp_path / "apt")
+    flit = tool(tmp_path, "flit_core", "3.9.0")
+    flit.file.path.write_bytes(b"PK trojan one")      # same size, other bytes
+    with pytest.raises(IntegrityError, match="no longer has the sha256 it was verified with"):
+        deb.use_build_tools([flit])
