@@ -33,7 +33,11 @@ from debian.debfile import DebError, DebFile
 from repack import buildreqs, log, render
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
-from repack.build.outputs import copy_beneath, list_beneath, read_beneath, unexpected
+from repack.build.outputs import (
+    list_beneath,
+    read_beneath,
+    take_predicted,
+)
 from repack.cache import sha256_file
 from repack.errors import BuildError, IntegrityError, MetadataError
 from repack.model import Alternatives, Artifact, DebSpec
@@ -498,18 +502,8 @@ def collect_artifacts(build_dir: Path, dest: Path, spec: DebSpec, *, orig: str,
     without following symlinks into `dest` (which it cannot), each checked against the
     spec.  Any other package file there, or any mismatch, fails the build."""
     expected = expected_files(spec, orig=orig, build_arch=build_arch)
-    names = list_beneath(build_dir, project=project)
-    extra = unexpected(names, expected)
-    if extra:
-        raise BuildError(f"the build left {', '.join(extra)} beside the packages repack "
-                         "rendered; only those may leave a build", project=project)
-    missing = [n for n in expected if n not in names]
-    if missing:
-        raise BuildError(f"dpkg-buildpackage did not produce {', '.join(missing)}",
-                         project=project)
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in expected:
-        copy_beneath(build_dir, name, dest / name, project=project)
+    take_predicted(build_dir, list_beneath(build_dir, project=project), expected, dest,
+                   tool="dpkg-buildpackage", project=project)
     digests = {name: sha256_file(dest / name) for name in expected}
     by_kind = {kind: name for name, kind in expected.items()}
     deb, dsc, changes, info = (by_kind[k] for k in ("deb", "dsc", "changes", "buildinfo"))

@@ -108,3 +108,24 @@ def copy_beneath(root: Path, rel: str, dest: Path, *, project: str | None = None
     with (_open_regular(root, rel, project=project) as fd,
           os.fdopen(fd, "rb", closefd=False) as src, open(dest, "xb") as out):
         shutil.copyfileobj(src, out, 1 << 20)
+
+
+def take_predicted(root: Path, found: Iterable[str], expected: Iterable[str], dest: Path, *,
+                   tool: str, project: str) -> dict[str, Path]:
+    """The predicted files of `root` (a tree upstream code could write), and nothing else:
+    any other package file `found` there, or a predicted one missing, fails the build.
+    Each is copied without following symlinks into `dest` (which no container sees) under
+    its base name; returns relative name -> copy."""
+    found, expected = list(found), list(expected)
+    extra = unexpected(found, expected)
+    if extra:
+        raise BuildError(f"the build left {', '.join(extra)} beside the packages repack "
+                         "rendered; only those may leave a build", project=project)
+    missing = [n for n in expected if n not in found]
+    if missing:
+        raise BuildError(f"{tool} did not produce {', '.join(missing)}", project=project)
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = {rel: dest / rel.rsplit("/", 1)[-1] for rel in expected}
+    for rel, path in paths.items():
+        copy_beneath(root, rel, path, project=project)
+    return paths

@@ -33,13 +33,7 @@ from packaging.requirements import Requirement
 from repack import buildreqs, log, metadata, naming_rpm, provenance, render, render_rpm
 from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
-from repack.build.outputs import (
-    copy_beneath,
-    is_package_file,
-    list_beneath,
-    read_beneath,
-    unexpected,
-)
+from repack.build.outputs import is_package_file, list_beneath, read_beneath, take_predicted
 from repack.cache import sha256_file
 from repack.errors import BuildError, CommandFailed, IntegrityError, MetadataError
 from repack.model import Artifact, Project, RpmSpec, Sdist, Target
@@ -408,19 +402,8 @@ def collect_artifacts(topdir: Path, dest: Path, spec: RpmSpec, *, machine: str,
     rendered spec and sources).  Any other package file there, or any mismatch, fails the
     build."""
     expected = expected_files(spec, machine=machine)
-    found = found_packages(topdir, project=project)
-    extra = unexpected(found, expected)
-    if extra:
-        raise BuildError(f"the build left {', '.join(extra)} beside the packages repack "
-                         "rendered; only those may leave a build", project=project)
-    missing = [n for n in expected if n not in found]
-    if missing:
-        raise BuildError(f"rpmbuild did not produce {', '.join(missing)}", project=project)
-    dest.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for rel in expected:
-        paths[rel] = dest / rel.rsplit("/", 1)[1]
-        copy_beneath(topdir, rel, paths[rel], project=project)
+    paths = take_predicted(topdir, found_packages(topdir, project=project), expected, dest,
+                           tool="rpmbuild", project=project)
     heads = query(list(paths.values()), HEADER_QUERY)
     problems = [p for (rel, kind), line in zip(expected.items(), heads, strict=True)
                 for p in check_header(paths[rel].name, kind, line.split("|"), spec, machine)]
