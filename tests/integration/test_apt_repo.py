@@ -25,7 +25,9 @@ import pytest
 from conftest import ROOT, build_json, run_repack  # type: ignore[import-not-found]
 from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
 
+from repack import keys
 from repack.build.engine import Engine, Mount
+from repack.publish import publisher
 
 pytestmark = pytest.mark.integration
 CASES = ("flipped", "rehashed", "otherkey", "unsigned", "expired", "swapped")
@@ -150,9 +152,13 @@ def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
     unsigned = copy("unsigned")
     for name in ("InRelease", "Release.gpg"):
         (unsigned / "apt" / "dists" / "bookworm" / name).unlink()
-    publish(out, root / "expired", f"{url}/expired", home, "--valid-days", "0")
-    rotated = run_repack(["key", "rotate", "--email", "team2@example.org", "--gnupghome",
-                          str(home)])
+    # already expired (Valid-Until = Date): the CLI refuses --valid-days 0, the library
+    # makes one for the test
+    publisher.publish([out], publisher.Options(repo=root / "expired", gnupghome=home,
+                                               signer=keys.signer(home), url=f"{url}/expired",
+                                               valid_days=0))
+    rotated = run_repack(["key", "rotate", "--email", "team2@example.org", "--no-passphrase",
+                          "--gnupghome", str(home)])
     assert rotated.returncode == 0, rotated.stderr
     publish(out, root / "rotated", f"{url}/rotated", home)
     swapped = copy("swapped")
