@@ -344,8 +344,9 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @common
     def repo_client_config(repo: Path, url: str | None, output: Path | None, verbose: bool,
                            debug: bool, config_file: Path | None) -> None:
-        """The files clients need: <name>.sources (apt, Signed-By), <name>.repo (dnf,
-        gpgcheck and repo_gpgcheck) and the public keys.  Changes nothing in REPO."""
+        """The files clients need, one per release: <name>-<codename>.sources (apt,
+        Signed-By), <name>-<target>.repo (dnf, gpgcheck and repo_gpgcheck), and the public
+        keys.  Changes nothing in REPO."""
         log.configure(verbose=verbose)
 
         def body() -> None:

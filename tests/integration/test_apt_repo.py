@@ -164,7 +164,7 @@ def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
 
 CLIENT_SCRIPT = r"""
 cp /repo/keys/repack.gpg /etc/apt/keyrings/repack.gpg
-cp /repo/client/repack.sources /etc/apt/sources.list.d/repack.sources
+cp /repo/client/repack-bookworm.sources /etc/apt/sources.list.d/repack.sources
 apt-get update
 apt-get install -y --no-install-recommends python3-django
 python3 -c 'import django; print("DJANGO", django.get_version())'
@@ -172,7 +172,7 @@ apt-cache policy python3-django
 for case in $CASES; do
   d=/tmp/case-$case
   mkdir -p $d/parts $d/lists/partial $d/dl
-  sed "s#$URL/good/#$URL/$case/#" /repo/client/repack.sources > $d/parts/repack.sources
+  sed "s#$URL/good/#$URL/$case/#" /repo/client/repack-bookworm.sources > $d/parts/repack.sources
   O="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$d/parts -o Dir::State::Lists=$d/lists"
   if ! apt-get $O update; then echo "RESULT $case refused-update"; continue; fi
   if ! (cd $d/dl && apt-get $O download python3-django); then
@@ -195,7 +195,7 @@ def test_apt_installs_from_served_repo_and_refuses_tampering(
     publish(out, good, f"{url}/good", home)
     assert os.readlink(good / ".repack" / "current") == before
     assert verify(good).returncode == 0, verify(good).stdout
-    sources = (good / "client" / "repack.sources").read_text()
+    sources = (good / "client" / "repack-bookworm.sources").read_text()
     assert f"URIs: {url}/good/apt" in sources
     assert "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
     assert "trusted=yes" not in sources
