@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from repotools import make_deb  # type: ignore[import-not-found]
-from rpmkit import build_rpm, stop_agent  # type: ignore[import-not-found]
+from rpmkit import build_rpm, python_stub, stop_agent  # type: ignore[import-not-found]
 
 from repack.build.engine import Engine, Mount
 
@@ -84,6 +84,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     make_deb(out / "debian-12", "python3-demo", "1.0-0repack1~deb12")
     make_deb(out / "debian-13", "python3-demo", "1.0-0repack1~deb13")
     rpm_for(work, out / "el9", "1.0", "0.repack1.el9")
+    shutil.copy(python_stub(work), out / "el9")      # stands in for EL9's python3
     rpm_for(work, out / "fedora-42", "1.1", "0.repack1.fc42", ("python(abi) = 3.13",))
     try:
         repack("key", "generate", "--email", "fleet@example.org", "--no-passphrase", *home)
@@ -134,4 +135,4 @@ def test_an_el9_dnf_client_never_sees_fedora_packages(fleet: Path, tmp_path: Pat
     assert listed.stdout.split() == ["python3-demo-1.0-0.repack1.el9"], listed.stdout
     proc = dnf(repos, root, "install", "python3-demo")       # best=True: the best is el9's
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert installed(root) == ["python3-demo-1.0-0.repack1.el9"]
+    assert installed(root) == ["python3-demo-1.0-0.repack1.el9", "python3-stub-3.9.18-1"]
