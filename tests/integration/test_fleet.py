@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -136,3 +137,147 @@ def test_an_el9_dnf_client_never_sees_fedora_packages(fleet: Path, tmp_path: Pat
     proc = dnf(repos, root, "install", "python3-demo")       # best=True: the best is el9's
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert installed(root) == ["python3-demo-1.0-0.repack1.el9", "python3-stub-3.9.18-1"]
+
+
+# ---- key rotation -----------------------------------------------------------------------
+
+def fingerprint(output: str) -> str:
+    found = re.findall(r"^[0-9A-F]{40}$", output, re.MULTILINE)
+    assert len(found) == 1, output
+    return str(found[0])
+
+
+def signers(path: Path) -> set[str]:
+    """The issuer fingerprints of a detached signature."""
+    out = subprocess.run(["gpg", "--list-packets", str(path)], capture_output=True, text=True,
+                         check=False).stdout
+    return set(re.findall(r"issuer fpr v4 ([0-9A-F]{40})", out))
+
+
+def key_fingerprints(path: Path) -> set[str]:
+    out = subprocess.run(["gpg", "--show-keys", "--with-colons", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return {line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:")}
+
+
+def rpm_k(rpms: list[Path], armored_key: Path, tmp: Path) -> str:
+    """rpm -Kv against an rpmdb that holds only the given key(s)."""
+    db = tmp / "rpmdb"
+    db.mkdir()
+    subprocess.run(["rpm", "--dbpath", str(db), "--import", str(armored_key)], check=True)
+    return subprocess.run(["rpm", "--dbpath", str(db), "-Kv", *map(str, rpms)],
+                          capture_output=True, text=True, check=False).stdout
+
+
+APT_KEYRINGS = r"""
+rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
+install -d /etc/apt/keyrings
+cp "$REPO/client/repack-bookworm.sources" /etc/apt/sources.list.d/repack.sources
+for keyring in $KEYRINGS; do
+  cp "$keyring" /etc/apt/keyrings/repack.gpg
+  rm -rf /var/lib/apt/lists/*
+  if apt-get update 2>&1 | tee /tmp/update.log && ! grep -q '^[WE]:' /tmp/update.log; then
+    apt-get install -y --reinstall python3-demo
+    echo "RESULT $(basename $keyring) INSTALLED $(dpkg-query -W -f='${Version}' python3-demo)"
+  else
+    echo "RESULT $(basename $keyring) REFUSED"
+  fi
+done
+"""
+
+
+def apt_with_keyrings(engine: Engine, image: str, work: Path, *keyrings: Path) -> list[str]:
+    """What a Debian 12 client trusting each keyring in turn gets from work/repo."""
+    argv = engine.run_argv(image, ["sh", "-euxc", APT_KEYRINGS],
+                           env={"REPO": str(work / "repo"),
+                                "KEYRINGS": " ".join(map(str, keyrings))},
+                           mounts=[Mount(source=work, target=str(work), readonly=True)])
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    return [line.removeprefix("RESULT ") for line in proc.stdout.splitlines()
+            if line.startswith("RESULT ")]
+
+
+def test_a_key_rotation_keeps_every_client_working(
+        tmp_path: Path, container_engine: Engine, base_image: Callable[[str], str]) -> None:
+    """key generate A, publish; key rotate B, repo refresh, publish 1.1; key retire A,
+    repo refresh.  Clients set up before the rotation (keyring A; dnf with A imported)
+    keep working through it; once A is retired every rpm and repomd.xml.asc is signed by B,
+    `repo verify` is clean, and fresh apt and dnf clients trusting only B install the
+    packages published under A."""
+    work = tmp_path.resolve()
+    out, repo, gnupg = work / "out", work / "repo", work / "gnupg"
+    home = ["--gnupghome", str(gnupg)]
+    image = base_image("debian-12")
+    make_deb(out / "debian-12", "python3-demo", "1.0-1")
+    rpm_for(work, out / "el9", "1.0", "1")
+    shutil.copy(python_stub(work), out / "el9")
+    try:
+        old = fingerprint(repack("key", "generate", "--email", "old@example.org",
+                                 "--no-passphrase", *home))
+        repack("publish", str(out), "--repo", str(repo), *home)
+        before = Path(shutil.copy(repo / "keys" / "repack.gpg", work / "keyring-before.gpg"))
+        old_dnf = work / "old-dnf"
+        repos = work / "repos.d"
+        repos.mkdir()
+        shutil.copy(repo / "client" / "repack-el9.repo", repos)
+        proc = dnf(repos, old_dnf / "root", "install", "python3-demo")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+        new = fingerprint(repack("key", "rotate", "--email", "new@example.org",
+                                 "--no-passphrase", *home))
+        repack("repo", "refresh", "--repo", str(repo), *home)
+        assert key_fingerprints(repo / "keys" / "repack.asc") == {old, new}
+        assert signers(repo / "yum/el9/repodata/repomd.xml.asc") == {old, new}
+        # during the rotation a client set up before it still installs (keyring A only)
+        assert apt_with_keyrings(container_engine, image, work, before) == [
+            "keyring-before.gpg INSTALLED 1.0-1"]
+        later = work / "later"
+        make_deb(later / "debian-12", "python3-demo", "1.1-1")
+        rpm_for(work / "b", later / "el9", "1.1", "1")
+        repack("publish", str(later), "--repo", str(repo), *home)
+        during = Path(shutil.copy(repo / "keys" / "repack.gpg", work / "keyring-during.gpg"))
+        proc = dnf(repos, old_dnf / "root", "--refresh", "upgrade")   # 1.1: B, imported
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "python3-demo-1.1-1" in installed(old_dnf / "root")
+
+        repack("key", "retire", old, *home)
+        repack("repo", "refresh", "--repo", str(repo), *home)
+        verified = run_repack(["repo", "verify", str(repo)])
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        stop_agent(gnupg)
+
+    # every signature in the tree is B's, and B is all clients are given
+    assert key_fingerprints(repo / "keys" / "repack.asc") == {new}
+    assert not (repo / "keys" / "repack-el9.asc").exists()
+    assert signers(repo / "yum/el9/repodata/repomd.xml.asc") == {new}
+    rpms = sorted((repo / "yum" / "el9").glob("*.rpm"))
+    assert len(rpms) == 3
+    checked = rpm_k(rpms, repo / "keys" / "repack.asc", work)
+    assert checked.count(f"key ID {new[-8:].lower()}: OK") == len(rpms), checked
+    assert "NOKEY" not in checked and "NOT OK" not in checked, checked
+    # the live generation was rewritten, never an earlier one's files in place
+    assert key_fingerprints(repo / "keys" / "repack.gpg") == {new}
+
+    # a dnf client set up now, knowing only the generated .repo, installs the rpms that
+    # were published under A (gpgcheck=1 and repo_gpgcheck=1)
+    fresh = work / "fresh-repos.d"
+    fresh.mkdir()
+    repack("repo", "client-config", "--repo", str(repo), "-o", str(work / "client"))
+    shutil.copy(work / "client" / "repack-el9.repo", fresh)
+    proc = dnf(fresh, work / "fresh-dnf", "install", "python3-demo-1.0", "python3-stub")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert installed(work / "fresh-dnf") == ["python3-demo-1.0-1", "python3-stub-3.9.18-1"]
+    # ... and the one set up before the rotation goes on with B's metadata and rpms
+    proc = dnf(repos, old_dnf / "root", "--refresh", "reinstall", "python3-demo",
+               "python3-stub")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    # apt: a client that took the keyring during the rotation, and a fresh one, install;
+    # one that never did (keyring A only) is refused, as `key retire` intends
+    fresh_keyring = Path(shutil.copy(repo / "keys" / "repack.gpg", work / "keyring-after.gpg"))
+    assert apt_with_keyrings(container_engine, image, work, during, fresh_keyring, before) == [
+        "keyring-during.gpg INSTALLED 1.1-1", "keyring-after.gpg INSTALLED 1.1-1",
+        "keyring-before.gpg REFUSED"]

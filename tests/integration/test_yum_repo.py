@@ -200,7 +200,7 @@ def test_the_cli_publishes_signs_and_removes_for_dnf(tmp_path: Path,
         return proc.stdout + proc.stderr
 
     try:
-        repack("key", "generate", "--email", "cli@example.org", "--no-passphrase", *home)
+        repack("key", "generate", "--email", "cli@example.org", *home)
         out = tmp_path / "out" / "el9"
         out.mkdir(parents=True)
         for key in ("1.0", "stub"):
@@ -242,7 +242,7 @@ def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, 
     try:
         repack("build", "sqlparse==0.4.4", "-t", "el9", "-o", str(out))
         shutil.copy(unsigned["stub"], out / "el9")       # stands in for EL9's python3
-        repack("key", "generate", "--email", "el9@example.org", "--no-passphrase", *home)
+        repack("key", "generate", "--email", "el9@example.org", *home)
         repack("publish", str(out), "--repo", str(repo), *home)
         assert "signatures, hashes and expiry are good" in repack("repo", "verify", str(repo))
     finally:
