@@ -25,6 +25,7 @@ import pytest
 from conftest import ROOT, build_json, run_repack  # type: ignore[import-not-found]
 from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
 
+from repack import keys
 from repack.build.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
@@ -133,6 +134,19 @@ def tamper_packages(repo: Path, *, rehash: bool) -> None:
         (dist / "InRelease").write_text(inrelease.replace(release, new_release))
 
 
+def expire(repo: Path, home: Path) -> None:
+    """Valid-Until set to the Date of each distribution, re-signed with the repository key:
+    a repository past its expiry (`--valid-days` is at least 1, so publish cannot make one)."""
+    signer = keys.signer(home)
+    for dist in sorted((repo / "apt" / "dists").iterdir()):
+        release = (dist / "Release").read_text()
+        date = next(ln for ln in release.splitlines() if ln.startswith("Date: "))
+        until = next(ln for ln in release.splitlines() if ln.startswith("Valid-Until: "))
+        (dist / "Release").write_text(release.replace(until, "Valid-Until: " + date[6:]))
+        signer.clearsign(dist / "Release", dist / "InRelease")
+        signer.detach_sign(dist / "Release", dist / "Release.gpg", armor=True)
+
+
 def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
                work: Path) -> None:
     def copy(name: str) -> Path:
@@ -150,9 +164,9 @@ def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
     unsigned = copy("unsigned")
     for name in ("InRelease", "Release.gpg"):
         (unsigned / "apt" / "dists" / "bookworm" / name).unlink()
-    publish(out, root / "expired", f"{url}/expired", home, "--valid-days", "0")
-    rotated = run_repack(["key", "rotate", "--email", "team2@example.org", "--gnupghome",
-                          str(home)])
+    expire(copy("expired"), home)
+    rotated = run_repack(["key", "rotate", "--email", "team2@example.org", "--no-passphrase",
+                          "--gnupghome", str(home)])
     assert rotated.returncode == 0, rotated.stderr
     publish(out, root / "rotated", f"{url}/rotated", home)
     swapped = copy("swapped")
