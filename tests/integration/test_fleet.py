@@ -242,7 +242,7 @@ def test_a_key_rotation_keeps_every_client_working(
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "python3-demo-1.1-1" in installed(old_dnf / "root")
 
-        repack("key", "retire", old, *home)
+        assert "repo refresh" in repack("key", "retire", old, *home)
         repack("repo", "refresh", "--repo", str(repo), *home)
         verified = run_repack(["repo", "verify", str(repo)])
         assert verified.returncode == 0, verified.stdout + verified.stderr
