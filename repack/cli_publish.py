@@ -135,8 +135,13 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @common
     def key_retire(fingerprint: str, gnupghome: Path | None, passphrase_file: Path | None,
                    verbose: bool, debug: bool, config_file: Path | None) -> None:
-        """Stop publishing and signing with a key (after a rotation)."""
-        report(debug, lambda: keys.retire(_home(gnupghome), fingerprint))
+        """Stop publishing and signing with a key (after a rotation); the next publish or
+        `repo refresh` re-signs with the current key what it alone signed."""
+        def body() -> None:
+            keys.retire(_home(gnupghome), fingerprint)
+            log.info("retired; run `repack repo refresh --repo REPO` now: it drops the key "
+                     "from keys/ and re-signs the metadata and the rpms it signed")
+        report(debug, body)
 
     @key.command("import")
     @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
@@ -344,8 +349,9 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @common
     def repo_client_config(repo: Path, url: str | None, output: Path | None, verbose: bool,
                            debug: bool, config_file: Path | None) -> None:
-        """The files clients need: <name>.sources (apt, Signed-By), <name>.repo (dnf,
-        gpgcheck and repo_gpgcheck) and the public keys.  Changes nothing in REPO."""
+        """The files clients need, one per release: <name>-<codename>.sources (apt,
+        Signed-By), <name>-<target>.repo (dnf, gpgcheck and repo_gpgcheck), and the public
+        keys.  Changes nothing in REPO."""
         log.configure(verbose=verbose)
 
         def body() -> None:

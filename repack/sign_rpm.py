@@ -54,10 +54,11 @@ def _passphrase_pipe(passphrase: str) -> int:
     return read_fd
 
 
-def sign_rpm(path: Path, signer: Signer, *, check: bool = True) -> None:
+def sign_rpm(path: Path, signer: Signer, *, check: bool = True, replace: bool = False) -> None:
     """Add a header signature to one .rpm or .src.rpm (rpmsign rewrites it, then renames),
     and check it with rpm -K against the signing key (check=False: the caller checks a
-    batch with check_signed before using any)."""
+    batch with check_signed before using any).  replace=True (`rpmsign --resign`) drops
+    the signatures already there: a key rotation re-signs with the current key."""
     gpg_bin = run.find_tool("gpg")
     signer.check_usable()
     fd = _passphrase_pipe(signer.passphrase) if signer.passphrase else None
@@ -66,7 +67,7 @@ def sign_rpm(path: Path, signer: Signer, *, check: bool = True) -> None:
                 "--define", f"_gpg_name {signer.fingerprint}",
                 "--define", f"_gpg_path {str(signer.gnupghome).replace('%', '%%')}",
                 "--define", f"__gpg_sign_cmd {_sign_cmd(gpg_bin, signer.fingerprint, fd)}",
-                "--addsign", str(path)]
+                "--resign" if replace else "--addsign", str(path)]
         run.run(argv, pass_fds=() if fd is None else (fd,), merge_output=True)
     except CommandFailed as e:
         reason = next((line for line in reversed(e.output_tail.splitlines())

@@ -1,10 +1,13 @@
 """What a client needs: the public keys (keys/) and ready source files (client/).
 
-apt gets a deb822 .sources with Signed-By (a keyring path, and a variant with the armored
-keys inline), dnf a .repo with gpgcheck and repo_gpgcheck.  Both name every published
-key, so a key rotation reaches clients before the old key is retired; except where a yum
-target's clients cannot verify one of them (el9 and ed25519): its .repo then names
-keys/<name>-<target>.asc, holding only the keys they can import.
+One file per release, so a client only ever sees the packages built for it: apt gets
+client/<name>-<codename>.sources (deb822, Signed-By a keyring path; -inline.sources carries
+the armored keys) with that codename's suites alone, dnf client/<name>-<target>.repo with
+that target's baseurl alone (gpgcheck and repo_gpgcheck).  A combined file let a Debian 12
+client install the trixie build, and dnf (best=True) fail on fedora-42 packages beside el9.
+Each names every published key, so a key rotation reaches clients before the old key is
+retired; except where a yum target's clients cannot verify one of them (el9 and ed25519):
+its .repo then names keys/<name>-<target>.asc, holding only the keys they can import.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ def sources_text(name: str, url: str, codenames: list[str], signed_by: str) -> s
     bookworm-security", see repack.publish.security)."""
     stanzas = [f"Types: deb\nURIs: {url}/apt\nSuites: {c}\nComponents: {apt.COMPONENT}\n"
                f"Signed-By: {signed_by}\n" for c in codenames]
-    head = f"# {name}: signed packages built by repack.\n"
+    only = f" for {codenames[0].split()[0]} only" if len(codenames) == 1 else ""
+    head = f"# {name}: signed packages built by repack{only}.\n"
     if signed_by.startswith("/"):
         head += (f"# Install the keyring first:\n"
                  f"#   curl -fsSLo {signed_by} {url}/keys/{name}.gpg\n")
@@ -66,26 +70,47 @@ def repo_text(name: str, url: str, yum_targets: list[str],
     sections = [f"[{name}-{t}]\nname={name} ({t})\nbaseurl={url}/yum/{t}/\nenabled=1\n"
                 f"gpgcheck=1\nrepo_gpgcheck=1\ngpgkey={url}/keys/{key_files.get(t, name + '.asc')}\n"
                 for t in yum_targets]
-    return f"# {name}: signed packages built by repack\n" + "\n".join(sections)
+    only = f" for {yum_targets[0]} only" if len(yum_targets) == 1 else ""
+    return f"# {name}: signed packages built by repack{only}\n" + "\n".join(sections)
+
+
+def _yum_targets(root: Path) -> list[str]:
+    yum = root / "yum"
+    return sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
+
+
+def sources_name(name: str, codename: str, *, inline: bool = False) -> str:
+    return f"{name}-{codename}{'-inline' if inline else ''}.sources"
+
+
+def repo_name(name: str, target_id: str) -> str:
+    return f"{name}-{target_id}.repo"
+
+
+def client_texts(root: Path, name: str, url: str, armored: bytes) -> dict[str, bytes]:
+    """The source files of the tree at root for base URL url: one per apt codename (its
+    suites only) and one per yum target (its baseurl only)."""
+    url = url.rstrip("/")
+    files: dict[str, bytes] = {}
+    for codename in apt.codenames(root):
+        suites = [" ".join(security.apt_suites(root, codename))]
+        files[sources_name(name, codename)] = sources_text(
+            name, url, suites, f"/etc/apt/keyrings/{name}.gpg").encode()
+        files[sources_name(name, codename, inline=True)] = sources_text(
+            name, url, suites, inline_key(armored)).encode()
+    yum_targets = _yum_targets(root)
+    key_files = _key_files(root, name, yum_targets)
+    for t in yum_targets:
+        files[repo_name(name, t)] = repo_text(name, url, [t], key_files).encode()
+    return files
 
 
 def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:
     client = stage / "client"
-    codenames = [" ".join(security.apt_suites(stage, c)) for c in apt.codenames(stage)]
-    yum_dir = stage / "yum"
-    yum_targets = sorted(p.name for p in yum_dir.iterdir() if p.is_dir()) if yum_dir.is_dir() \
-        else []
     for old in client.glob("*"):
         old.unlink()
-    url = url.rstrip("/")
-    if codenames:
-        write_file(client / f"{name}.sources",
-                   sources_text(name, url, codenames, f"/etc/apt/keyrings/{name}.gpg").encode())
-        write_file(client / f"{name}-inline.sources",
-                   sources_text(name, url, codenames, inline_key(armored)).encode())
-    if yum_targets:
-        write_file(client / f"{name}.repo", repo_text(
-            name, url, yum_targets, _key_files(stage, name, yum_targets)).encode())
+    for fname, data in client_texts(stage, name, url, armored).items():
+        write_file(client / fname, data)
 
 
 def client_files(repo: Path, url: str | None = None) -> dict[str, bytes]:
@@ -108,18 +133,7 @@ def client_files(repo: Path, url: str | None = None) -> dict[str, bytes]:
     files = {f"{name}.asc": armored}
     if (live / "keys" / f"{name}.gpg").is_file():
         files[f"{name}.gpg"] = (live / "keys" / f"{name}.gpg").read_bytes()
-    codenames = [" ".join(security.apt_suites(live, c)) for c in apt.codenames(live)]
-    if codenames:
-        files[f"{name}.sources"] = sources_text(
-            name, base, codenames, f"/etc/apt/keyrings/{name}.gpg").encode()
-        files[f"{name}-inline.sources"] = sources_text(
-            name, base, codenames, inline_key(armored)).encode()
-    yum_dir = live / "yum"
-    yum_targets = sorted(p.name for p in yum_dir.iterdir() if p.is_dir()) \
-        if yum_dir.is_dir() else []
-    if yum_targets:
-        key_files = _key_files(live, name, yum_targets)
-        for key_file in key_files.values():
-            files[key_file] = (live / "keys" / key_file).read_bytes()
-        files[f"{name}.repo"] = repo_text(name, base, yum_targets, key_files).encode()
+    for key_file in _key_files(live, name, _yum_targets(live)).values():
+        files[key_file] = (live / "keys" / key_file).read_bytes()
+    files.update(client_texts(live, name, base, armored))
     return files

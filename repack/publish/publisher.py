@@ -1,7 +1,9 @@
 """`repack publish` / `repo remove|prune|refresh`: one transaction each (repack.publish.tree).
 
 Every transaction re-signs each apt distribution (fresh Date and Valid-Until) and rewrites
-keys/ and client/, so a repository never outlives its keys or its expiry unnoticed.
+keys/ and client/, so a repository never outlives its keys or its expiry unnoticed; when the
+published keys changed (`key rotate`, `key retire`), each yum target's repomd.xml and the rpms
+no published key signed are re-signed too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from debian import deb822
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from repack import keys, naming, naming_rpm, provenance, run
+from repack import keys, log, naming, naming_rpm, provenance, run
 from repack import targets as target_files
 from repack.errors import ConfigError, MetadataError
 from repack.gpg import Signer, key_states
@@ -187,9 +189,42 @@ def _finish(stage: Stage, opts: Options) -> None:
                                *opts.signer.also]))
     armored = keys.export(opts.gnupghome, fprs)
     binary = keys.export(opts.gnupghome, fprs, armor=False)
+    _resign_yum(stage, opts, fprs)
     clients.write_keys(stage.root, name, armored, binary,
                        _target_keys(stage, opts.gnupghome, fprs))
     clients.write_clients(stage.root, name, url, armored)
+
+
+def _trusted(gnupghome: Path, fprs: list[str], target_id: str) -> list[str]:
+    """The published keys a target's clients verify (and are given: keys/)."""
+    states = key_states(gnupghome, fprs)
+    allowed = target_files.load(target_id).signature_algorithms
+    return [f for f in fprs if f in states and keys.accepts(allowed, states[f].algorithm)]
+
+
+def _resign_yum(stage: Stage, opts: Options, fprs: list[str]) -> None:
+    """When the keys a yum target's clients trust, or the keys that sign for it, changed
+    since the last transaction (db/yum-keys.json): re-sign the rpms no trusted key signed
+    and the metadata (repack.publish.yum.resign_yum).  After `key retire` nothing in the
+    tree is left signed by the retired key alone; dnf would refuse it."""
+    resign = optional_hook("repack.publish.yum", "resign_yum")
+    yum = stage.root / "yum"
+    if not callable(resign) or not yum.is_dir():
+        return
+    path = stage.root / "db" / "yum-keys.json"
+    stored = json.loads(path.read_text()) if path.is_file() else {}
+    state = {}
+    for tid in sorted(p.name for p in yum.iterdir() if p.is_dir()):
+        if tid not in target_files.available():
+            continue
+        signer = _yum_signer(opts, tid)
+        state[tid] = {"trusted": _trusted(opts.gnupghome, fprs, tid),
+                      "signers": list(signer.fingerprints)}
+        if stored.get(tid) != state[tid]:
+            for rpm in resign(stage.root, tid, signer, state[tid]["trusted"]):
+                log.info(f"{tid}: re-signed {rpm} with key {signer.fingerprint}")
+    if state != stored:
+        write_file(path, json.dumps(state, indent=2).encode())
 
 
 def _target_keys(stage: Stage, gnupghome: Path, fprs: list[str]) -> dict[str, bytes]:
@@ -197,13 +232,11 @@ def _target_keys(stage: Stage, gnupghome: Path, fprs: list[str]) -> dict[str, by
     rotation from ed25519), the armored keys they can: what its .repo names."""
     yum = stage.root / "yum"
     found = sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
-    states = key_states(gnupghome, fprs)
     out = {}
     for tid in found:
         if tid not in target_files.available():
             continue
-        allowed = target_files.load(tid).signature_algorithms
-        ok = [f for f in fprs if f in states and keys.accepts(allowed, states[f].algorithm)]
+        ok = _trusted(gnupghome, fprs, tid)
         if ok and ok != fprs:
             out[tid] = keys.export(gnupghome, ok)
     return out

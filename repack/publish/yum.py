@@ -143,17 +143,19 @@ def _referenced(repodata: Path) -> set[str]:
     return {Path(loc.attrib["href"]).name for loc in root.iter(f"{REPO_NS}location")}
 
 
-def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = ()) -> list[str]:
+def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = (), *,
+                   reread: bool = False) -> list[str]:
     """Rewrite repo/repodata and sign it; returns the rpms that were read.
 
     Added packages are spliced into the old metadata (repack.publish.repodata); otherwise
-    `createrepo_c --update --skip-stat` reuses the old metadata of every file still there.
+    `createrepo_c --update --skip-stat` reuses the old metadata of every file still there;
+    reread=True (rpms re-signed in place: new checksums and header ranges) reads them all.
     """
     repodata = repo / "repodata"
     shutil.rmtree(repo / ".repodata", ignore_errors=True)   # a killed createrepo_c's work dir
     previous = _referenced(repodata)
     read: list[str] | None = None
-    if added and previous:
+    if added and previous and not reread:
         try:
             read = repodata_splice.append(repo, added)
         except repodata_splice.SpliceUnsupported as e:
@@ -161,7 +163,8 @@ def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = ()) -> li
     if read is None:
         with tempfile.TemporaryDirectory(prefix="repack-createrepo-") as tmp:
             read_list = Path(tmp) / "read"
-            run.run(["createrepo_c", "--update", "--skip-stat", "--no-database",
+            update = [] if reread else ["--update", "--skip-stat"]
+            run.run(["createrepo_c", *update, "--no-database",
                      "--general-compress-type", "gz", "--retain-old-md", "1",
                      "--read-pkgs-list", read_list, repo])
             read = read_list.read_text().split() if read_list.is_file() else []
@@ -186,6 +189,36 @@ def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
     if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
         write_repodata(repo, signer, added)
     return updates
+
+
+def resign_yum(stage_root: Path, target_id: str, signer: Signer,
+               trusted: Sequence[str]) -> list[str]:
+    """After the published keys changed (a key rotated or retired): re-sign, with the
+    signer's first key, every rpm of the target not signed by one of the `trusted`
+    fingerprints (the keys its clients are given), then rewrite and re-sign the metadata,
+    so that no signature in the tree needs a key clients no longer get.  Returns the names
+    of the re-signed rpms."""
+    repo = stage_root / "yum" / target_id
+    if not (repo / "repodata" / "repomd.xml").is_file():
+        return []
+    rpms = sorted(repo.glob("*.rpm"))
+    ids = {f[-16:].lower() for f in trusted}
+    stale = [p for p, h in zip(rpms, read_heads(rpms), strict=True) if h.key_id not in ids]
+    for path in stale:
+        tmp = repo / f".{path.name}.tmp-{os.getpid()}"
+        try:
+            shutil.copy2(path, tmp)        # a copy: the staged file is shared with live
+            sign_rpm(tmp, signer, check=False, replace=True)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    check_signed(stale, signer)      # in the stage, not live: a bad one fails the command
+    if stale:
+        write_repodata(repo, signer, reread=True)
+    else:
+        signer.detach_sign(repo / "repodata" / "repomd.xml",
+                           repo / "repodata" / "repomd.xml.asc", armor=True)
+    return [p.name for p in stale]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,7 +27,6 @@ from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
 
 from repack import keys
 from repack.build.engine import Engine, Mount
-from repack.publish import publisher
 
 pytestmark = pytest.mark.integration
 CASES = ("flipped", "rehashed", "otherkey", "unsigned", "expired", "swapped")
@@ -135,6 +134,19 @@ def tamper_packages(repo: Path, *, rehash: bool) -> None:
         (dist / "InRelease").write_text(inrelease.replace(release, new_release))
 
 
+def expire(repo: Path, home: Path) -> None:
+    """Valid-Until set to the Date of each distribution, re-signed with the repository key:
+    a repository past its expiry (`--valid-days` is at least 1, so publish cannot make one)."""
+    signer = keys.signer(home)
+    for dist in sorted((repo / "apt" / "dists").iterdir()):
+        release = (dist / "Release").read_text()
+        date = next(ln for ln in release.splitlines() if ln.startswith("Date: "))
+        until = next(ln for ln in release.splitlines() if ln.startswith("Valid-Until: "))
+        (dist / "Release").write_text(release.replace(until, "Valid-Until: " + date[6:]))
+        signer.clearsign(dist / "Release", dist / "InRelease")
+        signer.detach_sign(dist / "Release", dist / "Release.gpg", armor=True)
+
+
 def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
                work: Path) -> None:
     def copy(name: str) -> Path:
@@ -152,11 +164,7 @@ def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
     unsigned = copy("unsigned")
     for name in ("InRelease", "Release.gpg"):
         (unsigned / "apt" / "dists" / "bookworm" / name).unlink()
-    # already expired (Valid-Until = Date): the CLI refuses --valid-days 0, the library
-    # makes one for the test
-    publisher.publish([out], publisher.Options(repo=root / "expired", gnupghome=home,
-                                               signer=keys.signer(home), url=f"{url}/expired",
-                                               valid_days=0))
+    expire(copy("expired"), home)
     rotated = run_repack(["key", "rotate", "--email", "team2@example.org", "--no-passphrase",
                           "--gnupghome", str(home)])
     assert rotated.returncode == 0, rotated.stderr
@@ -170,7 +178,7 @@ def make_cases(good: Path, root: Path, url: str, out: Path, home: Path,
 
 CLIENT_SCRIPT = r"""
 cp /repo/keys/repack.gpg /etc/apt/keyrings/repack.gpg
-cp /repo/client/repack.sources /etc/apt/sources.list.d/repack.sources
+cp /repo/client/repack-bookworm.sources /etc/apt/sources.list.d/repack.sources
 apt-get update
 apt-get install -y --no-install-recommends python3-django
 python3 -c 'import django; print("DJANGO", django.get_version())'
@@ -178,7 +186,7 @@ apt-cache policy python3-django
 for case in $CASES; do
   d=/tmp/case-$case
   mkdir -p $d/parts $d/lists/partial $d/dl
-  sed "s#$URL/good/#$URL/$case/#" /repo/client/repack.sources > $d/parts/repack.sources
+  sed "s#$URL/good/#$URL/$case/#" /repo/client/repack-bookworm.sources > $d/parts/repack.sources
   O="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$d/parts -o Dir::State::Lists=$d/lists"
   if ! apt-get $O update; then echo "RESULT $case refused-update"; continue; fi
   if ! (cd $d/dl && apt-get $O download python3-django); then
@@ -201,7 +209,7 @@ def test_apt_installs_from_served_repo_and_refuses_tampering(
     publish(out, good, f"{url}/good", home)
     assert os.readlink(good / ".repack" / "current") == before
     assert verify(good).returncode == 0, verify(good).stdout
-    sources = (good / "client" / "repack.sources").read_text()
+    sources = (good / "client" / "repack-bookworm.sources").read_text()
     assert f"URIs: {url}/good/apt" in sources
     assert "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
     assert "trusted=yes" not in sources

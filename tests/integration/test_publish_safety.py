@@ -300,7 +300,7 @@ def test_serve_serves_only_the_published_entry_points(tmp_path: Path, ed_home: P
                 return e.code
 
         for public in ("keys/repack.asc", "apt/dists/bookworm/InRelease",
-                       "client/repack.sources"):
+                       "client/repack-bookworm.sources"):
             assert status(prefix + public) == 200, public
         for hidden in ("notes.txt", "backup/secring.gpg", ".repack/lock",
                        ".repack/current/db/repo.json", "apt/../notes.txt", "", "apt"):

@@ -63,7 +63,7 @@ apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends unattended-upgrades >/dev/null
 rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
 cp "$REPO/keys/repack.gpg" /etc/apt/keyrings/repack.gpg
-cp "$REPO/client/repack.sources" /etc/apt/sources.list.d/repack.sources
+cp "$REPO/client/repack-bookworm.sources" /etc/apt/sources.list.d/repack.sources
 apt-get update
 apt-get install -y python3-demo=1.0-1
 apt-cache policy
@@ -79,7 +79,7 @@ echo "INSTALLED $(dpkg-query -W -f='${Version}' python3-demo)"
 
 def test_apt_and_unattended_upgrades_take_the_security_suite(
         repo: Path, container_engine: Engine, base_image: Callable[[str], str]) -> None:
-    sources = (repo / "client" / "repack.sources").read_text()
+    sources = (repo / "client" / "repack-bookworm.sources").read_text()
     assert "Suites: bookworm bookworm-security\n" in sources
     argv = container_engine.run_argv(
         base_image("debian-12"), ["sh", "-euxc", APT_SCRIPT], network=True,
@@ -100,10 +100,10 @@ def test_apt_and_unattended_upgrades_take_the_security_suite(
 
 
 def dnf(repo: Path, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """dnf into an installroot, knowing only the generated client/repack.repo."""
+    """dnf into an installroot, knowing only the generated client/repack-el9.repo."""
     repos = root.parent / "repos.d"
     repos.mkdir(parents=True, exist_ok=True)
-    shutil.copy(repo / "client" / "repack.repo", repos / "repack.repo")
+    shutil.copy(repo / "client" / "repack-el9.repo", repos / "repack.repo")
     try:
         return subprocess.run(
             ["dnf", f"--installroot={root}", f"--setopt=reposdir={repos}", "--releasever=9",

@@ -189,7 +189,7 @@ def test_the_targets_rpm_verifies_our_signatures(target_id: str, base: Path,
 def test_the_cli_publishes_signs_and_removes_for_dnf(tmp_path: Path,
                                                     unsigned: dict[str, Path]) -> None:
     """repack key generate / publish / sign / repo verify / repo remove, as a user runs
-    them, and dnf with nothing but the generated client/repack.repo."""
+    them, and dnf with nothing but the generated client/repack-el9.repo."""
     env = {"REPACK_PASSPHRASE": "cli test passphrase"}
     home = ["--gnupghome", str(tmp_path / "gnupg")]
     repo = tmp_path / "repo"
@@ -200,7 +200,7 @@ def test_the_cli_publishes_signs_and_removes_for_dnf(tmp_path: Path,
         return proc.stdout + proc.stderr
 
     try:
-        repack("key", "generate", "--email", "cli@example.org", "--no-passphrase", *home)
+        repack("key", "generate", "--email", "cli@example.org", *home)
         out = tmp_path / "out" / "el9"
         out.mkdir(parents=True)
         for key in ("1.0", "stub"):
@@ -210,7 +210,7 @@ def test_the_cli_publishes_signs_and_removes_for_dnf(tmp_path: Path,
         repack("sign", str(later), *home)                      # signed before publishing
         repack("publish", str(later), "--target", "el9", "--repo", str(repo), *home)
         assert "signatures, hashes and expiry are good" in repack("repo", "verify", str(repo))
-        client = repo / "client" / "repack.repo"
+        client = repo / "client" / "repack-el9.repo"
         assert "repo_gpgcheck=1" in client.read_text()
 
         proc = dnf_install(repo, tmp_path / "a", "python3-demo", repo_file=client)
@@ -229,7 +229,7 @@ def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, 
                                             container_engine: engine.Engine) -> None:
     """The real thing: python3-sqlparse built by `repack build -t el9`, signed and published
     by the CLI with a fresh key, installed by dnf with gpgcheck and repo_gpgcheck from the
-    generated client/repack.repo, and imported by the el9 builder's Python 3.9."""
+    generated client/repack-el9.repo, and imported by the el9 builder's Python 3.9."""
     env = {"REPACK_PASSPHRASE": "el9 test passphrase"}
     home = ["--gnupghome", str(tmp_path / "gnupg")]
     out, repo = tmp_path / "out", tmp_path / "repo"
@@ -242,12 +242,12 @@ def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, 
     try:
         repack("build", "sqlparse==0.4.4", "-t", "el9", "-o", str(out))
         shutil.copy(unsigned["stub"], out / "el9")       # stands in for EL9's python3
-        repack("key", "generate", "--email", "el9@example.org", "--no-passphrase", *home)
+        repack("key", "generate", "--email", "el9@example.org", *home)
         repack("publish", str(out), "--repo", str(repo), *home)
         assert "signatures, hashes and expiry are good" in repack("repo", "verify", str(repo))
     finally:
         stop_agent(tmp_path / "gnupg")
-    client = repo / "client" / "repack.repo"
+    client = repo / "client" / "repack-el9.repo"
     assert "gpgcheck=1\nrepo_gpgcheck=1\n" in client.read_text()
 
     proc = dnf_install(repo, tmp_path, "python3-sqlparse", "python3-stub", repo_file=client)

@@ -61,7 +61,10 @@ def test_vagrantfile_machines_and_scripts_parse() -> None:
     assert "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
     assert '"/etc/apt/keyrings/$NAME.gpg" "$URL/keys/$NAME.gpg"' in debian
     assert "[repack-el9]" in clients.repo_text("repack", "http://h", ["el9"])
-    assert '--enablerepo="$NAME-el9"' in rocky and "$URL/client/$NAME.repo" in rocky
+    assert '"$URL/client/$NAME-bookworm.sources"' in debian
+    assert clients.sources_name("repack", "bookworm") == "repack-bookworm.sources"
+    assert '"$URL/client/$NAME-el9.repo"' in rocky
+    assert clients.repo_name("repack", "el9") == "repack-el9.repo"
 
 
 def test_ci_template_builds_known_targets_and_keeps_secrets_in_publish() -> None:

@@ -74,11 +74,11 @@ def test_layout_release_and_clients(tmp_path: Path, home: Path) -> None:
     assert pkg["Filename"] == "pool/main/p/python3-a/python3-a_1.0-1_all.deb"
     assert len(pkg["SHA256"]) == 64 and int(pkg["Size"]) > 0
     assert verify(repo) == []
-    sources = (repo / "client/repack.sources").read_text()
+    sources = (repo / "client/repack-bookworm.sources").read_text()
     assert "URIs: https://repo.example.org/x/apt\nSuites: bookworm bookworm-security\n" \
            "Components: main\n" \
            "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
-    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in (repo / "client/repack-inline.sources") \
+    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in (repo / "client/repack-bookworm-inline.sources") \
         .read_text()
     assert (repo / "keys/repack.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK")
 

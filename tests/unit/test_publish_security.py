@@ -47,7 +47,7 @@ def test_apt_security_suite(tmp_path: Path, home: Path) -> None:
     publisher.publish([deb(tmp_path, "1.0-1", fixes=False),
                        deb(tmp_path, "2.0-1", fixes=True, name="python3-other")], opts)
     assert suite_packages(repo, "bookworm-security") == []
-    sources = deb822.Deb822((repo / "client/repack.sources").read_text().split("\n\n")[0]
+    sources = deb822.Deb822((repo / "client/repack-bookworm.sources").read_text().split("\n\n")[0]
                             .split("\n", 3)[3])
     assert sources["Suites"] == "bookworm bookworm-security"
 

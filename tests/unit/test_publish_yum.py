@@ -295,3 +295,42 @@ def test_metadata_hrefs_with_dotdot_are_refused(tmp_path: Path) -> None:
     for bad in ("../el8/x.rpm", "repodata/../x.rpm", "/etc/passwd", "../../outside.rpm"):
         with pytest.raises(IntegrityError):
             yum._inside(repo, bad)
+
+
+def test_retiring_a_key_re_signs_what_it_signed(tmp_path: Path) -> None:
+    """key rotate, then retire and refresh: every rpm and repomd.xml.asc is signed by the
+    current key alone and verifies with only what keys/ publishes; the live generation's
+    files (hard links into the stage) are replaced, never rewritten in place."""
+    from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
+
+    from repack import keys
+    from repack.publish import publisher
+    from repack.publish.verify import verify
+
+    (tmp_path / "fedora-42").mkdir()
+    rpm = build_rpm(tmp_path / "build", "python3-demo", "1.0")
+    rpm = rpm.rename(tmp_path / "fedora-42" / rpm.name)
+    root = tmp_path / "repo"
+    with gnupg_home() as home:
+        def options() -> publisher.Options:
+            return publisher.Options(repo=root, gnupghome=home, signer=keys.signer(home))
+
+        old = new_key(home)
+        publisher.publish([rpm], options())
+        published = root / "yum" / "fedora-42" / rpm.name
+        before = tmp_path / "before.rpm"
+        os.link(published, before)                    # the file of the live generation
+        old_bytes = before.read_bytes()
+        new = keys.rotate(home, name="t", email="new@example.org", algorithm="ed25519")
+        publisher.refresh(options())
+        assert [h.key_id for h in yum.read_heads([published])] == [old[-16:].lower()]
+        keys.retire(home, old)
+        publisher.refresh(options())
+        assert before.read_bytes() == old_bytes         # not modified in place
+        assert [h.key_id for h in yum.read_heads([published])] == [new[-16:].lower()]
+        assert yum.read_heads([published])[0].header_sha256 == \
+            yum.read_heads([before])[0].header_sha256   # the same package, re-signed
+        assert verify(root) == []
+        assert check_rpms([published], root / "keys" / "repack.asc") == []
+        publisher.refresh(options())                  # nothing left to re-sign
+        assert [h.key_id for h in yum.read_heads([published])] == [new[-16:].lower()]
