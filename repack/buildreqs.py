@@ -18,6 +18,7 @@ by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
@@ -133,12 +134,18 @@ def _choose(req: Requirement, target: Target, index: str,
 
 def _wheel_requires(path: Path, project: str) -> list[Requirement]:
     """Requires-Dist of a verified wheel, read from its .dist-info/METADATA."""
-    with zipfile.ZipFile(path) as whl:
-        metas = [n for n in whl.namelist()
-                 if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
-        if len(metas) != 1:
-            raise ResolveError(f"{path.name} has no single .dist-info/METADATA", project=project)
-        msg = BytesParser().parsebytes(whl.read(metas[0]))
+    try:
+        with zipfile.ZipFile(path) as whl:
+            metas = [n for n in whl.namelist()
+                     if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            if len(metas) != 1:
+                raise ResolveError(f"{path.name} has no single .dist-info/METADATA",
+                                   project=project)
+            msg = BytesParser().parsebytes(whl.read(metas[0]))
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # the index's sha256 matched at download: the cached copy was changed since
+        raise IntegrityError(f"{path.name} is not a readable wheel ({exc})", project=project,
+                             hint=f"delete {path.parent} from the cache and run again") from exc
     reqs = []
     for text in msg.get_all("Requires-Dist") or []:
         try:

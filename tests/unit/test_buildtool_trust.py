@@ -176,3 +176,14 @@ def test_attestations_are_checked_per_wheel(local_index: LocalIndex, tmp_path: P
     with pytest.raises(TrustError, match=f"build tool flit-core 3.9.1 refused: attestation is "
                                          f"for another file: it names '{attested}'"):
         resolve(local_index, tmp_path, policy)
+
+
+def test_a_cached_wheel_that_is_no_longer_a_zip_is_an_integrity_error(
+        served: LocalIndex, tmp_path: Path) -> None:
+    """Same size, other bytes (the cache trusts its verified name): one line, exit 4."""
+    tools = resolve(served, tmp_path)
+    cached = tools[0].file.path
+    cached.write_bytes(b"\0" * cached.stat().st_size)
+    with pytest.raises(IntegrityError, match="is not a readable wheel") as err:
+        resolve(served, tmp_path)
+    assert err.value.exit_code == 4 and "delete" in (err.value.hint or "")
