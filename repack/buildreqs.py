@@ -17,6 +17,7 @@ by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from repack import log, trust
+from repack.cache import sha256_file
 from repack.errors import IntegrityError, ResolveError, TrustError
 from repack.fetch import fetch
 from repack.model import Release, Sdist, Target
@@ -261,6 +263,19 @@ def fetch_locked(pins: Sequence[ToolPin], target: Target, *, index: str,
         req = Requirement(f"{pin.name}=={pin.version}")
         release = _release(pin.name, f, _requires_python(f.package), False, req, True, index)
         fetch(release, pins=(f"sha256:{pin.sha256}",), cache_dir=cache_dir, session=session)
+
+
+def stage(tools: Sequence[BuildTool], dest: Path, *, project: str) -> None:
+    """Copy the verified wheels into `dest` (a build's own read-only mount), each copy
+    checked against the digest it was verified with: the cache trusts a file by its
+    name, a build must not."""
+    for t in tools:
+        staged = dest / t.file.path.name
+        shutil.copyfile(t.file.path, staged)
+        if sha256_file(staged) != t.file.sha256:
+            raise IntegrityError(f"the cached build tool {t.file.path} no longer has the "
+                                 f"sha256 it was verified with ({t.file.sha256})",
+                                 project=project, hint=f"delete {t.file.path}")
 
 
 def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:

@@ -158,13 +158,7 @@ class DebianBuild:
         the read-only /wheels mount, installed by `offline` after the apt packages.  The
         staged copy is checked against the digest it was verified with."""
         self.tools = tuple(tools)
-        for t in tools:
-            staged = self.wheels / t.file.path.name
-            shutil.copyfile(t.file.path, staged)
-            if sha256_file(staged) != t.file.sha256:
-                raise IntegrityError(f"the cached build tool {t.file.path} no longer has the "
-                                     f"sha256 it was verified with ({t.file.sha256})",
-                                     project=self.project, hint=f"delete {t.file.path}")
+        buildreqs.stage(tools, self.wheels, project=self.project)
 
     def apt_relations(self, build_depends: str) -> str:
         """What apt installs: the Build-Depends, plus pip when wheels are to be installed

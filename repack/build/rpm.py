@@ -35,7 +35,7 @@ from repack.build.engine import Container, Engine, Mount
 from repack.build.images import Image
 from repack.build.outputs import is_package_file, list_beneath, read_beneath, take_predicted
 from repack.cache import sha256_file
-from repack.errors import BuildError, CommandFailed, IntegrityError, MetadataError
+from repack.errors import BuildError, CommandFailed, MetadataError
 from repack.model import Artifact, Project, RpmSpec, Sdist, Target
 from repack.publish.yum import query
 from repack.unpack import unpack_sdist
@@ -173,13 +173,7 @@ class RpmBuild:
         with log.step(f"Installing build tools {', '.join(t.pin for t in tools)} "
                       "(verified wheels, network off)"):
             self.tools = tuple(tools)
-            for t in tools:
-                staged = self.wheels / t.file.path.name
-                shutil.copyfile(t.file.path, staged)
-                if sha256_file(staged) != t.file.sha256:
-                    raise IntegrityError(f"the cached build tool {t.file.path} no longer has "
-                                         f"the sha256 it was verified with ({t.file.sha256})",
-                                         project=self.project, hint=f"delete {t.file.path}")
+            buildreqs.stage(tools, self.wheels, project=self.project)
             c.exec(buildreqs.pip_install_argv(tools, "/wheels"), env=PIP_ENV,
                    project=self.project)
 
