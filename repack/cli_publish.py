@@ -283,6 +283,35 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
             log.info(f"{root}: signatures, hashes and expiry are good")
         report(debug, body)
 
+    @repo.command("list")
+    @click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                  required=True, help="The repository directory.")
+    @click.option("-t", "--target", help="Only this target's packages (e.g. debian-12).")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="One JSON document on stdout (a list, one object per package).")
+    @common
+    def repo_list(repo: Path, target: str | None, as_json: bool, verbose: bool, debug: bool,
+                  config_file: Path | None) -> None:
+        """List what REPO publishes: one line per package, version and target, with its
+        channel (apt suite or yum target; the -security suite or updateinfo too when it is
+        a security update), when it was published, how its source was verified (from the
+        package's provenance record) and its known advisories that no newer published
+        version fixes (PENDING).  Changes nothing."""
+        log.configure(verbose=verbose)
+
+        def body() -> None:
+            import json
+
+            from repack.publish.listing import listing, text_lines
+
+            entries = listing(repo, target)
+            if as_json:
+                click.echo(json.dumps([e.as_json() for e in entries], indent=2))
+                return
+            for line in text_lines(entries):
+                click.echo(line)
+        report(debug, body)
+
     @repo.command("remove")
     @click.argument("spec", metavar="PACKAGE[=VERSION]")
     @publish_options

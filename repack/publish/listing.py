@@ -1,0 +1,200 @@
+"""`repack repo list`: what a repository publishes, one entry per (package, version, target).
+
+Read-only and lock-free: the live generation (REPO/.repack/current) is resolved once and
+read from its databases (db/apt/<codename>.json, the yum targets' primary metadata, the
+security state under db/security/).  How each package was verified comes from the
+provenance record inside the published file (repack.provenance.read, which cleans it: a
+package is untrusted input).  A .deb's record is read in-process (python-debian); an rpm's
+takes two short processes (rpm, rpm2archive) per file.
+
+"published" is the time the file entered the repository: the pool file or rpm is written
+once by the publish that added it and never modified after (later generations hard-link
+it), so its mtime is that moment.  "pending" are the record's known vulnerabilities that
+no newer version of the same package published for the same target says it fixes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from debian.debian_support import version_compare
+
+from repack import provenance, rpmvercmp
+from repack import targets as target_files
+from repack.errors import ConfigError, MetadataError
+from repack.model import Provenance
+from repack.publish import apt, optional_hook, security
+from repack.publish.tree import current
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One published binary package of one target."""
+
+    name: str
+    version: str                  # the distro version (dpkg's, or rpm's [E:]V-R)
+    arch: str
+    target: str
+    channel: str                  # apt suite / yum target; "<suite>-security" too when listed there
+    security: bool
+    published: str | None         # ISO 8601 UTC, None when the file is gone
+    file: str                     # relative to REPO
+    record: str                   # "ok", "missing" or "unreadable: <why>"
+    project: str | None
+    upstream_version: str | None
+    verified: tuple[str, ...]
+    fixes: tuple[str, ...]        # advisory ids this version says it fixes
+    vulnerabilities: tuple[str, ...]   # known advisories affecting it when it was built
+    pending: tuple[str, ...]      # of those, the ones no newer published version fixes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "arch": self.arch,
+                "target": self.target, "channel": self.channel, "security": self.security,
+                "published": self.published, "file": self.file, "record": self.record,
+                "project": self.project, "upstream_version": self.upstream_version,
+                "verified": list(self.verified), "fixes": list(self.fixes),
+                "vulnerabilities": list(self.vulnerabilities), "pending": list(self.pending)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Raw:
+    name: str
+    version: str
+    arch: str
+    target: str
+    channel: str
+    security: bool
+    path: Path
+    rel: str
+    newer_than: Any               # a key ordering versions of one name (dpkg's or rpm's)
+
+
+def listing(repo: Path, target: str | None = None) -> list[Entry]:
+    """Every binary package REPO publishes (of one target, or all), sorted by target,
+    name, version."""
+    root = current(repo)
+    if root is None:
+        raise ConfigError(f"{repo}: not a repack repository (no published generation)",
+                          hint="publish into it first, or give the directory you published to")
+    known = {t: target_files.load(t) for t in target_files.available()}
+    if target is not None and target not in known:
+        raise ConfigError(f"unknown target {target!r}",
+                          hint=f"one of: {', '.join(sorted(known))}")
+    raws: list[_Raw] = []
+    for tid, tgt in sorted(known.items()):
+        if target is not None and tid != target:
+            continue
+        if tgt.family == "deb":
+            raws += _apt(root, tid, tgt.codename)
+        else:
+            raws += _yum(root, tid)
+    records = {r.rel: _record(r.path) for r in raws}
+    entries = []
+    for r in raws:
+        rec, state = records[r.rel]
+        fixed_later: set[str] = set()
+        for o in raws:
+            if o.target == r.target and o.name == r.name and _newer(o, r):
+                later = records[o.rel][0]
+                if later is not None:
+                    fixed_later.update(provenance.advisory_ids(later.fixes))
+        vulns = provenance.advisory_ids(rec.vulnerabilities) if rec else []
+        pending = tuple(a.id for a in (rec.vulnerabilities if rec else ())
+                        if not ({a.id, *a.aliases} & fixed_later))
+        entries.append(Entry(
+            name=r.name, version=r.version, arch=r.arch, target=r.target, channel=r.channel,
+            security=r.security, published=_mtime(r.path), file=r.rel, record=state,
+            project=rec.project if rec else None,
+            upstream_version=rec.version if rec else None,
+            verified=rec.verified if rec else (),
+            fixes=tuple(provenance.advisory_ids(rec.fixes)) if rec else (),
+            vulnerabilities=tuple(vulns), pending=pending))
+    return entries
+
+
+def _newer(a: _Raw, b: _Raw) -> bool:
+    if isinstance(a.newer_than, str):
+        return version_compare(a.newer_than, b.newer_than) > 0
+    return bool(a.newer_than.compare(b.newer_than) > 0)
+
+
+def _apt(root: Path, tid: str, codename: str) -> list[_Raw]:
+    db = apt.load_db(root, codename)
+    state = root.joinpath(*security.STATE, f"apt-{codename}.json")
+    listed = {tuple(k) for k in _json_list(state)}
+    out = []
+    for rec in db["packages"]:
+        key = (rec["Package"], rec["Version"], rec["Architecture"])
+        sec = key in listed
+        rel = f"apt/{rec['Filename']}"
+        out.append(_Raw(name=rec["Package"], version=rec["Version"],
+                        arch=rec["Architecture"], target=tid,
+                        channel=f"{codename}{' ' + security.suite(codename) if sec else ''}",
+                        security=sec, path=root / rel, rel=rel,
+                        newer_than=rec["Version"]))
+    return out
+
+
+def _yum(root: Path, tid: str) -> list[_Raw]:
+    repo = root / "yum" / tid
+    packages = optional_hook("repack.publish.yum", "_packages")
+    if not callable(packages) or not (repo / "repodata" / "repomd.xml").is_file():
+        return []
+    state = root.joinpath(*security.STATE, f"yum-{tid}.json")
+    sec_files = {p.get("filename") for e in _json_list(state) if isinstance(e, dict)
+                 for p in e.get("packages", []) if isinstance(p, dict)}
+    out = []
+    for pkg in packages(repo):
+        if pkg.arch == "src":          # source rpms: listed with their binaries' removal
+            continue
+        rel = f"yum/{tid}/{pkg.href}"
+        sec = Path(pkg.href).name in sec_files
+        epoch = "" if pkg.epoch in ("", "0") else f"{pkg.epoch}:"
+        out.append(_Raw(name=pkg.name, version=f"{epoch}{pkg.ver}-{pkg.rel}", arch=pkg.arch,
+                        target=tid, channel=f"{tid}{' updateinfo' if sec else ''}",
+                        security=sec, path=repo / pkg.href, rel=rel,
+                        newer_than=rpmvercmp.EVR(epoch=pkg.epoch, version=pkg.ver,
+                                                 release=pkg.rel)))
+    return out
+
+
+def _json_list(path: Path) -> list[Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return data if isinstance(data, list) else []
+
+
+def _record(path: Path) -> tuple[Provenance | None, str]:
+    try:
+        rec = provenance.read(path)
+    except MetadataError as exc:
+        return None, f"unreadable: {provenance.clean_text(exc, limit=200)}"
+    except OSError as exc:
+        return None, f"unreadable: {provenance.clean_text(exc.strerror or exc, limit=200)}"
+    return (rec, "ok") if rec is not None else (None, "missing")
+
+
+def _mtime(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return datetime.fromtimestamp(st.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def text_lines(entries: Iterable[Entry]) -> list[str]:
+    """The human listing: one line per entry, columns aligned."""
+    rows = [(e.name, e.version, e.target, e.channel, e.published or "-",
+             ",".join(e.verified) or (e.record if e.record != "ok" else "-"),
+             ",".join(e.pending) or "-") for e in entries]
+    head = ("PACKAGE", "VERSION", "TARGET", "CHANNEL", "PUBLISHED", "VERIFIED", "PENDING")
+    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in [head, *rows]]
