@@ -314,22 +314,36 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
 
     @repo.command("remove")
     @click.argument("spec", metavar="PACKAGE[=VERSION]")
+    @click.option("-t", "--target", help="Only from this target (e.g. debian-12, el9).")
+    @click.option("--dry-run", is_flag=True,
+                  help="Print what would be removed; change nothing (no key needed).")
     @publish_options
     @common
-    def repo_remove(spec: str, repo: Path, url: str | None, name: str | None, valid_days: int,
-                    key: str | None, gnupghome: Path | None, passphrase_file: Path | None,
-                    verbose: bool, debug: bool, config_file: Path | None) -> None:
-        """Remove a package (all versions, or one) and re-sign."""
+    def repo_remove(spec: str, target: str | None, dry_run: bool, repo: Path, url: str | None,
+                    name: str | None, valid_days: int, key: str | None,
+                    gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
+                    debug: bool, config_file: Path | None) -> None:
+        """Remove a package (all versions, or one; from every target, or -t TARGET) with
+        the source packages (.dsc and its files, .src.rpm) only it came from, and re-sign.
+        VERSION is the upstream version or the full distro version."""
         log.configure(verbose=verbose)
 
         def body() -> None:
             from repack.publish import publisher
 
             package, _, version = spec.partition("=")
+            if dry_run:
+                planned = publisher.removal(repo, package, version or None, target)
+                if not planned:
+                    raise ConfigError(f"{spec}: not in {repo}"
+                                      + (f" for {target}" if target else ""))
+                for line in planned:
+                    click.echo(f"would remove {line}")
+                return
             opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
-            removed = publisher.remove(opts, package, version or None)
+            removed = publisher.remove(opts, package, version or None, target)
             if not removed:
-                raise ConfigError(f"{spec}: not in {repo}")
+                raise ConfigError(f"{spec}: not in {repo}" + (f" for {target}" if target else ""))
             for line in removed:
                 log.info(f"removed {line}")
         report(debug, body)

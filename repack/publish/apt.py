@@ -236,14 +236,51 @@ def _matches(rec: Record, package: str, version: str | None) -> bool:
     return version in (v, upstream.rpartition("-")[0] or upstream)
 
 
-def remove(stage: Stage, package: str, version: str | None) -> list[str]:
+def _source_key(rec: Record) -> tuple[str, str]:
+    """(source name, source version) a binary came from: its Source field, whose version
+    is the binary's own unless given ("name (version)", e.g. for a binNMU)."""
+    name, _, rest = rec.get("Source", rec["Package"]).partition(" ")
+    return name, rest.strip().removeprefix("(").removesuffix(")") or rec["Version"]
+
+
+def removal(root: Path, package: str, version: str | None,
+            only: Sequence[str] | None = None) -> dict[str, tuple[list[Record], list[Record]]]:
+    """What `repo remove PACKAGE[=VERSION]` drops, per codename (all, or `only` these):
+    the matching binaries, and the source packages (.dsc records) that only they came
+    from, or that are themselves named so.  Reads, changes nothing."""
+    plan = {}
+    for codename in codenames(root):
+        if only is not None and codename not in only:
+            continue
+        db = load_db(root, codename)
+        binaries = [r for r in db["packages"] if _matches(r, package, version)]
+        still = {_source_key(r) for r in db["packages"] if not _matches(r, package, version)}
+        wanted = {_source_key(r) for r in binaries} - still
+        sources = [r for r in db["sources"] if _matches(r, package, version)
+                   or (r["Package"], r["Version"]) in wanted]
+        if binaries or sources:
+            plan[codename] = (binaries, sources)
+    return plan
+
+
+def files_of(rec: Record) -> list[str]:
+    """The pool files (relative to apt/) of a Packages or Sources record."""
+    if "Filename" in rec:
+        return [rec["Filename"]]
+    return [f"{rec['Directory']}/{line.split()[2]}"
+            for line in rec.get("Checksums-Sha256", "").splitlines() if line.strip()]
+
+
+def remove(stage: Stage, package: str, version: str | None,
+           only: Sequence[str] | None = None) -> list[str]:
+    """Drop what `removal` names from the staged databases and the pool."""
     removed = []
-    for codename in codenames(stage.root):
+    for codename, (binaries, sources) in removal(stage.root, package, version, only).items():
         db = load_db(stage.root, codename)
-        for kind in ("packages", "sources"):
-            gone = [r for r in db[kind] if _matches(r, package, version)]
-            db[kind] = [r for r in db[kind] if r not in gone]
-            removed += [f"{codename}: {r['Package']} {r['Version']}" for r in gone]
+        db["packages"] = [r for r in db["packages"] if r not in binaries]
+        db["sources"] = [r for r in db["sources"] if r not in sources]
+        removed += [f"{codename}: {r['Package']} {r['Version']}" for r in binaries]
+        removed += [f"{codename}: source {r['Package']} {r['Version']}" for r in sources]
         save_db(stage.root, codename, db)
     if removed:
         stage.changed = True

@@ -302,16 +302,71 @@ def _yum_signer(opts: Options, target_id: str) -> Signer:
     return signer_for(opts, target_id) if target_id in target_files.available() else opts.signer
 
 
-def remove(opts: Options, package: str, version: str | None) -> list[str]:
+def _scope(target: str | None) -> tuple[list[str] | None, list[str] | None]:
+    """(apt codenames, yum targets) `repo remove -t TARGET` may touch (None: all)."""
+    if target is None:
+        return None, None
+    if target not in target_files.available():
+        raise ConfigError(f"unknown target {target!r}",
+                          hint=f"one of: {', '.join(target_files.available())}")
+    tgt = target_files.load(target)
+    return ([tgt.codename], []) if tgt.family == "deb" else ([], [target])
+
+
+def _yum_targets(root: Path, only: list[str] | None) -> list[str]:
+    yum = root / "yum"
+    found = sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
+    return [t for t in found if only is None or t in only]
+
+
+def removal(repo: Path, package: str, version: str | None,
+            target: str | None = None) -> list[str]:
+    """What `remove` would drop from the live generation (`repo remove --dry-run`): one
+    line per package, with its files.  Reads, changes nothing, needs no key."""
+    root = _live(repo)
+    codenames, yum_targets = _scope(target)
+    out = []
+    for codename, (binaries, sources) in apt.removal(root, package, version,
+                                                     codenames).items():
+        for rec in binaries + sources:
+            kind = "" if rec in binaries else "source "
+            out.append(f"{codename}: {kind}{rec['Package']} {rec['Version']} "
+                       f"({', '.join(apt.files_of(rec))})")
+    yum_removal = optional_hook("repack.publish.yum", "removal")
+    if callable(yum_removal):
+        for t in _yum_targets(root, yum_targets):
+            out += [f"{t}: {Path(p.href).name}" for p in yum_removal(root / "yum" / t,
+                                                                       package, version)]
+    return out
+
+
+def _live(repo: Path) -> Path:
+    from repack.publish.tree import current
+
+    root = current(repo)
+    if root is None:
+        raise ConfigError(f"{repo}: not a repack repository (no published generation)")
+    return root
+
+
+def remove(opts: Options, package: str, version: str | None,
+           target: str | None = None) -> list[str]:
+    """Drop a package (all versions, or one; of every target, or one) and the source
+    packages only it came from, and re-sign."""
+    _live(opts.repo)
+    codenames, yum_targets = _scope(target)
+
     def body(stage: Stage) -> list[str]:
-        out = apt.remove(stage, package, version)
-        remove_yum = optional_hook("repack.publish.yum", "remove_yum")
-        yum = stage.root / "yum"
-        if callable(remove_yum) and yum.is_dir():
-            for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
-                if remove_yum(stage.root, t, package, version, _yum_signer(opts, t)):
+        out = apt.remove(stage, package, version, codenames)
+        yum_removal = optional_hook("repack.publish.yum", "removal")
+        remove_listed = optional_hook("repack.publish.yum", "remove_listed")
+        if callable(yum_removal) and callable(remove_listed):
+            for t in _yum_targets(stage.root, yum_targets):
+                doomed = yum_removal(stage.root / "yum" / t, package, version)
+                if doomed:
+                    remove_listed(stage.root / "yum" / t, doomed, _yum_signer(opts, t))
                     stage.changed = True
-                    out.append(f"{t}: {package} {version or ''}".rstrip())
+                    out += [f"{t}: {Path(p.href).name}" for p in doomed]
         return out
     return _edit(opts, body)
 

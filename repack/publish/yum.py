@@ -38,6 +38,7 @@ from repack.sign_rpm import armored_keys, check_rpms, check_signed, rpm_check, s
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 COMMON_NS = "{http://linux.duke.edu/metadata/common}"
+RPM_NS = "{http://linux.duke.edu/metadata/rpm}"
 _TARGET = re.compile(r"[a-z0-9][a-z0-9.+_-]*")
 _RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm")
 _QUERY = "%{SHA256HEADER}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\\n"
@@ -233,6 +234,7 @@ class Listed:
     href: str
     checksum_type: str
     checksum: str
+    sourcerpm: str = ""          # the .src.rpm file name a binary came from ("" for a source)
 
     def matches(self, package: str, version: str | None) -> bool:
         evrs = (self.ver, f"{self.ver}-{self.rel}", f"{self.epoch}:{self.ver}-{self.rel}")
@@ -250,7 +252,8 @@ def _listed(pkg: ET.Element) -> Listed:
                   rel=attrs.get("rel", ""),
                   href=loc.attrib.get("href", "") if loc is not None else "",
                   checksum_type=checksum.attrib.get("type", "") if checksum is not None else "",
-                  checksum=(checksum.text or "") if checksum is not None else "")
+                  checksum=(checksum.text or "") if checksum is not None else "",
+                  sourcerpm=pkg.findtext(f"{COMMON_NS}format/{RPM_NS}sourcerpm", "") or "")
 
 
 def _packages(repo: Path) -> Iterator[Listed]:
@@ -275,14 +278,32 @@ def _unlink_and_rewrite(repo: Path, doomed: Sequence[Listed], signer: Signer) ->
     return len(doomed)
 
 
+def removal(repo: Path, package: str, version: str | None) -> list[Listed]:
+    """What `repo remove PACKAGE[=VERSION]` drops from one target (REPO/yum/<target>):
+    the matching rpms (VER, VER-REL or EPOCH:VER-REL), and the source rpms that only they
+    came from.  Reads, changes nothing."""
+    if not (repo / "repodata" / "repomd.xml").is_file():
+        return []
+    listed = list(_packages(repo))
+    binaries = [p for p in listed if p.arch != "src" and p.matches(package, version)]
+    still = {p.sourcerpm for p in listed if p.arch != "src" and p not in binaries}
+    wanted = {p.sourcerpm for p in binaries} - still
+    sources = [p for p in listed if p.arch == "src"
+               and (p.matches(package, version) or Path(p.href).name in wanted)]
+    return binaries + sources
+
+
+def remove_listed(repo: Path, doomed: Sequence[Listed], signer: Signer) -> int:
+    """Unlink `doomed` (from `removal`) and rewrite and re-sign the metadata."""
+    return _unlink_and_rewrite(repo, doomed, signer)
+
+
 def remove_yum(stage_root: Path, target_id: str, package: str, version: str | None,
                signer: Signer | None = None) -> int:
-    """Drop a package (all versions, or VER, VER-REL or EPOCH:VER-REL) from a target and
-    re-sign its metadata; returns how many rpms were removed."""
+    """Drop a package (all versions, or VER, VER-REL or EPOCH:VER-REL) and the source rpms
+    only it came from from a target and re-sign its metadata; returns how many rpms went."""
     repo = stage_root / "yum" / target_id
-    if not (repo / "repodata" / "repomd.xml").is_file():
-        return 0
-    doomed = [pkg for pkg in _packages(repo) if pkg.matches(package, version)]
+    doomed = removal(repo, package, version)
     if not doomed:
         return 0
     if signer is None:
