@@ -436,6 +436,77 @@ def image_build(target_ids: tuple[str, ...], rebuild: bool, base: bool, verbose:
     _report(debug, body)
 
 
+@image.command("prune")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@_common
+def image_prune(dry_run: bool, verbose: bool, debug: bool, config_file: Path | None) -> None:
+    """Remove repack's builder and base images (localhost/repack-*) that are no target's
+    current recipe: those of older recipes or repack versions.  The current ones, other
+    images, and images a container still uses (rmi is never forced) stay."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        from repack.build import engine, images
+
+        settings = config.load(config_file)
+        eng = engine.detect(settings.engine, settings.limits)
+        doomed = images.stale_tags(images.engine_tags(eng),
+                                   images.current_tags(settings.cache_dir))
+        failed = [] if dry_run else images.remove_images(eng, doomed)
+        for tag in doomed:
+            if not any(f.startswith(f"{tag}:") for f in failed):
+                click.echo(f"{'would remove' if dry_run else 'removed'} {tag}")
+        for line in failed:
+            log.warn(f"kept {line}")
+        if not doomed:
+            log.info("no stale repack images")
+        if failed:
+            raise HostError(f"{len(failed)} image(s) could not be removed")
+    _report(debug, body)
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect and trim the cache (REPACK_CACHE_DIR or the configured cache_dir)."""
+
+
+@cache.command("prune")
+@click.option("--older-than", "days", type=click.IntRange(min=0), default=30,
+              show_default=True, metavar="DAYS",
+              help="Remove entries nothing was written into for this many days.")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@_common
+def cache_prune(days: int, dry_run: bool, verbose: bool, debug: bool,
+                config_file: Path | None) -> None:
+    """Remove cached builds, downloaded sdists and wheels, kept metadata, downloaded
+    build-dependency .debs and leftover work directories that nothing was written into
+    for DAYS days (a running build keeps writing its own, so it is never touched), and
+    print what that freed.  Builder images are `repack image prune`'s."""
+    log.configure(verbose=verbose)
+
+    def body() -> None:
+        from repack import prune
+
+        settings = config.load(config_file)
+        doomed, failed = prune.prune(settings.cache_dir, days, dry_run=dry_run)
+        gone = [e for e in doomed if not any(f.startswith(f"{e.path}:") for f in failed)]
+        for e in gone:
+            if dry_run:
+                click.echo(f"would remove {e.path} ({prune.human(e.size)})")
+            else:
+                log.debug(f"removed {e.path} ({prune.human(e.size)})")
+        for line in failed:
+            log.warn(f"kept {line}")
+        freed = sum(e.size for e in gone)
+        click.echo(f"{'would free' if dry_run else 'freed'} {prune.human(freed)} "
+                   f"({freed} bytes) in {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} "
+                   f"of {settings.cache_dir}")
+        if failed:
+            raise HostError(f"{len(failed)} cache entr{'y' if len(failed) == 1 else 'ies'} "
+                            "could not be removed")
+    _report(debug, body)
+
+
 # Host tools and what each is for: the builds themselves run in containers, so a host
 # without rpm can still build rpms, but cannot publish or inspect them.
 DOCTOR_TOOLS: dict[str, str] = {

@@ -17,9 +17,11 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -247,3 +249,42 @@ def load_archive(image: Image) -> ArchiveIndex:
 
 def remove_state(image: Image) -> None:
     shutil.rmtree(image.state_dir, ignore_errors=True)
+
+
+# -- repack image prune ------------------------------------------------------------------------
+
+#: the tags image_for makes, and nothing else: prune never touches an image not repack's own
+_OUR_TAG = re.compile(r"localhost/repack-(builder|base)-[a-z0-9][a-z0-9.+_-]*:[0-9a-f]{16}")
+
+
+def current_tags(cache_dir: Path) -> set[str]:
+    """The tag of every target's builder and base image as its recipe is today."""
+    from repack import targets as target_files
+
+    kinds: tuple[ImageKind, ...] = ("builder", "base")
+    return {image_for(target_files.load(t), kind, cache_dir).tag
+            for t in target_files.available() for kind in kinds}
+
+
+def stale_tags(tags: Iterable[str], current: Collection[str]) -> list[str]:
+    """Of the engine's image tags, repack's own (localhost/repack-{builder,base}-TARGET:HASH)
+    that are no current recipe's: images of older recipes, which no build uses again."""
+    return sorted({t for t in tags if _OUR_TAG.fullmatch(t) and t not in current})
+
+
+def engine_tags(engine: Engine) -> list[str]:
+    """Every REPOSITORY:TAG the engine holds."""
+    out = run([engine.name, "images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout
+    return [line.strip() for line in out.decode(errors="replace").splitlines() if line.strip()]
+
+
+def remove_images(engine: Engine, tags: Sequence[str]) -> list[str]:
+    """`rmi` each tag (never forced: an image a container still uses stays); one line per
+    tag that could not be removed."""
+    failed = []
+    for tag in tags:
+        done = run([engine.name, "rmi", tag], check=False)
+        if done.returncode != 0:
+            why = done.stderr.decode(errors="replace").strip().splitlines()
+            failed.append(f"{tag}: {why[-1][:200] if why else 'rmi failed'}")
+    return failed
