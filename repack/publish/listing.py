@@ -7,9 +7,9 @@ provenance record inside the published file (repack.provenance.read, which clean
 package is untrusted input).  A .deb's record is read in-process (python-debian); an rpm's
 takes two short processes (rpm, rpm2archive) per file.
 
-"published" is the time the file entered the repository: the pool file or rpm is written
-once by the publish that added it and never modified after (later generations hard-link
-it), so its mtime is that moment.  "pending" are the record's known vulnerabilities that
+"published" is the time the file was written into the repository: the pool file or rpm is
+written by the publish that added it (an rpm again only when a key retirement re-signs
+it) and never modified after (later generations hard-link it), so its mtime is that moment.  "pending" are the record's known vulnerabilities that
 no newer version of the same package published for the same target says it fixes.
 """
 
@@ -40,7 +40,8 @@ class Entry:
     version: str                  # the distro version (dpkg's, or rpm's [E:]V-R)
     arch: str
     target: str
-    channel: str                  # apt suite / yum target; "<suite>-security" too when listed there
+    channel: str                  # apt suite / yum target, "+security" when also in
+                                  # <suite>-security / updateinfo
     security: bool
     published: str | None         # ISO 8601 UTC, None when the file is gone
     file: str                     # relative to REPO
@@ -134,7 +135,7 @@ def _apt(root: Path, tid: str, codename: str) -> list[_Raw]:
         rel = f"apt/{rec['Filename']}"
         out.append(_Raw(name=rec["Package"], version=rec["Version"],
                         arch=rec["Architecture"], target=tid,
-                        channel=f"{codename}{' ' + security.suite(codename) if sec else ''}",
+                        channel=f"{codename}{'+security' if sec else ''}",
                         security=sec, path=root / rel, rel=rel,
                         newer_than=rec["Version"]))
     return out
@@ -156,7 +157,7 @@ def _yum(root: Path, tid: str) -> list[_Raw]:
         sec = Path(pkg.href).name in sec_files
         epoch = "" if pkg.epoch in ("", "0") else f"{pkg.epoch}:"
         out.append(_Raw(name=pkg.name, version=f"{epoch}{pkg.ver}-{pkg.rel}", arch=pkg.arch,
-                        target=tid, channel=f"{tid}{' updateinfo' if sec else ''}",
+                        target=tid, channel=f"{tid}{'+security' if sec else ''}",
                         security=sec, path=repo / pkg.href, rel=rel,
                         newer_than=rpmvercmp.EVR(epoch=pkg.epoch, version=pkg.ver,
                                                  release=pkg.rel)))

@@ -112,7 +112,7 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
         dest = repo / src.name
         tmp = repo / f".{src.name}.tmp-{os.getpid()}"
         try:
-            shutil.copy2(src, tmp)
+            shutil.copyfile(src, tmp)     # not copy2: the mtime is when it was published
             if src not in ours:
                 sign_rpm(tmp, signer, check=False)
                 signed.append(dest)
