@@ -95,15 +95,17 @@ def listing(repo: Path, target: str | None = None) -> list[Entry]:
         else:
             raws += _yum(root, tid)
     records = {r.rel: _record(r.path) for r in raws}
+    versions: dict[tuple[str, str], list[_Raw]] = {}     # the other versions of a package
+    for r in raws:
+        versions.setdefault((r.target, r.name), []).append(r)
     entries = []
     for r in raws:
         rec, state = records[r.rel]
         fixed_later: set[str] = set()
-        for o in raws:
-            if o.target == r.target and o.name == r.name and _newer(o, r):
-                later = records[o.rel][0]
-                if later is not None:
-                    fixed_later.update(provenance.advisory_ids(later.fixes))
+        for o in versions[r.target, r.name]:
+            later = records[o.rel][0]
+            if later is not None and later.fixes and _newer(o, r):
+                fixed_later.update(provenance.advisory_ids(later.fixes))
         vulns = provenance.advisory_ids(rec.vulnerabilities) if rec else []
         pending = tuple(a.id for a in (rec.vulnerabilities if rec else ())
                         if not ({a.id, *a.aliases} & fixed_later))

@@ -126,3 +126,20 @@ def test_bad_input_is_one_line_with_exit_2(repo: Path, tmp_path: Path) -> None:
 def test_help_explains_it() -> None:
     code, out, _ = run("repo", "list", "--help")
     assert code == 0 and "--json" in out and "PENDING" in out
+
+
+def test_a_damaged_package_is_listed_as_unreadable_not_a_crash(tmp_path: Path,
+                                                                home: Path) -> None:
+    out = tmp_path / "out" / "debian-12"
+    make_deb(out, "python3-d", "1.0-1")
+    root = tmp_path / "repo"
+    assert run("publish", out, "--repo", root, "--gnupghome", home)[0] == 0
+    pool = root / "apt/pool/main/p/python3-d/python3-d_1.0-1_all.deb"
+    pool.write_bytes(b"!<arch>\n\x1b[2Jgarbage")           # damaged on disk, not by publish
+    code, text, err = run("repo", "list", "--repo", root, "--json")
+    assert code == 0, err
+    (entry,) = json.loads(text)
+    assert entry["record"].startswith("unreadable: ") and entry["verified"] == []
+    assert "\x1b" not in entry["record"]
+    code, text, _ = run("repo", "list", "--repo", root)
+    assert code == 0 and "unreadable" in text.splitlines()[1]
