@@ -37,6 +37,11 @@ Contract for a family publisher (the "rpm" one lives in repack/publish/yum.py)::
                    signer: Signer) -> int          (optional; `repack repo remove`)
     def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> int
         (optional; `repack repo prune`) both return how many packages went.
+    def removal(repo: Path, package: str, version: str | None) -> list[Listed]
+    def remove_listed(repo: Path, doomed: Sequence[Listed], signer: Signer) -> int
+        (optional; `repo remove [-t TARGET] [--dry-run]`: what goes, binaries and the
+        source rpms only they came from, then unlink it and re-sign; repo is
+        stage_root/"yum"/target_id, or the live tree's for a dry run)
 
 Publishers are found by family in PUBLISHERS (below); the yum module registers itself
 when imported, or is imported lazily here.
