@@ -18,6 +18,14 @@ directory (or the file `--config` names), whose keys win:
     [trust]                    # the upstream trust policy: see repack.policy
     require-signature = false  # (merges key by key with the other file's; rules do not)
 
+    [publish]                  # defaults of publish, repo, key and sign's options
+    repo = "repo"              # --repo (paths are relative to this file's directory)
+    url = "https://packages.example.org/repack"   # --url
+    name = "example"           # --name
+    valid-days = 7             # --valid-days (at least 1)
+    gnupghome = "gnupg"        # --gnupghome
+    key = "0123...CDEF"        # --key (fingerprint)
+
     [packages.awscli]          # per PyPI project (PEP 503 names match)
     name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
     allow-paths = ["/usr/bin/aws"]          # files of the target system it may replace
@@ -47,7 +55,7 @@ from repack.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
 PROJECT_CONFIG = "repack.toml"
-_SECTIONS = {"maintainer", "build", "trust", "packages"}
+_SECTIONS = {"maintainer", "build", "trust", "packages", "publish"}
 _PACKAGE_KEYS = {"name", "allow-paths"}
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
@@ -62,6 +70,19 @@ class PackageSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PublishSettings:
+    """The ``[publish]`` table: what the repository commands use when an option is not
+    given on the command line (None: not set; the command's own default applies)."""
+
+    repo: Path | None = None
+    url: str | None = None
+    name: str | None = None
+    valid_days: int | None = None
+    gnupghome: Path | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     cache_dir: Path
     config_file: Path
@@ -72,6 +93,7 @@ class Settings:
     project_file: Path | None = None     # the repack.toml read, if any
     limits: Limits = field(default_factory=Limits)   # what one build container may use
     packages: Mapping[str, PackageSettings] = field(default_factory=dict)  # PEP 503 name ->
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
     def package_names(self) -> dict[str, str]:
         """PEP 503 name -> the package name chosen for it (`naming`'s *names*)."""
@@ -135,6 +157,8 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         project_file=project_file,
         limits=_limits(build, path),
         packages={**_packages(user, user_file), **_packages(project, path)},
+        publish=_publish({**_publish_table(user, user_file),
+                          **_publish_table(project, path)}),
     )
 
 
@@ -196,6 +220,45 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
                               "paths like \"/usr/bin/su\"")
         out[canonicalize_name(project)] = PackageSettings(name=name, allow_paths=tuple(paths))
     return out
+
+
+_PUBLISH_KEYS = frozenset({"repo", "url", "name", "valid-days", "gnupghome", "key"})
+_PUBLISH_PATHS = frozenset({"repo", "gnupghome"})
+
+
+def _publish_table(data: dict[str, object], path: Path) -> dict[str, object]:
+    """One file's ``[publish]`` table, checked, its paths resolved beside that file (so a
+    user file's and a project file's entries each mean what their own file says)."""
+    table = data.get("publish", {})
+    where = f"{path}: [publish]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    if (problem := unknown_keys(table, _PUBLISH_KEYS)) is not None:
+        raise ConfigError(f"{where} {problem}")
+    out: dict[str, object] = {}
+    for k, v in table.items():
+        if k == "valid-days":
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"{where} valid-days must be a whole number of days, at "
+                                  f"least 1 (got {v!r})")
+            out[k] = v
+            continue
+        if not isinstance(v, str) or not v or any(c in v for c in "\n\r\0"):
+            raise ConfigError(f"{where} {k} must be a non-empty one-line string (got {v!r})")
+        out[k] = path.absolute().parent / Path(v).expanduser() if k in _PUBLISH_PATHS else v
+    return out
+
+
+def _publish(merged: dict[str, object]) -> PublishSettings:
+    def path(k: str) -> Path | None:
+        v = merged.get(k)
+        return v if isinstance(v, Path) else None
+
+    days = merged.get("valid-days")
+    return PublishSettings(repo=path("repo"), url=_str(merged.get("url")),
+                           name=_str(merged.get("name")),
+                           valid_days=days if isinstance(days, int) else None,
+                           gnupghome=path("gnupghome"), key=_str(merged.get("key")))
 
 
 _KEYS = {"maintainer": frozenset({"name", "email"}),

@@ -82,3 +82,43 @@ def test_bad_packages_table(tmp_path: Path, text: str, message: str) -> None:
     f.write_text(text)
     with pytest.raises(ConfigError, match=message):
         config.load(f, environ={"XDG_CONFIG_HOME": str(tmp_path / "none")})
+
+
+def test_publish_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[publish]: paths beside the file that names them; the project's keys win key by key
+    over the user's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    user = tmp_path / "xdg/repack/config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('[publish]\nrepo = "user-repo"\nkey = "ABCD"\ngnupghome = "~/g"\n'
+                    'valid-days = 30\n')
+    project = tmp_path / "team/repack.toml"
+    project.parent.mkdir()
+    project.write_text('[publish]\nrepo = "../srv/repo"\nurl = "https://p.example.org/r"\n'
+                       'name = "team"\nvalid-days = 3\n')
+    p = config.load(project, environ={}).publish
+    assert p.repo == tmp_path / "team/../srv/repo"
+    assert (p.url, p.name, p.valid_days, p.key) == ("https://p.example.org/r", "team", 3, "ABCD")
+    assert p.gnupghome == Path.home() / "g"
+    only_user = config.load(None, environ={}, cwd=tmp_path).publish
+    assert only_user.repo == user.parent / "user-repo" and only_user.valid_days == 30
+    assert only_user.url is None
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[publish]\nrepo-dir = "r"\n', (r"\[publish\] unknown key\(s\) 'repo-dir' "
+                                     r"\(did you mean 'repo'\?\)")),
+    ('[publish]\nvalid_days = 3\n', r"'valid_days' \(did you mean 'valid-days'\?\)"),
+    ('[publish]\nvalid-days = 0\n', "at least 1"),
+    ('[publish]\nvalid-days = "7"\n', "at least 1"),
+    ('[publish]\nvalid-days = true\n', "at least 1"),
+    ('[publish]\nurl = 3\n', "url must be a non-empty one-line string"),
+    ('[publish]\nname = "a\\nb"\n', "name must be a non-empty one-line string"),
+    ('[publish]\nrepo = ""\n', "repo must be a non-empty"),
+    ('publish = "r"\n', r"\[publish\] must be a table"),
+])
+def test_bad_publish_table(tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "repack.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        config.load(f, environ={"XDG_CONFIG_HOME": str(tmp_path / "none")})
