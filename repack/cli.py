@@ -44,7 +44,8 @@ def _common(f: F) -> F:
     f = click.option("-v", "--verbose", is_flag=True, help="Show every command and its output.")(f)
     f = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")(f)
     f = click.option("--config", "config_file", type=click.Path(path_type=Path),
-                     help="Project config with the trust policy (default: ./repack.toml; "
+                     help="Project config: the trust policy, [publish] defaults... (default: "
+                          "./repack.toml; "
                           "$XDG_CONFIG_HOME/repack/config.toml is read first).")(f)
     return f
 
@@ -173,7 +174,8 @@ def _fail(e: RepackError, debug: bool) -> None:
 @click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(min=1),
               help="Builds run at once with --with-deps or --lock.")
 @click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
-@click.option("--key", "sign_key", help="Fingerprint to sign with (default: the published key).")
+@click.option("--key", "sign_key", help="Fingerprint to sign with (default: [publish] key, "
+                                        "else the published key).")
 @click.option("--require-signature", is_flag=True,
               help="Refuse every sdist without a verified OpenPGP signature or PEP 740 "
                    "attestation (as the policy's require-signature).")
@@ -200,7 +202,8 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
     def body() -> None:
         settings = _with_policy_flags(config.load(config_file), require_signature,
                                       deny_vulnerable)
-        signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file) if sign else None
+        signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file,
+                                         settings.publish) if sign else None
         if lock_file is not None:
             ctx = _checked_context(settings, output)
             result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs, ctx,

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 import click
 
-from repack import keys, log
+from repack import config, keys, log
 from repack.cache import sha256_file
+from repack.config import PublishSettings
 from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer, default_gnupghome, read_passphrase
 
@@ -28,7 +29,8 @@ def key_options(f: F) -> F:
                      help="File whose first line is the key's passphrase (else "
                           "REPACK_PASSPHRASE, else gpg-agent).")(f)
     f = click.option("--gnupghome", type=click.Path(path_type=Path, file_okay=False),
-                     help="repack's GnuPG home (default: $XDG_DATA_HOME/repack/gnupg).")(f)
+                     help="repack's GnuPG home (default: [publish] gnupghome, else "
+                          "$XDG_DATA_HOME/repack/gnupg).")(f)
     return f
 
 
@@ -62,13 +64,36 @@ def new_key_passphrase(passphrase_file: Path | None, no_passphrase: bool) -> str
     return passphrase
 
 
-def _home(gnupghome: Path | None) -> Path:
-    return gnupghome or default_gnupghome()
+DEFAULT_VALID_DAYS = 7
+NO_REPO = "no repository: give --repo DIR or set [publish] repo in repack.toml"
+
+
+def load_publish(config_file: Path | None) -> PublishSettings:
+    """The [publish] defaults (loading, and so checking, every config file: a malformed
+    or misspelled one is refused by every command, not silently ignored)."""
+    return config.load(config_file).publish
+
+
+def _home(gnupghome: Path | None, cfg: PublishSettings | None = None) -> Path:
+    return gnupghome or (cfg.gnupghome if cfg else None) or default_gnupghome()
+
+
+def _repo(repo: Path | None, cfg: PublishSettings, *, exists: bool = False) -> Path:
+    """--repo, else [publish] repo; `exists`: the configured one must be a directory (as
+    click checks a given --repo)."""
+    if repo is not None:
+        return repo
+    if cfg.repo is None:
+        raise ConfigError(NO_REPO)
+    if exists and not cfg.repo.is_dir():
+        raise ConfigError(f"{cfg.repo}: no such repository directory ([publish] repo)")
+    return cfg.repo
 
 
 def make_signer(gnupghome: Path | None, key: str | None,
-                passphrase_file: Path | None) -> Signer:
-    return keys.signer(_home(gnupghome), key, read_passphrase(passphrase_file))
+                passphrase_file: Path | None, cfg: PublishSettings | None = None) -> Signer:
+    return keys.signer(_home(gnupghome, cfg), key or (cfg.key if cfg else None),
+                       read_passphrase(passphrase_file))
 
 
 def sign_build_result(result: Any, signer: Signer) -> Any:
@@ -105,8 +130,9 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         log.configure(verbose=verbose)
 
         def body() -> None:
+            cfg = load_publish(config_file)
             passphrase = new_key_passphrase(passphrase_file, no_passphrase)
-            fpr = keys.generate(_home(gnupghome), name=name, email=email, algorithm=algorithm,
+            fpr = keys.generate(_home(gnupghome, cfg), name=name, email=email, algorithm=algorithm,
                                 expire=expire, passphrase=passphrase)
             click.echo(fpr)
         report(debug, body)
@@ -123,8 +149,9 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         log.configure(verbose=verbose)
 
         def body() -> None:
+            cfg = load_publish(config_file)
             passphrase = new_key_passphrase(passphrase_file, no_passphrase)
-            fpr = keys.rotate(_home(gnupghome), name=name, email=email, algorithm=algorithm,
+            fpr = keys.rotate(_home(gnupghome, cfg), name=name, email=email, algorithm=algorithm,
                               expire=expire, passphrase=passphrase)
             click.echo(fpr)
         report(debug, body)
@@ -138,7 +165,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         """Stop publishing and signing with a key (after a rotation); the next publish or
         `repo refresh` re-signs with the current key what it alone signed."""
         def body() -> None:
-            keys.retire(_home(gnupghome), fingerprint)
+            keys.retire(_home(gnupghome, load_publish(config_file)), fingerprint)
             log.info("retired; run `repack repo refresh --repo REPO` now: it drops the key "
                      "from keys/ and re-signs the metadata and the rpms it signed")
         report(debug, body)
@@ -151,7 +178,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                    verbose: bool, debug: bool, config_file: Path | None) -> None:
         """Import keys (e.g. the team key from a CI secret); secret keys become published."""
         def body() -> None:
-            for fpr in keys.import_key(_home(gnupghome), file.read_bytes(),
+            home = _home(gnupghome, load_publish(config_file))
+            for fpr in keys.import_key(home, file.read_bytes(),
                                        passphrase=read_passphrase(passphrase_file)):
                 click.echo(fpr)
         report(debug, body)
@@ -163,7 +191,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                  debug: bool, config_file: Path | None) -> None:
         """List the keys: fingerprint, algorithm, expiry, secret?, published?"""
         def body() -> None:
-            for k in keys.list_keys(_home(gnupghome)):
+            for k in keys.list_keys(_home(gnupghome, load_publish(config_file))):
                 flags = ",".join(f for f, on in (("secret", k.secret),
                                                  ("published", k.published)) if on) or "-"
                 expires = k.expires.date().isoformat() if k.expires else "never"
@@ -181,7 +209,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                    config_file: Path | None) -> None:
         """Write the public keys (default: the published ones) to stdout; never a secret."""
         def body() -> None:
-            home = _home(gnupghome)
+            home = _home(gnupghome, load_publish(config_file))
             fprs = [keys.resolve(home, f) for f in fingerprints] or None
             sys.stdout.buffer.write(keys.export(home, fprs, armor=not binary))
         report(debug, body)
@@ -189,7 +217,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @cli.command()
     @click.argument("files", nargs=-1, required=True,
                     type=click.Path(path_type=Path, exists=True, dir_okay=False))
-    @click.option("--key", help="Fingerprint of the key to sign with (default: published).")
+    @click.option("--key", help="Fingerprint of the key to sign with (default: [publish] key, "
+                                "else the published ones).")
     @click.option("-t", "--target", help="Target of the files (default: from the "
                                          "OUT/<target>/ directory or the version suffix); "
                                          "only keys its clients verify sign them.")
@@ -205,32 +234,40 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.signing import sign_files
 
-            signer = make_signer(gnupghome, key, passphrase_file)
+            signer = make_signer(gnupghome, key, passphrase_file, load_publish(config_file))
             for path in sign_files(list(files), signer, target=target):
                 log.info(f"signed {path}")
         report(debug, body)
 
     def publish_options(f: F) -> F:
         f = click.option("--repo", type=click.Path(path_type=Path, file_okay=False),
-                         required=True, help="The repository directory.")(f)
-        f = click.option("--url", help="Base URL clients use (default: the stored one, else "
-                                       "file:// of REPO).")(f)
+                         help="The repository directory (required unless [publish] repo "
+                              "is set).")(f)
+        f = click.option("--url", help="Base URL clients use (default: [publish] url, else "
+                                       "the stored one, else file:// of REPO).")(f)
         f = click.option("--name", help="Repository name for keys/ and client/ files "
-                                        "(default: repack).")(f)
-        f = click.option("--valid-days", type=click.IntRange(min=1), default=7,
-                         show_default=True, help="Release Valid-Until, days from now (at least 1: "
-                              "clients refuse the repository after it).")(f)
-        f = click.option("--key", help="Sign with this key only (default: every published "
-                                       "key).")(f)
+                                        "(default: [publish] name, else repack).")(f)
+        f = click.option("--valid-days", type=click.IntRange(min=1),
+                         help="Release Valid-Until, days from now (at least 1: clients refuse "
+                              "the repository after it; default: [publish] valid-days, "
+                              f"else {DEFAULT_VALID_DAYS}).")(f)
+        f = click.option("--key", help="Sign with this key only (default: [publish] key, "
+                                       "else every published key).")(f)
         return key_options(f)
 
-    def options(repo: Path, url: str | None, name: str | None, valid_days: int,
-                key: str | None, gnupghome: Path | None,
-                passphrase_file: Path | None) -> Any:
+    def options(config_file: Path | None, repo: Path | None, url: str | None,
+                name: str | None, valid_days: int | None, key: str | None,
+                gnupghome: Path | None, passphrase_file: Path | None) -> Any:
+        """The publisher's options: each from the command line, else [publish], else its
+        default."""
         from repack.publish.publisher import Options
 
-        return Options(repo=repo, signer=make_signer(gnupghome, key, passphrase_file),
-                       gnupghome=_home(gnupghome), url=url, name=name, valid_days=valid_days)
+        cfg = load_publish(config_file)
+        return Options(repo=_repo(repo, cfg),
+                       signer=make_signer(gnupghome, key, passphrase_file, cfg),
+                       gnupghome=_home(gnupghome, cfg), url=url or cfg.url,
+                       name=name or cfg.name,
+                       valid_days=valid_days or cfg.valid_days or DEFAULT_VALID_DAYS)
 
     @cli.command()
     @click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -238,8 +275,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                                          "OUT/<target>/ directory or the version suffix).")
     @publish_options
     @common
-    def publish(artifacts: tuple[Path, ...], target: str | None, repo: Path, url: str | None,
-                name: str | None, valid_days: int, key: str | None, gnupghome: Path | None,
+    def publish(artifacts: tuple[Path, ...], target: str | None, repo: Path | None,
+                url: str | None, name: str | None, valid_days: int | None, key: str | None, gnupghome: Path | None,
                 passphrase_file: Path | None, verbose: bool, debug: bool,
                 config_file: Path | None) -> None:
         """Add ARTIFACTS (files, or directories such as repack-out/) to the signed
@@ -249,7 +286,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.publish import publisher
 
-            opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
+            opts = options(config_file, repo, url, name, valid_days, key, gnupghome,
+                           passphrase_file)
             added = publisher.publish(list(artifacts), opts, target=target)
             for line in added:
                 log.info(f"added {line}")
@@ -275,6 +313,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.publish.verify import verify
 
+            load_publish(config_file)       # checked, though REPO is given
+
             problems = verify(root, keyring)
             for p in problems:
                 click.echo(p)
@@ -285,12 +325,12 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
 
     @repo.command("list")
     @click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                  required=True, help="The repository directory.")
+                  help="The repository directory (required unless [publish] repo is set).")
     @click.option("-t", "--target", help="Only this target's packages (e.g. debian-12).")
     @click.option("--json", "as_json", is_flag=True,
                   help="One JSON document on stdout (a list, one object per package).")
     @common
-    def repo_list(repo: Path, target: str | None, as_json: bool, verbose: bool, debug: bool,
+    def repo_list(repo: Path | None, target: str | None, as_json: bool, verbose: bool, debug: bool,
                   config_file: Path | None) -> None:
         """List what REPO publishes: one line per package, version and target, with its
         channel (apt suite or yum target; the -security suite or updateinfo too when it is
@@ -304,7 +344,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
 
             from repack.publish.listing import listing, text_lines
 
-            entries = listing(repo, target)
+            entries = listing(_repo(repo, load_publish(config_file), exists=True), target)
             if as_json:
                 click.echo(json.dumps([e.as_json() for e in entries], indent=2))
                 return
@@ -319,8 +359,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                   help="Print what would be removed; change nothing (no key needed).")
     @publish_options
     @common
-    def repo_remove(spec: str, target: str | None, dry_run: bool, repo: Path, url: str | None,
-                    name: str | None, valid_days: int, key: str | None,
+    def repo_remove(spec: str, target: str | None, dry_run: bool, repo: Path | None,
+                    url: str | None, name: str | None, valid_days: int | None, key: str | None,
                     gnupghome: Path | None, passphrase_file: Path | None, verbose: bool,
                     debug: bool, config_file: Path | None) -> None:
         """Remove a package (all versions, or one; from every target, or -t TARGET) with
@@ -333,17 +373,20 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
 
             package, _, version = spec.partition("=")
             if dry_run:
-                planned = publisher.removal(repo, package, version or None, target)
+                root = _repo(repo, load_publish(config_file))
+                planned = publisher.removal(root, package, version or None, target)
                 if not planned:
-                    raise ConfigError(f"{spec}: not in {repo}"
+                    raise ConfigError(f"{spec}: not in {root}"
                                       + (f" for {target}" if target else ""))
                 for line in planned:
                     click.echo(f"would remove {line}")
                 return
-            opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
+            opts = options(config_file, repo, url, name, valid_days, key, gnupghome,
+                           passphrase_file)
             removed = publisher.remove(opts, package, version or None, target)
             if not removed:
-                raise ConfigError(f"{spec}: not in {repo}" + (f" for {target}" if target else ""))
+                raise ConfigError(f"{spec}: not in {opts.repo}"
+                                  + (f" for {target}" if target else ""))
             for line in removed:
                 log.info(f"removed {line}")
         report(debug, body)
@@ -352,7 +395,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @click.option("--keep", type=int, required=True, help="Versions to keep per package.")
     @publish_options
     @common
-    def repo_prune(keep: int, repo: Path, url: str | None, name: str | None, valid_days: int,
+    def repo_prune(keep: int, repo: Path | None, url: str | None, name: str | None,
+                   valid_days: int | None,
                    key: str | None, gnupghome: Path | None, passphrase_file: Path | None,
                    verbose: bool, debug: bool, config_file: Path | None) -> None:
         """Keep only the newest N versions of each package."""
@@ -361,7 +405,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.publish import publisher
 
-            opts = options(repo, url, name, valid_days, key, gnupghome, passphrase_file)
+            opts = options(config_file, repo, url, name, valid_days, key, gnupghome,
+                           passphrase_file)
             for line in publisher.prune(opts, keep):
                 log.info(f"removed {line}")
         report(debug, body)
@@ -369,7 +414,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
     @repo.command("refresh")
     @publish_options
     @common
-    def repo_refresh(repo: Path, url: str | None, name: str | None, valid_days: int,
+    def repo_refresh(repo: Path | None, url: str | None, name: str | None,
+                     valid_days: int | None,
                      key: str | None, gnupghome: Path | None, passphrase_file: Path | None,
                      verbose: bool, debug: bool, config_file: Path | None) -> None:
         """Re-sign with a fresh Valid-Until (run it regularly, e.g. daily from cron)."""
@@ -378,19 +424,19 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.publish import publisher
 
-            publisher.refresh(options(repo, url, name, valid_days, key, gnupghome,
-                                      passphrase_file))
+            publisher.refresh(options(config_file, repo, url, name, valid_days, key,
+                                      gnupghome, passphrase_file))
         report(debug, body)
 
     @repo.command("client-config")
     @click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                  required=True, help="The repository directory.")
-    @click.option("--url", help="Base URL the clients use (default: the one REPO was "
-                                "published with).")
+                  help="The repository directory (required unless [publish] repo is set).")
+    @click.option("--url", help="Base URL the clients use (default: [publish] url, else "
+                                "the one REPO was published with).")
     @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
                   help="Write the files into this directory (default: print the text ones).")
     @common
-    def repo_client_config(repo: Path, url: str | None, output: Path | None, verbose: bool,
+    def repo_client_config(repo: Path | None, url: str | None, output: Path | None, verbose: bool,
                            debug: bool, config_file: Path | None) -> None:
         """The files clients need, one per release: <name>-<codename>.sources (apt,
         Signed-By), <name>-<target>.repo (dnf, gpgcheck and repo_gpgcheck), and the public
@@ -400,7 +446,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack.publish.clients import client_files
 
-            files = client_files(repo, url)
+            cfg = load_publish(config_file)
+            files = client_files(_repo(repo, cfg, exists=True), url or cfg.url)
             if output is None:
                 texts = [(n, d) for n, d in files.items() if not n.endswith(".gpg")]
                 for i, (fname, data) in enumerate(texts):
@@ -424,6 +471,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         """Serve REPO read-only over HTTP on 127.0.0.1 (tests, small teams)."""
         def body() -> None:
             from repack.publish.serve import server
+
+            load_publish(config_file)       # checked, though REPO is given
 
             httpd = server(root, port)
             click.echo(f"http://127.0.0.1:{httpd.server_address[1]}/", nl=True)

@@ -126,6 +126,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from repack import provenance
 
+            config.load(config_file)        # checked, though explain needs none of it
             records: dict[str, Any] = {}
             for path in artifacts:
                 record = provenance.read(path)
