@@ -495,13 +495,13 @@ def cache_prune(days: int, dry_run: bool, verbose: bool, debug: bool,
         gone = [e for e in doomed if not any(f.startswith(f"{e.path}:") for f in failed)]
         for e in gone:
             if dry_run:
-                click.echo(f"would remove {e.path} ({prune.human(e.size)})")
+                click.echo(f"would remove {e.path} ({log.size(e.size, binary=True)})")
             else:
-                log.debug(f"removed {e.path} ({prune.human(e.size)})")
+                log.debug(f"removed {e.path} ({log.size(e.size, binary=True)})")
         for line in failed:
             log.warn(f"kept {line}")
         freed = sum(e.size for e in gone)
-        click.echo(f"{'would free' if dry_run else 'freed'} {prune.human(freed)} "
+        click.echo(f"{'would free' if dry_run else 'freed'} {log.size(freed, binary=True)} "
                    f"({freed} bytes) in {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} "
                    f"of {settings.cache_dir}")
         if failed:

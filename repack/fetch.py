@@ -186,7 +186,7 @@ def _download(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    log.info(f"downloaded {release.filename} ({_human(received)}, sha256 verified)")
+    log.info(f"downloaded {release.filename} ({log.size(received)}, sha256 verified)")
     return tls
 
 
@@ -272,12 +272,3 @@ def _progress(filename: str, total: int | None) -> Iterator[_Advance]:
 
 class _Advance(Protocol):
     def __call__(self, n: int, /) -> None: ...
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"

@@ -57,6 +57,17 @@ def verbose() -> bool:
     return bool(_state["verbose"])
 
 
+def size(n: int, *, binary: bool = False) -> str:
+    """A byte count for people: "717 B", "10.3 MB" (or, binary, "1.5 GiB")."""
+    base, units = (1024, ("B", "KiB", "MiB", "GiB")) if binary else (1000, ("B", "kB", "MB", "GB"))
+    value = float(n)
+    for unit in units:
+        if value < base or unit == units[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= base
+    return f"{n} B"
+
+
 def info(message: str) -> None:
     if not _state["quiet"]:
         console.print(_lead() + message, markup=False)

@@ -104,12 +104,3 @@ def _delete(path: Path) -> None:
     trash = path.with_name(f".pruning-{path.name}-{secrets.token_hex(4)}")
     os.rename(path, trash)
     shutil.rmtree(trash)
-
-
-def human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
