@@ -243,18 +243,26 @@ smuggle()
 '''
 
 
-def smuggling_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
-    """An sdist whose setup.py builds a `sudo` package (epoch 99, a postinst/%post) during
-    the build and drops it where the real packages are written: beside the .deb for
-    dpkg-buildpackage, into RPMS/noarch/ for rpmbuild.  `nonce` makes each sdist unique,
-    so that a build cache never answers instead of a build.  Configured in setup.py, with
-    any setuptools: the rpm builders' is older than the 61 a [project] table needs."""
-    pyproject = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-    setup_py = SMUGGLE_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
-                                   f"packages=[{module_name(name)!r}], license='MIT')\n")
+def hostile_setup_py_sdist(path: Path, name: str, version: str, nonce: str, script: str,
+                           requires: Sequence[str] = ("setuptools",)) -> Path:
+    """An sdist configured in setup.py (any setuptools: the rpm builders' is older than the
+    61 a [project] table needs) whose setup.py first runs `script`, hostile code that acts
+    during the build.  `nonce` makes each sdist unique, so that a build cache never answers
+    instead of a build."""
+    pyproject = ("[build-system]\nrequires = [" + ", ".join(f'"{r}"' for r in requires)
+                 + ']\nbuild-backend = "setuptools.build_meta"\n')
+    setup_py = script + (f"setup(name={name!r}, version={version!r}, "
+                         f"packages=[{module_name(name)!r}], license='MIT')\n")
     return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
                                             "pyproject.toml": pyproject.encode(),
                                             "NONCE": nonce.encode()})
+
+
+def smuggling_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
+    """An sdist whose setup.py builds a `sudo` package (epoch 99, a postinst/%post) during
+    the build and drops it where the real packages are written: beside the .deb for
+    dpkg-buildpackage, into RPMS/noarch/ for rpmbuild."""
+    return hostile_setup_py_sdist(path, name, version, nonce, SMUGGLE_SETUP_PY)
 
 
 POISON_SETUP_PY = '''\
@@ -306,13 +314,8 @@ def wheel_poisoning_sdist(path: Path, name: str, version: str, nonce: str,
                           tool: str = "flit_core>=3.9") -> Path:
     """An sdist that needs `tool` (a build requirement the builder lacks, so it comes from
     the index as a verified wheel) and whose setup.py overwrites every wheel it can see."""
-    pyproject = ('[build-system]\nrequires = ["setuptools", "' + tool + '"]\n'
-                 'build-backend = "setuptools.build_meta"\n')
-    setup_py = WHEEL_POISON_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
-                                        f"packages=[{module_name(name)!r}], license='MIT')\n")
-    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
-                                            "pyproject.toml": pyproject.encode(),
-                                            "NONCE": nonce.encode()})
+    return hostile_setup_py_sdist(path, name, version, nonce, WHEEL_POISON_SETUP_PY,
+                                  requires=("setuptools", tool))
 
 
 POSTINST_SETUP_PY = '''\
@@ -333,9 +336,4 @@ for control in (tree / "debian").glob("control"):
 
 def postinst_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
     """An sdist whose setup.py writes debian/<package>.postinst during the build."""
-    pyproject = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-    setup_py = POSTINST_SETUP_PY + (f"setup(name={name!r}, version={version!r}, "
-                                    f"packages=[{module_name(name)!r}], license='MIT')\n")
-    return make_sdist(path, name, version, {"setup.py": setup_py.encode(),
-                                            "pyproject.toml": pyproject.encode(),
-                                            "NONCE": nonce.encode()})
+    return hostile_setup_py_sdist(path, name, version, nonce, POSTINST_SETUP_PY)
