@@ -372,12 +372,15 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
             from repack.publish import publisher
 
             package, _, version = spec.partition("=")
+
+            def nothing_in(root: Path) -> ConfigError:
+                return ConfigError(f"{spec}: not in {root}" + (f" for {target}" if target else ""))
+
             if dry_run:
                 root = _repo(repo, load_publish(config_file))
                 planned = publisher.removal(root, package, version or None, target)
                 if not planned:
-                    raise ConfigError(f"{spec}: not in {root}"
-                                      + (f" for {target}" if target else ""))
+                    raise nothing_in(root)
                 for line in planned:
                     click.echo(f"would remove {line}")
                 return
@@ -385,8 +388,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
                            passphrase_file)
             removed = publisher.remove(opts, package, version or None, target)
             if not removed:
-                raise ConfigError(f"{spec}: not in {opts.repo}"
-                                  + (f" for {target}" if target else ""))
+                raise nothing_in(opts.repo)
             for line in removed:
                 log.info(f"removed {line}")
         report(debug, body)
