@@ -44,8 +44,8 @@ from build_django import (
 
 from repack import config
 from repack import targets as target_files
-from repack.build import images
-from repack.build.engine import detect
+from repack.container import images
+from repack.container.engine import detect
 
 REQUIREMENT = "django==4.2"
 TARGETS = ("debian-12", "el9")

@@ -42,8 +42,8 @@ sys.path.insert(0, str(REPO))
 
 from repack import config
 from repack import targets as target_files
-from repack.build import images
-from repack.build.engine import Engine, Mount, detect
+from repack.container import images
+from repack.container.engine import Engine, Mount, detect
 from repack.errors import CommandFailed, RepackError
 from repack.run import run
 

@@ -112,8 +112,8 @@ def record(name: str, version: str) -> tuple[str, bytes, dict[str, str]]:
     path in the package, the document, and a .deb's Repack-* control fields."""
     from packaging.utils import canonicalize_name
 
-    from repack import provenance
     from repack.model import Provenance
+    from repack.trust import provenance
 
     project = name.removeprefix("python3-")
     prov = Provenance(project=canonicalize_name(project), version=version,

@@ -9,9 +9,9 @@ read-only mount, before its network is cut or with none at all.  Wheels are fine
 build tools: they do not end up in the package as files.
 
 But a build tool runs as the build backend and writes the package, so each wheel goes
-through the same verify stage as the sdist (repack.trust.accept: the policy's rules by
+through the same verify stage as the sdist (repack.trust.accept.accept: the policy's rules by
 project name, --require-signature, advisories) before anything is installed, is recorded
-in the package's provenance (repack.provenance) and the build cache key, and is pinned
+in the package's provenance (repack.trust.provenance) and the build cache key, and is pinned
 by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 """
 
@@ -37,13 +37,14 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from repack import log, trust
-from repack.cache import sha256_file
+from repack import log
+from repack.digest import sha256_file
 from repack.errors import IntegrityError, ResolveError, TrustError
 from repack.fetch import fetch
 from repack.model import Release, Sdist, Target
-from repack.policy import Policy
 from repack.resolve import _candidate_files, _fetch_page, _File, _release, _requires_python
+from repack.trust import accept as trust
+from repack.trust.policy import Policy
 
 __all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
            "resolve_wheels"]

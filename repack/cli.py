@@ -24,7 +24,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from repack import __version__, cli_publish, cli_trust, config, log
 from repack import targets as target_files
-from repack.build import engine as engines
+from repack.container import engine as engines
 from repack.errors import CommandFailed, ConfigError, HostError, RepackError
 from repack.model import BuildRequest, Target
 from repack.run import TOOL_PACKAGES
@@ -69,7 +69,7 @@ def cli() -> None:
 
 def _context(settings: config.Settings, output: Path | None) -> pipeline.Context:
     from repack import http, resolve
-    from repack.build import engine
+    from repack.container import engine
 
     out = output or settings.output_dir
     if out.exists() and not out.is_dir():
@@ -214,7 +214,7 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
             requests_ = _requests(reqs, req_file, hashes)
             ctx = _checked_context(settings, output)
             if with_deps:
-                from repack import buildplan
+                from repack.plan import plans as buildplan
 
                 plans = buildplan.resolve_plans(requests_, targets, ctx)
                 result = buildplan.build_plans(plans, targets, ctx, jobs=jobs)
@@ -245,7 +245,7 @@ def _checked_context(settings: config.Settings, output: Path | None) -> pipeline
     same session and index the build then uses)."""
     ctx = _context(settings, output)
     if settings.policy.projects:
-        from repack import trust
+        from repack.trust import accept as trust
 
         trust.check_policy_projects(settings.policy, index=ctx.index, session=ctx.session)
     return ctx
@@ -266,7 +266,8 @@ def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
                   ctx: pipeline.Context, signer: Signer | None = None) -> pipeline.BuildResult:
     import dataclasses
 
-    from repack import buildplan, lockfile
+    from repack.plan import lockfile
+    from repack.plan import plans as buildplan
 
     if reqs or req_file is not None or with_deps:
         raise ConfigError("--lock builds what the lock file records: give no REQ, -r or "
@@ -295,7 +296,8 @@ def lock_cmd(reqs: tuple[str, ...], target_ids: tuple[str, ...], req_file: Path 
     log.configure(verbose=verbose)
 
     def body() -> None:
-        from repack import buildplan, lockfile
+        from repack.plan import lockfile
+        from repack.plan import plans as buildplan
 
         settings = config.load(config_file)
         targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
@@ -394,7 +396,7 @@ def list_targets(verbose: bool, debug: bool, config_file: Path | None) -> None:
     log.configure(verbose=verbose)
 
     def body() -> None:
-        from repack.build import engine, images
+        from repack.container import engine, images
 
         settings = config.load(config_file)
         try:
@@ -427,7 +429,7 @@ def image_build(target_ids: tuple[str, ...], rebuild: bool, base: bool, verbose:
     log.configure(verbose=verbose)
 
     def body() -> None:
-        from repack.build import engine, images
+        from repack.container import engine, images
 
         settings = config.load(config_file)
         eng = engine.detect(settings.engine, settings.limits)
@@ -449,7 +451,7 @@ def image_prune(dry_run: bool, verbose: bool, debug: bool, config_file: Path | N
     log.configure(verbose=verbose)
 
     def body() -> None:
-        from repack.build import engine, images
+        from repack.container import engine, images
 
         settings = config.load(config_file)
         eng = engine.detect(settings.engine, settings.limits)

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import click
 
 from repack import config, keys, log
-from repack.cache import sha256_file
 from repack.config import PublishSettings
+from repack.digest import sha256_file
 from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer, default_gnupghome, read_passphrase
 
@@ -98,7 +98,7 @@ def make_signer(gnupghome: Path | None, key: str | None,
 
 def sign_build_result(result: Any, signer: Signer) -> Any:
     """`repack build --sign`: sign the delivered files; the result carries the new sha256."""
-    from repack.signing import sign_files
+    from repack.deb.sign import sign_files
 
     signable: dict[str, list[Path]] = {}
     for a in result.artifacts:
@@ -232,7 +232,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         log.configure(verbose=verbose)
 
         def body() -> None:
-            from repack.signing import sign_files
+            from repack.deb.sign import sign_files
 
             signer = make_signer(gnupghome, key, passphrase_file, load_publish(config_file))
             for path in sign_files(list(files), signer, target=target):

@@ -13,7 +13,7 @@ import click
 from repack import config, log
 from repack.errors import ConfigError
 from repack.model import Advisory, Provenance
-from repack.provenance import clean_text, clean_url
+from repack.trust.provenance import clean_text, clean_url
 
 
 def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[..., Any]],
@@ -38,8 +38,8 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         def body() -> None:
             from packaging.utils import canonicalize_name
 
-            from repack import upstream_pgp
-            from repack.policy import DEFAULT_KEYRING
+            from repack.trust import pgp as upstream_pgp
+            from repack.trust.policy import DEFAULT_KEYRING
 
             settings = config.load(config_file)
             name = canonicalize_name(project)
@@ -66,8 +66,9 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         log.configure(verbose=verbose)
 
         def body() -> None:
-            from repack import http, resolve, trust
+            from repack import http, resolve
             from repack.errors import TrustError
+            from repack.trust import accept as trust
 
             settings = config.load(config_file)
             policy = settings.policy
@@ -94,7 +95,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         log.configure(verbose=verbose)
 
         def body() -> None:
-            from repack import upstream_pgp
+            from repack.trust import pgp as upstream_pgp
 
             policy = config.load(config_file).policy
             if policy.keyring is None or not policy.keyring.is_dir():
@@ -124,7 +125,7 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
         log.configure(verbose=verbose)
 
         def body() -> None:
-            from repack import provenance
+            from repack.trust import provenance
 
             config.load(config_file)        # checked, though explain needs none of it
             records: dict[str, Any] = {}

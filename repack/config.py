@@ -15,7 +15,7 @@ directory (or the file `--config` names), whose keys win:
     memory = "8g"              # memory a build container may use
     pids = 4096                # processes a build container may run at once
 
-    [trust]                    # the upstream trust policy: see repack.policy
+    [trust]                    # the upstream trust policy: see repack.trust.policy
     require-signature = false  # (merges key by key with the other file's; rules do not)
 
     [publish]                  # defaults of publish, repo, key and sign's options
@@ -49,9 +49,9 @@ from pathlib import Path
 import platformdirs
 from packaging.utils import canonicalize_name
 
-from repack.build.engine import Limits
+from repack.container.engine import Limits
 from repack.errors import ConfigError, unknown_keys
-from repack.policy import Policy, from_table
+from repack.trust.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
 PROJECT_CONFIG = "repack.toml"

@@ -111,7 +111,7 @@ class Release:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sdist:
     """A downloaded file whose bytes were checked: an sdist, or a build tool's wheel
-    (repack.buildreqs), which go through the same verify stage (repack.trust)."""
+    (repack.buildreqs), which go through the same verify stage (repack.trust.accept)."""
 
     release: Release
     path: Path                   # inside the content-addressed cache
@@ -192,7 +192,7 @@ class ChangelogEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DebSpec:
-    """Everything the debian/ templates need; produced by repack.naming from a Project."""
+    """Everything the debian/ templates need; produced by repack.deb.naming from a Project."""
 
     target_id: str
     source_name: DebName         # "python-django"
@@ -217,7 +217,7 @@ class DebSpec:
     upstream_name: str           # untrusted display name
     source_url: str
     changelog: ChangelogEntry
-    provenance: Provenance | None = None    # recorded in the package (repack.provenance)
+    provenance: Provenance | None = None    # recorded in the package (repack.trust.provenance)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,7 +242,7 @@ class RpmChangelogEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RpmSpec:
-    """Everything templates/rpm/python-package.spec.j2 needs; made by repack.naming_rpm."""
+    """Everything templates/rpm/python-package.spec.j2 needs; made by repack.rpm.naming."""
 
     target_id: str
     name: str                    # "python3-django"
@@ -251,7 +251,7 @@ class RpmSpec:
     epoch: int                   # PEP 440 epoch; Epoch: written only when > 0
     version: str                 # "4.2", "1~rc1", "1^post1": keeps PEP 440 order under rpm
     release: str                 # "0.repack1.el9"
-    summary: str                 # untrusted: escaped by repack.render_rpm filters
+    summary: str                 # untrusted: escaped by repack.rpm.render filters
     description: str             # untrusted
     license: str                 # untrusted: SPDX expression or free text
     url: str | None              # untrusted

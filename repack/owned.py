@@ -5,7 +5,7 @@ dpkg refuses a file that another package owns *at the same path*, but not the sa
 another name: on merged-/usr Debian 12, /bin is /usr/bin, so a console script named ``su``
 shipped as /usr/bin/su silently replaces util-linux's /bin/su.  The builder image carries the
 archive's Contents index (reduced to the paths a Python package could collide with, see
-`repack.build.images.CONTENTS_SCRIPT`), so this check needs no network.  It runs on the
+`repack.container.images.CONTENTS_SCRIPT`), so this check needs no network.  It runs on the
 packages as built, before they are cached or delivered; a refusal is exit 7 naming the
 package, the path and its owner, and a project may allow named paths in ``repack.toml``
 (``[packages.<name>] allow-paths``).
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from debian.debfile import DebError, DebFile
 
-from repack.build import images
-from repack.build.engine import Engine, Mount
+from repack.container import images
+from repack.container.engine import Engine, Mount
 from repack.errors import BuildError, MappingError
 from repack.model import Artifact, Target
 

@@ -24,16 +24,16 @@ import requests
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack import buildreqs, log, metadata, naming, naming_rpm, owned, provenance, render, trust
+from repack import buildreqs, log, metadata, owned
 from repack import targets as target_files
-from repack.build import images
-from repack.build.debian import DebianBuild, relations_text
-from repack.build.engine import Container, Engine
-from repack.build.outputs import read_beneath
-from repack.build.rpm import build_rpm
-from repack.cache import key as cache_key
-from repack.cache import sha256_file, tree_digest
 from repack.config import Settings
+from repack.container import images
+from repack.container.engine import Container, Engine
+from repack.container.outputs import read_beneath
+from repack.deb import naming, render
+from repack.deb.build import DebianBuild, relations_text
+from repack.digest import key as cache_key
+from repack.digest import sha256_file, tree_digest
 from repack.errors import BuildError, ConfigError, MappingError, RepackError
 from repack.fetch import fetch
 from repack.model import (
@@ -47,6 +47,10 @@ from repack.model import (
     Target,
 )
 from repack.resolve import resolve
+from repack.rpm import naming as naming_rpm
+from repack.rpm.build import build_rpm
+from repack.trust import accept as trust
+from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
 
@@ -103,7 +107,7 @@ def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
 
 
 def accept(sdist: Sdist, ctx: Context) -> Sdist:
-    """The verify stage (repack.trust): the policy's signatures and attestations, and the
+    """The verify stage (repack.trust.accept): the policy's signatures and attestations, and the
     index's advisories, checked and recorded before any upstream code runs."""
     return trust.accept(sdist, ctx.settings.policy, session=ctx.session)
 
@@ -147,7 +151,7 @@ def build_deb_for_target(sdist: Sdist, target: Target,
 
 def build_rpm_for_target(sdist: Sdist, target: Target,
                          ctx: Context) -> tuple[list[Artifact], list[str]]:
-    """The .rpm and .src.rpm, built offline in the target's builder (repack.build.rpm).
+    """The .rpm and .src.rpm, built offline in the target's builder (repack.rpm.build).
     The cache is asked once the build-tool wheels are known: a build is reused only if it
     was made with exactly those."""
     name = f"{sdist.release.name} {sdist.release.version}"
@@ -299,7 +303,7 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
     if target.family == "deb":
         archive = images.load_archive(image)
         return {p.name: missing_build_requires(p, target, archive) for p in projects}
-    from repack.build.rpm import RpmBuild
+    from repack.rpm.build import RpmBuild
 
     work_root = ctx.settings.cache_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)

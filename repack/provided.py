@@ -8,7 +8,7 @@ Per family:
 * rpm: no RPM distribution repository can be reached, so nothing is assumed present.
   Dynamic metadata is read by the PEP 517 hook in the target's builder (same Python as the
   target), offline, with missing build tools installed from verified wheels, as
-  `repack.build.rpm.build_rpm` does before rpmbuild.
+  `repack.rpm.build.build_rpm` does before rpmbuild.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from repack import buildreqs, metadata, pipeline
-from repack.build import images, rpm
-from repack.build.debian import DebianBuild
-from repack.build.engine import Container
-from repack.closure import MetadataHook
+from repack.container import images
+from repack.container.engine import Container
+from repack.deb.build import DebianBuild
+from repack.deb.naming import map_requirement
 from repack.errors import MappingError, MetadataError
 from repack.model import DebSpec, Sdist, Target
-from repack.naming import map_requirement
+from repack.plan.closure import MetadataHook
+from repack.rpm import build as rpm
 from repack.unpack import unpack_sdist
 
 __all__ = ["metadata_hook", "provided_by"]

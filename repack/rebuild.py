@@ -1,6 +1,6 @@
 """Check a published package by building it again: `repack rebuild ARTIFACT`.
 
-A package records where it came from (repack.provenance: project, version, the sdist's
+A package records where it came from (repack.trust.provenance: project, version, the sdist's
 sha256, the build date).  `rebuild` fetches that very sdist (pinned by its sha256, through
 the trust policy like any build), checks that every verification the record claims passed
 here too, builds it afresh for the package's target, never from the build cache, with the
@@ -32,12 +32,13 @@ from pathlib import Path
 from debian.deb822 import Deb822
 from packaging.requirements import Requirement
 
-from repack import pipeline, provenance
+from repack import pipeline
 from repack import targets as target_files
 from repack.errors import MetadataError, TargetError
 from repack.model import BuildRequest, Provenance, Target
 from repack.publish.yum import query
 from repack.run import run
+from repack.trust import provenance
 
 __all__ = ["Outcome", "first_difference", "rebuild", "target_of"]
 

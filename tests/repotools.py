@@ -12,8 +12,9 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from repack import keys, provenance
+from repack import keys
 from repack.model import Provenance
+from repack.trust import provenance
 
 
 @contextlib.contextmanager

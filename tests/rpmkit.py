@@ -17,8 +17,8 @@ from pathlib import Path
 
 from repotools import fake_record  # type: ignore[import-not-found]
 
-from repack import provenance
 from repack.gpg import Signer, gpg
+from repack.trust import provenance
 
 PASSPHRASE = "correct horse battery staple"
 PY = "/usr/lib/python3.9/site-packages"

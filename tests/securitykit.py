@@ -1,6 +1,6 @@
 """Tiny real .debs and .rpms that carry a repack provenance record, for the security-update
 tests: the doc file ``usr/share/doc/<pkg>/repack-provenance.json`` (both formats) and, in a
-.deb, the ``Repack-*`` control fields, made by repack.provenance itself.
+.deb, the ``Repack-*`` control fields, made by repack.trust.provenance itself.
 
     from securitykit import FIX, deb_with_record, record, rpm_with_record
     deb = deb_with_record(tmp / "debian-12", "python3-demo", "1.1-1", record("1.1", FIX))
@@ -16,8 +16,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from rpmkit import PY, build_rpm  # type: ignore[import-not-found]
 
-from repack import provenance
 from repack.model import Advisory, Provenance
+from repack.trust import provenance
 
 GHSA = "GHSA-2hrw-hx67-34x6"
 CVE = "CVE-2023-31047"

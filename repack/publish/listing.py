@@ -3,7 +3,7 @@
 Read-only and lock-free: the live generation (REPO/.repack/current) is resolved once and
 read from its databases (db/apt/<codename>.json, the yum targets' primary metadata, the
 security state under db/security/).  How each package was verified comes from the
-provenance record inside the published file (repack.provenance.read, which cleans it: a
+provenance record inside the published file (repack.trust.provenance.read, which cleans it: a
 package is untrusted input).  A .deb's record is read in-process (python-debian); an rpm's
 takes two short processes (rpm, rpm2archive) per file.
 
@@ -24,12 +24,13 @@ from typing import Any
 
 from debian.debian_support import version_compare
 
-from repack import provenance, rpmvercmp
 from repack import targets as target_files
 from repack.errors import ConfigError, MetadataError
 from repack.model import Provenance
 from repack.publish import apt, optional_hook, security
 from repack.publish.tree import current
+from repack.rpm import vercmp as rpmvercmp
+from repack.trust import provenance
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

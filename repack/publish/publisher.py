@@ -18,13 +18,16 @@ from debian import deb822
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from repack import keys, log, naming, naming_rpm, provenance, run
+from repack import keys, log, run
 from repack import targets as target_files
+from repack.deb import naming
 from repack.errors import ConfigError, MetadataError
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
 from repack.publish import apt, clients, optional_hook, publisher_for, security
 from repack.publish.tree import Stage, transaction, write_file
+from repack.rpm import naming as naming_rpm
+from repack.trust import provenance
 
 DEB_SUFFIXES = (".deb", ".dsc")
 RPM_SUFFIXES = (".rpm",)
@@ -144,7 +147,7 @@ def _listed_by(changes: Path) -> list[Path]:
     """The .deb and .dsc files an upload's .changes names (they sit beside it)."""
     from debian import deb822
 
-    from repack.signing import unsigned_text
+    from repack.deb.sign import unsigned_text
 
     fields = deb822.Changes(unsigned_text(changes).decode())
     return [changes.parent / i["name"] for i in fields.get("Files", [])

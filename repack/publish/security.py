@@ -1,7 +1,7 @@
 """Security updates: what sysadmins can take alone (unattended-upgrades, dnf --security).
 
 A *security update* is a binary package that (1) carries a provenance record
-(repack.provenance) naming advisories it fixes and (2) is published into a target that
+(repack.trust.provenance) naming advisories it fixes and (2) is published into a target that
 already holds a lower version of the same package name (the distro's own comparator:
 dpkg's for apt, rpm's for yum).  It is recorded once, when published, in a small state
 file beside the apt database, and stays one until the package leaves the repository.
@@ -39,13 +39,15 @@ from typing import Any
 
 from debian.debian_support import version_compare
 
-from repack import log, provenance, rpmvercmp
+from repack import log
 from repack import targets as target_files
 from repack.errors import MetadataError
 from repack.gpg import Signer
 from repack.model import Advisory
 from repack.publish import apt
 from repack.publish.tree import Stage, write_file
+from repack.rpm import vercmp as rpmvercmp
+from repack.trust import provenance
 
 __all__ = ["apt_suites", "fixes_of", "note_apt", "note_yum", "suite", "updateinfo_xml",
            "write_apt", "write_updateinfo"]

@@ -29,12 +29,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from repack import log, rpmvercmp, run
+from repack import log, run
 from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
 from repack.publish import security
-from repack.sign_rpm import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
+from repack.rpm import vercmp as rpmvercmp
+from repack.rpm.sign import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 COMMON_NS = "{http://linux.duke.edu/metadata/common}"

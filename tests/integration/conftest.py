@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from repack import config, targets
-from repack.build import engine, images
+from repack.container import engine, images
 
 ROOT = Path(__file__).resolve().parents[2]
 

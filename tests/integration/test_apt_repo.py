@@ -26,7 +26,7 @@ from conftest import ROOT, build_json, run_repack  # type: ignore[import-not-fou
 from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
 
 from repack import keys
-from repack.build.engine import Engine, Mount
+from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 CASES = ("flipped", "rehashed", "otherkey", "unsigned", "expired", "swapped")

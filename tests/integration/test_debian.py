@@ -15,7 +15,7 @@ import pytest
 from conftest import build_json, in_container, local_repo  # type: ignore[import-not-found]
 from debian.deb822 import Deb822
 
-from repack.build.engine import Engine, Mount
+from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,8 @@ from conftest import in_container, local_repo  # type: ignore[import-not-found]
 from rpmcheck import dnf_install, rpmlint
 
 from repack import config, targets
-from repack.build import images
-from repack.build.engine import Engine, Mount
+from repack.container import images
+from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 

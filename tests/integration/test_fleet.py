@@ -22,7 +22,7 @@ from conftest import run_repack  # type: ignore[import-not-found]
 from repotools import make_deb  # type: ignore[import-not-found]
 from rpmkit import build_rpm, python_stub, stop_agent  # type: ignore[import-not-found]
 
-from repack.build.engine import Engine, Mount
+from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 ENV = {"REPACK_PASSPHRASE": ""}

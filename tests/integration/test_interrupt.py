@@ -22,7 +22,7 @@ from conftest import ROOT, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist
 
-from repack.build import engine
+from repack.container import engine
 
 pytestmark = pytest.mark.integration
 

@@ -29,8 +29,8 @@ from conftest import ROOT, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from repotools import fake_record, gnupg_home, make_deb  # type: ignore[import-not-found]
 
-from repack import provenance
 from repack.publish import apt
+from repack.trust import provenance
 
 EMAIL = ["--email", "safety@example.org"]
 

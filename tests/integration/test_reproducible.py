@@ -19,7 +19,7 @@ from localindex import LocalIndex
 from rpmkit import make_signer  # type: ignore[import-not-found]
 from sdists import make_sdist
 
-from repack.sign_rpm import sign_rpm
+from repack.rpm.sign import sign_rpm
 
 pytestmark = pytest.mark.integration
 

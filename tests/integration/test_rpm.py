@@ -20,8 +20,8 @@ from conftest import build_json  # type: ignore[import-not-found]
 from rpmcheck import dnf_install, rpm_q, rpmlint
 
 from repack import config, targets
-from repack.build import images
-from repack.build.engine import Engine, Mount
+from repack.container import images
+from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 

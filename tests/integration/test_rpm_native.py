@@ -22,8 +22,8 @@ from rpmcheck import dnf_install, rpm_q, rpmlint
 from sdists import make_sdist
 
 from repack import config, targets
-from repack.build import images
-from repack.build.engine import Engine, Mount
+from repack.container import images
+from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from rpmkit import python_stub, stop_agent  # type: ignore[import-not-found]
 from securitykit import CVE, FIX, GHSA, deb_with_record, record, rpm_with_record  # type: ignore[import-not-found]
 
 from repack import keys
-from repack.build.engine import Engine, Mount
+from repack.container.engine import Engine, Mount
 from repack.publish import publisher
 
 pytestmark = pytest.mark.skipif(

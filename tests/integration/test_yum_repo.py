@@ -16,10 +16,10 @@ from conftest import in_container, run_repack  # type: ignore[import-not-found]
 from rpmkit import build_rpm, export_key, make_signer, python_stub, stop_agent
 
 from repack import config, targets
-from repack.build import engine, images
+from repack.container import engine, images
 from repack.gpg import Signer
 from repack.publish import yum
-from repack.sign_rpm import sign_rpm
+from repack.rpm.sign import sign_rpm
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("dnf", "rpmbuild", "createrepo_c")),

@@ -1,4 +1,4 @@
-"""repack.advisories against a real loopback index serving PyPI's JSON API."""
+"""repack.trust.advisories against a real loopback index serving PyPI's JSON API."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from repack import http
-from repack.advisories import Findings, json_api_url, lookup
 from repack.errors import ResolveError
 from repack.model import Release
+from repack.trust.advisories import Findings, json_api_url, lookup
 
 GHSA = "GHSA-2hrw-hx67-34x6"
 

@@ -20,16 +20,16 @@ from localindex import LocalIndex
 from packaging.requirements import Requirement
 
 from repack import http
-from repack.attest import (
+from repack.errors import ConfigError, ResolveError, TrustError
+from repack.fetch import fetch
+from repack.resolve import resolve
+from repack.trust.attest import (
     MAX_PROVENANCE_BYTES,
     Publisher,
     fetch_provenance,
     publisher_from_policy,
     verify_provenance,
 )
-from repack.errors import ConfigError, ResolveError, TrustError
-from repack.fetch import fetch
-from repack.resolve import resolve
 
 DATA = Path(__file__).parent.parent / "data" / "attestations"
 SDIST = DATA / "pypi_attestations-0.0.19.tar.gz"

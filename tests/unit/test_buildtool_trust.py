@@ -16,11 +16,13 @@ from sdists import make_sdist
 from test_closure import Index
 from wheels import make_wheel
 
-from repack import buildreqs, http, lockfile, provenance, targets
-from repack.attest import Publisher
+from repack import buildreqs, http, targets
 from repack.cli_trust import describe
 from repack.errors import IntegrityError, MetadataError, RepackError, TrustError
-from repack.policy import Policy, ProjectRule
+from repack.plan import lockfile
+from repack.trust import provenance
+from repack.trust.attest import Publisher
+from repack.trust.policy import Policy, ProjectRule
 
 DEBIAN_12 = targets.load("debian-12")
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"

@@ -15,11 +15,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from sdists import make_sdist, pkg_info_text
 
-from repack import cli, http, lockfile, targets
-from repack.closure import ConflictError, CycleError, Plan, resolve_closure
+from repack import cli, http, targets
 from repack.errors import IntegrityError, MetadataError, RepackError
 from repack.model import BuildRequest, Target
-from repack.schedule import PlanFailed, run_graph
+from repack.plan import lockfile
+from repack.plan.closure import ConflictError, CycleError, Plan, resolve_closure
+from repack.plan.schedule import PlanFailed, run_graph
 
 DEBIAN_12 = targets.load("debian-12")
 
@@ -162,7 +163,7 @@ def test_dynamic_metadata_without_a_hook_asks_for_the_dependencies(index: Index)
 def test_hook_metadata_is_kept_for_later_commands(index: Index) -> None:
     """The PEP 517 hook (a container in real use) runs once per sdist, not once per command:
     its METADATA is kept on disk under the sdist's sha256."""
-    from repack import closure
+    from repack.plan import closure
 
     sha = index.add("legacy", requires=["helper"], dynamic=True)
     index.add("helper")

@@ -1,5 +1,5 @@
 """What may leave a Debian build: the predicted names and the checks of each file against
-the spec (repack.build.debian, repack.build.outputs).  Pure functions and files in tmp
+the spec (repack.deb.build, repack.container.outputs).  Pure functions and files in tmp
 dirs; the real builds are in tests/integration/test_hostile_build.py."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 from test_render import make_spec  # type: ignore[import-not-found]
 
-from repack.build import debian
-from repack.build.outputs import copy_beneath, list_beneath, read_beneath, unexpected
+from repack.container.outputs import copy_beneath, list_beneath, read_beneath, unexpected
+from repack.deb import build as debian
 from repack.errors import BuildError
 from repack.model import DebVersion, Release, Sdist
 
@@ -203,8 +203,8 @@ def test_print_uris_lines_carry_the_lists_sha256() -> None:
 
 def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path) -> None:
     from repack import targets
-    from repack.build import images
-    from repack.build.engine import Engine
+    from repack.container import images
+    from repack.container.engine import Engine
 
     image = images.image_for(targets.load("debian-12"), "builder", tmp_path / "cache")
     deb = debian.DebianBuild(engine=Engine(name="podman"), image=image, work=tmp_path / "w",
@@ -225,8 +225,8 @@ def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path)
 
 def test_cache_key_covers_the_build_inputs(tmp_path: Path) -> None:
     from repack import pipeline, targets
-    from repack.build import images
     from repack.config import Settings
+    from repack.container import images
 
     target = targets.load("debian-12")
     image = images.image_for(target, "builder", tmp_path)

@@ -14,9 +14,9 @@ from packaging.version import Version
 from test_naming import ARCHIVE, BASE, TARGET
 
 from repack import buildreqs
-from repack.build.debian import DebianBuild
-from repack.build.engine import Engine
-from repack.build.images import Image
+from repack.container.engine import Engine
+from repack.container.images import Image
+from repack.deb.build import DebianBuild
 from repack.errors import IntegrityError
 from repack.model import Release, Sdist
 from repack.pipeline import missing_build_requires

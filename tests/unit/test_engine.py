@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from repack.build import engine
-from repack.build.engine import Engine, Limits, Mount
+from repack.container import engine
+from repack.container.engine import Engine, Limits, Mount
 from repack.errors import BuildError, ConfigError
 
 

@@ -11,7 +11,7 @@ from localindex import Answer, LocalIndex  # type: ignore[import-not-found]
 
 from repack import http, resolve
 from repack.errors import ResolveError, TrustError
-from repack.upstream_pgp import fetch_signature
+from repack.trust.pgp import fetch_signature
 
 
 def test_a_dripping_page_hits_the_deadline(local_index: LocalIndex) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from repack import targets
-from repack.build import images
+from repack.container import images
 from repack.errors import BuildError
 
 PACKAGES = """\

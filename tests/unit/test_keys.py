@@ -16,9 +16,9 @@ from debian import deb822
 from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
 
 from repack import keys
+from repack.deb.sign import sign_files, unsigned_text
 from repack.errors import ConfigError
 from repack.gpg import Signer
-from repack.signing import sign_files, unsigned_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

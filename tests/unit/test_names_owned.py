@@ -10,10 +10,10 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack import targets
+from repack.deb.naming import map_requirement, own_package_name, suggested_name
 from repack.errors import MappingError
 from repack.model import ArchiveIndex
-from repack.naming import map_requirement, own_package_name, suggested_name
-from repack.naming_rpm import rpm_name
+from repack.rpm.naming import rpm_name
 
 DEB12 = targets.load("debian-12")
 EL9 = targets.load("el9")

@@ -1,4 +1,4 @@
-"""repack.naming: names, the PEP 440 -> Debian version scheme, relations, DebSpec."""
+"""repack.deb.naming: names, the PEP 440 -> Debian version scheme, relations, DebSpec."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ from packaging.version import Version
 from pep440_strategies import specifiers, versions
 
 from repack import targets
-from repack.errors import MappingError
-from repack.model import Alternatives, ArchiveIndex, DebName, DebSpec, Project, Relation
-from repack.naming import (
+from repack.deb.naming import (
     archive_epoch,
     deb_package_name,
     deb_source_name,
@@ -34,6 +32,8 @@ from repack.naming import (
     python_relation,
     specifier_relations,
 )
+from repack.errors import MappingError
+from repack.model import Alternatives, ArchiveIndex, DebName, DebSpec, Project, Relation
 
 TARGET = targets.load("debian-12")
 ARCHIVE = ArchiveIndex(

@@ -1,4 +1,4 @@
-"""repack.naming_rpm: RPM names, the PEP 440 -> RPM version scheme, python3dist relations.
+"""repack.rpm.naming: RPM names, the PEP 440 -> RPM version scheme, python3dist relations.
 
 Order is checked against rpm's own rpmvercmp: a pure-Python port (fast enough for
 hypothesis) that is itself checked against the real `rpm` on thousands of pairs in one call.
@@ -30,7 +30,7 @@ from pep440_strategies import specifiers, version_text, versions
 from repack import targets
 from repack.errors import MappingError
 from repack.model import Project, RpmSpec, Target
-from repack.naming_rpm import (
+from repack.rpm.naming import (
     dist_name,
     has_caret,
     make_rpm_spec,
@@ -44,7 +44,7 @@ from repack.naming_rpm import (
     rpm_version,
     specifier_dependency,
 )
-from repack.rpmvercmp import rpmvercmp
+from repack.rpm.vercmp import rpmvercmp
 
 DEBIAN = targets.load("debian-12")
 
@@ -82,7 +82,7 @@ def spec(p: Project, target: Target = EL9) -> RpmSpec:
     )
 
 
-# --- rpm's comparison: repack.rpmvercmp (a port of rpmio/rpmvercmp.c), checked against rpm --
+# --- rpm's comparison: repack.rpm.vercmp (a port of rpmio/rpmvercmp.c), checked against rpm --
 
 
 def split_evr(evr: str) -> tuple[int, str, str | None]:

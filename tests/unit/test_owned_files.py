@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from repack import targets
-from repack.build import images
+from repack.container import images
 from repack.errors import BuildError, MappingError
 from repack.owned import check_scripts, conflicts, normalise, parse_owned, refusal
 

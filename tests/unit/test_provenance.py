@@ -14,11 +14,11 @@ from test_naming import spec as deb_spec
 from test_render_rpm import parsed
 from test_render_rpm import spec as rpm_spec
 
-from repack import provenance
+from repack.deb.naming import make_deb_spec
 from repack.errors import MetadataError
 from repack.model import Advisory, Provenance
-from repack.naming import make_deb_spec
-from repack.render_rpm import render_spec, write_sources
+from repack.rpm.render import render_spec, write_sources
+from repack.trust import provenance
 
 GHSA = Advisory(id="GHSA-2hrw-hx67-34x6", aliases=("CVE-2023-31047",),
                 summary="Potential bypass of validation\nwhen uploading multiple files",

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from repack import cli, prune
-from repack.build import images
+from repack.container import images
 from repack.errors import RepackError
 
 DAY = 86400
@@ -130,7 +130,7 @@ def test_current_tags_are_every_targets_builder_and_base(tmp_path: Path) -> None
 
 def test_image_prune_dry_run_on_the_real_engine_spares_the_current_images(
         tmp_path: Path) -> None:
-    from repack.build import engine
+    from repack.container import engine
 
     try:
         eng = engine.detect()

@@ -19,8 +19,8 @@ from repack import run
 from repack.errors import IntegrityError
 from repack.gpg import Signer, SignError
 from repack.publish import tree, yum
-from repack.rpmvercmp import EVR, rpmvercmp
-from repack.sign_rpm import check_rpms, sign_rpm
+from repack.rpm.sign import check_rpms, sign_rpm
+from repack.rpm.vercmp import EVR, rpmvercmp
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("rpmbuild", "rpmsign", "createrepo_c", "gpgv")),

@@ -12,7 +12,7 @@ from rpmkit import build_rpm, make_signer  # type: ignore[import-not-found]
 
 from repack import rebuild
 from repack.errors import TargetError
-from repack.sign_rpm import sign_rpm
+from repack.rpm.sign import sign_rpm
 
 
 def test_identical_debs(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""repack.render: the debian/ templates and the filters that make upstream text safe."""
+"""repack.deb.render: the debian/ templates and the filters that make upstream text safe."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from repack import log, provenance, render
+from repack import log
+from repack.deb import render
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
 from repack.model import (
     Advisory,
@@ -32,6 +33,7 @@ from repack.model import (
     Provenance,
     Relation,
 )
+from repack.trust import provenance
 
 VERSION = DebVersion("4.2.11-0repack1~deb12")
 MAINTAINER = "Repack Builder <repack@example.org>"

@@ -1,4 +1,4 @@
-"""repack.render_rpm: the .spec template and the filters that make upstream text safe.
+"""repack.rpm.render: the .spec template and the filters that make upstream text safe.
 
 The hostile-metadata tests parse the rendered spec with the real `rpmspec` (Debian's rpm):
 nothing may be expanded or executed, no section or changelog entry may appear, and the
@@ -23,8 +23,8 @@ from test_naming_rpm import EL9, FEDORA, project
 
 from repack.errors import ConfigError, MetadataError, RepackError
 from repack.model import RpmSpec
-from repack.naming_rpm import make_rpm_spec
-from repack.render_rpm import (
+from repack.rpm.naming import make_rpm_spec
+from repack.rpm.render import (
     render_spec,
     render_text,
     rpm_dependency,

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from repack import buildreqs, pipeline, render, targets
-from repack.build import images, rpm
+from repack import buildreqs, pipeline, targets
+from repack.container import images
+from repack.deb import render
 from repack.errors import TargetError
+from repack.rpm import build as rpm
 
 HELPERS = Path(str(render.builtin_templates())) / "rpm"
 SITE = "/usr/lib/python3.9/site-packages"

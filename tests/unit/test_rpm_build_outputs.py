@@ -1,5 +1,5 @@
 """What may leave an RPM build: the predicted paths, and each header checked against the
-spec (repack.build.rpm).  Real packages made with the host's rpmbuild in tmp dirs; the real
+spec (repack.rpm.build).  Real packages made with the host's rpmbuild in tmp dirs; the real
 builds are in tests/integration/test_hostile_build.py."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from test_render_rpm import spec  # type: ignore[import-not-found]
 
-from repack.build import rpm
 from repack.errors import BuildError
 from repack.model import Artifact
+from repack.rpm import build as rpm
 
 SPEC = spec()                                   # python3-django, noarch
 NVR = f"{SPEC.name}-{SPEC.version}-{SPEC.release}"

@@ -1,6 +1,6 @@
 """repack's RPM install helpers with a platform wheel (Root-Is-Purelib: false): the files go
 to %{python3_sitearch}, %pyproject_save_files lists them, and a wheel whose kind disagrees
-with the package's architecture is refused with the kind written down for repack.build.rpm.
+with the package's architecture is refused with the kind written down for repack.rpm.build.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from repack import render
+from repack.deb import render
 
 HELPERS = Path(str(render.builtin_templates().joinpath("rpm")))
 SITELIB = "/usr/lib/python3.9/site-packages"

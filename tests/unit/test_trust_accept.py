@@ -1,4 +1,4 @@
-"""repack.trust.accept: how the policy's checks combine ("any", "all", --require-signature),
+"""repack.trust.accept.accept: how the policy's checks combine ("any", "all", --require-signature),
 on a real attested sdist served from a loopback index, verified offline."""
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ import pytest
 from localindex import LocalIndex
 from packaging.requirements import Requirement
 
-from repack import http, trust
-from repack.attest import Publisher
+from repack import http
 from repack.errors import TrustError
 from repack.fetch import fetch
 from repack.model import Sdist
-from repack.policy import Policy, ProjectRule
 from repack.resolve import resolve
+from repack.trust import accept as trust
+from repack.trust.attest import Publisher
+from repack.trust.policy import Policy, ProjectRule
 
 ASSETS = Path(__file__).resolve().parents[1] / "data" / "attestations"
 ATTESTED = "pypi_attestations-0.0.19.tar.gz"

@@ -21,9 +21,10 @@ from packaging.requirements import Requirement
 from rpmkit import build_rpm  # type: ignore[import-not-found]
 from sdists import make_sdist  # type: ignore[import-not-found]
 
-from repack import http, provenance
+from repack import http
 from repack.fetch import fetch
 from repack.resolve import resolve
+from repack.trust import provenance
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "tests" / "data" / "attestations"

@@ -14,10 +14,10 @@ import pytest
 from localindex import LocalIndex  # type: ignore[import-not-found]
 from repotools import gnupg_home  # type: ignore[import-not-found]
 
-from repack import upstream_pgp as pgp
 from repack.errors import ConfigError, TrustError
 from repack.http import session
-from repack.policy import DEFAULT_KEYRING
+from repack.trust import pgp
+from repack.trust.policy import DEFAULT_KEYRING
 
 PAST = "20230101T000000"          # keys "created" then, with gpg's --faked-system-time
 PAST_SIGN = "20230601T000000"

@@ -3,7 +3,7 @@
 Debian source uploads are signed the way debsign does it: the .dsc and .buildinfo are
 clearsigned, the .changes is updated for their new sizes and checksums (python-debian's
 Changes) and clearsigned last.  .deb files carry no signature of their own: the signed
-repository metadata covers them.  .rpm files go to repack.sign_rpm.sign_rpm(path, signer)
+repository metadata covers them.  .rpm files go to repack.rpm.sign.sign_rpm(path, signer)
 (the rpm side), when that module exists.
 """
 
@@ -101,7 +101,7 @@ def sign_files(paths: Sequence[Path], signer: Signer, *, target: str | None = No
                 clearsign(path, file_signer)
                 done.append(path)
         elif path.suffix == ".rpm":
-            sign_rpm = optional_hook("repack.sign_rpm", "sign_rpm")
+            sign_rpm = optional_hook("repack.rpm.sign", "sign_rpm")
             if not callable(sign_rpm):
                 raise ConfigError(f"{path.name}: rpm signing is not available in this repack")
             _call(sign_rpm, path, file_signer)

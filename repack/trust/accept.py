@@ -3,7 +3,7 @@
     fetch (TLS, index sha256, pins) -> accept (OpenPGP, PEP 740, advisories) -> unpack ...
 
 What passed is added to `Sdist.verified` ("pgp:<FPR>", "attestation:github:<repo>/<workflow>")
-and travels into every package as its provenance record (repack.provenance).  Checks run
+and travels into every package as its provenance record (repack.trust.provenance).  Checks run
 before any upstream code does: the metadata hook and the build see only accepted files.
 """
 
@@ -19,11 +19,11 @@ import requests
 from repack import log
 from repack.errors import ResolveError, TrustError
 from repack.model import Advisory, Sdist
-from repack.policy import Policy, ProjectRule
-from repack.provenance import advisory_ids, clean_text
+from repack.trust.policy import Policy, ProjectRule
+from repack.trust.provenance import advisory_ids, clean_text
 
 if TYPE_CHECKING:
-    from repack.attest import Publisher
+    from repack.trust.attest import Publisher
 
 __all__ = ["accept", "check_policy_projects", "describe_advisories"]
 
@@ -83,7 +83,7 @@ def _accept(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
 def _pgp(sdist: Sdist, rule: ProjectRule, policy: Policy, session: requests.Session) -> str:
     """"pgp:<FPR>" when the signature verifies, a reason when there is none; raises on a
     bad one."""
-    from repack import upstream_pgp
+    from repack.trust import pgp as upstream_pgp
 
     release = sdist.release
     url = upstream_pgp.signature_url(release)
@@ -100,7 +100,7 @@ def _pgp(sdist: Sdist, rule: ProjectRule, policy: Policy, session: requests.Sess
 
 def _attestation(sdist: Sdist, expected: Publisher | None, session: requests.Session) -> str:
     """The attestation check; `expected` None takes whichever one publisher it names."""
-    from repack import attest
+    from repack.trust import attest
 
     release = sdist.release
     if release.provenance_url is None:
@@ -120,7 +120,7 @@ def describe_advisories(advisories: Iterable[Advisory]) -> str:
 
 
 def _advisories(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
-    from repack import advisories
+    from repack.trust import advisories
 
     release = sdist.release
     project = str(release.name)
@@ -184,7 +184,7 @@ def check_policy_projects(policy: Policy, *, index: str, session: requests.Sessi
 def check_keyring(policy: Policy) -> list[str]:
     """Problems a build would meet later: allowed keys missing from the keyring, expired or
     revoked ones.  One line each."""
-    from repack import upstream_pgp
+    from repack.trust import pgp as upstream_pgp
 
     wanted = {fpr: name for name, rule in policy.projects.items() for fpr in rule.pgp}
     if not wanted:

@@ -30,7 +30,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from repack.errors import ConfigError, unknown_keys
 
 if TYPE_CHECKING:
-    from repack.attest import Publisher
+    from repack.trust.attest import Publisher
 
 __all__ = ["DEFAULT_KEYRING", "Policy", "ProjectRule", "from_table"]
 
@@ -126,7 +126,7 @@ def _rule(name: str, table: object, default: Require, source: Path) -> ProjectRu
     pgp = _fingerprints(table["pgp"], source, f"{where}.pgp") if "pgp" in table else ()
     publisher = None
     if "attestation" in table:
-        from repack.attest import publisher_from_policy  # sigstore is imported only when used
+        from repack.trust.attest import publisher_from_policy  # sigstore is imported only when used
 
         att = table["attestation"]
         if not isinstance(att, dict):

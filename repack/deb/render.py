@@ -45,9 +45,10 @@ from typing import Any
 import jinja2
 import platformdirs
 
-from repack import log, provenance
+from repack import log
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
 from repack.model import Alternatives, DebName, DebSpec, DebVersion, Relation
+from repack.trust import provenance
 
 MAX_DESCRIPTION_LINES = 60
 MAX_DESCRIPTION_CHARS = 2000
@@ -259,7 +260,7 @@ def _finalize(value: object) -> object:
         return value
     raise ConfigError(
         f"a template prints unfiltered text {str(value)[:40]!r}",
-        hint="pass untrusted values through a repack.render filter such as deb_line",
+        hint="pass untrusted values through a repack.deb.render filter such as deb_line",
     )
 
 
@@ -283,7 +284,7 @@ def builtin_templates() -> Traversable:
     try:
         return importlib.resources.files("repack.templates")
     except ModuleNotFoundError:  # a source checkout: templates/ sits beside repack/
-        return Path(__file__).resolve().parent.parent / "templates"
+        return Path(__file__).resolve().parents[2] / "templates"
 
 
 def user_template_dirs() -> list[Path]:
@@ -396,7 +397,7 @@ def render_files(
     files = {path: env.get_template(f"deb/{path}.j2").render(context) for path in FILES}
     if spec.provenance is not None:
         # Data, not a template: json.dumps does the escaping.  dh_installdocs installs it
-        # as /usr/share/doc/<package>/repack-provenance.json (repack.provenance.doc_path).
+        # as /usr/share/doc/<package>/repack-provenance.json (repack.trust.provenance.doc_path).
         files[provenance.DOC_NAME] = provenance.to_json(spec.provenance)
         files[f"{spec.binary_name}.docs"] = f"debian/{provenance.DOC_NAME}\n"
     return files

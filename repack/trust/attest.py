@@ -50,7 +50,7 @@ from sigstore.verify.policy import VerificationPolicy
 
 from repack.errors import ConfigError, TrustError
 from repack.http import get_small
-from repack.provenance import clean_text
+from repack.trust.provenance import clean_text
 
 __all__ = ["MAX_PROVENANCE_BYTES", "Publisher", "fetch_provenance", "publisher_from_policy",
            "verify_provenance"]

@@ -30,14 +30,18 @@ from typing import Literal
 
 from packaging.requirements import Requirement
 
-from repack import buildreqs, log, metadata, naming_rpm, provenance, render, render_rpm
-from repack.build.engine import Container, Engine, Mount
-from repack.build.images import Image
-from repack.build.outputs import is_package_file, list_beneath, read_beneath, take_predicted
-from repack.cache import sha256_file
+from repack import buildreqs, log, metadata
+from repack.container.engine import Container, Engine, Mount
+from repack.container.images import Image
+from repack.container.outputs import is_package_file, list_beneath, read_beneath, take_predicted
+from repack.deb import render
+from repack.digest import sha256_file
 from repack.errors import BuildError, CommandFailed, MetadataError
 from repack.model import Artifact, Project, RpmSpec, Sdist, Target
 from repack.publish.yum import query
+from repack.rpm import naming as naming_rpm
+from repack.rpm import render as render_rpm
+from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
 __all__ = ["MACRO_FILE", "RpmResult", "build_rpm", "collect_artifacts", "helper_files"]

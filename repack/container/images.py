@@ -31,7 +31,7 @@ from debian.debian_support import version_compare
 from packaging.utils import canonicalize_name
 
 from repack import __version__, log
-from repack.build.engine import Engine
+from repack.container.engine import Engine
 from repack.errors import BuildError, RepackError
 from repack.model import ArchiveIndex, Target
 from repack.run import run

@@ -31,8 +31,8 @@ from repack import log
 from repack.errors import ConfigError, ToolMissing, TrustError
 from repack.http import get_small
 from repack.model import Release
-from repack.provenance import clean_text
 from repack.run import clean_env, tool_hint
+from repack.trust.provenance import clean_text
 
 __all__ = [
     "MAX_KEYFILE_BYTES",

@@ -33,7 +33,7 @@ from repack.model import (
     Relation,
     Target,
 )
-from repack.provenance import changelog_lines
+from repack.trust.provenance import changelog_lines
 
 __all__ = [
     "MappedRequirement", "archive_epoch", "archive_owners", "deb_package_name",

@@ -12,15 +12,16 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName
 
-from repack import buildreqs, lockfile, log, metadata, pipeline
-from repack.build import images
+from repack import buildreqs, log, metadata, pipeline
 from repack.buildreqs import ToolPin
-from repack.closure import Plan, resolve_closure
+from repack.container import images
 from repack.errors import CommandFailed, ConfigError
 from repack.fetch import fetch
 from repack.model import Artifact, BuildRequest, Project, Sdist, Target
+from repack.plan import lockfile
+from repack.plan.closure import Plan, resolve_closure
+from repack.plan.schedule import PlanFailed, run_graph
 from repack.provided import metadata_hook, provided_by
-from repack.schedule import PlanFailed, run_graph
 from repack.unpack import unpack_sdist
 
 __all__ = ["build_plan", "build_plans", "describe", "lock_tools", "locked_plans",

@@ -1,11 +1,11 @@
 """Map a Project to an RpmSpec for one rpm-family Target.
 
-Pure functions: no I/O, no subprocess.  The RPM counterpart of `repack.naming`: binary
+Pure functions: no I/O, no subprocess.  The RPM counterpart of `repack.deb.naming`: binary
 package ``python3-<name>``; PEP 440 versions as RPM [Epoch:]Version-Release that keep PEP 440
 order under rpm's own comparison (rpmvercmp); Requires-Dist as ``python3dist(<name>)``
 dependencies, Fedora's spelling (python-rpm-generators' pythondistdeps.py), with the
 specifiers kept exactly for the versions this module produces.  Marker evaluation, the
-Requires-Python check, homepage and license choice are shared with `repack.naming`.
+Requires-Python check, homepage and license choice are shared with `repack.deb.naming`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from repack.deb.naming import _active, _homepage, _license, _strip_zeros, python_relation
 from repack.errors import MappingError
 from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
-from repack.naming import _active, _homepage, _license, _strip_zeros, python_relation
-from repack.provenance import changelog_lines
+from repack.trust.provenance import changelog_lines
 
 __all__ = [
     "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires", "rpm_name",
@@ -60,7 +60,7 @@ class RpmEVR(NamedTuple):
 # Binary packages of RHEL 9 / Fedora that ``python3-<PyPI name>`` would hit although they are
 # not that PyPI project: the interpreter's own subpackages and the system's bindings.  No RPM
 # repository metadata is reachable where repack runs (the rpm builders are Debian systems), so
-# this short list stands in for the archive check `repack.naming.own_package_name` makes on
+# this short list stands in for the archive check `repack.deb.naming.own_package_name` makes on
 # Debian; names outside it are not checked against the distribution.
 SYSTEM_NAMES: dict[str, str] = {
     **dict.fromkeys(("python3", "python3-libs", "python3-devel", "python3-tkinter",
@@ -378,7 +378,7 @@ def make_rpm_spec(
 
     sdist_filename is Source0 (the verified sdist, byte for byte); source_dir the directory
     it unpacks to (default: the file name without .tar.gz/.zip); packager "Name <email>";
-    date RFC 5322 (the changelog's day).  Text fields stay untrusted here: repack.render_rpm
+    date RFC 5322 (the changelog's day).  Text fields stay untrusted here: repack.rpm.render
     escapes them.  chosen_name: the project's configured package name (`rpm_name`).
     """
     pname = str(project.name)

@@ -30,15 +30,16 @@ from debian.arfile import ArError
 from debian.deb822 import BuildInfo, Changes, Deb822, Dsc
 from debian.debfile import DebError, DebFile
 
-from repack import buildreqs, log, render
-from repack.build.engine import Container, Engine, Mount
-from repack.build.images import Image
-from repack.build.outputs import (
+from repack import buildreqs, log
+from repack.container.engine import Container, Engine, Mount
+from repack.container.images import Image
+from repack.container.outputs import (
     list_beneath,
     read_beneath,
     take_predicted,
 )
-from repack.cache import sha256_file
+from repack.deb import render
+from repack.digest import sha256_file
 from repack.errors import BuildError, IntegrityError, MetadataError
 from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run

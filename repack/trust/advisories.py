@@ -28,7 +28,7 @@ from repack import log
 from repack.errors import ResolveError
 from repack.http import DeadlineExceeded, ResponseTooLarge, describe_error
 from repack.model import Advisory, Release
-from repack.provenance import advisory_from_json
+from repack.trust.provenance import advisory_from_json
 
 __all__ = ["Findings", "json_api_url", "lookup"]
 

@@ -48,9 +48,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from repack.buildreqs import ToolPin
-from repack.closure import Node, Plan, topological_order
 from repack.errors import ConfigError, IntegrityError
 from repack.model import Target
+from repack.plan.closure import Node, Plan, topological_order
 from repack.resolve import resolve
 
 __all__ = ["FORMAT_VERSION", "LockedTarget", "Lockfile", "ToolPins", "dumps", "load",

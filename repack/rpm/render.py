@@ -21,13 +21,13 @@ rpm_description  the %description body: cleaned, dedented and wrapped like the D
                  and reads the same (rpmlint warns non-break-space: a warning, on hostile
                  text only).
 rpm_license      a License value: one line of at most 200 characters, else "LicenseRef-Unknown".
-rpm_url          an http(s) URL without whitespace, quotes or controls (repack.render.deb_url),
+rpm_url          an http(s) URL without whitespace, quotes or controls (repack.deb.render.deb_url),
                  ``%`` doubled; else None (the field is left out).
 rpm_dependency   a dependency repack built (python3dist(x) >= 1, rich deps): checked, not
                  escaped: only name, operator and version characters, balanced parentheses.
 rpm_changelog_line  one of repack's own change lines, as rpm_text, never starting with ``*``.
 
-The Environment is repack.render's (StrictUndefined, the same override directories, the same
+The Environment is repack.deb.render's (StrictUndefined, the same override directories, the same
 finalize that refuses to print unfiltered text), with these filters added.
 """
 
@@ -42,10 +42,11 @@ from typing import Any
 
 import jinja2
 
-from repack import provenance, render
+from repack.deb import render
+from repack.deb.render import Checked
 from repack.errors import MetadataError, RepackError
 from repack.model import RpmSpec
-from repack.render import Checked
+from repack.trust import provenance
 
 TEMPLATE = "rpm/python-package.spec.j2"
 SUMMARY_WIDTH = 79            # rpmlint: summary-too-long
@@ -149,7 +150,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
 
 
 def environment(template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
-    """repack.render's environment (same override dirs and finalize) plus the rpm filters."""
+    """repack.deb.render's environment (same override dirs and finalize) plus the rpm filters."""
     env = render.environment(template_dirs)
     env.filters.update(FILTERS)
     return env

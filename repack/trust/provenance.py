@@ -247,7 +247,7 @@ def advisory_ids(advisories: Sequence[Advisory]) -> list[str]:
 
 def control_fields(p: Provenance) -> dict[str, str]:
     """One-line ``Repack-*`` fields for a .deb's control file (values still need the
-    control-file escaping of repack.render; ids are already safe)."""
+    control-file escaping of repack.deb.render; ids are already safe)."""
     fields = {
         "Repack-Project": p.project,
         "Repack-Upstream-Version": p.version,

@@ -1,1 +1,0 @@
-"""Building inside containers: the engine, the builder images and the Debian build."""

@@ -1,0 +1,1 @@
+"""Containers: the engine, the builder images, and what may leave a build."""

@@ -1,0 +1,1 @@
+"""The Debian family: naming, render, build, sign."""

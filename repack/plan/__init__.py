@@ -1,0 +1,1 @@
+"""Plans: the dependency closure, the lock file, building plans in order."""

@@ -1,0 +1,1 @@
+"""The RPM family: naming, render, build, sign, version comparison."""

@@ -1,0 +1,1 @@
+"""Upstream trust: the policy, the accept gate, PGP, attestations, advisories, provenance."""
