@@ -9,12 +9,16 @@ from pathlib import Path
 from repack import __version__
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's content, read in chunks (packages can be large); `algorithm`
+    is a hashlib name (yum metadata may name sha1 or sha512)."""
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, algorithm).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """The one sha256-of-a-file helper: pool files, sdists, outputs, rebuild comparisons."""
+    return file_digest(path, "sha256")
 
 
 def key(**inputs: object) -> str:

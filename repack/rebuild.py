@@ -34,6 +34,7 @@ from packaging.requirements import Requirement
 
 from repack import pipeline
 from repack import targets as target_files
+from repack.digest import sha256_file
 from repack.errors import MetadataError, TargetError
 from repack.model import BuildRequest, Provenance, Target
 from repack.publish.yum import query
@@ -128,16 +129,11 @@ def target_of(artifact: Path) -> Target:
 
 def first_difference(a: Path, b: Path) -> str | None:
     """None when the packages are the same; else what differs first, in one line."""
-    if _sha256(a) == _sha256(b):
+    if sha256_file(a) == sha256_file(b):
         return None
     if a.name.endswith(".rpm"):
         return _rpm_difference(a, b)
     return _deb_difference(a, b)
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # --------------------------------------------------------------------------- .deb

@@ -23,6 +23,7 @@ from debian import deb822
 from debian.debian_support import Version
 
 from repack import targets as target_files
+from repack.digest import file_digest, sha256_file
 from repack.errors import IntegrityError, MetadataError
 from repack.gpg import Signer
 from repack.publish.tree import Stage, pool_add, pool_drop, write_file
@@ -40,14 +41,6 @@ NAME = re.compile(r"[a-z0-9][a-z0-9+.-]*")                  # Debian Policy 5.6.
 VERSION = re.compile(r"([0-9]+:)?[0-9][A-Za-z0-9.+~-]*")    # Policy 5.6.12
 ARCH = re.compile(r"[a-z0-9][a-z0-9-]*")                    # dpkg-architecture names
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~_-]*")     # a pool file: no /, no ..
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pool_dir(source: str) -> str:
@@ -95,7 +88,7 @@ def _add_pool_file(stage: Path, src: Path, rel: str, digest: str) -> bool:
     """Copy src to the pool; False if the identical file is there; refuse a different one."""
     dest = stage / "apt" / rel
     if dest.exists():
-        if sha256(dest) != digest:
+        if sha256_file(dest) != digest:
             raise IntegrityError(f"{rel} is already published with different content; "
                                  "refusing to overwrite it", hint="bump the version")
         return False
@@ -144,7 +137,7 @@ def deb_record(deb: Path) -> Record:
         fields.pop(ours, None)       # the repository's own fields, never the package's
     record: Record = dict(fields)
     record["Size"] = str(deb.stat().st_size)
-    record["SHA256"] = sha256(deb)
+    record["SHA256"] = sha256_file(deb)
     return record
 
 
@@ -180,9 +173,9 @@ def _add_dsc(stage: Path, db: dict[str, list[Record]], dsc: Path) -> bool:
     rec: Record = {("Package" if k == "Source" else k): v for k, v in plain.items()
                    if k not in ("Checksums-Sha1",)}
     rec["Directory"] = directory
-    rec["SHA256"] = sha256(dsc)
+    rec["SHA256"] = sha256_file(dsc)
     size = dsc.stat().st_size
-    md5 = hashlib.md5(dsc.read_bytes()).hexdigest()
+    md5 = file_digest(dsc, "md5")
     rec["Files"] = f"\n {md5} {size} {dsc.name}" + _checksum_text(fields, "Files")
     rec["Checksums-Sha256"] = (f"\n {rec['SHA256']} {size} {dsc.name}"
                                + _checksum_text(fields, "Checksums-Sha256"))
@@ -194,7 +187,7 @@ def _add_dsc(stage: Path, db: dict[str, list[Record]], dsc: Path) -> bool:
     parts = [(dsc, rec["SHA256"])]
     for item in fields.get("Checksums-Sha256", []):
         part = dsc.parent / item["name"]
-        if not part.is_file() or sha256(part) != item["sha256"]:
+        if not part.is_file() or sha256_file(part) != item["sha256"]:
             raise IntegrityError(f"{dsc.name}: {item['name']} is missing or does not match "
                                  "the .dsc's Checksums-Sha256")
         parts.append((part, item["sha256"]))

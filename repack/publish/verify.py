@@ -7,7 +7,6 @@ every package the indexes name, and the expiry.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,12 +15,9 @@ from pathlib import Path, PurePosixPath
 
 from debian import deb822
 
+from repack.digest import sha256_file
 from repack.publish import optional_hook
 from repack.run import run
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _escapes(root: Path, base: Path, rel: str) -> bool:
@@ -74,7 +70,7 @@ def verify_apt(root: Path, keyring: Path, now: datetime) -> list[str]:
                                 "the distribution")
             elif not path.is_file():
                 problems.append(f"{where}/{item['name']}: missing")
-            elif (str(path.stat().st_size), _sha256(path)) != (item["size"], item["sha256"]):
+            elif (str(path.stat().st_size), sha256_file(path)) != (item["size"], item["sha256"]):
                 problems.append(f"{where}/{item['name']}: size or SHA256 differs from Release")
             elif fields.get("Acquire-By-Hash") == "yes" and not (
                     path.parent / "by-hash" / "SHA256" / item["sha256"]).is_file():
@@ -106,7 +102,7 @@ def _check_index(root: Path, apt: Path, path: Path, where: str) -> list[str]:
                 problems.append(f"{what}: Filename {pkg['Filename']!r} leaves the repository")
             elif not f.is_file():
                 problems.append(f"{what}: {pkg['Filename']} missing")
-            elif (str(f.stat().st_size), _sha256(f)) != (pkg["Size"], pkg["SHA256"]):
+            elif (str(f.stat().st_size), sha256_file(f)) != (pkg["Size"], pkg["SHA256"]):
                 problems.append(f"{what}: {pkg['Filename']} size or SHA256 differs")
     else:
         for src in deb822.Sources.iter_paragraphs(text, use_apt_pkg=False):
@@ -116,7 +112,7 @@ def _check_index(root: Path, apt: Path, path: Path, where: str) -> list[str]:
                 if _escapes(root, apt, rel) or "/" in item["name"]:
                     problems.append(f"{where}: {src['Package']} {src['Version']}: {rel!r} "
                                     "leaves the repository")
-                elif not f.is_file() or _sha256(f) != item["sha256"]:
+                elif not f.is_file() or sha256_file(f) != item["sha256"]:
                     problems.append(f"{where}: {src['Package']} {src['Version']}: "
                                     f"{item['name']} missing or SHA256 differs")
     return problems

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import lzma
 import os
 import re
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repack import log, run
+from repack.digest import file_digest
 from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
@@ -348,12 +348,8 @@ def _open_metadata(path: Path) -> gzip.GzipFile | lzma.LZMAFile | bz2.BZ2File:
 
 
 def _digest(path: Path, algo: str) -> str:
-    name = {"sha": "sha1"}.get(algo, algo)
-    h = hashlib.new(name)
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """A file's digest by the algorithm its metadata names ("sha" is rpm's sha1)."""
+    return file_digest(path, {"sha": "sha1"}.get(algo, algo))
 
 
 def _gpgv(repodata: Path, binary_keyring: Path) -> list[str]:

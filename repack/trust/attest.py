@@ -24,7 +24,6 @@ the provenance's publisher record, which the index vouches for, not Sigstore.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import json
 import re
@@ -48,6 +47,7 @@ from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
 from sigstore.verify.policy import VerificationPolicy
 
+from repack.digest import sha256_file
 from repack.errors import ConfigError, TrustError
 from repack.http import get_small
 from repack.trust.provenance import clean_text
@@ -221,7 +221,7 @@ def verify_provenance(
                 "policy's attestation table",
             )
 
-    digest = _sha256(dist)
+    digest = sha256_file(dist)
     verifier = _verifier(project)
     for publisher, bundle in chosen:
         if not bundle.attestations:
@@ -386,8 +386,3 @@ def _dist_key(filename: str) -> tuple[object, ...] | str:
     except (InvalidSdistFilename, InvalidWheelFilename):
         pass
     return filename
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
