@@ -17,7 +17,7 @@ import click
 from repack import config, keys, log
 from repack.config import PublishSettings
 from repack.digest import sha256_file
-from repack.errors import ConfigError, IntegrityError
+from repack.errors import ConfigError, VerifyFailed
 from repack.gpg import Signer, default_gnupghome, read_passphrase
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -484,7 +484,3 @@ def register(cli: click.Group, common: Callable[[Callable[..., Any]], Callable[.
             finally:
                 httpd.server_close()
         report(debug, body)
-
-
-class VerifyFailed(IntegrityError):
-    """The repository is not what a client would accept."""

@@ -1,6 +1,7 @@
 """Typed errors: each carries an exit code and an optional hint.
 
-Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) and
+Every error class of repack is here (the exit codes are data of the class).  Only
+`repack.cli.main` catches them; it prints ``error: <message>`` (one line) and
 ``hint: <hint>`` and exits with the code.  Exit codes:
 
   1  unexpected internal error (a bug: please report it with --debug output)
@@ -12,7 +13,7 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
   7  the requirement cannot be mapped to the target distribution
   8  an external build step failed
   9  a host tool is missing
- 10  signing with repack's own key failed (repack.gpg.SignError)
+ 10  signing with repack's own key failed (SignError)
  11  the upstream trust policy is not met: a signature or attestation is missing or bad,
      or a release with known vulnerabilities was refused (--deny-vulnerable)
  12  the host refused a file operation: disk full, a read-only or missing directory,
@@ -22,7 +23,7 @@ Only `repack.cli.main` catches them; it prints ``error: <message>`` (one line) a
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class RepackError(Exception):
@@ -54,8 +55,16 @@ class ResolveError(RepackError):
     exit_code = 3
 
 
+class ConflictError(ResolveError):
+    """Two requirements on one project that no single release satisfies."""
+
+
 class IntegrityError(RepackError):
     exit_code = 4
+
+
+class VerifyFailed(IntegrityError):
+    """The repository is not what a client would accept."""
 
 
 class UnsafeArchiveError(RepackError):
@@ -68,6 +77,10 @@ class MetadataError(RepackError):
 
 class MappingError(RepackError):
     exit_code = 7
+
+
+class CycleError(MappingError):
+    """Projects that depend on each other: no build order exists."""
 
 
 class BuildError(RepackError):
@@ -98,6 +111,12 @@ class CommandFailed(BuildError):
         )
 
 
+class SignError(RepackError):
+    """Signing with repack's own key failed, or a signature it made does not verify."""
+
+    exit_code = 10
+
+
 class TrustError(RepackError):
     """The trust policy refused an upstream file (signature, attestation, advisories)."""
 
@@ -117,6 +136,28 @@ class ToolMissing(RepackError):
     def __init__(self, tool: str, *, hint: str | None = None):
         self.tool = tool
         super().__init__(f"required host tool {tool!r} was not found on PATH", hint=hint)
+
+
+class PlanFailed(RepackError):
+    """A job of a plan failed: says which, what was done (kept) and what was not; the exit
+    code is the failure's own."""
+
+    def __init__(self, job: str, cause: BaseException, *, done: Sequence[str],
+                 not_run: Sequence[str], where: str) -> None:
+        self.cause = cause
+        self.done = tuple(done)
+        self.not_run = tuple(not_run)
+        self.exit_code = cause.exit_code if isinstance(cause, RepackError) else 1
+        built = ", ".join(done) or "nothing"
+        skipped = ", ".join(not_run) or "nothing"
+        super().__init__(f"{job} failed ({cause}); stopped: built and kept {built}; "
+                         f"not built {skipped}", hint=f"built packages are in {where}")
+
+
+class SpliceUnsupported(Exception):
+    """Internal, never reported: the old yum metadata is not the plain gzip
+    primary/filelists/other that repack.publish.repodata splices into (the caller falls
+    back to createrepo_c)."""
 
 
 def unknown_keys(found: Iterable[str], allowed: Iterable[str]) -> str | None:

@@ -20,14 +20,10 @@ from pathlib import Path
 import gnupg
 import platformdirs
 
-from repack.errors import RepackError
+from repack.errors import SignError
 from repack.run import run
 
 PASSPHRASE_ENV = "REPACK_PASSPHRASE"
-
-
-class SignError(RepackError):
-    exit_code = 10
 
 
 def default_gnupghome() -> Path:

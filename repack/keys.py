@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from repack.errors import ConfigError
-from repack.gpg import Signer, SignError, algorithm_name, gpg, key_states
+from repack.errors import ConfigError, SignError
+from repack.gpg import Signer, algorithm_name, gpg, key_states
 from repack.model import Target
 
 Algorithm = Literal["ed25519", "rsa4096"]

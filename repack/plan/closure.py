@@ -35,7 +35,14 @@ from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filen
 from pypi_simple import DistributionPackage
 
 from repack import log, metadata
-from repack.errors import ConfigError, MappingError, MetadataError, RepackError, ResolveError
+from repack.errors import (
+    ConfigError,
+    ConflictError,
+    CycleError,
+    MetadataError,
+    RepackError,
+    ResolveError,
+)
 from repack.fetch import fetch
 from repack.http import describe_error
 from repack.model import BuildRequest, Release, Sdist, Target
@@ -53,14 +60,6 @@ MetadataHook = Callable[[Sdist], bytes]
 REQUESTED = "(requested)"
 MAX_METADATA_FILE = 16 << 20
 _MAX_REVISITS = 20           # a project re-resolved more often than this cannot settle
-
-
-class ConflictError(ResolveError):
-    """Two requirements on one project that no single release satisfies."""
-
-
-class CycleError(MappingError):
-    """Projects that depend on each other: no build order exists."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

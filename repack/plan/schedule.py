@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from repack import log
-from repack.errors import RepackError
+from repack.errors import PlanFailed
 
 __all__ = ["Outcome", "PlanFailed", "run_graph"]
 
@@ -25,21 +25,6 @@ class Outcome(Generic[T]):
     done: dict[str, T]                               # in the order the jobs finished
     failed: tuple[tuple[str, BaseException], ...]     # (job, its error), first failure first
     not_run: tuple[str, ...]                         # never started, in the given order
-
-
-class PlanFailed(RepackError):
-    """A job failed: says which, what was done (kept) and what was not."""
-
-    def __init__(self, job: str, cause: BaseException, *, done: Sequence[str],
-                 not_run: Sequence[str], where: str) -> None:
-        self.cause = cause
-        self.done = tuple(done)
-        self.not_run = tuple(not_run)
-        self.exit_code = cause.exit_code if isinstance(cause, RepackError) else 1
-        built = ", ".join(done) or "nothing"
-        skipped = ", ".join(not_run) or "nothing"
-        super().__init__(f"{job} failed ({cause}); stopped: built and kept {built}; "
-                         f"not built {skipped}", hint=f"built packages are in {where}")
 
 
 def run_graph(order: Sequence[str], depends: Mapping[str, Sequence[str]],

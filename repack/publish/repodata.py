@@ -32,15 +32,12 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from repack import run
+from repack.errors import SpliceUnsupported
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 ROOTS = {"primary": b"metadata", "filelists": b"filelists", "other": b"otherdata"}
 _COUNT = re.compile(rb'packages="(\d+)"')
 MAX_MEMBERS = 32      # package members of a spliced file before they are packed into one
-
-
-class SpliceUnsupported(Exception):
-    """The old metadata is not the plain gzip primary/filelists/other this path handles."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

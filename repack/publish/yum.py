@@ -30,7 +30,7 @@ from pathlib import Path
 
 from repack import log, run
 from repack.digest import file_digest
-from repack.errors import ConfigError, IntegrityError
+from repack.errors import ConfigError, IntegrityError, SpliceUnsupported
 from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
 from repack.publish import security
@@ -160,7 +160,7 @@ def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = (), *,
     if added and previous and not reread:
         try:
             read = repodata_splice.append(repo, added)
-        except repodata_splice.SpliceUnsupported as e:
+        except SpliceUnsupported as e:
             log.debug(f"{repo.name}: createrepo_c --update, since {e}")
     if read is None:
         with tempfile.TemporaryDirectory(prefix="repack-createrepo-") as tmp:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repack import run
-from repack.errors import CommandFailed
-from repack.gpg import Signer, SignError, gpg
+from repack.errors import CommandFailed, SignError
+from repack.gpg import Signer, gpg
 
 _MAX_PASSPHRASE = 4096  # far below a pipe's buffer, so writing it can never block
 

@@ -248,7 +248,7 @@ def test_an_ed25519_key_is_refused_for_el9_and_left_out_beside_an_rsa_key(
     """el9's rpm 4.16 cannot verify EdDSA: exit 10 naming the target and the algorithm;
     during a rotation the RSA key alone signs for el9, both sign for Debian."""
     from repack import targets
-    from repack.gpg import SignError
+    from repack.errors import SignError
 
     with gnupg_home() as home:
         ed = new_key(home)
@@ -281,7 +281,7 @@ def test_an_empty_passphrase_is_none(tmp_path: Path) -> None:
 def test_signatures_are_checked_before_use(tmp_path: Path) -> None:
     """A Signer given an empty passphrase still signs what it was given (it is none), and
     a signature by a key the check does not know is refused before it replaces anything."""
-    from repack.gpg import SignError
+    from repack.errors import SignError
 
     with gnupg_home() as home:
         fpr = new_key(home)

@@ -16,8 +16,8 @@ import pytest
 from rpmkit import build_rpm, export_key, make_signer, python_stub, stop_agent
 
 from repack import run
-from repack.errors import IntegrityError
-from repack.gpg import Signer, SignError
+from repack.errors import IntegrityError, SignError
+from repack.gpg import Signer
 from repack.publish import tree, yum
 from repack.rpm.sign import check_rpms, sign_rpm
 from repack.rpm.vercmp import EVR, rpmvercmp
