@@ -37,7 +37,7 @@ from repack import targets as target_files
 from repack.digest import sha256_file
 from repack.errors import MetadataError, TargetError
 from repack.model import BuildRequest, Provenance, Target
-from repack.publish.yum import query
+from repack.rpm.query import query
 from repack.run import run
 from repack.trust import provenance
 

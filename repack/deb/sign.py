@@ -3,14 +3,13 @@
 Debian source uploads are signed the way debsign does it: the .dsc and .buildinfo are
 clearsigned, the .changes is updated for their new sizes and checksums (python-debian's
 Changes) and clearsigned last.  .deb files carry no signature of their own: the signed
-repository metadata covers them.  .rpm files go to repack.rpm.sign.sign_rpm(path, signer)
-(the rpm side), when that module exists.
+repository metadata covers them.  .rpm files go to repack.rpm.sign.sign_rpm.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from debian import deb822
@@ -18,9 +17,9 @@ from debian import deb822
 from repack import keys, log
 from repack import targets as target_files
 from repack.errors import ConfigError
+from repack.files import write_file
 from repack.gpg import Signer
-from repack.publish import optional_hook
-from repack.publish.tree import write_file
+from repack.rpm.sign import sign_rpm
 
 HASHES = (("Files", "md5sum", hashlib.md5), ("Checksums-Sha1", "sha1", hashlib.sha1),
           ("Checksums-Sha256", "sha256", hashlib.sha256))
@@ -101,10 +100,7 @@ def sign_files(paths: Sequence[Path], signer: Signer, *, target: str | None = No
                 clearsign(path, file_signer)
                 done.append(path)
         elif path.suffix == ".rpm":
-            sign_rpm = optional_hook("repack.rpm.sign", "sign_rpm")
-            if not callable(sign_rpm):
-                raise ConfigError(f"{path.name}: rpm signing is not available in this repack")
-            _call(sign_rpm, path, file_signer)
+            sign_rpm(path, file_signer)
             done.append(path)
         elif path.suffix == ".deb":
             log.debug(f"{path.name}: .deb files are covered by the signed repository metadata")
@@ -121,7 +117,3 @@ def _for_file(path: Path, signer: Signer, target: str | None) -> Signer:
         log.debug(f"{path.name}: target unknown; signing with every key")
         return signer
     return keys.for_target(signer, target_files.load(tid))
-
-
-def _call(func: Callable[..., object], path: Path, signer: Signer) -> None:
-    func(path, signer)

@@ -25,8 +25,9 @@ from debian.debian_support import Version
 from repack import targets as target_files
 from repack.digest import file_digest, sha256_file
 from repack.errors import IntegrityError, MetadataError
+from repack.files import write_file
 from repack.gpg import Signer
-from repack.publish.tree import Stage, pool_add, pool_drop, write_file
+from repack.publish.tree import Stage, pool_add, pool_drop
 from repack.run import run
 
 COMPONENT = "main"

@@ -16,8 +16,9 @@ import json
 from pathlib import Path
 
 from repack.errors import ConfigError
+from repack.files import write_file
 from repack.publish import apt, security
-from repack.publish.tree import current, write_file
+from repack.publish.tree import current
 
 
 def target_key_name(name: str, target_id: str) -> str:

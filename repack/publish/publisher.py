@@ -22,10 +22,11 @@ from repack import keys, log, run
 from repack import targets as target_files
 from repack.deb import naming
 from repack.errors import ConfigError, MetadataError
+from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
 from repack.publish import apt, clients, optional_hook, publisher_for, security
-from repack.publish.tree import Stage, transaction, write_file
+from repack.publish.tree import Stage, transaction
 from repack.rpm import naming as naming_rpm
 from repack.trust import provenance
 

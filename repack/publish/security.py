@@ -42,11 +42,13 @@ from debian.debian_support import version_compare
 from repack import log
 from repack import targets as target_files
 from repack.errors import MetadataError
+from repack.files import write_file
 from repack.gpg import Signer
 from repack.model import Advisory
 from repack.publish import apt
-from repack.publish.tree import Stage, write_file
+from repack.publish.tree import Stage
 from repack.rpm import vercmp as rpmvercmp
+from repack.rpm.query import query
 from repack.trust import provenance
 
 __all__ = ["apt_suites", "fixes_of", "note_apt", "note_yum", "suite", "updateinfo_xml",
@@ -162,9 +164,7 @@ class RpmId:
 
 
 def _rpm_ids(paths: Sequence[Path]) -> list[RpmId]:
-    from repack.publish import yum  # yum imports this module
-
-    rows = [line.split("\t") for line in yum.query(paths, _QF)]
+    rows = [line.split("\t") for line in query(paths, _QF)]
     return [RpmId(name=n, epoch=e, version=v, release=r, arch=a, src=s, filename=p.name)
             for (n, e, v, r, a, s), p in zip(rows, paths, strict=True)]
 

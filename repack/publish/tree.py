@@ -287,11 +287,3 @@ def transaction(repo: Path) -> Iterator[Stage]:
                 os.replace(link_tmp, entry)
         _settle(gen, went_live=True)
         repair(meta)
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Replace path with data without touching the inode other generations share."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

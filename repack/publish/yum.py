@@ -35,6 +35,7 @@ from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
 from repack.publish import security
 from repack.rpm import vercmp as rpmvercmp
+from repack.rpm.query import query
 from repack.rpm.sign import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
@@ -56,20 +57,6 @@ class RpmHead:
 def _key_id(sig: str) -> str | None:
     match = re.search(r"Key ID ([0-9a-fA-F]{16})", sig)
     return match.group(1).lower() if match else None
-
-
-def query(paths: Sequence[Path], queryformat: str) -> list[str]:
-    """One line of `rpm -qp --qf queryformat` per file, in one rpm run (against an empty
-    rpmdb: the host's is not ours).  `queryformat` must end each package with one newline."""
-    if not paths:
-        return []
-    with tempfile.TemporaryDirectory(prefix="repack-rpmdb-") as db:
-        out = run.run(["rpm", "--dbpath", db, "-qp", "--nosignature", "--nodigest",
-                       "--qf", queryformat, *paths]).stdout.decode(errors="replace")
-    lines = out.splitlines()
-    if len(lines) != len(paths):
-        raise IntegrityError(f"rpm read {len(lines)} headers from {len(paths)} packages")
-    return lines
 
 
 def read_heads(paths: Sequence[Path]) -> list[RpmHead]:

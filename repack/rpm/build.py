@@ -38,9 +38,9 @@ from repack.deb import render
 from repack.digest import sha256_file
 from repack.errors import BuildError, CommandFailed, MetadataError
 from repack.model import Artifact, Project, RpmSpec, Sdist, Target
-from repack.publish.yum import query
 from repack.rpm import naming as naming_rpm
 from repack.rpm import render as render_rpm
+from repack.rpm.query import query
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
