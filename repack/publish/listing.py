@@ -15,7 +15,6 @@ no newer version of the same package published for the same target says it fixes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,9 +26,8 @@ from debian.debian_support import version_compare
 from repack import targets as target_files
 from repack.errors import ConfigError, MetadataError
 from repack.model import Provenance
-from repack.publish import apt, optional_hook, security
+from repack.publish.families import PUBLISHERS, Published
 from repack.publish.tree import current
-from repack.rpm import vercmp as rpmvercmp
 from repack.trust import provenance
 
 
@@ -63,19 +61,6 @@ class Entry:
                 "vulnerabilities": list(self.vulnerabilities), "pending": list(self.pending)}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Raw:
-    name: str
-    version: str
-    arch: str
-    target: str
-    channel: str
-    security: bool
-    path: Path
-    rel: str
-    newer_than: Any               # a key ordering versions of one name (dpkg's or rpm's)
-
-
 def listing(repo: Path, target: str | None = None) -> list[Entry]:
     """Every binary package REPO publishes (of one target, or all), sorted by target,
     name, version."""
@@ -87,16 +72,13 @@ def listing(repo: Path, target: str | None = None) -> list[Entry]:
     if target is not None and target not in known:
         raise ConfigError(f"unknown target {target!r}",
                           hint=f"one of: {', '.join(sorted(known))}")
-    raws: list[_Raw] = []
+    raws: list[Published] = []
     for tid, tgt in sorted(known.items()):
         if target is not None and tid != target:
             continue
-        if tgt.family == "deb":
-            raws += _apt(root, tid, tgt.codename)
-        else:
-            raws += _yum(root, tid)
+        raws += PUBLISHERS[tgt.family].packages(root, tid)
     records = {r.rel: _record(r.path) for r in raws}
-    versions: dict[tuple[str, str], list[_Raw]] = {}     # the other versions of a package
+    versions: dict[tuple[str, str], list[Published]] = {}     # the other versions of a package
     for r in raws:
         versions.setdefault((r.target, r.name), []).append(r)
     entries = []
@@ -121,58 +103,10 @@ def listing(repo: Path, target: str | None = None) -> list[Entry]:
     return entries
 
 
-def _newer(a: _Raw, b: _Raw) -> bool:
+def _newer(a: Published, b: Published) -> bool:
     if isinstance(a.newer_than, str):
         return version_compare(a.newer_than, b.newer_than) > 0
     return bool(a.newer_than.compare(b.newer_than) > 0)
-
-
-def _apt(root: Path, tid: str, codename: str) -> list[_Raw]:
-    db = apt.load_db(root, codename)
-    state = root.joinpath(*security.STATE, f"apt-{codename}.json")
-    listed = {tuple(k) for k in _json_list(state)}
-    out = []
-    for rec in db["packages"]:
-        key = (rec["Package"], rec["Version"], rec["Architecture"])
-        sec = key in listed
-        rel = f"apt/{rec['Filename']}"
-        out.append(_Raw(name=rec["Package"], version=rec["Version"],
-                        arch=rec["Architecture"], target=tid,
-                        channel=f"{codename}{'+security' if sec else ''}",
-                        security=sec, path=root / rel, rel=rel,
-                        newer_than=rec["Version"]))
-    return out
-
-
-def _yum(root: Path, tid: str) -> list[_Raw]:
-    repo = root / "yum" / tid
-    packages = optional_hook("repack.publish.yum", "_packages")
-    if not callable(packages) or not (repo / "repodata" / "repomd.xml").is_file():
-        return []
-    state = root.joinpath(*security.STATE, f"yum-{tid}.json")
-    sec_files = {p.get("filename") for e in _json_list(state) if isinstance(e, dict)
-                 for p in e.get("packages", []) if isinstance(p, dict)}
-    out = []
-    for pkg in packages(repo):
-        if pkg.arch == "src":          # source rpms: listed with their binaries' removal
-            continue
-        rel = f"yum/{tid}/{pkg.href}"
-        sec = Path(pkg.href).name in sec_files
-        epoch = "" if pkg.epoch in ("", "0") else f"{pkg.epoch}:"
-        out.append(_Raw(name=pkg.name, version=f"{epoch}{pkg.ver}-{pkg.rel}", arch=pkg.arch,
-                        target=tid, channel=f"{tid}{'+security' if sec else ''}",
-                        security=sec, path=repo / pkg.href, rel=rel,
-                        newer_than=rpmvercmp.EVR(epoch=pkg.epoch, version=pkg.ver,
-                                                 release=pkg.rel)))
-    return out
-
-
-def _json_list(path: Path) -> list[Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    return data if isinstance(data, list) else []
 
 
 def _record(path: Path) -> tuple[Provenance | None, str]:

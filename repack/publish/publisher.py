@@ -9,7 +9,6 @@ no published key signed are re-signed too.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,14 @@ from packaging.version import InvalidVersion, Version
 from repack import keys, log, run
 from repack import targets as target_files
 from repack.deb import naming
+from repack.deb.sign import unsigned_text
 from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import apt, clients, optional_hook, publisher_for, security
-from repack.publish.tree import Stage, transaction
+from repack.publish import apt, clients, security, yum
+from repack.publish.families import PUBLISHERS
+from repack.publish.tree import Stage, current, transaction
 from repack.rpm import naming as naming_rpm
 from repack.trust import provenance
 
@@ -146,10 +147,6 @@ def check_record(path: Path, target: Target) -> Provenance | None:
 
 def _listed_by(changes: Path) -> list[Path]:
     """The .deb and .dsc files an upload's .changes names (they sit beside it)."""
-    from debian import deb822
-
-    from repack.deb.sign import unsigned_text
-
     fields = deb822.Changes(unsigned_text(changes).decode())
     return [changes.parent / i["name"] for i in fields.get("Files", [])
             if i["name"].endswith(DEB_SUFFIXES)]
@@ -211,21 +208,20 @@ def _resign_yum(stage: Stage, opts: Options, fprs: list[str]) -> None:
     since the last transaction (db/yum-keys.json): re-sign the rpms no trusted key signed
     and the metadata (repack.publish.yum.resign_yum).  After `key retire` nothing in the
     tree is left signed by the retired key alone; dnf would refuse it."""
-    resign = optional_hook("repack.publish.yum", "resign_yum")
-    yum = stage.root / "yum"
-    if not callable(resign) or not yum.is_dir():
+    targets = stage.root / "yum"
+    if not targets.is_dir():
         return
     path = stage.root / "db" / "yum-keys.json"
     stored = json.loads(path.read_text()) if path.is_file() else {}
     state = {}
-    for tid in sorted(p.name for p in yum.iterdir() if p.is_dir()):
+    for tid in sorted(p.name for p in targets.iterdir() if p.is_dir()):
         if tid not in target_files.available():
             continue
-        signer = _yum_signer(opts, tid)
+        signer = _target_signer(opts, tid)
         state[tid] = {"trusted": _trusted(opts.gnupghome, fprs, tid),
                       "signers": list(signer.fingerprints)}
         if stored.get(tid) != state[tid]:
-            for rpm in resign(stage.root, tid, signer, state[tid]["trusted"]):
+            for rpm in yum.resign_yum(stage.root, tid, signer, state[tid]["trusted"]):
                 log.info(f"{tid}: re-signed {rpm} with key {signer.fingerprint}")
     if state != stored:
         write_file(path, json.dumps(state, indent=2).encode())
@@ -258,41 +254,12 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
     added: list[str] = []
     with transaction(opts.repo) as stage:
         for (family, tid), files in sorted(groups.items()):
-            if family == "deb":
-                added += apt.add(stage, tid, files)
-                added += security.note_apt(stage, tid, files)
-                continue
-            publisher = publisher_for(family)
-            if publisher is None:
-                raise ConfigError(f"{tid}: publishing {family} packages is not available yet")
-            before = _snapshot(stage.root / "yum" / tid)
-            updates = publisher(stage.root, tid, files, signers[tid])
-            if _snapshot(stage.root / "yum" / tid) != before:
-                stage.changed = True
-                added += [f"{tid}: {f.name}" for f in files]
-                added += [f"{tid} updateinfo (security): {name}" for name in updates]
+            added += PUBLISHERS[family].add(stage, tid, files, signers[tid])
         if not added:
             stage.changed = False    # identical artifacts: no new generation at all
         _settings(stage, opts)       # ... unless the name or URL changed
         _finish(stage, opts)
     return added
-
-
-def _snapshot(tree: Path) -> set[tuple[str, int]]:
-    """(path, inode) of every file: staged files are hard links, so an untouched tree
-    keeps every inode and a publisher that changed nothing is recognised."""
-    if not tree.is_dir():
-        return set()
-    found = set()
-    todo = [os.fspath(tree)]
-    while todo:              # readdir gives type and inode: no stat of 10,000s of files
-        with os.scandir(todo.pop()) as entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    todo.append(e.path)
-                elif e.is_file(follow_symlinks=False):
-                    found.add((e.path, e.inode()))
-    return found
 
 
 def _edit(opts: Options, body: Callable[[Stage], list[str]]) -> list[str]:
@@ -302,25 +269,20 @@ def _edit(opts: Options, body: Callable[[Stage], list[str]]) -> list[str]:
     return out
 
 
-def _yum_signer(opts: Options, target_id: str) -> Signer:
+def _target_signer(opts: Options, target_id: str) -> Signer:
+    """signer_for, or every key for a directory of a target repack no longer knows."""
     return signer_for(opts, target_id) if target_id in target_files.available() else opts.signer
 
 
-def _scope(target: str | None) -> tuple[list[str] | None, list[str] | None]:
-    """(apt codenames, yum targets) `repo remove -t TARGET` may touch (None: all)."""
+def _scope(target: str | None) -> dict[str, list[str] | None]:
+    """Family -> the target ids `repo remove -t TARGET` may touch (None: all)."""
     if target is None:
-        return None, None
+        return dict.fromkeys(PUBLISHERS, None)
     if target not in target_files.available():
         raise ConfigError(f"unknown target {target!r}",
                           hint=f"one of: {', '.join(target_files.available())}")
-    tgt = target_files.load(target)
-    return ([tgt.codename], []) if tgt.family == "deb" else ([], [target])
-
-
-def _yum_targets(root: Path, only: list[str] | None) -> list[str]:
-    yum = root / "yum"
-    found = sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
-    return [t for t in found if only is None or t in only]
+    family = target_files.load(target).family
+    return {f: [target] if f == family else [] for f in PUBLISHERS}
 
 
 def removal(repo: Path, package: str, version: str | None,
@@ -328,25 +290,12 @@ def removal(repo: Path, package: str, version: str | None,
     """What `remove` would drop from the live generation (`repo remove --dry-run`): one
     line per package, with its files.  Reads, changes nothing, needs no key."""
     root = _live(repo)
-    codenames, yum_targets = _scope(target)
-    out = []
-    for codename, (binaries, sources) in apt.removal(root, package, version,
-                                                     codenames).items():
-        for rec in binaries + sources:
-            kind = "" if rec in binaries else "source "
-            out.append(f"{codename}: {kind}{rec['Package']} {rec['Version']} "
-                       f"({', '.join(apt.files_of(rec))})")
-    yum_removal = optional_hook("repack.publish.yum", "removal")
-    if callable(yum_removal):
-        for t in _yum_targets(root, yum_targets):
-            out += [f"{t}: {Path(p.href).name}" for p in yum_removal(root / "yum" / t,
-                                                                       package, version)]
-    return out
+    scope = _scope(target)
+    return [line for family, publisher in PUBLISHERS.items()
+            for line in publisher.removal(root, package, version, scope[family])]
 
 
 def _live(repo: Path) -> Path:
-    from repack.publish.tree import current
-
     root = current(repo)
     if root is None:
         raise ConfigError(f"{repo}: not a repack repository (no published generation)")
@@ -358,20 +307,12 @@ def remove(opts: Options, package: str, version: str | None,
     """Drop a package (all versions, or one; of every target, or one) and the source
     packages only it came from, and re-sign."""
     _live(opts.repo)
-    codenames, yum_targets = _scope(target)
+    scope = _scope(target)
 
     def body(stage: Stage) -> list[str]:
-        out = apt.remove(stage, package, version, codenames)
-        yum_removal = optional_hook("repack.publish.yum", "removal")
-        remove_listed = optional_hook("repack.publish.yum", "remove_listed")
-        if callable(yum_removal) and callable(remove_listed):
-            for t in _yum_targets(stage.root, yum_targets):
-                doomed = yum_removal(stage.root / "yum" / t, package, version)
-                if doomed:
-                    remove_listed(stage.root / "yum" / t, doomed, _yum_signer(opts, t))
-                    stage.changed = True
-                    out += [f"{t}: {Path(p.href).name}" for p in doomed]
-        return out
+        return [line for family, publisher in PUBLISHERS.items()
+                for line in publisher.remove(stage, package, version, scope[family],
+                                             lambda t: _target_signer(opts, t))]
     return _edit(opts, body)
 
 
@@ -379,15 +320,8 @@ def prune(opts: Options, keep: int) -> list[str]:
     if keep < 1:
         raise ConfigError("--keep must be at least 1")
     def body(stage: Stage) -> list[str]:
-        out = apt.prune(stage, keep)
-        prune_yum = optional_hook("repack.publish.yum", "prune_yum")
-        yum = stage.root / "yum"
-        if callable(prune_yum) and yum.is_dir():
-            for t in sorted(p.name for p in yum.iterdir() if p.is_dir()):
-                if n := prune_yum(stage.root, t, keep, _yum_signer(opts, t)):
-                    stage.changed = True
-                    out.append(f"{t}: {n} older rpm(s)")
-        return out
+        return [line for publisher in PUBLISHERS.values()
+                for line in publisher.prune(stage, keep, lambda t: _target_signer(opts, t))]
     return _edit(opts, body)
 
 

@@ -244,7 +244,7 @@ def _listed(pkg: ET.Element) -> Listed:
                   sourcerpm=pkg.findtext(f"{COMMON_NS}format/{RPM_NS}sourcerpm", "") or "")
 
 
-def _packages(repo: Path) -> Iterator[Listed]:
+def packages(repo: Path) -> Iterator[Listed]:
     """The packages of repo's primary metadata, streamed."""
     repomd = ET.parse(repo / "repodata" / "repomd.xml").getroot()
     for data in repomd.iter(f"{REPO_NS}data"):
@@ -272,7 +272,7 @@ def removal(repo: Path, package: str, version: str | None) -> list[Listed]:
     came from.  Reads, changes nothing."""
     if not (repo / "repodata" / "repomd.xml").is_file():
         return []
-    listed = list(_packages(repo))
+    listed = list(packages(repo))
     binaries = [p for p in listed if p.arch != "src" and p.matches(package, version)]
     still = {p.sourcerpm for p in listed if p.arch != "src" and p not in binaries}
     wanted = {p.sourcerpm for p in binaries} - still
@@ -305,7 +305,7 @@ def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> in
     if keep < 1 or not (repo / "repodata" / "repomd.xml").is_file():
         return 0
     groups: dict[tuple[str, str], list[Listed]] = {}
-    for pkg in _packages(repo):
+    for pkg in packages(repo):
         groups.setdefault((pkg.name, pkg.arch), []).append(pkg)
     doomed = []
     for pkgs in groups.values():
@@ -380,7 +380,7 @@ def _verify_repodata(repo: Path) -> list[str]:
 
 def _verify_packages(repo: Path) -> tuple[list[str], list[Path]]:
     problems, listed = [], []
-    for pkg in _packages(repo):
+    for pkg in packages(repo):
         if not pkg.href or not pkg.checksum:
             problems.append(f"{repo.name}: primary entry {pkg.name} lacks a location or "
                             f"checksum")

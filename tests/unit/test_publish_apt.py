@@ -373,7 +373,7 @@ def test_fields_that_become_paths_are_checked(tmp_path: Path, field: str, value:
 
 
 def test_verify_names_paths_that_leave_the_repository(tmp_path: Path) -> None:
-    from repack.publish.verify import _escapes
+    from repack.publish.apt import _escapes
 
     root = tmp_path / "repo"
     (root / "apt").mkdir(parents=True)
