@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -64,8 +65,10 @@ def make_deb(dest: Path, name: str, version: str, *, arch: str = "all",
         (root / "DEBIAN" / "control").write_text(control)
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{name}_{version.partition(':')[2] or version}_{arch}.deb"
+        # fixed timestamps: the same package made twice (for two codenames) is the same file
         subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root),
-                        str(out)], check=True, capture_output=True)
+                        str(out)], check=True, capture_output=True,
+                       env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
     return out
 
 

@@ -286,4 +286,5 @@ def transaction(repo: Path) -> Iterator[Stage]:
                 os.symlink(f"{META}/current/{name}", link_tmp)
                 os.replace(link_tmp, entry)
         _settle(gen, went_live=True)
+        later.close()        # the sweeper is done with trash-*: repair() must not race it
         repair(meta)
