@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from repack import cli, pipeline
+from repack.cli.build import result_json
 from repack.model import Artifact
 
 
@@ -58,7 +59,7 @@ def test_json_shape() -> None:
         sources=(Sdist(release=release, path=Path("c"), sha256="a" * 64,
                        verified=("tls", "sha256:index")),),
         warnings=())
-    data = json.loads(json.dumps(cli.result_json(result)))
+    data = json.loads(json.dumps(result_json(result)))
     assert data["artifacts"] == [{"target": "debian-12", "format": "deb", "package": "python3-demo",
                                   "version": "1-0repack1~deb12", "path": "out/x.deb",
                                   "sha256": "b" * 64}]
