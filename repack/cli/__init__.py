@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import signal
 import sys
+import textwrap
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -19,7 +20,7 @@ from repack import __version__, log
 from repack.cli import build, keys, publish, trust
 from repack.cli.options import DEBUG
 from repack.container import engine
-from repack.errors import CommandFailed, HostError, RepackError
+from repack.errors import EXIT_CODES, CommandFailed, HostError, RepackError
 
 
 class Repack(click.Group):
@@ -82,18 +83,32 @@ def _fail(e: RepackError, debug: bool) -> NoReturn:
     sys.exit(e.exit_code)
 
 
-@click.group(cls=Repack, context_settings={"help_option_names": ["-h", "--help"]})
+def _exit_codes() -> str:
+    """The end of `repack --help`: errors.EXIT_CODES, one code a line."""
+    lines = ["\b", "Exit codes:"]
+    for code, meaning in EXIT_CODES.items():
+        lines += textwrap.wrap(meaning, width=78, initial_indent=f"  {code:<4} ",
+                               subsequent_indent=" " * 7, break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+@click.group(cls=Repack, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=_exit_codes())
 @click.version_option(__version__, prog_name="repack")
 def cli() -> None:
-    """Turn Python sdists from your package index into native Debian packages, built from
-    the hash-verified upstream sdist in clean containers.
+    """Turn Python sdists from your package index into native packages: .deb for Debian,
+    .rpm for RHEL, Rocky, Alma and Fedora, each built from the hash-verified upstream
+    sdist in a clean container; publish them as signed apt and yum repositories.
 
     \b
     Typical use:
       repack doctor                      check the host tools
       repack build django==4.2           ./repack-out/debian-12/python3-django_*.deb
-      repack build -r requirements.txt -t debian-12 -t debian-13
+      repack build django==4.2 -t el9    ./repack-out/el9/python3-django-*.noarch.rpm
+      repack build -r requirements.txt -t debian-12 -t debian-13 -t fedora-42
       repack render django==4.2 -o review/   the debian/ directory, not built
+      repack publish repack-out/ --repo REPO   signed apt and yum repositories
+      repack targets                     the Debian, RHEL-family and Fedora releases
 
     The index is the one pip uses (PIP_INDEX_URL or pip.conf index-url).
     """

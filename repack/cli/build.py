@@ -12,6 +12,7 @@ import click
 from repack import buildrun, config, log
 from repack.buildrun import DEFAULT_TARGET, BuildOptions
 from repack.cli.options import common, grouped, key_options
+from repack.errors import ToolMissing
 
 if TYPE_CHECKING:
     from repack import housekeeping, pipeline
@@ -226,7 +227,7 @@ def doctor() -> None:
     if found.missing:
         click.echo(f"\nmissing: {', '.join(found.missing)}\ninstall with: apt-get install "
                    f"{' '.join(found.packages)}", err=True)
-        sys.exit(9)
+        sys.exit(ToolMissing.exit_code)
     click.echo("all host tools found")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from click.testing import CliRunner
 
 from repack import cli, pipeline
 from repack.cli.build import result_json
+from repack.errors import EXIT_CODES, RepackError
 from repack.model import Artifact
 
 
@@ -88,3 +91,30 @@ def test_doctor_does_not_count_a_docker_client_without_engine(
     assert result.exit_code == 9
     assert "client only: no engine answers" in result.output
     assert "podman" in result.output.split("missing:")[1]
+
+
+def _error_classes(cls: type[RepackError]) -> list[type[RepackError]]:
+    return [cls] + [c for sub in cls.__subclasses__() for c in _error_classes(sub)]
+
+
+def test_every_exit_code_has_one_source() -> None:
+    """errors.EXIT_CODES is the table: every error's code and every interrupt is in it,
+    `repack --help` prints it and README.md documents each code."""
+    import repack.gpg  # noqa: F401 - SignError is defined there
+
+    for cls in _error_classes(RepackError):
+        assert cls.exit_code in EXIT_CODES, cls
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        assert 128 + sig in EXIT_CODES
+    help_text = " ".join(CliRunner().invoke(cli.cli, ["--help"]).output.split())
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    documented = " ".join(readme.split("- Exit codes")[1].split("\n-")[0].split())
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code} {meaning}" in help_text
+        assert code == 0 or re.search(rf"\b{code}\b", documented), code
+
+
+def test_help_names_both_families(runner: CliRunner) -> None:
+    text = runner.invoke(cli.cli, ["--help"]).output
+    for word in (".deb", ".rpm", "apt", "yum", "Debian", "Fedora", "el9"):
+        assert word in text
