@@ -36,19 +36,34 @@ class Repack(click.Group):
             engine.stop_all()
             log.console.print("error: interrupted", style="bold red")
             sys.exit(_signal_exit(e))
-        except RepackError as e:
-            _fail(e, ctx.meta.get(DEBUG, False))
-        except OSError as e:
-            if e.errno is None:
-                _internal(e, ctx.meta.get(DEBUG, False))
-            _fail(_host_error(e), ctx.meta.get(DEBUG, False))
-        except Exception as e:  # noqa: BLE001 - the last net: one line, the traceback on --debug
-            _internal(e, ctx.meta.get(DEBUG, False))
+        except Exception as e:  # noqa: BLE001 - every error, here and nowhere else
+            _exit(e, debug=bool(ctx.meta.get(DEBUG)))
 
 
 def _signal_exit(e: KeyboardInterrupt) -> int:
     """128 + the signal that interrupted (SIGINT for a plain Ctrl-C)."""
     return 128 + (e.args[0] if e.args and isinstance(e.args[0], int) else signal.SIGINT)
+
+
+def _exit(e: Exception, *, debug: bool) -> NoReturn:
+    """One `error:` line (and a `hint:`), the traceback on --debug, and the exit code: the
+    error's own, 12 for a file operation the host refused, 1 for anything else (a bug)."""
+    if debug:
+        log.console.print_exception()
+    if isinstance(e, OSError) and e.errno is not None:
+        e = _host_error(e)
+    if not isinstance(e, RepackError):
+        message = " ".join(f"{type(e).__name__}: {e}".split())
+        log.console.print(f"error: internal error: {message}", style="bold red", markup=False)
+        log.console.print("hint: this is a bug in repack; run again with --debug and report "
+                          "the traceback", markup=False)
+        sys.exit(RepackError.exit_code)
+    if isinstance(e, CommandFailed) and e.output_tail:
+        log.console.print(e.output_tail, markup=False, style="dim")
+    log.console.print(f"error: {e}", style="bold red", markup=False)
+    if e.hint:
+        log.console.print(f"hint: {e.hint}", markup=False)
+    sys.exit(e.exit_code)
 
 
 def _host_error(e: OSError) -> HostError:
@@ -59,28 +74,6 @@ def _host_error(e: OSError) -> HostError:
     where = f"{e.filename}: " if e.filename else ""
     return HostError(f"{where}{e.strerror or e}",
                      hint="check permissions and that the directory exists and is writable")
-
-
-def _internal(e: Exception, debug: bool) -> NoReturn:
-    """A bug in repack: still one line, with the way to see the traceback."""
-    if debug:
-        log.console.print_exception()
-    message = " ".join(f"{type(e).__name__}: {e}".split())
-    log.console.print(f"error: internal error: {message}", style="bold red", markup=False)
-    log.console.print("hint: this is a bug in repack; run again with --debug and report the "
-                      "traceback", markup=False)
-    sys.exit(1)
-
-
-def _fail(e: RepackError, debug: bool) -> NoReturn:
-    if debug:
-        log.console.print_exception()
-    if isinstance(e, CommandFailed) and e.output_tail:
-        log.console.print(e.output_tail, markup=False, style="dim")
-    log.console.print(f"error: {e}", style="bold red", markup=False)
-    if e.hint:
-        log.console.print(f"hint: {e.hint}", markup=False)
-    sys.exit(e.exit_code)
 
 
 def _exit_codes() -> str:

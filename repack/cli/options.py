@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from repack import config, keys, log
-from repack.publishing import DEFAULT_VALID_DAYS
+from repack.publishing import DEFAULT_VALID_DAYS, PublishArgs
 
 Command = Callable[..., Any]
 DEBUG = "repack.debug"      # ctx.meta key: --debug was given (read where errors are reported)
@@ -85,8 +85,6 @@ def new_key_options(f: Command) -> Command:
 def publish_options(f: Command) -> Command:
     """--repo, --url, --name, --valid-days, --key and the key options of every command that
     changes a repository; the command receives them as `given` (publishing.PublishArgs)."""
-    from repack.publishing import PublishArgs
-
     f = grouped(PublishArgs, "given")(f)
     f = click.option("--repo", type=click.Path(path_type=Path, file_okay=False),
                      help="The repository directory (required unless [publish] repo "

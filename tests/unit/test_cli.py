@@ -118,3 +118,43 @@ def test_help_names_both_families(runner: CliRunner) -> None:
     text = runner.invoke(cli.cli, ["--help"]).output
     for word in (".deb", ".rpm", "apt", "yum", "Debian", "Fedora", "el9"):
         assert word in text
+
+
+def test_a_refused_file_operation_is_exit_12(tmp_path: Path, home: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError from the library (here: the policy's keyring lies under a regular file)
+    becomes one `error:` line naming the path, a hint and exit 12, with no traceback."""
+    from repack import keys
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a directory\n")
+    (tmp_path / "repack.toml").write_text('[trust]\nkeyring = "blocker/keys"\n')
+    (tmp_path / "key.asc").write_bytes(keys.export(home, None, armor=True))
+    result = CliRunner().invoke(cli.cli, ["trust", "add-key", "demo", "key.asc"])
+    assert result.exit_code == 12, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "blocker/keys: Not a directory" in errors[0], result.stderr
+    assert "hint: check permissions" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_is_one_line_and_its_traceback_only_on_debug(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug: bool) -> None:
+    """The last net: an exception no library code meant (injected here) is exit 1 with the
+    way to report it; --debug adds the traceback."""
+    from repack import housekeeping
+
+    def broken(settings: object) -> None:
+        raise ValueError("a\nbug")
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(housekeeping, "target_states", broken)
+    result = CliRunner().invoke(cli.cli, ["targets", *(["--debug"] if debug else [])])
+    assert result.exit_code == 1, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == ["error: internal error: ValueError: a bug"]
+    assert "hint: this is a bug in repack; run again with --debug" in result.stderr
+    assert ("Traceback" in result.stderr) is debug
