@@ -8,6 +8,7 @@ repository a command uses is decided here, once for every command.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,6 +110,23 @@ def remove(spec: str, target: str | None, given: PublishArgs, cfg: PublishSettin
     if not lines:
         raise ConfigError(f"{spec}: not in {root}" + (f" for {target}" if target else ""))
     return lines
+
+
+def client_files(given_repo: Path | None, url: str | None,
+                 cfg: PublishSettings) -> dict[str, bytes]:
+    """`repo client-config`: the files clients need (file name -> content), for the base
+    URL given, else [publish] url, else the one the repository was published with."""
+    from repack.publish.clients import client_files as files
+
+    return files(repo(given_repo, cfg, exists=True), url or cfg.url)
+
+
+def write_files(files: Mapping[str, bytes], output: Path) -> Iterator[Path]:
+    """Write each file into output (made if missing); yields each path once written."""
+    output.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (output / name).write_bytes(data)
+        yield output / name
 
 
 def sign_build_result(result: BuildResult, signer: Signer) -> BuildResult:

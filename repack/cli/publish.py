@@ -156,20 +156,15 @@ def repo_client_config(repo: Path | None, url: str | None, output: Path | None,
     """The files clients need, one per release: <name>-<codename>.sources (apt,
     Signed-By), <name>-<target>.repo (dnf, gpgcheck and repo_gpgcheck), and the public
     keys.  Changes nothing in REPO."""
-    from repack.publish.clients import client_files
-
-    cfg = settings.publish
-    files = client_files(publishing.repo(repo, cfg, exists=True), url or cfg.url)
-    if output is None:
-        texts = [(n, d) for n, d in files.items() if not n.endswith(".gpg")]
-        for i, (fname, data) in enumerate(texts):
-            click.echo(f"{'' if i == 0 else chr(10)}# ==> {fname} <==")
-            click.echo(data.decode().rstrip("\n"))
+    files = publishing.client_files(repo, url, settings.publish)
+    if output is not None:
+        for path in publishing.write_files(files, output):
+            log.info(f"wrote {path}")
         return
-    output.mkdir(parents=True, exist_ok=True)
-    for fname, data in files.items():
-        (output / fname).write_bytes(data)
-        log.info(f"wrote {output / fname}")
+    texts = [(n, d) for n, d in files.items() if not n.endswith(".gpg")]
+    for i, (fname, data) in enumerate(texts):
+        click.echo(f"{'' if i == 0 else chr(10)}# ==> {fname} <==")
+        click.echo(data.decode().rstrip("\n"))
 
 
 @click.command()
