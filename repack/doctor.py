@@ -8,6 +8,7 @@ cannot publish or inspect them.  The container engine is found as every build fi
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from repack.container import engine
@@ -31,7 +32,7 @@ ENGINE_USE = "build, render, lock, rebuild, image build (podman or docker)"
 class Checkup:
     engine: str | None                    # the engine builds would use
     unanswered: tuple[str, ...]           # engine clients found whose engine does not answer
-    tools: dict[str, str | None]          # each host tool of TOOLS -> its path, None: missing
+    tools: Mapping[str, str | None]       # each host tool of TOOLS -> its path, None: missing
 
     @property
     def missing(self) -> dict[str, str]:
