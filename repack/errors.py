@@ -1,29 +1,40 @@
 """Typed errors: each carries an exit code and an optional hint.
 
-Every error class of repack is here (the exit codes are data of the class).  Only
-`repack.cli.main` catches them; it prints ``error: <message>`` (one line) and
-``hint: <hint>`` and exits with the code.  Exit codes:
-
-  1  unexpected internal error (a bug: please report it with --debug output)
-  2  bad usage or configuration (unknown target, malformed requirement or config)
-  3  the index does not have what was asked for (project, version, sdist), or cannot be reached
-  4  integrity: a hash did not match the index or a pin
-  5  unsafe or corrupt archive
-  6  metadata missing, invalid or hostile
-  7  the requirement cannot be mapped to the target distribution
-  8  an external build step failed
-  9  a host tool is missing
- 10  signing with repack's own key failed (SignError)
- 11  the upstream trust policy is not met: a signature or attestation is missing or bad,
-     or a release with known vulnerabilities was refused (--deny-vulnerable)
- 12  the host refused a file operation: disk full, a read-only or missing directory,
-     permissions
+Every error class of repack is here (the exit codes are data of the class).  Only the
+command line (`repack.cli`) catches them; it prints ``error: <message>`` (one line) and
+``hint: <hint>`` and exits with the code.  EXIT_CODES below is the one table of the
+codes: every error class's code is in it, `repack --help` prints it, and README.md
+documents it.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "unexpected internal error (a bug: please report it with --debug output)",
+    2: "bad usage or configuration (unknown target, malformed requirement or config)",
+    3: "the index does not have what was asked for (project, version, sdist), or cannot "
+       "be reached",
+    4: "integrity: a hash did not match the index or a pin, a rebuild differs, a "
+       "repository fails verification",
+    5: "unsafe or corrupt archive",
+    6: "metadata missing, invalid or hostile",
+    7: "the requirement cannot be mapped to the target distribution (also: a package "
+       "name or a file the target system already owns)",
+    8: "an external build step failed",
+    9: "a host tool is missing",
+    10: "signing with repack's own key failed, or no key the target's clients can verify",
+    11: "the upstream trust policy is not met: a signature or attestation is missing or "
+        "bad, or a release with known vulnerabilities was refused (--deny-vulnerable)",
+    12: "the host refused a file operation: disk full, a read-only or missing directory, "
+        "permissions",
+    129: "interrupted by SIGHUP",
+    130: "interrupted by SIGINT (Ctrl-C)",
+    143: "interrupted by SIGTERM",
+}
 
 
 class RepackError(Exception):

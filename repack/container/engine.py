@@ -80,7 +80,7 @@ _LIVE = _Live()
 
 def stop_all() -> None:
     """Remove every container this process still runs and start no new one: the
-    interrupt path (repack.cli), so no build outlives repack."""
+    interrupt path (repack.cli.main), so no build outlives repack."""
     for name, engine in _LIVE.take_all().items():
         run([engine, "rm", "--force", "--time", "0", name], check=False)
 
@@ -192,15 +192,33 @@ class Container:
         return proc.stdout.decode(errors="replace")
 
 
-def detect(preferred: str | None = None, limits: Limits = Limits()) -> Engine:
-    """podman first (daemonless, works as root and rootless), then docker."""
-    candidates = (preferred,) if preferred else ENGINES
-    for name in candidates:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    """What `probe` found: the engine to use, and the clients it skipped."""
+
+    engine: Engine | None
+    unanswered: tuple[str, ...] = ()     # clients on PATH whose engine does not answer
+
+
+def probe(preferred: str | None = None, limits: Limits = Limits()) -> Probe:
+    """podman first (daemonless, works as root and rootless), then docker; a docker client
+    without an engine that answers `docker info` does not count."""
+    unanswered: list[str] = []
+    for name in (preferred,) if preferred else ENGINES:
         if name and shutil.which(name):
             if name == "docker" and run(["docker", "info"], check=False).returncode != 0:
                 log.debug("docker client found but no engine answers; skipping it")
+                unanswered.append(name)
                 continue
-            return Engine(name=name, limits=limits)
+            return Probe(engine=Engine(name=name, limits=limits), unanswered=tuple(unanswered))
+    return Probe(engine=None, unanswered=tuple(unanswered))
+
+
+def detect(preferred: str | None = None, limits: Limits = Limits()) -> Engine:
+    """The engine `probe` finds; ToolMissing (exit 9) when there is none."""
+    found = probe(preferred, limits).engine
+    if found is not None:
+        return found
     if preferred and preferred not in ENGINES:
         raise ConfigError(f"unknown container engine {preferred!r}; use podman or docker")
     raise ToolMissing("podman", hint=tool_hint("podman") + " (or a running docker engine)")

@@ -17,12 +17,12 @@ from test_closure import Index
 from wheels import make_wheel
 
 from repack import buildreqs, http, targets
-from repack.cli_trust import describe
 from repack.errors import IntegrityError, MetadataError, RepackError, TrustError
 from repack.plan import lockfile
 from repack.trust import provenance
 from repack.trust.attest import Publisher
 from repack.trust.policy import Policy, ProjectRule
+from repack.trust.report import describe
 
 DEBIAN_12 = targets.load("debian-12")
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from repack import cli, pipeline
+from repack.cli.build import result_json
+from repack.errors import EXIT_CODES, RepackError
 from repack.model import Artifact
 
 
@@ -58,7 +62,7 @@ def test_json_shape() -> None:
         sources=(Sdist(release=release, path=Path("c"), sha256="a" * 64,
                        verified=("tls", "sha256:index")),),
         warnings=())
-    data = json.loads(json.dumps(cli.result_json(result)))
+    data = json.loads(json.dumps(result_json(result)))
     assert data["artifacts"] == [{"target": "debian-12", "format": "deb", "package": "python3-demo",
                                   "version": "1-0repack1~deb12", "path": "out/x.deb",
                                   "sha256": "b" * 64}]
@@ -87,3 +91,70 @@ def test_doctor_does_not_count_a_docker_client_without_engine(
     assert result.exit_code == 9
     assert "client only: no engine answers" in result.output
     assert "podman" in result.output.split("missing:")[1]
+
+
+def _error_classes(cls: type[RepackError]) -> list[type[RepackError]]:
+    return [cls] + [c for sub in cls.__subclasses__() for c in _error_classes(sub)]
+
+
+def test_every_exit_code_has_one_source() -> None:
+    """errors.EXIT_CODES is the table: every error's code and every interrupt is in it,
+    `repack --help` prints it and README.md documents each code."""
+    import repack.gpg  # noqa: F401 - SignError is defined there
+
+    for cls in _error_classes(RepackError):
+        assert cls.exit_code in EXIT_CODES, cls
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        assert 128 + sig in EXIT_CODES
+    help_text = " ".join(CliRunner().invoke(cli.cli, ["--help"]).output.split())
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    documented = " ".join(readme.split("- Exit codes")[1].split("\n-")[0].split())
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code} {meaning}" in help_text
+        assert code == 0 or re.search(rf"\b{code}\b", documented), code
+
+
+def test_help_names_both_families(runner: CliRunner) -> None:
+    text = runner.invoke(cli.cli, ["--help"]).output
+    for word in (".deb", ".rpm", "apt", "yum", "Debian", "Fedora", "el9"):
+        assert word in text
+
+
+def test_a_refused_file_operation_is_exit_12(tmp_path: Path, home: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError from the library (here: the policy's keyring lies under a regular file)
+    becomes one `error:` line naming the path, a hint and exit 12, with no traceback."""
+    from repack import keys
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a directory\n")
+    (tmp_path / "repack.toml").write_text('[trust]\nkeyring = "blocker/keys"\n')
+    (tmp_path / "key.asc").write_bytes(keys.export(home, None, armor=True))
+    result = CliRunner().invoke(cli.cli, ["trust", "add-key", "demo", "key.asc"])
+    assert result.exit_code == 12, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "blocker/keys: Not a directory" in errors[0], result.stderr
+    assert "hint: check permissions" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_is_one_line_and_its_traceback_only_on_debug(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug: bool) -> None:
+    """The last net: an exception no library code meant (injected here) is exit 1 with the
+    way to report it; --debug adds the traceback."""
+    from repack import housekeeping
+
+    def broken(settings: object) -> None:
+        raise ValueError("a\nbug")
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(housekeeping, "target_states", broken)
+    result = CliRunner().invoke(cli.cli, ["targets", *(["--debug"] if debug else [])])
+    assert result.exit_code == 1, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == ["error: internal error: ValueError: a bug"]
+    assert "hint: this is a bug in repack; run again with --debug" in result.stderr
+    assert ("Traceback" in result.stderr) is debug

@@ -1,0 +1,197 @@
+"""One `repack build`, `lock`, `render` or `rebuild` run, from its parsed options to its
+result.
+
+The command line (repack.cli.build) only parses and prints; the requests a run builds, the
+context it builds in, and how --lock, --with-deps and --sign change that are decided here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from repack import config, publishing
+from repack.container import engine
+from repack.errors import ConfigError, IntegrityError
+from repack.gpg import Signer
+from repack.model import BuildRequest, Target
+
+if TYPE_CHECKING:
+    from repack import pipeline
+    from repack.rebuild import Outcome
+else:   # the pipeline's imports cost ~0.5 s that the repository commands need not pay
+    from repack.lazy import lazy_import
+    pipeline = lazy_import("repack.pipeline")
+
+DEFAULT_TARGET = "debian-12"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildOptions:
+    """What `repack build` was asked to build, and how (its command-line options)."""
+
+    reqs: tuple[str, ...] = ()               # PEP 508 requirements
+    req_file: Path | None = None             # -r: a pip requirements file
+    hashes: tuple[str, ...] = ()             # --hash pins of the one REQ
+    target_ids: tuple[str, ...] = ()         # default: DEFAULT_TARGET, or the lock file's
+    output: Path | None = None               # default: the config's output_dir
+    with_deps: bool = False
+    lock_file: Path | None = None
+    jobs: int = 2
+    require_signature: bool = False          # policy flags, on top of [trust]
+    deny_vulnerable: bool = False
+    sign: bool = False                       # --sign, with --key, --gnupghome, --passphrase-file
+    sign_key: str | None = None
+    gnupghome: Path | None = None
+    passphrase_file: Path | None = None
+
+
+def context(settings: config.Settings, output: Path | None) -> pipeline.Context:
+    from repack import http, resolve
+
+    out = output or settings.output_dir
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output {out} is not a directory", hint="-o names a directory")
+
+    return pipeline.Context(settings=settings,
+                            engine=engine.detect(settings.engine, settings.limits),
+                            session=http.session(), index=resolve.index_url(),
+                            output_dir=out)
+
+
+def checked_context(settings: config.Settings, output: Path | None) -> pipeline.Context:
+    """The build context, once the policy's projects are known to exist on its index (the
+    same session and index the build then uses)."""
+    ctx = context(settings, output)
+    if settings.policy.projects:
+        from repack.trust import accept as trust
+
+        trust.check_policy_projects(settings.policy, index=ctx.index, session=ctx.session)
+    return ctx
+
+
+def requests(reqs: Sequence[str], req_file: Path | None,
+             hashes: Sequence[str]) -> list[BuildRequest]:
+    """The requests of REQ arguments (the --hash pins apply to exactly one) and -r FILE."""
+    from repack.requirements import parse_hash_option, parse_requirements_file
+
+    pins = tuple(parse_hash_option(h) for h in hashes)
+    if pins and len(reqs) != 1:
+        raise ConfigError("--hash applies to exactly one REQ; use -r FILE with --hash per line")
+    out = []
+    for text in reqs:
+        try:
+            out.append(BuildRequest(requirement=Requirement(text), hashes=pins))
+        except InvalidRequirement as e:
+            raise ConfigError(f"{text!r} is not a valid PEP 508 requirement: {e}") from e
+    if req_file is not None:
+        out += [BuildRequest(requirement=p.req, hashes=p.hashes)
+                for p in parse_requirements_file(req_file)]
+    if not out:
+        raise ConfigError("nothing to build: give REQ arguments or -r FILE")
+    return out
+
+
+def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildResult:
+    """`repack build`: REQ and -r FILE (with their dependencies on --with-deps), or what
+    --lock records; signed as built on --sign."""
+    policy = settings.policy.with_flags(require_signature=options.require_signature,
+                                        deny_vulnerable=options.deny_vulnerable)
+    settings = dataclasses.replace(settings, policy=policy)
+    signer = publishing.signer(options.gnupghome, options.sign_key, options.passphrase_file,
+                               settings.publish) if options.sign else None
+    if options.lock_file is not None:
+        result = _build_locked(options.lock_file, options,
+                               checked_context(settings, options.output), signer)
+    else:
+        targets = pipeline.load_targets(options.target_ids or (DEFAULT_TARGET,))
+        _check_signer(signer, targets)
+        requests_ = requests(options.reqs, options.req_file, options.hashes)
+        ctx = checked_context(settings, options.output)
+        if options.with_deps:
+            from repack.plan import plans as buildplan
+
+            plans = buildplan.resolve_plans(requests_, targets, ctx)
+            result = buildplan.build_plans(plans, targets, ctx, jobs=options.jobs)
+        else:
+            result = pipeline.build_all(requests_, targets, ctx)
+    return result if signer is None else publishing.sign_build_result(result, signer)
+
+
+def _check_signer(signer: Signer | None, targets: Sequence[Target]) -> None:
+    """--sign: a key some target's clients cannot verify (ed25519 for el9) is refused
+    before anything is built, not after (exit 10)."""
+    if signer is not None:
+        from repack import keys
+
+        for target in targets:
+            keys.for_target(signer, target)
+
+
+def _build_locked(lock_file: Path, options: BuildOptions, ctx: pipeline.Context,
+                  signer: Signer | None) -> pipeline.BuildResult:
+    from repack.plan import lockfile
+    from repack.plan import plans as buildplan
+
+    if options.reqs or options.req_file is not None or options.with_deps:
+        raise ConfigError("--lock builds what the lock file records: give no REQ, -r or "
+                          "--with-deps with it")
+    lock = lockfile.load(lock_file)
+    targets = pipeline.load_targets(options.target_ids or tuple(t.id for t in lock.targets))
+    _check_signer(signer, targets)
+    plans = buildplan.locked_plans(lock, targets, ctx)
+    ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
+    return buildplan.build_plans(plans, targets, ctx, jobs=options.jobs)
+
+
+def lock(reqs: Sequence[str], req_file: Path | None, target_ids: Sequence[str],
+         lock_path: Path, settings: config.Settings) -> None:
+    """`repack lock`: resolve REQ and what each target lacks; write them, with the sha256
+    of every sdist and the build tools, to lock_path."""
+    from repack.plan import lockfile
+    from repack.plan import plans as buildplan
+
+    targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
+    requests_ = requests(reqs, req_file, ())
+    ctx = context(settings, None)
+    plans = buildplan.resolve_plans(requests_, targets, ctx)
+    tools = buildplan.lock_tools(plans, targets, ctx)
+    lockfile.write(lock_path, plans, index=ctx.index,
+                   requested=[str(r.requirement) for r in requests_], tools=tools)
+
+
+def render(req: str, target_id: str, hashes: Sequence[str], output: Path,
+           settings: config.Settings) -> Path:
+    """`repack render`: the packaging of REQ written under output, not built."""
+    (target,) = pipeline.load_targets((target_id,))
+    (request,) = requests((req,), None, hashes)
+    ctx = checked_context(settings, output)
+    sdist = pipeline.fetch_sdist(request, target, ctx)
+    return pipeline.render_only(sdist, target, ctx, output)
+
+
+def rebuild(artifacts: Sequence[Path], target_id: str | None, output: Path | None,
+            settings: config.Settings) -> list[Outcome]:
+    """`repack rebuild`: each artifact built again, without the build cache, and compared;
+    the rebuilt packages are kept in output, or thrown away."""
+    from repack import rebuild as rebuilding
+
+    with tempfile.TemporaryDirectory(prefix="repack-rebuild-") as tmp:
+        ctx = dataclasses.replace(checked_context(settings, output or Path(tmp)), fresh=True)
+        return rebuilding.rebuild(artifacts, ctx, target_id)
+
+
+def require_identical(outcomes: Sequence[Outcome]) -> None:
+    """IntegrityError (exit 4) naming the packages that differ from their rebuild."""
+    differ = [o.artifact.name for o in outcomes if not o.identical]
+    if differ:
+        raise IntegrityError(f"{len(differ)} of {len(outcomes)} packages differ from "
+                             f"their rebuild: {', '.join(differ)}",
+                             hint="the same builder image (repack image build --rebuild "
+                                  "refreshes it) and trust policy give the same bytes")

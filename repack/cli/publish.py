@@ -1,0 +1,190 @@
+"""The repository commands: sign, publish, repo ..., serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from repack import config, log, publishing
+from repack.cli.options import common, key_options, publish_options
+from repack.errors import VerifyFailed
+from repack.publishing import PublishArgs
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--key", help="Fingerprint of the key to sign with (default: [publish] key, "
+                            "else the published ones).")
+@click.option("-t", "--target", help="Target of the files (default: from the "
+                                     "OUT/<target>/ directory or the version suffix); "
+                                     "only keys its clients verify sign them.")
+@key_options
+@common
+def sign(files: tuple[Path, ...], key: str | None, target: str | None, gnupghome: Path | None,
+         passphrase_file: Path | None, settings: config.Settings) -> None:
+    """Sign build artifacts: .changes (with its .dsc and .buildinfo, debsign style),
+    .dsc, .buildinfo, .rpm."""
+    from repack.deb.sign import sign_files
+
+    signer = publishing.signer(gnupghome, key, passphrase_file, settings.publish)
+    for path in sign_files(list(files), signer, target=target):
+        log.info(f"signed {path}")
+
+
+@click.command()
+@click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-t", "--target", help="Target of the given files (default: from the "
+                                     "OUT/<target>/ directory or the version suffix).")
+@publish_options
+@common
+def publish(artifacts: tuple[Path, ...], target: str | None, given: PublishArgs,
+            settings: config.Settings) -> None:
+    """Add ARTIFACTS (files, or directories such as repack-out/) to the signed
+    repository REPO, atomically."""
+    from repack.publish import publisher
+
+    added = publisher.publish(list(artifacts), publishing.options(given, settings.publish),
+                              target=target)
+    for line in added:
+        log.info(f"added {line}")
+    if not added:
+        log.info("nothing new: the repository is unchanged")
+
+
+@click.group()
+def repo() -> None:
+    """Inspect and maintain a published repository."""
+
+
+@repo.command("verify")
+@click.argument("root", metavar="REPO", type=click.Path(path_type=Path, file_okay=False,
+                                                      exists=True))
+@click.option("--keyring", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Check against this keyring (as a client has it), not REPO/keys.")
+@common
+def repo_verify(root: Path, keyring: Path | None, settings: config.Settings) -> None:
+    """Check REPO as a client would: signatures, hashes, expiry.  One problem a line."""
+    from repack.publish.verify import verify
+
+    problems = verify(root, keyring)
+    for p in problems:
+        click.echo(p)
+    if problems:
+        raise VerifyFailed(f"{len(problems)} problem(s) in {root}")
+    log.info(f"{root}: signatures, hashes and expiry are good")
+
+
+@repo.command("list")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="The repository directory (required unless [publish] repo is set).")
+@click.option("-t", "--target", help="Only this target's packages (e.g. debian-12).")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON document on stdout (a list, one object per package).")
+@common
+def repo_list(repo: Path | None, target: str | None, as_json: bool,
+              settings: config.Settings) -> None:
+    """List what REPO publishes: one line per package, version and target, with its
+    channel (apt suite or yum target; the -security suite or updateinfo too when it is
+    a security update), when it was published, how its source was verified (from the
+    package's provenance record) and its known advisories that no newer published
+    version fixes (PENDING).  Changes nothing."""
+    from repack.publish.listing import listing, text_lines
+
+    entries = listing(publishing.repo(repo, settings.publish, exists=True), target)
+    if as_json:
+        click.echo(json.dumps([e.as_json() for e in entries], indent=2))
+        return
+    for line in text_lines(entries):
+        click.echo(line)
+
+
+@repo.command("remove")
+@click.argument("spec", metavar="PACKAGE[=VERSION]")
+@click.option("-t", "--target", help="Only from this target (e.g. debian-12, el9).")
+@click.option("--dry-run", is_flag=True,
+              help="Print what would be removed; change nothing (no key needed).")
+@publish_options
+@common
+def repo_remove(spec: str, target: str | None, dry_run: bool, given: PublishArgs,
+                settings: config.Settings) -> None:
+    """Remove a package (all versions, or one; from every target, or -t TARGET) with
+    the source packages (.dsc and its files, .src.rpm) only it came from, and re-sign.
+    VERSION is the upstream version or the full distro version."""
+    lines = publishing.remove(spec, target, given, settings.publish, dry_run=dry_run)
+    for line in lines:
+        if dry_run:
+            click.echo(f"would remove {line}")
+        else:
+            log.info(f"removed {line}")
+
+
+@repo.command("prune")
+@click.option("--keep", type=int, required=True, help="Versions to keep per package.")
+@publish_options
+@common
+def repo_prune(keep: int, given: PublishArgs, settings: config.Settings) -> None:
+    """Keep only the newest N versions of each package."""
+    from repack.publish import publisher
+
+    for line in publisher.prune(publishing.options(given, settings.publish), keep):
+        log.info(f"removed {line}")
+
+
+@repo.command("refresh")
+@publish_options
+@common
+def repo_refresh(given: PublishArgs, settings: config.Settings) -> None:
+    """Re-sign with a fresh Valid-Until (run it regularly, e.g. daily from cron)."""
+    from repack.publish import publisher
+
+    publisher.refresh(publishing.options(given, settings.publish))
+
+
+@repo.command("client-config")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="The repository directory (required unless [publish] repo is set).")
+@click.option("--url", help="Base URL the clients use (default: [publish] url, else "
+                            "the one REPO was published with).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
+              help="Write the files into this directory (default: print the text ones).")
+@common
+def repo_client_config(repo: Path | None, url: str | None, output: Path | None,
+                       settings: config.Settings) -> None:
+    """The files clients need, one per release: <name>-<codename>.sources (apt,
+    Signed-By), <name>-<target>.repo (dnf, gpgcheck and repo_gpgcheck), and the public
+    keys.  Changes nothing in REPO."""
+    files = publishing.client_files(repo, url, settings.publish)
+    if output is not None:
+        for path in publishing.write_files(files, output):
+            log.info(f"wrote {path}")
+        return
+    texts = [(n, d) for n, d in files.items() if not n.endswith(".gpg")]
+    for i, (fname, data) in enumerate(texts):
+        click.echo(f"{'' if i == 0 else chr(10)}# ==> {fname} <==")
+        click.echo(data.decode().rstrip("\n"))
+
+
+@click.command()
+@click.argument("root", metavar="REPO", type=click.Path(path_type=Path, file_okay=False,
+                                                      exists=True))
+@click.option("--port", type=int, default=8080, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port, printed on stdout).")
+@common
+def serve(root: Path, port: int, settings: config.Settings) -> None:
+    """Serve REPO read-only over HTTP on 127.0.0.1 (tests, small teams)."""
+    from repack.publish.serve import server
+
+    httpd = server(root, port)
+    click.echo(f"http://127.0.0.1:{httpd.server_address[1]}/", nl=True)
+    sys.stdout.flush()
+    try:
+        httpd.serve_forever()
+    finally:
+        httpd.server_close()
+
+
+COMMANDS = (sign, publish, repo, serve)
