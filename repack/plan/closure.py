@@ -39,7 +39,7 @@ from repack.errors import ConfigError, MappingError, MetadataError, RepackError,
 from repack.fetch import fetch
 from repack.http import describe_error
 from repack.model import BuildRequest, Release, Sdist, Target
-from repack.resolve import _fetch_page, resolve
+from repack.resolve import project_page, resolve
 from repack.unpack import unpack_sdist
 
 __all__ = [
@@ -299,7 +299,7 @@ def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str
 
 
 def _page(name: str, index: str, session: requests.Session) -> Sequence[DistributionPackage]:
-    return tuple(_fetch_page(name, index=index, session=session).packages)
+    return tuple(project_page(name, index=index, session=session).packages)
 
 
 def _forget(name: NormalizedName, chosen: dict[NormalizedName, tuple[Release, tuple[str, ...]]],
