@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
@@ -50,6 +50,7 @@ from repack.resolve import (
     release_from_file,
 )
 from repack.trust import accept as trust
+from repack.trust.accept import AcceptKey
 from repack.trust.policy import Policy
 
 __all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
@@ -168,14 +169,15 @@ def _wheel_requires(path: Path, project: str) -> list[Requirement]:
 def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
                    session: requests.Session, cache_dir: Path, policy: Policy,
                    required_by: str, locked: Mapping[NormalizedName, ToolPin] | None = None,
-                   ) -> list[BuildTool]:
+                   accepted: MutableMapping[AcceptKey, Sdist] | None = None) -> list[BuildTool]:
     """The closure of `reqs` as verified wheels, each accepted by the trust `policy` before
     its metadata is even read: newest match each, no backtracking; a later requirement the
     chosen version does not satisfy is reported, not papered over.
 
     `required_by` names the project being built (for messages).  With `locked` (a lock
     file's pins), every tool must be one of them, that very file with that sha256
-    (IntegrityError otherwise, as for a locked sdist)."""
+    (IntegrityError otherwise, as for a locked sdist).  `accepted`: the run's acceptances
+    (Context.accepted)."""
     chosen: dict[NormalizedName, BuildTool] = {}
     extras_done: dict[NormalizedName, set[str]] = {}
     queue = list(applicable(reqs, target))
@@ -203,7 +205,7 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
             release = release_from_file(name, f, file_requires_python(f.package), False, req,
                                         True, index)
             file = fetch(release, pins=pins, cache_dir=cache_dir, session=session)
-            file = _accept(file, policy, session, required_by)
+            file = _accept(file, policy, session, required_by, accepted)
             tool = BuildTool(name=name, version=version, file=file)
             chosen[name] = tool
             extras_done[name] = set()
@@ -215,12 +217,13 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
     return list(chosen.values())
 
 
-def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str) -> Sdist:
+def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str,
+            accepted: MutableMapping[AcceptKey, Sdist] | None) -> Sdist:
     """The verify stage for a build tool: it runs as the build backend, so it writes the
     package; the sdist's policy is not enough."""
     release: Release = wheel.release
     try:
-        return trust.accept(wheel, policy, session=session)
+        return trust.accept(wheel, policy, session=session, accepted=accepted)
     except TrustError as exc:
         raise TrustError(f"build tool {release.name} {release.version} refused: "
                          f"{exc.args[0]}", project=required_by, hint=exc.hint) from exc

@@ -217,7 +217,7 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
                 from repack.plan import plans as buildplan
 
                 plans = buildplan.resolve_plans(requests_, targets, ctx)
-                result = buildplan.build_plans(plans, targets, ctx, jobs=jobs)
+                result = pipeline.build_plans(plans, targets, ctx, jobs=jobs)
             else:
                 result = pipeline.build_all(requests_, targets, ctx)
         if signer is not None:
@@ -277,7 +277,7 @@ def _build_locked(lock_file: Path, reqs: tuple[str, ...], req_file: Path | None,
     _check_signer(signer, targets)
     plans = buildplan.locked_plans(lock, targets, ctx)
     ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
-    return buildplan.build_plans(plans, targets, ctx, jobs=jobs)
+    return pipeline.build_plans(plans, targets, ctx, jobs=jobs)
 
 
 @cli.command("lock")

@@ -105,7 +105,7 @@ def _build_again(record: Provenance, target: Target, ctx: pipeline.Context) -> l
                                 vulnerabilities=record.vulnerabilities, fixes=record.fixes,
                                 advisories_checked=record.advisories_checked,
                                 source_date_epoch=record.source_date_epoch)
-    built, _ = pipeline.build_for_target(sdist, target, ctx)
+    built, _ = pipeline.build_sdist(sdist, target, ctx)
     return [a.path for a in built]
 
 
