@@ -136,7 +136,6 @@ class DebianBuild:
         self.debian_files: dict[str, bytes] = {}
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
         self.apt_files: tuple[AptFile, ...] = ()
-        self.pep517: Pep517Metadata | None = None   # what pep517_metadata read, if it ran
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
                   self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
@@ -263,12 +262,11 @@ class DebianBuild:
                 entry_points = read_beneath(root, f"{info}/entry_points.txt",
                                             limit=METADATA_LIMIT, project=self.project
                                             ).decode("utf-8", errors="replace")
-            self.pep517 = Pep517Metadata(
+            return Pep517Metadata(
                 metadata=read_beneath(root, f"{info}/METADATA", limit=METADATA_LIMIT,
                                       project=self.project),
                 entry_points=entry_points,
             )
-            return self.pep517
 
     def render(self, c: Container, srcdir: str, spec: DebSpec, *,
                license_text: str | None) -> None:
