@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
@@ -42,8 +42,15 @@ from repack.digest import sha256_file
 from repack.errors import IntegrityError, ResolveError, TrustError
 from repack.fetch import fetch
 from repack.model import Release, Sdist, Target
-from repack.resolve import _candidate_files, _fetch_page, _File, _release, _requires_python
+from repack.resolve import (
+    IndexFile,
+    file_requires_python,
+    files_by_version,
+    project_page,
+    release_from_file,
+)
 from repack.trust import accept as trust
+from repack.trust.accept import AcceptKey
 from repack.trust.policy import Policy
 
 __all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
@@ -115,10 +122,10 @@ def _pure(tag: Tag, interpreters: set[str]) -> bool:
 
 
 def _choose(req: Requirement, target: Target, index: str,
-            session: requests.Session) -> tuple[_File, Version]:
+            session: requests.Session) -> tuple[IndexFile, Version]:
     name = canonicalize_name(req.name)
-    page = _fetch_page(name, index=index, session=session)
-    by_version = _candidate_files(page, name)
+    page = project_page(name, index=index, session=session)
+    by_version = files_by_version(page, name)
     allow_pre = bool(req.specifier.prereleases)
     python = Version(target.python_full_version)
     for version in sorted(by_version, reverse=True):
@@ -128,7 +135,7 @@ def _choose(req: Requirement, target: Target, index: str,
             if f.package.is_yanked or not _is_pure_wheel(f.package.filename,
                                                          target.python_version):
                 continue
-            rp = _requires_python(f.package)
+            rp = file_requires_python(f.package)
             if rp is None or rp.contains(python, prereleases=True):
                 return f, version
     raise ResolveError(f"no pure-Python wheel on the index satisfies the build requirement "
@@ -162,14 +169,15 @@ def _wheel_requires(path: Path, project: str) -> list[Requirement]:
 def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
                    session: requests.Session, cache_dir: Path, policy: Policy,
                    required_by: str, locked: Mapping[NormalizedName, ToolPin] | None = None,
-                   ) -> list[BuildTool]:
+                   accepted: MutableMapping[AcceptKey, Sdist] | None = None) -> list[BuildTool]:
     """The closure of `reqs` as verified wheels, each accepted by the trust `policy` before
     its metadata is even read: newest match each, no backtracking; a later requirement the
     chosen version does not satisfy is reported, not papered over.
 
     `required_by` names the project being built (for messages).  With `locked` (a lock
     file's pins), every tool must be one of them, that very file with that sha256
-    (IntegrityError otherwise, as for a locked sdist)."""
+    (IntegrityError otherwise, as for a locked sdist).  `accepted`: the run's acceptances
+    (Context.accepted)."""
     chosen: dict[NormalizedName, BuildTool] = {}
     extras_done: dict[NormalizedName, set[str]] = {}
     queue = list(applicable(reqs, target))
@@ -194,9 +202,10 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
             else:
                 f, version = _choose_locked(req, locked, target, index, session, required_by)
                 pins = (f"sha256:{locked[name].sha256}",)
-            release = _release(name, f, _requires_python(f.package), False, req, True, index)
+            release = release_from_file(name, f, file_requires_python(f.package), False, req,
+                                        True, index)
             file = fetch(release, pins=pins, cache_dir=cache_dir, session=session)
-            file = _accept(file, policy, session, required_by)
+            file = _accept(file, policy, session, required_by, accepted)
             tool = BuildTool(name=name, version=version, file=file)
             chosen[name] = tool
             extras_done[name] = set()
@@ -208,12 +217,13 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
     return list(chosen.values())
 
 
-def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str) -> Sdist:
+def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str,
+            accepted: MutableMapping[AcceptKey, Sdist] | None) -> Sdist:
     """The verify stage for a build tool: it runs as the build backend, so it writes the
     package; the sdist's policy is not enough."""
     release: Release = wheel.release
     try:
-        return trust.accept(wheel, policy, session=session)
+        return trust.accept(wheel, policy, session=session, accepted=accepted)
     except TrustError as exc:
         raise TrustError(f"build tool {release.name} {release.version} refused: "
                          f"{exc.args[0]}", project=required_by, hint=exc.hint) from exc
@@ -221,7 +231,7 @@ def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by
 
 def _choose_locked(req: Requirement, locked: Mapping[NormalizedName, ToolPin], target: Target,
                    index: str, session: requests.Session, required_by: str,
-                   ) -> tuple[_File, Version]:
+                   ) -> tuple[IndexFile, Version]:
     """The locked wheel of `req` as the index lists it; IntegrityError for anything else."""
     name = canonicalize_name(req.name)
     pin = locked.get(name)
@@ -235,9 +245,9 @@ def _choose_locked(req: Requirement, locked: Mapping[NormalizedName, ToolPin], t
 
 
 def _locked_file(pin: ToolPin, target: Target, index: str, session: requests.Session,
-                 required_by: str) -> _File:
-    page = _fetch_page(pin.name, index=index, session=session)
-    for f in _candidate_files(page, pin.name).get(pin.version, []):
+                 required_by: str) -> IndexFile:
+    page = project_page(pin.name, index=index, session=session)
+    for f in files_by_version(page, pin.name).get(pin.version, []):
         if f.package.filename != pin.filename:
             continue
         digest = (f.package.digests.get("sha256") or "").lower()
@@ -262,7 +272,8 @@ def fetch_locked(pins: Sequence[ToolPin], target: Target, *, index: str,
     for pin in pins:
         f = _locked_file(pin, target, index, session, required_by)
         req = Requirement(f"{pin.name}=={pin.version}")
-        release = _release(pin.name, f, _requires_python(f.package), False, req, True, index)
+        release = release_from_file(pin.name, f, file_requires_python(f.package), False, req,
+                                    True, index)
         fetch(release, pins=(f"sha256:{pin.sha256}",), cache_dir=cache_dir, session=session)
 
 

@@ -118,7 +118,7 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
             from repack.plan import plans as buildplan
 
             plans = buildplan.resolve_plans(requests_, targets, ctx)
-            result = buildplan.build_plans(plans, targets, ctx, jobs=options.jobs)
+            result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
         else:
             result = pipeline.build_all(requests_, targets, ctx)
     return result if signer is None else publishing.sign_build_result(result, signer)
@@ -147,7 +147,7 @@ def _build_locked(lock_file: Path, options: BuildOptions, ctx: pipeline.Context,
     _check_signer(signer, targets)
     plans = buildplan.locked_plans(lock, targets, ctx)
     ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
-    return buildplan.build_plans(plans, targets, ctx, jobs=options.jobs)
+    return pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
 
 
 def lock(reqs: Sequence[str], req_file: Path | None, target_ids: Sequence[str],

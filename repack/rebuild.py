@@ -34,6 +34,7 @@ from packaging.requirements import Requirement
 
 from repack import pipeline
 from repack import targets as target_files
+from repack.context import Context
 from repack.digest import sha256_file
 from repack.errors import MetadataError, TargetError
 from repack.model import BuildRequest, Provenance, Target
@@ -55,7 +56,7 @@ class Outcome:
         return self.difference is None
 
 
-def rebuild(artifacts: Sequence[Path], ctx: pipeline.Context,
+def rebuild(artifacts: Sequence[Path], ctx: Context,
             target_id: str | None = None) -> list[Outcome]:
     """Build each package's recorded sdist again (ctx must be fresh: no build cache) and
     compare; packages of one build (a .deb and its siblings) share one rebuild."""
@@ -90,7 +91,7 @@ def rebuild(artifacts: Sequence[Path], ctx: pipeline.Context,
     return outcomes
 
 
-def _build_again(record: Provenance, target: Target, ctx: pipeline.Context) -> list[Path] | str:
+def _build_again(record: Provenance, target: Target, ctx: Context) -> list[Path] | str:
     """The rebuilt files, or why nothing could be compared."""
     assert record.source_date_epoch is not None       # rebuild() refuses records without
     request = BuildRequest(requirement=Requirement(f"{record.project}=={record.version}"),
@@ -106,7 +107,7 @@ def _build_again(record: Provenance, target: Target, ctx: pipeline.Context) -> l
                                 vulnerabilities=record.vulnerabilities, fixes=record.fixes,
                                 advisories_checked=record.advisories_checked,
                                 source_date_epoch=record.source_date_epoch)
-    built, _ = pipeline.build_for_target(sdist, target, ctx)
+    built, _ = pipeline.build_sdist(sdist, target, ctx)
     return [a.path for a in built]
 
 

@@ -148,7 +148,9 @@ def is_exact_pin(specifier: SpecifierSet) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _File:
+class IndexFile:
+    """One file of a project page, with its parsed version."""
+
     package: DistributionPackage
     version: Version
 
@@ -209,8 +211,9 @@ def _fetch_page(name: str, *, index: str, session: requests.Session) -> ProjectP
         ) from exc
 
 
-def _candidate_files(page: ProjectPage, name: NormalizedName) -> dict[Version, list[_File]]:
-    by_version: dict[Version, list[_File]] = {}
+def files_by_version(page: ProjectPage, name: NormalizedName) -> dict[Version, list[IndexFile]]:
+    """The page's files of project `name` (sdists and wheels) by their valid version."""
+    by_version: dict[Version, list[IndexFile]] = {}
     for pkg in page.packages:
         if pkg.project is None or pkg.version is None:
             continue
@@ -220,7 +223,7 @@ def _candidate_files(page: ProjectPage, name: NormalizedName) -> dict[Version, l
             version = Version(pkg.version)
         except InvalidVersion:
             continue
-        by_version.setdefault(version, []).append(_File(pkg, version))
+        by_version.setdefault(version, []).append(IndexFile(pkg, version))
     return by_version
 
 
@@ -228,7 +231,8 @@ def _is_sdist(pkg: DistributionPackage) -> bool:
     return pkg.package_type == "sdist" and pkg.filename.lower().endswith(SDIST_SUFFIXES)
 
 
-def _requires_python(pkg: DistributionPackage) -> SpecifierSet | None:
+def file_requires_python(pkg: DistributionPackage) -> SpecifierSet | None:
+    """The file's Requires-Python, None when absent or invalid (pip ignores those too)."""
     if not pkg.requires_python or not pkg.requires_python.strip():
         return None
     try:
@@ -245,7 +249,7 @@ def _newest(versions: Sequence[Version]) -> str:
     return ", ".join(str(v) for v in shown) + more
 
 
-def _sdist_order(f: _File) -> tuple[int, str]:
+def _sdist_order(f: IndexFile) -> tuple[int, str]:
     # .tar.gz (the PEP 625 format) before .zip; then by name for determinism
     return (0 if f.package.filename.lower().endswith(".tar.gz") else 1, f.package.filename)
 
@@ -287,7 +291,7 @@ def resolve(
         reason = f": {page.status_reason}" if page.status_reason else ""
         log.warn(f"{name} is marked {page.status.value} on the index{reason}")
 
-    by_version = _candidate_files(page, name)
+    by_version = files_by_version(page, name)
     spec = req.specifier
     pinned = is_exact_pin(spec)
     # Pre-releases only when the specifier names one (">=2.0b1", "==2.0rc1"); decided
@@ -328,7 +332,7 @@ def resolve(
                 continue
             usable, took_yanked = sdists, True
         chosen = usable[0]
-        requires_python = _requires_python(chosen.package)
+        requires_python = file_requires_python(chosen.package)
         if requires_python is not None and not requires_python.contains(
             target_python, prereleases=True
         ):
@@ -341,20 +345,22 @@ def resolve(
             continue
         for r in rejected:
             log.debug(f"passed over {name} {r.why}")
-        return _release(name, chosen, requires_python, took_yanked, req, pinned, index)
+        return release_from_file(name, chosen, requires_python, took_yanked, req, pinned, index)
 
     raise _nothing_usable(name, rejected)
 
 
-def _release(
+def release_from_file(
     name: NormalizedName,
-    chosen: _File,
+    chosen: IndexFile,
     requires_python: SpecifierSet | None,
     yanked: bool,
     req: Requirement,
     pinned: bool,
     index: str,
 ) -> Release:
+    """The Release of a chosen index file, refused when its name, sha256 or URL cannot be
+    trusted (a yanked file is taken only when `yanked` says the requirement pins it)."""
     pkg = chosen.package
     filename = pkg.filename
     if "/" in filename or "\\" in filename or "\0" in filename or filename.startswith("."):
@@ -403,7 +409,7 @@ def _release(
 def _no_match(
     name: NormalizedName,
     req: Requirement,
-    by_version: Mapping[Version, list[_File]],
+    by_version: Mapping[Version, list[IndexFile]],
     index: str,
 ) -> ResolveError:
     versions = list(by_version)

@@ -14,6 +14,7 @@ outlives the build except the files `collect_artifacts` predicted and checked.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import lzma
 import os
@@ -21,7 +22,7 @@ import re
 import shutil
 import stat
 import tarfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -135,7 +136,6 @@ class DebianBuild:
         self.debian_files: dict[str, bytes] = {}
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
         self.apt_files: tuple[AptFile, ...] = ()
-        self.pep517: Pep517Metadata | None = None   # what pep517_metadata read, if it ran
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
                   self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
@@ -231,8 +231,9 @@ class DebianBuild:
         shutil.copyfile(cached, self.archives / f.name)
         return _matches(self.archives / f.name, f)
 
-    def offline(self, build_depends: str, body: Callable[[Container], None]) -> None:
-        """Run body in a network-less container with the build dependencies installed."""
+    @contextlib.contextmanager
+    def offline(self, build_depends: str) -> Iterator[Container]:
+        """A network-less container with the build dependencies installed."""
         with self.engine.container(self.image.tag, mounts=self.mounts, network=False) as c:
             with log.step("Installing build dependencies (network off)"):
                 c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download",
@@ -242,7 +243,7 @@ class DebianBuild:
                               "(verified wheels, network off)"):
                     c.exec(buildreqs.pip_install_argv(self.tools, "/wheels"),
                            env=buildreqs.PIP_ENV, project=self.project)
-            body(c)
+            yield c
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
@@ -261,12 +262,11 @@ class DebianBuild:
                 entry_points = read_beneath(root, f"{info}/entry_points.txt",
                                             limit=METADATA_LIMIT, project=self.project
                                             ).decode("utf-8", errors="replace")
-            self.pep517 = Pep517Metadata(
+            return Pep517Metadata(
                 metadata=read_beneath(root, f"{info}/METADATA", limit=METADATA_LIMIT,
                                       project=self.project),
                 entry_points=entry_points,
             )
-            return self.pep517
 
     def render(self, c: Container, srcdir: str, spec: DebSpec, *,
                license_text: str | None) -> None:

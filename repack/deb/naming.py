@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from debian.debian_support import version_compare
-from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -33,6 +32,7 @@ from repack.model import (
     Relation,
     Target,
 )
+from repack.pep440 import active, check_requires_python, homepage, license_field, strip_zeros
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
@@ -50,7 +50,6 @@ _REVISION = "0repack1"
 # dh-python maps setuptools to python3-pkg-resources (the runtime import); a build needs
 # the real thing.
 _BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
-_HOMEPAGE_LABELS = (("homepage", "home"), ("source", "sourcecode"))
 # The interpreter's own packages (Debian's python3-defaults and python3-stdlib-extensions):
 # python3-* names, yet no module package a PyPI project may become.
 INTERPRETER_PACKAGES = frozenset({
@@ -181,13 +180,6 @@ def own_package_name(
 
 # --- versions ----------------------------------------------------------------------------
 
-def _strip_zeros(release: tuple[int, ...]) -> str:
-    parts = list(release)
-    while len(parts) > 1 and parts[-1] == 0:
-        parts.pop()
-    return ".".join(map(str, parts))
-
-
 def _local_suffix(local: str | None) -> str:
     if local is None:
         return ""
@@ -216,7 +208,7 @@ def deb_upstream_version(v: Version) -> str:
     and precede its post releases; label segments sort before numeric ones and
     uppercase separators keep PEP 440's segment-wise local order.
     """
-    out = _strip_zeros(v.release)
+    out = strip_zeros(v.release)
     if v.pre is not None:
         out += f"~{v.pre[0]}{v.pre[1]}"
     if v.post is not None:
@@ -323,8 +315,8 @@ def _spec_groups(binary: DebName, spec: Specifier, epoch: int) -> list[Alternati
     if text.endswith(".*") or op == "~=":
         v = Version(text.removesuffix(".*"))
         prefix = v.release if op != "~=" else v.release[:-1]
-        lo = _strip_zeros(prefix) + "~~"
-        hi = _strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~"
+        lo = strip_zeros(prefix) + "~~"
+        hi = strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~"
         if op == "!=":
             return [(rel("<<", lo, v), rel(">=", hi, v))]
         low = rel(">=", lo if op == "==" else deb_upstream_version(v), v)
@@ -458,58 +450,14 @@ def python_relation(
     """
     if requires_python is None or not requires_python:
         return ((Relation(name=_PYTHON),),)
-    if any(s.operator == "===" for s in requires_python):
-        raise MappingError(
-            f"Requires-Python {str(requires_python)!r} uses arbitrary equality (===), which "
-            f"cannot be mapped to {target.name} package relations",
-            project=project,
-        )
-    if not requires_python.contains(target.python_full_version, prereleases=True):
-        raise MappingError(
-            f"Requires-Python {str(requires_python)!r} excludes Python "
-            f"{target.python_full_version} of {target.name}",
-            project=project,
-            hint="choose an older release of the project or a newer target",
-        )
+    check_requires_python(requires_python, target, project=project)
     return specifier_relations(_PYTHON, requires_python, project=project)
 
 
 # --- markers and the whole spec ----------------------------------------------------------
 
-def _active(req: Requirement, target: Target, extra: str, project: str) -> bool:
-    if req.marker is None:
-        return True
-    env = {**target.marker_environment, "extra": extra}
-    try:
-        return req.marker.evaluate(env)
-    except (UndefinedComparison, UndefinedEnvironmentName, ValueError) as exc:
-        msg = f"cannot evaluate marker of {str(req)!r}: {exc}"
-        raise MappingError(msg, project=project) from exc
-
-
 def _add(groups: list[Alternatives], new: tuple[Alternatives, ...]) -> None:
     groups.extend(g for g in new if g not in groups)
-
-
-def _homepage(project: Project) -> str | None:
-    def ok(url: str | None) -> bool:
-        return url is not None and re.fullmatch(r"https?://\S+", url.strip()) is not None
-
-    if project.home_page is not None and ok(project.home_page):
-        return project.home_page.strip()
-    for labels in _HOMEPAGE_LABELS:
-        for label, url in project.project_urls:
-            if "".join(c for c in label.lower() if c.isalnum()) in labels and ok(url):
-                return url.strip()
-    return None
-
-
-def _license(project: Project) -> str:
-    for text in (project.license_expression, project.license):
-        text = (text or "").strip()
-        if text and "\n" not in text and len(text) <= 200:
-            return text
-    return "UNKNOWN"
 
 
 def make_deb_spec(
@@ -546,12 +494,12 @@ def make_deb_spec(
     for req in project.requires_dist:
         if canonicalize_name(req.name) == project.name:
             continue  # self-references (foo[all] -> foo[a,b]) add nothing
-        if _active(req, target, "", pname):
+        if active(req, target, "", pname):
             mapped = map_requirement(req, target, archive, project=pname, names=names)
             _add(depends, mapped.relations)
             if not mapped.satisfied and str(req) not in unsatisfied:
                 unsatisfied.append(str(req))
-        elif any(_active(req, target, x, pname) for x in project.provides_extra):
+        elif any(active(req, target, x, pname) for x in project.provides_extra):
             _add(suggests, map_requirement(req, target, archive, project=pname,
                                            names=names).relations)
     python_all = "python3-all-dev" if project.has_native_code else "python3-all"
@@ -562,7 +510,7 @@ def make_deb_spec(
         (Relation(name=DebName("pybuild-plugin-pyproject")),),
     ]
     for req in project.build_requires:
-        if not _active(req, target, "", pname):
+        if not active(req, target, "", pname):
             continue
         mapped = map_requirement(req, target, archive, project=pname, build=True)
         if mapped.satisfied:
@@ -588,8 +536,8 @@ def make_deb_spec(
         maintainer=maintainer,
         summary=project.summary,
         description=project.description,
-        homepage=_homepage(project),
-        license=_license(project),
+        homepage=homepage(project),
+        license=license_field(project),
         license_text="",
         copyright=copyright_holder,
         upstream_name=project.display_name,

@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import textwrap
-import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from importlib.resources.abc import Traversable
@@ -48,11 +47,11 @@ import platformdirs
 from repack import log
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
 from repack.model import Alternatives, DebName, DebSpec, DebVersion, Relation
+from repack.textsafe import MAINTAINER, WIDTH, Checked, clean_block, one_line, wrap_prose
 from repack.trust import provenance
 
 MAX_DESCRIPTION_LINES = 60
 MAX_DESCRIPTION_CHARS = 2000
-WIDTH = 80  # lintian: synopsis and extended-description lines
 
 # debian/<path> -> its mode; rendered from templates/deb/<path>.j2
 FILES: dict[str, int] = {"control": 0o644, "rules": 0o755, "changelog": 0o644,
@@ -64,49 +63,26 @@ _VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 _OPS = frozenset({"<<", "<=", "=", ">=", ">>"})
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~:_-]*")
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!&'()*+,;=%]+", re.IGNORECASE)
-_ADORNMENT = re.compile(r"([=\-~^*#+`'\"_:.])\1{2,}")
 _ARTICLE = re.compile(r"(?:a|an|the)\s+(?=\S)", re.IGNORECASE)
 _LICENSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
 _GPL = re.compile(r"((?:A|L)?GPL)-(\d(?:\.[1-9])?)(?:\.0)?(?:-(only|or-later))?\+?")
 _UNDEFINED = frozenset({"unknown", "undefined", "unspecified", "none", "todo", "fixme"})
 _URGENCIES = frozenset({"low", "medium", "high", "emergency", "critical"})
-_MAINTAINER = re.compile(r"[^<>]+ <[^<>\s]+@[^<>\s]+>")
-
-
-class Checked(str):
-    """Text a filter produced or the renderer checked; the only kind of str finalize prints."""
 
 
 def _escape(text: str, dollar: bool) -> str:
     return text.replace("$", "${}") if dollar else text
 
 
-def _one_line(value: object) -> str:
-    """Collapse to one line: line breaks, controls and all whitespace become single spaces."""
-    return " ".join(_chars(str(value or ""), control=" ").split())
-
-
-def _chars(text: str, *, control: str) -> str:
-    """Each separator (Z*) becomes a space, each control (Cc) `control`; other C* chars go."""
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat[0] == "Z" or cat == "Cc":
-            out.append(" " if cat[0] == "Z" else control)
-        elif cat[0] != "C":
-            out.append(ch)
-    return "".join(out)
-
-
 def deb_line(value: object, fallback: object = None, *, dollar: bool = True) -> Checked:
-    text = _one_line(value) or _one_line(fallback)
+    text = one_line(value) or one_line(fallback)
     if not text:
         raise MetadataError("a one-line field would be empty", hint="check the sdist metadata")
     return Checked(_escape(text, dollar))
 
 
 def deb_synopsis(value: object, fallback: object = None) -> Checked:
-    text = _one_line(value)
+    text = one_line(value)
     if m := _ARTICLE.match(text):
         text = text[m.end():]
         text = text[:1].upper() + text[1:]
@@ -117,38 +93,9 @@ def deb_synopsis(value: object, fallback: object = None) -> Checked:
     return deb_line(text, fallback)
 
 
-def _clean_block(value: object) -> list[str]:
-    """Split into lines on every line separator; expand tabs; drop control characters."""
-    return [_chars(raw.expandtabs(8), control="").rstrip() for raw in str(value or "").splitlines()]
-
-
 def _safe_start(line: str) -> str:
     """" .x" is reserved and " - x" reads as an unindented list: indent such lines once more."""
     return " " + line if line.startswith((".", "- ", "* ", "+ ")) else line
-
-
-def _prose(lines: list[str]) -> list[str]:
-    """Dedent, drop reStructuredText adornments, and wrap to WIDTH - 1 columns."""
-    lines = [ln for ln in lines if not _ADORNMENT.fullmatch(ln.strip())]
-    margin = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
-    out: list[str] = []
-    for line in lines:
-        body = line[margin:]
-        stripped = body.lstrip()
-        if not stripped or stripped == ".":
-            out.append("")
-            continue
-        indent = min(len(body) - len(stripped), 16)
-        hang = 2 if stripped.startswith(("- ", "* ", "+ ")) else 0
-        indent = max(indent, 1) if hang or stripped.startswith(".") else indent
-        pieces = textwrap.wrap(
-            stripped, width=WIDTH - 2 - indent - hang, break_long_words=True,
-            break_on_hyphens=False,
-        )
-        out.extend(" " * (indent + (hang if i else 0)) + p for i, p in enumerate(pieces))
-    if out and out[0].startswith(" "):
-        out[0] = out[0].lstrip()
-    return out
 
 
 def _continuation(lines: list[str], *, dollar: bool, limit: bool) -> str:
@@ -172,7 +119,7 @@ def _continuation(lines: list[str], *, dollar: bool, limit: bool) -> str:
 
 def _block(value: object, fallback: object, *, prose: bool, dollar: bool) -> Checked:
     for text in (value, fallback):
-        lines = _prose(_clean_block(text)) if prose else _clean_block(text)
+        lines = wrap_prose(clean_block(text)) if prose else clean_block(text)
         if out := _continuation(lines, dollar=dollar, limit=prose):
             return Checked(out)
     raise MetadataError("a multi-line field would be empty", hint="check the sdist metadata")
@@ -187,7 +134,7 @@ def deb_multiline(value: object, fallback: object = None, *, dollar: bool = Fals
 
 
 def deb_lines(value: object, fallback: object = None, *, dollar: bool = False) -> Checked:
-    lines = [_escape(s, dollar) for s in map(_one_line, _clean_block(value)) if s]
+    lines = [_escape(s, dollar) for s in map(one_line, clean_block(value)) if s]
     return Checked("\n ".join(lines)) if lines else deb_line(fallback, dollar=dollar)
 
 
@@ -203,7 +150,7 @@ def deb_url(value: object) -> Checked | None:
 
 
 def dep5_license(value: object) -> Checked:
-    tokens = _one_line(value).replace("(", " ( ").replace(")", " ) ").split()
+    tokens = one_line(value).replace("(", " ( ").replace(")", " ) ").split()
     out: list[str] = []
     want_id, depth = True, 0
     for tok in tokens:
@@ -322,7 +269,7 @@ def _changelog(spec: DebSpec) -> dict[str, object]:
          entry.version),
         (not _TOKEN.fullmatch(entry.distribution), "distribution", entry.distribution),
         (entry.urgency not in _URGENCIES, "urgency", entry.urgency),
-        (not (entry.maintainer.isprintable() and _MAINTAINER.fullmatch(entry.maintainer)),
+        (not (entry.maintainer.isprintable() and MAINTAINER.fullmatch(entry.maintainer)),
          "maintainer", entry.maintainer),
         (date is None or date.tzinfo is None, "date (RFC 5322, with a zone)", entry.date),
         (not entry.changes, "changes", entry.changes),
@@ -345,7 +292,7 @@ def _changelog(spec: DebSpec) -> dict[str, object]:
 
 
 def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
-    name = _one_line(spec.upstream_name) or spec.source_name
+    name = one_line(spec.upstream_name) or spec.source_name
     interpreter = "python3-all" if spec.architecture == "all" else "python3-all-dev"
     named = {r.name for group in spec.build_depends for r in group}
     base = (

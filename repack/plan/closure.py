@@ -9,11 +9,12 @@ Dependencies are read without running upstream code on the host, in this order:
    gives one (`MetadataHook`); without it a project with dynamic metadata is an error that
    asks the user to name its dependencies.
 
-Parsed dependencies are cached per sdist sha256 for the whole process, so several targets
-in one command read each sdist's metadata once; what the hook wrote is kept on disk under
-the same key (<cache>/metadata/), so a later command does not start a container again.  Markers are evaluated for the target (an
-extra only when some requirement asks for ``name[extra]``); a requirement the target
-distribution already satisfies (`provided`) is dropped and listed, not built.
+Parsed dependencies are kept per sdist sha256 for the whole run (Context.requires, passed as
+`known`), so several targets in one command read each sdist's metadata once; what the hook
+wrote is kept on disk under the same key (<cache>/metadata/), so a later command does not
+start a container again.  Markers are evaluated for the target (an extra only when some
+requirement asks for ``name[extra]``); a requirement the target distribution already
+satisfies (`provided`) is dropped and listed, not built.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from repack.errors import (
 from repack.fetch import fetch
 from repack.http import describe_error
 from repack.model import BuildRequest, Release, Sdist, Target
-from repack.resolve import _fetch_page, resolve
+from repack.resolve import project_page, resolve
 from repack.unpack import unpack_sdist
 
 __all__ = [
@@ -88,23 +89,20 @@ class Plan:
 
 # --------------------------------------------------------------------------- dependencies
 
-_cache: dict[str, tuple[Requirement, ...]] = {}
-_cache_lock = threading.Lock()
-
-
 def dependencies(release: Release, *, index: str, session: requests.Session, cache_dir: Path,
                  pins: Sequence[str] = (), hook: MetadataHook | None = None,
-                 page: Sequence[DistributionPackage] = ()) -> tuple[Requirement, ...]:
-    """Requires-Dist of `release` (markers not evaluated), read once per sdist sha256."""
-    with _cache_lock:
-        cached = _cache.get(release.sha256)
-    if cached is not None:
-        return cached
+                 page: Sequence[DistributionPackage] = (),
+                 known: MutableMapping[str, tuple[Requirement, ...]] | None = None
+                 ) -> tuple[Requirement, ...]:
+    """Requires-Dist of `release` (markers not evaluated); with `known` (the run's
+    Context.requires) read once per sdist sha256."""
+    if known is not None and release.sha256 in known:
+        return known[release.sha256]
     raw = _index_metadata(release, page, session) or _sdist_metadata(release, pins, cache_dir,
                                                                      session, hook)
     deps = _requires_dist(raw, str(release.name))
-    with _cache_lock:
-        _cache[release.sha256] = deps
+    if known is not None:
+        known[release.sha256] = deps
     return deps
 
 
@@ -216,7 +214,8 @@ def _conflict(name: str, edges: Mapping[str, Requirement], exc: ResolveError) ->
 
 def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str,
                     session: requests.Session, provided: Callable[[Requirement], bool],
-                    cache_dir: Path, hook: MetadataHook | None = None) -> Plan:
+                    cache_dir: Path, hook: MetadataHook | None = None,
+                    known: MutableMapping[str, tuple[Requirement, ...]] | None = None) -> Plan:
     """Resolve every requirement of `roots` and their dependencies for `target`.
 
     Raises ConflictError when requirements on one project exclude each other, CycleError
@@ -275,7 +274,7 @@ def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str
         if name not in pages:
             pages[name] = _page(name, index, session)
         reqs = dependencies(release, index=index, session=session, cache_dir=cache_dir,
-                            pins=pins.get(name, ()), hook=hook, page=pages[name])
+                            pins=pins.get(name, ()), hook=hook, page=pages[name], known=known)
         chosen[name] = (release, extras)
         needs: list[NormalizedName] = []
         for dep in reqs:
@@ -298,7 +297,7 @@ def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str
 
 
 def _page(name: str, index: str, session: requests.Session) -> Sequence[DistributionPackage]:
-    return tuple(_fetch_page(name, index=index, session=session).packages)
+    return tuple(project_page(name, index=index, session=session).packages)
 
 
 def _forget(name: NormalizedName, chosen: dict[NormalizedName, tuple[Release, tuple[str, ...]]],

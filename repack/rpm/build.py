@@ -1,8 +1,9 @@
-"""Build an RPM and its source RPM inside a container of the target's builder image.
+"""The RPM build directory and its container steps (the order is repack.rpm.family's), and
+the check of what rpmbuild left against what repack rendered.
 
 One container, network off (`--network none`) from its start: build tools the builder
 lacks are resolved and fetched on the host as hash-verified wheels, accepted by the trust
-policy (repack.buildreqs, through `fetch_tools`), and installed from a read-only mount with
+policy (repack.buildreqs), and installed from a read-only mount with
 `pip --no-index`; the PEP 517 metadata hook runs when PKG-INFO is not static; then
 `rpmbuild -ba` with the verified sdist as Source0 and repack's macro file
 (templates/rpm/macros.repack-python) standing in for Fedora's Python macros, with the
@@ -19,32 +20,28 @@ built once more with the architecture of the wheel.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from packaging.requirements import Requirement
 
-from repack import buildreqs, log, metadata
+from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
 from repack.container.images import Image
 from repack.container.outputs import is_package_file, list_beneath, read_beneath, take_predicted
 from repack.deb import render
 from repack.digest import sha256_file
-from repack.errors import BuildError, CommandFailed, MetadataError
-from repack.model import Artifact, Project, RpmSpec, Sdist, Target
-from repack.rpm import naming as naming_rpm
+from repack.errors import BuildError, MetadataError
+from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm import render as render_rpm
 from repack.rpm.query import query
-from repack.trust import provenance
-from repack.unpack import unpack_sdist
 
-__all__ = ["MACRO_FILE", "RpmResult", "build_rpm", "collect_artifacts", "helper_files"]
+__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "RpmBuild", "backend_path", "collect_artifacts",
+           "helper_files"]
 
 MACRO_FILE = "macros.repack-python"
 HELPERS = (MACRO_FILE, "pyproject_install.py", "pyproject_save_files.py", "brp-strip-shared.sh")
@@ -100,23 +97,14 @@ WHEEL_KIND = "wheel-kind"   # under /build: "pure" or "platform", from %pyprojec
 METADATA_LIMIT = 16 << 20   # a METADATA or entry_points.txt larger than this is hostile
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RpmResult:
-    artifacts: tuple[Artifact, ...]
-    spec: RpmSpec
-    log_file: Path
-    build_tools: tuple[str, ...]     # "name==version" of the wheels installed for the build
-    tools: tuple[buildreqs.BuildTool, ...] = ()   # those wheels, verified and accepted
-    build_requires: tuple[str, ...] = ()          # what the builder lacked (PEP 508)
-
-
 def helper_files() -> dict[str, bytes]:
     """The macro file and its helper scripts, as shipped in repack's templates."""
     root = render.builtin_templates().joinpath("rpm")
     return {name: root.joinpath(name).read_bytes() for name in HELPERS}
 
 
-def _backend_path(tree: Path) -> list[str]:
+def backend_path(tree: Path) -> list[str]:
+    """pyproject's [build-system] backend-path: where an in-tree backend is imported from."""
     try:
         data = tomllib.loads((tree / "pyproject.toml").read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -262,78 +250,6 @@ class RpmBuild:
             return collect_artifacts(self.topdir, self.collected, spec,
                                      machine=self.image.target.platform_machine,
                                      sources=sources, project=self.project)
-
-
-FetchTools = Callable[[Sequence[Requirement]], list[buildreqs.BuildTool]]
-
-
-def build_rpm(sdist: Sdist, target: Target, image: Image, *, engine: Engine,
-              fetch_tools: FetchTools, cache_dir: Path, packager: str,
-              date: str, work: Path, chosen_name: str | None = None,
-              reuse: Callable[[Sequence[buildreqs.BuildTool]], bool] | None = None
-              ) -> RpmResult | None:
-    """Unpack, read metadata, map, render and build; the checked artifacts are left under
-    `work`.  `fetch_tools` turns what the builder lacks into accepted wheels
-    (pipeline.resolve_build_tools); `chosen_name` is the package name the configuration
-    gives the project; `reuse`, asked once the build tools are known, may stop there
-    (None: a cached build)."""
-    name = str(sdist.release.name)
-    with log.step("Unpacking the sdist safely"):
-        tree = unpack_sdist(sdist.path, work / "unpack", project=name)
-    pkg_info = metadata.read_pkg_info(tree, project=name)
-    project = _project(pkg_info, tree, sdist, "PKG-INFO")
-    srcdir = tree.name
-    build = RpmBuild(engine=engine, image=image, work=work, project=name)
-    build.src_dir.mkdir()
-    backend_path = _backend_path(tree)
-    # A copy: upstream code may rewrite the one in the builder; the host reads its own.
-    shutil.copytree(tree, build.src_dir / srcdir, symlinks=True)
-    build_reqs = buildreqs.applicable(project.build_requires, target)
-    with engine.container(image.tag, mounts=build.mounts, network=False) as c:
-        missing = build.missing_build_requires(c, build_reqs)
-        tools = fetch_tools([Requirement(m) for m in missing])
-        if reuse is not None and reuse(tools):
-            return None
-        build.install_build_tools(c, tools)
-        if not metadata.is_static(pkg_info):
-            raw, entry_points = build.pep517_metadata(
-                c, srcdir, project.build_backend or DEFAULT_BACKEND, backend_path)
-            project = _project(raw, tree, sdist, "PEP 517", entry_points)
-        spec = _spec(project, sdist, target, packager, date, tools, chosen_name)
-        spec_file = build.render(c, spec, sdist)
-        try:
-            build.rpmbuild(c, spec_file, target)
-        except CommandFailed:
-            kind = build.wheel_kind()
-            if kind is None or (kind == "platform") == project.has_native_code:
-                raise
-            log.info(f"The built wheel is {'platform-specific' if kind == 'platform' else 'pure'}"
-                     f"; building {name} again as "
-                     f"{'arch-specific' if kind == 'platform' else 'noarch'}")
-            build.clean(c)
-            project = dataclasses.replace(project, has_native_code=kind == "platform")
-            spec = _spec(project, sdist, target, packager, date, tools, chosen_name)
-            spec_file = build.render(c, spec, sdist)
-            build.rpmbuild(c, spec_file, target)
-    return RpmResult(artifacts=tuple(build.collect(spec)), spec=spec, log_file=build.log_file,
-                     build_tools=tuple(t.pin for t in tools), tools=tuple(tools),
-                     build_requires=tuple(missing))
-
-
-def _spec(project: Project, sdist: Sdist, target: Target, packager: str, date: str,
-          tools: Sequence[buildreqs.BuildTool] = (), chosen_name: str | None = None) -> RpmSpec:
-    return naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
-                                    source_url=sdist.release.url, target=target,
-                                    packager=packager, date=date,
-                                    provenance=provenance.of(sdist, [t.file for t in tools]),
-                                    chosen_name=chosen_name)
-
-
-def _project(raw: bytes, tree: Path, sdist: Sdist, source: str,
-             entry_points: str | None = None) -> Project:
-    return metadata.project_from_metadata(
-        raw, tree, source=source, entry_points=entry_points,  # type: ignore[arg-type]
-        expected_name=str(sdist.release.name), expected_version=sdist.release.version)
 
 
 RpmKind = Literal["rpm", "srpm"]

@@ -18,9 +18,9 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from repack.deb.naming import _active, _homepage, _license, _strip_zeros, python_relation
 from repack.errors import MappingError
 from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
+from repack.pep440 import active, check_requires_python, homepage, license_field, strip_zeros
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
@@ -141,7 +141,7 @@ def rpm_upstream_version(v: Version, *, caret: bool = True, project: str | None 
             f"local version {v} cannot be mapped to an RPM version", project=project,
             hint="local versions (+label) are not accepted by PyPI; publish a public version",
         )
-    out = _strip_zeros(v.release)
+    out = strip_zeros(v.release)
     if v.pre is not None:
         out += f"~{v.pre[0]}{v.pre[1]}"
     if v.post is not None:
@@ -201,8 +201,8 @@ def _clause(dep: str, spec: Specifier, caret: bool, project: str | None) -> str:
         if v.local is not None:
             raise MappingError(f"local version in {spec}", project=project)
         prefix = v.release if op != "~=" else v.release[:-1]
-        lo = _strip_zeros(prefix) + "~~"
-        hi = _strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~"
+        lo = strip_zeros(prefix) + "~~"
+        hi = strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~"
         if op == "!=":
             return f"({at('<', lo, v)} or {at('>=', hi, v)})"
         low = lo if op == "==" else rpm_upstream_version(v, caret=caret, project=project)
@@ -296,11 +296,11 @@ def rpm_requires(project: Project, target: Target) -> tuple[str, ...]:
     MappingError; it then says nothing more than ``python(abi)`` does.
     """
     pname = str(project.name)
-    python_relation(project.requires_python, target, project=pname)  # raises if excluded
+    check_requires_python(project.requires_python, target, project=pname)
     caret = has_caret(target)
     out = [f"python(abi) = {target.python_version}"]
     for req in project.requires_dist:
-        if not _own(req, project) and _active(req, target, "", pname):
+        if not _own(req, project) and active(req, target, "", pname):
             out.append(rpm_requirement(req, caret=caret, project=pname))
     return _unique(out)
 
@@ -315,9 +315,9 @@ def rpm_suggests(project: Project, target: Target) -> tuple[str, ...]:
     caret = has_caret(target)
     out: list[str] = []
     for req in project.requires_dist:
-        if _own(req, project) or _active(req, target, "", pname):
+        if _own(req, project) or active(req, target, "", pname):
             continue
-        if any(_active(req, target, x, pname) for x in project.provides_extra):
+        if any(active(req, target, x, pname) for x in project.provides_extra):
             out.append(rpm_requirement(req, caret=caret, project=pname))
     return _unique(out)
 
@@ -347,7 +347,7 @@ def rpm_build_requires(project: Project, target: Target) -> tuple[str, ...]:
     base = tuple(getattr(target, "rpm_build_requires", ()) or _DEFAULT_BUILD_REQUIRES)
     out = [*base, *(("gcc",) if project.has_native_code else ())]
     for req in project.build_requires:
-        if _active(req, target, "", pname):
+        if active(req, target, "", pname):
             out.append(rpm_requirement(req, caret=caret, project=pname))
     return _unique(out)
 
@@ -403,8 +403,8 @@ def make_rpm_spec(
         release=evr.release,
         summary=project.summary,
         description=project.description,
-        license=_license(project),
-        url=_homepage(project),
+        license=license_field(project),
+        url=homepage(project),
         source0=sdist_filename,
         source_url=source_url,
         source_dir=top,

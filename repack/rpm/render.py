@@ -43,9 +43,9 @@ from typing import Any
 import jinja2
 
 from repack.deb import render
-from repack.deb.render import Checked
 from repack.errors import MetadataError, RepackError
 from repack.model import RpmSpec
+from repack.textsafe import MAINTAINER, Checked, clean_block, one_line, wrap_prose
 from repack.trust import provenance
 
 TEMPLATE = "rpm/python-package.spec.j2"
@@ -67,19 +67,19 @@ def _escape(text: str) -> str:
 
 
 def rpm_text(value: object, fallback: object = None) -> Checked:
-    text = render._one_line(value) or render._one_line(fallback)
+    text = one_line(value) or one_line(fallback)
     if not text:
         raise MetadataError("a one-line field would be empty", hint="check the sdist metadata")
     return Checked(_escape(text))
 
 
 def rpm_summary(value: object, fallback: object = None) -> Checked:
-    text = render._one_line(value).rstrip(" .")
+    text = one_line(value).rstrip(" .")
     if len(text) > SUMMARY_WIDTH:
         head = text[: SUMMARY_WIDTH + 1]
         text = head.rsplit(" ", 1)[0] if " " in head else text[:SUMMARY_WIDTH]
         text = text.rstrip(" ,;:-.")
-    return rpm_text(text, render._one_line(fallback).rstrip(" ."))
+    return rpm_text(text, one_line(fallback).rstrip(" ."))
 
 
 def _neutral(line: str) -> str:
@@ -95,7 +95,7 @@ def _neutral(line: str) -> str:
 
 def rpm_description(value: object, fallback: object = None) -> Checked:
     for text in (value, fallback):
-        lines = render._prose(render._clean_block(text))
+        lines = wrap_prose(clean_block(text))
         kept: list[str] = []
         chars = 0
         for line in lines:
@@ -115,7 +115,7 @@ def rpm_description(value: object, fallback: object = None) -> Checked:
 
 
 def rpm_license(value: object) -> Checked:
-    text = render._one_line(value)
+    text = one_line(value)
     if not text or len(text) > LICENSE_MAX:
         text = "LicenseRef-Unknown"
     return Checked(_escape(text))
@@ -172,7 +172,7 @@ def _changelog(spec: RpmSpec) -> dict[str, object]:
         date = None
     packager = entry.packager.strip()
     if (date is None or not packager.isprintable()
-            or not render._MAINTAINER.fullmatch(packager) or not entry.changes):
+            or not MAINTAINER.fullmatch(packager) or not entry.changes):
         raise RepackError(f"internal: invalid changelog entry {entry!r}",
                           hint="this is a bug in repack; please report it")
     epoch, _, vr = entry.evr.rpartition(":")
@@ -197,7 +197,7 @@ def _source0(spec: RpmSpec) -> Checked:
 
 
 def context(spec: RpmSpec) -> dict[str, object]:
-    name = render._one_line(spec.upstream_name) or spec.name
+    name = one_line(spec.upstream_name) or spec.name
     arch = spec.buildarch
     return {
         "spec": spec,

@@ -10,8 +10,7 @@ before any upstream code does: the metadata hook and the build see only accepted
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING
 
 import requests
@@ -25,26 +24,27 @@ from repack.trust.provenance import advisory_ids, clean_text
 if TYPE_CHECKING:
     from repack.trust.attest import Publisher
 
-__all__ = ["accept", "check_policy_projects", "describe_advisories"]
+__all__ = ["AcceptKey", "accept", "check_policy_projects", "describe_advisories"]
 
 
-_ACCEPTED: dict[tuple[str, str, tuple[str, ...], str], Sdist] = {}
-_LOCK = threading.Lock()
+AcceptKey = tuple[str, str, tuple[str, ...], str]
+"""What an acceptance depends on: the file, where it came from, what fetch verified, the policy."""
 
 
-def accept(sdist: Sdist, policy: Policy, *, session: requests.Session) -> Sdist:
+def accept(sdist: Sdist, policy: Policy, *, session: requests.Session,
+           accepted: MutableMapping[AcceptKey, Sdist] | None = None) -> Sdist:
     """`sdist` with the checks the policy asks for done and recorded, and the index's
-    advisories attached; TrustError when the policy is not met.  Done once per file and
-    policy in a process (--with-deps reads metadata, then builds, the same sdist)."""
+    advisories attached; TrustError when the policy is not met.  With `accepted` (the run's
+    Context.accepted) done once per file and policy in a run (--with-deps reads metadata,
+    then builds, the same sdist)."""
     # the policy by value; what fetch verified too (a pinned fetch adds "sha256:pin")
     key = (sdist.sha256, sdist.release.url, sdist.verified, repr(policy))
-    with _LOCK:
-        if key in _ACCEPTED:
-            return _ACCEPTED[key]
-    accepted = _accept(sdist, policy, session)
-    with _LOCK:
-        _ACCEPTED[key] = accepted
-    return accepted
+    if accepted is not None and key in accepted:
+        return accepted[key]
+    result = _accept(sdist, policy, session)
+    if accepted is not None:
+        accepted[key] = result
+    return result
 
 
 def _accept(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:

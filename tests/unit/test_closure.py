@@ -37,6 +37,7 @@ class Index:
         self.tmp = tmp
         self.session = http.session()
         self.cache = tmp / "cache"
+        self.known: dict[str, tuple[Requirement, ...]] = {}   # one run's, as Context.requires
 
     def add(self, name: str, version: str = "1.0", requires: Sequence[str] = (), *,
             dynamic: bool = False, metadata: bytes | None = None,
@@ -55,7 +56,7 @@ class Index:
              provided: Callable[[Requirement], bool] = nothing) -> Plan:
         roots = [BuildRequest(requirement=Requirement(r)) for r in reqs]
         return resolve_closure(roots, target, index=self.local.url, session=self.session,
-                               provided=provided, cache_dir=self.cache)
+                               provided=provided, cache_dir=self.cache, known=self.known)
 
 
 @pytest.fixture
@@ -163,8 +164,6 @@ def test_dynamic_metadata_without_a_hook_asks_for_the_dependencies(index: Index)
 def test_hook_metadata_is_kept_for_later_commands(index: Index) -> None:
     """The PEP 517 hook (a container in real use) runs once per sdist, not once per command:
     its METADATA is kept on disk under the sdist's sha256."""
-    from repack.plan import closure
-
     sha = index.add("legacy", requires=["helper"], dynamic=True)
     index.add("helper")
     calls: list[str] = []
@@ -173,14 +172,13 @@ def test_hook_metadata_is_kept_for_later_commands(index: Index) -> None:
         calls.append("hook")
         return pkg_info_text("legacy", "1.0", requires_dist=["helper"]).encode()
 
-    def plan() -> Plan:
+    def plan() -> Plan:   # each call as in a new process: nothing known in memory
         return resolve_closure([BuildRequest(requirement=Requirement("legacy"))], DEBIAN_12,
                                index=index.local.url, session=index.session,
-                               provided=nothing, cache_dir=index.cache, hook=hook)
+                               provided=nothing, cache_dir=index.cache, hook=hook, known={})
 
     assert plan().order == ("helper", "legacy")
     assert (index.cache / "metadata" / f"{sha}.METADATA").is_file()
-    closure._cache.clear()          # as in a new process
     assert plan().order == ("helper", "legacy")
     assert calls == ["hook"]
 

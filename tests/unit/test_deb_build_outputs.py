@@ -224,7 +224,7 @@ def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path)
 
 
 def test_cache_key_covers_the_build_inputs(tmp_path: Path) -> None:
-    from repack import pipeline, targets
+    from repack import buildcache, targets
     from repack.config import Settings
     from repack.container import images
 
@@ -241,13 +241,13 @@ def test_cache_key_covers_the_build_inputs(tmp_path: Path) -> None:
                   path=tmp_path / "demo-1.0.tar.gz", sha256="a" * 64, verified=("sha256:index",))
 
     def key(**inputs: object) -> Path:
-        return pipeline.cache_entry(sdist, target, image, settings, inputs=inputs)
+        return buildcache.cache_entry(sdist, target, image, settings, inputs=inputs)
 
     apt = ["python3-hatchling_1.12.2-1_all.deb " + "1" * 64]
     assert key(apt=apt) == key(apt=list(apt))
     assert key(apt=apt) != key(apt=["python3-hatchling_1.12.2-1_all.deb " + "2" * 64])
     assert key(apt=apt) != key(apt=apt, tools=["flit_core-3.9.0-py3-none-any.whl " + "3" * 64])
-    assert len(pipeline.code_digest()) == 64
+    assert len(buildcache.code_digest()) == 64
 
 
 DH_POSTINST = (b"#!/bin/sh\nset -e\n\n# Automatically added by dh_python3\n"

@@ -17,9 +17,9 @@ from repack import buildreqs
 from repack.container.engine import Engine
 from repack.container.images import Image
 from repack.deb.build import DebianBuild
+from repack.deb.family import missing_build_requires
 from repack.errors import IntegrityError
 from repack.model import Release, Sdist
-from repack.pipeline import missing_build_requires
 
 
 def test_only_what_the_archive_lacks_or_has_too_old() -> None:

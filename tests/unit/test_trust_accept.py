@@ -95,3 +95,25 @@ def test_a_rule_is_not_widened_by_require_signature(attested: tuple[Sdist, Local
     with pytest.raises(TrustError, match="requires a verified pgp; no OpenPGP signature"):
         accept(sdist, policy)
     assert not [p for p in index.requests[before:] if p.startswith("/integrity/")]
+
+
+def test_a_run_accepts_a_file_once_and_a_new_run_checks_again(
+        attested: tuple[Sdist, LocalIndex]) -> None:
+    """The acceptances belong to the run (Context.accepted), not to the process."""
+    sdist, index = attested
+    policy = rule(attestation=PUBLISHER)
+
+    def provenance_asked() -> int:
+        return sum(p.startswith("/integrity/") for p in index.requests)
+
+    with http.session() as session:
+        run: dict[trust.AcceptKey, Sdist] = {}
+        before = provenance_asked()
+        first = trust.accept(sdist, policy, session=session, accepted=run)
+        asked = provenance_asked()
+        assert asked > before
+        assert trust.accept(sdist, policy, session=session, accepted=run) is first
+        assert provenance_asked() == asked
+        again = trust.accept(sdist, policy, session=session, accepted={})
+        assert provenance_asked() > asked
+        assert again.verified == first.verified

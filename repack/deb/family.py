@@ -1,0 +1,267 @@
+"""The Debian family (targets debian-12, debian-13): a source package and .debs, built with
+dpkg-buildpackage in the target's builder image (repack.deb.build), from the debian/
+directory repack renders (repack.deb.naming maps the metadata, repack.deb.render writes it).
+
+One build, in order (`build`):
+  prepare: unpack the sdist safely -> PKG-INFO -> map it (Build-Depends are static) ->
+           refuse console scripts that would replace system files -> the build tools the
+           archive lacks, as accepted wheels -> download and verify the build dependencies
+           (network on, no upstream code);
+  the build cache is asked here, once every input is known;
+  offline: install them -> the PEP 517 metadata hook if PKG-INFO is dynamic -> map ->
+           render debian/ -> dpkg-buildpackage -> check the artifacts -> into the cache.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack.config import Settings
+from repack.container import images
+from repack.container.engine import Container
+from repack.container.outputs import read_beneath
+from repack.context import Context
+from repack.deb import naming
+from repack.deb import sign as deb_sign
+from repack.deb.build import DebianBuild, relations_text
+from repack.errors import BuildError, ConfigError, MappingError
+from repack.gpg import Signer
+from repack.model import ArchiveIndex, DebSpec, Project, Sdist, Target
+from repack.trust import provenance
+from repack.unpack import unpack_sdist
+
+__all__ = ["build", "debian_upstream", "lacking_build_requires", "license_text",
+           "missing_build_requires", "orig_name", "orig_suffix", "provided", "read_metadata",
+           "render", "sign"]
+
+LICENSE_TEXT_LIMIT = 256 * 1024
+
+
+# --------------------------------------------------------------------------- the protocol
+
+def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
+    """A requirement is provided when the archive's package index (read from the builder
+    image) satisfies it, as `naming.map_requirement` maps it."""
+    image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+    archive = images.load_archive(image)
+
+    def satisfied(req: Requirement) -> bool:
+        try:
+            return naming.map_requirement(req, target, archive,
+                                          names=ctx.settings.package_names()).satisfied
+        except MappingError:
+            return False
+    return satisfied
+
+
+def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
+    """METADATA as the PEP 517 hook writes it, in the offline builder with the build
+    dependencies installed, as the build would run it.  The trust policy first: the hook
+    runs upstream code."""
+    sdist = steps.accept(sdist, ctx)
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
+    with prepare(sdist, target, image, ctx) as p, p.deb.offline(p.build_depends) as c:
+        return p.deb.pep517_metadata(c, p.srcdir).metadata
+
+
+def lacking_build_requires(projects: Sequence[Project], target: Target,
+                           ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+    """What each project's build would fetch from the index as build tools: the build
+    requirements the Debian archive lacks or has too old."""
+    image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+    archive = images.load_archive(image)
+    return {p.name: missing_build_requires(p, target, archive) for p in projects}
+
+
+def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
+    """Build an accepted sdist into the build cache; returns its entry.  The cache is asked
+    once the build's inputs are known (the build dependencies apt would install, with their
+    SHA256, and the build-tool wheels, accepted by today's trust policy): a build is reused
+    only if it was made from exactly those (never when ctx.fresh: `repack rebuild`)."""
+    name = f"{sdist.release.name} {sdist.release.version}"
+    with log.step(f"Building {name} for {target.id}"):
+        image = images.image_for(target, "builder", ctx.settings.cache_dir)
+        with prepare(sdist, target, image, ctx) as p:
+            entry = buildcache.cache_entry(sdist, target, image, ctx.settings, tools=p.tools,
+                                           inputs=p.deb.inputs())
+            if buildcache.reusable(entry, ctx):
+                return entry
+            with p.deb.offline(p.build_depends) as c:
+                spec, warnings = render_debian(p, c, sdist, target, ctx)
+                artifacts = p.deb.dpkg_buildpackage(c, p.srcdir, spec,
+                                                    orig=orig_name(spec, sdist),
+                                                    orig_sha256=sdist.sha256)
+                owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
+                                      allowed=ctx.settings.allowed_paths(sdist.release.name))
+                buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
+        return entry
+
+
+def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
+    """Write the generated debian/ directory to dest for review, without building."""
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
+    with prepare(sdist, target, image, ctx) as p, p.deb.offline(p.build_depends) as c:
+        render_debian(p, c, sdist, target, ctx)
+        out = dest / p.srcdir / "debian"
+        if out.exists():
+            raise ConfigError(f"{out} already exists; remove it or choose another -o")
+        shutil.copytree(p.deb.rendered / p.srcdir / "debian", out)
+        return out
+
+
+def sign(paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
+    """Sign the .dsc/.changes/.buildinfo of a build (repack.deb.sign); .debs are covered
+    by the signed repository metadata.  Returns the files (re)signed."""
+    return deb_sign.sign_files(paths, signer, target=target.id)
+
+
+# --------------------------------------------------------------------------- the steps
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """A build directory with the sdist unpacked, mapped from its PKG-INFO, and the build
+    dependencies downloaded and verified: what the offline container starts from."""
+
+    deb: DebianBuild
+    tree: Path                  # the host's own copy of the unpacked sdist
+    srcdir: str                 # the source tree's name under /build
+    pkg_info: bytes
+    first: Project              # from PKG-INFO
+    archive: ArchiveIndex
+    missing: tuple[Requirement, ...]             # build requirements the archive lacks
+    tools: tuple[buildreqs.BuildTool, ...]       # those as accepted wheels
+    build_depends: str
+
+
+@contextmanager
+def prepare(sdist: Sdist, target: Target, image: images.Image,
+            ctx: Context) -> Iterator[Prepared]:
+    """Unpack, read metadata, map, and download the build dependencies inside a work dir
+    (removed afterwards).  A bad sdist is refused before the builder image is even
+    bootstrapped."""
+    project_name = str(sdist.release.name)
+    orig_suffix(sdist)
+    with steps.work_dir(ctx, "build-") as work:
+        with log.step("Unpacking the sdist safely"):
+            tree = unpack_sdist(sdist.path, work / "unpack", project=project_name)
+        pkg_info = metadata.read_pkg_info(tree, project=project_name)
+        first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
+        images.ensure(ctx.engine, image)
+        archive = images.load_archive(image)
+        # Build-Depends come from pyproject's [build-system], which is static even when the
+        # core metadata is not, so they are known before any upstream code runs.
+        first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
+                            project=project_name, allowed=ctx.settings.allowed_paths(project_name))
+        srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
+        build_dir = work / "build"
+        build_dir.mkdir()
+        # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
+        # host reads the metadata's tree and license files from its own.
+        shutil.copytree(tree, build_dir / srcdir, symlinks=True)
+        shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
+        deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+        build_depends = relations_text(first_spec.build_depends)
+        # Accepted by the trust policy here, before any upstream code runs.
+        missing = missing_build_requires(first, target, archive)
+        tools = steps.resolve_build_tools(missing, target, ctx, project=project_name)
+        deb.use_build_tools(tools)
+        deb.download_build_deps(build_depends)
+        yield Prepared(deb=deb, tree=tree, srcdir=srcdir, pkg_info=pkg_info, first=first,
+                       archive=archive, missing=tuple(missing), tools=tuple(tools),
+                       build_depends=build_depends)
+
+
+def render_debian(p: Prepared, c: Container, sdist: Sdist, target: Target,
+                  ctx: Context) -> tuple[DebSpec, list[str]]:
+    """In the offline container `c`: the final metadata (the PEP 517 hook when PKG-INFO is
+    dynamic), mapped and rendered into the source tree's debian/; returns the spec and the
+    warnings about dependencies the target lacks."""
+    project_name = str(sdist.release.name)
+    project = p.first
+    if not metadata.is_static(p.pkg_info):
+        meta = p.deb.pep517_metadata(c, p.srcdir)
+        project = steps.read_project(meta.metadata, p.tree, sdist,
+                                     source="PEP 517", entry_points=meta.entry_points)
+    spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools)
+    from_wheels = {str(r) for r in p.missing}
+    warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
+                "build it with repack too" for req in spec.unsatisfied
+                if req not in from_wheels and not planned(req, ctx)]
+    for w in warnings:
+        log.warn(w)
+    with log.step("Rendering debian/"):
+        p.deb.render(c, p.srcdir, spec, license_text=license_text(p.tree, project))
+    return spec, warnings
+
+
+def planned(requirement: str, ctx: Context) -> bool:
+    """A dependency this run builds as well needs no "build it too" warning."""
+    return canonicalize_name(Requirement(requirement).name) in ctx.planned
+
+
+def missing_build_requires(project: Project, target: Target,
+                           archive: ArchiveIndex) -> list[Requirement]:
+    """The active build-system requirements the target's archive lacks or has too old
+    (make_deb_spec leaves them out of Build-Depends)."""
+    name = str(project.name)
+    return [r for r in buildreqs.applicable(project.build_requires, target)
+            if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
+
+
+def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,
+              settings: Settings, tools: Sequence[buildreqs.BuildTool] = ()) -> DebSpec:
+    return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
+                                archive=archive, maintainer=settings.maintainer,
+                                date=steps.changelog_date(sdist.source_date_epoch),
+                                provenance=provenance.of(sdist, [t.file for t in tools]),
+                                names=settings.package_names())
+
+
+def orig_name(spec: DebSpec, sdist: Sdist) -> str:
+    """dpkg-source takes the verified sdist itself as the orig tarball, byte for byte."""
+    return f"{spec.source_name}_{debian_upstream(spec)}.orig{orig_suffix(sdist)}"
+
+
+def orig_suffix(sdist: Sdist) -> str:
+    """The sdist's compression suffix, or refused: a .zip cannot be a Debian orig."""
+    suffix = next((s for s in (".tar.gz", ".tar.xz", ".tar.bz2") if sdist.path.name.endswith(s)),
+                  None)
+    if suffix is None:
+        raise MappingError(f"{sdist.path.name}: only .tar.gz/.tar.xz/.tar.bz2 sdists can be the "
+                           "orig tarball of a Debian source package",
+                           project=str(sdist.release.name),
+                           hint="the release has no tarball sdist; pin a release that has one "
+                                "(PEP 625 sdists are .tar.gz), or build it for an rpm target")
+    return suffix
+
+
+def debian_upstream(spec: DebSpec) -> str:
+    """The upstream part of the Debian version ("2.3" for 2.3.0): dpkg-source looks for the
+    orig tarball and the source directory under this name."""
+    return spec.version.partition(":")[2 if ":" in spec.version else 0].rpartition("-")[0]
+
+
+def license_text(tree: Path, project: Project) -> str | None:
+    """The license files the metadata names (which may come from upstream code: no symlink
+    followed, no file other than a regular one)."""
+    texts = []
+    for rel in project.license_files:
+        try:
+            data = read_beneath(tree, rel, limit=LICENSE_TEXT_LIMIT,
+                                truncate=True, project=str(project.name))
+        except BuildError:
+            data = None     # not a regular file: like a missing one
+        if data is not None:
+            texts.append(data.decode("utf-8", errors="replace"))
+    return "\n\n".join(texts) or None

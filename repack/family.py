@@ -1,0 +1,57 @@
+"""A package family: what repack needs of one kind of distribution, by target.family.
+
+Each family's folder holds its mapping, rendering and build (repack.deb, repack.rpm); its
+`family` module is this protocol, so that the pipeline (repack.pipeline) and the dependency
+resolution (repack.plan) ask FAMILIES[target.family] and never one family by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+
+from repack.context import Context
+from repack.deb import family as deb
+from repack.gpg import Signer
+from repack.model import Project, Sdist, Target
+from repack.rpm import family as rpm
+
+__all__ = ["FAMILIES", "Family"]
+
+
+class Family(Protocol):
+    def provided(self, target: Target, ctx: Context) -> Callable[[Requirement], bool]:
+        """Whether the target distribution already satisfies a requirement (then it is
+        not built with --with-deps)."""
+        ...
+
+    def read_metadata(self, sdist: Sdist, target: Target, ctx: Context) -> bytes:
+        """METADATA of an sdist whose PKG-INFO is dynamic, from the PEP 517 hook run in the
+        target's offline builder (the sdist is accepted by the trust policy first)."""
+        ...
+
+    def lacking_build_requires(self, projects: Sequence[Project], target: Target,
+                               ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+        """The build requirements each project's build would fetch from the index as
+        build-tool wheels, found as its build finds them."""
+        ...
+
+    def build(self, sdist: Sdist, target: Target, ctx: Context) -> Path:
+        """Build an accepted sdist; returns the build cache entry holding the checked
+        artifacts (repack.buildcache)."""
+        ...
+
+    def render(self, sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
+        """Write the generated packaging files under dest for review, without building."""
+        ...
+
+    def sign(self, paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
+        """Sign the built files of the family that are signed one by one; returns those."""
+        ...
+
+
+FAMILIES: Mapping[str, Family] = {"deb": deb, "rpm": rpm}

@@ -1,0 +1,197 @@
+"""The RPM family (targets el9, fedora-42): an .rpm and its .src.rpm, built with rpmbuild in
+the target's builder image (repack.rpm.build), from the spec repack renders
+(repack.rpm.naming maps the metadata, repack.rpm.render writes it).
+
+One build, in order (`build`), in one container with the network off from its start:
+  unpack the sdist safely -> PKG-INFO -> which build requirements the builder's Python
+  lacks -> those as accepted wheels (resolved on the host);
+  the build cache is asked here, once every input is known;
+  install them -> the PEP 517 metadata hook if PKG-INFO is dynamic -> map -> render the
+  spec -> rpmbuild (once more with the wheel's architecture if it has the last word) ->
+  check the artifacts -> into the cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+
+from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack.container import images
+from repack.container.engine import Container
+from repack.context import Context
+from repack.errors import CommandFailed, ConfigError
+from repack.gpg import Signer
+from repack.keys import for_target
+from repack.model import Project, RpmSpec, Sdist, Target
+from repack.rpm import naming as naming_rpm
+from repack.rpm import sign as rpm_sign
+from repack.rpm.build import DEFAULT_BACKEND, RpmBuild, backend_path
+from repack.trust import provenance
+from repack.unpack import unpack_sdist
+
+__all__ = ["build", "lacking_build_requires", "provided", "read_metadata", "render", "sign"]
+
+
+# --------------------------------------------------------------------------- the protocol
+
+def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
+    """No RPM distribution repository can be reached, so nothing is assumed present."""
+    return lambda req: False
+
+
+def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
+    """METADATA as the PEP 517 hook writes it, in the target's builder (the target's
+    Python), offline, with the build tools it lacks installed from verified wheels, as the
+    build runs it.  The trust policy first: the hook runs upstream code."""
+    sdist = steps.accept(sdist, ctx)
+    image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+    with steps.work_dir(ctx, "deps-") as work:
+        p = unpack(sdist, image, ctx, work)
+        with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+            _, tools = build_tools(p, c, target, ctx)
+            p.build.install_build_tools(c, tools)
+            raw, _ = p.build.pep517_metadata(c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND,
+                                             p.backend_path)
+    return raw
+
+
+def lacking_build_requires(projects: Sequence[Project], target: Target,
+                           ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+    """What each project's build would fetch from the index as build tools: what the
+    builder's Python lacks, asked once in one offline container."""
+    image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+    with steps.work_dir(ctx, "tools-") as work:
+        rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=target.id)
+        with ctx.engine.container(image.tag, mounts=rpm.mounts, network=False) as c:
+            return {p.name: [Requirement(m) for m in rpm.missing_build_requires(
+                        c, buildreqs.applicable(p.build_requires, target))]
+                    for p in projects}
+
+
+def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
+    """Build an accepted sdist into the build cache; returns its entry.  The cache is asked
+    once the build-tool wheels are known: a build is reused only if it was made with exactly
+    those (never when ctx.fresh: `repack rebuild`)."""
+    name = f"{sdist.release.name} {sdist.release.version}"
+    with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
+        image = images.image_for(target, "builder", ctx.settings.cache_dir)
+        chosen = ctx.settings.package_names().get(sdist.release.name)
+        naming_rpm.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
+        images.ensure(ctx.engine, image)
+        with steps.work_dir(ctx, "build-") as work:
+            p = unpack(sdist, image, ctx, work)
+            with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+                _, tools = build_tools(p, c, target, ctx)
+                entry = buildcache.cache_entry(
+                    sdist, target, image, ctx.settings, tools=tools,
+                    inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools)})
+                if buildcache.reusable(entry, ctx):
+                    return entry
+                p.build.install_build_tools(c, tools)
+                spec = rpmbuild(p, c, sdist, target, ctx, tools, chosen)
+            artifacts = p.build.collect(spec)
+            owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
+                                  engine=ctx.engine,
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
+            buildcache.store(artifacts, [], p.build.log_file, entry)
+        return entry
+
+
+def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
+    raise ConfigError(f"target {target.id}: render writes debian/ only; use build for rpm")
+
+
+def sign(paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
+    """Sign the .rpm and .src.rpm with the keys the target's clients verify
+    (repack.rpm.sign).  Returns the files signed."""
+    rpms = [p for p in paths if p.suffix == ".rpm"]
+    rpm_sign.sign_rpms(rpms, for_target(signer, target))
+    return rpms
+
+
+# --------------------------------------------------------------------------- the steps
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unpacked:
+    """A build directory with the sdist unpacked (the host's copy and the builder's) and
+    its PKG-INFO read."""
+
+    build: RpmBuild
+    tree: Path                   # the host's own copy
+    srcdir: str                  # the builder's copy, under /build/src
+    pkg_info: bytes
+    first: Project               # from PKG-INFO
+    backend_path: list[str]
+
+
+def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpacked:
+    name = str(sdist.release.name)
+    with log.step("Unpacking the sdist safely"):
+        tree = unpack_sdist(sdist.path, work / "unpack", project=name)
+    pkg_info = metadata.read_pkg_info(tree, project=name)
+    first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
+    rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
+    rpm.src_dir.mkdir()
+    # A copy: upstream code may rewrite the one in the builder; the host reads its own.
+    shutil.copytree(tree, rpm.src_dir / tree.name, symlinks=True)
+    return Unpacked(build=rpm, tree=tree, srcdir=tree.name, pkg_info=pkg_info, first=first,
+                    backend_path=backend_path(tree))
+
+
+def build_tools(p: Unpacked, c: Container, target: Target,
+                ctx: Context) -> tuple[list[str], list[buildreqs.BuildTool]]:
+    """What the builder lacks of the build requirements (PEP 508 texts), and those as
+    verified wheels accepted by the trust policy (resolved on the host)."""
+    missing = p.build.missing_build_requires(c, buildreqs.applicable(p.first.build_requires,
+                                                                     target))
+    tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
+                                      project=p.build.project)
+    return missing, tools
+
+
+def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context,
+             tools: Sequence[buildreqs.BuildTool], chosen: str | None) -> RpmSpec:
+    """The final metadata (the PEP 517 hook when PKG-INFO is dynamic), mapped, rendered and
+    built; built again with the other architecture when the wheel turns out to be of it.
+    Returns the spec built."""
+    name = str(sdist.release.name)
+    project = p.first
+    if not metadata.is_static(p.pkg_info):
+        raw, entry_points = p.build.pep517_metadata(
+            c, p.srcdir, project.build_backend or DEFAULT_BACKEND, p.backend_path)
+        project = steps.read_project(raw, p.tree, sdist, source="PEP 517",
+                                     entry_points=entry_points)
+    spec = make_spec(project, sdist, target, ctx, tools, chosen)
+    spec_file = p.build.render(c, spec, sdist)
+    try:
+        p.build.rpmbuild(c, spec_file, target)
+    except CommandFailed:
+        kind = p.build.wheel_kind()
+        if kind is None or (kind == "platform") == project.has_native_code:
+            raise
+        log.info(f"The built wheel is {'platform-specific' if kind == 'platform' else 'pure'}"
+                 f"; building {name} again as "
+                 f"{'arch-specific' if kind == 'platform' else 'noarch'}")
+        p.build.clean(c)
+        project = dataclasses.replace(project, has_native_code=kind == "platform")
+        spec = make_spec(project, sdist, target, ctx, tools, chosen)
+        spec_file = p.build.render(c, spec, sdist)
+        p.build.rpmbuild(c, spec_file, target)
+    return spec
+
+
+def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
+              tools: Sequence[buildreqs.BuildTool] = (), chosen: str | None = None) -> RpmSpec:
+    return naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
+                                    source_url=sdist.release.url, target=target,
+                                    packager=ctx.settings.maintainer,
+                                    date=steps.changelog_date(sdist.source_date_epoch),
+                                    provenance=provenance.of(sdist, [t.file for t in tools]),
+                                    chosen_name=chosen)

@@ -1,0 +1,79 @@
+"""Steps every package family's build takes the same way, on the host: the verify stage, a
+work directory in the cache, the project read from an unpacked sdist, the build tools a
+builder lacks (as verified, accepted wheels), and the changelog date."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from repack import buildreqs, log, metadata
+from repack.context import Context
+from repack.model import Project, Sdist, Target
+from repack.trust import accept as trust
+
+__all__ = ["accept", "changelog_date", "locked_tools", "read_project", "resolve_build_tools",
+           "work_dir"]
+
+
+def accept(sdist: Sdist, ctx: Context) -> Sdist:
+    """The verify stage (repack.trust.accept): the policy's signatures and attestations, and the
+    index's advisories, checked and recorded before any upstream code runs; once per file in a
+    run."""
+    return trust.accept(sdist, ctx.settings.policy, session=ctx.session, accepted=ctx.accepted)
+
+
+@contextmanager
+def work_dir(ctx: Context, prefix: str) -> Iterator[Path]:
+    """A fresh directory under <cache>/work (the same file system as the build cache),
+    removed afterwards."""
+    work_root = ctx.settings.cache_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=work_root) as tmp:
+        yield Path(tmp)
+
+
+def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
+                 entry_points: str | None = None) -> Project:
+    return metadata.project_from_metadata(
+        raw, tree, source=source, entry_points=entry_points,  # type: ignore[arg-type]
+        expected_name=str(sdist.release.name), expected_version=sdist.release.version)
+
+
+def resolve_build_tools(missing: Sequence[Requirement], target: Target, ctx: Context, *,
+                        project: str) -> list[buildreqs.BuildTool]:
+    """Build requirements the builder lacks as wheels from the index, resolved on the host
+    before the build container's network is cut: hash-verified, accepted by the trust
+    policy like the sdist (they run as its build backend), and under --lock exactly the
+    locked files."""
+    if not missing:
+        return []
+    with log.step(f"Fetching build tools {target.name} lacks: "
+                  f"{', '.join(str(r) for r in missing)}"):
+        return buildreqs.resolve_wheels(missing, target, index=ctx.index, session=ctx.session,
+                                        cache_dir=ctx.settings.cache_dir,
+                                        policy=ctx.settings.policy, required_by=project,
+                                        locked=locked_tools(target, ctx, project),
+                                        accepted=ctx.accepted)
+
+
+def locked_tools(target: Target, ctx: Context,
+                 project: str) -> Mapping[NormalizedName, buildreqs.ToolPin] | None:
+    """The lock file's build-tool pins of `project` on `target` (none listed: none allowed);
+    None without a lock file."""
+    if ctx.tool_pins is None:
+        return None
+    return {t.name: t for t in ctx.tool_pins.get((target.id, canonicalize_name(project)), ())}
+
+
+def changelog_date(epoch: int) -> str:
+    """RFC 5322 date of the changelog entry: the release's own date (repack.sourcedate),
+    never the build's, so that two builds give identical packages.  dpkg-buildpackage
+    takes SOURCE_DATE_EPOCH from it, rpmbuild too (source_date_epoch_from_changelog)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")

@@ -1,0 +1,69 @@
+"""Cleaning upstream text before it goes into a generated file: both families' renderers
+(repack.deb.render, repack.rpm.render) start from these, then apply their own format's rules.
+
+Upstream metadata is attacker input: every line break, control or separator character it
+carries is decided on here, so that it cannot end the field it is written into.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import unicodedata
+
+__all__ = ["ADORNMENT", "MAINTAINER", "WIDTH", "Checked", "chars", "clean_block", "one_line",
+           "wrap_prose"]
+
+WIDTH = 80  # lintian: synopsis and extended-description lines
+ADORNMENT = re.compile(r"([=\-~^*#+`'\"_:.])\1{2,}")   # reStructuredText over/underlines
+MAINTAINER = re.compile(r"[^<>]+ <[^<>\s]+@[^<>\s]+>")   # "Name <user@host>"
+
+
+class Checked(str):
+    """Text a filter produced or the renderer checked; the only kind of str finalize prints."""
+
+
+def one_line(value: object) -> str:
+    """Collapse to one line: line breaks, controls and all whitespace become single spaces."""
+    return " ".join(chars(str(value or ""), control=" ").split())
+
+
+def chars(text: str, *, control: str) -> str:
+    """Each separator (Z*) becomes a space, each control (Cc) `control`; other C* chars go."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat[0] == "Z" or cat == "Cc":
+            out.append(" " if cat[0] == "Z" else control)
+        elif cat[0] != "C":
+            out.append(ch)
+    return "".join(out)
+
+
+def clean_block(value: object) -> list[str]:
+    """Split into lines on every line separator; expand tabs; drop control characters."""
+    return [chars(raw.expandtabs(8), control="").rstrip() for raw in str(value or "").splitlines()]
+
+
+def wrap_prose(lines: list[str]) -> list[str]:
+    """Dedent, drop reStructuredText adornments, and wrap to WIDTH - 1 columns."""
+    lines = [ln for ln in lines if not ADORNMENT.fullmatch(ln.strip())]
+    margin = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
+    out: list[str] = []
+    for line in lines:
+        body = line[margin:]
+        stripped = body.lstrip()
+        if not stripped or stripped == ".":
+            out.append("")
+            continue
+        indent = min(len(body) - len(stripped), 16)
+        hang = 2 if stripped.startswith(("- ", "* ", "+ ")) else 0
+        indent = max(indent, 1) if hang or stripped.startswith(".") else indent
+        pieces = textwrap.wrap(
+            stripped, width=WIDTH - 2 - indent - hang, break_long_words=True,
+            break_on_hyphens=False,
+        )
+        out.extend(" " * (indent + (hang if i else 0)) + p for i, p in enumerate(pieces))
+    if out and out[0].startswith(" "):
+        out[0] = out[0].lstrip()
+    return out
