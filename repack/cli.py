@@ -202,6 +202,7 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
     def body() -> None:
         settings = _with_policy_flags(config.load(config_file), require_signature,
                                       deny_vulnerable)
+        settings = config.resolve_maintainer(settings, gnupghome, sign_key)
         signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file,
                                          settings.publish) if sign else None
         if lock_file is not None:
@@ -336,7 +337,7 @@ def render(req: str, target_id: str, output: Path, hashes: tuple[str, ...], verb
     log.configure(verbose=verbose)
 
     def body() -> None:
-        settings = config.load(config_file)
+        settings = config.resolve_maintainer(config.load(config_file))
         (target,) = pipeline.load_targets((target_id,))
         (request,) = _requests((req,), None, hashes)
         ctx = _checked_context(settings, output)
