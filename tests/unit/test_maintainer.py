@@ -143,3 +143,16 @@ def test_rebuild_uses_the_packages_own_maintainer(tmp_path: Path) -> None:
                     str(tmp_path / "evil_1_all.deb")], check=True, capture_output=True)
     with pytest.raises(MetadataError, match="evil_1_all.deb: maintainer 'Evil, Inc"):
         maintainer_of(tmp_path / "evil_1_all.deb")
+
+
+def test_rebuild_reads_an_rpms_changelog_maintainer(tmp_path: Path) -> None:
+    """repack's rpms have no Packager tag (Fedora forbids it): the %changelog names him."""
+    spec = tmp_path / "demo.spec"
+    spec.write_text("Name: python3-demo\nVersion: 1.0\nRelease: 0.repack1.el9\n"
+                    "Summary: s\nLicense: MIT\nBuildArch: noarch\n%description\nd\n"
+                    "%files\n%changelog\n* Mon Jan 01 2024 Ops Team <ops@example.org> - 1.0-0."
+                    "repack1.el9\n- Built by repack.\n")
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {tmp_path}", "--quiet", str(spec)],
+                   check=True, capture_output=True)
+    (rpm,) = (tmp_path / "RPMS" / "noarch").glob("*.rpm")
+    assert maintainer_of(rpm) == "Ops Team <ops@example.org>"
