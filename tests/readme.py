@@ -62,6 +62,16 @@ def block(name: str) -> Block:
     return found
 
 
+def inline_commands(text: str | None = None) -> list[tuple[int, list[str]]]:
+    """(line, argv after `repack`) for each `repack COMMAND ...` code span of the prose
+    (fenced blocks left out; a span may wrap across lines)."""
+    source = README.read_text() if text is None else text
+    prose = re.sub(r"^( *)```.*?^\1```", lambda m: "\n" * m[0].count("\n"), source,
+                   flags=re.MULTILINE | re.DOTALL)
+    return [(prose.count("\n", 0, m.start()) + 1, m[1].split())
+            for m in re.finditer(r"`repack ([a-z][^`]*)`", prose)]
+
+
 def repack_commands(b: Block) -> list[tuple[int, list[str]]]:
     """(line, argv after `repack`) for each line of the block that runs repack: directly,
     after `$ ` (an example session), after VAR=value assignments or through `./x.py`."""

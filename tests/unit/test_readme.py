@@ -4,10 +4,11 @@ command line in it parses with the real CLI (the command exists, every option ex
 gets its value, no argument too many); the TOML blocks load with the real config loader.
 
 The blocks that need containers (the apt client set-up, the nginx server) run in
-tests/integration/test_readme_containers.py."""
+tests/integration/test_readme_blocks.py."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import math
@@ -16,19 +17,22 @@ from pathlib import Path
 
 import click
 import pytest
-from readme import ROOT, Block, blocks, repack_commands  # type: ignore[import-not-found]
+from readme import ROOT, Block, blocks, inline_commands, repack_commands  # type: ignore[import-not-found]
 
 from repack import config
 
 # Where each `<!-- test: NAME -->` block is run for real.
 RUN_BY = {
     "config": "tests/unit/test_readme.py",
-    "apt-client": "tests/integration/test_readme_containers.py",
-    "nginx": "tests/integration/test_readme_containers.py",
+    "apt-client": "tests/integration/test_readme_blocks.py",
+    "nginx": "tests/integration/test_readme_blocks.py",
     "unattended-upgrades": "tests/integration/test_security_updates.py",
+    "publish": "tests/integration/test_readme_blocks.py",
+    "serve": "tests/integration/test_readme_blocks.py",
 }
 
 
+@functools.cache
 def repack_group() -> click.Group:
     """The click group behind the `repack` console script, found through its entry point
     (robust to where in the package the CLI lives)."""
@@ -39,7 +43,10 @@ def repack_group() -> click.Group:
 
 
 def _clean(word: str) -> str:
-    """A synopsis word as an example value: `[-t` -> `-t`, `TARGET]...` -> `TARGET`."""
+    """A synopsis word as an example value: `[-t` -> `-t`, `TARGET]...` -> `TARGET`,
+    `...` (an elided value) -> `VALUE`."""
+    if word == "...":
+        return "VALUE"
     return word.removeprefix("[").removesuffix("...").removesuffix("]")
 
 
@@ -70,6 +77,8 @@ def commands() -> Iterator[tuple[str, list[str]]]:
     for b in blocks():
         for line, argv in repack_commands(b):
             yield f"README.md:{line}", argv
+    for line, argv in inline_commands():
+        yield f"README.md:{line}:inline", argv
 
 
 COMMANDS = list(commands())

@@ -4,7 +4,11 @@
   Debian 12 container (no curl) against a repository published with the CLI and served by
   `repack serve`; it must end with repack's python3-django installed;
 - "nginx": the server example must pass `nginx -t` (nginx from Debian's archive, a
-  throw-away self-signed certificate at the paths the example names).
+  throw-away self-signed certificate at the paths the example names);
+- "publish" and "serve": the signing and publishing walk-through as one shell script (a
+  passphrase-protected RSA key, django 4.2 built and signed: a cache hit once test_debian or
+  test_apt_repo built it), /srv/repo being a temporary directory, then the serve and
+  client-config lines against that repository (serve on a free port, not 8080).
 
 tests/unit/test_readme.py checks that every other block is run elsewhere or says why not.
 """
@@ -15,6 +19,8 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -111,3 +117,61 @@ def test_the_nginx_example_passes_nginx_t(
     assert "nginx: configuration file /etc/nginx/nginx.conf test is successful" in log, log
     assert "SERVERS 1\n" in log, log
     assert 'no "ssl_certificate" is defined' in log and "OLD-REFUSED" in log, log
+
+
+@pytest.fixture(scope="module")
+def walked_through(tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[tuple[Path, str, str]]:
+    """The "publish" block run by sh in an empty directory (its repository there, its
+    GnuPG home the default one under a temporary XDG_DATA_HOME); (directory, stdout,
+    stderr with the trace)."""
+    work = tmp_path_factory.mktemp("walk").resolve()
+    home = work / "data" / "repack" / "gnupg"
+    script = readme.block("publish").text.replace("/srv/repo", str(work / "srv-repo"))
+    env = {**os.environ, "XDG_DATA_HOME": str(work / "data"),
+           "XDG_CONFIG_HOME": str(work / "config"), "REPACK_PASSPHRASE": "...",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        proc = subprocess.run(["sh", "-euxc", script], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=1800, check=False)
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False,
+                       capture_output=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    yield work, proc.stdout, proc.stderr
+
+
+def test_the_publishing_walk_through_runs_as_written(
+        walked_through: tuple[Path, str, str]) -> None:
+    work, out, err = walked_through
+    assert "signatures, hashes and expiry are good" in err, err
+    django = r"python3-django +3:4\.2-0repack1~deb12"
+    assert re.search(rf"^{django} +debian-12 +bookworm ", out, re.MULTILINE), out
+    assert re.search(rf"^would remove bookworm: {django} ", out, re.MULTILINE), out
+    assert "python3-django" not in run_repack(
+        ["repo", "list", "--repo", str(work / "srv-repo")]).stdout      # removed at the end
+
+
+def test_the_serve_and_client_config_lines(walked_through: tuple[Path, str, str]) -> None:
+    work, _, _ = walked_through
+    lines = readme.block("serve").text.replace("/srv/repo", str(work / "srv-repo"))
+    serve, config = (ln.partition("#")[0].split() for ln in lines.splitlines())
+    assert serve[:2] == ["repack", "serve"] and serve[-2:] == ["--port", "8080"]
+    done = subprocess.run([sys.executable, "-m", "repack", *config[1:]], cwd=work,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    written = (work / "client" / "repack-bookworm.sources").read_text()
+    assert "URIs: https://packages.example.org/apt" in written, written
+    proc = subprocess.Popen([sys.executable, "-m", "repack", *serve[1:-1], "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "REPACK_SERVE_QUIET": "1"})
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rstrip("/")
+        with urllib.request.urlopen(f"{url}/client/repack-bookworm.sources") as answer:
+            assert answer.read().decode() == written
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"{url}/.repack/lock")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
