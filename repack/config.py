@@ -54,12 +54,14 @@ from repack.errors import ConfigError, unknown_keys
 from repack.trust.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
+DEFAULT_SOURCE = "the default"
 # "Name <local@domain>" on one line: what debian/control's Maintainer, a changelog trailer
-# and rpm's Packager/%changelog all take.  No quotes, commas, semicolons or backslashes in
+# and an rpm %changelog entry all take.  No quotes, commas, semicolons or backslashes in
 # the name (RFC 5322 would need quoting; Uploaders-style lists split on commas).
 _NAME_CHAR = r'[^<>",;\\\s]'
 _ADDR_CHAR = r'[^<>()",;\\\s@]'
-_MAINTAINER = re.compile(rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
+_MAINTAINER = re.compile(
+    rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish"}
 _PACKAGE_KEYS = {"name", "allow-paths"}
@@ -93,8 +95,8 @@ class Settings:
     cache_dir: Path
     config_file: Path
     maintainer: str
+    maintainer_source: str = DEFAULT_SOURCE   # where `maintainer` came from, for the log
     engine: str | None
-    maintainer_source: str = "the default"   # where `maintainer` came from, for the log
     output_dir: Path
     policy: Policy = field(default_factory=Policy)
     project_file: Path | None = None     # the repack.toml read, if any
@@ -182,7 +184,7 @@ def _maintainer(env: Mapping[str, str], table: dict[str, object],
     elif name and email:
         value = f"{name} <{email}>"
     else:
-        return DEFAULT_MAINTAINER, "the default"
+        return DEFAULT_MAINTAINER, DEFAULT_SOURCE
     return check_maintainer(value, source), source
 
 
@@ -192,7 +194,8 @@ def check_maintainer(value: str, source: str) -> str:
     a changelog trailer and rpm headers, so it gets the same scrutiny."""
     if not (value.isprintable() and _MAINTAINER.fullmatch(value)):
         raise ConfigError(f"{source}: maintainer {value!r} must be one line like "
-                          "'Name <email>' (no quotes, commas, semicolons, backslashes or control characters)")
+                          "'Name <email>' (no quotes, commas, semicolons, backslashes or "
+                          "control characters)")
     return value
 
 
@@ -206,7 +209,7 @@ def resolve_maintainer(settings: Settings, gnupghome: Path | None = None,
     from repack import keys, log
     from repack.gpg import default_gnupghome
 
-    if settings.maintainer_source == "the default":
+    if settings.maintainer_source == DEFAULT_SOURCE:
         home = gnupghome or settings.publish.gnupghome or default_gnupghome()
         found = keys.signing_uid(home, key or settings.publish.key)
         if found is not None:

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import click
 import pytest
-from readme import ROOT, Block, blocks, inline_commands, repack_commands  # type: ignore[import-not-found]
+from readme import (  # type: ignore[import-not-found]
+    ROOT,
+    Block,
+    blocks,
+    inline_commands,
+    repack_commands,
+)
 
 from repack import config
 
