@@ -12,6 +12,7 @@ import functools
 import importlib
 import importlib.metadata
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,12 @@ def test_config_blocks_load(b: Block, tmp_path: Path) -> None:
     f = tmp_path / "repack.toml"
     f.write_text(b.text)
     config.load(f, environ={})
+
+
+def test_x_py_verbs_exist() -> None:
+    """`./x.py VERB` lines name a verb x.py handles (it cannot be run here: it installs
+    host packages as root)."""
+    handled = set(re.findall(r'verb == "(\w+)"', (ROOT / "x.py").read_text()))
+    used = {ln.split()[1] for b in blocks() for ln in b.text.splitlines()
+            if ln.startswith("./x.py ")}
+    assert used and used <= handled, (used, handled)
