@@ -104,6 +104,7 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
     policy = settings.policy.with_flags(require_signature=options.require_signature,
                                         deny_vulnerable=options.deny_vulnerable)
     settings = dataclasses.replace(settings, policy=policy)
+    settings = config.resolve_maintainer(settings, options.gnupghome, options.sign_key)
     signer = publishing.signer(options.gnupghome, options.sign_key, options.passphrase_file,
                                settings.publish) if options.sign else None
     if options.lock_file is not None:
@@ -169,6 +170,7 @@ def lock(reqs: Sequence[str], req_file: Path | None, target_ids: Sequence[str],
 def render(req: str, target_id: str, hashes: Sequence[str], output: Path,
            settings: config.Settings) -> Path:
     """`repack render`: the packaging of REQ written under output, not built."""
+    settings = config.resolve_maintainer(settings)
     (target,) = pipeline.load_targets((target_id,))
     (request,) = requests((req,), None, hashes)
     ctx = checked_context(settings, output)

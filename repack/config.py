@@ -4,7 +4,7 @@ Two files, both optional, both TOML with the same tables: the user's
 `$XDG_CONFIG_HOME/repack/config.toml`, then the project's `repack.toml` in the working
 directory (or the file `--config` names), whose keys win:
 
-    [maintainer]
+    [maintainer]               # else DEBFULLNAME/DEBEMAIL, else the signing key's user id
     name = "Example Team"
     email = "packages@example.org"
 
@@ -54,6 +54,14 @@ from repack.errors import ConfigError, unknown_keys
 from repack.trust.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
+DEFAULT_SOURCE = "the default"
+# "Name <local@domain>" on one line: what debian/control's Maintainer, a changelog trailer
+# and an rpm %changelog entry all take.  No quotes, commas, semicolons or backslashes in
+# the name (RFC 5322 would need quoting; Uploaders-style lists split on commas).
+_NAME_CHAR = r'[^<>",;\\\s]'
+_ADDR_CHAR = r'[^<>()",;\\\s@]'
+_MAINTAINER = re.compile(
+    rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish"}
 _PACKAGE_KEYS = {"name", "allow-paths"}
@@ -87,6 +95,7 @@ class Settings:
     cache_dir: Path
     config_file: Path
     maintainer: str
+    maintainer_source: str = DEFAULT_SOURCE   # where `maintainer` came from, for the log
     engine: str | None
     output_dir: Path
     policy: Policy = field(default_factory=Policy)
@@ -137,20 +146,14 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
     build = {**_table(user, "build", user_file, _BUILD_NUMBERS),
              **_table(project, "build", path, _BUILD_NUMBERS)}
     policy = _policy(user, user_file, project, project_file)
-    name = env.get("DEBFULLNAME") or _str(maint.get("name"))
-    email = env.get("DEBEMAIL") or _str(maint.get("email"))
-    maintainer = DEFAULT_MAINTAINER
-    if name and email:
-        maintainer = f"{name} <{email}>"
-    elif email and "<" in email:  # DEBEMAIL="Name <mail>" is allowed by devscripts
-        maintainer = email
-    if any(c in maintainer for c in "\n\r") or "<" not in maintainer:
-        raise ConfigError(f"maintainer {maintainer!r} must be one line like 'Name <email>'")
+    maintainer, maintainer_source = _maintainer(
+        env, maint, project_file if _has_table(project, "maintainer") else user_file)
     cache = Path(env.get("REPACK_CACHE_DIR") or platformdirs.user_cache_dir("repack"))
     return Settings(
         cache_dir=cache,
         config_file=path,
         maintainer=maintainer,
+        maintainer_source=maintainer_source,
         engine=env.get("REPACK_ENGINE") or _str(build.get("engine")),
         output_dir=Path(_str(build.get("output")) or "repack-out"),
         policy=policy,
@@ -160,6 +163,67 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         publish=_publish({**_publish_table(user, user_file),
                           **_publish_table(project, path)}),
     )
+
+
+def _has_table(data: dict[str, object], key: str) -> bool:
+    return bool(data.get(key))
+
+
+def _maintainer(env: Mapping[str, str], table: dict[str, object],
+                path: Path | None) -> tuple[str, str]:
+    """The maintainer the user chose and where (DEBFULLNAME/DEBEMAIL, then [maintainer]);
+    the default when neither names both (`resolve_maintainer` may then use the signing
+    key's user id)."""
+    name, email = env.get("DEBFULLNAME"), env.get("DEBEMAIL")
+    source = "DEBFULLNAME/DEBEMAIL"
+    if not (name and email or email and "<" in email):
+        name, email = name or _str(table.get("name")), email or _str(table.get("email"))
+        source = f"{path} [maintainer]" if table else source
+    if email and "<" in email:  # DEBEMAIL="Name <mail>" is allowed by devscripts, and wins
+        value = email
+    elif name and email:
+        value = f"{name} <{email}>"
+    else:
+        return DEFAULT_MAINTAINER, DEFAULT_SOURCE
+    return check_maintainer(value, source), source
+
+
+def check_maintainer(value: str, source: str) -> str:
+    """`value` if it is one printable line "Name <local@domain>"; else ConfigError (exit 2)
+    naming where it came from.  Upstream never supplies it, but it lands in control fields,
+    a changelog trailer and rpm headers, so it gets the same scrutiny."""
+    if not (value.isprintable() and _MAINTAINER.fullmatch(value)):
+        raise ConfigError(f"{source}: maintainer {value!r} must be one line like "
+                          "'Name <email>' (no quotes, commas, semicolons, backslashes or "
+                          "control characters)")
+    return value
+
+
+def resolve_maintainer(settings: Settings, gnupghome: Path | None = None,
+                       key: str | None = None) -> Settings:
+    """The settings with the maintainer a build uses, said in one log line: the user's
+    (DEBFULLNAME/DEBEMAIL, [maintainer]), else the user id of the key repack would sign
+    with (--key or [publish] key, else the newest published one, in --gnupghome or
+    [publish] gnupghome or the default home), else DEFAULT_MAINTAINER.  A key whose user
+    id is no "Name <email>" is passed over with a warning."""
+    from repack import keys, log
+    from repack.gpg import default_gnupghome
+
+    if settings.maintainer_source == DEFAULT_SOURCE:
+        home = gnupghome or settings.publish.gnupghome or default_gnupghome()
+        found = keys.signing_uid(home, key or settings.publish.key)
+        if found is not None:
+            fingerprint, uid = found
+            source = f"the signing key {fingerprint}"
+            try:
+                value = check_maintainer(uid, source)
+            except ConfigError as e:
+                log.warn(f"{e}; using {DEFAULT_MAINTAINER}")
+            else:
+                settings = dataclasses.replace(settings, maintainer=value,
+                                               maintainer_source=source)
+    log.info(f"maintainer: {settings.maintainer} (from {settings.maintainer_source})")
+    return settings
 
 
 _BUILD_NUMBERS = frozenset({"timeout", "pids"})

@@ -166,6 +166,22 @@ def signer(gnupghome: Path, key: str | None = None, passphrase: str | None = Non
                   passphrase=passphrase)
 
 
+def signing_uid(gnupghome: Path, key: str | None = None) -> tuple[str, str] | None:
+    """(fingerprint, primary user id) of the key `signer` would sign with first; None when
+    there is none (no home, no published key with its secret, `key` names none): a build
+    that does not sign still names its maintainer after the key its repository uses."""
+    if not (gnupghome / STATE_FILE).is_file() and not key:
+        return None          # nothing published here (and gpg would create the home)
+    if not gnupghome.is_dir():
+        return None
+    try:
+        fingerprint = signer(gnupghome, key).fingerprint
+    except (ConfigError, SignError):
+        return None
+    uids = {k.fingerprint: k.uid for k in list_keys(gnupghome)}
+    return fingerprint, uids.get(fingerprint, "")
+
+
 def accepts(allowed: Sequence[str], algorithm: str) -> bool:
     """Whether a key algorithm ("rsa4096", "ed25519") is one a target's clients verify
     (Target.signature_algorithms: "rsa>=2048", "rsa4096", "ed25519", ...)."""

@@ -32,11 +32,11 @@ from pathlib import Path
 from debian.deb822 import Deb822
 from packaging.requirements import Requirement
 
-from repack import pipeline
+from repack import config, pipeline
 from repack import targets as target_files
 from repack.context import Context
 from repack.digest import sha256_file
-from repack.errors import MetadataError, TargetError
+from repack.errors import ConfigError, MetadataError, TargetError
 from repack.model import BuildRequest, Provenance, Target
 from repack.rpm.query import query
 from repack.run import run
@@ -72,9 +72,12 @@ def rebuild(artifacts: Sequence[Path], ctx: Context,
                                 "before reproducible builds); it cannot be rebuilt "
                                 "identically", project=record.project)
         target = target_files.load(target_id) if target_id else target_of(artifact)
-        key = (provenance.to_json(record), target.id)
+        maintainer = maintainer_of(artifact)
+        key = (provenance.to_json(record), target.id, maintainer)
         if key not in builds:
-            builds[key] = _build_again(record, target, ctx)
+            as_built = dataclasses.replace(ctx, settings=dataclasses.replace(
+                ctx.settings, maintainer=maintainer, maintainer_source=artifact.name))
+            builds[key] = _build_again(record, target, as_built)
         built = builds[key]
         if isinstance(built, str):
             outcomes.append(Outcome(artifact=artifact, rebuilt=None, difference=built))
@@ -109,6 +112,20 @@ def _build_again(record: Provenance, target: Target, ctx: Context) -> list[Path]
                                 source_date_epoch=record.source_date_epoch)
     built, _ = pipeline.build_sdist(sdist, target, ctx)
     return [a.path for a in built]
+
+
+def maintainer_of(artifact: Path) -> str:
+    """The maintainer a package was built with (a .deb's Maintainer; an rpm's %changelog
+    entry, "Name <email> - EVR", as it has no Packager tag): the rebuild uses it, whatever
+    this machine's configuration or signing key would give."""
+    if artifact.name.endswith(".deb"):
+        value = str(Deb822(_deb_control(artifact)).get("Maintainer", ""))
+    else:
+        value = query([artifact], "%{CHANGELOGNAME}\n")[0].rpartition(" - ")[0]
+    try:
+        return config.check_maintainer(value, artifact.name)
+    except ConfigError as e:
+        raise MetadataError(str(e)) from e
 
 
 def target_of(artifact: Path) -> Target:

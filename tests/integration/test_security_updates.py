@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import readme  # type: ignore[import-not-found]
 from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
 from rpmkit import python_stub, stop_agent  # type: ignore[import-not-found]
 from securitykit import CVE, FIX, GHSA, deb_with_record, record, rpm_with_record  # type: ignore[import-not-found]
@@ -68,13 +69,12 @@ apt-get update
 apt-get install -y python3-demo=1.0-1
 apt-cache policy
 apt-cache policy python3-demo
-cat > /etc/apt/apt.conf.d/51repack-security <<'EOF'
+cat > /etc/apt/apt.conf.d/51repack <<'EOF'
 #clear Unattended-Upgrade::Origins-Pattern;
-Unattended-Upgrade::Origins-Pattern { "origin=repack,codename=${distro_codename}-security"; };
-EOF
+@README@EOF
 unattended-upgrade -d
 echo "INSTALLED $(dpkg-query -W -f='${Version}' python3-demo)"
-"""
+""".replace("@README@", readme.block("unattended-upgrades").text)   # Debian's own cleared
 
 
 def test_apt_and_unattended_upgrades_take_the_security_suite(
