@@ -194,7 +194,8 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
             else:
                 f, version = _choose_locked(req, locked, target, index, session, required_by)
                 pins = (f"sha256:{locked[name].sha256}",)
-            release = _release(name, f, _requires_python(f.package), False, req, True, index)
+            release = _release(name, f, _requires_python(f.package), False, req,
+                               pinned=True, index=index)
             file = fetch(release, pins=pins, cache_dir=cache_dir, session=session)
             file = _accept(file, policy, session, required_by)
             tool = BuildTool(name=name, version=version, file=file)
@@ -262,7 +263,8 @@ def fetch_locked(pins: Sequence[ToolPin], target: Target, *, index: str,
     for pin in pins:
         f = _locked_file(pin, target, index, session, required_by)
         req = Requirement(f"{pin.name}=={pin.version}")
-        release = _release(pin.name, f, _requires_python(f.package), False, req, True, index)
+        release = _release(pin.name, f, _requires_python(f.package), False, req,
+                           pinned=True, index=index)
         fetch(release, pins=(f"sha256:{pin.sha256}",), cache_dir=cache_dir, session=session)
 
 

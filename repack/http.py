@@ -190,8 +190,8 @@ class TruststoreAdapter(HTTPAdapter):
                 body = read_body(resp, limit=self.max_document, cancelled=cancelled)
             finally:
                 resp.close()
-            resp._content = body              # what Response.content would have read
-            resp._content_consumed = True
+            resp._content = body              # what Response.content would have read  # noqa: SLF001 -- requests has no public way to set a read body
+            resp._content_consumed = True  # noqa: SLF001
             return resp
 
         return _within(self.deadline, str(request.url), work)
@@ -222,7 +222,7 @@ def session(
     return s
 
 
-def get_small(url: str, session: requests.Session, *, project: str, what: str, limit: int,
+def get_small(url: str, session: requests.Session, *, project: str, what: str, limit: int,  # noqa: PLR0913
               missing_ok: bool = False, headers: Mapping[str, str] | None = None,
               too_large: type[RepackError] = ResolveError,
               refused: type[RepackError] = ResolveError,

@@ -341,7 +341,8 @@ def resolve(
             continue
         for r in rejected:
             log.debug(f"passed over {name} {r.why}")
-        return _release(name, chosen, requires_python, took_yanked, req, pinned, index)
+        return _release(name, chosen, requires_python, took_yanked, req,
+                        pinned=pinned, index=index)
 
     raise _nothing_usable(name, rejected)
 
@@ -352,6 +353,7 @@ def _release(
     requires_python: SpecifierSet | None,
     yanked: bool,
     req: Requirement,
+    *,
     pinned: bool,
     index: str,
 ) -> Release:

@@ -61,7 +61,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(
+def run(  # noqa: PLR0913 -- keyword-only options of one subprocess call
     argv: Sequence[PathLike],
     *,
     env: Mapping[str, str] | None = None,

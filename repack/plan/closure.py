@@ -11,9 +11,10 @@ Dependencies are read without running upstream code on the host, in this order:
 
 Parsed dependencies are cached per sdist sha256 for the whole process, so several targets
 in one command read each sdist's metadata once; what the hook wrote is kept on disk under
-the same key (<cache>/metadata/), so a later command does not start a container again.  Markers are evaluated for the target (an
-extra only when some requirement asks for ``name[extra]``); a requirement the target
-distribution already satisfies (`provided`) is dropped and listed, not built.
+the same key (<cache>/metadata/), so a later command does not start a container again.
+Markers are evaluated for the target (an extra only when some requirement asks for
+``name[extra]``); a requirement the target distribution already satisfies (`provided`) is
+dropped and listed, not built.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_hook_metadata_is_kept_for_later_commands(index: Index) -> None:
 
     assert plan().order == ("helper", "legacy")
     assert (index.cache / "metadata" / f"{sha}.METADATA").is_file()
-    closure._cache.clear()          # as in a new process
+    closure._cache.clear()          # as in a new process  # noqa: SLF001 -- the per-process cache
     assert plan().order == ("helper", "legacy")
     assert calls == ["hook"]
 

@@ -78,8 +78,8 @@ def test_layout_release_and_clients(tmp_path: Path, home: Path) -> None:
     assert "URIs: https://repo.example.org/x/apt\nSuites: bookworm bookworm-security\n" \
            "Components: main\n" \
            "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
-    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in (repo / "client/repack-bookworm-inline.sources") \
-        .read_text()
+    inline = (repo / "client/repack-bookworm-inline.sources").read_text()
+    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in inline
     assert (repo / "keys/repack.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK")
 
 

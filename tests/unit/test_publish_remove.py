@@ -62,7 +62,8 @@ def publish_all(tmp: Path, home: Path) -> Path:
 
 def sources(repo: Path, codename: str) -> list[tuple[str, str]]:
     text = (repo / f"apt/dists/{codename}/main/source/Sources").read_text()
-    return [(s["Package"], s["Version"]) for s in deb822.Sources.iter_paragraphs(text, use_apt_pkg=False)]
+    return [(s["Package"], s["Version"])
+            for s in deb822.Sources.iter_paragraphs(text, use_apt_pkg=False)]
 
 
 def binaries(repo: Path, codename: str) -> list[str]:

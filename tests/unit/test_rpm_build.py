@@ -42,7 +42,8 @@ def test_rpm_targets_name_their_builders() -> None:
 
 
 def test_rpm_target_must_name_builder_and_target_paths() -> None:
-    data: dict[str, object] = {"id": "el9", "family": "rpm", "name": "x", "codename": "el9", "distribution": "el9",
+    data: dict[str, object] = {
+            "id": "el9", "family": "rpm", "name": "x", "codename": "el9", "distribution": "el9",
             "python_version": "3.9", "python_full_version": "3.9.21",
             "site_packages": "/usr/lib/python3/dist-packages", "platform_machine": "x86_64",
             "suites": [], "toolchain": [], "name_prefix": "python3-", "version_suffix": ".el9"}

@@ -195,7 +195,7 @@ def test_explain_reads_an_rpm_record_as_data(tmp_path: Path) -> None:
 
 
 def test_explain_bounds_what_it_reads(tmp_path: Path) -> None:
-    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}
+    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}  # noqa: SLF001
     deb = _deb_with_record(tmp_path, record)
     proc = repack("explain", str(deb), cwd=tmp_path)
     refused_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
@@ -266,7 +266,8 @@ def test_provenance_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_p
     """The index announced provenance for the file, then answers 404 or more than 1 MiB."""
     (tmp_path / "repack.toml").write_text(
         '[trust.projects.pypi-attestations]\n'
-        'attestation = { repository = "trailofbits/pypi-attestations", workflow = "release.yml" }\n')
+        'attestation = { repository = "trailofbits/pypi-attestations", '
+        'workflow = "release.yml" }\n')
     path = f"/integrity/pypi-attestations/0.0.19/{ATTESTED}/provenance"
     index.answers[path] = answer
     try:
