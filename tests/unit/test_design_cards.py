@@ -43,6 +43,7 @@ load ARGV[0]
 """
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby is not installed")
 def test_vagrantfile_machines_and_scripts_parse() -> None:
     out = subprocess.run(["ruby", "-e", VAGRANT_STUB, str(ROOT / "Vagrantfile")],

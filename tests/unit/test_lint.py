@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.process
 def test_ruff() -> None:
     # beside the interpreter first: `python -m pytest` from a venv does not put its bin on PATH
     beside = Path(sys.executable).parent / "ruff"
@@ -28,6 +29,7 @@ def test_ruff() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.process
 def test_mypy_strict() -> None:
     pytest.importorskip("mypy")
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "repack"], cwd=ROOT,

@@ -10,7 +10,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from repack.deb import render
+
+pytestmark = pytest.mark.process   # every test here runs a real local command
 
 HELPERS = Path(str(render.builtin_templates().joinpath("rpm")))
 SITELIB = "/usr/lib/python3.9/site-packages"
