@@ -399,12 +399,13 @@ def list_targets(verbose: bool, debug: bool, config_file: Path | None) -> None:
         from repack.container import engine, images
 
         settings = config.load(config_file)
+        loaded = [target_files.load(tid) for tid in target_files.available()]   # all or none
         try:
             eng: engine.Engine | None = engine.detect(settings.engine, settings.limits)
         except RepackError:
             eng = None
-        for tid in target_files.available():
-            t = target_files.load(tid)
+        for t in loaded:
+            tid = t.id
             img = images.image_for(t, "builder", settings.cache_dir)
             ready = "no engine" if eng is None else (
                 "ready" if images.is_ready(eng, img) else "not built (repack image build "
