@@ -322,3 +322,32 @@ def test_relative_imports_resolve_from_the_package() -> None:
     m = read_imports("repack.deb.naming", "from .. import a\nfrom . import _y\n", KNOWN)
     assert m.modules == {"repack.a", "repack.deb"}
     assert m.private == {"repack.deb._y"}
+
+
+def design_table() -> dict[str, str]:
+    """README's design table: each name in a row's first column -> the row's text."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Design\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = line.split("|")
+        if line.startswith("| `") and len(cells) > 2:
+            for name in cells[1].split("`")[1::2]:
+                rows[name] = line
+    return rows
+
+
+def test_readme_design_table_maps_every_module() -> None:
+    rows = design_table()
+    missing = []
+    for path in sorted(PACKAGE.iterdir()):
+        if path.suffix == ".py" and path.name != "__init__.py" and path.name not in rows:
+            missing.append(path.name)
+        if path.is_dir() and (path / "__init__.py").is_file():
+            row = rows.get(f"{path.name}/")
+            if row is None:
+                missing.append(f"{path.name}/")
+                continue
+            missing += [f"{path.name}/{m.stem}" for m in sorted(path.glob("*.py"))
+                        if m.name != "__init__.py" and f"`{m.stem}`" not in row]
+    assert not missing, f"README.md's design table does not say what these do: {missing}"
