@@ -18,7 +18,8 @@ synthetic .rpms (setup, not timed), then times adding one new package (the media
 
 The synthetic packages are real (dpkg-deb, rpm, createrepo_c and dnf read them), tiny and
 distinct (python3-bench-NNNNN 1.0, one file and a provenance record each): the .debs are
-written directly as ar archives (control.tar.gz + data.tar.gz, what dpkg-deb -b produces, without a process per package);
+written directly as ar archives (control.tar.gz + data.tar.gz, what dpkg-deb -b produces,
+without a process per package);
 the .rpms come from rpmbuild building 500 subpackages per spec, two specs at a time, then
 rpmsign'd in batches with the benchmark's passphrase-less key.  Packages and key are cached
 under $XDG_CACHE_HOME/repack/benchmarks/publish/ (generation time is printed when they are

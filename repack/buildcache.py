@@ -104,7 +104,8 @@ def deliver(cached: Path, target: Target, output_dir: Path) -> tuple[list[Artifa
         for rec in data["artifacts"]:
             src = cached / rec["file"]
             if sha256_file(src) != rec["sha256"]:
-                raise RepackError(f"cached artifact {src} was modified; delete {cached} and rebuild")
+                raise RepackError(f"cached artifact {src} was modified; delete {cached} "
+                                  "and rebuild")
             shutil.copy2(src, staging / rec["file"])
             artifacts.append(Artifact(target=rec["target"], format=rec["format"],
                                       package=rec["package"], version=rec["version"],

@@ -22,12 +22,13 @@ T = TypeVar("T")
 def target_states(settings: config.Settings) -> Iterator[tuple[Target, str]]:
     """Each known target and whether its builder image is ready: "ready", "no engine" or
     "not built (...)"."""
+    loaded = [target_files.load(tid) for tid in target_files.available()]   # all or none
     try:
         eng: engine.Engine | None = engine.detect(settings.engine, settings.limits)
     except RepackError:
         eng = None
-    for tid in target_files.available():
-        t = target_files.load(tid)
+    for t in loaded:
+        tid = t.id
         img = images.image_for(t, "builder", settings.cache_dir)
         yield t, "no engine" if eng is None else (
             "ready" if images.is_ready(eng, img) else f"not built (repack image build {tid})")

@@ -190,8 +190,8 @@ class TruststoreAdapter(HTTPAdapter):
                 body = read_body(resp, limit=self.max_document, cancelled=cancelled)
             finally:
                 resp.close()
-            resp._content = body              # what Response.content would have read
-            resp._content_consumed = True
+            resp._content = body              # what Response.content would have read  # noqa: SLF001 -- requests has no public way to set a read body
+            resp._content_consumed = True  # noqa: SLF001
             return resp
 
         return _within(self.deadline, str(request.url), work)

@@ -314,7 +314,7 @@ def _author_from_email(author_email: str | None) -> str | None:
     return ", ".join(names) or None
 
 
-def project_from_metadata(
+def project_from_metadata(  # noqa: C901 -- too complex; split it rather than raise the limit
     metadata: bytes,
     tree: Path,
     *,

@@ -26,9 +26,9 @@ DebVersion = NewType("DebVersion", str)
 """A Debian version string ([epoch:]upstream[-revision]) that keeps PEP 440 order."""
 
 __all__ = [
-    "Advisory", "ArchiveIndex", "Artifact", "BuildRequest", "BuildToolRecord", "ChangelogEntry", "DebName", "DebSpec", "DebVersion",
-    "NormalizedName", "Project", "Provenance", "Relation", "Release", "RpmChangelogEntry", "RpmSpec", "Sdist",
-    "Target",
+    "Advisory", "ArchiveIndex", "Artifact", "BuildRequest", "BuildToolRecord", "ChangelogEntry",
+    "DebName", "DebSpec", "DebVersion", "NormalizedName", "Project", "Provenance", "Relation",
+    "Release", "RpmChangelogEntry", "RpmSpec", "Sdist", "Target",
 ]
 
 
@@ -116,8 +116,9 @@ class Sdist:
     release: Release
     path: Path                   # inside the content-addressed cache
     sha256: str
-    verified: tuple[str, ...]    # what was checked, e.g. ("tls", "sha256:index", "sha256:pin",
-                                 # "pgp:<FINGERPRINT>", "attestation:github:<owner/repo>/<workflow>")
+    # what was checked, e.g. ("tls", "sha256:index", "sha256:pin", "pgp:<FINGERPRINT>",
+    # "attestation:github:<owner/repo>/<workflow>")
+    verified: tuple[str, ...]
     vulnerabilities: tuple[Advisory, ...] = ()   # known advisories affecting this release
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
     advisories_checked: bool = False             # the index had advisory data for this release
@@ -145,7 +146,7 @@ class Project:
     requires_python: SpecifierSet | None
     provides_extra: tuple[str, ...]
     console_scripts: tuple[str, ...]            # names of console_scripts / gui_scripts
-    build_requires: tuple[Requirement, ...]     # [build-system] requires (PEP 518 default if absent)
+    build_requires: tuple[Requirement, ...]     # [build-system] requires (PEP 518 default)
     build_backend: str | None
     has_native_code: bool        # C/C++/Cython/Rust sources present: Architecture any, not all
     metadata_source: Literal["PKG-INFO", "PEP 517"]

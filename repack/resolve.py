@@ -345,7 +345,8 @@ def resolve(
             continue
         for r in rejected:
             log.debug(f"passed over {name} {r.why}")
-        return release_from_file(name, chosen, requires_python, took_yanked, req, pinned, index)
+        return release_from_file(name, chosen, requires_python, took_yanked, req,
+                                 pinned=pinned, index=index)
 
     raise _nothing_usable(name, rejected)
 
@@ -356,6 +357,7 @@ def release_from_file(
     requires_python: SpecifierSet | None,
     yanked: bool,
     req: Requirement,
+    *,
     pinned: bool,
     index: str,
 ) -> Release:

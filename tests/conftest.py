@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import _posixsubprocess
+import os
+import subprocess
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,3 +43,66 @@ def rsa_home() -> Iterator[Path]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Fast unit tests first, then the integration tests (real containers) last."""
     items.sort(key=lambda item: "integration" in item.path.parts)
+
+
+class ProcessForbidden(RuntimeError):
+    """A unit test started a process without `@pytest.mark.process`."""
+
+
+# Every way the standard library starts a process (subprocess, asyncio and multiprocessing go
+# through the first three; os.system and the spawn* family through fork or posix_spawn).
+SPAWNERS: list[tuple[object, str]] = [
+    (subprocess.Popen, "_execute_child"), (_posixsubprocess, "fork_exec"),
+    (os, "fork"), (os, "forkpty"), (os, "posix_spawn"), (os, "posix_spawnp"), (os, "system"),
+]
+
+
+@contextmanager
+def no_processes(item: pytest.Item) -> Iterator[list[str]]:
+    """Within: starting a process raises ProcessForbidden and is noted in the yielded list
+    (so code that swallows the exception still fails the test)."""
+    started: list[str] = []
+    saved = [(owner, name, getattr(owner, name)) for owner, name in SPAWNERS
+             if hasattr(owner, name)]
+
+    def refuse(what: str) -> Callable[..., object]:
+        def spawn(*args: object, **kwargs: object) -> object:
+            argv = next((a for a in args if isinstance(a, list | tuple)), "")
+            started.append(f"{what} {argv}".strip())
+            raise ProcessForbidden(
+                f"{item.nodeid} started a process ({what} {argv}); a unit test may run a real "
+                "local command only when marked @pytest.mark.process")
+        return spawn
+
+    for owner, name, _ in saved:
+        setattr(owner, name, refuse(f"{getattr(owner, '__name__', owner)}.{name}"))
+    try:
+        yield started
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def _guarded(item: pytest.Item) -> bool:
+    return item.get_closest_marker("integration") is None and \
+        item.get_closest_marker("process") is None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Fixtures of a unit test (e.g. a GnuPG home) count as the test's own processes."""
+    return (yield) if not _guarded(item) else (yield from _checked(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield) if not _guarded(item) else (yield from _checked(item))
+
+
+def _checked(item: pytest.Item) -> Generator[None, None, None]:
+    with no_processes(item) as started:
+        result = yield
+    if started:
+        raise ProcessForbidden(f"{item.nodeid} started a process ({started[0]}); mark it "
+                               "@pytest.mark.process if it must run a real local command")
+    return result

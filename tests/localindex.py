@@ -156,7 +156,7 @@ class LocalIndex:
     def file_url(self, project: str, filename: str) -> str:
         return f"{self.root}/files/{canonicalize_name(project)}/{quote(filename)}"
 
-    def add(
+    def add(  # noqa: PLR0913 -- keyword-only: one per field a PEP 691 file can carry
         self,
         project: str,
         filename: str,
@@ -240,11 +240,11 @@ class LocalIndex:
 
     # -- rendering ---------------------------------------------------------------------
 
-    def _project(self, name: str) -> _Project | None:
+    def project(self, name: str) -> _Project | None:
         with self._lock:
             return self._projects.get(name)
 
-    def _project_json(self, project: _Project, name: str) -> bytes:
+    def project_json(self, project: _Project, name: str) -> bytes:
         files: list[dict[str, Any]] = []
         for f in project.files:
             entry: dict[str, Any] = {
@@ -276,7 +276,7 @@ class LocalIndex:
         }
         return json.dumps(doc).encode()
 
-    def _project_html(self, project: _Project, name: str) -> bytes:
+    def project_html(self, project: _Project, name: str) -> bytes:
         links = []
         for f in project.files:
             url = self.file_url(name, f.filename)
@@ -305,9 +305,9 @@ class LocalIndex:
             f"    <h1>Links for {html.escape(name)}</h1>\n{body}\n  </body>\n</html>\n"
         ).encode()
 
-    def _json_api(self, name: str, version: str | None) -> bytes | None:
+    def json_api(self, name: str, version: str | None) -> bytes | None:
         """PyPI's JSON API (``/pypi/<name>[/<version>]/json``): releases and advisories."""
-        project = self._project(name)
+        project = self.project(name)
         if project is None:
             return None
         versions = sorted({f.version for f in project.files if f.version})
@@ -322,14 +322,14 @@ class LocalIndex:
         }
         return json.dumps(doc).encode()
 
-    def _root_json(self) -> bytes:
+    def root_json(self) -> bytes:
         with self._lock:
             names = sorted(self._projects)
         return json.dumps(
             {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
         ).encode()
 
-    def _root_html(self) -> bytes:
+    def root_html(self) -> bytes:
         with self._lock:
             names = sorted(self._projects)
         links = "\n".join(f'    <a href="{quote(n)}/">{html.escape(n)}</a><br/>' for n in names)
@@ -385,7 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle(body=True)
 
-    def _handle(self, *, body: bool) -> None:
+    def _handle(self, *, body: bool) -> None:  # noqa: C901 -- one branch per route of the index
         path = unquote(urlsplit(self.path).path)
         self.owner.requests.append(path)
         answer = self.owner.answers.get(path)
@@ -396,20 +396,20 @@ class _Handler(BaseHTTPRequestHandler):
             if not path.endswith("/"):
                 return self._redirect("/simple/")
             if self._json():
-                return self._send(200, JSON_TYPE, self.owner._root_json(), body)
-            return self._send(200, "text/html", self.owner._root_html(), body)
+                return self._send(200, JSON_TYPE, self.owner.root_json(), body)
+            return self._send(200, "text/html", self.owner.root_html(), body)
         if len(parts) == 2 and parts[0] == "simple":
             name = canonicalize_name(parts[1])
             if parts[1] != name or not path.endswith("/"):
                 return self._redirect(f"/simple/{name}/")
-            project = self.owner._project(name)
+            project = self.owner.project(name)
             if project is None:
                 return self._send(404, "text/plain", b"not found\n", body)
             if self._json():
-                return self._send(200, JSON_TYPE, self.owner._project_json(project, name), body)
-            return self._send(200, "text/html", self.owner._project_html(project, name), body)
+                return self._send(200, JSON_TYPE, self.owner.project_json(project, name), body)
+            return self._send(200, "text/html", self.owner.project_html(project, name), body)
         if len(parts) == 3 and parts[0] == "files":
-            project = self.owner._project(parts[1])
+            project = self.owner.project(parts[1])
             for f in project.files if project else []:
                 if f.filename == parts[2]:
                     data = f.path.read_bytes()
@@ -419,12 +419,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if f.signature is not None and f"{f.filename}.asc" == parts[2]:
                     return self._send(200, "application/pgp-signature", f.signature, body)
         if len(parts) == 5 and parts[0] == "integrity" and parts[4] == "provenance":
-            project = self.owner._project(parts[1])
+            project = self.owner.project(parts[1])
             for f in project.files if project else []:
                 if f.filename == parts[3] and f.version == parts[2] and f.provenance is not None:
                     return self._send(200, "application/json", f.provenance, body)
         if parts and parts[0] == "pypi" and parts[-1] == "json" and len(parts) in (3, 4):
-            doc = self.owner._json_api(canonicalize_name(parts[1]),
+            doc = self.owner.json_api(canonicalize_name(parts[1]),
                                        parts[2] if len(parts) == 4 else None)
             if doc is not None:
                 return self._send(200, "application/json", doc, body)

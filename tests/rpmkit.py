@@ -3,7 +3,7 @@
     from rpmkit import build_rpm, make_signer, python_stub   # tests/ is on sys.path
     signer = make_signer(tmp_path / "gnupg")                  # ed25519, with a passphrase
     rpm = build_rpm(tmp_path, "python3-demo", "1.0")          # noarch, needs python(abi) = 3.9
-    stub = python_stub(tmp_path)                              # provides python(abi), /usr/bin/python3
+    stub = python_stub(tmp_path)                      # provides python(abi), /usr/bin/python3
 
 The rpms are built on the host with Debian's rpmbuild until the el9 builder's real ones
 are used; they are real packages that rpm, createrepo_c and dnf treat like any other.

@@ -115,7 +115,7 @@ def default_files(
     }
 
 
-def make_sdist(
+def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a test varies
     path: Path,
     name: str,
     version: str,
@@ -287,7 +287,8 @@ def poisoning_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
     pyproject = ('[build-system]\nrequires = ["setuptools>=61", "hatchling"]\n'
                  'build-backend = "setuptools.build_meta"\n\n[project]\n'
                  f'name = "{name}"\nversion = "{version}"\ndescription = "poisoner"\n'
-                 f'requires-python = ">=3.8"\n\n[tool.setuptools]\npackages = ["{module_name(name)}"]\n')
+                 f'requires-python = ">=3.8"\n\n[tool.setuptools]\n'
+                 f'packages = ["{module_name(name)}"]\n')
     return make_sdist(path, name, version, {"setup.py": POISON_SETUP_PY.encode(),
                                             "pyproject.toml": pyproject.encode(),
                                             "NONCE": nonce.encode()})

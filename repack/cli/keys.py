@@ -21,7 +21,7 @@ def key() -> None:
 @new_key_options
 @key_options
 @common
-def key_generate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
+def key_generate(*, name: str, email: str, algorithm: keys.Algorithm, expire: str,
                  no_passphrase: bool, gnupghome: Path | None, passphrase_file: Path | None,
                  settings: config.Settings) -> None:
     """Create a signing key (published if it is the first), protected by the given
@@ -36,7 +36,7 @@ def key_generate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
 @new_key_options
 @key_options
 @common
-def key_rotate(name: str, email: str, algorithm: keys.Algorithm, expire: str,
+def key_rotate(*, name: str, email: str, algorithm: keys.Algorithm, expire: str,
                no_passphrase: bool, gnupghome: Path | None, passphrase_file: Path | None,
                settings: config.Settings) -> None:
     """Add a new key beside the current ones: the next publish signs with both and

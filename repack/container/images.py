@@ -72,7 +72,7 @@ else
     echo installed > /tmp/repack-owned.source
 fi
 rm -f /var/lib/apt/lists/*_Contents-*
-"""
+"""  # noqa: E501 (a shell regular expression, kept whole)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,19 +155,23 @@ def _bootstrap(engine: Engine, image: Image) -> None:
         copy_out = image.kind == "builder" and image.target.family == "deb"
         if copy_out:
             if any(c.isspace() for c in str(export)):
-                raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
+                raise BuildError(f"the cache path {export} contains white space; "
+                                 "set XDG_CACHE_HOME")
             # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
             argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists {export}")
         if image.kind == "builder":
             if any(c.isspace() for c in str(export)):
-                raise BuildError(f"the cache path {export} contains white space; set XDG_CACHE_HOME")
+                raise BuildError(f"the cache path {export} contains white space; "
+                                 "set XDG_CACHE_HOME")
             script = work / "repack-contents.sh"
             script.write_text(CONTENTS_SCRIPT)
             mode = "contents" if image.target.family == "deb" else "installed"
             argv += [f"--customize-hook=copy-in {script} /tmp",
                      f'--customize-hook=chroot "$1" sh /tmp/repack-contents.sh {mode}',
-                     f"--customize-hook=copy-out {OWNED_IN_CHROOT} {OWNED_SOURCE_IN_CHROOT} {export}",
-                     '--customize-hook=rm -f "$1/tmp/repack-contents.sh" "$1/tmp/repack-owned.gz" "$1/tmp/repack-owned.source"']
+                     ("--customize-hook=copy-out "
+                      f"{OWNED_IN_CHROOT} {OWNED_SOURCE_IN_CHROOT} {export}"),
+                     ('--customize-hook=rm -f "$1/tmp/repack-contents.sh" '
+                      '"$1/tmp/repack-owned.gz" "$1/tmp/repack-owned.source"')]
         argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
         run(argv)
         if image.kind == "builder":
@@ -201,7 +205,8 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
     packages: dict[str, str] = {}
     for path in sorted(lists_dir.glob("*_Packages")):
         with path.open("rb") as fh:
-            for para in Packages.iter_paragraphs(fh, use_apt_pkg=False, fields=["Package", "Version"]):
+            for para in Packages.iter_paragraphs(fh, use_apt_pkg=False,
+                                                 fields=["Package", "Version"]):
                 name, version = para.get("Package"), para.get("Version")
                 if not name or not version:
                     continue

@@ -81,7 +81,8 @@ class AptFile:
     sha256: str
 
 
-_PRINT_URI = re.compile(r"'(?P<uri>[^'\s]+)' (?P<name>\S+) (?P<size>\d+) SHA256:(?P<sha256>[0-9a-f]{64})")
+_PRINT_URI = re.compile(
+    r"'(?P<uri>[^'\s]+)' (?P<name>\S+) (?P<size>\d+) SHA256:(?P<sha256>[0-9a-f]{64})")
 _DEB_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~%_-]*\.deb")
 
 

@@ -18,7 +18,8 @@ distribution provides differ between targets).  TOML, written by `repack lock`::
     sha256 = "c36e2ab1..."
     depends = []                             # names of packages of this target
     build_tools = [                          # wheels from the index its build runs
-      {name = "flit-core", version = "3.9.0", filename = "flit_core-3.9.0-py3-none-any.whl", sha256 = "..."},
+      {name = "flit-core", version = "3.9.0",
+       filename = "flit_core-3.9.0-py3-none-any.whl", sha256 = "..."},
     ]
 
 `repack build --lock` builds exactly that: each package is looked up as ``name==version``

@@ -69,7 +69,8 @@ def repo_text(name: str, url: str, yum_targets: list[str],
               key_files: dict[str, str] | None = None) -> str:
     key_files = key_files or {}
     sections = [f"[{name}-{t}]\nname={name} ({t})\nbaseurl={url}/yum/{t}/\nenabled=1\n"
-                f"gpgcheck=1\nrepo_gpgcheck=1\ngpgkey={url}/keys/{key_files.get(t, name + '.asc')}\n"
+                f"gpgcheck=1\nrepo_gpgcheck=1\n"
+                f"gpgkey={url}/keys/{key_files.get(t, name + '.asc')}\n"
                 for t in yum_targets]
     only = f" for {yum_targets[0]} only" if len(yum_targets) == 1 else ""
     return f"# {name}: signed packages built by repack{only}\n" + "\n".join(sections)

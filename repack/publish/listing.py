@@ -9,8 +9,9 @@ takes two short processes (rpm, rpm2archive) per file.
 
 "published" is the time the file was written into the repository: the pool file or rpm is
 written by the publish that added it (an rpm again only when a key retirement re-signs
-it) and never modified after (later generations hard-link it), so its mtime is that moment.  "pending" are the record's known vulnerabilities that
-no newer version of the same package published for the same target says it fixes.
+it) and never modified after (later generations hard-link it), so its mtime is that moment.
+"pending" are the record's known vulnerabilities that no newer version of the same package
+published for the same target says it fixes.
 """
 
 from __future__ import annotations

@@ -309,7 +309,8 @@ def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> in
         groups.setdefault((pkg.name, pkg.arch), []).append(pkg)
     doomed = []
     for pkgs in groups.values():
-        pkgs.sort(key=lambda p: rpmvercmp.EVR(epoch=p.epoch, version=p.ver, release=p.rel), reverse=True)
+        pkgs.sort(key=lambda p: rpmvercmp.EVR(epoch=p.epoch, version=p.ver, release=p.rel),
+                  reverse=True)
         doomed += pkgs[keep:]
     return _unlink_and_rewrite(repo, doomed, signer)
 

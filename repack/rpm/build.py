@@ -191,7 +191,8 @@ class RpmBuild:
 
     def rpmbuild(self, c: Container, spec_file: str, target: Target) -> str:
         with log.step(f"rpmbuild -ba {spec_file} (network off)"):
-            c.exec(["install", "-D", "-m", "644", f"/build/helpers/{MACRO_FILE}", f"/etc/rpm/{MACRO_FILE}"],
+            c.exec(["install", "-D", "-m", "644", f"/build/helpers/{MACRO_FILE}",
+                    f"/etc/rpm/{MACRO_FILE}"],
                    project=self.project)
             output = c.exec([
                 "rpmbuild", "-ba", "--nodeps",

@@ -95,7 +95,7 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
                 if buildcache.reusable(entry, ctx):
                     return entry
                 p.build.install_build_tools(c, tools)
-                spec = rpmbuild(p, c, sdist, target, ctx, tools, chosen)
+                spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen)
             artifacts = p.build.collect(spec)
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                   engine=ctx.engine,
@@ -156,7 +156,7 @@ def build_tools(p: Unpacked, c: Container, target: Target,
     return missing, tools
 
 
-def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context,
+def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,
              tools: Sequence[buildreqs.BuildTool], chosen: str | None) -> RpmSpec:
     """The final metadata (the PEP 517 hook when PKG-INFO is dynamic), mapped, rendered and
     built; built again with the other architecture when the wheel turns out to be of it.

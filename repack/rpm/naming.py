@@ -24,7 +24,8 @@ from repack.pep440 import active, check_requires_python, homepage, license_field
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
-    "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires", "rpm_name",
+    "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires",
+    "rpm_name",
     "rpm_provides", "rpm_requirement", "rpm_requires", "rpm_suggests", "rpm_upstream_version",
     "rpm_version", "specifier_dependency",
 ]

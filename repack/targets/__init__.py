@@ -1,12 +1,22 @@
-"""Targets are data: one TOML file per distribution release, validated into a frozen Target."""
+"""Targets are data: one TOML file per distribution release, validated into a frozen Target.
+
+repack ships its targets in this package; a user adds a release of an existing family with one
+more file, `<id>.toml`, in $REPACK_TARGETS_DIR (default: `targets/` beside the user config,
+~/.config/repack/targets/).  Such a file is validated like a shipped one and may not replace
+a shipped target.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
+import typing
 from importlib import resources
 from pathlib import Path
+
+import platformdirs
 
 from repack.errors import TargetError
 from repack.model import Target
@@ -18,12 +28,40 @@ _RPM_REQUIRED = ("builder", "builder_codename", "rpm_version")
 # One key algorithm a target's clients verify: an RSA or DSA size ("rsa4096") or minimum
 # size ("rsa>=2048"), or a curve ("ed25519"), named as GnuPG names keys.
 SIGNATURE_ALGORITHM = re.compile(r"(rsa|dsa)(>=)?[0-9]{3,5}|ed25519|ed448|nistp(256|384|521)")
+# A target id names image tags and output directories: lower-case words joined by - or .
+TARGET_ID = re.compile(r"[a-z0-9]+([.-][a-z0-9]+)*")
+
+
+def user_dir() -> Path:
+    """Where a user's own target files live."""
+    env = os.environ.get("REPACK_TARGETS_DIR")
+    return Path(env) if env else Path(platformdirs.user_config_dir("repack")) / "targets"
+
+
+def _shipped() -> list[str]:
+    files = resources.files(__name__).iterdir()
+    return sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
+
+
+def _user_files() -> dict[str, Path]:
+    """The user's target files by id; a bad name or a shipped id is refused, naming the file."""
+    found: dict[str, Path] = {}
+    shipped = set(_shipped())
+    for path in sorted(user_dir().glob("*.toml")):
+        tid = path.name.removesuffix(".toml")
+        if not TARGET_ID.fullmatch(tid):
+            raise TargetError(f"target file {path}: the name must be <id>.toml with an id of "
+                              "lower-case letters, digits, '-' and '.'")
+        if tid in shipped:
+            raise TargetError(f"target file {path}: {tid} is a target repack ships; "
+                              "give the new release its own id")
+        found[tid] = path
+    return found
 
 
 def available() -> list[str]:
-    """Ids of the targets shipped with repack, sorted."""
-    files = resources.files(__name__).iterdir()
-    return sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
+    """Ids of the targets repack ships and the user added, sorted."""
+    return sorted([*_shipped(), *_user_files()])
 
 
 def of_file(path: Path) -> str | None:
@@ -39,17 +77,40 @@ def of_file(path: Path) -> str | None:
 
 
 def load(target_id: str) -> Target:
-    """Load and validate targets/<id>.toml; every problem is reported at once."""
-    if target_id not in available():
+    """Load and validate targets/<id>.toml (or the user's); every problem is reported at once."""
+    user = _user_files()
+    if target_id in user:
+        path = user[target_id]
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise TargetError(f"target file {path}: {e}") from None
+        return parse(target_id, data, source=f"target file {path}")
+    if target_id not in _shipped():
         raise TargetError(
-            f"unknown target {target_id!r}", hint=f"known targets: {', '.join(available())}"
-        )
+            f"unknown target {target_id!r}", hint=f"known targets: {', '.join(available())}; "
+            f"add one as {user_dir()}/<id>.toml")
     text = resources.files(__name__).joinpath(f"{target_id}.toml").read_text()
     return parse(target_id, tomllib.loads(text))
 
 
-def parse(target_id: str, data: dict[str, object]) -> Target:
+def _type_problems(data: dict[str, object]) -> list[str]:
+    """Each key of the wrong type: a string, or a list of strings for the tuple fields."""
+    hints = typing.get_type_hints(Target)
+    problems = []
+    for key, value in data.items():
+        want = hints.get(key)
+        if want is str and not isinstance(value, str):
+            problems.append(f"{key} must be a string")
+        elif typing.get_origin(want) is tuple and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"{key} must be a list of strings")
+    return problems
+
+
+def parse(target_id: str, data: dict[str, object], *, source: str = "") -> Target:
     problems = [f"unknown key {k!r}" for k in data if k not in _FIELDS]
+    problems += _type_problems(data)
     problems += [f"missing key {k!r}" for k in _REQUIRED if k not in data]
     if data.get("family") == "rpm":
         problems += [f"rpm targets need a non-empty {k!r}" for k in _RPM_REQUIRED
@@ -67,6 +128,6 @@ def parse(target_id: str, data: dict[str, object]) -> Target:
     if data.get("family") not in (None, "deb", "rpm"):
         problems.append(f"family must be 'deb' or 'rpm', not {data.get('family')!r}")
     if problems:
-        raise TargetError(f"target {target_id}: " + "; ".join(problems))
+        raise TargetError(f"{source or 'target ' + target_id}: " + "; ".join(problems))
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return Target(**values)  # type: ignore[arg-type]

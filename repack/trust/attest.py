@@ -303,7 +303,7 @@ def _policy(publisher: Publisher) -> VerificationPolicy:
         model = pypi_attestations.GitLabPublisher(
             repository=publisher.repository, workflow_filepath=publisher.workflow
         )
-    return model._as_policy()   # private, but the very policy Attestation.verify applies
+    return model._as_policy()   # private, but the very policy Attestation.verify applies  # noqa: SLF001
 
 
 @lru_cache(maxsize=1)

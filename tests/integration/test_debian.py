@@ -71,7 +71,8 @@ def test_django_control_fields(django: dict[str, Any]) -> None:
     assert "python3-sqlparse (>= 0.3.1)" in depends
     assert "python3:any" in depends
     assert "backports" not in depends and "tzdata" not in depends
-    assert "python3-argon2" in control.get("Suggests", "") or "argon2" in control.get("Suggests", "")
+    suggests = control.get("Suggests", "")
+    assert "python3-argon2" in suggests or "argon2" in suggests
     assert "bcrypt" not in depends
 
 
@@ -92,7 +93,8 @@ echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
 apt-get update -q
 apt-cache policy python3-django
 # Debian's own 3.2 first, as on a machine that already had it ...
-apt-get install -y -q --no-install-recommends "python3-django=$(apt-cache madison python3-django | awk '/deb.debian.org/ {print $3; exit}')"
+debian=$(apt-cache madison python3-django | awk '/deb.debian.org/ {print $3; exit}')
+apt-get install -y -q --no-install-recommends "python3-django=$debian"
 python3 -c 'import django; print("before", django.get_version())'
 # ... then a plain install/upgrade moves to repack's build
 apt-get install -y -q --no-install-recommends python3-django
@@ -134,9 +136,11 @@ def test_render_writes_packaging_for_review(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     debian = tmp_path / "python-tomli-2.3" / "debian"
     control = list(Deb822.iter_paragraphs((debian / "control").read_text()))
-    assert [p.get("Source") or p.get("Package") for p in control] == ["python-tomli", "python3-tomli"]
+    assert [p.get("Source") or p.get("Package") for p in control] == ["python-tomli",
+                                                                       "python3-tomli"]
     assert "flit" in control[0]["Build-Depends"]
-    assert (debian / "changelog").read_text().startswith("python-tomli (2.3-0repack1~deb13) trixie;")
+    changelog = (debian / "changelog").read_text()
+    assert changelog.startswith("python-tomli (2.3-0repack1~deb13) trixie;")
     assert not list(tmp_path.glob("*.deb"))  # nothing built
     again = run_repack(["render", "tomli==2.3.0", "-t", "debian-13", "-o", str(tmp_path)])
     assert again.returncode != 0 and "already exists" in again.stderr

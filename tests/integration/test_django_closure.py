@@ -71,7 +71,8 @@ def test_deb_installs_with_apt_and_imports(django_closure: dict[str, Any],
 echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
 apt-get update -q
 apt-get install -y -q --no-install-recommends python3-django
-dpkg-query -W -f='installed ${{Package}} ${{Version}}\\n' python3-django python3-asgiref python3-sqlparse
+dpkg-query -W -f='installed ${{Package}} ${{Version}}\\n' \\
+    python3-django python3-asgiref python3-sqlparse
 python3 -c '{PROBE}'
 """
     out = in_container(container_engine, base_image("debian-12"), script,

@@ -173,8 +173,9 @@ def test_files_the_metadata_does_not_announce_are_refused_after_the_build(
     publish(index, archive, name)
     out = tmp_path / "out"
     proc = build(index, [f"{name}==1.0", "-t", "debian-12"], out)
-    line = assert_refused(proc, 7, out, name, "python3-sneaky-su would replace /bin/su (the same "
-                          "file as /usr/bin/su on merged /usr) of Debian 12 (bookworm)'s util-linux")
+    line = assert_refused(proc, 7, out, name,
+                          "python3-sneaky-su would replace /bin/su (the same file as /usr/bin/su "
+                          "on merged /usr) of Debian 12 (bookworm)'s util-linux")
     assert "more file" not in line
     assert "dpkg-buildpackage" in proc.stderr          # the file list of the built package
     assert "up to date" not in proc.stderr

@@ -105,7 +105,8 @@ def test_fedora_uses_its_own_paths(fedora: dict[str, Any]) -> None:
     assert "Build Host  : repack-debian-13-builder" in "\n".join(rpm_q(rpm, "--info"))
 
 
-PROBE_313 = "import sys, sqlparse; print(sys.version.split()[0], sqlparse.__version__, sqlparse.__file__)"
+PROBE_313 = ("import sys, sqlparse; "
+             "print(sys.version.split()[0], sqlparse.__version__, sqlparse.__file__)")
 
 
 def test_fedora_installs_with_dnf_and_imports(fedora: dict[str, Any], container_engine: Engine,

@@ -99,7 +99,8 @@ def refused(proc: subprocess.CompletedProcess[str], tmp_path: Path, why: str) ->
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
     assert why.lower() in output.lower(), output
-    print(f"dnf refused ({why}):", *[line for line in output.splitlines() if why.lower() in line.lower()], sep="\n  ")
+    print(f"dnf refused ({why}):",
+          *[line for line in output.splitlines() if why.lower() in line.lower()], sep="\n  ")
     assert installed(tmp_path) == []
 
 
@@ -123,7 +124,8 @@ def test_dnf_refuses_an_altered_repomd(repo: Path, tmp_path: Path) -> None:
     data = repomd.read_bytes()
     os.unlink(repomd)
     repomd.write_bytes(data.replace(b"<revision>", b"<revision>1"))
-    refused(dnf_install(repo, tmp_path, "python3-demo"), tmp_path, "GPG signature verification error")
+    refused(dnf_install(repo, tmp_path, "python3-demo"), tmp_path,
+            "GPG signature verification error")
 
 
 def test_dnf_refuses_an_altered_primary(repo: Path, tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ def served(local_index: LocalIndex, tmp_path: Path) -> LocalIndex:
 
 
 def resolve(index: LocalIndex, tmp_path: Path, policy: Policy = NO_RULES,
-            locked: Mapping[NormalizedName, buildreqs.ToolPin] | None = None) -> list[buildreqs.BuildTool]:
+            locked: Mapping[NormalizedName, buildreqs.ToolPin] | None = None,
+            ) -> list[buildreqs.BuildTool]:
     with http.session() as session:
         return buildreqs.resolve_wheels(
             [Requirement("flit_core>=3.9")], DEBIAN_12, index=index.url, session=session,

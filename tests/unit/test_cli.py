@@ -81,6 +81,7 @@ def test_doctor_names_missing_tools(runner: CliRunner, monkeypatch: pytest.Monke
     assert "createrepo-c" in result.output and "gpgv" in result.output
 
 
+@pytest.mark.process
 def test_doctor_does_not_count_a_docker_client_without_engine(
         runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     docker = tmp_path / "docker"      # what `docker info` does when no daemon answers

@@ -52,6 +52,7 @@ def names(repo: Path) -> list[str]:
                                                                          use_apt_pkg=False))
 
 
+@pytest.mark.process
 def test_publish_uses_the_project_config(project: Path) -> None:
     deb = make_deb(project / "out/debian-12", "python3-a", "1.0-1")
     result = run("publish", str(deb))
@@ -68,6 +69,7 @@ def test_publish_uses_the_project_config(project: Path) -> None:
     assert f"URIs: {URL}/apt" in clients.stdout
 
 
+@pytest.mark.process
 def test_command_line_beats_the_config(project: Path, tmp_path: Path) -> None:
     deb = make_deb(project / "out/debian-12", "python3-a", "1.0-1")
     other = tmp_path / "other"
@@ -80,6 +82,7 @@ def test_command_line_beats_the_config(project: Path, tmp_path: Path) -> None:
     assert "URIs: https://x.example.org/apt\n" in sources
 
 
+@pytest.mark.process
 def test_config_option_names_the_file(project: Path, tmp_path: Path) -> None:
     """--config FILE replaces ./repack.toml; its paths are beside FILE, not the cwd."""
     team = tmp_path / "team"
@@ -94,6 +97,7 @@ def test_config_option_names_the_file(project: Path, tmp_path: Path) -> None:
     assert valid_for(team / "published") == timedelta(days=5)
 
 
+@pytest.mark.process
 def test_remove_and_refresh_use_the_configured_repo(project: Path) -> None:
     debs = [make_deb(project / "out/debian-12", n, "1.0-1") for n in ("python3-a", "python3-b")]
     assert run("publish", *map(str, debs)).exit_code == 0

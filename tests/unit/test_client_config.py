@@ -30,6 +30,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
+@pytest.mark.process
 def test_prints_the_sources_with_the_published_url(repo: Path) -> None:
     result = CliRunner().invoke(cli.cli, ["repo", "client-config", "--repo", str(repo)])
     assert result.exit_code == 0, result.output
@@ -40,6 +41,7 @@ def test_prints_the_sources_with_the_published_url(repo: Path) -> None:
     assert "team.gpg <==" not in result.output and ".repo <==" not in result.output
 
 
+@pytest.mark.process
 def test_writes_the_files_for_another_url(repo: Path, tmp_path: Path) -> None:
     before = os.readlink(repo / ".repack" / "current")
     out = tmp_path / "client"
@@ -65,6 +67,7 @@ def test_the_dnf_repo_file_names_each_yum_target(tmp_path: Path) -> None:
     assert text.count("gpgcheck=1\nrepo_gpgcheck=1\ngpgkey=https://x.example/r/keys/team.asc") == 2
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not shutil.which("rpmbuild"), reason="needs rpmbuild")
 def test_one_client_file_per_release(tmp_path: Path) -> None:
     """Each .sources names one codename's suites, each .repo one target's baseurl: a
@@ -113,6 +116,7 @@ def test_an_unpublished_directory_is_refused_in_one_line(tmp_path: Path) -> None
     assert "not a repack repository" in result.output
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not shutil.which("rpmbuild"), reason="needs rpmbuild")
 def test_el9_clients_get_only_the_keys_they_can_verify(tmp_path: Path, rsa_home: Path) -> None:
     """During a rotation to ed25519 (published: RSA, then ed25519) the el9 rpms and

@@ -9,7 +9,8 @@ from repack.errors import ConfigError
 
 
 def test_defaults(tmp_path: Path) -> None:
-    s = config.load(None, environ={"REPACK_CACHE_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    s = config.load(None, environ={"REPACK_CACHE_DIR": str(tmp_path),
+                                   "XDG_CONFIG_HOME": str(tmp_path)})
     assert s.cache_dir == tmp_path
     assert s.maintainer == config.DEFAULT_MAINTAINER
 

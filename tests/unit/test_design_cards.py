@@ -43,6 +43,7 @@ load ARGV[0]
 """
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby is not installed")
 def test_vagrantfile_machines_and_scripts_parse() -> None:
     out = subprocess.run(["ruby", "-e", VAGRANT_STUB, str(ROOT / "Vagrantfile")],
@@ -57,7 +58,8 @@ def test_vagrantfile_machines_and_scripts_parse() -> None:
     debian = machines["debian12"]["scripts"][0]["script"]
     rocky = machines["rocky9"]["scripts"][0]["script"]
     # The paths the VMs fetch are the ones the client generator writes.
-    sources = clients.sources_text("repack", "http://h", ["bookworm"], "/etc/apt/keyrings/repack.gpg")
+    sources = clients.sources_text("repack", "http://h", ["bookworm"],
+                                   "/etc/apt/keyrings/repack.gpg")
     assert "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
     assert '"/etc/apt/keyrings/$NAME.gpg" "$URL/keys/$NAME.gpg"' in debian
     assert "[repack-el9]" in clients.repo_text("repack", "http://h", ["el9"])

@@ -36,6 +36,7 @@ def no_cache(home: Path) -> None:
     (home / "gpg-agent.conf").write_text("default-cache-ttl 0\nmax-cache-ttl 0\n")
 
 
+@pytest.mark.process
 def test_generate_lists_and_exports(tmp_path: Path) -> None:
     with gnupg_home() as home:
         fpr = new_key(home)
@@ -54,6 +55,7 @@ def test_generate_lists_and_exports(tmp_path: Path) -> None:
             keys.resolve(home, "0123456789ABCDEF")
 
 
+@pytest.mark.process
 def test_rsa4096_is_the_default(tmp_path: Path) -> None:
     """RSA-4096 (as RHEL's and Fedora's own keys): every target's clients verify it."""
     with gnupg_home() as home:
@@ -62,6 +64,7 @@ def test_rsa4096_is_the_default(tmp_path: Path) -> None:
         assert info.algorithm == "rsa4096"
 
 
+@pytest.mark.process
 def test_passphrase_is_needed_and_never_in_argv(tmp_path: Path) -> None:
     with gnupg_home() as home:
         no_cache(home)
@@ -90,6 +93,7 @@ def test_passphrase_is_needed_and_never_in_argv(tmp_path: Path) -> None:
             assert signed == (code == 0)
 
 
+@pytest.mark.process
 def test_rotate_signs_with_both_and_retire(tmp_path: Path) -> None:
     with gnupg_home() as home:
         old = new_key(home)
@@ -114,6 +118,7 @@ def test_rotate_signs_with_both_and_retire(tmp_path: Path) -> None:
             keys.retire(home, new)
 
 
+@pytest.mark.process
 def test_import_secret_key_becomes_published(tmp_path: Path) -> None:
     with gnupg_home() as a, gnupg_home() as b:
         fpr = new_key(a)
@@ -153,6 +158,7 @@ def _source_upload(tmp: Path) -> Path:
     return out
 
 
+@pytest.mark.process
 def test_debsign_style_signing(tmp_path: Path) -> None:
     with gnupg_home() as home:
         new_key(home)
@@ -182,6 +188,7 @@ def test_debsign_style_signing(tmp_path: Path) -> None:
         assert gpgv(ring, tmp_path, changes).returncode == 0
 
 
+@pytest.mark.process
 def test_key_cli_generate_list_export_rotate_retire() -> None:
     from click.testing import CliRunner
 
@@ -209,6 +216,7 @@ def test_key_cli_generate_list_export_rotate_retire() -> None:
         assert bad.exit_code == 2 and "last published key" in bad.output
 
 
+@pytest.mark.process
 def test_a_new_key_needs_a_passphrase_or_no_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
     """No secret key is created unprotected by default; --no-passphrase says so explicitly."""
     from click.testing import CliRunner
@@ -243,6 +251,7 @@ def test_accepts_reads_minimum_sizes_and_curves() -> None:
     assert not keys.accepts(("rsa>=2048",), "dsa2048")
 
 
+@pytest.mark.process
 def test_an_ed25519_key_is_refused_for_el9_and_left_out_beside_an_rsa_key(
         tmp_path: Path) -> None:
     """el9's rpm 4.16 cannot verify EdDSA: exit 10 naming the target and the algorithm;
@@ -278,6 +287,7 @@ def test_an_empty_passphrase_is_none(tmp_path: Path) -> None:
         assert read_passphrase(f, environ={"REPACK_PASSPHRASE": "ignored"}) == want, text
 
 
+@pytest.mark.process
 def test_signatures_are_checked_before_use(tmp_path: Path) -> None:
     """A Signer given an empty passphrase still signs what it was given (it is none), and
     a signature by a key the check does not know is refused before it replaces anything."""

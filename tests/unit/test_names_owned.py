@@ -58,7 +58,8 @@ def test_pypi_apt_is_not_debians_python_apt() -> None:
     assert str(err) == ("apt: python3-apt is taken in Debian 12 (bookworm): the archive's "
                         "package of python-apt (dh-python's dist map), not of apt; repack will "
                         "not replace it")
-    assert err.hint == 'choose a name for its package in repack.toml: [packages.apt] name = "python3-apt-pypi"'
+    assert err.hint == ('choose a name for its package in repack.toml: '
+                        '[packages.apt] name = "python3-apt-pypi"')
 
 
 @pytest.mark.parametrize(("project", "package"), [
@@ -100,7 +101,8 @@ def test_dependencies_on_a_taken_name() -> None:
     the dependency's name is chosen; a build requirement is only not satisfied."""
     with pytest.raises(MappingError, match="would be met by the wrong package"):
         map_requirement(Requirement("apt>=1"), DEB12, ARCHIVE, project="x")
-    named = map_requirement(Requirement("apt>=1"), DEB12, ARCHIVE, names={"apt": "python3-apt-pypi"})
+    named = map_requirement(Requirement("apt>=1"), DEB12, ARCHIVE,
+                            names={"apt": "python3-apt-pypi"})
     assert named.binary == "python3-apt-pypi" and not named.satisfied
     build = map_requirement(Requirement("apt"), DEB12, ARCHIVE, build=True)
     assert not build.satisfied
@@ -111,7 +113,8 @@ def test_dependencies_on_a_taken_name() -> None:
 
 @pytest.mark.parametrize("project", ["libs", "devel", "rpm", "dnf", "systemd"])
 def test_rpm_system_names_are_refused(project: str) -> None:
-    with pytest.raises(MappingError, match=f"python3-{project} is taken in Enterprise Linux 9") as info:
+    taken = f"python3-{project} is taken in Enterprise Linux 9"
+    with pytest.raises(MappingError, match=taken) as info:
         rpm_name(NormalizedName(project), EL9)
     assert info.value.hint is not None and f"[packages.{project}]" in info.value.hint
 

@@ -159,6 +159,7 @@ ORDERED = [
 ]
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("dpkg") is None, reason="needs dpkg")
 def test_known_chain_with_real_dpkg() -> None:
     debs = [deb_version(V(v), distro_epoch=0, suffix="~deb12") for v in ORDERED]
@@ -205,6 +206,7 @@ def test_upstream_version_is_valid_policy_syntax(v: Version) -> None:
     assert UPSTREAM_RE.fullmatch(up) and "-" not in up and ":" not in up
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("dpkg") is None, reason="needs dpkg")
 @settings(max_examples=60, deadline=None)
 @given(st.lists(ANY_VERSION, min_size=2, max_size=8), st.integers(0, 2))

@@ -198,6 +198,7 @@ def evr(v: Version) -> str:
     return str(rpm_version(v, suffix=".el9"))
 
 
+@pytest.mark.process
 @needs_rpm
 def test_known_chain_with_real_rpm(tmp_path: Path) -> None:
     vs = [rpm_version(V(v), suffix=".el9") for v in ORDERED]
@@ -208,6 +209,7 @@ def test_known_chain_with_real_rpm(tmp_path: Path) -> None:
         (evr(V(x)) for x in ORDERED), key=functools.cmp_to_key(label_compare))
 
 
+@pytest.mark.process
 @needs_rpm
 def test_python_rpmvercmp_port_agrees_with_real_rpm(tmp_path: Path) -> None:
     """The port used by the property tests, against rpm itself on ~6000 pairs: our versions,
@@ -245,6 +247,7 @@ def test_version_order_matches_pep440(v1: Version, v2: Version) -> None:
     assert cmp(label_compare(evr(v1), evr(v2)), 0) == cmp(v1, v2), (evr(v1), evr(v2))
 
 
+@pytest.mark.process
 @needs_rpm
 @settings(max_examples=25, deadline=None)
 @given(st.lists(versions(max_epoch=0), min_size=2, max_size=40))

@@ -119,6 +119,7 @@ def test_a_security_release_gets_urgency_high_and_names_what_it_fixes() -> None:
         "Security update: fixes GHSA-2hrw-hx67-34x6, CVE-2023-31047.")
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("rpmspec") is None, reason="rpmspec not installed")
 def test_rpm_spec_ships_the_record_as_doc(tmp_path: Path) -> None:
     s = dataclasses.replace(rpm_spec(), provenance=RECORD)

@@ -128,6 +128,7 @@ def test_current_tags_are_every_targets_builder_and_base(tmp_path: Path) -> None
     assert images.stale_tags(tags, tags) == []
 
 
+@pytest.mark.process
 def test_image_prune_dry_run_on_the_real_engine_spares_the_current_images(
         tmp_path: Path) -> None:
     from repack.container import engine

@@ -51,6 +51,7 @@ def live(repo: Path) -> str:
     return os.readlink(repo / ".repack" / "current")
 
 
+@pytest.mark.process
 def test_layout_release_and_clients(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     files = debs(tmp_path, ("python3-a", "1.0-1"), ("python3-a", "1.1-1"), ("python3-b", "2-1"))
@@ -78,11 +79,12 @@ def test_layout_release_and_clients(tmp_path: Path, home: Path) -> None:
     assert "URIs: https://repo.example.org/x/apt\nSuites: bookworm bookworm-security\n" \
            "Components: main\n" \
            "Signed-By: /etc/apt/keyrings/repack.gpg" in sources
-    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in (repo / "client/repack-bookworm-inline.sources") \
-        .read_text()
+    inline = (repo / "client/repack-bookworm-inline.sources").read_text()
+    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in inline
     assert (repo / "keys/repack.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK")
 
 
+@pytest.mark.process
 def test_no_private_key_in_repository(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
@@ -94,6 +96,7 @@ def test_no_private_key_in_repository(tmp_path: Path, home: Path) -> None:
     assert ":public key packet:" in packets and "secret key packet" not in packets
 
 
+@pytest.mark.process
 def test_republish_is_noop_and_changed_file_is_refused(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     files = debs(tmp_path, ("p", "1"))
@@ -108,6 +111,7 @@ def test_republish_is_noop_and_changed_file_is_refused(tmp_path: Path, home: Pat
     assert not list((repo / ".repack").glob("stage-*"))
 
 
+@pytest.mark.process
 def test_by_hash_keeps_previous_generation(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     hashes = []
@@ -119,6 +123,7 @@ def test_by_hash_keeps_previous_generation(tmp_path: Path, home: Path) -> None:
     assert not (hashes[0] - hashes[1] - hashes[2]) & by_hash
 
 
+@pytest.mark.process
 def test_expired_valid_until_is_reported(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home, valid_days=1))
@@ -127,6 +132,7 @@ def test_expired_valid_until_is_reported(tmp_path: Path, home: Path) -> None:
     assert [p for p in verify(repo, now=later) if "expired" in p]
 
 
+@pytest.mark.process
 def test_verify_reports_tampering(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
@@ -142,6 +148,7 @@ def test_verify_reports_tampering(tmp_path: Path, home: Path) -> None:
     assert any("InRelease: no good signature" in p for p in verify(repo))
 
 
+@pytest.mark.process
 def test_remove_and_prune(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     versions = [("p", "1.0-1"), ("p", "1.1-1"), ("p", "1:0.9-1"), ("q", "3-1")]
@@ -173,6 +180,7 @@ def _wait_for_stage(repo: Path, proc: subprocess.Popen[bytes], limit: float = 30
     return time.monotonic()
 
 
+@pytest.mark.process
 def test_sigkill_during_publish_leaves_a_servable_repo(tmp_path: Path, home: Path) -> None:
     """Killed before, during and after staging: the repository stays whole and the next
     publish cleans up.  Batches of 8 packages make the transaction long enough to hit."""
@@ -221,6 +229,7 @@ def test_sigkill_during_publish_leaves_a_servable_repo(tmp_path: Path, home: Pat
     assert stored == {p["Filename"] for p in packages(repo)}
 
 
+@pytest.mark.process
 def test_concurrent_publishers_are_serialised(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("base", "1")), options(repo, home))
@@ -234,6 +243,7 @@ def test_concurrent_publishers_are_serialised(tmp_path: Path, home: Path) -> Non
     assert verify(repo) == []
 
 
+@pytest.mark.process
 def test_publisher_waits_for_the_lock(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("base", "1")), options(repo, home))
@@ -248,6 +258,7 @@ def test_publisher_waits_for_the_lock(tmp_path: Path, home: Path) -> None:
     assert "late" in {p["Package"] for p in packages(repo)}
 
 
+@pytest.mark.process
 def test_serve_is_read_only_and_confined(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
@@ -274,6 +285,7 @@ def test_serve_is_read_only_and_confined(tmp_path: Path, home: Path) -> None:
         httpd.server_close()
 
 
+@pytest.mark.process
 def test_cli_publish_directory_and_verify_exit_codes(tmp_path: Path, home: Path) -> None:
     from click.testing import CliRunner
 
@@ -299,6 +311,7 @@ def test_cli_publish_directory_and_verify_exit_codes(tmp_path: Path, home: Path)
     assert result.exit_code == 2 and "cannot tell its target" in result.output
 
 
+@pytest.mark.process
 def test_verify_warns_about_expiring_keys(tmp_path: Path) -> None:
     with gnupg_home() as short:
         keys.generate(short, name="short", email="s@example.org", expire="10d",
@@ -310,6 +323,7 @@ def test_verify_warns_about_expiring_keys(tmp_path: Path) -> None:
                 if "expired or revoked" in p]
 
 
+@pytest.mark.process
 def test_readers_see_old_or_new_never_a_mix(tmp_path: Path, home: Path) -> None:
     """A client reading while publishes go on: InRelease, then the lists by hash, then the
     packages, each opened afresh through the entry symlink as a web server would."""
@@ -351,6 +365,7 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path: Path, home: Path) -> None:
     assert reads[0] > 5
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("field, value", [
     ("source", "../../.."), ("source", "a/b"), ("source", "ok (1.0) junk"),
     ("arch", "../x"), ("arch", "all/../../x")])

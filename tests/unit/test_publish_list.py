@@ -61,6 +61,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, home: Path) -> Path:
     return root
 
 
+@pytest.mark.process
 def test_json_lists_every_package_version_and_target(repo: Path) -> None:
     code, out, err = run("repo", "list", "--repo", repo, "--json")
     assert code == 0, err
@@ -93,6 +94,7 @@ def test_json_lists_every_package_version_and_target(repo: Path) -> None:
     assert a_old["file"] == "apt/pool/main/p/python3-a/python3-a_1.0-1_all.deb"
 
 
+@pytest.mark.process
 def test_text_output_and_target_filter(repo: Path) -> None:
     code, out, err = run("repo", "list", "--repo", repo, "-t", "fedora-42")
     assert code == 0, err
@@ -109,12 +111,14 @@ def test_text_output_and_target_filter(repo: Path) -> None:
     assert "\x1b" not in out
 
 
+@pytest.mark.process
 def test_listing_changes_nothing(repo: Path) -> None:
     before = os.readlink(repo / ".repack" / "current")
     run("repo", "list", "--repo", repo, "--json")
     assert os.readlink(repo / ".repack" / "current") == before
 
 
+@pytest.mark.process
 def test_bad_input_is_one_line_with_exit_2(repo: Path, tmp_path: Path) -> None:
     code, out, err = run("repo", "list", "--repo", repo, "-t", "nosuch")
     assert code == 2 and out == ""
@@ -128,6 +132,7 @@ def test_help_explains_it() -> None:
     assert code == 0 and "--json" in out and "PENDING" in out
 
 
+@pytest.mark.process
 def test_a_damaged_package_is_listed_as_unreadable_not_a_crash(tmp_path: Path,
                                                                 home: Path) -> None:
     out = tmp_path / "out" / "debian-12"

@@ -11,12 +11,15 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from debian import deb822
 from repotools import make_deb  # type: ignore[import-not-found]
 from rpmkit import build_rpm  # type: ignore[import-not-found]
 
 from repack import cli
+
+pytestmark = pytest.mark.process   # every test here runs a real local command
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:
@@ -62,7 +65,8 @@ def publish_all(tmp: Path, home: Path) -> Path:
 
 def sources(repo: Path, codename: str) -> list[tuple[str, str]]:
     text = (repo / f"apt/dists/{codename}/main/source/Sources").read_text()
-    return [(s["Package"], s["Version"]) for s in deb822.Sources.iter_paragraphs(text, use_apt_pkg=False)]
+    return [(s["Package"], s["Version"])
+            for s in deb822.Sources.iter_paragraphs(text, use_apt_pkg=False)]
 
 
 def binaries(repo: Path, codename: str) -> list[str]:

@@ -18,6 +18,8 @@ from repack import keys
 from repack.publish import publisher, security
 from repack.publish.verify import verify
 
+pytestmark = pytest.mark.process   # every test here runs a real local command
+
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 
 

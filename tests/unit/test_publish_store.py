@@ -21,6 +21,8 @@ from repack.errors import IntegrityError
 from repack.publish import apt, publisher, tree
 from repack.publish.verify import verify
 
+pytestmark = pytest.mark.process   # every test here runs a real local command
+
 
 def options(repo: Path, home: Path) -> publisher.Options:
     return publisher.Options(repo=repo, gnupghome=home, signer=keys.signer(home))

@@ -75,6 +75,7 @@ def copy(src: Path, dest_dir: Path) -> Path:
 
 # ---- signing ------------------------------------------------------------------------------
 
+@pytest.mark.process
 def test_sign_rpm_gives_a_v4_signature_rpm_accepts(tmp_path: Path, signer: Signer, key: Path,
                                                    rpms: dict[str, Path]) -> None:
     rpm = copy(rpms["1.0"], tmp_path)
@@ -86,6 +87,7 @@ def test_sign_rpm_gives_a_v4_signature_rpm_accepts(tmp_path: Path, signer: Signe
     assert out.startswith("EdDSA/SHA256") and signer.fingerprint[-16:].lower() in out
 
 
+@pytest.mark.process
 def test_rsa_keys_sign_too_and_another_key_is_refused(tmp_path: Path, other: Signer, key: Path,
                                                       rpms: dict[str, Path]) -> None:
     rpm = copy(rpms["1.0"], tmp_path)
@@ -95,6 +97,7 @@ def test_rsa_keys_sign_too_and_another_key_is_refused(tmp_path: Path, other: Sig
     assert "RSA/SHA256" in problem and "NOKEY" in problem
 
 
+@pytest.mark.process
 def test_passphrase_never_reaches_argv_or_env(tmp_path: Path, signer: Signer,
                                               rpms: dict[str, Path],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,6 +115,7 @@ def test_passphrase_never_reaches_argv_or_env(tmp_path: Path, signer: Signer,
     assert any("--passphrase-fd" in s for s in seen)
 
 
+@pytest.mark.process
 def test_a_wrong_passphrase_is_a_sign_error(tmp_path: Path, other: Signer,
                                             rpms: dict[str, Path]) -> None:
     stop_agent(other.gnupghome)          # forget the passphrase the agent has cached
@@ -121,6 +125,7 @@ def test_a_wrong_passphrase_is_a_sign_error(tmp_path: Path, other: Signer,
 
 # ---- publish ------------------------------------------------------------------------------
 
+@pytest.mark.process
 def test_publish_is_incremental_signed_and_verifiable(tmp_path: Path, signer: Signer,
                                                       key: Path, rpms: dict[str, Path],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,6 +182,7 @@ def metadata(repo: Path, kind: str) -> tuple[str, list[str]]:
     return root.attrib["packages"], packages
 
 
+@pytest.mark.process
 def test_a_different_file_under_a_published_name_is_refused(tmp_path: Path, signer: Signer,
                                                            rpms: dict[str, Path]) -> None:
     yum.publish_yum(tmp_path, "el9", [rpms["1.0"]], signer)
@@ -198,6 +204,7 @@ def published(tmp_path: Path, signer: Signer, signed: dict[str, Path]) -> Path:
     return tmp_path
 
 
+@pytest.mark.process
 def test_verify_reports_a_changed_repomd(published: Path, key: Path) -> None:
     repomd = published / "yum" / "el9" / "repodata" / "repomd.xml"
     repomd.write_bytes(repomd.read_bytes().replace(b"<revision>", b"<revision>1"))
@@ -205,6 +212,7 @@ def test_verify_reports_a_changed_repomd(published: Path, key: Path) -> None:
         "yum/el9/repodata/repomd.xml: signature check failed (BADSIG)"]
 
 
+@pytest.mark.process
 def test_verify_reports_metadata_signed_by_another_key(published: Path, key: Path,
                                                       other: Signer) -> None:
     repodata = published / "yum" / "el9" / "repodata"
@@ -213,6 +221,7 @@ def test_verify_reports_metadata_signed_by_another_key(published: Path, key: Pat
         "yum/el9/repodata/repomd.xml: signature check failed (no signature by a known key)"]
 
 
+@pytest.mark.process
 def test_verify_reports_a_changed_primary(published: Path, key: Path) -> None:
     path = primary(published / "yum" / "el9")
     data = gzip.decompress(path.read_bytes()).replace(b"a repack test", b"a repack TEST")
@@ -221,6 +230,7 @@ def test_verify_reports_a_changed_primary(published: Path, key: Path) -> None:
         f"yum/el9/repodata/{path.name}: checksum does not match repomd.xml"]
 
 
+@pytest.mark.process
 def test_verify_reports_swapped_unsigned_and_stray_rpms(published: Path, key: Path,
                                                        rpms: dict[str, Path]) -> None:
     repo = published / "yum" / "el9"
@@ -233,6 +243,7 @@ def test_verify_reports_swapped_unsigned_and_stray_rpms(published: Path, key: Pa
         "yum/el9/python3-demo-1.0-1.noarch.rpm: not signed"]
 
 
+@pytest.mark.process
 def test_verify_without_a_keyring_uses_the_published_keys(published: Path, key: Path) -> None:
     (problem,) = yum.verify_yum(published)
     assert problem.endswith("keys: no public key to check the yum metadata with")
@@ -241,6 +252,7 @@ def test_verify_without_a_keyring_uses_the_published_keys(published: Path, key: 
     assert yum.verify_yum(published) == []
 
 
+@pytest.mark.process
 def test_remove_and_prune_rewrite_signed_metadata(published: Path, signer: Signer, key: Path,
                                                   signed: dict[str, Path]) -> None:
     repo = published / "yum" / "el9"
@@ -257,6 +269,7 @@ def test_remove_and_prune_rewrite_signed_metadata(published: Path, signer: Signe
     assert yum.remove_yum(published, "el9", "python3-nothing", None, signer) == 0
 
 
+@pytest.mark.process
 def test_copies_in_the_stage_are_not_the_build_outputs(tmp_path: Path, signer: Signer,
                                                       rpms: dict[str, Path]) -> None:
     src = copy(rpms["1.0"], tmp_path / "out")
@@ -274,6 +287,7 @@ PAIRS = [("1.0", "1.0"), ("1.0", "1.1"), ("1.10", "1.9"), ("1.0~rc1", "1.0"),
          ("4.2.0", "4.2"), ("1.0^", "1.0^a"), ("abc", "abd")]
 
 
+@pytest.mark.process
 def test_rpmvercmp_agrees_with_rpm() -> None:
     lua = " ".join(f'print(rpm.vercmp("{a}", "{b}") .. " ")' for a, b in PAIRS)
     out = subprocess.run(["rpm", "--eval", f"%{{lua: {lua}}}"], capture_output=True,
@@ -297,6 +311,7 @@ def test_metadata_hrefs_with_dotdot_are_refused(tmp_path: Path) -> None:
             yum._inside(repo, bad)
 
 
+@pytest.mark.process
 def test_retiring_a_key_re_signs_what_it_signed(tmp_path: Path) -> None:
     """key rotate, then retire and refresh: every rpm and repomd.xml.asc is signed by the
     current key alone and verifies with only what keys/ publishes; the live generation's

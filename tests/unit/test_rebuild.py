@@ -14,6 +14,8 @@ from repack import rebuild
 from repack.errors import TargetError
 from repack.rpm.sign import sign_rpm
 
+pytestmark = pytest.mark.process   # every test here runs a real local command
+
 
 def test_identical_debs(tmp_path: Path) -> None:
     a = make_deb(tmp_path / "a", "python3-x", "1.0-0repack1~deb12")

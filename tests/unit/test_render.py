@@ -261,6 +261,7 @@ def test_changelog_one_entry() -> None:
         "  * Built from the PyPI sdist Django 4.2.11 by repack."]
 
 
+@pytest.mark.process
 @needs["dpkg-parsechangelog"]
 def test_dpkg_parsechangelog(tmp_path: Path) -> None:
     path = tmp_path / "changelog"
@@ -411,6 +412,7 @@ def test_hostile_control_keeps_its_shape() -> None:
         assert not re.match(r"^ \.\s*\S|^ \s+\.\s*$", line), line
 
 
+@pytest.mark.process
 @needs["dpkg-gencontrol"]
 def test_hostile_substvars_survive_dpkg_gencontrol(tmp_path: Path) -> None:
     tree = build_tree(tmp_path, hostile_spec())
@@ -462,6 +464,7 @@ def test_changelog_refuses_what_is_not_ours(change: dict[str, object]) -> None:
 
 # --- real tools on a real source package --------------------------------------------------------
 
+@pytest.mark.process
 @needs["dpkg-source"]
 @pytest.mark.parametrize("hostile", [False, True])
 def test_dpkg_source_builds_and_lintian_is_quiet(tmp_path: Path, hostile: bool) -> None:
@@ -611,6 +614,7 @@ def test_provenance_fields_and_doc_keep_their_shape() -> None:
     assert "dh_compress -Xrepack-provenance.json" in files["rules"]
 
 
+@pytest.mark.process
 @needs["dpkg-gencontrol"]
 def test_provenance_fields_reach_the_binary_control_file(tmp_path: Path) -> None:
     tree = build_tree(tmp_path, make_spec(provenance=HOSTILE_PROVENANCE))

@@ -113,6 +113,7 @@ def test_django_spec_text(tmp_path: Path) -> None:
     assert "Epoch:" not in text
 
 
+@pytest.mark.process
 @needs_rpmspec
 def test_django_spec_parses_with_rpmspec(tmp_path: Path) -> None:
     parsed(tmp_path, spec())
@@ -128,6 +129,7 @@ def test_django_spec_parses_with_rpmspec(tmp_path: Path) -> None:
                         "python3dist(django) = 4.2"]
 
 
+@pytest.mark.process
 @needs_rpmspec
 def test_epoch_native_and_fedora(tmp_path: Path) -> None:
     p = project(version=Version("1!2.0.post1"), has_native_code=True,
@@ -178,6 +180,7 @@ def _hostile(tmp_path: Path) -> tuple[RpmSpec, dict[str, Path]]:
     return dataclasses.replace(s, license="MIT\n%build\n%(touch p3)"), marks
 
 
+@pytest.mark.process
 @needs_rpmspec
 def test_hostile_metadata_is_inert_under_rpmspec(tmp_path: Path) -> None:
     s, marks = _hostile(tmp_path)
@@ -206,6 +209,7 @@ def test_hostile_metadata_is_inert_under_rpmspec(tmp_path: Path) -> None:
     assert "URL:" not in out  # a URL with '(' and a space is no plain URL: left out
 
 
+@pytest.mark.process
 @needs_rpmspec
 def test_percent_url_and_packager_are_escaped(tmp_path: Path) -> None:
     s = dataclasses.replace(spec(), url="https://example.org/a%2Fb%(id)",

@@ -17,6 +17,8 @@ from rpmkit import build_rpm, make_signer, stop_agent  # type: ignore[import-not
 from repack.gpg import Signer
 from repack.publish import repodata, yum
 
+pytestmark = pytest.mark.process   # every test here runs a real local command
+
 
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signer]:

@@ -280,6 +280,7 @@ def test_index_server_error(session: requests.Session) -> None:
         resolve(Requirement("demo"), python_full_version=PY, index=url, session=session)
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a cert")
 def test_untrusted_tls_certificate(tmp_path: Path, session: requests.Session) -> None:
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"

@@ -43,7 +43,8 @@ def test_rpm_targets_name_their_builders() -> None:
 
 
 def test_rpm_target_must_name_builder_and_target_paths() -> None:
-    data: dict[str, object] = {"id": "el9", "family": "rpm", "name": "x", "codename": "el9", "distribution": "el9",
+    data: dict[str, object] = {
+            "id": "el9", "family": "rpm", "name": "x", "codename": "el9", "distribution": "el9",
             "python_version": "3.9", "python_full_version": "3.9.21",
             "site_packages": "/usr/lib/python3/dist-packages", "platform_machine": "x86_64",
             "suites": [], "toolchain": [], "name_prefix": "python3-", "version_suffix": ".el9"}
@@ -118,6 +119,7 @@ def helper(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
                           text=True, check=False)
 
 
+@pytest.mark.process
 def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
     proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
@@ -149,6 +151,7 @@ def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "matches none of ['other']" in proc.stderr
 
 
+@pytest.mark.process
 def test_install_refuses_paths_outside_the_buildroot(tmp_path: Path) -> None:
     whl = tmp_path / "evil-1.0-py3-none-any.whl"
     with zipfile.ZipFile(whl, "w") as z:
@@ -160,6 +163,7 @@ def test_install_refuses_paths_outside_the_buildroot(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "unsafe path in wheel" in proc.stderr
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("rpm") is None, reason="needs the host's rpm (x.py setup)")
 def test_macros_give_the_target_paths() -> None:
     out = subprocess.run(

@@ -76,6 +76,7 @@ def test_source_package_must_hold_exactly_the_rendered_files() -> None:
         "s: file digests are not SHA256")
 
 
+@pytest.mark.process
 @needs_rpmbuild
 def test_collect_checks_paths_and_headers(tmp_path: Path) -> None:
     top = rpmbuild_ba(tmp_path / "good", SPEC.name, SPEC.version, SPEC.release)

@@ -10,7 +10,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from repack.deb import render
+
+pytestmark = pytest.mark.process   # every test here runs a real local command
 
 HELPERS = Path(str(render.builtin_templates().joinpath("rpm")))
 SITELIB = "/usr/lib/python3.9/site-packages"
@@ -30,7 +34,8 @@ def make_wheel(path: Path, *, purelib: bool) -> Path:
             z.writestr(SO, ELF)                       # a top-level extension module
         z.writestr("fast_pkg-1.0.data/purelib/fast_extra.py", "")
         z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: fast-pkg\nVersion: 1.0\n")
-        z.writestr(f"{info}/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: {str(purelib).lower()}\n")
+        z.writestr(f"{info}/WHEEL",
+                   f"Wheel-Version: 1.0\nRoot-Is-Purelib: {str(purelib).lower()}\n")
         z.writestr(f"{info}/RECORD", "")
     return whl
 

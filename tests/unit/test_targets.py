@@ -9,7 +9,8 @@ from repack.errors import TargetError
 def test_shipped_targets_load() -> None:
     assert {"debian-12", "debian-13"} <= set(targets.available())
     bookworm = targets.load("debian-12")
-    assert (bookworm.codename, bookworm.python_version, bookworm.family) == ("bookworm", "3.11", "deb")
+    assert (bookworm.codename, bookworm.python_version, bookworm.family) == ("bookworm", "3.11",
+                                                                             "deb")
     trixie = targets.load("debian-13")
     assert (trixie.codename, trixie.python_version) == ("trixie", "3.13")
     # the revision suffix orders releases of one build for a dist-upgrade

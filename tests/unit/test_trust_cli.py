@@ -70,6 +70,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
 
 # --- 1. a rule is not weakened by require-signature ----------------------------------------
 
+@pytest.mark.process
 @pytest.mark.parametrize("how", ["flag", "file", "neither"])
 def test_a_pgp_rule_refuses_a_strangers_attestation(index: LocalIndex, tmp_path: Path,
                                                     how: str) -> None:
@@ -99,6 +100,7 @@ def _json_api(index: LocalIndex, vulnerabilities: object) -> None:
     index.answers["/pypi/plain-demo/json"] = Answer(body=json.dumps(doc).encode())
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(("vulnerabilities", "words"), [
     ("missing", ("no advisory data",)),
     (None, ("no advisory data",)),
@@ -157,6 +159,7 @@ def _deb_with_record(dest: Path, record: dict[str, object]) -> Path:
     return out
 
 
+@pytest.mark.process
 def test_explain_shows_a_hostile_record_as_data(tmp_path: Path) -> None:
     record = {
         "schema": 1, "project": "evil", "version": "1.0" + FORGERY,
@@ -181,6 +184,7 @@ def test_explain_shows_a_hostile_record_as_data(tmp_path: Path) -> None:
     assert as_json.returncode == 0 and "\\u001b" not in as_json.stdout
 
 
+@pytest.mark.process
 def test_explain_reads_an_rpm_record_as_data(tmp_path: Path) -> None:
     record = {"schema": 1, "project": "evil", "version": "1.0", "filename": "evil-1.0.tar.gz",
               "sha256": "ab" * 32, "url": "https://files.example/evil-1.0.tar.gz#" + FORGERY,
@@ -194,8 +198,9 @@ def test_explain_reads_an_rpm_record_as_data(tmp_path: Path) -> None:
     assert "  source:    https://files.example/evil-1.0.tar.gz\n" in proc.stdout
 
 
+@pytest.mark.process
 def test_explain_bounds_what_it_reads(tmp_path: Path) -> None:
-    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}
+    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}  # noqa: SLF001
     deb = _deb_with_record(tmp_path, record)
     proc = repack("explain", str(deb), cwd=tmp_path)
     refused_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
@@ -214,6 +219,7 @@ def _key_with_user_id(home: Path, uid: str) -> tuple[str, bytes]:
     return fpr, gpg("--armor", "--export", fpr)
 
 
+@pytest.mark.process
 def test_a_key_user_id_cannot_forge_the_rule(tmp_path: Path) -> None:
     """A user id full of escape sequences would let a key show one fingerprint and rule
     while repack.toml receives another: add-key and list print it as plain text."""
@@ -240,6 +246,7 @@ def test_a_key_user_id_cannot_forge_the_rule(tmp_path: Path) -> None:
 
 # --- 5. smaller ------------------------------------------------------------------------------
 
+@pytest.mark.process
 def test_render_checks_that_policy_projects_exist(index: LocalIndex, tmp_path: Path) -> None:
     (tmp_path / "repack.toml").write_text(f'[trust.projects.no-such-demo]\npgp = ["{FPR}"]\n')
     proc = repack("render", "plain-demo==1.0", "-o", "out", cwd=tmp_path, index=index)
@@ -247,6 +254,7 @@ def test_render_checks_that_policy_projects_exist(index: LocalIndex, tmp_path: P
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("status", [500, 403])
 def test_a_signature_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_path: Path,
                                                          status: int) -> None:
@@ -260,13 +268,15 @@ def test_a_signature_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_
     refused(proc, 11, "plain-demo", f"HTTP {status}")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("answer", [Answer(status=404), Answer(body=b" " * (1024 * 1024 + 1))])
 def test_provenance_the_index_will_not_serve_is_refused(index: LocalIndex, tmp_path: Path,
                                                         answer: Answer) -> None:
     """The index announced provenance for the file, then answers 404 or more than 1 MiB."""
     (tmp_path / "repack.toml").write_text(
         '[trust.projects.pypi-attestations]\n'
-        'attestation = { repository = "trailofbits/pypi-attestations", workflow = "release.yml" }\n')
+        'attestation = { repository = "trailofbits/pypi-attestations", '
+        'workflow = "release.yml" }\n')
     path = f"/integrity/pypi-attestations/0.0.19/{ATTESTED}/provenance"
     index.answers[path] = answer
     try:

@@ -65,7 +65,7 @@ def write_zip(path: Path, members: Sequence[tuple[str, bytes, int]]) -> Path:
 @pytest.fixture(params=[True, False], ids=["data-filter", "no-data-filter"])
 def filter_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[bool]:
     """Run a test with tarfile's data filter and with the in-house fallback (Python < 3.11.4)."""
-    if request.param and not unpack._HAVE_DATA_FILTER:
+    if request.param and not unpack._HAVE_DATA_FILTER:  # noqa: SLF001
         pytest.skip("this Python has no tarfile data filter")
     monkeypatch.setattr(unpack, "_HAVE_DATA_FILTER", request.param)
     yield request.param
@@ -398,11 +398,11 @@ def test_zip_written_bytes_are_counted(tmp_path: Path, monkeypatch: pytest.Monke
     # Even if the declared sizes were believed, the bytes written while streaming are counted.
     archive = write_zip(tmp_path / "bomb.zip",
                         [*_zip_base(), (f"{TOP}/zeros", bytes(3 << 20), ZIP_FILE)])
-    real_entry = unpack._zip_entry
+    real_entry = unpack._zip_entry  # noqa: SLF001
 
     def lying_entry(info: zipfile.ZipInfo, project: str) -> unpack._Entry | None:
         entry = real_entry(info, project)
-        return None if entry is None else unpack._Entry(
+        return None if entry is None else unpack._Entry(  # noqa: SLF001
             entry.name, entry.parts, entry.kind, 0, executable=entry.executable)
 
     monkeypatch.setattr(unpack, "_zip_entry", lying_entry)

@@ -142,6 +142,7 @@ def refused(sdist: Path, signature: bytes, keyring: Path, allowed: list[str]) ->
 
 # --- verification -----------------------------------------------------------------------
 
+@pytest.mark.process
 def test_good_signature_by_subkey_returns_primary(keys: Keys, keyring: Path,
                                                   sdist: Path) -> None:
     sig = keys.sign(keys.a_sub, DATA)
@@ -152,18 +153,21 @@ def test_good_signature_by_subkey_returns_primary(keys: Keys, keyring: Path,
         == f"pgp:{keys.a}"
 
 
+@pytest.mark.process
 def test_good_signature_by_primary_and_second_key(keys: Keys, keyring: Path,
                                                   sdist: Path) -> None:
     assert verify(sdist, keys.sign(keys.a2, DATA), keyring, [keys.a, keys.a2]) \
         == f"pgp:{keys.a2}"
 
 
+@pytest.mark.process
 def test_signature_of_another_file(keys: Keys, keyring: Path, sdist: Path) -> None:
     sig = keys.sign(keys.a_sub, b"demo-1.1.tar.gz bytes\n")
     err = refused(sdist, sig, keyring, [keys.a])
     assert "BAD" in str(err) and sdist.name in str(err) and "another file" in str(err.hint)
 
 
+@pytest.mark.process
 def test_signature_by_another_projects_key(keys: Keys, keyring: Path, sdist: Path) -> None:
     assert verify(sdist, keys.sign(keys.b, DATA), keyring, [keys.b], project="beta") \
         == f"pgp:{keys.b}"
@@ -172,24 +176,28 @@ def test_signature_by_another_projects_key(keys: Keys, keyring: Path, sdist: Pat
     assert "not allow" in str(err) and keys.a in str(err)
 
 
+@pytest.mark.process
 def test_signature_by_unknown_key(keys: Keys, keyring: Path, sdist: Path) -> None:
     err = refused(sdist, keys.sign(keys.unknown, DATA), keyring, [keys.a])
     assert keys.unknown in str(err) and "(unknown)" in str(err)
     assert "[trust.projects.alpha]" in str(err.hint)
 
 
+@pytest.mark.process
 def test_expired_key(keys: Keys, keyring: Path, sdist: Path) -> None:
     sig = keys.sign(keys.expired, DATA, faked=PAST_SIGN)
     err = refused(sdist, sig, keyring, [keys.expired])
     assert "expired" in str(err) and keys.expired in str(err) and "add-key" in str(err.hint)
 
 
+@pytest.mark.process
 def test_expired_signature(keys: Keys, keyring: Path, sdist: Path) -> None:
     sig = keys.sign(keys.old, DATA, faked=PAST_SIGN, extra=("--default-sig-expire", "1d"))
     err = refused(sdist, sig, keyring, [keys.old])
     assert "signature" in str(err) and "has expired" in str(err)
 
 
+@pytest.mark.process
 def test_expired_signing_subkey(keys: Keys, tmp_path: Path, sdist: Path) -> None:
     """A signature by a signing subkey that has since expired is refused as made by an
     expired key, not an unknown one: add-key keeps expired subkeys (export-clean)."""
@@ -208,6 +216,7 @@ def test_expired_signing_subkey(keys: Keys, tmp_path: Path, sdist: Path) -> None
     assert "unknown" not in str(err)
 
 
+@pytest.mark.process
 def test_signature_dated_in_the_future(keys: Keys, keyring: Path, sdist: Path) -> None:
     ahead = int(time.time()) + 30 * 86400
     err = refused(sdist, keys.sign(keys.a2, DATA, faked=f"{ahead}!"), keyring, [keys.a2])
@@ -217,17 +226,20 @@ def test_signature_dated_in_the_future(keys: Keys, keyring: Path, sdist: Path) -
         == f"pgp:{keys.a2}"
 
 
+@pytest.mark.process
 def test_revoked_key(keys: Keys, keyring: Path, sdist: Path) -> None:
     # a signature made before the revocation: the revoked key vouches for nothing now
     err = refused(sdist, keys.revoked_sig, keyring, [keys.revoked])
     assert "revoked" in str(err) and keys.revoked in str(err)
 
 
+@pytest.mark.process
 def test_weak_digest(keys: Keys, keyring: Path, sdist: Path) -> None:
     sig = keys.sign(keys.a2, DATA, extra=("--digest-algo", "SHA1"))
     assert "SHA-1" in str(refused(sdist, sig, keyring, [keys.a2]))
 
 
+@pytest.mark.process
 def test_garbage_and_non_detached_signatures(keys: Keys, keyring: Path, sdist: Path) -> None:
     for junk in (b"", b"not a signature\n", b"\x89PNG\r\n\x1a\n" + bytes(range(256)),
                  keys.public(keys.a),
@@ -240,6 +252,7 @@ def test_garbage_and_non_detached_signatures(keys: Keys, keyring: Path, sdist: P
         verify(sdist, b"x" * (pgp.MAX_SIGNATURE_BYTES + 1), keyring, [keys.a])
 
 
+@pytest.mark.process
 def test_several_signatures_in_one_file(keys: Keys, keyring: Path, sdist: Path) -> None:
     good = keys.sign(keys.a_sub, DATA)
     # a good allowed signature next to one by a key nobody allowed: accepted
@@ -250,11 +263,13 @@ def test_several_signatures_in_one_file(keys: Keys, keyring: Path, sdist: Path) 
     assert "BAD" in str(refused(sdist, good + bad, keyring, [keys.a, keys.a2]))
 
 
+@pytest.mark.process
 def test_allowed_key_missing_from_keyring(keys: Keys, keyring: Path, sdist: Path) -> None:
     err = refused(sdist, keys.sign(keys.unknown, DATA), keyring, [keys.a, keys.unknown])
     assert keys.unknown in str(err) and "repack trust add-key alpha" in str(err.hint)
 
 
+@pytest.mark.process
 def test_keyring_file_holding_another_key(keys: Keys, tmp_path: Path, sdist: Path) -> None:
     ring = tmp_path / "ring"
     ring.mkdir()
@@ -271,6 +286,7 @@ def test_policy_fingerprints_must_be_full() -> None:
 
 # --- the keyring --------------------------------------------------------------------------
 
+@pytest.mark.process
 def test_add_key_stores_by_fingerprint_idempotently(keys: Keys, tmp_path: Path) -> None:
     ring = tmp_path / "policy" / DEFAULT_KEYRING
     keyfile = tmp_path / "alpha.gpg"
@@ -290,6 +306,7 @@ def test_add_key_stores_by_fingerprint_idempotently(keys: Keys, tmp_path: Path) 
     assert [k.fingerprint for k in pgp.list_keys(ring)] == [keys.a]
 
 
+@pytest.mark.process
 def test_add_key_with_several_keys(keys: Keys, tmp_path: Path) -> None:
     keyfile = tmp_path / "team.asc"
     keyfile.write_bytes(keys.public(keys.a2, keys.b))
@@ -299,6 +316,7 @@ def test_add_key_with_several_keys(keys: Keys, tmp_path: Path) -> None:
         == sorted(f"{f}.asc" for f in (keys.a2, keys.b))
 
 
+@pytest.mark.process
 def test_add_key_refuses_secret_and_non_keys(keys: Keys, tmp_path: Path) -> None:
     ring = tmp_path / "ring"
     secret = tmp_path / "secret.asc"
@@ -318,6 +336,7 @@ def test_add_key_refuses_secret_and_non_keys(keys: Keys, tmp_path: Path) -> None
 
 # --- download -----------------------------------------------------------------------------
 
+@pytest.mark.process
 def test_fetch_signature(keys: Keys, local_index: LocalIndex) -> None:
     sig = keys.sign(keys.a_sub, DATA)
     local_index.add("demo", "demo-1.0.tar.gz", DATA, signature=sig)
