@@ -2,8 +2,8 @@
 
 repack.publish.publisher (publish, remove, prune), repack.publish.verify and
 repack.publish.listing know no family: they look the publisher up in PUBLISHERS by the
-target's family and call these methods.  Signing the apt distributions and re-signing
-yum targets after a key change happen once per transaction (repack.publish.publisher).
+target's family and call these methods; `sign` runs once at the end of each transaction
+that changed something.
 
 RULE for every method that writes: files in a stage are HARD LINKS shared with the live
 generation (repack.publish.tree): never modify an existing file in place (no
@@ -23,13 +23,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from repack import log
 from repack import targets as target_files
+from repack.files import write_file
 from repack.gpg import Signer
 from repack.publish import apt, security, yum
 from repack.publish.tree import Stage
 from repack.rpm import vercmp as rpmvercmp
 
 SignerFor = Callable[[str], Signer]     # target id -> the keys its clients verify
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signing:
+    """What the end of a transaction signs with (FamilyPublisher.sign)."""
+
+    every_key: Signer                        # for metadata of no known target
+    signer_for: SignerFor                    # a known target id -> the keys that sign for it
+    trusted_for: Callable[[str], list[str]]  # ... -> the published keys its clients verify
+    origin: str                              # the repository's name (Origin, Label)
+    valid_days: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +85,12 @@ class FamilyPublisher(Protocol):
 
     def prune(self, stage: Stage, keep: int, signer_for: SignerFor) -> list[str]:
         """Keep the newest `keep` versions of each package (the family's version order)."""
+        ...
+
+    def sign(self, stage: Stage, signing: Signing) -> None:
+        """At the end of every transaction that changed something: sign the family's
+        metadata anew where it must be (every apt distribution: a fresh Valid-Until; a yum
+        target whose keys changed, its rpms no trusted key signed included)."""
         ...
 
     def verify(self, root: Path, keyring: Path | None, now: datetime) -> list[str]:
@@ -120,6 +139,21 @@ class AptPublisher:
 
     def prune(self, stage: Stage, keep: int, signer_for: SignerFor) -> list[str]:
         return apt.prune(stage, keep)
+
+    def sign(self, stage: Stage, signing: Signing) -> None:
+        """Every distribution and its -security suite, with the keys of the deb target of
+        its codename (every key for a codename no target has)."""
+        debs: dict[str, str] = {}
+        for t in target_files.available():
+            if (tgt := target_files.load(t)).family == "deb":
+                debs.setdefault(tgt.codename, t)
+        for codename in apt.codenames(stage.root):
+            tid = debs.get(codename)
+            signer = signing.every_key if tid is None else signing.signer_for(tid)
+            apt.write_dist(stage, codename, signer, origin=signing.origin,
+                           valid_days=signing.valid_days)
+            security.write_apt(stage, codename, signer, origin=signing.origin,
+                               valid_days=signing.valid_days)
 
     def verify(self, root: Path, keyring: Path | None, now: datetime) -> list[str]:
         if keyring is not None:
@@ -189,6 +223,28 @@ class YumPublisher:
                 stage.changed = True
                 out.append(f"{t}: {n} older rpm(s)")
         return out
+
+    def sign(self, stage: Stage, signing: Signing) -> None:
+        """When the keys a target's clients trust, or the keys that sign for it, changed
+        since the last transaction (db/yum-keys.json): re-sign the rpms no trusted key
+        signed, and the metadata (repack.publish.yum.resign_yum).  After `key retire`
+        nothing in the tree is left signed by the retired key alone; dnf would refuse it."""
+        if not (stage.root / "yum").is_dir():
+            return
+        path = stage.root / "db" / "yum-keys.json"
+        stored = json.loads(path.read_text()) if path.is_file() else {}
+        state = {}
+        for tid in self._targets(stage.root, None):
+            if tid not in target_files.available():
+                continue
+            signer = signing.signer_for(tid)
+            state[tid] = {"trusted": signing.trusted_for(tid),
+                          "signers": list(signer.fingerprints)}
+            if stored.get(tid) != state[tid]:
+                for rpm in yum.resign_yum(stage.root, tid, signer, state[tid]["trusted"]):
+                    log.info(f"{tid}: re-signed {rpm} with key {signer.fingerprint}")
+        if state != stored:
+            write_file(path, json.dumps(state, indent=2).encode())
 
     def verify(self, root: Path, keyring: Path | None, now: datetime) -> list[str]:
         return yum.verify_yum(root, keyring)

@@ -17,7 +17,7 @@ from debian import deb822
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from repack import keys, log, run
+from repack import keys, run
 from repack import targets as target_files
 from repack.deb import naming
 from repack.deb.sign import unsigned_text
@@ -25,8 +25,8 @@ from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import apt, clients, security, yum
-from repack.publish.families import PUBLISHERS
+from repack.publish import clients
+from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.rpm import naming as naming_rpm
 from repack.trust import provenance
@@ -170,27 +170,21 @@ def signer_for(opts: Options, target_id: str) -> Signer:
     return keys.for_target(opts.signer, target_files.load(target_id))
 
 
-def _codename_signer(opts: Options, codename: str) -> Signer:
-    tid = next((t for t in target_files.available()
-                if (tgt := target_files.load(t)).family == "deb" and tgt.codename == codename),
-               None)
-    return signer_for(opts, tid) if tid is not None else opts.signer
-
-
 def _finish(stage: Stage, opts: Options) -> None:
-    """Re-sign every distribution and rewrite keys/ and client/ (only if something changed)."""
+    """Sign each family's metadata (FamilyPublisher.sign) and rewrite keys/ and client/
+    (only if something changed)."""
     if not stage.changed:
         return
     name, url = _settings(stage, opts)
-    for codename in apt.codenames(stage.root):
-        signer = _codename_signer(opts, codename)
-        apt.write_dist(stage, codename, signer, origin=name, valid_days=opts.valid_days)
-        security.write_apt(stage, codename, signer, origin=name, valid_days=opts.valid_days)
     fprs = list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
                                *opts.signer.also]))
+    signing = Signing(every_key=opts.signer, signer_for=lambda tid: signer_for(opts, tid),
+                      trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
+                      origin=name, valid_days=opts.valid_days)
+    for publisher in PUBLISHERS.values():
+        publisher.sign(stage, signing)
     armored = keys.export(opts.gnupghome, fprs)
     binary = keys.export(opts.gnupghome, fprs, armor=False)
-    _resign_yum(stage, opts, fprs)
     clients.write_keys(stage.root, name, armored, binary,
                        _target_keys(stage, opts.gnupghome, fprs))
     clients.write_clients(stage.root, name, url, armored)
@@ -201,30 +195,6 @@ def _trusted(gnupghome: Path, fprs: list[str], target_id: str) -> list[str]:
     states = key_states(gnupghome, fprs)
     allowed = target_files.load(target_id).signature_algorithms
     return [f for f in fprs if f in states and keys.accepts(allowed, states[f].algorithm)]
-
-
-def _resign_yum(stage: Stage, opts: Options, fprs: list[str]) -> None:
-    """When the keys a yum target's clients trust, or the keys that sign for it, changed
-    since the last transaction (db/yum-keys.json): re-sign the rpms no trusted key signed
-    and the metadata (repack.publish.yum.resign_yum).  After `key retire` nothing in the
-    tree is left signed by the retired key alone; dnf would refuse it."""
-    targets = stage.root / "yum"
-    if not targets.is_dir():
-        return
-    path = stage.root / "db" / "yum-keys.json"
-    stored = json.loads(path.read_text()) if path.is_file() else {}
-    state = {}
-    for tid in sorted(p.name for p in targets.iterdir() if p.is_dir()):
-        if tid not in target_files.available():
-            continue
-        signer = _target_signer(opts, tid)
-        state[tid] = {"trusted": _trusted(opts.gnupghome, fprs, tid),
-                      "signers": list(signer.fingerprints)}
-        if stored.get(tid) != state[tid]:
-            for rpm in yum.resign_yum(stage.root, tid, signer, state[tid]["trusted"]):
-                log.info(f"{tid}: re-signed {rpm} with key {signer.fingerprint}")
-    if state != stored:
-        write_file(path, json.dumps(state, indent=2).encode())
 
 
 def _target_keys(stage: Stage, gnupghome: Path, fprs: list[str]) -> dict[str, bytes]:
