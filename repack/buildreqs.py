@@ -203,7 +203,7 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
                 f, version = _choose_locked(req, locked, target, index, session, required_by)
                 pins = (f"sha256:{locked[name].sha256}",)
             release = release_from_file(name, f, file_requires_python(f.package), False, req,
-                                        True, index)
+                                        pinned=True, index=index)
             file = fetch(release, pins=pins, cache_dir=cache_dir, session=session)
             file = _accept(file, policy, session, required_by, accepted)
             tool = BuildTool(name=name, version=version, file=file)
@@ -273,7 +273,7 @@ def fetch_locked(pins: Sequence[ToolPin], target: Target, *, index: str,
         f = _locked_file(pin, target, index, session, required_by)
         req = Requirement(f"{pin.name}=={pin.version}")
         release = release_from_file(pin.name, f, file_requires_python(f.package), False, req,
-                                    True, index)
+                                    pinned=True, index=index)
         fetch(release, pins=(f"sha256:{pin.sha256}",), cache_dir=cache_dir, session=session)
 
 
