@@ -121,6 +121,7 @@ def test_help_names_both_families(runner: CliRunner) -> None:
         assert word in text
 
 
+@pytest.mark.process
 def test_a_refused_file_operation_is_exit_12(tmp_path: Path, home: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """An OSError from the library (here: the policy's keyring lies under a regular file)

@@ -83,6 +83,7 @@ def test_bad_configured_maintainer_is_exit_2(tmp_path: Path, text: str,
     assert e.value.exit_code == 2
 
 
+@pytest.mark.process
 def test_the_signing_key_names_the_maintainer(
         tmp_path: Path, two_keys: tuple[Path, str, str],
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,6 +101,7 @@ def test_the_signing_key_names_the_maintainer(
     assert config.resolve_maintainer(from_config).maintainer == "repack test <repo@example.org>"
 
 
+@pytest.mark.process
 def test_the_configured_maintainer_beats_the_key(
         tmp_path: Path, two_keys: tuple[Path, str, str],
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,6 +122,7 @@ def test_no_key_gives_the_default_and_creates_nothing(
         config.DEFAULT_MAINTAINER)
 
 
+@pytest.mark.process
 def test_a_key_uid_unfit_for_a_control_field_is_passed_over(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with gnupg_home() as home:
@@ -131,6 +134,7 @@ def test_a_key_uid_unfit_for_a_control_field_is_passed_over(
     assert f"using {config.DEFAULT_MAINTAINER}" in err
 
 
+@pytest.mark.process
 def test_rebuild_uses_the_packages_own_maintainer(tmp_path: Path) -> None:
     assert maintainer_of(make_deb(tmp_path, "python3-demo", "1.0-0repack1~deb12")) == (
         "Test <test@example.org>")
@@ -145,6 +149,7 @@ def test_rebuild_uses_the_packages_own_maintainer(tmp_path: Path) -> None:
         maintainer_of(tmp_path / "evil_1_all.deb")
 
 
+@pytest.mark.process
 def test_rebuild_reads_an_rpms_changelog_maintainer(tmp_path: Path) -> None:
     """repack's rpms have no Packager tag (Fedora forbids it): the %changelog names him."""
     spec = tmp_path / "demo.spec"
