@@ -173,6 +173,13 @@ def _fail(e: RepackError, debug: bool) -> None:
                    "whose sha256 differs is refused.")
 @click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(min=1),
               help="Builds run at once with --with-deps or --lock.")
+@click.option("--revision", type=int, metavar="N",
+              help="Build every package as revision N (Debian -0repackN, rpm Release "
+                   "0.repackN); the changelog says it was asked for.")
+@click.option("--against", metavar="REPO|URL",
+              help="The published repository (directory or URL; default [publish] repo) "
+                   "whose builds pick the revision: the published one when identical, the "
+                   "next when it differs.")
 @click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
 @click.option("--key", "sign_key", help="Fingerprint to sign with (default: [publish] key, "
                                         "else the published key).")
@@ -185,8 +192,8 @@ def _fail(e: RepackError, debug: bool) -> None:
 @_common
 def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | None,
           hashes: tuple[str, ...], req_file: Path | None, as_json: bool, with_deps: bool,
-          lock_file: Path | None, jobs: int, sign: bool, sign_key: str | None,
-          require_signature: bool, deny_vulnerable: bool,
+          lock_file: Path | None, jobs: int, revision: int | None, against: str | None,
+          sign: bool, sign_key: str | None, require_signature: bool, deny_vulnerable: bool,
           gnupghome: Path | None, passphrase_file: Path | None, verbose: bool, debug: bool,
           config_file: Path | None) -> None:
     """Build native packages of REQ (PEP 508 requirements, e.g. 'django==4.2').
@@ -205,14 +212,14 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
         signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file,
                                          settings.publish) if sign else None
         if lock_file is not None:
-            ctx = _checked_context(settings, output)
+            ctx = _revision_context(_checked_context(settings, output), revision, against)
             result = _build_locked(lock_file, reqs, req_file, with_deps, target_ids, jobs, ctx,
                                    signer)
         else:
             targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
             _check_signer(signer, targets)
             requests_ = _requests(reqs, req_file, hashes)
-            ctx = _checked_context(settings, output)
+            ctx = _revision_context(_checked_context(settings, output), revision, against)
             if with_deps:
                 from repack.plan import plans as buildplan
 
@@ -238,6 +245,25 @@ def _with_policy_flags(settings: config.Settings, require_signature: bool,
     policy = settings.policy.with_flags(require_signature=require_signature,
                                         deny_vulnerable=deny_vulnerable)
     return dataclasses.replace(settings, policy=policy)
+
+
+def _revision_context(ctx: pipeline.Context, revision: int | None,
+                      against: str | None) -> pipeline.Context:
+    """--revision N, or the repository that picks the revision (repack.revision): --against,
+    else [publish] repo once it exists."""
+    import dataclasses
+
+    from repack import revision as revisions
+
+    revisions.check_revision(revision, with_against=against is not None)
+    if revision is not None:
+        return dataclasses.replace(ctx, revision=revision)
+    repo = ctx.settings.publish.repo
+    if against is None and repo is not None and repo.is_dir():
+        against = str(repo)
+    if against is None:
+        return ctx
+    return dataclasses.replace(ctx, against=revisions.Published.parse(against, ctx.session))
 
 
 def _checked_context(settings: config.Settings, output: Path | None) -> pipeline.Context:

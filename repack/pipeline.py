@@ -8,6 +8,7 @@ Reading `build_for_target` tells what repack does, in order.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -25,6 +26,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from repack import buildreqs, log, metadata, owned
+from repack import revision as revision_
 from repack import targets as target_files
 from repack.config import Settings
 from repack.container import images
@@ -65,6 +67,8 @@ class Context:
     fresh: bool = False                     # build again, never from the build cache (rebuild)
     # --lock: the build tools each (target id, project) may use; None: resolve freely
     tool_pins: Mapping[tuple[str, str], Sequence[buildreqs.ToolPin]] | None = None
+    revision: int | None = None             # --revision N: every package is 0repackN
+    against: revision_.Published | None = None   # --against REPO: the revision REPO calls for
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,8 +117,16 @@ def accept(sdist: Sdist, ctx: Context) -> Sdist:
 
 
 def build_for_target(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[Artifact], list[str]]:
-    """Build one sdist for one target with its family's builder."""
-    return FAMILY_BUILDS[target.family](sdist, target, ctx)
+    """Build one sdist for one target with its family's builder, as the revision
+    --revision or --against asks for (repack.revision), else as the sdist's own."""
+    family_build = FAMILY_BUILDS[target.family]
+    if ctx.revision is not None:
+        sdist = dataclasses.replace(sdist, revision=ctx.revision, rebuilt=(
+            revision_.asked_reason(ctx.revision) if ctx.revision > 1 else None))
+    elif ctx.against is not None:
+        return revision_.build_against(sdist, target, lambda s: family_build(s, target, ctx),
+                                       ctx.against)
+    return family_build(sdist, target, ctx)
 
 
 def build_deb_for_target(sdist: Sdist, target: Target,

@@ -104,7 +104,8 @@ def _build_again(record: Provenance, target: Target, ctx: pipeline.Context) -> l
     sdist = dataclasses.replace(sdist, verified=record.verified,
                                 vulnerabilities=record.vulnerabilities, fixes=record.fixes,
                                 advisories_checked=record.advisories_checked,
-                                source_date_epoch=record.source_date_epoch)
+                                source_date_epoch=record.source_date_epoch,
+                                revision=record.revision, rebuilt=record.rebuilt)
     built, _ = pipeline.build_for_target(sdist, target, ctx)
     return [a.path for a in built]
 

@@ -33,6 +33,7 @@ from repack.model import (
     Relation,
     Target,
 )
+from repack.revision import deb_revision
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
@@ -46,7 +47,6 @@ _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")           # Policy 5.6.1
 _REVISION_SUFFIX = re.compile(r"[A-Za-z0-9+.~]*")         # Policy 5.6.12, debian_revision
 _LABEL_DIGITS = str.maketrans("0123456789", "QRSTUVWXYZ")  # local labels: digits -> Q..Z
 _PYTHON = DebName("python3")
-_REVISION = "0repack1"
 # dh-python maps setuptools to python3-pkg-resources (the runtime import); a build needs
 # the real thing.
 _BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
@@ -227,9 +227,11 @@ def deb_upstream_version(v: Version) -> str:
 
 
 def deb_version(
-    v: Version, *, distro_epoch: int, suffix: str, project: str | None = None
+    v: Version, *, distro_epoch: int, suffix: str, project: str | None = None,
+    revision: int = 1,
 ) -> DebVersion:
-    """Full Debian version ``[epoch:]upstream-0repack1<suffix>`` (Policy 5.6.12).
+    """Full Debian version ``[epoch:]upstream-0repackN<suffix>`` (Policy 5.6.12), N the
+    *revision* (repack.revision).
 
     epoch = distro_epoch + the PEP 440 epoch, omitted when 0.  distro_epoch is the epoch the
     target archive's package of the same binary name carries (`archive_epoch`): Debian 12's
@@ -240,7 +242,7 @@ def deb_version(
         raise MappingError(f"negative epoch {distro_epoch}", project=project)
     if not _REVISION_SUFFIX.fullmatch(suffix):
         raise MappingError(f"invalid Debian revision suffix {suffix!r}", project=project)
-    full = f"{deb_upstream_version(v)}-{_REVISION}{suffix}"
+    full = f"{deb_upstream_version(v)}-{deb_revision(revision, project=project)}{suffix}"
     return DebVersion(_with_epoch(distro_epoch + v.epoch, full))
 
 
@@ -538,7 +540,8 @@ def make_deb_spec(
     source = deb_source_name(project.name, target, archive, project=pname, binary=binary)
     epoch = archive_epoch(binary, archive)
     version = deb_version(
-        project.version, distro_epoch=epoch, suffix=target.version_suffix, project=pname
+        project.version, distro_epoch=epoch, suffix=target.version_suffix, project=pname,
+        revision=provenance.revision if provenance is not None else 1,
     )
     depends = list(python_relation(project.requires_python, target, project=pname))
     suggests: list[Alternatives] = []

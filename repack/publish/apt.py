@@ -26,6 +26,7 @@ from repack import targets as target_files
 from repack.errors import IntegrityError, MetadataError
 from repack.gpg import Signer
 from repack.publish.tree import Stage, pool_add, pool_drop, write_file
+from repack.revision import next_free_hint
 from repack.run import run
 
 COMPONENT = "main"
@@ -97,7 +98,7 @@ def _add_pool_file(stage: Path, src: Path, rel: str, digest: str) -> bool:
     if dest.exists():
         if sha256(dest) != digest:
             raise IntegrityError(f"{rel} is already published with different content; "
-                                 "refusing to overwrite it", hint="bump the version")
+                                 "refusing to overwrite it", hint=next_free_hint(rel))
         return False
     pool_add(stage, rel, src)      # journaled: the pool is shared by all generations
     return True
@@ -107,7 +108,8 @@ def _same_or_refuse(old: Record, new: Record, what: str) -> bool:
     if old["SHA256"] != new["SHA256"]:
         raise IntegrityError(f"{what} is already published as a different file "
                              f"(sha256 {old['SHA256'][:12]}…, new {new['SHA256'][:12]}…); "
-                             "refusing to overwrite it", hint="bump the version")
+                             "refusing to overwrite it",
+                             hint=next_free_hint(new["Version"]))
     return True
 
 

@@ -21,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 from repack.deb.naming import _active, _homepage, _license, _strip_zeros, python_relation
 from repack.errors import MappingError
 from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
+from repack.revision import rpm_release
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     "rpm_version", "specifier_dependency",
 ]
 
-RELEASE = "0.repack1"
+RELEASE = rpm_release(1)       # revision 1's Release, before the target's suffix
 _RELEASE_SUFFIX = re.compile(r"[A-Za-z0-9._+~]*")   # rpm: no '-' in a release
 _RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")    # console script names
@@ -161,19 +162,20 @@ def _check_caret(text: str, caret: bool, project: str | None) -> str:
 
 
 def rpm_version(
-    v: Version, *, suffix: str = "", caret: bool = True, project: str | None = None
+    v: Version, *, suffix: str = "", caret: bool = True, project: str | None = None,
+    revision: int = 1,
 ) -> RpmEVR:
     """(Epoch, Version, Release) for our own build of *v*.
 
-    Epoch is the PEP 440 epoch; Version is `rpm_upstream_version`; Release is ``0.repack1``
-    plus the target's suffix (".el9", ".fc42"): ``0.`` sorts below a distribution's own
-    ``1.el9`` of the same version, so the distribution's build wins, and ``.el9 < .fc42``
+    Epoch is the PEP 440 epoch; Version is `rpm_upstream_version`; Release is ``0.repackN``
+    (N the *revision*, repack.revision) plus the target's suffix (".el9", ".fc42"): ``0.``
+    sorts below a distribution's own ``1.el9`` of the same version, so the distribution's build wins, and ``.el9 < .fc42``
     keeps nothing odd between targets.
     """
     if not _RELEASE_SUFFIX.fullmatch(suffix):
         raise MappingError(f"invalid RPM release suffix {suffix!r}", project=project)
     return RpmEVR(v.epoch, rpm_upstream_version(v, caret=caret, project=project),
-                  RELEASE + suffix)
+                  rpm_release(revision, project=project) + suffix)
 
 
 def _evr(v: Version, text: str) -> str:
@@ -388,7 +390,8 @@ def make_rpm_spec(
     if not _FILE.fullmatch(top) or not _FILE.fullmatch(sdist_filename):
         raise MappingError(f"unsafe sdist name {sdist_filename!r} / {top!r}", project=pname)
     evr = rpm_version(project.version, suffix=target.version_suffix, caret=has_caret(target),
-                      project=pname)
+                      project=pname,
+                      revision=provenance.revision if provenance is not None else 1)
     scripts = tuple(dict.fromkeys(project.console_scripts))
     for script in scripts:
         if not _TOKEN.fullmatch(script):
