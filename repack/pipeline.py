@@ -249,6 +249,10 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        note = revision_.archive_note(project_name, str(first.version), first_spec, target,
+                                      archive)
+        if note is not None:
+            log.warn(note)
         owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                             project=project_name, allowed=ctx.settings.allowed_paths(project_name))
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
@@ -278,10 +282,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context,
                                        source="PEP 517", entry_points=meta.entry_points)
             spec = make_spec(project, sdist, target, archive, ctx.settings, tools)
             from_wheels = {str(r) for r in missing}
-            warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
+            warnings = [note] if note is not None else []
+            warnings += [f"{project_name}: {req} is not satisfied by {target.name}; "
                         "build it with repack too" for req in spec.unsatisfied
                         if req not in from_wheels and not _planned(req, ctx)]
-            for w in warnings:
+            for w in warnings[1 if note is not None else 0:]:
                 log.warn(w)
             with log.step("Rendering debian/"):
                 deb.render(container, srcdir, spec,

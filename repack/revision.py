@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from debian.debian_support import version_compare
+from packaging.version import InvalidVersion, Version
 
 from repack import log
 from repack.errors import ConfigError, MappingError
-from repack.model import Artifact, Sdist, Target
+from repack.model import ArchiveIndex, Artifact, DebSpec, Sdist, Target
 from repack.trust.provenance import MAX_REVISION
 
-__all__ = ["MAX_REVISION", "Published", "asked_reason", "build_against", "deb_revision",
+__all__ = ["MAX_REVISION", "Published", "archive_note", "asked_reason", "build_against", "deb_revision",
            "differs_reason", "next_free_hint", "revision_of", "rpm_release",
            "with_revision"]
 
@@ -91,6 +93,28 @@ def next_free_hint(version: str) -> str:
         return "bump the version"
     return (f"build it as the next revision: `repack build ... --revision {n + 1}`, or "
             "`repack build --against REPO`, which picks it when the published build differs")
+
+
+def archive_note(project: str, upstream: str, spec: DebSpec, target: Target,
+                 archive: ArchiveIndex) -> str | None:
+    """The line that says the target's archive already has this upstream version of the
+    package (Debian 12's python3-six 1.16.0-4 for six 1.16.0), and whose build apt then
+    installs: 0repackN sorts below the distribution's own revisions on purpose."""
+    from repack.deb.naming import _archive_upstream
+
+    theirs = archive.packages.get(spec.binary_name)
+    if theirs is None:
+        return None
+    same = _archive_upstream(theirs)
+    try:
+        if same is None or same != Version(upstream):
+            return None
+    except InvalidVersion:
+        return None
+    higher = "Debian's" if version_compare(theirs, spec.version) > 0 else "repack's"
+    return (f"{project}: {target.name} already ships {spec.binary_name} {theirs}, the same "
+            f"upstream version {upstream}; apt installs the higher of {spec.version} and "
+            f"{theirs}: {higher}")
 
 
 @dataclass(frozen=True, slots=True)

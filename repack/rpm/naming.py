@@ -26,8 +26,8 @@ from repack.trust.provenance import changelog_lines
 
 __all__ = [
     "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires", "rpm_name",
-    "rpm_provides", "rpm_requirement", "rpm_requires", "rpm_suggests", "rpm_upstream_version",
-    "rpm_version", "specifier_dependency",
+    "rpm_package_version", "rpm_provides", "rpm_requirement", "rpm_requires", "rpm_suggests",
+    "rpm_upstream_version", "rpm_version", "specifier_dependency",
 ]
 
 RELEASE = rpm_release(1)       # revision 1's Release, before the target's suffix
@@ -152,6 +152,23 @@ def rpm_upstream_version(v: Version, *, caret: bool = True, project: str | None 
     return _check_caret(out, caret, project)
 
 
+def rpm_package_version(v: Version, *, caret: bool = True, project: str | None = None) -> str:
+    """The package's own Version: `rpm_upstream_version` with the release as published,
+    trailing zeros kept (six 1.16.0 -> ``1.16.0``, as Fedora's python3-six spells it), for
+    final and post releases; pre and dev releases keep the stripped release (1.0.0rc1 ->
+    ``1~rc1``), so that the final release sorts after them however it is spelled.
+
+    Only dnf's upgrade order reads it: dependencies are on the ``python3dist()``
+    provides, which keep `rpm_upstream_version`.  PEP 440's 1.0 == 1.0.0 cannot be two
+    releases of one project; the one order this gets wrong is a project shortening its
+    spelling within one release (1.0.0, then 1.0.post1).
+    """
+    text = rpm_upstream_version(v, caret=caret, project=project)
+    if v.pre is not None or (v.dev is not None and v.post is None):
+        return text
+    return ".".join(map(str, v.release)) + text[len(_strip_zeros(v.release)):]
+
+
 def _check_caret(text: str, caret: bool, project: str | None) -> str:
     if not caret and "^" in text:
         raise MappingError(
@@ -167,14 +184,14 @@ def rpm_version(
 ) -> RpmEVR:
     """(Epoch, Version, Release) for our own build of *v*.
 
-    Epoch is the PEP 440 epoch; Version is `rpm_upstream_version`; Release is ``0.repackN``
+    Epoch is the PEP 440 epoch; Version is `rpm_package_version`; Release is ``0.repackN``
     (N the *revision*, repack.revision) plus the target's suffix (".el9", ".fc42"): ``0.``
     sorts below a distribution's own ``1.el9`` of the same version, so the distribution's build wins, and ``.el9 < .fc42``
     keeps nothing odd between targets.
     """
     if not _RELEASE_SUFFIX.fullmatch(suffix):
         raise MappingError(f"invalid RPM release suffix {suffix!r}", project=project)
-    return RpmEVR(v.epoch, rpm_upstream_version(v, caret=caret, project=project),
+    return RpmEVR(v.epoch, rpm_package_version(v, caret=caret, project=project),
                   rpm_release(revision, project=project) + suffix)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from debian.debian_support import version_compare
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from test_naming import ARCHIVE, TARGET, project
 from test_naming_rpm import EL9
@@ -16,8 +17,10 @@ from test_provenance import RECORD
 
 from repack.deb.naming import deb_version, make_deb_spec
 from repack.errors import ConfigError, MappingError, MetadataError
+from repack.model import ArchiveIndex
 from repack.revision import (
     Published,
+    archive_note,
     asked_reason,
     check_revision,
     deb_revision,
@@ -126,3 +129,25 @@ def test_published_reads_a_directory(tmp_path: Path) -> None:
         Published.parse(str(root / "missing"), None)
     with pytest.raises(ConfigError):
         Published.parse("ftp://example.org/repo", None)
+
+
+def test_the_archive_note_names_the_same_upstream_version() -> None:
+    """six 1.16.0 beside Debian 12's python3-six 1.16.0-4: said, with whose build apt takes."""
+    archive = ArchiveIndex(packages={"python3-six": "1.16.0-4", "python3-yaml": "6.0-3+b2"},
+                           dist_map={"six": "python3-six", "pyyaml": "python3-yaml"})
+
+    def note(name: str, version: str) -> str | None:
+        p = project(name=canonicalize_name(name), display_name=name, version=Version(version),
+                    requires_dist=(), build_requires=())
+        spec = make_deb_spec(p, source_url="https://files.example/x.tar.gz", target=TARGET,
+                             archive=archive, maintainer="R <r@example.org>",
+                             date="Mon, 01 Jan 2024 00:00:00 +0000")
+        return archive_note(name, version, spec, TARGET, archive)
+
+    assert note("six", "1.16.0") == (
+        "six: Debian 12 (bookworm) already ships python3-six 1.16.0-4, the same upstream "
+        "version 1.16.0; apt installs the higher of 1.16-0repack1~deb12 and 1.16.0-4: Debian's")
+    assert note("six", "1.16") is not None          # PEP 440: the same version
+    assert note("pyyaml", "6.0") is not None        # +b2 (a binNMU) is still 6.0
+    assert note("six", "1.17.0") is None            # a newer release: nothing to say
+    assert note("django", "4.2") is None            # not in this archive at all
