@@ -40,7 +40,7 @@ _DEB = re.compile(r"-0repack([0-9]+)(?=[A-Za-z0-9+.~]*$)")      # in a Debian ve
 _RPM = re.compile(r"(?:^|-)0\.repack([0-9]+)(?=[A-Za-z0-9._+~]*$)")   # in an rpm Release
 _DEB_FILE = re.compile(r"-0repack([0-9]+)(?=[A-Za-z0-9+.~]*_[a-z0-9-]+\.deb$)")
 _RPM_FILE = re.compile(r"-0\.repack([0-9]+)(?=[A-Za-z0-9._+~]*\.[a-z0-9_]+\.rpm$)")
-PACKAGE_LIMIT = 1 << 30          # a published package read back from a URL
+PACKAGE_LIMIT = 512 << 20        # a published package read back from a URL
 
 
 def deb_revision(n: int, *, project: str | None = None) -> str:
@@ -180,9 +180,13 @@ def build_against(sdist: Sdist, target: Target, build: Build,
     with tempfile.TemporaryDirectory(prefix="repack-against-") as tmp_dir:
         tmp = Path(tmp_dir)
 
+        seen: dict[str, Path | None] = {}
+
         def fetch(a: Artifact, n: int) -> Path | None:
-            filename = with_revision(a.path.name, n)
-            return published.open(published_rel(a, target, filename), tmp)
+            rel = published_rel(a, target, with_revision(a.path.name, n))
+            if rel not in seen:      # a URL's file is downloaded once
+                seen[rel] = published.open(rel, tmp)
+            return seen[rel]
 
         binaries = [a for a in built[0] if a.format in ("deb", "rpm")]
         if not binaries:

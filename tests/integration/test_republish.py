@@ -123,6 +123,8 @@ def test_a_rebuild_is_republished_as_the_next_revision(
             explained = repack("explain", str(deb))
             assert "  revision:  2: the build published as" in explained, explained
             assert "added" in repack("publish", "out4")
+            # a second machine rebuilds revision 2 from its record, reason and all
+            assert f"identical: {deb.name}" in repack("rebuild", str(deb))
             # and the rebuild of revision 2 is identical to it, read where it is served
             # (as the CI template's build jobs do): nothing to do
             server = subprocess.Popen(
