@@ -207,6 +207,9 @@ def build(reqs: tuple[str, ...], target_ids: tuple[str, ...], output: Path | Non
     log.configure(verbose=verbose)
 
     def body() -> None:
+        from repack.revision import check_revision
+
+        check_revision(revision, with_against=against is not None)   # before anything runs
         settings = _with_policy_flags(config.load(config_file), require_signature,
                                       deny_vulnerable)
         signer = cli_publish.make_signer(gnupghome, sign_key, passphrase_file,
@@ -255,7 +258,6 @@ def _revision_context(ctx: pipeline.Context, revision: int | None,
 
     from repack import revision as revisions
 
-    revisions.check_revision(revision, with_against=against is not None)
     if revision is not None:
         return dataclasses.replace(ctx, revision=revision)
     repo = ctx.settings.publish.repo
