@@ -5,23 +5,26 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from debian.debian_support import version_compare
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from repotools import make_deb  # type: ignore[import-not-found]
 from test_naming import ARCHIVE, TARGET, project
 from test_naming_rpm import EL9
 from test_provenance import RECORD
 
 from repack.deb.naming import deb_version, make_deb_spec
 from repack.errors import ConfigError, MappingError, MetadataError
-from repack.model import ArchiveIndex
+from repack.model import ArchiveIndex, Artifact, Release, Sdist
 from repack.revision import (
     Published,
     archive_note,
     asked_reason,
+    build_against,
     check_revision,
     deb_revision,
     differs_reason,
@@ -151,3 +154,62 @@ def test_the_archive_note_names_the_same_upstream_version() -> None:
     assert note("pyyaml", "6.0") is not None        # +b2 (a binNMU) is still 6.0
     assert note("six", "1.17.0") is None            # a newer release: nothing to say
     assert note("django", "4.2") is None            # not in this archive at all
+
+
+def test_build_against_picks_the_revision(tmp_path: Path) -> None:
+    """build_against with real .debs (dpkg-deb) for builds and a published tree on disk."""
+    repo, out = tmp_path / "repo", tmp_path / "out" / "debian-12"
+    pool = repo / "apt" / "pool" / "main" / "p" / "python3-x"   # no Source field: the Package
+    made: dict[tuple[int, bytes], Path] = {}
+    payload = [b"one\n"]
+    calls: list[tuple[int, str | None]] = []
+
+    def build(sdist: Sdist) -> tuple[list[Artifact], list[str]]:
+        """A reproducible "build": the same revision and payload give the same bytes."""
+        calls.append((sdist.revision, sdist.rebuilt))
+        version = f"1.0-0repack{sdist.revision}~deb12"
+        key = (sdist.revision, payload[0])
+        if key not in made:
+            made[key] = make_deb(tmp_path / "made" / str(len(made)), "python3-x", version,
+                                 payload=payload[0])
+        out.mkdir(parents=True, exist_ok=True)
+        dest = Path(shutil.copy(made[key], out / made[key].name))
+        return [Artifact(target="debian-12", format="deb", package="python3-x",
+                         version=version, path=dest, sha256="")], []
+
+    def publish(artifacts: list[Artifact]) -> None:
+        pool.mkdir(parents=True, exist_ok=True)
+        for a in artifacts:
+            shutil.copy(a.path, pool / a.path.name)
+
+    def against() -> list[Artifact]:
+        calls.clear()
+        return build_against(SDIST, TARGET, build, Published.parse(str(repo), None))[0]
+
+    repo.mkdir()
+    first = against()                                     # nothing published: revision 1
+    assert [a.version for a in first] == ["1.0-0repack1~deb12"] and calls == [(1, None)]
+    publish(first)
+    assert [a.version for a in against()] == ["1.0-0repack1~deb12"]   # identical: as is
+    assert calls == [(1, None)]
+
+    payload[0] = b"two\n"                                 # the build differs now
+    second = against()
+    assert [a.version for a in second] == ["1.0-0repack2~deb12"]
+    assert [n for n, _ in calls] == [1, 2]
+    reason = calls[1][1]
+    assert reason is not None and reason.startswith(
+        "the build published as 1.0-0repack1~deb12 differs (")
+    assert sorted(p.name for p in out.iterdir()) == ["python3-x_1.0-0repack2~deb12_all.deb"]
+    publish(second)
+    # revision 2 published: rebuilt as revision 2 (with its recorded reason), identical
+    assert [a.version for a in against()] == ["1.0-0repack2~deb12"]
+    assert [n for n, _ in calls] == [1, 2]
+
+
+SDIST = Sdist(
+    release=Release(name=canonicalize_name("x"), version=Version("1.0"),
+                    filename="x-1.0.tar.gz", url="https://files.example/x-1.0.tar.gz",
+                    sha256="0" * 64, size=None, requires_python=None, yanked=False,
+                    index_url="https://index.example/simple/"),
+    path=Path("x-1.0.tar.gz"), sha256="0" * 64, verified=())
