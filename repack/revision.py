@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,13 +86,27 @@ def differs_reason(version: str, difference: str) -> str:
     return f"the build published as {version} differs ({difference})."
 
 
-def next_free_hint(version: str) -> str:
-    """The hint of publish's refusal of a different file under a published version."""
+def next_free_hint(version: str, published: Iterable[str] = ()) -> str:
+    """The hint of publish's refusal of a different file under a published version (or
+    file name): the revision after the highest of *published* (versions or file names)
+    that differs from *version* only in its revision."""
     n = revision_of(version)
-    if n is None or n >= MAX_REVISION:
+    if n is None:
+        return "bump the version"
+    same = _without_revision(version)
+    n = max([n, *(revision_of(p) or 0 for p in published if _without_revision(p) == same)])
+    if n >= MAX_REVISION:
         return "bump the version"
     return (f"build it as the next revision: `repack build ... --revision {n + 1}`, or "
             "`repack build --against REPO`, which picks it when the published build differs")
+
+
+def _without_revision(text: str) -> str:
+    for pattern, prefix in ((_DEB_FILE, "-0repack"), (_RPM_FILE, "-0.repack"), (_DEB, "-0repack"),
+                            (_RPM, "0.repack")):
+        if pattern.search(text):
+            return pattern.sub(prefix, text, count=1)
+    return text
 
 
 def archive_note(project: str, upstream: str, spec: DebSpec, target: Target,

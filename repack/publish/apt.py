@@ -104,12 +104,12 @@ def _add_pool_file(stage: Path, src: Path, rel: str, digest: str) -> bool:
     return True
 
 
-def _same_or_refuse(old: Record, new: Record, what: str) -> bool:
+def _same_or_refuse(old: Record, new: Record, what: str, published: Sequence[str] = ()) -> bool:
     if old["SHA256"] != new["SHA256"]:
         raise IntegrityError(f"{what} is already published as a different file "
                              f"(sha256 {old['SHA256'][:12]}…, new {new['SHA256'][:12]}…); "
                              "refusing to overwrite it",
-                             hint=next_free_hint(new["Version"]))
+                             hint=next_free_hint(new["Version"], published))
     return True
 
 
@@ -159,7 +159,8 @@ def _add_deb(stage: Path, db: dict[str, list[Record]], deb: Path) -> bool:
     for old in db["packages"]:
         if (old["Package"], old["Version"], old["Architecture"]) == (
                 rec["Package"], rec["Version"], rec["Architecture"]):
-            return not _same_or_refuse(old, rec, what)
+            return not _same_or_refuse(old, rec, what, [r["Version"] for r in db["packages"]
+                                                         if r["Package"] == rec["Package"]])
     _add_pool_file(stage, deb, rel, rec["SHA256"])
     db["packages"].append(rec)
     return True

@@ -108,7 +108,7 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
             if old.header_sha256 != head.header_sha256:
                 raise IntegrityError(f"{src.name}: a different package is already published "
                                      f"under this name",
-                                     hint=next_free_hint(src.name))
+                                     hint=next_free_hint(src.name, os.listdir(repo)))
             log.debug(f"{src.name}: already published")
             continue
         dest = repo / src.name

@@ -82,6 +82,13 @@ def test_the_refusal_hint_names_the_next_revision() -> None:
     assert "--revision 3" in next_free_hint("4.2-0repack2~deb12")
     assert "--revision 2" in next_free_hint("python3-x-1.0-0.repack1.el9.noarch.rpm")
     assert next_free_hint("1.0-4") == "bump the version"
+    # the next free one: after the highest published revision of the same version
+    published = ["4.2-0repack1~deb12", "4.2-0repack3~deb12", "4.3-0repack7~deb12",
+                 "4.2-0repack9~deb13"]
+    assert "--revision 4" in next_free_hint("4.2-0repack1~deb12", published)
+    rpms = ["python3-x-1.0-0.repack2.el9.noarch.rpm", "python3-x-1.1-0.repack5.el9.noarch.rpm",
+            "python3-xy-1.0-0.repack8.el9.noarch.rpm", "repodata"]
+    assert "--revision 3" in next_free_hint("python3-x-1.0-0.repack1.el9.noarch.rpm", rpms)
 
 
 def test_check_revision() -> None:
