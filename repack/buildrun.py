@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from repack import config, publishing
+from repack import config, publishing, revision
 from repack.container import engine
 from repack.errors import ConfigError, IntegrityError
 from repack.gpg import Signer
@@ -44,6 +44,8 @@ class BuildOptions:
     with_deps: bool = False
     lock_file: Path | None = None
     jobs: int = 2
+    revision: int | None = None              # --revision N
+    against: str | None = None               # --against REPO|URL
     require_signature: bool = False          # policy flags, on top of [trust]
     deny_vulnerable: bool = False
     sign: bool = False                       # --sign, with --key, --gnupghome, --passphrase-file
@@ -101,6 +103,7 @@ def requests(reqs: Sequence[str], req_file: Path | None,
 def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildResult:
     """`repack build`: REQ and -r FILE (with their dependencies on --with-deps), or what
     --lock records; signed as built on --sign."""
+    revision.check_revision(options.revision, with_against=options.against is not None)
     policy = settings.policy.with_flags(require_signature=options.require_signature,
                                         deny_vulnerable=options.deny_vulnerable)
     settings = dataclasses.replace(settings, policy=policy)
@@ -108,13 +111,13 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
     signer = publishing.signer(options.gnupghome, options.sign_key, options.passphrase_file,
                                settings.publish) if options.sign else None
     if options.lock_file is not None:
-        result = _build_locked(options.lock_file, options,
-                               checked_context(settings, options.output), signer)
+        ctx = revision_context(checked_context(settings, options.output), options)
+        result = _build_locked(options.lock_file, options, ctx, signer)
     else:
         targets = pipeline.load_targets(options.target_ids or (DEFAULT_TARGET,))
         _check_signer(signer, targets)
         requests_ = requests(options.reqs, options.req_file, options.hashes)
-        ctx = checked_context(settings, options.output)
+        ctx = revision_context(checked_context(settings, options.output), options)
         if options.with_deps:
             from repack.plan import plans as buildplan
 
@@ -123,6 +126,21 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
         else:
             result = pipeline.build_all(requests_, targets, ctx)
     return result if signer is None else publishing.sign_build_result(result, signer)
+
+
+def revision_context(ctx: pipeline.Context, options: BuildOptions) -> pipeline.Context:
+    """--revision N, or the repository that picks the revision (repack.republish):
+    --against, else [publish] repo once it exists."""
+    if options.revision is not None:
+        return dataclasses.replace(ctx, revision=options.revision)
+    against, repo = options.against, ctx.settings.publish.repo
+    if against is None and repo is not None and repo.is_dir():
+        against = str(repo)
+    if against is None:
+        return ctx
+    from repack.republish import Published
+
+    return dataclasses.replace(ctx, against=Published.parse(against, ctx.session))
 
 
 def _check_signer(signer: Signer | None, targets: Sequence[Target]) -> None:

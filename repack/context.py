@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from packaging.requirements import Requirement
@@ -21,6 +22,9 @@ from repack.config import Settings
 from repack.container.engine import Engine
 from repack.model import Sdist
 from repack.trust.accept import AcceptKey
+
+if TYPE_CHECKING:
+    from repack.republish import Published
 
 __all__ = ["Context"]
 
@@ -36,6 +40,8 @@ class Context:
     fresh: bool = False                     # build again, never from the build cache (rebuild)
     # --lock: the build tools each (target id, project) may use; None: resolve freely
     tool_pins: Mapping[tuple[str, str], Sequence[ToolPin]] | None = None
+    revision: int | None = None             # --revision N: every package is 0repackN
+    against: Published | None = None        # --against REPO: the revision REPO calls for
     # What the trust policy accepted (repack.trust.accept), by file, verification and policy.
     accepted: MutableMapping[AcceptKey, Sdist] = field(default_factory=dict, compare=False,
                                                        repr=False)

@@ -123,6 +123,8 @@ class Sdist:
     fixes: tuple[Advisory, ...] = ()             # advisories of the previous release fixed here
     advisories_checked: bool = False             # the index had advisory data for this release
     source_date_epoch: int = 0                   # the build's only date (repack.sourcedate)
+    revision: int = 1                            # 0repackN of the packages (repack.revision)
+    rebuilt: str | None = None                   # why revision > 1: the changelog says so
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,6 +303,8 @@ class Provenance:
     advisories_checked: bool = False             # the index had advisory data for this release
     source_date_epoch: int | None = None         # the date every build of it uses
     build_tools: tuple[BuildToolRecord, ...] = ()   # wheels from the index the build ran
+    revision: int = 1                            # the packages' 0repackN (repack.revision)
+    rebuilt: str | None = None                   # why this revision was built, when > 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from repack import buildcache, log, steps
+from repack import buildcache, log, republish, revision, steps
 from repack import targets as target_files
 from repack.container import images
 from repack.context import Context
@@ -27,8 +27,8 @@ from repack.plan.closure import Plan
 from repack.plan.schedule import PlanFailed, run_graph
 from repack.resolve import resolve
 
-__all__ = ["BuildResult", "Context", "build_all", "build_one", "build_plans", "build_sdist",
-           "fetch_sdist", "load_targets", "render_only"]
+__all__ = ["BuildResult", "Context", "build_all", "build_family", "build_one", "build_plans",
+           "build_sdist", "fetch_sdist", "load_targets", "render_only"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,8 +83,22 @@ def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
 
 
 def build_sdist(sdist: Sdist, target: Target, ctx: Context) -> tuple[list[Artifact], list[str]]:
-    """An accepted sdist built by its target's family into the build cache (or found
-    there), then copied to OUTPUT/<target>/."""
+    """An accepted sdist built as the revision --revision or --against asks for
+    (repack.revision, repack.republish), else as the sdist's own (1, or what `repack
+    rebuild` read from the published package's record)."""
+    if ctx.revision is not None:
+        sdist = dataclasses.replace(sdist, revision=ctx.revision, rebuilt=(
+            revision.asked_reason(ctx.revision) if ctx.revision > 1 else None))
+    elif ctx.against is not None:
+        return republish.build_against(sdist, target, lambda s: build_family(s, target, ctx),
+                                       ctx.against)
+    return build_family(sdist, target, ctx)
+
+
+def build_family(sdist: Sdist, target: Target,
+                 ctx: Context) -> tuple[list[Artifact], list[str]]:
+    """The target's family builds the sdist into the build cache (or finds it there); the
+    artifacts are copied to OUTPUT/<target>/."""
     entry = FAMILIES[target.family].build(sdist, target, ctx)
     return buildcache.deliver(entry, target, ctx.output_dir)
 

@@ -20,12 +20,7 @@ package versions (debhelper, rpm), which can change the output.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
-import itertools
-import tarfile
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,15 +29,14 @@ from packaging.requirements import Requirement
 
 from repack import config, pipeline
 from repack import targets as target_files
+from repack.compare import deb_control, first_difference
 from repack.context import Context
-from repack.digest import sha256_file
 from repack.errors import ConfigError, MetadataError, TargetError
 from repack.model import BuildRequest, Provenance, Target
 from repack.rpm.query import query
-from repack.run import run
 from repack.trust import provenance
 
-__all__ = ["Outcome", "first_difference", "rebuild", "target_of"]
+__all__ = ["Outcome", "rebuild", "target_of"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,7 +103,8 @@ def _build_again(record: Provenance, target: Target, ctx: Context) -> list[Path]
     sdist = dataclasses.replace(sdist, verified=record.verified,
                                 vulnerabilities=record.vulnerabilities, fixes=record.fixes,
                                 advisories_checked=record.advisories_checked,
-                                source_date_epoch=record.source_date_epoch)
+                                source_date_epoch=record.source_date_epoch,
+                                revision=record.revision, rebuilt=record.rebuilt)
     built, _ = pipeline.build_sdist(sdist, target, ctx)
     return [a.path for a in built]
 
@@ -119,7 +114,7 @@ def maintainer_of(artifact: Path) -> str:
     entry, "Name <email> - EVR", as it has no Packager tag): the rebuild uses it, whatever
     this machine's configuration or signing key would give."""
     if artifact.name.endswith(".deb"):
-        value = str(Deb822(_deb_control(artifact)).get("Maintainer", ""))
+        value = str(Deb822(deb_control(artifact)).get("Maintainer", ""))
     else:
         value = query([artifact], "%{CHANGELOGNAME}\n")[0].rpartition(" - ")[0]
     try:
@@ -133,7 +128,7 @@ def target_of(artifact: Path) -> Target:
     (Debian revision ``~deb12``, rpm release ``.el9``)."""
     if artifact.name.endswith(".deb"):
         family = "deb"
-        version = Deb822(_deb_control(artifact))["Version"]
+        version = Deb822(deb_control(artifact))["Version"]
     else:
         family = "rpm"
         version = query([artifact], "%{RELEASE}\n")[0]
@@ -143,87 +138,3 @@ def target_of(artifact: Path) -> Target:
             return target
     raise TargetError(f"{artifact.name}: version {version!r} names no known target",
                       hint="give the target with -t")
-
-
-def first_difference(a: Path, b: Path) -> str | None:
-    """None when the packages are the same; else what differs first, in one line."""
-    if sha256_file(a) == sha256_file(b):
-        return None
-    if a.name.endswith(".rpm"):
-        return _rpm_difference(a, b)
-    return _deb_difference(a, b)
-
-
-# --------------------------------------------------------------------------- .deb
-
-def _deb_control(path: Path) -> bytes:
-    return run(["dpkg-deb", "-f", path]).stdout
-
-
-def _deb_difference(a: Path, b: Path) -> str:
-    ca, cb = Deb822(_deb_control(a)), Deb822(_deb_control(b))
-    for field in dict.fromkeys([*ca.keys(), *cb.keys()]):
-        if ca.get(field) != cb.get(field):
-            return f"control field {field}: {_short(ca.get(field))} != {_short(cb.get(field))}"
-    for what, option in (("file", "--fsys-tarfile"), ("control file", "--ctrl-tarfile")):
-        ta, tb = (run(["dpkg-deb", option, p]).stdout for p in (a, b))
-        if (diff := _tar_difference(ta, tb)) is not None:
-            return f"{what} {diff}"
-    return "the archives hold the same files but differ in compression or member order"
-
-
-def _tar_members(data: bytes) -> Iterator[tuple[str, tuple[object, ...]]]:
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        for m in tar:
-            content = tar.extractfile(m) if m.isfile() else None
-            digest = hashlib.sha256(content.read()).hexdigest()[:16] if content else ""
-            yield m.name, (("type", m.type.decode()), ("mode", oct(m.mode)),
-                           ("owner", f"{m.uname or m.uid}:{m.gname or m.gid}"),
-                           ("time", m.mtime), ("size", m.size), ("link", m.linkname),
-                           ("sha256", digest))
-
-
-def _tar_difference(a: bytes, b: bytes) -> str | None:
-    for ma, mb in itertools.zip_longest(_tar_members(a), _tar_members(b)):
-        if ma is None or mb is None:
-            extra = ma or mb
-            assert extra is not None
-            side = "only in the package" if mb is None else "only in the rebuild"
-            return f"{extra[0]}: {side}"
-        if ma[0] != mb[0]:
-            return f"{ma[0]} != {mb[0]} (the file lists differ)"
-        for (key, va), (_, vb) in zip(ma[1], mb[1], strict=True):
-            if va != vb:
-                return f"{ma[0]}: {key} {va} != {vb}"
-    return None
-
-
-# --------------------------------------------------------------------------- .rpm
-
-_RPM_TAGS = ("NAME", "EPOCH", "VERSION", "RELEASE", "ARCH", "BUILDTIME", "BUILDHOST",
-             "SOURCERPM", "SIZE", "LICENSE", "PAYLOADCOMPRESSOR")
-
-
-def _rpm_difference(a: Path, b: Path) -> str | None:
-    fmt = "%{SHA256HEADER}|%{PAYLOADDIGEST}\n"
-    if query([a], fmt) == query([b], fmt):
-        return None                       # same header and payload: only signatures differ
-    tags = "|".join(f"%{{{t}}}" for t in _RPM_TAGS) + "\n"
-    (va,), (vb,) = query([a], tags), query([b], tags)
-    for tag, x, y in zip(_RPM_TAGS, va.split("|"), vb.split("|"), strict=True):
-        if x != y:
-            return f"header {tag}: {_short(x)} != {_short(y)}"
-    with tempfile.TemporaryDirectory(prefix="repack-rpmdb-") as rpmdb:
-        da, db = (run(["rpm", "--dbpath", rpmdb, "-qp", "--nosignature", "--nodigest", "--dump",
-                       p]).stdout.decode(errors="replace").splitlines() for p in (a, b))
-    for la, lb in itertools.zip_longest(da, db):
-        if la != lb:
-            name = (la or lb or "").split(" ", 1)[0]
-            return f"file {name}: {_short(la)} != {_short(lb)}"
-    return "the headers differ in a tag repack does not compare (rpm -qp --xml shows all)"
-
-
-def _short(value: object, limit: int = 120) -> str:
-    """Package text fit for one terminal line: the package checked may be hostile."""
-    text = " ".join("".join(c if c.isprintable() else " " for c in str(value)).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

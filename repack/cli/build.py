@@ -42,6 +42,13 @@ else:   # images, pipeline: imports the repository commands need not pay for
                    "whose sha256 differs is refused.")
 @click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(min=1),
               help="Builds run at once with --with-deps or --lock.")
+@click.option("--revision", type=int, metavar="N",
+              help="Build every package as revision N (Debian -0repackN, rpm Release "
+                   "0.repackN); the changelog says it was asked for.")
+@click.option("--against", metavar="REPO|URL",
+              help="The published repository (directory or URL; default [publish] repo) "
+                   "whose builds pick the revision: the published one when identical, the "
+                   "next when it differs.")
 @click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
 @click.option("--key", "sign_key", help="Fingerprint to sign with (default: [publish] key, "
                                         "else the published key).")

@@ -139,6 +139,7 @@ class Prepared:
     missing: tuple[Requirement, ...]             # build requirements the archive lacks
     tools: tuple[buildreqs.BuildTool, ...]       # those as accepted wheels
     build_depends: str
+    archive_note: str | None    # the archive already ships this upstream version
 
 
 @contextmanager
@@ -159,6 +160,9 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        note = naming.archive_note(project_name, str(first.version), first_spec, target, archive)
+        if note is not None:
+            log.warn(note)
         owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                             project=project_name, allowed=ctx.settings.allowed_paths(project_name))
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
@@ -179,7 +183,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         deb.download_build_deps(build_depends)
         yield Prepared(deb=deb, tree=tree, srcdir=srcdir, pkg_info=pkg_info, first=first,
                        archive=archive, missing=tuple(missing), tools=tuple(tools),
-                       build_depends=build_depends)
+                       build_depends=build_depends, archive_note=note)
 
 
 def render_debian(p: Prepared, c: Container, sdist: Sdist, target: Target,
@@ -195,11 +199,12 @@ def render_debian(p: Prepared, c: Container, sdist: Sdist, target: Target,
                                      source="PEP 517", entry_points=meta.entry_points)
     spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools)
     from_wheels = {str(r) for r in p.missing}
-    warnings = [f"{project_name}: {req} is not satisfied by {target.name}; "
-                "build it with repack too" for req in spec.unsatisfied
-                if req not in from_wheels and not planned(req, ctx)]
-    for w in warnings:
+    lacking = [f"{project_name}: {req} is not satisfied by {target.name}; "
+               "build it with repack too" for req in spec.unsatisfied
+               if req not in from_wheels and not planned(req, ctx)]
+    for w in lacking:
         log.warn(w)
+    warnings = [p.archive_note, *lacking] if p.archive_note is not None else lacking
     with log.step("Rendering debian/"):
         p.deb.render(c, p.srcdir, spec, license_text=license_text(p.tree, project))
     return spec, warnings

@@ -33,10 +33,11 @@ from repack.model import (
     Target,
 )
 from repack.pep440 import active, check_requires_python, homepage, license_field, strip_zeros
+from repack.revision import deb_revision
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
-    "MappedRequirement", "archive_epoch", "archive_owners", "deb_package_name",
+    "MappedRequirement", "archive_epoch", "archive_note", "archive_owners", "deb_package_name",
     "deb_source_name", "deb_upstream_version", "deb_version", "make_deb_spec",
     "map_requirement", "own_package_name", "python_relation", "specifier_relations",
     "suggested_name",
@@ -46,7 +47,6 @@ _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")           # Policy 5.6.1
 _REVISION_SUFFIX = re.compile(r"[A-Za-z0-9+.~]*")         # Policy 5.6.12, debian_revision
 _LABEL_DIGITS = str.maketrans("0123456789", "QRSTUVWXYZ")  # local labels: digits -> Q..Z
 _PYTHON = DebName("python3")
-_REVISION = "0repack1"
 # dh-python maps setuptools to python3-pkg-resources (the runtime import); a build needs
 # the real thing.
 _BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
@@ -219,9 +219,11 @@ def deb_upstream_version(v: Version) -> str:
 
 
 def deb_version(
-    v: Version, *, distro_epoch: int, suffix: str, project: str | None = None
+    v: Version, *, distro_epoch: int, suffix: str, project: str | None = None,
+    revision: int = 1,
 ) -> DebVersion:
-    """Full Debian version ``[epoch:]upstream-0repack1<suffix>`` (Policy 5.6.12).
+    """Full Debian version ``[epoch:]upstream-0repackN<suffix>`` (Policy 5.6.12), N the
+    *revision* (repack.revision).
 
     epoch = distro_epoch + the PEP 440 epoch, omitted when 0.  distro_epoch is the epoch the
     target archive's package of the same binary name carries (`archive_epoch`): Debian 12's
@@ -232,7 +234,7 @@ def deb_version(
         raise MappingError(f"negative epoch {distro_epoch}", project=project)
     if not _REVISION_SUFFIX.fullmatch(suffix):
         raise MappingError(f"invalid Debian revision suffix {suffix!r}", project=project)
-    full = f"{deb_upstream_version(v)}-{_REVISION}{suffix}"
+    full = f"{deb_upstream_version(v)}-{deb_revision(revision, project=project)}{suffix}"
     return DebVersion(_with_epoch(distro_epoch + v.epoch, full))
 
 
@@ -486,7 +488,8 @@ def make_deb_spec(
     source = deb_source_name(project.name, target, archive, project=pname, binary=binary)
     epoch = archive_epoch(binary, archive)
     version = deb_version(
-        project.version, distro_epoch=epoch, suffix=target.version_suffix, project=pname
+        project.version, distro_epoch=epoch, suffix=target.version_suffix, project=pname,
+        revision=provenance.revision if provenance is not None else 1,
     )
     depends = list(python_relation(project.requires_python, target, project=pname))
     suggests: list[Alternatives] = []
@@ -555,3 +558,23 @@ def make_deb_spec(
         ),
         provenance=provenance,
     )
+
+
+def archive_note(project: str, upstream: str, spec: DebSpec, target: Target,
+                 archive: ArchiveIndex) -> str | None:
+    """The line that says the target's archive already has this upstream version of the
+    package (Debian 12's python3-six 1.16.0-4 for six 1.16.0), and whose build apt then
+    installs: 0repackN sorts below the distribution's own revisions on purpose."""
+    theirs = archive.packages.get(spec.binary_name)
+    if theirs is None:
+        return None
+    same = _archive_upstream(theirs)
+    try:
+        if same is None or same != Version(upstream):
+            return None
+    except InvalidVersion:
+        return None
+    higher = "Debian's" if version_compare(theirs, spec.version) > 0 else "repack's"
+    return (f"{project}: {target.name} already ships {spec.binary_name} {theirs}, the same "
+            f"upstream version {upstream}; apt installs the higher of {spec.version} and "
+            f"{theirs}: {higher}")

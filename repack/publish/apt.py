@@ -29,6 +29,7 @@ from repack.errors import IntegrityError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer
 from repack.publish.tree import Stage, pool_add, pool_drop
+from repack.revision import next_free_hint
 from repack.run import run
 
 COMPONENT = "main"
@@ -92,17 +93,18 @@ def _add_pool_file(stage: Path, src: Path, rel: str, digest: str) -> bool:
     if dest.exists():
         if sha256_file(dest) != digest:
             raise IntegrityError(f"{rel} is already published with different content; "
-                                 "refusing to overwrite it", hint="bump the version")
+                                 "refusing to overwrite it", hint=next_free_hint(rel))
         return False
     pool_add(stage, rel, src)      # journaled: the pool is shared by all generations
     return True
 
 
-def _same_or_refuse(old: Record, new: Record, what: str) -> bool:
+def _same_or_refuse(old: Record, new: Record, what: str, published: Sequence[str] = ()) -> bool:
     if old["SHA256"] != new["SHA256"]:
         raise IntegrityError(f"{what} is already published as a different file "
                              f"(sha256 {old['SHA256'][:12]}…, new {new['SHA256'][:12]}…); "
-                             "refusing to overwrite it", hint="bump the version")
+                             "refusing to overwrite it",
+                             hint=next_free_hint(new["Version"], published))
     return True
 
 
@@ -152,7 +154,8 @@ def _add_deb(stage: Path, db: dict[str, list[Record]], deb: Path) -> bool:
     for old in db["packages"]:
         if (old["Package"], old["Version"], old["Architecture"]) == (
                 rec["Package"], rec["Version"], rec["Architecture"]):
-            return not _same_or_refuse(old, rec, what)
+            return not _same_or_refuse(old, rec, what, [r["Version"] for r in db["packages"]
+                                                         if r["Package"] == rec["Package"]])
     _add_pool_file(stage, deb, rel, rec["SHA256"])
     db["packages"].append(rec)
     return True

@@ -34,6 +34,7 @@ from repack.errors import ConfigError, IntegrityError, SpliceUnsupported
 from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
 from repack.publish import security
+from repack.revision import next_free_hint
 from repack.rpm import vercmp as rpmvercmp
 from repack.rpm.query import query
 from repack.rpm.sign import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
@@ -94,7 +95,7 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
             if old.header_sha256 != head.header_sha256:
                 raise IntegrityError(f"{src.name}: a different package is already published "
                                      f"under this name",
-                                     hint="publish a new version or release instead")
+                                     hint=next_free_hint(src.name, os.listdir(repo)))
             log.debug(f"{src.name}: already published")
             continue
         dest = repo / src.name

@@ -21,16 +21,16 @@ from packaging.version import InvalidVersion, Version
 from repack.errors import MappingError
 from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
 from repack.pep440 import active, check_requires_python, homepage, license_field, strip_zeros
+from repack.revision import rpm_release
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
     "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires",
-    "rpm_name",
-    "rpm_provides", "rpm_requirement", "rpm_requires", "rpm_suggests", "rpm_upstream_version",
-    "rpm_version", "specifier_dependency",
+    "rpm_name", "rpm_package_version", "rpm_provides", "rpm_requirement", "rpm_requires",
+    "rpm_suggests", "rpm_upstream_version", "rpm_version", "specifier_dependency",
 ]
 
-RELEASE = "0.repack1"
+RELEASE = rpm_release(1)       # revision 1's Release, before the target's suffix
 _RELEASE_SUFFIX = re.compile(r"[A-Za-z0-9._+~]*")   # rpm: no '-' in a release
 _RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")    # console script names
@@ -152,6 +152,23 @@ def rpm_upstream_version(v: Version, *, caret: bool = True, project: str | None 
     return _check_caret(out, caret, project)
 
 
+def rpm_package_version(v: Version, *, caret: bool = True, project: str | None = None) -> str:
+    """The package's own Version: `rpm_upstream_version` with the release as published,
+    trailing zeros kept (six 1.16.0 -> ``1.16.0``, as Fedora's python3-six spells it), for
+    final and post releases; pre and dev releases keep the stripped release (1.0.0rc1 ->
+    ``1~rc1``), so that the final release sorts after them however it is spelled.
+
+    Only dnf's upgrade order reads it: dependencies are on the ``python3dist()``
+    provides, which keep `rpm_upstream_version`.  PEP 440's 1.0 == 1.0.0 cannot be two
+    releases of one project; the one order this gets wrong is a project shortening its
+    spelling within one release (1.0.0, then 1.0.post1).
+    """
+    text = rpm_upstream_version(v, caret=caret, project=project)
+    if v.pre is not None or (v.dev is not None and v.post is None):
+        return text
+    return ".".join(map(str, v.release)) + text[len(strip_zeros(v.release)):]
+
+
 def _check_caret(text: str, caret: bool, project: str | None) -> str:
     if not caret and "^" in text:
         raise MappingError(
@@ -162,19 +179,20 @@ def _check_caret(text: str, caret: bool, project: str | None) -> str:
 
 
 def rpm_version(
-    v: Version, *, suffix: str = "", caret: bool = True, project: str | None = None
+    v: Version, *, suffix: str = "", caret: bool = True, project: str | None = None,
+    revision: int = 1,
 ) -> RpmEVR:
     """(Epoch, Version, Release) for our own build of *v*.
 
-    Epoch is the PEP 440 epoch; Version is `rpm_upstream_version`; Release is ``0.repack1``
-    plus the target's suffix (".el9", ".fc42"): ``0.`` sorts below a distribution's own
-    ``1.el9`` of the same version, so the distribution's build wins, and ``.el9 < .fc42``
-    keeps nothing odd between targets.
+    Epoch is the PEP 440 epoch; Version is `rpm_package_version`; Release is ``0.repackN``
+    (N the *revision*, repack.revision) plus the target's suffix (".el9", ".fc42"): ``0.``
+    sorts below a distribution's own ``1.el9`` of the same version, so the distribution's
+    build wins, and ``.el9 < .fc42`` keeps nothing odd between targets.
     """
     if not _RELEASE_SUFFIX.fullmatch(suffix):
         raise MappingError(f"invalid RPM release suffix {suffix!r}", project=project)
-    return RpmEVR(v.epoch, rpm_upstream_version(v, caret=caret, project=project),
-                  RELEASE + suffix)
+    return RpmEVR(v.epoch, rpm_package_version(v, caret=caret, project=project),
+                  rpm_release(revision, project=project) + suffix)
 
 
 def _evr(v: Version, text: str) -> str:
@@ -389,7 +407,8 @@ def make_rpm_spec(
     if not _FILE.fullmatch(top) or not _FILE.fullmatch(sdist_filename):
         raise MappingError(f"unsafe sdist name {sdist_filename!r} / {top!r}", project=pname)
     evr = rpm_version(project.version, suffix=target.version_suffix, caret=has_caret(target),
-                      project=pname)
+                      project=pname,
+                      revision=provenance.revision if provenance is not None else 1)
     scripts = tuple(dict.fromkeys(project.console_scripts))
     for script in scripts:
         if not _TOKEN.fullmatch(script):

@@ -45,6 +45,7 @@ ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9._:-]{1,80}")
 VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
 _MAX_DOC = 1024 * 1024
 _MAX_TEXT = 1000
+MAX_REVISION = 999      # 0repack1 .. 0repack999 (repack.revision)
 
 
 def clean_text(value: object, *, limit: int = _MAX_TEXT, lines: bool = False) -> str:
@@ -82,6 +83,7 @@ def of(sdist: Sdist, build_tools: Sequence[Sdist] = ()) -> Provenance:
         advisories_checked=sdist.advisories_checked,
         source_date_epoch=sdist.source_date_epoch,
         build_tools=tuple(tool_record(t) for t in build_tools),
+        revision=sdist.revision, rebuilt=clean_text(sdist.rebuilt) if sdist.rebuilt else None,
     )
 
 
@@ -96,10 +98,14 @@ def tool_record(wheel: Sdist) -> BuildToolRecord:
 
 
 def changelog_lines(p: Provenance | None) -> tuple[str, ...]:
-    """Our own changelog lines about security fixes (ids only, checked; no upstream prose)."""
-    if p is None or not p.fixes:
+    """Our own changelog lines: why a revision > 1 was built, and security fixes (ids
+    only, checked; no upstream prose)."""
+    if p is None:
         return ()
-    return (f"Security update: fixes {', '.join(advisory_ids(p.fixes))}.",)
+    lines: tuple[str, ...] = (f"Rebuilt: {p.rebuilt}",) if p.revision > 1 and p.rebuilt else ()
+    if p.fixes:
+        lines += (f"Security update: fixes {', '.join(advisory_ids(p.fixes))}.",)
+    return lines
 
 
 def doc_path(package: str) -> str:
@@ -129,6 +135,9 @@ def to_json(p: Provenance) -> str:
     }
     if p.build_tools:   # absent when none: a record without tools stays byte-identical
         doc["build_tools"] = [_tool_json(t) for t in p.build_tools]
+    if p.revision != 1:  # likewise: revision 1 records stay as they were
+        doc["revision"] = p.revision
+        doc["rebuilt"] = p.rebuilt
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
@@ -215,6 +224,8 @@ def from_json(text: str | bytes, *, source: str = "provenance") -> Provenance:
             advisories_checked=doc.get("advisories_checked") is True,
             source_date_epoch=_epoch(doc.get("source_date_epoch")),
             build_tools=tuple(_tool_from_json(t) for t in _list(doc.get("build_tools", []))),
+            revision=_revision(doc.get("revision", 1)),
+            rebuilt=clean_text(doc["rebuilt"]) if isinstance(doc.get("rebuilt"), str) else None,
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise MetadataError(f"{source}: malformed {DOC_NAME}: {exc}") from exc
@@ -226,6 +237,12 @@ def _epoch(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("source_date_epoch must be a whole number of seconds")
+    return value
+
+
+def _revision(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REVISION:
+        raise ValueError(f"revision must be a whole number from 1 to {MAX_REVISION}")
     return value
 
 

@@ -116,6 +116,8 @@ def describe(path: Path, p: Provenance) -> str:
     if p.fixes:
         lines.append(f"  security update, fixes: {len(p.fixes)}")
         lines += [_advisory_line(a) for a in p.fixes]
+    if p.revision > 1:
+        lines.append(f"  revision:  {p.revision}: " + clean_text(p.rebuilt or "no reason recorded"))
     lines += build_tool_lines(p)
     return "\n".join(lines)
 

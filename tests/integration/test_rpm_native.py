@@ -105,7 +105,7 @@ def native_rpm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_arch_specific_rpm_in_sitearch(native_rpm: dict[str, Any]) -> None:
     rpm = native_rpm["rpm"]
-    assert rpm.name == "python3-tiny-native-1-0.repack1.el9.x86_64.rpm"
+    assert rpm.name == "python3-tiny-native-1.0-0.repack1.el9.x86_64.rpm"
     assert rpm_q(rpm, "--queryformat", "%{ARCH}") == ["x86_64"]
     assert not list(rpm.parent.glob("*debug*")), "no -debuginfo/-debugsource packages"
     files = rpm_q(rpm, "--list")
@@ -225,8 +225,8 @@ def test_platform_wheel_without_c_sources_is_built_arch_specific(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     assert "building tiny-platform again as arch-specific" in proc.stderr
     names = sorted(p.name for p in (tmp_path / "out" / "el9").glob("*.rpm"))
-    assert names == ["python3-tiny-platform-1-0.repack1.el9.src.rpm",
-                     "python3-tiny-platform-1-0.repack1.el9.x86_64.rpm"]
+    assert names == ["python3-tiny-platform-1.0-0.repack1.el9.src.rpm",
+                     "python3-tiny-platform-1.0-0.repack1.el9.x86_64.rpm"]
     rpm = tmp_path / "out" / "el9" / names[1]
     files = rpm_q(rpm, "--list")
     # The wheel's root (its .dist-info) goes to sitearch; setuptools put the pure module

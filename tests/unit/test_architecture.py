@@ -237,6 +237,22 @@ def test_no_import_cycles() -> None:
     assert not found, "import cycles: " + "; ".join(found)
 
 
+def test_signing_does_not_import_publishing() -> None:
+    graph = import_graph()
+    for signer in ("repack.deb.sign", "repack.rpm.sign", "repack.gpg", "repack.keys"):
+        assert not {m for m in graph[signer].modules if m.startswith("repack.publish")}, signer
+
+
+def test_every_target_family_has_a_builder_and_a_publisher() -> None:
+    from repack import targets as target_files
+    from repack.family import FAMILIES
+    from repack.publish.families import PUBLISHERS
+
+    families = {target_files.load(t).family for t in target_files.available()}
+    assert families == {"deb", "rpm"}
+    assert families <= FAMILIES.keys() and families <= PUBLISHERS.keys()
+
+
 # The checks themselves, on small made-up modules.
 
 KNOWN = {"repack", "repack.a", "repack.b", "repack.deb", "repack.deb.naming", "repack.lazy"}

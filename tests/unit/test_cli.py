@@ -36,6 +36,10 @@ def test_help_explains_the_verbs(runner: CliRunner) -> None:
     (["build", "a", "b", "--hash", "sha256:" + "0" * 64], "--hash applies to exactly one REQ"),
     (["build", "a", "--hash", "md5:abc"], "error:"),
     (["build"], "nothing to build"),
+    (["build", "a", "--revision", "0"], "--revision 0: a whole number from 1 to 999"),
+    (["build", "a", "--revision", "2", "--against", "repo"], "--revision and --against both"),
+    (["build", "a", "--against", "/nonexistent/repo"], "--against /nonexistent/repo: no such"),
+    (["build", "a", "--against", "ftp://example.org/"], "a directory or an http(s) URL"),
 ])
 def test_usage_errors_exit_2_with_one_line(runner: CliRunner, args: list[str],
                                            message: str) -> None:

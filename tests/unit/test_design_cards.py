@@ -81,3 +81,7 @@ def test_ci_template_builds_known_targets_and_keeps_secrets_in_publish() -> None
     runs = [step.get("run", "") for step in publish["steps"]]
     assert not any("set -x" in r or "secrets." in r for r in runs)   # only via env:
     assert any("repack publish" in r for r in runs) and any("repo verify" in r for r in runs)
+    # a second run republishes: its builds pick their revision against what is served
+    builds = [r for r in (step.get("run", "") for step in build["steps"]) if "repack build" in r]
+    assert builds and all('--against "$REPO_URL"' in r for r in builds)
+    assert "REPO_URL" in workflow["env"]

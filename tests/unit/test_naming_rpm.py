@@ -36,6 +36,7 @@ from repack.rpm.naming import (
     make_rpm_spec,
     rpm_build_requires,
     rpm_name,
+    rpm_package_version,
     rpm_provides,
     rpm_requirement,
     rpm_requires,
@@ -243,8 +244,43 @@ def _random_version(rnd: random.Random) -> Version:
 @example(V("1.0.dev0"), V("1.0a0.dev0"))
 @example(V("1.0.post0"), V("1.0.0.1.dev0"))
 @example(V("1.0a1.post0"), V("1.0a1.post0.dev1"))
+@example(V("1.16.0"), V("1.16.0.post1"))
+@example(V("1.0.0"), V("1.0.post1"))
+@example(V("1.0.0rc1"), V("1.0"))
 def test_version_order_matches_pep440(v1: Version, v2: Version) -> None:
-    assert cmp(label_compare(evr(v1), evr(v2)), 0) == cmp(v1, v2), (evr(v1), evr(v2))
+    """PEP 440 order, except between two spellings of one final or post release (1.0 and
+    1.0.0, which PEP 440 calls equal, or 1.0.0 and 1.0.post1): one project never
+    publishes both, and the longer spelling sorts after the shorter one's posts."""
+    ours = cmp(label_compare(evr(v1), evr(v2)), 0)
+    if respelled(v1, v2):
+        assert ours == cmp(len(v1.release), len(v2.release)), (evr(v1), evr(v2))
+    else:
+        assert ours == cmp(v1, v2), (evr(v1), evr(v2))
+
+
+def respelled(a: Version, b: Version) -> bool:
+    """Final or post releases of one release written with other trailing zeros."""
+    def kept(v: Version) -> bool:      # rpm_package_version keeps the spelling of these
+        return v.pre is None and (v.dev is None or v.post is not None)
+    return (kept(a) and kept(b) and a.epoch == b.epoch and a.release != b.release
+            and _padded(a.release, b.release) == _padded(b.release, a.release))
+
+
+def _padded(r: tuple[int, ...], other: tuple[int, ...]) -> tuple[int, ...]:
+    return r + (0,) * max(0, len(other) - len(r))
+
+
+def test_the_package_version_keeps_the_release_as_published() -> None:
+    assert [rpm_package_version(V(t)) for t in (
+        "1.16.0", "1.16", "1.0.0.post1", "1.0.0.post1.dev2", "1.0.0rc1", "1.0.0.dev1",
+        "2!1.0.0")] == ["1.16.0", "1.16", "1.0.0^post1", "1.0.0^post1~dev2", "1~rc1",
+                        "1~~dev1", "1.0.0"]
+    six = make_rpm_spec(project(version=V("1.16.0")), sdist_filename="six-1.16.0.tar.gz",
+                        source_url="https://files.example/six-1.16.0.tar.gz", target=EL9,
+                        packager="R <r@example.org>", date="Mon, 01 Jan 2024 00:00:00 +0000")
+    assert (six.version, six.release) == ("1.16.0", "0.repack1.el9")
+    # dependencies are on the provides, which PEP 440's equality keeps stripped
+    assert six.provides[0].endswith(" = 1.16")
 
 
 @pytest.mark.process
@@ -435,9 +471,9 @@ def test_native_code_and_build_requires() -> None:
     assert s.buildarch is None and "gcc" in s.build_requires
     assert s.build_requires[-2:] == ("python3dist(setuptools) >= 61", "python3dist(cython) < 3~~")
     assert not any("tomli" in b for b in s.build_requires)
-    assert (s.epoch, s.version) == (1, "2^post1")
+    assert (s.epoch, s.version) == (1, "2.0^post1")
     assert s.provides == ("python3dist(django) = 1:2^post1", "python3.9dist(django) = 1:2^post1")
-    assert s.changelog.evr == "1:2^post1-0.repack1.el9"
+    assert s.changelog.evr == "1:2.0^post1-0.repack1.el9"
     assert rpm_build_requires(p, EL9)[:5] == (
         "python3-devel", "pyproject-rpm-macros", "python3-pip", "python3-wheel", "gcc")
 

@@ -10,7 +10,7 @@ import pytest
 from repotools import make_deb  # type: ignore[import-not-found]
 from rpmkit import build_rpm, make_signer  # type: ignore[import-not-found]
 
-from repack import rebuild
+from repack import compare, rebuild
 from repack.errors import TargetError
 from repack.rpm.sign import sign_rpm
 
@@ -20,19 +20,19 @@ pytestmark = pytest.mark.process   # every test here runs a real local command
 def test_identical_debs(tmp_path: Path) -> None:
     a = make_deb(tmp_path / "a", "python3-x", "1.0-0repack1~deb12")
     b = make_deb(tmp_path / "b", "python3-x", "1.0-0repack1~deb12")
-    assert rebuild.first_difference(a, b) is None
+    assert compare.first_difference(a, b) is None
 
 
 def test_deb_control_field_difference(tmp_path: Path) -> None:
     a = make_deb(tmp_path / "a", "python3-x", "1.0-1", source="python-x")
     b = make_deb(tmp_path / "b", "python3-x", "1.0-1", source="python-y")
-    assert rebuild.first_difference(a, b) == "control field Source: python-x != python-y"
+    assert compare.first_difference(a, b) == "control field Source: python-x != python-y"
 
 
 def test_deb_file_difference(tmp_path: Path) -> None:
     a = make_deb(tmp_path / "a", "python3-x", "1.0-1", payload=b"one\n")
     b = make_deb(tmp_path / "b", "python3-x", "1.0-1", payload=b"two\n")
-    diff = rebuild.first_difference(a, b)
+    diff = compare.first_difference(a, b)
     assert diff is not None
     assert diff.startswith("file ./usr/share/doc/python3-x/payload: sha256 "), diff
 
@@ -40,7 +40,7 @@ def test_deb_file_difference(tmp_path: Path) -> None:
 def test_hostile_text_stays_on_one_line(tmp_path: Path) -> None:
     a = make_deb(tmp_path / "a", "python3-x", "1.0-1", source="python-x")
     b = make_deb(tmp_path / "b", "python3-x", "1.0-1", source="python-x\x1b[2Jforged")
-    diff = rebuild.first_difference(a, b)
+    diff = compare.first_difference(a, b)
     assert diff is not None and "\x1b" not in diff and "\n" not in diff
 
 
@@ -52,14 +52,14 @@ def test_signed_rpm_matches_its_unsigned_rebuild(tmp_path: Path) -> None:
     shutil.copy2(unsigned, signed)
     sign_rpm(signed, make_signer(tmp_path / "gnupg"))
     assert signed.read_bytes() != unsigned.read_bytes()
-    assert rebuild.first_difference(signed, unsigned) is None
+    assert compare.first_difference(signed, unsigned) is None
 
 
 def test_rpm_header_difference(tmp_path: Path) -> None:
     a = build_rpm(tmp_path / "a", "python3-x", "1.0", release="1")
     b = build_rpm(tmp_path / "b", "python3-x", "1.0", release="1",
                   files={"/usr/lib/python3.9/site-packages/x/__init__.py": "changed = True\n"})
-    diff = rebuild.first_difference(a, b)
+    diff = compare.first_difference(a, b)
     assert diff is not None and diff.startswith(("header ", "file ")), diff
 
 

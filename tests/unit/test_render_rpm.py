@@ -140,10 +140,10 @@ def test_epoch_native_and_fedora(tmp_path: Path) -> None:
     text = render_text(s)
     assert "Epoch:          1\n" in text and "BuildArch" not in text
     assert "Source0:        django-1!2.0.post1.tar.gz\n" in text
-    assert "* Tue Jan 02 2024 Repack <repack@example.org> - 1:2^post1-0.repack1.fc42" in text
+    assert "* Tue Jan 02 2024 Repack <repack@example.org> - 1:2.0^post1-0.repack1.fc42" in text
     path = render_spec(s, tmp_path)
     q = rpmspec(path, "-q", "--qf", "%{epoch}:%{version}-%{release}\n")
-    assert q.returncode == 0 and q.stdout.strip() == "1:2^post1-0.repack1.fc42", q.stderr
+    assert q.returncode == 0 and q.stdout.strip() == "1:2.0^post1-0.repack1.fc42", q.stderr
     assert rpmspec(path, "-q", "--requires").stdout.splitlines() == [
         "(python3dist(foo) > 1^0 with (python3dist(foo) < 1.5 or python3dist(foo) > 1.5))",
         "python(abi) = 3.13"]
