@@ -19,6 +19,6 @@ writes keys/ and client/, then renames the staging directory to gen-N and swaps
 leaves ``current`` whole, and the next publish deletes the leftovers.
 
 Each package family's side of the tree (apt for "deb", yum for "rpm") implements one
-contract, repack.publish.families.FamilyPublisher (add, removal, remove, prune, verify,
+contract, repack.publish.families.FamilyPublisher (add, removal, remove, prune, sign, verify,
 packages); the commands find it in families.PUBLISHERS by the target's family.
 """
