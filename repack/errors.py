@@ -12,6 +12,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+# `repack outdated`'s findings, not errors: far from the error codes (1-12) and the
+# signals (128+N), so a monitoring check tells them apart; 100 as `dnf check-update`.
+UPDATES_PENDING = 100
+SECURITY_PENDING = 101
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "unexpected internal error (a bug: please report it with --debug output)",
@@ -31,6 +36,10 @@ EXIT_CODES: dict[int, str] = {
         "bad, or a release with known vulnerabilities was refused (--deny-vulnerable)",
     12: "the host refused a file operation: disk full, a read-only or missing directory, "
         "permissions",
+    UPDATES_PENDING: "`repack outdated`: the index has newer releases of published "
+                     "projects, none of them a security update",
+    SECURITY_PENDING: "`repack outdated`: a security update is pending (a newer release "
+                      "fixes an advisory of a published version)",
     129: "interrupted by SIGHUP",
     130: "interrupted by SIGINT (Ctrl-C)",
     143: "interrupted by SIGTERM",

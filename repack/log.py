@@ -53,6 +53,18 @@ def configure(*, verbose: bool = False, quiet: bool = False) -> None:
     _state["quiet"] = quiet
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Within: no info lines (warnings, errors and -v's debug lines still print), for a
+    command whose output is only its result (`repack outdated`)."""
+    before = _state["quiet"]
+    _state["quiet"] = True
+    try:
+        yield
+    finally:
+        _state["quiet"] = before
+
+
 def verbose() -> bool:
     return bool(_state["verbose"])
 

@@ -21,6 +21,7 @@ from repack.gpg import Signer, default_gnupghome, read_passphrase
 
 if TYPE_CHECKING:
     from repack.pipeline import BuildResult
+    from repack.publish.outdated import Report
     from repack.publish.publisher import Options
 
 DEFAULT_VALID_DAYS = 7
@@ -115,6 +116,17 @@ def client_files(given_repo: Path | None, url: str | None,
     from repack.publish.clients import client_files as files
 
     return files(repo(given_repo, cfg, exists=True), url or cfg.url)
+
+
+def outdated(given_repo: Path | None, target: str | None, cfg: PublishSettings) -> Report:
+    """`repack outdated`: what REPO publishes (--repo, else [publish] repo) compared with
+    the index pip is configured with."""
+    from repack import http, resolve
+    from repack.publish.outdated import check
+
+    root = repo(given_repo, cfg, exists=True)
+    with http.session() as session:
+        return check(root, index=resolve.index_url(), session=session, target=target)
 
 
 def write_files(files: Mapping[str, bytes], output: Path) -> Iterator[Path]:

@@ -102,6 +102,35 @@ def repo_list(repo: Path | None, target: str | None, as_json: bool,
         click.echo(line)
 
 
+@click.command()
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="The repository directory (required unless [publish] repo is set).")
+@click.option("-t", "--target", help="Only this target's packages (e.g. debian-12).")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON document on stdout: behind, current, skipped.")
+@common
+def outdated(repo: Path | None, target: str | None, as_json: bool,
+             settings: config.Settings) -> None:
+    """For every project REPO publishes, per target: the newest release on the index whose
+    Requires-Python admits the target's Python, and the advisories of the published
+    version that it fixes.  One line per project and target that is behind, then a
+    summary.  Exit 0: nothing pending; 100: newer releases, none a security update; 101:
+    a security update is pending.  Changes nothing."""
+    from repack.publish.outdated import exit_code, summary, text_lines
+
+    report = publishing.outdated(repo, target, settings.publish)
+    for s in report.skipped:
+        log.warn(f"{s.package} {s.version} ({s.target}): not checked: {s.why}")
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+        log.info(summary(report))
+    else:
+        for line in text_lines(report):
+            click.echo(line)
+        click.echo(summary(report))
+    click.get_current_context().exit(exit_code(report))
+
+
 @repo.command("remove")
 @click.argument("spec", metavar="PACKAGE[=VERSION]")
 @click.option("-t", "--target", help="Only from this target (e.g. debian-12, el9).")
@@ -187,4 +216,4 @@ def serve(root: Path, port: int, settings: config.Settings) -> None:
         httpd.server_close()
 
 
-COMMANDS = (sign, publish, repo, serve)
+COMMANDS = (sign, publish, repo, outdated, serve)

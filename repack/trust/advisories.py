@@ -143,13 +143,16 @@ def _fixed_between(a: Advisory, low: Version, high: Version) -> bool:
     return False
 
 
-def lookup(release: Release, session: requests.Session) -> Findings:
+def lookup(release: Release, session: requests.Session, *,
+           since: Version | None = None) -> Findings:
     """Known vulnerabilities of `release` and the advisories it fixes (at most 3 requests).
 
     fixes: advisories listed for the previous final release (the greatest non-pre-release
-    version below release.version) that name a fixed_in version after it and up to
+    version below release.version; `since` instead when given: the version a repository
+    publishes, for `repack outdated`) that name a fixed_in version after it and up to
     release.version, and that the release itself is not listed with (an advisory still
-    affecting the release is fixed by nothing).
+    affecting the release is fixed by nothing).  With `since`, checked also needs the
+    index's data for `since`.
     """
     project = str(release.name)
     index = release.index_url
@@ -172,7 +175,11 @@ def lookup(release: Release, session: requests.Session) -> Findings:
         log.debug(f"{project}: the index's JSON API document for {key} lists no advisories "
                   "(no 'vulnerabilities' list)")
         return Findings()
-    older = [(v, k) for k, v in versions.items() if v < release.version and not v.is_prerelease]
+    if since is not None:
+        older = [(since, next((k for k, v in versions.items() if v == since), str(since)))]
+    else:
+        older = [(v, k) for k, v in versions.items()
+                 if v < release.version and not v.is_prerelease]
     if not older:
         return Findings(vulnerabilities=vulnerabilities, checked=True)
     prev_version, previous = max(older)
@@ -182,5 +189,6 @@ def lookup(release: Release, session: requests.Session) -> Findings:
     fixes = tuple(a for a in before or ()
                   if a.id not in still and not still.intersection(a.aliases)
                   and _fixed_between(a, prev_version, release.version))
+    # asked about `since`, the answer is its fixes: no data for `since` is no answer
     return Findings(vulnerabilities=vulnerabilities, fixes=fixes, previous=previous,
-                    checked=True)
+                    checked=since is None or before is not None)

@@ -198,3 +198,18 @@ def test_json_document_round_trips(index: LocalIndex) -> None:
     with http.session() as s:
         found = lookup(release(index.url, "1.1"), s)
     assert found.fixes[0].link == "https://x/y"
+
+
+def test_since_compares_with_the_published_version(index: LocalIndex) -> None:
+    """`since` (repack outdated): the fixes are counted from that version, not from the
+    previous final release; without its data nothing is checked."""
+    index.add_vulnerability("demo", "1.0", id=GHSA, fixed_in=["1.1"])
+    index.add_vulnerability("demo", "1.0", id="PYSEC-2023-1", fixed_in=["2.0"])
+    with http.session() as s:
+        found = lookup(release(index.url, "2.0"), s, since=Version("1.0"))
+        assert found.previous == "1.0" and found.checked
+        assert [a.id for a in found.fixes] == [GHSA, "PYSEC-2023-1"]
+        # the previous final release (1.2) has none of them
+        assert lookup(release(index.url, "2.0"), s).fixes == ()
+        gone = lookup(release(index.url, "2.0"), s, since=Version("0.9"))
+    assert (gone.fixes, gone.checked) == ((), False)
