@@ -136,8 +136,10 @@ def _published(entries: Iterable[Entry]) -> tuple[list[_Published], list[Skipped
 
 
 def _unusable(e: Entry) -> str | None:
+    if e.record == "missing":
+        return "it has no provenance record"
     if e.record != "ok" or e.project is None or e.upstream_version is None:
-        return f"no provenance record ({e.record})" if e.record != "ok" else "no provenance record"
+        return f"its provenance record is {e.record}"     # "unreadable: <why>"
     try:
         canonicalize_name(e.project, validate=True)
     except InvalidName:

@@ -188,8 +188,8 @@ def test_repo_from_config_and_an_unreadable_package(tmp_path: Path, home: Path,
     assert code == 0, err
     assert text.splitlines() == [
         "1 up to date, 0 outdated (0 with a security update), 1 not checked"]
-    assert "warning: python3-delta 1.0-1 (debian-12): not checked: no provenance record " \
-           "(unreadable: " in err and "\x1b" not in err
+    assert "warning: python3-delta 1.0-1 (debian-12): not checked: its provenance " \
+           "record is unreadable: " in err and "\x1b" not in err
 
 
 def test_no_repo_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
