@@ -59,6 +59,15 @@ def setup_host() -> None:
     run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
 
 
+def forget_old_name(python: Path) -> None:
+    """The distribution was once named "repack", a PyPI name that belongs to an unrelated
+    project (it is "repack-native" now; the command is still `repack`): an install of the
+    old name in .venv, or its egg-info beside the sources, would be a second `repack`."""
+    subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "repack"],
+                   capture_output=True, check=False)
+    shutil.rmtree(ROOT / "repack.egg-info", ignore_errors=True)
+
+
 def setup_venv(extras: str) -> Path:
     python = VENV / "bin" / "python"
     sources = [ROOT / "pyproject.toml"]
@@ -68,6 +77,7 @@ def setup_venv(extras: str) -> Path:
     if not python.exists():
         say(f"creating {VENV}")
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    forget_old_name(python)
     target = f"{ROOT}[{extras}]" if extras else str(ROOT)
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target])
     STAMP.write_text(wanted)

@@ -4,11 +4,16 @@ parse, their shell scripts parse, and they agree with repack's targets and clien
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from repack import targets
 from repack.publish import clients
@@ -74,10 +79,10 @@ def test_ci_template_builds_known_targets_and_keeps_secrets_in_publish() -> None
     text = (ROOT / "ci" / "github-actions.yml").read_text()
     workflow = yaml.safe_load(text)
     build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
-    matrix = [m["target"] for m in build["strategy"]["matrix"]["include"]]
+    matrix = build["strategy"]["matrix"]["target"]
     assert set(matrix) <= set(targets.available())
     assert "secrets." not in json.dumps(build)
-    assert publish["needs"] == "build"
+    assert "build" in publish["needs"]
     runs = [step.get("run", "") for step in publish["steps"]]
     assert not any("set -x" in r or "secrets." in r for r in runs)   # only via env:
     assert any("repack publish" in r for r in runs) and any("repo verify" in r for r in runs)
@@ -85,3 +90,80 @@ def test_ci_template_builds_known_targets_and_keeps_secrets_in_publish() -> None
     builds = [r for r in (step.get("run", "") for step in build["steps"]) if "repack build" in r]
     assert builds and all('--against "$REPO_URL"' in r for r in builds)
     assert "REPO_URL" in workflow["env"]
+
+
+def requirement_entries(path: Path) -> list[str]:
+    """The entries of a pip requirements file: continuation lines joined, comments gone."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    lines = (re.sub(r"(^|\s)#.*", "", line).strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def pins(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version or wheel path, sha256 digests) of each entry; every entry must be
+    pinned (== or a wheel file) and carry at least one sha256."""
+    found = {}
+    for entry in requirement_entries(path):
+        what, *options = entry.split()
+        digests = [o.removeprefix("--hash=sha256:") for o in options]
+        assert digests and all(re.fullmatch(r"[0-9a-f]{64}", d) for d in digests), entry
+        assert len(digests) == len(options), entry         # nothing but --hash options
+        if what.endswith(".whl"):
+            name = parse_wheel_filename(Path(what).name)[0]
+            found[str(name)] = (what, digests)
+        else:
+            name_text, _, version_text = what.partition("==")
+            assert version_text and Version(version_text), f"not pinned: {entry}"
+            found[str(canonicalize_name(name_text))] = (version_text, digests)
+    return found
+
+
+def test_ci_installs_repack_by_hash_never_by_the_strangers_name() -> None:
+    """The PyPI name "repack" is an unrelated project: the CI template installs repack-native
+    from the wheel of a pinned commit, every file hash-checked, in every job that runs it."""
+    yaml = pytest.importorskip("yaml")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    name = canonicalize_name(project["project"]["name"])
+    assert name != "repack" and project["project"]["scripts"]["repack"] == "repack.cli:main"
+    workflow = yaml.safe_load((ROOT / "ci" / "github-actions.yml").read_text())
+    jobs = workflow["jobs"]
+    scripts = "\n".join(step.get("run", "") for job in jobs.values() for step in job["steps"])
+    by_name = re.compile(r"\binstall\b[^\n]*[\s\"'=]repack(?![-_.\w/])")
+    for bad in ('pipx install "repack==${REPACK_VERSION}"', "pip install -U repack",
+                "uv pip install repack[extra]"):
+        assert by_name.search(bad), bad                 # the guard is not vacuous
+    assert not by_name.search("pip install ./repack-wheel/repack_native-0.1.0-py3-none-any.whl")
+    assert not by_name.search(scripts)
+    assert "pipx" not in scripts and "podman pull" not in scripts
+    installs = [step["run"] for job in jobs.values() for step in job["steps"]
+                if "pip" in step.get("run", "") and " install" in step.get("run", "")]
+    assert installs and all("--require-hashes" in r and "--only-binary :all:" in r
+                            and "--no-deps" in r for r in installs)
+    for job in ("build", "publish"):                    # every job that runs repack
+        runs = [step.get("run", "") for step in jobs[job]["steps"]]
+        assert any("-r ci/requirements.txt" in r for r in runs), job
+        assert "repack" in jobs[job]["needs"]
+    # the wheel: built from a full commit id, which the job checks it checked out
+    assert re.fullmatch(r"[0-9a-f]{40}", workflow["env"]["REPACK_COMMIT"])
+    wheel_job = "\n".join(step.get("run", "") for step in jobs["repack"]["steps"])
+    assert 'test "$(git rev-parse HEAD)" = "$REPACK_COMMIT"' in wheel_job
+    assert "--no-build-isolation" in wheel_job and "SOURCE_DATE_EPOCH" in wheel_job
+    assert "-w ../repack-wheel" in wheel_job
+    # ... and installed by its sha256 from where the jobs download it
+    locked = pins(ROOT / "ci" / "requirements.txt")
+    assert "repack" not in locked
+    wheel, _ = locked[name]
+    assert wheel.startswith("./repack-wheel/")
+    assert parse_wheel_filename(Path(wheel).name)[1] == Version(project["project"]["version"])
+    for job in ("build", "publish"):
+        downloads = [step["with"] for step in jobs[job]["steps"]
+                     if step.get("uses", "").startswith("actions/download-artifact")]
+        assert {"name": "repack-wheel", "path": "repack-wheel/"} in downloads
+    # every dependency of pyproject.toml is pinned, to a version it admits
+    for dep in map(Requirement, project["project"]["dependencies"]):
+        version, _ = locked[canonicalize_name(dep.name)]
+        assert dep.specifier.contains(version), (dep, version)
+    # the build backend too
+    backend = pins(ROOT / "ci" / "build-requirements.txt")
+    for req in map(Requirement, project["build-system"]["requires"]):
+        assert req.specifier.contains(backend[canonicalize_name(req.name)][0]), req
