@@ -199,7 +199,9 @@ def test_signed_build_records_what_was_verified(world: World, tmp_path: Path) ->
 def test_published_build_of_a_fixing_release_is_a_security_update(world: World,
                                                                    tmp_path: Path) -> None:
     """The chain with real packages: repack builds 1.0 and 1.1 (which fixes 1.0's GHSA),
-    publishes 1.0, then 1.1: the record inside the built 1.1 makes it a security update."""
+    publishes 1.0, then 1.1: the record inside the built 1.1 makes it a security update.
+    `repack outdated` says so while 1.0 is published (exit 101), and nothing once 1.1 is."""
+    index = {"PIP_INDEX_URL": world.index.url}
     with gnupg_home() as home:
         gen = run_repack(["key", "generate", "--email", "team@example.org", "--no-passphrase",
                           "--gnupghome", str(home)])
@@ -213,6 +215,16 @@ def test_published_build_of_a_fixing_release_is_a_security_update(world: World,
             published = run_repack(["publish", str(out), "--repo", str(repo),
                                     "--gnupghome", str(home)])
             assert published.returncode == 0, published.stderr
+            outdated = run_repack(["outdated", "--repo", str(repo)], env=index)
+            if version == "1.0":
+                assert outdated.returncode == 101, outdated.stderr
+                fix = f"1.0 -> 1.1  security: fixes {FIXED} (CVE-2026-0001)"
+                assert outdated.stdout.splitlines() == [
+                    f"signed-demo debian-12: {fix}", f"signed-demo el9: {fix}",
+                    "0 up to date, 2 outdated (2 with a security update)"]
+            else:     # 1.1's own advisory is fixed in 1.2, which the index does not have
+                assert outdated.returncode == 0, outdated.stderr
+                assert outdated.stdout == "2 up to date, 0 outdated (0 with a security update)\n"
         assert "added bookworm-security: python3-signed-demo 1.1-0repack1~deb12" in \
             published.stderr
         assert ("added el9 updateinfo (security): "
