@@ -125,7 +125,27 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
             result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
         else:
             result = pipeline.build_all(requests_, targets, ctx)
-    return result if signer is None else publishing.sign_build_result(result, signer)
+    return result if signer is None else sign_result(result, signer)
+
+
+def sign_result(result: pipeline.BuildResult, signer: Signer) -> pipeline.BuildResult:
+    """--sign: each target's family signs what it signs of the delivered files (Debian: the
+    .dsc and .changes, debsign style; RPM: the .rpm and .src.rpm); the result carries their
+    new sha256."""
+    from repack import targets as target_files
+    from repack.digest import sha256_file
+    from repack.family import FAMILIES
+
+    by_target: dict[str, list[Path]] = {}
+    for a in result.artifacts:
+        by_target.setdefault(a.target, []).append(a.path)
+    signed: set[Path] = set()
+    for target_id, paths in by_target.items():
+        target = target_files.load(target_id)
+        signed.update(FAMILIES[target.family].sign(paths, signer, target))
+    artifacts = tuple(dataclasses.replace(a, sha256=sha256_file(a.path)) if a.path in signed
+                      else a for a in result.artifacts)
+    return dataclasses.replace(result, artifacts=artifacts)
 
 
 def revision_context(ctx: pipeline.Context, options: BuildOptions) -> pipeline.Context:

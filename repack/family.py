@@ -50,7 +50,8 @@ class Family(Protocol):
         ...
 
     def sign(self, paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
-        """Sign the built files of the family that are signed one by one; returns those."""
+        """Sign, of a build's files for the target, those this family signs one by one
+        (with the keys the target's clients verify); returns the files (re)signed."""
         ...
 
 

@@ -49,7 +49,8 @@ else:   # images, pipeline: imports the repository commands need not pay for
               help="The published repository (directory or URL; default [publish] repo) "
                    "whose builds pick the revision: the published one when identical, the "
                    "next when it differs.")
-@click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
+@click.option("--sign", is_flag=True,
+              help="Sign the .dsc/.changes (debsign style) and the rpms as built.")
 @click.option("--key", "sign_key", help="Fingerprint to sign with (default: [publish] key, "
                                         "else the published key).")
 @click.option("--require-signature", is_flag=True,

@@ -118,9 +118,12 @@ def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
 
 
 def sign(paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
-    """Sign the .dsc/.changes/.buildinfo of a build (repack.deb.sign); .debs are covered
-    by the signed repository metadata.  Returns the files (re)signed."""
-    return deb_sign.sign_files(paths, signer, target=target.id)
+    """Sign a build's .dsc and .changes the way debsign does (repack.deb.sign: the .dsc and
+    .buildinfo clearsigned, the .changes updated and clearsigned), with the keys the
+    target's clients verify; the other files are left as they are (.debs are covered by the
+    signed repository metadata).  Returns the files (re)signed."""
+    signed = [p for p in paths if p.suffix in (".dsc", ".changes")]
+    return deb_sign.sign_files(signed, signer, target=target.id)
 
 
 # --------------------------------------------------------------------------- the steps

@@ -109,8 +109,9 @@ def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
 
 
 def sign(paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
-    """Sign the .rpm and .src.rpm with the keys the target's clients verify
-    (repack.rpm.sign).  Returns the files signed."""
+    """Sign a build's .rpm and .src.rpm with rpmsign, with the keys the target's clients
+    verify (repack.rpm.sign); the other files are left as they are.  Returns the files
+    signed."""
     rpms = [p for p in paths if p.suffix == ".rpm"]
     rpm_sign.sign_rpms(rpms, for_target(signer, target))
     return rpms
