@@ -15,10 +15,10 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack.context import Context
-from repack.deb import family as deb
+from repack.deb import family as deb_family
 from repack.gpg import Signer
 from repack.model import Project, Sdist, Target
-from repack.rpm import family as rpm
+from repack.rpm import family as rpm_family
 
 __all__ = ["FAMILIES", "Family"]
 
@@ -55,4 +55,4 @@ class Family(Protocol):
         ...
 
 
-FAMILIES: Mapping[str, Family] = {"deb": deb, "rpm": rpm}
+FAMILIES: Mapping[str, Family] = {"deb": deb_family, "rpm": rpm_family}

@@ -109,9 +109,9 @@ def client_files(given_repo: Path | None, url: str | None,
                  cfg: PublishSettings) -> dict[str, bytes]:
     """`repo client-config`: the files clients need (file name -> content), for the base
     URL given, else [publish] url, else the one the repository was published with."""
-    from repack.publish.clients import client_files as files
+    from repack.publish import clients
 
-    return files(repo(given_repo, cfg, exists=True), url or cfg.url)
+    return clients.client_files(repo(given_repo, cfg, exists=True), url or cfg.url)
 
 
 def write_files(files: Mapping[str, bytes], output: Path) -> Iterator[Path]:
