@@ -212,13 +212,13 @@ def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path)
     good = b"a real package"
     f = deb_build.AptFile(name="python3-x_1_all.deb", size=len(good),
                           sha256=hashlib.sha256(good).hexdigest())
-    assert not deb._from_cache(f)                              # not cached
+    assert not deb.take_from_cache(f)                              # not cached
     (tmp_path / "shared" / f.name).write_bytes(b"a trojan packag")   # same size
-    assert not deb._from_cache(f)
+    assert not deb.take_from_cache(f)
     assert not (tmp_path / "shared" / f.name).exists()        # dropped, to download again
     assert not (deb.archives / f.name).exists()
     (tmp_path / "shared" / f.name).write_bytes(good)
-    assert deb._from_cache(f)
+    assert deb.take_from_cache(f)
     assert (deb.archives / f.name).read_bytes() == good
     assert all(m.source != tmp_path / "shared" for m in deb.mounts)
 

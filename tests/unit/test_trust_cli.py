@@ -200,7 +200,7 @@ def test_explain_reads_an_rpm_record_as_data(tmp_path: Path) -> None:
 
 @pytest.mark.process
 def test_explain_bounds_what_it_reads(tmp_path: Path) -> None:
-    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}  # noqa: SLF001
+    record = {"schema": 1, "padding": "x" * (provenance.MAX_DOC + 1)}
     deb = _deb_with_record(tmp_path, record)
     proc = repack("explain", str(deb), cwd=tmp_path)
     refused_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
