@@ -20,7 +20,7 @@ from repack.trust.accept import accept as policy_accept
 from repack.trust.attest import Publisher
 from repack.trust.policy import Policy, ProjectRule
 
-ASSETS = Path(__file__).resolve().parents[1] / "data" / "attestations"
+ASSETS = Path(__file__).resolve().parents[2] / "data" / "attestations"
 ATTESTED = "pypi_attestations-0.0.19.tar.gz"
 NAME = "pypi-attestations"
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"

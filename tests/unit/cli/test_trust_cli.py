@@ -26,7 +26,7 @@ from repack.fetch import fetch
 from repack.resolve import resolve
 from repack.trust import provenance
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ASSETS = ROOT / "tests" / "data" / "attestations"
 ATTESTED = "pypi_attestations-0.0.19.tar.gz"
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"

@@ -12,9 +12,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from examples import make_spec  # type: ignore[import-not-found]
 from packaging.utils import NormalizedName
 from packaging.version import Version
-from test_render import make_spec  # type: ignore[import-not-found]
 
 from repack.container.outputs import copy_beneath, list_beneath, read_beneath, unexpected
 from repack.deb import build as deb_build

@@ -11,13 +11,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_render_rpm import spec  # type: ignore[import-not-found]
+from examples import rpm_spec  # type: ignore[import-not-found]
 
 from repack.errors import BuildError
 from repack.model import Artifact
 from repack.rpm import build as rpm_build
 
-SPEC = spec()                                   # python3-django, noarch
+SPEC = rpm_spec()                                   # python3-django, noarch
 NVR = f"{SPEC.name}-{SPEC.version}-{SPEC.release}"
 needs_rpmbuild = pytest.mark.skipif(shutil.which("rpmbuild") is None,
                                     reason="needs rpmbuild (apt install rpm)")
