@@ -18,7 +18,7 @@ from repack import buildreqs, log
 from repack.config import Settings
 from repack.container import images
 from repack.context import Context
-from repack.deb import render
+from repack.deb.render import builtin_templates, user_template_dirs
 from repack.digest import key as cache_key
 from repack.digest import sha256_file, tree_digest
 from repack.errors import RepackError
@@ -48,8 +48,8 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
     time; the build tools with their sha256 and what verified them), and `inputs`: what
     the build installed besides the image (apt packages and build-tool wheels, by
     SHA256)."""
-    templates = [Path(str(render.builtin_templates()))]
-    templates += [d for d in render.user_template_dirs() if d.is_dir()]
+    templates = [Path(str(builtin_templates()))]
+    templates += [d for d in user_template_dirs() if d.is_dir()]
     record = provenance.of(sdist, [t.file for t in tools])
     key = cache_key(
         sdist=sdist.sha256, provenance=provenance.to_json(record),

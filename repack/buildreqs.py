@@ -49,8 +49,7 @@ from repack.resolve import (
     project_page,
     release_from_file,
 )
-from repack.trust import accept as trust
-from repack.trust.accept import AcceptKey
+from repack.trust.accept import AcceptKey, accept
 from repack.trust.policy import Policy
 
 __all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
@@ -223,7 +222,7 @@ def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by
     package; the sdist's policy is not enough."""
     release: Release = wheel.release
     try:
-        return trust.accept(wheel, policy, session=session, accepted=accepted)
+        return accept(wheel, policy, session=session, accepted=accepted)
     except TrustError as exc:
         raise TrustError(f"build tool {release.name} {release.version} refused: "
                          f"{exc.args[0]}", project=required_by, hint=exc.hint) from exc

@@ -3,6 +3,8 @@ result.
 
 The command line (repack.cli.build) only parses and prints; the requests a run builds, the
 context it builds in, and how --lock, --with-deps and --sign change that are decided here.
+`build` hands the requests to the pipeline (repack.pipeline: `build_all`, or `build_plans`
+for --with-deps and --lock), then signs what it delivered on --sign (`sign_result`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from repack.model import BuildRequest, Target
 
 if TYPE_CHECKING:
     from repack import pipeline
+    from repack.context import Context
     from repack.rebuild import Outcome
 else:   # the pipeline's imports cost ~0.5 s that the repository commands need not pay
     from repack.lazy import lazy_import
@@ -54,32 +57,32 @@ class BuildOptions:
     passphrase_file: Path | None = None
 
 
-def context(settings: config.Settings, output: Path | None) -> pipeline.Context:
+def context(settings: config.Settings, output: Path | None) -> Context:
+    """The run's Context: its settings, the container engine, the one HTTP session and
+    index, and the output directory (-o, else the config's)."""
     from repack import http, resolve
+    from repack.context import Context
 
     out = output or settings.output_dir
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output {out} is not a directory", hint="-o names a directory")
-
-    return pipeline.Context(settings=settings,
-                            engine=engine.detect(settings.engine, settings.limits),
-                            session=http.session(), index=resolve.index_url(),
-                            output_dir=out)
+    return Context(settings=settings, engine=engine.detect(settings.engine, settings.limits),
+                   session=http.session(), index=resolve.index_url(), output_dir=out)
 
 
-def checked_context(settings: config.Settings, output: Path | None) -> pipeline.Context:
+def checked_context(settings: config.Settings, output: Path | None) -> Context:
     """The build context, once the policy's projects are known to exist on its index (the
     same session and index the build then uses)."""
     ctx = context(settings, output)
     if settings.policy.projects:
-        from repack.trust import accept as trust
+        from repack.trust.accept import check_policy_projects
 
-        trust.check_policy_projects(settings.policy, index=ctx.index, session=ctx.session)
+        check_policy_projects(settings.policy, index=ctx.index, session=ctx.session)
     return ctx
 
 
-def requests(reqs: Sequence[str], req_file: Path | None,
-             hashes: Sequence[str]) -> list[BuildRequest]:
+def build_requests(reqs: Sequence[str], req_file: Path | None,
+                   hashes: Sequence[str]) -> list[BuildRequest]:
     """The requests of REQ arguments (the --hash pins apply to exactly one) and -r FILE."""
     from repack.requirements import parse_hash_option, parse_requirements_file
 
@@ -102,7 +105,7 @@ def requests(reqs: Sequence[str], req_file: Path | None,
 
 def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildResult:
     """`repack build`: REQ and -r FILE (with their dependencies on --with-deps), or what
-    --lock records; signed as built on --sign."""
+    --lock records, built by the pipeline; signed as built on --sign."""
     revision.check_revision(options.revision, with_against=options.against is not None)
     policy = settings.policy.with_flags(require_signature=options.require_signature,
                                         deny_vulnerable=options.deny_vulnerable)
@@ -116,19 +119,39 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
     else:
         targets = pipeline.load_targets(options.target_ids or (DEFAULT_TARGET,))
         _check_signer(signer, targets)
-        requests_ = requests(options.reqs, options.req_file, options.hashes)
+        wanted = build_requests(options.reqs, options.req_file, options.hashes)
         ctx = revision_context(checked_context(settings, options.output), options)
         if options.with_deps:
             from repack.plan import plans as buildplan
 
-            plans = buildplan.resolve_plans(requests_, targets, ctx)
+            plans = buildplan.resolve_plans(wanted, targets, ctx)
             result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
         else:
-            result = pipeline.build_all(requests_, targets, ctx)
-    return result if signer is None else publishing.sign_build_result(result, signer)
+            result = pipeline.build_all(wanted, targets, ctx)
+    return result if signer is None else sign_result(result, signer)
 
 
-def revision_context(ctx: pipeline.Context, options: BuildOptions) -> pipeline.Context:
+def sign_result(result: pipeline.BuildResult, signer: Signer) -> pipeline.BuildResult:
+    """--sign: each target's family signs what it signs of the delivered files (Debian: the
+    .dsc and .changes, debsign style; RPM: the .rpm and .src.rpm); the result carries their
+    new sha256."""
+    from repack import targets as target_files
+    from repack.digest import sha256_file
+    from repack.family import FAMILIES
+
+    by_target: dict[str, list[Path]] = {}
+    for a in result.artifacts:
+        by_target.setdefault(a.target, []).append(a.path)
+    signed: set[Path] = set()
+    for target_id, paths in by_target.items():
+        target = target_files.load(target_id)
+        signed.update(FAMILIES[target.family].sign(paths, signer, target))
+    artifacts = tuple(dataclasses.replace(a, sha256=sha256_file(a.path)) if a.path in signed
+                      else a for a in result.artifacts)
+    return dataclasses.replace(result, artifacts=artifacts)
+
+
+def revision_context(ctx: Context, options: BuildOptions) -> Context:
     """--revision N, or the repository that picks the revision (repack.republish):
     --against, else [publish] repo once it exists."""
     if options.revision is not None:
@@ -153,7 +176,7 @@ def _check_signer(signer: Signer | None, targets: Sequence[Target]) -> None:
             keys.for_target(signer, target)
 
 
-def _build_locked(lock_file: Path, options: BuildOptions, ctx: pipeline.Context,
+def _build_locked(lock_file: Path, options: BuildOptions, ctx: Context,
                   signer: Signer | None) -> pipeline.BuildResult:
     from repack.plan import lockfile
     from repack.plan import plans as buildplan
@@ -177,12 +200,12 @@ def lock(reqs: Sequence[str], req_file: Path | None, target_ids: Sequence[str],
     from repack.plan import plans as buildplan
 
     targets = pipeline.load_targets(target_ids or (DEFAULT_TARGET,))
-    requests_ = requests(reqs, req_file, ())
+    wanted = build_requests(reqs, req_file, ())
     ctx = context(settings, None)
-    plans = buildplan.resolve_plans(requests_, targets, ctx)
+    plans = buildplan.resolve_plans(wanted, targets, ctx)
     tools = buildplan.lock_tools(plans, targets, ctx)
     lockfile.write(lock_path, plans, index=ctx.index,
-                   requested=[str(r.requirement) for r in requests_], tools=tools)
+                   requested=[str(r.requirement) for r in wanted], tools=tools)
 
 
 def render(req: str, target_id: str, hashes: Sequence[str], output: Path,
@@ -190,7 +213,7 @@ def render(req: str, target_id: str, hashes: Sequence[str], output: Path,
     """`repack render`: the packaging of REQ written under output, not built."""
     settings = config.resolve_maintainer(settings)
     (target,) = pipeline.load_targets((target_id,))
-    (request,) = requests((req,), None, hashes)
+    (request,) = build_requests((req,), None, hashes)
     ctx = checked_context(settings, output)
     sdist = pipeline.fetch_sdist(request, target, ctx)
     return pipeline.render_only(sdist, target, ctx, output)

@@ -15,10 +15,10 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack.context import Context
-from repack.deb import family as deb
+from repack.deb import family as deb_family
 from repack.gpg import Signer
 from repack.model import Project, Sdist, Target
-from repack.rpm import family as rpm
+from repack.rpm import family as rpm_family
 
 __all__ = ["FAMILIES", "Family"]
 
@@ -50,8 +50,9 @@ class Family(Protocol):
         ...
 
     def sign(self, paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
-        """Sign the built files of the family that are signed one by one; returns those."""
+        """Sign, of a build's files for the target, those this family signs one by one
+        (with the keys the target's clients verify); returns the files (re)signed."""
         ...
 
 
-FAMILIES: Mapping[str, Family] = {"deb": deb, "rpm": rpm}
+FAMILIES: Mapping[str, Family] = {"deb": deb_family, "rpm": rpm_family}

@@ -314,7 +314,107 @@ def _author_from_email(author_email: str | None) -> str | None:
     return ", ".join(names) or None
 
 
-def project_from_metadata(  # noqa: C901 -- too complex; split it rather than raise the limit
+def _check_metadata_version(raw: RawMetadata, unparsed: dict[str, list[str]],
+                            problems: list[str]) -> None:
+    metadata_version = _metadata_version(raw, unparsed)
+    if metadata_version is None:
+        problems.append("missing, repeated or invalid Metadata-Version "
+                        f"{_show(str(raw.get('metadata_version', '')))}")
+    elif metadata_version.major > 2:
+        problems.append(f"unsupported Metadata-Version {metadata_version}")
+
+
+def _name(display_name: str, unparsed: dict[str, list[str]],
+          problems: list[str]) -> NormalizedName | None:
+    if "name" in unparsed:
+        problems.append("the Name field is repeated or not valid UTF-8")
+    elif not display_name:
+        problems.append("missing Name")
+    else:
+        try:
+            return canonicalize_name(display_name, validate=True)
+        except InvalidName:
+            problems.append(f"invalid project name {_show(display_name)}")
+    return None
+
+
+def _version(raw: RawMetadata, unparsed: dict[str, list[str]],
+             problems: list[str]) -> Version | None:
+    raw_version = (raw.get("version") or "").strip()
+    if "version" in unparsed:
+        problems.append("the Version field is repeated or not valid UTF-8")
+    elif not raw_version:
+        problems.append("missing Version")
+    else:
+        try:
+            return Version(raw_version)
+        except InvalidVersion:
+            problems.append(f"invalid version {_show(raw_version)} (not PEP 440)")
+    return None
+
+
+def _requires_dist(raw: RawMetadata, unparsed: dict[str, list[str]],
+                   problems: list[str]) -> tuple[Requirement, ...]:
+    requires_dist: list[Requirement] = []
+    for text in _strings(raw, unparsed, "requires_dist", "requires-dist"):
+        try:
+            requires_dist.append(Requirement(text))
+        except InvalidRequirement as exc:
+            problems.append(f"invalid requirement {_show(text)}: {_one_line(str(exc))[:200]}")
+    return tuple(requires_dist)
+
+
+def _requires_python(raw: RawMetadata, unparsed: dict[str, list[str]],
+                     problems: list[str]) -> SpecifierSet | None:
+    if "requires-python" in unparsed:
+        problems.append("the Requires-Python field is repeated or not valid UTF-8")
+    elif (rp := (raw.get("requires_python") or "").strip()):
+        try:
+            return SpecifierSet(rp)
+        except InvalidSpecifier:
+            problems.append(f"invalid Requires-Python {_show(rp)}")
+    return None
+
+
+def _extras(raw: RawMetadata, unparsed: dict[str, list[str]],
+            problems: list[str]) -> tuple[str, ...]:
+    extras: list[str] = []
+    for extra in _strings(raw, unparsed, "provides_extra", "provides-extra"):
+        try:
+            extras.append(canonicalize_name(extra.strip(), validate=True))
+        except InvalidName:
+            problems.append(f"invalid extra name {_show(extra)}")
+    return tuple(dict.fromkeys(extras))
+
+
+def _console_scripts(tree: Path, pyproject: dict[str, Any], entry_points: str | None,
+                     problems: list[str]) -> tuple[str, ...]:
+    """The console scripts of the PEP 517 entry_points.txt when given, else of the
+    egg-info's, else of pyproject.toml."""
+    if entry_points is not None:
+        scripts = _parse_entry_points(entry_points, "entry_points.txt", problems)
+    elif (egg := _egg_info_entry_points(tree, problems)) is not None:
+        scripts = _parse_entry_points(egg[1], egg[0], problems)
+    else:
+        scripts = _pyproject_scripts(pyproject, problems)
+    for script in scripts:
+        if not _SCRIPT_RE.match(script):
+            problems.append(f"invalid console script name {_show(script)}")
+    return tuple(dict.fromkeys(scripts))
+
+
+def _description(raw: RawMetadata, unparsed: dict[str, list[str]]) -> str:
+    description: str | bytes | None = raw.get("description")
+    if description is None:
+        # header and body both given: take the body; a body that is not UTF-8 comes as bytes
+        bodies: list[str | bytes] = list(unparsed.get("description", []))
+        description = bodies[-1] if bodies else ""
+    if isinstance(description, bytes):
+        description = description.decode("utf-8", "replace")
+    return _unfold_description(description)
+
+
+def project_from_metadata(
     metadata: bytes,
     tree: Path,
     *,
@@ -331,43 +431,12 @@ def project_from_metadata(  # noqa: C901 -- too complex; split it rather than ra
     ``expected_name``/``expected_version``: what the index says; a mismatch is an error.
     All problems are reported together in one MetadataError.
     """
-    label = expected_name or tree.name
     raw, unparsed = parse_email(metadata)
     problems: list[str] = []
-
-    metadata_version = _metadata_version(raw, unparsed)
-    if metadata_version is None:
-        problems.append("missing, repeated or invalid Metadata-Version "
-                        f"{_show(str(raw.get('metadata_version', '')))}")
-    elif metadata_version.major > 2:
-        problems.append(f"unsupported Metadata-Version {metadata_version}")
-
+    _check_metadata_version(raw, unparsed, problems)
     display_name = (raw.get("name") or "").strip()
-    name: NormalizedName | None = None
-    if "name" in unparsed:
-        problems.append("the Name field is repeated or not valid UTF-8")
-    elif not display_name:
-        problems.append("missing Name")
-    else:
-        try:
-            name = canonicalize_name(display_name, validate=True)
-        except InvalidName:
-            problems.append(f"invalid project name {_show(display_name)}")
-    if name is not None and expected_name is None:
-        label = name
-
-    raw_version = (raw.get("version") or "").strip()
-    version: Version | None = None
-    if "version" in unparsed:
-        problems.append("the Version field is repeated or not valid UTF-8")
-    elif not raw_version:
-        problems.append("missing Version")
-    else:
-        try:
-            version = Version(raw_version)
-        except InvalidVersion:
-            problems.append(f"invalid version {_show(raw_version)} (not PEP 440)")
-
+    name = _name(display_name, unparsed, problems)
+    version = _version(raw, unparsed, problems)
     name_differs = (expected_name is not None and name is not None
                     and canonicalize_name(expected_name) != name)
     version_differs = (expected_version is not None and version is not None
@@ -375,56 +444,16 @@ def project_from_metadata(  # noqa: C901 -- too complex; split it rather than ra
     if name_differs or version_differs:
         index_says = " ".join(str(x) for x in (expected_name, expected_version) if x is not None)
         problems.append(f"sdist says {display_name} {version} but the index says {index_says}")
-
-    requires_dist: list[Requirement] = []
-    for text in _strings(raw, unparsed, "requires_dist", "requires-dist"):
-        try:
-            requires_dist.append(Requirement(text))
-        except InvalidRequirement as exc:
-            problems.append(f"invalid requirement {_show(text)}: {_one_line(str(exc))[:200]}")
-
-    requires_python: SpecifierSet | None = None
-    if "requires-python" in unparsed:
-        problems.append("the Requires-Python field is repeated or not valid UTF-8")
-    elif (rp := (raw.get("requires_python") or "").strip()):
-        try:
-            requires_python = SpecifierSet(rp)
-        except InvalidSpecifier:
-            problems.append(f"invalid Requires-Python {_show(rp)}")
-
-    extras: list[str] = []
-    for extra in _strings(raw, unparsed, "provides_extra", "provides-extra"):
-        try:
-            extras.append(canonicalize_name(extra.strip(), validate=True))
-        except InvalidName:
-            problems.append(f"invalid extra name {_show(extra)}")
-
+    requires_dist = _requires_dist(raw, unparsed, problems)
+    requires_python = _requires_python(raw, unparsed, problems)
+    extras = _extras(raw, unparsed, problems)
     pyproject = _read_pyproject(tree, problems)
     build_requires, build_backend = _build_system(pyproject, problems)
-
-    if entry_points is not None:
-        scripts = _parse_entry_points(entry_points, "entry_points.txt", problems)
-    elif (egg := _egg_info_entry_points(tree, problems)) is not None:
-        scripts = _parse_entry_points(egg[1], egg[0], problems)
-    else:
-        scripts = _pyproject_scripts(pyproject, problems)
-    for script in scripts:
-        if not _SCRIPT_RE.match(script):
-            problems.append(f"invalid console script name {_show(script)}")
-
+    scripts = _console_scripts(tree, pyproject, entry_points, problems)
     if problems:
         raise MetadataError(f"invalid metadata ({source}): " + "; ".join(problems),
-                            project=label)
+                            project=expected_name or name or tree.name)
     assert name is not None and version is not None
-
-    description: str | bytes | None = raw.get("description")
-    if description is None:
-        # header and body both given: take the body; a body that is not UTF-8 comes as bytes
-        bodies: list[str | bytes] = list(unparsed.get("description", []))
-        description = bodies[-1] if bodies else ""
-    if isinstance(description, bytes):
-        description = description.decode("utf-8", "replace")
-    description = _unfold_description(description)
     author_email = _text(raw, unparsed, "author_email", "author-email")
     author = _text(raw, unparsed, "author", "author") or _author_from_email(author_email)
 
@@ -433,7 +462,7 @@ def project_from_metadata(  # noqa: C901 -- too complex; split it rather than ra
         display_name=display_name,
         version=version,
         summary=_one_line(_text(raw, unparsed, "summary", "summary") or ""),
-        description=description,
+        description=_description(raw, unparsed),
         description_content_type=_text(raw, unparsed, "description_content_type",
                                        "description-content-type"),
         license=_text(raw, unparsed, "license", "license"),
@@ -444,10 +473,10 @@ def project_from_metadata(  # noqa: C901 -- too complex; split it rather than ra
         author_email=author_email,
         home_page=_text(raw, unparsed, "home_page", "home-page"),
         project_urls=_project_urls(raw, unparsed),
-        requires_dist=tuple(requires_dist),
+        requires_dist=requires_dist,
         requires_python=requires_python,
-        provides_extra=tuple(dict.fromkeys(extras)),
-        console_scripts=tuple(dict.fromkeys(scripts)),
+        provides_extra=extras,
+        console_scripts=scripts,
         build_requires=build_requires,
         build_backend=build_backend,
         has_native_code=find_native_sources(tree),

@@ -5,7 +5,9 @@
             -> the build cache -> OUTPUT/<target>/
 
 Reading `build_one` tells what repack does, in order; one family's folder (repack/deb/,
-repack/rpm/, starting at its `family` module) tells how a build is done.
+repack/rpm/, starting at its `family` module, the Family protocol of repack.family) tells
+how a build is done.  The run that calls these (its requests, context, --sign) is
+repack.buildrun's.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from repack.plan.closure import Plan
 from repack.plan.schedule import PlanFailed, run_graph
 from repack.resolve import resolve
 
-__all__ = ["BuildResult", "Context", "build_all", "build_family", "build_one", "build_plans",
+__all__ = ["BuildResult", "build_all", "build_family", "build_one", "build_plans",
            "build_sdist", "fetch_sdist", "load_targets", "render_only"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildResult:
+    """What a run delivered to OUTPUT/<target>/, the verified sdists it was built from, and
+    the warnings to repeat at the end."""
+
     artifacts: tuple[Artifact, ...]
     sources: tuple[Sdist, ...]
     warnings: tuple[str, ...]
@@ -47,13 +52,13 @@ def load_targets(target_ids: Sequence[str]) -> list[Target]:
     return loaded
 
 
-def build_all(requests_: Sequence[BuildRequest], targets: Sequence[Target],
+def build_all(build_requests: Sequence[BuildRequest], targets: Sequence[Target],
               ctx: Context) -> BuildResult:
     """`repack build REQ...`: each request for each target, one after another."""
     artifacts: list[Artifact] = []
     sources: dict[str, Sdist] = {}
     warnings: list[str] = []
-    for request in requests_:
+    for request in build_requests:
         for target in targets:
             sdist, built, warned = build_one(request, target, ctx)
             sources.setdefault(sdist.sha256, sdist)

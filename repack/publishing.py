@@ -7,7 +7,6 @@ repository a command uses is decided here, once for every command.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,10 @@ from typing import TYPE_CHECKING
 
 from repack import keys
 from repack.config import PublishSettings
-from repack.digest import sha256_file
 from repack.errors import ConfigError
 from repack.gpg import Signer, default_gnupghome, read_passphrase
 
 if TYPE_CHECKING:
-    from repack.pipeline import BuildResult
     from repack.publish.outdated import Report
     from repack.publish.publisher import Options
 
@@ -113,9 +110,9 @@ def client_files(given_repo: Path | None, url: str | None,
                  cfg: PublishSettings) -> dict[str, bytes]:
     """`repo client-config`: the files clients need (file name -> content), for the base
     URL given, else [publish] url, else the one the repository was published with."""
-    from repack.publish.clients import client_files as files
+    from repack.publish import clients
 
-    return files(repo(given_repo, cfg, exists=True), url or cfg.url)
+    return clients.client_files(repo(given_repo, cfg, exists=True), url or cfg.url)
 
 
 def outdated(given_repo: Path | None, target: str | None, cfg: PublishSettings) -> Report:
@@ -136,16 +133,3 @@ def write_files(files: Mapping[str, bytes], output: Path) -> Iterator[Path]:
         (output / name).write_bytes(data)
         yield output / name
 
-
-def sign_build_result(result: BuildResult, signer: Signer) -> BuildResult:
-    """`repack build --sign`: sign the delivered files; the result carries the new sha256."""
-    from repack.deb.sign import sign_files
-
-    signable: dict[str, list[Path]] = {}
-    for a in result.artifacts:
-        if a.format in ("changes", "dsc", "rpm", "srpm"):
-            signable.setdefault(a.target, []).append(a.path)
-    signed = {p for tid, paths in signable.items() for p in sign_files(paths, signer, target=tid)}
-    artifacts = tuple(dataclasses.replace(a, sha256=sha256_file(a.path)) if a.path in signed
-                      else a for a in result.artifacts)
-    return dataclasses.replace(result, artifacts=artifacts)

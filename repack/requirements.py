@@ -134,65 +134,88 @@ class _State:
     require_hashes: bool = False
 
 
-def _parse_file(  # noqa: C901 -- too complex; split it rather than raise the limit
+def _parse_file(
     path: Path,
     state: _State,
     *,
     stack: tuple[Path, ...],
     included_from: str | None,
 ) -> list[PinnedRequirement]:
+    """The requirements of one file, in order; the files it includes (-r) in their place.
+    `stack` holds the files including this one (a file may not include itself)."""
+    resolved, text = _read(path, included_from)
+    if resolved in stack:
+        raise ConfigError(f"{included_from}: requirements file {path} includes itself")
+    stack = stack + (resolved,)
+    result: list[PinnedRequirement] = []
+    for lineno, line in _logical_lines(text):
+        origin = f"{path}:{lineno}"
+        req_text, options = _tokenize(line, origin)
+        if req_text:
+            result.append(_requirement_line(req_text, options, origin))
+        else:
+            result += _options_line(options, path, state, stack, origin)
+    return result
+
+
+def _read(path: Path, included_from: str | None) -> tuple[Path, str]:
+    """The file's resolved path (to find include loops) and its text."""
     where = f" (included from {included_from})" if included_from else ""
     try:
-        resolved = path.resolve()
-        text = path.read_text(encoding="utf-8-sig")
+        return path.resolve(), path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise ConfigError(f"requirements file {path} not found{where}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read requirements file {path}{where}: {exc}") from exc
-    if resolved in stack:
-        raise ConfigError(f"{included_from}: requirements file {path} includes itself")
-    stack = stack + (resolved,)
 
+
+def _tokenize(line: str, origin: str) -> tuple[str, list[tuple[str, str]]]:
+    """A logical line's requirement text (empty when there is none) and its options."""
+    req_text, option_text = _split_line(line)
+    try:
+        tokens = shlex.split(option_text)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: cannot parse options {option_text!r}: {exc}") from exc
+    return req_text, _parse_options(tokens, origin)
+
+
+def _options_line(options: list[tuple[str, str]], path: Path, state: _State,
+                  stack: tuple[Path, ...], origin: str) -> list[PinnedRequirement]:
+    """A line of options alone: -r includes a file (its requirements are returned),
+    --require-hashes turns hash-checking on; a --hash here belongs to no requirement."""
     result: list[PinnedRequirement] = []
-    for lineno, line in _logical_lines(text):
-        origin = f"{path}:{lineno}"
-        req_text, option_text = _split_line(line)
-        try:
-            tokens = shlex.split(option_text)
-        except ValueError as exc:
-            raise ConfigError(f"{origin}: cannot parse options {option_text!r}: {exc}") from exc
-        options = _parse_options(tokens, origin)
-
-        if not req_text:
-            for opt, value in options:
-                if opt == "--requirement":
-                    result += _include(value, path, state, stack, origin)
-                elif opt == "--require-hashes":
-                    state.require_hashes = True
-                elif opt == "--hash":
-                    raise ConfigError(f"{origin}: --hash must follow a requirement on its line")
-            continue
-
-        hashes: list[str] = []
-        for opt, value in options:
-            if opt == "--hash":
-                try:
-                    normalised = parse_hash_option(value)
-                except ConfigError as exc:
-                    raise ConfigError(f"{origin}: {exc}", hint=exc.hint) from exc
-                if normalised not in hashes:
-                    hashes.append(normalised)
-            elif opt in ("--requirement", "--require-hashes"):
-                raise ConfigError(f"{origin}: {opt} must be on a line of its own")
-        req = _parse_requirement(req_text, origin)
-        if hashes and not is_exact_pin(req.specifier):
-            raise ConfigError(
-                f"{origin}: {req} has --hash but no exact version: hashed requirements must "
-                "be pinned with == (as in pip)",
-                hint=f"pin it, e.g. {req.name}==<version>",
-            )
-        result.append(PinnedRequirement(req=req, hashes=tuple(hashes), origin=origin))
+    for opt, value in options:
+        if opt == "--requirement":
+            result += _include(value, path, state, stack, origin)
+        elif opt == "--require-hashes":
+            state.require_hashes = True
+        elif opt == "--hash":
+            raise ConfigError(f"{origin}: --hash must follow a requirement on its line")
     return result
+
+
+def _requirement_line(req_text: str, options: list[tuple[str, str]],
+                      origin: str) -> PinnedRequirement:
+    """A requirement with its --hash options; hashed requirements must be pinned."""
+    hashes: list[str] = []
+    for opt, value in options:
+        if opt == "--hash":
+            try:
+                normalised = parse_hash_option(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: {exc}", hint=exc.hint) from exc
+            if normalised not in hashes:
+                hashes.append(normalised)
+        elif opt in ("--requirement", "--require-hashes"):
+            raise ConfigError(f"{origin}: {opt} must be on a line of its own")
+    req = _parse_requirement(req_text, origin)
+    if hashes and not is_exact_pin(req.specifier):
+        raise ConfigError(
+            f"{origin}: {req} has --hash but no exact version: hashed requirements must "
+            "be pinned with == (as in pip)",
+            hint=f"pin it, e.g. {req.name}==<version>",
+        )
+    return PinnedRequirement(req=req, hashes=tuple(hashes), origin=origin)
 
 
 def _include(

@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from repack import buildreqs, log, metadata
 from repack.context import Context
 from repack.model import Project, Sdist, Target
-from repack.trust import accept as trust
+from repack.trust.accept import accept as policy_accept
 
 __all__ = ["accept", "changelog_date", "locked_tools", "read_project", "resolve_build_tools",
            "work_dir"]
@@ -26,7 +26,7 @@ def accept(sdist: Sdist, ctx: Context) -> Sdist:
     """The verify stage (repack.trust.accept): the policy's signatures and attestations, and the
     index's advisories, checked and recorded before any upstream code runs; once per file in a
     run."""
-    return trust.accept(sdist, ctx.settings.policy, session=ctx.session, accepted=ctx.accepted)
+    return policy_accept(sdist, ctx.settings.policy, session=ctx.session, accepted=ctx.accepted)
 
 
 @contextmanager

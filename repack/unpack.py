@@ -178,8 +178,20 @@ def _symlink_stays_inside(
     return True
 
 
-def _check_tree(entries: Sequence[_Entry], project: str) -> str:  # noqa: C901 -- too complex; split it rather than raise the limit
+def _check_tree(entries: Sequence[_Entry], project: str) -> str:
     """Check the members as a whole; return the name of the single top-level directory."""
+    top = _single_top(entries, project)
+    kinds = _kinds(entries, project)
+    if kinds.get((top,), "dir") != "dir":
+        raise _refuse(f"refusing top-level {kinds[(top,)]} {_show(top)}: the top-level entry "
+                      "of an sdist must be a directory", project)
+    _check_parents(entries, kinds, project)
+    _check_symlinks(entries, project)
+    return top
+
+
+def _single_top(entries: Sequence[_Entry], project: str) -> str:
+    """The one top-level name of the members; refused when there is none or several."""
     if not entries:
         raise _refuse("archive is empty", project)
     tops = list(dict.fromkeys(e.parts[0] for e in entries))
@@ -188,8 +200,12 @@ def _check_tree(entries: Sequence[_Entry], project: str) -> str:  # noqa: C901 -
         raise _refuse(
             f"archive has more than one top-level entry ({shown}); an sdist has exactly one "
             "top-level directory", project)
-    top = tops[0]
+    return tops[0]
 
+
+def _kinds(entries: Sequence[_Entry], project: str) -> dict[tuple[str, ...], _Kind]:
+    """The kind of each member path.  A path may repeat only as the same file or directory
+    (tar appends updates), and a hardlink must name an earlier regular file."""
     kinds: dict[tuple[str, ...], _Kind] = {}
     files: set[tuple[str, ...]] = set()
     for e in entries:
@@ -205,11 +221,12 @@ def _check_tree(entries: Sequence[_Entry], project: str) -> str:  # noqa: C901 -
                 "earlier regular file of the archive", project)
         if e.kind in ("file", "hardlink"):
             files.add(e.parts)
+    return kinds
 
-    if kinds.get((top,), "dir") != "dir":
-        raise _refuse(f"refusing top-level {kinds[(top,)]} {_show(top)}: the top-level entry "
-                      "of an sdist must be a directory", project)
 
+def _check_parents(entries: Sequence[_Entry], kinds: dict[tuple[str, ...], _Kind],
+                   project: str) -> None:
+    """Every member lies below directories only (never below a file or a symlink)."""
     for e in entries:
         for depth in range(1, len(e.parts)):
             parent_kind = kinds.get(e.parts[:depth], "dir")
@@ -218,6 +235,9 @@ def _check_tree(entries: Sequence[_Entry], project: str) -> str:  # noqa: C901 -
                     f"refusing member {_show(e.name)}: it lies below the {parent_kind} "
                     f"{_show('/'.join(e.parts[:depth]))}", project)
 
+
+def _check_symlinks(entries: Sequence[_Entry], project: str) -> None:
+    """Every symlink has a relative target that stays inside the tree."""
     links = {e.parts: e.link for e in entries if e.kind == "symlink"}
     for e in entries:
         if e.kind != "symlink":
@@ -230,7 +250,6 @@ def _check_tree(entries: Sequence[_Entry], project: str) -> str:  # noqa: C901 -
         if not _symlink_stays_inside(e.parts, e.link, links):
             raise _refuse(f"refusing symlink {_show(e.name)} -> {_show(e.link)}: target leaves "
                           "the source tree", project)
-    return top
 
 
 # --------------------------------------------------------------------------- tar

@@ -1,4 +1,5 @@
-"""Helpers for the signing and publishing tests: throwaway keys and tiny real .debs."""
+"""Helpers for the signing and publishing tests: throwaway keys, tiny real .debs and a
+source upload."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from debian import deb822
 from packaging.utils import canonicalize_name
 
 from repack import keys
@@ -79,3 +81,32 @@ def fake_record(project: str, version: str) -> Provenance:
                       url=f"https://files.example.org/{project}-{version}.tar.gz",
                       sha256=hashlib.sha256(f"{project}-{version}".encode()).hexdigest(),
                       verified=("tls", "sha256:index"))
+
+
+def source_upload(tmp: Path) -> Path:
+    """A real native source package (dpkg-source) and a .changes listing it."""
+    src = tmp / "hello-1.0"
+    (src / "debian" / "source").mkdir(parents=True)
+    (src / "debian" / "source" / "format").write_text("3.0 (native)\n")
+    (src / "debian" / "control").write_text(
+        "Source: hello\nMaintainer: T <t@example.org>\n\n"
+        "Package: hello\nArchitecture: all\nDescription: h\n hello\n")
+    (src / "debian" / "changelog").write_text(
+        "hello (1.0) unstable; urgency=medium\n\n  * x\n\n"
+        " -- T <t@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n")
+    subprocess.run(["dpkg-source", "-b", src.name], cwd=tmp, check=True, capture_output=True)
+    buildinfo = tmp / "hello_1.0_amd64.buildinfo"
+    buildinfo.write_text("Format: 1.0\nSource: hello\nVersion: 1.0\n")
+    changes = deb822.Changes()
+    for k, v in (("Format", "1.8"), ("Source", "hello"), ("Version", "1.0"),
+                 ("Architecture", "source")):
+        changes[k] = v
+    files = [tmp / "hello_1.0.dsc", tmp / "hello_1.0.tar.xz", buildinfo]
+    for field, key, algo in (("Checksums-Sha256", "sha256", hashlib.sha256),
+                             ("Files", "md5sum", hashlib.md5)):
+        changes[field] = [{key: algo(f.read_bytes()).hexdigest(), "size": str(f.stat().st_size),
+                           **({"section": "misc", "priority": "optional"}
+                              if field == "Files" else {}), "name": f.name} for f in files]
+    out = tmp / "hello_1.0_source.changes"
+    out.write_text(changes.dump())
+    return out

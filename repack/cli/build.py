@@ -1,4 +1,8 @@
-"""The building commands: build, lock, render, rebuild, targets, image, cache, doctor."""
+"""The building commands: build, lock, render, rebuild, targets, image, cache, doctor.
+
+Each parses its options, calls repack.buildrun (or repack.housekeeping, repack.doctor) and
+prints the result; `repack build` is `buildrun.build`, which runs repack.pipeline.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from repack.errors import ToolMissing
 
 if TYPE_CHECKING:
     from repack import housekeeping, pipeline
-else:   # images, pipeline: imports the repository commands need not pay for
+else:   # housekeeping (images, cache): an import the other commands need not pay for
     from repack.lazy import lazy_import
     housekeeping = lazy_import("repack.housekeeping")
 
@@ -49,7 +53,8 @@ else:   # images, pipeline: imports the repository commands need not pay for
               help="The published repository (directory or URL; default [publish] repo) "
                    "whose builds pick the revision: the published one when identical, the "
                    "next when it differs.")
-@click.option("--sign", is_flag=True, help="Sign the .dsc/.changes (debsign style) as built.")
+@click.option("--sign", is_flag=True,
+              help="Sign the .dsc/.changes (debsign style) and the rpms as built.")
 @click.option("--key", "sign_key", help="Fingerprint to sign with (default: [publish] key, "
                                         "else the published key).")
 @click.option("--require-signature", is_flag=True,

@@ -50,7 +50,7 @@ class Limits:
             raise ConfigError("[build] timeout and pids must be positive whole numbers")
 
 
-class _Live:
+class LiveContainers:
     """The containers this process started and has not removed yet."""
 
     def __init__(self) -> None:
@@ -75,7 +75,7 @@ class _Live:
         return names
 
 
-_LIVE = _Live()
+_LIVE = LiveContainers()
 
 
 def stop_all() -> None:

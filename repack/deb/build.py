@@ -185,7 +185,7 @@ class DebianBuild:
             needed = parse_print_uris(
                 c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris", relations],
                        env=APT_ENV, project=self.project), project=self.project)
-            missing = [f for f in needed if not self._from_cache(f)]
+            missing = [f for f in needed if not self.take_from_cache(f)]
             if missing:
                 c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--download-only",
                         relations], env=APT_ENV, project=self.project)
@@ -219,7 +219,7 @@ class DebianBuild:
                 shutil.copy2(path, tmp)        # with its mtime: apt's If-Modified-Since
                 os.replace(tmp, dest / path.name)
 
-    def _from_cache(self, f: AptFile) -> bool:
+    def take_from_cache(self, f: AptFile) -> bool:
         """Copy f from the shared cache if it is there and intact; a copy that is not is
         removed, with a warning, and downloaded again."""
         cached = self.shared / f.name

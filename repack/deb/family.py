@@ -30,17 +30,16 @@ from repack.container.engine import Container
 from repack.container.outputs import read_beneath
 from repack.context import Context
 from repack.deb import naming
-from repack.deb import sign as deb_sign
 from repack.deb.build import DebianBuild, relations_text
+from repack.deb.sign import sign_files
 from repack.errors import BuildError, ConfigError, MappingError
 from repack.gpg import Signer
 from repack.model import ArchiveIndex, DebSpec, Project, Sdist, Target
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
-__all__ = ["build", "debian_upstream", "lacking_build_requires", "license_text",
-           "missing_build_requires", "orig_name", "orig_suffix", "provided", "read_metadata",
-           "render", "sign"]
+__all__ = ["build", "lacking_build_requires", "missing_build_requires", "provided",
+           "read_metadata", "render", "sign"]
 
 LICENSE_TEXT_LIMIT = 256 * 1024
 
@@ -95,7 +94,7 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
             if buildcache.reusable(entry, ctx):
                 return entry
             with p.deb.offline(p.build_depends) as c:
-                spec, warnings = render_debian(p, c, sdist, target, ctx)
+                spec, warnings = map_and_render(p, c, sdist, target, ctx)
                 artifacts = p.deb.dpkg_buildpackage(c, p.srcdir, spec,
                                                     orig=orig_name(spec, sdist),
                                                     orig_sha256=sdist.sha256)
@@ -109,7 +108,7 @@ def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
     """Write the generated debian/ directory to dest for review, without building."""
     image = images.image_for(target, "builder", ctx.settings.cache_dir)
     with prepare(sdist, target, image, ctx) as p, p.deb.offline(p.build_depends) as c:
-        render_debian(p, c, sdist, target, ctx)
+        map_and_render(p, c, sdist, target, ctx)
         out = dest / p.srcdir / "debian"
         if out.exists():
             raise ConfigError(f"{out} already exists; remove it or choose another -o")
@@ -118,9 +117,12 @@ def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
 
 
 def sign(paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
-    """Sign the .dsc/.changes/.buildinfo of a build (repack.deb.sign); .debs are covered
-    by the signed repository metadata.  Returns the files (re)signed."""
-    return deb_sign.sign_files(paths, signer, target=target.id)
+    """Sign a build's .dsc and .changes the way debsign does (repack.deb.sign: the .dsc and
+    .buildinfo clearsigned, the .changes updated and clearsigned), with the keys the
+    target's clients verify; the other files are left as they are (.debs are covered by the
+    signed repository metadata).  Returns the files (re)signed."""
+    signed = [p for p in paths if p.suffix in (".dsc", ".changes")]
+    return sign_files(signed, signer, target=target.id)
 
 
 # --------------------------------------------------------------------------- the steps
@@ -149,7 +151,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
     (removed afterwards).  A bad sdist is refused before the builder image is even
     bootstrapped."""
     project_name = str(sdist.release.name)
-    orig_suffix(sdist)
+    orig_suffix(sdist)          # a .zip sdist is refused before anything is unpacked
     with steps.work_dir(ctx, "build-") as work:
         with log.step("Unpacking the sdist safely"):
             tree = unpack_sdist(sdist.path, work / "unpack", project=project_name)
@@ -186,7 +188,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
                        build_depends=build_depends, archive_note=note)
 
 
-def render_debian(p: Prepared, c: Container, sdist: Sdist, target: Target,
+def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
                   ctx: Context) -> tuple[DebSpec, list[str]]:
     """In the offline container `c`: the final metadata (the PEP 517 hook when PKG-INFO is
     dynamic), mapped and rendered into the source tree's debian/; returns the spec and the

@@ -33,7 +33,7 @@ def describe(plan: Plan, target: Target) -> None:
     log.info(f"build order for {target.id}: {shown or 'nothing'}")
 
 
-def resolve_plans(requests_: Sequence[BuildRequest], targets: Sequence[Target],
+def resolve_plans(build_requests: Sequence[BuildRequest], targets: Sequence[Target],
                   ctx: Context) -> list[Plan]:
     """One plan per target, in the given target order.  Deb targets resolve first: their
     builder can run the metadata hook, and what it reads is cached per sdist for the rest."""
@@ -41,7 +41,7 @@ def resolve_plans(requests_: Sequence[BuildRequest], targets: Sequence[Target],
     for target in sorted(targets, key=lambda t: t.family != "deb"):
         with log.step(f"Resolving the dependencies for {target.id}"):
             family = FAMILIES[target.family]
-            plan = resolve_closure(requests_, target, index=ctx.index, session=ctx.session,
+            plan = resolve_closure(build_requests, target, index=ctx.index, session=ctx.session,
                                    provided=family.provided(target, ctx),
                                    cache_dir=ctx.settings.cache_dir,
                                    hook=functools.partial(family.read_metadata, target=target,

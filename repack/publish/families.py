@@ -29,7 +29,7 @@ from repack.files import write_file
 from repack.gpg import Signer
 from repack.publish import apt, security, yum
 from repack.publish.tree import Stage
-from repack.rpm import vercmp as rpmvercmp
+from repack.rpm.vercmp import EVR
 
 SignerFor = Callable[[str], Signer]     # target id -> the keys its clients verify
 
@@ -267,8 +267,8 @@ class YumPublisher:
                 name=pkg.name, version=f"{epoch}{pkg.ver}-{pkg.rel}", arch=pkg.arch,
                 target=target_id, channel=f"{target_id}{'+security' if sec else ''}",
                 security=sec, path=repo / pkg.href, rel=rel,
-                newer_than=rpmvercmp.EVR(epoch=pkg.epoch, version=pkg.ver,
-                                         release=pkg.rel)))
+                newer_than=EVR(epoch=pkg.epoch, version=pkg.ver,
+                               release=pkg.rel)))
         return out
 
 

@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from repack import keys, run
 from repack import targets as target_files
-from repack.deb import naming
+from repack.deb import naming as deb_naming
 from repack.deb.sign import unsigned_text
 from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
@@ -28,7 +28,7 @@ from repack.model import Provenance, Target
 from repack.publish import clients
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
-from repack.rpm import naming as naming_rpm
+from repack.rpm import naming as rpm_naming
 from repack.trust import provenance
 
 DEB_SUFFIXES = (".deb", ".dsc")
@@ -126,17 +126,17 @@ def check_record(path: Path, target: Target) -> Provenance | None:
                             f"{control.get('Repack-Upstream-Version', '')[:60]!r}")
         if control.get("Repack-Source-Digest") != f"sha256:{record.sha256}":
             problems.append("Repack-Source-Digest")
-        if not _same_version(upstream, record.version, naming.deb_upstream_version):
+        if not _same_version(upstream, record.version, deb_naming.deb_upstream_version):
             problems.append(f"version {version[:60]!r}")
     else:
         out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
                        "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
         rpm_name, rpm_version = (out + ["", ""])[:2]
-        if rpm_name != naming_rpm.rpm_name(record.project, target):
+        if rpm_name != rpm_naming.rpm_name(record.project, target):
             problems.append(f"name {rpm_name[:60]!r}")
-        caret = naming_rpm.has_caret(target)
+        caret = rpm_naming.has_caret(target)
         if not _same_version(rpm_version, record.version,
-                             lambda v: naming_rpm.rpm_upstream_version(v, caret=caret)):
+                             lambda v: rpm_naming.rpm_upstream_version(v, caret=caret)):
             problems.append(f"version {rpm_version[:60]!r}")
     if problems:
         raise MetadataError(f"{name}: its provenance record (of {record.project} "

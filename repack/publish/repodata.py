@@ -74,7 +74,9 @@ def splice(old: bytes, new: bytes, root: bytes) -> bytes:
     return head + body + new_body.lstrip(b"\n") + tail
 
 
-def _current(repodata: Path) -> dict[str, Path]:
+def current_files(repodata: Path) -> dict[str, Path]:
+    """The primary, filelists and other files repodata/repomd.xml points at, by type;
+    SpliceUnsupported when one is missing or not gzip."""
     repomd = ET.parse(repodata / "repomd.xml").getroot()
     found: dict[str, Path] = {}
     for data in repomd.iter(f"{REPO_NS}data"):
@@ -94,7 +96,7 @@ def _gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def _members(packed: bytes) -> list[tuple[bytes, bytes]]:
+def gzip_members(packed: bytes) -> list[tuple[bytes, bytes]]:
     """(compressed, uncompressed) of each gzip member of a file."""
     out = []
     while packed:
@@ -110,7 +112,7 @@ def _members(packed: bytes) -> list[tuple[bytes, bytes]]:
 
 def spliced_gzip(old_packed: bytes, new: bytes, root: bytes) -> tuple[bytes, bytes]:
     """(the spliced document, its gzip members): the old package members reused."""
-    members = _members(old_packed)
+    members = gzip_members(old_packed)
     old = b"".join(raw for _, raw in members)
     doc = splice(old, new, root)
     head, body, tail = _parts(old, root)
@@ -161,7 +163,7 @@ def append(repo: Path, added: Sequence[Path]) -> list[str]:
     Raises SpliceUnsupported, having changed nothing, when the old metadata does not suit.
     """
     repodata = repo / "repodata"
-    old = _current(repodata)
+    old = current_files(repodata)
     with tempfile.TemporaryDirectory(prefix=".repack-repodata-", dir=repo) as tmp:
         scratch = Path(tmp)                 # in repo/, so that hard links work
         for rpm in added:

@@ -47,8 +47,8 @@ from repack.gpg import Signer
 from repack.model import Advisory
 from repack.publish import apt
 from repack.publish.tree import Stage
-from repack.rpm import vercmp as rpmvercmp
 from repack.rpm.query import query
+from repack.rpm.vercmp import EVR
 from repack.trust import provenance
 
 __all__ = ["apt_suites", "fixes_of", "note_apt", "note_yum", "suite", "updateinfo_xml",
@@ -159,8 +159,8 @@ class RpmId:
     filename: str
 
     @property
-    def evr(self) -> rpmvercmp.EVR:
-        return rpmvercmp.EVR(epoch=self.epoch, version=self.version, release=self.release)
+    def evr(self) -> EVR:
+        return EVR(epoch=self.epoch, version=self.version, release=self.release)
 
 
 def _rpm_ids(paths: Sequence[Path]) -> list[RpmId]:

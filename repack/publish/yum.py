@@ -35,9 +35,9 @@ from repack.gpg import Signer
 from repack.publish import repodata as repodata_splice
 from repack.publish import security
 from repack.revision import next_free_hint
-from repack.rpm import vercmp as rpmvercmp
 from repack.rpm.query import query
 from repack.rpm.sign import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
+from repack.rpm.vercmp import EVR
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 COMMON_NS = "{http://linux.duke.edu/metadata/common}"
@@ -310,7 +310,7 @@ def prune_yum(stage_root: Path, target_id: str, keep: int, signer: Signer) -> in
         groups.setdefault((pkg.name, pkg.arch), []).append(pkg)
     doomed = []
     for pkgs in groups.values():
-        pkgs.sort(key=lambda p: rpmvercmp.EVR(epoch=p.epoch, version=p.ver, release=p.rel),
+        pkgs.sort(key=lambda p: EVR(epoch=p.epoch, version=p.ver, release=p.rel),
                   reverse=True)
         doomed += pkgs[keep:]
     return _unlink_and_rewrite(repo, doomed, signer)

@@ -33,12 +33,12 @@ from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
 from repack.container.images import Image
 from repack.container.outputs import is_package_file, list_beneath, read_beneath, take_predicted
-from repack.deb import render
+from repack.deb.render import builtin_templates
 from repack.digest import sha256_file
 from repack.errors import BuildError, MetadataError
 from repack.model import Artifact, RpmSpec, Sdist, Target
-from repack.rpm import render as render_rpm
 from repack.rpm.query import query
+from repack.rpm.render import render_spec, write_sources
 
 __all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "RpmBuild", "backend_path", "collect_artifacts",
            "helper_files"]
@@ -99,7 +99,7 @@ METADATA_LIMIT = 16 << 20   # a METADATA or entry_points.txt larger than this is
 
 def helper_files() -> dict[str, bytes]:
     """The macro file and its helper scripts, as shipped in repack's templates."""
-    root = render.builtin_templates().joinpath("rpm")
+    root = builtin_templates().joinpath("rpm")
     return {name: root.joinpath(name).read_bytes() for name in HELPERS}
 
 
@@ -237,8 +237,8 @@ class RpmBuild:
             shutil.rmtree(self.staging / d, ignore_errors=True)
             (self.staging / d).mkdir()
         shutil.copyfile(sdist.path, self.staging / "SOURCES" / spec.source0)
-        render_rpm.write_sources(spec, self.staging / "SOURCES")
-        spec_file = render_rpm.render_spec(spec, self.staging / "SPECS")
+        write_sources(spec, self.staging / "SOURCES")
+        spec_file = render_spec(spec, self.staging / "SPECS")
         for d in ("SOURCES", "SPECS"):
             c.exec(["cp", "-a", f"/staging/{d}/.", f"/build/rpmbuild/{d}/"],
                    project=self.project)

@@ -30,9 +30,9 @@ from repack.errors import CommandFailed, ConfigError
 from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
-from repack.rpm import naming as naming_rpm
-from repack.rpm import sign as rpm_sign
+from repack.rpm import naming
 from repack.rpm.build import DEFAULT_BACKEND, RpmBuild, backend_path
+from repack.rpm.sign import sign_rpms
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
@@ -83,7 +83,7 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
         chosen = ctx.settings.package_names().get(sdist.release.name)
-        naming_rpm.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
+        naming.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
         images.ensure(ctx.engine, image)
         with steps.work_dir(ctx, "build-") as work:
             p = unpack(sdist, image, ctx, work)
@@ -109,10 +109,11 @@ def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
 
 
 def sign(paths: Sequence[Path], signer: Signer, target: Target) -> list[Path]:
-    """Sign the .rpm and .src.rpm with the keys the target's clients verify
-    (repack.rpm.sign).  Returns the files signed."""
+    """Sign a build's .rpm and .src.rpm with rpmsign, with the keys the target's clients
+    verify (repack.rpm.sign); the other files are left as they are.  Returns the files
+    signed."""
     rpms = [p for p in paths if p.suffix == ".rpm"]
-    rpm_sign.sign_rpms(rpms, for_target(signer, target))
+    sign_rpms(rpms, for_target(signer, target))
     return rpms
 
 
@@ -189,9 +190,9 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
 
 def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
               tools: Sequence[buildreqs.BuildTool] = (), chosen: str | None = None) -> RpmSpec:
-    return naming_rpm.make_rpm_spec(project, sdist_filename=sdist.path.name,
-                                    source_url=sdist.release.url, target=target,
-                                    packager=ctx.settings.maintainer,
-                                    date=steps.changelog_date(sdist.source_date_epoch),
-                                    provenance=provenance.of(sdist, [t.file for t in tools]),
-                                    chosen_name=chosen)
+    return naming.make_rpm_spec(project, sdist_filename=sdist.path.name,
+                                source_url=sdist.release.url, target=target,
+                                packager=ctx.settings.maintainer,
+                                date=steps.changelog_date(sdist.source_date_epoch),
+                                provenance=provenance.of(sdist, [t.file for t in tools]),
+                                chosen_name=chosen)

@@ -14,7 +14,11 @@ _ALPHA = frozenset(string.ascii_letters)
 _ALNUM = _DIGITS | _ALPHA
 
 
-def rpmvercmp(a: str, b: str) -> int:
+# One function, as in rpm: the loop is lib/rpmvercmp.c's, step for step (two cursors, the
+# separators skipped, then tilde, caret, and one digit or letter segment per turn), so it
+# can be checked against rpm's source line by line.  Split into helpers, the cursors would
+# travel in and out of each and the comparison would no longer read like the original.
+def rpmvercmp(a: str, b: str) -> int:  # noqa: C901 -- a port of rpm's rpmvercmp, kept whole
     """-1, 0 or 1 as rpm orders the version (or release) strings a and b."""
     if a == b:
         return 0

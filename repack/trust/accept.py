@@ -83,19 +83,19 @@ def _accept(sdist: Sdist, policy: Policy, session: requests.Session) -> Sdist:
 def _pgp(sdist: Sdist, rule: ProjectRule, policy: Policy, session: requests.Session) -> str:
     """"pgp:<FPR>" when the signature verifies, a reason when there is none; raises on a
     bad one."""
-    from repack.trust import pgp as upstream_pgp
+    from repack.trust import pgp
 
     release = sdist.release
-    url = upstream_pgp.signature_url(release)
-    signature = upstream_pgp.fetch_signature(url, session, str(release.name))
+    url = pgp.signature_url(release)
+    signature = pgp.fetch_signature(url, session, str(release.name))
     if signature is None:
         return f"no OpenPGP signature ({url} is not there)"
     if policy.keyring is None:
         raise TrustError("the policy names pgp keys but has no keyring directory",
                          project=str(release.name))
-    return upstream_pgp.verify_detached(sdist.path, signature, allowed=rule.pgp,
-                                        keyring=policy.keyring, project=str(release.name),
-                                        filename=release.filename)
+    return pgp.verify_detached(sdist.path, signature, allowed=rule.pgp,
+                               keyring=policy.keyring, project=str(release.name),
+                               filename=release.filename)
 
 
 def _attestation(sdist: Sdist, expected: Publisher | None, session: requests.Session) -> str:
@@ -184,13 +184,13 @@ def check_policy_projects(policy: Policy, *, index: str, session: requests.Sessi
 def check_keyring(policy: Policy) -> list[str]:
     """Problems a build would meet later: allowed keys missing from the keyring, expired or
     revoked ones.  One line each."""
-    from repack.trust import pgp as upstream_pgp
+    from repack.trust import pgp
 
     wanted = {fpr: name for name, rule in policy.projects.items() for fpr in rule.pgp}
     if not wanted:
         return []
     keyring = policy.keyring
-    have = {k.fingerprint: k for k in upstream_pgp.list_keys(keyring)} if keyring else {}
+    have = {k.fingerprint: k for k in pgp.list_keys(keyring)} if keyring else {}
     problems = []
     for fpr, name in sorted(wanted.items(), key=lambda item: (item[1], item[0])):
         key = have.get(fpr)

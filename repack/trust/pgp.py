@@ -362,7 +362,7 @@ def _import_allowed(g: gnupg.GPG, allowed: Sequence[str], keyring: Path, project
                              hint="re-create it with `repack trust add-key`")
 
 
-def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], keyring: Path,  # noqa: C901 -- too complex; split it
+def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], keyring: Path,
                     project: str, filename: str) -> str:
     """Check that `signature` is a good detached OpenPGP signature of `data` by one of the
     `allowed` primary keys (or a subkey of one) and return ``"pgp:<PRIMARY FINGERPRINT>"``.
@@ -389,62 +389,77 @@ def verify_detached(data: Path, signature: bytes, *, allowed: Sequence[str], key
         sigs, seen = _signatures(str(result.stderr or ""))
         primaries = _primaries(g)
     log.debug(f"{project}: gpg verify {filename}: {[(s.outcome, s.key) for s in sigs]}")
+    tail = _stderr_tail(result)
     if not sigs or "PLAINTEXT" in seen:
         raise TrustError(f"the signature file of {filename} is no detached OpenPGP signature"
-                         + (f" ({_stderr_tail(result)})" if _stderr_tail(result) else ""),
-                         project=project)
+                         + (f" ({tail})" if tail else ""), project=project)
     for s in sigs:
-        who = s.primary or primaries.get(s.key[-16:].upper(), s.key)
-        if s.primary and s.key and s.key.upper() != s.primary:
-            who = f"{who} (subkey {s.key})"
-        if s.outcome == "bad":
-            raise TrustError(f"BAD OpenPGP signature of {filename} by key {who}: the file is "
-                             "not the one that key signed", project=project,
-                             hint="the file or its signature was altered, or the signature "
-                                  "belongs to another file")
-        if s.outcome == "revoked-key":
-            raise TrustError(f"{where} was made by key {who}, which has been "
-                             "revoked", project=project,
-                             hint="a revoked key may be compromised: ask upstream which key "
-                                  "replaced it and verify that one out of band")
-        if s.outcome == "expired-key":
-            raise TrustError(f"{where} was made by key {who}, which has "
-                             "expired", project=project,
-                             hint="if upstream extended the key, run `repack trust add-key "
-                                  f"{project} KEYFILE` with the refreshed key")
-        if s.outcome == "expired-sig":
-            raise TrustError(f"{where} by key {who} has expired",
-                             project=project)
+        _refuse_failed(s, primaries, filename, project)
     good = [s for s in sigs if s.outcome == "good" and s.primary in wanted]
-    now = time.time()
     for s in good:
-        weak = _WEAK_HASHES.get(s.hash_algo)
-        if weak and s.created >= _WEAK_HASH_CUTOFF:
-            raise TrustError(f"{where} by key {s.primary} uses the broken {weak} digest",
-                             project=project, hint="ask upstream to sign with SHA-256 or better")
-        if s.created > now + _CLOCK_SKEW:
-            made = datetime.fromtimestamp(s.created, UTC)
-            raise TrustError(f"{where} by key {s.primary} is dated {made:%Y-%m-%d %H:%M} UTC, "
-                             "in the future", project=project,
-                             hint="a signature cannot have been made later than now: it was "
-                                  "made with a wrong clock, or this machine's clock is wrong")
+        _refuse_weak_or_future(s, where, project)
     if good:
         return f"pgp:{good[0].primary}"
     unknown = [s for s in sigs if s.outcome == "no-key"]
     if unknown:
-        key = unknown[0].key
-        owner = _owner_in_keyring(keyring, key)
-        what = ("unknown" if owner is None else f"in {keyring.name}/" if owner.endswith(key)
-                else f"a subkey of {owner} in {keyring.name}/")
-        raise TrustError(f"{filename} is signed by key {key} ({what}), which the trust policy "
-                         f"does not allow for {project} (allowed: {', '.join(wanted)})",
-                         project=project,
-                         hint="if upstream really signs with this key, check it out of band "
-                              f"and add its fingerprint to [trust.projects.{project}] pgp")
+        raise _not_allowed(unknown[0].key, keyring, wanted, filename, project)
     codes = ", ".join(sorted({s.code for s in sigs if s.code})) or "none"
     raise TrustError(f"{where} could not be checked (gpg error code {codes}"
-                     + (f"; {_stderr_tail(result)})" if _stderr_tail(result) else ")"),
-                     project=project)
+                     + (f"; {tail})" if tail else ")"), project=project)
+
+
+def _refuse_failed(s: _Sig, primaries: dict[str, str], filename: str, project: str) -> None:
+    """TrustError for a signature that is bad, by a revoked or expired key, or expired."""
+    where = f"the OpenPGP signature of {filename}"
+    who = s.primary or primaries.get(s.key[-16:].upper(), s.key)
+    if s.primary and s.key and s.key.upper() != s.primary:
+        who = f"{who} (subkey {s.key})"
+    if s.outcome == "bad":
+        raise TrustError(f"BAD OpenPGP signature of {filename} by key {who}: the file is "
+                         "not the one that key signed", project=project,
+                         hint="the file or its signature was altered, or the signature "
+                              "belongs to another file")
+    if s.outcome == "revoked-key":
+        raise TrustError(f"{where} was made by key {who}, which has been "
+                         "revoked", project=project,
+                         hint="a revoked key may be compromised: ask upstream which key "
+                              "replaced it and verify that one out of band")
+    if s.outcome == "expired-key":
+        raise TrustError(f"{where} was made by key {who}, which has "
+                         "expired", project=project,
+                         hint="if upstream extended the key, run `repack trust add-key "
+                              f"{project} KEYFILE` with the refreshed key")
+    if s.outcome == "expired-sig":
+        raise TrustError(f"{where} by key {who} has expired",
+                         project=project)
+
+
+def _refuse_weak_or_future(s: _Sig, where: str, project: str) -> None:
+    """TrustError for a good signature with a broken digest, or dated in the future."""
+    weak = _WEAK_HASHES.get(s.hash_algo)
+    if weak and s.created >= _WEAK_HASH_CUTOFF:
+        raise TrustError(f"{where} by key {s.primary} uses the broken {weak} digest",
+                         project=project, hint="ask upstream to sign with SHA-256 or better")
+    if s.created > time.time() + _CLOCK_SKEW:
+        made = datetime.fromtimestamp(s.created, UTC)
+        raise TrustError(f"{where} by key {s.primary} is dated {made:%Y-%m-%d %H:%M} UTC, "
+                         "in the future", project=project,
+                         hint="a signature cannot have been made later than now: it was "
+                              "made with a wrong clock, or this machine's clock is wrong")
+
+
+def _not_allowed(key: str, keyring: Path, wanted: Sequence[str], filename: str,
+                 project: str) -> TrustError:
+    """The error for a signature by a key the policy does not allow for the project,
+    saying whether the keyring holds it (for another project) or nobody does."""
+    owner = _owner_in_keyring(keyring, key)
+    what = ("unknown" if owner is None else f"in {keyring.name}/" if owner.endswith(key)
+            else f"a subkey of {owner} in {keyring.name}/")
+    return TrustError(f"{filename} is signed by key {key} ({what}), which the trust policy "
+                      f"does not allow for {project} (allowed: {', '.join(wanted)})",
+                      project=project,
+                      hint="if upstream really signs with this key, check it out of band "
+                           f"and add its fingerprint to [trust.projects.{project}] pgp")
 
 
 # ---------------------------------------------------------------------------------------

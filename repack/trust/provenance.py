@@ -32,9 +32,9 @@ from repack.errors import MetadataError
 from repack.model import Advisory, BuildToolRecord, Provenance, Sdist
 from repack.run import clean_env, find_tool, run
 
-__all__ = ["DOC_NAME", "ID_RE", "SCHEMA", "advisory_ids", "changelog_lines", "clean_text",
-           "clean_url", "control_fields", "doc_path", "from_json", "of", "read", "to_json",
-           "tool_record"]
+__all__ = ["DOC_NAME", "ID_RE", "MAX_DOC", "SCHEMA", "advisory_ids", "changelog_lines",
+           "clean_text", "clean_url", "control_fields", "doc_path", "from_json", "of", "read",
+           "to_json", "tool_record"]
 
 SCHEMA = 1
 DOC_NAME = "repack-provenance.json"
@@ -43,7 +43,7 @@ DOC_NAME = "repack-provenance.json"
 ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9._:-]{1,80}")
 #: A fixed_in version as the JSON API lists it (PEP 440 and a little more); nothing else.
 VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
-_MAX_DOC = 1024 * 1024
+MAX_DOC = 1024 * 1024     # the most of a provenance record read from a package
 _MAX_TEXT = 1000
 MAX_REVISION = 999      # 0repack1 .. 0repack999 (repack.revision)
 
@@ -296,7 +296,7 @@ def read(path: Path) -> Provenance | None:
 
 def _too_big(path: Path, size: int) -> MetadataError:
     return MetadataError(f"{path.name}: its {DOC_NAME} is {size} bytes; a provenance record "
-                         f"is far smaller (at most {_MAX_DOC})")
+                         f"is far smaller (at most {MAX_DOC})")
 
 
 def _from_deb(path: Path) -> bytes | None:
@@ -311,10 +311,10 @@ def _from_deb(path: Path) -> bytes | None:
             member = next((m for m in tar.getmembers() if m.name in names), None)
             if member is None or not member.isfile():   # no record is no error
                 return None
-            if member.size > _MAX_DOC:
+            if member.size > MAX_DOC:
                 raise _too_big(path, member.size)
             fh = tar.extractfile(member)
-            return fh.read(_MAX_DOC) if fh is not None else None
+            return fh.read(MAX_DOC) if fh is not None else None
         finally:
             deb.close()
     except (DebError, KeyError, OSError, tarfile.TarError, EOFError) as exc:
@@ -338,10 +338,10 @@ def _from_rpm(path: Path) -> bytes | None:
                         continue
                     if not member.isfile():
                         return None
-                    if member.size > _MAX_DOC:
+                    if member.size > MAX_DOC:
                         raise _too_big(path, member.size)
                     fh = tar.extractfile(member)
-                    return fh.read(_MAX_DOC) if fh else None
+                    return fh.read(MAX_DOC) if fh else None
         except tarfile.TarError as exc:
             raise MetadataError(f"{path.name}: cannot read the rpm payload: {exc}") from exc
         finally:

@@ -31,7 +31,7 @@ def add_key(settings: config.Settings, project: str, keyfile: Path) -> Added:
     `keyring`, else trusted-keys beside repack.toml)."""
     from packaging.utils import canonicalize_name
 
-    from repack.trust import pgp as upstream_pgp
+    from repack.trust import pgp
 
     name = canonicalize_name(project)
     if not name or "/" in project:
@@ -39,7 +39,7 @@ def add_key(settings: config.Settings, project: str, keyfile: Path) -> Added:
     keyring = settings.policy.keyring or (
         (settings.project_file or Path(config.PROJECT_CONFIG)).resolve().parent
         / DEFAULT_KEYRING)
-    infos = upstream_pgp.add_key(keyring, keyfile)
+    infos = pgp.add_key(keyring, keyfile)
     states = {"added": "added to", "updated": "updated in", "unchanged": "already in"}
     lines = tuple(f"{i.fingerprint} {'; '.join(i.uids) or '(no user id)'}: "
                   f"{states[i.status]} {keyring}" for i in infos)
@@ -51,12 +51,12 @@ def check(policy: Policy) -> list[str]:
     """`trust check`: every project the policy names is on the index (else an error);
     returns the keyring's problems, one line each."""
     from repack import http, resolve
-    from repack.trust import accept as trust
+    from repack.trust.accept import check_keyring, check_policy_projects
 
     if policy.source is None:
         raise ConfigError("no [trust] policy: ./repack.toml has none (or --config FILE)")
-    trust.check_policy_projects(policy, index=resolve.index_url(), session=http.session())
-    return trust.check_keyring(policy)
+    check_policy_projects(policy, index=resolve.index_url(), session=http.session())
+    return check_keyring(policy)
 
 
 def keyring_failed(policy: Policy, problems: Sequence[str]) -> TrustError:
@@ -72,7 +72,7 @@ def rule_lines(policy: Policy) -> list[str]:
 def keyring_lines(policy: Policy) -> list[str] | None:
     """`trust list`: each key of the keyring with the projects that allow it; None when the
     keyring is empty."""
-    from repack.trust import pgp as upstream_pgp
+    from repack.trust import pgp
 
     if policy.keyring is None or not policy.keyring.is_dir():
         return None
@@ -81,7 +81,7 @@ def keyring_lines(policy: Policy) -> list[str] | None:
         for fpr in rule.pgp:
             allowed.setdefault(fpr, []).append(name)
     lines = []
-    for key in upstream_pgp.list_keys(policy.keyring):
+    for key in pgp.list_keys(policy.keyring):
         expires = f"{key.expires:%Y-%m-%d}" if key.expires else "never"
         flags = " REVOKED" if key.revoked else (" EXPIRED" if key.expired else "")
         users = ", ".join(sorted(allowed.get(key.fingerprint, []))) or "(no rule)"

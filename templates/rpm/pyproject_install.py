@@ -102,7 +102,7 @@ def check_arch(platform, arch, kind_file):
         sys.exit(3)
 
 
-def main():  # noqa: C901 -- too complex; split it rather than raise the limit
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--buildroot", required=True)
     ap.add_argument("--sitelib", required=True)
@@ -116,53 +116,71 @@ def main():  # noqa: C901 -- too complex; split it rather than raise the limit
     args = ap.parse_args()
     if len(args.wheels) != 1 or not os.path.isfile(args.wheels[0]):
         fail(f"expected exactly one built wheel, got {args.wheels}")
+    args.sitearch = args.sitearch or args.sitelib
+    return args
+
+
+def dist_info_dir(names):
+    """The wheel's one .dist-info directory."""
+    dist_info = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+    if len(dist_info) != 1:
+        fail("the wheel has no single .dist-info directory")
+    return dist_info.pop()
+
+
+def data_file(kind, rel, body, args):
+    """Where a file of the wheel's .data/<kind>/ goes, its content and its mode."""
+    if kind == "purelib":
+        return safe_join(args.sitelib, rel), body, 0o644
+    if kind == "platlib":
+        return safe_join(args.sitearch, rel), body, 0o644
+    if kind == "scripts":
+        first, _, remainder = body.partition(b"\n")
+        if first.startswith(b"#!python"):
+            body = b"#!" + args.shebang.encode() + b"\n" + remainder
+        return safe_join(args.bindir, rel), body, 0o755
+    if kind == "data":
+        return safe_join("/usr", rel), body, 0o644
+    if kind == "headers":
+        return safe_join("/usr/include/python", rel), body, 0o644
+    fail(f"unknown wheel data directory {kind!r}")
+
+
+def member_file(name, body, info, platform, args):
+    """Where one member of the wheel goes, its content and its mode; None for the files
+    that are not installed (RECORD and its signatures, the wheel's INSTALLER)."""
+    top, _, rest = name.partition("/")
+    if top == info[: -len(".dist-info")] + ".data":
+        kind, _, rel = rest.partition("/")
+        dest, body, mode = data_file(kind, rel, body, args)
+    elif top == info and rest in ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER"):
+        return None
+    else:
+        dest, mode = safe_join(args.sitearch if platform else args.sitelib, name), 0o644
+    # ELF objects (extension modules) are executable, as pip installs them and as
+    # rpm's strip and ELF dependency generators expect: they skip other files.
+    if platform and body.startswith(b"\x7fELF"):
+        mode = 0o755
+    return dest, body, mode
+
+
+def main():
+    args = parse_args()
     record = []
     with zipfile.ZipFile(args.wheels[0]) as whl:
         names = whl.namelist()
-        dist_info = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
-        if len(dist_info) != 1:
-            fail("the wheel has no single .dist-info directory")
-        info = dist_info.pop()
-        data_dir = info[: -len(".dist-info")] + ".data"
+        info = dist_info_dir(names)
         for name in names:
             safe_join(args.sitelib, name)
         platform = is_platform_wheel(whl, info)
         check_arch(platform, args.arch, args.kind_file)
-        sitearch = args.sitearch or args.sitelib
-        root = sitearch if platform else args.sitelib
+        root = args.sitearch if platform else args.sitelib
         for name in names:
             if name.endswith("/"):
                 continue
-            body = whl.read(name)
-            mode = 0o644
-            # ELF objects (extension modules) are executable, as pip installs them and as
-            # rpm's strip and ELF dependency generators expect: they skip other files.
-            if platform and body.startswith(b"\x7fELF"):
-                mode = 0o755
-            top, _, rest = name.partition("/")
-            if top == data_dir:
-                kind, _, rel = rest.partition("/")
-                if kind == "purelib":
-                    dest = safe_join(args.sitelib, rel)
-                elif kind == "platlib":
-                    dest = safe_join(sitearch, rel)
-                elif kind == "scripts":
-                    dest = safe_join(args.bindir, rel)
-                    mode = 0o755
-                    first, _, remainder = body.partition(b"\n")
-                    if first.startswith(b"#!python"):
-                        body = b"#!" + args.shebang.encode() + b"\n" + remainder
-                elif kind == "data":
-                    dest = safe_join("/usr", rel)
-                elif kind == "headers":
-                    dest = safe_join("/usr/include/python", rel)
-                else:
-                    fail(f"unknown wheel data directory {kind!r}")
-            elif top == info and rest in ("RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER"):
-                continue
-            else:
-                dest = safe_join(root, name)
-            write(args.buildroot, dest, body, mode, record)
+            placed = member_file(name, whl.read(name), info, platform, args)
+            if placed is not None:
+                write(args.buildroot, *placed, record)
         write(args.buildroot, posixpath.join(root, info, "INSTALLER"), b"rpm\n", 0o644, record)
         if info + "/entry_points.txt" in names:
             text = whl.read(info + "/entry_points.txt").decode()

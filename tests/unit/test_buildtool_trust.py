@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from closureindex import Index
 from localindex import LocalIndex
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from sdists import make_sdist
-from test_closure import Index
 from wheels import make_wheel
 
 from repack import buildreqs, http, targets

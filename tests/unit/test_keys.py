@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from debian import deb822
-from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
+from repotools import gnupg_home, new_key, source_upload  # type: ignore[import-not-found]
 
 from repack import keys
 from repack.deb.sign import sign_files, unsigned_text
@@ -129,40 +129,11 @@ def test_import_secret_key_becomes_published(tmp_path: Path) -> None:
         assert keys.published(b) == [fpr] and keys.signer(b).fingerprint == fpr
 
 
-def _source_upload(tmp: Path) -> Path:
-    """A real native source package (dpkg-source) and a .changes listing it."""
-    src = tmp / "hello-1.0"
-    (src / "debian" / "source").mkdir(parents=True)
-    (src / "debian" / "source" / "format").write_text("3.0 (native)\n")
-    (src / "debian" / "control").write_text(
-        "Source: hello\nMaintainer: T <t@example.org>\n\n"
-        "Package: hello\nArchitecture: all\nDescription: h\n hello\n")
-    (src / "debian" / "changelog").write_text(
-        "hello (1.0) unstable; urgency=medium\n\n  * x\n\n"
-        " -- T <t@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n")
-    subprocess.run(["dpkg-source", "-b", src.name], cwd=tmp, check=True, capture_output=True)
-    buildinfo = tmp / "hello_1.0_amd64.buildinfo"
-    buildinfo.write_text("Format: 1.0\nSource: hello\nVersion: 1.0\n")
-    changes = deb822.Changes()
-    for k, v in (("Format", "1.8"), ("Source", "hello"), ("Version", "1.0"),
-                 ("Architecture", "source")):
-        changes[k] = v
-    files = [tmp / "hello_1.0.dsc", tmp / "hello_1.0.tar.xz", buildinfo]
-    for field, key, algo in (("Checksums-Sha256", "sha256", hashlib.sha256),
-                             ("Files", "md5sum", hashlib.md5)):
-        changes[field] = [{key: algo(f.read_bytes()).hexdigest(), "size": str(f.stat().st_size),
-                           **({"section": "misc", "priority": "optional"}
-                              if field == "Files" else {}), "name": f.name} for f in files]
-    out = tmp / "hello_1.0_source.changes"
-    out.write_text(changes.dump())
-    return out
-
-
 @pytest.mark.process
 def test_debsign_style_signing(tmp_path: Path) -> None:
     with gnupg_home() as home:
         new_key(home)
-        changes = _source_upload(tmp_path)
+        changes = source_upload(tmp_path)
         signed = sign_files([changes], keys.signer(home))
         names = sorted(p.name for p in signed)
         assert names == ["hello_1.0.dsc", "hello_1.0_amd64.buildinfo",

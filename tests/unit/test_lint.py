@@ -4,6 +4,7 @@ mypy --strict over repack/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -42,3 +43,20 @@ def test_test_module_basenames_are_unique() -> None:
     the same name in different folders stop the whole collection."""
     names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
     assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
+
+def test_unit_tests_import_no_test_module() -> None:
+    """tests/unit/<package>/ mirrors repack/<package>/: a test module's folder is on sys.path
+    only while pytest imports it, so what tests share lives in a helper module of tests/
+    (examples.py, closureindex.py, ...), never in another test module."""
+    importing = re.compile(r"^\s*(from|import)\s+test_\w+", re.MULTILINE)
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "unit").rglob("test_*.py")
+                 if importing.search(p.read_text())]
+    assert offenders == []
+
+
+def test_unit_tests_mirror_the_packages() -> None:
+    """Each folder of tests/unit is a package of repack/."""
+    folders = {p.name for p in (ROOT / "tests" / "unit").iterdir()
+               if p.is_dir() and p.name != "__pycache__"}
+    assert folders and folders <= {p.name for p in (ROOT / "repack").iterdir() if p.is_dir()}

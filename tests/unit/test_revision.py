@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 from debian.debian_support import version_compare
+from examples import ARCHIVE, EL9, RECORD, TARGET, project
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from repotools import make_deb  # type: ignore[import-not-found]
-from test_naming import ARCHIVE, TARGET, project
-from test_naming_rpm import EL9
-from test_provenance import RECORD
 
 from repack.deb.naming import archive_note, deb_version, make_deb_spec
 from repack.errors import ConfigError, MappingError, MetadataError

@@ -26,7 +26,7 @@ from repack.errors import IntegrityError
 from repack.publish import publisher, serve, tree
 from repack.publish.verify import verify
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def options(repo: Path, home: Path, **kw: object) -> publisher.Options:

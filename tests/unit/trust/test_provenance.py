@@ -8,27 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from packaging.utils import canonicalize_name
-from test_naming import ARCHIVE, TARGET, project
-from test_naming import spec as deb_spec
-from test_render_rpm import parsed
-from test_render_rpm import spec as rpm_spec
+from examples import ARCHIVE, GHSA, RECORD, TARGET, deb_spec, parsed, project, rpm_spec
 
 from repack.deb.naming import make_deb_spec
 from repack.errors import MetadataError
-from repack.model import Advisory, Provenance
 from repack.rpm.render import render_spec, write_sources
 from repack.trust import provenance
-
-GHSA = Advisory(id="GHSA-2hrw-hx67-34x6", aliases=("CVE-2023-31047",),
-                summary="Potential bypass of validation\nwhen uploading multiple files",
-                fixed_in=("4.2.1", "4.1.9"), link="https://osv.dev/vulnerability/GHSA-2hrw")
-RECORD = Provenance(
-    project=canonicalize_name("Django"), version="4.2", filename="Django-4.2.tar.gz",
-    url="https://files.example/Django-4.2.tar.gz", sha256="c3" * 32,
-    verified=("tls", "sha256:index", "attestation:github:django/django/release.yml"),
-    vulnerabilities=(GHSA,), fixes=(),
-)
 
 
 def test_json_round_trip_is_stable() -> None:

@@ -31,7 +31,7 @@ from repack.trust.attest import (
     verify_provenance,
 )
 
-DATA = Path(__file__).parent.parent / "data" / "attestations"
+DATA = Path(__file__).resolve().parents[2] / "data" / "attestations"
 SDIST = DATA / "pypi_attestations-0.0.19.tar.gz"
 PROVENANCE = (DATA / "pypi_attestations-0.0.19.tar.gz.provenance").read_bytes()
 PROJECT = "pypi-attestations"

@@ -304,11 +304,14 @@ def test_metadata_hrefs_with_dotdot_are_refused(tmp_path: Path) -> None:
 
     repo = tmp_path / "el9"
     (repo / "repodata").mkdir(parents=True)
-    assert yum._inside(repo, "repodata/x-primary.xml.gz") == (repo / "repodata" /
-                                                             "x-primary.xml.gz").resolve()
+    # yum._inside is the check every href of the metadata passes (public once repo verify's
+    # work on yum.py is merged)
+    inside = yum._inside  # noqa: SLF001
+    assert inside(repo, "repodata/x-primary.xml.gz") == (repo / "repodata" /
+                                                         "x-primary.xml.gz").resolve()
     for bad in ("../el8/x.rpm", "repodata/../x.rpm", "/etc/passwd", "../../outside.rpm"):
         with pytest.raises(IntegrityError):
-            yum._inside(repo, bad)
+            inside(repo, bad)
 
 
 @pytest.mark.process

@@ -112,7 +112,7 @@ def test_every_exit_code_has_one_source() -> None:
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
         assert 128 + sig in EXIT_CODES
     help_text = " ".join(CliRunner().invoke(cli.cli, ["--help"]).output.split())
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
     documented = " ".join(readme.split("- Exit codes")[1].split("\n-")[0].split())
     for code, meaning in EXIT_CODES.items():
         assert f"{code} {meaning}" in help_text

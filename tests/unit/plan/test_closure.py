@@ -5,58 +5,22 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from closureindex import DEBIAN_12, Index, nothing
 from localindex import LocalIndex
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from sdists import make_sdist, pkg_info_text
+from sdists import pkg_info_text
 
-from repack import cli, http, targets
+from repack import cli
 from repack.errors import IntegrityError, MetadataError, RepackError
-from repack.model import BuildRequest, Target
+from repack.model import BuildRequest
 from repack.plan import lockfile
 from repack.plan.closure import ConflictError, CycleError, Plan, resolve_closure
 from repack.plan.schedule import PlanFailed, run_graph
-
-DEBIAN_12 = targets.load("debian-12")
-
-
-def nothing(req: Requirement) -> bool:
-    return False
-
-
-class Index:
-    """Crafted projects on a LocalIndex, and closure resolution against it."""
-
-    def __init__(self, local: LocalIndex, tmp: Path) -> None:
-        self.local = local
-        self.tmp = tmp
-        self.session = http.session()
-        self.cache = tmp / "cache"
-        self.known: dict[str, tuple[Requirement, ...]] = {}   # one run's, as Context.requires
-
-    def add(self, name: str, version: str = "1.0", requires: Sequence[str] = (), *,
-            dynamic: bool = False, metadata: bytes | None = None,
-            metadata_sha256: str | None = None) -> str:
-        kw = {}
-        if dynamic:
-            kw["pkg_info"] = pkg_info_text(name, version, requires_dist=requires,
-                                           metadata_version="2.1")
-        path = make_sdist(self.tmp / "sdists" / name / version, name, version, {},
-                          requires_dist=requires, **kw)
-        entry = self.local.add(name, path.name, path.read_bytes(), metadata=metadata,
-                               metadata_sha256=metadata_sha256)
-        return entry.hashes["sha256"]
-
-    def plan(self, *reqs: str, target: Target = DEBIAN_12,
-             provided: Callable[[Requirement], bool] = nothing) -> Plan:
-        roots = [BuildRequest(requirement=Requirement(r)) for r in reqs]
-        return resolve_closure(roots, target, index=self.local.url, session=self.session,
-                               provided=provided, cache_dir=self.cache, known=self.known)
 
 
 @pytest.fixture

@@ -15,11 +15,12 @@ from repack.errors import TrustError
 from repack.fetch import fetch
 from repack.model import Sdist
 from repack.resolve import resolve
-from repack.trust import accept as trust
+from repack.trust.accept import AcceptKey
+from repack.trust.accept import accept as policy_accept
 from repack.trust.attest import Publisher
 from repack.trust.policy import Policy, ProjectRule
 
-ASSETS = Path(__file__).resolve().parents[1] / "data" / "attestations"
+ASSETS = Path(__file__).resolve().parents[2] / "data" / "attestations"
 ATTESTED = "pypi_attestations-0.0.19.tar.gz"
 NAME = "pypi-attestations"
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
@@ -41,7 +42,7 @@ def attested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sdist, 
 
 def accept(sdist: Sdist, policy: Policy) -> Sdist:
     with http.session() as session:
-        return trust.accept(sdist, policy, session=session)
+        return policy_accept(sdist, policy, session=session)
 
 
 def rule(**kw: object) -> Policy:
@@ -107,13 +108,13 @@ def test_a_run_accepts_a_file_once_and_a_new_run_checks_again(
         return sum(p.startswith("/integrity/") for p in index.requests)
 
     with http.session() as session:
-        run: dict[trust.AcceptKey, Sdist] = {}
+        run: dict[AcceptKey, Sdist] = {}
         before = provenance_asked()
-        first = trust.accept(sdist, policy, session=session, accepted=run)
+        first = policy_accept(sdist, policy, session=session, accepted=run)
         asked = provenance_asked()
         assert asked > before
-        assert trust.accept(sdist, policy, session=session, accepted=run) is first
+        assert policy_accept(sdist, policy, session=session, accepted=run) is first
         assert provenance_asked() == asked
-        again = trust.accept(sdist, policy, session=session, accepted={})
+        again = policy_accept(sdist, policy, session=session, accepted={})
         assert provenance_asked() > asked
         assert again.verified == first.verified

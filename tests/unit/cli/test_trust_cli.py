@@ -26,7 +26,7 @@ from repack.fetch import fetch
 from repack.resolve import resolve
 from repack.trust import provenance
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ASSETS = ROOT / "tests" / "data" / "attestations"
 ATTESTED = "pypi_attestations-0.0.19.tar.gz"
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
@@ -200,7 +200,7 @@ def test_explain_reads_an_rpm_record_as_data(tmp_path: Path) -> None:
 
 @pytest.mark.process
 def test_explain_bounds_what_it_reads(tmp_path: Path) -> None:
-    record = {"schema": 1, "padding": "x" * (provenance._MAX_DOC + 1)}  # noqa: SLF001
+    record = {"schema": 1, "padding": "x" * (provenance.MAX_DOC + 1)}
     deb = _deb_with_record(tmp_path, record)
     proc = repack("explain", str(deb), cwd=tmp_path)
     refused_line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]

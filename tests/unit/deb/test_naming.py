@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from debian.debian_support import Version as DebianVersion
-from djangoproject import DJANGO
+from examples import ARCHIVE, TARGET, deb_spec, project
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
@@ -20,41 +20,19 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 from pep440_strategies import specifiers, versions
 
-from repack import targets
 from repack.deb.naming import (
     archive_epoch,
     deb_package_name,
     deb_source_name,
     deb_upstream_version,
     deb_version,
-    make_deb_spec,
     map_requirement,
     python_relation,
     specifier_relations,
 )
 from repack.errors import MappingError
-from repack.model import Alternatives, ArchiveIndex, DebName, DebSpec, Project, Relation
+from repack.model import Alternatives, ArchiveIndex, DebName, Relation
 
-TARGET = targets.load("debian-12")
-ARCHIVE = ArchiveIndex(
-    packages={
-        "python3-django": "3:3.2.25-0+deb12u7",
-        "python3-asgiref": "3.6.0-1",
-        "python3-sqlparse": "0.4.2-1",
-        "python3-setuptools": "66.1.1-1+deb12u1",
-        "python3-wheel": "0.38.4-2",
-        "python3": "3.11.2-1+b1",
-    },
-    dist_map={
-        "django": "python3-django",
-        "asgiref": "python3-asgiref",
-        "sqlparse": "python3-sqlparse",
-        "pyyaml": "python3-yaml",
-        "wheel": "python3-wheel",
-        "setuptools": "python3-pkg-resources",
-        "twoping": "2ping",
-    },
-)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Policy 5.6.12: upstream_version chars, starting with a digit.
 UPSTREAM_RE = re.compile(r"[0-9][A-Za-z0-9.+~]*")
@@ -62,20 +40,6 @@ UPSTREAM_RE = re.compile(r"[0-9][A-Za-z0-9.+~]*")
 
 def V(text: str) -> Version:
     return Version(text)
-
-
-BASE = DJANGO
-
-
-def project(**changes: Any) -> Project:
-    return dataclasses.replace(BASE, **changes)
-
-
-def spec(p: Project, archive: ArchiveIndex = ARCHIVE) -> DebSpec:
-    return make_deb_spec(
-        p, source_url="https://files.example/django-4.2.tar.gz", target=TARGET, archive=archive,
-        maintainer="Repack <repack@example.org>", date="Mon, 01 Jan 2024 00:00:00 +0000",
-    )
 
 
 def text(groups: tuple[Alternatives, ...]) -> list[str]:
@@ -289,7 +253,7 @@ def test_arbitrary_equality_raises_naming_requirement_and_target() -> None:
     assert "foo===1.0" in str(err.value) and TARGET.name in str(err.value)
     assert err.value.project == "bar" and err.value.exit_code == 7
     with pytest.raises(MappingError):
-        spec(project(requires_dist=(Requirement("foo===1.0"),)))
+        deb_spec(project(requires_dist=(Requirement("foo===1.0"),)))
 
 
 @pytest.mark.parametrize(("have", "req", "ok"), [
@@ -361,14 +325,14 @@ def test_python_relation_rejects_target_python() -> None:
         python_relation(SpecifierSet(">=3.12"), TARGET, project="newthing")
     assert err.value.project == "newthing"
     with pytest.raises(MappingError) as err2:
-        spec(project(requires_python=SpecifierSet("<3.11")))
+        deb_spec(project(requires_python=SpecifierSet("<3.11")))
     assert err2.value.project == "django"
 
 
 # --- the whole DebSpec -------------------------------------------------------------------
 
 def test_django_spec() -> None:
-    s = spec(project())
+    s = deb_spec(project())
     assert s.binary_name == "python3-django" and s.source_name == "python-django"
     assert s.version == "3:4.2-0repack1~deb12" and s.epoch == 3
     assert s.upstream_version == "4.2" and s.target_id == "debian-12"
@@ -405,7 +369,7 @@ def test_unsatisfied_runtime_stays_in_depends_build_is_dropped() -> None:
                         Requirement('tomli; python_version < "3.11"')),
         has_native_code=True,
     )
-    s = spec(p)
+    s = deb_spec(p)
     assert s.version == "1-0repack1~deb12" and s.epoch == 0
     assert "python3-django (>= 3:4)" in text(s.depends)
     assert s.unsatisfied == ("django>=4.0", "hatchling>=1.18")
@@ -418,30 +382,31 @@ def test_extra_only_requirements_never_reach_depends() -> None:
     reqs = (Requirement('pyyaml; extra == "yaml" and python_version >= "3"'),
             Requirement('sqlparse; extra == "sql" or python_version >= "3"'),
             Requirement('ghost; extra == "undeclared"'))
-    s = spec(project(requires_dist=reqs, provides_extra=("yaml",)))
+    s = deb_spec(project(requires_dist=reqs, provides_extra=("yaml",)))
     assert text(s.suggests) == ["python3-yaml"]
     assert "python3-sqlparse" in text(s.depends)
     assert "ghost" not in " ".join(text(s.depends) + text(s.suggests))
 
 
 def test_metadata_fallbacks() -> None:
-    s = spec(project(license=None, license_expression=None, author=None, author_email=None,
-                     home_page=None, project_urls=(("Source", "https://src.example/x"),
-                                                   ("Home-page", "https://home.example/"))))
+    s = deb_spec(project(license=None, license_expression=None, author=None, author_email=None,
+                         home_page=None, project_urls=(("Source", "https://src.example/x"),
+                                                       ("Home-page", "https://home.example/"))))
     assert s.license == "UNKNOWN" and s.copyright == "Django authors"
     assert s.homepage == "https://home.example/"
-    s2 = spec(project(home_page="UNKNOWN", project_urls=(("Source Code", "https://src.example/x"),),
-                      license_expression="MIT", license="Some long text\nwith lines"))
+    s2 = deb_spec(project(home_page="UNKNOWN",
+                          project_urls=(("Source Code", "https://src.example/x"),),
+                          license_expression="MIT", license="Some long text\nwith lines"))
     assert s2.homepage == "https://src.example/x" and s2.license == "MIT"
-    s3 = spec(project(home_page=None, project_urls=(("Docs", "https://docs.example/"),)))
+    s3 = deb_spec(project(home_page=None, project_urls=(("Docs", "https://docs.example/"),)))
     assert s3.homepage is None
 
 
 def test_changelog_never_carries_upstream_text() -> None:
-    s = spec(project(summary="$(rm -rf /)", display_name="Evil\nName"))
+    s = deb_spec(project(summary="$(rm -rf /)", display_name="Evil\nName"))
     assert s.changelog.changes == ("Repackaged django 4.2 from the upstream sdist by repack.",)
 
 
 def test_spec_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        spec(project()).epoch = 9  # type: ignore[misc]
+        deb_spec(project()).epoch = 9  # type: ignore[misc]

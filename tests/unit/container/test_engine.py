@@ -49,7 +49,7 @@ def test_bad_limits_are_config_errors(bad: dict[str, object]) -> None:
 
 
 def test_after_stop_all_no_container_starts() -> None:
-    live = engine._Live()  # noqa: SLF001
+    live = engine.LiveContainers()
     live.add("podman", "repack-a")
     assert live.take_all() == {"repack-a": "podman"}
     with pytest.raises(BuildError, match="interrupted"):

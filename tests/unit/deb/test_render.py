@@ -17,6 +17,7 @@ import pytest
 from debian.changelog import Changelog
 from debian.copyright import Copyright
 from debian.deb822 import Deb822
+from examples import BSD_TEXT, MAINTAINER, VERSION, make_spec, rel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
@@ -26,39 +27,12 @@ from repack.deb import render
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
 from repack.model import (
     Advisory,
-    ChangelogEntry,
-    DebName,
     DebSpec,
     DebVersion,
     Provenance,
-    Relation,
 )
 from repack.trust import provenance
 
-VERSION = DebVersion("4.2.11-0repack1~deb12")
-MAINTAINER = "Repack Builder <repack@example.org>"
-README = """\
-======
-Django
-======
-
-Django is a high-level Python web framework that encourages rapid development
-and clean, pragmatic design. Thanks for checking it out.
-
-* First, read ``docs/intro/install.txt`` for instructions on installing Django.
-* Next, work through the tutorials in order.
-
-.. code-block:: python
-
-\timport django
-"""
-BSD_TEXT = """\
-Copyright (c) Django Software Foundation and individual contributors.
-All rights reserved.
-
-Redistribution and use in source and binary forms, with or without modification,
-are permitted provided that the following conditions are met:
-"""
 # Every trick we know for escaping a field, a paragraph, a substvar or a changelog entry.
 HOSTILE = (
     "Evil\nDepends: evil\n\nPackage: evil\n${shlibs:Depends} ${Newline}Evil: yes\n"
@@ -68,48 +42,6 @@ HOSTILE = (
     " -- Evil <evil@example.org>  Mon, 01 Jan 2024 00:00:00 +0000\n#comment\n.\n..x\n .\n"
 )
 OURS = ("${misc:Depends}", "${python3:Depends}")
-
-
-def rel(name: str, op: str | None = None, version: str | None = None) -> Relation:
-    return Relation(name=DebName(name), op=op, version=DebVersion(version) if version else None)
-
-
-def make_spec(**overrides: object) -> DebSpec:
-    fields: dict[str, object] = {
-        "target_id": "debian-12",
-        "source_name": DebName("python-django"),
-        "binary_name": DebName("python3-django"),
-        "upstream_version": "4.2.11",
-        "version": VERSION,
-        "epoch": 0,
-        "architecture": "all",
-        "depends": ((rel("python3-asgiref", ">=", "3.6.0"),),
-                 (rel("python3-sqlparse", ">=", "0.3.1"), rel("python3-sqlparse-alt"))),
-        "recommends": (),
-        "suggests": ((rel("python3-argon2"),), (rel("python3-bcrypt"),)),
-        "build_depends": ((rel("python3-setuptools", ">=", "40.8"),),
-                          (rel("pybuild-plugin-pyproject"),)),
-        "provides": (),
-        "unsatisfied": (),
-        "maintainer": MAINTAINER,
-        "summary": "A high-level Python web framework that encourages rapid development and clean, "
-                "pragmatic design.",
-        "description": README,
-        "homepage": "https://www.djangoproject.com/",
-        "license": "BSD-3-Clause",
-        "license_text": BSD_TEXT,
-        "copyright": "Django Software Foundation and individual contributors",
-        "upstream_name": "Django",
-        "source_url": "https://files.pythonhosted.org/packages/source/D/Django/"
-                      "Django-4.2.11.tar.gz",
-        "changelog": ChangelogEntry(
-            version=VERSION, distribution="bookworm", urgency="medium",
-            changes=("Built from the PyPI sdist Django 4.2.11 by repack.",),
-            maintainer=MAINTAINER, date="Mon, 4 Mar 2024 12:00:00 +0000",
-        ),
-    }
-    fields.update(overrides)
-    return DebSpec(**fields)  # type: ignore[arg-type]
 
 
 def hostile_spec() -> DebSpec:

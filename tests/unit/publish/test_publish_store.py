@@ -117,13 +117,14 @@ def test_removed_files_go_after_the_swap_even_if_killed_there(tmp_path: Path,
     publisher.publish(debs(tmp_path, ("p", "1"), ("q", "1")), options(repo, home))
 
     def body() -> None:
-        real = tree._settle
+        # fault injection: killed in the step that deletes what the swap made garbage
+        real = tree._settle  # noqa: SLF001 -- the step the kill must hit
 
         def settle(gen: Path, *, went_live: bool) -> None:
             if went_live and (gen / tree.JOURNAL).is_file():    # the removal's generation
                 _die()
             real(gen, went_live=went_live)
-        tree._settle = settle            # type: ignore[assignment]
+        tree._settle = settle  # type: ignore[assignment]  # noqa: SLF001
         publisher.remove(options(repo, home), "q", None)
 
     _killed_in(body)

@@ -8,10 +8,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from examples import ARCHIVE, BASE, TARGET
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
-from test_naming import ARCHIVE, BASE, TARGET
 
 from repack import buildreqs
 from repack.container.engine import Engine

@@ -11,43 +11,43 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_render_rpm import spec  # type: ignore[import-not-found]
+from examples import rpm_spec  # type: ignore[import-not-found]
 
 from repack.errors import BuildError
 from repack.model import Artifact
-from repack.rpm import build as rpm
+from repack.rpm import build as rpm_build
 
-SPEC = spec()                                   # python3-django, noarch
+SPEC = rpm_spec()                                   # python3-django, noarch
 NVR = f"{SPEC.name}-{SPEC.version}-{SPEC.release}"
 needs_rpmbuild = pytest.mark.skipif(shutil.which("rpmbuild") is None,
                                     reason="needs rpmbuild (apt install rpm)")
 
 
 def test_expected_paths_noarch_and_native() -> None:
-    assert rpm.expected_files(SPEC, machine="x86_64") == {
+    assert rpm_build.expected_files(SPEC, machine="x86_64") == {
         f"RPMS/noarch/{NVR}.noarch.rpm": "rpm", f"SRPMS/{NVR}.src.rpm": "srpm"}
     native = dataclasses.replace(SPEC, buildarch=None, epoch=2)
-    assert rpm.expected_files(native, machine="x86_64") == {
+    assert rpm_build.expected_files(native, machine="x86_64") == {
         f"RPMS/x86_64/{NVR}.x86_64.rpm": "rpm", f"SRPMS/{NVR}.src.rpm": "srpm"}
 
 
 def test_header_must_be_the_rendered_package() -> None:
     good = [SPEC.name, "(none)", SPEC.version, SPEC.release, "noarch", f"{NVR}.src.rpm"]
-    assert rpm.check_header("p.rpm", "rpm", good, SPEC, "x86_64") == []
+    assert rpm_build.check_header("p.rpm", "rpm", good, SPEC, "x86_64") == []
     srpm = [*good[:5], "(none)"]
-    assert rpm.check_header("p.src.rpm", "srpm", srpm, SPEC, "x86_64") == []
-    assert rpm.check_header("p.src.rpm", "srpm", [*good[:4], "x86_64", "(none)"], SPEC,
-                            "x86_64") == ["p.src.rpm Arch is 'x86_64', not 'noarch'"]
+    assert rpm_build.check_header("p.src.rpm", "srpm", srpm, SPEC, "x86_64") == []
+    assert rpm_build.check_header("p.src.rpm", "srpm", [*good[:4], "x86_64", "(none)"], SPEC,
+                                  "x86_64") == ["p.src.rpm Arch is 'x86_64', not 'noarch'"]
     for index, value, key in [(0, "sudo", "Name"), (1, "99", "Epoch"), (2, "99.1", "Version"),
                               (4, "x86_64", "Arch"), (5, "sudo-1-1.src.rpm", "Source RPM")]:
         fields = list(good)
         fields[index] = value
-        (problem,) = rpm.check_header("p.rpm", "rpm", fields, SPEC, "x86_64")
+        (problem,) = rpm_build.check_header("p.rpm", "rpm", fields, SPEC, "x86_64")
         assert problem.startswith(f"p.rpm {key} is {value!r}"), problem
-    assert rpm.check_header("p.rpm", "rpm", ["x"], SPEC, "x86_64")[0].startswith(
+    assert rpm_build.check_header("p.rpm", "rpm", ["x"], SPEC, "x86_64")[0].startswith(
         "p.rpm: unreadable header")
     with_epoch = dataclasses.replace(SPEC, epoch=1)
-    assert rpm.check_header("p.rpm", "rpm", good, with_epoch, "x86_64") == [
+    assert rpm_build.check_header("p.rpm", "rpm", good, with_epoch, "x86_64") == [
         "p.rpm Epoch is '(none)', not '1'"]
 
 
@@ -67,12 +67,12 @@ def rpmbuild_ba(work: Path, name: str, version: str, release: str) -> Path:
 def test_source_package_must_hold_exactly_the_rendered_files() -> None:
     sources = {"x.spec": "a" * 64, "Django-4.2.tar.gz": "b" * 64}
     line = f"8|x.spec:{'a' * 64} Django-4.2.tar.gz:{'b' * 64} "
-    assert rpm.check_srpm_files("s", line, sources) == []
-    assert rpm.check_srpm_files("s", line.replace("b" * 64, "c" * 64), sources) == [
+    assert rpm_build.check_srpm_files("s", line, sources) == []
+    assert rpm_build.check_srpm_files("s", line.replace("b" * 64, "c" * 64), sources) == [
         "s: Django-4.2.tar.gz not the file(s) repack rendered or verified"]
-    assert rpm.check_srpm_files("s", line + f"evil.patch:{'d' * 64} ", sources) == [
+    assert rpm_build.check_srpm_files("s", line + f"evil.patch:{'d' * 64} ", sources) == [
         "s: evil.patch not the file(s) repack rendered or verified"]
-    assert rpm.check_srpm_files("s", "1|" + line[2:], sources)[0].startswith(
+    assert rpm_build.check_srpm_files("s", "1|" + line[2:], sources)[0].startswith(
         "s: file digests are not SHA256")
 
 
@@ -84,8 +84,8 @@ def test_collect_checks_paths_and_headers(tmp_path: Path) -> None:
     sources = {spec_file.name: hashlib.sha256(spec_file.read_bytes()).hexdigest()}
 
     def collect(dest: str) -> list[Artifact]:
-        return rpm.collect_artifacts(top, tmp_path / dest, SPEC, machine="x86_64",
-                                     sources=sources, project="django")
+        return rpm_build.collect_artifacts(top, tmp_path / dest, SPEC, machine="x86_64",
+                                           sources=sources, project="django")
 
     artifacts = collect("out")
     assert [(a.format, a.path.name) for a in artifacts] == [

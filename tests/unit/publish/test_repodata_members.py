@@ -28,7 +28,7 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signer]:
 
 
 def primary(repo: Path) -> bytes:
-    return repodata._current(repo / "repodata")["primary"].read_bytes()
+    return repodata.current_files(repo / "repodata")["primary"].read_bytes()
 
 
 def listed(packed: bytes) -> list[str]:
@@ -43,13 +43,13 @@ def test_splices_reuse_the_old_members(tmp_path: Path, signer: Signer) -> None:
     stage = tmp_path / "stage"
     yum.publish_yum(stage, "el9", built[:1], signer)        # createrepo_c: one member
     repo = stage / "yum" / "el9"
-    assert len(repodata._members(primary(repo))) == 1
+    assert len(repodata.gzip_members(primary(repo))) == 1
     yum.publish_yum(stage, "el9", built[1:2], signer)       # start tag, packages, end tag
-    before = repodata._members(primary(repo))
+    before = repodata.gzip_members(primary(repo))
     assert len(before) == 3
     for rpm in built[2:]:
         yum.publish_yum(stage, "el9", [rpm], signer)
-    after = repodata._members(primary(repo))
+    after = repodata.gzip_members(primary(repo))
     assert len(after) == 5 and after[1][0] == before[1][0]   # copied, not recompressed
     full = tmp_path / "full"
     shutil.copytree(repo, full, ignore=shutil.ignore_patterns("repodata"))
@@ -57,8 +57,8 @@ def test_splices_reuse_the_old_members(tmp_path: Path, signer: Signer) -> None:
                     str(full)],
                    check=True)
     for kind in repodata.ROOTS:
-        ours = repodata._current(repo / "repodata")[kind].read_bytes()
-        theirs = repodata._current(full / "repodata")[kind].read_bytes()
+        ours = repodata.current_files(repo / "repodata")[kind].read_bytes()
+        theirs = repodata.current_files(full / "repodata")[kind].read_bytes()
         assert listed(ours) == listed(theirs), kind
     assert yum.verify_yum(stage, signer_key(signer, tmp_path)) == []
     # remove and prune run createrepo_c --update over the spliced files
@@ -82,6 +82,6 @@ def test_past_max_members_they_are_packed_into_one(tmp_path: Path, signer: Signe
     for rpm in built:
         yum.publish_yum(stage, "el9", [rpm], signer)
     repo = stage / "yum" / "el9"
-    counts = len(repodata._members(primary(repo)))
+    counts = len(repodata.gzip_members(primary(repo)))
     assert counts == 3                       # 1, 3, 4, then packed: 3
     assert len(listed(primary(repo))) == 4

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from djangoproject import DJANGO
+from examples import EL9, FEDORA, project
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
@@ -50,29 +50,12 @@ from repack.rpm.vercmp import rpmvercmp
 DEBIAN = targets.load("debian-12")
 
 
-def _rpm_target(target_id: str, **fallback: Any) -> Target:
-    if target_id in targets.available():
-        return targets.load(target_id)
-    return dataclasses.replace(DEBIAN, id=target_id, family="rpm", **fallback)  # pragma: no cover
-
-
-EL9 = _rpm_target("el9", python_version="3.9", python_full_version="3.9.21",
-                  site_packages="/usr/lib/python3.9/site-packages", version_suffix=".el9",
-                  distribution="el9", codename="el9")
-FEDORA = _rpm_target("fedora-42", python_version="3.13", python_full_version="3.13.5",
-                     site_packages="/usr/lib/python3.13/site-packages", version_suffix=".fc42",
-                     distribution="fc42", codename="fc42")
-BASE = DJANGO
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 needs_rpm = pytest.mark.skipif(shutil.which("rpm") is None, reason="needs rpm (apt install rpm)")
 
 
 def V(text: str) -> Version:
     return Version(text)
-
-
-def project(**changes: Any) -> Project:
-    return dataclasses.replace(BASE, **changes)
 
 
 def spec(p: Project, target: Target = EL9) -> RpmSpec:
