@@ -224,9 +224,11 @@ def test_sigkill_during_publish_leaves_a_servable_repo(tmp_path: Path, home: Pat
     assert not [p for p in meta.iterdir() if p.name.startswith(("stage-", "current.tmp"))]
     assert len(list(meta.glob("gen-*"))) <= 2
     assert verify(repo) == []
-    stored = {f"pool/{p.relative_to(meta / 'pool').as_posix()}"       # the shared pool: no
-              for p in (meta / "pool").rglob("*") if p.is_file()}     # killed publisher's debris
+    apt_dir = repo / "apt"                                             # the live pool: no
+    stored = {p.relative_to(apt_dir).as_posix()                        # killed publisher's
+              for p in (apt_dir / "pool").rglob("*") if p.is_file()}   # debris
     assert stored == {p["Filename"] for p in packages(repo)}
+    assert not (apt_dir / "pool").is_symlink()
 
 
 @pytest.mark.process
