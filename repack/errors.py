@@ -31,6 +31,8 @@ EXIT_CODES: dict[int, str] = {
         "bad, or a release with known vulnerabilities was refused (--deny-vulnerable)",
     12: "the host refused a file operation: disk full, a read-only or missing directory, "
         "permissions",
+    13: "a signature or key of the repository expires within --fail-within days "
+        "(`repo verify`)",
     129: "interrupted by SIGHUP",
     130: "interrupted by SIGINT (Ctrl-C)",
     143: "interrupted by SIGTERM",
@@ -76,6 +78,12 @@ class IntegrityError(RepackError):
 
 class VerifyFailed(IntegrityError):
     """The repository is not what a client would accept."""
+
+
+class ExpiryNear(RepackError):
+    """`repo verify --fail-within DAYS`: sound now, but a Valid-Until or a key runs out
+    within DAYS (monitoring tells it from a broken repository, exit 4)."""
+    exit_code = 13
 
 
 class UnsafeArchiveError(RepackError):

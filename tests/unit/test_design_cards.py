@@ -85,3 +85,20 @@ def test_ci_template_builds_known_targets_and_keeps_secrets_in_publish() -> None
     builds = [r for r in (step.get("run", "") for step in build["steps"]) if "repack build" in r]
     assert builds and all('--against "$REPO_URL"' in r for r in builds)
     assert "REPO_URL" in workflow["env"]
+
+
+def test_ci_template_refreshes_the_signatures_on_a_schedule() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / "ci" / "github-actions.yml").read_text())
+    on = workflow.get("on", workflow.get(True))       # YAML 1.1 reads a bare `on` as true
+    (cron,) = [s["cron"] for s in on["schedule"]]
+    assert len(cron.split()) == 5
+    jobs = workflow["jobs"]
+    assert jobs["build"]["if"] == "github.event_name != 'schedule'"   # no builds on a timer
+    refresh = jobs["refresh"]
+    assert refresh["if"] == "github.event_name == 'schedule'"
+    assert "secrets." not in json.dumps([s.get("run", "") for s in refresh["steps"]])
+    runs = " ".join(s.get("run", "") for s in refresh["steps"])
+    assert "repack repo refresh --repo repo" in runs
+    assert "repo verify repo --keyring keys/trusted.gpg --fail-within" in runs
+    assert "repack publish" not in runs and "repack build" not in runs
