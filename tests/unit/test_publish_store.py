@@ -193,6 +193,13 @@ def test_a_repository_of_the_shared_pool_layout_is_migrated(tmp_path: Path,
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
     _old_layout(repo)
     assert verify(repo) == []                        # the old layout still serves
+    meta = repo / ".repack"                          # and an old publisher killed mid-way
+    killed = meta / "stage-1-dead"                   # left a file its journal names
+    (killed / "apt").mkdir(parents=True)
+    (killed / "apt" / "pool").symlink_to("../../pool")
+    (killed / tree.LEGACY_JOURNAL).write_text("+ pool/main/k/k/k_1_all.deb\n")
+    (meta / "pool/main/k/k").mkdir(parents=True)
+    (meta / "pool/main/k/k/k_1_all.deb").write_bytes(b"debris")
     publisher.publish(debs(tmp_path, ("q", "1")), options(repo, home))
     assert pool_files(live(repo)) == {"main/o/o/o_1_all.deb", "main/p/p/p_1_all.deb",
                                       "main/q/q/q_1_all.deb"}
