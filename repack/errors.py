@@ -36,6 +36,8 @@ EXIT_CODES: dict[int, str] = {
         "bad, or a release with known vulnerabilities was refused (--deny-vulnerable)",
     12: "the host refused a file operation: disk full, a read-only or missing directory, "
         "permissions",
+    13: "a signature or key of the repository expires within --fail-within days "
+        "(`repo verify`)",
     UPDATES_PENDING: "`repack outdated`: the index has newer releases of published "
                      "projects, none of them a security update",
     SECURITY_PENDING: "`repack outdated`: a security update is pending (a newer release "
@@ -85,6 +87,12 @@ class IntegrityError(RepackError):
 
 class VerifyFailed(IntegrityError):
     """The repository is not what a client would accept."""
+
+
+class ExpiryNear(RepackError):
+    """`repo verify --fail-within DAYS`: sound now, but a Valid-Until or a key runs out
+    within DAYS (monitoring tells it from a broken repository, exit 4)."""
+    exit_code = 13
 
 
 class UnsafeArchiveError(RepackError):

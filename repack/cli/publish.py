@@ -10,7 +10,7 @@ import click
 
 from repack import config, log, publishing
 from repack.cli.options import common, key_options, publish_options
-from repack.errors import VerifyFailed
+from repack.errors import ExpiryNear, VerifyFailed
 from repack.publishing import PublishArgs
 
 
@@ -65,16 +65,39 @@ def repo() -> None:
                                                       exists=True))
 @click.option("--keyring", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Check against this keyring (as a client has it), not REPO/keys.")
+@click.option("--warn-within", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Warn about a Valid-Until or key expiring within DAYS (default: 3 for "
+                   "Valid-Until, 30 for keys).")
+@click.option("--fail-within", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Exit 13 if a Valid-Until or key expires within DAYS (for monitoring).")
 @common
-def repo_verify(root: Path, keyring: Path | None, settings: config.Settings) -> None:
-    """Check REPO as a client would: signatures, hashes, expiry.  One problem a line."""
-    from repack.publish.verify import verify
+def repo_verify(root: Path, keyring: Path | None, warn_within: float | None,
+                fail_within: float | None, settings: config.Settings) -> None:
+    """Check REPO as a client would: signatures, hashes, expiry.  One problem a line;
+    a warning line for each signature or key that expires soon."""
+    from datetime import UTC, datetime
 
-    problems = verify(root, keyring)
+    from repack.publish import verify as checks
+
+    now = datetime.now(UTC)
+    problems = checks.verify(root, keyring, now)
+    expiries = checks.expiring(root, keyring)
+    sig_days = warn_within if warn_within is not None else checks.SIGNATURE_WARN_DAYS
+    key_days = warn_within if warn_within is not None else checks.KEY_WARN_DAYS
+    if fail_within is not None:
+        sig_days, key_days = max(sig_days, fail_within), max(key_days, fail_within)
+    for e in checks.near(expiries, now, signature_days=sig_days, key_days=key_days):
+        log.warn(checks.warning(e, now))
     for p in problems:
         click.echo(p)
     if problems:
         raise VerifyFailed(f"{len(problems)} problem(s) in {root}")
+    if fail_within is not None:
+        soon = checks.near(expiries, now, signature_days=fail_within, key_days=fail_within)
+        if soon:
+            raise ExpiryNear(f"{root}: {len(soon)} signature(s) or key(s) expire within "
+                             f"{fail_within:g} day(s)",
+                             hint="run `repack repo refresh` (signatures) or rotate the key")
     log.info(f"{root}: signatures, hashes and expiry are good")
 
 

@@ -7,14 +7,13 @@ Layout of REPO (what clients and web servers see)::
     REPO/keys    -> .repack/current/keys     <name>.asc, <name>.gpg (all published keys)
     REPO/client  -> .repack/current/client   <name>.sources, <name>.repo
     REPO/.repack/current -> gen-000042       swapped by one atomic symlink rename
-    REPO/.repack/pool                        the apt pool, shared by every generation
-                                             (gen-N/apt/pool -> ../../pool)
+    REPO/.repack/gen-N/apt/pool              each generation's own apt pool (hard links)
     REPO/.repack/lock                        fcntl lock: one publisher at a time
 
 A publish (repack.publish.tree.transaction) takes the lock, hard-links the current
-generation's metadata and rpms into a staging directory (the apt pool is shared, not
-copied: see repack.publish.tree), lets each family's publisher update the staged copy,
-writes keys/ and client/, then renames the staging directory to gen-N and swaps
+generation's files into a staging directory (the apt pool is recycled from the retired
+generation, not copied: see repack.publish.tree), lets each family's publisher update the
+staged copy, writes keys/ and client/, then renames the staging directory to gen-N and swaps
 ``current``.  A reader sees the old tree or the new one; a publisher killed at any point
 leaves ``current`` whole, and the next publish deletes the leftovers.
 

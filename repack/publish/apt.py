@@ -95,7 +95,7 @@ def _add_pool_file(stage: Path, src: Path, rel: str, digest: str) -> bool:
             raise IntegrityError(f"{rel} is already published with different content; "
                                  "refusing to overwrite it", hint=next_free_hint(rel))
         return False
-    pool_add(stage, rel, src)      # journaled: the pool is shared by all generations
+    pool_add(stage, rel, src)      # recorded: the next publish replays the stage's delta
     return True
 
 
@@ -321,7 +321,7 @@ def _referenced(stage: Path) -> set[str]:
 
 
 def _collect_garbage(stage: Path) -> None:
-    """Drop pool files no index names (from a shared pool once the stage is live)."""
+    """Drop pool files no index names from the stage's pool (the live one keeps them)."""
     pool = stage / "apt" / "pool"
     refs = _referenced(stage)
     for path in sorted(pool.rglob("*"), reverse=True):

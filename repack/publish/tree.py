@@ -4,22 +4,28 @@ One publisher at a time (an fcntl lock, released by the kernel even on SIGKILL);
 state is staged beside the live generation and made visible by one symlink rename, so a
 reader sees the old tree or the new one, never a mix.
 
-Storage.  A generation holds the metadata (dists/, repodata/, db/, keys/, client/) and
-the rpms, as hard links to the previous generation's files; the apt pool, the bulk of a
-large repository (a directory per source package), is not copied at all: every
-generation's ``apt/pool`` is the relative symlink ``../../pool`` to REPO/.repack/pool,
-one store shared by all generations, so staging costs one link per metadata file and
-rpm, never a directory per package.  The shared pool only grows before the swap: a
-transaction writes each new file under a name no live index uses (and refuses a
-different file under a used one), and pool files the new indexes no longer name are
-deleted only after the swap.  Both are journaled first, one line per path
-("+ pool/main/...", "- pool/main/...") in STAGE/pool-journal, which travels with the
-stage into its generation; a transaction that fails deletes its "+" files, and the next
-publish finishes whatever journal a SIGKILL left: the "+" files of a generation that
-never went live are deleted, the "-" files of the live one are deleted.  Either way the
-live indexes name only files that are there.  Between publishes two generations stay on
-disk, the live one and the one before; a publish deletes the one before (in a thread,
-while it stages the next), and after its swap the old live one takes that place.
+Storage.  A generation is self-contained: its apt/ holds its own pool, so every directory
+clients are served (apt/, yum/<target>/, keys/, client/) copies (``rsync -a``, ``cp -a``)
+and serves like plain files, with no symlink leaving it.  Its files are hard links to the
+previous generation's (files are replaced, never modified in place), so staging costs one
+link per metadata file and rpm.  The apt pool, a directory per source package, is not
+copied at all on the usual path: the stage takes over the pool directory of the generation
+before the live one (about to be deleted anyway) and replays the live generation's
+``pool-delta`` (its first line "base gen-N", then one "+ REL" or "- REL" per pool path it
+added or dropped, REL under apt/) on it, which makes it the live pool in as many links as
+the last publish changed; a transaction that changes nothing, or fails, reverts its own
+delta and keeps its pool as REPO/.repack/spare-pool-gen-N for the next one.  Without
+either (the first publish after a kill, or after a repository of the previous layout)
+the live pool is hard-link copied once.  The stage's pool is private, so adds and drops
+happen at once and a kill at any point leaves the live generation untouched; leftovers
+are deleted by the next publish.  Between publishes two generations stay on disk, the
+live one and the one before; a publish deletes the one before (in a thread, while it
+stages the next), and after its swap the old live one takes that place.
+
+Migration.  Repositories of the previous layout (every generation's apt/pool a symlink
+``../../pool`` to one shared REPO/.repack/pool) keep working as they are; the next publish
+gives its generation a real pool (hard links to the shared one, once), and the shared
+pool is deleted when no generation links to it any more.
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ from repack.errors import ConfigError
 
 META = ".repack"
 ENTRY_POINTS = ("apt", "yum", "keys", "client")
-POOL = "pool"                      # REPO/.repack/pool: the apt pool of every generation
-POOL_LINK = "../../pool"           # STAGE/apt/pool -> REPO/.repack/pool (relative: copies work)
-JOURNAL = "pool-journal"           # STAGE/pool-journal: "+ REL" / "- REL", REL under apt/
+POOL = "pool"                      # STAGE/apt/pool: each generation's own apt pool
+DELTA = "pool-delta"               # STAGE/pool-delta: "base gen-N", then "+ REL" / "- REL"
+SPARE = "spare-pool-"              # REPO/.repack/spare-pool-gen-N: a copy of gen-N's pool
+LEGACY_POOL = "pool"               # REPO/.repack/pool: the shared pool of the old layout
+LEGACY_JOURNAL = "pool-journal"    # the old layout's journal of the shared pool
 _GEN = re.compile(r"gen-(\d{6,})")
 
 
@@ -81,107 +89,164 @@ def _generations(meta: Path) -> list[tuple[int, Path]]:
     return sorted(gens)
 
 
-# -- the shared apt pool ---------------------------------------------------------------------
+# -- the apt pool ----------------------------------------------------------------------------
 
-def _shared(stage_root: Path) -> bool:
-    return (stage_root / "apt" / POOL).is_symlink()
+def _pool_rel(rel: str) -> tuple[str, ...] | None:
+    """The parts of a pool path ("pool/main/..."), None for anything else."""
+    parts = tuple(rel.split("/"))
+    if len(parts) < 2 or parts[0] != POOL or any(p in ("", ".", "..") for p in parts):
+        return None
+    return parts
 
 
-def _journal(stage_root: Path, sign: str, rel: str) -> None:
-    if "\n" in rel:
-        raise ConfigError(f"{rel!r}: a pool path cannot hold a newline")
-    with open(stage_root / JOURNAL, "a") as fh:   # the stage's own file, never shared
+def _unlink_pool_file(pool: Path, parts: tuple[str, ...]) -> None:
+    """Delete pool/<parts[1:]> and the source and prefix directories it leaves empty."""
+    path = pool.joinpath(*parts[1:])
+    path.unlink(missing_ok=True)
+    for parent in path.parents:
+        if parent == pool or not parent.is_relative_to(pool):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def _record(stage_root: Path, sign: str, rel: str) -> None:
+    if "\n" in rel or _pool_rel(rel) is None:
+        raise ConfigError(f"{rel!r}: not a pool path")
+    with open(stage_root / DELTA, "a") as fh:     # the stage's own file, never shared
         fh.write(f"{sign} {rel}\n")
 
 
 def pool_add(stage_root: Path, rel: str, src: Path) -> None:
-    """Copy src to STAGE/apt/<rel> ("pool/..."), which must not exist yet.
-
-    In a transaction's stage the pool is shared with the live generation: the file is
-    journaled first, so that it is deleted again unless its generation goes live.
-    """
+    """Copy src to STAGE/apt/<rel> ("pool/..."), which must not exist yet (recorded in the
+    stage's pool-delta: the next publish replays it)."""
     dest = stage_root / "apt" / rel
     tmp = stage_root / f".pool-add-{os.getpid()}"     # in the stage: a kill leaves no debris
     shutil.copyfile(src, tmp)
-    if _shared(stage_root):
-        _journal(stage_root, "+", rel)
+    _record(stage_root, "+", rel)
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, dest)
 
 
 def pool_drop(stage_root: Path, rel: str) -> None:
-    """Remove STAGE/apt/<rel>: at once in a private tree, after the swap in a shared pool
-    (the live generation's indexes still name it until then)."""
-    if _shared(stage_root):
-        _journal(stage_root, "-", rel)
+    """Remove STAGE/apt/<rel> (the stage's pool is its own: the live one keeps its file)."""
+    _record(stage_root, "-", rel)
+    (stage_root / "apt" / rel).unlink(missing_ok=True)
+
+
+def _delta(gen: Path) -> tuple[str | None, list[tuple[str, ...]]]:
+    """The base generation and the pool paths a generation's pool-delta names."""
+    path = gen / DELTA
+    if not path.is_file():
+        return None, []
+    base, touched = None, []
+    for i, line in enumerate(path.read_text().splitlines()):
+        sign, _, rel = line.partition(" ")
+        if i == 0 and sign == "base":
+            base = rel
+        elif sign in "+-" and (parts := _pool_rel(rel)) is not None:
+            touched.append(parts)
+    return base, list(dict.fromkeys(touched))
+
+
+def _replay(pool: Path, model: Path, touched: list[tuple[str, ...]]) -> None:
+    """Make each touched path of pool what it is in model (another pool): a hard link to
+    model's file, or absent."""
+    for parts in touched:
+        there = model.joinpath(*parts[1:])
+        if there.is_file() and not there.is_symlink():
+            here = pool.joinpath(*parts[1:])
+            here.parent.mkdir(parents=True, exist_ok=True)
+            tmp = here.with_name(f".{here.name}.link")
+            tmp.unlink(missing_ok=True)
+            os.link(there, tmp)
+            os.replace(tmp, here)
+        else:
+            _unlink_pool_file(pool, parts)
+
+
+def _take_pool(meta: Path, prev: Path | None, retired: list[Path], into: Path) -> None:
+    """Give the stage (into: STAGE/apt/pool, not there yet) prev's pool at the least cost:
+    a spare of prev's pool as it is, the pool of the generation prev was made from with
+    prev's delta replayed, else a hard-linked copy (of the old layout's shared pool too)."""
+    if prev is None:
+        into.mkdir()
+        return
+    prev_pool = prev / "apt" / POOL
+    spare = meta / f"{SPARE}{prev.name}"
+    base, touched = _delta(prev)
+    donor = next((r / "apt" / POOL for r in retired if base and r.name == f"trash-{base}"),
+                 None)
+    if donor is not None and donor.is_symlink():    # prev was made from the old layout:
+        donor = meta / LEGACY_POOL                  # its shared pool is that one's pool
+    if spare.is_dir():
+        os.rename(spare, into)
+    elif prev_pool.is_dir() and not prev_pool.is_symlink() and donor is not None and \
+            donor.is_dir() and not donor.is_symlink():
+        os.rename(donor, into)
+        _replay(into, prev_pool, touched)
+    elif prev_pool.is_symlink():                    # the old layout: the shared pool
+        store = meta / LEGACY_POOL
+        if store.is_dir():
+            hardlink_copy(store, into)
+        else:
+            into.mkdir()
+    elif prev_pool.is_dir():
+        hardlink_copy(prev_pool, into)
     else:
-        (stage_root / "apt" / rel).unlink(missing_ok=True)
+        into.mkdir()
 
 
-def _settle(gen: Path, *, went_live: bool) -> None:
-    """Carry out gen's journal: delete the files of the side that lost (the "+" files of
-    a generation that never went live, the "-" files of one that did), then the journal."""
-    journal = gen / JOURNAL
+def _keep_spare(meta: Path, stage_dir: Path, prev: Path | None) -> bool:
+    """Revert an abandoned stage's pool to prev's (its delta, replayed from prev's pool)
+    and keep it as prev's spare; False if there is nothing to keep."""
+    pool = stage_dir / "apt" / POOL
+    if prev is None or not pool.is_dir() or pool.is_symlink():
+        return False
+    prev_pool = prev / "apt" / POOL
+    if not prev_pool.is_dir() or prev_pool.is_symlink():
+        return False
+    _replay(pool, prev_pool, _delta(stage_dir)[1])
+    os.rename(pool, meta / f"{SPARE}{prev.name}")
+    return True
+
+
+def _settle_legacy(gen: Path, *, went_live: bool) -> None:
+    """The old layout's journal of its shared pool, left by a publisher killed mid-way:
+    delete the files of the side that lost, then the journal."""
+    journal = gen / LEGACY_JOURNAL
     if not journal.is_file():
         return
-    pool = gen.parent / POOL
+    pool = gen.parent / LEGACY_POOL
     doomed = "-" if went_live else "+"
     for line in journal.read_text().splitlines():
         sign, _, rel = line.partition(" ")
-        parts = Path(rel).parts
-        if sign != doomed or len(parts) < 2 or parts[0] != POOL or ".." in parts:
-            continue
-        path = pool.joinpath(*parts[1:])
-        path.unlink(missing_ok=True)
-        for parent in path.parents:            # empty source and prefix directories go too
-            if parent == pool or not parent.is_relative_to(pool):
-                break
-            try:
-                parent.rmdir()
-            except OSError:
-                break
+        parts = _pool_rel(rel)
+        if sign == doomed and parts is not None and pool.is_dir():
+            _unlink_pool_file(pool, parts)
     journal.unlink()
-
-
-def _share_pool(stage_root: Path, meta: Path) -> None:
-    """Make STAGE/apt/pool the shared pool's symlink; a generation from before the shared
-    pool has a real directory there, whose files are linked into the store once."""
-    link = stage_root / "apt" / POOL
-    store = meta / POOL
-    store.mkdir(exist_ok=True)
-    if link.is_symlink():
-        return
-    if link.is_dir():
-        top = os.fspath(link)
-        for dirpath, _, filenames in os.walk(top):
-            there = os.fspath(store) + dirpath[len(top):]
-            os.makedirs(there, exist_ok=True)
-            for f in filenames:
-                src, dest = os.path.join(dirpath, f), os.path.join(there, f)
-                if os.path.lexists(dest):        # no index names the store's files yet
-                    if os.path.samefile(src, dest):
-                        continue
-                    os.unlink(dest)
-                os.link(src, dest)
-        shutil.rmtree(link)
-    os.symlink(POOL_LINK, link)
 
 
 # -- generations ---------------------------------------------------------------------------
 
 def repair(meta: Path) -> None:
     """Delete what a killed publisher left: stages, a half-made symlink, generations that
-    never went live, and generations older than the one before current; finish journals."""
+    never went live, generations older than the one before current, spares of another
+    generation, and the old layout's shared pool once no generation links to it."""
     cur = current(meta.parent)
     live = -1 if cur is None else int(cur.name.removeprefix("gen-"))
     for p in meta.iterdir():
         if p.name.startswith("stage-") and p.is_dir() and not p.is_symlink():
-            _settle(p, went_live=False)
+            _settle_legacy(p, went_live=False)
     for n, p in _generations(meta):
         if n >= live:
-            _settle(p, went_live=n == live)
+            _settle_legacy(p, went_live=n == live)
+    keep_spare = None if cur is None else f"{SPARE}{cur.name}"
     for p in meta.iterdir():
-        if p.name.startswith(("stage-", "current.tmp", "trash-")):
+        if p.name.startswith(("stage-", "current.tmp", "trash-", SPARE)) and \
+                p.name != keep_spare:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
             else:
@@ -191,17 +256,24 @@ def repair(meta: Path) -> None:
     for n, p in _generations(meta):
         if n not in keep:
             shutil.rmtree(p)
+    store = meta / LEGACY_POOL
+    if store.is_dir() and not any((p / "apt" / POOL).is_symlink()
+                                  for _, p in _generations(meta)):
+        shutil.rmtree(store)
 
 
-def hardlink_copy(src: Path, dest: Path) -> None:
-    """A copy whose files are hard links (symlinks stay symlinks, the shared pool's too):
-    cheap, and safe as long as files are replaced, never modified in place."""
+def hardlink_copy(src: Path, dest: Path, skip: frozenset[str] = frozenset()) -> None:
+    """A copy whose files are hard links (symlinks stay symlinks), but for the paths in skip
+    (relative to src): cheap, and safe as long as files are replaced, never modified."""
     os.mkdir(dest)
-    todo = [(os.fspath(src), os.fspath(dest))]
+    top = os.fspath(src)
+    todo = [(top, os.fspath(dest))]
     while todo:                     # scandir: the type comes with the name, no stat per file
         there, here = todo.pop()
         with os.scandir(there) as entries:
             for e in entries:
+                if skip and e.path[len(top) + 1:] in skip:
+                    continue
                 target = f"{here}/{e.name}"
                 if e.is_symlink():
                     os.symlink(os.readlink(e.path), target)
@@ -212,12 +284,9 @@ def hardlink_copy(src: Path, dest: Path) -> None:
                     os.link(e.path, target)
 
 
-@contextlib.contextmanager
-def _retiring_previous(meta: Path, live: Path | None) -> Iterator[None]:
-    """Delete the generation before the live one while the next is staged (a thread: the
-    unlinks overlap the staging work; 10,000 rpms take 0.06 s) rather than after the swap.
-    The one before the live one serves no reader that resolved its paths after the last
-    swap; renamed to trash-* first, so a kill leaves debris that repair() knows."""
+def _retire(meta: Path, live: Path | None) -> list[Path]:
+    """Rename the generations before the live one to trash-*: they serve no reader that
+    resolved its paths after the last swap, and a kill leaves debris that repair() knows."""
     doomed = []
     if live is not None:
         for n, gen in _generations(meta):
@@ -225,7 +294,13 @@ def _retiring_previous(meta: Path, live: Path | None) -> Iterator[None]:
                 trash = meta / f"trash-{gen.name}"
                 os.rename(gen, trash)
                 doomed.append(trash)
+    return doomed
 
+
+@contextlib.contextmanager
+def _sweeping(doomed: list[Path]) -> Iterator[None]:
+    """Delete the retired generations while the next is staged (a thread: the unlinks
+    overlap the staging work; 10,000 rpms take 0.06 s) rather than after the swap."""
     def sweep() -> None:
         for p in doomed:
             shutil.rmtree(p, ignore_errors=True)
@@ -237,9 +312,28 @@ def _retiring_previous(meta: Path, live: Path | None) -> Iterator[None]:
         sweeper.join()
 
 
-def _abandon(stage_dir: Path) -> None:
-    _settle(stage_dir, went_live=False)
+def _abandon(meta: Path, stage_dir: Path, prev: Path | None) -> None:
+    with contextlib.suppress(OSError):
+        _keep_spare(meta, stage_dir, prev)
     shutil.rmtree(stage_dir, ignore_errors=True)
+
+
+def _stage(meta: Path, prev: Path | None, later: contextlib.ExitStack) -> Path:
+    """The staging directory: prev's tree hard-linked, with a pool of its own."""
+    stage_dir = meta / f"stage-{os.getpid()}-{secrets.token_hex(4)}"
+    retired = _retire(meta, prev)
+    pool = meta / f"{stage_dir.name}.pool"        # "stage-*": repair() deletes it after a kill
+    _take_pool(meta, prev, retired, pool)
+    later.enter_context(_sweeping(retired))
+    if prev is not None:
+        hardlink_copy(prev, stage_dir, skip=frozenset({f"apt/{POOL}", DELTA, LEGACY_JOURNAL}))
+    else:
+        stage_dir.mkdir()
+    for name in (*ENTRY_POINTS, "db"):
+        (stage_dir / name).mkdir(exist_ok=True)
+    os.rename(pool, stage_dir / "apt" / POOL)
+    (stage_dir / DELTA).write_text(f"base {prev.name}\n" if prev is not None else "")
+    return stage_dir
 
 
 @contextlib.contextmanager
@@ -254,23 +348,15 @@ def transaction(repo: Path) -> Iterator[Stage]:
     with locked(repo) as meta, contextlib.ExitStack() as later:
         repair(meta)
         prev = current(repo)
-        later.enter_context(_retiring_previous(meta, prev))
-        stage_dir = meta / f"stage-{os.getpid()}-{secrets.token_hex(4)}"
-        if prev is not None:
-            hardlink_copy(prev, stage_dir)
-        else:
-            stage_dir.mkdir()
-        for name in (*ENTRY_POINTS, "db"):
-            (stage_dir / name).mkdir(exist_ok=True)
-        _share_pool(stage_dir, meta)
+        stage_dir = _stage(meta, prev, later)
         stage = Stage(root=stage_dir, previous=prev)
         try:
             yield stage
         except BaseException:
-            _abandon(stage_dir)
+            _abandon(meta, stage_dir, prev)
             raise
         if not stage.changed:
-            _abandon(stage_dir)
+            _abandon(meta, stage_dir, prev)
             return
         gens = _generations(meta)
         number = (gens[-1][0] + 1) if gens else 1
@@ -285,6 +371,5 @@ def transaction(repo: Path) -> Iterator[Stage]:
                 link_tmp = repo / META / f"current.tmp-{name}"
                 os.symlink(f"{META}/current/{name}", link_tmp)
                 os.replace(link_tmp, entry)
-        _settle(gen, went_live=True)
         later.close()        # the sweeper is done with trash-*: repair() must not race it
         repair(meta)

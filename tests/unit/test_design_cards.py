@@ -139,7 +139,7 @@ def test_ci_installs_repack_by_hash_never_by_the_strangers_name() -> None:
                 if "pip" in step.get("run", "") and " install" in step.get("run", "")]
     assert installs and all("--require-hashes" in r and "--only-binary :all:" in r
                             and "--no-deps" in r for r in installs)
-    for job in ("build", "publish"):                    # every job that runs repack
+    for job in ("build", "publish", "refresh"):         # every job that runs repack
         runs = [step.get("run", "") for step in jobs[job]["steps"]]
         assert any("-r ci/requirements.txt" in r for r in runs), job
         assert "repack" in jobs[job]["needs"]
@@ -155,7 +155,7 @@ def test_ci_installs_repack_by_hash_never_by_the_strangers_name() -> None:
     wheel, _ = locked[name]
     assert wheel.startswith("./repack-wheel/")
     assert parse_wheel_filename(Path(wheel).name)[1] == Version(project["project"]["version"])
-    for job in ("build", "publish"):
+    for job in ("build", "publish", "refresh"):
         downloads = [step["with"] for step in jobs[job]["steps"]
                      if step.get("uses", "").startswith("actions/download-artifact")]
         assert {"name": "repack-wheel", "path": "repack-wheel/"} in downloads
@@ -167,3 +167,20 @@ def test_ci_installs_repack_by_hash_never_by_the_strangers_name() -> None:
     backend = pins(ROOT / "ci" / "build-requirements.txt")
     for req in map(Requirement, project["build-system"]["requires"]):
         assert req.specifier.contains(backend[canonicalize_name(req.name)][0]), req
+
+
+def test_ci_template_refreshes_the_signatures_on_a_schedule() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / "ci" / "github-actions.yml").read_text())
+    on = workflow.get("on", workflow.get(True))       # YAML 1.1 reads a bare `on` as true
+    (cron,) = [s["cron"] for s in on["schedule"]]
+    assert len(cron.split()) == 5
+    jobs = workflow["jobs"]
+    assert jobs["build"]["if"] == "github.event_name != 'schedule'"   # no builds on a timer
+    refresh = jobs["refresh"]
+    assert refresh["if"] == "github.event_name == 'schedule'"
+    assert "secrets." not in json.dumps([s.get("run", "") for s in refresh["steps"]])
+    runs = " ".join(s.get("run", "") for s in refresh["steps"])
+    assert "repack repo refresh --repo repo" in runs
+    assert "repo verify repo --keyring keys/trusted.gpg --fail-within" in runs
+    assert "repack publish" not in runs and "repack build" not in runs

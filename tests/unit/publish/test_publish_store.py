@@ -1,7 +1,8 @@
-"""The shared apt pool (repack.publish.tree): generations hold metadata and one symlink,
-the pool holds each file once, and what a failed or killed transaction put there or meant
-to delete is settled by the next one.  Real gpg and dpkg-deb; kills are real SIGKILLs of
-a forked publisher at chosen points."""
+"""Each generation's own apt pool (repack.publish.tree): hard links to the previous one's
+files, recycled from the retired generation by replaying the live one's pool-delta, so that
+every served directory copies like plain files and adding one package stays cheap; what a
+failed or killed transaction did is undone by the next one.  Real gpg and dpkg-deb; kills
+are real SIGKILLs of a forked publisher at chosen points."""
 
 from __future__ import annotations
 
@@ -32,38 +33,70 @@ def debs(tmp: Path, *specs: tuple[str, str]) -> list[Path]:
     return [make_deb(tmp / "debian-12", name, version) for name, version in specs]
 
 
-def pool_files(repo: Path) -> set[str]:
-    pool = repo / ".repack" / "pool"
+def pool_files(gen: Path) -> set[str]:
+    """The files in a generation's (or a copy's) apt pool (pool-relative)."""
+    pool = gen / "apt" / "pool"
+    assert not pool.is_symlink()
     return {p.relative_to(pool).as_posix() for p in pool.rglob("*") if p.is_file()}
 
 
-def named(repo: Path) -> set[str]:
-    """The pool files the live indexes name (pool-relative)."""
-    live = tree.current(repo)
-    assert live is not None
-    db = apt.load_db(live, "bookworm")
+def named(gen: Path) -> set[str]:
+    """The pool files a generation's indexes name (pool-relative)."""
+    db = apt.load_db(gen, "bookworm")
     return {r["Filename"].removeprefix("pool/") for r in db["packages"]}
 
 
-def test_generations_share_one_pool(tmp_path: Path, home: Path) -> None:
+def live(repo: Path) -> Path:
+    gen = tree.current(repo)
+    assert gen is not None
+    return gen
+
+
+def generations(repo: Path) -> list[Path]:
+    return sorted((repo / ".repack").glob("gen-*"))
+
+
+def assert_pools_whole(repo: Path) -> None:
+    """Every generation on disk has exactly the pool its indexes name; no directory
+    clients are served holds a symlink; the old shared pool is gone."""
+    for gen in generations(repo):
+        assert pool_files(gen) == named(gen), gen.name
+    for entry in tree.ENTRY_POINTS:
+        assert not [p for p in (repo / entry).resolve().rglob("*") if p.is_symlink()]
+    assert not (repo / ".repack" / tree.LEGACY_POOL).exists()
+
+
+def test_a_copy_of_apt_alone_has_every_package(tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("a", "1")), options(repo, home))
     first = repo / "apt/pool/main/a/a/a_1_all.deb"
     inode = first.stat().st_ino
     publisher.publish(debs(tmp_path, ("b", "1")), options(repo, home))
-    live = tree.current(repo)
-    assert live is not None
-    assert os.readlink(live / "apt" / "pool") == "../../pool"      # relative: copies work
-    assert not list(live.rglob("*.deb"))              # no package file in a generation
-    assert first.stat().st_ino == inode               # stored once, never re-linked
-    assert pool_files(repo) == named(repo) == {"main/a/a/a_1_all.deb", "main/b/b/b_1_all.deb"}
+    assert first.stat().st_ino == inode               # a hard link, not a copy
+    assert pool_files(live(repo)) == {"main/a/a/a_1_all.deb", "main/b/b/b_1_all.deb"}
+    assert_pools_whole(repo)
+    copy = tmp_path / "served"                        # cp -a REPO/apt/ elsewhere
+    shutil.copytree(f"{repo / 'apt'}/", copy / "apt", symlinks=True)
+    assert pool_files(copy) == named(live(repo))
     assert verify(repo) == []
-    copy = tmp_path / "copy"                          # the tree is relocatable
-    shutil.copytree(repo, copy, symlinks=True)
-    assert verify(copy) == []
 
 
-def test_failed_publish_takes_its_new_files_back(tmp_path: Path, home: Path) -> None:
+def test_the_next_publish_recycles_the_retired_pool(tmp_path: Path, home: Path) -> None:
+    repo = tmp_path / "repo"
+    publisher.publish(debs(tmp_path, ("a", "1")), options(repo, home))
+    publisher.publish(debs(tmp_path, ("b", "1")), options(repo, home))
+    first, second = ((g / "apt" / "pool").stat().st_ino for g in generations(repo))
+    publisher.remove(options(repo, home), "a", None)
+    assert (live(repo) / "apt" / "pool").stat().st_ino == first    # moved, not copied
+    publisher.publish(debs(tmp_path, ("c", "1")), options(repo, home))
+    assert (live(repo) / "apt" / "pool").stat().st_ino == second
+    assert pool_files(live(repo)) == {"main/b/b/b_1_all.deb", "main/c/c/c_1_all.deb"}
+    assert_pools_whole(repo)                          # the delta replayed: a gone, c there
+    assert verify(repo) == []
+
+
+def test_failed_publish_leaves_a_spare_pool_the_next_one_uses(tmp_path: Path,
+                                                                home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
     gen = os.readlink(repo / ".repack" / "current")
@@ -72,8 +105,15 @@ def test_failed_publish_takes_its_new_files_back(tmp_path: Path, home: Path) -> 
     with pytest.raises(IntegrityError):
         publisher.publish([fresh, other], options(repo, home))
     assert os.readlink(repo / ".repack" / "current") == gen
-    assert pool_files(repo) == named(repo) == {"main/p/p/p_1_all.deb"}
+    spare = repo / ".repack" / f"{tree.SPARE}{gen}"
+    assert {p.relative_to(spare).as_posix() for p in spare.rglob("*") if p.is_file()} == \
+        {"main/p/p/p_1_all.deb"}                      # its addition taken back
     assert not list((repo / ".repack").glob("stage-*"))
+    assert_pools_whole(repo)
+    publisher.publish(debs(tmp_path, ("q", "1")), options(repo, home))
+    assert not spare.exists()
+    assert pool_files(live(repo)) == {"main/p/p/p_1_all.deb", "main/q/q/q_1_all.deb"}
+    assert_pools_whole(repo)
 
 
 def _killed_in(body: Callable[[], object]) -> None:
@@ -89,10 +129,11 @@ def _die(*_: object, **__: object) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_kill_before_the_swap_leaves_new_files_that_the_next_publish_removes(
+def test_kill_before_the_swap_leaves_debris_that_the_next_publish_removes(
         tmp_path: Path, home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("base", "1")), options(repo, home))
+    publisher.publish(debs(tmp_path, ("two", "1")), options(repo, home))
     gen = os.readlink(repo / ".repack" / "current")
     batch = debs(tmp_path / "k", ("k1", "1"), ("k2", "1"))
 
@@ -103,36 +144,14 @@ def test_kill_before_the_swap_leaves_new_files_that_the_next_publish_removes(
     _killed_in(body)
     assert os.readlink(repo / ".repack" / "current") == gen
     assert verify(repo) == []                               # the old state, whole
-    assert "main/k/k1/k1_1_all.deb" in pool_files(repo)      # debris, named by no index
+    assert "main/k/k1/k1_1_all.deb" not in pool_files(live(repo))
+    assert list((repo / ".repack").glob("stage-*"))          # debris
     publisher.publish(debs(tmp_path, ("after", "1")), options(repo, home))
-    assert pool_files(repo) == named(repo) == {"main/b/base/base_1_all.deb",
-                                               "main/a/after/after_1_all.deb"}
-    assert not (repo / ".repack/pool/main/k").exists()       # empty directories go too
+    assert pool_files(live(repo)) == {"main/b/base/base_1_all.deb", "main/t/two/two_1_all.deb",
+                                      "main/a/after/after_1_all.deb"}
+    assert not list((repo / ".repack").glob("stage-*"))
+    assert_pools_whole(repo)
     assert verify(repo) == []
-
-
-def test_removed_files_go_after_the_swap_even_if_killed_there(tmp_path: Path,
-                                                               home: Path) -> None:
-    repo = tmp_path / "repo"
-    publisher.publish(debs(tmp_path, ("p", "1"), ("q", "1")), options(repo, home))
-
-    def body() -> None:
-        # fault injection: killed in the step that deletes what the swap made garbage
-        real = tree._settle  # noqa: SLF001 -- the step the kill must hit
-
-        def settle(gen: Path, *, went_live: bool) -> None:
-            if went_live and (gen / tree.JOURNAL).is_file():    # the removal's generation
-                _die()
-            real(gen, went_live=went_live)
-        tree._settle = settle  # type: ignore[assignment]  # noqa: SLF001
-        publisher.remove(options(repo, home), "q", None)
-
-    _killed_in(body)
-    assert named(repo) == {"main/p/p/p_1_all.deb"}                # the removal went live
-    assert "main/q/q/q_1_all.deb" in pool_files(repo)            # not yet deleted
-    assert verify(repo) == []
-    publisher.publish(debs(tmp_path, ("r", "1")), options(repo, home))
-    assert pool_files(repo) == named(repo) == {"main/p/p/p_1_all.deb", "main/r/r/r_1_all.deb"}
 
 
 def test_remove_keeps_the_file_until_the_swap(tmp_path: Path, home: Path) -> None:
@@ -152,24 +171,44 @@ def test_remove_keeps_the_file_until_the_swap(tmp_path: Path, home: Path) -> Non
     finally:
         apt.write_dist = real                        # type: ignore[assignment]
     assert seen and all(seen)
-    assert not served.exists() and not (repo / ".repack/pool/main/q").exists()
-    assert pool_files(repo) == named(repo)
+    assert not served.exists() and not (repo / "apt/pool/main/q").exists()
+    assert_pools_whole(repo)
 
 
-def test_a_repository_from_before_the_shared_pool_moves_over(tmp_path: Path,
+def _old_layout(repo: Path) -> None:
+    """Turn each generation into the previous layout: apt/pool -> ../../pool, one shared
+    pool in .repack/pool holding the live generation's files."""
+    meta = repo / ".repack"
+    shutil.copytree(live(repo) / "apt" / "pool", meta / tree.LEGACY_POOL)
+    for gen in generations(repo):
+        shutil.rmtree(gen / "apt" / "pool")
+        (gen / "apt" / "pool").symlink_to("../../pool")
+        (gen / tree.DELTA).unlink(missing_ok=True)
+
+
+def test_a_repository_of_the_shared_pool_layout_is_migrated(tmp_path: Path,
                                                              home: Path) -> None:
     repo = tmp_path / "repo"
+    publisher.publish(debs(tmp_path, ("o", "1")), options(repo, home))
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
-    live = tree.current(repo)
-    assert live is not None
-    (live / "apt" / "pool").unlink()                 # the old layout: a pool per generation
-    shutil.copytree(repo / ".repack" / "pool", live / "apt" / "pool")
-    shutil.rmtree(repo / ".repack" / "pool")
-    assert verify(repo) == []
+    _old_layout(repo)
+    assert verify(repo) == []                        # the old layout still serves
+    meta = repo / ".repack"                          # and an old publisher killed mid-way
+    killed = meta / "stage-1-dead"                   # left a file its journal names
+    (killed / "apt").mkdir(parents=True)
+    (killed / "apt" / "pool").symlink_to("../../pool")
+    (killed / tree.LEGACY_JOURNAL).write_text("+ pool/main/k/k/k_1_all.deb\n")
+    (meta / "pool/main/k/k").mkdir(parents=True)
+    (meta / "pool/main/k/k/k_1_all.deb").write_bytes(b"debris")
     publisher.publish(debs(tmp_path, ("q", "1")), options(repo, home))
-    live = tree.current(repo)
-    assert live is not None and (live / "apt" / "pool").is_symlink()
-    assert pool_files(repo) == named(repo) == {"main/p/p/p_1_all.deb", "main/q/q/q_1_all.deb"}
+    assert pool_files(live(repo)) == {"main/o/o/o_1_all.deb", "main/p/p/p_1_all.deb",
+                                      "main/q/q/q_1_all.deb"}
+    assert (repo / ".repack" / tree.LEGACY_POOL).is_dir()   # the one before still uses it
+    assert verify(repo) == []
+    publisher.publish(debs(tmp_path, ("r", "1")), options(repo, home))
+    assert pool_files(live(repo)) == {"main/o/o/o_1_all.deb", "main/p/p/p_1_all.deb",
+                                      "main/q/q/q_1_all.deb", "main/r/r/r_1_all.deb"}
+    assert_pools_whole(repo)                         # the shared pool is gone
     assert verify(repo) == []
 
 
@@ -213,5 +252,5 @@ def test_the_generation_before_the_live_one_goes_while_the_next_is_staged(
     assert verify(repo) == []
     publisher.publish(debs(tmp_path, ("d", "1")), options(repo, home))
     assert len(list(meta.glob("gen-*"))) == 2 and not list(meta.glob("trash-*"))
-    assert pool_files(repo) == named(repo)
+    assert_pools_whole(repo)
     assert verify(repo) == []
