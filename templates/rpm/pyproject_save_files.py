@@ -6,8 +6,10 @@ top-level name in site-packages that no glob matches is an error, as in Fedora. 
 directories are listed whole (so byte-compiled files are owned too), the .dist-info file
 by file with its directories as %dir, its license files as %license (-l: there must be
 one; -L: do not mark them).  Both --sitelib and --sitearch are looked at: a platform wheel
-installs to the latter (/usr/lib64/python3.X/site-packages).  As in Fedora, files outside
-site-packages (/usr/bin scripts) are not listed: the spec names them.
+installs to the latter (/usr/lib64/python3.X/site-packages).  Unlike Fedora's, the files
+the wheel installed to --bindir are listed too: console scripts and the scripts a setup.py
+names (``scripts=['bin/jp.py']``), which the metadata does not, so a spec cannot name them
+all before the build.
 """
 
 import argparse
@@ -32,6 +34,7 @@ def main():
     ap.add_argument("--buildroot", required=True)
     ap.add_argument("--sitelib", required=True)
     ap.add_argument("--sitearch", help="default: --sitelib")
+    ap.add_argument("--bindir", help="also list what the wheel installed here")
     ap.add_argument("--record", required=True)
     ap.add_argument("--output", required=True)
     ap.add_argument("-l", action="store_true", dest="licenses")
@@ -48,7 +51,13 @@ def main():
     lines = []
     tops = set()
     licenses = 0
+    bindir = args.bindir.rstrip("/") + "/" if args.bindir else None
     for path in installed:
+        if bindir and path.startswith(bindir) and "/" not in path[len(bindir):]:
+            if any(c in path for c in "*?[]{}"):   # %files would expand it as a glob
+                fail(f"cannot list {path!r} safely in %files")
+            lines.append(quoted(path))
+            continue
         site = next((s for s in sites if path.startswith(s)), None)
         if site is None:
             continue

@@ -137,14 +137,17 @@ def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     assert (root / "usr/bin/demo").stat().st_mode & 0o777 == 0o755
 
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
-                  "--record", record, "--output", files, "-l", "--", "demo*")
+                  "--bindir", "/usr/bin", "--record", record, "--output", files, "-l", "--",
+                  "demo*")
     assert proc.returncode == 0, proc.stderr
     listed = files.read_text().splitlines()
     assert f"{SITE}/demo/" in listed and f"{SITE}/demo_single.py" in listed
     assert f"{SITE}/__pycache__/demo_single.*.pyc" in listed
     assert f"%license {SITE}/demo_pkg-1.0.dist-info/licenses/LICENSE" in listed
     assert f"%dir {SITE}/demo_pkg-1.0.dist-info" in listed
-    assert not any("/usr/bin" in line for line in listed)   # the spec lists its scripts
+    # the entry point and the .data/scripts file (setup.py's scripts=, in no metadata)
+    assert sorted(ln for ln in listed if "/usr/bin" in ln) == ["/usr/bin/demo",
+                                                                 "/usr/bin/demo-tool"]
 
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
                   "--record", record, "--output", files, "--", "other")
