@@ -23,12 +23,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["SDIST_FORMATS", "default_files", "make_sdist", "pkg_info_text", "sdist_stem"]
+__all__ = ["APACHE_SDIST", "SDIST_FORMATS", "apache_license", "default_files", "make_sdist",
+           "pkg_info_text", "sdist_stem"]
 
 SDIST_FORMATS = ("tar.gz", "zip", "tar.bz2", "tar.xz")
 MTIME = 1_700_000_000                 # fixed, for reproducible archives
 
 Backend = Literal["setuptools", "hatchling"]
+
+
+# A real project's sdist kept in the repository (pypi-attestations 0.0.19, Apache-2.0): its
+# LICENSE is the full Apache License 2.0 text, as many projects ship it.
+APACHE_SDIST = Path(__file__).parent / "data" / "attestations" / "pypi_attestations-0.0.19.tar.gz"
+
+
+def apache_license() -> bytes:
+    """The LICENSE file of APACHE_SDIST: the complete Apache License, Version 2.0."""
+    with tarfile.open(APACHE_SDIST) as tar:
+        member = tar.extractfile("pypi_attestations-0.0.19/LICENSE")
+        assert member is not None
+        return member.read()
 
 
 def sdist_stem(name: str, version: str) -> str:
