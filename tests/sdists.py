@@ -143,6 +143,7 @@ def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a tes
     requires_python: str | None = ">=3.8",
     scripts: Mapping[str, str] | None = None,
     top: str | None = None,
+    mtime: int = MTIME,
 ) -> Path:
     """Write an sdist and return its path.
 
@@ -150,7 +151,8 @@ def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a tes
     ``{name}-{version}.{fmt}``) or, when it ends in an archive suffix, the archive path.
     files: extra or replacing members, relative to the top directory (``top``, default
     ``{name}-{version}``); a value of ``b""`` is an empty file.  Files ending in ``.sh``
-    or under ``bin/`` are written executable.
+    or under ``bin/`` are written executable.  ``mtime`` dates every member (tar; zip
+    cannot store a date before 1980).
     """
     if fmt not in SDIST_FORMATS:
         raise ValueError(f"unknown sdist format {fmt!r}")
@@ -194,13 +196,13 @@ def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a tes
             info = tarfile.TarInfo(f"{top}/{d}" if d else top)
             info.type = tarfile.DIRTYPE
             info.mode = 0o755
-            info.mtime = MTIME
+            info.mtime = mtime
             tar.addfile(info)
         for rel, data in sorted(members.items()):
             info = tarfile.TarInfo(f"{top}/{rel}")
             info.size = len(data)
             info.mode = _mode(rel)
-            info.mtime = MTIME
+            info.mtime = mtime
             tar.addfile(info, io.BytesIO(data))
     return archive
 
