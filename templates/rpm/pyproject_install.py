@@ -6,7 +6,8 @@ does with Fedora's scheme, the wheel's root goes to --sitelib when the WHEEL fil
 Root-Is-Purelib: true and to --sitearch (/usr/lib64/...) otherwise; .data/purelib to
 --sitelib, .data/platlib to --sitearch; scripts and console/gui entry points to --bindir
 with the target's shebang; INSTALLER says "rpm" and RECORD is dropped, as Fedora's macros
-do.  Every installed path (relative to the buildroot) is written to --record.
+do.  Files of identical content are hard-linked to one copy.  Every installed path (relative
+to the buildroot) is written to --record.
 
 --arch is the package's build architecture (%{_target_cpu}: "noarch" for a BuildArch:
 noarch package).  A platform wheel in a noarch package, or a pure wheel in an arch-specific
@@ -17,8 +18,10 @@ with the architecture the wheel shows.
 
 import argparse
 import configparser
+import hashlib
 import os
 import posixpath
+import stat
 import sys
 import zipfile
 
@@ -51,6 +54,31 @@ def write(buildroot, dest, data, mode, record):
         fh.write(data)
     os.chmod(path, mode)
     record.append(dest)
+
+
+def link_duplicates(buildroot, paths):
+    """Hard-link files of identical content and mode to one copy (the first by path), as
+    openSUSE's %fdupes does: rpm ships a hard link once, rpmlint counts copies
+    (files-duplicated-waste).  Only within one top directory (/usr/lib, /usr/bin): rpmlint
+    refuses links across them (hardlink-across-partition).  Empty files and symlinks stay
+    as they are."""
+    first = {}
+    linked = 0
+    for dest in sorted(set(paths)):
+        path = buildroot + dest
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            continue
+        with open(path, "rb") as fh:
+            key = ("/".join(dest.split("/")[:3]), st.st_size, stat.S_IMODE(st.st_mode),
+                   hashlib.sha256(fh.read()).digest())
+        if key not in first:
+            first[key] = path
+            continue
+        os.unlink(path)
+        os.link(first[key], path)
+        linked += 1
+    return linked
 
 
 def entry_point_scripts(text, shebang):
@@ -168,6 +196,7 @@ def main():  # noqa: C901 -- too complex; split it rather than raise the limit
             text = whl.read(info + "/entry_points.txt").decode()
             for script, body in entry_point_scripts(text, args.shebang):
                 write(args.buildroot, posixpath.join(args.bindir, script), body, 0o755, record)
+    link_duplicates(args.buildroot, record)
     with open(args.record, "w") as fh:
         fh.write("".join(p + "\n" for p in sorted(set(record))))
 

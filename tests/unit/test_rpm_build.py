@@ -111,7 +111,13 @@ def make_wheel(path: Path) -> Path:
         z.writestr(f"{info}/licenses/LICENSE", "MIT\n")
         z.writestr(f"{info}/entry_points.txt", "[console_scripts]\ndemo = demo.cli:main.run\n")
         z.writestr("demo_pkg-1.0.data/scripts/demo-tool", "#!python\nprint('hi')\n")
+        z.writestr("demo/data/big.txt", BIG)
+        z.writestr("demo/data/copy/big.txt", BIG)
+        z.writestr("demo/data/copy/other.txt", BIG + "x")
     return whl
+
+
+BIG = "a file shipped twice in one wheel\n" * 4000
 
 
 def helper(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -135,6 +141,12 @@ def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     assert "sys.exit(main.run())" in script
     assert (root / "usr/bin/demo-tool").read_text() == "#!/usr/bin/python3 -s\nprint('hi')\n"
     assert (root / "usr/bin/demo").stat().st_mode & 0o777 == 0o755
+    # one copy of identical files, hard-linked (rpmlint: files-duplicated-waste)
+    big, copy = site / "demo/data/big.txt", site / "demo/data/copy/big.txt"
+    assert big.read_text() == copy.read_text() == BIG
+    assert big.stat().st_ino == copy.stat().st_ino and big.stat().st_nlink == 2
+    assert (site / "demo/data/copy/other.txt").stat().st_nlink == 1
+    assert (site / "demo/sub/mod.py").stat().st_nlink == 1        # empty files stay apart
 
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
                   "--bindir", "/usr/bin", "--record", record, "--output", files, "-l", "--",
