@@ -102,5 +102,6 @@ def test_el9_rpm_lists_the_setup_py_script(built: dict[str, Any]) -> None:
     dump = {line.split()[0]: line.split() for line in rpm_q(rpm, "--dump")}
     big, copy = dump[f"{site}/data/big.txt"], dump[f"{site}/data/big-copy.txt"]
     assert big[3] == copy[3]
+    assert [path for path, fields in dump.items() if int(fields[2]) < EARLIEST] == []
     nlink = rpm_q(rpm, "--qf", "[%{FILENAMES} %{FILENLINKS}\\n]")
     assert f"{site}/data/big.txt 2" in nlink
