@@ -85,7 +85,7 @@ def test_rpmlint_reports_none_of_the_traits(built: dict[str, Any]) -> None:
     for fmt in ("rpm", "srpm"):
         proc = rpmlint(artifact(built, "el9", fmt))
         for tag in ("non-executable-script", "files-duplicated-waste", "files-duplicate ",
-                    "no-dependency-on"):
+                    "no-dependency-on", "file-not-in-%lang"):
             assert tag not in proc.stdout, proc.stdout
         assert " 0 errors" in proc.stdout, proc.stdout
 
@@ -97,6 +97,8 @@ def test_el9_rpm_lists_the_setup_py_script(built: dict[str, Any]) -> None:
     assert f"/usr/bin/{NAME}-tool" in files and f"/usr/bin/{NAME}" in files
     site = f"/usr/lib/python3.9/site-packages/{MODULE}"
     assert f"{site}/locale/de/LC_MESSAGES/{MODULE}.mo" in files
+    langs = rpm_q(rpm, "--qf", "[%{FILELANGS} %{FILENAMES}\n]")
+    assert f"de {site}/locale/de/LC_MESSAGES/{MODULE}.mo" in langs    # as %find_lang marks it
     # the two identical data files are one inode (rpm --dump: path size mtime digest mode
     # owner group isconfig isdoc rdev symlink)
     dump = {line.split()[0]: line.split() for line in rpm_q(rpm, "--dump")}

@@ -187,3 +187,39 @@ def test_macros_give_the_target_paths() -> None:
          "--eval", "%python3_version_nodots"],
         capture_output=True, text=True, check=True).stdout.split()
     assert out == [SITE, "python3dist(zope-interface)", "39"]
+
+
+@pytest.mark.process
+def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
+    """A module with gettext catalogs is listed file by file, each .mo %lang(<code>) as
+    Fedora's %find_lang marks them (rpmlint: file-not-in-%lang); the rest as before."""
+    whl = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    info = "demo_pkg-1.0.dist-info"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("demo/__init__.py", "")
+        z.writestr("demo/sub/mod.py", "X = 1\n")
+        z.writestr("demo/locale/de/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(24))
+        z.writestr("demo/locale/de/LC_MESSAGES/demo.po", "msgid \"\"\n")
+        z.writestr("demo/locale/pt_BR/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(20))
+        z.writestr("other/__init__.py", "")
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
+    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
+                  "--record", record, whl)
+    assert proc.returncode == 0, proc.stderr
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--record", record, "--output", files, "--", "*")
+    assert proc.returncode == 0, proc.stderr
+    listed = files.read_text().splitlines()
+    demo = f"{SITE}/demo"
+    for line in [f"%dir {demo}", f"%dir {demo}/locale/de/LC_MESSAGES", f"%dir {demo}/sub",
+                 f"%dir {demo}/__pycache__", f"%dir {demo}/sub/__pycache__",
+                 f"%lang(de) {demo}/locale/de/LC_MESSAGES/demo.mo",
+                 f"%lang(pt_BR) {demo}/locale/pt_BR/LC_MESSAGES/demo.mo",
+                 f"{demo}/locale/de/LC_MESSAGES/demo.po", f"{demo}/sub/mod.py",
+                 f"{demo}/__pycache__/__init__.*.pyc", f"{demo}/sub/__pycache__/mod.*.pyc",
+                 f"{SITE}/other/"]:
+        assert line in listed, (line, listed)
+    assert f"{demo}/" not in listed
