@@ -6,8 +6,8 @@ does with Fedora's scheme, the wheel's root goes to --sitelib when the WHEEL fil
 Root-Is-Purelib: true and to --sitearch (/usr/lib64/...) otherwise; .data/purelib to
 --sitelib, .data/platlib to --sitearch; scripts and console/gui entry points to --bindir
 with the target's shebang; INSTALLER says "rpm" and RECORD is dropped, as Fedora's macros
-do.  Files of identical content are hard-linked to one copy.  Every installed path (relative
-to the buildroot) is written to --record.
+do.  Copies of identical files are hard-linked to one where rpmlint would count too many
+bytes of them.  Every installed path (relative to the buildroot) is written to --record.
 
 --arch is the package's build architecture (%{_target_cpu}: "noarch" for a BuildArch:
 noarch package).  A platform wheel in a noarch package, or a pure wheel in an arch-specific
@@ -56,14 +56,17 @@ def write(buildroot, dest, data, mode, record):
     record.append(dest)
 
 
+WASTE_LIMIT = 100_000   # rpmlint's files-duplicated-waste: bytes of copies it tolerates
+
+
 def link_duplicates(buildroot, paths):
-    """Hard-link files of identical content and mode to one copy (the first by path), as
-    openSUSE's %fdupes does: rpm ships a hard link once, rpmlint counts copies
-    (files-duplicated-waste).  Only within one top directory (/usr/lib, /usr/bin): rpmlint
+    """Hard-link copies of identical files (content and mode) to one, largest first, until
+    the bytes left in copies are within rpmlint's limit (files-duplicated-waste, an error);
+    rpm ships a hard link once.  Smaller copies stay: rpmlint warns about every hard link
+    across directories.  Only within one top directory (/usr/lib, /usr/bin): rpmlint
     refuses links across them (hardlink-across-partition).  Empty files and symlinks stay
     as they are."""
-    first = {}
-    linked = 0
+    groups = {}
     for dest in sorted(set(paths)):
         path = buildroot + dest
         st = os.lstat(path)
@@ -72,11 +75,17 @@ def link_duplicates(buildroot, paths):
         with open(path, "rb") as fh:
             key = ("/".join(dest.split("/")[:3]), st.st_size, stat.S_IMODE(st.st_mode),
                    hashlib.sha256(fh.read()).digest())
-        if key not in first:
-            first[key] = path
-            continue
+        groups.setdefault(key, []).append(path)
+    copies = sorted(((key[1], path, same[0]) for key, same in groups.items()
+                     for path in same[1:]), key=lambda c: (-c[0], c[1]))
+    waste = sum(size for size, _, _ in copies)
+    linked = 0
+    for size, path, first in copies:
+        if waste <= WASTE_LIMIT:
+            break
         os.unlink(path)
-        os.link(first[key], path)
+        os.link(first, path)
+        waste -= size
         linked += 1
     return linked
 

@@ -114,10 +114,13 @@ def make_wheel(path: Path) -> Path:
         z.writestr("demo/data/big.txt", BIG)
         z.writestr("demo/data/copy/big.txt", BIG)
         z.writestr("demo/data/copy/other.txt", BIG + "x")
+        z.writestr("demo/data/small.txt", SMALL)
+        z.writestr("demo/data/copy/small.txt", SMALL)
     return whl
 
 
-BIG = "a file shipped twice in one wheel\n" * 4000
+BIG = "a file shipped twice in one wheel\n" * 4000     # 136 kB: over rpmlint's limit
+SMALL = "a small file shipped twice\n" * 100
 
 
 def helper(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -146,6 +149,8 @@ def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     assert big.read_text() == copy.read_text() == BIG
     assert big.stat().st_ino == copy.stat().st_ino and big.stat().st_nlink == 2
     assert (site / "demo/data/copy/other.txt").stat().st_nlink == 1
+    # what is left in copies is within rpmlint's limit: no link it would warn about
+    assert (site / "demo/data/small.txt").stat().st_nlink == 1
     assert (site / "demo/sub/mod.py").stat().st_nlink == 1        # empty files stay apart
 
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
