@@ -27,8 +27,9 @@ EXIT_CODES: dict[int, str] = {
        "repository fails verification",
     5: "unsafe or corrupt archive",
     6: "metadata missing, invalid or hostile",
-    7: "the requirement cannot be mapped to the target distribution (also: a package "
-       "name or a file the target system already owns)",
+    7: "the requirement cannot be mapped to the target distribution (also: its "
+       "Requires-Python excludes the target's Python, a package name or a file the target "
+       "system already owns)",
     8: "an external build step failed",
     9: "a host tool is missing",
     10: "signing with repack's own key failed, or no key the target's clients can verify",
@@ -105,6 +106,11 @@ class MetadataError(RepackError):
 
 class MappingError(RepackError):
     exit_code = 7
+
+
+class RequiresPythonError(MappingError):
+    """The release asked for exists, but its Requires-Python excludes the target's Python:
+    the index has it (not exit 3); the target cannot take it."""
 
 
 class CycleError(MappingError):

@@ -81,7 +81,7 @@ def fetch_sdist(request: BuildRequest, target: Target, ctx: Context) -> Sdist:
     """The sdist a request resolves to for the target's Python, downloaded, checked against
     the index's sha256 and the request's pins, and accepted by the trust policy."""
     release = resolve(request.requirement, python_full_version=target.python_full_version,
-                      index=ctx.index, session=ctx.session)
+                      index=ctx.index, session=ctx.session, target_name=target.name)
     sdist = fetch(release, pins=request.hashes, cache_dir=ctx.settings.cache_dir,
                   session=ctx.session)
     return steps.accept(sdist, ctx)

@@ -35,11 +35,12 @@ from pypi_simple.enums import ProjectStatus
 from pypi_simple.errors import UnsupportedRepoVersionError
 
 from repack import log
-from repack.errors import ConfigError, ResolveError
+from repack.errors import ConfigError, RequiresPythonError, ResolveError
 from repack.http import describe_error
 from repack.model import Release
 
-__all__ = ["DEFAULT_INDEX_URL", "index_url", "is_exact_pin", "pip_config_files", "resolve"]
+__all__ = ["DEFAULT_INDEX_URL", "index_url", "is_exact_pin", "newest_admitting",
+           "pip_config_files", "resolve"]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
@@ -161,6 +162,7 @@ class _Rejection:
     why: str                  # one line, starts with the version: "1.0 has only wheels"
     hint: str | None
     yanked: bool = False
+    requires_python: SpecifierSet | None = None   # set when Requires-Python excluded it
 
 
 def project_page(name: str, *, index: str, session: requests.Session) -> ProjectPage:
@@ -260,14 +262,17 @@ def resolve(
     python_full_version: str,
     index: str,
     session: requests.Session,
+    target_name: str = "the target",
 ) -> Release:
     """The sdist `req` resolves to on `index` for a target running Python
-    `python_full_version`.
+    `python_full_version` (`target_name`, "Debian 12 (bookworm)", says whose in errors).
 
     Raises ResolveError (project=the requirement's name) when the project is not on the
-    index, nothing satisfies the specifier, the version has no sdist, Requires-Python
-    excludes the target, the sdist has no sha256 in the index, or the index cannot be
-    reached.  Markers and extras are the caller's business; a direct URL is refused.
+    index, nothing satisfies the specifier, the version has no sdist, the sdist has no
+    sha256 in the index, or the index cannot be reached; RequiresPythonError (exit 7) when
+    the releases it allows exist but their Requires-Python excludes the target, naming
+    the newest release that admits it.  Markers and extras are the caller's business; a
+    direct URL is refused.
     """
     name = canonicalize_name(req.name)
     if req.url:
@@ -338,9 +343,10 @@ def resolve(
         ):
             rejected.append(_Rejection(
                 version,
-                f"{version} requires Python {requires_python}; "
-                f"target has {python_full_version}",
+                f"{name}=={version} requires Python {requires_python}; "
+                f"{target_name} has {python_full_version}",
                 None,
+                requires_python=requires_python,
             ))
             continue
         for r in rejected:
@@ -348,7 +354,43 @@ def resolve(
         return release_from_file(name, chosen, requires_python, took_yanked, req,
                                  pinned=pinned, index=index)
 
+    first = next((r for r in rejected if not r.yanked), rejected[0])
+    if first.requires_python is not None:
+        raise _python_excluded(name, req, first, by_version, target_python)
     raise _nothing_usable(name, rejected)
+
+
+def newest_admitting(by_version: Mapping[Version, Sequence[IndexFile]], python: Version, *,
+                     prereleases: bool = False) -> Version | None:
+    """The newest version with an sdist that is not yanked and whose Requires-Python admits
+    `python` (a pre-release only when `prereleases`): what a target with that Python can
+    build."""
+    for version in sorted(by_version, reverse=True):
+        if version.is_prerelease and not prereleases:
+            continue
+        sdists = sorted((f for f in by_version[version]
+                         if _is_sdist(f.package) and not f.package.is_yanked), key=_sdist_order)
+        if not sdists:
+            continue
+        spec = file_requires_python(sdists[0].package)
+        if spec is None or spec.contains(python, prereleases=True):
+            return version
+    return None
+
+
+def _python_excluded(name: NormalizedName, req: Requirement, first: _Rejection,
+                     by_version: Mapping[Version, Sequence[IndexFile]],
+                     python: Version) -> RequiresPythonError:
+    """The releases the requirement allows are on the index but not for the target's Python
+    (exit 7, not "not on the index"): name the newest release that admits it."""
+    admits = newest_admitting(by_version, python, prereleases=bool(req.specifier.prereleases))
+    if admits is None:
+        return RequiresPythonError(f"{first.why}; no release on the index admits it",
+                                   project=name,
+                                   hint="build it for a target with a newer Python")
+    return RequiresPythonError(
+        f"{first.why}; the newest release that admits it is {admits}", project=name,
+        hint=f"ask for {req.name}=={admits}, or build for a target with a newer Python")
 
 
 def release_from_file(

@@ -12,7 +12,9 @@ time, the .pyc files rpm compiles) comes from this one number, in this order:
    PEP 700): read from the archive's headers, so still a property of the verified bytes.
 
 The index and the sdist are untrusted: a date before 1980 (zip's epoch) or in the future
-is clamped into that range, which only ever changes a date.
+is clamped into that range, which only ever changes a date.  So are the sdist's member
+times (`raise_ancient`): dpkg clamps files newer than SOURCE_DATE_EPOCH down to it, but a
+member dated 1970 would reach the .deb as it is (lintian: package-contains-ancient-file).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from repack.errors import ConfigError
 
-__all__ = ["EARLIEST", "from_environment", "source_date_epoch"]
+__all__ = ["EARLIEST", "from_environment", "raise_ancient", "source_date_epoch"]
 
 EARLIEST = 315_532_800          # 1980-01-01T00:00:00Z
 _MAX_MEMBERS = 20_000           # as repack.unpack: a longer archive is refused there anyway
@@ -78,3 +80,21 @@ def _newest_member(archive: Path) -> int:
             OverflowError):
         return EARLIEST
     return newest
+
+
+def raise_ancient(tree: Path, epoch: int) -> int:
+    """Set every file, directory and symlink under `tree` dated before EARLIEST (1980) to
+    `epoch`, without following symlinks; returns how many.  For an unpacked sdist the host
+    owns, before any upstream code runs: only dates change, never bytes."""
+    epoch = max(epoch, EARLIEST)
+    count = 0
+    for root, dirs, files in os.walk(tree):
+        for name in (*dirs, *files):
+            path = os.path.join(root, name)
+            if os.lstat(path).st_mtime < EARLIEST:
+                os.utime(path, (epoch, epoch), follow_symlinks=False)
+                count += 1
+    if os.lstat(tree).st_mtime < EARLIEST:
+        os.utime(tree, (epoch, epoch), follow_symlinks=False)
+        count += 1
+    return count

@@ -23,12 +23,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["SDIST_FORMATS", "default_files", "make_sdist", "pkg_info_text", "sdist_stem"]
+__all__ = ["APACHE_SDIST", "SDIST_FORMATS", "apache_license", "default_files",
+           "lint_traits_sdist", "make_sdist", "pkg_info_text", "sdist_stem"]
 
 SDIST_FORMATS = ("tar.gz", "zip", "tar.bz2", "tar.xz")
 MTIME = 1_700_000_000                 # fixed, for reproducible archives
 
 Backend = Literal["setuptools", "hatchling"]
+
+
+# A real project's sdist kept in the repository (pypi-attestations 0.0.19, Apache-2.0): its
+# LICENSE is the full Apache License 2.0 text, as many projects ship it.
+APACHE_SDIST = Path(__file__).parent / "data" / "attestations" / "pypi_attestations-0.0.19.tar.gz"
+
+
+def apache_license() -> bytes:
+    """The LICENSE file of APACHE_SDIST: the complete Apache License, Version 2.0."""
+    with tarfile.open(APACHE_SDIST) as tar:
+        member = tar.extractfile("pypi_attestations-0.0.19/LICENSE")
+        assert member is not None
+        return member.read()
 
 
 def sdist_stem(name: str, version: str) -> str:
@@ -129,6 +143,7 @@ def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a tes
     requires_python: str | None = ">=3.8",
     scripts: Mapping[str, str] | None = None,
     top: str | None = None,
+    mtime: int = MTIME,
 ) -> Path:
     """Write an sdist and return its path.
 
@@ -136,7 +151,8 @@ def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a tes
     ``{name}-{version}.{fmt}``) or, when it ends in an archive suffix, the archive path.
     files: extra or replacing members, relative to the top directory (``top``, default
     ``{name}-{version}``); a value of ``b""`` is an empty file.  Files ending in ``.sh``
-    or under ``bin/`` are written executable.
+    or under ``bin/`` are written executable.  ``mtime`` dates every member (tar; zip
+    cannot store a date before 1980).
     """
     if fmt not in SDIST_FORMATS:
         raise ValueError(f"unknown sdist format {fmt!r}")
@@ -180,13 +196,13 @@ def make_sdist(  # noqa: PLR0913 -- keyword-only: one per part of an sdist a tes
             info = tarfile.TarInfo(f"{top}/{d}" if d else top)
             info.type = tarfile.DIRTYPE
             info.mode = 0o755
-            info.mtime = MTIME
+            info.mtime = mtime
             tar.addfile(info)
         for rel, data in sorted(members.items()):
             info = tarfile.TarInfo(f"{top}/{rel}")
             info.size = len(data)
             info.mode = _mode(rel)
-            info.mtime = MTIME
+            info.mtime = mtime
             tar.addfile(info, io.BytesIO(data))
     return archive
 
@@ -338,3 +354,62 @@ for control in (tree / "debian").glob("control"):
 def postinst_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
     """An sdist whose setup.py writes debian/<package>.postinst during the build."""
     return hostile_setup_py_sdist(path, name, version, nonce, POSTINST_SETUP_PY)
+
+
+# ------------------------------------------------------------------- packaging traits linted
+# What real sdists do that lintian and rpmlint catch in a naive package (issue 11): rsa's
+# Apache LICENSE and a README opening with the summary, jmespath's setup.py `scripts=`,
+# members dated 1970, a module with a "#!" line, a locale dir, the same big file twice.
+
+LINT_SETUP_PY = '''\
+from setuptools import setup
+
+setup(
+    name={name!r},
+    version={version!r},
+    description={summary!r},
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=[{module!r}],
+    package_data={{{module!r}: ["locale/*/LC_MESSAGES/*.mo", "data/*"]}},
+    scripts=["bin/{name}-tool"],
+    entry_points={{"console_scripts": ["{name}={module}:main"]}},
+)
+'''
+
+
+def mo_catalog() -> bytes:
+    """A valid GNU gettext .mo file holding only its header entry."""
+    import struct
+
+    key, value = b"", b"Content-Type: text/plain; charset=UTF-8\n"
+    header = struct.pack("<7I", 0x950412DE, 0, 1, 28, 36, 0, 44)
+    return (header + struct.pack("<2I", len(key), 44) + struct.pack("<2I", len(value), 45)
+            + key + b"\0" + value + b"\0")
+
+
+def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
+    """A setup.py sdist (any setuptools: the el9 builder's too) with every trait above, all
+    members dated 1970-01-01.  `name` should end in an ISO 639 code ("...-six") for rpmlint's
+    language-pack check."""
+    module = module_name(name)
+    summary = f"Tiny {name} package for the packaging linters"
+    big = b"the same data file, shipped twice by upstream\n" * 2600     # > 100 kB each
+    files = {
+        "setup.py": LINT_SETUP_PY.format(name=name, version=version, summary=summary,
+                                         module=module).encode(),
+        "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
+                          b'build-backend = "setuptools.build_meta"\n',
+        "README.md": f"# {summary}\n\nIt exercises what linters catch.\n".encode(),
+        "LICENSE": apache_license(),
+        f"bin/{name}-tool": f"#!/usr/bin/python3\nimport {module}\n{module}.main()\n".encode(),
+        f"{module}/cli.py": b"#!/usr/bin/python3\n\"\"\"Run as a module.\"\"\"\nprint('cli')\n",
+        f"{module}/locale/de/LC_MESSAGES/{module}.mo": mo_catalog(),
+        f"{module}/data/big.txt": big,
+        f"{module}/data/big-copy.txt": big,
+    }
+    pkg_info = pkg_info_text(name, version, summary=summary, metadata_version="2.1",
+                             description=files["README.md"].decode()
+                             ).replace("License: MIT", "License: Apache-2.0")
+    return make_sdist(path, name, version, files, pkg_info=pkg_info, mtime=0)

@@ -23,7 +23,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack import buildcache, buildreqs, log, metadata, owned, sourcedate, steps
 from repack.config import Settings
 from repack.container import images
 from repack.container.engine import Container
@@ -173,6 +173,10 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
         # host reads the metadata's tree and license files from its own.
         shutil.copytree(tree, build_dir / srcdir, symlinks=True)
+        # Members dated 1970 would reach the .deb as they are: dpkg only clamps newer files.
+        if ancient := sourcedate.raise_ancient(build_dir / srcdir, sdist.source_date_epoch):
+            log.debug(f"{project_name}: {ancient} files of the sdist dated before 1980 set "
+                      "to SOURCE_DATE_EPOCH")
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,

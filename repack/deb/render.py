@@ -9,7 +9,8 @@ deb_line         one line: control, format and line-separator characters become 
                  literal `$` afterwards, deb-substvars(5)); never empty (fallback or MetadataError).
 deb_synopsis     deb_line within lintian's synopsis rules: no leading article, no final full
                  stop, at most 80 characters (cut at a word).
-deb_description  an extended description (Policy 5.6.13): every line starts with one space,
+deb_description  an extended description (Policy 5.6.13), without a first line that repeats
+                 `synopsis` (the rendered one): every line starts with one space,
                  so no line can start a field or a paragraph; blank lines are " ."; no line is
                  a reserved " .text"; tabs expanded; control characters removed; `$` escaped;
                  lines of at most 80 columns; at most 60 lines and 2000 characters.
@@ -19,6 +20,8 @@ deb_lines        a DEP-5 line-based list (Copyright): one deb_line per non-blank
 deb_url          an http(s) URL without whitespace, control characters, `$` or quotes, else None.
 dep5_license     an SPDX expression as a one-line DEP-5 short name ("MIT or Apache-2.0");
                  anything that is not an expression becomes "other".
+(license_pointer, not a filter: a license Debian ships in /usr/share/common-licenses gets a
+pointer there instead of its text, Policy 12.5; lintian refuses the full text as an error.)
 relations        relation groups as "a (>= 1) | b, c"; names, operators and versions checked.
 
 As a safety net the Environment's finalize refuses to print any value that is not a filter
@@ -117,16 +120,33 @@ def _continuation(lines: list[str], *, dollar: bool, limit: bool) -> str:
     return "\n".join(" " + _escape(ln, dollar) if ln else " ." for ln in kept)
 
 
-def _block(value: object, fallback: object, *, prose: bool, dollar: bool) -> Checked:
+def _letters(text: object) -> str:
+    """What lintian compares a description's first line and the synopsis by."""
+    return "".join(c for c in str(text).lower() if c.isascii() and c.isalnum())
+
+
+def _without_synopsis(lines: list[str], synopsis: object) -> list[str]:
+    """The lines without a first line that repeats the synopsis (upstream READMEs open with
+    the project's summary as a heading; lintian: description-synopsis-is-duplicated)."""
+    first = next((i for i, ln in enumerate(lines) if ln.strip() not in ("", ".")), None)
+    if synopsis is None or first is None or _letters(lines[first]) != _letters(synopsis):
+        return lines
+    return lines[first + 1:]
+
+
+def _block(value: object, fallback: object, *, prose: bool, dollar: bool,
+           synopsis: object = None) -> Checked:
     for text in (value, fallback):
         lines = wrap_prose(clean_block(text)) if prose else clean_block(text)
+        lines = _without_synopsis(lines, synopsis)
         if out := _continuation(lines, dollar=dollar, limit=prose):
             return Checked(out)
     raise MetadataError("a multi-line field would be empty", hint="check the sdist metadata")
 
 
-def deb_description(value: object, fallback: object = None, *, dollar: bool = True) -> Checked:
-    return _block(value, fallback, prose=True, dollar=dollar)
+def deb_description(value: object, fallback: object = None, *, dollar: bool = True,
+                    synopsis: object = None) -> Checked:
+    return _block(value, fallback, prose=True, dollar=dollar, synopsis=synopsis)
 
 
 def deb_multiline(value: object, fallback: object = None, *, dollar: bool = False) -> Checked:
@@ -174,6 +194,84 @@ def dep5_license(value: object) -> Checked:
     if not out or want_id or depth:
         return Checked("other")
     return Checked(" ".join(out).replace("( ", "(").replace(" )", ")"))
+
+
+# Debian Policy 12.5: the licenses of /usr/share/common-licenses (base-files), by the DEP-5
+# short name dep5_license writes ("GPL-2+" and "GPL-2" share GPL-2), with their titles.
+COMMON_LICENSES: dict[str, tuple[str, str]] = {
+    "apache-2.0": ("Apache-2.0", "Apache License, Version 2.0"),
+    "artistic-1.0-perl": ("Artistic", "Artistic License"),
+    "cc0-1.0": ("CC0-1.0", "Creative Commons CC0 1.0 Universal license"),
+    "gfdl-1.2": ("GFDL-1.2", "GNU Free Documentation License version 1.2"),
+    "gfdl-1.3": ("GFDL-1.3", "GNU Free Documentation License version 1.3"),
+    "gpl-1": ("GPL-1", "GNU General Public License version 1"),
+    "gpl-2": ("GPL-2", "GNU General Public License version 2"),
+    "gpl-3": ("GPL-3", "GNU General Public License version 3"),
+    "lgpl-2": ("LGPL-2", "GNU Library General Public License version 2"),
+    "lgpl-2.1": ("LGPL-2.1", "GNU Lesser General Public License version 2.1"),
+    "lgpl-3": ("LGPL-3", "GNU Lesser General Public License version 3"),
+    "mpl-1.1": ("MPL-1.1", "Mozilla Public License version 1.1"),
+    "mpl-2.0": ("MPL-2.0", "Mozilla Public License version 2.0"),
+}
+# What marks a license file as holding the full text of one of them (the markers lintian's
+# copyright check looks for, with its idea of a full text's length).
+_FULL_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (key, re.compile(pattern, re.IGNORECASE | re.DOTALL)) for key, pattern in (
+        ("apache-2.0", (r"\bApache License\s+Version 2\.0,.*"
+                        r"TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION")),
+        ("lgpl-2.1", r"GNU LESSER GENERAL PUBLIC LICENSE\s+Version 2\.1"),
+        ("lgpl-3", r"GNU LESSER GENERAL PUBLIC LICENSE\s+Version 3"),
+        ("lgpl-2", r"GNU LIBRARY GENERAL PUBLIC LICENSE\s+Version 2"),
+        ("gpl-2", r"GNU GENERAL PUBLIC LICENSE\s+Version 2.*TERMS AND CONDITIONS"),
+        ("gpl-3", r"GNU GENERAL PUBLIC LICENSE\s+Version 3.*TERMS AND CONDITIONS"),
+        ("gfdl-1.2", r"GNU Free Documentation License\s+Version 1\.2"),
+        ("gfdl-1.3", r"GNU Free Documentation License\s+Version 1\.3"),
+        ("mpl-2.0", r"Mozilla Public License\s+Version 2\.0"),
+    ))
+_FULL_TEXT_LENGTH = 4000        # a notice naming a license is shorter than its text
+
+
+def _common_key(short: str) -> str:
+    """"GPL-2+" -> "gpl-2", "GFDL-1.3-or-later" -> "gfdl-1.3": the COMMON_LICENSES key."""
+    key = short.lower().removesuffix("+")
+    for suffix in ("-only", "-or-later"):
+        key = key.removesuffix(suffix)
+    return key
+
+
+def _pointer(key: str) -> str:
+    file, title = COMMON_LICENSES[key]
+    return textwrap.fill(f"On Debian systems, the complete text of the {title} can be found "
+                         f"in /usr/share/common-licenses/{file}.", WIDTH - 1)
+
+
+def license_pointer(short: str, text: str | None, project: str) -> str | None:
+    """The License text debian/copyright gets instead of `text` (the upstream license files),
+    or None to keep `text`.
+
+    A DEP-5 expression `short` naming only licenses of /usr/share/common-licenses: pointers
+    there (the upstream files stay in the package's *.dist-info).  Otherwise, when `text`
+    holds the full text of one of them anyway (a LICENSE file with the Apache text and a
+    License: "Apache Software License"), a note naming the files and the pointers: Policy
+    12.5 and lintian (an error) refuse the full text of a common license in the file.  A
+    mixed expression ("MIT or GPL-2+") keeps the text and adds the pointers.
+    """
+    ids = [t for t in re.split(r"[\s()]+", short) if t and t not in ("and", "or", "with")]
+    keys = [_common_key(i) for i in ids]
+    common = [k for k in dict.fromkeys(keys) if k in COMMON_LICENSES]
+    if keys and len(common) == len(set(keys)):
+        return "\n\n".join(_pointer(k) for k in common)
+    body = text or ""
+    found = [k for k, pattern in _FULL_TEXTS
+             if len(body) > _FULL_TEXT_LENGTH and pattern.search(body)]
+    if not found:
+        # "MIT or GPL-2+": the MIT text stays, and the GPL is pointed to
+        return "\n\n".join([body, *(_pointer(k) for k in common)]) if common and body else None
+    found = list(dict.fromkeys([*found, *common]))
+    note = textwrap.fill(f"The upstream license files of {project} are installed in the "
+                         "package's *.dist-info directory. They hold the complete text of "
+                         "licenses that Debian systems ship:", WIDTH - 1)
+    return "\n\n".join([note, *(_pointer(k) for k in found)])
 
 
 def _relation(rel: Relation) -> str:
@@ -307,6 +405,8 @@ def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
     provenance_fields = [] if record is None else [
         (name, deb_line(value, "-")) for name, value in provenance.control_fields(record).items()
     ]
+    license_name = dep5_license(spec.license)
+    upstream_text = license_text if license_text is not None else spec.license_text
     homepage = deb_url(spec.homepage)
     if spec.homepage and not homepage:
         log.debug(f"{spec.source_name}: Homepage omitted, not a plain http(s) URL")
@@ -319,8 +419,8 @@ def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
         "provenance_doc": provenance.DOC_NAME,
         "homepage": homepage,
         "source_url": deb_url(spec.source_url),
-        "license": dep5_license(spec.license),
-        "license_text": license_text if license_text is not None else spec.license_text,
+        "license": license_name,
+        "license_text": license_pointer(license_name, upstream_text, name) or upstream_text,
         "default_synopsis": f"Python 3 module {name}",
         "default_description": (
             f"This package provides the Python 3 distribution {name}, built from its upstream "

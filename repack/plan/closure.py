@@ -264,7 +264,7 @@ def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str
         if key not in resolved:
             try:
                 resolved[key] = resolve(combined, python_full_version=target.python_full_version,
-                                        index=index, session=session)
+                                        index=index, session=session, target_name=target.name)
             except ResolveError as exc:
                 raise _conflict(name, incoming, exc) from exc
         release = resolved[key]

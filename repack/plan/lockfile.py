@@ -199,7 +199,7 @@ def plan_from_lock(locked: LockedTarget, target: Target, *, index: str,
     for p in locked.packages:
         release = resolve(Requirement(f"{p.name}=={p.version}"),
                           python_full_version=target.python_full_version, index=index,
-                          session=session)
+                          session=session, target_name=target.name)
         if release.filename != p.filename or release.sha256 != p.sha256:
             raise IntegrityError(
                 f"the index offers {release.filename} sha256:{release.sha256} for "

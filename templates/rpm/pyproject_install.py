@@ -6,7 +6,8 @@ does with Fedora's scheme, the wheel's root goes to --sitelib when the WHEEL fil
 Root-Is-Purelib: true and to --sitearch (/usr/lib64/...) otherwise; .data/purelib to
 --sitelib, .data/platlib to --sitearch; scripts and console/gui entry points to --bindir
 with the target's shebang; INSTALLER says "rpm" and RECORD is dropped, as Fedora's macros
-do.  Every installed path (relative to the buildroot) is written to --record.
+do.  Copies of identical files are hard-linked to one where rpmlint would count too many
+bytes of them.  Every installed path (relative to the buildroot) is written to --record.
 
 --arch is the package's build architecture (%{_target_cpu}: "noarch" for a BuildArch:
 noarch package).  A platform wheel in a noarch package, or a pure wheel in an arch-specific
@@ -17,8 +18,10 @@ with the architecture the wheel shows.
 
 import argparse
 import configparser
+import hashlib
 import os
 import posixpath
+import stat
 import sys
 import zipfile
 
@@ -51,6 +54,40 @@ def write(buildroot, dest, data, mode, record):
         fh.write(data)
     os.chmod(path, mode)
     record.append(dest)
+
+
+WASTE_LIMIT = 100_000   # rpmlint's files-duplicated-waste: bytes of copies it tolerates
+
+
+def link_duplicates(buildroot, paths):
+    """Hard-link copies of identical files (content and mode) to one, largest first, until
+    the bytes left in copies are within rpmlint's limit (files-duplicated-waste, an error);
+    rpm ships a hard link once.  Smaller copies stay: rpmlint warns about every hard link
+    across directories.  Only within one top directory (/usr/lib, /usr/bin): rpmlint
+    refuses links across them (hardlink-across-partition).  Empty files and symlinks stay
+    as they are."""
+    groups = {}
+    for dest in sorted(set(paths)):
+        path = buildroot + dest
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            continue
+        with open(path, "rb") as fh:
+            key = ("/".join(dest.split("/")[:3]), st.st_size, stat.S_IMODE(st.st_mode),
+                   hashlib.sha256(fh.read()).digest())
+        groups.setdefault(key, []).append(path)
+    copies = sorted(((key[1], path, same[0]) for key, same in groups.items()
+                     for path in same[1:]), key=lambda c: (-c[0], c[1]))
+    waste = sum(size for size, _, _ in copies)
+    linked = 0
+    for size, path, first in copies:
+        if waste <= WASTE_LIMIT:
+            break
+        os.unlink(path)
+        os.link(first, path)
+        waste -= size
+        linked += 1
+    return linked
 
 
 def entry_point_scripts(text, shebang):
@@ -186,6 +223,7 @@ def main():
             text = whl.read(info + "/entry_points.txt").decode()
             for script, body in entry_point_scripts(text, args.shebang):
                 write(args.buildroot, posixpath.join(args.bindir, script), body, 0o755, record)
+    link_duplicates(args.buildroot, record)
     with open(args.record, "w") as fh:
         fh.write("".join(p + "\n" for p in sorted(set(record))))
 

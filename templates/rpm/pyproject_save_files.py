@@ -6,14 +6,19 @@ top-level name in site-packages that no glob matches is an error, as in Fedora. 
 directories are listed whole (so byte-compiled files are owned too), the .dist-info file
 by file with its directories as %dir, its license files as %license (-l: there must be
 one; -L: do not mark them).  Both --sitelib and --sitearch are looked at: a platform wheel
-installs to the latter (/usr/lib64/python3.X/site-packages).  As in Fedora, files outside
-site-packages (/usr/bin scripts) are not listed: the spec names them.
+installs to the latter (/usr/lib64/python3.X/site-packages).  A module directory with
+gettext catalogs (locale/<code>/LC_MESSAGES/*.mo) is listed file by file, each catalog
+%lang(<code>) as %find_lang would.  Unlike Fedora's, the files
+the wheel installed to --bindir are listed too: console scripts and the scripts a setup.py
+names (``scripts=['bin/jp.py']``), which the metadata does not, so a spec cannot name them
+all before the build.
 """
 
 import argparse
 import fnmatch
 import os
 import posixpath
+import re
 import sys
 
 
@@ -27,11 +32,35 @@ def quoted(path):
     return f'"{path}"' if " " in path else path
 
 
+CATALOG = re.compile(r"/locale/([A-Za-z0-9_@.+-]+)/LC_MESSAGES/[^/]+\.mo$")
+
+
+def file_by_file(root, paths):
+    """A module directory holding message catalogs, listed file by file so that each .mo
+    is %lang(<code>), as Fedora's %find_lang marks them (rpmlint: file-not-in-%lang): its
+    directories as %dir, and the byte code compiled after %install as one glob per module."""
+    dirs = {root}
+    out = []
+    for path in sorted(paths):
+        parent = posixpath.dirname(path)
+        while parent.startswith(root + "/"):
+            dirs.add(parent)
+            parent = posixpath.dirname(parent)
+        m = CATALOG.search(path)
+        out.append((f"%lang({m.group(1)}) " if m else "") + quoted(path))
+        if path.endswith(".py"):
+            cache = posixpath.join(posixpath.dirname(path), "__pycache__")
+            dirs.add(cache)
+            out.append(quoted(f"{cache}/{posixpath.basename(path)[:-3]}.*.pyc"))
+    return ["%dir " + quoted(d) for d in sorted(dirs)] + out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--buildroot", required=True)
     ap.add_argument("--sitelib", required=True)
     ap.add_argument("--sitearch", help="default: --sitelib")
+    ap.add_argument("--bindir", help="also list what the wheel installed here")
     ap.add_argument("--record", required=True)
     ap.add_argument("--output", required=True)
     ap.add_argument("-l", action="store_true", dest="licenses")
@@ -46,9 +75,15 @@ def main():
     sitearch = args.sitearch or args.sitelib
     sites = list(dict.fromkeys(s.rstrip("/") + "/" for s in (args.sitelib, sitearch)))
     lines = []
-    tops = set()
+    tops = {}
     licenses = 0
+    bindir = args.bindir.rstrip("/") + "/" if args.bindir else None
     for path in installed:
+        if bindir and path.startswith(bindir) and "/" not in path[len(bindir):]:
+            if any(c in path for c in "*?[]{}"):   # %files would expand it as a glob
+                fail(f"cannot list {path!r} safely in %files")
+            lines.append(quoted(path))
+            continue
         site = next((s for s in sites if path.startswith(s)), None)
         if site is None:
             continue
@@ -63,14 +98,17 @@ def main():
             for i in range(len(parts) + 1):
                 lines.append("%dir " + quoted(posixpath.join(site + top, *parts[:i])))
         else:
-            tops.add((site, top))
-    for site, top in sorted(tops):
+            tops.setdefault((site, top), []).append(path)
+    for (site, top), paths in sorted(tops.items()):
         # A top-level extension module "_x.cpython-39-x86_64-linux-gnu.so" is module "_x".
         name = top.split(".")[0] if top.endswith(".so") else top.removesuffix(".py")
         if not ("+auto" in globs or any(fnmatch.fnmatchcase(name, g) for g in globs)):
             fail(f"{top} is installed in site-packages but matches none of {globs}")
         if os.path.isdir(args.buildroot + site + top):
-            lines.append(quoted(site + top) + "/")
+            if any(CATALOG.search(p) for p in paths):
+                lines += file_by_file(site + top, paths)
+            else:
+                lines.append(quoted(site + top) + "/")
         else:
             lines.append(quoted(site + top))
             if top.endswith(".py"):   # byte-compiled after %install by __os_install_post

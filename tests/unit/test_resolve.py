@@ -20,7 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from repack import http
-from repack.errors import ConfigError, ResolveError
+from repack.errors import ConfigError, RequiresPythonError, ResolveError
 from repack.model import Release
 from repack.resolve import DEFAULT_INDEX_URL, index_url, is_exact_pin, pip_config_files, resolve
 
@@ -177,9 +177,38 @@ def test_requires_python_excludes_target(
     local_index: LocalIndex, session: requests.Session
 ) -> None:
     local_index.add("demo", "demo-1.0.tar.gz", data("1.0"), requires_python=">=3.12")
-    with pytest.raises(ResolveError) as info:
+    with pytest.raises(RequiresPythonError) as info:
         do("demo", local_index, session)
-    assert str(info.value) == "demo: 1.0 requires Python >=3.12; target has 3.11.2"
+    assert info.value.exit_code == 7      # the index has it: not "not on the index" (3)
+    assert str(info.value) == ("demo: demo==1.0 requires Python >=3.12; the target has 3.11.2; "
+                               "no release on the index admits it")
+
+
+def test_requires_python_of_a_pin_names_the_newest_release_that_admits_it(
+    local_index: LocalIndex, session: requests.Session
+) -> None:
+    """A pinned release the index has but the target's Python cannot take: exit 7, naming
+    the newest release that would build (not yanked, with an sdist, not a pre-release)."""
+    local_index.add("foo", "foo-1.9.2.tar.gz", data("1.9.2"), requires_python=">=3.8")
+    local_index.add("foo", "foo-1.9.3.tar.gz", data("1.9.3"), requires_python=">=3.8")
+    local_index.add("foo", "foo-1.9.4.tar.gz", data("1.9.4"), yanked="broken")
+    local_index.add("foo", "foo-1.9.5-py3-none-any.whl", data("whl"))
+    local_index.add("foo", "foo-2.0rc1.tar.gz", data("rc"), requires_python=">=3.10")
+    local_index.add("foo", "foo-2.0.tar.gz", data("2.0"), requires_python=">=3.12")
+    with pytest.raises(RequiresPythonError) as info:
+        resolve(Requirement("foo==2.0"), python_full_version=PY, index=local_index.url,
+                session=session, target_name="Debian 12 (bookworm)")
+    assert info.value.exit_code == 7
+    assert str(info.value) == ("foo: foo==2.0 requires Python >=3.12; Debian 12 (bookworm) has "
+                               "3.11.2; the newest release that admits it is 1.9.3")
+    assert info.value.hint is not None and "foo==1.9.3" in info.value.hint
+    # a bound that only newer releases meet names the newest admitting one all the same
+    with pytest.raises(RequiresPythonError, match="admits it is 1.9.3"):
+        do("foo>=2", local_index, session)
+    # the same pin for a target whose Python it admits resolves
+    assert do("foo==2.0", local_index, session, py="3.12.1").version == Version("2.0")
+    # an unpinned requirement falls back to what the target can build, as before
+    assert do("foo", local_index, session).version == Version("1.9.3")
 
 
 def test_requires_python_falls_back_and_is_recorded(

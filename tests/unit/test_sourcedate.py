@@ -3,6 +3,7 @@ newest time inside the sdist, clamped; pure apart from reading the archive's hea
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,3 +56,28 @@ def test_unreadable_archive_gets_the_earliest_date(tmp_path: Path) -> None:
     junk = tmp_path / "junk-1.0.tar.gz"
     junk.write_bytes(b"not an archive")
     assert sourcedate.source_date_epoch(junk, None, now=NOW) == sourcedate.EARLIEST
+
+
+def test_members_dated_1970_are_raised_to_the_build_date(tmp_path: Path) -> None:
+    """An sdist's members dated 1970 (as some release tools write them) would reach the .deb
+    as they are: dpkg clamps only newer files (lintian: package-contains-ancient-file)."""
+    from repack.unpack import unpack_sdist
+
+    archive = make_sdist(tmp_path, "old-dates", "1.0", {"data/x.txt": b"x"}, mtime=0)
+    tree = unpack_sdist(archive, tmp_path / "unpack", project="old-dates")
+    (tree / "link").symlink_to("missing")            # dangling: never followed
+    os.utime(tree / "link", (0, 0), follow_symlinks=False)
+    recent = tree / "recent.txt"
+    recent.write_text("y")
+    os.utime(recent, (1_600_000_000, 1_600_000_000))
+    os.utime(tree, (0, 0))                           # the writes above dated it today
+    paths = [tree, *tree.rglob("*")]
+    ancient = [p for p in paths if p.lstat().st_mtime < sourcedate.EARLIEST]
+    assert tree / "PKG-INFO" in ancient and len(ancient) == len(paths) - 1
+    epoch = 1_700_000_000
+    assert sourcedate.raise_ancient(tree, epoch) == len(ancient)
+    assert recent.stat().st_mtime == 1_600_000_000   # a real date stays
+    for path in ancient:
+        assert path.lstat().st_mtime == epoch, path
+    assert not (tree / "link").exists() and (tree / "link").is_symlink()
+    assert sourcedate.raise_ancient(tree, epoch) == 0

@@ -21,6 +21,7 @@ from examples import BSD_TEXT, MAINTAINER, VERSION, make_spec, rel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
+from sdists import apache_license  # tests/ is on sys.path (see conftest.py)
 
 from repack import log
 from repack.deb import render
@@ -232,6 +233,70 @@ def test_copyright_license_text_argument_and_fallback() -> None:
     assert upstream.license.synopsis == "other"
     assert "license files in the upstream source" in upstream.license.text
     assert upstream.copyright == "The Django authors (see the upstream source)"
+
+
+def test_copyright_points_to_common_licenses_instead_of_their_text() -> None:
+    """Policy 12.5: Apache-2.0, the GPLs, ... are in /usr/share/common-licenses; lintian
+    refuses their full text in debian/copyright (copyright-not-using-common-license-for-apache2,
+    an error).  The text is a real project's LICENSE (pypi-attestations 0.0.19)."""
+    apache = apache_license().decode()
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in apache
+    # declared Apache-2.0: the pointer alone
+    text = render.render_files(make_spec(license="Apache-2.0"), license_text=apache)["copyright"]
+    for paragraph in parse_copyright(text).all_files_paragraphs():
+        assert paragraph.license.synopsis == "Apache-2.0"
+        assert paragraph.license.text == (
+            "On Debian systems, the complete text of the Apache License, Version 2.0 can be\n"
+            "found in /usr/share/common-licenses/Apache-2.0.")
+    assert "TERMS AND CONDITIONS" not in text
+    # declared as text (pypi-attestations' License: is the whole text): recognised by content
+    text = render.render_files(make_spec(license="UNKNOWN"), license_text=apache)["copyright"]
+    upstream = parse_copyright(text).find_files_paragraph("x")
+    assert upstream.license.synopsis == "other"
+    assert "/usr/share/common-licenses/Apache-2.0" in upstream.license.text
+    assert "*.dist-info" in upstream.license.text and "TERMS AND CONDITIONS" not in text
+    # SPDX spellings of the GPLs and a mixed expression: the MIT text stays, GPL is pointed to
+    text = render.render_files(make_spec(license="MIT OR GPL-2.0-or-later"),
+                               license_text="MIT License\n\nPermission is hereby granted")
+    upstream = parse_copyright(text["copyright"]).find_files_paragraph("x")
+    assert upstream.license.synopsis == "MIT or GPL-2+"
+    assert upstream.license.text.startswith("MIT License\n\nPermission is hereby granted")
+    assert upstream.license.text.endswith("/usr/share/common-licenses/GPL-2.")
+    # a license Debian does not ship keeps its text (test_copyright_dep5: BSD-3-Clause)
+
+
+@pytest.mark.parametrize(("short", "file"), [
+    ("GPL-3+", "GPL-3"), ("LGPL-2.1", "LGPL-2.1"), ("LGPL-3+", "LGPL-3"), ("MPL-2.0", "MPL-2.0"),
+    ("CC0-1.0", "CC0-1.0"), ("GFDL-1.3-or-later", "GFDL-1.3"), ("Apache-2.0 and GPL-2", "GPL-2"),
+])
+def test_common_license_pointers(short: str, file: str) -> None:
+    text = render.license_pointer(short, "some text", "demo")
+    assert text is not None and f"/usr/share/common-licenses/{file}." in text
+    assert "some text" not in text
+
+
+def test_description_does_not_repeat_the_synopsis() -> None:
+    """rsa's README opens with its summary as a heading (lintian:
+    description-synopsis-is-duplicated, an error): that first line goes."""
+    def description(summary: str, body: str) -> tuple[str, str]:
+        (_source, binary) = parse_control(render.render_files(
+            make_spec(summary=summary, description=body))["control"])
+        synopsis, _, extended = binary["Description"].partition("\n")
+        return synopsis, extended
+    synopsis, extended = description("Pure-Python RSA implementation",
+                                     "# Pure Python RSA implementation\n\n"
+                                     "Python-RSA is a pure-Python RSA implementation.")
+    assert synopsis == "Pure-Python RSA implementation"
+    assert extended == " Python-RSA is a pure-Python RSA implementation."
+    # the synopsis as rendered (article and full stop gone) is what is compared
+    synopsis, extended = description("The RSA module.", "RSA module\n\nMore.")
+    assert (synopsis, extended) == ("RSA module", " More.")
+    # nothing but the synopsis: the default description instead of an empty one
+    _, extended = description("Demo", "Demo")
+    assert extended.startswith(" This package provides the Python 3 distribution Django")
+    # a longer first line stays
+    _, extended = description("Demo", "Demo does things\n")
+    assert extended == " Demo does things"
 
 
 def test_source_format_and_options() -> None:

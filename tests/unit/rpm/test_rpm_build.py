@@ -112,7 +112,16 @@ def make_wheel(path: Path) -> Path:
         z.writestr(f"{info}/licenses/LICENSE", "MIT\n")
         z.writestr(f"{info}/entry_points.txt", "[console_scripts]\ndemo = demo.cli:main.run\n")
         z.writestr("demo_pkg-1.0.data/scripts/demo-tool", "#!python\nprint('hi')\n")
+        z.writestr("demo/data/big.txt", BIG)
+        z.writestr("demo/data/copy/big.txt", BIG)
+        z.writestr("demo/data/copy/other.txt", BIG + "x")
+        z.writestr("demo/data/small.txt", SMALL)
+        z.writestr("demo/data/copy/small.txt", SMALL)
     return whl
+
+
+BIG = "a file shipped twice in one wheel\n" * 4000     # 136 kB: over rpmlint's limit
+SMALL = "a small file shipped twice\n" * 100
 
 
 def helper(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -136,16 +145,27 @@ def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     assert "sys.exit(main.run())" in script
     assert (root / "usr/bin/demo-tool").read_text() == "#!/usr/bin/python3 -s\nprint('hi')\n"
     assert (root / "usr/bin/demo").stat().st_mode & 0o777 == 0o755
+    # one copy of identical files, hard-linked (rpmlint: files-duplicated-waste)
+    big, copy = site / "demo/data/big.txt", site / "demo/data/copy/big.txt"
+    assert big.read_text() == copy.read_text() == BIG
+    assert big.stat().st_ino == copy.stat().st_ino and big.stat().st_nlink == 2
+    assert (site / "demo/data/copy/other.txt").stat().st_nlink == 1
+    # what is left in copies is within rpmlint's limit: no link it would warn about
+    assert (site / "demo/data/small.txt").stat().st_nlink == 1
+    assert (site / "demo/sub/mod.py").stat().st_nlink == 1        # empty files stay apart
 
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
-                  "--record", record, "--output", files, "-l", "--", "demo*")
+                  "--bindir", "/usr/bin", "--record", record, "--output", files, "-l", "--",
+                  "demo*")
     assert proc.returncode == 0, proc.stderr
     listed = files.read_text().splitlines()
     assert f"{SITE}/demo/" in listed and f"{SITE}/demo_single.py" in listed
     assert f"{SITE}/__pycache__/demo_single.*.pyc" in listed
     assert f"%license {SITE}/demo_pkg-1.0.dist-info/licenses/LICENSE" in listed
     assert f"%dir {SITE}/demo_pkg-1.0.dist-info" in listed
-    assert not any("/usr/bin" in line for line in listed)   # the spec lists its scripts
+    # the entry point and the .data/scripts file (setup.py's scripts=, in no metadata)
+    assert sorted(ln for ln in listed if "/usr/bin" in ln) == ["/usr/bin/demo",
+                                                                 "/usr/bin/demo-tool"]
 
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
                   "--record", record, "--output", files, "--", "other")
@@ -173,3 +193,39 @@ def test_macros_give_the_target_paths() -> None:
          "--eval", "%python3_version_nodots"],
         capture_output=True, text=True, check=True).stdout.split()
     assert out == [SITE, "python3dist(zope-interface)", "39"]
+
+
+@pytest.mark.process
+def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
+    """A module with gettext catalogs is listed file by file, each .mo %lang(<code>) as
+    Fedora's %find_lang marks them (rpmlint: file-not-in-%lang); the rest as before."""
+    whl = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    info = "demo_pkg-1.0.dist-info"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("demo/__init__.py", "")
+        z.writestr("demo/sub/mod.py", "X = 1\n")
+        z.writestr("demo/locale/de/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(24))
+        z.writestr("demo/locale/de/LC_MESSAGES/demo.po", "msgid \"\"\n")
+        z.writestr("demo/locale/pt_BR/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(20))
+        z.writestr("other/__init__.py", "")
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
+    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
+                  "--record", record, whl)
+    assert proc.returncode == 0, proc.stderr
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--record", record, "--output", files, "--", "*")
+    assert proc.returncode == 0, proc.stderr
+    listed = files.read_text().splitlines()
+    demo = f"{SITE}/demo"
+    for line in [f"%dir {demo}", f"%dir {demo}/locale/de/LC_MESSAGES", f"%dir {demo}/sub",
+                 f"%dir {demo}/__pycache__", f"%dir {demo}/sub/__pycache__",
+                 f"%lang(de) {demo}/locale/de/LC_MESSAGES/demo.mo",
+                 f"%lang(pt_BR) {demo}/locale/pt_BR/LC_MESSAGES/demo.mo",
+                 f"{demo}/locale/de/LC_MESSAGES/demo.po", f"{demo}/sub/mod.py",
+                 f"{demo}/__pycache__/__init__.*.pyc", f"{demo}/sub/__pycache__/mod.*.pyc",
+                 f"{SITE}/other/"]:
+        assert line in listed, (line, listed)
+    assert f"{demo}/" not in listed
