@@ -55,7 +55,7 @@ gnupghome = "gnupg"
 
 
 def deb_version(n: int) -> str:
-    return f"2.5-0repack{n}~deb12"          # Debian: trailing zeros dropped (relations)
+    return f"2.5.0-0repack{n}~deb12"        # the release as published, like the rpm
 
 
 def rpm_nvr(n: int) -> str:
@@ -209,7 +209,7 @@ def test_a_release_the_archive_ships_is_named(tmp_path: Path) -> None:
                            str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 0, proc.stderr
     assert ("warning: six: Debian 12 (bookworm) already ships python3-six 1.16.0-4, the same "
-            "upstream version 1.16.0; apt installs the higher of 1.16-0repack1~deb12 and "
+            "upstream version 1.16.0; apt installs the higher of 1.16.0-0repack1~deb12 and "
             "1.16.0-4: Debian's") in " ".join(proc.stderr.split()), proc.stderr
     assert [p.name for p in (tmp_path / "out" / "el9").glob("*.noarch.rpm")] == [
         "python3-six-1.16.0-0.repack1.el9.noarch.rpm"]
