@@ -1,7 +1,7 @@
 """Hypothesis strategies for PEP 440 versions and specifiers, shared by the mapping tests
 of every family (Debian and RPM check the same PEP 440 order against their comparators).
 
-    from pep440_strategies import specifiers, version_text, versions   # tests/ is on sys.path
+    from pep440_strategies import respelled, specifiers, version_text, versions
 """
 
 from __future__ import annotations
@@ -25,12 +25,22 @@ LOCALS = st.lists(
 ).map(".".join)
 
 
+def spelled(release: list[int], zeros: int) -> list[int]:
+    """*release* without its trailing zeros, then spelled with *zeros* of them."""
+    while len(release) > 1 and release[-1] == 0:
+        release = release[:-1]
+    return release + [0] * zeros
+
+
 def versions(*, local: bool = False, max_part: int = 3,
              max_epoch: int = 2) -> st.SearchStrategy[Version]:
+    """Versions whose release (up to 4 parts before its zeros) is spelled with 0-2
+    trailing zeros (1.16, 1.16.0, 1.16.0.0): PEP 440 calls them equal, packages may not."""
     return st.builds(
         version_text,
         st.integers(0, max_epoch),
-        st.lists(st.integers(0, max_part), min_size=1, max_size=4),
+        st.builds(spelled, st.lists(st.integers(0, max_part), min_size=1, max_size=4),
+                  st.integers(0, 2)),
         st.none() | st.tuples(st.sampled_from(["a", "b", "rc"]), st.integers(0, 2)),
         st.none() | st.integers(0, 2),
         st.none() | st.integers(0, 2),
@@ -51,3 +61,16 @@ def specifiers(draw: st.DrawFn, *, local: bool = False, max_epoch: int = 2) -> s
     if op == "~=" and len(v.release) < 2:
         v = Version(version_text(v.epoch, [*v.release, 0], v.pre, v.post, v.dev))
     return f"{op}{v}"
+
+
+def respelled(a: Version, b: Version) -> bool:
+    """Final or post releases of one release written with other trailing zeros (1.0 and
+    1.0.0, or 1.0.0 and 1.0.post1): packages keep their spelling, so their order follows it."""
+    def kept(v: Version) -> bool:
+        return v.pre is None and (v.dev is None or v.post is not None)
+
+    def padded(r: tuple[int, ...], other: tuple[int, ...]) -> tuple[int, ...]:
+        return r + (0,) * max(0, len(other) - len(r))
+
+    return (kept(a) and kept(b) and a.epoch == b.epoch and a.release != b.release
+            and padded(a.release, b.release) == padded(b.release, a.release))

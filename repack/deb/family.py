@@ -258,8 +258,8 @@ def orig_suffix(sdist: Sdist) -> str:
 
 
 def debian_upstream(spec: DebSpec) -> str:
-    """The upstream part of the Debian version ("2.3" for 2.3.0): dpkg-source looks for the
-    orig tarball and the source directory under this name."""
+    """The upstream part of the Debian version ("2.3.0", "1~rc1" for 1.0rc1): dpkg-source
+    looks for the orig tarball and the source directory under this name."""
     return spec.version.partition(":")[2 if ":" in spec.version else 0].rpartition("-")[0]
 
 

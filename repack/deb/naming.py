@@ -9,6 +9,7 @@ versions produced by this module.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -189,26 +190,16 @@ def _local_suffix(local: str | None) -> str:
     return out
 
 
-def deb_upstream_version(v: Version) -> str:
-    """PEP 440 version -> Debian upstream_version (Policy 5.6.12) with the same order.
+def _spelled(v: Version) -> bool:
+    """Whether *v*'s Debian version keeps its release as published: final and post
+    releases (and their locals) do; pre and dev releases take it stripped (see
+    `deb_upstream_version`)."""
+    return v.pre is None and (v.dev is None or v.post is not None)
 
-    Scheme (the epoch is not part of this string; see `deb_version`)::
 
-        release   trailing zeros stripped, at least one part: 1.0.0 -> 1, 1.2.0 -> 1.2
-        pre       ~a1 ~b1 ~rc1                           1.0rc1        -> 1~rc1
-        post      +post1                                 1.0.post1     -> 1+post1
-        dev       ~dev1, but ~~dev1 on a plain release   1.0a1.dev1    -> 1~a1~dev1
-                                                         1.0.dev1      -> 1~~dev1
-        local     + then per segment N<int> or L<label>  1.0+ubuntu.1  -> 1+LubuntuN1
-                  (label digits 0-9 become Q-Z)
-
-    dpkg sorts ``~`` before the end of a string, the end before letters, letters (ASCII)
-    before ``+`` before ``.``.  Hence 1~~dev1 < 1~a1~dev1 < 1~a1 < 1~rc1 < 1 < 1+L.. <
-    1+N.. < 1+post1~dev1 < 1+post1 < 1.0.1: local versions follow their public version
-    and precede its post releases; label segments sort before numeric ones and
-    uppercase separators keep PEP 440's segment-wise local order.
-    """
-    out = strip_zeros(v.release)
+def _tail(v: Version) -> str:
+    """Everything of the Debian upstream version after the release."""
+    out = ""
     if v.pre is not None:
         out += f"~{v.pre[0]}{v.pre[1]}"
     if v.post is not None:
@@ -216,6 +207,37 @@ def deb_upstream_version(v: Version) -> str:
     if v.dev is not None:
         out += f"~~dev{v.dev}" if v.pre is None and v.post is None else f"~dev{v.dev}"
     return out + _local_suffix(v.local)
+
+
+def deb_upstream_version(v: Version) -> str:
+    """PEP 440 version -> Debian upstream_version (Policy 5.6.12) with the same order.
+
+    Scheme (the epoch is not part of this string; see `deb_version`)::
+
+        release   as published for final and post releases 1.16.0        -> 1.16.0
+                  trailing zeros stripped for pre and dev  1.0.0rc1      -> 1~rc1
+        pre       ~a1 ~b1 ~rc1                           1.0rc1        -> 1~rc1
+        post      +post1                                 1.0.post1     -> 1.0+post1
+        dev       ~dev1, but ~~dev1 on a plain release   1.0a1.dev1    -> 1~a1~dev1
+                                                         1.0.dev1      -> 1~~dev1
+        local     + then per segment N<int> or L<label>  1.0+ubuntu.1  -> 1.0+LubuntuN1
+                  (label digits 0-9 become Q-Z)
+
+    dpkg sorts ``~`` before the end of a string, the end before letters, letters (ASCII)
+    before ``+`` before ``.``.  Hence 1~~dev1 < 1~a1~dev1 < 1~a1 < 1~rc1 < 1 < 1+L.. <
+    1+N.. < 1+post1~dev1 < 1+post1 < 1.0.1: local versions follow their public version
+    and precede its post releases; label segments sort before numeric ones and
+    uppercase separators keep PEP 440's segment-wise local order.
+
+    The release keeps its trailing zeros (six 1.16.0 is 1.16.0, as Debian spells it) so that
+    Debian's build of the same release is compared on its revision alone.  Pre and dev
+    releases are stripped so that the final sorts after them however it is spelled
+    (1~rc1 < 1.0).  PEP 440's 1.0 == 1.0.0 cannot be two releases of one project; the one
+    order this gets wrong is a project shortening its spelling within one release (1.0.0,
+    then 1.0.post1, which dpkg sorts first).  `specifier_relations` admits every spelling.
+    """
+    release = ".".join(map(str, v.release)) if _spelled(v) else strip_zeros(v.release)
+    return release + _tail(v)
 
 
 def deb_version(
@@ -267,30 +289,59 @@ def _spec_key(spec: Specifier) -> tuple[Version, int]:
     return Version(spec.version.removesuffix(".*")), _OP_RANK.get(spec.operator, 9)
 
 
+# Relations are exact for a release spelled with up to this many trailing zeros (1.16,
+# 1.16.0, 1.16.0.0): dpkg sorts 1.16+post1 between 1.16 and 1.16.0, so a pin admits each
+# spelling separately, and no finite bound lies above every spelling of 1.16 yet below
+# 1.16.0.0.0.1.
+SPELLED_ZEROS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    text: str       # Debian upstream version (no epoch)
+    closed: bool    # the bound itself is admitted: >=/<=, else >>/<<
+
+
+class _Edge:
+    """Where the versions of one spelling of a release begin (START) or end (END)."""
+
+
+_START, _END = _Edge(), _Edge()
+_Piece = tuple[_Bound | None, _Bound | None]        # None: unbounded
+_SpellingPiece = tuple[_Bound | _Edge, _Bound | _Edge]
+
+
 def specifier_relations(
     binary: DebName, specifier: SpecifierSet, *, epoch: int = 0, project: str | None = None
 ) -> tuple[Alternatives, ...]:
     """PEP 440 specifier set -> Debian relation groups on *binary* (Policy 7.1).
 
-    *epoch* (the dependency's archive epoch) is added to every bound.  With V a specifier
-    version and m(V) = `deb_upstream_version`, the groups admit exactly the versions PEP 440
-    (as implemented by packaging) admits, prereleases included::
+    *epoch* (the dependency's archive epoch) is added to every bound.  The groups admit
+    exactly the Debian versions (`deb_version`) of the versions PEP 440 (as implemented by
+    packaging) admits, prereleases included, however many trailing zeros (up to
+    `SPELLED_ZEROS`) a final or post release is spelled with.  Each specifier is a union of
+    intervals of dpkg's order, written as groups: the first lower bound, one ``upper |
+    lower`` group per gap, the last upper bound.  With V a specifier version, s its release
+    without trailing zeros, s_k = s with k zeros (k = 0..2) and m_k(V) = V spelled s_k::
 
-        >=V    (>= m(V))
-        <V     (<< m(V)) if V is a pre/dev release, else (<< m(V)~~): V's own pre-releases
-               are excluded, <4 -> (<< 4~~), and 4.0~rc1 from the archive is excluded too
-        <=V    (<< m(V)+post~): V and its local versions, not its post releases
-        >V     (>> m(V)+post~) if V is a post or dev release (only V's locals excluded),
-               else (>> X.~) past all of V's posts; X = V's release as spelled (1.0.~) on a
-               final release, so an archive 1.0-1 stays out and 1.0.1 stays in
-        ==V    (>= m(V)), (<< m(V)+post~): matches V-0repack1~deb12, V-1 and V+dfsg-1;
-               with a local label the upper bound is m(V)A (that exact local only)
-        !=V    (<< m(V)) | (>> upper bound of ==V)
-               ==, != and <= on a final V spelled with trailing zeros (2.0.0) also admit
-               (resp. exclude) the archive spelling: (<< 2+post~) | (>= 2.0.0), (<< 2.0.0+post~)
-        ==X.*  (>= m(X)~~), (<< m(X')~~) with X' = X with its last part + 1; != the OR
-        ~=V    ==V's >= bound and the ==X.* upper bound, X = V's release without its last part
+        >=V    (>= s) on a final V; per spelling [m_k(V), end of s_k] on a post release
+        <V     (<< s~~) on a final V: V's own pre-releases excluded, <4 -> (<< 4~~); below
+               m_k(V)~~ (m_k(V) if V is a dev release) per spelling on a post release
+        <=V    per spelling up to m_k(V)+post~: V and its local versions, not its posts
+        >V     (>> s_2.~) on a final V, past every spelling's post releases; past
+               m_k(V)+post~ per spelling on a post or dev release
+        ==V    per spelling [m_k(V), m_k(V)+post~): 1.16-1, 1.16.0-4 and 1.16.0+dfsg-1
+               meet six==1.16, 1.16+post1 does not; with a local label the upper bound
+               is m_k(V)A (that exact local only)
+        !=V    the complement of ==V: one ``(<< m_k(V) | >> m_k(V)+post~)`` per spelling
+        ==X.*  (>= s(X)~~), (<< s(X')~~) with X' = X with its last part + 1; != the OR
+        ~=V    >=V's intervals, the last one closed by ==X.*'s upper bound, X = V's
+               release without its last part
         ===    MappingError
+
+    A pre or dev release V has one spelling (s), so its intervals are single.  The end of
+    spelling s_k is s_k.~, the start of s_(k+1) is s_(k+1): nothing of repack's lies between
+    them, so adjacent intervals merge (>=1.0 stays (>= 1)).
     """
     for spec in specifier:
         if spec.operator == "===":
@@ -309,48 +360,82 @@ def specifier_relations(
 
 
 def _spec_groups(binary: DebName, spec: Specifier, epoch: int) -> list[Alternatives]:
+    """One specifier's intervals as AND-of-OR relation groups."""
     op, text = spec.operator, spec.version
+    v = Version(text.removesuffix(".*"))
 
-    def rel(dop: str, up: str, v: Version) -> Relation:
-        return Relation(name=binary, op=dop, version=DebVersion(_with_epoch(epoch + v.epoch, up)))
+    def rel(bound: _Bound, lower: bool) -> Relation:
+        dop = (">=" if bound.closed else ">>") if lower else ("<=" if bound.closed else "<<")
+        return Relation(name=binary, op=dop,
+                        version=DebVersion(_with_epoch(epoch + v.epoch, bound.text)))
 
+    intervals = _intervals(op, text, v)
+    groups: list[Alternatives] = []
+    first, last = intervals[0][0], intervals[-1][1]
+    if isinstance(first, _Bound):
+        groups.append((rel(first, True),))
+    for (_, hi), (lo, _) in itertools.pairwise(intervals):
+        assert isinstance(hi, _Bound) and isinstance(lo, _Bound)
+        groups.append((rel(hi, False), rel(lo, True)))
+    if isinstance(last, _Bound):
+        groups.append((rel(last, False),))
+    return groups
+
+
+def _intervals(op: str, text: str, v: Version) -> list[_Piece]:
+    """The specifier's admitted Debian upstream versions as sorted disjoint intervals."""
     if text.endswith(".*") or op == "~=":
-        v = Version(text.removesuffix(".*"))
         prefix = v.release if op != "~=" else v.release[:-1]
-        lo = strip_zeros(prefix) + "~~"
-        hi = strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~"
+        lo = _Bound(strip_zeros(prefix) + "~~", True)
+        hi = _Bound(strip_zeros(prefix[:-1] + (prefix[-1] + 1,)) + "~~", False)
+        if op == "==":
+            return [(lo, hi)]
         if op == "!=":
-            return [(rel("<<", lo, v), rel(">=", hi, v))]
-        low = rel(">=", lo if op == "==" else deb_upstream_version(v), v)
-        return [(low,), (rel("<<", hi, v),)]
-    v = Version(text)
-    m = deb_upstream_version(v)
-    upper = m + ("A" if v.local else "+post~")
+            return [(None, _Bound(lo.text, False)), (_Bound(hi.text, True), None)]
+        *rest, (at_least, _) = _intervals(">=", str(v), v)
+        return [*rest, (at_least, hi)]
+    zeros = SPELLED_ZEROS if _spelled(v) else 0
+    base = strip_zeros(v.release)
+    out: list[_Piece] = []
+    open_end = -1   # the spelling whose END the last interval reaches, if any
+    for k in range(zeros + 1):
+        spelling = base + ".0" * k
+        start = None if k == 0 else _Bound(spelling, True)
+        end = None if k == zeros else _Bound(spelling + ".~", False)
+        for low, high in _spelling_pieces(op, v, spelling + _tail(v), k=k, zeros=zeros):
+            upper = end if isinstance(high, _Edge) else high
+            lower = start if isinstance(low, _Edge) else low
+            if lower == start and open_end == k - 1 and out:
+                out[-1] = (out[-1][0], upper)
+            else:
+                out.append((lower, upper))
+            open_end = k if isinstance(high, _Edge) else -1
+    return out
+
+
+def _spelling_pieces(op: str, v: Version, m: str, *, k: int, zeros: int
+                     ) -> list[_SpellingPiece]:
+    """The intervals *op* V admits among the versions of V's release spelled with k
+    trailing zeros, m being V so spelled (START and END: that spelling's first and last
+    version; the pre-releases sort before the first spelling, beyond the last zeros)."""
+    final = v.pre is None and v.post is None and v.dev is None
     if op == ">=":
-        return [(rel(">=", m, v),)]
-    if op == "<":
-        return [(rel("<<", m if v.is_prerelease else m + "~~", v),)]
-    spelled = ".".join(map(str, v.release))
-    final = v.pre is None and v.post is None and v.dev is None and v.local is None
-    if op in ("==", "!=", "<=") and final and spelled != m:
-        # The archive may spell V with its zeros (2.0.0-1), which dpkg puts after our
-        # 2+post1: admit the window [2.0.0, 2.0.0+post~) too (nothing of ours lies in it).
-        at_v = rel(">=", spelled, v)
-        post, post_v = rel("<<", spelled + "+post~", v), rel(">>", spelled + "+post~", v)
-        if op == "!=":
-            return [(rel("<<", m, v), rel(">>", upper, v)), (rel("<<", spelled, v), post_v)]
-        first = [(rel(">=", m, v),)] if op == "==" else []
-        return first + [(rel("<<", upper, v), at_v), (post,)]
-    if op == "<=":
-        return [(rel("<<", upper, v),)]
+        return [(_Bound(m, True), _END)]
     if op == ">":
         if v.post is not None or v.dev is not None:
-            return [(rel(">>", m + "+post~", v),)]
-        return [(rel(">>", (spelled if v.pre is None else m) + ".~", v),)]
+            return [(_Bound(m + "+post~", False), _END)]
+        return [(_Bound(m + ".~", False), _END)] if k == zeros else []
+    if op == "<":
+        if final and k > 0:
+            return []   # every spelling of a final V is above its pre-releases
+        return [(_START, _Bound(m if v.is_prerelease else m + "~~", False))]
+    if op == "<=":
+        return [(_START, _Bound(m + "+post~", False))]
+    upper = m + ("A" if v.local else "+post~")
     if op == "==":
-        return [(rel(">=", m, v),), (rel("<<", upper, v),)]
+        return [(_Bound(m, True), _Bound(upper, False))]
     if op == "!=":
-        return [(rel("<<", m, v), rel(">>", upper, v))]
+        return [(_START, _Bound(m, False)), (_Bound(upper, False), _END)]
     raise AssertionError(f"unknown operator {op!r}")  # pragma: no cover
 
 

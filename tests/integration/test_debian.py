@@ -112,7 +112,7 @@ def test_tomli_debian_13(tomli: dict[str, Any], container_engine: Engine, base_i
                          tmp_path: Path) -> None:
     result = tomli["result"]
     deb = artifact(result, "deb")
-    assert deb.name == "python3-tomli_2.3-0repack1~deb13_all.deb"
+    assert deb.name == "python3-tomli_2.3.0-0repack1~deb13_all.deb"
     proc = lintian(artifact(result, "changes"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     repo = local_repo([deb], tmp_path / "repo")
@@ -125,7 +125,7 @@ python3 -c 'import tomli; print("tomli", tomli.loads("a = 1"))'
 """
     out = in_container(container_engine, base_image("debian-13"), script,
                        mounts=[Mount(source=repo, target="/repo", readonly=True)])
-    assert "installed 2.3-0repack1~deb13" in out
+    assert "installed 2.3.0-0repack1~deb13" in out
     assert "tomli {'a': 1}" in out
 
 
@@ -134,13 +134,13 @@ def test_render_writes_packaging_for_review(tmp_path: Path) -> None:
 
     proc = run_repack(["render", "tomli==2.3.0", "-t", "debian-13", "-o", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr
-    debian = tmp_path / "python-tomli-2.3" / "debian"
+    debian = tmp_path / "python-tomli-2.3.0" / "debian"
     control = list(Deb822.iter_paragraphs((debian / "control").read_text()))
     assert [p.get("Source") or p.get("Package") for p in control] == ["python-tomli",
                                                                        "python3-tomli"]
     assert "flit" in control[0]["Build-Depends"]
     changelog = (debian / "changelog").read_text()
-    assert changelog.startswith("python-tomli (2.3-0repack1~deb13) trixie;")
+    assert changelog.startswith("python-tomli (2.3.0-0repack1~deb13) trixie;")
     assert not list(tmp_path.glob("*.deb"))  # nothing built
     again = run_repack(["render", "tomli==2.3.0", "-t", "debian-13", "-o", str(tmp_path)])
     assert again.returncode != 0 and "already exists" in again.stderr

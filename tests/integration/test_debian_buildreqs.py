@@ -58,7 +58,7 @@ def test_backend_too_old_in_debian_comes_as_verified_wheel(tmp_path: Path) -> No
     assert "Installing build tools flit-core==3.9.0 (verified wheels, network off)" in err
     assert "is not satisfied" not in err
     (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
-    assert deb.name == "python3-newflit-app_1-0repack1~deb12_all.deb"
+    assert deb.name == "python3-newflit-app_1.0-0repack1~deb12_all.deb"
     files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
                            check=True).stdout
     assert "./usr/lib/python3/dist-packages/newflit_app/__init__.py" in files

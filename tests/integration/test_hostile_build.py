@@ -138,7 +138,7 @@ def test_a_build_cannot_poison_the_next_through_the_apt_cache(tmp_path: Path) ->
                 "lists; downloading it again") in stderr, stderr
         assert shared_debs("debian-12") == good
     (deb,) = (tmp_path / "out3" / "debian-12").glob("*.deb")
-    assert deb.name.startswith("python3-hatch-victim_1-0repack1~deb12_all")
+    assert deb.name.startswith("python3-hatch-victim_1.0-0repack1~deb12_all")
 
 
 @pytest.mark.network

@@ -9,8 +9,8 @@ real apt and dnf clients:
   is refused by `publish` with a hint naming the next revision;
 - `repack build` against the repository (`[publish] repo` of repack.toml) builds it as the
   next revision instead, its changelog saying why, and apt and dnf upgrade to it;
-- a release the target's archive already ships is said so, and the rpm keeps the version as
-  published (six 1.16.0 -> python3-six-1.16.0-0.repack1.el9).
+- a release the target's archive already ships is said so, and both packages keep the version
+  as published (six 1.16.0 -> python3-six-1.16.0-0.repack1.el9, python3-six_1.16.0-0repack1~deb12).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ gnupghome = "gnupg"
 
 
 def deb_version(n: int) -> str:
-    return f"2.5-0repack{n}~deb12"          # Debian: trailing zeros dropped (relations)
+    return f"2.5.0-0repack{n}~deb12"        # the release as published, like the rpm
 
 
 def rpm_nvr(n: int) -> str:
@@ -198,7 +198,7 @@ def installed(root: Path) -> list[str]:
 
 def test_a_release_the_archive_ships_is_named(tmp_path: Path) -> None:
     """A project called six, 1.16.0: Debian 12 ships python3-six 1.16.0-4 (dh-python maps six
-    to it), so the build says apt will prefer Debian's; the rpm keeps 1.16.0."""
+    to it), so the build says apt will prefer Debian's; the rpm and the .deb keep 1.16.0."""
     setup = SETUP_PY.replace(b"rev-demo", b"six").replace(b"2.5.0", b"1.16.0").replace(
         b"rev_demo", b"six")     # make_sdist writes the package <name>/
     sdist = make_sdist(tmp_path / "sdists", "six", "1.16.0", {
@@ -209,7 +209,9 @@ def test_a_release_the_archive_ships_is_named(tmp_path: Path) -> None:
                            str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 0, proc.stderr
     assert ("warning: six: Debian 12 (bookworm) already ships python3-six 1.16.0-4, the same "
-            "upstream version 1.16.0; apt installs the higher of 1.16-0repack1~deb12 and "
+            "upstream version 1.16.0; apt installs the higher of 1.16.0-0repack1~deb12 and "
             "1.16.0-4: Debian's") in " ".join(proc.stderr.split()), proc.stderr
     assert [p.name for p in (tmp_path / "out" / "el9").glob("*.noarch.rpm")] == [
         "python3-six-1.16.0-0.repack1.el9.noarch.rpm"]
+    assert [p.name for p in (tmp_path / "out" / "debian-12").glob("*.deb")] == [
+        "python3-six_1.16.0-0repack1~deb12_all.deb"]

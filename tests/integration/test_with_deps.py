@@ -56,8 +56,8 @@ def test_build_with_deps_builds_the_dependency_first(crafted: LocalIndex,
                       env={"PIP_INDEX_URL": crafted.url})
     assert proc.returncode == 0, proc.stderr
     debs = sorted(p.name for p in (tmp_path / "debian-12").glob("*.deb"))
-    assert debs == ["python3-leaf-dep_1-0repack1~deb12_all.deb",
-                    "python3-top-app_1-0repack1~deb12_all.deb"]
+    assert debs == ["python3-leaf-dep_1.0-0repack1~deb12_all.deb",
+                    "python3-top-app_1.0-0repack1~deb12_all.deb"]
     err = proc.stderr
     assert "build order for debian-12: leaf-dep 1.0, top-app 1.0" in err
     assert "build it with repack too" not in err     # leaf-dep is built by this very run
@@ -79,7 +79,7 @@ def test_failing_dependency_stops_with_a_report(crafted: LocalIndex, tmp_path: P
     assert "built and kept leaf-dep 1.0 for debian-12" in error
     assert "not built needs-broken 1.0 for debian-12" in error
     assert [p.name for p in (tmp_path / "debian-12").glob("*.deb")] == [
-        "python3-leaf-dep_1-0repack1~deb12_all.deb"]
+        "python3-leaf-dep_1.0-0repack1~deb12_all.deb"]
 
 
 def test_cycle_is_reported_not_looped_on(tmp_path: Path) -> None:
@@ -114,8 +114,8 @@ def test_build_from_lock_builds_exactly_the_locked_files(crafted: LocalIndex,
     proc = run_repack(["build", "--lock", str(lock), "--json", "-o", str(out)], env=env)
     assert proc.returncode == 0, proc.stderr
     debs = sorted(p.name for p in (out / "debian-12").glob("*.deb"))
-    assert debs == ["python3-leaf-dep_1-0repack1~deb12_all.deb",
-                    "python3-top-app_1-0repack1~deb12_all.deb"]
+    assert debs == ["python3-leaf-dep_1.0-0repack1~deb12_all.deb",
+                    "python3-top-app_1.0-0repack1~deb12_all.deb"]
 
     sha = target["packages"][0]["sha256"]
     lock.write_text(lock.read_text().replace(sha, "0" * 64))

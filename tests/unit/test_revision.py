@@ -152,7 +152,8 @@ def test_the_archive_note_names_the_same_upstream_version() -> None:
 
     assert note("six", "1.16.0") == (
         "six: Debian 12 (bookworm) already ships python3-six 1.16.0-4, the same upstream "
-        "version 1.16.0; apt installs the higher of 1.16-0repack1~deb12 and 1.16.0-4: Debian's")
+        "version 1.16.0; apt installs the higher of 1.16.0-0repack1~deb12 and 1.16.0-4: "
+        "Debian's")
     assert note("six", "1.16") is not None          # PEP 440: the same version
     assert note("pyyaml", "6.0") is not None        # +b2 (a binNMU) is still 6.0
     assert note("six", "1.17.0") is None            # a newer release: nothing to say

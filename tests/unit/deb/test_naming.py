@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
-from pep440_strategies import specifiers, versions
+from pep440_strategies import respelled, specifiers, versions
 
 from repack.deb.naming import (
     archive_epoch,
@@ -91,11 +91,12 @@ def test_source_name() -> None:
 # --- versions ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("pep", "deb"), [
-    ("1.0", "1"), ("1.0.0", "1"), ("0", "0"), ("0.0.0", "0"), ("1.2.0", "1.2"),
+    ("1.0", "1.0"), ("1.0.0", "1.0.0"), ("0", "0"), ("0.0.0", "0.0.0"), ("1.16.0", "1.16.0"),
     ("1.0.1", "1.0.1"), ("1.0a1", "1~a1"), ("1.0b2", "1~b2"), ("1.0rc1", "1~rc1"),
-    ("1.0c1", "1~rc1"), ("1.0.dev1", "1~~dev1"), ("1.0a1.dev1", "1~a1~dev1"),
-    ("1.0.post1", "1+post1"), ("1.0-1", "1+post1"), ("1.0.post1.dev2", "1+post1~dev2"),
-    ("1.0+ubuntu.1", "1+LubuntuN1"), ("1.0+cu118", "1+LcuRRY"), ("2!1.0", "1"),
+    ("1.0.0rc1", "1~rc1"), ("1.0c1", "1~rc1"), ("1.0.dev1", "1~~dev1"),
+    ("1.0.0.dev1", "1~~dev1"), ("1.0a1.dev1", "1~a1~dev1"), ("1.0.0a1.post1", "1~a1+post1"),
+    ("1.0.post1", "1.0+post1"), ("1.0-1", "1.0+post1"), ("1.0.0.post1.dev2", "1.0.0+post1~dev2"),
+    ("1.0+ubuntu.1", "1.0+LubuntuN1"), ("1.0+cu118", "1.0+LcuRRY"), ("2!1.0", "1.0"),
 ])
 def test_upstream_version_examples(pep: str, deb: str) -> None:
     assert deb_upstream_version(V(pep)) == deb
@@ -104,8 +105,9 @@ def test_upstream_version_examples(pep: str, deb: str) -> None:
 def test_deb_version_epoch_and_suffix() -> None:
     assert deb_version(V("4.2"), distro_epoch=3, suffix="~deb12") == "3:4.2-0repack1~deb12"
     assert deb_version(V("4.2"), distro_epoch=0, suffix="~deb12") == "4.2-0repack1~deb12"
-    assert deb_version(V("1!1.0"), distro_epoch=3, suffix="") == "4:1-0repack1"
-    assert deb_version(V("1!1.0"), distro_epoch=0, suffix="~deb13") == "1:1-0repack1~deb13"
+    assert deb_version(V("1!1.0"), distro_epoch=3, suffix="") == "4:1.0-0repack1"
+    assert deb_version(V("1!1.0"), distro_epoch=0, suffix="~deb13") == "1:1.0-0repack1~deb13"
+    assert deb_version(V("1.16.0"), distro_epoch=0, suffix="~deb12") == "1.16.0-0repack1~deb12"
     with pytest.raises(MappingError, match="suffix"):
         deb_version(V("1.0"), distro_epoch=0, suffix="-bad suffix", project="foo")
 
@@ -130,7 +132,11 @@ def test_known_chain_with_real_dpkg() -> None:
     for lo, hi in itertools.pairwise(debs):
         run = subprocess.run(["dpkg", "--compare-versions", lo, "lt", hi], check=False)
         assert run.returncode == 0, (lo, hi)
-    assert deb_upstream_version(V("1.0")) == deb_upstream_version(V("1.0.0"))
+    # a release keeps its spelling: Debian's python3-six 1.16.0-4 is compared on its revision
+    six = deb_version(V("1.16.0"), distro_epoch=0, suffix="~deb12")
+    for lo, hi in (("1.16-4", six), (six, "1.16.0-4"), ("1.16.0-4", "1.16.0.1-0repack1")):
+        run = subprocess.run(["dpkg", "--compare-versions", lo, "lt", hi], check=False)
+        assert run.returncode == 0, (lo, hi)
 
 
 # --- hypothesis: the version scheme keeps PEP 440 order ----------------------------------
@@ -144,10 +150,16 @@ ANY_VERSION = versions() | versions(local=True)
 @example(V("1.0"), V("1.0.0"), 3)
 @example(V("1.0.dev0"), V("1.0a0.dev0"), 0)
 @example(V("1.0.post0"), V("1.0.0.1.dev0"), 0)
+@example(V("1.0.0"), V("1.0.post1"), 0)
+@example(V("1.0.0rc1"), V("1.0"), 0)
 def test_version_order_matches_pep440(v1: Version, v2: Version, distro_epoch: int) -> None:
+    """PEP 440 order, except between two spellings of one final or post release (1.0 and
+    1.0.0, which PEP 440 calls equal, or 1.0.0 and 1.0.post1): one project never
+    publishes both, and the longer spelling sorts after the shorter one's posts."""
     d1 = deb_version(v1, distro_epoch=distro_epoch, suffix="~deb12")
     d2 = deb_version(v2, distro_epoch=distro_epoch, suffix="~deb12")
-    assert cmp(DebianVersion(d1), DebianVersion(d2)) == cmp(v1, v2), (d1, d2)
+    expected = cmp(len(v1.release), len(v2.release)) if respelled(v1, v2) else cmp(v1, v2)
+    assert cmp(DebianVersion(d1), DebianVersion(d2)) == expected, (d1, d2)
 
 
 @SETTINGS
@@ -160,7 +172,8 @@ def test_version_order_matches_pep440(v1: Version, v2: Version, distro_epoch: in
 def test_local_version_order_matches_pep440(v1: Version, v2: Version) -> None:
     d1 = deb_version(v1, distro_epoch=0, suffix="")
     d2 = deb_version(v2, distro_epoch=0, suffix="")
-    assert cmp(DebianVersion(d1), DebianVersion(d2)) == cmp(v1, v2), (d1, d2)
+    expected = cmp(len(v1.release), len(v2.release)) if respelled(v1, v2) else cmp(v1, v2)
+    assert cmp(DebianVersion(d1), DebianVersion(d2)) == expected, (d1, d2)
 
 
 @SETTINGS
@@ -177,7 +190,10 @@ def test_upstream_version_is_valid_policy_syntax(v: Version) -> None:
 def test_sorted_versions_agree_with_real_dpkg(vs: list[Version], distro_epoch: int) -> None:
     vs = sorted(vs)
     for lo, hi in itertools.pairwise(vs):
-        relation = "eq" if lo == hi else "lt"
+        if respelled(lo, hi):
+            relation = "lt" if len(lo.release) < len(hi.release) else "gt"
+        else:
+            relation = "eq" if lo == hi else "lt"
         d_lo = deb_version(lo, distro_epoch=distro_epoch, suffix="~deb12")
         d_hi = deb_version(hi, distro_epoch=distro_epoch, suffix="~deb12")
         run = subprocess.run(["dpkg", "--compare-versions", d_lo, relation, d_hi], check=False)
@@ -194,23 +210,29 @@ def rel_text(req: str, archive: ArchiveIndex = ARCHIVE) -> list[str]:
     ("asgiref<4,>=3.6.0", ["python3-asgiref (>= 3.6)", "python3-asgiref (<< 4~~)"]),
     ("sqlparse", ["python3-sqlparse"]),
     ("foo>=1.0", ["python3-foo (>= 1)"]),
-    ("foo>1.0", ["python3-foo (>> 1.0.~)"]),
+    ("foo>1.0", ["python3-foo (>> 1.0.0.~)"]),
     ("foo>1.0a1", ["python3-foo (>> 1~a1.~)"]),
-    ("foo>1.0.post1", ["python3-foo (>> 1+post1+post~)"]),
+    ("foo>1.0.post1", ["python3-foo (>> 1+post1+post~)",
+                       "python3-foo (<< 1.~) | python3-foo (>> 1.0+post1+post~)",
+                       "python3-foo (<< 1.0.~) | python3-foo (>> 1.0.0+post1+post~)"]),
     ("foo<2.0rc1", ["python3-foo (<< 2~rc1)"]),
-    ("foo<=2", ["python3-foo (<< 2+post~)"]),
-    ("foo<=2.0", ["python3-foo (<< 2+post~) | python3-foo (>= 2.0)", "python3-foo (<< 2.0+post~)"]),
-    ("foo==1.2", ["python3-foo (>= 1.2)", "python3-foo (<< 1.2+post~)"]),
-    ("foo==1.2.0", ["python3-foo (>= 1.2)", "python3-foo (<< 1.2+post~) | python3-foo (>= 1.2.0)",
-                    "python3-foo (<< 1.2.0+post~)"]),
+    ("foo<=2", ["python3-foo (<< 2+post~) | python3-foo (>= 2.0)",
+                "python3-foo (<< 2.0+post~) | python3-foo (>= 2.0.0)",
+                "python3-foo (<< 2.0.0+post~)"]),
+    ("six==1.16", ["python3-six (>= 1.16)", "python3-six (<< 1.16+post~) | python3-six (>= 1.16.0)",
+                   "python3-six (<< 1.16.0+post~) | python3-six (>= 1.16.0.0)",
+                   "python3-six (<< 1.16.0.0+post~)"]),
     ("foo!=2.0", ["python3-foo (<< 2) | python3-foo (>> 2+post~)",
-                  "python3-foo (<< 2.0) | python3-foo (>> 2.0+post~)"]),
-    ("foo==1.2+abc", ["python3-foo (>= 1.2+Labc)", "python3-foo (<< 1.2+LabcA)"]),
+                  "python3-foo (<< 2.0) | python3-foo (>> 2.0+post~)",
+                  "python3-foo (<< 2.0.0) | python3-foo (>> 2.0.0+post~)"]),
+    ("foo==1.2rc1", ["python3-foo (>= 1.2~rc1)", "python3-foo (<< 1.2~rc1+post~)"]),
     ("foo==1.4.*", ["python3-foo (>= 1.4~~)", "python3-foo (<< 1.5~~)"]),
     ("foo!=1.4.*", ["python3-foo (<< 1.4~~) | python3-foo (>= 1.5~~)"]),
-    ("foo!=1.5", ["python3-foo (<< 1.5) | python3-foo (>> 1.5+post~)"]),
     ("foo~=2.2", ["python3-foo (>= 2.2)", "python3-foo (<< 3~~)"]),
     ("foo~=1.4.5", ["python3-foo (>= 1.4.5)", "python3-foo (<< 1.5~~)"]),
+    ("foo>=1.0.post1", ["python3-foo (>= 1+post1)",
+                        "python3-foo (<< 1.~) | python3-foo (>= 1.0+post1)",
+                        "python3-foo (<< 1.0.~) | python3-foo (>= 1.0.0+post1)"]),
     ("foo>=1!2.0", ["python3-foo (>= 1:2)"]),
 ])
 def test_relation_mapping(req: str, groups: list[str]) -> None:
@@ -263,7 +285,9 @@ def test_arbitrary_equality_raises_naming_requirement_and_target() -> None:
     ("3.6.0-1", "asgiref<=3.6.0", True),
     ("3.6.0-1", "asgiref!=3.6.0", False),
     ("3.6-1", "asgiref==3.6.0", True),
-    ("3.6.0-1", "asgiref==3.6", False),  # spelled differently from the pin: conservative
+    ("3.6.0-1", "asgiref==3.6", True),   # spelled otherwise than the pin: the same release
+    ("3.6.0+post1-1", "asgiref==3.6", False),
+    ("3.6.0.0.0-1", "asgiref==3.6", False),  # beyond SPELLED_ZEROS: conservative
     ("2.0+dfsg-1", "asgiref>=2,<3", True),
     ("2.0~ds1-1", "asgiref>=2", True),
     ("4.0~rc1-1", "asgiref>=4.0rc1", True),
@@ -370,7 +394,7 @@ def test_unsatisfied_runtime_stays_in_depends_build_is_dropped() -> None:
         has_native_code=True,
     )
     s = deb_spec(p)
-    assert s.version == "1-0repack1~deb12" and s.epoch == 0
+    assert s.version == "1.0.0-0repack1~deb12" and s.epoch == 0
     assert "python3-django (>= 3:4)" in text(s.depends)
     assert s.unsatisfied == ("django>=4.0", "hatchling>=1.18")
     assert "python3-all-dev" in text(s.build_depends)
