@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Literal
 
 import requests
 from packaging.markers import Marker
@@ -41,7 +42,7 @@ from repack import log
 from repack.digest import sha256_file
 from repack.errors import IntegrityError, ResolveError, TrustError
 from repack.fetch import fetch
-from repack.model import Release, Sdist, Target
+from repack.model import Project, Release, Sdist, Target
 from repack.resolve import (
     IndexFile,
     file_requires_python,
@@ -53,7 +54,8 @@ from repack.trust import accept as trust
 from repack.trust.accept import AcceptKey
 from repack.trust.policy import Policy
 
-__all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
+__all__ = ["BACKEND_EXTRAS", "BACKEND_FLOORS", "PIP_ENV", "BuildTool", "Floor", "ToolPin",
+           "applicable", "build_requirements", "fetch_locked", "floored", "pip_install_argv",
            "resolve_wheels"]
 
 # pip inside a throwaway builder container, from a read-only wheel directory only.
@@ -65,6 +67,74 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 
 _RELOCK_HINT = "if the new build tool is the one you want, run `repack lock` again and review it"
 MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Floor:
+    """A backend version below which a build is known to fail for some projects: a build
+    requirement naming `backend` is raised to `>=minimum` when `when` holds for the project
+    (and the requirement admits `minimum`: an upstream cap is left alone), so that an
+    archive's older backend is passed over for a verified wheel from the index."""
+
+    backend: NormalizedName
+    minimum: Version
+    when: Literal["always", "license-expression"]
+    why: str
+
+
+# Data, one entry per backend; each `why` is what goes wrong below the minimum.
+BACKEND_FLOORS: tuple[Floor, ...] = (
+    Floor(backend=canonicalize_name("hatchling"), minimum=Version("1.27"), when="always",
+          why="Debian 12's hatchling 1.12.2 (with its trove-classifiers) refuses classifiers "
+              "newer than its list (\"Programming Language :: Python :: 3.13\") and predates "
+              "PEP 639 license expressions and Metadata 2.4, which hatchling writes from 1.27"),
+    Floor(backend=canonicalize_name("setuptools"), minimum=Version("77"),
+          when="license-expression",
+          why="a PEP 639 `license = \"MIT\"` string in [project] is an error before "
+              "setuptools 77, even where the project requires plain `setuptools`"),
+)
+
+# Dependencies a backend needs beside it when it comes as a wheel.  setuptools (>= 71)
+# imports its vendored dependencies only when no installed copy exists, so an older copy
+# a distribution installs shadows them: beside Debian 12's `packaging` 23.0, setuptools
+# >= 77 dies on `packaging.licenses`.  Its `core` extra lists those dependencies at the
+# versions it needs; of them, only the ones a builder commonly has installed are fetched
+# (not the whole extra: jaraco.text's closure reaches typer and pydantic's native core).
+BACKEND_EXTRAS: Mapping[NormalizedName, tuple[str, frozenset[NormalizedName]]] = {
+    canonicalize_name("setuptools"): ("core", frozenset(map(canonicalize_name, (
+        "packaging", "wheel", "more-itertools", "tomli", "importlib-metadata")))),
+}
+
+
+def _floor_applies(floor: Floor, project: Project) -> bool:
+    if floor.when == "always":
+        return True
+    return bool(project.license_expression)
+
+
+def floored(reqs: Iterable[Requirement], project: Project) -> list[Requirement]:
+    """`reqs` with each backend requirement raised to its known-good minimum
+    (BACKEND_FLOORS) where it applies to `project`."""
+    out = []
+    for req in reqs:
+        name = canonicalize_name(req.name)
+        for floor in BACKEND_FLOORS:
+            if (floor.backend == name and _floor_applies(floor, project)
+                    and req.specifier.contains(floor.minimum, prereleases=True)
+                    and req.url is None):
+                raised = Requirement(str(req))
+                raised.specifier &= f">={floor.minimum}"
+                log.debug(f"{project.name}: build requirement {req} raised to {raised}: "
+                          f"{floor.why}")
+                req = raised
+        out.append(req)
+    return out
+
+
+def build_requirements(project: Project, target: Target) -> list[Requirement]:
+    """The build requirements a frontend must satisfy for `project` on `target`: its
+    active [build-system] requires, backends raised to their known-good minimums."""
+    return applicable(floored(project.build_requires, project), target)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,7 +284,19 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
         extras_done[name] |= new_extras
         deps = _wheel_requires(tool.file.path, name)
         queue += applicable(deps, target, sorted(new_extras))
+        if "" in new_extras:
+            queue += _shadowed(name, deps, target)
     return list(chosen.values())
+
+
+def _shadowed(name: NormalizedName, deps: Sequence[Requirement],
+              target: Target) -> list[Requirement]:
+    """The requirements of `name`'s BACKEND_EXTRAS entry: its extra's dependencies that an
+    installed older copy would shadow."""
+    if name not in BACKEND_EXTRAS:
+        return []
+    extra, names = BACKEND_EXTRAS[name]
+    return [r for r in applicable(deps, target, (extra,)) if canonicalize_name(r.name) in names]
 
 
 def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str,

@@ -217,10 +217,12 @@ def planned(requirement: str, ctx: Context) -> bool:
 
 def missing_build_requires(project: Project, target: Target,
                            archive: ArchiveIndex) -> list[Requirement]:
-    """The active build-system requirements the target's archive lacks or has too old
-    (make_deb_spec leaves them out of Build-Depends)."""
+    """The active build-system requirements the target's archive lacks or has too old,
+    backends below their known-good minimum included (buildreqs.BACKEND_FLOORS; make_deb_spec
+    leaves the unsatisfied ones out of Build-Depends, a floored one stays there harmlessly:
+    the wheel installs to /usr/local, which comes first on sys.path)."""
     name = str(project.name)
-    return [r for r in buildreqs.applicable(project.build_requires, target)
+    return [r for r in buildreqs.build_requirements(project, target)
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
 
 

@@ -32,7 +32,7 @@ from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming as naming_rpm
 from repack.rpm import sign as rpm_sign
-from repack.rpm.build import DEFAULT_BACKEND, RpmBuild, backend_path
+from repack.rpm.build import DEFAULT_BACKEND, FRONTEND_REQUIRES, RpmBuild, backend_path
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
@@ -71,7 +71,7 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
         rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=target.id)
         with ctx.engine.container(image.tag, mounts=rpm.mounts, network=False) as c:
             return {p.name: [Requirement(m) for m in rpm.missing_build_requires(
-                        c, buildreqs.applicable(p.build_requires, target))]
+                        c, frontend_requirements(p, target))]
                     for p in projects}
 
 
@@ -149,11 +149,16 @@ def build_tools(p: Unpacked, c: Container, target: Target,
                 ctx: Context) -> tuple[list[str], list[buildreqs.BuildTool]]:
     """What the builder lacks of the build requirements (PEP 508 texts), and those as
     verified wheels accepted by the trust policy (resolved on the host)."""
-    missing = p.build.missing_build_requires(c, buildreqs.applicable(p.first.build_requires,
-                                                                     target))
+    missing = p.build.missing_build_requires(c, frontend_requirements(p.first, target))
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
+
+
+def frontend_requirements(project: Project, target: Target) -> list[Requirement]:
+    """What the builder must satisfy to build `project`: its build requirements (backends
+    at their known-good minimums) and what %pyproject_wheel's pip needs itself."""
+    return [*buildreqs.build_requirements(project, target), *FRONTEND_REQUIRES]
 
 
 def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,
