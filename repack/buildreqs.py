@@ -78,7 +78,7 @@ class Floor:
 
     backend: NormalizedName
     minimum: Version
-    when: Literal["always", "license-expression"]
+    when: Literal["always", "pep621", "license-expression"]
     why: str
 
 
@@ -88,6 +88,9 @@ BACKEND_FLOORS: tuple[Floor, ...] = (
           why="Debian 12's hatchling 1.12.2 (with its trove-classifiers) refuses classifiers "
               "newer than its list (\"Programming Language :: Python :: 3.13\") and predates "
               "PEP 639 license expressions and Metadata 2.4, which hatchling writes from 1.27"),
+    Floor(backend=canonicalize_name("setuptools"), minimum=Version("61"), when="pep621",
+          why="setuptools before 61 ignores pyproject's [project] table: Debian 11's 52 (the "
+              "el9 builder) builds pyasn1 as UNKNOWN 0.0.0"),
     Floor(backend=canonicalize_name("setuptools"), minimum=Version("77"),
           when="license-expression",
           why="a PEP 639 `license = \"MIT\"` string in [project] is an error before "
@@ -109,6 +112,8 @@ BACKEND_EXTRAS: Mapping[NormalizedName, tuple[str, frozenset[NormalizedName]]] =
 def _floor_applies(floor: Floor, project: Project) -> bool:
     if floor.when == "always":
         return True
+    if floor.when == "pep621":
+        return project.pep621
     return bool(project.license_expression)
 
 

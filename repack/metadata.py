@@ -452,4 +452,5 @@ def project_from_metadata(  # noqa: C901 -- too complex; split it rather than ra
         build_backend=build_backend,
         has_native_code=find_native_sources(tree),
         metadata_source=source,
+        pep621=isinstance(pyproject.get("project"), dict),
     )

@@ -152,6 +152,7 @@ class Project:
     build_backend: str | None
     has_native_code: bool        # C/C++/Cython/Rust sources present: Architecture any, not all
     metadata_source: Literal["PKG-INFO", "PEP 517"]
+    pep621: bool = False         # pyproject.toml has a [project] table (PEP 621 metadata)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

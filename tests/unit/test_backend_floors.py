@@ -11,10 +11,11 @@ from pathlib import Path
 from localindex import LocalIndex
 from packaging.requirements import Requirement
 from packaging.version import Version
+from sdists import pkg_info_text
 from test_naming import ARCHIVE, BASE, TARGET
 from wheels import make_wheel
 
-from repack import buildreqs, http
+from repack import buildreqs, http, metadata
 from repack.deb.family import missing_build_requires
 from repack.trust.policy import Policy
 
@@ -82,3 +83,21 @@ def test_a_fetched_setuptools_brings_its_core_dependencies(local_index: LocalInd
     # Python 3.11: no tomli; packaging at the version setuptools asks for
     assert [t.pin for t in tools] == ["setuptools==80.9.0", "packaging==25.0"]
     assert all("sha256:index" in t.file.verified for t in tools)
+
+
+def test_setuptools_reads_a_project_table_from_61() -> None:
+    pep621 = dataclasses.replace(LEGACY, pep621=True)
+    assert texts(buildreqs.floored([Requirement("setuptools>=40.8")], pep621)) == [
+        "setuptools>=40.8,>=61"]
+    both = dataclasses.replace(pep621, license_expression="MIT")
+    assert texts(buildreqs.floored([Requirement("setuptools")], both)) == [
+        "setuptools>=61,>=77"]
+
+
+def test_metadata_says_whether_pyproject_has_a_project_table(tmp_path: Path) -> None:
+    raw = pkg_info_text("tabled", "1.0").encode()
+    (tmp_path / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n')
+    assert not metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").pep621
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "tabled"\n')
+    assert metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").pep621
