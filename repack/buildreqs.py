@@ -118,20 +118,21 @@ def _floor_applies(floor: Floor, project: Project) -> bool:
 
 
 def floored(reqs: Iterable[Requirement], project: Project) -> list[Requirement]:
-    """`reqs` with each backend requirement raised to its known-good minimum
-    (BACKEND_FLOORS) where it applies to `project`."""
+    """`reqs` with each backend requirement raised to its highest known-good minimum
+    (BACKEND_FLOORS) that applies to `project`."""
     out = []
     for req in reqs:
         name = canonicalize_name(req.name)
-        for floor in BACKEND_FLOORS:
-            if (floor.backend == name and _floor_applies(floor, project)
-                    and req.specifier.contains(floor.minimum, prereleases=True)
-                    and req.url is None):
-                raised = Requirement(str(req))
-                raised.specifier &= f">={floor.minimum}"
-                log.debug(f"{project.name}: build requirement {req} raised to {raised}: "
-                          f"{floor.why}")
-                req = raised
+        floors = [f for f in BACKEND_FLOORS
+                  if f.backend == name and _floor_applies(f, project) and req.url is None
+                  and req.specifier.contains(f.minimum, prereleases=True)]
+        if floors:
+            floor = max(floors, key=lambda f: f.minimum)
+            raised = Requirement(str(req))
+            raised.specifier &= f">={floor.minimum}"
+            log.debug(f"{project.name}: build requirement {req} raised to {raised}: "
+                      f"{floor.why}")
+            req = raised
         out.append(req)
     return out
 
