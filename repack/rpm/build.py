@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 
 from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
@@ -97,6 +97,24 @@ else:
         names = [n for n in whl.namelist() if n.split("/")[0].endswith(".dist-info")]
         whl.extractall(out, names)
 """
+
+# Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
+# get_requires_for_build_wheel hook, which may ask for more than [build-system] requires
+# (yarl, propcache and frozenlist ask for Cython there).  Its answer is upstream text.
+REQUIRES_SCRIPT = """\
+import importlib, json, os, shutil, sys
+src, copy, backend, paths = sys.argv[1:5]
+shutil.copytree(src, copy, symlinks=True)
+os.chdir(copy)
+sys.path[:0] = [os.path.abspath(p) for p in json.loads(paths)]
+module, _, attrs = backend.partition(":")
+hooks = importlib.import_module(module)
+for attr in filter(None, attrs.split(".")):
+    hooks = getattr(hooks, attr)
+hook = getattr(hooks, "get_requires_for_build_wheel", None)
+print(json.dumps([str(r) for r in (hook() if hook is not None else [])]))
+"""
+MAX_DYNAMIC = 64            # more requirements than this from the hook is hostile
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 WHEEL_KIND = "wheel-kind"   # under /build: "pure" or "platform", from %pyproject_install
@@ -170,10 +188,37 @@ class RpmBuild:
             return
         with log.step(f"Installing build tools {', '.join(t.pin for t in tools)} "
                       "(verified wheels, network off)"):
-            self.tools = tuple(tools)
+            self.tools = (*self.tools, *tools)
             buildreqs.stage(tools, self.wheels, project=self.project)
             c.exec(buildreqs.pip_install_argv(tools, "/wheels"), env=PIP_ENV,
                    project=self.project)
+
+    def dynamic_requires(self, c: Container, srcdir: str, backend: str,
+                         backend_path: list[str]) -> list[Requirement]:
+        """What the backend's get_requires_for_build_wheel hook asks for, run offline in a
+        copy of the tree (upstream code; its answer is checked like any upstream text)."""
+        with log.step("Asking the backend for its build requirements (in the container, "
+                      "offline)"):
+            out = c.exec(["python3", "-c", REQUIRES_SCRIPT, f"/build/src/{srcdir}",
+                          "/tmp/requires-src", backend, json.dumps(backend_path)],
+                         project=self.project)
+        lines = out.strip().splitlines()
+        try:
+            texts = json.loads(lines[-1]) if lines else None
+        except ValueError:
+            texts = None
+        if (not isinstance(texts, list) or len(texts) > MAX_DYNAMIC
+                or not all(isinstance(t, str) and len(t) < 1000 for t in texts)):
+            raise MetadataError("get_requires_for_build_wheel did not return a list of "
+                                "requirements", project=self.project)
+        reqs = []
+        for text in texts:
+            try:
+                reqs.append(Requirement(text))
+            except InvalidRequirement as exc:
+                raise MetadataError(f"get_requires_for_build_wheel returned an invalid "
+                                    f"requirement {text[:200]!r}", project=self.project) from exc
+        return reqs
 
     def pep517_metadata(self, c: Container, srcdir: str, backend: str,
                         backend_path: list[str]) -> tuple[bytes, str | None]:

@@ -55,8 +55,7 @@ def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     with steps.work_dir(ctx, "deps-") as work:
         p = unpack(sdist, image, ctx, work)
         with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
-            _, tools = build_tools(p, c, target, ctx)
-            p.build.install_build_tools(c, tools)
+            install_tools(p, c, target, ctx)
             raw, _ = p.build.pep517_metadata(c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND,
                                              p.backend_path)
     return raw
@@ -88,13 +87,12 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
         with steps.work_dir(ctx, "build-") as work:
             p = unpack(sdist, image, ctx, work)
             with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
-                _, tools = build_tools(p, c, target, ctx)
+                tools = install_tools(p, c, target, ctx)
                 entry = buildcache.cache_entry(
                     sdist, target, image, ctx.settings, tools=tools,
                     inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools)})
                 if buildcache.reusable(entry, ctx):
                     return entry
-                p.build.install_build_tools(c, tools)
                 spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen)
             artifacts = p.build.collect(spec)
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
@@ -153,6 +151,27 @@ def build_tools(p: Unpacked, c: Container, target: Target,
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
+
+
+def install_tools(p: Unpacked, c: Container, target: Target,
+                  ctx: Context) -> list[buildreqs.BuildTool]:
+    """Install what the builder lacks, as a PEP 517 frontend would: the static build
+    requirements first, then what the backend's get_requires_for_build_wheel asks for with
+    those installed (Cython for yarl), each as verified wheels resolved on the host; returns
+    them all (the build cache key and the provenance name each)."""
+    _, tools = build_tools(p, c, target, ctx)
+    p.build.install_build_tools(c, tools)
+    asked = buildreqs.applicable(p.build.dynamic_requires(
+        c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND, p.backend_path), target)
+    missing = p.build.missing_build_requires(c, asked)
+    if not missing:
+        return tools
+    have = {t.name for t in tools}
+    more = [t for t in steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
+                                                 project=p.build.project)
+            if t.name not in have]
+    p.build.install_build_tools(c, more)
+    return [*tools, *more]
 
 
 def frontend_requirements(project: Project, target: Target) -> list[Requirement]:

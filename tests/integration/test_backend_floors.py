@@ -26,6 +26,7 @@ import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist, pkg_info_text
+from wheels import make_wheel
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
@@ -168,3 +169,50 @@ def test_el9_pip_too_old_for_toml_1_0(tmp_path: Path) -> None:
     files = subprocess.run(["rpm", "-qlp", rpm], capture_output=True, text=True,
                            check=True).stdout
     assert "/usr/lib/python3.9/site-packages/toml10_app/__init__.py" in files
+
+
+DYNAMIC_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=40.8"]
+build-backend = "backend"
+backend-path = ["_build"]
+"""
+# An in-tree backend that asks for one more build requirement at build time, as yarl's asks
+# for Cython, and cannot build without it.
+DYNAMIC_BACKEND = b"""\
+from setuptools import build_meta as _meta
+from setuptools.build_meta import *  # noqa: F403
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return ["dynreq-helper>=1.0"]
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    import dynreq_helper  # noqa: F401 -- only there when the frontend installed it
+    return _meta.build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+
+def test_el9_installs_what_get_requires_for_build_wheel_asks_for(tmp_path: Path) -> None:
+    wheels = download(tmp_path / "wheels", "3.9", "--no-deps", "pip")
+    helper = make_wheel(tmp_path / "made", "dynreq_helper", "1.2",
+                        {"dynreq_helper/__init__.py": b""})
+    module = "dynreq_app"
+    sdist = make_sdist(tmp_path / "sdists", "dynreq-app", "1.0",
+                       {"pyproject.toml": DYNAMIC_PYPROJECT.encode(),
+                        "_build/backend.py": DYNAMIC_BACKEND,
+                        "setup.cfg": SETUP_CFG.format(name="dynreq-app", module=module).encode(),
+                        f"{module}/__init__.py": b'"""A tiny test package."""\n',
+                        "NONCE": str(time.time_ns()).encode()})
+    with LocalIndex() as index:
+        index.add("dynreq-app", sdist.name, sdist.read_bytes())
+        index.add("dynreq-helper", helper.name, helper.read_bytes())
+        serve(index, wheels)
+        proc = build(tmp_path, index, "dynreq-app", "el9")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "lacks: dynreq-helper>=1.0" in proc.stderr
+    assert "Installing build tools dynreq-helper==1.2" in proc.stderr
+    (rpm,) = (tmp_path / "out" / "el9").glob("*.noarch.rpm")
+    explained = run_repack(["explain", str(rpm)])
+    assert "dynreq-helper 1.2" in explained.stdout + explained.stderr, explained
