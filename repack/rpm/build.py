@@ -40,7 +40,7 @@ from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm import render as render_rpm
 from repack.rpm.query import query
 
-__all__ = ["DEFAULT_BACKEND", "FRONTEND_REQUIRES", "MACRO_FILE", "RpmBuild", "backend_path",
+__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "TOML10_FRONTEND", "RpmBuild", "backend_path",
            "collect_artifacts", "helper_files"]
 
 MACRO_FILE = "macros.repack-python"
@@ -48,11 +48,11 @@ HELPERS = (MACRO_FILE, "pyproject_install.py", "pyproject_save_files.py", "brp-s
 PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
 
-# What %pyproject_wheel (`pip wheel`) needs of the builder beyond the project's own build
-# requirements: pip before 21.2 parses pyproject.toml with `toml` 0.10, which refuses TOML
-# 1.0 (heterogeneous arrays: attrs, wheel, tomli, exceptiongroup); Debian 11's pip (the el9
-# builder) is 20.3, so el9 builds take a verified newer pip wheel.
-FRONTEND_REQUIRES = (Requirement("pip>=21.2"),)
+# What %pyproject_wheel (`pip wheel`) needs of the builder for a pyproject.toml in TOML 1.0
+# (Project.toml10): pip before 21.2 parses it with `toml` 0.10, which refuses mixed-type
+# arrays (PEP 735 dependency groups: attrs, wheel, tomli, exceptiongroup); Debian 11's pip
+# (the el9 builder) is 20.3, so those el9 builds take a verified newer pip wheel.
+TOML10_FRONTEND = (Requirement("pip>=21.2"),)
 
 # Runs in the builder, offline: which build requirements its Python does not satisfy.
 CHECK_SCRIPT = """\

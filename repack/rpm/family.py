@@ -32,7 +32,7 @@ from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming as naming_rpm
 from repack.rpm import sign as rpm_sign
-from repack.rpm.build import DEFAULT_BACKEND, FRONTEND_REQUIRES, RpmBuild, backend_path
+from repack.rpm.build import DEFAULT_BACKEND, TOML10_FRONTEND, RpmBuild, backend_path
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
@@ -176,8 +176,10 @@ def install_tools(p: Unpacked, c: Container, target: Target,
 
 def frontend_requirements(project: Project, target: Target) -> list[Requirement]:
     """What the builder must satisfy to build `project`: its build requirements (backends
-    at their known-good minimums) and what %pyproject_wheel's pip needs itself."""
-    return [*buildreqs.build_requirements(project, target), *FRONTEND_REQUIRES]
+    at their known-good minimums) and what %pyproject_wheel's pip needs itself to read its
+    pyproject.toml."""
+    frontend = TOML10_FRONTEND if project.toml10 else ()
+    return [*buildreqs.build_requirements(project, target), *frontend]
 
 
 def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,

@@ -139,7 +139,7 @@ requires = ["setuptools>=40.8"]
 build-backend = "setuptools.build_meta"
 
 [tool.example]
-mixed = [1, "two"]   # a heterogeneous array: TOML 1.0, refused by pip 20.3's toml 0.10
+mixed = [1, "two"]   # a mixed-type array: TOML 1.0, refused by pip 20.3's toml 0.10
 """
 SETUP_CFG = """\
 [metadata]

@@ -100,3 +100,12 @@ def test_metadata_says_whether_pyproject_has_a_project_table(tmp_path: Path) -> 
     (tmp_path / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "tabled"\n')
     assert metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").pep621
+
+
+def test_metadata_says_whether_pyproject_needs_toml_1_0(tmp_path: Path) -> None:
+    raw = pkg_info_text("grouped", "1.0").encode()
+    (tmp_path / "pyproject.toml").write_text('[dependency-groups]\ntests = ["pytest"]\n')
+    assert not metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").toml10
+    (tmp_path / "pyproject.toml").write_text(
+        '[dependency-groups]\ntests = ["pytest"]\nty = ["ty", { include-group = "tests" }]\n')
+    assert metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").toml10
