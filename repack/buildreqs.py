@@ -78,16 +78,16 @@ class Floor:
 
     backend: NormalizedName
     minimum: Version
-    when: Literal["always", "pep621", "license-expression"]
+    when: Literal["always", "classifiers", "pep621", "license-expression"]
     why: str
 
 
 # Data, one entry per backend; each `why` is what goes wrong below the minimum.
 BACKEND_FLOORS: tuple[Floor, ...] = (
-    Floor(backend=canonicalize_name("hatchling"), minimum=Version("1.27"), when="always",
-          why="Debian 12's hatchling 1.12.2 (with its trove-classifiers) refuses classifiers "
-              "newer than its list (\"Programming Language :: Python :: 3.13\") and predates "
-              "PEP 639 license expressions and Metadata 2.4, which hatchling writes from 1.27"),
+    Floor(backend=canonicalize_name("hatchling"), minimum=Version("1.27"), when="classifiers",
+          why="hatchling checks pyproject's classifiers against its trove-classifiers: Debian "
+              "12's 1.12.2 and its list refuse newer ones (\"Programming Language :: Python :: "
+              "3.13\"); a hatchling from the index brings the index's current list"),
     Floor(backend=canonicalize_name("setuptools"), minimum=Version("61"), when="pep621",
           why="setuptools before 61 ignores pyproject's [project] table: Debian 11's 52 (the "
               "el9 builder) builds pyasn1 as UNKNOWN 0.0.0"),
@@ -112,6 +112,8 @@ BACKEND_EXTRAS: Mapping[NormalizedName, tuple[str, frozenset[NormalizedName]]] =
 def _floor_applies(floor: Floor, project: Project) -> bool:
     if floor.when == "always":
         return True
+    if floor.when == "classifiers":
+        return project.classifiers
     if floor.when == "pep621":
         return project.pep621
     return bool(project.license_expression)

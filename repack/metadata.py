@@ -464,4 +464,6 @@ def project_from_metadata(  # noqa: C901 -- too complex; split it rather than ra
         metadata_source=source,
         pep621=isinstance(pyproject.get("project"), dict),
         toml10=_mixed_arrays(pyproject),
+        classifiers=bool(isinstance(table := pyproject.get("project"), dict)
+                         and table.get("classifiers")),
     )

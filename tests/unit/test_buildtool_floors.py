@@ -32,14 +32,17 @@ def test_every_floor_says_why() -> None:
         assert floor.why and floor.minimum > Version("0")
 
 
-def test_unversioned_hatchling_is_raised_always() -> None:
-    assert texts(buildreqs.floored([Requirement("hatchling")], LEGACY)) == ["hatchling>=1.27"]
-    assert texts(buildreqs.floored([Requirement("hatchling>=1.8")], LEGACY)) == [
+def test_unversioned_hatchling_is_raised_for_a_project_with_classifiers() -> None:
+    classified = dataclasses.replace(LEGACY, classifiers=True)
+    assert texts(buildreqs.floored([Requirement("hatchling")], LEGACY)) == ["hatchling"]
+    assert texts(buildreqs.floored([Requirement("hatchling")], classified)) == [
+        "hatchling>=1.27"]
+    assert texts(buildreqs.floored([Requirement("hatchling>=1.8")], classified)) == [
         "hatchling>=1.27,>=1.8"]
     # already above the floor, or capped below it by upstream: left alone
-    assert texts(buildreqs.floored([Requirement("hatchling>=1.28")], LEGACY)) == [
+    assert texts(buildreqs.floored([Requirement("hatchling>=1.28")], classified)) == [
         "hatchling>=1.28"]
-    assert texts(buildreqs.floored([Requirement("hatchling<1.20")], LEGACY)) == [
+    assert texts(buildreqs.floored([Requirement("hatchling<1.20")], classified)) == [
         "hatchling<1.20"]
 
 
@@ -109,3 +112,12 @@ def test_metadata_says_whether_pyproject_needs_toml_1_0(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[dependency-groups]\ntests = ["pytest"]\nty = ["ty", { include-group = "tests" }]\n')
     assert metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").toml10
+
+
+def test_metadata_says_whether_pyproject_lists_classifiers(tmp_path: Path) -> None:
+    raw = pkg_info_text("listed", "1.0").encode()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "listed"\n')
+    assert not metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").classifiers
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "listed"\nclassifiers = ["Programming Language :: Python :: 3.13"]\n')
+    assert metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").classifiers
