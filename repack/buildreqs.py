@@ -17,7 +17,9 @@ by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 
 from __future__ import annotations
 
+import json
 import shutil
+import tomllib
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
@@ -39,8 +41,9 @@ from packaging.utils import (
 from packaging.version import Version
 
 from repack import log
+from repack.container.engine import Container
 from repack.digest import sha256_file
-from repack.errors import IntegrityError, ResolveError, TrustError
+from repack.errors import IntegrityError, MetadataError, ResolveError, TrustError
 from repack.fetch import fetch
 from repack.model import Project, Release, Sdist, Target
 from repack.resolve import (
@@ -54,9 +57,23 @@ from repack.trust import accept as trust
 from repack.trust.accept import AcceptKey
 from repack.trust.policy import Policy
 
-__all__ = ["BACKEND_EXTRAS", "BACKEND_FLOORS", "PIP_ENV", "BuildTool", "Floor", "ToolPin",
-           "applicable", "build_requirements", "fetch_locked", "floored", "pip_install_argv",
-           "resolve_wheels"]
+__all__ = [
+    "BACKEND_EXTRAS",
+    "BACKEND_FLOORS",
+    "PIP_ENV",
+    "BuildTool",
+    "Floor",
+    "ToolPin",
+    "applicable",
+    "backend_path",
+    "build_requirements",
+    "fetch_locked",
+    "floored",
+    "hook_requires",
+    "pip_install_argv",
+    "resolve_wheels",
+    "unsatisfied",
+]
 
 # pip inside a throwaway builder container, from a read-only wheel directory only.
 # PIP_BREAK_SYSTEM_PACKAGES: Debian's python3 is "externally managed" (PEP 668) and pip
@@ -387,3 +404,90 @@ def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
     /usr/local beside it; pip cannot uninstall apt's copy, which has no RECORD file."""
     return ["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--ignore-installed",
             "--find-links", wheel_dir, "--no-warn-script-location", *(t.pin for t in tools)]
+
+
+# --------------------------------------------------------------------------- in the builder
+
+# Runs in a builder, offline: which build requirements its Python does not satisfy.
+CHECK_SCRIPT = """\
+import json, sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+missing = []
+for text in sys.argv[1:]:
+    req = Requirement(text)
+    try:
+        have = version(req.name)
+    except PackageNotFoundError:
+        missing.append(text)
+        continue
+    if not req.specifier.contains(have, prereleases=True):
+        missing.append(text)
+print(json.dumps(missing))
+"""
+
+# Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
+# get_requires_for_build_wheel hook, which may ask for more than [build-system] requires
+# (yarl, propcache and frozenlist ask for Cython there).  Its answer is upstream text.
+REQUIRES_SCRIPT = """\
+import importlib, json, os, shutil, sys
+src, copy, backend, paths = sys.argv[1:5]
+shutil.copytree(src, copy, symlinks=True)
+os.chdir(copy)
+sys.path[:0] = [os.path.abspath(p) for p in json.loads(paths)]
+module, _, attrs = backend.partition(":")
+hooks = importlib.import_module(module)
+for attr in filter(None, attrs.split(".")):
+    hooks = getattr(hooks, attr)
+hook = getattr(hooks, "get_requires_for_build_wheel", None)
+print(json.dumps([str(r) for r in (hook() if hook is not None else [])]))
+"""
+MAX_DYNAMIC = 64            # more requirements than this from the hook is hostile
+
+
+def backend_path(tree: Path) -> list[str]:
+    """pyproject's [build-system] backend-path: where an in-tree backend is imported from."""
+    try:
+        data = tomllib.loads((tree / "pyproject.toml").read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    paths = data.get("build-system", {}).get("backend-path", [])
+    return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+
+
+def unsatisfied(c: Container, reqs: Sequence[Requirement], *, project: str) -> list[str]:
+    """The requirements (PEP 508 texts) the builder's Python does not satisfy."""
+    if not reqs:
+        return []
+    out = c.exec(["python3", "-c", CHECK_SCRIPT, *(str(r) for r in reqs)], project=project)
+    missing: list[str] = json.loads(out.strip().splitlines()[-1])
+    return missing
+
+
+def hook_requires(c: Container, src: str, backend: str, paths: Sequence[str], *,
+                  project: str) -> list[Requirement]:
+    """What the backend's get_requires_for_build_wheel hook asks for, run offline in a
+    copy of the tree `src` (upstream code: its answer is checked like any upstream text)."""
+    with log.step("Asking the backend for its build requirements (in the container, offline)"):
+        out = c.exec(["python3", "-c", REQUIRES_SCRIPT, src, "/tmp/requires-src", backend,
+                      json.dumps(list(paths))], project=project)
+    lines = out.strip().splitlines()
+    try:
+        texts = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        texts = None
+    if (not isinstance(texts, list) or len(texts) > MAX_DYNAMIC
+            or not all(isinstance(t, str) and len(t) < 1000 for t in texts)):
+        raise MetadataError("get_requires_for_build_wheel did not return a list of requirements",
+                            project=project)
+    reqs = []
+    for text in texts:
+        try:
+            reqs.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise MetadataError(f"get_requires_for_build_wheel returned an invalid requirement "
+                                f"{text[:200]!r}", project=project) from exc
+    return reqs

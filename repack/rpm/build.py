@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 
 from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
@@ -40,7 +39,7 @@ from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm import render as render_rpm
 from repack.rpm.query import query
 
-__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "TOML10_FRONTEND", "RpmBuild", "backend_path",
+__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "TOML10_FRONTEND", "RpmBuild",
            "collect_artifacts", "helper_files"]
 
 MACRO_FILE = "macros.repack-python"
@@ -53,27 +52,6 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 # arrays (PEP 735 dependency groups: attrs, wheel, tomli, exceptiongroup); Debian 11's pip
 # (the el9 builder) is 20.3, so those el9 builds take a verified newer pip wheel.
 TOML10_FRONTEND = (Requirement("pip>=21.2"),)
-
-# Runs in the builder, offline: which build requirements its Python does not satisfy.
-CHECK_SCRIPT = """\
-import json, sys
-from importlib.metadata import PackageNotFoundError, version
-try:
-    from packaging.requirements import Requirement
-except ImportError:
-    from pip._vendor.packaging.requirements import Requirement
-missing = []
-for text in sys.argv[1:]:
-    req = Requirement(text)
-    try:
-        have = version(req.name)
-    except PackageNotFoundError:
-        missing.append(text)
-        continue
-    if not req.specifier.contains(have, prereleases=True):
-        missing.append(text)
-print(json.dumps(missing))
-"""
 
 # Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
 # prepare_metadata_for_build_wheel hook (the builder need not have `build`).
@@ -98,24 +76,6 @@ else:
         whl.extractall(out, names)
 """
 
-# Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
-# get_requires_for_build_wheel hook, which may ask for more than [build-system] requires
-# (yarl, propcache and frozenlist ask for Cython there).  Its answer is upstream text.
-REQUIRES_SCRIPT = """\
-import importlib, json, os, shutil, sys
-src, copy, backend, paths = sys.argv[1:5]
-shutil.copytree(src, copy, symlinks=True)
-os.chdir(copy)
-sys.path[:0] = [os.path.abspath(p) for p in json.loads(paths)]
-module, _, attrs = backend.partition(":")
-hooks = importlib.import_module(module)
-for attr in filter(None, attrs.split(".")):
-    hooks = getattr(hooks, attr)
-hook = getattr(hooks, "get_requires_for_build_wheel", None)
-print(json.dumps([str(r) for r in (hook() if hook is not None else [])]))
-"""
-MAX_DYNAMIC = 64            # more requirements than this from the hook is hostile
-
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 WHEEL_KIND = "wheel-kind"   # under /build: "pure" or "platform", from %pyproject_install
 METADATA_LIMIT = 16 << 20   # a METADATA or entry_points.txt larger than this is hostile
@@ -125,16 +85,6 @@ def helper_files() -> dict[str, bytes]:
     """The macro file and its helper scripts, as shipped in repack's templates."""
     root = render.builtin_templates().joinpath("rpm")
     return {name: root.joinpath(name).read_bytes() for name in HELPERS}
-
-
-def backend_path(tree: Path) -> list[str]:
-    """pyproject's [build-system] backend-path: where an in-tree backend is imported from."""
-    try:
-        data = tomllib.loads((tree / "pyproject.toml").read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
-    paths = data.get("build-system", {}).get("backend-path", [])
-    return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
 
 
 class RpmBuild:
@@ -176,12 +126,7 @@ class RpmBuild:
                 Mount(source=self.staging, target="/staging", readonly=True)]
 
     def missing_build_requires(self, c: Container, reqs: Sequence[Requirement]) -> list[str]:
-        if not reqs:
-            return []
-        out = c.exec(["python3", "-c", CHECK_SCRIPT, *(str(r) for r in reqs)],
-                     project=self.project)
-        missing: list[str] = json.loads(out.strip().splitlines()[-1])
-        return missing
+        return buildreqs.unsatisfied(c, reqs, project=self.project)
 
     def install_build_tools(self, c: Container, tools: Sequence[buildreqs.BuildTool]) -> None:
         if not tools:
@@ -195,30 +140,8 @@ class RpmBuild:
 
     def dynamic_requires(self, c: Container, srcdir: str, backend: str,
                          backend_path: list[str]) -> list[Requirement]:
-        """What the backend's get_requires_for_build_wheel hook asks for, run offline in a
-        copy of the tree (upstream code; its answer is checked like any upstream text)."""
-        with log.step("Asking the backend for its build requirements (in the container, "
-                      "offline)"):
-            out = c.exec(["python3", "-c", REQUIRES_SCRIPT, f"/build/src/{srcdir}",
-                          "/tmp/requires-src", backend, json.dumps(backend_path)],
-                         project=self.project)
-        lines = out.strip().splitlines()
-        try:
-            texts = json.loads(lines[-1]) if lines else None
-        except ValueError:
-            texts = None
-        if (not isinstance(texts, list) or len(texts) > MAX_DYNAMIC
-                or not all(isinstance(t, str) and len(t) < 1000 for t in texts)):
-            raise MetadataError("get_requires_for_build_wheel did not return a list of "
-                                "requirements", project=self.project)
-        reqs = []
-        for text in texts:
-            try:
-                reqs.append(Requirement(text))
-            except InvalidRequirement as exc:
-                raise MetadataError(f"get_requires_for_build_wheel returned an invalid "
-                                    f"requirement {text[:200]!r}", project=self.project) from exc
-        return reqs
+        return buildreqs.hook_requires(c, f"/build/src/{srcdir}", backend, backend_path,
+                                       project=self.project)
 
     def pep517_metadata(self, c: Container, srcdir: str, backend: str,
                         backend_path: list[str]) -> tuple[bytes, str | None]:

@@ -23,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack.buildreqs import backend_path
 from repack.container import images
 from repack.container.engine import Container
 from repack.context import Context
@@ -32,7 +33,7 @@ from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming as naming_rpm
 from repack.rpm import sign as rpm_sign
-from repack.rpm.build import DEFAULT_BACKEND, TOML10_FRONTEND, RpmBuild, backend_path
+from repack.rpm.build import DEFAULT_BACKEND, TOML10_FRONTEND, RpmBuild
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
