@@ -69,6 +69,7 @@ __all__ = [
     "build_requirements",
     "fetch_locked",
     "floored",
+    "hook_answer",
     "hook_requires",
     "pip_install_argv",
     "resolve_wheels",
@@ -474,6 +475,12 @@ def hook_requires(c: Container, src: str, backend: str, paths: Sequence[str], *,
     with log.step("Asking the backend for its build requirements (in the container, offline)"):
         out = c.exec(["python3", "-c", REQUIRES_SCRIPT, src, "/tmp/requires-src", backend,
                       json.dumps(list(paths))], project=project)
+    return hook_answer(out, project=project)
+
+
+def hook_answer(out: str, *, project: str) -> list[Requirement]:
+    """The requirements REQUIRES_SCRIPT printed last (a JSON list of PEP 508 strings);
+    anything else, or more than MAX_DYNAMIC of them, is a MetadataError."""
     lines = out.strip().splitlines()
     try:
         texts = json.loads(lines[-1]) if lines else None

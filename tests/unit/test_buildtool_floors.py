@@ -6,8 +6,10 @@ against a real loopback index with real wheels."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
+import pytest
 from localindex import LocalIndex
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -17,6 +19,7 @@ from wheels import make_wheel
 
 from repack import buildreqs, http, metadata
 from repack.deb.family import missing_build_requires
+from repack.errors import MetadataError
 from repack.trust.policy import Policy
 
 PEP639 = dataclasses.replace(BASE, license_expression="MIT")
@@ -121,3 +124,17 @@ def test_metadata_says_whether_pyproject_lists_classifiers(tmp_path: Path) -> No
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "listed"\nclassifiers = ["Programming Language :: Python :: 3.13"]\n')
     assert metadata.project_from_metadata(raw, tmp_path, source="PKG-INFO").classifiers
+
+
+def test_the_hooks_answer_is_checked_like_upstream_text() -> None:
+    """get_requires_for_build_wheel runs upstream code: its last line must be a JSON list of
+    PEP 508 strings, whatever it printed before."""
+    out = 'running egg_info\n["Cython~=3.1.0", "expandvars"]\n'
+    assert texts(buildreqs.hook_answer(out, project="yarl")) == ["Cython~=3.1.0", "expandvars"]
+    assert buildreqs.hook_answer("[]", project="x") == []
+    for bad, problem in (("", "did not return a list"), ("{}", "did not return a list"),
+                         ("[1]", "did not return a list"), ("not json", "did not return a list"),
+                         (json.dumps(["x"] * 65), "did not return a list"),
+                         ('["cython; rm -rf /"]', "invalid requirement")):
+        with pytest.raises(MetadataError, match=problem):
+            buildreqs.hook_answer(bad, project="x")
