@@ -159,8 +159,11 @@ def floored(reqs: Iterable[Requirement], project: Project) -> list[Requirement]:
 
 def build_requirements(project: Project, target: Target) -> list[Requirement]:
     """The build requirements a frontend must satisfy for `project` on `target`: its
-    active [build-system] requires, backends raised to their known-good minimums."""
-    return applicable(floored(project.build_requires, project), target)
+    active [build-system] requires, backends raised to their known-good minimums, and for
+    a backend that builds itself (setuptools' in-tree backend) what BACKEND_EXTRAS says an
+    installed older copy would shadow."""
+    own = _shadowed(project.name, project.requires_dist, target)
+    return applicable(floored(project.build_requires, project), target) + own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,7 +325,15 @@ def _shadowed(name: NormalizedName, deps: Sequence[Requirement],
     if name not in BACKEND_EXTRAS:
         return []
     extra, names = BACKEND_EXTRAS[name]
-    return [r for r in applicable(deps, target, (extra,)) if canonicalize_name(r.name) in names]
+    return [_unmarked(r) for r in applicable(deps, target, (extra,))
+            if canonicalize_name(r.name) in names]
+
+
+def _unmarked(req: Requirement) -> Requirement:
+    """`req` without its marker (evaluated already: it names the extra)."""
+    plain = Requirement(str(req))
+    plain.marker = None
+    return plain
 
 
 def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str,

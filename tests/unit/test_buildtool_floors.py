@@ -138,3 +138,12 @@ def test_the_hooks_answer_is_checked_like_upstream_text() -> None:
                          ('["cython; rm -rf /"]', "invalid requirement")):
         with pytest.raises(MetadataError, match=problem):
             buildreqs.hook_answer(bad, project="x")
+
+
+def test_setuptools_building_itself_needs_what_would_shadow_its_vendored_copies() -> None:
+    itself = dataclasses.replace(LEGACY, name="setuptools", build_requires=(), requires_dist=(
+        Requirement('packaging>=24.2; extra == "core"'),
+        Requirement('jaraco.text>=3.7; extra == "core"'),     # not installed: vendored wins
+        Requirement('pytest>=6; extra == "test"')))
+    assert texts(buildreqs.build_requirements(itself, TARGET)) == ["packaging>=24.2"]
+    assert texts(missing_build_requires(itself, TARGET, ARCHIVE)) == ["packaging>=24.2"]
