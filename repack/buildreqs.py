@@ -17,13 +17,16 @@ by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 
 from __future__ import annotations
 
+import json
 import shutil
+import tomllib
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Literal
 
 import requests
 from packaging.markers import Marker
@@ -38,10 +41,11 @@ from packaging.utils import (
 from packaging.version import Version
 
 from repack import log
+from repack.container.engine import Container
 from repack.digest import sha256_file
-from repack.errors import IntegrityError, ResolveError, TrustError
+from repack.errors import IntegrityError, MetadataError, ResolveError, TrustError
 from repack.fetch import fetch
-from repack.model import Release, Sdist, Target
+from repack.model import Project, Release, Sdist, Target
 from repack.resolve import (
     IndexFile,
     file_requires_python,
@@ -52,8 +56,24 @@ from repack.resolve import (
 from repack.trust.accept import AcceptKey, accept
 from repack.trust.policy import Policy
 
-__all__ = ["PIP_ENV", "BuildTool", "ToolPin", "applicable", "fetch_locked", "pip_install_argv",
-           "resolve_wheels"]
+__all__ = [
+    "BACKEND_EXTRAS",
+    "BACKEND_FLOORS",
+    "PIP_ENV",
+    "BuildTool",
+    "Floor",
+    "ToolPin",
+    "applicable",
+    "backend_path",
+    "build_requirements",
+    "fetch_locked",
+    "floored",
+    "hook_answer",
+    "hook_requires",
+    "pip_install_argv",
+    "resolve_wheels",
+    "unsatisfied",
+]
 
 # pip inside a throwaway builder container, from a read-only wheel directory only.
 # PIP_BREAK_SYSTEM_PACKAGES: Debian's python3 is "externally managed" (PEP 668) and pip
@@ -64,6 +84,85 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 
 _RELOCK_HINT = "if the new build tool is the one you want, run `repack lock` again and review it"
 MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Floor:
+    """A backend version below which a build is known to fail for some projects: a build
+    requirement naming `backend` is raised to `>=minimum` when `when` holds for the project
+    (and the requirement admits `minimum`: an upstream cap is left alone), so that an
+    archive's older backend is passed over for a verified wheel from the index."""
+
+    backend: NormalizedName
+    minimum: Version
+    when: Literal["always", "classifiers", "pep621", "license-expression"]
+    why: str
+
+
+# Data, one entry per backend; each `why` is what goes wrong below the minimum.
+BACKEND_FLOORS: tuple[Floor, ...] = (
+    Floor(backend=canonicalize_name("hatchling"), minimum=Version("1.27"), when="classifiers",
+          why="hatchling checks pyproject's classifiers against its trove-classifiers: Debian "
+              "12's 1.12.2 and its list refuse newer ones (\"Programming Language :: Python :: "
+              "3.13\"); a hatchling from the index brings the index's current list"),
+    Floor(backend=canonicalize_name("setuptools"), minimum=Version("61"), when="pep621",
+          why="setuptools before 61 ignores pyproject's [project] table: Debian 11's 52 (the "
+              "el9 builder) builds pyasn1 as UNKNOWN 0.0.0"),
+    Floor(backend=canonicalize_name("setuptools"), minimum=Version("77"),
+          when="license-expression",
+          why="a PEP 639 `license = \"MIT\"` string in [project] is an error before "
+              "setuptools 77, even where the project requires plain `setuptools`"),
+)
+
+# Dependencies a backend needs beside it when it comes as a wheel.  setuptools (>= 71)
+# imports its vendored dependencies only when no installed copy exists, so an older copy
+# a distribution installs shadows them: beside Debian 12's `packaging` 23.0, setuptools
+# >= 77 dies on `packaging.licenses`.  Its `core` extra lists those dependencies at the
+# versions it needs; of them, only the ones a builder commonly has installed are fetched
+# (not the whole extra: jaraco.text's closure reaches typer and pydantic's native core).
+BACKEND_EXTRAS: Mapping[NormalizedName, tuple[str, frozenset[NormalizedName]]] = {
+    canonicalize_name("setuptools"): ("core", frozenset(map(canonicalize_name, (
+        "packaging", "wheel", "more-itertools", "tomli", "importlib-metadata")))),
+}
+
+
+def _floor_applies(floor: Floor, project: Project) -> bool:
+    if floor.when == "always":
+        return True
+    if floor.when == "classifiers":
+        return project.classifiers
+    if floor.when == "pep621":
+        return project.pep621
+    return bool(project.license_expression)
+
+
+def floored(reqs: Iterable[Requirement], project: Project) -> list[Requirement]:
+    """`reqs` with each backend requirement raised to its highest known-good minimum
+    (BACKEND_FLOORS) that applies to `project`."""
+    out = []
+    for req in reqs:
+        name = canonicalize_name(req.name)
+        floors = [f for f in BACKEND_FLOORS
+                  if f.backend == name and _floor_applies(f, project) and req.url is None
+                  and req.specifier.contains(f.minimum, prereleases=True)]
+        if floors:
+            floor = max(floors, key=lambda f: f.minimum)
+            raised = Requirement(str(req))
+            raised.specifier &= f">={floor.minimum}"
+            log.debug(f"{project.name}: build requirement {req} raised to {raised}: "
+                      f"{floor.why}")
+            req = raised
+        out.append(req)
+    return out
+
+
+def build_requirements(project: Project, target: Target) -> list[Requirement]:
+    """The build requirements a frontend must satisfy for `project` on `target`: its
+    active [build-system] requires, backends raised to their known-good minimums, and for
+    a backend that builds itself (setuptools' in-tree backend) what BACKEND_EXTRAS says an
+    installed older copy would shadow."""
+    own = _shadowed(project.name, project.requires_dist, target)
+    return applicable(floored(project.build_requires, project), target) + own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,7 +312,27 @@ def resolve_wheels(reqs: Sequence[Requirement], target: Target, *, index: str,
         extras_done[name] |= new_extras
         deps = _wheel_requires(tool.file.path, name)
         queue += applicable(deps, target, sorted(new_extras))
+        if "" in new_extras:
+            queue += _shadowed(name, deps, target)
     return list(chosen.values())
+
+
+def _shadowed(name: NormalizedName, deps: Sequence[Requirement],
+              target: Target) -> list[Requirement]:
+    """The requirements of `name`'s BACKEND_EXTRAS entry: its extra's dependencies that an
+    installed older copy would shadow."""
+    if name not in BACKEND_EXTRAS:
+        return []
+    extra, names = BACKEND_EXTRAS[name]
+    return [_unmarked(r) for r in applicable(deps, target, (extra,))
+            if canonicalize_name(r.name) in names]
+
+
+def _unmarked(req: Requirement) -> Requirement:
+    """`req` without its marker (evaluated already: it names the extra)."""
+    plain = Requirement(str(req))
+    plain.marker = None
+    return plain
 
 
 def _accept(wheel: Sdist, policy: Policy, session: requests.Session, required_by: str,
@@ -296,3 +415,96 @@ def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
     /usr/local beside it; pip cannot uninstall apt's copy, which has no RECORD file."""
     return ["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--ignore-installed",
             "--find-links", wheel_dir, "--no-warn-script-location", *(t.pin for t in tools)]
+
+
+# --------------------------------------------------------------------------- in the builder
+
+# Runs in a builder, offline: which build requirements its Python does not satisfy.
+CHECK_SCRIPT = """\
+import json, sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+missing = []
+for text in sys.argv[1:]:
+    req = Requirement(text)
+    try:
+        have = version(req.name)
+    except PackageNotFoundError:
+        missing.append(text)
+        continue
+    if not req.specifier.contains(have, prereleases=True):
+        missing.append(text)
+print(json.dumps(missing))
+"""
+
+# Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
+# get_requires_for_build_wheel hook, which may ask for more than [build-system] requires
+# (yarl, propcache and frozenlist ask for Cython there).  Its answer is upstream text.
+REQUIRES_SCRIPT = """\
+import importlib, json, os, shutil, sys
+src, copy, backend, paths = sys.argv[1:5]
+shutil.copytree(src, copy, symlinks=True)
+os.chdir(copy)
+sys.path[:0] = [os.path.abspath(p) for p in json.loads(paths)]
+module, _, attrs = backend.partition(":")
+hooks = importlib.import_module(module)
+for attr in filter(None, attrs.split(".")):
+    hooks = getattr(hooks, attr)
+hook = getattr(hooks, "get_requires_for_build_wheel", None)
+print(json.dumps([str(r) for r in (hook() if hook is not None else [])]))
+"""
+MAX_DYNAMIC = 64            # more requirements than this from the hook is hostile
+
+
+def backend_path(tree: Path) -> list[str]:
+    """pyproject's [build-system] backend-path: where an in-tree backend is imported from."""
+    try:
+        data = tomllib.loads((tree / "pyproject.toml").read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    paths = data.get("build-system", {}).get("backend-path", [])
+    return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+
+
+def unsatisfied(c: Container, reqs: Sequence[Requirement], *, project: str) -> list[str]:
+    """The requirements (PEP 508 texts) the builder's Python does not satisfy."""
+    if not reqs:
+        return []
+    out = c.exec(["python3", "-c", CHECK_SCRIPT, *(str(r) for r in reqs)], project=project)
+    missing: list[str] = json.loads(out.strip().splitlines()[-1])
+    return missing
+
+
+def hook_requires(c: Container, src: str, backend: str, paths: Sequence[str], *,
+                  project: str) -> list[Requirement]:
+    """What the backend's get_requires_for_build_wheel hook asks for, run offline in a
+    copy of the tree `src` (upstream code: its answer is checked like any upstream text)."""
+    with log.step("Asking the backend for its build requirements (in the container, offline)"):
+        out = c.exec(["python3", "-c", REQUIRES_SCRIPT, src, "/tmp/requires-src", backend,
+                      json.dumps(list(paths))], project=project)
+    return hook_answer(out, project=project)
+
+
+def hook_answer(out: str, *, project: str) -> list[Requirement]:
+    """The requirements REQUIRES_SCRIPT printed last (a JSON list of PEP 508 strings);
+    anything else, or more than MAX_DYNAMIC of them, is a MetadataError."""
+    lines = out.strip().splitlines()
+    try:
+        texts = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        texts = None
+    if (not isinstance(texts, list) or len(texts) > MAX_DYNAMIC
+            or not all(isinstance(t, str) and len(t) < 1000 for t in texts)):
+        raise MetadataError("get_requires_for_build_wheel did not return a list of requirements",
+                            project=project)
+    reqs = []
+    for text in texts:
+        try:
+            reqs.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise MetadataError(f"get_requires_for_build_wheel returned an invalid requirement "
+                                f"{text[:200]!r}", project=project) from exc
+    return reqs

@@ -202,6 +202,16 @@ def _read_pyproject(tree: Path, problems: list[str]) -> dict[str, Any]:
         return {}
 
 
+def _mixed_arrays(value: object) -> bool:
+    """Whether a parsed TOML document holds an array of mixed types (TOML 1.0; the `toml`
+    0.10 parser of pip < 21.2 refuses it: PEP 735's `{include-group = ...}` beside names)."""
+    if isinstance(value, dict):
+        return any(_mixed_arrays(v) for v in value.values())
+    if isinstance(value, list):
+        return len({type(v) for v in value}) > 1 or any(_mixed_arrays(v) for v in value)
+    return False
+
+
 def _build_system(pyproject: dict[str, Any], problems: list[str],
                   ) -> tuple[tuple[Requirement, ...], str | None]:
     if "build-system" not in pyproject:
@@ -481,4 +491,8 @@ def project_from_metadata(
         build_backend=build_backend,
         has_native_code=find_native_sources(tree),
         metadata_source=source,
+        pep621=isinstance(pyproject.get("project"), dict),
+        toml10=_mixed_arrays(pyproject),
+        classifiers=bool(isinstance(table := pyproject.get("project"), dict)
+                         and table.get("classifiers")),
     )

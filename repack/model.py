@@ -152,6 +152,9 @@ class Project:
     build_backend: str | None
     has_native_code: bool        # C/C++/Cython/Rust sources present: Architecture any, not all
     metadata_source: Literal["PKG-INFO", "PEP 517"]
+    pep621: bool = False         # pyproject.toml has a [project] table (PEP 621 metadata)
+    toml10: bool = False         # pyproject.toml needs TOML 1.0 (a mixed-type array)
+    classifiers: bool = False    # pyproject's [project] lists classifiers (hatchling checks them)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

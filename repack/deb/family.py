@@ -187,9 +187,36 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         tools = steps.resolve_build_tools(missing, target, ctx, project=project_name)
         deb.use_build_tools(tools)
         deb.download_build_deps(build_depends)
+        if first.build_backend and (paths := buildreqs.backend_path(tree)):
+            tools += asked_tools(deb, build_depends, srcdir, backend=(first.build_backend, paths),
+                                 target=target, ctx=ctx, tools=tools)
         yield Prepared(deb=deb, tree=tree, srcdir=srcdir, pkg_info=pkg_info, first=first,
                        archive=archive, missing=tuple(missing), tools=tuple(tools),
                        build_depends=build_depends, archive_note=note)
+
+
+def asked_tools(deb: DebianBuild, build_depends: str, srcdir: str, *,
+                backend: tuple[str, list[str]], target: Target, ctx: Context,
+                tools: Sequence[buildreqs.BuildTool]) -> list[buildreqs.BuildTool]:
+    """What an in-tree backend's get_requires_for_build_wheel asks for beyond what is
+    installed (yarl, propcache and frozenlist ask for Cython there), asked in an offline
+    container with the build dependencies and tools in, as verified wheels; staged beside
+    `tools`.  `backend`: its name and backend-path.  Only in-tree backends are asked, before
+    the build cache is: a container more for them, none for the others."""
+    with deb.offline(build_depends) as c:
+        asked = buildreqs.applicable(buildreqs.hook_requires(
+            c, f"/build/{srcdir}", *backend, project=deb.project), target)
+        missing = buildreqs.unsatisfied(c, asked, project=deb.project)
+    if not missing:
+        return []
+    have = {t.name for t in tools}
+    more = [t for t in steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
+                                                 project=deb.project) if t.name not in have]
+    had_pip = bool(deb.tools)
+    deb.use_build_tools([*tools, *more])
+    if not had_pip:
+        deb.download_build_deps(build_depends)    # pip joins the apt packages now
+    return more
 
 
 def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
@@ -223,10 +250,12 @@ def planned(requirement: str, ctx: Context) -> bool:
 
 def missing_build_requires(project: Project, target: Target,
                            archive: ArchiveIndex) -> list[Requirement]:
-    """The active build-system requirements the target's archive lacks or has too old
-    (make_deb_spec leaves them out of Build-Depends)."""
+    """The active build-system requirements the target's archive lacks or has too old,
+    backends below their known-good minimum included (buildreqs.BACKEND_FLOORS; make_deb_spec
+    leaves the unsatisfied ones out of Build-Depends, a floored one stays there harmlessly:
+    the wheel installs to /usr/local, which comes first on sys.path)."""
     name = str(project.name)
-    return [r for r in buildreqs.applicable(project.build_requires, target)
+    return [r for r in buildreqs.build_requirements(project, target)
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -40,34 +39,19 @@ from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm.query import query
 from repack.rpm.render import render_spec, write_sources
 
-__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "RpmBuild", "backend_path", "collect_artifacts",
-           "helper_files"]
+__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "TOML10_FRONTEND", "RpmBuild",
+           "collect_artifacts", "helper_files"]
 
 MACRO_FILE = "macros.repack-python"
 HELPERS = (MACRO_FILE, "pyproject_install.py", "pyproject_save_files.py", "brp-strip-shared.sh")
 PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
 
-# Runs in the builder, offline: which build requirements its Python does not satisfy.
-CHECK_SCRIPT = """\
-import json, sys
-from importlib.metadata import PackageNotFoundError, version
-try:
-    from packaging.requirements import Requirement
-except ImportError:
-    from pip._vendor.packaging.requirements import Requirement
-missing = []
-for text in sys.argv[1:]:
-    req = Requirement(text)
-    try:
-        have = version(req.name)
-    except PackageNotFoundError:
-        missing.append(text)
-        continue
-    if not req.specifier.contains(have, prereleases=True):
-        missing.append(text)
-print(json.dumps(missing))
-"""
+# What %pyproject_wheel (`pip wheel`) needs of the builder for a pyproject.toml in TOML 1.0
+# (Project.toml10): pip before 21.2 parses it with `toml` 0.10, which refuses mixed-type
+# arrays (PEP 735 dependency groups: attrs, wheel, tomli, exceptiongroup); Debian 11's pip
+# (the el9 builder) is 20.3, so those el9 builds take a verified newer pip wheel.
+TOML10_FRONTEND = (Requirement("pip>=21.2"),)
 
 # Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
 # prepare_metadata_for_build_wheel hook (the builder need not have `build`).
@@ -101,16 +85,6 @@ def helper_files() -> dict[str, bytes]:
     """The macro file and its helper scripts, as shipped in repack's templates."""
     root = builtin_templates().joinpath("rpm")
     return {name: root.joinpath(name).read_bytes() for name in HELPERS}
-
-
-def backend_path(tree: Path) -> list[str]:
-    """pyproject's [build-system] backend-path: where an in-tree backend is imported from."""
-    try:
-        data = tomllib.loads((tree / "pyproject.toml").read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
-    paths = data.get("build-system", {}).get("backend-path", [])
-    return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
 
 
 class RpmBuild:
@@ -152,22 +126,22 @@ class RpmBuild:
                 Mount(source=self.staging, target="/staging", readonly=True)]
 
     def missing_build_requires(self, c: Container, reqs: Sequence[Requirement]) -> list[str]:
-        if not reqs:
-            return []
-        out = c.exec(["python3", "-c", CHECK_SCRIPT, *(str(r) for r in reqs)],
-                     project=self.project)
-        missing: list[str] = json.loads(out.strip().splitlines()[-1])
-        return missing
+        return buildreqs.unsatisfied(c, reqs, project=self.project)
 
     def install_build_tools(self, c: Container, tools: Sequence[buildreqs.BuildTool]) -> None:
         if not tools:
             return
         with log.step(f"Installing build tools {', '.join(t.pin for t in tools)} "
                       "(verified wheels, network off)"):
-            self.tools = tuple(tools)
+            self.tools = (*self.tools, *tools)
             buildreqs.stage(tools, self.wheels, project=self.project)
             c.exec(buildreqs.pip_install_argv(tools, "/wheels"), env=PIP_ENV,
                    project=self.project)
+
+    def dynamic_requires(self, c: Container, srcdir: str, backend: str,
+                         backend_path: list[str]) -> list[Requirement]:
+        return buildreqs.hook_requires(c, f"/build/src/{srcdir}", backend, backend_path,
+                                       project=self.project)
 
     def pep517_metadata(self, c: Container, srcdir: str, backend: str,
                         backend_path: list[str]) -> tuple[bytes, str | None]:

@@ -23,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack.buildreqs import backend_path
 from repack.container import images
 from repack.container.engine import Container
 from repack.context import Context
@@ -31,7 +32,7 @@ from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming
-from repack.rpm.build import DEFAULT_BACKEND, RpmBuild, backend_path
+from repack.rpm.build import DEFAULT_BACKEND, TOML10_FRONTEND, RpmBuild
 from repack.rpm.sign import sign_rpms
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
@@ -55,8 +56,7 @@ def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     with steps.work_dir(ctx, "deps-") as work:
         p = unpack(sdist, image, ctx, work)
         with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
-            _, tools = build_tools(p, c, target, ctx)
-            p.build.install_build_tools(c, tools)
+            install_tools(p, c, target, ctx)
             raw, _ = p.build.pep517_metadata(c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND,
                                              p.backend_path)
     return raw
@@ -71,7 +71,7 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
         rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=target.id)
         with ctx.engine.container(image.tag, mounts=rpm.mounts, network=False) as c:
             return {p.name: [Requirement(m) for m in rpm.missing_build_requires(
-                        c, buildreqs.applicable(p.build_requires, target))]
+                        c, frontend_requirements(p, target))]
                     for p in projects}
 
 
@@ -88,13 +88,12 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
         with steps.work_dir(ctx, "build-") as work:
             p = unpack(sdist, image, ctx, work)
             with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
-                _, tools = build_tools(p, c, target, ctx)
+                tools = install_tools(p, c, target, ctx)
                 entry = buildcache.cache_entry(
                     sdist, target, image, ctx.settings, tools=tools,
                     inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools)})
                 if buildcache.reusable(entry, ctx):
                     return entry
-                p.build.install_build_tools(c, tools)
                 spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen)
             artifacts = p.build.collect(spec)
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
@@ -150,11 +149,39 @@ def build_tools(p: Unpacked, c: Container, target: Target,
                 ctx: Context) -> tuple[list[str], list[buildreqs.BuildTool]]:
     """What the builder lacks of the build requirements (PEP 508 texts), and those as
     verified wheels accepted by the trust policy (resolved on the host)."""
-    missing = p.build.missing_build_requires(c, buildreqs.applicable(p.first.build_requires,
-                                                                     target))
+    missing = p.build.missing_build_requires(c, frontend_requirements(p.first, target))
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
+
+
+def install_tools(p: Unpacked, c: Container, target: Target,
+                  ctx: Context) -> list[buildreqs.BuildTool]:
+    """Install what the builder lacks, as a PEP 517 frontend would: the static build
+    requirements first, then what the backend's get_requires_for_build_wheel asks for with
+    those installed (Cython for yarl), each as verified wheels resolved on the host; returns
+    them all (the build cache key and the provenance name each)."""
+    _, tools = build_tools(p, c, target, ctx)
+    p.build.install_build_tools(c, tools)
+    asked = buildreqs.applicable(p.build.dynamic_requires(
+        c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND, p.backend_path), target)
+    missing = p.build.missing_build_requires(c, asked)
+    if not missing:
+        return tools
+    have = {t.name for t in tools}
+    more = [t for t in steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
+                                                 project=p.build.project)
+            if t.name not in have]
+    p.build.install_build_tools(c, more)
+    return [*tools, *more]
+
+
+def frontend_requirements(project: Project, target: Target) -> list[Requirement]:
+    """What the builder must satisfy to build `project`: its build requirements (backends
+    at their known-good minimums) and what %pyproject_wheel's pip needs itself to read its
+    pyproject.toml."""
+    frontend = TOML10_FRONTEND if project.toml10 else ()
+    return [*buildreqs.build_requirements(project, target), *frontend]
 
 
 def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,
