@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
+from examples import ARCHIVE, BASE, TARGET
 from localindex import LocalIndex
 from packaging.requirements import Requirement
 from packaging.version import Version
 from sdists import pkg_info_text
-from test_naming import ARCHIVE, BASE, TARGET
 from wheels import make_wheel
 
 from repack import buildreqs, http, metadata
