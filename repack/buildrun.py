@@ -46,6 +46,7 @@ class BuildOptions:
     output: Path | None = None               # default: the config's output_dir
     with_deps: bool = False
     lock_file: Path | None = None
+    only: tuple[str, ...] = ()               # --only NAME: these projects of the lock
     jobs: int = 2
     revision: int | None = None              # --revision N
     against: str | None = None               # --against REPO|URL
@@ -117,6 +118,8 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
         ctx = revision_context(checked_context(settings, options.output), options)
         result = _build_locked(options.lock_file, options, ctx, signer)
     else:
+        if options.only:
+            raise ConfigError("--only picks projects of a lock file: use it with --lock")
         targets = pipeline.load_targets(options.target_ids or (DEFAULT_TARGET,))
         _check_signer(signer, targets)
         wanted = build_requests(options.reqs, options.req_file, options.hashes)
@@ -187,9 +190,27 @@ def _build_locked(lock_file: Path, options: BuildOptions, ctx: Context,
     lock = lockfile.load(lock_file)
     targets = pipeline.load_targets(options.target_ids or tuple(t.id for t in lock.targets))
     _check_signer(signer, targets)
+    if options.only:   # one `repack plan` job: its dependencies are built by earlier jobs
+        from repack.plan.shards import restrict
+
+        ctx = dataclasses.replace(ctx, planned=frozenset(
+            str(p.name) for t in lock.targets for p in t.packages))
+        lock = restrict(lock, options.only)
     plans = buildplan.locked_plans(lock, targets, ctx)
     ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
     return pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
+
+
+def plan(lock_path: Path, target_ids: Sequence[str], shards: int) -> dict[str, object]:
+    """`repack plan`: the lock file's builds as jobs for a CI matrix (repack.plan.shards),
+    with the lock file's sha256; nothing is fetched or built."""
+    from repack.digest import sha256_file
+    from repack.plan import lockfile
+    from repack.plan.shards import jobs, plan_json
+
+    lock = lockfile.load(lock_path)
+    waves = jobs(lock, target_ids=target_ids, shards=shards)
+    return plan_json(waves, lock_path=str(lock_path), lock_sha256=sha256_file(lock_path))
 
 
 def lock(reqs: Sequence[str], req_file: Path | None, target_ids: Sequence[str],

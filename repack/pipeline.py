@@ -121,7 +121,7 @@ def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: Context, 
 
     Raises PlanFailed (with the exit code of the failed build) naming what failed, what was
     built (kept in the output directory) and what was not."""
-    ctx = dataclasses.replace(ctx, planned=frozenset(
+    ctx = dataclasses.replace(ctx, planned=ctx.planned | frozenset(
         str(name) for plan in plans for name in plan.order))
     jobs_order: list[str] = []
     depends: dict[str, Sequence[str]] = {}

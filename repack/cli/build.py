@@ -44,6 +44,9 @@ else:   # housekeeping (images, cache): an import the other commands need not pa
 @click.option("--lock", "lock_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Build exactly what this lock file (from `repack lock`) records; a sdist "
                    "whose sha256 differs is refused.")
+@click.option("--only", multiple=True, metavar="NAME",
+              help="With --lock: build only this project of the lock (repeatable), not its "
+                   "locked dependencies (a `repack plan` job: earlier jobs build them).")
 @click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(min=1),
               help="Builds run at once with --with-deps or --lock.")
 @click.option("--revision", type=int, metavar="N",
@@ -111,6 +114,28 @@ def lock_cmd(reqs: tuple[str, ...], target_ids: tuple[str, ...], req_file: Path 
     the sha256 of every sdist to a lock file for `repack build --lock`."""
     buildrun.lock(reqs, req_file, target_ids, lock_path, settings)
     log.info(f"wrote {lock_path}")
+
+
+@click.command("plan")
+@click.option("--lock", "lock_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("repack.lock"), show_default=True, help="The lock file to plan.")
+@click.option("-t", "--target", "target_ids", multiple=True, metavar="TARGET",
+              help="Plan this target of the lock (repeatable; default: all it locks).")
+@click.option("--shards", default=1, show_default=True, type=int, metavar="N",
+              help="Split each wave of each target into at most N jobs.")
+@click.option("--json", "as_json", is_flag=True, default=True,
+              help="Print JSON (the only format; the default).")
+@common
+def plan_cmd(lock_path: Path, target_ids: tuple[str, ...], shards: int, as_json: bool,
+             settings: config.Settings) -> None:
+    """Print the lock file's builds as independent jobs, a CI build matrix (JSON).
+
+    Each target's packages fall into dependency waves (wave 0 has no locked dependency);
+    each (wave, target) is split into at most N shards.  Run the jobs of a wave at once,
+    the waves in order; each job's "build" is its `repack build --lock ... --only ...`.
+    """
+    del as_json, settings   # JSON is the one format; the config is checked, not needed
+    click.echo(json.dumps(buildrun.plan(lock_path, target_ids, shards), indent=2))
 
 
 @click.command()
@@ -243,4 +268,4 @@ def doctor() -> None:
     click.echo("all host tools found")
 
 
-COMMANDS = (build, lock_cmd, render, rebuild, list_targets, image, cache, doctor)
+COMMANDS = (build, lock_cmd, plan_cmd, render, rebuild, list_targets, image, cache, doctor)
