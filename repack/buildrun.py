@@ -1,4 +1,4 @@
-"""One `repack build`, `lock`, `render` or `rebuild` run, from its parsed options to its
+"""One `repack build`, `lock`, `plan`, `render` or `rebuild` run, from its parsed options to its
 result.
 
 The command line (repack.cli.build) only parses and prints; the requests a run builds, the

@@ -1,4 +1,4 @@
-"""The building commands: build, lock, render, rebuild, targets, image, cache, doctor.
+"""The building commands: build, lock, plan, render, rebuild, targets, image, cache, doctor.
 
 Each parses its options, calls repack.buildrun (or repack.housekeeping, repack.doctor) and
 prints the result; `repack build` is `buildrun.build`, which runs repack.pipeline.
