@@ -78,17 +78,31 @@ def test_ci_template_builds_known_targets_and_keeps_secrets_in_publish() -> None
     yaml = pytest.importorskip("yaml")
     text = (ROOT / "ci" / "github-actions.yml").read_text()
     workflow = yaml.safe_load(text)
-    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
-    matrix = build["strategy"]["matrix"]["target"]
-    assert set(matrix) <= set(targets.available())
-    assert "secrets." not in json.dumps(build)
-    assert "build" in publish["needs"]
+    jobs = workflow["jobs"]
+    waves = sorted(j for j in jobs if j.startswith("wave-"))
+    assert waves == [f"wave-{n}" for n in range(len(waves))] and len(waves) >= 2
+    publish = jobs["publish"]
+    for n, wave in enumerate(waves):
+        build = jobs[wave]
+        # a dynamic matrix: wave N's jobs from `repack plan`, after wave N-1
+        assert build["strategy"]["matrix"] == f"${{{{ fromJSON(needs.plan.outputs.{wave}) }}}}"
+        assert "plan" in build["needs"] and (n == 0 or f"wave-{n - 1}" in build["needs"])
+        assert f"needs.plan.outputs.waves > {n}" in build["if"]
+        assert "secrets." not in json.dumps(build)
+        assert wave in publish["needs"]
+        assert build["steps"] == jobs["wave-0"]["steps"]          # one YAML anchor
+    plan_runs = " ".join(s.get("run", "") for s in jobs["plan"]["steps"])
+    assert 'repack plan --lock repack.lock --shards "$SHARDS"' in plan_runs
+    assert int(jobs["plan"]["env"]["WAVE_JOBS"]) == len(waves)
+    assert set(jobs["plan"]["outputs"]) == {"waves", *waves}
+    build = jobs["wave-0"]
     runs = [step.get("run", "") for step in publish["steps"]]
     assert not any("set -x" in r or "secrets." in r for r in runs)   # only via env:
     assert any("repack publish" in r for r in runs) and any("repo verify" in r for r in runs)
     # a second run republishes: its builds pick their revision against what is served
-    builds = [r for r in (step.get("run", "") for step in build["steps"]) if "repack build" in r]
+    builds = [r for r in (step.get("run", "") for step in build["steps"]) if '"${argv[@]}"' in r]
     assert builds and all('--against "$REPO_URL"' in r for r in builds)
+    assert all("jq -r '.build[]'" in r and 'test "${argv[0]}" = repack' in r for r in builds)
     assert "REPO_URL" in workflow["env"]
 
 
@@ -139,7 +153,7 @@ def test_ci_installs_repack_by_hash_never_by_the_strangers_name() -> None:
                 if "pip" in step.get("run", "") and " install" in step.get("run", "")]
     assert installs and all("--require-hashes" in r and "--only-binary :all:" in r
                             and "--no-deps" in r for r in installs)
-    for job in ("build", "publish", "refresh"):         # every job that runs repack
+    for job in ("plan", "wave-0", "wave-3", "publish", "refresh"):   # every job running repack
         runs = [step.get("run", "") for step in jobs[job]["steps"]]
         assert any("-r ci/requirements.txt" in r for r in runs), job
         assert "repack" in jobs[job]["needs"]
@@ -155,7 +169,7 @@ def test_ci_installs_repack_by_hash_never_by_the_strangers_name() -> None:
     wheel, _ = locked[name]
     assert wheel.startswith("./repack-wheel/")
     assert parse_wheel_filename(Path(wheel).name)[1] == Version(project["project"]["version"])
-    for job in ("build", "publish", "refresh"):
+    for job in ("plan", "wave-1", "publish", "refresh"):
         downloads = [step["with"] for step in jobs[job]["steps"]
                      if step.get("uses", "").startswith("actions/download-artifact")]
         assert {"name": "repack-wheel", "path": "repack-wheel/"} in downloads
@@ -176,7 +190,7 @@ def test_ci_template_refreshes_the_signatures_on_a_schedule() -> None:
     (cron,) = [s["cron"] for s in on["schedule"]]
     assert len(cron.split()) == 5
     jobs = workflow["jobs"]
-    assert jobs["build"]["if"] == "github.event_name != 'schedule'"   # no builds on a timer
+    assert jobs["plan"]["if"] == "github.event_name != 'schedule'"    # no builds on a timer
     refresh = jobs["refresh"]
     assert refresh["if"] == "github.event_name == 'schedule'"
     assert "secrets." not in json.dumps([s.get("run", "") for s in refresh["steps"]])
@@ -184,3 +198,33 @@ def test_ci_template_refreshes_the_signatures_on_a_schedule() -> None:
     assert "repack repo refresh --repo repo" in runs
     assert "repo verify repo --keyring keys/trusted.gpg --fail-within" in runs
     assert "repack publish" not in runs and "repack build" not in runs
+
+
+def test_gitlab_template_builds_the_plan_in_waves_and_publishes_once() -> None:
+    yaml = pytest.importorskip("yaml")
+    pipeline = yaml.safe_load((ROOT / "ci" / "gitlab-ci.yml").read_text())
+    waves = [s for s in pipeline["stages"] if s.startswith("wave-")]
+    assert pipeline["stages"] == ["repack", "plan", *waves, "publish"] and len(waves) >= 2
+    template = pipeline[".wave"]
+    (matrix,) = template["parallel"]["matrix"]
+    assert set(matrix["TARGET"]) <= set(targets.available())
+    assert len(matrix["SHARD"]) == int(pipeline["variables"]["SHARDS"])
+    for n, wave in enumerate(waves):
+        job = pipeline[wave]
+        assert job == {"extends": ".wave", "stage": wave, "variables": {"WAVE": str(n)}}
+    script = "\n".join(line for item in template["script"]
+                       for line in (item if isinstance(item, list) else [item]))
+    # the job picks its own entry and runs its argv as an array, never through eval
+    assert "select(.target == $t and .shard == $s)" in script
+    assert "mapfile -t argv < <(jq -r '.build[]'" in script and '"${argv[@]}" -o out/' in script
+    assert "eval" not in script and "REPACK_SIGNING_KEY" not in json.dumps(template)
+    assert 'repack plan --lock repack.lock --shards "$SHARDS"' in " ".join(
+        map(str, pipeline["plan"]["script"]))
+    publish = " ".join(str(line) for line in pipeline["publish"]["script"])
+    assert "repack publish out/" in publish and "repo verify repo --keyring" in publish
+    # repack itself: from the pinned commit's wheel, by hash, in every job that runs it
+    install = " ".join(pipeline[".install-repack"])
+    assert "--require-hashes --only-binary :all: --no-deps -r ci/requirements.txt" in install
+    for job in ("plan", ".wave", "publish", "refresh"):
+        assert pipeline[".install-repack"] == pipeline[job]["script"][0], job
+    assert re.fullmatch(r"[0-9a-f]{40}", pipeline["variables"]["REPACK_COMMIT"])
