@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from debian.deb822 import Deb822
+from debian.debfile import DebError, DebFile
 
 from repack.digest import sha256_file
+from repack.errors import MetadataError
 from repack.rpm.query import query
 from repack.run import run
 
@@ -35,8 +37,19 @@ def first_difference(a: Path, b: Path) -> str | None:
 # --------------------------------------------------------------------------- .deb
 
 def deb_control(path: Path) -> bytes:
-    """The control record of a .deb, as dpkg-deb prints it."""
-    return run(["dpkg-deb", "-f", path]).stdout
+    """The control file of a .deb (what `dpkg-deb -f` prints), read in-process with
+    python-debian: publishing a hundred packages then starts no hundred processes."""
+    try:
+        deb = DebFile(str(path))
+        try:
+            content = deb.control.get_content("control")
+        finally:
+            deb.close()
+    except (DebError, KeyError, OSError, tarfile.TarError, EOFError) as exc:
+        raise MetadataError(f"{path.name}: cannot read the .deb's control file: {exc}") from exc
+    if not isinstance(content, bytes) or not content:
+        raise MetadataError(f"{path.name}: the .deb has no control file")
+    return content
 
 
 def _deb_difference(a: Path, b: Path) -> str:

@@ -24,6 +24,7 @@ from debian import deb822
 from debian.debian_support import Version
 
 from repack import targets as target_files
+from repack.compare import deb_control
 from repack.digest import file_digest, sha256_file
 from repack.errors import IntegrityError, MetadataError
 from repack.files import write_file
@@ -128,8 +129,7 @@ def source_of(rec: Record, what: str) -> str:
 def deb_record(deb: Path) -> Record:
     """The Packages stanza of a .deb (without Filename), from its control file; every field
     that names a path is checked (Debian Policy 5.6.1, 5.6.7, 5.6.12)."""
-    control = run(["dpkg-deb", "-f", deb]).stdout.decode()
-    fields = deb822.Packages(control)
+    fields = deb822.Packages(deb_control(deb).decode())
     for required in ("Package", "Version", "Architecture"):
         if required not in fields:
             raise MetadataError(f"{deb.name}: control file has no {required} field")

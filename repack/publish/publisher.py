@@ -9,7 +9,9 @@ no published key signed are re-signed too.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 
 from repack import keys, run
 from repack import targets as target_files
+from repack.compare import deb_control
 from repack.deb import naming as deb_naming
 from repack.deb.sign import unsigned_text
 from repack.errors import ConfigError, MetadataError
@@ -29,6 +32,7 @@ from repack.publish import clients
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.rpm import naming as rpm_naming
+from repack.rpm.query import query
 from repack.trust import provenance
 
 DEB_SUFFIXES = (".deb", ".dsc")
@@ -102,20 +106,26 @@ def _same_version(text: str, pep440: str, mapped: Callable[[Version], str]) -> b
         return False
 
 
-def check_record(path: Path, target: Target) -> Provenance | None:
+def check_record(path: Path, target: Target,
+                 rpm_head: tuple[str, str] | None = None) -> Provenance | None:
     """The provenance record of a binary package, which must be there and describe it:
     its project and version (and, for a .deb, the Repack-* fields and the sdist digest)
-    are the package's own.  Source packages (.dsc, .src.rpm) carry none: None."""
+    are the package's own.  Source packages (.dsc, .src.rpm) carry none: None.
+    rpm_head: an .rpm's (NAME, VERSION) when the caller read them already."""
     name = path.name
     if not name.endswith(".deb") and (not name.endswith(".rpm") or name.endswith(".src.rpm")):
         return None
-    record = provenance.read(path)
+    if name.endswith(".rpm") and rpm_head is None:
+        out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
+                       "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
+        rpm_head = ((out + ["", ""])[0], (out + ["", ""])[1])
+    record = provenance.read(path, rpm_name=rpm_head[0] if rpm_head else None)
     if record is None:
         raise MetadataError(f"{name}: no provenance record ({provenance.DOC_NAME}); refusing "
                             "to publish it", hint="publish what `repack build` made")
     problems = []
     if name.endswith(".deb"):
-        control = deb822.Deb822(run.run(["dpkg-deb", "-f", path]).stdout.decode())
+        control = deb822.Deb822(deb_control(path).decode())
         version = control.get("Version", "")
         upstream = version.partition(":")[2] or version
         upstream = upstream.rpartition("-")[0] or upstream
@@ -129,9 +139,8 @@ def check_record(path: Path, target: Target) -> Provenance | None:
         if not _same_version(upstream, record.version, deb_naming.deb_upstream_version):
             problems.append(f"version {version[:60]!r}")
     else:
-        out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
-                       "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
-        rpm_name, rpm_version = (out + ["", ""])[:2]
+        assert rpm_head is not None
+        rpm_name, rpm_version = rpm_head
         if rpm_name != rpm_naming.rpm_name(record.project, target):
             problems.append(f"name {rpm_name[:60]!r}")
         caret = rpm_naming.has_caret(target)
@@ -218,9 +227,14 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
     # before anything is written: a key a target's clients cannot verify is refused, and
     # so is a package whose provenance record is missing or of another package
     signers = {tid: signer_for(opts, tid) for _, tid in groups}
-    for (_, tid), files in groups.items():
-        for f in files:
-            check_record(f, target_files.load(tid))
+    loaded = {tid: target_files.load(tid) for _, tid in groups}
+    checks = [(f, loaded[tid]) for (_, tid), files in groups.items() for f in files]
+    rpms = [f for f, _ in checks if f.name.endswith(".rpm") and not f.name.endswith(".src.rpm")]
+    heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
+             zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:    # rpm runs: I/O
+        for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
+            pass                                                      # first error raises
     added: list[str] = []
     with transaction(opts.repo) as stage:
         for (family, tid), files in sorted(groups.items()):

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,28 +89,37 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
     claimed = [p for p, h in heads.items() if h.key_id == key_id and p.name not in known]
     ours = _verified(claimed, signer)     # a key id alone can be forged; rpm checks the key
     added: list[Path] = []
-    signed: list[Path] = []
-    for src, head in heads.items():
-        old = known.get(src.name)
-        if old is not None:
-            if old.header_sha256 != head.header_sha256:
-                raise IntegrityError(f"{src.name}: a different package is already published "
-                                     f"under this name",
-                                     hint=next_free_hint(src.name, os.listdir(repo)))
-            log.debug(f"{src.name}: already published")
-            continue
-        dest = repo / src.name
-        tmp = repo / f".{src.name}.tmp-{os.getpid()}"
-        try:
+    unsigned: list[tuple[Path, Path]] = []       # (copied in under a temporary name, dest)
+    try:
+        for src, head in heads.items():
+            old = known.get(src.name)
+            if old is not None:
+                if old.header_sha256 != head.header_sha256:
+                    raise IntegrityError(f"{src.name}: a different package is already "
+                                         "published under this name",
+                                         hint=next_free_hint(src.name, os.listdir(repo)))
+                log.debug(f"{src.name}: already published")
+                continue
+            dest = repo / src.name
+            tmp = repo / f".{src.name}.tmp-{os.getpid()}"
             shutil.copyfile(src, tmp)     # not copy2: the mtime is when it was published
-            if src not in ours:
-                sign_rpm(tmp, signer, check=False)
-                signed.append(dest)
+            if src in ours:
+                os.replace(tmp, dest)
+            else:
+                unsigned.append((tmp, dest))
+            known[src.name] = head
+            added.append(dest)
+        # one rpmsign (and gpg) per file, so they run side by side
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for _ in pool.map(lambda t: sign_rpm(t, signer, check=False),
+                              [tmp for tmp, _ in unsigned]):
+                pass
+        for tmp, dest in unsigned:
             os.replace(tmp, dest)
-        finally:
+    finally:
+        for tmp, _ in unsigned:
             tmp.unlink(missing_ok=True)
-        known[src.name] = head
-        added.append(dest)
+    signed = [dest for _, dest in unsigned]
     check_signed(signed, signer)     # in the stage, not live: a bad one fails the publish
     return added
 

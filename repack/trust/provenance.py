@@ -280,14 +280,15 @@ def control_fields(p: Provenance) -> dict[str, str]:
     return fields
 
 
-def read(path: Path) -> Provenance | None:
+def read(path: Path, *, rpm_name: str | None = None) -> Provenance | None:
     """The record inside a built .deb or .rpm, or None when it carries none (not built by
-    repack, or by an older repack).  MetadataError when the file cannot be read."""
+    repack, or by an older repack).  MetadataError when the file cannot be read.  rpm_name:
+    the .rpm's NAME when the caller read it already (one rpm run for many files)."""
     name = path.name
     if name.endswith(".deb"):
         data = _from_deb(path)
     elif name.endswith(".rpm") and not name.endswith(".src.rpm"):
-        data = _from_rpm(path)
+        data = _from_rpm(path, rpm_name)
     else:
         raise MetadataError(f"{name}: not a binary .deb or .rpm; the provenance record is in "
                             "the binary packages")
@@ -321,11 +322,13 @@ def _from_deb(path: Path) -> bytes | None:
         raise MetadataError(f"{path.name}: cannot read the .deb: {exc}") from exc
 
 
-def _from_rpm(path: Path) -> bytes | None:
+def _from_rpm(path: Path, name: str | None) -> bytes | None:
     """The record from the payload, streamed through rpm2archive: the payload is never held
     in memory whole (a package is untrusted input, its payload possibly a bomb)."""
-    name = run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}", path]).stdout
-    wanted = "./" + doc_path(name.decode(errors="replace"))
+    if name is None:
+        name = run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}",
+                    path]).stdout.decode(errors="replace")
+    wanted = "./" + doc_path(name)
     # rpm2archive turns the payload (whatever its compression) into a plain tar on stdout.
     with path.open("rb") as rpm, subprocess.Popen(
             [find_tool("rpm2archive"), "-n", "-"], stdin=rpm, stdout=subprocess.PIPE,
