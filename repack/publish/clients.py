@@ -46,14 +46,16 @@ def _key_files(root: Path, name: str, yum_targets: list[str]) -> dict[str, str]:
             if (root / "keys" / target_key_name(name, t)).is_file()}
 
 
-def sources_text(name: str, url: str, codenames: list[str], signed_by: str) -> str:
+def sources_text(name: str, url: str, codenames: list[str], signed_by: str, *,
+                 hint: bool = True) -> str:
     """One stanza per codename; an item may name several suites ("bookworm
-    bookworm-security", see repack.publish.security)."""
+    bookworm-security", see repack.publish.security).  hint: say how to install the
+    keyring file (not in the keyring package, which ships it)."""
     stanzas = [f"Types: deb\nURIs: {url}/apt\nSuites: {c}\nComponents: {apt.COMPONENT}\n"
                f"Signed-By: {signed_by}\n" for c in codenames]
     only = f" for {codenames[0].split()[0]} only" if len(codenames) == 1 else ""
     head = f"# {name}: signed packages built by repack{only}.\n"
-    if signed_by.startswith("/"):
+    if signed_by.startswith("/") and hint:
         head += (f"# Install the keyring first:\n"
                  f"#   curl -fsSLo {signed_by} {url}/keys/{name}.gpg\n")
     return head + "\n".join(stanzas)
@@ -66,11 +68,14 @@ def inline_key(armored: bytes) -> str:
 
 
 def repo_text(name: str, url: str, yum_targets: list[str],
-              key_files: dict[str, str] | None = None) -> str:
-    key_files = key_files or {}
+              key_files: dict[str, str] | None = None, *,
+              gpgkeys: dict[str, str] | None = None) -> str:
+    """gpgkeys: a target's gpgkey= value instead of the served keys file (the release
+    package's file:// URLs)."""
+    key_files, gpgkeys = key_files or {}, gpgkeys or {}
     sections = [f"[{name}-{t}]\nname={name} ({t})\nbaseurl={url}/yum/{t}/\nenabled=1\n"
                 f"gpgcheck=1\nrepo_gpgcheck=1\n"
-                f"gpgkey={url}/keys/{key_files.get(t, name + '.asc')}\n"
+                f"gpgkey={gpgkeys.get(t) or url + '/keys/' + key_files.get(t, name + '.asc')}\n"
                 for t in yum_targets]
     only = f" for {yum_targets[0]} only" if len(yum_targets) == 1 else ""
     return f"# {name}: signed packages built by repack{only}\n" + "\n".join(sections)
