@@ -47,8 +47,8 @@ def publish(artifacts: tuple[Path, ...], target: str | None, given: PublishArgs,
     repository REPO, atomically."""
     from repack.publish import publisher
 
-    added = publisher.publish(list(artifacts), publishing.options(given, settings.publish, settings=settings),
-                              target=target)
+    opts = publishing.options(given, settings.publish, settings=settings)
+    added = publisher.publish(list(artifacts), opts, target=target)
     for line in added:
         log.info(f"added {line}")
     if not added:
@@ -183,7 +183,8 @@ def repo_prune(keep: int, given: PublishArgs, settings: config.Settings) -> None
     """Keep only the newest N versions of each package."""
     from repack.publish import publisher
 
-    for line in publisher.prune(publishing.options(given, settings.publish, settings=settings), keep):
+    opts = publishing.options(given, settings.publish, settings=settings)
+    for line in publisher.prune(opts, keep):
         log.info(f"removed {line}")
 
 

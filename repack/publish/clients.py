@@ -99,17 +99,31 @@ def client_texts(root: Path, name: str, url: str, armored: bytes) -> dict[str, b
     suites only) and one per yum target (its baseurl only)."""
     url = url.rstrip("/")
     files: dict[str, bytes] = {}
+    packaged = (root / "db" / "keyring.json").is_file()      # repack.publish.keyring
     for codename in apt.codenames(root):
         suites = [" ".join(security.apt_suites(root, codename))]
         files[sources_name(name, codename)] = sources_text(
             name, url, suites, f"/etc/apt/keyrings/{name}.gpg").encode()
-        files[sources_name(name, codename, inline=True)] = sources_text(
-            name, url, suites, inline_key(armored)).encode()
+        files[sources_name(name, codename, inline=True)] = (
+            (bootstrap_note(name, "apt") if packaged else "")
+            + sources_text(name, url, suites, inline_key(armored))).encode()
     yum_targets = _yum_targets(root)
     key_files = _key_files(root, name, yum_targets)
     for t in yum_targets:
-        files[repo_name(name, t)] = repo_text(name, url, [t], key_files).encode()
+        files[repo_name(name, t)] = ((bootstrap_note(name, "dnf") if packaged else "")
+                                     + repo_text(name, url, [t], key_files)).encode()
     return files
+
+
+def bootstrap_note(name: str, client: str) -> str:
+    """The first lines of a client file when the repository publishes keyring packages:
+    it only bootstraps them (the package ships the lasting one under another name)."""
+    if client == "apt":
+        return (f"# Bootstrap: save as /etc/apt/sources.list.d/{name}-bootstrap.sources,\n"
+                f"# apt-get update && apt-get install {name}-archive-keyring, then delete it:\n"
+                f"# the package's {name}.sources keeps the keys current.\n")
+    return (f"# Bootstrap: dnf install {name}-release, then delete this file: the\n"
+            f"# package's /etc/yum.repos.d/{name}.repo keeps the keys current.\n")
 
 
 def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:

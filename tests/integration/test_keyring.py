@@ -117,6 +117,8 @@ def test_keys_reach_apt_and_dnf_clients_through_packages(
         assert "building repack-archive-keyring 1~deb12" in log, log
         assert "building repack-release 1" in log, log
         repack(work, "repo", "client-config", "-o", str(work / "client"))
+        assert "apt-get install repack-archive-keyring" in (
+            work / "client" / "repack-bookworm-inline.sources").read_text()
         with container_engine.container(
                 image, mounts=[Mount(source=repo, target=str(repo), readonly=True)],
                 env={"REPO": str(repo)}) as apt:
