@@ -13,6 +13,7 @@ the real CLI, a real apt client (Debian 12 container) and the host's dnf (an el9
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -40,7 +41,9 @@ def repack(work: Path, *args: str) -> str:
 
 
 def fingerprint(output: str) -> str:
-    return next(w for w in output.split() if len(w) == 40 and w.isalnum() and w.isupper())
+    found = re.findall(r"^[0-9A-F]{40}$", output, re.MULTILINE)
+    assert len(found) == 1, output
+    return str(found[0])
 
 
 def artifacts(work: Path, out: Path, version: str) -> None:
