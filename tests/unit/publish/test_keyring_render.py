@@ -1,14 +1,16 @@
 """The keyring packages' content and versions (repack.publish.keyring): pure rendering,
-no key, no container (the builds are tests/integration/test_keyring.py's)."""
+no container (the builds are tests/integration/test_keyring.py's)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from debian.debian_support import version_compare
+from repotools import gnupg_home, new_key  # type: ignore[import-not-found]
 
-from repack import targets
+from repack import keys, targets
 from repack.publish import keyring
 from repack.rpm.vercmp import EVR
 
@@ -106,3 +108,30 @@ def test_client_files_say_how_to_bootstrap() -> None:
     assert "dnf install team-release" in clients.bootstrap_note("team", "dnf")
     assert all(line.startswith("# ") for line in (apt_note + clients.bootstrap_note(
         "team", "dnf")).splitlines())
+
+
+@pytest.mark.process
+def test_el9_gets_only_the_keys_its_clients_verify(tmp_path: Path) -> None:
+    """During a rotation from ed25519 to RSA, bookworm's keyring holds both keys and el9's
+    release package only the RSA one (RHEL 9's rpm cannot verify EdDSA)."""
+    with gnupg_home() as home:
+        old = new_key(home, algorithm="ed25519")
+        new = keys.rotate(home, name="repack test", email="b@example.org", algorithm="rsa4096")
+        root = tmp_path / "gen"
+        (root / "db" / "apt").mkdir(parents=True)
+        (root / "db" / "apt" / "bookworm.json").write_text('{"packages": [], "sources": []}')
+        (root / "yum" / "el9").mkdir(parents=True)
+        signer = keys.signer(home)
+
+        def trusted_for(tid: str) -> list[str]:
+            return list(reversed(keys.for_target(signer, targets.load(tid)).fingerprints))
+
+        found = {r.key: r for r in keyring.rendered(root, keyring.Inputs(
+            name="team", url=URL, gnupghome=home, trusted_for=trusted_for,
+            signer_for=lambda tid: keys.for_target(signer, targets.load(tid))))}
+        assert set(found) == {"deb:bookworm", "rpm:el9"}
+        pgp = found["deb:bookworm"].files["usr/share/keyrings/team-archive-keyring.pgp"]
+        assert pgp == keys.export(home, [old, new], armor=False)
+        key_files = [p for p in found["rpm:el9"].files if p.startswith("etc/pki/")]
+        assert key_files == [f"etc/pki/rpm-gpg/RPM-GPG-KEY-team-{new[-16:].lower()}"]
+        assert found["rpm:el9"].files[key_files[0]] == keys.export(home, [new])
