@@ -3,7 +3,9 @@
 Every transaction re-signs each apt distribution (fresh Date and Valid-Until) and rewrites
 keys/ and client/, so a repository never outlives its keys or its expiry unnoticed; when the
 published keys changed (`key rotate`, `key retire`), each yum target's repomd.xml and the rpms
-no published key signed are re-signed too.
+no published key signed are re-signed too.  With Options.keyring_builder (`[publish]
+keyring-packages`) the keyring packages are rebuilt into the same generation when their
+content changed (repack.publish.keyring).
 """
 
 from __future__ import annotations
