@@ -44,7 +44,7 @@ from repack import keys, log
 from repack import targets as target_files
 from repack.container import images
 from repack.container.engine import Engine, Mount
-from repack.errors import BuildError
+from repack.errors import BuildError, ConfigError
 from repack.files import write_file
 from repack.gpg import Signer
 from repack.model import Target
@@ -54,7 +54,8 @@ from repack.rpm.query import query
 
 STATE = ("db", "keyring.json")
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
-_UID = re.compile(r"[^<>\x00-\x1f\x7f,;\"\\]+ <[^<>\s\"\\,;]+@[^<>\s\"\\,;]+>")
+# a plain `Name <email>`: no control characters (a field of its own), no % (an rpm macro)
+_UID = re.compile(r"[^<>\x00-\x1f\x7f,;%\"\\]+ <[^<>\s%\"\\,;]+@[^<>\s%\"\\,;]+>")
 SOURCE_DATE_EPOCH = "1700000000"     # fixed file times: the same content, the same package
 
 
@@ -148,15 +149,16 @@ def control_text(r: Rendered, version: str, maintainer: str, name: str) -> str:
             " Upgrading it brings a rotated signing key before the old one is retired.\n")
 
 
-def spec_text(r: Rendered, counter: int, maintainer: str, name: str, url: str) -> str:
-    """A spec whose %install copies the rendered files from /build/src."""
+def spec_text(r: Rendered, counter: int, maintainer: str, name: str) -> str:
+    """A spec whose %install copies the rendered files from /build/src.  Nothing of the
+    URL goes into it (rpm would expand a % in it as a macro): only into the .repo file."""
     install = "\n".join(f"install -D -m 0644 /build/src/{p} %{{buildroot}}/{p}"
                         for p in sorted(r.files))
     listed = "\n".join(f"%config(noreplace) /{p}" if f"/{p}" in r.config else f"/{p}"
                        for p in sorted(r.files))
     return (f"Name: {r.package}\nVersion: {counter}\nRelease: {rpm_release(r.target)}\n"
             f"Summary: {name} repository keys and dnf configuration\n"
-            f"License: CC0-1.0\nURL: {url}\nBuildArch: noarch\nPackager: {maintainer}\n\n"
+            f"License: CC0-1.0\nBuildArch: noarch\nPackager: {maintainer}\n\n"
             f"%description\nThe OpenPGP keys that sign the {name} repository, under\n"
             f"/etc/pki/rpm-gpg, and the repository definition that uses them.\n"
             "Upgrading it brings a rotated signing key before the old one is retired.\n\n"
@@ -255,6 +257,9 @@ def rendered(root: Path, inputs: Inputs) -> list[Rendered]:
         if t.family == "deb":
             debs.setdefault(t.codename, t)
     url = inputs.url.rstrip("/")
+    if not url or any(c.isspace() or not c.isprintable() for c in url):
+        raise ConfigError(f"repository URL {url[:80]!r} must be one word without spaces or "
+                          "control characters: it is written into the client files")
     out = []
     for codename in apt.codenames(root):
         if (target := debs.get(codename)) is None:
@@ -300,8 +305,7 @@ def update(stage: Stage, builder: Builder, inputs: Inputs) -> list[str]:
             else:
                 with log.step(f"{r.target.id}: building {r.package} {counter}"):
                     rpm = build_rpm(builder, r, spec_text(r, counter, maintainer,
-                                                          inputs.name, inputs.url),
-                                    work, counter)
+                                                          inputs.name), work, counter)
                     added += _add_rpm(stage, r.target.id, rpm, inputs.signer_for(r.target.id),
                                       fprs)
         state[r.key] = {"digest": r.digest, "version": counter}

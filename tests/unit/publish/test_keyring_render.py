@@ -50,7 +50,7 @@ def test_the_rpm_ships_one_file_per_key_and_lists_them_all() -> None:
     assert f"gpgkey=file:///{a} file:///{b}\n" in repo
     assert f"baseurl={URL}/yum/el9/\n" in repo and "[team-el9]\n" in repo
     assert "gpgcheck=1\nrepo_gpgcheck=1\n" in repo
-    spec = keyring.spec_text(r, 4, "Ops <ops@example.org>", "team", URL)
+    spec = keyring.spec_text(r, 4, "Ops <ops@example.org>", "team")
     assert "Version: 4\nRelease: 1.el9\n" in spec and "BuildArch: noarch\n" in spec
     assert "%config(noreplace) /etc/yum.repos.d/team.repo\n" in spec
     assert f"\n/{a}\n" in spec and f"%{{buildroot}}/{b}\n" in spec
@@ -95,6 +95,7 @@ def test_the_control_file() -> None:
     ("no address", keyring.DEFAULT_MAINTAINER),
     ("Evil\nInjected: yes <a@b.c>", keyring.DEFAULT_MAINTAINER),
     ("a, b <a@b.c>", keyring.DEFAULT_MAINTAINER),
+    ("%{expand:x} <a@b.c>", keyring.DEFAULT_MAINTAINER),      # an rpm macro in Packager
 ])
 def test_the_maintainer_is_the_keys_user_id_when_plain(uid: str, expected: str) -> None:
     assert keyring.maintainer_of(uid) == expected
@@ -135,3 +136,13 @@ def test_el9_gets_only_the_keys_its_clients_verify(tmp_path: Path) -> None:
         key_files = [p for p in found["rpm:el9"].files if p.startswith("etc/pki/")]
         assert key_files == [f"etc/pki/rpm-gpg/RPM-GPG-KEY-team-{new[-16:].lower()}"]
         assert found["rpm:el9"].files[key_files[0]] == keys.export(home, [new])
+
+
+@pytest.mark.parametrize("url", ["https://a.example.org/r\nTypes: deb", "https://a b", ""])
+def test_a_url_that_would_break_out_of_its_field_is_refused(tmp_path: Path, url: str) -> None:
+    from repack.errors import ConfigError
+
+    inputs = keyring.Inputs(name="team", url=url, gnupghome=tmp_path, trusted_for=lambda t: [],
+                            signer_for=lambda t: pytest.fail("no signer is needed"))
+    with pytest.raises(ConfigError, match="repository URL"):
+        keyring.rendered(tmp_path, inputs)
