@@ -25,6 +25,7 @@ directory (or the file `--config` names), whose keys win:
     valid-days = 7             # --valid-days (at least 1)
     gnupghome = "gnupg"        # --gnupghome
     key = "0123...CDEF"        # --key (fingerprint)
+    keyring-packages = false   # true: publish builds <name>-archive-keyring, <name>-release
 
     [packages.awscli]          # per PyPI project (PEP 503 names match)
     name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
@@ -88,6 +89,7 @@ class PublishSettings:
     valid_days: int | None = None
     gnupghome: Path | None = None
     key: str | None = None
+    keyring_packages: bool = False   # build <name>-archive-keyring / <name>-release
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,7 +288,8 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
     return out
 
 
-_PUBLISH_KEYS = frozenset({"repo", "url", "name", "valid-days", "gnupghome", "key"})
+_PUBLISH_KEYS = frozenset({"repo", "url", "name", "valid-days", "gnupghome", "key",
+                           "keyring-packages"})
 _PUBLISH_PATHS = frozenset({"repo", "gnupghome"})
 
 
@@ -307,6 +310,11 @@ def _publish_table(data: dict[str, object], path: Path) -> dict[str, object]:
                                   f"least 1 (got {v!r})")
             out[k] = v
             continue
+        if k == "keyring-packages":
+            if not isinstance(v, bool):
+                raise ConfigError(f"{where} keyring-packages must be true or false (got {v!r})")
+            out[k] = v
+            continue
         if not isinstance(v, str) or not v or any(c in v for c in "\n\r\0"):
             raise ConfigError(f"{where} {k} must be a non-empty one-line string (got {v!r})")
         out[k] = path.absolute().parent / Path(v).expanduser() if k in _PUBLISH_PATHS else v
@@ -322,7 +330,8 @@ def _publish(merged: dict[str, object]) -> PublishSettings:
     return PublishSettings(repo=path("repo"), url=_str(merged.get("url")),
                            name=_str(merged.get("name")),
                            valid_days=days if isinstance(days, int) else None,
-                           gnupghome=path("gnupghome"), key=_str(merged.get("key")))
+                           gnupghome=path("gnupghome"), key=_str(merged.get("key")),
+                           keyring_packages=merged.get("keyring-packages") is True)
 
 
 _KEYS = {"maintainer": frozenset({"name", "email"}),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repack import keys
-from repack.config import PublishSettings
+from repack.config import PublishSettings, Settings
 from repack.errors import ConfigError
 from repack.gpg import Signer, default_gnupghome, read_passphrase
 
@@ -75,12 +75,20 @@ def new_key_passphrase(passphrase_file: Path | None, no_passphrase: bool) -> str
     return passphrase
 
 
-def options(given: PublishArgs, cfg: PublishSettings) -> Options:
+def options(given: PublishArgs, cfg: PublishSettings, *,
+            settings: Settings | None = None) -> Options:
     """The publisher's options: each from the command line, else [publish], else its
-    default."""
+    default.  With [publish] keyring-packages, the engine and builder images of
+    `settings` (the whole configuration) build the keyring packages."""
+    from repack.container import engine
+    from repack.publish.keyring import Builder
     from repack.publish.publisher import Options
 
-    return Options(repo=repo(given.repo, cfg),
+    builder = None
+    if cfg.keyring_packages and settings is not None:
+        builder = Builder(engine=engine.detect(settings.engine, settings.limits),
+                          cache_dir=settings.cache_dir)
+    return Options(repo=repo(given.repo, cfg), keyring_builder=builder,
                    signer=signer(given.gnupghome, given.key, given.passphrase_file, cfg),
                    gnupghome=home(given.gnupghome, cfg), url=given.url or cfg.url,
                    name=given.name or cfg.name,
@@ -88,7 +96,7 @@ def options(given: PublishArgs, cfg: PublishSettings) -> Options:
 
 
 def remove(spec: str, target: str | None, given: PublishArgs, cfg: PublishSettings, *,
-           dry_run: bool = False) -> list[str]:
+           dry_run: bool = False, settings: Settings | None = None) -> list[str]:
     """`repo remove PACKAGE[=VERSION]`: what was (dry run: would be) removed, one line a
     package; a ConfigError when the repository has nothing that matches."""
     from repack.publish import publisher
@@ -98,7 +106,7 @@ def remove(spec: str, target: str | None, given: PublishArgs, cfg: PublishSettin
         root = repo(given.repo, cfg)
         lines = publisher.removal(root, package, version or None, target)
     else:
-        opts = options(given, cfg)
+        opts = options(given, cfg, settings=settings)
         root = opts.repo
         lines = publisher.remove(opts, package, version or None, target)
     if not lines:

@@ -47,8 +47,8 @@ def publish(artifacts: tuple[Path, ...], target: str | None, given: PublishArgs,
     repository REPO, atomically."""
     from repack.publish import publisher
 
-    added = publisher.publish(list(artifacts), publishing.options(given, settings.publish),
-                              target=target)
+    opts = publishing.options(given, settings.publish, settings=settings)
+    added = publisher.publish(list(artifacts), opts, target=target)
     for line in added:
         log.info(f"added {line}")
     if not added:
@@ -166,7 +166,8 @@ def repo_remove(spec: str, target: str | None, dry_run: bool, given: PublishArgs
     """Remove a package (all versions, or one; from every target, or -t TARGET) with
     the source packages (.dsc and its files, .src.rpm) only it came from, and re-sign.
     VERSION is the upstream version or the full distro version."""
-    lines = publishing.remove(spec, target, given, settings.publish, dry_run=dry_run)
+    lines = publishing.remove(spec, target, given, settings.publish, dry_run=dry_run,
+                               settings=settings)
     for line in lines:
         if dry_run:
             click.echo(f"would remove {line}")
@@ -182,7 +183,8 @@ def repo_prune(keep: int, given: PublishArgs, settings: config.Settings) -> None
     """Keep only the newest N versions of each package."""
     from repack.publish import publisher
 
-    for line in publisher.prune(publishing.options(given, settings.publish), keep):
+    opts = publishing.options(given, settings.publish, settings=settings)
+    for line in publisher.prune(opts, keep):
         log.info(f"removed {line}")
 
 
@@ -193,7 +195,7 @@ def repo_refresh(given: PublishArgs, settings: config.Settings) -> None:
     """Re-sign with a fresh Valid-Until (run it regularly, e.g. daily from cron)."""
     from repack.publish import publisher
 
-    publisher.refresh(publishing.options(given, settings.publish))
+    publisher.refresh(publishing.options(given, settings.publish, settings=settings))
 
 
 @repo.command("client-config")

@@ -46,14 +46,16 @@ def _key_files(root: Path, name: str, yum_targets: list[str]) -> dict[str, str]:
             if (root / "keys" / target_key_name(name, t)).is_file()}
 
 
-def sources_text(name: str, url: str, codenames: list[str], signed_by: str) -> str:
+def sources_text(name: str, url: str, codenames: list[str], signed_by: str, *,
+                 hint: bool = True) -> str:
     """One stanza per codename; an item may name several suites ("bookworm
-    bookworm-security", see repack.publish.security)."""
+    bookworm-security", see repack.publish.security).  hint: say how to install the
+    keyring file (not in the keyring package, which ships it)."""
     stanzas = [f"Types: deb\nURIs: {url}/apt\nSuites: {c}\nComponents: {apt.COMPONENT}\n"
                f"Signed-By: {signed_by}\n" for c in codenames]
     only = f" for {codenames[0].split()[0]} only" if len(codenames) == 1 else ""
     head = f"# {name}: signed packages built by repack{only}.\n"
-    if signed_by.startswith("/"):
+    if signed_by.startswith("/") and hint:
         head += (f"# Install the keyring first:\n"
                  f"#   curl -fsSLo {signed_by} {url}/keys/{name}.gpg\n")
     return head + "\n".join(stanzas)
@@ -66,11 +68,14 @@ def inline_key(armored: bytes) -> str:
 
 
 def repo_text(name: str, url: str, yum_targets: list[str],
-              key_files: dict[str, str] | None = None) -> str:
-    key_files = key_files or {}
+              key_files: dict[str, str] | None = None, *,
+              gpgkeys: dict[str, str] | None = None) -> str:
+    """gpgkeys: a target's gpgkey= value instead of the served keys file (the release
+    package's file:// URLs)."""
+    key_files, gpgkeys = key_files or {}, gpgkeys or {}
     sections = [f"[{name}-{t}]\nname={name} ({t})\nbaseurl={url}/yum/{t}/\nenabled=1\n"
                 f"gpgcheck=1\nrepo_gpgcheck=1\n"
-                f"gpgkey={url}/keys/{key_files.get(t, name + '.asc')}\n"
+                f"gpgkey={gpgkeys.get(t) or url + '/keys/' + key_files.get(t, name + '.asc')}\n"
                 for t in yum_targets]
     only = f" for {yum_targets[0]} only" if len(yum_targets) == 1 else ""
     return f"# {name}: signed packages built by repack{only}\n" + "\n".join(sections)
@@ -94,17 +99,31 @@ def client_texts(root: Path, name: str, url: str, armored: bytes) -> dict[str, b
     suites only) and one per yum target (its baseurl only)."""
     url = url.rstrip("/")
     files: dict[str, bytes] = {}
+    packaged = (root / "db" / "keyring.json").is_file()      # repack.publish.keyring
     for codename in apt.codenames(root):
         suites = [" ".join(security.apt_suites(root, codename))]
         files[sources_name(name, codename)] = sources_text(
             name, url, suites, f"/etc/apt/keyrings/{name}.gpg").encode()
-        files[sources_name(name, codename, inline=True)] = sources_text(
-            name, url, suites, inline_key(armored)).encode()
+        files[sources_name(name, codename, inline=True)] = (
+            (bootstrap_note(name, "apt") if packaged else "")
+            + sources_text(name, url, suites, inline_key(armored))).encode()
     yum_targets = _yum_targets(root)
     key_files = _key_files(root, name, yum_targets)
     for t in yum_targets:
-        files[repo_name(name, t)] = repo_text(name, url, [t], key_files).encode()
+        files[repo_name(name, t)] = ((bootstrap_note(name, "dnf") if packaged else "")
+                                     + repo_text(name, url, [t], key_files)).encode()
     return files
+
+
+def bootstrap_note(name: str, client: str) -> str:
+    """The first lines of a client file when the repository publishes keyring packages:
+    it only bootstraps them (the package ships the lasting one under another name)."""
+    if client == "apt":
+        return (f"# Bootstrap: save as /etc/apt/sources.list.d/{name}-bootstrap.sources,\n"
+                f"# apt-get update && apt-get install {name}-archive-keyring, then delete it:\n"
+                f"# the package's {name}.sources keeps the keys current.\n")
+    return (f"# Bootstrap: dnf install {name}-release, then delete this file: the\n"
+            f"# package's /etc/yum.repos.d/{name}.repo keeps the keys current.\n")
 
 
 def write_clients(stage: Path, name: str, url: str, armored: bytes) -> None:

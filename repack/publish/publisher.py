@@ -3,7 +3,9 @@
 Every transaction re-signs each apt distribution (fresh Date and Valid-Until) and rewrites
 keys/ and client/, so a repository never outlives its keys or its expiry unnoticed; when the
 published keys changed (`key rotate`, `key retire`), each yum target's repomd.xml and the rpms
-no published key signed are re-signed too.
+no published key signed are re-signed too.  With Options.keyring_builder (`[publish]
+keyring-packages`) the keyring packages are rebuilt into the same generation when their
+content changed (repack.publish.keyring).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import clients
+from repack.publish import clients, keyring
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.rpm import naming as rpm_naming
@@ -47,6 +49,8 @@ class Options:
     url: str | None = None       # default: the stored one, else file:// of the repository
     name: str | None = None      # default: the stored one, else "repack"
     valid_days: int = 7
+    # builds the keyring packages (repack.publish.keyring); None: the tree has none
+    keyring_builder: keyring.Builder | None = None
 
     def __post_init__(self) -> None:
         home, repo = self.gnupghome.resolve(), self.repo.resolve()
@@ -190,6 +194,10 @@ def _finish(stage: Stage, opts: Options) -> None:
     signing = Signing(every_key=opts.signer, signer_for=lambda tid: signer_for(opts, tid),
                       trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
                       origin=name, valid_days=opts.valid_days)
+    if opts.keyring_builder is not None:     # in this generation, before it is signed
+        keyring.update(stage, opts.keyring_builder, keyring.Inputs(
+            name=name, url=url, gnupghome=opts.gnupghome, trusted_for=signing.trusted_for,
+            signer_for=signing.signer_for))
     for publisher in PUBLISHERS.values():
         publisher.sign(stage, signing)
     armored = keys.export(opts.gnupghome, fprs)

@@ -104,6 +104,9 @@ def test_publish_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     only_user = config.load(None, environ={}, cwd=tmp_path).publish
     assert only_user.repo == user.parent / "user-repo" and only_user.valid_days == 30
     assert only_user.url is None
+    assert not p.keyring_packages
+    project.write_text('[publish]\nkeyring-packages = true\n')
+    assert config.load(project, environ={}).publish.keyring_packages
 
 
 @pytest.mark.parametrize("text, message", [
@@ -117,6 +120,7 @@ def test_publish_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ('[publish]\nname = "a\\nb"\n', "name must be a non-empty one-line string"),
     ('[publish]\nrepo = ""\n', "repo must be a non-empty"),
     ('publish = "r"\n', r"\[publish\] must be a table"),
+    ('[publish]\nkeyring-packages = "yes"\n', "keyring-packages must be true or false"),
 ])
 def test_bad_publish_table(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "repack.toml"
