@@ -42,6 +42,7 @@ from typing import Any
 
 import jinja2
 
+from repack import overrides
 from repack.deb import render
 from repack.errors import MetadataError, RepackError
 from repack.model import RpmSpec
@@ -219,9 +220,35 @@ def context(spec: RpmSpec) -> dict[str, object]:
     }
 
 
+def shell_value(value: str) -> Checked:
+    """An environment value for a %build `export NAME='value'` line: checked again
+    (repack.overrides.env_problem), single-quoted for the shell (``'`` -> ``'"'"'``) and
+    every ``%`` doubled, so rpm expands no macro in it."""
+    quoted = "'" + value.replace("'", "'\"'\"'") + "'"
+    return Checked(quoted.replace("%", "%%"))
+
+
+def override_context(spec: RpmSpec) -> dict[str, object]:
+    """The `[packages.<name>]` overrides as checked template values: PatchN files (applied
+    by %autosetup -p1 in order), the environment of %build, the globs %install removes."""
+    extra = spec.overrides
+    env = []
+    for name, value in extra.env:
+        if (problem := overrides.env_problem(name, value)) is not None:
+            raise RepackError(f"internal: {problem}", hint="this is a bug in repack")
+        env.append((Checked(name), shell_value(value)))
+    for glob in extra.exclude:
+        if not overrides.is_glob(glob):
+            raise RepackError(f"internal: invalid exclude glob {glob!r}",
+                              hint="this is a bug in repack")
+    return {"env": env, "exclude": [Checked(g) for g in extra.exclude],
+            "patches": [_token("patch", p.name, _FILE) for p in extra.patches]}
+
+
 def render_text(spec: RpmSpec, *, template_dirs: Sequence[Path] = ()) -> str:
     """The .spec text, in memory."""
-    return environment(template_dirs).get_template(TEMPLATE).render(context(spec))
+    return environment(template_dirs).get_template(TEMPLATE).render(
+        {**context(spec), **override_context(spec)})
 
 
 def render_spec(spec: RpmSpec, dest: Path, *, template_dirs: Sequence[Path] = ()) -> Path:
@@ -234,6 +261,9 @@ def render_spec(spec: RpmSpec, dest: Path, *, template_dirs: Sequence[Path] = ()
 
 
 def write_sources(spec: RpmSpec, sources: Path) -> None:
-    """The spec's Source1, the provenance record (JSON data, never spec text)."""
+    """The spec's Source1, the provenance record (JSON data, never spec text), and its
+    PatchN files, byte for byte as read from the config's directory."""
     if spec.provenance is not None:
         (sources / provenance.DOC_NAME).write_text(provenance.to_json(spec.provenance))
+    for patch in spec.overrides.patches:
+        (sources / patch.name).write_bytes(patch.data)
