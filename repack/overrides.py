@@ -68,6 +68,12 @@ RESERVED_ENV: dict[str, str] = {
     "GNUMAKEFLAGS": "it changes how debian/rules runs",
     "MAKELEVEL": "it changes how debian/rules runs",
     "SETUPTOOLS_SCM_PRETEND_VERSION": "the version is the verified sdist's",
+    "PWD": "the shell keeps it: the build's working directory",
+    "SHELLOPTS": "the shell reads its options from it",
+    "BASHOPTS": "the shell reads its options from it",
+    "GLIBC_TUNABLES": "the dynamic loader reads it",
+    "TAR_OPTIONS": "dpkg-source and rpmbuild run tar, which reads it (the source packages)",
+    "GZIP": "gzip reads options from it (the source packages)",
 }
 RESERVED_ENV_PREFIXES: dict[str, str] = {
     "LD_": "the dynamic loader reads it (LD_PRELOAD, LD_LIBRARY_PATH load other code)",
@@ -80,6 +86,8 @@ RESERVED_ENV_PREFIXES: dict[str, str] = {
     "QUILT_": "the patch series is repack's",
     "RPM_": "rpmbuild sets it",
     "REPACK_": "repack's own settings",
+    "PERL": "debhelper and dpkg's tools are Perl (PERL5LIB, PERL5OPT load other code)",
+    "XZ_": "xz reads options from it (the packages' compression)",
     "SETUPTOOLS_SCM_PRETEND_VERSION": "the version is the verified sdist's",
 }
 

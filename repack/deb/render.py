@@ -470,6 +470,15 @@ def render_files(
     files = {path: env.get_template(f"deb/{path}.j2").render(context) for path in FILES}
     if spec.overrides.patches:
         files["patches/series"] = "".join(f"{p.name}\n" for p in spec.overrides.patches)
+    rules = files["rules"]
+    lost = [f"env {n}" for n, _ in spec.overrides.env if f"\nexport {n} = " not in rules]
+    lost += [f"exclude {g}" for g in spec.overrides.exclude
+             if f"\trm -rf debian/{spec.binary_name}{g}\n" not in rules]
+    if lost:
+        raise ConfigError(f"the deb/rules.j2 template in use leaves out [packages] "
+                          f"{', '.join(lost)}",
+                          hint="a template override must keep the env and exclude blocks of "
+                               "the shipped templates/deb/rules.j2")
     if spec.provenance is not None:
         # Data, not a template: json.dumps does the escaping.  dh_installdocs installs it
         # as /usr/share/doc/<package>/repack-provenance.json (repack.trust.provenance.doc_path).

@@ -44,7 +44,7 @@ import jinja2
 
 from repack import overrides
 from repack.deb import render
-from repack.errors import MetadataError, RepackError
+from repack.errors import ConfigError, MetadataError, RepackError
 from repack.model import RpmSpec
 from repack.textsafe import MAINTAINER, Checked, clean_block, one_line, wrap_prose
 from repack.trust import provenance
@@ -246,9 +246,25 @@ def override_context(spec: RpmSpec) -> dict[str, object]:
 
 
 def render_text(spec: RpmSpec, *, template_dirs: Sequence[Path] = ()) -> str:
-    """The .spec text, in memory."""
-    return environment(template_dirs).get_template(TEMPLATE).render(
+    """The .spec text, in memory; a template (a user's override) that leaves out one of the
+    project's overrides is refused rather than building without it."""
+    text = environment(template_dirs).get_template(TEMPLATE).render(
         {**context(spec), **override_context(spec)})
+    extra = spec.overrides
+    lines = set(text.splitlines())
+    lost = [f"patch {p.name}" for i, p in enumerate(extra.patches, 1)
+            if f"Patch{i}:         {p.name}" not in lines]
+    lost += ["patches (%autosetup -p1)" for _ in extra.patches[:1]
+             if not any(ln.startswith("%autosetup -p1 ") for ln in lines)]
+    lost += [f"env {n}" for n, _ in extra.env
+             if not any(ln.startswith(f"export {n}=") for ln in lines)]
+    lost += [f"exclude {g}" for g in extra.exclude if f"rm -rf %{{buildroot}}{g}" not in lines]
+    if lost:
+        raise ConfigError(f"the {TEMPLATE} template in use leaves out [packages] "
+                          f"{', '.join(lost)}",
+                          hint=f"a template override must keep the PatchN, %autosetup -p1, "
+                               f"export and rm lines of the shipped templates/{TEMPLATE}")
+    return text
 
 
 def render_spec(spec: RpmSpec, dest: Path, *, template_dirs: Sequence[Path] = ()) -> Path:

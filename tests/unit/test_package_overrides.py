@@ -103,6 +103,8 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ('env = { SOURCE_DATE_EPOCH = "1" }', "env", "SOURCE_DATE_EPOCH may not be set: repack"),
     ('env = { DEB_BUILD_OPTIONS = "nostrip" }', "env", "DEB_BUILD_OPTIONS may not be set"),
     ('env = { PIP_FIND_LINKS = "/x" }', "env", "PIP_FIND_LINKS may not be set"),
+    ('env = { PERL5OPT = "-MEvil" }', "env", "PERL5OPT may not be set: debhelper"),
+    ('env = { TAR_OPTIONS = "-h" }', "env", "TAR_OPTIONS may not be set"),
     ('env = { lower = "x" }', "env", "not a variable name"),
     ('env = { X = "a\\nb" }', "env", "one printable line"),
     ('env = { X = "a\\\\" }', "env", "without a backslash"),
@@ -235,3 +237,24 @@ def test_every_override_changes_the_cache_key(tmp_path: Path,
     changed = load(tmp_path, f"[packages.tiny]\n{tables[5]}\n", monkeypatch, patch=PATCH + b" ")
     assert buildcache.cache_entry(sdist, target, image, dataclasses.replace(
         changed, cache_dir=tmp_path)) != key(tables[5])
+
+
+def test_a_template_override_that_drops_them_is_refused(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's rules.j2 or spec template from before overrides existed would build without
+    them: refused, naming what it leaves out."""
+    o = full(tmp_path, monkeypatch)
+    old = tmp_path / "templates"
+    (old / "deb").mkdir(parents=True)
+    (old / "deb" / "rules.j2").write_text("#!/usr/bin/make -f\n%:\n\tdh $@\n")
+    (old / "rpm").mkdir()
+    (old / "rpm" / "python-package.spec.j2").write_text(
+        "Name: {{ name }}\n%prep\n%autosetup -n {{ source_dir }}\n")
+    with pytest.raises(ConfigError, match=r"leaves out \[packages\] env CFLAGS_EXTRA, env "
+                       r"TINY_FLAVOUR, exclude /usr/lib/python3\*/\*/tiny/tests/\*"):
+        render.render_files(dataclasses.replace(make_spec(), overrides=o), template_dirs=[old])
+    with pytest.raises(ConfigError, match=r"leaves out \[packages\] patch 0001-fix.patch, "
+                       r"patch 0002-more.diff, patches \(%autosetup -p1\), env CFLAGS_EXTRA"):
+        rpm_render.render_text(dataclasses.replace(rpm_spec(), overrides=o), template_dirs=[old])
+    # without overrides the same templates still render
+    assert "dh $@" in render.render_files(make_spec(), template_dirs=[old])["rules"]
