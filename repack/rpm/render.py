@@ -23,7 +23,8 @@ rpm_description  the %description body: cleaned, dedented and wrapped like the D
 rpm_license      a License value: one line of at most 200 characters, else "LicenseRef-Unknown".
 rpm_url          an http(s) URL without whitespace, quotes or controls (repack.deb.render.deb_url),
                  ``%`` doubled; else None (the field is left out).
-rpm_dependency   a dependency repack built (python3dist(x) >= 1, rich deps): checked, not
+rpm_dependency   a dependency repack built (python3dist(x) >= 1, rich deps) or a [packages]
+                 override's (repack.overrides: libpq >= 14, /usr/bin/pg_config): checked, not
                  escaped: only name, operator and version characters, balanced parentheses.
 rpm_changelog_line  one of repack's own change lines, as rpm_text, never starting with ``*``.
 
@@ -55,7 +56,7 @@ LICENSE_MAX = 200
 _NBSP = "\u00a0"
 _HEADING = re.compile(r"#{1,6} +(?=[^\s#])")
 _ENTRY = re.compile(r"\*\s*(?:mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
-_DEP = re.compile(r"[A-Za-z0-9(][A-Za-z0-9._+()~^:<>=!, -]*")
+_DEP = re.compile(r"[A-Za-z0-9(/][A-Za-z0-9._+()~^:<>=!, /-]*")   # / : file dependencies
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^-]*")
 _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -28,7 +28,7 @@ VALUE = "it's 100% $HOME #1 \"q\" `x`"     # every character the files treat spe
 FULL = f"""
 [packages.Tiny_Pkg]
 depends.deb = ["libpq5 (>= 14)", "libfoo1 | libbar1:any"]
-depends.rpm = ["libpq >= 14", "libpq.so.5()(64bit)"]
+depends.rpm = ["libpq >= 14", "libpq.so.5()(64bit)", "/usr/bin/pg_config"]
 build-depends = {{ deb = ["libpq-dev"], rpm = ["libpq-devel"] }}
 exclude = ["/usr/lib/python3*/*/tiny/tests/*", "/usr/bin/tiny-debug"]
 patches = ["patches/0001-fix.patch", "patches/0002-more.diff"]
@@ -56,7 +56,7 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [[str(r) for r in g] for g in o.depends] == [["libpq5 (>= 14)"],
                                                         ["libfoo1", "libbar1:any"]]
     assert [[str(r) for r in g] for g in o.build_depends] == [["libpq-dev"]]
-    assert o.requires == ("libpq >= 14", "libpq.so.5()(64bit)")
+    assert o.requires == ("libpq >= 14", "libpq.so.5()(64bit)", "/usr/bin/pg_config")
     assert o.build_requires == ("libpq-devel",)
     assert o.exclude == ("/usr/lib/python3*/*/tiny/tests/*", "/usr/bin/tiny-debug")
     assert [(p.name, p.data) for p in o.patches] == [
@@ -190,6 +190,7 @@ def test_rpm_spec_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         lines.index("Patch2:         0002-more.diff")
     assert "%autosetup -p1 -n Django-4.2" in lines
     assert {"Requires:       libpq >= 14", "Requires:       libpq.so.5()(64bit)",
+            "Requires:       /usr/bin/pg_config",
             "BuildRequires:  libpq-devel"} <= set(lines)
     out = parsed(tmp_path / "spec", spec)      # rpm itself parses it, macros expanded
     install = out.split("\n%install\n", 1)[1]
