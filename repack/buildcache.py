@@ -43,7 +43,8 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
                 inputs: Mapping[str, object] | None = None) -> Path:
     """Where the build is cached, keyed by everything that can change the artifacts: the
     sdist, the target, the image and its archive snapshot, the templates (shipped and user
-    overrides), the maintainer, the [packages] settings, repack's version and code, the
+    overrides), the maintainer, the [packages] settings (overrides with their patches'
+    sha256), repack's version and code, the
     provenance record the packages carry (what was verified; advisories known at build
     time; the build tools with their sha256 and what verified them), and `inputs`: what
     the build installed besides the image (apt packages and build-tool wheels, by
@@ -55,7 +56,7 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
         sdist=sdist.sha256, provenance=provenance.to_json(record),
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
-        packages=sorted((k, v.name, sorted(v.allow_paths)) for k, v in settings.packages.items()),
+        packages=sorted((k, v.cache_data()) for k, v in settings.packages.items()),
         templates=[tree_digest(t) for t in templates], code=code_digest(),
         inputs=dict(inputs or {}),
     )

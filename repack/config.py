@@ -31,6 +31,13 @@ directory (or the file `--config` names), whose keys win:
     name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
     allow-paths = ["/usr/bin/aws"]          # files of the target system it may replace
 
+    [packages.psycopg2]        # overrides of one project's build (repack.overrides checks them)
+    depends = { deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }   # extra run-time deps
+    build-depends = { deb = ["libpq-dev"], rpm = ["libpq-devel"] }  # and build deps
+    exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out
+    patches = ["patches/psycopg2/0001-fix.patch"]        # -p1, beside this file; in order
+    env = { PSYCOPG_NO_BINARY = "1" }                    # the build's environment
+
 The trust policy belongs with the project (it is reviewed and committed beside the
 requirements it governs); its keyring directory is resolved beside the file that holds it.
 Secrets never live here.
@@ -50,8 +57,10 @@ from pathlib import Path
 import platformdirs
 from packaging.utils import canonicalize_name
 
+from repack import overrides
 from repack.container.engine import Limits
 from repack.errors import ConfigError, unknown_keys
+from repack.model import Overrides
 from repack.trust.policy import Policy, from_table
 
 DEFAULT_MAINTAINER = "repack <repack@example.invalid>"
@@ -65,7 +74,7 @@ _MAINTAINER = re.compile(
     rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish"}
-_PACKAGE_KEYS = {"name", "allow-paths"}
+_PACKAGE_KEYS = {"name", "allow-paths", *overrides.KEYS}
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
@@ -76,6 +85,11 @@ class PackageSettings:
 
     name: str | None = None                # the binary package's name on every target
     allow_paths: tuple[str, ...] = ()      # target-system files its package may replace
+    overrides: Overrides = field(default_factory=Overrides)   # deps, patches, excludes, env
+
+    def cache_data(self) -> list[object]:
+        """What the build cache key covers of it."""
+        return [self.name, sorted(self.allow_paths), self.overrides.cache_data()]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +123,11 @@ class Settings:
     def package_names(self) -> dict[str, str]:
         """PEP 503 name -> the package name chosen for it (`naming`'s *names*)."""
         return {k: v.name for k, v in self.packages.items() if v.name is not None}
+
+    def overrides(self, project: str) -> Overrides:
+        """The overrides of `project` (PEP 503 names match); none when it has no table."""
+        entry = self.packages.get(canonicalize_name(project))
+        return entry.overrides if entry else Overrides()
 
     def allowed_paths(self, project: str) -> frozenset[str]:
         entry = self.packages.get(canonicalize_name(project))
@@ -284,7 +303,9 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
                 and posixpath.normpath(p) == p for p in paths):
             raise ConfigError(f"{where}: allow-paths must be a list of absolute, normalised "
                               "paths like \"/usr/bin/su\"")
-        out[canonicalize_name(project)] = PackageSettings(name=name, allow_paths=tuple(paths))
+        out[canonicalize_name(project)] = PackageSettings(
+            name=name, allow_paths=tuple(paths),
+            overrides=overrides.parse(entry, where, path.absolute().parent))
     return out
 
 

@@ -197,6 +197,39 @@ class ChangelogEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Patch:
+    """One patch of `[packages.<name>] patches`, read once when the config is loaded."""
+
+    name: str                    # its file name, checked: debian/patches/<name>, rpm PatchN
+    data: bytes                  # applied with -p1 (quilt series / %autosetup -p1)
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overrides:
+    """What `[packages.<name>]` adds to one project's build (repack.overrides checks it):
+    every field is already valid for the file it is written into."""
+
+    depends: tuple[tuple[Relation, ...], ...] = ()     # Debian Depends groups (a | b)
+    build_depends: tuple[tuple[Relation, ...], ...] = ()
+    requires: tuple[str, ...] = ()                     # rpm Requires
+    build_requires: tuple[str, ...] = ()               # rpm BuildRequires
+    exclude: tuple[str, ...] = ()        # absolute globs of installed paths left out
+    patches: tuple[Patch, ...] = ()      # in the order they are applied
+    env: tuple[tuple[str, str], ...] = ()   # the build's extra environment, sorted by name
+
+    def cache_data(self) -> dict[str, object]:
+        """Everything of it that changes a build's output, for the build cache key (the
+        patches by their bytes' sha256)."""
+        return {"depends": [[str(r) for r in g] for g in self.depends],
+                "build_depends": [[str(r) for r in g] for g in self.build_depends],
+                "requires": list(self.requires), "build_requires": list(self.build_requires),
+                "exclude": list(self.exclude),
+                "patches": [[p.name, p.sha256] for p in self.patches],
+                "env": [list(kv) for kv in self.env]}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DebSpec:
     """Everything the debian/ templates need; produced by repack.deb.naming from a Project."""
 
@@ -224,6 +257,7 @@ class DebSpec:
     source_url: str
     changelog: ChangelogEntry
     provenance: Provenance | None = None    # recorded in the package (repack.trust.provenance)
+    overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,6 +308,7 @@ class RpmSpec:
     packager: str
     changelog: RpmChangelogEntry
     provenance: Provenance | None = None    # installed as %doc repack-provenance.json
+    overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,7 @@ One build, in order (`build`):
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -261,11 +262,18 @@ def missing_build_requires(project: Project, target: Target,
 
 def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,
               settings: Settings, tools: Sequence[buildreqs.BuildTool] = ()) -> DebSpec:
-    return naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
+    """The spec, with the project's `[packages.<name>]` overrides: their relations after
+    the mapped ones (so apt downloads the extra Build-Depends with the others), and the
+    patches, excludes and environment for the renderer."""
+    spec = naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
                                 date=steps.changelog_date(sdist.source_date_epoch),
                                 provenance=provenance.of(sdist, [t.file for t in tools]),
                                 names=settings.package_names())
+    extra = settings.overrides(str(sdist.release.name))
+    return dataclasses.replace(spec, depends=spec.depends + extra.depends,
+                               build_depends=spec.build_depends + extra.build_depends,
+                               overrides=extra)
 
 
 def orig_name(spec: DebSpec, sdist: Sdist) -> str:

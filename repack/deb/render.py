@@ -47,7 +47,7 @@ from typing import Any
 import jinja2
 import platformdirs
 
-from repack import log
+from repack import log, overrides
 from repack.errors import ConfigError, MappingError, MetadataError, RepackError
 from repack.model import Alternatives, DebName, DebSpec, DebVersion, Relation
 from repack.textsafe import MAINTAINER, WIDTH, Checked, clean_block, one_line, wrap_prose
@@ -435,13 +435,50 @@ def _context(spec: DebSpec, license_text: str | None) -> dict[str, object]:
     }
 
 
+def make_value(value: str) -> Checked:
+    """An environment value for a debian/rules `export NAME = value` line: checked again
+    (repack.overrides.env_problem: one printable line, no backslash, no surrounding
+    blanks), then make's own specials escaped (``$`` -> ``$$``, ``#`` -> ``\\#``)."""
+    return Checked(value.replace("$", "$$").replace("#", "\\#"))
+
+
+def override_context(spec: DebSpec) -> dict[str, object]:
+    """The `[packages.<name>]` overrides as checked template values: the environment
+    debian/rules exports and the globs it removes beneath debian/<binary package> (all
+    validated by repack.overrides when the config was read, and again here)."""
+    extra = spec.overrides
+    env = []
+    for name, value in extra.env:
+        if (problem := overrides.env_problem(name, value)) is not None:
+            raise RepackError(f"internal: {problem}", hint="this is a bug in repack")
+        env.append((Checked(name), make_value(value)))
+    for glob in extra.exclude:
+        if not overrides.is_glob(glob):
+            raise RepackError(f"internal: invalid exclude glob {glob!r}",
+                              hint="this is a bug in repack")
+    return {"env": env, "exclude": [Checked(g) for g in extra.exclude],
+            "patches": [Checked(p.name) for p in extra.patches]}
+
+
 def render_files(
     spec: DebSpec, *, license_text: str | None = None, template_dirs: Sequence[Path] = ()
 ) -> dict[str, str]:
-    """Render every file of debian/ in memory: debian-relative path -> text."""
+    """Render every file of debian/ in memory: debian-relative path -> text (the patches'
+    bytes are written by render_debian, beside their series)."""
     env = environment(template_dirs)
-    context = _context(spec, license_text)
+    context = {**_context(spec, license_text), **override_context(spec)}
     files = {path: env.get_template(f"deb/{path}.j2").render(context) for path in FILES}
+    if spec.overrides.patches:
+        files["patches/series"] = "".join(f"{p.name}\n" for p in spec.overrides.patches)
+    rules = files["rules"]
+    lost = [f"env {n}" for n, _ in spec.overrides.env if f"\nexport {n} = " not in rules]
+    lost += [f"exclude {g}" for g in spec.overrides.exclude
+             if f"\trm -rf debian/{spec.binary_name}{g}\n" not in rules]
+    if lost:
+        raise ConfigError(f"the deb/rules.j2 template in use leaves out [packages] "
+                          f"{', '.join(lost)}",
+                          hint="a template override must keep the env and exclude blocks of "
+                               "the shipped templates/deb/rules.j2")
     if spec.provenance is not None:
         # Data, not a template: json.dumps does the escaping.  dh_installdocs installs it
         # as /usr/share/doc/<package>/repack-provenance.json (repack.trust.provenance.doc_path).
@@ -476,4 +513,6 @@ def render_debian(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         path.chmod(FILES.get(rel, 0o644))
+    for patch in spec.overrides.patches:       # the quilt series dpkg-source applies
+        (debian / "patches" / patch.name).write_bytes(patch.data)
     return debian

@@ -217,9 +217,17 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
 
 def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
               tools: Sequence[buildreqs.BuildTool] = (), chosen: str | None = None) -> RpmSpec:
-    return naming.make_rpm_spec(project, sdist_filename=sdist.path.name,
+    """The spec, with the project's `[packages.<name>]` overrides: their Requires and
+    BuildRequires after the mapped ones, and the patches, excludes and environment for the
+    renderer.  (The builder is a Debian system: BuildRequires are recorded in the .src.rpm,
+    not installed.)"""
+    spec = naming.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                 source_url=sdist.release.url, target=target,
                                 packager=ctx.settings.maintainer,
                                 date=steps.changelog_date(sdist.source_date_epoch),
                                 provenance=provenance.of(sdist, [t.file for t in tools]),
                                 chosen_name=chosen)
+    extra = ctx.settings.overrides(str(sdist.release.name))
+    return dataclasses.replace(spec, requires=spec.requires + extra.requires,
+                               build_requires=spec.build_requires + extra.build_requires,
+                               overrides=extra)

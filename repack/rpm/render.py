@@ -23,7 +23,8 @@ rpm_description  the %description body: cleaned, dedented and wrapped like the D
 rpm_license      a License value: one line of at most 200 characters, else "LicenseRef-Unknown".
 rpm_url          an http(s) URL without whitespace, quotes or controls (repack.deb.render.deb_url),
                  ``%`` doubled; else None (the field is left out).
-rpm_dependency   a dependency repack built (python3dist(x) >= 1, rich deps): checked, not
+rpm_dependency   a dependency repack built (python3dist(x) >= 1, rich deps) or a [packages]
+                 override's (repack.overrides: libpq >= 14, /usr/bin/pg_config): checked, not
                  escaped: only name, operator and version characters, balanced parentheses.
 rpm_changelog_line  one of repack's own change lines, as rpm_text, never starting with ``*``.
 
@@ -42,8 +43,9 @@ from typing import Any
 
 import jinja2
 
+from repack import overrides
 from repack.deb import render
-from repack.errors import MetadataError, RepackError
+from repack.errors import ConfigError, MetadataError, RepackError
 from repack.model import RpmSpec
 from repack.textsafe import MAINTAINER, Checked, clean_block, one_line, wrap_prose
 from repack.trust import provenance
@@ -54,7 +56,7 @@ LICENSE_MAX = 200
 _NBSP = "\u00a0"
 _HEADING = re.compile(r"#{1,6} +(?=[^\s#])")
 _ENTRY = re.compile(r"\*\s*(?:mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
-_DEP = re.compile(r"[A-Za-z0-9(][A-Za-z0-9._+()~^:<>=!, -]*")
+_DEP = re.compile(r"[A-Za-z0-9(/][A-Za-z0-9._+()~^:<>=!, /-]*")   # / : file dependencies
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^-]*")
 _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -219,9 +221,51 @@ def context(spec: RpmSpec) -> dict[str, object]:
     }
 
 
+def shell_value(value: str) -> Checked:
+    """An environment value for a %build `export NAME='value'` line: checked again
+    (repack.overrides.env_problem), single-quoted for the shell (``'`` -> ``'"'"'``) and
+    every ``%`` doubled, so rpm expands no macro in it."""
+    quoted = "'" + value.replace("'", "'\"'\"'") + "'"
+    return Checked(quoted.replace("%", "%%"))
+
+
+def override_context(spec: RpmSpec) -> dict[str, object]:
+    """The `[packages.<name>]` overrides as checked template values: PatchN files (applied
+    by %autosetup -p1 in order), the environment of %build, the globs %install removes."""
+    extra = spec.overrides
+    env = []
+    for name, value in extra.env:
+        if (problem := overrides.env_problem(name, value)) is not None:
+            raise RepackError(f"internal: {problem}", hint="this is a bug in repack")
+        env.append((Checked(name), shell_value(value)))
+    for glob in extra.exclude:
+        if not overrides.is_glob(glob):
+            raise RepackError(f"internal: invalid exclude glob {glob!r}",
+                              hint="this is a bug in repack")
+    return {"env": env, "exclude": [Checked(g) for g in extra.exclude],
+            "patches": [_token("patch", p.name, _FILE) for p in extra.patches]}
+
+
 def render_text(spec: RpmSpec, *, template_dirs: Sequence[Path] = ()) -> str:
-    """The .spec text, in memory."""
-    return environment(template_dirs).get_template(TEMPLATE).render(context(spec))
+    """The .spec text, in memory; a template (a user's override) that leaves out one of the
+    project's overrides is refused rather than building without it."""
+    text = environment(template_dirs).get_template(TEMPLATE).render(
+        {**context(spec), **override_context(spec)})
+    extra = spec.overrides
+    lines = set(text.splitlines())
+    lost = [f"patch {p.name}" for i, p in enumerate(extra.patches, 1)
+            if f"Patch{i}:         {p.name}" not in lines]
+    lost += ["patches (%autosetup -p1)" for _ in extra.patches[:1]
+             if not any(ln.startswith("%autosetup -p1 ") for ln in lines)]
+    lost += [f"env {n}" for n, _ in extra.env
+             if not any(ln.startswith(f"export {n}=") for ln in lines)]
+    lost += [f"exclude {g}" for g in extra.exclude if f"rm -rf %{{buildroot}}{g}" not in lines]
+    if lost:
+        raise ConfigError(f"the {TEMPLATE} template in use leaves out [packages] "
+                          f"{', '.join(lost)}",
+                          hint=f"a template override must keep the PatchN, %autosetup -p1, "
+                               f"export and rm lines of the shipped templates/{TEMPLATE}")
+    return text
 
 
 def render_spec(spec: RpmSpec, dest: Path, *, template_dirs: Sequence[Path] = ()) -> Path:
@@ -234,6 +278,9 @@ def render_spec(spec: RpmSpec, dest: Path, *, template_dirs: Sequence[Path] = ()
 
 
 def write_sources(spec: RpmSpec, sources: Path) -> None:
-    """The spec's Source1, the provenance record (JSON data, never spec text)."""
+    """The spec's Source1, the provenance record (JSON data, never spec text), and its
+    PatchN files, byte for byte as read from the config's directory."""
     if spec.provenance is not None:
         (sources / provenance.DOC_NAME).write_text(provenance.to_json(spec.provenance))
+    for patch in spec.overrides.patches:
+        (sources / patch.name).write_bytes(patch.data)

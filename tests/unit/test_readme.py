@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import math
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,6 +141,10 @@ def test_config_blocks_load(b: Block, tmp_path: Path) -> None:
     """Each configuration example is a valid repack.toml: no unknown key, no wrong type."""
     f = tmp_path / "repack.toml"
     f.write_text(b.text)
+    for table in tomllib.loads(b.text).get("packages", {}).values():
+        for patch in table.get("patches", []):     # patch files must exist
+            (tmp_path / patch).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / patch).write_bytes(b"--- a/x\n+++ b/x\n")
     config.load(f, environ={})
 
 
