@@ -22,7 +22,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
-from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack import buildcache, buildreqs, clibs, log, metadata, owned, steps
 from repack.buildreqs import backend_path
 from repack.container import images
 from repack.container.engine import Container
@@ -137,6 +137,7 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
     pkg_info = metadata.read_pkg_info(tree, project=name)
     first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
+    clibs.refuse_unbuildable(first, clibs.scan(tree))     # Rust, CUDA: exit 7 before a build
     rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
     rpm.src_dir.mkdir()
     # A copy: upstream code may rewrite the one in the builder; the host reads its own.
