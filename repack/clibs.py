@@ -93,6 +93,7 @@ class DevIndex:
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)      # under usr/include
     subheaders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # one dir deeper
     installed: frozenset[str] = frozenset()
+    builder_headers: frozenset[str] = frozenset()   # "stdatomic.h", "sys/types.h", "atomic"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,6 +250,9 @@ def refuse_unbuildable(project: Project, needs: NativeNeeds) -> None:
 _PC_PATH = re.compile(r"usr/(?:lib/(?:[^/]+/)?|share/)pkgconfig/([^/]+)\.pc")
 _TOOL_PATH = re.compile(r"usr/bin/([^/]+-config)")
 _LIB_PATH = re.compile(r"usr/lib/(?:[^/]+/)?lib([^/]+)\.so")
+# What python3-all-dev (every native build's Build-Depends) brings, and its alternatives:
+# <Python.h> is no library to look for.
+_PYTHON_DEV = re.compile(r"(lib)?python3(\.[0-9]+)?-(dev|dbg)|pypy3-dev")
 _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")     # Policy 5.6.1: nothing else reaches control
 
 
@@ -257,9 +261,11 @@ def _put(index: dict[str, tuple[str, ...]], key: str, owners: tuple[str, ...]) -
     index[key] = before + tuple(o for o in owners if o not in before)
 
 
-def parse_dev_contents(text: str, installed: Collection[str] = ()) -> DevIndex:
+def parse_dev_contents(text: str, installed: Collection[str] = (),
+                       builder_headers: Collection[str] = ()) -> DevIndex:
     """Contents lines (``path  section/package,section/package``) -> DevIndex; lines for
-    other paths are ignored."""
+    other paths are ignored.  *installed*: the builder's packages; *builder_headers*: the
+    include names its compilers resolve already."""
     maps: dict[str, dict[str, tuple[str, ...]]] = {
         k: {} for k in ("pkgconfig", "tools", "libraries", "headers", "subheaders")}
     for line in text.splitlines():
@@ -282,7 +288,8 @@ def parse_dev_contents(text: str, installed: Collection[str] = ()) -> DevIndex:
             _put(maps["tools"], m[1], owners)
         elif m := _LIB_PATH.fullmatch(path):
             _put(maps["libraries"], m[1], owners)
-    return DevIndex(**maps, installed=frozenset(installed))
+    return DevIndex(**maps, installed=frozenset(installed),
+                    builder_headers=frozenset(builder_headers))
 
 
 def _pick(candidates: Sequence[str], chosen: Collection[str], *, strong: bool) -> str | None:
@@ -310,12 +317,15 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
     for name in needs.libraries:
         signals.append((name, f"-l{name}", index.libraries.get(name, ()), False))
     for name in needs.headers:
+        if name in index.builder_headers:
+            continue
         found = index.headers.get(name) or index.subheaders.get(name, ())
         signals.append((name, name, found, False))
     packages: dict[str, list[str]] = {}
     dropped: list[str] = []
     for _name, shown, candidates, strong in signals:
-        if not candidates or any(c in index.installed for c in candidates):
+        if not candidates or any(c in index.installed or _PYTHON_DEV.fullmatch(c)
+                                 for c in candidates):
             continue
         usable = [c for c in candidates if not available or c in available]
         pick = _pick(usable, packages, strong=strong)
@@ -337,7 +347,8 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
 # Runs in the builder image, network on, no upstream code: apt fetches the Contents indices
 # of the target's suites (checked against the signed Release files like any list); only the
 # development files are kept (headers three levels deep, .pc files, *-config tools, lib*.so),
-# with the packages already installed in the builder.
+# with the packages already installed in the builder and the headers its compilers find
+# (GCC's own <stdatomic.h>, <omp.h> and C++ headers are not under usr/include).
 FETCH_SCRIPT = r"""set -eu
 KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so)[[:space:]]'
 T=Acquire::IndexTargets::deb::Contents-deb
@@ -349,23 +360,32 @@ ls /var/lib/apt/lists/*_Contents-* >/dev/null
 for f in /var/lib/apt/lists/*_Contents-*; do /usr/lib/apt/apt-helper cat-file "$f"; done \
     | grep -E "$KEEP" | gzip -1 > /out/dev-contents.gz
 dpkg-query -W -f '${Package}\n' > /out/installed
+for d in /usr/include /usr/include/*-linux-gnu /usr/lib/gcc/*/*/include /usr/include/c++/* \
+        /usr/include/*/c++/*; do
+    [ -d "$d" ] && (cd "$d" && find . -maxdepth 3 \( -type f -o -type l \) | sed 's|^\./||')
+done | sort -u > /out/headers
 """  # noqa: E501 (a shell regular expression, kept whole)
 
 
+CACHE_VERSION = 2      # bump when FETCH_SCRIPT or the cached layout changes
+
+
 def cache_file(image: Image, cache_dir: Path) -> Path:
-    return cache_dir / "dev-contents" / f"{image.tag.rsplit('/', 1)[-1].replace(':', '-')}.gz"
+    name = image.tag.rsplit("/", 1)[-1].replace(":", "-")
+    return cache_dir / "dev-contents" / f"{name}-v{CACHE_VERSION}.gz"
 
 
 def dev_index(engine: Engine, image: Image, cache_dir: Path) -> DevIndex:
     """The DevIndex of a deb target's archive, fetched once per builder image into the cache
-    (about 70 MB of Contents downloaded, 2 MB kept).  The installed packages travel in the
-    same gzip file, after a line ``#installed``."""
+    (2 MB kept).  The installed packages and the builder's headers travel in the same gzip
+    file, after the lines ``#installed`` and ``#headers``."""
     path = cache_file(image, cache_dir)
     if not path.is_file():
         _fetch(engine, image, path)
     text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
-    contents, _, installed = text.partition("\n#installed\n")
-    return parse_dev_contents(contents, installed.split())
+    contents, _, rest = text.partition("\n#installed\n")
+    installed, _, headers = rest.partition("\n#headers\n")
+    return parse_dev_contents(contents, installed.split(), headers.split())
 
 
 def _fetch(engine: Engine, image: Image, dest: Path) -> None:
@@ -392,4 +412,6 @@ def _fetch(engine: Engine, image: Image, dest: Path) -> None:
                  f"{time.monotonic() - started:.0f} s")
         data = gzip.decompress((work / "out" / "dev-contents.gz").read_bytes())
         installed = (work / "out" / "installed").read_bytes()
-        write_file(dest, gzip.compress(data + b"\n#installed\n" + installed, compresslevel=1))
+        headers = (work / "out" / "headers").read_bytes()
+        write_file(dest, gzip.compress(data + b"\n#installed\n" + installed + b"\n#headers\n"
+                                       + headers, compresslevel=1))

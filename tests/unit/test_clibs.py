@@ -29,7 +29,9 @@ usr/lib/x86_64-linux-gnu/pkgconfig/libffi.pc            libdevel/libffi-dev
 usr/include/zlib.h                                      libdevel/zlib1g-dev
 usr/include/Poco/zlib.h                                 libdevel/libpoco-dev
 usr/include/stdio.h                                     libdevel/libc6-dev
-usr/include/python3.11/Python.h                         libdevel/libpython3.11-dev
+usr/include/python3.11/Python.h                         libdevel/libpython3.11-dbg,libdevel/libpython3.11-dev
+usr/include/pypy3.9/Python.h                            libdevel/pypy3-dev
+usr/include/dmlc/omp.h                                  libdevel/libdmlc-dev
 usr/bin/pkg-config                                      devel/pkgconf
 usr/include/boost/beast/zlib.hpp                        libdevel/libboost1.74-dev,libdevel/libboost1.81-dev
 usr/include/a/common.h                                  libdevel/liba-dev
@@ -37,11 +39,12 @@ usr/include/b/common.h                                  libdevel/libb-dev
 usr/include/evil.h                                      libdevel/Evil;rm
 usr/share/doc/libyaml-dev/copyright                     doc/libyaml-dev
 """  # noqa: E501 (Contents lines, kept whole)
-INSTALLED = ["libc6-dev", "libpython3.11-dev", "dpkg-dev"]
+INSTALLED = ["libc6-dev", "dpkg-dev"]
+BUILDER_HEADERS = ["stdio.h", "omp.h", "stdatomic.h", "sys/types.h"]   # GCC's and libc's
 
 
 def index() -> clibs.DevIndex:
-    return clibs.parse_dev_contents(CONTENTS, INSTALLED)
+    return clibs.parse_dev_contents(CONTENTS, INSTALLED, BUILDER_HEADERS)
 
 
 def write(tree: Path, files: dict[str, str]) -> Path:
@@ -101,15 +104,17 @@ def test_lxml_like_config_tools_and_pkg_config(tmp_path: Path) -> None:
                         "XML2_CONFIG = 'xml2-config'\nXSLT_CONFIG = 'xslt-config'\n"
                         "def version(lib):\n    return run_command('pkg-config', "
                         "'--modversion', lib)\nLIBS = ['libxml-2.0', 'libxslt', 'check']\n",
-        "src/lxml/etree.c": "#include <Python.h>\n#include <stdio.h>\n"
+        "src/lxml/etree.c": "#include <Python.h>\n#include <stdio.h>\n#include <omp.h>\n"
                             "#include \"libxml/parser.h\"\n",
     })
     needs = clibs.scan(tree)
     assert set(needs.tools) == {"xml2-config", "xslt-config", "pkg-config"}
     assert "libxml-2.0" in needs.pkgconfig and "check" not in needs.pkgconfig
     chosen = clibs.choose(needs, index())
-    # Python.h and stdio.h are in the builder already; pkg-config comes with pkgconf.
+    # Python.h comes with python3-all-dev, stdio.h and GCC's omp.h are in the builder
+    # already (not libdmlc-dev's dmlc/omp.h); pkg-config comes with pkgconf.
     assert chosen.packages == ("libxml2-dev", "libxslt1-dev", "pkgconf")
+    assert not chosen.dropped
 
 
 def test_meson_and_cmake_dependencies(tmp_path: Path) -> None:
