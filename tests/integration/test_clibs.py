@@ -74,7 +74,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         proc = run_repack(["build", f"{NAME}==1.0", "-t", "debian-12", "-o", str(tmp / "out"),
                            "-v"], env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 0, proc.stderr
-    print(f"tiny-yaml built in {time.monotonic() - started:.0f} s")   # noqa: T201 (-s shows it)
+    print(f"tiny-yaml built in {time.monotonic() - started:.0f} s")     # shown with -s
     (deb,) = (tmp / "out" / "debian-12").glob("*.deb")
     (changes,) = (tmp / "out" / "debian-12").glob("*.changes")
     (dsc,) = (tmp / "out" / "debian-12").glob("*.dsc")
