@@ -84,9 +84,9 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
         chosen = ctx.settings.package_names().get(sdist.release.name)
         naming.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
-        images.ensure(ctx.engine, image)
         with steps.work_dir(ctx, "build-") as work:
-            p = unpack(sdist, image, ctx, work)
+            p = unpack(sdist, image, ctx, work)     # refuses Rust and CUDA before the image
+            images.ensure(ctx.engine, image)
             with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
                 tools = install_tools(p, c, target, ctx)
                 entry = buildcache.cache_entry(

@@ -189,3 +189,34 @@ def test_cuda_is_refused_and_plain_c_is_not(tmp_path: Path) -> None:
     # A Cargo.toml beside pure Python builds nothing from it.
     clibs.refuse_unbuildable(project(native=False),
                              clibs.scan(write(tmp_path / "p", {"Cargo.toml": "\n"})))
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("target", ["debian-12", "el9"])
+def test_a_maturin_project_is_refused_before_any_build(tmp_path: Path, target: str) -> None:
+    """The real CLI on a real sdist from the loopback index: exit 7 with one line, before
+    any builder image or container is used (the cache dir stays without images)."""
+    import subprocess
+    import sys
+
+    from localindex import LocalIndex
+    from sdists import make_sdist
+
+    sdist = make_sdist(tmp_path / "sdists", "rusty", "1.0", {
+        "pyproject.toml": b'[build-system]\nrequires = ["maturin>=1,<2"]\n'
+                          b'build-backend = "maturin"\n\n[project]\nname = "rusty"\n'
+                          b'version = "1.0"\n',
+        "Cargo.toml": b"[package]\nname = 'rusty'\n", "src/lib.rs": b"\n"})
+    with LocalIndex() as index:
+        index.add("rusty", sdist.name, sdist.read_bytes())
+        proc = subprocess.run([sys.executable, "-m", "repack", "build", "rusty==1.0", "-t",
+                               target, "-o", str(tmp_path / "out")], capture_output=True,
+                              text=True, check=False, timeout=120,
+                              env={**os.environ, "PIP_INDEX_URL": index.url,
+                                   "REPACK_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 7, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == [("error: rusty: needs a Rust toolchain and crates (its build backend is "
+                      "maturin), which the offline builder cannot download")], proc.stderr
+    assert not (tmp_path / "cache" / "images").exists()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.deb"))
