@@ -261,11 +261,25 @@ def _put(index: dict[str, tuple[str, ...]], key: str, owners: tuple[str, ...]) -
     index[key] = before + tuple(o for o in owners if o not in before)
 
 
+def _keys(path: str) -> list[tuple[str, str]]:
+    """(kind, name) of a Contents path, by the DevIndex field it goes into."""
+    if path.startswith("usr/include/"):
+        rel = path.removeprefix("usr/include/")
+        return [("headers", rel), *([("subheaders", rel.split("/", 1)[1])] if "/" in rel else [])]
+    for kind, pattern in (("pkgconfig", _PC_PATH), ("tools", _TOOL_PATH),
+                          ("libraries", _LIB_PATH)):
+        if m := pattern.fullmatch(path):
+            return [(kind, m[1])]
+    return []
+
+
 def parse_dev_contents(text: str, installed: Collection[str] = (),
-                       builder_headers: Collection[str] = ()) -> DevIndex:
+                       builder_headers: Collection[str] = (), *,
+                       wanted: Collection[str] | None = None) -> DevIndex:
     """Contents lines (``path  section/package,section/package``) -> DevIndex; lines for
-    other paths are ignored.  *installed*: the builder's packages; *builder_headers*: the
-    include names its compilers resolve already."""
+    other paths are ignored, and with *wanted* those for other names (one build's names:
+    a fraction of a second instead of seconds for the whole index).  *installed*: the
+    builder's packages; *builder_headers*: the include names its compilers resolve."""
     maps: dict[str, dict[str, tuple[str, ...]]] = {
         k: {} for k in ("pkgconfig", "tools", "libraries", "headers", "subheaders")}
     for line in text.splitlines():
@@ -273,21 +287,13 @@ def parse_dev_contents(text: str, installed: Collection[str] = (),
         path = path.strip()
         if not path or not where:
             continue
+        keys = [(k, n) for k, n in _keys(path) if wanted is None or n in wanted]
+        if not keys:
+            continue
         owners = tuple(o for loc in where.split(",")
                        if _DEB_NAME.fullmatch(o := loc.rsplit("/", 1)[-1]))
-        if not owners:
-            continue
-        if path.startswith("usr/include/"):
-            rel = path.removeprefix("usr/include/")
-            _put(maps["headers"], rel, owners)
-            if "/" in rel:
-                _put(maps["subheaders"], rel.split("/", 1)[1], owners)
-        elif m := _PC_PATH.fullmatch(path):
-            _put(maps["pkgconfig"], m[1], owners)
-        elif m := _TOOL_PATH.fullmatch(path):
-            _put(maps["tools"], m[1], owners)
-        elif m := _LIB_PATH.fullmatch(path):
-            _put(maps["libraries"], m[1], owners)
+        for kind, name in keys if owners else ():
+            _put(maps[kind], name, owners)
     return DevIndex(**maps, installed=frozenset(installed),
                     builder_headers=frozenset(builder_headers))
 
@@ -375,7 +381,8 @@ def cache_file(image: Image, cache_dir: Path) -> Path:
     return cache_dir / "dev-contents" / f"{name}-v{CACHE_VERSION}.gz"
 
 
-def dev_index(engine: Engine, image: Image, cache_dir: Path) -> DevIndex:
+def dev_index(engine: Engine, image: Image, cache_dir: Path,
+              needs: NativeNeeds | None = None) -> DevIndex:
     """The DevIndex of a deb target's archive, fetched once per builder image into the cache
     (2 MB kept).  The installed packages and the builder's headers travel in the same gzip
     file, after the lines ``#installed`` and ``#headers``."""
@@ -385,7 +392,9 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path) -> DevIndex:
     text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
-    return parse_dev_contents(contents, installed.split(), headers.split())
+    wanted = None if needs is None else {*needs.pkgconfig, *needs.tools, *needs.libraries,
+                                         *needs.headers}
+    return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 
 def _fetch(engine: Engine, image: Image, dest: Path) -> None:

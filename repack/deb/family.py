@@ -290,7 +290,7 @@ def dev_packages(project: Project, needs: clibs.NativeNeeds, image: images.Image
     target archive's Contents index; said on stderr and in the build log."""
     if not project.has_native_code:
         return clibs.Chosen(packages=(), reasons=())
-    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir)
+    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, needs)
     chosen = clibs.choose(needs, index, available=archive.packages)
     log.info(f"{project.name}: C libraries: {chosen.describe()}")
     return chosen

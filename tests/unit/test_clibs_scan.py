@@ -78,6 +78,14 @@ def test_parse_contents_indexes_dev_files() -> None:
     assert "libc6-dev" in idx.installed
 
 
+def test_parse_only_the_wanted_names() -> None:
+    idx = clibs.parse_dev_contents(CONTENTS, wanted={"yaml.h", "libxml/parser.h", "xml2-config"})
+    assert dict(idx.headers) == {"yaml.h": ("libyaml-dev",)}
+    assert dict(idx.subheaders) == {"libxml/parser.h": ("libxml2-dev",)}
+    assert dict(idx.tools) == {"xml2-config": ("libxml2-dev",)}
+    assert not idx.pkgconfig and not idx.libraries
+
+
 def test_pyyaml_like_sdist_maps_to_libyaml_dev(tmp_path: Path) -> None:
     tree = write(tmp_path, {
         "setup.py": "from setuptools import setup, Extension\n"
