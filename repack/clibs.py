@@ -35,6 +35,7 @@ from repack.container.images import Image
 from repack.errors import MappingError, RepackError
 from repack.files import write_file
 from repack.model import Project
+from repack.textsafe import one_line
 
 __all__ = ["Chosen", "DevIndex", "NativeNeeds", "choose", "dev_index", "parse_dev_contents",
            "refuse_unbuildable", "scan"]
@@ -55,6 +56,7 @@ RUST_BUILD_REQUIRES = frozenset({"setuptools-rust", "maturin", "puccinialin"})
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([A-Za-z0-9_./+-]{1,200})[>"]', re.MULTILINE)
 _CYTHON_EXTERN = re.compile(r'cdef\s+extern\s+from\s+["\']([A-Za-z0-9_./+-]{1,200})["\']')
+_NAME = re.compile(r"[A-Za-z0-9_.+-]{1,100}")
 _LITERAL = re.compile(r'["\']([A-Za-z0-9_.+-]{1,100})["\']')
 _LIBRARIES = re.compile(r'libraries\s*=\s*\[([^\]]{0,2000})\]')
 _MESON_LIB = re.compile(r'find_library\(\s*["\']([A-Za-z0-9_.+-]{1,100})["\']')
@@ -173,14 +175,15 @@ class _Found:
         _add(self.libraries, _MESON_LIB.findall(text))
         _add(self.pkgconfig, _MESON_DEP.findall(text))
         for group in _CMAKE_PKG.findall(text):
-            _add(self.pkgconfig, [re.split(r"[<>=]", w, maxsplit=1)[0] for w in group.split()
-                                  if w not in _CMAKE_WORDS and not w.startswith("$")])
+            names = [re.split(r"[<>=]", w, maxsplit=1)[0] for w in group.split()
+                     if w not in _CMAKE_WORDS]
+            _add(self.pkgconfig, [n for n in names if _NAME.fullmatch(n)])
         if _PKG_CONFIG_USE.search(text):
             _add(self.pkgconfig, [s for s in _LITERAL.findall(text) if _pc_like(s)])
         if self.rust is None and (m := _RUST_TEXT.search(text)):
-            self.rust = f"{rel} uses {m.group(0)}"
+            self.rust = f"{one_line(rel)[:200]} uses {m.group(0)}"
         if self.cuda is None and (m := _CUDA_TEXT.search(text)):
-            self.cuda = f"{rel} uses {m.group(0)}"
+            self.cuda = f"{one_line(rel)[:200]} uses {m.group(0)}"
 
     def source_text(self, text: str, shipped: Collection[str]) -> None:
         _add(self.headers, [h for h in [*_INCLUDE.findall(text), *_CYTHON_EXTERN.findall(text)]
