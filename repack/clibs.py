@@ -377,6 +377,7 @@ done | sort -u > /out/headers
 
 
 CACHE_VERSION = 2      # bump when FETCH_SCRIPT or the cached layout changes
+RETRY_AFTER = 6 * 3600  # seconds before a Contents index that failed is fetched again
 
 
 def cache_file(image: Image, cache_dir: Path) -> Path:
@@ -390,8 +391,21 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     (2 MB kept).  The installed packages and the builder's headers travel in the same gzip
     file, after the lines ``#installed`` and ``#headers``."""
     path = cache_file(image, cache_dir)
+    failed = path.with_name(path.name + ".unavailable")
     if not path.is_file():
-        _fetch(engine, image, path)
+        try:
+            recent = time.time() - failed.stat().st_mtime < RETRY_AFTER
+        except OSError:
+            recent = False
+        if recent or not _fetch(engine, image, path):
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            if not recent:
+                failed.touch()
+            log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
+                     "and verified (a mirror mid-sync?); C libraries are not looked up, a "
+                     "build that needs one fails naming it (tried again after "
+                     f"{RETRY_AFTER // 3600} hours)")
+            return DevIndex()
     text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
@@ -400,7 +414,10 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 
-def _fetch(engine: Engine, image: Image, dest: Path) -> None:
+def _fetch(engine: Engine, image: Image, dest: Path) -> bool:
+    """Fetch and keep the development lines of the Contents index; False when apt could not
+    fetch or verify it (a mirror serving Contents files that do not match its Release file,
+    as repack.container.images meets too)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with (log.step(f"Fetching the Contents index of {image.target.id} for C libraries "
                    "(network on, once per builder image)"),
@@ -416,8 +433,8 @@ def _fetch(engine: Engine, image: Image, dest: Path) -> None:
                 Mount(source=work / "out", target="/out"),
                 Mount(source=work / "fetch.sh", target="/fetch/fetch.sh", readonly=True)])
         except RepackError as e:
-            raise MappingError(f"{image.target.id}: the archive's Contents index could not be "
-                               f"fetched to find the C libraries a build needs: {e}") from e
+            log.debug(f"{image.target.id}: fetching the Contents index failed: {e}")
+            return False
         fetched = next((ln.strip() for ln in output.splitlines() if ln.startswith("Fetched ")),
                        "Fetched nothing new")
         log.info(f"{image.target.id}: Contents index: {fetched.rstrip('.')} in "
@@ -427,3 +444,4 @@ def _fetch(engine: Engine, image: Image, dest: Path) -> None:
         headers = (work / "out" / "headers").read_bytes()
         write_file(dest, gzip.compress(data + b"\n#installed\n" + installed + b"\n#headers\n"
                                        + headers, compresslevel=1))
+    return True

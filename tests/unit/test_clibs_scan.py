@@ -228,3 +228,21 @@ def test_a_maturin_project_is_refused_before_any_build(tmp_path: Path, target: s
                       "maturin), which the offline builder cannot download")], proc.stderr
     assert not (tmp_path / "cache" / "images").exists()
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.deb"))
+
+
+def test_a_contents_index_that_failed_recently_is_not_fetched_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mirror serving Contents files that do not match its signed Release (trixie's, while
+    it syncs) costs one try per RETRY_AFTER, not one per build: the builds go on without."""
+    from repack import targets
+    from repack.container import images
+
+    image = images.image_for(targets.load("debian-13"), "builder", tmp_path)
+    marker = clibs.cache_file(image, tmp_path)
+    marker = marker.with_name(marker.name + ".unavailable")
+    marker.parent.mkdir(parents=True)
+    marker.touch()
+    index = clibs.dev_index(None, image, tmp_path,  # type: ignore[arg-type] # no engine used
+                            clibs.NativeNeeds(headers=("yaml.h",)))
+    assert index == clibs.DevIndex()
+    assert "Contents index could not be fetched" in capsys.readouterr().err
