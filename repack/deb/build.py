@@ -58,6 +58,7 @@ shutil.copytree(src, copy, symlinks=True)
 print(build.ProjectBuilder(copy).metadata_path(out))
 """
 
+PRISTINE = ".pristine-source"   # under rendered/: see DebianBuild.keep_pristine
 DebKind = Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes"]
 METADATA_LIMIT = 16 << 20      # a METADATA or entry_points.txt larger than this is hostile
 
@@ -304,13 +305,23 @@ class DebianBuild:
                 rendered=self.debian_files, project=self.project)
 
 
-    def discard(self, c: Container, spec: DebSpec, *, orig: str) -> None:
+    def keep_pristine(self, srcdir: str) -> None:
+        """A copy of the source tree before any upstream code ran, beside the rendered files
+        (host-written, read-only in the container), for a build that must run again."""
+        shutil.copytree(self.work / "build" / srcdir, self.rendered / PRISTINE, symlinks=True)
+
+    def discard(self, c: Container, spec: DebSpec, srcdir: str, *, orig: str) -> None:
         """Remove what a dpkg-buildpackage run of spec wrote (the orig tarball stays), in the
-        build directory and among the collected copies, so that the build can run again."""
+        build directory and among the collected copies, and put the source tree back as it
+        was unpacked (a build writes generated sources into it: PyYAML's _yaml.c, which
+        dpkg-source then refuses as an upstream change), so that the build can run again.
+        The container does it: the host never writes where upstream code did."""
         names = [n for n in expected_files(spec, orig=orig,
                                            build_arch=deb_arch(self.image.target.platform_machine))
                  if n != orig]
-        c.exec(["rm", "-f", "--", *(f"/build/{n}" for n in names)], project=self.project)
+        c.exec(["rm", "-rf", "--", f"/build/{srcdir}", *(f"/build/{n}" for n in names)],
+               project=self.project)
+        c.exec(["cp", "-a", f"/rendered/{PRISTINE}", f"/build/{srcdir}"], project=self.project)
         shutil.rmtree(self.collected, ignore_errors=True)
 
 

@@ -115,7 +115,7 @@ def dpkg_buildpackage(p: Prepared, c: Container, spec: DebSpec,
         return artifacts
     log.warn(f"{p.deb.project}: the build compiled no extension (its sources are optional or "
              "a library is missing); building it again as Architecture: all")
-    p.deb.discard(c, spec, orig=orig)
+    p.deb.discard(c, spec, p.srcdir, orig=orig)
     spec = dataclasses.replace(spec, architecture="all")
     p.deb.render(c, p.srcdir, spec, license_text=p.deb.license_text)
     return p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
@@ -204,6 +204,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
                           apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
         if first.has_native_code:
             deb.notes.append(f"repack: C libraries: {dev.describe()}")
+            deb.keep_pristine(srcdir)       # in case it builds again as Architecture: all
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
         missing = missing_build_requires(first, target, archive)
