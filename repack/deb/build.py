@@ -58,6 +58,7 @@ shutil.copytree(src, copy, symlinks=True)
 print(build.ProjectBuilder(copy).metadata_path(out))
 """
 
+PRISTINE = ".pristine-source"   # under rendered/: see DebianBuild.keep_pristine
 DebKind = Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes"]
 METADATA_LIMIT = 16 << 20      # a METADATA or entry_points.txt larger than this is hostile
 
@@ -135,6 +136,8 @@ class DebianBuild:
         self.rendered = work / "rendered"     # debian/ as rendered: host-written, mounted ro
         self.collected = work / "collected"   # the checked artifacts: never mounted
         self.debian_files: dict[str, bytes] = {}
+        self.license_text: str | None = None   # as last rendered
+        self.notes: list[str] = []              # lines repack adds to the top of build.log
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
         self.apt_files: tuple[AptFile, ...] = ()
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
@@ -274,6 +277,7 @@ class DebianBuild:
         """Render debian/ where only the host writes, remember it (the debian tar must hold
         exactly these files), and have the container copy it into the source tree: the host
         never writes into a tree that upstream code could have turned into symlinks."""
+        self.license_text = license_text
         tree = self.rendered / srcdir
         shutil.rmtree(tree, ignore_errors=True)
         tree.mkdir()
@@ -293,12 +297,46 @@ class DebianBuild:
             output = c.exec(["dpkg-buildpackage", "-us", "-uc", "-sa"], workdir=f"/build/{srcdir}",
                             env={**APT_ENV, "DEB_BUILD_OPTIONS": "nocheck noautodbgsym"},
                             project=self.project)
-            (self.work / "build.log").write_text(output)
+            (self.work / "build.log").write_text("".join(f"{n}\n" for n in self.notes) + output)
         with log.step("Checking the build's output against the rendered packages"):
             return collect_artifacts(
                 self.work / "build", self.collected, spec, orig=orig, orig_sha256=orig_sha256,
                 build_arch=deb_arch(self.image.target.platform_machine),
                 rendered=self.debian_files, project=self.project)
+
+
+    def keep_pristine(self, srcdir: str) -> None:
+        """A copy of the source tree before any upstream code ran, beside the rendered files
+        (host-written, read-only in the container), for a build that must run again."""
+        shutil.copytree(self.work / "build" / srcdir, self.rendered / PRISTINE, symlinks=True)
+
+    def discard(self, c: Container, spec: DebSpec, srcdir: str, *, orig: str) -> None:
+        """Remove what a dpkg-buildpackage run of spec wrote (the orig tarball stays), in the
+        build directory and among the collected copies, and put the source tree back as it
+        was unpacked (a build writes generated sources into it: PyYAML's _yaml.c, which
+        dpkg-source then refuses as an upstream change), so that the build can run again.
+        The container does it: the host never writes where upstream code did."""
+        names = [n for n in expected_files(spec, orig=orig,
+                                           build_arch=deb_arch(self.image.target.platform_machine))
+                 if n != orig]
+        c.exec(["rm", "-rf", "--", f"/build/{srcdir}", *(f"/build/{n}" for n in names)],
+               project=self.project)
+        c.exec(["cp", "-a", f"/rendered/{PRISTINE}", f"/build/{srcdir}"], project=self.project)
+        shutil.rmtree(self.collected, ignore_errors=True)
+
+
+def has_compiled_code(deb: Path, *, project: str | None = None) -> bool:
+    """Whether a .deb's data archive holds an ELF file (a compiled extension)."""
+    try:
+        tar = DebFile(str(deb)).data.tgz()
+        for member in tar:
+            if member.isfile() and (f := tar.extractfile(member)) is not None \
+                    and f.read(4) == b"\x7fELF":
+                return True
+    except (DebError, ArError, tarfile.TarError, lzma.LZMAError, EOFError, OSError,
+            ValueError) as e:
+        raise BuildError(f"{deb.name}: unreadable data archive ({e})", project=project) from e
+    return False
 
 
 def deb_arch(machine: str) -> str:

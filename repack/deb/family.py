@@ -24,18 +24,18 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack import buildcache, buildreqs, log, metadata, owned, sourcedate, steps
+from repack import buildcache, buildreqs, clibs, log, metadata, owned, sourcedate, steps
 from repack.config import Settings
 from repack.container import images
 from repack.container.engine import Container
 from repack.container.outputs import read_beneath
 from repack.context import Context
 from repack.deb import naming
-from repack.deb.build import DebianBuild, relations_text
+from repack.deb.build import DebianBuild, has_compiled_code, relations_text
 from repack.deb.sign import sign_files
 from repack.errors import BuildError, ConfigError, MappingError
 from repack.gpg import Signer
-from repack.model import ArchiveIndex, DebSpec, Project, Sdist, Target
+from repack.model import ArchiveIndex, Artifact, DebSpec, Project, Sdist, Target
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
@@ -96,13 +96,29 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
                 return entry
             with p.deb.offline(p.build_depends) as c:
                 spec, warnings = map_and_render(p, c, sdist, target, ctx)
-                artifacts = p.deb.dpkg_buildpackage(c, p.srcdir, spec,
-                                                    orig=orig_name(spec, sdist),
-                                                    orig_sha256=sdist.sha256)
+                artifacts = dpkg_buildpackage(p, c, spec, sdist)
                 owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                       allowed=ctx.settings.allowed_paths(sdist.release.name))
                 buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
         return entry
+
+
+def dpkg_buildpackage(p: Prepared, c: Container, spec: DebSpec,
+                      sdist: Sdist) -> list[Artifact]:
+    """Build; a package rendered Architecture: any whose .deb holds no compiled code (an
+    optional extension that did not build: PyYAML's without libyaml) is built again as
+    Architecture: all, so that no amd64 package ships only Python."""
+    orig = orig_name(spec, sdist)
+    artifacts = p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
+    if spec.architecture == "all" or any(has_compiled_code(a.path, project=p.deb.project)
+                                         for a in artifacts if a.format == "deb"):
+        return artifacts
+    log.warn(f"{p.deb.project}: the build compiled no extension (its sources are optional or "
+             "a library is missing); building it again as Architecture: all")
+    p.deb.discard(c, spec, p.srcdir, orig=orig)
+    spec = dataclasses.replace(spec, architecture="all")
+    p.deb.render(c, p.srcdir, spec, license_text=p.deb.license_text)
+    return p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
 
 
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
@@ -143,6 +159,7 @@ class Prepared:
     tools: tuple[buildreqs.BuildTool, ...]       # those as accepted wheels
     build_depends: str
     archive_note: str | None    # the archive already ships this upstream version
+    dev_packages: tuple[str, ...] = ()           # C libraries' -dev packages (repack.clibs)
 
 
 @contextmanager
@@ -158,11 +175,14 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
             tree = unpack_sdist(sdist.path, work / "unpack", project=project_name)
         pkg_info = metadata.read_pkg_info(tree, project=project_name)
         first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
+        needs = clibs.scan(tree)
+        clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: before any image or build
         images.ensure(ctx.engine, image)
         archive = images.load_archive(image)
+        dev = dev_packages(first, needs, image, archive, ctx)
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
-        first_spec = make_spec(first, sdist, target, archive, ctx.settings)
+        first_spec = make_spec(first, sdist, target, archive, ctx.settings, dev=dev.packages)
         note = naming.archive_note(project_name, str(first.version), first_spec, target, archive)
         if note is not None:
             log.warn(note)
@@ -182,6 +202,9 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
                           apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+        if first.has_native_code:
+            deb.notes.append(f"repack: C libraries: {dev.describe()}")
+            deb.keep_pristine(srcdir)       # in case it builds again as Architecture: all
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
         missing = missing_build_requires(first, target, archive)
@@ -193,7 +216,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
                                  target=target, ctx=ctx, tools=tools)
         yield Prepared(deb=deb, tree=tree, srcdir=srcdir, pkg_info=pkg_info, first=first,
                        archive=archive, missing=tuple(missing), tools=tuple(tools),
-                       build_depends=build_depends, archive_note=note)
+                       build_depends=build_depends, archive_note=note,
+                       dev_packages=dev.packages)
 
 
 def asked_tools(deb: DebianBuild, build_depends: str, srcdir: str, *,
@@ -231,7 +255,8 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
         meta = p.deb.pep517_metadata(c, p.srcdir)
         project = steps.read_project(meta.metadata, p.tree, sdist,
                                      source="PEP 517", entry_points=meta.entry_points)
-    spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools)
+    spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools,
+                     dev=p.dev_packages)
     from_wheels = {str(r) for r in p.missing}
     lacking = [f"{project_name}: {req} is not satisfied by {target.name}; "
                "build it with repack too" for req in spec.unsatisfied
@@ -260,16 +285,30 @@ def missing_build_requires(project: Project, target: Target,
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
 
 
+def dev_packages(project: Project, needs: clibs.NativeNeeds, image: images.Image,
+                 archive: ArchiveIndex, ctx: Context) -> clibs.Chosen:
+    """The -dev packages of the C libraries a native build links (repack.clibs), from the
+    target archive's Contents index; said on stderr and in the build log."""
+    if not project.has_native_code:
+        return clibs.Chosen(packages=(), reasons=())
+    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, needs)
+    chosen = clibs.choose(needs, index, available=archive.packages)
+    log.info(f"{project.name}: C libraries: {chosen.describe()}")
+    return chosen
+
+
 def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,
-              settings: Settings, tools: Sequence[buildreqs.BuildTool] = ()) -> DebSpec:
-    """The spec, with the project's `[packages.<name>]` overrides: their relations after
-    the mapped ones (so apt downloads the extra Build-Depends with the others), and the
-    patches, excludes and environment for the renderer."""
+              settings: Settings, tools: Sequence[buildreqs.BuildTool] = (), *,
+              dev: Sequence[str] = ()) -> DebSpec:
+    """The spec, with the C library -dev packages the sdist needs (`dev`) and the project's
+    `[packages.<name>]` overrides: their relations after the mapped ones (so apt downloads
+    the extra Build-Depends with the others), and the patches, excludes and environment for
+    the renderer."""
     spec = naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
                                 date=steps.changelog_date(sdist.source_date_epoch),
                                 provenance=provenance.of(sdist, [t.file for t in tools]),
-                                names=settings.package_names())
+                                names=settings.package_names(), dev_packages=dev)
     extra = settings.overrides(str(sdist.release.name))
     return dataclasses.replace(spec, depends=spec.depends + extra.depends,
                                build_depends=spec.build_depends + extra.build_depends,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from debian.debian_support import version_compare
@@ -557,13 +557,15 @@ def make_deb_spec(
     date: str,
     provenance: Provenance | None = None,
     names: Mapping[str, str] | None = None,
+    dev_packages: Sequence[str] = (),
 ) -> DebSpec:
     """Fill every DebSpec field for *project* on *target*.
 
     Depends: the python3 relation from Requires-Python, then Requires-Dist whose markers
     hold on the target with extra="" (Policy 7.2).  Requirements active only for one of
     provides_extra go to Suggests, never Depends.  Build-Depends: the dh-python toolchain
-    plus each active build-system requirement the archive satisfies.  unsatisfied lists the
+    plus each active build-system requirement the archive satisfies, plus *dev_packages* (the
+    C libraries' -dev packages repack.clibs chose).  unsatisfied lists the
     PEP 508 text of every active runtime or build requirement the archive does not satisfy;
     runtime ones still appear in Depends.
     """
@@ -605,6 +607,7 @@ def make_deb_spec(
             _add(build, mapped.relations)
         elif str(req) not in unsatisfied:
             unsatisfied.append(str(req))
+    _add(build, tuple((Relation(name=DebName(d)),) for d in dev_packages))
     author = (project.author or project.author_email or "").strip()
     copyright_holder = author or f"{project.display_name} authors"
     return DebSpec(

@@ -22,7 +22,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
-from repack import buildcache, buildreqs, log, metadata, owned, steps
+from repack import buildcache, buildreqs, clibs, log, metadata, owned, steps
 from repack.buildreqs import backend_path
 from repack.container import images
 from repack.container.engine import Container
@@ -84,9 +84,9 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
         image = images.image_for(target, "builder", ctx.settings.cache_dir)
         chosen = ctx.settings.package_names().get(sdist.release.name)
         naming.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
-        images.ensure(ctx.engine, image)
         with steps.work_dir(ctx, "build-") as work:
-            p = unpack(sdist, image, ctx, work)
+            p = unpack(sdist, image, ctx, work)     # refuses Rust and CUDA before the image
+            images.ensure(ctx.engine, image)
             with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
                 tools = install_tools(p, c, target, ctx)
                 entry = buildcache.cache_entry(
@@ -137,6 +137,7 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
     pkg_info = metadata.read_pkg_info(tree, project=name)
     first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
+    clibs.refuse_unbuildable(first, clibs.scan(tree))     # Rust, CUDA: exit 7 before a build
     rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
     rpm.src_dir.mkdir()
     # A copy: upstream code may rewrite the one in the builder; the host reads its own.

@@ -280,3 +280,36 @@ def test_a_file_only_the_files_field_lists_is_caught() -> None:
                          {"name": "sudo_1_all.deb", "md5sum": "1" * 32, "size": "1"}]}
     (problem,) = deb_build.check_changes("x.changes", changes, SPEC, files, "amd64")
     assert problem.startswith("x.changes files is ") and "sudo_1_all.deb" in problem
+
+
+def _deb(tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:
+    import subprocess
+
+    root = tmp_path / name
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@example.org>\n"
+        "Description: test\n")
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root),
+                    str(tmp_path / f"{name}.deb")], check=True, capture_output=True)
+    return tmp_path / f"{name}.deb"
+
+
+@pytest.mark.process
+def test_has_compiled_code_looks_for_elf_files(tmp_path: Path) -> None:
+    """An arch-specific .deb without any ELF file is built again as Architecture: all."""
+    site = "usr/lib/python3/dist-packages/m"
+    native = _deb(tmp_path, "native", {f"{site}/__init__.py": b"",
+                                       f"{site}/_x.cpython-311-x86_64-linux-gnu.so":
+                                       b"\x7fELF\x02\x01\x01" + bytes(64)})
+    pure = _deb(tmp_path, "pure", {f"{site}/__init__.py": b"", f"{site}/_x.c": b"int x;\n",
+                                   f"{site}/fake.so": b"not an ELF"})
+    assert deb_build.has_compiled_code(native)
+    assert not deb_build.has_compiled_code(pure)
+    broken = tmp_path / "broken.deb"
+    broken.write_bytes(b"!<arch>\nnonsense")
+    with pytest.raises(BuildError, match="broken.deb"):
+        deb_build.has_compiled_code(broken)

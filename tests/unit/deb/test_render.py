@@ -164,7 +164,7 @@ def test_control_optional_fields() -> None:
     assert source["Build-Depends"] == (
         "dh-sequence-python3, python3-all-dev, debhelper-compat (= 13)")
     assert binary["Architecture"] == "any"
-    assert binary["Depends"] == "${misc:Depends}, ${python3:Depends}"
+    assert binary["Depends"] == "${misc:Depends}, ${python3:Depends}, ${shlibs:Depends}"
     assert binary["Recommends"] == "python3-tz"
     assert binary["Provides"] == "python3-dj (= 4.2.11)"
     assert "Suggests" not in binary

@@ -1,0 +1,447 @@
+"""C libraries a native build links, found in the sdist and mapped to the target's -dev packages.
+
+An sdist rarely says which system libraries it needs; its build scripts and sources do:
+pkg-config names (meson `dependency()`, CMake `pkg_check_modules`, string literals of a
+setup.py that runs pkg-config), `*-config` tools (`xml2-config`), `libraries=[...]` and the
+`#include`s of headers the sdist does not ship.  `scan` reads them from the unpacked tree
+(hostile text: bounded reads, regular files only, nothing executed), `choose` maps them
+through the target archive's Contents index (`DevIndex`, fetched once per builder image
+into the cache by `dev_index`, checked by apt against the signed Release files) to a
+bounded list of packages that become Build-Depends.  What the built extension then links
+is depended on by dh_shlibdeps (`${shlibs:Depends}`), not guessed here.
+
+What no archive has is refused before any build starts (`refuse_unbuildable`, exit 7): a
+Rust extension needs a toolchain and crates the offline builder cannot download, a CUDA
+one an SDK no Debian main archive ships.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import stat
+import tempfile
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from repack import log
+from repack.container.engine import Engine, Mount
+from repack.container.images import Image
+from repack.errors import MappingError, RepackError
+from repack.files import write_file
+from repack.model import Project
+from repack.textsafe import one_line
+
+__all__ = ["Chosen", "DevIndex", "NativeNeeds", "choose", "dev_index", "parse_dev_contents",
+           "refuse_unbuildable", "scan"]
+
+MAX_DEV_PACKAGES = 12          # more than this is a scan gone wrong, not a build's needs
+FILE_LIMIT = 1 << 20           # bytes read of one file
+TOTAL_LIMIT = 64 << 20         # bytes read of one sdist
+MAX_FILES = 5000               # files read of one sdist
+MAX_SIGNALS = 200              # names kept per kind
+
+SOURCE_SUFFIXES = frozenset({".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx",
+                             ".pyx", ".pxd", ".pxi", ".cu", ".cuh", ".m"})
+BUILD_NAMES = frozenset({"setup.py", "setup.cfg", "pyproject.toml", "meson.build",
+                         "meson.options", "meson_options.txt", "cmakelists.txt"})
+SKIP_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", "examples", "example",
+                       "benchmarks", "benchmark", "__pycache__"})
+RUST_BUILD_REQUIRES = frozenset({"setuptools-rust", "maturin", "puccinialin"})
+
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([A-Za-z0-9_./+-]{1,200})[>"]', re.MULTILINE)
+_CYTHON_EXTERN = re.compile(r'cdef\s+extern\s+from\s+["\']([A-Za-z0-9_./+-]{1,200})["\']')
+_NAME = re.compile(r"[A-Za-z0-9_.+-]{1,100}")
+_LITERAL = re.compile(r'["\']([A-Za-z0-9_.+-]{1,100})["\']')
+_LIBRARIES = re.compile(r'libraries\s*=\s*\[([^\]]{0,2000})\]')
+_MESON_LIB = re.compile(r'find_library\(\s*["\']([A-Za-z0-9_.+-]{1,100})["\']')
+_MESON_DEP = re.compile(r'dependency\(\s*["\']([A-Za-z0-9_.+-]{1,100})["\']')
+_CMAKE_PKG = re.compile(r'pkg_(?:check|search)_modules?\s*\(\s*[A-Za-z0-9_]+([^)]{0,500})\)',
+                        re.IGNORECASE)
+_CONFIG_TOOL = re.compile(r'(?<![A-Za-z0-9_.+/-])([A-Za-z0-9_.+]+(?:-[A-Za-z0-9_.+]+)*-config)'
+                          r'(?![A-Za-z0-9_.+-])')
+_PKG_CONFIG_USE = re.compile(r'pkg[-_]?config', re.IGNORECASE)
+_RUST_TEXT = re.compile(r'\b(?:setuptools_rust|RustExtension|RustBin)\b')
+_CUDA_TEXT = re.compile(r'\b(?:CUDAExtension|nvcc)\b|find_package\(\s*CUDA', re.IGNORECASE)
+_CMAKE_WORDS = frozenset({"REQUIRED", "QUIET", "IMPORTED_TARGET", "GLOBAL", "NO_CMAKE_PATH",
+                          "NO_CMAKE_ENVIRONMENT_PATH"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NativeNeeds:
+    """What an sdist's build scripts and sources say they link, as names (not packages)."""
+
+    pkgconfig: tuple[str, ...] = ()    # "libxml-2.0"
+    tools: tuple[str, ...] = ()        # "xml2-config"
+    libraries: tuple[str, ...] = ()    # "yaml" (-lyaml)
+    headers: tuple[str, ...] = ()      # "yaml.h", "libxml/parser.h", not shipped in the sdist
+    rust: str | None = None            # why the build needs Rust, if it does
+    cuda: str | None = None            # why it needs CUDA
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevIndex:
+    """The development files of a target's archive (from its Contents index): each name ->
+    the binary packages shipping it, and the packages already in the builder."""
+
+    pkgconfig: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    libraries: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)      # under usr/include
+    subheaders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # one dir deeper
+    installed: frozenset[str] = frozenset()
+    builder_headers: frozenset[str] = frozenset()   # "stdatomic.h", "sys/types.h", "atomic"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chosen:
+    packages: tuple[str, ...]          # Build-Depends to add, in order found
+    reasons: tuple[str, ...]           # "libyaml-dev (yaml.h)", one per package
+    dropped: tuple[str, ...] = ()      # beyond MAX_DEV_PACKAGES, or ambiguous names
+
+    def describe(self) -> str:
+        text = ", ".join(self.reasons) if self.reasons else "none needed"
+        if self.dropped:
+            text += f"; not chosen: {', '.join(self.dropped[:10])}"
+        return text
+
+
+# --------------------------------------------------------------------------- the scanner
+
+def _files(tree: Path) -> Iterator[tuple[str, Path]]:
+    """(relative path, path) of the regular files under tree, symlinks not followed, the
+    directories of tests, docs and examples and hidden ones left out."""
+    for dirpath, dirnames, filenames in os.walk(tree, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and d.lower() not in SKIP_DIRS)
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            yield path.relative_to(tree).as_posix(), path
+
+
+def _read(path: Path) -> str | None:
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with path.open("rb") as fh:
+            return fh.read(FILE_LIMIT).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _is_build_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1].lower()
+    return name in BUILD_NAMES or name.endswith(".cmake") or ("/" not in rel and
+                                                              name.endswith(".py"))
+
+
+def _suffixes(rel: str) -> list[str]:
+    parts = rel.split("/")
+    return ["/".join(parts[i:]) for i in range(max(0, len(parts) - 3), len(parts))]
+
+
+def _add(found: dict[str, None], names: list[str]) -> None:
+    for n in names:
+        if len(found) < MAX_SIGNALS:
+            found.setdefault(n, None)
+
+
+def _pc_like(name: str) -> bool:
+    """A string literal near pkg-config that could be a .pc name: not a plain word."""
+    return name.startswith("lib") or any(c in name for c in "-._0123456789")
+
+
+@dataclass(slots=True)
+class _Found:
+    """The names a scan collects, in the order found, each kind bounded."""
+
+    pkgconfig: dict[str, None] = field(default_factory=dict)
+    tools: dict[str, None] = field(default_factory=dict)
+    libraries: dict[str, None] = field(default_factory=dict)
+    headers: dict[str, None] = field(default_factory=dict)
+    rust: str | None = None
+    cuda: str | None = None
+
+    def build_text(self, rel: str, text: str) -> None:
+        _add(self.tools, _CONFIG_TOOL.findall(text))
+        for group in _LIBRARIES.findall(text):
+            _add(self.libraries, _LITERAL.findall(group))
+        _add(self.libraries, _MESON_LIB.findall(text))
+        _add(self.pkgconfig, _MESON_DEP.findall(text))
+        for group in _CMAKE_PKG.findall(text):
+            names = [re.split(r"[<>=]", w, maxsplit=1)[0] for w in group.split()
+                     if w not in _CMAKE_WORDS]
+            _add(self.pkgconfig, [n for n in names if _NAME.fullmatch(n)])
+        if _PKG_CONFIG_USE.search(text):
+            _add(self.pkgconfig, [s for s in _LITERAL.findall(text) if _pc_like(s)])
+        if self.rust is None and (m := _RUST_TEXT.search(text)):
+            self.rust = f"{one_line(rel)[:200]} uses {m.group(0)}"
+        if self.cuda is None and (m := _CUDA_TEXT.search(text)):
+            self.cuda = f"{one_line(rel)[:200]} uses {m.group(0)}"
+
+    def source_text(self, text: str, shipped: Collection[str]) -> None:
+        _add(self.headers, [h for h in [*_INCLUDE.findall(text), *_CYTHON_EXTERN.findall(text)]
+                            if h.lstrip("./") == h and h not in shipped])
+
+
+def scan(tree: Path) -> NativeNeeds:
+    """What the sources and build scripts of an unpacked sdist link (see the module doc)."""
+    shipped: set[str] = set()
+    sources: list[tuple[str, Path]] = []
+    build: list[tuple[str, Path]] = []
+    cu_files = cargo = 0
+    for count, (rel, path) in enumerate(_files(tree)):
+        if count >= MAX_FILES * 4:
+            break
+        shipped.update(_suffixes(rel))
+        suffix = os.path.splitext(rel)[1].lower()
+        cu_files += suffix in (".cu", ".cuh")
+        cargo += rel.rsplit("/", 1)[-1] == "Cargo.toml"
+        if suffix in SOURCE_SUFFIXES:
+            sources.append((rel, path))
+        elif _is_build_file(rel):
+            build.append((rel, path))
+    found = _Found()
+    budget = TOTAL_LIMIT
+    for kind, files in (("build", build), ("source", sources)):
+        for rel, path in files[:MAX_FILES]:
+            text = _read(path) if budget > 0 else None
+            if text is None:
+                continue
+            budget -= len(text)
+            if kind == "build":
+                found.build_text(rel, text)
+            else:
+                found.source_text(text, shipped)
+    rust = found.rust or ("it has a Cargo.toml" if cargo else None)
+    cuda = found.cuda or (f"it has {cu_files} CUDA source file(s) (.cu)" if cu_files else None)
+    return NativeNeeds(pkgconfig=tuple(found.pkgconfig), tools=tuple(found.tools),
+                       libraries=tuple(found.libraries), headers=tuple(found.headers),
+                       rust=rust, cuda=cuda)
+
+
+def refuse_unbuildable(project: Project, needs: NativeNeeds) -> None:
+    """Exit 7, before any build starts, for what no target archive has: Rust crates (the
+    offline builder cannot download them) and a CUDA SDK."""
+    name = str(project.name)
+    rust = needs.rust
+    backend = (project.build_backend or "").split(".", 1)[0]
+    wants = sorted({str(canonicalize_name(r.name)) for r in project.build_requires}
+                   & RUST_BUILD_REQUIRES)
+    if backend == "maturin":
+        rust = "its build backend is maturin"
+    elif wants:
+        rust = f"its build requires {', '.join(wants)}"
+    elif rust is not None and not project.has_native_code:
+        rust = None     # a Cargo.toml without Rust sources builds nothing
+    if rust is not None:
+        raise MappingError(f"needs a Rust toolchain and crates ({rust}), which the offline "
+                           "builder cannot download", project=name)
+    if needs.cuda is not None:
+        raise MappingError(f"needs the CUDA SDK ({needs.cuda}), which no target archive has",
+                           project=name)
+
+
+# --------------------------------------------------------------------------- the Contents index
+
+_PC_PATH = re.compile(r"usr/(?:lib/(?:[^/]+/)?|share/)pkgconfig/([^/]+)\.pc")
+_TOOL_PATH = re.compile(r"usr/bin/([^/]+-config)")
+_LIB_PATH = re.compile(r"usr/lib/(?:[^/]+/)?lib([^/]+)\.so")
+# What python3-all-dev (every native build's Build-Depends) brings, and its alternatives:
+# <Python.h> is no library to look for.
+_PYTHON_DEV = re.compile(r"(lib)?python3(\.[0-9]+)?-(dev|dbg)|pypy3-dev")
+_DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")     # Policy 5.6.1: nothing else reaches control
+
+
+def _put(index: dict[str, tuple[str, ...]], key: str, owners: tuple[str, ...]) -> None:
+    before = index.get(key, ())
+    index[key] = before + tuple(o for o in owners if o not in before)
+
+
+def _keys(path: str) -> list[tuple[str, str]]:
+    """(kind, name) of a Contents path, by the DevIndex field it goes into."""
+    if path.startswith("usr/include/"):
+        rel = path.removeprefix("usr/include/")
+        return [("headers", rel), *([("subheaders", rel.split("/", 1)[1])] if "/" in rel else [])]
+    for kind, pattern in (("pkgconfig", _PC_PATH), ("tools", _TOOL_PATH),
+                          ("libraries", _LIB_PATH)):
+        if m := pattern.fullmatch(path):
+            return [(kind, m[1])]
+    return []
+
+
+def parse_dev_contents(text: str, installed: Collection[str] = (),
+                       builder_headers: Collection[str] = (), *,
+                       wanted: Collection[str] | None = None) -> DevIndex:
+    """Contents lines (``path  section/package,section/package``) -> DevIndex; lines for
+    other paths are ignored, and with *wanted* those for other names (one build's names:
+    a fraction of a second instead of seconds for the whole index).  *installed*: the
+    builder's packages; *builder_headers*: the include names its compilers resolve."""
+    maps: dict[str, dict[str, tuple[str, ...]]] = {
+        k: {} for k in ("pkgconfig", "tools", "libraries", "headers", "subheaders")}
+    for line in text.splitlines():
+        path, _, where = line.rstrip().rpartition(" ")
+        path = path.strip()
+        if not path or not where:
+            continue
+        keys = [(k, n) for k, n in _keys(path) if wanted is None or n in wanted]
+        if not keys:
+            continue
+        owners = tuple(o for loc in where.split(",")
+                       if _DEB_NAME.fullmatch(o := loc.rsplit("/", 1)[-1]))
+        for kind, name in keys if owners else ():
+            _put(maps[kind], name, owners)
+    return DevIndex(**maps, installed=frozenset(installed),
+                    builder_headers=frozenset(builder_headers))
+
+
+def _pick(candidates: Sequence[str], chosen: Collection[str], *, strong: bool) -> str | None:
+    """One package of the candidates: one already chosen, the only -dev one, or (for a
+    pkg-config name or a tool, which name their library exactly) the first -dev one."""
+    for c in candidates:
+        if c in chosen:
+            return c
+    dev = [c for c in candidates if c.endswith("-dev")] or list(candidates)
+    if len(dev) == 1 or (strong and dev):
+        return min(dev)
+    return None
+
+
+def choose(needs: NativeNeeds, index: DevIndex, *,
+           available: Collection[str] = ()) -> Chosen:
+    """The packages to install for *needs*: a name an installed package already provides
+    needs nothing, one no package provides is left to the build (optional headers, other
+    platforms'), an ambiguous header is left out.  At most MAX_DEV_PACKAGES."""
+    signals: list[tuple[str, str, tuple[str, ...], bool]] = []
+    for name in needs.pkgconfig:
+        signals.append((name, f"{name}.pc", index.pkgconfig.get(name, ()), True))
+    for name in needs.tools:
+        signals.append((name, name, index.tools.get(name, ()), True))
+    for name in needs.libraries:
+        signals.append((name, f"-l{name}", index.libraries.get(name, ()), False))
+    for name in needs.headers:
+        if name in index.builder_headers:
+            continue
+        found = index.headers.get(name) or index.subheaders.get(name, ())
+        signals.append((name, name, found, False))
+    packages: dict[str, list[str]] = {}
+    dropped: list[str] = []
+    for _name, shown, candidates, strong in signals:
+        if not candidates or any(c in index.installed or _PYTHON_DEV.fullmatch(c)
+                                 for c in candidates):
+            continue
+        usable = [c for c in candidates if not available or c in available]
+        pick = _pick(usable, packages, strong=strong)
+        if pick is None:
+            dropped.append(f"{shown} (ambiguous: {', '.join(sorted(usable)[:4])})")
+        elif pick in packages:
+            packages[pick].append(shown)
+        elif len(packages) >= MAX_DEV_PACKAGES:
+            dropped.append(f"{pick} ({shown}; more than {MAX_DEV_PACKAGES} packages)")
+        else:
+            packages[pick] = [shown]
+    return Chosen(packages=tuple(packages),
+                  reasons=tuple(f"{p} ({', '.join(w[:3])})" for p, w in packages.items()),
+                  dropped=tuple(dropped))
+
+
+# --------------------------------------------------------------------------- fetching it
+
+# Runs in the builder image, network on, no upstream code: apt fetches the Contents indices
+# of the target's suites (checked against the signed Release files like any list); only the
+# development files are kept (headers three levels deep, .pc files, *-config tools, lib*.so),
+# with the packages already installed in the builder and the headers its compilers find
+# (GCC's own <stdatomic.h>, <omp.h> and C++ headers are not under usr/include).
+FETCH_SCRIPT = r"""set -eu
+KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so)[[:space:]]'
+T=Acquire::IndexTargets::deb::Contents-deb
+apt-get update -q -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
+    -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
+    -o "$T::Description=\$(RELEASE)/\$(COMPONENT) \$(ARCHITECTURE) Contents" \
+    -o "$T::KeepCompressed=true" -o "$T::PDiffs=false"
+ls /var/lib/apt/lists/*_Contents-* >/dev/null
+for f in /var/lib/apt/lists/*_Contents-*; do /usr/lib/apt/apt-helper cat-file "$f"; done \
+    | grep -E "$KEEP" | gzip -1 > /out/dev-contents.gz
+dpkg-query -W -f '${Package}\n' > /out/installed
+for d in /usr/include /usr/include/*-linux-gnu /usr/lib/gcc/*/*/include /usr/include/c++/* \
+        /usr/include/*/c++/*; do
+    [ -d "$d" ] && (cd "$d" && find . -maxdepth 3 \( -type f -o -type l \) | sed 's|^\./||')
+done | sort -u > /out/headers
+"""  # noqa: E501 (a shell regular expression, kept whole)
+
+
+CACHE_VERSION = 2      # bump when FETCH_SCRIPT or the cached layout changes
+RETRY_AFTER = 6 * 3600  # seconds before a Contents index that failed is fetched again
+
+
+def cache_file(image: Image, cache_dir: Path) -> Path:
+    name = image.tag.rsplit("/", 1)[-1].replace(":", "-")
+    return cache_dir / "dev-contents" / f"{name}-v{CACHE_VERSION}.gz"
+
+
+def dev_index(engine: Engine, image: Image, cache_dir: Path,
+              needs: NativeNeeds | None = None) -> DevIndex:
+    """The DevIndex of a deb target's archive, fetched once per builder image into the cache
+    (2 MB kept).  The installed packages and the builder's headers travel in the same gzip
+    file, after the lines ``#installed`` and ``#headers``."""
+    path = cache_file(image, cache_dir)
+    failed = path.with_name(path.name + ".unavailable")
+    if not path.is_file():
+        try:
+            recent = time.time() - failed.stat().st_mtime < RETRY_AFTER
+        except OSError:
+            recent = False
+        if recent or not _fetch(engine, image, path):
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            if not recent:
+                failed.touch()
+            log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
+                     "and verified (a mirror mid-sync?); C libraries are not looked up, a "
+                     "build that needs one fails naming it (tried again after "
+                     f"{RETRY_AFTER // 3600} hours)")
+            return DevIndex()
+    text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+    contents, _, rest = text.partition("\n#installed\n")
+    installed, _, headers = rest.partition("\n#headers\n")
+    wanted = None if needs is None else {*needs.pkgconfig, *needs.tools, *needs.libraries,
+                                         *needs.headers}
+    return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
+
+
+def _fetch(engine: Engine, image: Image, dest: Path) -> bool:
+    """Fetch and keep the development lines of the Contents index; False when apt could not
+    fetch or verify it (a mirror serving Contents files that do not match its Release file,
+    as repack.container.images meets too)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with (log.step(f"Fetching the Contents index of {image.target.id} for C libraries "
+                   "(network on, once per builder image)"),
+          tempfile.TemporaryDirectory(prefix="dev-contents-", dir=dest.parent) as tmp):
+        work = Path(tmp)
+        for d in ("lists/partial", "out"):
+            (work / d).mkdir(parents=True)
+        (work / "fetch.sh").write_text(FETCH_SCRIPT)
+        started = time.monotonic()
+        try:
+            output = engine.run(image.tag, ["sh", "/fetch/fetch.sh"], network=True, mounts=[
+                Mount(source=work / "lists", target="/var/lib/apt/lists"),
+                Mount(source=work / "out", target="/out"),
+                Mount(source=work / "fetch.sh", target="/fetch/fetch.sh", readonly=True)])
+        except RepackError as e:
+            log.debug(f"{image.target.id}: fetching the Contents index failed: {e}")
+            return False
+        fetched = next((ln.strip() for ln in output.splitlines() if ln.startswith("Fetched ")),
+                       "Fetched nothing new")
+        log.info(f"{image.target.id}: Contents index: {fetched.rstrip('.')} in "
+                 f"{time.monotonic() - started:.0f} s")
+        data = gzip.decompress((work / "out" / "dev-contents.gz").read_bytes())
+        installed = (work / "out" / "installed").read_bytes()
+        headers = (work / "out" / "headers").read_bytes()
+        write_file(dest, gzip.compress(data + b"\n#installed\n" + installed + b"\n#headers\n"
+                                       + headers, compresslevel=1))
+    return True

@@ -1,0 +1,124 @@
+"""A C extension linking a system library (issue 11): libyaml, as PyYAML's speedups do.
+
+A tiny sdist from the loopback index whose extension includes <yaml.h> and links -lyaml is
+built for debian-12 with the real CLI.  repack must find libyaml-dev through the archive's
+Contents index (fetched once per builder image into the cache), put it in Build-Depends and
+install it in the offline build; dh_shlibdeps must make the .deb depend on libyaml-0-2; the
+package must pass lintian, install in a clean Debian 12 container (apt pulls libyaml-0-2
+from Debian) and the extension must import and call libyaml.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import in_container, local_repo, run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
+from sdists import make_sdist
+
+from repack.container.engine import Engine, Mount
+
+pytestmark = pytest.mark.integration
+
+NAME = "tiny-yaml"
+SETUP_PY = b"""\
+from setuptools import Extension, setup
+
+setup(
+    name="tiny-yaml",
+    version="1.0",
+    description="A tiny test package linking libyaml",
+    license="MIT",
+    packages=["tiny_yaml"],
+    ext_modules=[Extension("tiny_yaml._cyaml", ["tiny_yaml/_cyaml.c"], libraries=["yaml"])],
+    python_requires=">=3.8",
+)
+"""
+CYAML_C = b"""\
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdio.h>
+#include <yaml.h>
+
+/* version() -> libyaml's version string, formatted by libc's snprintf: the module needs
+   libyaml.so.0 and libc at run time. */
+static PyObject *version(PyObject *self, PyObject *args) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "libyaml %s", yaml_get_version_string());
+    return PyUnicode_FromString(buf);
+}
+
+static PyMethodDef methods[] = {
+    {"version", version, METH_NOARGS, "libyaml's version."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cyaml", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__cyaml(void) { return PyModule_Create(&module); }
+"""
+INIT_PY = b'"""tiny-yaml: a tiny test package linking libyaml."""\n'
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("clibs")
+    # A unique sdist each run, so that the build cache never answers instead of a build.
+    sdist = make_sdist(tmp / "sdists", NAME, "1.0", {
+        "setup.py": SETUP_PY, "tiny_yaml/__init__.py": INIT_PY,
+        "tiny_yaml/_cyaml.c": CYAML_C, "NONCE": str(time.time_ns()).encode()},
+        summary="A tiny test package linking libyaml")
+    started = time.monotonic()
+    with LocalIndex() as index:
+        index.add(NAME, sdist.name, sdist.read_bytes())
+        proc = run_repack(["build", f"{NAME}==1.0", "-t", "debian-12", "-o", str(tmp / "out"),
+                           "-v"], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 0, proc.stderr
+    print(f"tiny-yaml built in {time.monotonic() - started:.0f} s")     # shown with -s
+    (deb,) = (tmp / "out" / "debian-12").glob("*.deb")
+    (changes,) = (tmp / "out" / "debian-12").glob("*.changes")
+    (dsc,) = (tmp / "out" / "debian-12").glob("*.dsc")
+    return {"deb": deb, "changes": changes, "dsc": dsc, "log": proc.stderr, "tmp": tmp}
+
+
+def field(deb: Path, name: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", deb, name], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_libyaml_dev_found_and_runtime_library_depended_on(built: dict[str, Any]) -> None:
+    deb = built["deb"]
+    assert deb.name == "python3-tiny-yaml_1.0-0repack1~deb12_amd64.deb"
+    assert "C libraries: libyaml-dev (-lyaml, yaml.h)" in built["log"]
+    build_depends = next(line for line in built["dsc"].read_text().splitlines()
+                         if line.startswith("Build-Depends:"))
+    assert "libyaml-dev" in build_depends
+    depends = [d.strip().split()[0] for d in field(deb, "Depends").split(",")]
+    assert "libyaml-0-2" in depends           # ${shlibs:Depends}, from dh_shlibdeps
+    assert "libc6" in depends
+
+
+def test_lintian_clean(built: dict[str, Any]) -> None:
+    proc = subprocess.run(["lintian", "--fail-on", "error", "--tag-display-limit", "0",
+                           built["changes"]], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_installs_and_imports_in_clean_container(built: dict[str, Any], container_engine: Engine,
+                                                 base_image: Any) -> None:
+    repo = local_repo([built["deb"]], built["tmp"] / "repo")
+    script = """
+echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
+apt-get update -q
+apt-get install -y -q --no-install-recommends python3-tiny-yaml
+dpkg-query -W -f='libyaml ${Version}\\n' libyaml-0-2
+python3 -c 'import tiny_yaml._cyaml as m; print("libyaml says", m.version())'
+"""
+    out = in_container(container_engine, base_image("debian-12"), script,
+                       mounts=[Mount(source=repo, target="/repo", readonly=True)])
+    assert "libyaml 0.2.5" in out
+    assert "libyaml says libyaml 0.2.5" in out
