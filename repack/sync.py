@@ -416,7 +416,7 @@ def _build(comparison: Comparison, targets: Sequence[Target], desired: _Desired,
 
 def run(request: Request, settings: config.Settings) -> Outcome:
     """One `repack sync` of one channel; see the module docstring."""
-    from repack import targets as target_files    # not the pipeline: a no-op stays light
+    from repack import targets as target_files  # not the pipeline: a no-op stays light
 
     channel = _channel(settings, request.channel)
     repo = _repo(settings)

@@ -218,8 +218,8 @@ def test_dry_run_json_of_a_new_repository(tmp_path: Path,
 
 @pytest.mark.parametrize("args, text, message", [
     ([], "", "no [repository] table"),
-    (["--channel", "testing"], '[repository]\ntargets = ["debian-12"]\nlock = "l"\n'
-                               '[repository.channels.testing]\nlock = "l"\n',
+    (["--channel", "testing"], ('[repository]\ntargets = ["debian-12"]\nlock = "l"\n'
+                                '[repository.channels.testing]\nlock = "l"\n'),
      "channels need publish --channel (not merged yet)"),
     (["--channel", "nope"], '[repository]\ntargets = ["debian-12"]\nlock = "l"\n',
      "no channel nope in [repository]"),
