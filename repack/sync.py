@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from repack.pipeline import BuildResult
     from repack.plan.closure import Plan
     from repack.plan.lockfile import Lockfile
-    from repack.publish.listing import Entry
     from repack.publish.publisher import Options
 
 __all__ = ["Comparison", "Held", "Outcome", "Request", "Skip", "Update", "Wanted", "compare",
@@ -75,6 +74,20 @@ class Held:
     sha256: str
     target: str
     package: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Found:
+    """One published binary package and what its provenance record says (`record`: "ok",
+    "missing" or "unreadable: <why>"; the other fields None unless "ok")."""
+
+    name: str
+    version: str                  # the distro version
+    target: str
+    record: str
+    project: str | None = None
+    upstream_version: str | None = None
+    sdist_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +140,7 @@ class Comparison:
     skipped: tuple[Skip, ...] = ()
 
 
-def _valid(e: Entry) -> str | None:
+def _valid(e: Found) -> str | None:
     """Why a published package's record cannot say what it holds (None: it can)."""
     if e.record == "missing":
         return "it has no provenance record"
@@ -145,7 +158,7 @@ def _valid(e: Entry) -> str | None:
     return None
 
 
-def held(entries: Iterable[Entry]) -> tuple[list[Held], list[Skip]]:
+def held(entries: Iterable[Found]) -> tuple[list[Held], list[Skip]]:
     """What the published packages hold, by their records; the unusable ones as skips (the
     repository's own packages are never rebuilt on a guess)."""
     found, skipped = [], []
@@ -324,14 +337,77 @@ def _locked(repo: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _holding(repo: Path, targets: Sequence[Target]) -> tuple[list[Held], list[Skip]]:
-    from repack.publish.listing import listing
+def _read_record(path: Path) -> dict[str, str | None]:
+    """What `Found` needs of one package's provenance record (cleaned: package text)."""
+    from repack.errors import MetadataError
+    from repack.trust import provenance
+
+    try:
+        rec = provenance.read(path)
+    except MetadataError as exc:
+        return {"record": f"unreadable: {provenance.clean_text(exc, limit=200)}"}
+    except OSError as exc:
+        return {"record": f"unreadable: {provenance.clean_text(exc.strerror or exc, limit=200)}"}
+    if rec is None:
+        return {"record": "missing"}
+    return {"record": "ok", "project": rec.project, "upstream_version": rec.version,
+            "sdist_sha256": rec.sha256}
+
+
+def _records_cache(repo: Path, cache_dir: Path) -> Path:
+    import hashlib
+
+    key = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:24]
+    return cache_dir / "sync" / f"records-{key}.json"
+
+
+def _holding(repo: Path, targets: Sequence[Target],
+             cache_dir: Path) -> tuple[list[Held], list[Skip]]:
+    """What the live generation's packages hold, by their records.  Reading a .deb's record
+    costs a few ms, so what was read is kept in the cache (<cache>/sync/) by the file's
+    path in the generation and its identity (device, inode, size, mtime): published files
+    are hard links that are never modified in place, so an unchanged identity is the same
+    file, and anything else is read again."""
+    import json
+
+    from repack.files import write_file
+    from repack.publish.families import PUBLISHERS
     from repack.publish.tree import current
 
-    if current(repo) is None:      # nothing published yet
+    root = current(repo)
+    if root is None:      # nothing published yet
         return [], []
-    entries = [e for t in targets for e in listing(repo, t.id)]
-    return held(entries)
+    cache = _records_cache(repo, cache_dir)
+    try:
+        old = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        old = {}
+    old = old if isinstance(old, dict) else {}
+    new: dict[str, Any] = {}
+    found = []
+    for t in targets:
+        for p in PUBLISHERS[t.family].packages(root, t.id):
+            try:
+                st = p.path.stat()
+                ident = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+            except OSError:
+                ident = None
+            hit = old.get(p.rel)
+            fields = (hit[1] if ident is not None and isinstance(hit, list) and len(hit) == 2
+                      and hit[0] == ident and isinstance(hit[1], dict)
+                      and all(v is None or isinstance(v, str) for v in hit[1].values())
+                      else _read_record(p.path))
+            if ident is not None:
+                new[p.rel] = [ident, fields]
+            found.append(Found(name=p.name, version=p.version, target=t.id,
+                               record=str(fields.get("record")),
+                               project=fields.get("project"),
+                               upstream_version=fields.get("upstream_version"),
+                               sdist_sha256=fields.get("sdist_sha256")))
+    if new != old:
+        with contextlib.suppress(OSError):     # a cache that cannot be written costs time only
+            write_file(cache, json.dumps(new).encode())
+    return held(found)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -340,18 +416,55 @@ class _Desired:
     `ctx` (which the builds then reuse: one session, the metadata already read)."""
 
     wanted: list[Wanted]
-    lock: Lockfile | None = None
+    lock_path: Path | None = None
     plans: Sequence[Plan] = ()
     ctx: Context | None = None
+
+
+def read_lock(path: Path, target_ids: Sequence[str]) -> list[Wanted] | None:
+    """The wanted releases of a lock file, read with tomllib alone: repack.plan.lockfile
+    imports the index client (about a second of start-up a no-op sync must not pay).  None
+    when the file is not plainly well-formed: then `lockfile.load` reads it and names the
+    problem.  A lock that needs a build is always loaded by `lockfile.load` as well."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") not in (1, 2):
+            return None
+        by_id = {t["id"]: t["packages"] for t in data["targets"]}
+        missing = [t for t in target_ids if t not in by_id]
+        if missing:
+            raise ConfigError(f"the lock file has no target {', '.join(missing)}",
+                              hint=f"it locks: {', '.join(by_id) or 'nothing'}; run `repack "
+                                   "lock` with the targets of [repository]")
+        out = []
+        for tid in target_ids:
+            for p in by_id[tid]:
+                sha = p["sha256"]
+                if not (isinstance(sha, str) and len(sha) == 64 and set(sha) <= _SHA256):
+                    return None
+                out.append(Wanted(
+                    project=canonicalize_name(p["name"], validate=True),
+                    version=str(Version(p["version"])), sha256=sha, target=tid,
+                    depends=tuple(canonicalize_name(d, validate=True) for d in p["depends"])))
+        return out
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError,
+            ValueError, AttributeError, InvalidName, InvalidVersion):
+        return None
 
 
 def _desired(channel: config.Channel, targets: Sequence[Target],
              settings: config.Settings) -> _Desired:
     if channel.lock is not None:
+        ids = [t.id for t in targets]
+        wanted = read_lock(channel.lock, ids)
+        if wanted is not None:
+            return _Desired(wanted=wanted, lock_path=channel.lock)
         from repack.plan import lockfile
 
-        lock = lockfile.load(channel.lock)
-        return _Desired(wanted=wanted_from_lock(lock, [t.id for t in targets]), lock=lock)
+        lock = lockfile.load(channel.lock)     # raises, naming the problem, or reads it
+        return _Desired(wanted=wanted_from_lock(lock, ids), lock_path=channel.lock)
     from repack.plan import plans as buildplan
 
     requests = buildrun.build_requests(channel.requirements, channel.requirements_file, ())
@@ -399,8 +512,8 @@ def _build(comparison: Comparison, targets: Sequence[Target], desired: _Desired,
     everything = frozenset(w.project for w in comparison.current) | frozenset(
         u.wanted.project for u in comparison.updates)
     ctx = dataclasses.replace(ctx, planned=everything)
-    lock = desired.lock
-    if lock is not None:
+    if desired.lock_path is not None:
+        lock = lockfile.load(desired.lock_path)
         narrowed = dataclasses.replace(lock, targets=tuple(
             dataclasses.replace(t, packages=tuple(p for p in t.packages
                                                   if p.name in names.get(t.id, ())))
@@ -425,7 +538,7 @@ def run(request: Request, settings: config.Settings) -> Outcome:
     targets = [target_files.load(t) for t in table.targets]
     lock_held = contextlib.nullcontext() if request.dry_run else _locked(repo)
     with lock_held:
-        have, unusable = _holding(repo, targets)
+        have, unusable = _holding(repo, targets, settings.cache_dir)
         desired = _desired(channel, targets, settings)
         comparison = compare(desired.wanted, have)
         comparison = dataclasses.replace(comparison, skipped=tuple(unusable))

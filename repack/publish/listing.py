@@ -52,7 +52,6 @@ class Entry:
     fixes: tuple[str, ...]        # advisory ids this version says it fixes
     vulnerabilities: tuple[str, ...]   # known advisories affecting it when it was built
     pending: tuple[str, ...]      # of those, the ones no newer published version fixes
-    sdist_sha256: str | None = None   # the record's sdist digest (what `repack sync` compares)
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "arch": self.arch,
@@ -101,8 +100,7 @@ def listing(repo: Path, target: str | None = None) -> list[Entry]:
             upstream_version=rec.version if rec else None,
             verified=rec.verified if rec else (),
             fixes=tuple(provenance.advisory_ids(rec.fixes)) if rec else (),
-            vulnerabilities=tuple(vulns), pending=pending,
-            sdist_sha256=rec.sha256 if rec else None))
+            vulnerabilities=tuple(vulns), pending=pending))
     return entries
 
 

@@ -13,8 +13,7 @@ from repack import cli, config, sync
 from repack.errors import ConfigError, IntegrityError
 from repack.model import Advisory
 from repack.plan import lockfile
-from repack.publish.listing import Entry
-from repack.sync import Held, Wanted
+from repack.sync import Found, Held, Wanted
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 
@@ -88,11 +87,9 @@ def test_repository_only_in_the_project_file(tmp_path: Path,
 
 def entry(name: str, version: str, *, record: str = "ok", project: str | None = "foo",
           upstream: str | None = "1.0", sha256: str | None = A,
-          target: str = "debian-12") -> Entry:
-    return Entry(name=name, version=version, arch="all", target=target, channel="bookworm",
-                 security=False, published=None, file="f", record=record, project=project,
-                 upstream_version=upstream, verified=(), fixes=(), vulnerabilities=(),
-                 pending=(), sdist_sha256=sha256)
+          target: str = "debian-12") -> Found:
+    return Found(name=name, version=version, target=target, record=record, project=project,
+                 upstream_version=upstream, sdist_sha256=sha256)
 
 
 def test_held_trusts_only_valid_records() -> None:
@@ -193,6 +190,23 @@ def test_wanted_from_lock(tmp_path: Path) -> None:
         want("lib", "1.0", A), want("app", "2.0", B, depends=("lib",))]
     with pytest.raises(ConfigError, match="the lock file has no target el9"):
         sync.wanted_from_lock(lock, ["debian-12", "el9"])
+
+
+def test_read_lock_agrees_with_the_lockfile_loader(tmp_path: Path) -> None:
+    """The light reader (no index client imported) reads what lockfile.load reads, and
+    leaves anything not plainly well-formed to it (None)."""
+    path = tmp_path / "repack.lock"
+    path.write_text(LOCK)
+    assert sync.read_lock(path, ["debian-12"]) == sync.wanted_from_lock(
+        lockfile.load(path), ["debian-12"])
+    with pytest.raises(ConfigError, match="the lock file has no target el9"):
+        sync.read_lock(path, ["el9"])
+    for broken in (LOCK.replace(A, "zz"), LOCK.replace("version = 2", "version = 9"),
+                   LOCK.replace('version = "1.0"', 'version = "one"'), LOCK[:-3]):
+        path.write_text(broken)
+        assert sync.read_lock(path, ["debian-12"]) is None
+        with pytest.raises(ConfigError):
+            lockfile.load(path)
 
 
 # -- the command (dry run: nothing built, nothing asked of the network) ---------------------
