@@ -559,7 +559,7 @@ def _build_and_publish(comparison: Comparison, targets: Sequence[Target], desire
                        settings: config.Settings) -> tuple[tuple[str, str, str], ...]:
     """Build every update into a work directory, then publish all of it at once: one
     transaction, one generation (nothing when a build fails)."""
-    from repack import steps
+    from repack import keys, steps
     from repack.republish import Published
 
     table = settings.repository
@@ -568,7 +568,9 @@ def _build_and_publish(comparison: Comparison, targets: Sequence[Target], desire
     given = publishing.PublishArgs(repo=repo, url=table.url, name=table.name,
                                    gnupghome=request.gnupghome,
                                    passphrase_file=request.passphrase_file)
-    opts = publishing.options(given, settings.publish)   # the key, before any build
+    opts = publishing.options(given, settings.publish)   # the key, before any build ...
+    for target in targets:      # ... and one every target's clients verify (not ed25519 for el9)
+        keys.for_target(opts.signer, target)
     settings = config.resolve_maintainer(settings, opts.gnupghome, settings.publish.key)
     ctx = desired.ctx or buildrun.checked_context(settings, None)
     ctx = dataclasses.replace(ctx, settings=settings)
