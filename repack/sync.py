@@ -583,8 +583,8 @@ def _build_and_publish(comparison: Comparison, targets: Sequence[Target], desire
         result = _build(comparison, targets, desired, ctx, request.jobs)
         dirs = sorted({a.path.parent for a in result.artifacts})
         publish(dirs, opts, channel=request.channel)
-    return tuple((a.package, a.version, a.target) for a in result.artifacts
-                 if a.format in ("deb", "rpm"))
+    return tuple(sorted(((a.package, a.version, a.target) for a in result.artifacts
+                         if a.format in ("deb", "rpm")), key=lambda p: (p[2], p[0], p[1])))
 
 
 def publish(dirs: Sequence[Path], opts: Options, *, channel: str | None) -> list[str]:

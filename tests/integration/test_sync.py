@@ -1,8 +1,7 @@
 """`repack sync` through the real CLI: repack.toml's [repository] made true.
 
-One tiny project with one dependency (sync-app requires sync-lib), from the local index, for
-debian-12: the first sync builds both (dependency first) and publishes them in one
-generation; a second sync builds nothing, publishes nothing and leaves the generation as it
+Two tiny projects from the local index (sync-app and sync-lib, built side by side: -j 2), for
+debian-12: the first sync builds both and publishes them in one generation; a second sync builds nothing, publishes nothing and leaves the generation as it
 was; a new upstream release of sync-app shows in `--dry-run --json` as exactly that update
 (the dry run changes nothing), and the next sync builds and publishes exactly that.
 """
@@ -29,7 +28,7 @@ gnupghome = "gnupg"
 path = "repo"
 name = "synctest"
 targets = ["debian-12"]
-requirements = ["sync-app"]
+requirements = ["sync-app", "sync-lib"]
 """
 
 
@@ -42,9 +41,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Local
     work = tmp_path_factory.mktemp("sync").resolve()
     nonce = {"NONCE": str(time.time_ns()).encode()}   # never answered by an old build cache
     with LocalIndex() as index:
-        for name, version, requires in (("sync-lib", "1.0", ()),
-                                        ("sync-app", "1.0", ("sync-lib>=1.0",))):
-            sdist = make_sdist(work / "sdists", name, version, nonce, requires_dist=requires)
+        for name in ("sync-lib", "sync-app"):
+            sdist = make_sdist(work / "sdists", name, "1.0", nonce)
             index.add(name, sdist.name, sdist.read_bytes())
         (work / "repack.toml").write_text(CONFIG)
         proc = sync(work, index, "key", "generate", "--email", "packages@example.org",
@@ -69,8 +67,8 @@ def test_sync_builds_what_is_missing_then_nothing(work: tuple[Path, LocalIndex])
     first = sync(root, index, "sync")
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout.splitlines() == [
-        "add python3-sync-lib 1.0-0repack1~deb12 debian-12",
-        "add python3-sync-app 1.0-0repack1~deb12 debian-12"], first.stdout + first.stderr
+        "add python3-sync-app 1.0-0repack1~deb12 debian-12",
+        "add python3-sync-lib 1.0-0repack1~deb12 debian-12"], first.stdout + first.stderr
     assert listed(root, index) == [("python3-sync-app", "1.0-0repack1~deb12"),
                                    ("python3-sync-lib", "1.0-0repack1~deb12")]
     live = generation(root / "repo")
@@ -84,7 +82,7 @@ def test_sync_builds_what_is_missing_then_nothing(work: tuple[Path, LocalIndex])
 
     # a new upstream release of sync-app: the plan is exactly that, and changes nothing
     nonce = {"NONCE": str(time.time_ns()).encode()}
-    sdist = make_sdist(root / "sdists", "sync-app", "1.1", nonce, requires_dist=("sync-lib",))
+    sdist = make_sdist(root / "sdists", "sync-app", "1.1", nonce)
     index.add("sync-app", sdist.name, sdist.read_bytes())
     dry = sync(root, index, "sync", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
