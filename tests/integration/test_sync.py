@@ -1,9 +1,10 @@
 """`repack sync` through the real CLI: repack.toml's [repository] made true.
 
 Two tiny projects from the local index (sync-app and sync-lib, built side by side: -j 2), for
-debian-12: the first sync builds both and publishes them in one generation; a second sync builds nothing, publishes nothing and leaves the generation as it
-was; a new upstream release of sync-app shows in `--dry-run --json` as exactly that update
-(the dry run changes nothing), and the next sync builds and publishes exactly that.
+debian-12: the first sync builds both and publishes them in one generation; a second sync
+builds nothing, publishes nothing and leaves the generation as it was; a new upstream release
+of sync-app shows in `--dry-run --json` as exactly that update (the dry run changes nothing),
+and the next sync builds and publishes exactly that.
 """
 
 from __future__ import annotations
