@@ -4,11 +4,12 @@ asks for, building only what is missing.
 The desired state is resolved per target into (project, version, sdist sha256) triples: a
 lock file's are read from the file (no network), requirements are resolved as `build
 --with-deps` does (the target's own packages dropped).  What the repository holds comes from
-nothing but the provenance records of its published binary packages (repack.publish.listing);
-a package without a readable, valid record is reported and never counts as holding anything.
-A wanted triple the repository holds is current; one whose version it holds from *another*
-sdist is refused (IntegrityError, exit 4: the index changed a published file); anything else
-is built (with the trust policy, dependencies first) and every new artifact published in one
+nothing but the provenance records of its published binary packages (read as `repo list`
+reads them, and kept in the cache by file identity); a package without a readable, valid
+record is reported and never counts as holding anything.  A wanted triple the repository
+holds is current; one whose version it holds from *another* sdist is refused
+(IntegrityError, exit 4: the index or the lock changed a published file); anything else is
+built (with the trust policy, dependencies first) and every new artifact published in one
 transaction, so one generation.  Nothing missing: no build, no publish, no new generation.
 
 All or nothing per run: a failed build (or refused file) stops the run with its own exit
@@ -191,9 +192,10 @@ def compare(wanted: Sequence[Wanted], have: Sequence[Held]) -> Comparison:
         if same:
             raise IntegrityError(
                 f"{w.target}: the repository publishes {same[0].package} of {w.project} "
-                f"{w.version} built from sdist sha256:{same[0].sha256}; the index now offers "
-                f"sha256:{w.sha256}", project=w.project,
-                hint="find out why the file changed; nothing was built or published")
+                f"{w.version} built from sdist sha256:{same[0].sha256}; [repository] now "
+                f"asks for sha256:{w.sha256}", project=w.project,
+                hint="find out why the file changed (on the index, or in the lock file); "
+                     "nothing was built or published")
         newest = max((h.version for h in there), key=Version, default=None)
         updates.append(Update(wanted=w, published=newest))
     return Comparison(updates=tuple(updates), current=tuple(current))

@@ -3,8 +3,10 @@ dry run against a lock file and a repository not published yet (no network, no p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -137,8 +139,8 @@ def test_compare_builds_only_what_is_missing() -> None:
 
 def test_compare_refuses_a_published_version_from_another_sdist() -> None:
     with pytest.raises(IntegrityError, match=f"publishes python3-foo of foo 1.0 built from "
-                                             f"sdist sha256:{A}; the index now offers "
-                                             f"sha256:{B}") as e:
+                                             f"sdist sha256:{A}; \\[repository\\] now asks "
+                                             f"for sha256:{B}") as e:
         sync.compare([want("foo", "1.0", B)], [have("foo", "1.0", A)])
     assert e.value.exit_code == 4
 
@@ -249,3 +251,70 @@ def test_sync_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list
                                           str(tmp_path / "repack.toml")])
     assert result.exit_code == 2, result.output
     assert f"error: {message}" in result.output
+
+
+def publish_fake(repo: Path, debs: dict[str, Path]) -> None:
+    """A live generation whose apt db lists these .debs (rel path -> file) for bookworm:
+    what `repack publish` leaves, without its signatures (sync reads none of them)."""
+    gen = repo / ".repack" / "gen-000001"
+    records = []
+    for rel, deb in debs.items():
+        (gen / "apt" / rel).parent.mkdir(parents=True, exist_ok=True)
+        deb.replace(gen / "apt" / rel)
+        name, version, _ = deb.name.split("_")
+        records.append({"Package": name, "Version": version, "Architecture": "all",
+                        "Filename": rel})
+    (gen / "db" / "apt").mkdir(parents=True)
+    (gen / "db" / "apt" / "bookworm.json").write_text(json.dumps(
+        {"packages": records, "sources": []}))
+    (repo / ".repack" / "current").symlink_to("gen-000001")
+
+
+@pytest.mark.process      # dpkg-deb builds the packages
+def test_dry_run_reads_the_published_records_once(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The records decide (a package without one is a skip, not a build); what was read is
+    kept in the cache by file identity, and a replaced file is read again."""
+    from repotools import fake_record, make_deb  # type: ignore[import-not-found]
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    monkeypatch.setenv("REPACK_CACHE_DIR", str(tmp_path / "cache"))
+    lib_sha = fake_record("lib", "1.0").sha256
+    (tmp_path / "repack.lock").write_text(LOCK.replace(A, lib_sha))
+    (tmp_path / "repack.toml").write_text('[repository]\npath = "repo"\n'
+                                          'targets = ["debian-12"]\nlock = "repack.lock"\n')
+    debs = tmp_path / "debs"
+    publish_fake(tmp_path / "repo", {
+        "pool/main/l/lib/python3-lib_1.0-0repack1~deb12_all.deb":
+            make_deb(debs, "python3-lib", "1.0-0repack1~deb12"),
+        "pool/main/a/app/python3-app_1.0-0repack1~deb12_all.deb":
+            make_deb(debs, "python3-app", "1.0-0repack1~deb12"),
+        "pool/main/o/odd/python3-odd_1.0-1_all.deb":
+            make_deb(debs, "python3-odd", "1.0-1", record=False)})
+
+    def dry_run() -> dict[str, Any]:
+        result = CliRunner().invoke(cli.cli, ["sync", "--dry-run", "--json", "--config",
+                                              str(tmp_path / "repack.toml")])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    first = dry_run()
+    assert [(a["project"], a["version"], a["published"]) for a in first["add"]] == [
+        ("app", "2.0", "1.0")]
+    assert first["current"] == [{"project": "lib", "version": "1.0", "target": "debian-12"}]
+    assert first["skipped"] == [{"package": "python3-odd", "version": "1.0-1",
+                                 "target": "debian-12", "why": "it has no provenance record"}]
+    (cache,) = (tmp_path / "cache" / "sync").iterdir()
+    assert "python3-lib" in cache.read_text()
+    assert dry_run() == first                   # from the cache, the same answer
+
+    # the lib package replaced by one of another sdist: read again, and refused (exit 4)
+    pool = tmp_path / "repo/.repack/gen-000001/apt/pool/main/l/lib"
+    other = make_deb(debs, "python3-lib", "1.0-0repack1~deb12",
+                     record=dataclasses.replace(fake_record("lib", "1.0"), sha256=C))
+    other.replace(pool / "python3-lib_1.0-0repack1~deb12_all.deb")
+    result = CliRunner().invoke(cli.cli, ["sync", "--dry-run", "--config",
+                                          str(tmp_path / "repack.toml")])
+    assert result.exit_code == 4, result.output
+    assert (f"built from sdist sha256:{C}; [repository] now asks for sha256:{lib_sha}"
+            in result.output)
