@@ -27,6 +27,12 @@ directory (or the file `--config` names), whose keys win:
     key = "0123...CDEF"        # --key (fingerprint)
     keyring-packages = false   # true: publish builds <name>-archive-keyring, <name>-release
 
+    [repository]               # the desired state `repack sync` makes true (project file only)
+    path = "repo"              # default: [publish] repo
+    targets = ["debian-12", "el9"]
+    requirements = ["django>=4.2,<5"]   # or requirements-file = "..." or lock = "repack.lock"
+    [repository.channels.testing]       # further channels, the same three keys
+
     [packages.awscli]          # per PyPI project (PEP 503 names match)
     name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
     allow-paths = ["/usr/bin/aws"]          # files of the target system it may replace
@@ -73,7 +79,7 @@ _ADDR_CHAR = r'[^<>()",;\\\s@]'
 _MAINTAINER = re.compile(
     rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
-_SECTIONS = {"maintainer", "build", "trust", "packages", "publish"}
+_SECTIONS = {"maintainer", "build", "trust", "packages", "publish", "repository"}
 _PACKAGE_KEYS = {"name", "allow-paths", *overrides.KEYS}
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
@@ -107,6 +113,29 @@ class PublishSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
+    """What one channel of the repository should hold: exactly one of the three sources."""
+
+    name: str | None                          # None: the default channel
+    requirements: tuple[str, ...] = ()        # PEP 508 requirements, resolved with their deps
+    requirements_file: Path | None = None     # a pip requirements file (resolved likewise)
+    lock: Path | None = None                  # a lock file (`repack lock`): exactly that
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepositorySettings:
+    """The ``[repository]`` table: the desired state of the published repository that
+    `repack sync` compares with what it holds.  Unset path, name and url fall back to
+    ``[publish]``'s."""
+
+    path: Path | None = None
+    name: str | None = None
+    url: str | None = None
+    targets: tuple[str, ...] = ()
+    channels: Mapping[str | None, Channel] = field(default_factory=dict)   # None: default
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     cache_dir: Path
     config_file: Path
@@ -119,6 +148,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)   # what one build container may use
     packages: Mapping[str, PackageSettings] = field(default_factory=dict)  # PEP 503 name ->
     publish: PublishSettings = field(default_factory=PublishSettings)
+    repository: RepositorySettings | None = None    # [repository] of the project file
 
     def package_names(self) -> dict[str, str]:
         """PEP 503 name -> the package name chosen for it (`naming`'s *names*)."""
@@ -163,6 +193,9 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
     elif config_file is not None:
         raise ConfigError(f"config file {config_file} does not exist")
     path = project_file or user_file
+    if "repository" in user:
+        raise ConfigError(f"{user_file}: [repository] belongs in the project's repack.toml "
+                          "(the desired state is reviewed with the project)")
     maint = {**_table(user, "maintainer", user_file), **_table(project, "maintainer", path)}
     build = {**_table(user, "build", user_file, _BUILD_NUMBERS),
              **_table(project, "build", path, _BUILD_NUMBERS)}
@@ -183,6 +216,7 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
         packages={**_packages(user, user_file), **_packages(project, path)},
         publish=_publish({**_publish_table(user, user_file),
                           **_publish_table(project, path)}),
+        repository=_repository(project, project_file) if project_file is not None else None,
     )
 
 
@@ -353,6 +387,90 @@ def _publish(merged: dict[str, object]) -> PublishSettings:
                            valid_days=days if isinstance(days, int) else None,
                            gnupghome=path("gnupghome"), key=_str(merged.get("key")),
                            keyring_packages=merged.get("keyring-packages") is True)
+
+
+_REPOSITORY_KEYS = frozenset({"path", "name", "url", "targets", "channels"})
+_SOURCE_KEYS = ("requirements", "requirements-file", "lock")
+_CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def _repository(data: dict[str, object], path: Path) -> RepositorySettings | None:
+    """The project file's ``[repository]`` table, checked (the desired state belongs with
+    the project, like the trust policy; a user file's is refused as unknown there)."""
+    if "repository" not in data:
+        return None
+    table = data["repository"]
+    where = f"{path}: [repository]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    allowed = _REPOSITORY_KEYS | set(_SOURCE_KEYS)
+    if (problem := unknown_keys(table, allowed)) is not None:
+        raise ConfigError(f"{where} {problem}")
+    text: dict[str, str] = {}
+    for k in ("path", "name", "url"):
+        v = table.get(k)
+        if v is not None and (not isinstance(v, str) or not v
+                              or any(c in v for c in "\n\r\0")):
+            raise ConfigError(f"{where} {k} must be a non-empty one-line string (got {v!r})")
+        if v is not None:
+            text[k] = v
+    targets = table.get("targets")
+    if not isinstance(targets, list) or not targets or not all(
+            isinstance(t, str) and t for t in targets) or len(set(targets)) != len(targets):
+        raise ConfigError(f"{where} targets must be a non-empty list of distinct target "
+                          f"ids like [\"debian-12\", \"el9\"] (got {targets!r})")
+    channels: dict[str | None, Channel] = {}
+    if any(k in table for k in _SOURCE_KEYS):
+        channels[None] = _channel(table, None, path, where)
+    extra = table.get("channels", {})
+    if not isinstance(extra, dict):
+        raise ConfigError(f"{where} channels must hold one table per channel")
+    for name, entry in extra.items():
+        here = f"{path}: [repository.channels.{name}]"
+        if not _CHANNEL_NAME.fullmatch(name):
+            raise ConfigError(f"{here}: a channel name is lowercase letters, digits and -")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{here} must be a table")
+        if (problem := unknown_keys(entry, _SOURCE_KEYS)) is not None:
+            raise ConfigError(f"{here} {problem}")
+        channels[name] = _channel(entry, name, path, here)
+    if not channels:
+        raise ConfigError(f"{where} names nothing to publish: give requirements, "
+                          "requirements-file or lock (or a [repository.channels.NAME] table)")
+    base = path.absolute().parent
+    return RepositorySettings(
+        path=base / Path(text["path"]).expanduser() if "path" in text else None,
+        name=text.get("name"), url=text.get("url"), targets=tuple(targets),
+        channels=channels)
+
+
+def _channel(table: dict[str, object], name: str | None, path: Path, where: str) -> Channel:
+    """One channel's source of requirements: exactly one of requirements,
+    requirements-file and lock (the files relative to the config file)."""
+    given = [k for k in _SOURCE_KEYS if k in table]
+    if len(given) != 1:
+        raise ConfigError(f"{where} needs exactly one of requirements, requirements-file "
+                          f"and lock (got {', '.join(given) or 'none'})")
+    key, value = given[0], table[given[0]]
+    if key == "requirements":
+        if not isinstance(value, list) or not value or not all(
+                isinstance(r, str) and r.strip() and "\n" not in r for r in value):
+            raise ConfigError(f"{where} requirements must be a non-empty list of PEP 508 "
+                              f"requirements like [\"django>=4.2,<5\"] (got {value!r})")
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        for r in value:
+            try:
+                Requirement(r)
+            except InvalidRequirement as e:
+                raise ConfigError(f"{where} requirements: {r!r} is not a valid PEP 508 "
+                                  f"requirement: {e}") from e
+        return Channel(name=name, requirements=tuple(value))
+    if not isinstance(value, str) or not value or any(c in value for c in "\n\r\0"):
+        raise ConfigError(f"{where} {key} must be a file name (got {value!r})")
+    file = path.absolute().parent / Path(value).expanduser()
+    return (Channel(name=name, requirements_file=file) if key == "requirements-file"
+            else Channel(name=name, lock=file))
 
 
 _KEYS = {"maintainer": frozenset({"name", "email"}),

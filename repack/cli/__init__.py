@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from repack import __version__, log
-from repack.cli import build, keys, publish, trust
+from repack.cli import build, keys, publish, sync, trust
 from repack.cli.options import DEBUG
 from repack.container import engine
 from repack.errors import EXIT_CODES, CommandFailed, HostError, RepackError
@@ -107,7 +107,7 @@ def cli() -> None:
     """
 
 
-for _module in (build, publish, keys, trust):
+for _module in (build, publish, keys, trust, sync):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
