@@ -570,7 +570,8 @@ def _build_and_publish(comparison: Comparison, targets: Sequence[Target], desire
     given = publishing.PublishArgs(repo=repo, url=table.url, name=table.name,
                                    gnupghome=request.gnupghome,
                                    passphrase_file=request.passphrase_file)
-    opts = publishing.options(given, settings.publish)   # the key, before any build ...
+    # the key (and the keyring packages' builder), before any build ...
+    opts = publishing.options(given, settings.publish, settings=settings)
     for target in targets:      # ... and one every target's clients verify (not ed25519 for el9)
         keys.for_target(opts.signer, target)
     settings = config.resolve_maintainer(settings, opts.gnupghome, settings.publish.key)
