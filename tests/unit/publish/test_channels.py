@@ -146,7 +146,7 @@ def test_publish_promote_rollback(tmp_path: Path, home: Path) -> None:
     assert run("repo", "verify", repo)[0] == 0
     code, out, _ = run("repo", "generations", "--repo", repo)
     assert code == 0
-    (old, _, by), (new, _, *restored) = (line.split(maxsplit=2) for line in out.splitlines())
+    (old, _, by), (_new, _, *restored) = (line.split(maxsplit=2) for line in out.splitlines())
     assert by == "publish" and restored == [f"rollback (of gen-{int(old[4:]) - 1:06d})  [live]"]
     code, _, err = run("repo", "rollback", *key)             # and back again
     assert code == 0, err
