@@ -163,16 +163,19 @@ def outdated(repo: Path | None, target: str | None, as_json: bool,
 @repo.command("remove")
 @click.argument("spec", metavar="PACKAGE[=VERSION]")
 @click.option("-t", "--target", help="Only from this target (e.g. debian-12, el9).")
+@click.option("--channel", metavar="NAME",
+              help="Only from this channel (stable: the default one; default: every one).")
 @click.option("--dry-run", is_flag=True,
               help="Print what would be removed; change nothing (no key needed).")
 @publish_options
 @common
-def repo_remove(spec: str, target: str | None, dry_run: bool, given: PublishArgs,
-                settings: config.Settings) -> None:
+def repo_remove(spec: str, target: str | None, channel: str | None, dry_run: bool,
+                given: PublishArgs, settings: config.Settings) -> None:
     """Remove a package (all versions, or one; from every target, or -t TARGET) with
     the source packages (.dsc and its files, .src.rpm) only it came from, and re-sign.
     VERSION is the upstream version or the full distro version."""
-    lines = publishing.remove(spec, target, given, settings.publish, dry_run=dry_run)
+    lines = publishing.remove(spec, target, given, settings.publish, dry_run=dry_run,
+                              channel=channel)
     for line in lines:
         if dry_run:
             click.echo(f"would remove {line}")

@@ -86,13 +86,15 @@ class FamilyPublisher(Protocol):
         ...
 
     def removal(self, root: Path, package: str, version: str | None,
-                only: Sequence[str] | None) -> list[str]:
+                only: Sequence[str] | None, *, channel: str | None = None) -> list[str]:
         """What `remove` would drop from the generation at root (a dry run): the matching
-        binaries and the source packages only they came from.  Reads only."""
+        binaries and the source packages only they came from (in every channel, or the one
+        named: "stable" is the default one).  Reads only."""
         ...
 
     def remove(self, stage: Stage, package: str, version: str | None,
-               only: Sequence[str] | None, signer_for: SignerFor) -> list[str]:
+               only: Sequence[str] | None, signer_for: SignerFor, *,
+               channel: str | None = None) -> list[str]:
         """Drop what `removal` names from the stage."""
         ...
 
@@ -128,12 +130,17 @@ class AptPublisher:
     """REPO/apt: one distribution per codename (repack.publish.apt), its -security suite
     (repack.publish.security); the distributions are signed when the transaction ends."""
 
-    def _codenames(self, root: Path, only: Sequence[str] | None) -> list[str] | None:
-        """The suites of the targets `only` (every channel's), None for all."""
-        if only is None:
+    def _codenames(self, root: Path, only: Sequence[str] | None,
+                   channel: str | None = None) -> list[str] | None:
+        """The suites of the targets `only` (None: all) in the channel named (None:
+        every channel's); None for every suite."""
+        if only is None and channel is None:
             return None
-        wanted = [target_files.load(t).codename for t in only]
-        return [s for s in apt.codenames(root) if channels.split_suite(s, wanted)]
+        wanted = [target_files.load(t).codename
+                  for t in (target_files.available() if only is None else only)]
+        return [s for s in apt.codenames(root)
+                if (split := channels.split_suite(s, wanted)) is not None
+                and (channel is None or channels.name(split[1]) == channel)]
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
             signer: Signer, channel: str | None = None) -> list[str]:
@@ -159,10 +166,11 @@ class AptPublisher:
         return len(found), added
 
     def removal(self, root: Path, package: str, version: str | None,
-                only: Sequence[str] | None) -> list[str]:
+                only: Sequence[str] | None, *, channel: str | None = None) -> list[str]:
         out = []
+        suites = self._codenames(root, only, channel)
         for codename, (binaries, sources) in apt.removal(root, package, version,
-                                                         self._codenames(root, only)).items():
+                                                         suites).items():
             for rec in binaries + sources:
                 kind = "" if rec in binaries else "source "
                 out.append(f"{codename}: {kind}{rec['Package']} {rec['Version']} "
@@ -170,8 +178,10 @@ class AptPublisher:
         return out
 
     def remove(self, stage: Stage, package: str, version: str | None,
-               only: Sequence[str] | None, signer_for: SignerFor) -> list[str]:
-        return apt.remove(stage, package, version, self._codenames(stage.root, only))
+               only: Sequence[str] | None, signer_for: SignerFor, *,
+               channel: str | None = None) -> list[str]:
+        return apt.remove(stage, package, version,
+                          self._codenames(stage.root, only, channel))
 
     def prune(self, stage: Stage, keep: int, signer_for: SignerFor) -> list[str]:
         return apt.prune(stage, keep)
@@ -228,10 +238,15 @@ class YumPublisher:
     """REPO/yum/<target>: the rpms and their signed repodata (repack.publish.yum), whose
     security updates go into updateinfo.xml (repack.publish.security)."""
 
-    def _targets(self, root: Path, only: Sequence[str] | None) -> list[str]:
+    def _targets(self, root: Path, only: Sequence[str] | None,
+                 channel: str | None = None) -> list[str]:
+        """The directories under yum/ of the targets `only` (None: all) in the channel
+        named (None: every channel's)."""
         found = root / "yum"
         names = sorted(p.name for p in found.iterdir() if p.is_dir()) if found.is_dir() else []
-        return [t for t in names if only is None or channels.split_yum_dir(t)[0] in only]
+        split = {t: channels.split_yum_dir(t) for t in names}
+        return [t for t in names if (only is None or split[t][0] in only)
+                and (channel is None or channels.name(split[t][1]) == channel)]
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
             signer: Signer, channel: str | None = None) -> list[str]:
@@ -277,14 +292,15 @@ class YumPublisher:
         return len(matched), [f"{dest_dir}: {n}" for n in added]
 
     def removal(self, root: Path, package: str, version: str | None,
-                only: Sequence[str] | None) -> list[str]:
-        return [f"{t}: {Path(p.href).name}" for t in self._targets(root, only)
+                only: Sequence[str] | None, *, channel: str | None = None) -> list[str]:
+        return [f"{t}: {Path(p.href).name}" for t in self._targets(root, only, channel)
                 for p in yum.removal(root / "yum" / t, package, version)]
 
     def remove(self, stage: Stage, package: str, version: str | None,
-               only: Sequence[str] | None, signer_for: SignerFor) -> list[str]:
+               only: Sequence[str] | None, signer_for: SignerFor, *,
+               channel: str | None = None) -> list[str]:
         out = []
-        for t in self._targets(stage.root, only):
+        for t in self._targets(stage.root, only, channel):
             doomed = yum.removal(stage.root / "yum" / t, package, version)
             if doomed:
                 yum.remove_listed(stage.root / "yum" / t, doomed, signer_for(t))

@@ -247,13 +247,15 @@ def _scope(target: str | None) -> dict[str, list[str] | None]:
 
 
 def removal(repo: Path, package: str, version: str | None,
-            target: str | None = None) -> list[str]:
+            target: str | None = None, channel: str | None = None) -> list[str]:
     """What `remove` would drop from the live generation (`repo remove --dry-run`): one
     line per package, with its files.  Reads, changes nothing, needs no key."""
     root = _live(repo)
     scope = _scope(target)
+    named = None if channel is None else channels.name(channels.check(channel))
     return [line for family, publisher in PUBLISHERS.items()
-            for line in publisher.removal(root, package, version, scope[family])]
+            for line in publisher.removal(root, package, version, scope[family],
+                                          channel=named)]
 
 
 def _live(repo: Path) -> Path:
@@ -264,16 +266,18 @@ def _live(repo: Path) -> Path:
 
 
 def remove(opts: Options, package: str, version: str | None,
-           target: str | None = None) -> list[str]:
-    """Drop a package (all versions, or one; of every target, or one) and the source
-    packages only it came from, and re-sign."""
+           target: str | None = None, channel: str | None = None) -> list[str]:
+    """Drop a package (all versions, or one; of every target, or one; of every channel,
+    or one) and the source packages only it came from, and re-sign."""
     _live(opts.repo)
     scope = _scope(target)
+    named = None if channel is None else channels.name(channels.check(channel))
 
     def body(stage: Stage) -> list[str]:
         return [line for family, publisher in PUBLISHERS.items()
                 for line in publisher.remove(stage, package, version, scope[family],
-                                             lambda t: _target_signer(opts, t))]
+                                             lambda t: _target_signer(opts, t),
+                                             channel=named)]
     return _edit(opts, body, f"remove {package}" + (f"={version}" if version else ""))
 
 

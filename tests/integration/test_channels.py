@@ -58,18 +58,21 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     work = tmp_path_factory.mktemp("channels").resolve()
     (work / "repack.toml").write_text(CONFIG)
     nonce = str(time.time_ns()).encode()        # never a build cache hit from another run
-    with LocalIndex() as index:
-        for v in ("1.0", "2.0"):
-            sdist = make_sdist(work / "sdists", NAME, v, {
-                "pyproject.toml": PYPROJECT, "setup.py": SETUP_PY.format(v=v).encode(),
-                "NONCE": nonce})
-            index.add(NAME, sdist.name, sdist.read_bytes(), upload_time="2024-05-01T12:30:00Z")
-        with ThreadPoolExecutor(2) as pool:     # the two builds side by side
-            list(pool.map(lambda v: repack(
-                work, "build", f"{NAME}=={v}", "-t", "debian-12", "-t", "el9",
-                "-o", f"out-{v}", env={"PIP_INDEX_URL": index.url}), ("1.0", "2.0")))
     try:
-        repack(work, "key", "generate", "--email", "packages@example.org", "--no-passphrase")
+        with LocalIndex() as index:
+            for v in ("1.0", "2.0"):
+                sdist = make_sdist(work / "sdists", NAME, v, {
+                    "pyproject.toml": PYPROJECT, "setup.py": SETUP_PY.format(v=v).encode(),
+                    "NONCE": nonce})
+                index.add(NAME, sdist.name, sdist.read_bytes(), upload_time="2024-05-01T12:30:00Z")
+            with ThreadPoolExecutor(3) as pool:     # the two builds and the RSA key side by side
+                jobs = [pool.submit(repack, work, "build", f"{NAME}=={v}", "-t", "debian-12",
+                                    "-t", "el9", "-o", f"out-{v}", env={"PIP_INDEX_URL": index.url})
+                        for v in ("1.0", "2.0")]
+                jobs.append(pool.submit(repack, work, "key", "generate", "--email",
+                                        "packages@example.org", "--no-passphrase"))
+                for job in jobs:
+                    job.result()
         stub = work / "stub" / "el9"
         stub.mkdir(parents=True)
         shutil.copy(python_stub(work), stub)

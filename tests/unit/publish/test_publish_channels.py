@@ -134,6 +134,18 @@ def test_publish_promote_rollback(tmp_path: Path, home: Path) -> None:
     assert code == 0 and "nothing new" in err
     assert os.readlink(repo / ".repack/current") == before
 
+    code, out, err = run("repo", "remove", "python3-a", "--channel", "testing", "--dry-run",
+                         "--repo", repo)
+    assert code == 0, err
+    assert [line.split()[2] for line in out.splitlines()] == ["bookworm-testing:",
+                                                              "fedora-42_testing:"]
+    code, _, err = run("repo", "remove", "python3-a", "--channel", "testing", *key)
+    assert code == 0, err
+    assert binaries(repo, "bookworm-testing") == [] and rpms(repo, "fedora-42_testing") == []
+    assert [b[:2] for b in binaries(repo, "bookworm")] == [("python3-a", "1.0-1")]
+    assert (repo / "yum/fedora-42" / name).is_file()
+    assert run("repo", "verify", repo)[0] == 0
+
     v2 = artifacts(tmp_path, "2.0")
     assert run("publish", v2, *key)[0] == 0
     assert [b[1] for b in binaries(repo, "bookworm")] == ["1.0-1", "2.0-1"]
@@ -175,7 +187,9 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, home: Path) -> None:
             (("promote", "a", "--from", "testing", "--to", "stable", "-t", "nosuch"),
              "unknown target"),
             (("rollback", "--to", "gen-000099"), "no such generation"),
-            (("rollback",), "no earlier generation")):
+            (("rollback",), "no earlier generation"),
+            (("remove", "python3-a", "--channel", "stable", "--dry-run"), "in channel stable"),
+            (("remove", "python3-a", "--channel", "a.b", "--dry-run"), "not a valid channel")):
         code, _, err = run("repo", *args, *key)
         assert code == 2 and words in err and "Traceback" not in err, (args, err)
         assert err.count("\n") <= 2
