@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from rpmkit import build_rpm  # type: ignore[import-not-found]
 
 from repack import cli
 from repack.errors import ConfigError
-from repack.publish import channels
+from repack.publish import channels, yum
 from repack.targets import TARGET_ID
 
 
@@ -115,6 +116,11 @@ def test_publish_promote_rollback(tmp_path: Path, home: Path) -> None:
     assert "Suites: bookworm-testing\n" in (
         repo / "client/repack-bookworm-testing.sources").read_text()
     assert run("repo", "verify", repo)[0] == 0
+    # the channel's yum directory serves on its own, copied with its symlinks kept
+    copy = tmp_path / "served" / "fedora-42_testing"
+    shutil.copytree(repo / "yum/fedora-42_testing", copy, symlinks=True)
+    assert not [p for p in copy.rglob("*") if p.is_symlink()]
+    assert yum.verify_target(copy, repo / "keys/repack.asc") == []
     code, out, _ = run("repo", "list", "--repo", repo, "--channel", "testing")
     assert code == 0 and "bookworm-testing" in out and "fedora-42_testing" in out
     code, out, _ = run("repo", "list", "--repo", repo, "--channel", "stable")
