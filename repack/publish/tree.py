@@ -369,14 +369,13 @@ def _restorable(meta: Path, live: Path | None, to: str | None) -> Path:
                       hint="one of: " + (", ".join(p.name for p in kept) or "none"))
 
 
-def _restage(meta: Path, prev: Path | None, source: Path,
-             later: contextlib.ExitStack) -> Path:
-    """A stage that is a hard-linked copy of an older generation, pool included (copied
-    before that generation is retired); its empty pool-delta names no base, so the next
-    publish links this pool whole once."""
+def _restage(meta: Path, source: Path) -> Path:
+    """A stage that is a hard-linked copy of an older generation, pool included; its
+    empty pool-delta names no base, so the next publish links this pool whole once.
+    Nothing is retired: should the rollback fail, what it restores is still there (the
+    repair() after the swap deletes it once it is neither live nor the one before)."""
     stage_dir = meta / f"stage-{os.getpid()}-{secrets.token_hex(4)}"
     hardlink_copy(source, stage_dir, skip=frozenset({DELTA, LEGACY_JOURNAL, GENERATION}))
-    later.enter_context(_sweeping(_retire(meta, prev)))
     for name in (*ENTRY_POINTS, "db"):
         (stage_dir / name).mkdir(exist_ok=True)
     (stage_dir / "apt" / POOL).mkdir(exist_ok=True)
@@ -419,7 +418,7 @@ def transaction(repo: Path, *, what: str = "", rollback: bool = False,
         prev = current(repo)
         source = _restorable(meta, prev, to) if rollback else None
         stage_dir = (_stage(meta, prev, later) if source is None
-                     else _restage(meta, prev, source, later))
+                     else _restage(meta, source))
         stage = Stage(root=stage_dir, previous=prev, restored=source)
         try:
             yield stage

@@ -18,8 +18,8 @@ from repotools import make_deb  # type: ignore[import-not-found]
 from rpmkit import build_rpm  # type: ignore[import-not-found]
 
 from repack import cli
-from repack.errors import ConfigError
-from repack.publish import channels, yum
+from repack.errors import ConfigError, HostError
+from repack.publish import channels, publisher, yum
 from repack.targets import TARGET_ID
 
 
@@ -199,3 +199,28 @@ def test_bad_requests_are_one_line_errors(tmp_path: Path, home: Path) -> None:
         code, _, err = run("repo", *args, *key)
         assert code == 2 and words in err and "Traceback" not in err, (args, err)
         assert err.count("\n") <= 2
+
+
+@pytest.mark.process
+def test_a_failed_rollback_changes_nothing(tmp_path: Path, home: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    key = ("--repo", repo, "--gnupghome", home)
+    assert run("publish", artifacts(tmp_path, "1.0"), *key)[0] == 0
+    assert run("publish", artifacts(tmp_path, "2.0"), *key)[0] == 0
+    live = os.readlink(repo / ".repack/current")
+    kept = run("repo", "generations", "--repo", repo)[1]
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise HostError("disk full")
+    monkeypatch.setattr(publisher, "write_repodata", disk_full)   # mid-transaction
+    code, _, err = run("repo", "rollback", *key)
+    assert code == 12 and "disk full" in err
+    assert os.readlink(repo / ".repack/current") == live
+    assert run("repo", "generations", "--repo", repo)[1] == kept
+    assert run("repo", "verify", repo)[0] == 0
+    monkeypatch.undo()
+    code, _, err = run("repo", "rollback", *key)
+    assert code == 0, err
+    assert [b[1] for b in binaries(repo, "bookworm")] == ["1.0-1"]
+    assert run("repo", "verify", repo)[0] == 0
