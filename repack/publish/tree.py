@@ -22,6 +22,12 @@ are deleted by the next publish.  Between publishes two generations stay on disk
 live one and the one before; a publish deletes the one before (in a thread, while it
 stages the next), and after its swap the old live one takes that place.
 
+Rollback.  transaction(rollback=True) stages a whole hard-linked copy of a kept older
+generation (pool included) instead of the live one; it goes live as a new generation, so
+the history only grows.  Its empty pool-delta names no base: the next publish links the
+pool whole once.  Each generation records when and by what it was made
+(``generation.json``, read by `repo generations`).
+
 Migration.  Repositories of the previous layout (every generation's apt/pool a symlink
 ``../../pool`` to one shared REPO/.repack/pool) keep working as they are; the next publish
 gives its generation a real pool (hard links to the shared one, once), and the shared
