@@ -96,7 +96,8 @@ def options(given: PublishArgs, cfg: PublishSettings, *,
 
 
 def remove(spec: str, target: str | None, given: PublishArgs, cfg: PublishSettings, *,
-           dry_run: bool = False, settings: Settings | None = None) -> list[str]:
+           dry_run: bool = False, settings: Settings | None = None,
+           channel: str | None = None) -> list[str]:
     """`repo remove PACKAGE[=VERSION]`: what was (dry run: would be) removed, one line a
     package; a ConfigError when the repository has nothing that matches."""
     from repack.publish import publisher
@@ -104,13 +105,14 @@ def remove(spec: str, target: str | None, given: PublishArgs, cfg: PublishSettin
     package, _, version = spec.partition("=")
     if dry_run:      # needs no key
         root = repo(given.repo, cfg)
-        lines = publisher.removal(root, package, version or None, target)
+        lines = publisher.removal(root, package, version or None, target, channel)
     else:
         opts = options(given, cfg, settings=settings)
         root = opts.repo
-        lines = publisher.remove(opts, package, version or None, target)
+        lines = publisher.remove(opts, package, version or None, target, channel)
     if not lines:
-        raise ConfigError(f"{spec}: not in {root}" + (f" for {target}" if target else ""))
+        raise ConfigError(f"{spec}: not in {root}" + (f" for {target}" if target else "")
+                          + (f" in channel {channel}" if channel else ""))
     return lines
 
 

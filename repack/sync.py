@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["Comparison", "Held", "Outcome", "Request", "Skip", "Update", "Wanted", "compare",
            "held", "restrict", "run", "security_only", "wanted_from_lock", "wanted_from_plans"]
 
-CHANNELS_PENDING = "channels need publish --channel (not merged yet)"
 LOCK_NAME = "sync-lock"
 _SHA256 = frozenset("0123456789abcdef")
 
@@ -301,12 +300,17 @@ def _channel(settings: config.Settings, channel: str | None) -> config.Channel:
     if desired is None:
         raise ConfigError("no [repository] table in the project's repack.toml: nothing to sync",
                           hint="see `Keeping a repository current` in README.md")
+    from repack.publish import channels
+
+    for configured in desired.channels:
+        if configured is not None and channels.check(configured) is None:
+            raise ConfigError(f"[repository.channels.{configured}]: {configured} is the default "
+                              "channel", hint="its requirements go in [repository] itself")
+    channel = channels.check(channel)       # "stable" is the default one; bad names: exit 2
     if channel not in desired.channels:
-        known = ", ".join(sorted(c or "(default)" for c in desired.channels))
-        raise ConfigError(f"no channel {channel or '(default)'} in [repository]",
+        known = ", ".join(sorted(channels.name(c) for c in desired.channels))
+        raise ConfigError(f"no channel {channels.name(channel)} in [repository]",
                           hint=f"its channels: {known}")
-    if channel is not None:
-        raise ConfigError(CHANNELS_PENDING)
     return desired.channels[channel]
 
 
@@ -363,16 +367,18 @@ def _records_cache(repo: Path, cache_dir: Path) -> Path:
     return cache_dir / "sync" / f"records-{key}.json"
 
 
-def _holding(repo: Path, targets: Sequence[Target],
-             cache_dir: Path) -> tuple[list[Held], list[Skip]]:
+def _holding(repo: Path, targets: Sequence[Target], cache_dir: Path,
+             channel: str | None = None) -> tuple[list[Held], list[Skip]]:
     """What the live generation's packages hold, by their records.  Reading a .deb's record
     costs a few ms, so what was read is kept in the cache (<cache>/sync/) by the file's
     path in the generation and its identity (device, inode, size, mtime): published files
     are hard links that are never modified in place, so an unchanged identity is the same
-    file, and anything else is read again."""
+    file, and anything else is read again.  Only the channel's packages count (None: the
+    default one): what testing holds is not yet in stable."""
     import json
 
     from repack.files import write_file
+    from repack.publish import channels
     from repack.publish.families import PUBLISHERS
     from repack.publish.tree import current
 
@@ -389,6 +395,8 @@ def _holding(repo: Path, targets: Sequence[Target],
     found = []
     for t in targets:
         for p in PUBLISHERS[t.family].packages(root, t.id):
+            if p.channel_name != channels.name(channel):
+                continue
             try:
                 st = p.path.stat()
                 ident = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
@@ -532,15 +540,18 @@ def _build(comparison: Comparison, targets: Sequence[Target], desired: _Desired,
 def run(request: Request, settings: config.Settings) -> Outcome:
     """One `repack sync` of one channel; see the module docstring."""
     from repack import targets as target_files  # not the pipeline: a no-op stays light
+    from repack.publish import channels
 
     channel = _channel(settings, request.channel)
+    into = channels.check(request.channel)      # None: the default channel, "stable"
     repo = _repo(settings)
     table = settings.repository
     assert table is not None
     targets = [target_files.load(t) for t in table.targets]
     lock_held = contextlib.nullcontext() if request.dry_run else _locked(repo)
     with lock_held:
-        have, unusable = _holding(repo, targets, settings.cache_dir)
+        have, unusable = _holding(repo, targets, settings.cache_dir,
+                                  into)
         desired = _desired(channel, targets, settings)
         comparison = compare(desired.wanted, have)
         comparison = dataclasses.replace(comparison, skipped=tuple(unusable))
@@ -562,6 +573,7 @@ def _build_and_publish(comparison: Comparison, targets: Sequence[Target], desire
     """Build every update into a work directory, then publish all of it at once: one
     transaction, one generation (nothing when a build fails)."""
     from repack import keys, steps
+    from repack.publish import channels
     from repack.republish import Published
 
     table = settings.repository
@@ -585,16 +597,14 @@ def _build_and_publish(comparison: Comparison, targets: Sequence[Target], desire
             ctx = dataclasses.replace(ctx, against=Published.parse(str(repo), ctx.session))
         result = _build(comparison, targets, desired, ctx, request.jobs)
         dirs = sorted({a.path.parent for a in result.artifacts})
-        publish(dirs, opts, channel=request.channel)
+        publish(dirs, opts, channel=channels.check(request.channel))
     return tuple(sorted(((a.package, a.version, a.target) for a in result.artifacts
                          if a.format in ("deb", "rpm")), key=lambda p: (p[2], p[0], p[1])))
 
 
 def publish(dirs: Sequence[Path], opts: Options, *, channel: str | None) -> list[str]:
-    """The one publish of a sync: every new artifact in one transaction.  `channel` is the
-    seam for publish channels (None: the default one)."""
+    """The one publish of a sync: every new artifact in one transaction, into the channel
+    (None: the default one)."""
     from repack.publish import publisher
 
-    if channel is not None:
-        raise ConfigError(CHANNELS_PENDING)
-    return publisher.publish(list(dirs), opts)
+    return publisher.publish(list(dirs), opts, channel=channel)

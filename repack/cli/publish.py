@@ -39,16 +39,19 @@ def sign(files: tuple[Path, ...], key: str | None, target: str | None, gnupghome
 @click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-t", "--target", help="Target of the given files (default: from the "
                                      "OUT/<target>/ directory or the version suffix).")
+@click.option("--channel", metavar="NAME",
+              help="Publish into this channel (e.g. testing): apt suite <codename>-NAME, "
+                   "yum repository yum/<target>_NAME/ (default: stable, the plain ones).")
 @publish_options
 @common
-def publish(artifacts: tuple[Path, ...], target: str | None, given: PublishArgs,
-            settings: config.Settings) -> None:
+def publish(artifacts: tuple[Path, ...], target: str | None, channel: str | None,
+            given: PublishArgs, settings: config.Settings) -> None:
     """Add ARTIFACTS (files, or directories such as repack-out/) to the signed
     repository REPO, atomically."""
     from repack.publish import publisher
 
     opts = publishing.options(given, settings.publish, settings=settings)
-    added = publisher.publish(list(artifacts), opts, target=target)
+    added = publisher.publish(list(artifacts), opts, target=target, channel=channel)
     for line in added:
         log.info(f"added {line}")
     if not added:
@@ -105,10 +108,12 @@ def repo_verify(root: Path, keyring: Path | None, warn_within: float | None,
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="The repository directory (required unless [publish] repo is set).")
 @click.option("-t", "--target", help="Only this target's packages (e.g. debian-12).")
+@click.option("--channel", metavar="NAME", help="Only this channel's packages (stable: "
+                                               "the default one).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON document on stdout (a list, one object per package).")
 @common
-def repo_list(repo: Path | None, target: str | None, as_json: bool,
+def repo_list(repo: Path | None, target: str | None, channel: str | None, as_json: bool,
               settings: config.Settings) -> None:
     """List what REPO publishes: one line per package, version and target, with its
     channel (apt suite or yum target; the -security suite or updateinfo too when it is
@@ -117,7 +122,8 @@ def repo_list(repo: Path | None, target: str | None, as_json: bool,
     version fixes (PENDING).  Changes nothing."""
     from repack.publish.listing import listing, text_lines
 
-    entries = listing(publishing.repo(repo, settings.publish, exists=True), target)
+    entries = listing(publishing.repo(repo, settings.publish, exists=True), target,
+                      channel=channel)
     if as_json:
         click.echo(json.dumps([e.as_json() for e in entries], indent=2))
         return
@@ -157,17 +163,19 @@ def outdated(repo: Path | None, target: str | None, as_json: bool,
 @repo.command("remove")
 @click.argument("spec", metavar="PACKAGE[=VERSION]")
 @click.option("-t", "--target", help="Only from this target (e.g. debian-12, el9).")
+@click.option("--channel", metavar="NAME",
+              help="Only from this channel (stable: the default one; default: every one).")
 @click.option("--dry-run", is_flag=True,
               help="Print what would be removed; change nothing (no key needed).")
 @publish_options
 @common
-def repo_remove(spec: str, target: str | None, dry_run: bool, given: PublishArgs,
-                settings: config.Settings) -> None:
+def repo_remove(spec: str, target: str | None, channel: str | None, dry_run: bool,
+                given: PublishArgs, settings: config.Settings) -> None:
     """Remove a package (all versions, or one; from every target, or -t TARGET) with
     the source packages (.dsc and its files, .src.rpm) only it came from, and re-sign.
     VERSION is the upstream version or the full distro version."""
     lines = publishing.remove(spec, target, given, settings.publish, dry_run=dry_run,
-                               settings=settings)
+                               settings=settings, channel=channel)
     for line in lines:
         if dry_run:
             click.echo(f"would remove {line}")
@@ -186,6 +194,61 @@ def repo_prune(keep: int, given: PublishArgs, settings: config.Settings) -> None
     opts = publishing.options(given, settings.publish, settings=settings)
     for line in publisher.prune(opts, keep):
         log.info(f"removed {line}")
+
+
+@repo.command("promote")
+@click.argument("spec", metavar="PROJECT[==VERSION]")
+@click.option("--from", "source", required=True, metavar="CHANNEL",
+              help="The channel that publishes it (e.g. testing).")
+@click.option("--to", "dest", required=True, metavar="CHANNEL",
+              help="The channel to publish it in too (e.g. stable).")
+@click.option("-t", "--target", help="Only for this target (default: every target).")
+@publish_options
+@common
+def repo_promote(spec: str, source: str, dest: str, target: str | None, given: PublishArgs,
+                 settings: config.Settings) -> None:
+    """Publish in channel --to the very files (.deb/.rpm, signatures and all) channel
+    --from publishes of PROJECT (VERSION, else the newest there), in one transaction;
+    nothing is rebuilt, the metadata is signed anew."""
+    from repack.publish import publisher
+
+    lines = publisher.promote(publishing.options(given, settings.publish), spec, source,
+                              dest, target)
+    for line in lines:
+        log.info(f"promoted {line}")
+    if not lines:
+        log.info(f"nothing new: {dest} already publishes it")
+
+
+@repo.command("rollback")
+@click.option("--to", "to", metavar="GENERATION",
+              help="The kept generation to restore (default: the one before the live "
+                   "one; `repo generations` lists them).")
+@publish_options
+@common
+def repo_rollback(to: str | None, given: PublishArgs, settings: config.Settings) -> None:
+    """Make an earlier generation's content live again, as a new generation (so a
+    rollback can be rolled back), re-signed with a fresh Date and Valid-Until."""
+    from repack.publish import publisher
+
+    restored = publisher.rollback(publishing.options(given, settings.publish), to)
+    log.info(f"restored the content of {restored} as a new generation")
+
+
+@repo.command("generations")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="The repository directory (required unless [publish] repo is set).")
+@common
+def repo_generations(repo: Path | None, settings: config.Settings) -> None:
+    """The generations kept on disk, oldest first: when and by what command each was
+    made; `repo rollback --to` restores one that is not live.  Changes nothing."""
+    from repack.publish.tree import generations
+
+    for name, made, live in generations(publishing.repo(repo, settings.publish,
+                                                        exists=True)):
+        by = made.get("by", "?") + (f" (of {made['restores']})" if "restores" in made else "")
+        by = "".join(c if c.isprintable() else "?" for c in by)
+        click.echo(f"{name}  {made.get('made', '?'):20}  {by}{'  [live]' if live else ''}")
 
 
 @repo.command("refresh")

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from debian import deb822
 from debian.debian_support import Version
+from packaging.utils import canonicalize_name
 
 from repack import targets as target_files
 from repack.compare import deb_control
@@ -29,6 +30,7 @@ from repack.digest import file_digest, sha256_file
 from repack.errors import IntegrityError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer
+from repack.publish import channels
 from repack.publish.tree import Stage, pool_add, pool_drop
 from repack.revision import next_free_hint
 from repack.run import run
@@ -207,9 +209,11 @@ def _checksum_text(fields: deb822.Dsc, name: str) -> str:
     return "".join(f"\n {i[key]} {i['size']} {i['name']}" for i in fields.get(name, []))
 
 
-def add(stage: Stage, target_id: str, files: Sequence[Path]) -> list[str]:
-    """Add .deb and .dsc files of one target; returns what was new."""
-    codename = target_files.load(target_id).codename
+def add(stage: Stage, target_id: str, files: Sequence[Path],
+        channel: str | None = None) -> list[str]:
+    """Add .deb and .dsc files of one target (to its channel's suite: <codename>, or
+    <codename>-<channel>, repack.publish.channels); returns what was new."""
+    codename = channels.apt_suite(target_files.load(target_id).codename, channel)
     db = load_db(stage.root, codename)
     added = []
     for f in sorted(files, key=lambda p: p.name):
@@ -220,6 +224,56 @@ def add(stage: Stage, target_id: str, files: Sequence[Path]) -> list[str]:
         save_db(stage.root, codename, db)
         stage.changed = True
     return added
+
+
+# -- promote --------------------------------------------------------------------------------
+
+def _of_project(rec: Record, project: str, version: str | None) -> bool:
+    """Whether a binary's record is of the project (and PEP 440 version): its Repack-*
+    control fields, which publish checked against the provenance record."""
+    if canonicalize_name(rec.get("Repack-Project", "")) != canonicalize_name(project):
+        return False
+    return version is None or channels.same_version(rec.get("Repack-Upstream-Version", ""),
+                                                    version, str)
+
+
+def promote(stage: Stage, source: str, dest: str, project: str,
+            version: str | None) -> tuple[list[Record], list[str]]:
+    """List in suite `dest` the binaries of the project (the version, else its newest
+    Version) that suite `source` lists, with their source packages: the same records, so
+    the same pool files.  Returns (the binaries found in source, what was new in dest)."""
+    src = load_db(stage.root, source)
+    matched = [r for r in src["packages"] if _of_project(r, project, version)]
+    if not matched:
+        return [], []
+    newest = max((r["Version"] for r in matched), key=Version)
+    chosen = [r for r in matched if r["Version"] == newest]
+    keys = {_source_key(r) for r in chosen}
+    db = load_db(stage.root, dest)
+    added = []
+    for rec in chosen:
+        what = f"{rec['Package']} {rec['Version']} ({rec['Architecture']})"
+        old = [o for o in db["packages"] if (o["Package"], o["Version"], o["Architecture"])
+               == (rec["Package"], rec["Version"], rec["Architecture"])]
+        if old:
+            _same_or_refuse(old[0], rec, f"{dest}: {what}")
+        else:
+            db["packages"].append(rec)
+            added.append(f"{dest}: {rec['Filename'].rpartition('/')[2]}")
+    for rec in src["sources"]:
+        if (rec["Package"], rec["Version"]) not in keys:
+            continue
+        old = [o for o in db["sources"] if (o["Package"], o["Version"])
+               == (rec["Package"], rec["Version"])]
+        if old:
+            _same_or_refuse(old[0], rec, f"{dest}: source {rec['Package']} {rec['Version']}")
+        else:
+            db["sources"].append(rec)
+            added.append(f"{dest}: source {rec['Package']} {rec['Version']}")
+    if added:
+        save_db(stage.root, dest, db)
+        stage.changed = True
+    return chosen, added
 
 
 # -- remove and prune ----------------------------------------------------------------------

@@ -23,12 +23,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from packaging.utils import canonicalize_name
+
 from repack import log
 from repack import targets as target_files
 from repack.files import write_file
 from repack.gpg import Signer
-from repack.publish import apt, security, yum
+from repack.publish import apt, channels, security, yum
 from repack.publish.tree import Stage
+from repack.rpm import naming as rpm_naming
 from repack.rpm.vercmp import EVR
 
 SignerFor = Callable[[str], Signer]     # target id -> the keys its clients verify
@@ -58,6 +61,7 @@ class Published:
     path: Path
     rel: str                      # relative to the generation (REPO)
     newer_than: Any               # a key ordering versions of one name (dpkg's or rpm's)
+    channel_name: str = channels.DEFAULT   # repack.publish.channels: stable, testing, ...
 
 
 class FamilyPublisher(Protocol):
@@ -67,19 +71,30 @@ class FamilyPublisher(Protocol):
     every method returns one line per change or problem ([]: none)."""
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
-            signer: Signer) -> list[str]:
+            signer: Signer, channel: str | None = None) -> list[str]:
         """Add a target's packages (checked to exist, with their provenance checked) to
-        the staged generation; what was new, security updates included."""
+        the staged generation, in a channel (None: the default one,
+        repack.publish.channels); what was new, security updates included."""
+        ...
+
+    def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
+                source: str | None, dest: str | None,
+                signer_for: SignerFor) -> tuple[int, list[str]]:
+        """List in channel `dest` the very files channel `source` publishes of the project
+        (that PEP 440 version, else its newest) for one target: (how many binary packages
+        source has of it, what was new in dest)."""
         ...
 
     def removal(self, root: Path, package: str, version: str | None,
-                only: Sequence[str] | None) -> list[str]:
+                only: Sequence[str] | None, *, channel: str | None = None) -> list[str]:
         """What `remove` would drop from the generation at root (a dry run): the matching
-        binaries and the source packages only they came from.  Reads only."""
+        binaries and the source packages only they came from (in every channel, or the one
+        named: "stable" is the default one).  Reads only."""
         ...
 
     def remove(self, stage: Stage, package: str, version: str | None,
-               only: Sequence[str] | None, signer_for: SignerFor) -> list[str]:
+               only: Sequence[str] | None, signer_for: SignerFor, *,
+               channel: str | None = None) -> list[str]:
         """Drop what `removal` names from the stage."""
         ...
 
@@ -115,18 +130,47 @@ class AptPublisher:
     """REPO/apt: one distribution per codename (repack.publish.apt), its -security suite
     (repack.publish.security); the distributions are signed when the transaction ends."""
 
-    def _codenames(self, only: Sequence[str] | None) -> list[str] | None:
-        return None if only is None else [target_files.load(t).codename for t in only]
+    def _codenames(self, root: Path, only: Sequence[str] | None,
+                   channel: str | None = None) -> list[str] | None:
+        """The suites of the targets `only` (None: all) in the channel named (None:
+        every channel's); None for every suite."""
+        if only is None and channel is None:
+            return None
+        wanted = [target_files.load(t).codename
+                  for t in (target_files.available() if only is None else only)]
+        return [s for s in apt.codenames(root)
+                if (split := channels.split_suite(s, wanted)) is not None
+                and (channel is None or channels.name(split[1]) == channel)]
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
-            signer: Signer) -> list[str]:
-        return apt.add(stage, target_id, files) + security.note_apt(stage, target_id, files)
+            signer: Signer, channel: str | None = None) -> list[str]:
+        added = apt.add(stage, target_id, files, channel)
+        if channel is not None:        # security suites are the default channel's
+            codename = target_files.load(target_id).codename
+            if added and not apt.codenames(stage.root).count(codename):
+                # the default channel's suite exists (empty) once another channel does:
+                # its clients can be configured before the first promotion
+                apt.save_db(stage.root, codename, {"packages": [], "sources": []})
+            return added
+        return added + security.note_apt(stage, target_id, files)
+
+    def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
+                source: str | None, dest: str | None,
+                signer_for: SignerFor) -> tuple[int, list[str]]:
+        codename = target_files.load(target_id).codename
+        found, added = apt.promote(stage, channels.apt_suite(codename, source),
+                                   channels.apt_suite(codename, dest), project, version)
+        if added and dest is None:
+            added += security.note_apt(stage, target_id,
+                                       [Path(r["Filename"]) for r in found])
+        return len(found), added
 
     def removal(self, root: Path, package: str, version: str | None,
-                only: Sequence[str] | None) -> list[str]:
+                only: Sequence[str] | None, *, channel: str | None = None) -> list[str]:
         out = []
+        suites = self._codenames(root, only, channel)
         for codename, (binaries, sources) in apt.removal(root, package, version,
-                                                         self._codenames(only)).items():
+                                                         suites).items():
             for rec in binaries + sources:
                 kind = "" if rec in binaries else "source "
                 out.append(f"{codename}: {kind}{rec['Package']} {rec['Version']} "
@@ -134,8 +178,10 @@ class AptPublisher:
         return out
 
     def remove(self, stage: Stage, package: str, version: str | None,
-               only: Sequence[str] | None, signer_for: SignerFor) -> list[str]:
-        return apt.remove(stage, package, version, self._codenames(only))
+               only: Sequence[str] | None, signer_for: SignerFor, *,
+               channel: str | None = None) -> list[str]:
+        return apt.remove(stage, package, version,
+                          self._codenames(stage.root, only, channel))
 
     def prune(self, stage: Stage, keep: int, signer_for: SignerFor) -> list[str]:
         return apt.prune(stage, keep)
@@ -147,13 +193,15 @@ class AptPublisher:
         for t in target_files.available():
             if (tgt := target_files.load(t)).family == "deb":
                 debs.setdefault(tgt.codename, t)
-        for codename in apt.codenames(stage.root):
-            tid = debs.get(codename)
+        for suite in apt.codenames(stage.root):
+            split = channels.split_suite(suite, debs)
+            tid = None if split is None else debs[split[0]]
             signer = signing.every_key if tid is None else signing.signer_for(tid)
-            apt.write_dist(stage, codename, signer, origin=signing.origin,
+            apt.write_dist(stage, suite, signer, origin=signing.origin,
                            valid_days=signing.valid_days)
-            security.write_apt(stage, codename, signer, origin=signing.origin,
-                               valid_days=signing.valid_days)
+            if split is None or split[1] is None:      # channels have no -security suite
+                security.write_apt(stage, suite, signer, origin=signing.origin,
+                                   valid_days=signing.valid_days)
 
     def verify(self, root: Path, keyring: Path | None, now: datetime) -> list[str]:
         if keyring is not None:
@@ -166,18 +214,23 @@ class AptPublisher:
 
     def packages(self, root: Path, target_id: str) -> list[Published]:
         codename = target_files.load(target_id).codename
-        db = apt.load_db(root, codename)
         state = root.joinpath(*security.STATE, f"apt-{codename}.json")
         listed = {tuple(k) for k in _json_list(state)}
         out = []
-        for rec in db["packages"]:
-            sec = (rec["Package"], rec["Version"], rec["Architecture"]) in listed
-            rel = f"apt/{rec['Filename']}"
-            out.append(Published(name=rec["Package"], version=rec["Version"],
-                                 arch=rec["Architecture"], target=target_id,
-                                 channel=f"{codename}{'+security' if sec else ''}",
-                                 security=sec, path=root / rel, rel=rel,
-                                 newer_than=rec["Version"]))
+        for suite in apt.codenames(root):
+            split = channels.split_suite(suite, [codename])
+            if split is None:
+                continue
+            for rec in apt.load_db(root, suite)["packages"]:
+                sec = split[1] is None and (rec["Package"], rec["Version"],
+                                            rec["Architecture"]) in listed
+                rel = f"apt/{rec['Filename']}"
+                out.append(Published(name=rec["Package"], version=rec["Version"],
+                                     arch=rec["Architecture"], target=target_id,
+                                     channel=f"{suite}{'+security' if sec else ''}",
+                                     security=sec, path=root / rel, rel=rel,
+                                     newer_than=rec["Version"],
+                                     channel_name=channels.name(split[1])))
         return out
 
 
@@ -185,30 +238,69 @@ class YumPublisher:
     """REPO/yum/<target>: the rpms and their signed repodata (repack.publish.yum), whose
     security updates go into updateinfo.xml (repack.publish.security)."""
 
-    def _targets(self, root: Path, only: Sequence[str] | None) -> list[str]:
+    def _targets(self, root: Path, only: Sequence[str] | None,
+                 channel: str | None = None) -> list[str]:
+        """The directories under yum/ of the targets `only` (None: all) in the channel
+        named (None: every channel's)."""
         found = root / "yum"
         names = sorted(p.name for p in found.iterdir() if p.is_dir()) if found.is_dir() else []
-        return [t for t in names if only is None or t in only]
+        split = {t: channels.split_yum_dir(t) for t in names}
+        return [t for t in names if (only is None or split[t][0] in only)
+                and (channel is None or channels.name(split[t][1]) == channel)]
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
-            signer: Signer) -> list[str]:
-        before = _snapshot(stage.root / "yum" / target_id)
-        updates = yum.publish_yum(stage.root, target_id, files, signer)
-        if _snapshot(stage.root / "yum" / target_id) == before:
+            signer: Signer, channel: str | None = None) -> list[str]:
+        where = channels.yum_dir(target_id, channel)
+        before = _snapshot(stage.root / "yum" / where)
+        updates = yum.publish_yum(stage.root, target_id, files, signer, channel)
+        if _snapshot(stage.root / "yum" / where) == before:
             return []
+        default = stage.root / "yum" / target_id
+        if channel is not None and not (default / "repodata" / "repomd.xml").is_file():
+            default.mkdir(exist_ok=True)      # as for apt: the default channel, empty
+            yum.write_repodata(default, signer)
         stage.changed = True
-        return ([f"{target_id}: {f.name}" for f in files]
-                + [f"{target_id} updateinfo (security): {name}" for name in updates])
+        return ([f"{where}: {f.name}" for f in files]
+                + [f"{where} updateinfo (security): {name}" for name in updates])
+
+    def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
+                source: str | None, dest: str | None,
+                signer_for: SignerFor) -> tuple[int, list[str]]:
+        """The binaries of the newest matching EVR, with the .src.rpm they name."""
+        src = channels.yum_dir(target_id, source)
+        repo = stage.root / "yum" / src
+        if not (repo / "repodata" / "repomd.xml").is_file():
+            return 0, []
+        target = target_files.load(target_id)
+        name = rpm_naming.rpm_name(canonicalize_name(project), target)
+        caret = rpm_naming.has_caret(target)
+        listed = list(yum.packages(repo))
+        matched = [p for p in listed if p.arch != "src" and p.name == name and (
+            version is None or channels.same_version(
+                p.ver, version, lambda v: rpm_naming.rpm_upstream_version(v, caret=caret)))]
+        if not matched:
+            return 0, []
+        newest = max(matched, key=lambda p: EVR(epoch=p.epoch, version=p.ver, release=p.rel))
+        chosen = [p for p in matched if (p.epoch, p.ver, p.rel)
+                  == (newest.epoch, newest.ver, newest.rel)]
+        wanted = {p.sourcerpm for p in chosen}
+        chosen += [p for p in listed if p.arch == "src" and Path(p.href).name in wanted]
+        dest_dir = channels.yum_dir(target_id, dest)
+        added = yum.promote_yum(stage.root, src, dest_dir, chosen, signer_for(target_id))
+        if added:
+            stage.changed = True
+        return len(matched), [f"{dest_dir}: {n}" for n in added]
 
     def removal(self, root: Path, package: str, version: str | None,
-                only: Sequence[str] | None) -> list[str]:
-        return [f"{t}: {Path(p.href).name}" for t in self._targets(root, only)
+                only: Sequence[str] | None, *, channel: str | None = None) -> list[str]:
+        return [f"{t}: {Path(p.href).name}" for t in self._targets(root, only, channel)
                 for p in yum.removal(root / "yum" / t, package, version)]
 
     def remove(self, stage: Stage, package: str, version: str | None,
-               only: Sequence[str] | None, signer_for: SignerFor) -> list[str]:
+               only: Sequence[str] | None, signer_for: SignerFor, *,
+               channel: str | None = None) -> list[str]:
         out = []
-        for t in self._targets(stage.root, only):
+        for t in self._targets(stage.root, only, channel):
             doomed = yum.removal(stage.root / "yum" / t, package, version)
             if doomed:
                 yum.remove_listed(stage.root / "yum" / t, doomed, signer_for(t))
@@ -235,10 +327,11 @@ class YumPublisher:
         stored = json.loads(path.read_text()) if path.is_file() else {}
         state = {}
         for tid in self._targets(stage.root, None):
-            if tid not in target_files.available():
+            target_id = channels.split_yum_dir(tid)[0]
+            if target_id not in target_files.available():
                 continue
-            signer = signing.signer_for(tid)
-            state[tid] = {"trusted": signing.trusted_for(tid),
+            signer = signing.signer_for(target_id)
+            state[tid] = {"trusted": signing.trusted_for(target_id),
                           "signers": list(signer.fingerprints)}
             if stored.get(tid) != state[tid]:
                 for rpm in yum.resign_yum(stage.root, tid, signer, state[tid]["trusted"]):
@@ -250,25 +343,30 @@ class YumPublisher:
         return yum.verify_yum(root, keyring)
 
     def packages(self, root: Path, target_id: str) -> list[Published]:
-        repo = root / "yum" / target_id
+        return [p for d in self._targets(root, None)
+                if channels.split_yum_dir(d)[0] == target_id
+                for p in self._packages(root, target_id, d)]
+
+    def _packages(self, root: Path, target_id: str, dirname: str) -> list[Published]:
+        repo = root / "yum" / dirname
         if not (repo / "repodata" / "repomd.xml").is_file():
             return []
-        state = root.joinpath(*security.STATE, f"yum-{target_id}.json")
+        state = root.joinpath(*security.STATE, f"yum-{dirname}.json")
         sec_files = {p.get("filename") for e in _json_list(state) if isinstance(e, dict)
                      for p in e.get("packages", []) if isinstance(p, dict)}
         out = []
         for pkg in yum.packages(repo):
             if pkg.arch == "src":          # source rpms: listed with their binaries' removal
                 continue
-            rel = f"yum/{target_id}/{pkg.href}"
+            rel = f"yum/{dirname}/{pkg.href}"
             sec = Path(pkg.href).name in sec_files
             epoch = "" if pkg.epoch in ("", "0") else f"{pkg.epoch}:"
             out.append(Published(
                 name=pkg.name, version=f"{epoch}{pkg.ver}-{pkg.rel}", arch=pkg.arch,
-                target=target_id, channel=f"{target_id}{'+security' if sec else ''}",
+                target=target_id, channel=f"{dirname}{'+security' if sec else ''}",
                 security=sec, path=repo / pkg.href, rel=rel,
-                newer_than=EVR(epoch=pkg.epoch, version=pkg.ver,
-                               release=pkg.rel)))
+                newer_than=EVR(epoch=pkg.epoch, version=pkg.ver, release=pkg.rel),
+                channel_name=channels.name(channels.split_yum_dir(dirname)[1])))
         return out
 
 

@@ -27,6 +27,7 @@ from debian.debian_support import version_compare
 from repack import targets as target_files
 from repack.errors import ConfigError, MetadataError
 from repack.model import Provenance
+from repack.publish import channels
 from repack.publish.families import PUBLISHERS, Published
 from repack.publish.tree import current
 from repack.trust import provenance
@@ -62,9 +63,10 @@ class Entry:
                 "vulnerabilities": list(self.vulnerabilities), "pending": list(self.pending)}
 
 
-def listing(repo: Path, target: str | None = None) -> list[Entry]:
-    """Every binary package REPO publishes (of one target, or all), sorted by target,
-    name, version."""
+def listing(repo: Path, target: str | None = None, *,
+            channel: str | None = None) -> list[Entry]:
+    """Every binary package REPO publishes (of one target, or all; of one channel, or
+    all: repack.publish.channels), sorted by target, name, version."""
     root = current(repo)
     if root is None:
         raise ConfigError(f"{repo}: not a repack repository (no published generation)",
@@ -78,6 +80,9 @@ def listing(repo: Path, target: str | None = None) -> list[Entry]:
         if target is not None and tid != target:
             continue
         raws += PUBLISHERS[tgt.family].packages(root, tid)
+    if channel is not None:
+        wanted = channels.name(channels.check(channel))
+        raws = [r for r in raws if r.channel_name == wanted]
     records = {r.rel: _record(r.path) for r in raws}
     versions: dict[tuple[str, str], list[Published]] = {}     # the other versions of a package
     for r in raws:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from debian import deb822
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from repack import keys, run
 from repack import targets as target_files
@@ -30,9 +29,10 @@ from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import clients, keyring
+from repack.publish import channels, clients, keyring
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
+from repack.publish.yum import write_repodata
 from repack.rpm import naming as rpm_naming
 from repack.rpm.query import query
 from repack.trust import provenance
@@ -95,21 +95,6 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
     return groups
 
 
-def _same_version(text: str, pep440: str, mapped: Callable[[Version], str]) -> bool:
-    """Whether a package's upstream version is the record's PEP 440 version: repack's own
-    mapping of it, or the same version spelled otherwise ("1.0" for 1.0)."""
-    try:
-        version = Version(pep440)
-    except InvalidVersion:
-        return False
-    if mapped(version) == text:
-        return True
-    try:
-        return Version(text) == version
-    except InvalidVersion:
-        return False
-
-
 def check_record(path: Path, target: Target,
                  rpm_head: tuple[str, str] | None = None) -> Provenance | None:
     """The provenance record of a binary package, which must be there and describe it:
@@ -140,7 +125,7 @@ def check_record(path: Path, target: Target,
                             f"{control.get('Repack-Upstream-Version', '')[:60]!r}")
         if control.get("Repack-Source-Digest") != f"sha256:{record.sha256}":
             problems.append("Repack-Source-Digest")
-        if not _same_version(upstream, record.version, deb_naming.deb_upstream_version):
+        if not channels.same_version(upstream, record.version, deb_naming.deb_upstream_version):
             problems.append(f"version {version[:60]!r}")
     else:
         assert rpm_head is not None
@@ -148,7 +133,7 @@ def check_record(path: Path, target: Target,
         if rpm_name != rpm_naming.rpm_name(record.project, target):
             problems.append(f"name {rpm_name[:60]!r}")
         caret = rpm_naming.has_caret(target)
-        if not _same_version(rpm_version, record.version,
+        if not channels.same_version(rpm_version, record.version,
                              lambda v: rpm_naming.rpm_upstream_version(v, caret=caret)):
             problems.append(f"version {rpm_version[:60]!r}")
     if problems:
@@ -220,17 +205,20 @@ def _target_keys(stage: Stage, gnupghome: Path, fprs: list[str]) -> dict[str, by
     yum = stage.root / "yum"
     found = sorted(p.name for p in yum.iterdir() if p.is_dir()) if yum.is_dir() else []
     out = {}
-    for tid in found:
-        if tid not in target_files.available():
+    for tid in found:           # a directory: a target, or a target's channel
+        if channels.split_yum_dir(tid)[0] not in target_files.available():
             continue
-        ok = _trusted(gnupghome, fprs, tid)
+        ok = _trusted(gnupghome, fprs, channels.split_yum_dir(tid)[0])
         if ok and ok != fprs:
             out[tid] = keys.export(gnupghome, ok)
     return out
 
 
-def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) -> list[str]:
-    """Add artifacts; returns what was new (empty: the repository is unchanged)."""
+def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
+            channel: str | None = None) -> list[str]:
+    """Add artifacts (to a channel: None or "stable" for the default one,
+    repack.publish.channels); returns what was new (empty: the repository is unchanged)."""
+    channel = channels.check(channel)
     groups = collect(paths, target)
     # before anything is written: a key a target's clients cannot verify is refused, and
     # so is a package whose provenance record is missing or of another package
@@ -244,9 +232,10 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
         for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
             pass                                                      # first error raises
     added: list[str] = []
-    with transaction(opts.repo) as stage:
+    what = "publish" + ("" if channel is None else f" --channel {channel}")
+    with transaction(opts.repo, what=what) as stage:
         for (family, tid), files in sorted(groups.items()):
-            added += PUBLISHERS[family].add(stage, tid, files, signers[tid])
+            added += PUBLISHERS[family].add(stage, tid, files, signers[tid], channel)
         if not added:
             stage.changed = False    # identical artifacts: no new generation at all
         _settings(stage, opts)       # ... unless the name or URL changed
@@ -254,15 +243,17 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None) 
     return added
 
 
-def _edit(opts: Options, body: Callable[[Stage], list[str]]) -> list[str]:
-    with transaction(opts.repo) as stage:
+def _edit(opts: Options, body: Callable[[Stage], list[str]], what: str) -> list[str]:
+    with transaction(opts.repo, what=what) as stage:
         out = body(stage)
         _finish(stage, opts)
     return out
 
 
-def _target_signer(opts: Options, target_id: str) -> Signer:
-    """signer_for, or every key for a directory of a target repack no longer knows."""
+def _target_signer(opts: Options, dirname: str) -> Signer:
+    """signer_for the target of a yum directory (its channel's too), or every key for a
+    directory of a target repack no longer knows."""
+    target_id = channels.split_yum_dir(dirname)[0]
     return signer_for(opts, target_id) if target_id in target_files.available() else opts.signer
 
 
@@ -278,13 +269,15 @@ def _scope(target: str | None) -> dict[str, list[str] | None]:
 
 
 def removal(repo: Path, package: str, version: str | None,
-            target: str | None = None) -> list[str]:
+            target: str | None = None, channel: str | None = None) -> list[str]:
     """What `remove` would drop from the live generation (`repo remove --dry-run`): one
     line per package, with its files.  Reads, changes nothing, needs no key."""
     root = _live(repo)
     scope = _scope(target)
+    named = None if channel is None else channels.name(channels.check(channel))
     return [line for family, publisher in PUBLISHERS.items()
-            for line in publisher.removal(root, package, version, scope[family])]
+            for line in publisher.removal(root, package, version, scope[family],
+                                          channel=named)]
 
 
 def _live(repo: Path) -> Path:
@@ -295,17 +288,19 @@ def _live(repo: Path) -> Path:
 
 
 def remove(opts: Options, package: str, version: str | None,
-           target: str | None = None) -> list[str]:
-    """Drop a package (all versions, or one; of every target, or one) and the source
-    packages only it came from, and re-sign."""
+           target: str | None = None, channel: str | None = None) -> list[str]:
+    """Drop a package (all versions, or one; of every target, or one; of every channel,
+    or one) and the source packages only it came from, and re-sign."""
     _live(opts.repo)
     scope = _scope(target)
+    named = None if channel is None else channels.name(channels.check(channel))
 
     def body(stage: Stage) -> list[str]:
         return [line for family, publisher in PUBLISHERS.items()
                 for line in publisher.remove(stage, package, version, scope[family],
-                                             lambda t: _target_signer(opts, t))]
-    return _edit(opts, body)
+                                             lambda t: _target_signer(opts, t),
+                                             channel=named)]
+    return _edit(opts, body, f"remove {package}" + (f"={version}" if version else ""))
 
 
 def prune(opts: Options, keep: int) -> list[str]:
@@ -314,7 +309,7 @@ def prune(opts: Options, keep: int) -> list[str]:
     def body(stage: Stage) -> list[str]:
         return [line for publisher in PUBLISHERS.values()
                 for line in publisher.prune(stage, keep, lambda t: _target_signer(opts, t))]
-    return _edit(opts, body)
+    return _edit(opts, body, f"prune --keep {keep}")
 
 
 def refresh(opts: Options) -> None:
@@ -322,4 +317,57 @@ def refresh(opts: Options) -> None:
     def body(stage: Stage) -> list[str]:
         stage.changed = True
         return []
-    _edit(opts, body)
+    _edit(opts, body, "refresh")
+
+
+def promote(opts: Options, spec: str, source: str, dest: str,
+            target: str | None = None) -> list[str]:
+    """`repo promote PROJECT[==VERSION] --from SOURCE --to DEST`: list in channel DEST
+    the very files channel SOURCE publishes of the project (that version, else the newest
+    there), per target (all, or `target`), in one transaction; DEST's metadata is signed
+    anew, nothing is rebuilt or re-signed.  A ConfigError when SOURCE has none of it."""
+    project, sep, version = spec.partition("==")
+    project = project.strip()
+    if not project or (sep and not version.strip()):
+        raise ConfigError(f"{spec!r}: give PROJECT or PROJECT==VERSION")
+    src, dst = channels.check(source), channels.check(dest)
+    if src == dst:
+        raise ConfigError(f"--from and --to are both {channels.name(src)!r}")
+    _live(opts.repo)
+    _scope(target)                      # an unknown target is refused
+    tids = [target] if target is not None else sorted(target_files.available())
+    found = 0
+
+    def body(stage: Stage) -> list[str]:
+        nonlocal found
+        out = []
+        for tid in tids:
+            n, lines = PUBLISHERS[target_files.load(tid).family].promote(
+                stage, tid, project=project, version=version.strip() or None, source=src,
+                dest=dst, signer_for=lambda t: signer_for(opts, t))
+            found += n
+            out += lines
+        if not found:
+            raise ConfigError(f"{project}: {'version ' + version.strip() + ' ' if sep else ''}"
+                              f"not in channel {channels.name(src)} of {opts.repo}"
+                              + (f" for {target}" if target else ""),
+                              hint="`repack repo list` shows each package's channel")
+        return out
+    return _edit(opts, body, f"promote {spec} --from {channels.name(src)} "
+                             f"--to {channels.name(dst)}" + (f" -t {target}" if target else ""))
+
+
+def rollback(opts: Options, to: str | None = None) -> str:
+    """Make an older kept generation's content (`to`, else the one before the live one)
+    live again as a new generation, re-signed as every transaction is: apt's Release files
+    get a fresh Date and Valid-Until (apt refuses an expired one, and takes a Release file
+    only when its Date moved on), each yum repository's repomd.xml a fresh revision and
+    signature; the package lists are the restored ones.  Returns the restored name."""
+    _live(opts.repo)
+    with transaction(opts.repo, what="rollback", rollback=True, to=to) as stage:
+        assert stage.restored is not None
+        for repo in sorted(p for p in (stage.root / "yum").iterdir() if p.is_dir()):
+            write_repodata(repo, _target_signer(opts, repo.name))
+        stage.changed = True
+        _finish(stage, opts)
+    return stage.restored.name

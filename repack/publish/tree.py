@@ -22,6 +22,12 @@ are deleted by the next publish.  Between publishes two generations stay on disk
 live one and the one before; a publish deletes the one before (in a thread, while it
 stages the next), and after its swap the old live one takes that place.
 
+Rollback.  transaction(rollback=True) stages a whole hard-linked copy of a kept older
+generation (pool included) instead of the live one; it goes live as a new generation, so
+the history only grows.  Its empty pool-delta names no base: the next publish links the
+pool whole once.  Each generation records when and by what it was made
+(``generation.json``, read by `repo generations`).
+
 Migration.  Repositories of the previous layout (every generation's apt/pool a symlink
 ``../../pool`` to one shared REPO/.repack/pool) keep working as they are; the next publish
 gives its generation a real pool (hard links to the shared one, once), and the shared
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import secrets
@@ -39,6 +46,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from repack.errors import ConfigError
@@ -50,6 +58,7 @@ DELTA = "pool-delta"               # STAGE/pool-delta: "base gen-N", then "+ REL
 SPARE = "spare-pool-"              # REPO/.repack/spare-pool-gen-N: a copy of gen-N's pool
 LEGACY_POOL = "pool"               # REPO/.repack/pool: the shared pool of the old layout
 LEGACY_JOURNAL = "pool-journal"    # the old layout's journal of the shared pool
+GENERATION = "generation.json"     # GEN/generation.json: when and by what it was made
 _GEN = re.compile(r"gen-(\d{6,})")
 
 
@@ -59,6 +68,7 @@ class Stage:
 
     root: Path
     previous: Path | None
+    restored: Path | None = None     # rollback: the generation the stage is a copy of
     changed: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -312,6 +322,15 @@ def _sweeping(doomed: list[Path]) -> Iterator[None]:
         sweeper.join()
 
 
+def _discard(meta: Path, stage: Stage) -> None:
+    """A stage that will not go live: an ordinary one keeps its pool as the spare of the
+    generation it was made from; a restored one holds another generation's pool."""
+    if stage.restored is None:
+        _abandon(meta, stage.root, stage.previous)
+    else:
+        shutil.rmtree(stage.root, ignore_errors=True)
+
+
 def _abandon(meta: Path, stage_dir: Path, prev: Path | None) -> None:
     with contextlib.suppress(OSError):
         _keep_spare(meta, stage_dir, prev)
@@ -336,9 +355,64 @@ def _stage(meta: Path, prev: Path | None, later: contextlib.ExitStack) -> Path:
     return stage_dir
 
 
+def _restorable(meta: Path, live: Path | None, to: str | None) -> Path:
+    """The kept generation a rollback restores: `to` ("gen-000004" or "4"), else the one
+    before the live one."""
+    kept = [p for n, p in _generations(meta) if live is None or p != live]
+    if to is None:
+        older = [p for p in kept if live is None or p.name < live.name]
+        if not older:
+            raise ConfigError(f"{meta.parent}: no earlier generation to roll back to",
+                              hint="`repack repo generations` lists the kept ones")
+        return older[-1]
+    name = to if to.startswith("gen-") else f"gen-{to.zfill(6)}"
+    if live is not None and name == live.name:
+        raise ConfigError(f"{name} is the live generation already")
+    for p in kept:
+        if p.name == name:
+            return p
+    raise ConfigError(f"{to[:40]!r}: no such generation kept in {meta.parent}",
+                      hint="one of: " + (", ".join(p.name for p in kept) or "none"))
+
+
+def _restage(meta: Path, source: Path) -> Path:
+    """A stage that is a hard-linked copy of an older generation, pool included; its
+    empty pool-delta names no base, so the next publish links this pool whole once.
+    Nothing is retired: should the rollback fail, what it restores is still there (the
+    repair() after the swap deletes it once it is neither live nor the one before)."""
+    stage_dir = meta / f"stage-{os.getpid()}-{secrets.token_hex(4)}"
+    hardlink_copy(source, stage_dir, skip=frozenset({DELTA, LEGACY_JOURNAL, GENERATION}))
+    for name in (*ENTRY_POINTS, "db"):
+        (stage_dir / name).mkdir(exist_ok=True)
+    (stage_dir / "apt" / POOL).mkdir(exist_ok=True)
+    (stage_dir / DELTA).write_text("")
+    return stage_dir
+
+
+def generations(repo: Path) -> list[tuple[str, dict[str, str], bool]]:
+    """The generations kept on disk, oldest first: (name, what made it, whether live)."""
+    meta = repo / META
+    if not meta.is_dir():
+        return []
+    live = current(repo)
+    out = []
+    for _, p in _generations(meta):
+        try:
+            made = json.loads((p / GENERATION).read_text())
+        except (OSError, ValueError):
+            made = {}
+        info = {k: str(v) for k, v in made.items()} if isinstance(made, dict) else {}
+        out.append((p.name, info, live is not None and p.name == live.name))
+    return out
+
+
 @contextlib.contextmanager
-def transaction(repo: Path) -> Iterator[Stage]:
-    """Stage the next generation; on a clean exit with changes, make it live atomically."""
+def transaction(repo: Path, *, what: str = "", rollback: bool = False,
+                to: str | None = None) -> Iterator[Stage]:
+    """Stage the next generation; on a clean exit with changes, make it live atomically.
+    `what` is recorded in the generation (repo generations).  rollback: the stage starts
+    as a copy of an older kept generation (`to`, else the one before the live one)
+    instead of the live one, so the restored state becomes a new generation."""
     repo.mkdir(parents=True, exist_ok=True)
     for name in ENTRY_POINTS:
         entry = repo / name
@@ -348,19 +422,26 @@ def transaction(repo: Path) -> Iterator[Stage]:
     with locked(repo) as meta, contextlib.ExitStack() as later:
         repair(meta)
         prev = current(repo)
-        stage_dir = _stage(meta, prev, later)
-        stage = Stage(root=stage_dir, previous=prev)
+        source = _restorable(meta, prev, to) if rollback else None
+        stage_dir = (_stage(meta, prev, later) if source is None
+                     else _restage(meta, source))
+        stage = Stage(root=stage_dir, previous=prev, restored=source)
         try:
             yield stage
         except BaseException:
-            _abandon(meta, stage_dir, prev)
+            _discard(meta, stage)
             raise
         if not stage.changed:
-            _abandon(meta, stage_dir, prev)
+            _discard(meta, stage)
             return
         gens = _generations(meta)
         number = (gens[-1][0] + 1) if gens else 1
         gen = meta / f"gen-{number:06d}"
+        made = {"made": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "by": what}
+        if source is not None:
+            made["restores"] = source.name
+        (stage_dir / GENERATION).unlink(missing_ok=True)     # a link to prev's
+        (stage_dir / GENERATION).write_text(json.dumps(made) + "\n")
         os.rename(stage_dir, gen)
         tmp = meta / f"current.tmp-{os.getpid()}"
         os.symlink(gen.name, tmp)

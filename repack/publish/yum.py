@@ -33,8 +33,8 @@ from repack import log, run
 from repack.digest import file_digest
 from repack.errors import ConfigError, IntegrityError, SpliceUnsupported
 from repack.gpg import Signer
+from repack.publish import channels, security
 from repack.publish import repodata as repodata_splice
-from repack.publish import security
 from repack.revision import next_free_hint
 from repack.rpm.query import query
 from repack.rpm.sign import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
@@ -178,17 +178,43 @@ def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = (), *,
 
 
 def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
-                signer: Signer) -> list[str]:
-    """Add rpms to stage_root/yum/<target_id>/ (several versions side by side); the names
-    of those that are security updates (repack.publish.security)."""
+                signer: Signer, channel: str | None = None) -> list[str]:
+    """Add rpms to stage_root/yum/<target_id>/ (another channel: yum/<target>_<channel>/,
+    repack.publish.channels; several versions side by side); the names of those that are
+    security updates (repack.publish.security)."""
     _check_names(target_id, rpms)
-    repo = stage_root / "yum" / target_id
+    dirname = channels.yum_dir(target_id, channel)
+    repo = stage_root / "yum" / dirname
     repo.mkdir(parents=True, exist_ok=True)
     added = _place(repo, rpms, signer)
-    updates = security.note_yum(stage_root, target_id, added)
+    updates = security.note_yum(stage_root, dirname, added)
     if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
         write_repodata(repo, signer, added)
     return updates
+
+
+def promote_yum(stage_root: Path, source: str, dest: str, picked: Sequence[Listed],
+                signer: Signer) -> list[str]:
+    """Hard-link the rpms `picked` from yum/<source>/ into yum/<dest>/ (the very files,
+    signatures and all) and rewrite dest's signed metadata; the names of those that were
+    new.  The same name with other content in dest is an IntegrityError."""
+    src, repo = stage_root / "yum" / source, stage_root / "yum" / dest
+    repo.mkdir(parents=True, exist_ok=True)
+    added = []
+    for pkg in picked:
+        there = _inside(src, pkg.href)
+        here = repo / there.name
+        if here.exists():
+            if file_digest(here, "sha256") != file_digest(there, "sha256"):
+                raise IntegrityError(f"{dest}: {there.name} is already published with "
+                                     "different content; refusing to overwrite it")
+            continue
+        os.link(there, here)      # a new name for the same file: nothing is modified
+        added.append(here)
+    if added:
+        security.note_yum(stage_root, dest, added)
+        write_repodata(repo, signer, added)
+    return [p.name for p in added]
 
 
 def resign_yum(stage_root: Path, target_id: str, signer: Signer,

@@ -234,9 +234,12 @@ def test_dry_run_json_of_a_new_repository(tmp_path: Path,
 
 @pytest.mark.parametrize("args, text, message", [
     ([], "", "no [repository] table"),
-    (["--channel", "testing"], ('[repository]\ntargets = ["debian-12"]\nlock = "l"\n'
-                                '[repository.channels.testing]\nlock = "l"\n'),
-     "channels need publish --channel (not merged yet)"),
+    (["--channel", "Te$t"], ('[repository]\ntargets = ["debian-12"]\nlock = "l"\n'
+                             '[repository.channels.testing]\nlock = "l"\n'),
+     "'Te$t' is not a valid channel name"),
+    ([], ('[repository]\ntargets = ["debian-12"]\nlock = "l"\n'
+          '[repository.channels.stable]\nlock = "l"\n'),
+     "[repository.channels.stable]: stable is the default channel"),
     (["--channel", "nope"], '[repository]\ntargets = ["debian-12"]\nlock = "l"\n',
      "no channel nope in [repository]"),
     ([], '[repository]\ntargets = ["debian-12"]\nlock = "l"\n', "no repository: set path"),
