@@ -299,7 +299,7 @@ def normalise(line: str, name: str) -> str:
     groups: `error: foo: foo==2.0 requires Python >=3.12` -> `<name>==<v> requires ...`."""
     text = line.strip().removeprefix("error:").strip()
     for spelling in {name, name.lower(), name.replace("-", "_"), name.replace("_", "-")}:
-        text = re.sub(rf"(?i)(?<![\w-]){re.escape(spelling)}(?![\w])", "<name>", text)
+        text = re.sub(rf"(?i)(?<![\w.]){re.escape(spelling)}(?![\w])", "<name>", text)
     text = text.removeprefix("<name>:").strip()
     text = _PATH.sub("<path>", text)
     text = _HEX.sub("<hex>", text)
@@ -597,7 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
                       check_supported=supported, keep=args.keep)
             outcomes.append(o)
-            state = "ok" if o.ok else (cause(o) or o.group)
+            state = (cause(o) or o.group) if not o.ok else \
+                ("ok" if o.imported else "ok (import not checked)")
             progress(f"{target} {i}/{len(chosen)} {entry.name} ({entry.kind}): "
                      f"{o.seconds:.1f}s {state}")
     summaries = [summarise(t, outcomes) for t in targets]

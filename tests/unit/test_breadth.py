@@ -4,6 +4,7 @@ build files, and builds are grouped and summarised as the benchmark prints them.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from breadth import (
     BenchError,
     Outcome,
     Sdist,
+    as_json,
     cause,
     classify,
     lint_tag,
@@ -108,6 +110,8 @@ def test_normalise_groups_one_cause_across_projects() -> None:
                   "has 3.11.2", "baz")
     assert a == b
     assert "<name>" in a and "3.11" not in a
+    assert normalise("error: mcp: python3-mcp would replace /usr/bin/mcp", "mcp") == \
+        "python3-<name> would replace <path>"
     assert normalise("error: x: cannot read /tmp/a/b/c.txt (deadbeefcafe1234)", "x") == \
         "cannot read <path> (<hex>)"
 
@@ -159,6 +163,10 @@ def test_summary_counts_goals_and_causes() -> None:
     assert (c.value, c.verdict) == ("1 of 2 (50%)", "MISSED")
     assert (median.value, median.verdict) == ("10.0 s", "met")
     text = "\n".join(report([s], subset=" (subset)"))
+    data = json.loads(json.dumps(as_json([s], outcomes, " (subset: 2 of 3)")))
+    assert data["subset"] == "subset: 2 of 3"
+    assert data["targets"][0]["goals"][1]["verdict"] == "MISSED"
+    assert {b["name"]: b["group"] for b in data["builds"]}["gone"] == "not on the index"
     assert "MISSED debian-12" in text and "goals (subset):" in text
     # not debian-12: no median goal; imports not checked: a rate goal is not judged met
     el9 = summarise("el9", [outcome("x", "pure", imported=None, target="el9")])
