@@ -181,3 +181,5 @@ def test_options() -> None:
         (["el9"], ["six"], 3, True, True)
     with pytest.raises(SystemExit):
         parse_args(["-t", "windows"])
+    with pytest.raises(SystemExit):
+        parse_args(["--limit", "0"])
