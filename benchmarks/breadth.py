@@ -1,0 +1,620 @@
+#!/usr/bin/env python3
+"""Benchmark: how much of PyPI repack packages, on a corpus of projects ranked 121-600 by
+downloads (benchmarks/breadth-corpus.tsv), for every target.
+
+    python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--limit N] [--no-check]
+                                  [--json] [--keep]
+
+Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
+-o OUT --json`, in a fresh REPACK_CACHE_DIR (cold: no sdist, apt package or build cached) into
+which the builder images' state is copied from the normal cache, so images are reused and not
+bootstrapped.  A build is timed from start to exit.  Then:
+
+- lint clean: lintian --fail-on error on the .changes (Debian targets), rpmlint with
+  templates/rpm/repack.rpmlintrc on each .rpm and .src.rpm (RPM targets), the host's linters,
+  as the integration tests run them;
+- imported: the build's own import check (on by default where repack has it; a successful
+  build passed it); with --no-check, or a repack without the check, "not checked".
+
+Printed per target: built / lint clean / imported counts, the failures grouped by cause (exit
+code and the error's first line with names, versions and paths normalised), median and p90
+build seconds, and the goals as met or MISSED:
+
+- >= 95% of the pure-Python projects whose release admits the target's Python, and >= 80% of
+  the projects with C code whose libraries the target archive has, built, lint clean and
+  imported (kinds `pure`; `c-vendored` and `c-with-archive-libs`);
+- a median cold build of at most 12 s per pure-Python package on debian-12.
+
+Kinds `rust`, `cuda`, `no-sdist` are "cannot map" (repack builds no Rust toolchain, CUDA or
+wheel-only project), and a project the index does not carry (exit 3, "not found") is "not on
+the index": both are counted apart, not as failures of a goal; so is a pure project whose
+releases all exclude the target's Python (exit 7, "requires Python").  Goals judged on a
+subset (--only, --limit) say so.  Progress goes to stderr, the table (or --json) to stdout.
+Exit status: 0 when everything ran, 1 when a goal was MISSED, 2 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "breadth-corpus.tsv"
+sys.path.insert(0, str(REPO))
+
+from repack import config
+from repack import targets as target_files
+from repack.container import images
+from repack.container.engine import detect
+from repack.errors import RepackError
+
+RPMLINTRC = REPO / "templates" / "rpm" / "repack.rpmlintrc"
+TARGETS = ("debian-12", "debian-13", "el9", "fedora-42")
+RANKS = range(121, 601)
+MIN_ENTRIES = 150
+KINDS = {
+    "pure": "pure Python",
+    "c-vendored": "C/C++/Cython needing only libc and the Python headers (bundled sources)",
+    "c-with-archive-libs": "C code linking libraries the targets' archives ship",
+    "rust": "Rust (maturin or setuptools-rust): cannot map",
+    "cuda": "CUDA sources: cannot map",
+    "no-sdist": "wheels only, no sdist: cannot map",
+    "not-on-index": "not on the index",
+}
+GROUP_OF_KIND = {"pure": "pure", "c-vendored": "c", "c-with-archive-libs": "c",
+                 "rust": "cannot map", "cuda": "cannot map", "no-sdist": "cannot map",
+                 "not-on-index": "not on the index"}
+GOAL_RATE = {"pure": 0.95, "c": 0.80}
+PURE_MEDIAN_GOAL_S = 12.0
+PURE_MEDIAN_TARGET = "debian-12"
+
+# The files of an sdist that say how it builds (read as text, never run).
+BUILD_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "meson.build", "CMakeLists.txt")
+NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx")
+# Directories whose sources are not built into the package.
+NOT_BUILT = {"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks",
+             "bench", "tools", "scripts", "ci", "pc", "fuzzing"}
+# Libraries every target has with the compiler; linking them is not "a library beyond libc".
+LIBC_LIKE = {"m", "c", "dl", "pthread", "rt", "stdc++", "util", "python", "gcc", "gcc_s"}
+# Windows system libraries a setup.py names for that platform only.
+WINDOWS_LIBS = {"ws2_32", "advapi32", "kernel32", "user32", "iphlpapi", "crypt32", "bcrypt",
+                "secur32", "rpcrt4", "shell32", "ole32", "psapi", "winmm", "gdi32"}
+_LIBRARIES = re.compile(r"libraries\s*=\s*\[([^\]]*)\]")
+_LIB_CONFIGS = {"pg_config": "pq", "mysql_config": "mysqlclient", "xml2-config": "xml2",
+                "xslt-config": "xslt", "krb5-config": "krb5", "curl-config": "curl"}
+_PKG_CONFIG = re.compile(r"pkg[-_]?config[^\n]{0,80}?['\"]([A-Za-z0-9_.+-]+)['\"]")
+
+
+class BenchError(Exception):
+    pass
+
+
+def progress(message: str) -> None:
+    print(f"[breadth] {message}", file=sys.stderr, flush=True)
+
+
+# --- the corpus --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sdist:
+    """What the inspector read of one sdist: member names (top directory stripped) and the
+    build files' text."""
+
+    filename: str
+    members: tuple[str, ...]
+    texts: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    rank: int
+    name: str
+    kind: str
+    libs: tuple[str, ...]
+    reason: str
+
+    @property
+    def group(self) -> str:
+        return GROUP_OF_KIND[self.kind]
+
+
+def _built_sources(members: Iterable[str]) -> list[str]:
+    return [m for m in members
+            if m.lower().endswith(NATIVE_SUFFIXES)
+            and not NOT_BUILT.intersection(m.lower().split("/")[:-1])]
+
+
+def backend_of(sdist: Sdist) -> str:
+    """The PEP 517 backend the sdist names, or the legacy setuptools path."""
+    text = sdist.texts.get("pyproject.toml")
+    if text is not None:
+        try:
+            system = tomllib.loads(text).get("build-system", {})
+        except tomllib.TOMLDecodeError:
+            system = {}
+        backend = system.get("build-backend") if isinstance(system, dict) else None
+        if isinstance(backend, str) and backend:
+            return backend.split(".")[0].split(":")[0]
+    return "setuptools (setup.py)" if "setup.py" in sdist.texts else "setuptools (legacy)"
+
+
+def linked_libraries(texts: Mapping[str, str]) -> tuple[str, ...]:
+    """Libraries beyond libc the build files ask for: `libraries=[...]`, pkg-config names
+    and the *-config scripts of well-known libraries.  A heuristic; the corpus is reviewed."""
+    found: set[str] = set()
+    for text in texts.values():
+        for group in _LIBRARIES.findall(text):
+            found.update(re.findall(r"['\"]([A-Za-z0-9_.+-]+)['\"]", group))
+        found.update(_PKG_CONFIG.findall(text))
+        found.update(lib for tool, lib in _LIB_CONFIGS.items() if tool in text)
+    return tuple(sorted(lib.removeprefix("lib") for lib in found
+                        if lib.removeprefix("lib").lower() not in LIBC_LIKE | WINDOWS_LIBS))
+
+
+def classify(sdist: Sdist | None) -> tuple[str, tuple[str, ...], str]:
+    """(kind, libraries, backend) of an sdist; kind "no-sdist" when there is none."""
+    if sdist is None:
+        return "no-sdist", (), ""
+    backend = backend_of(sdist)
+    build_text = "\n".join(sdist.texts.values())
+    # a Cargo.toml alone is not enough: zstandard ships an optional Rust backend it does
+    # not build by default
+    if backend == "maturin" or re.search(r"setuptools[-_]rust", build_text):
+        return "rust", (), backend
+    if any(m.endswith(".cu") and not NOT_BUILT.intersection(m.lower().split("/")[:-1])
+           for m in sdist.members):
+        return "cuda", (), backend
+    if not _built_sources(sdist.members):
+        return "pure", (), backend
+    libs = linked_libraries(sdist.texts)
+    return ("c-with-archive-libs" if libs else "c-vendored"), libs, backend
+
+
+def reason(kind: str, libs: Sequence[str], backend: str, summary: str, version: str) -> str:
+    """One line: what kind of project the entry represents."""
+    what = KINDS[kind]
+    if libs:
+        what += f" ({', '.join(libs)})"
+    if backend:
+        what += f", {backend} backend"
+    if version:
+        what += f", {version}"
+    summary = " ".join(summary.split())[:70]
+    return f"{what}: {summary}" if summary else what
+
+
+def write_corpus(path: Path, entries: Sequence[CorpusEntry], *, source: str, first: int,
+                 last: int) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(f"# The breadth benchmark's corpus: every PyPI project ranked {first}-{last} "
+                 f"(a contiguous block, not picked) by the column\n# "
+                 f"rank_among_15000_most_downloaded of {source}, a monthly PyPI download "
+                 "ranking, classified on\n# "
+                 f"{time.strftime('%Y-%m-%d', time.gmtime())} by benchmarks/breadth_inspect.py "
+                 "from each newest sdist's members and build files\n# (kinds: "
+                 "benchmarks/breadth.py; 'by hand:' marks a reviewed correction).\n")
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["rank", "name", "kind", "libs", "reason"])
+        for e in entries:
+            writer.writerow([e.rank, e.name, e.kind, " ".join(e.libs),
+                             " ".join(e.reason.split())])
+
+
+def read_corpus(path: Path = CORPUS) -> list[CorpusEntry]:
+    """The corpus, checked: ranks in 121-600, names unique, a known kind and a reason each."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines()
+             if ln and not ln.startswith("#")]
+    entries: list[CorpusEntry] = []
+    seen: set[str] = set()
+    for row in csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE):
+        name = (row.get("name") or "").strip()
+        rank = (row.get("rank") or "").strip()
+        kind = (row.get("kind") or "").strip()
+        why = (row.get("reason") or "").strip()
+        where = f"{path.name}: {name or '?'}"
+        if not rank.isdigit() or int(rank) not in RANKS:
+            raise BenchError(f"{where}: rank {rank!r} is not within 121-600")
+        if kind not in KINDS:
+            raise BenchError(f"{where}: unknown kind {kind!r}")
+        if not why:
+            raise BenchError(f"{where}: no reason")
+        if name.lower() in seen:
+            raise BenchError(f"{where}: listed twice")
+        seen.add(name.lower())
+        entries.append(CorpusEntry(int(rank), name, kind,
+                                   tuple((row.get("libs") or "").split()), why))
+    return entries
+
+
+def select(entries: Sequence[CorpusEntry], only: Sequence[str],
+           limit: int | None) -> list[CorpusEntry]:
+    """--only NAME... (in the corpus's order), then the first --limit of them."""
+    chosen = list(entries)
+    if only:
+        wanted = {n.lower() for n in only}
+        unknown = wanted - {e.name.lower() for e in entries}
+        if unknown:
+            raise BenchError(f"not in the corpus: {', '.join(sorted(unknown))}")
+        chosen = [e for e in entries if e.name.lower() in wanted]
+    return chosen[:limit] if limit is not None else chosen
+
+
+# --- one build ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """One project built for one target."""
+
+    name: str
+    target: str
+    kind: str
+    exit_code: int
+    seconds: float
+    error: str = ""                  # the first "error:" line, when it failed
+    lint_clean: bool | None = None   # None: not linted (not built)
+    lint_error: str = ""             # the first error tag of a linter
+    imported: bool | None = None     # None: not checked
+    bootstrapped: bool = False       # the build bootstrapped an image: not a cold figure
+
+    @property
+    def built(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def group(self) -> str:
+        """The goal group, or why the build is counted apart."""
+        if self.exit_code == 3 and "not found" in self.error:
+            return "not on the index"
+        if self.exit_code == 7 and "requires Python" in self.error:
+            return "python excluded"
+        return GROUP_OF_KIND[self.kind]
+
+    @property
+    def ok(self) -> bool:
+        return self.built and self.lint_clean is True and self.imported is not False
+
+
+_VERSION = re.compile(r"\b\d+(?:[.\-_+~]\w+)*\b")
+_HEX = re.compile(r"\b[0-9a-f]{8,}\b")
+_PATH = re.compile(r"(?<![\w.])/[^\s:'\"),]+")
+
+
+def normalise(line: str, name: str) -> str:
+    """An error line with what differs between projects replaced, so that one cause
+    groups: `error: foo: foo==2.0 requires Python >=3.12` -> `<name>==<v> requires ...`."""
+    text = line.strip().removeprefix("error:").strip()
+    for spelling in {name, name.lower(), name.replace("-", "_"), name.replace("_", "-")}:
+        text = re.sub(rf"(?i)(?<![\w.]){re.escape(spelling)}(?![\w])", "<name>", text)
+    text = text.removeprefix("<name>:").strip()
+    text = _PATH.sub("<path>", text)
+    text = _HEX.sub("<hex>", text)
+    text = _VERSION.sub("<v>", text)
+    return text[:120]
+
+
+def cause(outcome: Outcome) -> str | None:
+    """What a failing build is grouped by: exit code and normalised error line, or the
+    linter's first error tag; None when it did not fail."""
+    if not outcome.built:
+        return f"exit {outcome.exit_code}: {normalise(outcome.error, outcome.name) or '?'}"
+    if outcome.lint_clean is False:
+        return f"lint: {outcome.lint_error or '?'}"
+    if outcome.imported is False:
+        return "import check failed"
+    return None
+
+
+def first_error(stderr: str) -> str:
+    errors = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
+    if errors:
+        return errors[0]
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+_LINTIAN_TAG = re.compile(r"^E: [^:]+: (\S+)", re.MULTILINE)
+_RPMLINT_TAG = re.compile(r"^\S+: E: (\S+)", re.MULTILINE)
+
+
+def lint_tag(report: str) -> str:
+    m = _LINTIAN_TAG.search(report) or _RPMLINT_TAG.search(report)
+    return m[1] if m else ""
+
+
+def lint(artifacts: Sequence[Mapping[str, Any]], target: str) -> tuple[bool, str]:
+    """(clean, first error tag) of the build's artifacts, with the host's linters."""
+    if target.startswith("debian"):
+        paths = [a["path"] for a in artifacts if a.get("format") == "changes"]
+        argv = [["lintian", "--fail-on", "error", "--no-tag-display-limit", p] for p in paths]
+    else:
+        # one file at a time: rpmlint 2.4 mixes up the specs of several .src.rpm in one run
+        paths = [a["path"] for a in artifacts if str(a["path"]).endswith(".rpm")]
+        argv = [["rpmlint", "--ignore-unused-rpmlintrc", "-r", str(RPMLINTRC), p]
+                for p in paths]
+    if not argv:
+        return False, "no package to lint"
+    for args in argv:
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            return False, lint_tag(proc.stdout + proc.stderr) or f"{args[0]} exit " \
+                f"{proc.returncode}"
+    return True, ""
+
+
+def fresh_cache(source: Path, tmp: Path) -> Path:
+    """An empty cache with the builder images' state (the images themselves are global)."""
+    cache = tmp / "cache"
+    cache.mkdir()
+    if (source / "images").is_dir():
+        shutil.copytree(source / "images", cache / "images", symlinks=True,
+                        ignore=shutil.ignore_patterns("repack-image-*"))
+    return cache
+
+
+def build(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
+          check_supported: bool, keep: bool) -> Outcome:
+    tmp = Path(tempfile.mkdtemp(prefix=f"breadth-{target}-"))
+    try:
+        env = {**os.environ, "REPACK_CACHE_DIR": str(fresh_cache(source_cache, tmp))}
+        argv = [sys.executable, "-m", "repack", "build", entry.name, "-t", target,
+                "-o", str(tmp / "out"), "--json"]
+        if no_check and check_supported:
+            argv.append("--no-check")
+        start = time.monotonic()
+        proc = subprocess.run(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - start
+        base = Outcome(entry.name, target, entry.kind, proc.returncode, seconds,
+                       bootstrapped="Bootstrapping" in proc.stderr)
+        if proc.returncode != 0:
+            return Outcome(**{**asdict(base), "error": first_error(proc.stderr)})
+        try:
+            artifacts = json.loads(proc.stdout).get("artifacts", [])
+        except json.JSONDecodeError:
+            return Outcome(**{**asdict(base), "exit_code": -1,
+                              "error": "error: --json printed no JSON object"})
+        clean, tag = lint(artifacts, target)
+        imported = None if (no_check or not check_supported) else True
+        return Outcome(**{**asdict(base), "lint_clean": clean, "lint_error": tag,
+                          "imported": imported})
+    finally:
+        if keep:
+            progress(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ready_images(targets: Sequence[str], cache: Path) -> None:
+    """Have each target's builder image ready in `cache`, whose state every build's fresh
+    cache copies: `repack image build` recovers it from the engine or bootstraps it once,
+    before any build is timed."""
+    engine = detect(config.load().engine)
+    for target in targets:
+        image = images.image_for(target_files.load(target), "builder", cache)
+        if images.is_ready(engine, image):
+            continue
+        progress(f"the builder image for {target} is not ready in {cache}: repack image build")
+        proc = subprocess.run([sys.executable, "-m", "repack", "image", "build", target],
+                              cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise BenchError(f"repack image build {target} failed: {first_error(proc.stderr)}")
+
+
+def check_supported() -> bool:
+    """Whether this repack has the import check (`build --no-check`)."""
+    proc = subprocess.run([sys.executable, "-m", "repack", "build", "--help"], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+    return "--no-check" in proc.stdout
+
+
+# --- the summary -------------------------------------------------------------------------
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (0-100), nearest rank; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+@dataclass(frozen=True)
+class Goal:
+    what: str
+    target: str
+    value: str
+    met: bool | None          # None: not judged (nothing to judge, or imports not checked)
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.met is None else ("met" if self.met else "MISSED")
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    target: str
+    builds: int
+    built: int
+    lint_clean: int
+    imported: int | None                  # None: not checked
+    apart: dict[str, int]                 # group -> builds counted apart
+    causes: list[tuple[str, int]]         # failures by cause, most frequent first
+    median_s: float | None
+    p90_s: float | None
+    pure_median_s: float | None
+    goals: list[Goal] = field(default_factory=list)
+
+
+def rate_goal(outcomes: Sequence[Outcome], group: str, target: str) -> Goal:
+    eligible = [o for o in outcomes if o.group == group]
+    rate = GOAL_RATE[group]
+    what = (f">= {rate:.0%} of pure-Python projects admitting the target's Python"
+            if group == "pure" else
+            f">= {rate:.0%} of projects with C code whose libraries the archive has")
+    what += " built, lint clean and imported"
+    if not eligible:
+        return Goal(what, target, "0 of 0", None, "none in this run")
+    ok = sum(o.ok for o in eligible)
+    value = f"{ok} of {len(eligible)} ({ok / len(eligible):.0%})"
+    met: bool | None = ok / len(eligible) >= rate
+    note = ""
+    if any(o.imported is None for o in eligible if o.built):
+        note = "imports not checked"
+        met = None if met else False
+    return Goal(what, target, value, met, note)
+
+
+def summarise(target: str, outcomes: Sequence[Outcome]) -> TargetSummary:
+    mine = [o for o in outcomes if o.target == target]
+    built = [o for o in mine if o.built]
+    apart = Counter(o.group for o in mine if o.group in ("not on the index", "cannot map",
+                                                         "python excluded"))
+    causes = Counter(c for o in mine
+                     if o.group in ("pure", "c") and (c := cause(o)) is not None)
+    seconds = [o.seconds for o in built if not o.bootstrapped]
+    pure_s = [o.seconds for o in built if o.group == "pure" and not o.bootstrapped]
+    checked = [o.imported for o in built if o.imported is not None]
+    summary = TargetSummary(
+        target=target, builds=len(mine), built=len(built),
+        lint_clean=sum(o.lint_clean is True for o in built),
+        imported=sum(checked) if checked else None,
+        apart=dict(sorted(apart.items())),
+        causes=sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),
+        median_s=statistics.median(seconds) if seconds else None,
+        p90_s=percentile(seconds, 90),
+        pure_median_s=statistics.median(pure_s) if pure_s else None)
+    goals = [rate_goal(mine, "pure", target), rate_goal(mine, "c", target)]
+    if target == PURE_MEDIAN_TARGET:
+        med = summary.pure_median_s
+        goals.append(Goal(f"median cold build of a pure-Python package <= "
+                          f"{PURE_MEDIAN_GOAL_S:g} s", target,
+                          "n/a" if med is None else f"{med:.1f} s",
+                          None if med is None else med <= PURE_MEDIAN_GOAL_S))
+    return TargetSummary(**{**summary.__dict__, "goals": goals})
+
+
+def seconds_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def table(summaries: Sequence[TargetSummary]) -> list[str]:
+    lines = [("| target | builds | built | lint clean | imported | median s | p90 s "
+             "| pure median s | apart |"),
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in summaries:
+        apart = ", ".join(f"{k} {v}" for k, v in s.apart.items()) or "-"
+        imported = "not checked" if s.imported is None else str(s.imported)
+        lines.append(f"| {s.target} | {s.builds} | {s.built} | {s.lint_clean} | {imported} | "
+                     f"{seconds_text(s.median_s)} | {seconds_text(s.p90_s)} | "
+                     f"{seconds_text(s.pure_median_s)} | {apart} |")
+    return lines
+
+
+def report(summaries: Sequence[TargetSummary], *, subset: str) -> list[str]:
+    lines = table(summaries)
+    for s in summaries:
+        lines.append("")
+        lines.append(f"{s.target}: failures by cause")
+        lines.extend(f"  {n:3d}  {c}" for c, n in s.causes) if s.causes else \
+            lines.append("  none")
+    lines.append("")
+    lines.append(f"goals{subset}:")
+    for s in summaries:
+        for g in s.goals:
+            note = f" ({g.note})" if g.note else ""
+            lines.append(f"  {g.verdict:<6} {g.target}: {g.what}: {g.value}{note}")
+    return lines
+
+
+def as_json(summaries: Sequence[TargetSummary], outcomes: Sequence[Outcome],
+            subset: str) -> dict[str, Any]:
+    return {
+        "subset": subset.strip(" ()") or None,
+        "targets": [{**asdict(s), "goals": [{**asdict(g), "verdict": g.verdict}
+                                            for g in s.goals]} for s in summaries],
+        "builds": [{**asdict(o), "group": o.group, "cause": cause(o)} for o in outcomes],
+    }
+
+
+# --- main --------------------------------------------------------------------------------
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-t", "--target", action="append", choices=TARGETS,
+                        help="a target (repeatable; default all four)")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="build only this project of the corpus (repeatable)")
+    parser.add_argument("--limit", type=int, help="build only the first N projects")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the import check (imported: not checked)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--keep", action="store_true", help="keep each build's temp dir")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        corpus = read_corpus(args.corpus)
+        chosen = select(corpus, args.only, args.limit)
+    except (BenchError, OSError) as e:
+        progress(f"error: {e}")
+        return 2
+    targets = args.target or list(TARGETS)
+    source_cache = config.load().cache_dir
+    try:
+        ready_images(targets, source_cache)
+    except (BenchError, RepackError) as e:
+        progress(f"error: {e}")
+        return 2
+    supported = check_supported()
+    if not supported:
+        progress("this repack has no import check: imported is 'not checked'")
+    subset = "" if len(chosen) == len(corpus) else \
+        f" (subset: {len(chosen)} of the corpus's {len(corpus)} projects)"
+    progress(f"{len(chosen)} projects x {', '.join(targets)}; images from {source_cache}")
+    outcomes: list[Outcome] = []
+    for target in targets:
+        for i, entry in enumerate(chosen, 1):
+            o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
+                      check_supported=supported, keep=args.keep)
+            outcomes.append(o)
+            state = (cause(o) or o.group) if not o.ok else \
+                ("ok" if o.imported else "ok (import not checked)")
+            progress(f"{target} {i}/{len(chosen)} {entry.name} ({entry.kind}): "
+                     f"{o.seconds:.1f}s {state}")
+    summaries = [summarise(t, outcomes) for t in targets]
+    if args.json:
+        print(json.dumps(as_json(summaries, outcomes, subset), indent=2))
+    else:
+        load = os.getloadavg()
+        print(f"repack breadth{subset}, {time.strftime('%Y-%m-%d', time.gmtime())}, "
+              f"{os.cpu_count()} CPUs, load average {load[0]:.2f}")
+        print("\n".join(report(summaries, subset=subset)))
+    missed = any(g.met is False for s in summaries for g in s.goals)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

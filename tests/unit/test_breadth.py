@@ -1,0 +1,185 @@
+"""The pure parts of benchmarks/breadth.py: the corpus file is valid (>= 150 projects ranked
+121-600, unique, each with a kind and a reason), sdists are classified by their members and
+build files, and builds are grouped and summarised as the benchmark prints them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from breadth import (
+    CORPUS,
+    KINDS,
+    MIN_ENTRIES,
+    BenchError,
+    Outcome,
+    Sdist,
+    as_json,
+    cause,
+    classify,
+    lint_tag,
+    normalise,
+    parse_args,
+    percentile,
+    read_corpus,
+    report,
+    select,
+    summarise,
+)
+
+
+def test_corpus_file_is_valid() -> None:
+    entries = read_corpus(CORPUS)
+    assert len(entries) >= MIN_ENTRIES
+    assert all(121 <= e.rank <= 600 for e in entries)
+    assert len({e.name.lower() for e in entries}) == len(entries)
+    assert len({e.rank for e in entries}) == len(entries)
+    assert all(e.kind in KINDS and e.reason for e in entries)
+    kinds = Counter(e.kind for e in entries)
+    # the corpus is not all of one kind: both goals have projects to judge
+    assert kinds["pure"] >= 100 and kinds["c-vendored"] + kinds["c-with-archive-libs"] >= 10
+    assert all(e.libs for e in entries if e.kind == "c-with-archive-libs")
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("120\tfoo\tpure\t\twhy", "not within 121-600"),
+    ("601\tfoo\tpure\t\twhy", "not within 121-600"),
+    ("200\tfoo\tfortran\t\twhy", "unknown kind"),
+    ("200\tfoo\tpure\t\t", "no reason"),
+    ("200\tfoo\tpure\t\twhy\n201\tFoo\tpure\t\twhy", "listed twice"),
+])
+def test_bad_corpus_rows_are_refused(tmp_path: Path, row: str, message: str) -> None:
+    path = tmp_path / "corpus.tsv"
+    path.write_text(f"# comment\nrank\tname\tkind\tlibs\treason\n{row}\n")
+    with pytest.raises(BenchError, match=message):
+        read_corpus(path)
+
+
+def test_select_only_and_limit() -> None:
+    entries = read_corpus(CORPUS)
+    assert [e.name for e in select(entries, [], 3)] == [e.name for e in entries[:3]]
+    last = entries[-1].name
+    assert [e.name for e in select(entries, [last.upper()], None)] == [last]
+    with pytest.raises(BenchError, match="not in the corpus: no-such-project"):
+        select(entries, ["no-such-project"], None)
+
+
+def sdist(members: list[str], **texts: str) -> Sdist:
+    return Sdist("x-1.0.tar.gz", tuple(members),
+                 {k.replace("_", ".", 1) if k != "setup_py" else "setup.py": v
+                  for k, v in texts.items()})
+
+
+def test_classify() -> None:
+    assert classify(None) == ("no-sdist", (), "")
+    pure = sdist(["x/__init__.py", "tests/helper.c", "PC/launcher.c"],
+                 pyproject_toml='[build-system]\nbuild-backend = "hatchling.build"\n')
+    assert classify(pure) == ("pure", (), "hatchling")
+    vendored = sdist(["src/_x.c", "deps/lib/lib.c"], setup_py="Extension('x', ['src/_x.c'])")
+    assert classify(vendored) == ("c-vendored", (), "setuptools (setup.py)")
+    linked = sdist(["src/_x.c"], setup_py="libraries=['pq', 'm', 'ws2_32']\npg_config")
+    assert classify(linked) == ("c-with-archive-libs", ("pq",), "setuptools (setup.py)")
+    maturin = sdist(["Cargo.toml", "src/lib.rs"],
+                    pyproject_toml='[build-system]\nbuild-backend = "maturin"\n')
+    assert classify(maturin)[0] == "rust"
+    # an optional Rust backend next to a C extension is not a Rust project
+    optional = sdist(["Cargo.toml", "c-ext/backend.c"], setup_py="from setuptools import setup")
+    assert classify(optional)[0] == "c-vendored"
+    assert classify(sdist(["kernels/k.cu", "x.cpp"]))[0] == "cuda"
+    assert classify(sdist(["bench/k.cu", "x.cpp"]))[0] == "c-vendored"
+
+
+def outcome(name: str, kind: str, code: int = 0, *, seconds: float = 5.0, error: str = "",
+            lint: bool | None = True, imported: bool | None = True,
+            target: str = "debian-12") -> Outcome:
+    return Outcome(name, target, kind, code, seconds, error,
+                   lint if code == 0 else None, "" if lint is not False else "some-tag",
+                   imported if code == 0 else None)
+
+
+def test_normalise_groups_one_cause_across_projects() -> None:
+    a = normalise("error: foo-bar: foo-bar==2.0 requires Python >=3.12; Debian 12 (bookworm) "
+                  "has 3.11.2", "foo-bar")
+    b = normalise("error: baz: baz==10.1.3 requires Python >=3.13; Debian 12 (bookworm) "
+                  "has 3.11.2", "baz")
+    assert a == b
+    assert "<name>" in a and "3.11" not in a
+    assert normalise("error: mcp: python3-mcp would replace /usr/bin/mcp", "mcp") == \
+        "python3-<name> would replace <path>"
+    assert normalise("error: x: cannot read /tmp/a/b/c.txt (deadbeefcafe1234)", "x") == \
+        "cannot read <path> (<hex>)"
+
+
+def test_cause_and_groups() -> None:
+    assert cause(outcome("a", "pure")) is None
+    assert cause(outcome("a", "pure", lint=False)) == "lint: some-tag"
+    assert cause(outcome("a", "pure", imported=False)) == "import check failed"
+    failed = outcome("a", "pure", 8, error="error: a: the build step failed")
+    assert cause(failed) == "exit 8: the build step failed"
+    assert outcome("a", "pure", 3, error="error: a: not found on https://x/").group == \
+        "not on the index"
+    assert outcome("a", "pure", 7, error="error: a: a==2 requires Python >=4").group == \
+        "python excluded"
+    assert outcome("a", "rust", 8, error="error: a: cargo").group == "cannot map"
+
+
+def test_lint_tag() -> None:
+    assert lint_tag("W: x: warn\nE: python3-x: bad-thing some/file\n") == "bad-thing"
+    assert lint_tag("python3-x.noarch: E: rpm-bad detail\n") == "rpm-bad"
+    assert lint_tag("") == ""
+
+
+def test_percentile() -> None:
+    assert percentile([], 90) is None
+    assert percentile([3.0], 90) == 3.0
+    assert percentile([float(i) for i in range(1, 11)], 90) == 9.0
+    assert percentile([float(i) for i in range(1, 11)], 50) == 5.0
+
+
+def test_summary_counts_goals_and_causes() -> None:
+    outcomes = [
+        *[outcome(f"p{i}", "pure", seconds=float(i)) for i in range(1, 20)],
+        outcome("broken", "pure", 8, error="error: broken: dpkg-buildpackage failed"),
+        outcome("old", "pure", 7, error="error: old: old==2 requires Python >=3.14"),
+        outcome("gone", "pure", 3, error="error: gone: not found on https://pypi.org/simple/"),
+        outcome("ext", "c-vendored", seconds=30.0),
+        outcome("linked", "c-with-archive-libs", lint=False, seconds=40.0),
+        outcome("rs", "rust", 8, error="error: rs: cargo not found"),
+        outcome("other", "pure", target="el9"),
+    ]
+    s = summarise("debian-12", outcomes)
+    assert (s.builds, s.built, s.lint_clean, s.imported) == (25, 21, 20, 21)
+    assert s.apart == {"cannot map": 1, "not on the index": 1, "python excluded": 1}
+    assert s.causes == [("exit 8: dpkg-buildpackage failed", 1), ("lint: some-tag", 1)]
+    assert s.pure_median_s == 10.0 and s.median_s == 11.0
+    pure, c, median = s.goals
+    assert (pure.value, pure.verdict) == ("19 of 20 (95%)", "met")
+    assert (c.value, c.verdict) == ("1 of 2 (50%)", "MISSED")
+    assert (median.value, median.verdict) == ("10.0 s", "met")
+    text = "\n".join(report([s], subset=" (subset)"))
+    data = json.loads(json.dumps(as_json([s], outcomes, " (subset: 2 of 3)")))
+    assert data["subset"] == "subset: 2 of 3"
+    assert data["targets"][0]["goals"][1]["verdict"] == "MISSED"
+    assert {b["name"]: b["group"] for b in data["builds"]}["gone"] == "not on the index"
+    assert "MISSED debian-12" in text and "goals (subset):" in text
+    # not debian-12: no median goal; imports not checked: a rate goal is not judged met
+    el9 = summarise("el9", [outcome("x", "pure", imported=None, target="el9")])
+    assert el9.imported is None and len(el9.goals) == 2
+    assert (el9.goals[0].verdict, el9.goals[0].note) == ("n/a", "imports not checked")
+    assert el9.goals[1].value == "0 of 0"
+
+
+def test_options() -> None:
+    args = parse_args(["-t", "el9", "--only", "six", "--limit", "3", "--json", "--no-check"])
+    assert (args.target, args.only, args.limit, args.json, args.no_check) == \
+        (["el9"], ["six"], 3, True, True)
+    with pytest.raises(SystemExit):
+        parse_args(["-t", "windows"])
+    with pytest.raises(SystemExit):
+        parse_args(["--limit", "0"])
