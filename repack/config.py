@@ -29,6 +29,7 @@ directory (or the file `--config` names), whose keys win:
     [packages.awscli]          # per PyPI project (PEP 503 names match)
     name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
     allow-paths = ["/usr/bin/aws"]          # files of the target system it may replace
+    check = false                           # the import check skips its modules
 
 The trust policy belongs with the project (it is reviewed and committed beside the
 requirements it governs); its keyring directory is resolved beside the file that holds it.
@@ -64,7 +65,7 @@ _MAINTAINER = re.compile(
     rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish"}
-_PACKAGE_KEYS = {"name", "allow-paths"}
+_PACKAGE_KEYS = {"name", "allow-paths", "check"}
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
@@ -75,6 +76,7 @@ class PackageSettings:
 
     name: str | None = None                # the binary package's name on every target
     allow_paths: tuple[str, ...] = ()      # target-system files its package may replace
+    check: bool = True                     # false: the import check skips its modules
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +113,11 @@ class Settings:
     def allowed_paths(self, project: str) -> frozenset[str]:
         entry = self.packages.get(canonicalize_name(project))
         return frozenset(entry.allow_paths) if entry else frozenset()
+
+    def import_checked(self, project: str) -> bool:
+        """Whether the import check imports the project's modules (`check = false`: no)."""
+        entry = self.packages.get(canonicalize_name(project))
+        return entry.check if entry else True
 
 
 def config_path() -> Path:
@@ -282,7 +289,11 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
                 and posixpath.normpath(p) == p for p in paths):
             raise ConfigError(f"{where}: allow-paths must be a list of absolute, normalised "
                               "paths like \"/usr/bin/su\"")
-        out[canonicalize_name(project)] = PackageSettings(name=name, allow_paths=tuple(paths))
+        check = entry.get("check", True)
+        if not isinstance(check, bool):
+            raise ConfigError(f"{where}: check must be true or false (got {check!r})")
+        out[canonicalize_name(project)] = PackageSettings(name=name, allow_paths=tuple(paths),
+                                                          check=check)
     return out
 
 
