@@ -15,9 +15,10 @@ read from markers the driver prints at the start of a line, upstream output bein
 beneath them, so printed text cannot hide a failure.  This catches broken packages, not
 hostile ones: code that runs at import can fake a clean import.
 
-Debian targets: the base image (minbase, no toolchain) installs the .debs with apt, the
-dependencies downloaded in a first container with the network on (no upstream code: apt only
-downloads), checked against the signed lists' SHA256 and installed offline in the second.
+Debian targets: the check image (the target's minbase and python3, no toolchain, bootstrapped
+once like the base image) installs the .debs with apt, offline; what they need from the
+archive comes verified from the cache the builds share, else is downloaded first by a
+container with the network on (no upstream code: apt only downloads; see AptDirs).
 RPM targets: no RHEL/Fedora image is reachable, so the rpms are installed with `rpm --nodeps
 --noscripts` into the Debian stand-in builder (the target's rpm and Python, but Debian's
 stdlib and its build tools, which could hide a missing setuptools); dependency resolution is
@@ -39,7 +40,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Literal
 
 from debian.deb822 import PkgRelation
 from debian.debfile import DebError, DebFile
@@ -65,6 +66,7 @@ __all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "f
 CHECK_VERSION = 1               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
 DEB_SITE = "/usr/lib/python3/dist-packages"
+UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
 FAILED_MARK = "repack-check-failed"
 DONE_MARK = "repack-check-done"
 _SCRIPT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -263,17 +265,19 @@ def _deb_package(path: Path) -> Package:
             deb.close()
     except (DebError, KeyError, OSError, EOFError) as e:
         raise MetadataError(f"{path.name}: cannot read the .deb: {e}") from e
-    needs = tuple(tuple(alt["name"] for alt in group)
-                  for field in ("Pre-Depends", "Depends") for group in _relations(control, field))
-    provides = tuple(alt["name"] for group in _relations(control, "Provides") for alt in group)
+    needs = tuple(group for field in ("Pre-Depends", "Depends")
+                  for group in _relations(control, field))
+    provides = tuple(name for group in _relations(control, "Provides") for name in group)
     return Package(path=path, name=control["Package"],
                    project=canonicalize_name(control.get("Repack-Project", control["Package"])),
                    files=files, needs=needs, provides=provides)
 
 
-def _relations(control: Mapping[str, str], field: str) -> list[list[dict[str, Any]]]:
+def _relations(control: Mapping[str, str], field: str) -> list[tuple[str, ...]]:
+    """The package names of a relation field, one tuple per OR group."""
     text = control.get(field, "").strip()
-    return PkgRelation.parse_relations(text) if text else []
+    groups = PkgRelation.parse_relations(text) if text else []
+    return [tuple(str(alt["name"]) for alt in group) for group in groups]
 
 
 def _rpm_packages(paths: Sequence[Path]) -> list[Package]:
@@ -316,7 +320,7 @@ def check_run(artifacts: Sequence[Artifact], targets: Sequence[Target], ctx: Con
 def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     """Install the packages at `paths` in a clean container of the target and run the
     checks, unless this very set passed before in the same image."""
-    kind: images.ImageKind = "base" if target.family == "deb" else "builder"
+    kind: images.ImageKind = "check" if target.family == "deb" else "builder"
     image = images.image_for(target, kind, ctx.settings.cache_dir)
     skipped = sorted(k for k, v in ctx.settings.packages.items() if not v.check)
     key = cache_key(check=CHECK_VERSION, code=code_digest(), image=image.tag, target=target.id,
@@ -327,8 +331,8 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
         return
     packages = ([_deb_package(p) for p in paths] if target.family == "deb"
                 else _rpm_packages(paths))
+    images.ensure(ctx.engine, image)
     if target.family == "deb":
-        images.ensure(ctx.engine, image)
         archive = images.load_archive(images.image_for(target, "builder",
                                                        ctx.settings.cache_dir))
         packages, why = installable(packages, lambda n: n in archive.packages)
@@ -383,15 +387,18 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
             shutil.copyfile(p.path, staged / p.path.name)
         files = [f"/artifacts/{p.path.name}" for p in packages]
         project = packages[0].project
+        mounts = [Mount(source=staged, target="/artifacts", readonly=True)]
         try:
             if target.family == "deb":
-                mounts = _deb_download(files, work, staged, target, ctx, project=project)
+                apt = AptDirs(work=work, target=target, ctx=ctx, project=project)
+                mounts += apt.mounts()
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
+                apt.fetch(c, files)
                 # no --no-download: apt counts copying the run's local .debs as downloading;
                 # the container has no network, and every archive .deb is already there
-                c.exec(["apt-get", "install", *APT_OPTS, *files], env=APT_ENV, project=project)
+                c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files], env=APT_ENV,
+                       project=project)
             else:
-                mounts = [Mount(source=staged, target="/artifacts", readonly=True)]
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
                 c.exec(["rpm", "-i", "--nodeps", "--noscripts", "--nosignature", "--excludedocs",
                         "--dbpath", "/tmp/repack-check-rpmdb", *files], project=project)
@@ -405,47 +412,84 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
         yield c
 
 
-def _deb_download(files: Sequence[str], work: Path, staged: Path, target: Target,
-                  ctx: Context, *, project: str) -> list[Mount]:
-    """With the network on and no upstream code: the archive's packages the run's .debs
-    need, into this check's own archive directory, each checked against the SHA256 of the
-    signed lists (verified copies come from the cache the builds share)."""
-    lists, archives = work / "apt-lists", work / "apt-archives"
-    for d in (lists / "partial", archives / "partial"):
-        d.mkdir(parents=True)
-    shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
-    if shared_lists.is_dir():
-        for path in shared_lists.iterdir():
-            if path.is_file() and not path.is_symlink() and path.name != "lock":
-                shutil.copy2(path, lists / path.name)
-    shared = ctx.settings.cache_dir / "apt-archives" / target.id
-    shared.mkdir(parents=True, exist_ok=True)
-    mounts = [Mount(source=staged, target="/artifacts", readonly=True),
-              Mount(source=lists, target="/var/lib/apt/lists"),
-              Mount(source=archives, target="/var/cache/apt/archives")]
-    image = images.image_for(target, "base", ctx.settings.cache_dir)
-    install = ["apt-get", "install", *APT_OPTS, *APT_HASH]
-    with ctx.engine.container(image.tag, mounts=mounts, network=True) as c:
-        c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=project)
-        printed = c.exec([*install, "--print-uris", *files], env=APT_ENV, project=project)
-        needed = parse_print_uris("\n".join(line for line in printed.splitlines()
-                                            if not line.startswith("'file:")), project=project)
-        missing = [f for f in needed if not _take(shared / f.name, archives / f.name, f)]
-        if missing:
-            c.exec([*install, "--download-only", *files], env=APT_ENV, project=project)
-    for f in needed:
-        if not _matches(archives / f.name, f):
-            raise IntegrityError(f"{f.name} from the archive does not match the SHA256 of the "
-                                 "signed package lists", project=project)
-    for f in missing:
-        tmp = shared / f".{f.name}.{os.getpid()}.partial"
-        shutil.copyfile(archives / f.name, tmp)
-        os.replace(tmp, shared / f.name)
-    wanted = {f.name for f in needed}
-    for path in archives.iterdir():
-        if path.name not in wanted and path.name not in ("lock", "partial"):
-            path.unlink()
-    return mounts
+class AptDirs:
+    """This check's apt lists and archive directory.  The archive's .debs the run's packages
+    need are asked of apt in the offline container first, from the lists the run's builds
+    refreshed; verified copies come from the cache the builds share.  Only when apt cannot
+    answer, or a file is not cached, does a container with the network on (no upstream
+    code: apt only downloads) refresh the lists and download; every file is checked against
+    the SHA256 of the signed lists before the offline container installs it."""
+
+    def __init__(self, *, work: Path, target: Target, ctx: Context, project: str) -> None:
+        self.lists, self.archives = work / "apt-lists", work / "apt-archives"
+        for d in (self.lists / "partial", self.archives / "partial"):
+            d.mkdir(parents=True)
+        self.shared = ctx.settings.cache_dir / "apt-archives" / target.id
+        self.shared.mkdir(parents=True, exist_ok=True)
+        self.copied = 0
+        shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
+        if shared_lists.is_dir():
+            for path in shared_lists.iterdir():
+                if path.is_file() and not path.is_symlink() and path.name != "lock":
+                    shutil.copy2(path, self.lists / path.name)
+                    self.copied += 1
+        self.image = images.image_for(target, "check", ctx.settings.cache_dir)
+        self.engine = ctx.engine
+        self.project = project
+
+    def mounts(self) -> list[Mount]:
+        return [Mount(source=self.lists, target="/var/lib/apt/lists"),
+                Mount(source=self.archives, target="/var/cache/apt/archives")]
+
+    def needed(self, c: Container, files: Sequence[str]) -> list[AptFile]:
+        """The archive files apt would install with the run's .debs, with their SHA256."""
+        printed = c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--print-uris", *files],
+                         env=APT_ENV, project=self.project)
+        return parse_print_uris("\n".join(line for line in printed.splitlines()
+                                          if not line.startswith("'file:")),
+                                project=self.project)
+
+    def fetch(self, offline: Container, files: Sequence[str]) -> None:
+        """Every archive .deb the run's packages need, verified, in the archive directory."""
+        needed: list[AptFile] | None = None
+        if self.copied:
+            with contextlib.suppress(CommandFailed):    # lists too old for the run's packages
+                needed = self.needed(offline, files)
+        missing = ([f for f in needed if not _take(self.shared / f.name,
+                                                   self.archives / f.name, f)]
+                   if needed is not None else None)
+        if needed is None or missing:
+            with log.step("Downloading what the packages need (network on)"), \
+                    self.engine.container(self.image.tag, mounts=self.online_mounts(),
+                                          network=True) as c:
+                c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
+                needed = self.needed(c, files)
+                missing = [f for f in needed if not _take(self.shared / f.name,
+                                                          self.archives / f.name, f)]
+                if missing:
+                    c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--download-only",
+                            *files], env=APT_ENV, project=self.project)
+        self._verify(needed, missing or [])
+
+    def online_mounts(self) -> list[Mount]:
+        """The network-on container's: the lists, the archive directory and the run's
+        .debs, read-only."""
+        return [*self.mounts(), Mount(source=self.lists.parent / "artifacts",
+                                      target="/artifacts", readonly=True)]
+
+    def _verify(self, needed: Sequence[AptFile], downloaded: Sequence[AptFile]) -> None:
+        for f in needed:
+            if not _matches(self.archives / f.name, f):
+                raise IntegrityError(f"{f.name} from the archive does not match the SHA256 of "
+                                     "the signed package lists", project=self.project)
+        for f in downloaded:
+            tmp = self.shared / f".{f.name}.{os.getpid()}.partial"
+            shutil.copyfile(self.archives / f.name, tmp)
+            os.replace(tmp, self.shared / f.name)
+        wanted = {f.name for f in needed}
+        for path in self.archives.iterdir():
+            if path.name not in wanted and path.name not in ("lock", "partial"):
+                path.unlink()
 
 
 def _matches(path: Path, f: AptFile) -> bool:
