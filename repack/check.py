@@ -323,8 +323,11 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     kind: images.ImageKind = "check" if target.family == "deb" else "builder"
     image = images.image_for(target, kind, ctx.settings.cache_dir)
     skipped = sorted(k for k, v in ctx.settings.packages.items() if not v.check)
+    builder = images.image_for(target, "builder", ctx.settings.cache_dir)
+    archive_file = builder.archive_file       # what the archive offers decides what is checked
     key = cache_key(check=CHECK_VERSION, code=code_digest(), image=image.tag, target=target.id,
-                    packages=sorted(sha256_file(p) for p in paths), unchecked=skipped)
+                    packages=sorted(sha256_file(p) for p in paths), unchecked=skipped,
+                    archive=sha256_file(archive_file) if archive_file.is_file() else None)
     marker = ctx.settings.cache_dir / "checks" / key
     if marker.is_file():
         log.info(f"import check for {target.id}: passed before for these packages")
@@ -333,8 +336,7 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
                 else _rpm_packages(paths))
     images.ensure(ctx.engine, image)
     if target.family == "deb":
-        archive = images.load_archive(images.image_for(target, "builder",
-                                                       ctx.settings.cache_dir))
+        archive = images.load_archive(builder)
         packages, why = installable(packages, lambda n: n in archive.packages)
     else:
         packages, why = installable(packages, lambda n: False)
@@ -349,8 +351,11 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
              f"{sum(c.kind == 'script' for c in checks)} script(s) (network off)")
     with log.step(title), _installed(packages, target, image, ctx) as c:
         env = {"PYTHONPATH": ":".join(sites)} if target.family == "rpm" else {}
-        output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
-                        project=packages[0].project)
+        try:
+            output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
+                            project=packages[0].project)
+        except CommandFailed as e:      # the driver itself died: no verdict is a failure
+            output = e.output_tail
     _verdict(output, checks, packages, target)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"target": target.id, "checks": [c.arg() for c in checks]}))
