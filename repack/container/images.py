@@ -264,7 +264,7 @@ _OUR_TAG = re.compile(r"localhost/repack-(builder|base|check)-[a-z0-9][a-z0-9.+_
 
 
 def current_tags(cache_dir: Path) -> set[str]:
-    """The tag of every target's builder and base image as its recipe is today."""
+    """The tag of every target's builder, base and check image as its recipe is today."""
     from repack import targets as target_files
 
     kinds: tuple[ImageKind, ...] = ("builder", "base", "check")
@@ -273,8 +273,9 @@ def current_tags(cache_dir: Path) -> set[str]:
 
 
 def stale_tags(tags: Iterable[str], current: Collection[str]) -> list[str]:
-    """Of the engine's image tags, repack's own (localhost/repack-{builder,base}-TARGET:HASH)
-    that are no current recipe's: images of older recipes, which no build uses again."""
+    """Of the engine's image tags, repack's own
+    (localhost/repack-{builder,base,check}-TARGET:HASH) that are no current recipe's: images
+    of older recipes, which no build uses again."""
     return sorted({t for t in tags if _OUR_TAG.fullmatch(t) and t not in current})
 
 
