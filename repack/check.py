@@ -72,12 +72,11 @@ DONE_MARK = "repack-check-done"
 _SCRIPT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _EXTENSION = re.compile(r"(?P<name>[^.]+)(\.[A-Za-z0-9_-]+)?\.so")
 _PY3DIST = re.compile(r"python3dist\(([^()\s]+)\)")
-_RPM_SITE = re.compile(r"/usr/lib(64)?/python3\.\d+/site-packages")
 
 # The driver: repack's own text, run by the target's python3 in the offline container.  Each
 # check is a child process; its output is indented, so that only the driver starts a line.
 DRIVER = f"""\
-import os, subprocess, sys, tempfile
+import subprocess, sys, tempfile
 timeout, sites, checks = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 code = "import importlib, sys; sys.path[0:0] = [p for p in sys.argv[1].split(':') if p]; \\
 importlib.import_module(sys.argv[2])"
@@ -119,6 +118,8 @@ class Package:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check:
+    """One thing the driver runs: `import NAME`, or `/usr/bin/NAME --help`."""
+
     kind: Literal["import", "script"]
     name: str                    # a dotted module name, or a file name in /usr/bin
     package: str
