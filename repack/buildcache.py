@@ -56,7 +56,8 @@ def cache_entry(sdist: Sdist, target: Target, image: images.Image, settings: Set
         sdist=sdist.sha256, provenance=provenance.to_json(record),
         target=str(target), image=image.tag,
         archive=sha256_file(image.archive_file), maintainer=settings.maintainer,
-        packages=sorted((k, v.cache_data()) for k, v in settings.packages.items()),
+        packages=sorted((k, v.cache_data()) for k, v in settings.packages.items()
+                        if v.builds_differently()),      # `check` alone builds the same
         templates=[tree_digest(t) for t in templates], code=code_digest(),
         inputs=dict(inputs or {}),
     )

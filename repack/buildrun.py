@@ -56,6 +56,7 @@ class BuildOptions:
     sign_key: str | None = None
     gnupghome: Path | None = None
     passphrase_file: Path | None = None
+    check: bool = True                       # the import check (repack.check); --no-check
 
 
 def context(settings: config.Settings, output: Path | None) -> Context:
@@ -131,6 +132,7 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
             result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
         else:
             result = pipeline.build_all(wanted, targets, ctx)
+        import_check(result, targets, ctx, options)
     return result if signer is None else sign_result(result, signer)
 
 
@@ -198,7 +200,19 @@ def _build_locked(lock_file: Path, options: BuildOptions, ctx: Context,
         lock = restrict(lock, options.only)
     plans = buildplan.locked_plans(lock, targets, ctx)
     ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
-    return pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
+    result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
+    import_check(result, targets, ctx, options)
+    return result
+
+
+def import_check(result: pipeline.BuildResult, targets: Sequence[Target], ctx: Context,
+                 options: BuildOptions) -> None:
+    """The run's packages installed in a clean container of each target and imported
+    (repack.check), before anything is signed; --no-check skips it."""
+    if options.check:
+        from repack import check
+
+        check.check_run(result.artifacts, targets, ctx)
 
 
 def plan(lock_path: Path, target_ids: Sequence[str], shards: int) -> dict[str, object]:

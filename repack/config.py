@@ -36,6 +36,7 @@ directory (or the file `--config` names), whose keys win:
     [packages.awscli]          # per PyPI project (PEP 503 names match)
     name = "python3-awscli-pypi"            # its package name instead of the archive's awscli
     allow-paths = ["/usr/bin/aws"]          # files of the target system it may replace
+    check = false                           # the import check skips its modules
 
     [packages.psycopg2]        # overrides of one project's build (repack.overrides checks them)
     depends = { deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }   # extra run-time deps
@@ -80,7 +81,7 @@ _MAINTAINER = re.compile(
     rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish", "repository"}
-_PACKAGE_KEYS = {"name", "allow-paths", *overrides.KEYS}
+_PACKAGE_KEYS = {"name", "allow-paths", "check", *overrides.KEYS}
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
@@ -92,10 +93,15 @@ class PackageSettings:
     name: str | None = None                # the binary package's name on every target
     allow_paths: tuple[str, ...] = ()      # target-system files its package may replace
     overrides: Overrides = field(default_factory=Overrides)   # deps, patches, excludes, env
+    check: bool = True                     # false: the import check skips its modules
 
     def cache_data(self) -> list[object]:
-        """What the build cache key covers of it."""
+        """What the build cache key covers of it (not `check`: it builds the same)."""
         return [self.name, sorted(self.allow_paths), self.overrides.cache_data()]
+
+    def builds_differently(self) -> bool:
+        """Whether it changes what a build makes (an entry with `check` alone does not)."""
+        return self.cache_data() != PackageSettings().cache_data()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +168,11 @@ class Settings:
     def allowed_paths(self, project: str) -> frozenset[str]:
         entry = self.packages.get(canonicalize_name(project))
         return frozenset(entry.allow_paths) if entry else frozenset()
+
+    def import_checked(self, project: str) -> bool:
+        """Whether the import check imports the project's modules (`check = false`: no)."""
+        entry = self.packages.get(canonicalize_name(project))
+        return entry.check if entry else True
 
 
 def config_path() -> Path:
@@ -337,9 +348,12 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
                 and posixpath.normpath(p) == p for p in paths):
             raise ConfigError(f"{where}: allow-paths must be a list of absolute, normalised "
                               "paths like \"/usr/bin/su\"")
+        check = entry.get("check", True)
+        if not isinstance(check, bool):
+            raise ConfigError(f"{where}: check must be true or false (got {check!r})")
         out[canonicalize_name(project)] = PackageSettings(
             name=name, allow_paths=tuple(paths),
-            overrides=overrides.parse(entry, where, path.absolute().parent))
+            overrides=overrides.parse(entry, where, path.absolute().parent), check=check)
     return out
 
 

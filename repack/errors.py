@@ -39,6 +39,8 @@ EXIT_CODES: dict[int, str] = {
         "permissions",
     13: "a signature or key of the repository expires within --fail-within days "
         "(`repo verify`)",
+    14: "the import check failed: a built package does not install, import or run --help "
+        "in a clean container of its target (--no-check skips it)",
     UPDATES_PENDING: "`repack outdated`: the index has newer releases of published "
                      "projects, none of them a security update",
     SECURITY_PENDING: "`repack outdated`: a security update is pending (a newer release "
@@ -143,6 +145,13 @@ class CommandFailed(BuildError):
             project=project,
             hint=hint,
         )
+
+
+class CheckFailed(RepackError):
+    """The packages a run built do not install, import or run `--help` in a clean container
+    of their target (repack.check): built fine, broken to use."""
+
+    exit_code = 14
 
 
 class SignError(RepackError):

@@ -65,6 +65,11 @@ else:   # housekeeping (images, cache): an import the other commands need not pa
                    "attestation (as the policy's require-signature).")
 @click.option("--deny-vulnerable", is_flag=True,
               help="Refuse releases the index lists known vulnerabilities for.")
+@click.option("--no-check", "check", is_flag=True, flag_value=False, default=True,
+              help="Skip the import check: by default the run's packages are installed in a "
+                   "clean container of each target, every top-level module imported and "
+                   "every script run with --help (a failure is exit 14); `check = false` "
+                   "under [packages.NAME] skips one project's.")
 @key_options
 @grouped(BuildOptions, "options")
 @common

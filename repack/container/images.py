@@ -1,4 +1,4 @@
-"""Builder and base images, bootstrapped from the target's own archive.
+"""Builder, base and check images, bootstrapped from the target's own archive.
 
 No registry is assumed: an image is `mmdebstrap --variant=minbase` of the target's suites
 (plus the toolchain for a builder), imported into the engine and tagged with a hash of its
@@ -36,7 +36,7 @@ from repack.errors import BuildError, RepackError
 from repack.model import ArchiveIndex, Target
 from repack.run import run
 
-ImageKind = Literal["builder", "base"]
+ImageKind = Literal["builder", "base", "check"]   # check: base + python3 (repack.check)
 RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
@@ -93,7 +93,8 @@ def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
         "codename": target.bootstrap_codename,
         "suites": list(target.suites),
         "variant": "minbase",
-        "packages": ["ca-certificates", *(target.toolchain if kind == "builder" else ())],
+        "packages": ["ca-certificates", *(target.toolchain if kind == "builder" else ()),
+                     *(("python3",) if kind == "check" else ())],
     }
     if kind == "builder":
         spec["owned_files"] = OWNED_FILES_VERSION   # what the system owns (repack.owned)
@@ -259,21 +260,22 @@ def remove_state(image: Image) -> None:
 # -- repack image prune ------------------------------------------------------------------------
 
 #: the tags image_for makes, and nothing else: prune never touches an image not repack's own
-_OUR_TAG = re.compile(r"localhost/repack-(builder|base)-[a-z0-9][a-z0-9.+_-]*:[0-9a-f]{16}")
+_OUR_TAG = re.compile(r"localhost/repack-(builder|base|check)-[a-z0-9][a-z0-9.+_-]*:[0-9a-f]{16}")
 
 
 def current_tags(cache_dir: Path) -> set[str]:
-    """The tag of every target's builder and base image as its recipe is today."""
+    """The tag of every target's builder, base and check image as its recipe is today."""
     from repack import targets as target_files
 
-    kinds: tuple[ImageKind, ...] = ("builder", "base")
+    kinds: tuple[ImageKind, ...] = ("builder", "base", "check")
     return {image_for(target_files.load(t), kind, cache_dir).tag
             for t in target_files.available() for kind in kinds}
 
 
 def stale_tags(tags: Iterable[str], current: Collection[str]) -> list[str]:
-    """Of the engine's image tags, repack's own (localhost/repack-{builder,base}-TARGET:HASH)
-    that are no current recipe's: images of older recipes, which no build uses again."""
+    """Of the engine's image tags, repack's own
+    (localhost/repack-{builder,base,check}-TARGET:HASH) that are no current recipe's: images
+    of older recipes, which no build uses again."""
     return sorted({t for t in tags if _OUR_TAG.fullmatch(t) and t not in current})
 
 

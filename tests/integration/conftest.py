@@ -3,6 +3,9 @@
 The builder and base images live in repack's normal cache (REPACK_CACHE_DIR or the XDG
 cache dir) so that they are bootstrapped once and reused across runs; the first run of
 the suite on a fresh machine bootstraps them (about a minute per target).
+
+`repack build` runs the import check (repack.check) by default; the tests that are not about
+installability pass --no-check (the suite's time budget), those that install packages keep it.
 """
 
 from __future__ import annotations

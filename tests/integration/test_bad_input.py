@@ -61,7 +61,7 @@ def repack_build(index: LocalIndex, args: Sequence[str], out: Path,
     env = {"PIP_INDEX_URL": index.url}
     if cache is not None:
         env["REPACK_CACHE_DIR"] = str(cache)
-    return run_repack(["build", *args, "-o", str(out)], env=env)
+    return run_repack(["build", "--no-check", *args, "-o", str(out)], env=env)
 
 
 def error_line(proc: subprocess.CompletedProcess[str]) -> str:

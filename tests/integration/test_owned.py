@@ -36,7 +36,8 @@ def build(index: LocalIndex, args: Sequence[str], out: Path,
     """`repack build` in the normal cache (REPACK_CACHE_DIR): the builder image's archive data
     is needed to know the names, and is recovered from the engine, not bootstrapped again."""
     extra = ["--config", str(config)] if config is not None else []
-    return run_repack(["build", *args, *extra, "-o", str(out)], env={"PIP_INDEX_URL": index.url})
+    return run_repack(["build", "--no-check",
+                       *args, *extra, "-o", str(out)], env={"PIP_INDEX_URL": index.url})
 
 
 def repack_toml(tmp_path: Path, text: str) -> Path:

@@ -202,7 +202,7 @@ def test_build_sign_for_el9_refuses_an_ed25519_key_before_building(tmp_path: Pat
     """`repack build --sign -t el9` with an ed25519 key: exit 10 before anything is
     resolved or built (the index is never asked)."""
     with LocalIndex() as index:
-        proc = run_repack(["build", "demo==1.0", "-t", "el9", "--sign", "--gnupghome",
+        proc = run_repack(["build", "--no-check", "demo==1.0", "-t", "el9", "--sign", "--gnupghome",
                            str(ed_home), "-o", str(tmp_path / "out")],
                           env={"PIP_INDEX_URL": index.url})
         assert proc.returncode == 10, proc.stderr

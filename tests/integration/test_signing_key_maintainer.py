@@ -28,7 +28,7 @@ def test_a_deb_names_the_signing_keys_user_id(tmp_path: Path) -> None:
         # the key found through [publish] gnupghome, as `repack publish` would sign with it
         (tmp_path / "repack.toml").write_text(f'[publish]\ngnupghome = "{home}"\n')
         index.add("keyed-demo", sdist.name, sdist.read_bytes())
-        proc = run_repack(["build", "keyed-demo==1.0", "-t", "debian-12",
+        proc = run_repack(["build", "--no-check", "keyed-demo==1.0", "-t", "debian-12",
                            "-o", str(tmp_path / "out")],
                           env={"PIP_INDEX_URL": index.url, "DEBEMAIL": "", "DEBFULLNAME": "",
                                "XDG_CONFIG_HOME": str(tmp_path / "xdg")}, cwd=tmp_path)

@@ -78,7 +78,8 @@ class World:
         env = {"PIP_INDEX_URL": self.index.url}
         if cache is not None:
             env["REPACK_CACHE_DIR"] = str(cache)
-        return run_repack(["build", *args, "--config", str(config or self.root / "repack.toml")],
+        return run_repack(["build", "--no-check",
+                           *args, "--config", str(config or self.root / "repack.toml")],
                           env=env)
 
 

@@ -68,6 +68,14 @@ def test_packages_table(tmp_path: Path) -> None:
     assert s.package_names() == {"some-tool": "python3-some-tool-pypi", "other": "python3-other-x"}
     assert s.allowed_paths("some.tool") == {"/usr/bin/su"}
     assert s.allowed_paths("other") == frozenset()
+    assert s.import_checked("other") and s.import_checked("not-listed")
+
+
+def test_check_false_skips_the_import_check(tmp_path: Path) -> None:
+    f = tmp_path / "repack.toml"
+    f.write_text("[packages.Slow_Import]\ncheck = false\n")
+    s = config.load(f, environ={"XDG_CONFIG_HOME": str(tmp_path / "none")})
+    assert not s.import_checked("slow.import") and s.import_checked("other")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -77,6 +85,8 @@ def test_packages_table(tmp_path: Path) -> None:
     ('[packages.apt]\nallow-paths = "/usr/bin/su"\n', "allow-paths must be a list"),
     ('[packages.apt]\nallow-paths = ["usr/bin/su"]\n', "allow-paths must be a list"),
     ('[packages.apt]\nallow-paths = ["/usr/bin/../bin/su"]\n', "normalised"),
+    ('[packages.apt]\ncheck = "no"\n', "check must be true or false"),
+    ('[packages.apt]\nchek = false\n', r"'chek' \(did you mean 'check'\?\)"),
 ])
 def test_bad_packages_table(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "repack.toml"

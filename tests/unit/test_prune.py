@@ -110,21 +110,24 @@ def test_stale_images_are_repacks_own_and_not_current() -> None:
     tags = [*current,
             "localhost/repack-builder-debian-12:aaaaaaaaaaaaaaaa",     # an older recipe
             "localhost/repack-base-el9:bbbbbbbbbbbbbbbb",
+            "localhost/repack-check-debian-12:cccccccccccccccc",       # the import check's
             "docker.io/library/debian:bookworm",                      # not ours
             "localhost/repack-builder-debian-12:latest",              # not a recipe tag
             "localhost/repackage-builder-x:aaaaaaaaaaaaaaaa",
             "<none>:<none>"]
     assert images.stale_tags(tags, current) == [
         "localhost/repack-base-el9:bbbbbbbbbbbbbbbb",
-        "localhost/repack-builder-debian-12:aaaaaaaaaaaaaaaa"]
+        "localhost/repack-builder-debian-12:aaaaaaaaaaaaaaaa",
+        "localhost/repack-check-debian-12:cccccccccccccccc"]
 
 
-def test_current_tags_are_every_targets_builder_and_base(tmp_path: Path) -> None:
+def test_current_tags_are_every_targets_builder_base_and_check(tmp_path: Path) -> None:
     from repack import targets
 
     tags = images.current_tags(tmp_path)
-    assert len(tags) == 2 * len(targets.available())
+    assert len(tags) == 3 * len(targets.available())
     assert images.image_for(targets.load("el9"), "builder", tmp_path).tag in tags
+    assert images.image_for(targets.load("debian-12"), "check", tmp_path).tag in tags
     assert images.stale_tags(tags, tags) == []
 
 

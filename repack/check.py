@@ -1,0 +1,515 @@
+"""The import check: what a run built, installed in a clean container of its target and used.
+
+After a run's builds, for each target: every binary package the run built for it is installed
+together (the run's other packages and the target's archive satisfy their dependencies), then,
+with the network off (the imports run upstream code), every top-level module a package
+installs is imported and every program it puts in /usr/bin is run with `--help`, each in its
+own process.  A failure is CheckFailed (exit 14) naming the package, target and module or
+script.  A build that compiles but cannot be imported is caught here, not by its users.
+
+What is checked comes from the package files repack built and checked, never from a listing
+upstream wrote (top_level.txt, RECORD): the modules are the files the package installs
+directly in site-packages (`x.py`, `x/__init__.py`, `x.cpython-311-x86_64-linux-gnu.so`, and
+one level into a namespace directory), the scripts the files in /usr/bin.  The verdict is
+read from markers the driver prints at the start of a line, upstream output being indented
+beneath them, so printed text cannot hide a failure.  This catches broken packages, not
+hostile ones: code that runs at import can fake a clean import.
+
+Debian targets: the check image (the target's minbase and python3, no toolchain, bootstrapped
+once like the base image) installs the .debs with apt, offline; what they need from the
+archive comes verified from the cache the builds share, else is downloaded first by a
+container with the network on (no upstream code: apt only downloads; see AptDirs).
+RPM targets: no RHEL/Fedora image is reachable, so the rpms are installed with `rpm --nodeps
+--noscripts` into the Debian stand-in builder (the target's rpm and Python, but Debian's
+stdlib and its build tools, which could hide a missing setuptools); dependency resolution is
+not checked there.  Packages that depend on something neither the target's archive (Debian)
+nor the run provides are not checked, with a warning (build with --with-deps).
+
+A passed check is cached under the packages' sha256s and the image: a rebuild from the cache
+does not run it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from debian.deb822 import PkgRelation
+from debian.debfile import DebError, DebFile
+from packaging.utils import canonicalize_name
+
+from repack import log, steps
+from repack.buildcache import code_digest
+from repack.container import images
+from repack.container.engine import Container, Mount
+from repack.context import Context
+from repack.deb.build import APT_ENV, APT_HASH, APT_OPTS, AptFile, parse_print_uris
+from repack.digest import key as cache_key
+from repack.digest import sha256_file
+from repack.errors import CheckFailed, CommandFailed, IntegrityError, MetadataError
+from repack.model import Artifact, Target
+from repack.rpm.query import query
+from repack.textsafe import clean_block
+from repack.trust import provenance
+
+__all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "failed_checks",
+           "installable", "planned_checks", "site_dirs", "top_level_modules"]
+
+CHECK_VERSION = 1               # bump when what the check does changes (its cache key)
+STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
+DEB_SITE = "/usr/lib/python3/dist-packages"
+UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
+FAILED_MARK = "repack-check-failed"
+DONE_MARK = "repack-check-done"
+_SCRIPT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_EXTENSION = re.compile(r"(?P<name>[^.]+)(\.[A-Za-z0-9_-]+)?\.so")
+_PY3DIST = re.compile(r"python3dist\(([^()\s]+)\)")
+
+# The driver: repack's own text, run by the target's python3 in the offline container.  Each
+# check is a child process; its output is indented, so that only the driver starts a line.
+DRIVER = f"""\
+import subprocess, sys, tempfile
+timeout, sites, checks = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+code = "import importlib, sys; sys.path[0:0] = [p for p in sys.argv[1].split(':') if p]; \\
+importlib.import_module(sys.argv[2])"
+cwd = tempfile.mkdtemp()
+for i, check in enumerate(checks):
+    kind, _, name = check.partition(":")
+    if kind == "import":
+        argv = [sys.executable, "-I", "-c", code, sites, name]
+    else:
+        argv = ["/usr/bin/" + name, "--help"]
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout, cwd=cwd)
+        ok, out = p.returncode == 0, p.stdout + b"\\nexit status %d" % p.returncode
+    except subprocess.TimeoutExpired:
+        ok, out = False, b"did not finish within %d seconds" % timeout
+    except OSError as e:
+        ok, out = False, str(e).encode()
+    if not ok:
+        print("{FAILED_MARK}", i)
+        for line in out.decode(errors="replace").splitlines()[-40:]:
+            print("  |", line)
+    sys.stdout.flush()
+print("{DONE_MARK}", len(checks))
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Package:
+    """One binary package of the run, as read from the file repack built."""
+
+    path: Path
+    name: str
+    project: str                              # PEP 503 name
+    files: tuple[str, ...]                    # absolute paths, as installed
+    needs: tuple[tuple[str, ...], ...] = ()   # what it depends on that may be missing: OR groups
+    provides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One thing the driver runs: `import NAME`, or `/usr/bin/NAME --help`."""
+
+    kind: Literal["import", "script"]
+    name: str                    # a dotted module name, or a file name in /usr/bin
+    package: str
+
+    def arg(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def __str__(self) -> str:
+        return f"import {self.name}" if self.kind == "import" else f"/usr/bin/{self.name} --help"
+
+
+def site_dirs(target: Target) -> tuple[str, ...]:
+    """Where the target's packages install modules."""
+    if target.family == "deb":
+        return (DEB_SITE,)
+    lib = target.site_packages
+    return (lib, lib.replace("/usr/lib/", "/usr/lib64/", 1))
+
+
+def _module_name(entry: str, *, is_dir: bool) -> str | None:
+    """The module a site-packages entry is (`x.py`, `x.<abi>.so`, a directory `x`), or None."""
+    if is_dir:
+        name = entry
+    elif entry.endswith(".py"):
+        name = entry[:-3]
+    elif m := _EXTENSION.fullmatch(entry):
+        name = m["name"]
+    else:
+        return None
+    return name if name.isidentifier() and name.isascii() else None
+
+
+def _installed_path(member: str) -> PurePosixPath:
+    """A payload member (`./usr/bin/x`, `/usr/bin/x`) as the path it is installed at."""
+    return PurePosixPath("/" + member.removeprefix(".").lstrip("/"))
+
+
+def top_level_modules(files: Iterable[str], sites: Sequence[str]) -> tuple[str, ...]:
+    """The importable top-level modules among a package's files: modules and packages directly
+    in a site directory; for a namespace directory (no __init__), the modules one level in."""
+    modules: set[str] = set()
+    namespaces: dict[str, set[str]] = {}
+    packages: set[str] = set()
+    for path in files:
+        p = _installed_path(path)
+        site = next((s for s in sites if p.is_relative_to(s)), None)
+        if site is None:
+            continue
+        parts = p.relative_to(site).parts
+        if not parts:
+            continue
+        if len(parts) == 1:
+            if (name := _module_name(parts[0], is_dir=False)) is not None:
+                modules.add(name)
+            continue
+        top = _module_name(parts[0], is_dir=True)
+        if top is None:                        # *.dist-info, __pycache__, a-b
+            continue
+        if len(parts) == 2 and _module_name(parts[1], is_dir=False) == "__init__":
+            packages.add(top)
+            continue
+        child = _module_name(parts[1], is_dir=len(parts) > 2)
+        if child is not None and child != "__init__" and (
+                len(parts) == 2 or _module_name(parts[2], is_dir=False) == "__init__"):
+            namespaces.setdefault(top, set()).add(child)
+    modules |= packages
+    for top, children in namespaces.items():
+        if top not in packages:
+            modules.update(f"{top}.{child}" for child in children)
+    return tuple(sorted(modules))
+
+
+def console_scripts(files: Iterable[str]) -> tuple[str, ...]:
+    """The programs a package puts in /usr/bin (console scripts and setup.py `scripts=`)."""
+    found = set()
+    for path in files:
+        p = _installed_path(path)
+        if p.parent == PurePosixPath("/usr/bin") and _SCRIPT.fullmatch(p.name):
+            found.add(p.name)
+    return tuple(sorted(found))
+
+
+def planned_checks(packages: Sequence[Package], sites: Sequence[str],
+                   checked: Callable[[str], bool]) -> tuple[Check, ...]:
+    """Each module to import and script to run, package by package; a project whose
+    `[packages.<name>] check` is false is installed but not checked."""
+    out: list[Check] = []
+    for pkg in packages:
+        if checked(pkg.project):
+            out += [Check(kind="import", name=m, package=pkg.name)
+                    for m in top_level_modules(pkg.files, sites)]
+            out += [Check(kind="script", name=s, package=pkg.name)
+                    for s in console_scripts(pkg.files)]
+    return tuple(out)
+
+
+def installable(packages: Sequence[Package], available: Callable[[str], bool]
+                ) -> tuple[list[Package], list[str]]:
+    """The packages whose dependencies the target or the run's other installable packages
+    provide, and for the others why not (a dependency neither has, or on such a package)."""
+    kept = list(packages)
+    why: list[str] = []
+    while True:
+        names = {n for p in kept for n in (p.name, *p.provides)}
+        missing = {p.name: next((group for group in p.needs if not any(
+            n in names or available(n) for n in group)), None) for p in kept}
+        dropped = [p for p in kept if missing[p.name] is not None]
+        if not dropped:
+            return kept, why
+        for p in dropped:
+            why.append(f"{p.name}: not import-checked: it needs {' | '.join(missing[p.name] or ())}"
+                       ", which neither the target nor this run provides (build it too, e.g. "
+                       "with --with-deps)")
+        kept = [p for p in kept if missing[p.name] is None]
+
+
+def driver_argv(python: str, checks: Sequence[Check], sites: Sequence[str]) -> list[str]:
+    """The one command that runs every check in the offline container (no shell: module
+    and script names are argv items)."""
+    return [python, "-I", "-c", DRIVER, str(STEP_TIMEOUT), ":".join(sites),
+            *(c.arg() for c in checks)]
+
+
+def failed_checks(output: str, checks: Sequence[Check]) -> list[Check] | None:
+    """The checks the driver's output marks as failed; None if it did not finish."""
+    failed: list[Check] = []
+    done = False
+    for line in output.splitlines():
+        word, _, number = line.partition(" ")
+        if word == FAILED_MARK and number.isdigit() and int(number) < len(checks):
+            failed.append(checks[int(number)])
+        elif word == DONE_MARK and number == str(len(checks)):
+            done = True
+    return failed if done else None
+
+
+def _deb_package(path: Path) -> Package:
+    try:
+        deb = DebFile(str(path))
+        try:
+            control = deb.debcontrol()
+            files = tuple(deb.data.tgz().getnames())
+        finally:
+            deb.close()
+    except (DebError, KeyError, OSError, EOFError) as e:
+        raise MetadataError(f"{path.name}: cannot read the .deb: {e}") from e
+    needs = tuple(group for field in ("Pre-Depends", "Depends")
+                  for group in _relations(control, field))
+    provides = tuple(name for group in _relations(control, "Provides") for name in group)
+    return Package(path=path, name=control["Package"],
+                   project=canonicalize_name(control.get("Repack-Project", control["Package"])),
+                   files=files, needs=needs, provides=provides)
+
+
+def _relations(control: Mapping[str, str], field: str) -> list[tuple[str, ...]]:
+    """The package names of a relation field, one tuple per OR group."""
+    text = control.get(field, "").strip()
+    groups = PkgRelation.parse_relations(text) if text else []
+    return [tuple(str(alt["name"]) for alt in group) for group in groups]
+
+
+def _rpm_packages(paths: Sequence[Path]) -> list[Package]:
+    """The rpms' file lists, and their python3dist() requirements and provides: what the
+    run can satisfy (the rest of a requirement set is the target system's)."""
+    heads = query(paths, "%{NAME}\t[%{FILENAMES}\t]\t[%{REQUIRENAME}\t]\t[%{PROVIDENAME}\t]\n")
+    out = []
+    for path, line in zip(paths, heads, strict=True):
+        name, _, rest = line.partition("\t")
+        files, _, rest = rest.partition("\t\t")
+        requires, _, provides = rest.partition("\t\t")
+        record = provenance.read(path)
+        out.append(Package(
+            path=path, name=name, project=canonicalize_name(record.project if record else name),
+            files=tuple(f for f in files.split("\t") if f),
+            needs=tuple((f"python3dist({n})",) for n in dict.fromkeys(_PY3DIST.findall(requires))),
+            provides=tuple(p for p in provides.split("\t") if p)))
+    return out
+
+
+def check_run(artifacts: Sequence[Artifact], targets: Sequence[Target], ctx: Context) -> None:
+    """The import check of a run's binary packages, target by target.  On a failure the
+    run's files for that target are removed from the output directory (they stay in the
+    build cache) and CheckFailed is raised."""
+    for target in targets:
+        paths = [a.path for a in artifacts if a.target == target.id and a.format in ("deb", "rpm")]
+        if not paths:
+            continue
+        try:
+            check_target(paths, target, ctx)
+        except CheckFailed as e:
+            for a in artifacts:
+                if a.target == target.id:
+                    a.path.unlink(missing_ok=True)
+            e.hint = (f"{e.hint}; " if e.hint else "") + (
+                f"this run's files for {target.id} were removed from {ctx.output_dir}")
+            raise
+
+
+def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
+    """Install the packages at `paths` in a clean container of the target and run the
+    checks, unless this very set passed before in the same image."""
+    kind: images.ImageKind = "check" if target.family == "deb" else "builder"
+    image = images.image_for(target, kind, ctx.settings.cache_dir)
+    skipped = sorted(k for k, v in ctx.settings.packages.items() if not v.check)
+    builder = images.image_for(target, "builder", ctx.settings.cache_dir)
+    archive_file = builder.archive_file       # what the archive offers decides what is checked
+    key = cache_key(check=CHECK_VERSION, code=code_digest(), image=image.tag, target=target.id,
+                    packages=sorted(sha256_file(p) for p in paths), unchecked=skipped,
+                    archive=sha256_file(archive_file) if archive_file.is_file() else None)
+    marker = ctx.settings.cache_dir / "checks" / key
+    if marker.is_file():
+        log.info(f"import check for {target.id}: passed before for these packages")
+        return
+    packages = ([_deb_package(p) for p in paths] if target.family == "deb"
+                else _rpm_packages(paths))
+    images.ensure(ctx.engine, image)
+    if target.family == "deb":
+        archive = images.load_archive(builder)
+        packages, why = installable(packages, lambda n: n in archive.packages)
+    else:
+        packages, why = installable(packages, lambda n: False)
+    for line in why:
+        log.warn(line)
+    sites = site_dirs(target)
+    checks = planned_checks(packages, sites, ctx.settings.import_checked)
+    if not checks:
+        return
+    title = (f"Import check on {target.id}: {len(packages)} package(s), "
+             f"{sum(c.kind == 'import' for c in checks)} module(s), "
+             f"{sum(c.kind == 'script' for c in checks)} script(s) (network off)")
+    with log.step(title), _installed(packages, target, image, ctx) as c:
+        env = {"PYTHONPATH": ":".join(sites)} if target.family == "rpm" else {}
+        try:
+            output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
+                            project=packages[0].project)
+        except CommandFailed as e:      # the driver itself died: no verdict is a failure
+            output = e.output_tail
+    _verdict(output, checks, packages, target)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"target": target.id, "checks": [c.arg() for c in checks]}))
+
+
+def _verdict(output: str, checks: Sequence[Check], packages: Sequence[Package],
+             target: Target) -> None:
+    failed = failed_checks(output, checks)
+    project = {p.name: p.project for p in packages}
+    if failed == []:
+        return
+    log.console.print("\n".join(clean_block(output)[-200:]), markup=False, style="dim")
+    if failed is None:
+        raise CheckFailed(f"the import check did not finish on {target.id}",
+                          project=project[checks[0].package])
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more: {', '.join(map(str, failed[1:4]))})" \
+        if len(failed) > 1 else ""
+    raise CheckFailed(f"the import check failed on {target.id}: {first.package}: {first} "
+                      f"failed{more}", project=project[first.package],
+                      hint="the output above says why; --no-check, or check = false under "
+                           f"[packages.{project[first.package]}] in repack.toml, skips it")
+
+
+@contextlib.contextmanager
+def _installed(packages: Sequence[Package], target: Target, image: images.Image,
+               ctx: Context) -> Iterator[Container]:
+    """An offline container of the target with the packages installed."""
+    with contextlib.ExitStack() as stack:
+        work = stack.enter_context(steps.work_dir(ctx, "check-"))
+        staged = work / "artifacts"
+        staged.mkdir()
+        for p in packages:
+            shutil.copyfile(p.path, staged / p.path.name)
+        files = [f"/artifacts/{p.path.name}" for p in packages]
+        project = packages[0].project
+        mounts = [Mount(source=staged, target="/artifacts", readonly=True)]
+        try:
+            if target.family == "deb":
+                apt = AptDirs(work=work, target=target, ctx=ctx, project=project)
+                mounts += apt.mounts()
+                c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
+                apt.fetch(c, files)
+                # no --no-download: apt counts copying the run's local .debs as downloading;
+                # the container has no network, and every archive .deb is already there
+                c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files], env=APT_ENV,
+                       project=project)
+            else:
+                c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
+                c.exec(["rpm", "-i", "--nodeps", "--noscripts", "--nosignature", "--excludedocs",
+                        "--dbpath", "/tmp/repack-check-rpmdb", *files], project=project)
+        except CommandFailed as e:
+            if e.output_tail:
+                log.console.print("\n".join(clean_block(e.output_tail)), markup=False,
+                                  style="dim")
+            raise CheckFailed(f"the import check failed on {target.id}: the packages "
+                              f"{', '.join(p.name for p in packages)} do not install",
+                              project=project, hint="the output above says why") from e
+        yield c
+
+
+class AptDirs:
+    """This check's apt lists and archive directory.  The archive's .debs the run's packages
+    need are asked of apt in the offline container first, from the lists the run's builds
+    refreshed; verified copies come from the cache the builds share.  Only when apt cannot
+    answer, or a file is not cached, does a container with the network on (no upstream
+    code: apt only downloads) refresh the lists and download; every file is checked against
+    the SHA256 of the signed lists before the offline container installs it."""
+
+    def __init__(self, *, work: Path, target: Target, ctx: Context, project: str) -> None:
+        self.lists, self.archives = work / "apt-lists", work / "apt-archives"
+        for d in (self.lists / "partial", self.archives / "partial"):
+            d.mkdir(parents=True)
+        self.shared = ctx.settings.cache_dir / "apt-archives" / target.id
+        self.shared.mkdir(parents=True, exist_ok=True)
+        self.copied = 0
+        shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
+        if shared_lists.is_dir():
+            for path in shared_lists.iterdir():
+                if path.is_file() and not path.is_symlink() and path.name != "lock":
+                    shutil.copy2(path, self.lists / path.name)
+                    self.copied += 1
+        self.image = images.image_for(target, "check", ctx.settings.cache_dir)
+        self.engine = ctx.engine
+        self.project = project
+
+    def mounts(self) -> list[Mount]:
+        return [Mount(source=self.lists, target="/var/lib/apt/lists"),
+                Mount(source=self.archives, target="/var/cache/apt/archives")]
+
+    def needed(self, c: Container, files: Sequence[str]) -> list[AptFile]:
+        """The archive files apt would install with the run's .debs, with their SHA256."""
+        printed = c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--print-uris", *files],
+                         env=APT_ENV, project=self.project)
+        return parse_print_uris("\n".join(line for line in printed.splitlines()
+                                          if not line.startswith("'file:")),
+                                project=self.project)
+
+    def fetch(self, offline: Container, files: Sequence[str]) -> None:
+        """Every archive .deb the run's packages need, verified, in the archive directory."""
+        needed: list[AptFile] | None = None
+        if self.copied:
+            with contextlib.suppress(CommandFailed):    # lists too old for the run's packages
+                needed = self.needed(offline, files)
+        missing = ([f for f in needed if not _take(self.shared / f.name,
+                                                   self.archives / f.name, f)]
+                   if needed is not None else None)
+        if needed is None or missing:
+            with log.step("Downloading what the packages need (network on)"), \
+                    self.engine.container(self.image.tag, mounts=self.online_mounts(),
+                                          network=True) as c:
+                c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
+                needed = self.needed(c, files)
+                missing = [f for f in needed if not _take(self.shared / f.name,
+                                                          self.archives / f.name, f)]
+                if missing:
+                    c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--download-only",
+                            *files], env=APT_ENV, project=self.project)
+        self._verify(needed, missing or [])
+
+    def online_mounts(self) -> list[Mount]:
+        """The network-on container's: the lists, the archive directory and the run's
+        .debs, read-only."""
+        return [*self.mounts(), Mount(source=self.lists.parent / "artifacts",
+                                      target="/artifacts", readonly=True)]
+
+    def _verify(self, needed: Sequence[AptFile], downloaded: Sequence[AptFile]) -> None:
+        for f in needed:
+            if not _matches(self.archives / f.name, f):
+                raise IntegrityError(f"{f.name} from the archive does not match the SHA256 of "
+                                     "the signed package lists", project=self.project)
+        for f in downloaded:
+            tmp = self.shared / f".{f.name}.{os.getpid()}.partial"
+            shutil.copyfile(self.archives / f.name, tmp)
+            os.replace(tmp, self.shared / f.name)
+        wanted = {f.name for f in needed}
+        for path in self.archives.iterdir():
+            if path.name not in wanted and path.name not in ("lock", "partial"):
+                path.unlink()
+
+
+def _matches(path: Path, f: AptFile) -> bool:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == f.size and sha256_file(path) == f.sha256
+
+
+def _take(cached: Path, dest: Path, f: AptFile) -> bool:
+    """A verified copy of f from the shared cache, if it holds one."""
+    if not _matches(cached, f):
+        return False
+    shutil.copyfile(cached, dest)
+    return _matches(dest, f)
+

@@ -1,0 +1,80 @@
+"""The import check (issue 11 item 3), through the real CLI: tiny projects from a LocalIndex
+built for Debian 12, installed by apt in a clean base container and imported offline.
+
+One project imports fine and has a console script (checked with --help); one raises at
+import: exit 14 naming the module, nothing delivered; --no-check and `check = false` skip it.
+The second build of each project comes from the build cache, so only the first pays a build.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
+from sdists import make_sdist
+
+pytestmark = pytest.mark.integration
+
+BROKEN = b'raise RuntimeError("check-broken refuses to be imported")\n'
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
+    tmp = tmp_path_factory.mktemp("sdists")
+    with LocalIndex() as idx:
+        ok = make_sdist(tmp, "check-ok", "1.0", {}, scripts={"check-ok": "check_ok:main"})
+        broken = make_sdist(tmp, "check-broken", "1.0", {"check_broken/__init__.py": BROKEN})
+        for project, archive in (("check-ok", ok), ("check-broken", broken)):
+            idx.add(project, archive.name, archive.read_bytes())
+        yield idx
+
+
+def build(index: LocalIndex, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_repack(["build", *args, "-t", "debian-12", "-o", str(out)],
+                      env={"PIP_INDEX_URL": index.url})
+
+
+def test_a_package_that_imports_passes_and_is_not_checked_twice(
+        index: LocalIndex, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = build(index, out, "check-ok==1.0")
+    assert proc.returncode == 0, proc.stderr
+    assert "Import check on debian-12: 1 package(s), 1 module(s), 1 script(s)" in proc.stderr
+    assert [p.name for p in (out / "debian-12").glob("*.deb")] == [
+        "python3-check-ok_1.0-0repack1~deb12_all.deb"]
+    start = time.monotonic()
+    again = build(index, tmp_path / "again", "check-ok==1.0")
+    assert again.returncode == 0, again.stderr
+    assert "import check for debian-12: passed before" in again.stderr
+    assert "Import check on" not in again.stderr
+    assert time.monotonic() - start < 30          # from the build cache: no container run
+
+
+def test_a_module_raising_at_import_fails_the_build(index: LocalIndex, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = build(index, out, "check-broken==1.0")
+    assert proc.returncode == 14, proc.stderr
+    assert ("error: check-broken: the import check failed on debian-12: python3-check-broken: "
+            "import check_broken failed") in proc.stderr
+    assert "check-broken refuses to be imported" in proc.stderr     # its traceback, shown
+    assert not list((out / "debian-12").glob("*")), "a package that fails is not delivered"
+    # --no-check: the same build (from the cache) is delivered
+    proc = build(index, out, "check-broken==1.0", "--no-check")
+    assert proc.returncode == 0, proc.stderr
+    assert "Import check" not in proc.stderr
+    assert list((out / "debian-12").glob("python3-check-broken_*.deb"))
+
+
+def test_check_false_skips_the_projects_modules(index: LocalIndex, tmp_path: Path) -> None:
+    config = tmp_path / "repack.toml"
+    config.write_text("[packages.check-broken]\ncheck = false\n")
+    out = tmp_path / "out"
+    proc = build(index, out, "check-broken==1.0", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "Import check" not in proc.stderr
+    assert list((out / "debian-12").glob("python3-check-broken_*.deb"))

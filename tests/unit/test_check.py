@@ -1,0 +1,136 @@
+"""The import check's pure parts (repack.check): which modules and scripts a package's own
+file list yields, which packages can be installed together, the driver's argv and how its
+output is read.  The containers are tests/integration/test_import_check.py's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repack import check, targets
+from repack.check import Check, Package
+
+DEB = ("/usr/lib/python3/dist-packages",)
+EL9 = check.site_dirs(targets.load("el9"))
+
+
+def test_site_dirs_per_family() -> None:
+    assert check.site_dirs(targets.load("debian-12")) == DEB
+    assert EL9 == ("/usr/lib/python3.9/site-packages", "/usr/lib64/python3.9/site-packages")
+
+
+def test_top_level_modules_come_from_the_installed_files() -> None:
+    files = [
+        "./", "./usr/lib/python3/dist-packages",
+        "./usr/lib/python3/dist-packages/pkg/__init__.py",
+        "./usr/lib/python3/dist-packages/pkg/sub/mod.py",            # not top level
+        "./usr/lib/python3/dist-packages/single.py",
+        "./usr/lib/python3/dist-packages/_speed.cpython-311-x86_64-linux-gnu.so",
+        "./usr/lib/python3/dist-packages/plain.so",
+        "./usr/lib/python3/dist-packages/pkg-1.0.dist-info/METADATA",
+        "./usr/lib/python3/dist-packages/pkg-1.0.dist-info/top_level.txt",
+        "./usr/lib/python3/dist-packages/__pycache__/single.cpython-311.pyc",
+        "./usr/lib/python3/dist-packages/nspkg-1.0-nspkg.pth",
+        "./usr/lib/python3/dist-packages/not-a-name/__init__.py",
+        "./usr/lib/python3/dist-packages/README.txt",
+        "./usr/share/doc/python3-pkg/copyright",
+        "./usr/lib/python3.11/elsewhere.py",                           # not a site dir
+    ]
+    assert check.top_level_modules(files, DEB) == ("_speed", "pkg", "plain", "single")
+
+
+def test_a_namespace_directory_is_checked_one_level_in() -> None:
+    files = ["/usr/lib/python3/dist-packages/ns/a/__init__.py",
+             "/usr/lib/python3/dist-packages/ns/a/deep.py",
+             "/usr/lib/python3/dist-packages/ns/b.py",
+             "/usr/lib/python3/dist-packages/ns/c/data.txt"]    # no __init__: not a module
+    assert check.top_level_modules(files, DEB) == ("ns.a", "ns.b")
+    with_init = [*files, "/usr/lib/python3/dist-packages/ns/__init__.py"]
+    assert check.top_level_modules(with_init, DEB) == ("ns",)
+
+
+def test_rpm_modules_in_both_site_dirs() -> None:
+    files = ["/usr/lib/python3.9/site-packages/pure/__init__.py",
+             "/usr/lib64/python3.9/site-packages/native/__init__.py",
+             "/usr/lib64/python3.9/site-packages/native/_c.cpython-39-x86_64-linux-gnu.so"]
+    assert check.top_level_modules(files, EL9) == ("native", "pure")
+
+
+def test_console_scripts_are_the_files_in_usr_bin() -> None:
+    files = ["./usr/bin/tool", "./usr/bin/tool-2.0", "./usr/bin/", "./usr/bin/sub/x",
+             "./usr/sbin/daemon", "./usr/bin/-rf", "./usr/bin/.hidden"]
+    assert check.console_scripts(files) == ("tool", "tool-2.0")
+
+
+def _pkg(name: str, project: str, files: tuple[str, ...] = (),
+         needs: tuple[tuple[str, ...], ...] = (), provides: tuple[str, ...] = ()) -> Package:
+    return Package(path=Path(f"{name}.deb"), name=name, project=project, files=files,
+                   needs=needs, provides=provides)
+
+
+def test_planned_checks_skip_a_project_with_check_false() -> None:
+    a = _pkg("python3-a", "a", ("/usr/lib/python3/dist-packages/a.py", "/usr/bin/a-tool"))
+    b = _pkg("python3-b", "b", ("/usr/lib/python3/dist-packages/b.py",))
+    checks = check.planned_checks([a, b], DEB, lambda project: project != "b")
+    assert checks == (Check(kind="import", name="a", package="python3-a"),
+                      Check(kind="script", name="a-tool", package="python3-a"))
+    assert [str(c) for c in checks] == ["import a", "/usr/bin/a-tool --help"]
+
+
+def test_installable_needs_the_target_or_the_run() -> None:
+    archive = {"python3", "python3-six"}
+    top = _pkg("python3-top", "top", needs=(("python3",), ("python3-leaf",)))
+    leaf = _pkg("python3-leaf", "leaf", needs=(("python3-six",),))
+    alt = _pkg("python3-alt", "alt", needs=(("python3-nowhere", "python3-six"),))
+    virtual = _pkg("python3-v", "v", needs=(("python3-virt",),))
+    provider = _pkg("python3-p", "p", provides=("python3-virt",))
+    kept, why = check.installable([top, leaf, alt, virtual, provider], archive.__contains__)
+    assert [p.name for p in kept] == ["python3-top", "python3-leaf", "python3-alt",
+                                      "python3-v", "python3-p"] and why == []
+
+
+def test_a_package_missing_a_dependency_is_not_checked_nor_what_needs_it() -> None:
+    mid = _pkg("python3-mid", "mid", needs=(("python3-absent",),))
+    top = _pkg("python3-top", "top", needs=(("python3-mid",),))
+    fine = _pkg("python3-fine", "fine", needs=(("python3",),))
+    kept, why = check.installable([top, mid, fine], {"python3"}.__contains__)
+    assert [p.name for p in kept] == ["python3-fine"]
+    assert why[0].startswith("python3-mid: not import-checked: it needs python3-absent, ")
+    assert why[1].startswith("python3-top: not import-checked: it needs python3-mid, ")
+    assert all("--with-deps" in line for line in why)
+
+
+CHECKS = (Check(kind="import", name="good", package="python3-good"),
+          Check(kind="import", name="bad", package="python3-bad"),
+          Check(kind="script", name="bad-tool", package="python3-bad"))
+
+
+def test_driver_argv_passes_names_as_items_never_through_a_shell() -> None:
+    argv = check.driver_argv("/usr/bin/python3", CHECKS, EL9)
+    assert argv[:3] == ["/usr/bin/python3", "-I", "-c"]
+    assert argv[3] == check.DRIVER
+    assert argv[4:] == [str(check.STEP_TIMEOUT),
+                        "/usr/lib/python3.9/site-packages:/usr/lib64/python3.9/site-packages",
+                        "import:good", "import:bad", "script:bad-tool"]
+    compile(check.DRIVER, "driver", "exec")      # it is valid Python
+
+
+def test_failed_checks_read_the_driver_markers_only() -> None:
+    output = ("repack-check-failed 1\n  | Traceback ...\n  | RuntimeError: no\n"
+              "repack-check-failed 2\n  | repack-check-failed 0\n  | exit status 2\n"
+              "repack-check-done 3\n")
+    assert check.failed_checks(output, CHECKS) == [CHECKS[1], CHECKS[2]]
+    assert check.failed_checks("repack-check-done 3\n", CHECKS) == []
+
+
+@pytest.mark.parametrize("output", [
+    "", "repack-check-failed 1\n",                      # it did not finish
+    "repack-check-done 2\n",                            # another count: not this run's
+])
+def test_a_driver_that_did_not_finish_is_not_a_pass(output: str) -> None:
+    assert check.failed_checks(output, CHECKS) is None
+
+
+def test_an_out_of_range_marker_is_ignored() -> None:
+    assert check.failed_checks("repack-check-failed 7\nrepack-check-done 3\n", CHECKS) == []
