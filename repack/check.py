@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
-import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -51,10 +49,18 @@ from repack.buildcache import code_digest
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
-from repack.deb.build import APT_ENV, APT_HASH, APT_OPTS, AptFile, parse_print_uris
+from repack.deb.build import (
+    APT_ENV,
+    APT_HASH,
+    APT_OPTS,
+    AptFile,
+    keep_verified,
+    parse_print_uris,
+    take_cached,
+)
 from repack.digest import key as cache_key
 from repack.digest import sha256_file
-from repack.errors import CheckFailed, CommandFailed, IntegrityError, MetadataError
+from repack.errors import CheckFailed, CommandFailed, MetadataError
 from repack.model import Artifact, Target
 from repack.rpm.query import query
 from repack.textsafe import clean_block
@@ -461,8 +467,8 @@ class AptDirs:
         if self.copied:
             with contextlib.suppress(CommandFailed):    # lists too old for the run's packages
                 needed = self.needed(offline, files)
-        missing = ([f for f in needed if not _take(self.shared / f.name,
-                                                   self.archives / f.name, f)]
+        missing = ([f for f in needed
+                    if not take_cached(self.shared, self.archives, f, self.project)]
                    if needed is not None else None)
         if needed is None or missing:
             with log.step("Downloading what the packages need (network on)"), \
@@ -470,12 +476,12 @@ class AptDirs:
                                           network=True) as c:
                 c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
                 needed = self.needed(c, files)
-                missing = [f for f in needed if not _take(self.shared / f.name,
-                                                          self.archives / f.name, f)]
+                missing = [f for f in needed
+                           if not take_cached(self.shared, self.archives, f, self.project)]
                 if missing:
                     c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--download-only",
                             *files], env=APT_ENV, project=self.project)
-        self._verify(needed, missing or [])
+        keep_verified(self.archives, self.shared, needed, missing or [], self.project)
 
     def online_mounts(self) -> list[Mount]:
         """The network-on container's: the lists, the archive directory and the run's
@@ -483,33 +489,4 @@ class AptDirs:
         return [*self.mounts(), Mount(source=self.lists.parent / "artifacts",
                                       target="/artifacts", readonly=True)]
 
-    def _verify(self, needed: Sequence[AptFile], downloaded: Sequence[AptFile]) -> None:
-        for f in needed:
-            if not _matches(self.archives / f.name, f):
-                raise IntegrityError(f"{f.name} from the archive does not match the SHA256 of "
-                                     "the signed package lists", project=self.project)
-        for f in downloaded:
-            tmp = self.shared / f".{f.name}.{os.getpid()}.partial"
-            shutil.copyfile(self.archives / f.name, tmp)
-            os.replace(tmp, self.shared / f.name)
-        wanted = {f.name for f in needed}
-        for path in self.archives.iterdir():
-            if path.name not in wanted and path.name not in ("lock", "partial"):
-                path.unlink()
-
-
-def _matches(path: Path, f: AptFile) -> bool:
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == f.size and sha256_file(path) == f.sha256
-
-
-def _take(cached: Path, dest: Path, f: AptFile) -> bool:
-    """A verified copy of f from the shared cache, if it holds one."""
-    if not _matches(cached, f):
-        return False
-    shutil.copyfile(cached, dest)
-    return _matches(dest, f)
 

@@ -48,6 +48,30 @@ def stop_agent(home: Path) -> None:
                    capture_output=True)
 
 
+def dnf(repos: Path, root: Path, *args: str,
+        refresh: bool = False) -> subprocess.CompletedProcess[str]:
+    """The host's dnf into an installroot, knowing only the .repo files in `repos`
+    (refresh: fetch the metadata now, not when metadata_expire says)."""
+    try:
+        return subprocess.run(
+            ["dnf", f"--installroot={root}", f"--setopt=reposdir={repos}", "--releasever=9",
+             *(["--refresh"] if refresh else []),
+             "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False",
+             "--nodocs", "-y", *args], capture_output=True, text=True, timeout=300,
+            check=False)
+    finally:
+        # librepo checks repomd.xml.asc with a GnuPG home of its own, and leaves its agent.
+        for pubring in (root / "var/cache/dnf").glob("*/pubring"):
+            stop_agent(pubring)
+
+
+def installed(root: Path) -> list[str]:
+    """NVR of every rpm installed in an installroot (without the gpg-pubkey entries)."""
+    out = subprocess.run(["rpm", "--root", str(root), "-qa", "--qf", "%{NVR}\n"],
+                         capture_output=True, text=True, check=False).stdout
+    return sorted(line for line in out.splitlines() if not line.startswith("gpg-pubkey"))
+
+
 def export_key(signer: Signer, dest: Path) -> Path:
     dest.write_bytes(signer.export_public(armor=True))
     return dest

@@ -102,13 +102,47 @@ def parse_print_uris(text: str, *, project: str | None = None) -> list[AptFile]:
     return files
 
 
-def _matches(path: Path, f: AptFile) -> bool:
+def matches(path: Path, f: AptFile) -> bool:
     """path is a regular file (not a symlink) with f's size and SHA256."""
     try:
         st = path.lstat()
     except FileNotFoundError:
         return False
     return (stat.S_ISREG(st.st_mode) and st.st_size == f.size and sha256_file(path) == f.sha256)
+
+
+def take_cached(shared: Path, archives: Path, f: AptFile, project: str) -> bool:
+    """Copy f from the shared cache into archives if it is there and intact; a copy that
+    is not is removed, with a warning, and downloaded again."""
+    cached = shared / f.name
+    if not matches(cached, f):
+        if cached.is_symlink() or cached.exists():
+            log.warn(f"{project}: the cached {f.name} does not match the SHA256 of the signed "
+                     "package lists; downloading it again")
+            cached.unlink()
+        return False
+    shutil.copyfile(cached, archives / f.name)
+    return matches(archives / f.name, f)
+
+
+def keep_verified(archives: Path, shared: Path, needed: Sequence[AptFile],
+                  downloaded: Sequence[AptFile], project: str) -> None:
+    """Leave in archives exactly the needed .debs, each matching the signed package lists
+    (IntegrityError otherwise), and add the downloaded ones to the shared cache, each
+    written whole: the one check every .deb from the archive passes before a container
+    installs it."""
+    names = {f.name for f in needed}
+    for path in archives.iterdir():
+        if path.name not in names and path.name not in ("lock", "partial"):
+            path.unlink()
+    for f in needed:
+        if not matches(archives / f.name, f):
+            raise IntegrityError(f"{f.name} from the archive does not match the SHA256 "
+                                 "of the signed package lists", project=project)
+    for f in downloaded:
+        tmp = shared / f".{f.name}.{os.getpid()}.partial"
+        shutil.copyfile(archives / f.name, tmp)
+        os.replace(tmp, shared / f.name)
 
 
 class DebianBuild:
@@ -192,18 +226,7 @@ class DebianBuild:
             if missing:
                 c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--download-only",
                         relations], env=APT_ENV, project=self.project)
-        names = {f.name for f in needed}
-        for path in self.archives.iterdir():
-            if path.name not in names and path.name not in ("lock", "partial"):
-                path.unlink()
-        for f in needed:
-            if not _matches(self.archives / f.name, f):
-                raise IntegrityError(f"{f.name} from the archive does not match the SHA256 "
-                                     "of the signed package lists", project=self.project)
-        for f in missing:
-            tmp = self.shared / f".{f.name}.{os.getpid()}.partial"
-            shutil.copyfile(self.archives / f.name, tmp)
-            os.replace(tmp, self.shared / f.name)
+        keep_verified(self.archives, self.shared, needed, missing, self.project)
         self.apt_files = tuple(needed)
         self._copy_lists(self.lists, self.shared_lists)
 
@@ -223,17 +246,7 @@ class DebianBuild:
                 os.replace(tmp, dest / path.name)
 
     def take_from_cache(self, f: AptFile) -> bool:
-        """Copy f from the shared cache if it is there and intact; a copy that is not is
-        removed, with a warning, and downloaded again."""
-        cached = self.shared / f.name
-        if not _matches(cached, f):
-            if cached.is_symlink() or cached.exists():
-                log.warn(f"{self.project}: the cached {f.name} does not match the SHA256 of "
-                         "the signed package lists; downloading it again")
-                cached.unlink()
-            return False
-        shutil.copyfile(cached, self.archives / f.name)
-        return _matches(self.archives / f.name, f)
+        return take_cached(self.shared, self.archives, f, self.project)
 
     @contextlib.contextmanager
     def offline(self, build_depends: str) -> Iterator[Container]:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import rpmkit  # type: ignore[import-not-found]
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from rpmkit import python_stub, stop_agent  # type: ignore[import-not-found]
@@ -96,16 +97,7 @@ def dnf(work: Path, channel: str, *args: str) -> subprocess.CompletedProcess[str
         repos.mkdir()
         suffix = "" if channel == "stable" else f"_{channel}"
         shutil.copy(work / "repo" / "client" / f"repack-el9{suffix}.repo", repos)
-    try:
-        return subprocess.run(
-            ["dnf", f"--installroot={root}", f"--setopt=reposdir={repos}", "--releasever=9",
-             "--refresh",            # metadata_expire would keep the last answer a while
-             "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False",
-             "--nodocs", "-y", *args], capture_output=True, text=True, timeout=300,
-            check=False)
-    finally:
-        for pubring in (root / "var/cache/dnf").glob("*/pubring"):
-            stop_agent(pubring)
+    return rpmkit.dnf(repos, root, *args, refresh=True)  # metadata_expire: the last answer
 
 
 def available(work: Path, channel: str) -> list[str]:

@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from repotools import make_deb  # type: ignore[import-not-found]
-from rpmkit import build_rpm, python_stub, stop_agent  # type: ignore[import-not-found]
+from rpmkit import (  # type: ignore[import-not-found]
+    build_rpm,
+    dnf,
+    installed,
+    python_stub,
+    stop_agent,
+)
 
 from repack.container.engine import Engine, Mount
 
@@ -40,26 +46,6 @@ def rpm_for(work: Path, dest: Path, version: str, release: str, requires: tuple[
                     requires=requires)
     dest.mkdir(parents=True, exist_ok=True)
     return rpm.rename(dest / rpm.name)
-
-
-def dnf(repos: Path, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The host's dnf into an installroot, knowing only the .repo files in `repos`."""
-    try:
-        return subprocess.run(
-            ["dnf", f"--installroot={root}", f"--setopt=reposdir={repos}", "--releasever=9",
-             "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False",
-             "--nodocs", "-y", *args], capture_output=True, text=True, timeout=300,
-            check=False)
-    finally:
-        # librepo checks repomd.xml.asc with a GnuPG home of its own, and leaves its agent.
-        for pubring in (root / "var/cache/dnf").glob("*/pubring"):
-            stop_agent(pubring)
-
-
-def installed(root: Path) -> list[str]:
-    out = subprocess.run(["rpm", "--root", str(root), "-qa", "--qf", "%{NVR}\n"],
-                         capture_output=True, text=True, check=False).stdout
-    return sorted(line for line in out.splitlines() if not line.startswith("gpg-pubkey"))
 
 
 def apt_client(engine: Engine, image: str, repo: Path, script: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import rpmkit  # type: ignore[import-not-found]
 from conftest import run_repack  # type: ignore[import-not-found]
 from repotools import make_deb  # type: ignore[import-not-found]
 from rpmkit import build_rpm, python_stub, stop_agent  # type: ignore[import-not-found]
@@ -54,16 +55,8 @@ def artifacts(work: Path, out: Path, version: str) -> None:
 
 
 def dnf(repos: Path, root: Path, *args: str) -> str:
-    """The host's dnf into an installroot, knowing only the .repo files in `repos`."""
-    try:
-        proc = subprocess.run(
-            ["dnf", f"--installroot={root}", f"--setopt=reposdir={repos}", "--releasever=9",
-             "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False",
-             "--nodocs", "-y", *args], capture_output=True, text=True, timeout=300,
-            check=False)
-    finally:
-        for pubring in (root / "var/cache/dnf").glob("*/pubring"):
-            stop_agent(pubring)
+    """rpmkit.dnf, which must succeed; its output."""
+    proc = rpmkit.dnf(repos, root, *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 

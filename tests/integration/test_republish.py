@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from rpmkit import python_stub, stop_agent  # type: ignore[import-not-found]
+from rpmkit import dnf, installed, python_stub, stop_agent  # type: ignore[import-not-found]
 from sdists import make_sdist
 
 from repack.container.engine import Engine, Mount
@@ -176,24 +176,6 @@ echo "FIRST $(dpkg-query -W -f='${{Version}}' {DEB})"
 apt-get upgrade -y
 echo "UPGRADED $(dpkg-query -W -f='${{Version}}' {DEB})"
 """
-
-
-def dnf(repos: Path, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            ["dnf", f"--installroot={root}", f"--setopt=reposdir={repos}", "--releasever=9",
-             "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False",
-             "--nodocs", "-y", *args], capture_output=True, text=True, timeout=300,
-            check=False)
-    finally:
-        for pubring in (root / "var/cache/dnf").glob("*/pubring"):
-            stop_agent(pubring)
-
-
-def installed(root: Path) -> list[str]:
-    out = subprocess.run(["rpm", "--root", str(root), "-qa", "--qf", "%{NVR}\n"],
-                         capture_output=True, text=True, check=False).stdout
-    return sorted(line for line in out.splitlines() if not line.startswith("gpg-pubkey"))
 
 
 def test_a_release_the_archive_ships_is_named(tmp_path: Path) -> None:
