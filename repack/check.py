@@ -420,7 +420,10 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                                   style="dim")
             raise CheckFailed(f"the import check failed on {target.id}: the packages "
                               f"{', '.join(p.name for p in packages)} do not install",
-                              project=project, hint="the output above says why") from e
+                              project=project,
+                              hint="the output above says why; a dependency newer than the "
+                                   "target archive's is built in the same run with "
+                                   "--with-deps") from e
         yield c
 
 
