@@ -443,9 +443,10 @@ print(json.dumps(missing))
 # Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
 # get_requires_for_build_wheel hook, which may ask for more than [build-system] requires
 # (yarl, propcache and frozenlist ask for Cython there).  Its answer is upstream text.
-REQUIRES_SCRIPT = """\
-import importlib, json, os, shutil, sys
-src, copy, backend, paths = sys.argv[1:5]
+# The start of every script that calls a PEP 517 hook in the builder: copy the tree (src
+# to copy), enter it, put the build tools' paths first and load the backend object as
+# `hooks`.  The script names src, copy, backend and paths (a JSON list) first.
+LOAD_BACKEND = """\
 shutil.copytree(src, copy, symlinks=True)
 os.chdir(copy)
 sys.path[:0] = [os.path.abspath(p) for p in json.loads(paths)]
@@ -453,6 +454,11 @@ module, _, attrs = backend.partition(":")
 hooks = importlib.import_module(module)
 for attr in filter(None, attrs.split(".")):
     hooks = getattr(hooks, attr)
+"""
+REQUIRES_SCRIPT = """\
+import importlib, json, os, shutil, sys
+src, copy, backend, paths = sys.argv[1:5]
+""" + LOAD_BACKEND + """\
 hook = getattr(hooks, "get_requires_for_build_wheel", None)
 print(json.dumps([str(r) for r in (hook() if hook is not None else [])]))
 """

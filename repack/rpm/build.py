@@ -58,13 +58,7 @@ TOML10_FRONTEND = (Requirement("pip>=21.2"),)
 METADATA_SCRIPT = """\
 import importlib, json, os, shutil, sys, tempfile, zipfile
 src, copy, out, backend, paths = sys.argv[1:6]
-shutil.copytree(src, copy, symlinks=True)
-os.chdir(copy)
-sys.path[:0] = [os.path.abspath(p) for p in json.loads(paths)]
-module, _, attrs = backend.partition(":")
-hooks = importlib.import_module(module)
-for attr in filter(None, attrs.split(".")):
-    hooks = getattr(hooks, attr)
+""" + buildreqs.LOAD_BACKEND + """\
 os.makedirs(out, exist_ok=True)
 prepare = getattr(hooks, "prepare_metadata_for_build_wheel", None)
 if prepare is not None:
