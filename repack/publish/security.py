@@ -104,13 +104,14 @@ def note_apt(stage: Stage, target_id: str, files: Sequence[Path]) -> list[str]:
     path = _state(stage.root, f"apt-{codename}")
     listed = {tuple(k) for k in _load(path)}
     noted = []
+    by_name = apt.by_package(records)
     for rec in records:
         deb = debs.get(rec["Filename"].rpartition("/")[2])
         key = (rec["Package"], rec["Version"], rec["Architecture"])
         if deb is None or key in listed:
             continue
-        if not any(o["Package"] == rec["Package"]
-                   and version_compare(o["Version"], rec["Version"]) < 0 for o in records):
+        if not any(version_compare(o["Version"], rec["Version"]) < 0
+                   for o in by_name[rec["Package"]]):
             continue
         # the record's Repack-Fixes control field: no need to unpack the .deb's data
         if rec.get("Repack-Fixes", "").strip():
