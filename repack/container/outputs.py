@@ -17,16 +17,18 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from repack.errors import BuildError
+from repack.errors import BuildError, MetadataError
 
 __all__ = ["PACKAGE_MARKERS", "copy_beneath", "is_package_file", "list_beneath",
-           "read_beneath", "unexpected"]
+           "read_beneath", "read_dist_info", "unexpected"]
 
 #: A file whose name ends in (or contains, for tarballs) one of these is a package or part
 #: of one: a publisher, signer or client would take it for one.
 PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".dsc", ".changes", ".buildinfo", ".rpm",
                     ".diff.gz")
 PACKAGE_MARKERS = (".orig.tar.", ".debian.tar.", ".orig-")
+
+METADATA_LIMIT = 16 << 20     # a METADATA or entry_points.txt larger than this is hostile
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -101,6 +103,24 @@ def read_beneath(root: Path, rel: str, *, limit: int, truncate: bool = False,
     if len(data) > limit:
         raise BuildError(f"the build's {rel} is larger than {limit} bytes", project=project)
     return data
+
+
+def read_dist_info(root: Path, rel: str, *, project: str | None = None
+                   ) -> tuple[bytes, str | None]:
+    """METADATA and entry_points.txt (None when absent) of the one *.dist-info directory
+    the PEP 517 metadata hook wrote under root/rel: upstream code wrote it, so it is read
+    beneath root, bounded, and anything but exactly one .dist-info is refused."""
+    infos = [n for n in list_beneath(root, rel, project=project) if n.endswith(".dist-info")]
+    if len(infos) != 1:
+        raise MetadataError("the PEP 517 hook produced no single .dist-info/METADATA",
+                            project=project)
+    info = f"{rel}/{infos[0]}"
+    entry_points = None
+    if "entry_points.txt" in list_beneath(root, info, project=project):
+        entry_points = read_beneath(root, f"{info}/entry_points.txt", limit=METADATA_LIMIT,
+                                    project=project).decode("utf-8", errors="replace")
+    return (read_beneath(root, f"{info}/METADATA", limit=METADATA_LIMIT, project=project),
+            entry_points)
 
 
 def copy_beneath(root: Path, rel: str, dest: Path, *, project: str | None = None) -> None:

@@ -36,12 +36,12 @@ from repack.container.engine import Container, Engine, Mount
 from repack.container.images import Image
 from repack.container.outputs import (
     list_beneath,
-    read_beneath,
+    read_dist_info,
     take_predicted,
 )
 from repack.deb import render
 from repack.digest import sha256_file
-from repack.errors import BuildError, IntegrityError, MetadataError
+from repack.errors import BuildError, IntegrityError
 from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run
 
@@ -60,7 +60,6 @@ print(build.ProjectBuilder(copy).metadata_path(out))
 
 PRISTINE = ".pristine-source"   # under rendered/: see DebianBuild.keep_pristine
 DebKind = Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes"]
-METADATA_LIMIT = 16 << 20      # a METADATA or entry_points.txt larger than this is hostile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,24 +265,10 @@ class DebianBuild:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata"], project=self.project)
-            # /build/metadata was written by upstream code: read without following links.
-            root = self.work / "build"
-            infos = [n for n in list_beneath(root, "metadata", project=self.project)
-                     if n.endswith(".dist-info")]
-            if len(infos) != 1:
-                raise MetadataError("the PEP 517 hook produced no single .dist-info/METADATA",
-                                    project=self.project)
-            info = f"metadata/{infos[0]}"
-            entry_points = None
-            if "entry_points.txt" in list_beneath(root, info, project=self.project):
-                entry_points = read_beneath(root, f"{info}/entry_points.txt",
-                                            limit=METADATA_LIMIT, project=self.project
-                                            ).decode("utf-8", errors="replace")
-            return Pep517Metadata(
-                metadata=read_beneath(root, f"{info}/METADATA", limit=METADATA_LIMIT,
-                                      project=self.project),
-                entry_points=entry_points,
-            )
+            # /build/metadata was written by upstream code: read beneath, bounded
+            metadata, entry_points = read_dist_info(self.work / "build", "metadata",
+                                                    project=self.project)
+            return Pep517Metadata(metadata=metadata, entry_points=entry_points)
 
     def render(self, c: Container, srcdir: str, spec: DebSpec, *,
                license_text: str | None) -> None:

@@ -31,10 +31,16 @@ from packaging.requirements import Requirement
 from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
 from repack.container.images import Image
-from repack.container.outputs import is_package_file, list_beneath, read_beneath, take_predicted
+from repack.container.outputs import (
+    is_package_file,
+    list_beneath,
+    read_beneath,
+    read_dist_info,
+    take_predicted,
+)
 from repack.deb.render import builtin_templates
 from repack.digest import sha256_file
-from repack.errors import BuildError, MetadataError
+from repack.errors import BuildError
 from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm.query import query
 from repack.rpm.render import render_spec, write_sources
@@ -72,7 +78,6 @@ else:
 
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 WHEEL_KIND = "wheel-kind"   # under /build: "pure" or "platform", from %pyproject_install
-METADATA_LIMIT = 16 << 20   # a METADATA or entry_points.txt larger than this is hostile
 
 
 def helper_files() -> dict[str, bytes]:
@@ -142,20 +147,8 @@ class RpmBuild:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/src/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata", backend, json.dumps(backend_path)], project=self.project)
-            # /build/metadata was written by upstream code: read without following links.
-            infos = [n for n in list_beneath(self.tree, "metadata", project=self.project)
-                     if n.endswith(".dist-info")]
-            if len(infos) != 1:
-                raise MetadataError("the PEP 517 hook produced no single .dist-info/METADATA",
-                                    project=self.project)
-            info = f"metadata/{infos[0]}"
-            entry_points = None
-            if "entry_points.txt" in list_beneath(self.tree, info, project=self.project):
-                entry_points = read_beneath(self.tree, f"{info}/entry_points.txt",
-                                            limit=METADATA_LIMIT, project=self.project
-                                            ).decode("utf-8", errors="replace")
-            return (read_beneath(self.tree, f"{info}/METADATA", limit=METADATA_LIMIT,
-                                 project=self.project), entry_points)
+            # /build/metadata was written by upstream code: read beneath, bounded
+            return read_dist_info(self.tree, "metadata", project=self.project)
 
     def rpmbuild(self, c: Container, spec_file: str, target: Target) -> str:
         with log.step(f"rpmbuild -ba {spec_file} (network off)"):
