@@ -96,7 +96,7 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
                 entry = buildcache.cache_entry(
                     sdist, target, image, ctx.settings, tools=tools,
                     inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools),
-                            "apt": dev.inputs()})
+                            **({"apt": dev.inputs()} if dev.packages else {})})
                 if buildcache.reusable(entry, ctx):
                     return entry
                 spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen,
