@@ -462,6 +462,8 @@ def stand_in_libraries(packages: Sequence[Package], target: Target, image: image
         return None
     index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, clibs.NativeNeeds(),
                             sonames=sonames)
+    if not index.installed:
+        return None     # the Contents index could not be fetched: dev_index said so
     debs, unknown = clibs.soname_packages(sonames, index)
     for name in unknown:
         log.warn(f"import check on {target.id}: no package of the stand-in builder's archive "
