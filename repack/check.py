@@ -22,8 +22,11 @@ container with the network on (no upstream code: apt only downloads; see AptDirs
 RPM targets: no RHEL/Fedora image is reachable, so the rpms are installed with `rpm --nodeps
 --noscripts` into the Debian stand-in builder (the target's rpm and Python, but Debian's
 stdlib and its build tools, which could hide a missing setuptools); dependency resolution is
-not checked there.  Packages that depend on something neither the target's archive (Debian)
-nor the run provides are not checked, with a warning (build with --with-deps).
+not checked there, but the shared libraries their ELF Requires name (libyaml-0.so.2) are
+installed as the stand-in archive's packages that ship them (`stand_in_libraries`), so an
+extension that links a C library imports only if its library is there.  Packages that
+depend on something neither the target's archive (Debian) nor the run provides are not
+checked, with a warning (build with --with-deps).
 
 A passed check is cached under the packages' sha256s and the image: a rebuild from the cache
 does not run it again.

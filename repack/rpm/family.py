@@ -2,9 +2,11 @@
 the target's builder image (repack.rpm.build), from the spec repack renders
 (repack.rpm.naming maps the metadata, repack.rpm.render writes it).
 
-One build, in order (`build`), in one container with the network off from its start:
-  unpack the sdist safely -> PKG-INFO -> which build requirements the builder's Python
-  lacks -> those as accepted wheels (resolved on the host);
+One build, in order (`build`), in one container with the network off from its start (a
+native build's C library -dev packages, from the stand-in builder's own Debian archive, are
+downloaded and checked before it, in a container without upstream code: `StandInDev`):
+  unpack the sdist safely -> PKG-INFO -> install the -dev packages -> which build
+  requirements the builder's Python lacks -> those as accepted wheels (resolved on the host);
   the build cache is asked here, once every input is known;
   install them -> the PEP 517 metadata hook if PKG-INFO is dynamic -> map -> render the
   spec -> rpmbuild (once more with the wheel's architecture if it has the last word) ->
@@ -165,7 +167,7 @@ class StandInDev:
     packages: tuple[str, ...] = ()
     apt: DebianBuild | None = None
     build_requires: tuple[str, ...] = ()
-    warnings: list[str] = dataclasses.field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def prepare(cls, p: Unpacked, image: images.Image, target: Target, ctx: Context,
@@ -179,9 +181,9 @@ class StandInDev:
         log.info(f"{name}: C libraries: {chosen.describe()}")
         p.build.notes.append(f"repack: C libraries: {chosen.describe()}")
         build_requires, unknown = naming.devel_requires(chosen, target)
-        warnings = [f"{name}: no {target.name} package is known for {d} (not in the "
-                    f"target's devel_packages table): the .src.rpm lacks its BuildRequires"
-                    for d in unknown]
+        warnings = tuple(f"{name}: no {target.name} package is known for {d} (not in the "
+                         f"target's devel_packages table): the .src.rpm lacks its BuildRequires"
+                         for d in unknown)
         for w in warnings:
             log.warn(w)
         if not chosen.packages:
