@@ -22,8 +22,11 @@ container with the network on (no upstream code: apt only downloads; see AptDirs
 RPM targets: no RHEL/Fedora image is reachable, so the rpms are installed with `rpm --nodeps
 --noscripts` into the Debian stand-in builder (the target's rpm and Python, but Debian's
 stdlib and its build tools, which could hide a missing setuptools); dependency resolution is
-not checked there.  Packages that depend on something neither the target's archive (Debian)
-nor the run provides are not checked, with a warning (build with --with-deps).
+not checked there, but the shared libraries their ELF Requires name (libyaml-0.so.2) are
+installed as the stand-in archive's packages that ship them (`stand_in_libraries`), so an
+extension that links a C library imports only if its library is there.  Packages that
+depend on something neither the target's archive (Debian) nor the run provides are not
+checked, with a warning (build with --with-deps).
 
 A passed check is cached under the packages' sha256s and the image: a rebuild from the cache
 does not run it again.
@@ -44,7 +47,7 @@ from debian.deb822 import PkgRelation
 from debian.debfile import DebError, DebFile
 from packaging.utils import canonicalize_name
 
-from repack import log, steps
+from repack import clibs, log, steps
 from repack.buildcache import code_digest
 from repack.container import images
 from repack.container.engine import Container, Mount
@@ -54,6 +57,7 @@ from repack.deb.build import (
     APT_HASH,
     APT_OPTS,
     AptFile,
+    DebianBuild,
     keep_verified,
     parse_print_uris,
     take_cached,
@@ -66,10 +70,10 @@ from repack.rpm.query import query
 from repack.textsafe import clean_block
 from repack.trust import provenance
 
-__all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "failed_checks",
-           "installable", "planned_checks", "site_dirs", "top_level_modules"]
+__all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "elf_sonames",
+           "failed_checks", "installable", "planned_checks", "site_dirs", "top_level_modules"]
 
-CHECK_VERSION = 1               # bump when what the check does changes (its cache key)
+CHECK_VERSION = 2               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
 DEB_SITE = "/usr/lib/python3/dist-packages"
 UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
@@ -78,6 +82,7 @@ DONE_MARK = "repack-check-done"
 _SCRIPT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _EXTENSION = re.compile(r"(?P<name>[^.]+)(\.[A-Za-z0-9_-]+)?\.so")
 _PY3DIST = re.compile(r"python3dist\(([^()\s]+)\)")
+_SONAME = re.compile(r"(lib[A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*)\(")   # libyaml-0.so.2()(64bit)
 
 # The driver: repack's own text, run by the target's python3 in the offline container.  Each
 # check is a child process; its output is indented, so that only the driver starts a line.
@@ -120,6 +125,7 @@ class Package:
     files: tuple[str, ...]                    # absolute paths, as installed
     needs: tuple[tuple[str, ...], ...] = ()   # what it depends on that may be missing: OR groups
     provides: tuple[str, ...] = ()
+    sonames: tuple[str, ...] = ()             # rpm: the shared libraries its ELF Requires name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,8 +307,15 @@ def _rpm_packages(paths: Sequence[Path]) -> list[Package]:
             path=path, name=name, project=canonicalize_name(record.project if record else name),
             files=tuple(f for f in files.split("\t") if f),
             needs=tuple((f"python3dist({n})",) for n in dict.fromkeys(_PY3DIST.findall(requires))),
-            provides=tuple(p for p in provides.split("\t") if p)))
+            provides=tuple(p for p in provides.split("\t") if p),
+            sonames=elf_sonames(requires.split("\t"))))
     return out
+
+
+def elf_sonames(requires: Iterable[str]) -> tuple[str, ...]:
+    """The sonames of an rpm's ELF Requires (``libyaml-0.so.2()(64bit)``, one per library
+    whatever its symbol versions), in order."""
+    return tuple(dict.fromkeys(m[1] for r in requires if (m := _SONAME.match(r))))
 
 
 def check_run(artifacts: Sequence[Artifact], targets: Sequence[Target], ctx: Context) -> None:
@@ -411,7 +424,12 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                 c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files], env=APT_ENV,
                        project=project)
             else:
+                libs = stand_in_libraries(packages, target, image, ctx, work)
+                mounts += libs.apt_mounts if libs is not None else []
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
+                if libs is not None:
+                    c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, "--no-download",
+                            *libs.packages], env=APT_ENV, project=project)
                 c.exec(["rpm", "-i", "--nodeps", "--noscripts", "--nosignature", "--excludedocs",
                         "--dbpath", "/tmp/repack-check-rpmdb", *files], project=project)
         except CommandFailed as e:
@@ -425,6 +443,43 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                                    "target archive's is built in the same run with "
                                    "--with-deps") from e
         yield c
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StandInLibraries:
+    """The Debian packages of the shared libraries the rpms link, downloaded and verified."""
+
+    packages: tuple[str, ...]
+    apt_mounts: list[Mount]
+
+
+def stand_in_libraries(packages: Sequence[Package], target: Target, image: images.Image,
+                       ctx: Context, work: Path) -> StandInLibraries | None:
+    """rpm targets: the Debian stand-in installs the rpms with --nodeps, so the shared
+    libraries their ELF Requires name (libyaml-0.so.2) are found in the builder's archive
+    (its Contents index, repack.clibs) and installed as the Debian packages that ship them,
+    downloaded and checked against the signed lists first (no upstream code runs with the
+    network on).  A soname no package ships is said; the import then fails naming it."""
+    sonames = list(dict.fromkeys(s for p in packages for s in p.sonames))
+    if not sonames:
+        return None
+    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, clibs.NativeNeeds(),
+                            sonames=sonames)
+    if not index.installed:
+        return None     # the Contents index could not be fetched: dev_index said so
+    debs, unknown = clibs.soname_packages(sonames, index)
+    for name in unknown:
+        log.warn(f"import check on {target.id}: no package of the stand-in builder's archive "
+                 f"ships {name}, which the packages require")
+    if not debs:
+        return None
+    apt = DebianBuild(engine=ctx.engine, image=image, work=work / "stand-in",
+                      project=packages[0].project,
+                      apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                      apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+    log.info(f"import check on {target.id}: the libraries the packages link: {', '.join(debs)}")
+    apt.download_build_deps(", ".join(debs))
+    return StandInLibraries(packages=tuple(debs), apt_mounts=apt.apt_mounts)
 
 
 class AptDirs:

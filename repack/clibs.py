@@ -38,7 +38,7 @@ from repack.model import Project
 from repack.textsafe import one_line
 
 __all__ = ["Chosen", "DevIndex", "NativeNeeds", "choose", "dev_index", "parse_dev_contents",
-           "refuse_unbuildable", "scan"]
+           "refuse_unbuildable", "scan", "soname_packages"]
 
 MAX_DEV_PACKAGES = 12          # more than this is a scan gone wrong, not a build's needs
 FILE_LIMIT = 1 << 20           # bytes read of one file
@@ -94,6 +94,7 @@ class DevIndex:
     libraries: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)      # under usr/include
     subheaders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # one dir deeper
+    sonames: Mapping[str, tuple[str, ...]] = field(default_factory=dict)     # libyaml-0.so.2
     installed: frozenset[str] = frozenset()
     builder_headers: frozenset[str] = frozenset()   # "stdatomic.h", "sys/types.h", "atomic"
 
@@ -103,6 +104,9 @@ class Chosen:
     packages: tuple[str, ...]          # Build-Depends to add, in order found
     reasons: tuple[str, ...]           # "libyaml-dev (yaml.h)", one per package
     dropped: tuple[str, ...] = ()      # beyond MAX_DEV_PACKAGES, or ambiguous names
+    # (package, pkg-config name) of the packages chosen for a pkg-config name: an rpm spec
+    # requires those as pkgconfig(NAME)
+    pkgconfig: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         text = ", ".join(self.reasons) if self.reasons else "none needed"
@@ -253,6 +257,7 @@ def refuse_unbuildable(project: Project, needs: NativeNeeds) -> None:
 _PC_PATH = re.compile(r"usr/(?:lib/(?:[^/]+/)?|share/)pkgconfig/([^/]+)\.pc")
 _TOOL_PATH = re.compile(r"usr/bin/([^/]+-config)")
 _LIB_PATH = re.compile(r"usr/lib/(?:[^/]+/)?lib([^/]+)\.so")
+_SONAME_PATH = re.compile(r"(?:usr/)?lib/(?:[^/]+/)?(lib[^/]+\.so\.[0-9][^/]*)")
 # What python3-all-dev (every native build's Build-Depends) brings, and its alternatives:
 # <Python.h> is no library to look for.
 _PYTHON_DEV = re.compile(r"(lib)?python3(\.[0-9]+)?-(dev|dbg)|pypy3-dev")
@@ -270,7 +275,7 @@ def _keys(path: str) -> list[tuple[str, str]]:
         rel = path.removeprefix("usr/include/")
         return [("headers", rel), *([("subheaders", rel.split("/", 1)[1])] if "/" in rel else [])]
     for kind, pattern in (("pkgconfig", _PC_PATH), ("tools", _TOOL_PATH),
-                          ("libraries", _LIB_PATH)):
+                          ("libraries", _LIB_PATH), ("sonames", _SONAME_PATH)):
         if m := pattern.fullmatch(path):
             return [(kind, m[1])]
     return []
@@ -284,7 +289,7 @@ def parse_dev_contents(text: str, installed: Collection[str] = (),
     a fraction of a second instead of seconds for the whole index).  *installed*: the
     builder's packages; *builder_headers*: the include names its compilers resolve."""
     maps: dict[str, dict[str, tuple[str, ...]]] = {
-        k: {} for k in ("pkgconfig", "tools", "libraries", "headers", "subheaders")}
+        k: {} for k in ("pkgconfig", "tools", "libraries", "headers", "subheaders", "sonames")}
     for line in text.splitlines():
         path, _, where = line.rstrip().rpartition(" ")
         path = path.strip()
@@ -313,26 +318,29 @@ def _pick(candidates: Sequence[str], chosen: Collection[str], *, strong: bool) -
     return None
 
 
+def _signals(needs: NativeNeeds, index: DevIndex
+             ) -> Iterator[tuple[str, tuple[str, ...], bool, str | None]]:
+    """(shown as, candidate packages, strong, pkg-config name) of each name in *needs*."""
+    for name in needs.pkgconfig:
+        yield f"{name}.pc", index.pkgconfig.get(name, ()), True, name
+    for name in needs.tools:
+        yield name, index.tools.get(name, ()), True, None
+    for name in needs.libraries:
+        yield f"-l{name}", index.libraries.get(name, ()), False, None
+    for name in needs.headers:
+        if name not in index.builder_headers:
+            yield name, index.headers.get(name) or index.subheaders.get(name, ()), False, None
+
+
 def choose(needs: NativeNeeds, index: DevIndex, *,
            available: Collection[str] = ()) -> Chosen:
     """The packages to install for *needs*: a name an installed package already provides
     needs nothing, one no package provides is left to the build (optional headers, other
     platforms'), an ambiguous header is left out.  At most MAX_DEV_PACKAGES."""
-    signals: list[tuple[str, str, tuple[str, ...], bool]] = []
-    for name in needs.pkgconfig:
-        signals.append((name, f"{name}.pc", index.pkgconfig.get(name, ()), True))
-    for name in needs.tools:
-        signals.append((name, name, index.tools.get(name, ()), True))
-    for name in needs.libraries:
-        signals.append((name, f"-l{name}", index.libraries.get(name, ()), False))
-    for name in needs.headers:
-        if name in index.builder_headers:
-            continue
-        found = index.headers.get(name) or index.subheaders.get(name, ())
-        signals.append((name, name, found, False))
     packages: dict[str, list[str]] = {}
     dropped: list[str] = []
-    for _name, shown, candidates, strong in signals:
+    by_pc: dict[tuple[str, str], None] = {}
+    for shown, candidates, strong, pc in _signals(needs, index):
         if not candidates or any(c in index.installed or _PYTHON_DEV.fullmatch(c)
                                  for c in candidates):
             continue
@@ -340,26 +348,46 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
         pick = _pick(usable, packages, strong=strong)
         if pick is None:
             dropped.append(f"{shown} (ambiguous: {', '.join(sorted(usable)[:4])})")
-        elif pick in packages:
-            packages[pick].append(shown)
-        elif len(packages) >= MAX_DEV_PACKAGES:
+            continue
+        if pick not in packages and len(packages) >= MAX_DEV_PACKAGES:
             dropped.append(f"{pick} ({shown}; more than {MAX_DEV_PACKAGES} packages)")
-        else:
-            packages[pick] = [shown]
+            continue
+        packages.setdefault(pick, []).append(shown)
+        if pc is not None:
+            by_pc[(pick, pc)] = None
     return Chosen(packages=tuple(packages),
                   reasons=tuple(f"{p} ({', '.join(w[:3])})" for p, w in packages.items()),
-                  dropped=tuple(dropped))
+                  dropped=tuple(dropped), pkgconfig=tuple(by_pc))
+
+
+def soname_packages(sonames: Collection[str], index: DevIndex) -> tuple[list[str], list[str]]:
+    """The packages that ship *sonames* ("libyaml-0.so.2"), for those the builder lacks, and
+    the sonames no package of the archive ships: what an rpm's ELF Requires need in the
+    Debian stand-in.  One package per soname: the runtime library, not a -dev or -dbg one."""
+    packages: dict[str, None] = {}
+    unknown = []
+    for name in sonames:
+        owners = index.sonames.get(name, ())
+        if any(o in index.installed for o in owners):
+            continue
+        runtime = sorted(o for o in owners if not re.search(r"-(dev|dbg|dbgsym)$", o))
+        if runtime or owners:
+            packages.setdefault((runtime or sorted(owners))[0], None)
+        else:
+            unknown.append(name)
+    return list(packages), unknown
 
 
 # --------------------------------------------------------------------------- fetching it
 
 # Runs in the builder image, network on, no upstream code: apt fetches the Contents indices
 # of the target's suites (checked against the signed Release files like any list); only the
-# development files are kept (headers three levels deep, .pc files, *-config tools, lib*.so),
+# development files are kept (headers three levels deep, .pc files, *-config tools, lib*.so)
+# and the shared libraries by soname (lib*.so.N: what an rpm's ELF Requires name),
 # with the packages already installed in the builder and the headers its compilers find
 # (GCC's own <stdatomic.h>, <omp.h> and C++ headers are not under usr/include).
 FETCH_SCRIPT = r"""set -eu
-KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so)[[:space:]]'
+KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so|(usr/)?lib/([^/ ]+/)?lib[^/ ]+\.so\.[0-9][^/ ]*)[[:space:]]'
 T=Acquire::IndexTargets::deb::Contents-deb
 apt-get update -q -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
     -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
@@ -376,7 +404,7 @@ done | sort -u > /out/headers
 """  # noqa: E501 (a shell regular expression, kept whole)
 
 
-CACHE_VERSION = 2      # bump when FETCH_SCRIPT or the cached layout changes
+CACHE_VERSION = 3      # bump when FETCH_SCRIPT or the cached layout changes
 RETRY_AFTER = 6 * 3600  # seconds before a Contents index that failed is fetched again
 
 
@@ -386,10 +414,11 @@ def cache_file(image: Image, cache_dir: Path) -> Path:
 
 
 def dev_index(engine: Engine, image: Image, cache_dir: Path,
-              needs: NativeNeeds | None = None) -> DevIndex:
-    """The DevIndex of a deb target's archive, fetched once per builder image into the cache
-    (2 MB kept).  The installed packages and the builder's headers travel in the same gzip
-    file, after the lines ``#installed`` and ``#headers``."""
+              needs: NativeNeeds | None = None, *, sonames: Collection[str] = ()) -> DevIndex:
+    """The DevIndex of a deb target's archive (of an rpm target's Debian stand-in builder),
+    fetched once per builder image into the cache (a few MB kept).  The installed packages
+    and the builder's headers travel in the same gzip file, after the lines ``#installed``
+    and ``#headers``."""
     path = cache_file(image, cache_dir)
     failed = path.with_name(path.name + ".unavailable")
     if not path.is_file():
@@ -410,7 +439,7 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
     wanted = None if needs is None else {*needs.pkgconfig, *needs.tools, *needs.libraries,
-                                         *needs.headers}
+                                         *needs.headers, *sonames}
     return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 

@@ -58,6 +58,10 @@ class Target:
     # "ed25519", ...  repack signs for the target only with keys listed here
     # (repack.keys.accepts); the default is what every client verifies.
     signature_algorithms: tuple[str, ...] = ("rsa>=2048",)
+    # rpm targets: the rpm world's BuildRequires for the builder's Debian -dev packages that
+    # provide no pkg-config name a build asked for (`[devel_packages]` in the toml:
+    # "libyaml-dev" = "libyaml-devel"), as (Debian, rpm) pairs; see repack.rpm.naming.
+    devel_packages: tuple[tuple[str, str], ...] = ()
 
     @property
     def bootstrap_codename(self) -> str:

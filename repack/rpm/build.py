@@ -104,6 +104,7 @@ class RpmBuild:
         self.staging = work / "staging"         # the rendered spec and sources, mounted ro
         self.log_file = work / "build.log"
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
+        self.notes: list[str] = []              # lines repack adds to the top of build.log
         for d in ("SOURCES", "SPECS", "BUILD", "RPMS", "SRPMS"):
             (self.topdir / d).mkdir(parents=True, exist_ok=True)
         self.wheels.mkdir(exist_ok=True)
@@ -169,7 +170,7 @@ class RpmBuild:
                 "--define", f"_repack_wheel_kind /build/{WHEEL_KIND}",
                 f"/build/rpmbuild/SPECS/{spec_file}",
             ], project=self.project)
-            self.log_file.write_text(output)
+            self.log_file.write_text("".join(f"{n}\n" for n in self.notes) + output)
             return output
 
     def wheel_kind(self) -> str | None:

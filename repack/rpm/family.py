@@ -2,9 +2,11 @@
 the target's builder image (repack.rpm.build), from the spec repack renders
 (repack.rpm.naming maps the metadata, repack.rpm.render writes it).
 
-One build, in order (`build`), in one container with the network off from its start:
-  unpack the sdist safely -> PKG-INFO -> which build requirements the builder's Python
-  lacks -> those as accepted wheels (resolved on the host);
+One build, in order (`build`), in one container with the network off from its start (a
+native build's C library -dev packages, from the stand-in builder's own Debian archive, are
+downloaded and checked before it, in a container without upstream code: `StandInDev`):
+  unpack the sdist safely -> PKG-INFO -> install the -dev packages -> which build
+  requirements the builder's Python lacks -> those as accepted wheels (resolved on the host);
   the build cache is asked here, once every input is known;
   install them -> the PEP 517 metadata hook if PKG-INFO is dynamic -> map -> render the
   spec -> rpmbuild (once more with the wheel's architecture if it has the last word) ->
@@ -25,8 +27,9 @@ from packaging.utils import NormalizedName
 from repack import buildcache, buildreqs, clibs, log, metadata, owned, steps
 from repack.buildreqs import backend_path
 from repack.container import images
-from repack.container.engine import Container
+from repack.container.engine import Container, Mount
 from repack.context import Context
+from repack.deb.build import APT_ENV, APT_OPTS, DebianBuild
 from repack.errors import CommandFailed, ConfigError
 from repack.gpg import Signer
 from repack.keys import for_target
@@ -87,19 +90,24 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
         with steps.work_dir(ctx, "build-") as work:
             p = unpack(sdist, image, ctx, work)     # refuses Rust and CUDA before the image
             images.ensure(ctx.engine, image)
-            with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+            dev = StandInDev.prepare(p, image, target, ctx, work)
+            with ctx.engine.container(image.tag, mounts=[*p.build.mounts, *dev.mounts],
+                                      network=False) as c:
+                dev.install(c)
                 tools = install_tools(p, c, target, ctx)
                 entry = buildcache.cache_entry(
                     sdist, target, image, ctx.settings, tools=tools,
-                    inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools)})
+                    inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools),
+                            **({"apt": dev.inputs()} if dev.packages else {})})
                 if buildcache.reusable(entry, ctx):
                     return entry
-                spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen)
+                spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen,
+                                devel=dev.build_requires)
             artifacts = p.build.collect(spec)
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                   engine=ctx.engine,
                                   allowed=ctx.settings.allowed_paths(sdist.release.name))
-            buildcache.store(artifacts, [], p.build.log_file, entry)
+            buildcache.store(artifacts, dev.warnings, p.build.log_file, entry)
         return entry
 
 
@@ -129,6 +137,7 @@ class Unpacked:
     pkg_info: bytes
     first: Project               # from PKG-INFO
     backend_path: list[str]
+    needs: clibs.NativeNeeds    # the C libraries its sources name
 
 
 def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpacked:
@@ -137,13 +146,70 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
     pkg_info = metadata.read_pkg_info(tree, project=name)
     first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
-    clibs.refuse_unbuildable(first, clibs.scan(tree))     # Rust, CUDA: exit 7 before a build
+    needs = clibs.scan(tree)
+    clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: exit 7 before a build
     rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
     rpm.src_dir.mkdir()
     # A copy: upstream code may rewrite the one in the builder; the host reads its own.
     shutil.copytree(tree, rpm.src_dir / tree.name, symlinks=True)
     return Unpacked(build=rpm, tree=tree, srcdir=tree.name, pkg_info=pkg_info, first=first,
-                    backend_path=backend_path(tree))
+                    backend_path=backend_path(tree), needs=needs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StandInDev:
+    """The C libraries a native build links, for both audiences of an rpm build: the Debian
+    -dev packages of the stand-in builder's own archive (repack.clibs, from its Contents
+    index), downloaded with the network on (no upstream code; each .deb checked against the
+    signed lists, as the Debian family does) and installed in the offline build; and the
+    spec's BuildRequires in the rpm world's names (repack.rpm.naming.devel_requires)."""
+
+    packages: tuple[str, ...] = ()
+    apt: DebianBuild | None = None
+    build_requires: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def prepare(cls, p: Unpacked, image: images.Image, target: Target, ctx: Context,
+                work: Path) -> StandInDev:
+        if not p.first.has_native_code:
+            return cls()
+        index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, p.needs)
+        chosen = clibs.choose(index=index, needs=p.needs,
+                              available=images.load_archive(image).packages)
+        name = p.build.project
+        log.info(f"{name}: C libraries: {chosen.describe()}")
+        p.build.notes.append(f"repack: C libraries: {chosen.describe()}")
+        build_requires, unknown = naming.devel_requires(chosen, target)
+        warnings = tuple(f"{name}: no {target.name} package is known for {d} (not in the "
+                         f"target's devel_packages table): the .src.rpm lacks its BuildRequires"
+                         for d in unknown)
+        for w in warnings:
+            log.warn(w)
+        if not chosen.packages:
+            return cls(warnings=warnings)
+        apt = DebianBuild(engine=ctx.engine, image=image, work=work / "stand-in", project=name,
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+        apt.download_build_deps(", ".join(chosen.packages))
+        return cls(packages=chosen.packages, apt=apt, build_requires=build_requires,
+                   warnings=warnings)
+
+    @property
+    def mounts(self) -> list[Mount]:
+        return self.apt.apt_mounts if self.apt is not None else []
+
+    def install(self, c: Container) -> None:
+        if self.apt is None:
+            return
+        with log.step(f"Installing {', '.join(self.packages)} in the stand-in builder "
+                      "(network off)"):
+            c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download", ", ".join(self.packages)],
+                   env=APT_ENV, project=self.apt.project)
+
+    def inputs(self) -> list[str]:
+        """The .debs installed: part of the build cache key."""
+        return self.apt.inputs()["apt"] if self.apt is not None else []
 
 
 def build_tools(p: Unpacked, c: Container, target: Target,
@@ -186,7 +252,8 @@ def frontend_requirements(project: Project, target: Target) -> list[Requirement]
 
 
 def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,
-             tools: Sequence[buildreqs.BuildTool], chosen: str | None) -> RpmSpec:
+             tools: Sequence[buildreqs.BuildTool], chosen: str | None,
+             devel: Sequence[str] = ()) -> RpmSpec:
     """The final metadata (the PEP 517 hook when PKG-INFO is dynamic), mapped, rendered and
     built; built again with the other architecture when the wheel turns out to be of it.
     Returns the spec built."""
@@ -197,7 +264,7 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
             c, p.srcdir, project.build_backend or DEFAULT_BACKEND, p.backend_path)
         project = steps.read_project(raw, p.tree, sdist, source="PEP 517",
                                      entry_points=entry_points)
-    spec = make_spec(project, sdist, target, ctx, tools, chosen)
+    spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel)
     spec_file = p.build.render(c, spec, sdist)
     try:
         p.build.rpmbuild(c, spec_file, target)
@@ -210,18 +277,19 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
                  f"{'arch-specific' if kind == 'platform' else 'noarch'}")
         p.build.clean(c)
         project = dataclasses.replace(project, has_native_code=kind == "platform")
-        spec = make_spec(project, sdist, target, ctx, tools, chosen)
+        spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel)
         spec_file = p.build.render(c, spec, sdist)
         p.build.rpmbuild(c, spec_file, target)
     return spec
 
 
 def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
-              tools: Sequence[buildreqs.BuildTool] = (), chosen: str | None = None) -> RpmSpec:
-    """The spec, with the project's `[packages.<name>]` overrides: their Requires and
-    BuildRequires after the mapped ones, and the patches, excludes and environment for the
-    renderer.  (The builder is a Debian system: BuildRequires are recorded in the .src.rpm,
-    not installed.)"""
+              tools: Sequence[buildreqs.BuildTool] = (), chosen: str | None = None, *,
+              devel: Sequence[str] = ()) -> RpmSpec:
+    """The spec, with the C libraries' BuildRequires (`devel`, rpm names) and the project's
+    `[packages.<name>]` overrides: their Requires and BuildRequires after the mapped ones,
+    and the patches, excludes and environment for the renderer.  (The builder is a Debian
+    system: BuildRequires are recorded in the .src.rpm, not installed.)"""
     spec = naming.make_rpm_spec(project, sdist_filename=sdist.path.name,
                                 source_url=sdist.release.url, target=target,
                                 packager=ctx.settings.maintainer,
@@ -230,5 +298,6 @@ def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
                                 chosen_name=chosen)
     extra = ctx.settings.overrides(str(sdist.release.name))
     return dataclasses.replace(spec, requires=spec.requires + extra.requires,
-                               build_requires=spec.build_requires + extra.build_requires,
+                               build_requires=(*spec.build_requires, *devel,
+                                               *extra.build_requires),
                                overrides=extra)

@@ -18,6 +18,7 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from repack.clibs import Chosen
 from repack.errors import MappingError
 from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
 from repack.pep440 import active, check_requires_python, homepage, license_field, strip_zeros
@@ -25,9 +26,9 @@ from repack.revision import rpm_release
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
-    "SYSTEM_NAMES", "RpmEVR", "dist_name", "has_caret", "make_rpm_spec", "rpm_build_requires",
-    "rpm_name", "rpm_package_version", "rpm_provides", "rpm_requirement", "rpm_requires",
-    "rpm_suggests", "rpm_upstream_version", "rpm_version", "specifier_dependency",
+    "SYSTEM_NAMES", "RpmEVR", "devel_requires", "dist_name", "has_caret", "make_rpm_spec",
+    "rpm_build_requires", "rpm_name", "rpm_package_version", "rpm_provides", "rpm_requirement",
+    "rpm_requires", "rpm_suggests", "rpm_upstream_version", "rpm_version", "specifier_dependency",
 ]
 
 RELEASE = rpm_release(1)       # revision 1's Release, before the target's suffix
@@ -40,6 +41,7 @@ _ARCHIVE_SUFFIX = re.compile(r"\.(?:tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar|z
 # Above every post release of V and below V's next release: rpm sorts a numeric segment
 # after an alpha one ("^0" > "^post9") and anything after "^" below any further "."-part.
 _AFTER_POSTS = "^0"
+_PKGCONFIG = re.compile(r"[A-Za-z0-9_.+-]{1,100}")      # a .pc name in pkgconfig(NAME)
 _DEFAULT_BUILD_REQUIRES = ("python3-devel", "pyproject-rpm-macros", "python3-pip",
                            "python3-wheel")
 
@@ -369,6 +371,30 @@ def rpm_build_requires(project: Project, target: Target) -> tuple[str, ...]:
         if active(req, target, "", pname):
             out.append(rpm_requirement(req, caret=caret, project=pname))
     return _unique(out)
+
+
+def devel_requires(chosen: Chosen, target: Target) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The rpm world's BuildRequires for the C libraries repack.clibs chose as the builder's
+    Debian -dev packages, and those -dev packages it has no name for.
+
+    A package chosen for a pkg-config name is required as ``pkgconfig(NAME)``: the -devel
+    package shipping NAME.pc provides it on Fedora and EL (rpm's pkgconfig dependency
+    generator), whatever it is called.  The others go through the target's reviewed
+    `devel_packages` table (libyaml-dev -> libyaml-devel)."""
+    table = dict(target.devel_packages)
+    by_pc: dict[str, list[str]] = {}
+    for package, pc in chosen.pkgconfig:
+        by_pc.setdefault(package, []).append(pc)
+    out: list[str] = []
+    unknown: list[str] = []
+    for package in chosen.packages:
+        if package in by_pc:
+            out += [f"pkgconfig({pc})" for pc in by_pc[package] if _PKGCONFIG.fullmatch(pc)]
+        elif package in table:
+            out.append(table[package])
+        else:
+            unknown.append(package)
+    return _unique(out), tuple(unknown)
 
 
 # --- the whole spec ----------------------------------------------------------------------

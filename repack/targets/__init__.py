@@ -30,6 +30,8 @@ _RPM_REQUIRED = ("builder", "builder_codename", "rpm_version")
 SIGNATURE_ALGORITHM = re.compile(r"(rsa|dsa)(>=)?[0-9]{3,5}|ed25519|ed448|nistp(256|384|521)")
 # A target id names image tags and output directories: lower-case words joined by - or .
 TARGET_ID = re.compile(r"[a-z0-9]+([.-][a-z0-9]+)*")
+DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]{1,100}")      # Debian Policy 5.6.1
+RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,100}")
 
 
 def user_dir() -> Path:
@@ -108,8 +110,22 @@ def _type_problems(data: dict[str, object]) -> list[str]:
     return problems
 
 
+def _devel_packages(value: object) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """The `[devel_packages]` table: Debian -dev package name -> rpm BuildRequires name, both
+    plain package names (they reach a spec file)."""
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and DEB_NAME.fullmatch(k)
+            and RPM_NAME.fullmatch(v) for k, v in value.items()):
+        return (), [("devel_packages must be a table of Debian -dev package names to rpm "
+                     "package names, such as libyaml-dev = \"libyaml-devel\"")]
+    return tuple(sorted(value.items())), []
+
+
 def parse(target_id: str, data: dict[str, object], *, source: str = "") -> Target:
     problems = [f"unknown key {k!r}" for k in data if k not in _FIELDS]
+    data = dict(data)
+    devel, bad = _devel_packages(data.pop("devel_packages", {}))
+    problems += bad
     problems += _type_problems(data)
     problems += [f"missing key {k!r}" for k in _REQUIRED if k not in data]
     if data.get("family") == "rpm":
@@ -130,4 +146,4 @@ def parse(target_id: str, data: dict[str, object], *, source: str = "") -> Targe
     if problems:
         raise TargetError(f"{source or 'target ' + target_id}: " + "; ".join(problems))
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    return Target(**values)  # type: ignore[arg-type]
+    return Target(**values, devel_packages=devel)  # type: ignore[arg-type]

@@ -6,6 +6,11 @@ Contents index (fetched once per builder image into the cache), put it in Build-
 install it in the offline build; dh_shlibdeps must make the .deb depend on libyaml-0-2; the
 package must pass lintian, install in a clean Debian 12 container (apt pulls libyaml-0-2
 from Debian) and the extension must import and call libyaml.
+
+The same sdist built for el9: the Debian 11 stand-in builder must install bullseye's
+libyaml-dev offline, the .src.rpm must BuildRequire libyaml-devel (the target's table), rpm's
+ELF generator must make the rpm require libyaml-0.so.2, and the import check (on by
+default) must install libyaml-0-2 beside it in the stand-in and import the extension.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ from repack.container.engine import Engine, Mount
 pytestmark = pytest.mark.integration
 
 NAME = "tiny-yaml"
+PYPROJECT = b"""\
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+"""
 SETUP_PY = b"""\
 from setuptools import Extension, setup
 
@@ -61,24 +71,32 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cyaml", NULL, -1, m
 
 PyMODINIT_FUNC PyInit__cyaml(void) { return PyModule_Create(&module); }
 """
-INIT_PY = b'"""tiny-yaml: a tiny test package linking libyaml."""\n'
+# The import check imports top-level modules: this one loads the extension, and libyaml.
+INIT_PY = (b'"""tiny-yaml: a tiny test package linking libyaml."""\n\n'
+           b"from tiny_yaml._cyaml import version\n")
+
+
+def build(tmp: Path, target: str, **files: bytes) -> subprocess.CompletedProcess[str]:
+    # A unique sdist each run, so that the build cache never answers instead of a build.
+    sdist = make_sdist(tmp / "sdists", NAME, "1.0", {
+        "setup.py": SETUP_PY, "tiny_yaml/__init__.py": INIT_PY,
+        "tiny_yaml/_cyaml.c": CYAML_C, "NONCE": str(time.time_ns()).encode(),
+        **{name.replace("_", "."): data for name, data in files.items()}},
+        summary="A tiny test package linking libyaml")
+    started = time.monotonic()
+    with LocalIndex() as index:
+        index.add(NAME, sdist.name, sdist.read_bytes())
+        proc = run_repack(["build", f"{NAME}==1.0", "-t", target, "-o", str(tmp / "out"),
+                           "-v"], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 0, proc.stderr
+    print(f"tiny-yaml built for {target} in {time.monotonic() - started:.0f} s")  # with -s
+    return proc
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("clibs")
-    # A unique sdist each run, so that the build cache never answers instead of a build.
-    sdist = make_sdist(tmp / "sdists", NAME, "1.0", {
-        "setup.py": SETUP_PY, "tiny_yaml/__init__.py": INIT_PY,
-        "tiny_yaml/_cyaml.c": CYAML_C, "NONCE": str(time.time_ns()).encode()},
-        summary="A tiny test package linking libyaml")
-    started = time.monotonic()
-    with LocalIndex() as index:
-        index.add(NAME, sdist.name, sdist.read_bytes())
-        proc = run_repack(["build", f"{NAME}==1.0", "-t", "debian-12", "-o", str(tmp / "out"),
-                           "-v"], env={"PIP_INDEX_URL": index.url})
-    assert proc.returncode == 0, proc.stderr
-    print(f"tiny-yaml built in {time.monotonic() - started:.0f} s")     # shown with -s
+    proc = build(tmp, "debian-12")
     (deb,) = (tmp / "out" / "debian-12").glob("*.deb")
     (changes,) = (tmp / "out" / "debian-12").glob("*.changes")
     (dsc,) = (tmp / "out" / "debian-12").glob("*.dsc")
@@ -122,3 +140,39 @@ python3 -c 'import tiny_yaml._cyaml as m; print("libyaml says", m.version())'
                        mounts=[Mount(source=repo, target="/repo", readonly=True)])
     assert "libyaml 0.2.5" in out
     assert "libyaml says libyaml 0.2.5" in out
+
+
+@pytest.fixture(scope="module")
+def built_el9(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("clibs-el9")
+    # setuptools 52 (bullseye's) reads no [project] table: the metadata is setup.py's, and
+    # no newer setuptools is fetched
+    proc = build(tmp, "el9", pyproject_toml=PYPROJECT)
+    (rpm,) = (tmp / "out" / "el9").glob("*.x86_64.rpm")
+    (srpm,) = (tmp / "out" / "el9").glob("*.src.rpm")
+    return {"rpm": rpm, "srpm": srpm, "log": proc.stderr}
+
+
+def rpm_q(path: Path, *query: str) -> list[str]:
+    return subprocess.run(["rpm", "-qp", *query, path], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def test_el9_headers_build_requires_and_elf_requires(built_el9: dict[str, Any]) -> None:
+    assert "C libraries: libyaml-dev (-lyaml, yaml.h)" in built_el9["log"]
+    assert "Installing libyaml-dev in the stand-in builder" in built_el9["log"]
+    # the extension was compiled (against the stand-in's yaml.h) and links libyaml
+    files = rpm_q(built_el9["rpm"], "--list")
+    assert ("/usr/lib64/python3.9/site-packages/tiny_yaml/_cyaml.cpython-39-x86_64-linux-gnu.so"
+            in files), files
+    assert "libyaml-0.so.2()(64bit)" in rpm_q(built_el9["rpm"], "--requires")
+    build_requires = rpm_q(built_el9["srpm"], "--requires")   # a .src.rpm's BuildRequires
+    assert "libyaml-devel" in build_requires, build_requires
+    assert not any(r.endswith("-dev") for r in build_requires), build_requires
+
+
+def test_el9_import_check_loads_libyaml(built_el9: dict[str, Any]) -> None:
+    """The check installs the rpm with --nodeps in the stand-in: the library its ELF
+    Requires name comes from the stand-in's archive, and `import tiny_yaml` loads it."""
+    assert "the libraries the packages link: libyaml-0-2" in built_el9["log"]
+    assert "Import check on el9: 1 package(s), 1 module(s)" in built_el9["log"]
