@@ -1,0 +1,58 @@
+"""Windows executables are left out of every package (issue 11, distlib): the install step of
+debian/rules and of the .spec, run as make and rpm + sh run them, on a tree shaped like
+distlib's wheel installed (its launchers t32.exe ... w64-arm.exe beside its modules)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from examples import make_spec, rpm_spec
+
+from repack.deb import render
+from repack.rpm import render as rpm_render
+
+ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
+KEPT = ["distlib/__init__.py", "distlib/scripts.py", "distlib/exe/readme.txt",
+        "distlib/t64.exe.txt", "distlib-0.4.4.dist-info/RECORD"]
+LEFT_OUT = ["distlib/t32.exe", "distlib/w64-arm.exe", "distlib/CLI.EXE", "pip/_vendor/x/t.exe"]
+
+
+def installed_tree(root: Path) -> Path:
+    site = root / "usr" / "lib" / "python3" / "dist-packages"
+    for rel in KEPT + LEFT_OUT:
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(b"MZ\x90\x00" if rel.lower().endswith(".exe") else b"x\n")
+    return site
+
+
+def remaining(site: Path) -> list[str]:
+    return sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+
+
+@pytest.mark.process
+def test_debian_rules_leave_windows_executables_out(tmp_path: Path) -> None:
+    rules = render.render_files(make_spec())["rules"]
+    target = rules.split("\nexecute_after_dh_auto_install:\n", 1)[1].split("\n\n", 1)[0]
+    makefile = tmp_path / "Makefile"
+    makefile.write_text(f"all:\n{target}\n")
+    site = installed_tree(tmp_path / "debian" / "python3-django")
+    subprocess.run(["make", "-s", "-f", str(makefile)], cwd=tmp_path, env=ENV, check=True)
+    assert remaining(site) == sorted(KEPT)
+
+
+@pytest.mark.process
+def test_the_spec_leaves_windows_executables_out(tmp_path: Path) -> None:
+    text = rpm_render.render_text(rpm_spec())
+    install = text.split("\n%install\n", 1)[1].split("\n%pyproject_save_files", 1)[0]
+    lines = [ln for ln in install.splitlines() if ln.startswith("find ")]
+    assert lines, install
+    root = tmp_path / "buildroot"
+    site = installed_tree(root)
+    for line in lines:
+        expanded = subprocess.run(["rpm", "--define", f"buildroot {root}", "--eval", line],
+                                  capture_output=True, text=True, check=True, env=ENV)
+        subprocess.run(["sh", "-c", expanded.stdout.strip()], env=ENV, check=True)
+    assert remaining(site) == sorted(KEPT)
