@@ -334,12 +334,25 @@ def needs_deps(exit_code: int, error: str) -> bool:
     return exit_code == 14 and "do not install" in error
 
 
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)(?::|$)")
+
+
 def first_error(stderr: str) -> str:
-    errors = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
-    if errors:
-        return errors[0]
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
+    """The first "error:" line; when it only says a command failed, the exception the
+    command's Python printed last comes first, so that causes group by it (the command
+    line itself, a hook script, says nothing about the cause)."""
+    lines = stderr.splitlines()
+    at = next((i for i, ln in enumerate(lines) if ln.startswith("error:")), None)
+    if at is None:
+        rest = [ln for ln in lines if ln.strip()]
+        return rest[-1] if rest else ""
+    line = lines[at]
+    if ": command failed with exit code" in line:
+        raised = [ln.strip() for ln in lines[:at] if _EXCEPTION.match(ln.strip())]
+        if raised:
+            head, _, _ = line.partition(": command failed")
+            return f"{head}: {raised[-1]} (a command failed)"
+    return line
 
 
 _LINTIAN_TAG = re.compile(r"^E: [^:]+: (\S+)", re.MULTILINE)

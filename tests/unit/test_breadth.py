@@ -23,6 +23,7 @@ from breadth import (
     as_json,
     cause,
     classify,
+    first_error,
     lint_tag,
     needs_deps,
     normalise,
@@ -212,3 +213,25 @@ def test_a_build_that_needs_newer_dependencies_counts_apart() -> None:
     assert "| debian-12 | 4 | 3 | 3 | 3 | 1 | 11.0 |" in "\n".join(table([s]))
     builds = as_json([s], outcomes, "")["builds"]
     assert builds[2]["with_deps"] and builds[2]["alone_error"] == not_installing
+
+
+def test_a_failed_command_is_grouped_by_the_exception_it_printed() -> None:
+    """coverage 7.10.7 on el9: the hook script's command line says nothing; its last
+    exception (Debian 11's setuptools 52 lacks setuptools.errors.CCompilerError) does."""
+    stderr = ("  › Asking the backend for its build requirements (in the container, offline)\n"
+              "Traceback (most recent call last):\n"
+              '  File "setup.py", line 129, in <module>\n'
+              "    errors.CCompilerError,\n"
+              "AttributeError: module 'setuptools.errors' has no attribute 'CCompilerError'\n"
+              "error: coverage: command failed with exit code 1: /usr/bin/podman exec "
+              "repack-b7b4 python3 -c 'import importlib, json'\n")
+    line = first_error(stderr)
+    assert line == ("error: coverage: AttributeError: module 'setuptools.errors' has no "
+                    "attribute 'CCompilerError' (a command failed)")
+    assert normalise(line, "coverage").startswith("AttributeError: module 'setuptools.errors'")
+    # other errors, and a failed command without an exception, stay as they are
+    assert first_error("error: x: dpkg-buildpackage failed\n") == \
+        "error: x: dpkg-buildpackage failed"
+    assert first_error("E: oops\nerror: x: command failed with exit code 2: make\n") == \
+        "error: x: command failed with exit code 2: make"
+    assert first_error("no error line\n") == "no error line"
