@@ -31,7 +31,7 @@ from typing import Literal
 import requests
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.tags import Tag, cpython_tags
+from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
@@ -228,13 +228,17 @@ def _pure(tag: Tag, interpreters: set[str]) -> bool:
 def builder_tags(python_version: str, machine: str) -> frozenset[Tag]:
     """The tags of the binary wheels the builders' CPython `python_version` on `machine`
     installs: cpXY, abi3 (cp32 up to XY) and none ABIs on manylinux platforms up to
-    BUILDER_GLIBC (PEP 600, with the manylinux1/2010/2014 aliases)."""
+    BUILDER_GLIBC (PEP 600, with the manylinux1/2010/2014 aliases), and py3-none on them (a
+    program in a wheel: uv_build's backend is a Rust binary)."""
     major, minor = (int(n) for n in python_version.split(".")[:2])
     glibc_major, glibc_minor = BUILDER_GLIBC
     platforms = [f"manylinux_{glibc_major}_{n}_{machine}" for n in range(glibc_minor, 4, -1)]
     platforms += [f"manylinux{alias}_{machine}" for alias, n in MANYLINUX_ALIASES.items()
                   if n <= glibc_minor]
-    return frozenset(cpython_tags((major, minor), platforms=platforms))
+    interpreter = f"cp{major}{minor}"
+    program = [tag for tag in compatible_tags((major, minor), interpreter, platforms)
+               if tag.platform != "any"]
+    return frozenset([*cpython_tags((major, minor), platforms=platforms), *program])
 
 
 def _is_builder_wheel(filename: str, tags: frozenset[Tag]) -> bool:

@@ -360,7 +360,7 @@ def postinst_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
 # What real sdists do that lintian and rpmlint catch in a naive package (issue 11): rsa's
 # Apache LICENSE and a README opening with the summary, jmespath's setup.py `scripts=`,
 # members dated 1970, a module with a "#!" line, a locale dir, the same big file twice;
-# distlib's Windows launchers (.exe) and truncated ELF test fixture.
+# distlib's Windows launchers (.exe) and truncated ELF test fixture; coverage's NOTICE.txt.
 
 LINT_SETUP_PY = '''\
 from setuptools import setup
@@ -372,6 +372,7 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    license_files=["LICENSE"],    # not NOTICE.txt (setuptools' default would take it)
     packages=[{module!r}],
     package_data={{{module!r}: ["locale/*/LC_MESSAGES/*.mo", "data/*"]}},
     scripts=["bin/{name}-tool"],
@@ -426,6 +427,9 @@ def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
         # truncated ELF test fixture, never installed
         f"{module}/data/t64.exe": b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00",
         "tests/scripts/uwsgi_part": truncated_elf(),
+        # an Apache-2.0 NOTICE that the wheel leaves out (coverage's)
+        "NOTICE.txt": b"This product includes software developed at\n"
+                      b"The Apache Software Foundation (https://www.apache.org/).\n",
     }
     pkg_info = pkg_info_text(name, version, summary=summary, metadata_version="2.1",
                              description=files["README.md"].decode()

@@ -4,7 +4,7 @@ opens with its summary, jmespath 1.0.1's setup.py `scripts=` (el9: "Installed (b
 unpackaged) file(s) found"), members dated 1970, a module with a "#!" line, a locale dir,
 the same 120 kB file twice, a name ending in an ISO 639 code (python3-...-six), and distlib
 0.4.4's Windows launcher (.exe, left out) and truncated ELF test fixture (lintian:
-binary-with-bad-dynamic-table on the source).  The
+binary-with-bad-dynamic-table on the source), and coverage's Apache NOTICE.txt.  The
 sdist is made by tests/sdists.py (lint_traits_sdist); the linters are the host's."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_lintian_reports_none_of_the_traits(built: dict[str, Any]) -> None:
     for tag in ("copyright-not-using-common-license-for-apache2",
                 "copyright-file-contains-full-apache-2-license",
                 "description-synopsis-is-duplicated", "package-contains-ancient-file",
-                "binary-with-bad-dynamic-table"):
+                "binary-with-bad-dynamic-table", "missing-notice-file-for-apache-license"):
         assert tag not in report, report
     assert proc.returncode == 0, report
 
@@ -86,6 +86,7 @@ def test_deb_copyright_points_to_common_licenses_and_dates_are_clamped(
     site = f"./usr/lib/python3/dist-packages/{MODULE}/data"
     assert f"{site}/big.txt" in names
     assert [n for n in names if n.lower().endswith(".exe")] == []
+    assert f"./usr/share/doc/python3-{NAME}/NOTICE.txt" in names
 
 
 def test_rpmlint_reports_none_of_the_traits(built: dict[str, Any]) -> None:

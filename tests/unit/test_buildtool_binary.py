@@ -44,11 +44,14 @@ def test_builder_tags_are_the_builders_cpython_on_manylinux() -> None:
     assert Tag("cp311", "cp311", "manylinux2014_x86_64") in tags
     assert Tag("cp39", "abi3", "manylinux_2_28_x86_64") in tags      # abi3 of an older CPython
     assert Tag("cp311", "cp311", "manylinux_2_31_x86_64") in tags    # Debian 11's glibc
+    assert Tag("py3", "none", "manylinux_2_17_x86_64") in tags       # uv_build's Rust binary
+    assert not any(tag.platform == "any" for tag in tags)            # pure ones are apart
     for other in (Tag("cp312", "cp312", "manylinux_2_17_x86_64"),     # another CPython
                   Tag("cp311", "cp311", "manylinux_2_34_x86_64"),     # a newer glibc
                   Tag("cp311", "cp311", "musllinux_1_2_x86_64"),      # another libc
                   Tag("cp311", "cp311", "manylinux_2_17_aarch64"),    # another machine
                   Tag("cp311", "cp311", "linux_x86_64"),              # not portable
+                  Tag("py3", "none", "macosx_11_0_arm64"),
                   Tag("pp310", "pypy310_pp73", "manylinux_2_17_x86_64")):
         assert other not in tags
 
@@ -66,6 +69,17 @@ def test_a_dependency_with_only_binary_wheels_takes_the_builders(local_index: Lo
     assert resolve(local_index, tmp_path, "uv-dynamic-versioning") == [
         "uv_dynamic_versioning-0.8.2-py3-none-any.whl", "Jinja2-3.1.6-py3-none-any.whl",
         f"MarkupSafe-3.0.2-cp311-cp311-{MANYLINUX}.whl"]
+
+
+def test_a_backend_shipped_as_a_program_takes_its_manylinux_wheel(
+        local_index: LocalIndex, tmp_path: Path) -> None:
+    """dnspython 2.8 on debian-13: its backend uv_build is a Rust program in py3-none
+    wheels, one per platform."""
+    for platform in ("macosx_10_12_x86_64", "musllinux_1_1_x86_64", MANYLINUX,
+                     "manylinux_2_17_aarch64.manylinux2014_aarch64", "win_amd64"):
+        serve(local_index, tmp_path, "uv-build", "0.8.22", f"py3-none-{platform}")
+    assert resolve(local_index, tmp_path, "uv_build>=0.8.0,<0.9") == [
+        f"uv_build-0.8.22-py3-none-{MANYLINUX}.whl"]
 
 
 def test_a_pure_wheel_is_preferred(local_index: LocalIndex, tmp_path: Path) -> None:

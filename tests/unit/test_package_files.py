@@ -1,6 +1,7 @@
-"""Windows executables are left out of every package (issue 11, distlib): the install step of
-debian/rules and of the .spec, run as make and rpm + sh run them, on a tree shaped like
-distlib's wheel installed (its launchers t32.exe ... w64-arm.exe beside its modules)."""
+"""What the install steps add to or leave out of a package (issue 11, breadth), run as make
+and rpm + sh run them: Windows executables are left out of every package (distlib's
+launchers t32.exe ... w64-arm.exe beside its modules), and a Debian package carries the
+NOTICE file of its source (coverage)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,25 @@ def test_the_spec_leaves_windows_executables_out(tmp_path: Path) -> None:
                                   capture_output=True, text=True, check=True, env=ENV)
         subprocess.run(["sh", "-c", expanded.stdout.strip()], env=ENV, check=True)
     assert remaining(site) == sorted(KEPT)
+
+
+@pytest.mark.process
+def test_debian_rules_install_the_notice_file(tmp_path: Path) -> None:
+    """coverage on debian-13: an Apache-2.0 project's NOTICE.txt, which its wheel leaves out,
+    goes to /usr/share/doc (lintian: missing-notice-file-for-apache-license); a NOTICE that
+    the build turned into a symlink does not."""
+    rules = render.render_files(make_spec())["rules"]
+    target = rules.split("\nexecute_after_dh_installdocs:\n", 1)[1].split("\n\n", 1)[0]
+    (tmp_path / "Makefile").write_text(f"all:\n{target}\n")
+    (tmp_path / "NOTICE.txt").write_text("Apache Software Foundation notice\n")
+    (tmp_path / "NOTICE").symlink_to("/etc/hostname")
+    subprocess.run(["make", "-s", "-f", "Makefile"], cwd=tmp_path, env=ENV, check=True)
+    doc = tmp_path / "debian" / "python3-django" / "usr" / "share" / "doc" / "python3-django"
+    assert sorted(p.name for p in doc.iterdir()) == ["NOTICE.txt"]
+    assert (doc / "NOTICE.txt").read_text() == "Apache Software Foundation notice\n"
+    # without a NOTICE the step does nothing
+    (tmp_path / "NOTICE.txt").unlink()
+    (tmp_path / "NOTICE").unlink()
+    (doc / "NOTICE.txt").unlink()
+    subprocess.run(["make", "-s", "-f", "Makefile"], cwd=tmp_path, env=ENV, check=True)
+    assert list(doc.iterdir()) == []
