@@ -31,7 +31,7 @@ from typing import Literal
 import requests
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.tags import Tag
+from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
@@ -59,6 +59,7 @@ from repack.trust.policy import Policy
 __all__ = [
     "BACKEND_EXTRAS",
     "BACKEND_FLOORS",
+    "BUILDER_GLIBC",
     "PIP_ENV",
     "BuildTool",
     "Floor",
@@ -66,6 +67,7 @@ __all__ = [
     "applicable",
     "backend_path",
     "build_requirements",
+    "builder_tags",
     "fetch_locked",
     "floored",
     "hook_answer",
@@ -84,6 +86,10 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 
 _RELOCK_HINT = "if the new build tool is the one you want, run `repack lock` again and review it"
 MAX_TOOLS = 60   # a build-tool closure larger than this is a resolver loop, not a real need
+# The oldest builder's glibc (Debian 11, el9's stand-in): a manylinux wheel built for it or
+# older runs in every builder (PEP 600: glibc keeps its old symbol versions).
+BUILDER_GLIBC = (2, 31)
+MANYLINUX_ALIASES = {"2014": 17, "2010": 12, "1": 5}     # PEP 599/571/513 -> glibc 2.N
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,25 +225,56 @@ def _pure(tag: Tag, interpreters: set[str]) -> bool:
     return tag.interpreter in interpreters and tag.abi == "none" and tag.platform == "any"
 
 
+def builder_tags(python_version: str, machine: str) -> frozenset[Tag]:
+    """The tags of the binary wheels the builders' CPython `python_version` on `machine`
+    installs: cpXY, abi3 (cp32 up to XY) and none ABIs on manylinux platforms up to
+    BUILDER_GLIBC (PEP 600, with the manylinux1/2010/2014 aliases), and py3-none on them (a
+    program in a wheel: uv_build's backend is a Rust binary)."""
+    major, minor = (int(n) for n in python_version.split(".")[:2])
+    glibc_major, glibc_minor = BUILDER_GLIBC
+    platforms = [f"manylinux_{glibc_major}_{n}_{machine}" for n in range(glibc_minor, 4, -1)]
+    platforms += [f"manylinux{alias}_{machine}" for alias, n in MANYLINUX_ALIASES.items()
+                  if n <= glibc_minor]
+    interpreter = f"cp{major}{minor}"
+    program = [tag for tag in compatible_tags((major, minor), interpreter, platforms)
+               if tag.platform != "any"]
+    return frozenset([*cpython_tags((major, minor), platforms=platforms), *program])
+
+
+def _is_builder_wheel(filename: str, tags: frozenset[Tag]) -> bool:
+    try:
+        _, _, _, wheel_tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    return not wheel_tags.isdisjoint(tags)
+
+
 def _choose(req: Requirement, target: Target, index: str,
             session: requests.Session) -> tuple[IndexFile, Version]:
+    """The newest release of `req` with a wheel for the target's Python: a pure-Python wheel,
+    or else a binary wheel the builder runs (builder_tags: MarkupSafe, which Jinja2 needs and
+    uv-dynamic-versioning needs Jinja2, has no pure wheel).  A build tool is not packaged,
+    so its being compiled code changes nothing in the package; it meets the same checks."""
     name = canonicalize_name(req.name)
     page = project_page(name, index=index, session=session)
     by_version = files_by_version(page, name)
     allow_pre = bool(req.specifier.prereleases)
     python = Version(target.python_full_version)
+    binary = builder_tags(target.python_version, target.platform_machine)
     for version in sorted(by_version, reverse=True):
         if not req.specifier.contains(version, prereleases=allow_pre):
             continue
-        for f in sorted(by_version[version], key=lambda f: f.package.filename):
-            if f.package.is_yanked or not _is_pure_wheel(f.package.filename,
-                                                         target.python_version):
-                continue
+        files = sorted(by_version[version], key=lambda f: f.package.filename)
+        pure = [f for f in files if _is_pure_wheel(f.package.filename, target.python_version)]
+        compiled = [f for f in files if _is_builder_wheel(f.package.filename, binary)]
+        for f in (*pure, *compiled):
             rp = file_requires_python(f.package)
-            if rp is None or rp.contains(python, prereleases=True):
+            if not f.package.is_yanked and (rp is None or rp.contains(python, prereleases=True)):
                 return f, version
-    raise ResolveError(f"no pure-Python wheel on the index satisfies the build requirement "
-                       f"{req} for Python {target.python_full_version}", project=name)
+    raise ResolveError(f"no wheel on the index (pure-Python, or binary for CPython "
+                       f"{target.python_version} on manylinux {target.platform_machine}) "
+                       f"satisfies the build requirement {req} for Python "
+                       f"{target.python_full_version}", project=name)
 
 
 def _wheel_requires(path: Path, project: str) -> list[Requirement]:
@@ -373,9 +410,11 @@ def _locked_file(pin: ToolPin, target: Target, index: str, session: requests.Ses
             raise IntegrityError(
                 f"the index offers build tool {f.package.filename} sha256:{digest}; the lock "
                 f"file pins sha256:{pin.sha256}", project=required_by, hint=_RELOCK_HINT)
-        if not _is_pure_wheel(f.package.filename, target.python_version):
-            raise IntegrityError(f"the locked build tool {pin.filename} is not a pure-Python "
-                                 f"wheel for Python {target.python_version}",
+        if not (_is_pure_wheel(f.package.filename, target.python_version)
+                or _is_builder_wheel(f.package.filename, builder_tags(
+                    target.python_version, target.platform_machine))):
+            raise IntegrityError(f"the locked build tool {pin.filename} is not a wheel for "
+                                 f"the builder's Python {target.python_version}",
                                  project=required_by)
         return f
     raise ResolveError(f"the index does not offer the locked build tool {pin.filename}",

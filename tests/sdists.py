@@ -359,7 +359,8 @@ def postinst_sdist(path: Path, name: str, version: str, nonce: str) -> Path:
 # ------------------------------------------------------------------- packaging traits linted
 # What real sdists do that lintian and rpmlint catch in a naive package (issue 11): rsa's
 # Apache LICENSE and a README opening with the summary, jmespath's setup.py `scripts=`,
-# members dated 1970, a module with a "#!" line, a locale dir, the same big file twice.
+# members dated 1970, a module with a "#!" line, a locale dir, the same big file twice;
+# distlib's Windows launchers (.exe) and truncated ELF test fixture; coverage's NOTICE.txt.
 
 LINT_SETUP_PY = '''\
 from setuptools import setup
@@ -371,6 +372,7 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    license_files=["LICENSE"],    # not NOTICE.txt (setuptools' default would take it)
     packages=[{module!r}],
     package_data={{{module!r}: ["locale/*/LC_MESSAGES/*.mo", "data/*"]}},
     scripts=["bin/{name}-tool"],
@@ -387,6 +389,19 @@ def mo_catalog() -> bytes:
     header = struct.pack("<7I", 0x950412DE, 0, 1, 28, 36, 0, 44)
     return (header + struct.pack("<2I", len(key), 44) + struct.pack("<2I", len(value), 45)
             + key + b"\0" + value + b"\0")
+
+
+def truncated_elf() -> bytes:
+    """An ELF header whose one program header declares a dynamic segment past the end of
+    the file, as distlib's test fixture tests/scripts/uwsgi_part (the first 1000 bytes of a
+    uwsgi binary) does: lintian's binary-with-bad-dynamic-table."""
+    import struct
+
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)          # ELF64, little-endian
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, 64, 0, 0, 64, 56, 1,
+                                 64, 0, 0)                           # EXEC, x86-64, 1 phdr
+    dynamic = struct.pack("<IIQQQQQQ", 2, 6, 0x10000, 0x410000, 0x410000, 0x200, 0x200, 8)
+    return header + dynamic
 
 
 def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
@@ -408,6 +423,13 @@ def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
         f"{module}/locale/de/LC_MESSAGES/{module}.mo": mo_catalog(),
         f"{module}/data/big.txt": big,
         f"{module}/data/big-copy.txt": big,
+        # distlib's Windows script launcher, installed as package data (left out), and its
+        # truncated ELF test fixture, never installed
+        f"{module}/data/t64.exe": b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00",
+        "tests/scripts/uwsgi_part": truncated_elf(),
+        # an Apache-2.0 NOTICE that the wheel leaves out (coverage's)
+        "NOTICE.txt": b"This product includes software developed at\n"
+                      b"The Apache Software Foundation (https://www.apache.org/).\n",
     }
     pkg_info = pkg_info_text(name, version, summary=summary, metadata_version="2.1",
                              description=files["README.md"].decode()

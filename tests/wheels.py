@@ -17,15 +17,18 @@ __all__ = ["make_wheel"]
 
 
 def make_wheel(dest: Path, name: str, version: str, files: Mapping[str, bytes], *,
-               requires_dist: Sequence[str] = ()) -> Path:
-    """A pure wheel holding `files`, with its METADATA, WHEEL and RECORD (real sha256s)."""
+               requires_dist: Sequence[str] = (), tag: str = "py3-none-any") -> Path:
+    """A wheel holding `files`, with its METADATA, WHEEL and RECORD (real sha256s); pure
+    unless `tag` (its compressed tag set, e.g. "cp311-cp311-manylinux_2_17_x86_64") says
+    otherwise."""
     dist = f"{name}-{version}.dist-info"
     members = dict(files)
     meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     meta += "".join(f"Requires-Dist: {r}\n" for r in requires_dist)
     members[f"{dist}/METADATA"] = meta.encode()
-    members[f"{dist}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-                                b"Tag: py3-none-any\n")
+    purelib = "true" if tag.endswith("-none-any") else "false"
+    members[f"{dist}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: "
+                                f"{purelib}\nTag: {tag}\n").encode()
     lines = []
     for member, data in members.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -36,6 +39,6 @@ def make_wheel(dest: Path, name: str, version: str, files: Mapping[str, bytes], 
         for member, data in members.items():
             zf.writestr(member, data)
     dest.mkdir(parents=True, exist_ok=True)
-    path = dest / f"{name}-{version}-py3-none-any.whl"
+    path = dest / f"{name}-{version}-{tag}.whl"
     path.write_bytes(buf.getvalue())
     return path

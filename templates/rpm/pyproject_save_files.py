@@ -11,7 +11,7 @@ gettext catalogs (locale/<code>/LC_MESSAGES/*.mo) is listed file by file, each c
 %lang(<code>) as %find_lang would.  Unlike Fedora's, the files
 the wheel installed to --bindir are listed too: console scripts and the scripts a setup.py
 names (``scripts=['bin/jp.py']``), which the metadata does not, so a spec cannot name them
-all before the build.
+all before the build.  A file of the RECORD that %install removed is not listed.
 """
 
 import argparse
@@ -71,7 +71,10 @@ def main():
     if not globs:
         fail("give at least one module glob (or '*' / '+auto')")
     with open(args.record) as fh:
-        installed = [line.strip() for line in fh if line.strip()]
+        # what %install left out after the wheel was installed (Windows executables,
+        # [packages.<name>] exclude) is in the RECORD but not in the package
+        installed = [line.strip() for line in fh
+                     if line.strip() and os.path.lexists(args.buildroot + line.strip())]
     sitearch = args.sitearch or args.sitelib
     sites = list(dict.fromkeys(s.rstrip("/") + "/" for s in (args.sitelib, sitearch)))
     lines = []

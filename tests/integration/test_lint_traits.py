@@ -2,7 +2,9 @@
 debian-12 and el9 from the loopback index: rsa 4.9's Apache-2.0 LICENSE and a README that
 opens with its summary, jmespath 1.0.1's setup.py `scripts=` (el9: "Installed (but
 unpackaged) file(s) found"), members dated 1970, a module with a "#!" line, a locale dir,
-the same 120 kB file twice, and a name ending in an ISO 639 code (python3-...-six).  The
+the same 120 kB file twice, a name ending in an ISO 639 code (python3-...-six), and distlib
+0.4.4's Windows launcher (.exe, left out) and truncated ELF test fixture (lintian:
+binary-with-bad-dynamic-table on the source), and coverage's Apache NOTICE.txt.  The
 sdist is made by tests/sdists.py (lint_traits_sdist); the linters are the host's."""
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def test_lintian_reports_none_of_the_traits(built: dict[str, Any]) -> None:
     report = proc.stdout + proc.stderr
     for tag in ("copyright-not-using-common-license-for-apache2",
                 "copyright-file-contains-full-apache-2-license",
-                "description-synopsis-is-duplicated", "package-contains-ancient-file"):
+                "description-synopsis-is-duplicated", "package-contains-ancient-file",
+                "binary-with-bad-dynamic-table", "missing-notice-file-for-apache-license"):
         assert tag not in report, report
     assert proc.returncode == 0, report
 
@@ -79,6 +82,11 @@ def test_deb_copyright_points_to_common_licenses_and_dates_are_clamped(
     assert [m.name for m in members if m.mtime < EARLIEST] == []
     names = {m.name for m in members}
     assert f"./usr/bin/{NAME}-tool" in names and f"./usr/bin/{NAME}" in names
+    # the Windows launcher is left out, the rest of its directory is not
+    site = f"./usr/lib/python3/dist-packages/{MODULE}/data"
+    assert f"{site}/big.txt" in names
+    assert [n for n in names if n.lower().endswith(".exe")] == []
+    assert f"./usr/share/doc/python3-{NAME}/NOTICE.txt" in names
 
 
 def test_rpmlint_reports_none_of_the_traits(built: dict[str, Any]) -> None:
@@ -97,6 +105,8 @@ def test_el9_rpm_lists_the_setup_py_script(built: dict[str, Any]) -> None:
     assert f"/usr/bin/{NAME}-tool" in files and f"/usr/bin/{NAME}" in files
     site = f"/usr/lib/python3.9/site-packages/{MODULE}"
     assert f"{site}/locale/de/LC_MESSAGES/{MODULE}.mo" in files
+    assert f"{site}/data/big.txt" in files
+    assert [f for f in files if f.lower().endswith(".exe")] == []    # the Windows launcher
     langs = rpm_q(rpm, "--qf", "[%{FILELANGS} %{FILENAMES}\n]")
     assert f"de {site}/locale/de/LC_MESSAGES/{MODULE}.mo" in langs    # as %find_lang marks it
     # the two identical data files are one inode (rpm --dump: path size mtime digest mode

@@ -23,7 +23,9 @@ from breadth import (
     as_json,
     cause,
     classify,
+    first_error,
     lint_tag,
+    needs_deps,
     normalise,
     parse_args,
     percentile,
@@ -31,6 +33,7 @@ from breadth import (
     report,
     select,
     summarise,
+    table,
 )
 
 
@@ -97,10 +100,12 @@ def test_classify() -> None:
 
 def outcome(name: str, kind: str, code: int = 0, *, seconds: float = 5.0, error: str = "",
             lint: bool | None = True, imported: bool | None = True,
-            target: str = "debian-12") -> Outcome:
+            target: str = "debian-12", with_deps: bool = False,
+            alone_error: str = "") -> Outcome:
     return Outcome(name, target, kind, code, seconds, error,
                    lint if code == 0 else None, "" if lint is not False else "some-tag",
-                   imported if code == 0 else None)
+                   imported if code == 0 else None, with_deps=with_deps,
+                   alone_error=alone_error)
 
 
 def test_normalise_groups_one_cause_across_projects() -> None:
@@ -183,3 +188,50 @@ def test_options() -> None:
         parse_args(["-t", "windows"])
     with pytest.raises(SystemExit):
         parse_args(["--limit", "0"])
+
+
+def test_a_build_that_needs_newer_dependencies_counts_apart() -> None:
+    """sse-starlette on Debian 12: its packages do not install alone (starlette and anyio are
+    too old there), so the benchmark builds it again with --with-deps, as a team would; the
+    table and the goals say how many needed that, and their times stay out of the medians."""
+    not_installing = ("error: sse-starlette: the import check failed on debian-12: the packages "
+                      "python3-sse-starlette do not install")
+    assert needs_deps(14, not_installing)
+    assert not needs_deps(14, "error: x: the import check failed on debian-12: x: "
+                              "import x failed")
+    assert not needs_deps(8, not_installing)
+    outcomes = [outcome("p1", "pure", seconds=10.0), outcome("p2", "pure", seconds=12.0),
+                outcome("sse-starlette", "pure", seconds=60.0, with_deps=True,
+                        alone_error=not_installing),
+                outcome("still", "pure", 8, error="error: still: dpkg-buildpackage failed",
+                        with_deps=True, alone_error=not_installing)]
+    s = summarise("debian-12", outcomes)
+    assert (s.built, s.with_deps) == (3, 1)
+    assert s.median_s == 11.0 and s.pure_median_s == 11.0     # not the 60 s --with-deps run
+    assert s.causes == [("with --with-deps: exit 8: dpkg-buildpackage failed", 1)]
+    assert s.goals[0].value == "3 of 4 (75%), 1 of them with --with-deps"
+    assert "| debian-12 | 4 | 3 | 3 | 3 | 1 | 11.0 |" in "\n".join(table([s]))
+    builds = as_json([s], outcomes, "")["builds"]
+    assert builds[2]["with_deps"] and builds[2]["alone_error"] == not_installing
+
+
+def test_a_failed_command_is_grouped_by_the_exception_it_printed() -> None:
+    """coverage 7.10.7 on el9: the hook script's command line says nothing; its last
+    exception (Debian 11's setuptools 52 lacks setuptools.errors.CCompilerError) does."""
+    stderr = ("  › Asking the backend for its build requirements (in the container, offline)\n"
+              "Traceback (most recent call last):\n"
+              '  File "setup.py", line 129, in <module>\n'
+              "    errors.CCompilerError,\n"
+              "AttributeError: module 'setuptools.errors' has no attribute 'CCompilerError'\n"
+              "error: coverage: command failed with exit code 1: /usr/bin/podman exec "
+              "repack-b7b4 python3 -c 'import importlib, json'\n")
+    line = first_error(stderr)
+    assert line == ("error: coverage: AttributeError: module 'setuptools.errors' has no "
+                    "attribute 'CCompilerError' (a command failed)")
+    assert normalise(line, "coverage").startswith("AttributeError: module 'setuptools.errors'")
+    # other errors, and a failed command without an exception, stay as they are
+    assert first_error("error: x: dpkg-buildpackage failed\n") == \
+        "error: x: dpkg-buildpackage failed"
+    assert first_error("E: oops\nerror: x: command failed with exit code 2: make\n") == \
+        "error: x: command failed with exit code 2: make"
+    assert first_error("no error line\n") == "no error line"

@@ -131,7 +131,7 @@ def test_no_override_is_no_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     settings = load(tmp_path, '[packages.tiny]\nname = "python3-tiny-x"\n', monkeypatch)
     assert settings.overrides("tiny") == Overrides() == settings.overrides("other")
     spec = make_spec()
-    assert "execute_after_dh_auto_install" not in render.render_files(spec)["rules"]
+    assert "rm -rf" not in render.render_files(spec)["rules"]
     assert "patches/series" not in render.render_files(spec)
 
 

@@ -307,7 +307,8 @@ def test_source_format_and_options() -> None:
                  if ln and not ln.startswith("#")]
     assert overrides == ["python-django source: source-is-missing",
                          "python-django source: source-contains-prebuilt-javascript-object",
-                         "python-django source: custom-compression-in-debian-rules"]
+                         "python-django source: custom-compression-in-debian-rules",
+                         "python-django source: binary-with-bad-dynamic-table"]
 
 
 # --- render_debian on a tree --------------------------------------------------------------------

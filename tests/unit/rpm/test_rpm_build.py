@@ -229,3 +229,32 @@ def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
                  f"{SITE}/other/"]:
         assert line in listed, (line, listed)
     assert f"{demo}/" not in listed
+
+
+@pytest.mark.process
+def test_files_removed_after_install_are_not_listed(tmp_path: Path) -> None:
+    """%install removes Windows executables and [packages.<name>] exclude globs after the
+    wheel is in: the RECORD still names them, %files must not (rpmbuild: File not found)."""
+    whl = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    info = "demo_pkg-1.0.dist-info"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("demo/__init__.py", "")
+        z.writestr("demo/t64.exe", b"MZ\x90\x00")
+        z.writestr("demo/locale/de/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(24))
+        z.writestr("lone.py", "")
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
+    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
+                  "--record", record, whl)
+    assert proc.returncode == 0, proc.stderr
+    for rel in ("demo/t64.exe", "lone.py"):
+        (root / SITE.lstrip("/") / rel).unlink()
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--record", record, "--output", files, "--", "*")
+    assert proc.returncode == 0, proc.stderr
+    listed = files.read_text().splitlines()
+    assert f"%lang(de) {SITE}/demo/locale/de/LC_MESSAGES/demo.mo" in listed
+    assert f"{SITE}/demo/__init__.py" in listed
+    assert [ln for ln in listed if "t64.exe" in ln or "lone" in ln] == [], listed
