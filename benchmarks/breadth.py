@@ -6,9 +6,10 @@ downloads (benchmarks/breadth-corpus.tsv), for every target.
                                   [--json] [--keep]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
--o OUT --json`, in a fresh REPACK_CACHE_DIR (cold: no sdist, apt package or build cached) into
-which the builder images' state is copied from the normal cache, so images are reused and not
-bootstrapped.  A build is timed from start to exit.  Then:
+-o OUT --json --config benchmarks/breadth-repack.toml` (the per-project overrides a team would
+write, each with its reason), in a fresh REPACK_CACHE_DIR (cold: no sdist, apt package or
+build cached) into which the builder images' state is copied from the normal cache, so images
+are reused and not bootstrapped.  A build is timed from start to exit.  Then:
 
 - lint clean: lintian --fail-on error on the .changes (Debian targets), rpmlint with
   templates/rpm/repack.rpmlintrc on each .rpm and .src.rpm (RPM targets), the host's linters,
@@ -61,6 +62,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "breadth-corpus.tsv"
+# The per-project overrides (`[packages.<name>]`) every build is given, each with its reason.
+OVERRIDES = Path(__file__).resolve().parent / "breadth-repack.toml"
 sys.path.insert(0, str(REPO))
 
 from repack import config
@@ -413,7 +416,7 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
     try:
         env = {**os.environ, "REPACK_CACHE_DIR": str(fresh_cache(source_cache, tmp))}
         argv = [sys.executable, "-m", "repack", "build", entry.name, "-t", target,
-                "-o", str(tmp / "out"), "--json"]
+                "-o", str(tmp / "out"), "--json", "--config", str(OVERRIDES)]
         if no_check and check_supported:
             argv.append("--no-check")
         if with_deps:

@@ -5,11 +5,15 @@ build files, and builds are grouped and summarised as the benchmark prints them.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from repack import config
+from repack.model import Relation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -17,6 +21,7 @@ from breadth import (
     CORPUS,
     KINDS,
     MIN_ENTRIES,
+    OVERRIDES,
     BenchError,
     Outcome,
     Sdist,
@@ -235,3 +240,21 @@ def test_a_failed_command_is_grouped_by_the_exception_it_printed() -> None:
     assert first_error("E: oops\nerror: x: command failed with exit code 2: make\n") == \
         "error: x: command failed with exit code 2: make"
     assert first_error("no error line\n") == "no error line"
+
+
+def test_the_benchmarks_overrides_are_a_valid_config(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """benchmarks/breadth-repack.toml, which every benchmark build is given, reads as a
+    repack config; each table is a project of the corpus and says why it is there."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    settings = config.load(OVERRIDES, environ={})
+    gitpython = settings.overrides("GitPython")
+    assert gitpython.depends == ((Relation(name="git", op=None, version=None),),)
+    assert gitpython.requires == ("git-core",)
+    names = {e.name.lower() for e in read_corpus(CORPUS)}
+    text = OVERRIDES.read_text()
+    tables = re.findall(r"^\[packages\.([^\]]+)\]", text, re.MULTILINE)
+    assert tables and set(tables) <= names
+    for name in tables:     # a comment line right above each table
+        above = text.split(f"[packages.{name}]", 1)[0].rstrip("\n").splitlines()[-1]
+        assert above.startswith("# ")
