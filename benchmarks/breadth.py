@@ -3,7 +3,7 @@
 downloads (benchmarks/breadth-corpus.tsv), for every target.
 
     python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--limit N] [--no-check]
-                                  [--json] [--keep]
+                                  [--json] [--keep] [--stop-after MINUTES]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
 -o OUT --json --config benchmarks/breadth-repack.toml` (the per-project overrides a team would
@@ -48,6 +48,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -607,6 +608,25 @@ def as_json(summaries: Sequence[TargetSummary], outcomes: Sequence[Outcome],
 
 # --- main --------------------------------------------------------------------------------
 
+class Stop:
+    """When to start no further build: after --stop-after minutes, or once SIGTERM came (the
+    build under way finishes, so no container is left behind; the table covers what ran)."""
+
+    def __init__(self, minutes: float | None) -> None:
+        self.deadline = None if minutes is None else time.monotonic() + 60 * minutes
+        self.why = ""
+
+    def term(self, signum: int, frame: object) -> None:
+        """The SIGTERM handler."""
+        self.why = "SIGTERM"
+        progress("SIGTERM: stopping after the build under way")
+
+    def now(self) -> bool:
+        if not self.why and self.deadline is not None and time.monotonic() >= self.deadline:
+            self.why = "--stop-after"
+        return bool(self.why)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-t", "--target", action="append", choices=TARGETS,
@@ -618,6 +638,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="skip the import check (imported: not checked)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--keep", action="store_true", help="keep each build's temp dir")
+    parser.add_argument("--stop-after", type=float, metavar="MINUTES",
+                        help="start no build after this many minutes; the table covers "
+                             "the builds done (SIGTERM does the same at once)")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
@@ -646,9 +669,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     subset = "" if len(chosen) == len(corpus) else \
         f" (subset: {len(chosen)} of the corpus's {len(corpus)} projects)"
     progress(f"{len(chosen)} projects x {', '.join(targets)}; images from {source_cache}")
+    stop = Stop(args.stop_after)
+    signal.signal(signal.SIGTERM, stop.term)
     outcomes: list[Outcome] = []
     for target in targets:
         for i, entry in enumerate(chosen, 1):
+            if stop.now():
+                break
             o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
                       check_supported=supported, keep=args.keep)
             outcomes.append(o)
@@ -658,6 +685,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state += " with --with-deps"
             progress(f"{target} {i}/{len(chosen)} {entry.name} ({entry.kind}): "
                      f"{o.seconds:.1f}s {state}")
+    asked = len(chosen) * len(targets)
+    if len(outcomes) < asked:
+        progress(f"stopped after {len(outcomes)} of {asked} builds ({stop.why})")
+        subset = (f" (stopped: {len(outcomes)} of {asked} builds, {len(chosen)} of the "
+                  f"corpus's {len(corpus)} projects asked)")
+        targets = list(dict.fromkeys(o.target for o in outcomes))
     summaries = [summarise(t, outcomes) for t in targets]
     if args.json:
         print(json.dumps(as_json(summaries, outcomes, subset), indent=2))

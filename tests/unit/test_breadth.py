@@ -25,6 +25,7 @@ from breadth import (
     BenchError,
     Outcome,
     Sdist,
+    Stop,
     as_json,
     cause,
     classify,
@@ -258,3 +259,12 @@ def test_the_benchmarks_overrides_are_a_valid_config(monkeypatch: pytest.MonkeyP
     for name in tables:     # a comment line right above each table
         above = text.split(f"[packages.{name}]", 1)[0].rstrip("\n").splitlines()[-1]
         assert above.startswith("# ")
+
+
+def test_stop_after_minutes_and_on_sigterm() -> None:
+    never, now, later = Stop(None), Stop(0), Stop(60)
+    assert not never.now() and never.why == ""
+    assert now.now() and now.why == "--stop-after"
+    assert not later.now()
+    later.term(15, None)             # main() makes it the SIGTERM handler
+    assert later.now() and later.why == "SIGTERM"
