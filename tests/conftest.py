@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _posixsubprocess
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -23,20 +24,44 @@ def local_index() -> Iterator[LocalIndex]:
         yield index
 
 
-@pytest.fixture(scope="module")
-def home() -> Iterator[Path]:
-    """A throw-away GnuPG home holding one repository signing key (repotools.new_key)."""
+@pytest.fixture(scope="session")
+def home_template() -> Iterator[Path]:
+    """The key of `home`, generated once per session (the suite's time budget)."""
     with gnupg_home() as h:
         new_key(h)
         yield h
 
 
-@pytest.fixture(scope="module")
-def rsa_home() -> Iterator[Path]:
-    """A GnuPG home with one RSA-4096 key (the default of `repack key generate`): what el9
-    publishing needs, since EL9's rpm cannot verify the ed25519 key of `home`."""
+@pytest.fixture(scope="session")
+def rsa_home_template() -> Iterator[Path]:
+    """The key of `rsa_home`, generated once per session: RSA-4096 takes seconds."""
     with gnupg_home() as h:
         new_key(h, algorithm="rsa4096")
+        yield h
+
+
+@contextmanager
+def copy_of(template: Path) -> Iterator[Path]:
+    """A GnuPG home of its own holding the template's keys (a copy of its files, not of its
+    agent's sockets): a module may add, rotate or retire keys without touching another's."""
+    with gnupg_home() as h:
+        shutil.copytree(template, h, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("S.*", "*.lock", ".#lk*"))
+        yield h
+
+
+@pytest.fixture(scope="module")
+def home(home_template: Path) -> Iterator[Path]:
+    """A throw-away GnuPG home holding one repository signing key (repotools.new_key)."""
+    with copy_of(home_template) as h:
+        yield h
+
+
+@pytest.fixture(scope="module")
+def rsa_home(rsa_home_template: Path) -> Iterator[Path]:
+    """A GnuPG home with one RSA-4096 key (the default of `repack key generate`): what el9
+    publishing needs, since EL9's rpm cannot verify the ed25519 key of `home`."""
+    with copy_of(rsa_home_template) as h:
         yield h
 
 

@@ -124,12 +124,13 @@ def dpkg_buildpackage(p: Prepared, c: Container, spec: DebSpec,
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
     """Write the generated debian/ directory to dest for review, without building."""
     image = images.image_for(target, "builder", ctx.settings.cache_dir)
-    with prepare(sdist, target, image, ctx) as p, p.deb.offline(p.build_depends) as c:
-        map_and_render(p, c, sdist, target, ctx)
+    with prepare(sdist, target, image, ctx) as p:
         out = dest / p.srcdir / "debian"
-        if out.exists():
+        if out.exists():            # refused before the build container starts
             raise ConfigError(f"{out} already exists; remove it or choose another -o")
-        shutil.copytree(p.deb.rendered / p.srcdir / "debian", out)
+        with p.deb.offline(p.build_depends) as c:
+            map_and_render(p, c, sdist, target, ctx)
+            shutil.copytree(p.deb.rendered / p.srcdir / "debian", out)
         return out
 
 

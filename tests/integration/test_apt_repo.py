@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, build_json, run_repack  # type: ignore[import-not-found]
+from conftest import (  # type: ignore[import-not-found]
+    README_MAINTAINER,
+    ROOT,
+    build_json,
+    run_repack,
+)
 from repotools import gnupg_home, make_deb  # type: ignore[import-not-found]
 
 from repack import keys
@@ -45,11 +50,11 @@ def home() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def django_out(tmp_path_factory: pytest.TempPathFactory, home: Path) -> dict[str, Any]:
-    """django 4.2 for debian-12, signed as built: a cache hit when test_debian ran first,
-    else a build."""
+    """django 4.2 for debian-12, signed as built: the session's one build of it (the
+    maintainer of conftest.README_MAINTAINER), a cache hit when the closure ran first."""
     out = tmp_path_factory.mktemp("out")
     result = build_json(["django==4.2", "-t", "debian-12", "-o", str(out), "--sign",
-                         "--gnupghome", str(home)])
+                         "--gnupghome", str(home)], env=README_MAINTAINER)
     return {"out": out, "result": result}
 
 

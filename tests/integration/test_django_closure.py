@@ -66,14 +66,27 @@ def test_every_rpm_and_srpm_rpmlint_clean(django_closure: dict[str, Any]) -> Non
 def test_deb_installs_with_apt_and_imports(django_closure: dict[str, Any],
                                            container_engine: Engine, base_image: Any,
                                            tmp_path: Path) -> None:
+    """A fresh install takes repack's django and Debian's asgiref and sqlparse, and imports;
+    then, on the same machine with Debian's own 3:3.2.25 installed instead (as a machine
+    that had it), a plain install upgrades it to repack's 4.2 (one container for both: the
+    suite's time budget; test_debian.py's upgrade test was merged here)."""
     repo = local_repo(paths(django_closure["result"], "debian-12", "deb"), tmp_path / "repo")
     script = f"""
 echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
 apt-get update -q
+apt-cache policy python3-django
 apt-get install -y -q --no-install-recommends python3-django
 dpkg-query -W -f='installed ${{Package}} ${{Version}}\\n' \\
     python3-django python3-asgiref python3-sqlparse
 python3 -c '{PROBE}'
+# Debian's own 3.2, as on a machine that already had it ...
+debian=$(apt-cache madison python3-django | awk '/deb.debian.org/ {{print $3; exit}}')
+apt-get install -y -q --no-install-recommends --allow-downgrades "python3-django=$debian"
+python3 -c 'import django; print("before", django.get_version())'
+# ... then a plain install/upgrade moves to repack's build
+apt-get install -y -q --no-install-recommends python3-django
+dpkg-query -W -f='upgraded ${{Version}}\\n' python3-django
+python3 -c 'import django; print("after", django.get_version())'
 """
     out = in_container(container_engine, base_image("debian-12"), script,
                        mounts=[Mount(source=repo, target="/repo", readonly=True)])
@@ -86,6 +99,10 @@ python3 -c '{PROBE}'
     assert "4.2" in lines
     assert "/usr/lib/python3/dist-packages/asgiref/__init__.py" in lines
     assert "/usr/lib/python3/dist-packages/sqlparse/__init__.py" in lines
+    # apt prefers repack's 4.2 over Debian's 3:3.2.25 and upgrades an installed 3.2 to it
+    assert "before 3.2" in out
+    assert "upgraded 3:4.2-0repack1~deb12" in out
+    assert "after 4.2" in out
 
 
 def test_rpms_install_with_dnf_and_import(django_closure: dict[str, Any],

@@ -100,14 +100,14 @@ def test_sigterm_stops_the_build_and_its_container(
 def test_wall_clock_limit_stops_the_build(sleeper: tuple[LocalIndex, str], tmp_path: Path,
                                           container_engine: engine.Engine) -> None:
     index, name = sleeper
-    (tmp_path / "repack.toml").write_text("[build]\ntimeout = 45\n")
+    (tmp_path / "repack.toml").write_text("[build]\ntimeout = 30\n")
     proc = run_repack(["build", "--no-check",
                        f"{name}==1.0", "-o", str(tmp_path / "out"), "--config",
                        str(tmp_path / "repack.toml")], env={"PIP_INDEX_URL": index.url})
     print(proc.stderr)
     assert proc.returncode == 8
     error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert error == [(f"error: {name}: the build container ran out of time (45 s): "
+    assert error == [(f"error: {name}: the build container ran out of time (30 s): "
                       "dpkg-buildpackage was stopped")]
     assert "raise [build] timeout" in proc.stderr
     assert not sleeping_containers(container_engine)

@@ -7,7 +7,8 @@
   throw-away self-signed certificate at the paths the example names);
 - "publish" and "serve": the signing and publishing walk-through as one shell script (a
   passphrase-protected RSA key, django 4.2 built and signed: a cache hit once test_debian or
-  test_apt_repo built it), /srv/repo being a temporary directory, then the serve and
+  test_apt_repo built it, as they name the maintainer this key gives, conftest.README_MAINTAINER),
+  /srv/repo being a temporary directory, then the serve and
   client-config lines against that repository (serve on a free port, not 8080).
 
 tests/unit/test_readme.py checks that every other block is run elsewhere or says why not.

@@ -27,6 +27,13 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signer]:
     stop_agent(s.gnupghome)
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Four unsigned rpms, built once: publish_yum signs copies in its stage, never these."""
+    work = tmp_path_factory.mktemp("build")
+    return [build_rpm(work, f"python3-m{i}", "1.0") for i in range(4)]
+
+
 def primary(repo: Path) -> bytes:
     return repodata.current_files(repo / "repodata")["primary"].read_bytes()
 
@@ -38,8 +45,8 @@ def listed(packed: bytes) -> list[str]:
     return names
 
 
-def test_splices_reuse_the_old_members(tmp_path: Path, signer: Signer) -> None:
-    built = [build_rpm(tmp_path / "build", f"python3-m{i}", "1.0") for i in range(4)]
+def test_splices_reuse_the_old_members(tmp_path: Path, signer: Signer,
+                                       built: list[Path]) -> None:
     stage = tmp_path / "stage"
     yum.publish_yum(stage, "el9", built[:1], signer)        # createrepo_c: one member
     repo = stage / "yum" / "el9"
@@ -75,9 +82,9 @@ def signer_key(signer: Signer, tmp: Path) -> Path:
 
 
 def test_past_max_members_they_are_packed_into_one(tmp_path: Path, signer: Signer,
+                                                   built: list[Path],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(repodata, "MAX_MEMBERS", 2)
-    built = [build_rpm(tmp_path / "build", f"python3-n{i}", "1.0") for i in range(4)]
     stage = tmp_path / "stage"
     for rpm in built:
         yum.publish_yum(stage, "el9", [rpm], signer)
