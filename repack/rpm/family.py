@@ -31,7 +31,13 @@ from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
 from repack.deb.build import APT_ENV, APT_OPTS, DebianBuild
-from repack.errors import CommandFailed, ConfigError, RepackError, ResolveError
+from repack.errors import (
+    CommandFailed,
+    ConfigError,
+    IntegrityError,
+    RepackError,
+    ResolveError,
+)
 from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
@@ -154,11 +160,11 @@ def attempt(sdist: Sdist, target: Target, ctx: Context, *,
 def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Target,
                      ctx: Context) -> Fallback | None:
     """The Fallback for a PEP 517 step (repack's scripts that call get_requires_for_build_wheel
-    or the metadata hook, or rpmbuild's %build: pip wheel)
-    that the archive's backend failed in a way a newer one may fix (buildreqs.backend_failure);
-    None when the failure is another step's or another kind, or the backend came from the
-    index already.  Under --lock the build tools are the lock's: the failure is raised with a
-    hint instead."""
+    or the metadata hook, or rpmbuild's %build: pip wheel) that the archive's backend failed
+    in a way a newer one may fix (buildreqs.backend_failure); None when the failure is
+    another step's or another kind, or the backend came from the index already.  Under
+    --lock the build tools are the lock's: without a newer backend pinned there, the first
+    failure is raised with a hint saying so."""
     argv = exc.argv              # the engine's: `podman exec <container> python3 -c ...`
     script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
     step: Literal["hook", "wheel"] | None = (
@@ -172,19 +178,17 @@ def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Targ
     if version is None:
         return None
     first = f"the archive's {backend} {version} failed ({why})"
-    if ctx.tool_pins is not None:
-        exc.hint = (f"{first}; with --lock the build tools are the lock file's, and it pins "
-                    f"no newer {backend}: no fallback to the index's")
-        return None
     req = next((r for r in frontend_requirements(p.first, target)
                 if canonicalize_name(r.name) == backend), Requirement(backend))
     raised = buildreqs.fallback_requirement(req, version)
-    try:
+    try:     # under --lock, only a newer backend the lock file pins for the project
         tool = next(t for t in steps.resolve_build_tools([raised], target, ctx,
                                                          project=p.build.project)
                     if t.name == backend)
-    except ResolveError as no_newer:
-        exc.hint = f"{first}; no fallback from the index: {no_newer}"
+    except (ResolveError, IntegrityError) as no_newer:
+        locked = ("with --lock the build tools are the lock file's, and " if ctx.tool_pins
+                  is not None else "")
+        exc.hint = f"{first}; {locked}no newer {backend} could be used: {no_newer}"
         return None
     return Fallback(requirement=raised, first=first,
                     announce=f"{p.build.project}: {first}; building again with {backend} "
