@@ -48,7 +48,7 @@ from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
 __all__ = ["Fallback", "archive_fallback", "attempt", "build", "lacking_build_requires",
-           "provided", "read_metadata", "render", "sign"]
+           "pep517_step", "provided", "read_metadata", "render", "sign"]
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -157,6 +157,18 @@ def attempt(sdist: Sdist, target: Target, ctx: Context, *,
     return entry
 
 
+def pep517_step(argv: Sequence[str], output: str) -> Literal["hook", "wheel"] | None:
+    """Which PEP 517 step a failed command was: "hook" for repack's scripts that call
+    get_requires_for_build_wheel or the metadata hook, "wheel" for rpmbuild failing in
+    %build (only %pyproject_wheel, `pip wheel`, is there); None for anything else (pip
+    installing the tools, %install, repack's checks).  `argv` is the engine's: `podman exec
+    <container> python3 -c SCRIPT ...`."""
+    script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
+    if script in (METADATA_SCRIPT, buildreqs.REQUIRES_SCRIPT):
+        return "hook"
+    return "wheel" if "rpmbuild" in argv and "(%build)" in output else None
+
+
 def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Target,
                      ctx: Context) -> Fallback | None:
     """The Fallback for a PEP 517 step (repack's scripts that call get_requires_for_build_wheel
@@ -165,11 +177,7 @@ def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Targ
     another step's or another kind, or the backend came from the index already.  Under
     --lock the build tools are the lock's: without a newer backend pinned there, the first
     failure is raised with a hint saying so."""
-    argv = exc.argv              # the engine's: `podman exec <container> python3 -c ...`
-    script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
-    step: Literal["hook", "wheel"] | None = (
-        "hook" if script in (METADATA_SCRIPT, buildreqs.REQUIRES_SCRIPT) else
-        "wheel" if "rpmbuild" in argv and "(%build)" in exc.output_tail else None)
+    step = pep517_step(exc.argv, exc.output_tail)
     why = step and buildreqs.backend_failure(exc.output_tail, step)
     backend = buildreqs.backend_project(p.first.build_backend or DEFAULT_BACKEND)
     if not why or backend in {t.name for t in p.build.tools}:     # the index's already

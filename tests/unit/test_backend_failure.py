@@ -8,7 +8,8 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from repack import buildreqs
-from repack.rpm.build import DEFAULT_BACKEND
+from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT
+from repack.rpm.family import pep517_step
 
 # rpmbuild's %build (pip 20.3 wheel --verbose) when setup.py needs a newer setuptools
 PIP_HOOK_TRACEBACK = """\
@@ -100,3 +101,18 @@ def test_the_fallback_is_above_the_archives_version_within_the_projects_range() 
     assert not raised.specifier.contains("70")
     plain = buildreqs.fallback_requirement(Requirement("setuptools"), Version("52.0"))
     assert str(plain) == "setuptools>52.0"
+
+
+ENGINE = ["/usr/bin/podman", "exec", "repack-0123"]
+
+
+def test_only_the_pep517_steps_of_an_rpm_build_are_the_backends() -> None:
+    assert pep517_step([*ENGINE, "python3", "-c", buildreqs.REQUIRES_SCRIPT, "/build/src/x"],
+                       "") == "hook"
+    assert pep517_step([*ENGINE, "python3", "-c", METADATA_SCRIPT, "/build/src/x"], "") == "hook"
+    assert pep517_step([*ENGINE, "rpmbuild", "-ba", "x.spec"], PIP_HOOK_TRACEBACK) == "wheel"
+    install_failed = "error: Bad exit status from /var/tmp/rpm-tmp.Ab12 (%install)\n"
+    assert pep517_step([*ENGINE, "rpmbuild", "-ba", "x.spec"], install_failed) is None
+    pip_install = buildreqs.pip_install_argv([], "/wheels")
+    assert pep517_step([*ENGINE, *pip_install], PIP_HOOK_TRACEBACK) is None
+    assert pep517_step([*ENGINE, "python3", "-c", buildreqs.CHECK_SCRIPT], "") is None
