@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -48,7 +48,9 @@ from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
 __all__ = ["Fallback", "archive_fallback", "attempt", "build", "lacking_build_requires",
-           "pep517_step", "provided", "read_metadata", "render", "sign"]
+           "pep517_step", "provided", "read_metadata", "render", "sign", "with_fallback"]
+
+_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -61,16 +63,27 @@ def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
 def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     """METADATA as the PEP 517 hook writes it, in the target's builder (the target's
     Python), offline, with the build tools it lacks installed from verified wheels, as the
-    build runs it.  The trust policy first: the hook runs upstream code."""
+    build runs it (and as it, again with the index's backend when the archive's fails).  The
+    trust policy first: the hook runs upstream code."""
     sdist = steps.accept(sdist, ctx)
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
-    with steps.work_dir(ctx, "deps-") as work:
-        p = unpack(sdist, image, ctx, work)
-        with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
-            install_tools(p, c, target, ctx)
-            raw, _ = p.build.pep517_metadata(c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND,
-                                             p.backend_path)
-    return raw
+
+    def hook(raised: Sequence[Requirement]) -> bytes | Fallback:
+        with steps.work_dir(ctx, "deps-") as work:
+            p = unpack(sdist, image, ctx, work)
+            with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+                try:
+                    install_tools(p, c, target, ctx, raised=raised)
+                    raw, _ = p.build.pep517_metadata(
+                        c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND, p.backend_path)
+                except CommandFailed as exc:
+                    fallback = None if raised else archive_fallback(exc, p, c, target, ctx)
+                    if fallback is None:
+                        raise
+                    return fallback
+        return raw
+
+    return with_fallback(hook)
 
 
 def lacking_build_requires(projects: Sequence[Project], target: Target,
@@ -97,17 +110,23 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
     that satisfies the project's requirement, through the path the backend floors take."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
-        outcome = attempt(sdist, target, ctx)
-        if isinstance(outcome, Path):
-            return outcome
-        log.info(outcome.announce)
-        try:
-            again = attempt(sdist, target, ctx, raised=(outcome.requirement,))
-        except RepackError as exc:
-            exc.hint = "; ".join(filter(None, (exc.hint, f"before, {outcome.first}")))
-            raise
-        assert isinstance(again, Path)     # a raised build never falls back again
-        return again
+        return with_fallback(lambda raised: attempt(sdist, target, ctx, raised=raised))
+
+
+def with_fallback(run: Callable[[Sequence[Requirement]], _T | Fallback]) -> _T:
+    """`run()`, and when it returns a Fallback (the archive's backend failed), once more
+    with the backend raised; that second run's error names the first failure."""
+    outcome = run(())
+    if not isinstance(outcome, Fallback):
+        return outcome
+    log.info(outcome.announce)
+    try:
+        again = run((outcome.requirement,))
+    except RepackError as exc:
+        exc.hint = "; ".join(filter(None, (exc.hint, f"before, {outcome.first}")))
+        raise
+    assert not isinstance(again, Fallback)      # a raised run never falls back again
+    return again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
