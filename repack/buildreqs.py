@@ -18,6 +18,7 @@ by a lock file (`ToolPin`): `repack build --lock` refuses any other wheel.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tomllib
 import zipfile
@@ -38,7 +39,7 @@ from packaging.utils import (
     canonicalize_name,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from repack import log
 from repack.container.engine import Container
@@ -59,19 +60,25 @@ from repack.trust.policy import Policy
 __all__ = [
     "BACKEND_EXTRAS",
     "BACKEND_FLOORS",
+    "BACKEND_PROJECTS",
     "BUILDER_GLIBC",
     "PIP_ENV",
+    "REQUIRES_SCRIPT",
     "BuildTool",
     "Floor",
     "ToolPin",
     "applicable",
+    "backend_failure",
     "backend_path",
+    "backend_project",
     "build_requirements",
     "builder_tags",
+    "fallback_requirement",
     "fetch_locked",
     "floored",
     "hook_answer",
     "hook_requires",
+    "installed_version",
     "pip_install_argv",
     "resolve_wheels",
     "unsatisfied",
@@ -130,6 +137,71 @@ BACKEND_EXTRAS: Mapping[NormalizedName, tuple[str, frozenset[NormalizedName]]] =
     canonicalize_name("setuptools"): ("core", frozenset(map(canonicalize_name, (
         "packaging", "wheel", "more-itertools", "tomli", "importlib-metadata")))),
 }
+
+
+# The project that provides each common build backend (PEP 517 `build-backend` object ->
+# its distribution); any other backend is taken to be the project its top module names.
+BACKEND_PROJECTS: Mapping[str, NormalizedName] = {
+    module: canonicalize_name(project) for module, project in (
+        ("setuptools.build_meta", "setuptools"), ("hatchling.build", "hatchling"),
+        ("flit_core.buildapi", "flit-core"), ("poetry.core.masonry.api", "poetry-core"),
+        ("pdm.backend", "pdm-backend"), ("pdm.pep517.api", "pdm-pep517"),
+        ("mesonpy", "meson-python"), ("scikit_build_core.build", "scikit-build-core"),
+        ("maturin", "maturin"), ("setuptools.build_meta:__legacy__", "setuptools"))}
+
+# A traceback's last line: `ExceptionType: message` (a dotted type is a module's class).
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
+_TRACEBACK = "Traceback (most recent call last):"
+# Failures a newer backend does not fix: the compiler's and the machine's, not the API's.
+_NOT_THE_BACKEND = frozenset({"CompileError", "LinkError", "CCompilerError",
+                              "DistutilsExecError", "MemoryError", "OSError",
+                              "PermissionError", "KeyboardInterrupt"})
+_COMPILER_FAILED = re.compile(r"fatal error:|error: command '[^']*' failed with exit")
+
+
+def backend_project(build_backend: str) -> NormalizedName:
+    """The distribution that provides a PEP 517 backend object (`module:object`)."""
+    module = build_backend.partition(":")[0]
+    return BACKEND_PROJECTS.get(build_backend) or BACKEND_PROJECTS.get(module) or \
+        canonicalize_name(module.split(".")[0])
+
+
+def backend_failure(output: str, step: Literal["hook", "wheel"]) -> str | None:
+    """Why a PEP 517 step failed, when it failed in a way a newer backend may fix: the
+    exception line of the last Python traceback in `output`, raised through the hook (a
+    "hook" step is repack's script that only loads and calls it; for the wheel, pip's hook
+    runner `_in_process` must be in the traceback: a crash of pip itself is not the
+    backend's).  None for what a newer backend does not change: no traceback (a compiler or a
+    command exits non-zero), a compile or link error, the machine's errors (OSError: a full
+    disk, memory), or a compiler's `fatal error:` (a missing C header).
+
+    An archive's old backend fails in setup.py or the hook with an AttributeError,
+    ImportError or TypeError when the project uses an API that came later; that is the
+    failure building again with the index's backend answers."""
+    if _COMPILER_FAILED.search(output):
+        return None
+    start = output.rfind(_TRACEBACK)
+    if start < 0:
+        return None
+    trace = output[start:].splitlines()
+    for i, line in enumerate(trace[1:], 1):
+        found = _EXCEPTION_LINE.match(line.strip())
+        if found is None:
+            continue
+        kind = found.group(1).rsplit(".", 1)[-1]
+        frames = "\n".join(trace[:i])
+        if kind in _NOT_THE_BACKEND or (step == "wheel" and "_in_process" not in frames):
+            return None
+        return line.strip()[:300]
+    return None
+
+
+def fallback_requirement(req: Requirement, archive: Version) -> Requirement:
+    """`req` raised above the archive's failed version, so that a verified wheel from the
+    index satisfies it (the newest one that does) and the archive's copy does not."""
+    raised = Requirement(str(req))
+    raised.specifier &= f">{archive}"
+    return raised
 
 
 def _floor_applies(floor: Floor, project: Project) -> bool:
@@ -512,6 +584,25 @@ def backend_path(tree: Path) -> list[str]:
         return []
     paths = data.get("build-system", {}).get("backend-path", [])
     return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+
+
+INSTALLED_SCRIPT = """\
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    print(version(sys.argv[1]))
+except PackageNotFoundError:
+    print("")
+"""
+
+
+def installed_version(c: Container, name: str, *, project: str) -> Version | None:
+    """The version of `name` the builder's Python imports (its archive's, or none)."""
+    out = c.exec(["python3", "-c", INSTALLED_SCRIPT, name], project=project).strip()
+    try:
+        return Version(out.splitlines()[-1]) if out else None
+    except InvalidVersion:
+        return None
 
 
 def unsatisfied(c: Container, reqs: Sequence[Requirement], *, project: str) -> list[str]:

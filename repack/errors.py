@@ -193,8 +193,10 @@ class PlanFailed(RepackError):
         self.exit_code = cause.exit_code if isinstance(cause, RepackError) else 1
         built = ", ".join(done) or "nothing"
         skipped = ", ".join(not_run) or "nothing"
+        own = cause.hint if isinstance(cause, RepackError) else None   # the failure's own
         super().__init__(f"{job} failed ({cause}); stopped: built and kept {built}; "
-                         f"not built {skipped}", hint=f"built packages are in {where}")
+                         f"not built {skipped}",
+                         hint="; ".join(filter(None, (own, f"built packages are in {where}"))))
 
 
 class SpliceUnsupported(Exception):

@@ -45,7 +45,7 @@ from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm.query import query
 from repack.rpm.render import render_spec, write_sources
 
-__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "TOML10_FRONTEND", "RpmBuild",
+__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "METADATA_SCRIPT", "TOML10_FRONTEND", "RpmBuild",
            "collect_artifacts", "helper_files"]
 
 MACRO_FILE = "macros.repack-python"

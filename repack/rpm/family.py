@@ -20,9 +20,10 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, TypeVar
 
 from packaging.requirements import Requirement
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
 from repack import buildcache, buildreqs, clibs, log, metadata, owned, steps
 from repack.buildreqs import backend_path
@@ -30,17 +31,26 @@ from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
 from repack.deb.build import APT_ENV, APT_OPTS, DebianBuild
-from repack.errors import CommandFailed, ConfigError
+from repack.errors import (
+    CommandFailed,
+    ConfigError,
+    IntegrityError,
+    RepackError,
+    ResolveError,
+)
 from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming
-from repack.rpm.build import DEFAULT_BACKEND, TOML10_FRONTEND, RpmBuild
+from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT, TOML10_FRONTEND, RpmBuild
 from repack.rpm.sign import sign_rpms
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
-__all__ = ["build", "lacking_build_requires", "provided", "read_metadata", "render", "sign"]
+__all__ = ["Fallback", "archive_fallback", "attempt", "build", "lacking_build_requires",
+           "pep517_step", "provided", "read_metadata", "render", "sign", "with_fallback"]
+
+_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -53,16 +63,27 @@ def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
 def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     """METADATA as the PEP 517 hook writes it, in the target's builder (the target's
     Python), offline, with the build tools it lacks installed from verified wheels, as the
-    build runs it.  The trust policy first: the hook runs upstream code."""
+    build runs it (and as it, again with the index's backend when the archive's fails).  The
+    trust policy first: the hook runs upstream code."""
     sdist = steps.accept(sdist, ctx)
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
-    with steps.work_dir(ctx, "deps-") as work:
-        p = unpack(sdist, image, ctx, work)
-        with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
-            install_tools(p, c, target, ctx)
-            raw, _ = p.build.pep517_metadata(c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND,
-                                             p.backend_path)
-    return raw
+
+    def hook(raised: Sequence[Requirement]) -> bytes | Fallback:
+        with steps.work_dir(ctx, "deps-") as work:
+            p = unpack(sdist, image, ctx, work)
+            with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+                try:
+                    install_tools(p, c, target, ctx, raised=raised)
+                    raw, _ = p.build.pep517_metadata(
+                        c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND, p.backend_path)
+                except CommandFailed as exc:
+                    fallback = None if raised else archive_fallback(exc, p, c, target, ctx)
+                    if fallback is None:
+                        raise
+                    return fallback
+        return raw
+
+    return with_fallback(hook)
 
 
 def lacking_build_requires(projects: Sequence[Project], target: Target,
@@ -81,34 +102,124 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
 def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
     """Build an accepted sdist into the build cache; returns its entry.  The cache is asked
     once the build-tool wheels are known: a build is reused only if it was made with exactly
-    those (never when ctx.fresh: `repack rebuild`)."""
+    those (never when ctx.fresh: `repack rebuild`).
+
+    When the archive's backend failed a PEP 517 step in a way a newer one may fix
+    (`buildreqs.backend_failure`), the sdist is built once more, in a new container, with
+    the backend raised above the archive's version: the newest verified wheel from the index
+    that satisfies the project's requirement, through the path the backend floors take."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id} (builder {target.builder})"):
-        image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        chosen = ctx.settings.package_names().get(sdist.release.name)
-        naming.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
-        with steps.work_dir(ctx, "build-") as work:
-            p = unpack(sdist, image, ctx, work)     # refuses Rust and CUDA before the image
-            images.ensure(ctx.engine, image)
-            dev = StandInDev.prepare(p, image, target, ctx, work)
-            with ctx.engine.container(image.tag, mounts=[*p.build.mounts, *dev.mounts],
-                                      network=False) as c:
-                dev.install(c)
-                tools = install_tools(p, c, target, ctx)
+        return with_fallback(lambda raised: attempt(sdist, target, ctx, raised=raised))
+
+
+def with_fallback(run: Callable[[Sequence[Requirement]], _T | Fallback]) -> _T:
+    """`run()`, and when it returns a Fallback (the archive's backend failed), once more
+    with the backend raised; that second run's error names the first failure."""
+    outcome = run(())
+    if not isinstance(outcome, Fallback):
+        return outcome
+    log.info(outcome.announce)
+    try:
+        again = run((outcome.requirement,))
+    except RepackError as exc:
+        exc.hint = "; ".join(filter(None, (exc.hint, f"before, {outcome.first}")))
+        raise
+    assert not isinstance(again, Fallback)      # a raised run never falls back again
+    return again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fallback:
+    """A first build the archive's backend failed, to be built again with `requirement`."""
+
+    requirement: Requirement
+    announce: str                # the line printed
+    first: str                   # what failed, for the second build's error
+
+
+def attempt(sdist: Sdist, target: Target, ctx: Context, *,
+            raised: Sequence[Requirement] = ()) -> Path | Fallback:
+    """One build in its own work directory and container: the cache entry, or the
+    Fallback when the archive's backend failed (only when nothing was `raised` yet)."""
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
+    chosen = ctx.settings.package_names().get(sdist.release.name)
+    naming.rpm_name(sdist.release.name, target, chosen=chosen)  # refused before building
+    with steps.work_dir(ctx, "build-") as work:
+        p = unpack(sdist, image, ctx, work)     # refuses Rust and CUDA before the image
+        images.ensure(ctx.engine, image)
+        dev = StandInDev.prepare(p, image, target, ctx, work)
+        with ctx.engine.container(image.tag, mounts=[*p.build.mounts, *dev.mounts],
+                                  network=False) as c:
+            dev.install(c)
+            try:
+                tools = install_tools(p, c, target, ctx, raised=raised)
                 entry = buildcache.cache_entry(
                     sdist, target, image, ctx.settings, tools=tools,
-                    inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}" for t in tools),
+                    inputs={"tools": sorted(f"{t.file.path.name} {t.file.sha256}"
+                                            for t in tools),
                             **({"apt": dev.inputs()} if dev.packages else {})})
                 if buildcache.reusable(entry, ctx):
                     return entry
                 spec = rpmbuild(p, c, sdist, target, ctx, tools=tools, chosen=chosen,
                                 devel=dev.build_requires)
-            artifacts = p.build.collect(spec)
-            owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
-                                  engine=ctx.engine,
-                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
-            buildcache.store(artifacts, dev.warnings, p.build.log_file, entry)
-        return entry
+            except CommandFailed as exc:
+                fallback = None if raised else archive_fallback(exc, p, c, target, ctx)
+                if fallback is None:
+                    raise
+                return fallback
+        artifacts = p.build.collect(spec)
+        owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
+                              engine=ctx.engine,
+                              allowed=ctx.settings.allowed_paths(sdist.release.name))
+        buildcache.store(artifacts, dev.warnings, p.build.log_file, entry)
+    return entry
+
+
+def pep517_step(argv: Sequence[str], output: str) -> Literal["hook", "wheel"] | None:
+    """Which PEP 517 step a failed command was: "hook" for repack's scripts that call
+    get_requires_for_build_wheel or the metadata hook, "wheel" for rpmbuild failing in
+    %build (only %pyproject_wheel, `pip wheel`, is there); None for anything else (pip
+    installing the tools, %install, repack's checks).  `argv` is the engine's: `podman exec
+    <container> python3 -c SCRIPT ...`."""
+    script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
+    if script in (METADATA_SCRIPT, buildreqs.REQUIRES_SCRIPT):
+        return "hook"
+    return "wheel" if "rpmbuild" in argv and "(%build)" in output else None
+
+
+def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Target,
+                     ctx: Context) -> Fallback | None:
+    """The Fallback for a PEP 517 step (repack's scripts that call get_requires_for_build_wheel
+    or the metadata hook, or rpmbuild's %build: pip wheel) that the archive's backend failed
+    in a way a newer one may fix (buildreqs.backend_failure); None when the failure is
+    another step's or another kind, or the backend came from the index already.  Under
+    --lock the build tools are the lock's: without a newer backend pinned there, the first
+    failure is raised with a hint saying so."""
+    step = pep517_step(exc.argv, exc.output_tail)
+    why = step and buildreqs.backend_failure(exc.output_tail, step)
+    backend = buildreqs.backend_project(p.first.build_backend or DEFAULT_BACKEND)
+    if not why or backend in {t.name for t in p.build.tools}:     # the index's already
+        return None
+    version = buildreqs.installed_version(c, backend, project=p.build.project)
+    if version is None:
+        return None
+    first = f"the archive's {backend} {version} failed ({why})"
+    req = next((r for r in frontend_requirements(p.first, target)
+                if canonicalize_name(r.name) == backend), Requirement(backend))
+    raised = buildreqs.fallback_requirement(req, version)
+    try:     # under --lock, only a newer backend the lock file pins for the project
+        tool = next(t for t in steps.resolve_build_tools([raised], target, ctx,
+                                                         project=p.build.project)
+                    if t.name == backend)
+    except (ResolveError, IntegrityError) as no_newer:
+        locked = ("with --lock the build tools are the lock file's, and " if ctx.tool_pins
+                  is not None else "")
+        exc.hint = f"{first}; {locked}no newer {backend} could be used: {no_newer}"
+        return None
+    return Fallback(requirement=raised, first=first,
+                    announce=f"{p.build.project}: {first}; building again with {backend} "
+                             f"{tool.version} from the index")
 
 
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
@@ -212,23 +323,24 @@ class StandInDev:
         return self.apt.inputs()["apt"] if self.apt is not None else []
 
 
-def build_tools(p: Unpacked, c: Container, target: Target,
-                ctx: Context) -> tuple[list[str], list[buildreqs.BuildTool]]:
+def build_tools(p: Unpacked, c: Container, target: Target, ctx: Context,
+                raised: Sequence[Requirement] = ()) -> tuple[list[str], list[buildreqs.BuildTool]]:
     """What the builder lacks of the build requirements (PEP 508 texts), and those as
     verified wheels accepted by the trust policy (resolved on the host)."""
-    missing = p.build.missing_build_requires(c, frontend_requirements(p.first, target))
+    missing = p.build.missing_build_requires(c, frontend_requirements(p.first, target, raised))
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
 
 
-def install_tools(p: Unpacked, c: Container, target: Target,
-                  ctx: Context) -> list[buildreqs.BuildTool]:
+def install_tools(p: Unpacked, c: Container, target: Target, ctx: Context, *,
+                  raised: Sequence[Requirement] = ()) -> list[buildreqs.BuildTool]:
     """Install what the builder lacks, as a PEP 517 frontend would: the static build
     requirements first, then what the backend's get_requires_for_build_wheel asks for with
     those installed (Cython for yarl), each as verified wheels resolved on the host; returns
-    them all (the build cache key and the provenance name each)."""
-    _, tools = build_tools(p, c, target, ctx)
+    them all (the build cache key and the provenance name each).  `raised`: requirements
+    that replace the project's of the same name (a failed archive backend's fallback)."""
+    _, tools = build_tools(p, c, target, ctx, raised)
     p.build.install_build_tools(c, tools)
     asked = buildreqs.applicable(p.build.dynamic_requires(
         c, p.srcdir, p.first.build_backend or DEFAULT_BACKEND, p.backend_path), target)
@@ -243,12 +355,16 @@ def install_tools(p: Unpacked, c: Container, target: Target,
     return [*tools, *more]
 
 
-def frontend_requirements(project: Project, target: Target) -> list[Requirement]:
+def frontend_requirements(project: Project, target: Target,
+                          raised: Sequence[Requirement] = ()) -> list[Requirement]:
     """What the builder must satisfy to build `project`: its build requirements (backends
-    at their known-good minimums) and what %pyproject_wheel's pip needs itself to read its
-    pyproject.toml."""
+    at their known-good minimums, or `raised` in their place) and what %pyproject_wheel's
+    pip needs itself to read its pyproject.toml."""
     frontend = TOML10_FRONTEND if project.toml10 else ()
-    return [*buildreqs.build_requirements(project, target), *frontend]
+    names = {canonicalize_name(r.name) for r in raised}
+    own = [r for r in buildreqs.build_requirements(project, target)
+           if canonicalize_name(r.name) not in names]
+    return [*own, *raised, *frontend]
 
 
 def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,

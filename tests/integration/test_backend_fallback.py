@@ -1,0 +1,87 @@
+"""When the archive's backend fails a PEP 517 step, the build runs again with the index's
+(issue 11): el9's builder (Debian 11) has setuptools 52, which lacks
+`setuptools.errors.CCompilerError` (coverage's setup.py imports it, and asks for plain
+`setuptools`, so no floor applies).  The LocalIndex serves the sdist and real setuptools
+wheels (with what its `core` extra needs beside an older installed copy) for Python 3.9."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
+from sdists import make_sdist
+from test_backend_floors import download, serve  # type: ignore[import-not-found]
+
+pytestmark = [pytest.mark.integration, pytest.mark.network]
+
+PYPROJECT = b"""\
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+"""
+SETUP_PY = """\
+from setuptools import setup
+from setuptools.errors import {name}
+
+setup(name="newapi-app", version="1.0", packages=["newapi_app"],
+      description="needs a newer setuptools than its requirement says", license="MIT")
+"""
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return download(tmp_path_factory.mktemp("wheels"), "3.9", "setuptools", "packaging",
+                    "wheel", "more-itertools", "tomli", "importlib-metadata")
+
+
+def build(tmp_path: Path, wheels: list[Path], imported: str,
+          ) -> subprocess.CompletedProcess[str]:
+    """Build newapi-app 1.0, whose setup.py imports `imported` from setuptools.errors."""
+    sdist = make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
+                       {"pyproject.toml": PYPROJECT,
+                        "setup.py": SETUP_PY.format(name=imported).encode(),
+                        "newapi_app/__init__.py": b'"""A tiny test package."""\n',
+                        "NONCE": str(time.time_ns()).encode()})
+    with LocalIndex() as index:
+        index.add("newapi-app", sdist.name, sdist.read_bytes())
+        serve(index, wheels)
+        return run_repack(["build", "--no-check", "newapi-app==1.0", "-t", "el9",
+                           "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
+
+
+def index_setuptools(wheels: list[Path]) -> str:
+    (setuptools,) = (w for w in wheels if w.name.startswith("setuptools-"))
+    return setuptools.name.split("-")[1]
+
+
+def test_the_archives_setuptools_fails_and_the_indexs_builds(tmp_path: Path,
+                                                             wheels: list[Path]) -> None:
+    proc = build(tmp_path, wheels, "CCompilerError")      # setuptools >= 59
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    version = index_setuptools(wheels)
+    line = next(ln.strip() for ln in proc.stderr.splitlines() if "the archive's setupt" in ln)
+    assert line.startswith("newapi-app: the archive's setuptools 52.0"), line
+    assert "CCompilerError" in line and f"building again with setuptools {version} from the " \
+        "index" in line, line
+    (rpm,) = (tmp_path / "out" / "el9").glob("*.noarch.rpm")
+    files = subprocess.run(["rpm", "-qlp", rpm], capture_output=True, text=True,
+                           check=True).stdout
+    assert "/usr/lib/python3.9/site-packages/newapi_app/__init__.py" in files
+    explained = run_repack(["explain", str(rpm)])
+    assert f"setuptools {version}" in explained.stdout + explained.stderr, explained
+
+
+def test_when_the_index_backend_fails_too_its_error_names_the_first(tmp_path: Path,
+                                                                     wheels: list[Path]) -> None:
+    proc = build(tmp_path, wheels, "NoSuchError")       # in no setuptools at all
+    assert proc.returncode != 0
+    assert f"building again with setuptools {index_setuptools(wheels)}" in proc.stderr
+    error = next(ln for ln in proc.stderr.splitlines() if ln.startswith("error: "))
+    assert error.startswith("error: newapi-app: command failed"), error
+    hint = next(ln for ln in proc.stderr.splitlines() if ln.startswith("hint: "))
+    assert "before, the archive's setuptools 52.0" in hint and "NoSuchError" in hint, hint
+    assert not (tmp_path / "out" / "el9").exists() or not any((tmp_path / "out" / "el9").iterdir())

@@ -1,0 +1,118 @@
+"""Which failures of a PEP 517 step send a build back to the index for a newer backend
+(issue 11: the archive's packages where they satisfy the requirement AND build)."""
+
+from __future__ import annotations
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from repack import buildreqs
+from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT
+from repack.rpm.family import pep517_step
+
+# rpmbuild's %build (pip 20.3 wheel --verbose) when setup.py needs a newer setuptools
+PIP_HOOK_TRACEBACK = """\
+  Running command /usr/bin/python3 /tmp/_in_process.py build_wheel /tmp/tmpx
+  Traceback (most recent call last):
+    File "/usr/lib/python3/dist-packages/pip/_vendor/pep517/_in_process.py", line 280, in <module>
+      main()
+    File "/usr/lib/python3/dist-packages/pip/_vendor/pep517/_in_process.py", line 263, in main
+      json_out['return_val'] = hook(**hook_input['kwargs'])
+    File "/usr/lib/python3/dist-packages/setuptools/build_meta.py", line 145, in run_setup
+      exec(compile(code, __file__, 'exec'), locals())
+    File "setup.py", line 2, in <module>
+      from setuptools.errors import CCompilerError
+  ImportError: cannot import name 'CCompilerError' from 'setuptools.errors' (/usr/lib/py)
+  ERROR: Failed building wheel for newapi-app
+ERROR: Failed to build one or more wheels
+error: Bad exit status from /var/tmp/rpm-tmp.Ab12 (%build)
+"""
+COMPILE_FAILED = """\
+  foo.c:1:10: fatal error: zlib.h: No such file or directory
+  compilation terminated.
+  error: command '/usr/bin/x86_64-linux-gnu-gcc' failed with exit code 1
+  ERROR: Failed building wheel for native-app
+error: Bad exit status from /var/tmp/rpm-tmp.Ab12 (%build)
+"""
+# pip itself crashing (no hook runner in the traceback): not the backend's failure
+PIP_CRASH = """\
+Traceback (most recent call last):
+  File "/usr/lib/python3/dist-packages/pip/_internal/cli/base_command.py", line 224, in _main
+    status = self.run(options, args)
+  File "/usr/lib/python3/dist-packages/pip/_vendor/toml/decoder.py", line 511, in loads
+    raise TomlDecodeError("Not a homogeneous array", original, pos)
+pip._vendor.toml.decoder.TomlDecodeError: Not a homogeneous array (line 6 column 1 char 96)
+"""
+METADATA_HOOK = """\
+Traceback (most recent call last):
+  File "<string>", line 11, in <module>
+  File "/usr/lib/python3/dist-packages/hatchling/build.py", line 60, in prepare_metadata
+AttributeError: module 'hatchling.metadata' has no attribute 'spdx'
+"""
+
+
+def test_an_api_error_through_the_hook_runner_qualifies() -> None:
+    why = buildreqs.backend_failure(PIP_HOOK_TRACEBACK, "wheel")
+    assert why == ("ImportError: cannot import name 'CCompilerError' from 'setuptools.errors' "
+                   "(/usr/lib/py)")
+
+
+def test_repacks_own_hook_scripts_qualify_without_pip() -> None:
+    assert buildreqs.backend_failure(METADATA_HOOK, "hook") == (
+        "AttributeError: module 'hatchling.metadata' has no attribute 'spdx'")
+    assert buildreqs.backend_failure(METADATA_HOOK, "wheel") is None     # no hook runner
+
+
+@pytest.mark.parametrize("output", [
+    COMPILE_FAILED,                                       # a C header missing
+    PIP_CRASH,                                            # the frontend, not the backend
+    "error: Bad exit status from /var/tmp/rpm-tmp.Ab12 (%build)\n",   # no traceback
+    PIP_HOOK_TRACEBACK.replace("ImportError: cannot import name",
+                               "OSError: [Errno 28] No space left on device"),
+    PIP_HOOK_TRACEBACK.replace("ImportError: cannot import name",
+                               "distutils.errors.CompileError: command failed"),
+    "Traceback (most recent call last):\n" + COMPILE_FAILED,
+])
+def test_what_a_newer_backend_does_not_fix_does_not_qualify(output: str) -> None:
+    assert buildreqs.backend_failure(output, "wheel") is None
+    assert output is PIP_CRASH or buildreqs.backend_failure(output, "hook") is None
+
+
+def test_the_last_traceback_is_the_one_that_counts() -> None:
+    earlier = "Traceback (most recent call last):\nValueError: a warning handled earlier\n"
+    assert buildreqs.backend_failure(earlier + PIP_HOOK_TRACEBACK, "wheel", ).startswith(
+        "ImportError: cannot import name 'CCompilerError'")
+
+
+def test_a_backend_object_names_its_project() -> None:
+    assert buildreqs.backend_project("setuptools.build_meta") == "setuptools"
+    assert buildreqs.backend_project(DEFAULT_BACKEND) == "setuptools"
+    assert buildreqs.backend_project("flit_core.buildapi") == "flit-core"
+    assert buildreqs.backend_project("poetry.core.masonry.api") == "poetry-core"
+    assert buildreqs.backend_project("pdm.backend") == "pdm-backend"
+    assert buildreqs.backend_project("hatchling.build") == "hatchling"
+    assert buildreqs.backend_project("whey") == "whey"
+
+
+def test_the_fallback_is_above_the_archives_version_within_the_projects_range() -> None:
+    raised = buildreqs.fallback_requirement(Requirement("setuptools<70"), Version("52.0"))
+    assert raised.specifier.contains("69.5") and not raised.specifier.contains("52.0")
+    assert not raised.specifier.contains("70")
+    plain = buildreqs.fallback_requirement(Requirement("setuptools"), Version("52.0"))
+    assert str(plain) == "setuptools>52.0"
+
+
+ENGINE = ["/usr/bin/podman", "exec", "repack-0123"]
+
+
+def test_only_the_pep517_steps_of_an_rpm_build_are_the_backends() -> None:
+    assert pep517_step([*ENGINE, "python3", "-c", buildreqs.REQUIRES_SCRIPT, "/build/src/x"],
+                       "") == "hook"
+    assert pep517_step([*ENGINE, "python3", "-c", METADATA_SCRIPT, "/build/src/x"], "") == "hook"
+    assert pep517_step([*ENGINE, "rpmbuild", "-ba", "x.spec"], PIP_HOOK_TRACEBACK) == "wheel"
+    install_failed = "error: Bad exit status from /var/tmp/rpm-tmp.Ab12 (%install)\n"
+    assert pep517_step([*ENGINE, "rpmbuild", "-ba", "x.spec"], install_failed) is None
+    pip_install = buildreqs.pip_install_argv([], "/wheels")
+    assert pep517_step([*ENGINE, *pip_install], PIP_HOOK_TRACEBACK) is None
+    assert pep517_step([*ENGINE, "python3", "-c", buildreqs.CHECK_SCRIPT], "") is None
