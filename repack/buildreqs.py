@@ -125,6 +125,11 @@ BACKEND_FLOORS: tuple[Floor, ...] = (
           when="license-expression",
           why="a PEP 639 `license = \"MIT\"` string in [project] is an error before "
               "setuptools 77, even where the project requires plain `setuptools`"),
+    Floor(backend=canonicalize_name("flit-core"), minimum=Version("3.12"),
+          when="license-expression",
+          why="flit_core reads a PEP 639 license string from 3.11 and AND/OR expressions "
+              "from 3.12; Debian 12's 3.8 stops with \"license field should be <class "
+              "'dict'>, not <class 'str'>\" (threadpoolctl, matplotlib-inline)"),
 )
 
 # Dependencies a backend needs beside it when it comes as a wheel.  setuptools (>= 71)

@@ -57,6 +57,12 @@ def test_setuptools_is_raised_only_for_a_license_expression() -> None:
         "setuptools==68.0"]
 
 
+def test_flit_core_is_raised_only_for_a_license_expression() -> None:
+    reqs = [Requirement("flit_core>=3.2,<4")]
+    assert texts(buildreqs.floored(reqs, LEGACY)) == ["flit_core<4,>=3.2"]
+    assert texts(buildreqs.floored(reqs, PEP639)) == ["flit_core<4,>=3.12,>=3.2"]
+
+
 def test_debian_fetches_a_backend_below_its_floor() -> None:
     # bookworm's setuptools 66 satisfies `setuptools` but not a PEP 639 project
     legacy = dataclasses.replace(LEGACY, build_requires=(Requirement("setuptools"),))
