@@ -129,6 +129,24 @@ def helper(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
                           text=True, check=False)
 
 
+def _installed_wheel(tmp_path: Path, members: dict[str, str | bytes]) -> tuple[Path, Path]:
+    """A demo-pkg 1.0 wheel of `members`, installed by the spec's pyproject_install.py:
+    (the buildroot, the RECORD list it wrote)."""
+    whl = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    info = "demo_pkg-1.0.dist-info"
+    with zipfile.ZipFile(whl, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    root, record = tmp_path / "root", tmp_path / "record"
+    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
+                  "--record", record, whl)
+    assert proc.returncode == 0, proc.stderr
+    return root, record
+
+
 @pytest.mark.process
 def test_install_and_save_files_use_the_target_layout(tmp_path: Path) -> None:
     root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
@@ -199,22 +217,14 @@ def test_macros_give_the_target_paths() -> None:
 def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
     """A module with gettext catalogs is listed file by file, each .mo %lang(<code>) as
     Fedora's %find_lang marks them (rpmlint: file-not-in-%lang); the rest as before."""
-    whl = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
-    info = "demo_pkg-1.0.dist-info"
-    with zipfile.ZipFile(whl, "w") as z:
-        z.writestr("demo/__init__.py", "")
-        z.writestr("demo/sub/mod.py", "X = 1\n")
-        z.writestr("demo/locale/de/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(24))
-        z.writestr("demo/locale/de/LC_MESSAGES/demo.po", "msgid \"\"\n")
-        z.writestr("demo/locale/pt_BR/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(20))
-        z.writestr("other/__init__.py", "")
-        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
-        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
-    root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
-    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
-                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
-                  "--record", record, whl)
-    assert proc.returncode == 0, proc.stderr
+    root, record = _installed_wheel(tmp_path, {
+        "demo/__init__.py": "",
+        "demo/sub/mod.py": "X = 1\n",
+        "demo/locale/de/LC_MESSAGES/demo.mo": b"\xde\x12\x04\x95" + bytes(24),
+        "demo/locale/de/LC_MESSAGES/demo.po": "msgid \"\"\n",
+        "demo/locale/pt_BR/LC_MESSAGES/demo.mo": b"\xde\x12\x04\x95" + bytes(20),
+        "other/__init__.py": ""})
+    files = tmp_path / "files"
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
                   "--bindir", "/usr/bin", "--record", record, "--output", files, "--", "*")
     assert proc.returncode == 0, proc.stderr
@@ -235,20 +245,12 @@ def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
 def test_files_removed_after_install_are_not_listed(tmp_path: Path) -> None:
     """%install removes Windows executables and [packages.<name>] exclude globs after the
     wheel is in: the RECORD still names them, %files must not (rpmbuild: File not found)."""
-    whl = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
-    info = "demo_pkg-1.0.dist-info"
-    with zipfile.ZipFile(whl, "w") as z:
-        z.writestr("demo/__init__.py", "")
-        z.writestr("demo/t64.exe", b"MZ\x90\x00")
-        z.writestr("demo/locale/de/LC_MESSAGES/demo.mo", b"\xde\x12\x04\x95" + bytes(24))
-        z.writestr("lone.py", "")
-        z.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
-        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
-    root, record, files = tmp_path / "root", tmp_path / "record", tmp_path / "files"
-    proc = helper("pyproject_install.py", "--buildroot", root, "--sitelib", SITE,
-                  "--bindir", "/usr/bin", "--shebang", "/usr/bin/python3 -s",
-                  "--record", record, whl)
-    assert proc.returncode == 0, proc.stderr
+    root, record = _installed_wheel(tmp_path, {
+        "demo/__init__.py": "",
+        "demo/t64.exe": b"MZ\x90\x00",
+        "demo/locale/de/LC_MESSAGES/demo.mo": b"\xde\x12\x04\x95" + bytes(24),
+        "lone.py": ""})
+    files = tmp_path / "files"
     for rel in ("demo/t64.exe", "lone.py"):
         (root / SITE.lstrip("/") / rel).unlink()
     proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
