@@ -54,6 +54,7 @@ from repack.resolve import (
     project_page,
     release_from_file,
 )
+from repack.textsafe import one_line
 from repack.trust.accept import AcceptKey, accept
 from repack.trust.policy import Policy
 
@@ -197,7 +198,7 @@ def backend_failure(output: str, step: Literal["hook", "wheel"]) -> str | None:
         frames = "\n".join(trace[:i])
         if kind in _NOT_THE_BACKEND or (step == "wheel" and "_in_process" not in frames):
             return None
-        return line.strip()[:300]
+        return one_line(line)[:300]     # upstream's text, printed and put in a hint
     return None
 
 

@@ -116,3 +116,12 @@ def test_only_the_pep517_steps_of_an_rpm_build_are_the_backends() -> None:
     pip_install = buildreqs.pip_install_argv([], "/wheels")
     assert pep517_step([*ENGINE, *pip_install], PIP_HOOK_TRACEBACK) is None
     assert pep517_step([*ENGINE, "python3", "-c", buildreqs.CHECK_SCRIPT], "") is None
+
+
+def test_the_exception_line_is_one_clean_line() -> None:
+    """It is printed and put in a hint: upstream's escape sequences (a cursor moved up to
+    overwrite a line) do not reach the terminal."""
+    forged = ("Traceback (most recent call last):\n  File \"x\"\n"
+              "AttributeError: no\x1b[1A\x1b[2Kok\n")
+    why = buildreqs.backend_failure(forged, "hook")
+    assert why is not None and "\x1b" not in why and why.startswith("AttributeError: no")
