@@ -35,8 +35,10 @@ build seconds, and the goals as met or MISSED:
 Kinds `rust`, `cuda`, `no-sdist` are "cannot map" (repack builds no Rust toolchain, CUDA or
 wheel-only project), and a project the index does not carry (exit 3, "not found") is "not on
 the index": both are counted apart, not as failures of a goal; so is a pure project whose
-releases all exclude the target's Python (exit 7, "requires Python").  Goals judged on a
-subset (--only, --limit) say so.  Progress goes to stderr, the table (or --json) to stdout.
+releases all exclude the target's Python (exit 7, "requires Python").  A project with only
+pre-releases is built again as the pin repack's hint names (exit 3, `NAME==VERSION`), and one
+whose packages do not install alone again with --with-deps, as a user would; the goals say how
+many needed either.  Goals judged on a subset (--only, --limit) say so.  Progress goes to stderr, the table (or --json) to stdout.
 Exit status: 0 when everything ran, 1 when a goal was MISSED, 2 when it could not run.
 """
 
@@ -66,6 +68,8 @@ CORPUS = Path(__file__).resolve().parent / "breadth-corpus.tsv"
 # The per-project overrides (`[packages.<name>]`) every build is given, each with its reason.
 OVERRIDES = Path(__file__).resolve().parent / "breadth-repack.toml"
 sys.path.insert(0, str(REPO))
+
+from packaging.version import InvalidVersion, Version
 
 from repack import config
 from repack import targets as target_files
@@ -282,6 +286,8 @@ class Outcome:
     bootstrapped: bool = False       # the build bootstrapped an image: not a cold figure
     with_deps: bool = False          # built again with --with-deps (needs_deps said so)
     alone_error: str = ""            # with_deps: the error of the build alone
+    hint: str = ""                   # the "hint:" line, when it failed
+    pinned: str = ""                 # built as NAME==VERSION: only pre-releases exist
 
     @property
     def built(self) -> bool:
@@ -400,23 +406,47 @@ def fresh_cache(source: Path, tmp: Path) -> Path:
 
 def build(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
           check_supported: bool, keep: bool) -> Outcome:
-    """One project built alone, and again with --with-deps when needs_deps says so."""
-    first = build_once(entry, target, source_cache=source_cache, no_check=no_check,
-                       check_supported=check_supported, keep=keep)
+    """One project built alone, again as the pre-release repack's hint names when it has no
+    final release, and again with --with-deps when needs_deps says so: what a user does
+    after reading the error."""
+    opts = {"source_cache": source_cache, "no_check": no_check,
+            "check_supported": check_supported, "keep": keep}
+    first = build_once(entry, target, **opts)
+    pin = prerelease_pin(first.exit_code, first.hint, entry.name)
+    if pin:
+        progress(f"{target} {entry.name}: only pre-releases; building {pin}")
+        first = build_once(entry, target, spec=pin, **opts)
     if not needs_deps(first.exit_code, first.error):
         return first
     progress(f"{target} {entry.name}: {cause(first)}; building again with --with-deps")
-    again = build_once(entry, target, source_cache=source_cache, no_check=no_check,
-                       check_supported=check_supported, keep=keep, with_deps=True)
+    again = build_once(entry, target, spec=first.pinned or None, with_deps=True, **opts)
     return Outcome(**{**asdict(again), "with_deps": True, "alone_error": first.error})
 
 
+_PRE_HINT = re.compile(r"hint: ask for a pre-release explicitly, e\.g\. (\S+)==(\S+)")
+
+
+def prerelease_pin(exit_code: int, hint: str, name: str) -> str:
+    """``NAME==VERSION`` when repack refused because only pre-releases exist (exit 3) and its
+    hint names the newest; "" otherwise.  The version must parse, and the name is the
+    corpus's own, so nothing repack printed reaches the command line but a version."""
+    found = _PRE_HINT.fullmatch(hint.strip()) if exit_code == 3 else None
+    if found is None:
+        return ""
+    try:
+        version = Version(found.group(2))
+    except InvalidVersion:
+        return ""
+    return f"{name}=={version}" if version.is_prerelease else ""
+
+
 def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
-               check_supported: bool, keep: bool, with_deps: bool = False) -> Outcome:
+               check_supported: bool, keep: bool, with_deps: bool = False,
+               spec: str | None = None) -> Outcome:
     tmp = Path(tempfile.mkdtemp(prefix=f"breadth-{target}-"))
     try:
         env = {**os.environ, "REPACK_CACHE_DIR": str(fresh_cache(source_cache, tmp))}
-        argv = [sys.executable, "-m", "repack", "build", entry.name, "-t", target,
+        argv = [sys.executable, "-m", "repack", "build", spec or entry.name, "-t", target,
                 "-o", str(tmp / "out"), "--json", "--config", str(OVERRIDES)]
         if no_check and check_supported:
             argv.append("--no-check")
@@ -427,9 +457,10 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
                               capture_output=True, text=True, check=False)
         seconds = time.monotonic() - start
         base = Outcome(entry.name, target, entry.kind, proc.returncode, seconds,
-                       bootstrapped="Bootstrapping" in proc.stderr)
+                       bootstrapped="Bootstrapping" in proc.stderr, pinned=spec or "")
         if proc.returncode != 0:
-            return Outcome(**{**asdict(base), "error": first_error(proc.stderr)})
+            hint = next((ln for ln in proc.stderr.splitlines() if ln.startswith("hint:")), "")
+            return Outcome(**{**asdict(base), "error": first_error(proc.stderr), "hint": hint})
         try:
             artifacts = json.loads(proc.stdout).get("artifacts", [])
         except json.JSONDecodeError:
@@ -523,6 +554,8 @@ def rate_goal(outcomes: Sequence[Outcome], group: str, target: str) -> Goal:
     value = f"{ok} of {len(eligible)} ({ok / len(eligible):.0%})"
     if deps := sum(o.ok and o.with_deps for o in eligible):
         value += f", {deps} of them with --with-deps"
+    if pins := sum(o.ok and bool(o.pinned) for o in eligible):
+        value += f", {pins} as the pre-release repack's hint names"
     met: bool | None = ok / len(eligible) >= rate
     note = ""
     if any(o.imported is None for o in eligible if o.built):

@@ -35,6 +35,7 @@ from breadth import (
     normalise,
     parse_args,
     percentile,
+    prerelease_pin,
     read_corpus,
     report,
     select,
@@ -112,6 +113,25 @@ def outcome(name: str, kind: str, code: int = 0, *, seconds: float = 5.0, error:
                    lint if code == 0 else None, "" if lint is not False else "some-tag",
                    imported if code == 0 else None, with_deps=with_deps,
                    alone_error=alone_error)
+
+
+def test_a_project_with_only_pre_releases_is_built_as_the_hint_names() -> None:
+    """opentelemetry-instrumentation has only pre-releases: repack refuses with exit 3 and a hint
+    naming the newest; the benchmark then builds that pin, as a user would, and says so."""
+    hint = ("hint: ask for a pre-release explicitly, e.g. "
+            "opentelemetry-instrumentation==0.50b0")
+    assert prerelease_pin(3, hint, "opentelemetry-instrumentation") == \
+        "opentelemetry-instrumentation==0.50b0"
+    assert prerelease_pin(7, hint, "opentelemetry-instrumentation") == ""
+    assert prerelease_pin(3, "hint: newest versions: 1.0", "x") == ""
+    # only a version reaches the command line, and only a pre-release one
+    assert prerelease_pin(3, "hint: ask for a pre-release explicitly, e.g. x==1.0", "x") == ""
+    assert prerelease_pin(3, "hint: ask for a pre-release explicitly, e.g. x==--evil", "x") == ""
+    assert prerelease_pin(3, "hint: ask for a pre-release explicitly, e.g. x==1b1 y", "x") == ""
+    pinned = Outcome("otel", "debian-12", "pure", 0, 5.0, lint_clean=True, imported=True,
+                     pinned="otel==0.50b0")
+    goal = summarise("debian-12", [pinned, outcome("p", "pure")]).goals[0]
+    assert goal.value == "2 of 2 (100%), 1 as the pre-release repack's hint names"
 
 
 def test_normalise_groups_one_cause_across_projects() -> None:
