@@ -37,8 +37,10 @@ wheel-only project), and a project the index does not carry (exit 3, "not found"
 the index": both are counted apart, not as failures of a goal; so is a pure project whose
 releases all exclude the target's Python (exit 7, "requires Python").  A project with only
 pre-releases is built again as the pin repack's hint names (exit 3, `NAME==VERSION`), and one
-whose packages do not install alone again with --with-deps, as a user would; the goals say how
-many needed either.  Goals judged on a subset (--only, --limit) say so.  Progress goes to stderr, the table (or --json) to stdout.
+whose packages do not install alone (or were not import-checked: a dependency neither the
+target nor the run has) again with --with-deps, as a user would; the goals say how many needed
+either, and a build never import-checked counts as not imported.  Goals judged on a subset
+(--only, --limit) say so.  Progress goes to stderr, the table (or --json) to stdout.
 Exit status: 0 when everything ran, 1 when a goal was MISSED, 2 when it could not run.
 """
 
@@ -288,6 +290,7 @@ class Outcome:
     alone_error: str = ""            # with_deps: the error of the build alone
     hint: str = ""                   # the "hint:" line, when it failed
     pinned: str = ""                 # built as NAME==VERSION: only pre-releases exist
+    unchecked: str = ""              # built, but repack's "not import-checked" warning
 
     @property
     def built(self) -> bool:
@@ -334,7 +337,8 @@ def cause(outcome: Outcome) -> str | None:
     elif outcome.lint_clean is False:
         found = f"lint: {outcome.lint_error or '?'}"
     elif outcome.imported is False:
-        found = "import check failed"
+        found = (f"not import-checked: {normalise(outcome.unchecked, outcome.name)}"
+                 if outcome.unchecked else "import check failed")
     return f"with --with-deps: {found}" if found and outcome.with_deps else found
 
 
@@ -342,6 +346,14 @@ def needs_deps(exit_code: int, error: str) -> bool:
     """Whether a failed build is one --with-deps may fix: the import check's packages do not
     install (exit 14), as when the target archive's versions of a dependency are too old."""
     return exit_code == 14 and "do not install" in error
+
+
+def not_checked(stderr: str) -> str:
+    """repack's warning that a built package was not import-checked (a dependency neither the
+    target nor the run provides): the build succeeded, but nothing showed that it imports, so
+    it counts as not imported (and is built again with --with-deps, as the warning says)."""
+    return next((ln.partition("warning: ")[2] for ln in stderr.splitlines()
+                 if ln.startswith("warning: ") and ": not import-checked: " in ln), "")
 
 
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)(?::|$)")
@@ -416,7 +428,7 @@ def build(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool
     if pin:
         progress(f"{target} {entry.name}: only pre-releases; building {pin}")
         first = build_once(entry, target, spec=pin, **opts)
-    if not needs_deps(first.exit_code, first.error):
+    if not (needs_deps(first.exit_code, first.error) or first.unchecked):
         return first
     progress(f"{target} {entry.name}: {cause(first)}; building again with --with-deps")
     again = build_once(entry, target, spec=first.pinned or None, with_deps=True, **opts)
@@ -467,9 +479,10 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
             return Outcome(**{**asdict(base), "exit_code": -1,
                               "error": "error: --json printed no JSON object"})
         clean, tag = lint(artifacts, target)
-        imported = None if (no_check or not check_supported) else True
+        unchecked = not_checked(proc.stderr)
+        imported = None if (no_check or not check_supported) else not unchecked
         return Outcome(**{**asdict(base), "lint_clean": clean, "lint_error": tag,
-                          "imported": imported})
+                          "imported": imported, "unchecked": unchecked})
     finally:
         if keep:
             progress(f"kept {tmp}")

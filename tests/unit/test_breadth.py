@@ -33,6 +33,7 @@ from breadth import (
     lint_tag,
     needs_deps,
     normalise,
+    not_checked,
     parse_args,
     percentile,
     prerelease_pin,
@@ -214,6 +215,22 @@ def test_options() -> None:
         parse_args(["-t", "windows"])
     with pytest.raises(SystemExit):
         parse_args(["--limit", "0"])
+
+
+def test_a_build_whose_import_check_was_skipped_is_not_counted_imported() -> None:
+    """opentelemetry-instrumentation builds, but repack warns it was not import-checked (its
+    opentelemetry-api is not in Debian 12): that is no proof it imports."""
+    stderr = ("  › Checking the build's output against the rendered packages\n"
+              "warning: python3-foo: not import-checked: it needs python3-bar, which neither "
+              "the target nor this run provides (build it too, e.g. with --with-deps)\n"
+              "built out/debian-12/python3-foo_1.0-0repack1~deb12_all.deb\n")
+    why = not_checked(stderr)
+    assert why.startswith("python3-foo: not import-checked: it needs python3-bar")
+    assert not_checked("warning: foo: something else\n") == ""
+    skipped = Outcome("foo", "debian-12", "pure", 0, 5.0, lint_clean=True, imported=False,
+                      unchecked=why)
+    assert not skipped.ok
+    assert cause(skipped) is not None and "not import-checked" in (cause(skipped) or "")
 
 
 def test_a_build_that_needs_newer_dependencies_counts_apart() -> None:
