@@ -180,7 +180,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: before any image or build
         images.ensure(ctx.engine, image)
         archive = images.load_archive(image)
-        dev = dev_packages(first, needs, image, archive, ctx)
+        deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+        dev = clibs.for_build(first, needs, image, engine=ctx.engine,
+                              cache_dir=ctx.settings.cache_dir, notes=deb.notes)
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings, dev=dev.packages)
@@ -190,8 +194,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                             project=project_name, allowed=ctx.settings.allowed_paths(project_name))
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
-        build_dir = work / "build"
-        build_dir.mkdir()
+        build_dir = work / "build"            # made by DebianBuild
         # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
         # host reads the metadata's tree and license files from its own.
         shutil.copytree(tree, build_dir / srcdir, symlinks=True)
@@ -200,11 +203,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
             log.debug(f"{project_name}: {ancient} files of the sdist dated before 1980 set "
                       "to SOURCE_DATE_EPOCH")
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
-        deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
-                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
-                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
         if first.has_native_code:
-            deb.notes.append(f"repack: C libraries: {dev.describe()}")
             deb.keep_pristine(srcdir)       # in case it builds again as Architecture: all
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
@@ -284,18 +283,6 @@ def missing_build_requires(project: Project, target: Target,
     name = str(project.name)
     return [r for r in buildreqs.build_requirements(project, target)
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
-
-
-def dev_packages(project: Project, needs: clibs.NativeNeeds, image: images.Image,
-                 archive: ArchiveIndex, ctx: Context) -> clibs.Chosen:
-    """The -dev packages of the C libraries a native build links (repack.clibs), from the
-    target archive's Contents index; said on stderr and in the build log."""
-    if not project.has_native_code:
-        return clibs.Chosen(packages=(), reasons=())
-    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, needs)
-    chosen = clibs.choose(needs, index, available=archive.packages)
-    log.info(f"{project.name}: C libraries: {chosen.describe()}")
-    return chosen
 
 
 def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,

@@ -283,14 +283,9 @@ class StandInDev:
     @classmethod
     def prepare(cls, p: Unpacked, image: images.Image, target: Target, ctx: Context,
                 work: Path) -> StandInDev:
-        if not p.first.has_native_code:
-            return cls()
-        index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, p.needs)
-        chosen = clibs.choose(index=index, needs=p.needs,
-                              available=images.load_archive(image).packages)
+        chosen = clibs.for_build(p.first, p.needs, image, engine=ctx.engine,
+                                 cache_dir=ctx.settings.cache_dir, notes=p.build.notes)
         name = p.build.project
-        log.info(f"{name}: C libraries: {chosen.describe()}")
-        p.build.notes.append(f"repack: C libraries: {chosen.describe()}")
         build_requires, unknown = naming.devel_requires(chosen, target)
         warnings = tuple(f"{name}: no {target.name} package is known for {d} (not in the "
                          f"target's devel_packages table): the .src.rpm lacks its BuildRequires"
