@@ -8,7 +8,8 @@ What a family says is which of its failed commands was a PEP 517 step of the bac
 `pep517_step`: rpmbuild's %build, pybuild's build step, repack's hook scripts) and what its
 build requires; the decision (`decide`) and the second run (`with_fallback`) are here.
 Under --lock the build tools are the lock file's: only a newer backend the lock pins for
-the project is taken, else the first failure is raised with a hint saying so.
+the project is taken (`repack lock` pins the one `lock_requirement` names, as the package's
+`fallback_tools`), else the first failure is raised with a hint saying so.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from repack import buildreqs, log, steps
 from repack.container.engine import Container
 from repack.context import Context
 from repack.errors import CommandFailed, IntegrityError, RepackError, ResolveError
-from repack.model import Target
+from repack.model import Project, Target
 
-__all__ = ["Fallback", "Step", "decide", "replaced", "with_fallback"]
+__all__ = ["LEGACY_BACKEND", "Fallback", "Step", "decide", "lock_requirement", "replaced",
+           "with_fallback"]
 
 _T = TypeVar("_T")
+
+# The backend a PEP 517 frontend runs for a project without [build-system] build-backend.
+LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
 Step = Literal["hook", "wheel"]
 """How a failed PEP 517 step ran the backend (buildreqs.backend_failure): "hook" in repack's
@@ -100,3 +105,18 @@ def decide(exc: CommandFailed, step: Step | None, c: Container, *, backend: str,
     return Fallback(requirement=raised, first=first,
                     announce=f"{project}: {first}; building again with {name} "
                              f"{tool.version} from the index")
+
+
+def lock_requirement(project: Project, target: Target,
+                     from_index: Collection[str]) -> Requirement | None:
+    """What `repack lock` pins for a fallback of `project`'s build on `target`, without a
+    build: its backend at the project's own requirement (the newest wheel the index has for
+    it is what a fallback takes, when it is above the archive's version, which only the
+    builder knows).  None when the backend comes from the index anyway (`from_index`: the
+    build tools it lacks) or is not among its build requirements (an in-tree backend, a
+    module whose project is not named there: a fallback cannot raise it)."""
+    name = buildreqs.backend_project(project.build_backend or LEGACY_BACKEND)
+    if name in from_index:
+        return None
+    return next((r for r in buildreqs.build_requirements(project, target)
+                 if canonicalize_name(r.name) == name), None)

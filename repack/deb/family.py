@@ -45,7 +45,7 @@ from repack.deb import naming
 from repack.deb.build import METADATA_SCRIPT, DebianBuild, has_compiled_code, relations_text
 from repack.deb.sign import sign_files
 from repack.errors import BuildError, CommandFailed, ConfigError, MappingError
-from repack.fallback import Fallback, Step, replaced, with_fallback
+from repack.fallback import LEGACY_BACKEND, Fallback, Step, replaced, with_fallback
 from repack.gpg import Signer
 from repack.model import ArchiveIndex, Artifact, DebSpec, Project, Sdist, Target
 from repack.trust import provenance
@@ -56,8 +56,6 @@ __all__ = ["archive_fallback", "attempt", "build", "lacking_build_requires",
            "sign"]
 
 LICENSE_TEXT_LIMIT = 256 * 1024
-# The backend pypa/build runs for a project without [build-system] build-backend (PEP 517).
-LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
 
 # --------------------------------------------------------------------------- the protocol

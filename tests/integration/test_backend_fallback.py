@@ -6,7 +6,7 @@ wheels (with what its `core` extra needs beside an older installed copy) for Pyt
 
 Debian 12's setuptools 66 lacks `setuptools.modified` (69): a setup.py importing it fails in
 pybuild's build step (`python3 -m build --no-isolation --wheel`) and builds again with the
-index's setuptools (Python 3.11 wheels)."""
+index's setuptools (Python 3.11 wheels), the one `repack lock` pinned for it."""
 
 from __future__ import annotations
 
@@ -42,19 +42,18 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
                     "wheel", "more-itertools", "tomli", "importlib-metadata")
 
 
-def build(tmp_path: Path, wheels: list[Path], imported: str, target: str = "el9",
-          module: str = "setuptools.errors") -> subprocess.CompletedProcess[str]:
-    """Build newapi-app 1.0, whose setup.py imports `imported` from `module`."""
-    setup_py = SETUP_PY.format(name=imported).replace("setuptools.errors", module)
+def build(tmp_path: Path, wheels: list[Path], imported: str,
+          ) -> subprocess.CompletedProcess[str]:
+    """Build newapi-app 1.0, whose setup.py imports `imported` from setuptools.errors."""
     sdist = make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
                        {"pyproject.toml": PYPROJECT,
-                        "setup.py": setup_py.encode(),
+                        "setup.py": SETUP_PY.format(name=imported).encode(),
                         "newapi_app/__init__.py": b'"""A tiny test package."""\n',
                         "NONCE": str(time.time_ns()).encode()})
     with LocalIndex() as index:
         index.add("newapi-app", sdist.name, sdist.read_bytes())
         serve(index, wheels)
-        return run_repack(["build", "--no-check", "newapi-app==1.0", "-t", target,
+        return run_repack(["build", "--no-check", "newapi-app==1.0", "-t", "el9",
                            "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
 
 
@@ -92,16 +91,36 @@ def test_when_the_index_backend_fails_too_its_error_names_the_first(tmp_path: Pa
     assert not (tmp_path / "out" / "el9").exists() or not any((tmp_path / "out" / "el9").iterdir())
 
 
-def test_debian_12s_setuptools_fails_in_pybuild_and_the_indexs_builds(
+def test_debian_12s_setuptools_fails_in_pybuild_and_the_locked_index_one_builds(
         tmp_path: Path) -> None:
+    """`repack lock` pins the index's setuptools as the package's fallback_tools (no build
+    runs there: only a build shows the archive's fails), and `repack build --lock` falls
+    back to exactly that wheel."""
     wheels = download(tmp_path / "wheels", "3.11", "setuptools", "packaging", "wheel",
                       "more-itertools")
-    proc = build(tmp_path, wheels, "newer", target="debian-12", module="setuptools.modified")
-    assert proc.returncode == 0, proc.stderr[-3000:]
     version = index_setuptools(wheels)
+    setup_py = SETUP_PY.format(name="newer").replace("setuptools.errors", "setuptools.modified")
+    sdist = make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
+                       {"pyproject.toml": PYPROJECT, "setup.py": setup_py.encode(),
+                        "newapi_app/__init__.py": b'"""A tiny test package."""\n',
+                        "NONCE": str(time.time_ns()).encode()})
+    lock = tmp_path / "repack.lock"
+    with LocalIndex() as index:
+        index.add("newapi-app", sdist.name, sdist.read_bytes())
+        serve(index, wheels)
+        env = {"PIP_INDEX_URL": index.url}
+        locked = run_repack(["lock", "newapi-app==1.0", "-t", "debian-12", "-o", str(lock)],
+                            env=env)
+        assert locked.returncode == 0, locked.stderr[-3000:]
+        text = lock.read_text()
+        assert "build_tools = []" in text
+        assert f'fallback_tools = [\n  {{name = "setuptools", version = "{version}"' in text
+        proc = run_repack(["build", "--no-check", "--lock", str(lock), "-o",
+                           str(tmp_path / "out")], env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(ln.strip() for ln in proc.stderr.splitlines() if "the archive's setupt" in ln)
-    assert line.startswith("newapi-app: the archive's setuptools 66.1.1 failed ("
-                           "ModuleNotFoundError: No module named 'setuptools.modified')"), line
+    assert ("newapi-app: the archive's setuptools 66.1.1 failed (ModuleNotFoundError: No "
+            "module named 'setuptools.modified')") in line, line     # after [target/project]
     assert line.endswith(f"building again with setuptools {version} from the index"), line
     (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
     files = subprocess.run(["dpkg-deb", "--contents", deb], capture_output=True, text=True,

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from examples import BASE, TARGET
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 from repack import buildreqs
 from repack.deb.build import METADATA_SCRIPT as DEB_METADATA_SCRIPT
 from repack.deb.family import pep517_step as deb_step
-from repack.fallback import replaced
+from repack.fallback import lock_requirement, replaced
 from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT
 from repack.rpm.family import pep517_step
 
@@ -107,6 +110,7 @@ def test_the_fallback_is_above_the_archives_version_within_the_projects_range() 
 
 
 ENGINE = ["/usr/bin/podman", "exec", "repack-0123"]
+LEGACY = dataclasses.replace(BASE, license_expression=None, classifiers=False, pep621=False)
 
 
 def test_only_the_pep517_steps_of_an_rpm_build_are_the_backends() -> None:
@@ -210,3 +214,23 @@ def test_a_fallback_requirement_takes_the_place_of_the_projects_own() -> None:
     out = replaced(reqs, [Requirement("setuptools>66.1.1")])
     assert [str(r) for r in out] == ["wheel", "setuptools>66.1.1"]
     assert replaced(reqs, []) == reqs
+
+
+@pytest.mark.parametrize(("changes", "from_index", "expected"), [
+    ({"build_backend": "setuptools.build_meta",
+      "build_requires": (Requirement("setuptools>=40"),)}, (), "setuptools>=40"),
+    ({"build_backend": None,                       # the legacy backend: PEP 518's default
+      "build_requires": (Requirement("setuptools>=40.8.0"), Requirement("wheel"))}, (),
+     "setuptools>=40.8.0"),
+    ({"build_backend": "flit_core.buildapi", "build_requires": (Requirement("flit_core<4"),)},
+     ("flit-core",), None),                        # a wheel from the index already
+    ({"build_backend": "setuptools.build_meta",   # setuptools building itself: in-tree
+      "build_requires": ()}, (), None),
+    ({"build_backend": "backend", "build_requires": (Requirement("setuptools"),)}, (), None),
+])
+def test_what_a_lock_pins_for_a_fallback(changes: dict[str, object],
+                                         from_index: tuple[str, ...],
+                                         expected: str | None) -> None:
+    project = dataclasses.replace(LEGACY, **changes)      # type: ignore[arg-type]
+    found = lock_requirement(project, TARGET, from_index)
+    assert (None if found is None else str(found)) == expected
