@@ -10,6 +10,8 @@ One build, in order (`build`):
   the build cache is asked here, once every input is known;
   offline: install them -> the PEP 517 metadata hook if PKG-INFO is dynamic -> map ->
            render debian/ -> dpkg-buildpackage -> check the artifacts -> into the cache.
+When the archive's backend fails the metadata hook or pybuild's build step (`pep517_step`),
+the whole build runs once more with the index's newer backend (repack.fallback).
 """
 
 from __future__ import annotations
