@@ -14,7 +14,13 @@ from packaging.utils import NormalizedName
 from repack import buildreqs, fallback, log, metadata, steps
 from repack.buildreqs import ToolPin
 from repack.context import Context
-from repack.errors import ConfigError, IntegrityError, ResolveError, TrustError
+from repack.errors import (
+    ConfigError,
+    IntegrityError,
+    MetadataError,
+    ResolveError,
+    TrustError,
+)
 from repack.family import FAMILIES
 from repack.fetch import fetch
 from repack.model import BuildRequest, Project, Target
@@ -93,7 +99,7 @@ def fallback_pins(project: Project, target: Target, ctx: Context, *,
         return ()
     try:
         tools = steps.resolve_build_tools([req], target, ctx, project=str(project.name))
-    except (ResolveError, IntegrityError, TrustError) as exc:
+    except (ResolveError, IntegrityError, TrustError, MetadataError) as exc:
         log.info(f"{project.name}: no fallback backend pinned for {target.id} ({req}): {exc}")
         return ()
     return tuple(t.locked for t in tools if t.name not in from_index)
