@@ -98,7 +98,10 @@ def fallback_pins(project: Project, target: Target, ctx: Context, *,
     if req is None:
         return ()
     try:
-        tools = steps.resolve_build_tools([req], target, ctx, project=str(project.name))
+        tools = steps.resolve_build_tools(
+            [req], target, ctx, project=str(project.name),
+            step=f"Pinning {req} from the index for {project.name}, should the archive's "
+                 "fail its build")
     except (ResolveError, IntegrityError, TrustError, MetadataError) as exc:
         log.info(f"{project.name}: no fallback backend pinned for {target.id} ({req}): {exc}")
         return ()
