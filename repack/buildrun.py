@@ -240,7 +240,8 @@ def lock(reqs: Sequence[str], req_file: Path | None, target_ids: Sequence[str],
     plans = buildplan.resolve_plans(wanted, targets, ctx)
     tools = buildplan.lock_tools(plans, targets, ctx)
     lockfile.write(lock_path, plans, index=ctx.index,
-                   requested=[str(r.requirement) for r in wanted], tools=tools)
+                   requested=[str(r.requirement) for r in wanted], tools=tools.build,
+                   fallback_tools=tools.fallback)
 
 
 def render(req: str, target_id: str, hashes: Sequence[str], output: Path,

@@ -31,14 +31,14 @@ from packaging.utils import canonicalize_name
 
 from repack import log
 from repack.container.engine import Engine, Mount
-from repack.container.images import Image
+from repack.container.images import Image, load_archive
 from repack.errors import MappingError, RepackError
 from repack.files import write_file
 from repack.model import Project
 from repack.textsafe import one_line
 
-__all__ = ["Chosen", "DevIndex", "NativeNeeds", "choose", "dev_index", "parse_dev_contents",
-           "refuse_unbuildable", "scan", "soname_packages"]
+__all__ = ["Chosen", "DevIndex", "NativeNeeds", "choose", "dev_index", "for_build",
+           "parse_dev_contents", "refuse_unbuildable", "scan", "soname_packages"]
 
 MAX_DEV_PACKAGES = 12          # more than this is a scan gone wrong, not a build's needs
 FILE_LIMIT = 1 << 20           # bytes read of one file
@@ -358,6 +358,22 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
     return Chosen(packages=tuple(packages),
                   reasons=tuple(f"{p} ({', '.join(w[:3])})" for p, w in packages.items()),
                   dropped=tuple(dropped), pkgconfig=tuple(by_pc))
+
+
+def for_build(project: Project, needs: NativeNeeds, image: Image, *, engine: Engine,
+              cache_dir: Path, notes: list[str]) -> Chosen:
+    """The -dev packages a build of `project` installs: the one C-library step of both
+    families (Debian targets, and rpm targets in their Debian stand-in builder), looked up
+    in the Contents index of `image`'s archive among the packages that archive has.  What
+    was chosen and why is said on stderr and added to `notes` (the lines the build log
+    starts with).  A project without native code needs none: nothing is fetched or said."""
+    if not project.has_native_code:
+        return Chosen(packages=(), reasons=())
+    index = dev_index(engine, image, cache_dir, needs)
+    chosen = choose(needs, index, available=load_archive(image).packages)
+    log.info(f"{project.name}: C libraries: {chosen.describe()}")
+    notes.append(f"repack: C libraries: {chosen.describe()}")
+    return chosen
 
 
 def soname_packages(sonames: Collection[str], index: DevIndex) -> tuple[list[str], list[str]]:

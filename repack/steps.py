@@ -47,15 +47,15 @@ def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
 
 
 def resolve_build_tools(missing: Sequence[Requirement], target: Target, ctx: Context, *,
-                        project: str) -> list[buildreqs.BuildTool]:
+                        project: str, step: str | None = None) -> list[buildreqs.BuildTool]:
     """Build requirements the builder lacks as wheels from the index, resolved on the host
     before the build container's network is cut: hash-verified, accepted by the trust
     policy like the sdist (they run as its build backend), and under --lock exactly the
-    locked files."""
+    locked files.  `step`: what is said, when the wheels are not what the builder lacks."""
     if not missing:
         return []
-    with log.step(f"Fetching build tools {target.name} lacks: "
-                  f"{', '.join(str(r) for r in missing)}"):
+    with log.step(step or f"Fetching build tools {target.name} lacks: "
+                          f"{', '.join(str(r) for r in missing)}"):
         return buildreqs.resolve_wheels(missing, target, index=ctx.index, session=ctx.session,
                                         cache_dir=ctx.settings.cache_dir,
                                         policy=ctx.settings.policy, required_by=project,

@@ -39,6 +39,7 @@ from packaging.version import InvalidVersion, Version
 from repack import buildrun, config, log, publishing
 from repack.errors import ConfigError, IntegrityError
 from repack.model import Advisory, Target
+from repack.publish.listing import record_problem
 
 if TYPE_CHECKING:
     from repack.context import Context
@@ -79,7 +80,10 @@ class Held:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Found:
     """One published binary package and what its provenance record says (`record`: "ok",
-    "missing" or "unreadable: <why>"; the other fields None unless "ok")."""
+    "missing" or "unreadable: <why>"; the other fields None unless "ok").  Not a
+    repack.publish.listing.Entry: sync needs the record's sdist sha256, which `repo list`
+    does not show, and reads records through its cache by file identity (`_holding`)
+    instead of opening every published file on each run."""
 
     name: str
     version: str                  # the distro version
@@ -141,18 +145,13 @@ class Comparison:
 
 
 def _valid(e: Found) -> str | None:
-    """Why a published package's record cannot say what it holds (None: it can)."""
-    if e.record == "missing":
-        return "it has no provenance record"
-    if e.record != "ok":
-        return f"its provenance record is {e.record}"
-    if e.project is None or e.upstream_version is None or e.sdist_sha256 is None:
+    """Why a published package's record cannot say what it holds (None: it can): as for
+    `repack outdated` (repack.publish.listing.record_problem), and sync needs the sdist."""
+    why = record_problem(e.record, e.project, e.upstream_version)
+    if why is not None:
+        return why
+    if e.sdist_sha256 is None:
         return "its provenance record is incomplete"
-    try:
-        canonicalize_name(e.project, validate=True)
-        Version(e.upstream_version)
-    except (InvalidName, InvalidVersion):
-        return "its provenance record names no valid project and version"
     if len(e.sdist_sha256) != 64 or not set(e.sdist_sha256) <= _SHA256:
         return "its provenance record has no valid sdist sha256"
     return None

@@ -50,12 +50,18 @@ APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=roo
 APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
 
 # Runs inside the builder, offline, in a throwaway copy of the tree: the backend may write
-# build files (egg-info) that must not end up in the source package.
+# build files (egg-info) that must not end up in the source package.  When the backend
+# fails, its traceback (printed by the hook runner, _in_process) stays the last one in the
+# output, as in pybuild's build step: build's own chained one would say nothing more and
+# push it out of the error's tail (repack.deb.family.pep517_step reads it).
 METADATA_SCRIPT = """\
 import shutil, sys, build
 src, copy, out = sys.argv[1:4]
 shutil.copytree(src, copy, symlinks=True)
-print(build.ProjectBuilder(copy).metadata_path(out))
+try:
+    print(build.ProjectBuilder(copy).metadata_path(out))
+except build.BuildBackendException as exc:
+    sys.exit(f"ERROR {exc}")
 """
 
 PRISTINE = ".pristine-source"   # under rendered/: see DebianBuild.keep_pristine

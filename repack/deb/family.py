@@ -10,11 +10,14 @@ One build, in order (`build`):
   the build cache is asked here, once every input is known;
   offline: install them -> the PEP 517 metadata hook if PKG-INFO is dynamic -> map ->
            render debian/ -> dpkg-buildpackage -> check the artifacts -> into the cache.
+When the archive's backend fails the metadata hook or pybuild's build step (`pep517_step`),
+the whole build runs once more with the index's newer backend (repack.fallback).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,23 +27,35 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack import buildcache, buildreqs, clibs, log, metadata, owned, sourcedate, steps
+from repack import (
+    buildcache,
+    buildreqs,
+    clibs,
+    fallback,
+    log,
+    metadata,
+    owned,
+    sourcedate,
+    steps,
+)
 from repack.config import Settings
 from repack.container import images
 from repack.container.engine import Container
 from repack.container.outputs import read_beneath
 from repack.context import Context
 from repack.deb import naming
-from repack.deb.build import DebianBuild, has_compiled_code, relations_text
+from repack.deb.build import METADATA_SCRIPT, DebianBuild, has_compiled_code, relations_text
 from repack.deb.sign import sign_files
-from repack.errors import BuildError, ConfigError, MappingError
+from repack.errors import BuildError, CommandFailed, ConfigError, MappingError
+from repack.fallback import LEGACY_BACKEND, Fallback, Step, replaced, with_fallback
 from repack.gpg import Signer
 from repack.model import ArchiveIndex, Artifact, DebSpec, Project, Sdist, Target
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
-__all__ = ["build", "lacking_build_requires", "missing_build_requires", "provided",
-           "read_metadata", "render", "sign"]
+__all__ = ["archive_fallback", "attempt", "build", "lacking_build_requires",
+           "missing_build_requires", "pep517_step", "provided", "read_metadata", "render",
+           "sign"]
 
 LICENSE_TEXT_LIMIT = 256 * 1024
 
@@ -64,12 +79,24 @@ def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
 
 def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     """METADATA as the PEP 517 hook writes it, in the offline builder with the build
-    dependencies installed, as the build would run it.  The trust policy first: the hook
-    runs upstream code."""
+    dependencies installed, as the build would run it (and as it, again with the index's
+    backend when the archive's fails).  The trust policy first: the hook runs upstream
+    code."""
     sdist = steps.accept(sdist, ctx)
     image = images.image_for(target, "builder", ctx.settings.cache_dir)
-    with prepare(sdist, target, image, ctx) as p, p.deb.offline(p.build_depends) as c:
-        return p.deb.pep517_metadata(c, p.srcdir).metadata
+
+    def hook(raised: Sequence[Requirement]) -> bytes | Fallback:
+        with (prepare(sdist, target, image, ctx, raised=raised) as p,
+              p.deb.offline(p.build_depends) as c):
+            try:
+                return p.deb.pep517_metadata(c, p.srcdir).metadata
+            except CommandFailed as exc:
+                found = None if raised else archive_fallback(exc, p, c, target, ctx)
+                if found is None:
+                    raise
+                return found
+
+    return with_fallback(hook)
 
 
 def lacking_build_requires(projects: Sequence[Project], target: Target,
@@ -85,22 +112,74 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
     """Build an accepted sdist into the build cache; returns its entry.  The cache is asked
     once the build's inputs are known (the build dependencies apt would install, with their
     SHA256, and the build-tool wheels, accepted by today's trust policy): a build is reused
-    only if it was made from exactly those (never when ctx.fresh: `repack rebuild`)."""
+    only if it was made from exactly those (never when ctx.fresh: `repack rebuild`).
+
+    When the archive's backend failed a PEP 517 step (`pep517_step`) in a way a newer one
+    may fix, the sdist is built once more, in a new container, with the backend raised
+    above the archive's version (repack.fallback), as for rpm targets."""
     name = f"{sdist.release.name} {sdist.release.version}"
     with log.step(f"Building {name} for {target.id}"):
-        image = images.image_for(target, "builder", ctx.settings.cache_dir)
-        with prepare(sdist, target, image, ctx) as p:
-            entry = buildcache.cache_entry(sdist, target, image, ctx.settings, tools=p.tools,
-                                           inputs=p.deb.inputs())
-            if buildcache.reusable(entry, ctx):
-                return entry
-            with p.deb.offline(p.build_depends) as c:
+        return with_fallback(lambda raised: attempt(sdist, target, ctx, raised=raised))
+
+
+def attempt(sdist: Sdist, target: Target, ctx: Context, *,
+            raised: Sequence[Requirement] = ()) -> Path | Fallback:
+    """One build in its own work directory and containers: the cache entry, or the
+    Fallback when the archive's backend failed (only when nothing was `raised` yet)."""
+    image = images.image_for(target, "builder", ctx.settings.cache_dir)
+    with prepare(sdist, target, image, ctx, raised=raised) as p:
+        entry = buildcache.cache_entry(sdist, target, image, ctx.settings, tools=p.tools,
+                                       inputs=p.deb.inputs())
+        if buildcache.reusable(entry, ctx):
+            return entry
+        with p.deb.offline(p.build_depends) as c:
+            try:
                 spec, warnings = map_and_render(p, c, sdist, target, ctx)
                 artifacts = dpkg_buildpackage(p, c, spec, sdist)
-                owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
-                                      allowed=ctx.settings.allowed_paths(sdist.release.name))
-                buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
-        return entry
+            except CommandFailed as exc:
+                found = None if raised else archive_fallback(exc, p, c, target, ctx)
+                if found is None:
+                    raise
+                return found
+            owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
+            buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
+    return entry
+
+
+# pybuild's error line when the pyproject plugin's build step failed: the step that runs
+# `python3 -m build --no-isolation --wheel`, pypa/build calling the backend's build_wheel
+# through its hook runner.  (Its other steps run no backend hook: configure is a no-op,
+# install copies the unpacked wheel; the distutils plugin, for a project without a
+# build-backend, runs `setup.py build` and is not a PEP 517 step.)
+_PYBUILD_BUILD_FAILED = re.compile(r"^E: pybuild pybuild:[0-9]+: build: plugin pyproject failed",
+                                   re.MULTILINE)
+
+
+def pep517_step(argv: Sequence[str], output: str) -> Step | None:
+    """Which PEP 517 step of the backend a failed command was: "wheel" (the backend run
+    through pypa/build's hook runner, `_in_process`, whose frames its traceback must show)
+    for repack's metadata script and for dpkg-buildpackage failing in pybuild's build step
+    of the pyproject plugin (`_PYBUILD_BUILD_FAILED`); None for anything else (apt, pip
+    installing the tools, dh_auto_install, dpkg-source, repack's checks).  `argv` is the
+    engine's: `podman exec <container> python3 -c SCRIPT ...`."""
+    script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
+    if script == METADATA_SCRIPT:
+        return "wheel"
+    if "dpkg-buildpackage" in argv and _PYBUILD_BUILD_FAILED.search(output):
+        return "wheel"
+    return None
+
+
+def archive_fallback(exc: CommandFailed, p: Prepared, c: Container, target: Target,
+                     ctx: Context) -> Fallback | None:
+    """The Fallback (repack.fallback) for a PEP 517 step of this build (`pep517_step`) that
+    the archive's backend failed in a way a newer one may fix; None otherwise."""
+    return fallback.decide(exc, pep517_step(exc.argv, exc.output_tail), c,
+                           backend=p.first.build_backend or LEGACY_BACKEND,
+                           requirements=buildreqs.build_requirements(p.first, target),
+                           from_index={t.name for t in p.tools}, target=target, ctx=ctx,
+                           project=p.deb.project)
 
 
 def dpkg_buildpackage(p: Prepared, c: Container, spec: DebSpec,
@@ -164,11 +243,12 @@ class Prepared:
 
 
 @contextmanager
-def prepare(sdist: Sdist, target: Target, image: images.Image,
-            ctx: Context) -> Iterator[Prepared]:
+def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
+            raised: Sequence[Requirement] = ()) -> Iterator[Prepared]:
     """Unpack, read metadata, map, and download the build dependencies inside a work dir
     (removed afterwards).  A bad sdist is refused before the builder image is even
-    bootstrapped."""
+    bootstrapped.  `raised`: requirements that replace the project's of the same name (a
+    failed archive backend's fallback)."""
     project_name = str(sdist.release.name)
     orig_suffix(sdist)          # a .zip sdist is refused before anything is unpacked
     with steps.work_dir(ctx, "build-") as work:
@@ -180,7 +260,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: before any image or build
         images.ensure(ctx.engine, image)
         archive = images.load_archive(image)
-        dev = dev_packages(first, needs, image, archive, ctx)
+        deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
+                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+        dev = clibs.for_build(first, needs, image, engine=ctx.engine,
+                              cache_dir=ctx.settings.cache_dir, notes=deb.notes)
         # Build-Depends come from pyproject's [build-system], which is static even when the
         # core metadata is not, so they are known before any upstream code runs.
         first_spec = make_spec(first, sdist, target, archive, ctx.settings, dev=dev.packages)
@@ -190,8 +274,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                             project=project_name, allowed=ctx.settings.allowed_paths(project_name))
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
-        build_dir = work / "build"
-        build_dir.mkdir()
+        build_dir = work / "build"            # made by DebianBuild
         # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
         # host reads the metadata's tree and license files from its own.
         shutil.copytree(tree, build_dir / srcdir, symlinks=True)
@@ -200,15 +283,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
             log.debug(f"{project_name}: {ancient} files of the sdist dated before 1980 set "
                       "to SOURCE_DATE_EPOCH")
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
-        deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
-                          apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
-                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
         if first.has_native_code:
-            deb.notes.append(f"repack: C libraries: {dev.describe()}")
             deb.keep_pristine(srcdir)       # in case it builds again as Architecture: all
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
-        missing = missing_build_requires(first, target, archive)
+        missing = missing_build_requires(first, target, archive, raised)
         tools = steps.resolve_build_tools(missing, target, ctx, project=project_name)
         deb.use_build_tools(tools)
         deb.download_build_deps(build_depends)
@@ -275,27 +354,17 @@ def planned(requirement: str, ctx: Context) -> bool:
     return canonicalize_name(Requirement(requirement).name) in ctx.planned
 
 
-def missing_build_requires(project: Project, target: Target,
-                           archive: ArchiveIndex) -> list[Requirement]:
+def missing_build_requires(project: Project, target: Target, archive: ArchiveIndex,
+                           raised: Sequence[Requirement] = ()) -> list[Requirement]:
     """The active build-system requirements the target's archive lacks or has too old,
     backends below their known-good minimum included (buildreqs.BACKEND_FLOORS; make_deb_spec
     leaves the unsatisfied ones out of Build-Depends, a floored one stays there harmlessly:
-    the wheel installs to /usr/local, which comes first on sys.path)."""
+    the wheel installs to /usr/local, which comes first on sys.path), `raised` in place of
+    the project's own (a fallback above the archive's backend, kept in Build-Depends the
+    same way)."""
     name = str(project.name)
-    return [r for r in buildreqs.build_requirements(project, target)
+    return [r for r in replaced(buildreqs.build_requirements(project, target), raised)
             if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
-
-
-def dev_packages(project: Project, needs: clibs.NativeNeeds, image: images.Image,
-                 archive: ArchiveIndex, ctx: Context) -> clibs.Chosen:
-    """The -dev packages of the C libraries a native build links (repack.clibs), from the
-    target archive's Contents index; said on stderr and in the build log."""
-    if not project.has_native_code:
-        return clibs.Chosen(packages=(), reasons=())
-    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, needs)
-    chosen = clibs.choose(needs, index, available=archive.packages)
-    log.info(f"{project.name}: C libraries: {chosen.describe()}")
-    return chosen
 
 
 def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,

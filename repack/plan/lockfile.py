@@ -21,6 +21,9 @@ distribution provides differ between targets).  TOML, written by `repack lock`::
       {name = "flit-core", version = "3.9.0",
        filename = "flit_core-3.9.0-py3-none-any.whl", sha256 = "..."},
     ]
+    fallback_tools = [                       # the index's backend, should the archive's fail
+      {name = "setuptools", version = "80.9.0", ...},
+    ]
 
 `repack build --lock` builds exactly that: each package is looked up as ``name==version``
 and its sdist must be that file with that sha256 (a pin, as pip's --hash), or nothing is
@@ -28,8 +31,15 @@ built.  The same holds for its build tools (the build backend and what it needs,
 target's builder lacks them: repack.buildreqs): each must be the locked wheel with the
 locked sha256, and a build tool the lock does not list for that package is refused.
 
+``fallback_tools`` (optional) are the wheels a build takes when the archive's backend fails
+it (repack.fallback): the newest the index has of the backend within the project's
+requirement, with what it needs.  `repack lock` pins them for every package whose backend
+comes from the archive, since only a build shows whether it fails; they are fetched only by
+a build that falls back.  A build tool either list pins is allowed to the package's build.
+
 Versions: 2 added ``build_tools``.  A version 1 file still loads, with no build tools
-allowed (a package whose build needs one is refused until `repack lock` runs again).
+allowed (a package whose build needs one is refused until `repack lock` runs again).  A
+file without ``fallback_tools`` allows no fallback beyond what ``build_tools`` pins.
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ class LockedPackage:
     sha256: str
     depends: tuple[NormalizedName, ...]
     build_tools: tuple[ToolPin, ...] = ()
+    fallback_tools: tuple[ToolPin, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,7 +115,7 @@ def _tool(t: ToolPin) -> str:
 
 
 def dumps(plans: Sequence[Plan], *, index: str, requested: Sequence[str],
-          tools: ToolPins | None = None) -> str:
+          tools: ToolPins | None = None, fallback_tools: ToolPins | None = None) -> str:
     lines = [
         "# repack.lock: the resolved dependency closure of each target, written by `repack lock`.",
         "# Build exactly this with `repack build --lock FILE`: a sdist or build tool whose",
@@ -125,15 +136,17 @@ def dumps(plans: Sequence[Plan], *, index: str, requested: Sequence[str],
             pins = (tools or {}).get((plan.target_id, name), ())
             lines += ["build_tools = [", *(_tool(t) for t in pins), "]"] if pins else \
                 ["build_tools = []"]
+            if fallback := (fallback_tools or {}).get((plan.target_id, name), ()):
+                lines += ["fallback_tools = [", *(_tool(t) for t in fallback), "]"]
     return "\n".join(lines) + "\n"
 
 
 def write(path: Path, plans: Sequence[Plan], *, index: str, requested: Sequence[str],
-          tools: ToolPins | None = None) -> None:
+          tools: ToolPins | None = None, fallback_tools: ToolPins | None = None) -> None:
     """Written beside and renamed into place: a lock file is whole or absent."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(dumps(plans, index=index, requested=requested, tools=tools),
-                   encoding="utf-8")
+    tmp.write_text(dumps(plans, index=index, requested=requested, tools=tools,
+                         fallback_tools=fallback_tools), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -170,7 +183,8 @@ def _parse(data: dict[str, Any]) -> Lockfile:
                 name=canonicalize_name(_str(p["name"])), version=Version(_str(p["version"])),
                 filename=_str(p["filename"]), sha256=sha,
                 depends=tuple(canonicalize_name(_str(d)) for d in p["depends"]),
-                build_tools=tuple(_tool_pin(t) for t in p.get("build_tools", []))))
+                build_tools=tuple(_tool_pin(t) for t in p.get("build_tools", [])),
+                fallback_tools=tuple(_tool_pin(t) for t in p.get("fallback_tools", []))))
         targets.append(LockedTarget(id=_str(t["id"]),
                                     provided=tuple(_str(x) for x in t.get("provided", [])),
                                     packages=tuple(packages)))
@@ -187,8 +201,11 @@ def _tool_pin(t: Any) -> ToolPin:
 
 
 def tool_pins(lock: Lockfile) -> dict[tuple[str, str], tuple[ToolPin, ...]]:
-    """(target id, project) -> the build tools the lock allows its build."""
-    return {(t.id, p.name): p.build_tools for t in lock.targets for p in t.packages}
+    """(target id, project) -> the build tools the lock allows its build: its build_tools,
+    and of its fallback_tools those of a project build_tools does not pin already."""
+    return {(t.id, p.name): (*p.build_tools, *(f for f in p.fallback_tools if f.name not in
+                                               {b.name for b in p.build_tools}))
+            for t in lock.targets for p in t.packages}
 
 
 def plan_from_lock(locked: LockedTarget, target: Target, *, index: str,

@@ -6,14 +6,21 @@ answers (repack.family.FAMILIES); the plans are built by repack.pipeline.build_p
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from packaging.utils import NormalizedName
 
-from repack import buildreqs, log, metadata, steps
+from repack import buildreqs, fallback, log, metadata, steps
 from repack.buildreqs import ToolPin
 from repack.context import Context
-from repack.errors import ConfigError
+from repack.errors import (
+    ConfigError,
+    IntegrityError,
+    MetadataError,
+    ResolveError,
+    TrustError,
+)
 from repack.family import FAMILIES
 from repack.fetch import fetch
 from repack.model import BuildRequest, Project, Target
@@ -21,7 +28,8 @@ from repack.plan import lockfile
 from repack.plan.closure import Plan, resolve_closure
 from repack.unpack import unpack_sdist
 
-__all__ = ["describe", "lock_tools", "locked_plans", "resolve_plans"]
+__all__ = ["LockedTools", "describe", "fallback_pins", "lock_tools", "locked_plans",
+           "resolve_plans"]
 
 
 def describe(plan: Plan, target: Target) -> None:
@@ -52,11 +60,20 @@ def resolve_plans(build_requests: Sequence[BuildRequest], targets: Sequence[Targ
     return [plans[t.id] for t in targets]
 
 
-def lock_tools(plans: Sequence[Plan], targets: Sequence[Target],
-               ctx: Context) -> dict[tuple[str, str], tuple[ToolPin, ...]]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedTools:
+    """What `repack lock` pins per (target id, project): the build tools its build fetches
+    from the index, and the backend a fallback would (repack.fallback)."""
+
+    build: dict[tuple[str, str], tuple[ToolPin, ...]]
+    fallback: dict[tuple[str, str], tuple[ToolPin, ...]]
+
+
+def lock_tools(plans: Sequence[Plan], targets: Sequence[Target], ctx: Context) -> LockedTools:
     """The build tools each package of each plan would fetch from the index, resolved and
-    accepted by the trust policy as its build would: what `repack lock` pins."""
-    out: dict[tuple[str, str], tuple[ToolPin, ...]] = {}
+    accepted by the trust policy as its build would, and the index's backend a fallback
+    of its build would take (`fallback_pins`): what `repack lock` pins."""
+    out = LockedTools(build={}, fallback={})
     for plan, target in zip(plans, targets, strict=True):
         if not plan.order:
             continue
@@ -66,8 +83,29 @@ def lock_tools(plans: Sequence[Plan], targets: Sequence[Target],
             for project in projects:
                 tools = steps.resolve_build_tools(lacking[project.name], target, ctx,
                                                   project=str(project.name))
-                out[(target.id, project.name)] = tuple(t.locked for t in tools)
+                out.build[(target.id, project.name)] = tuple(t.locked for t in tools)
+                out.fallback[(target.id, project.name)] = fallback_pins(
+                    project, target, ctx, from_index={t.name for t in tools})
     return out
+
+
+def fallback_pins(project: Project, target: Target, ctx: Context, *,
+                  from_index: Collection[str]) -> tuple[ToolPin, ...]:
+    """The wheels a fallback of `project`'s build would take (repack.fallback), resolved
+    and accepted as the build would; none when the index has none the trust policy accepts
+    (said on stderr: `repack build --lock` then cannot fall back for it)."""
+    req = fallback.lock_requirement(project, target, from_index)
+    if req is None:
+        return ()
+    try:
+        tools = steps.resolve_build_tools(
+            [req], target, ctx, project=str(project.name),
+            step=f"Pinning {req} from the index for {project.name}, should the archive's "
+                 "fail its build")
+    except (ResolveError, IntegrityError, TrustError, MetadataError) as exc:
+        log.info(f"{project.name}: no fallback backend pinned for {target.id} ({req}): {exc}")
+        return ()
+    return tuple(t.locked for t in tools if t.name not in from_index)
 
 
 def _build_system(plan: Plan, name: NormalizedName, ctx: Context) -> Project:

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from debian.debian_support import version_compare
+from packaging.utils import InvalidName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from repack import targets as target_files
 from repack.errors import ConfigError, MetadataError
@@ -35,7 +37,13 @@ from repack.trust import provenance
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
-    """One published binary package of one target."""
+    """One published binary package of one target, as `repo list` shows it: the
+    publisher's view (repack.publish.families.Published: where the file is, how its
+    versions order) joined with what its provenance record says and when it was written.
+    Two types for a reason: Published is the FamilyPublisher contract, read from the
+    repository's databases alone (no package file opened), and carries host paths and a
+    version key that never reach output; an Entry opens every file for its record and is
+    plain data for --json."""
 
     name: str
     version: str                  # the distro version (dpkg's, or rpm's [E:]V-R)
@@ -107,6 +115,26 @@ def listing(repo: Path, target: str | None = None, *,
             fixes=tuple(provenance.advisory_ids(rec.fixes)) if rec else (),
             vulnerabilities=tuple(vulns), pending=pending))
     return entries
+
+
+def record_problem(record: str, project: str | None, version: str | None) -> str | None:
+    """Why a published package's provenance record (`record`: "ok", "missing" or
+    "unreadable: <why>", with the project and upstream version it names) cannot say which
+    project release the package holds; None when it can.  `repack outdated` and `repack
+    sync` skip such a package and say why: a repository's packages are never judged on a
+    guess."""
+    if record == "missing":
+        return "it has no provenance record"
+    if record != "ok":
+        return f"its provenance record is {record}"
+    if project is None or version is None:
+        return "its provenance record is incomplete"
+    try:
+        canonicalize_name(project, validate=True)
+        Version(version)
+    except (InvalidName, InvalidVersion):
+        return "its provenance record names no valid project and version"
+    return None
 
 
 def _newer(a: Published, b: Published) -> bool:

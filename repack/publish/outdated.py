@@ -26,14 +26,14 @@ from typing import Any
 
 import requests
 from packaging.requirements import Requirement
-from packaging.utils import InvalidName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from repack import log
 from repack import targets as target_files
 from repack.errors import SECURITY_PENDING, UPDATES_PENDING
 from repack.model import Advisory, Release
-from repack.publish.listing import Entry, listing
+from repack.publish.listing import Entry, listing, record_problem
 from repack.resolve import resolve
 from repack.trust.advisories import lookup
 
@@ -105,6 +105,10 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class _Published:
+    """The newest upstream version of a project published for a target, with the packages
+    carrying it: what outdated asks the index about, once per (project, target).  (sync's
+    Held is per package and keeps the sdist sha256: sync compares sdists, not versions.)"""
+
     project: str
     target: str
     version: Version
@@ -119,7 +123,7 @@ def _published(entries: Iterable[Entry]) -> tuple[list[_Published], list[Skipped
     packages: dict[tuple[str, str], set[str]] = {}
     skipped = []
     for e in entries:
-        why = _unusable(e)
+        why = record_problem(e.record, e.project, e.upstream_version)
         if why is not None:
             skipped.append(Skipped(package=e.name, version=e.version, target=e.target, why=why))
             continue
@@ -133,22 +137,6 @@ def _published(entries: Iterable[Entry]) -> tuple[list[_Published], list[Skipped
                         packages=tuple(sorted(packages[p, t])))
              for (p, t), (v, text) in sorted(best.items())]
     return found, skipped
-
-
-def _unusable(e: Entry) -> str | None:
-    if e.record == "missing":
-        return "it has no provenance record"
-    if e.record != "ok" or e.project is None or e.upstream_version is None:
-        return f"its provenance record is {e.record}"     # "unreadable: <why>"
-    try:
-        canonicalize_name(e.project, validate=True)
-    except InvalidName:
-        return "its provenance record names no valid project"
-    try:
-        Version(e.upstream_version)
-    except InvalidVersion:
-        return "its provenance record has no valid version"
-    return None
 
 
 def check(repo: Path, *, index: str, session: requests.Session,

@@ -20,24 +20,18 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
 
 from packaging.requirements import Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 
-from repack import buildcache, buildreqs, clibs, log, metadata, owned, steps
+from repack import buildcache, buildreqs, clibs, fallback, log, metadata, owned, steps
 from repack.buildreqs import backend_path
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
 from repack.deb.build import APT_ENV, APT_OPTS, DebianBuild
-from repack.errors import (
-    CommandFailed,
-    ConfigError,
-    IntegrityError,
-    RepackError,
-    ResolveError,
-)
+from repack.errors import CommandFailed, ConfigError
+from repack.fallback import Fallback, Step, replaced, with_fallback
 from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
@@ -47,10 +41,8 @@ from repack.rpm.sign import sign_rpms
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
-__all__ = ["Fallback", "archive_fallback", "attempt", "build", "lacking_build_requires",
-           "pep517_step", "provided", "read_metadata", "render", "sign", "with_fallback"]
-
-_T = TypeVar("_T")
+__all__ = ["archive_fallback", "attempt", "build", "lacking_build_requires", "pep517_step",
+           "provided", "read_metadata", "render", "sign"]
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -113,31 +105,6 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
         return with_fallback(lambda raised: attempt(sdist, target, ctx, raised=raised))
 
 
-def with_fallback(run: Callable[[Sequence[Requirement]], _T | Fallback]) -> _T:
-    """`run()`, and when it returns a Fallback (the archive's backend failed), once more
-    with the backend raised; that second run's error names the first failure."""
-    outcome = run(())
-    if not isinstance(outcome, Fallback):
-        return outcome
-    log.info(outcome.announce)
-    try:
-        again = run((outcome.requirement,))
-    except RepackError as exc:
-        exc.hint = "; ".join(filter(None, (exc.hint, f"before, {outcome.first}")))
-        raise
-    assert not isinstance(again, Fallback)      # a raised run never falls back again
-    return again
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fallback:
-    """A first build the archive's backend failed, to be built again with `requirement`."""
-
-    requirement: Requirement
-    announce: str                # the line printed
-    first: str                   # what failed, for the second build's error
-
-
 def attempt(sdist: Sdist, target: Target, ctx: Context, *,
             raised: Sequence[Requirement] = ()) -> Path | Fallback:
     """One build in its own work directory and container: the cache entry, or the
@@ -176,7 +143,7 @@ def attempt(sdist: Sdist, target: Target, ctx: Context, *,
     return entry
 
 
-def pep517_step(argv: Sequence[str], output: str) -> Literal["hook", "wheel"] | None:
+def pep517_step(argv: Sequence[str], output: str) -> Step | None:
     """Which PEP 517 step a failed command was: "hook" for repack's scripts that call
     get_requires_for_build_wheel or the metadata hook, "wheel" for rpmbuild failing in
     %build (only %pyproject_wheel, `pip wheel`, is there); None for anything else (pip
@@ -190,36 +157,13 @@ def pep517_step(argv: Sequence[str], output: str) -> Literal["hook", "wheel"] | 
 
 def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Target,
                      ctx: Context) -> Fallback | None:
-    """The Fallback for a PEP 517 step (repack's scripts that call get_requires_for_build_wheel
-    or the metadata hook, or rpmbuild's %build: pip wheel) that the archive's backend failed
-    in a way a newer one may fix (buildreqs.backend_failure); None when the failure is
-    another step's or another kind, or the backend came from the index already.  Under
-    --lock the build tools are the lock's: without a newer backend pinned there, the first
-    failure is raised with a hint saying so."""
-    step = pep517_step(exc.argv, exc.output_tail)
-    why = step and buildreqs.backend_failure(exc.output_tail, step)
-    backend = buildreqs.backend_project(p.first.build_backend or DEFAULT_BACKEND)
-    if not why or backend in {t.name for t in p.build.tools}:     # the index's already
-        return None
-    version = buildreqs.installed_version(c, backend, project=p.build.project)
-    if version is None:
-        return None
-    first = f"the archive's {backend} {version} failed ({why})"
-    req = next((r for r in frontend_requirements(p.first, target)
-                if canonicalize_name(r.name) == backend), Requirement(backend))
-    raised = buildreqs.fallback_requirement(req, version)
-    try:     # under --lock, only a newer backend the lock file pins for the project
-        tool = next(t for t in steps.resolve_build_tools([raised], target, ctx,
-                                                         project=p.build.project)
-                    if t.name == backend)
-    except (ResolveError, IntegrityError) as no_newer:
-        locked = ("with --lock the build tools are the lock file's, and " if ctx.tool_pins
-                  is not None else "")
-        exc.hint = f"{first}; {locked}no newer {backend} could be used: {no_newer}"
-        return None
-    return Fallback(requirement=raised, first=first,
-                    announce=f"{p.build.project}: {first}; building again with {backend} "
-                             f"{tool.version} from the index")
+    """The Fallback (repack.fallback) for a PEP 517 step of this build (`pep517_step`) that
+    the archive's backend failed in a way a newer one may fix; None otherwise."""
+    return fallback.decide(exc, pep517_step(exc.argv, exc.output_tail), c,
+                           backend=p.first.build_backend or DEFAULT_BACKEND,
+                           requirements=frontend_requirements(p.first, target),
+                           from_index={t.name for t in p.build.tools}, target=target, ctx=ctx,
+                           project=p.build.project)
 
 
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
@@ -283,14 +227,9 @@ class StandInDev:
     @classmethod
     def prepare(cls, p: Unpacked, image: images.Image, target: Target, ctx: Context,
                 work: Path) -> StandInDev:
-        if not p.first.has_native_code:
-            return cls()
-        index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, p.needs)
-        chosen = clibs.choose(index=index, needs=p.needs,
-                              available=images.load_archive(image).packages)
+        chosen = clibs.for_build(p.first, p.needs, image, engine=ctx.engine,
+                                 cache_dir=ctx.settings.cache_dir, notes=p.build.notes)
         name = p.build.project
-        log.info(f"{name}: C libraries: {chosen.describe()}")
-        p.build.notes.append(f"repack: C libraries: {chosen.describe()}")
         build_requires, unknown = naming.devel_requires(chosen, target)
         warnings = tuple(f"{name}: no {target.name} package is known for {d} (not in the "
                          f"target's devel_packages table): the .src.rpm lacks its BuildRequires"
@@ -361,10 +300,7 @@ def frontend_requirements(project: Project, target: Target,
     at their known-good minimums, or `raised` in their place) and what %pyproject_wheel's
     pip needs itself to read its pyproject.toml."""
     frontend = TOML10_FRONTEND if project.toml10 else ()
-    names = {canonicalize_name(r.name) for r in raised}
-    own = [r for r in buildreqs.build_requirements(project, target)
-           if canonicalize_name(r.name) not in names]
-    return [*own, *raised, *frontend]
+    return [*replaced(buildreqs.build_requirements(project, target), raised), *frontend]
 
 
 def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Context, *,

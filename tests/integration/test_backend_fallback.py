@@ -2,7 +2,11 @@
 (issue 11): el9's builder (Debian 11) has setuptools 52, which lacks
 `setuptools.errors.CCompilerError` (coverage's setup.py imports it, and asks for plain
 `setuptools`, so no floor applies).  The LocalIndex serves the sdist and real setuptools
-wheels (with what its `core` extra needs beside an older installed copy) for Python 3.9."""
+wheels (with what its `core` extra needs beside an older installed copy) for Python 3.9.
+
+Debian 12's setuptools 66 lacks `setuptools.modified` (69): a setup.py importing it fails in
+pybuild's build step (`python3 -m build --no-isolation --wheel`) and builds again with the
+index's setuptools (Python 3.11 wheels), the one `repack lock` pinned for it."""
 
 from __future__ import annotations
 
@@ -85,3 +89,42 @@ def test_when_the_index_backend_fails_too_its_error_names_the_first(tmp_path: Pa
     hint = next(ln for ln in proc.stderr.splitlines() if ln.startswith("hint: "))
     assert "before, the archive's setuptools 52.0" in hint and "NoSuchError" in hint, hint
     assert not (tmp_path / "out" / "el9").exists() or not any((tmp_path / "out" / "el9").iterdir())
+
+
+def test_debian_12s_setuptools_fails_in_pybuild_and_the_locked_index_one_builds(
+        tmp_path: Path) -> None:
+    """`repack lock` pins the index's setuptools as the package's fallback_tools (no build
+    runs there: only a build shows the archive's fails), and `repack build --lock` falls
+    back to exactly that wheel."""
+    wheels = download(tmp_path / "wheels", "3.11", "setuptools", "packaging", "wheel",
+                      "more-itertools")
+    version = index_setuptools(wheels)
+    setup_py = SETUP_PY.format(name="newer").replace("setuptools.errors", "setuptools.modified")
+    sdist = make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
+                       {"pyproject.toml": PYPROJECT, "setup.py": setup_py.encode(),
+                        "newapi_app/__init__.py": b'"""A tiny test package."""\n',
+                        "NONCE": str(time.time_ns()).encode()})
+    lock = tmp_path / "repack.lock"
+    with LocalIndex() as index:
+        index.add("newapi-app", sdist.name, sdist.read_bytes())
+        serve(index, wheels)
+        env = {"PIP_INDEX_URL": index.url}
+        locked = run_repack(["lock", "newapi-app==1.0", "-t", "debian-12", "-o", str(lock)],
+                            env=env)
+        assert locked.returncode == 0, locked.stderr[-3000:]
+        text = lock.read_text()
+        assert "build_tools = []" in text
+        assert f'fallback_tools = [\n  {{name = "setuptools", version = "{version}"' in text
+        proc = run_repack(["build", "--no-check", "--lock", str(lock), "-o",
+                           str(tmp_path / "out")], env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(ln.strip() for ln in proc.stderr.splitlines() if "the archive's setupt" in ln)
+    assert ("newapi-app: the archive's setuptools 66.1.1 failed (ModuleNotFoundError: No "
+            "module named 'setuptools.modified')") in line, line     # after [target/project]
+    assert line.endswith(f"building again with setuptools {version} from the index"), line
+    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
+    files = subprocess.run(["dpkg-deb", "--contents", deb], capture_output=True, text=True,
+                           check=True).stdout
+    assert "/usr/lib/python3/dist-packages/newapi_app/__init__.py" in files
+    explained = run_repack(["explain", str(deb)])
+    assert f"setuptools {version}" in explained.stdout + explained.stderr, explained

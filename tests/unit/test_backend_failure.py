@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from examples import BASE, TARGET
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 from repack import buildreqs
+from repack.deb.build import METADATA_SCRIPT as DEB_METADATA_SCRIPT
+from repack.deb.family import pep517_step as deb_step
+from repack.fallback import lock_requirement, replaced
 from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT
 from repack.rpm.family import pep517_step
 
@@ -104,6 +110,7 @@ def test_the_fallback_is_above_the_archives_version_within_the_projects_range() 
 
 
 ENGINE = ["/usr/bin/podman", "exec", "repack-0123"]
+LEGACY = dataclasses.replace(BASE, license_expression=None, classifiers=False, pep621=False)
 
 
 def test_only_the_pep517_steps_of_an_rpm_build_are_the_backends() -> None:
@@ -125,3 +132,105 @@ def test_the_exception_line_is_one_clean_line() -> None:
               "AttributeError: no\x1b[1A\x1b[2Kok\n")
     why = buildreqs.backend_failure(forged, "hook")
     assert why is not None and "\x1b" not in why and why.startswith("AttributeError: no")
+
+
+# debian-12: dpkg-buildpackage's tail when setup.py needs setuptools.modified (69) and the
+# archive's setuptools 66.1.1 runs it, in pybuild's build step (pypa/build's hook runner)
+PYBUILD_BUILD_STEP = """\
+I: pybuild base:240: python3.11 -m build --skip-dependency-check --no-isolation --wheel \
+--outdir /build/python-newapi-app-1.0/.pybuild/cpython3_3.11
+* Building wheel...
+Traceback (most recent call last):
+  File "/usr/lib/python3/dist-packages/pep517/in_process/_in_process.py", line 351, in <module>
+    main()
+  File "/usr/lib/python3/dist-packages/pep517/in_process/_in_process.py", line 333, in main
+    json_out['return_val'] = hook(**hook_input['kwargs'])
+                             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/usr/lib/python3/dist-packages/setuptools/build_meta.py", line 413, in build_wheel
+    return self._build_with_temp_dir(['bdist_wheel'], '.whl',
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/usr/lib/python3/dist-packages/setuptools/build_meta.py", line 335, in run_setup
+    exec(code, locals())
+  File "<string>", line 2, in <module>
+ModuleNotFoundError: No module named 'setuptools.modified'
+
+ERROR Backend subprocess exited when trying to invoke build_wheel
+E: pybuild pybuild:388: build: plugin pyproject failed with: exit code=1: python3.11 -m build \
+--skip-dependency-check --no-isolation --wheel --outdir /build/python-newapi-app-1.0/.pybuild/c
+dh_auto_build: error: pybuild --build -i python{version} -p 3.11 returned exit code 13
+make: *** [debian/rules:10: binary] Error 25
+dpkg-buildpackage: error: debian/rules binary subprocess returned exit status 2
+"""
+# repack's metadata script (repack.deb.build.METADATA_SCRIPT) with the same setup.py
+DEB_METADATA_HOOK = PYBUILD_BUILD_STEP[PYBUILD_BUILD_STEP.index("Traceback"):
+                                       PYBUILD_BUILD_STEP.index("\nERROR")].replace(
+    "build_wheel", "prepare_metadata_for_build_wheel") + \
+    "ERROR Backend subprocess exited when trying to invoke prepare_metadata_for_build_wheel\n"
+DPKG = [*ENGINE, "dpkg-buildpackage", "-us", "-uc", "-sa"]
+
+
+def test_pybuilds_build_step_and_the_metadata_script_are_the_debian_backends() -> None:
+    assert deb_step(DPKG, PYBUILD_BUILD_STEP) == "wheel"
+    assert buildreqs.backend_failure(PYBUILD_BUILD_STEP, "wheel") == (
+        "ModuleNotFoundError: No module named 'setuptools.modified'")
+    argv = [*ENGINE, "python3", "-c", DEB_METADATA_SCRIPT, "/build/x", "/tmp/m", "/build/m"]
+    assert deb_step(argv, DEB_METADATA_HOOK) == "wheel"
+    assert buildreqs.backend_failure(DEB_METADATA_HOOK, "wheel") == (
+        "ModuleNotFoundError: No module named 'setuptools.modified'")
+
+
+@pytest.mark.parametrize("output", [
+    # pybuild's install step (it copies the unpacked wheel: no backend runs)
+    PYBUILD_BUILD_STEP.replace("388: build: plugin", "388: install: plugin"),
+    # the distutils plugin (no build-backend): `setup.py build`, not a PEP 517 step
+    PYBUILD_BUILD_STEP.replace("plugin pyproject", "plugin distutils"),
+    # dpkg-source refusing the tree, before any build step
+    ("dpkg-source: error: aborting due to unexpected upstream changes\n"
+     "dpkg-buildpackage: error: dpkg-source -b . subprocess returned exit status 2\n"),
+])
+def test_other_failures_of_a_debian_build_are_not_the_backends(output: str) -> None:
+    assert deb_step(DPKG, output) is None
+
+
+def test_a_debian_step_the_backend_fails_for_another_reason_does_not_fall_back() -> None:
+    compiled = PYBUILD_BUILD_STEP.replace("* Building wheel...\n", "* Building wheel...\n"
+                                          + COMPILE_FAILED)
+    assert deb_step(DPKG, compiled) == "wheel"
+    assert buildreqs.backend_failure(compiled, "wheel") is None
+    no_hook_runner = PYBUILD_BUILD_STEP.replace("pep517/in_process/_in_process.py",
+                                                "build/__main__.py")
+    assert buildreqs.backend_failure(no_hook_runner, "wheel") is None
+
+
+def test_the_rpm_familys_steps_are_not_debians() -> None:
+    assert deb_step([*ENGINE, "python3", "-c", METADATA_SCRIPT, "/build/src/x"], "") is None
+    assert deb_step([*ENGINE, "rpmbuild", "-ba", "x.spec"], PIP_HOOK_TRACEBACK) is None
+    assert deb_step([*ENGINE, *buildreqs.pip_install_argv([], "/wheels")],
+                    PYBUILD_BUILD_STEP) is None
+
+
+def test_a_fallback_requirement_takes_the_place_of_the_projects_own() -> None:
+    reqs = [Requirement("setuptools>=40"), Requirement("wheel")]
+    out = replaced(reqs, [Requirement("setuptools>66.1.1")])
+    assert [str(r) for r in out] == ["wheel", "setuptools>66.1.1"]
+    assert replaced(reqs, []) == reqs
+
+
+@pytest.mark.parametrize(("changes", "from_index", "expected"), [
+    ({"build_backend": "setuptools.build_meta",
+      "build_requires": (Requirement("setuptools>=40"),)}, (), "setuptools>=40"),
+    ({"build_backend": None,                       # the legacy backend: PEP 518's default
+      "build_requires": (Requirement("setuptools>=40.8.0"), Requirement("wheel"))}, (),
+     "setuptools>=40.8.0"),
+    ({"build_backend": "flit_core.buildapi", "build_requires": (Requirement("flit_core<4"),)},
+     ("flit-core",), None),                        # a wheel from the index already
+    ({"build_backend": "setuptools.build_meta",   # setuptools building itself: in-tree
+      "build_requires": ()}, (), None),
+    ({"build_backend": "backend", "build_requires": (Requirement("setuptools"),)}, (), None),
+])
+def test_what_a_lock_pins_for_a_fallback(changes: dict[str, object],
+                                         from_index: tuple[str, ...],
+                                         expected: str | None) -> None:
+    project = dataclasses.replace(LEGACY, **changes)      # type: ignore[arg-type]
+    found = lock_requirement(project, TARGET, from_index)
+    assert (None if found is None else str(found)) == expected

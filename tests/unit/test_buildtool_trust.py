@@ -190,3 +190,37 @@ def test_a_cached_wheel_that_is_no_longer_a_zip_is_an_integrity_error(
     with pytest.raises(IntegrityError, match="is not a readable wheel") as err:
         resolve(served, tmp_path)
     assert err.value.exit_code == 4 and "delete" in (err.value.hint or "")
+
+
+def test_a_lock_pins_the_fallback_backend_apart_and_a_locked_fallback_resolves_it(
+        served: LocalIndex, tmp_path: Path) -> None:
+    """`fallback_tools` round-trip; the build may use them beside its build_tools (a
+    build_tools pin of the same name wins); and a fallback's raised requirement, resolved
+    with those pins as `repack build --lock` does, gets exactly the pinned wheels."""
+    index = Index(served, tmp_path)
+    index.add("a")
+    pins = {t.name: t.locked for t in resolve(served, tmp_path)}
+    own = buildreqs.ToolPin(name=canonicalize_name("tomli-w"), version=Version("0.9"),
+                            filename="tomli_w-0.9-py3-none-any.whl", sha256="cd" * 32)
+    path = tmp_path / "repack.lock"
+    lockfile.write(path, [index.plan("a")], index=served.url, requested=["a"],
+                   tools={("debian-12", "a"): (own,)},
+                   fallback_tools={("debian-12", "a"): tuple(pins.values())})
+    text = path.read_text()
+    assert text.index("build_tools = [") < text.index("fallback_tools = [\n  {name = "
+                                                      '"flit-core", version = "3.9.1"')
+    lock = lockfile.load(path)
+    assert lock.targets[0].packages[0].fallback_tools == tuple(pins.values())
+    assert lockfile.tool_pins(lock) == {("debian-12", "a"): (own, pins[TOOL])}
+
+    merged = {TOOL: pins[TOOL], own.name: pins[own.name]}
+    with http.session() as session:
+        tools = buildreqs.resolve_wheels(
+            [buildreqs.fallback_requirement(Requirement("flit_core"), Version("3.8"))],
+            DEBIAN_12, index=served.url, session=session, cache_dir=tmp_path / "cache",
+            policy=NO_RULES, required_by="a", locked=merged)
+    assert [t.locked for t in tools] == [pins[TOOL], pins[own.name]]
+
+    without = text[:text.index("fallback_tools")]      # an older lock: no fallback allowed
+    path.write_text(without)
+    assert lockfile.tool_pins(lockfile.load(path)) == {("debian-12", "a"): (own,)}
