@@ -263,6 +263,7 @@ class DebSpec:
     changelog: ChangelogEntry
     provenance: Provenance | None = None    # recorded in the package (repack.trust.provenance)
     overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
+    left_out: tuple[str, ...] = ()          # why an extra's requirement is not in Suggests
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

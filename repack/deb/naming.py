@@ -563,9 +563,13 @@ def make_deb_spec(
 
     Depends: the python3 relation from Requires-Python, then Requires-Dist whose markers
     hold on the target with extra="" (Policy 7.2).  Requirements active only for one of
-    provides_extra go to Suggests, never Depends.  Build-Depends: the dh-python toolchain
-    plus each active build-system requirement the archive satisfies, plus *dev_packages* (the
-    C libraries' -dev packages repack.clibs chose).  unsatisfied lists the
+    provides_extra go to Suggests, never Depends; one that cannot be mapped (its name is
+    another project's package in the archive, as joserfc's `pycryptodome; extra == "drafts"`
+    on Debian 12) is left out, said in left_out: a Suggests is a hint apt does not act on,
+    and a wrong or missing hint should not stop the build of a package that works without it
+    (a Depends that cannot be mapped still refuses the build).  Build-Depends: the dh-python
+    toolchain plus each active build-system requirement the archive satisfies, plus
+    *dev_packages* (the C libraries' -dev packages repack.clibs chose).  unsatisfied lists the
     PEP 508 text of every active runtime or build requirement the archive does not satisfy;
     runtime ones still appear in Depends.
     """
@@ -580,6 +584,7 @@ def make_deb_spec(
     )
     depends = list(python_relation(project.requires_python, target, project=pname))
     suggests: list[Alternatives] = []
+    left_out: list[str] = []
     unsatisfied: list[str] = []
     for req in project.requires_dist:
         if canonicalize_name(req.name) == project.name:
@@ -590,8 +595,12 @@ def make_deb_spec(
             if not mapped.satisfied and str(req) not in unsatisfied:
                 unsatisfied.append(str(req))
         elif any(active(req, target, x, pname) for x in project.provides_extra):
-            _add(suggests, map_requirement(req, target, archive, project=pname,
-                                           names=names).relations)
+            try:
+                _add(suggests, map_requirement(req, target, archive, project=pname,
+                                               names=names).relations)
+            except MappingError as exc:     # an optional relation: see below
+                left_out.append(f"{exc.args[0]}; left out of Suggests, as it only names an "
+                                "extra's requirement")
     python_all = "python3-all-dev" if project.has_native_code else "python3-all"
     build: list[Alternatives] = [
         (Relation(name=DebName("debhelper-compat"), op="=", version=DebVersion("13")),),
@@ -624,6 +633,7 @@ def make_deb_spec(
         build_depends=tuple(build),
         provides=(),
         unsatisfied=tuple(unsatisfied),
+        left_out=tuple(left_out),
         maintainer=maintainer,
         summary=project.summary,
         description=project.description,
