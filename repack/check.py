@@ -3,9 +3,10 @@
 After a run's builds, for each target: every binary package the run built for it is installed
 together (the run's other packages and the target's archive satisfy their dependencies), then,
 with the network off (the imports run upstream code), every top-level module a package
-installs is imported and every program it puts in /usr/bin is run with `--help`, each in its
-own process.  A failure is CheckFailed (exit 14) naming the package, target and module or
-script.  A build that compiles but cannot be imported is caught here, not by its users.
+installs is imported and every console_scripts entry point it puts in /usr/bin is run with
+`--help` (SCRIPT_GATE says which are not), each in its own process.  A failure is
+CheckFailed (exit 14) naming the package, target and module or script.  A build that
+compiles but cannot be imported is caught here, not by its users.
 
 What is checked comes from the package files repack built and checked, never from a listing
 upstream wrote (top_level.txt, RECORD): the modules are the files the package installs
