@@ -11,7 +11,8 @@ compiles but cannot be imported is caught here, not by its users.
 What is checked comes from the package files repack built and checked, never from a listing
 upstream wrote (top_level.txt, RECORD): the modules are the files the package installs
 directly in site-packages (`x.py`, `x/__init__.py`, `x.cpython-311-x86_64-linux-gnu.so`, and
-one level into a namespace directory), the scripts the files in /usr/bin.  The verdict is
+one level into a namespace directory), the scripts the files in /usr/bin; the installed
+entry_points.txt and METADATA only narrow which scripts run (SCRIPT_GATE).  The verdict is
 read from markers the driver prints at the start of a line, upstream output being indented
 beneath them, so printed text cannot hide a failure.  This catches broken packages, not
 hostile ones: code that runs at import can fake a clean import.
