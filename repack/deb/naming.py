@@ -504,7 +504,7 @@ def map_requirement(
         if foreign and not build:
             raise MappingError(
                 f"requirement {str(req)!r}: {_taken(binary, target, archive, name)}, so "
-                f"Depends: {binary} would be met by the wrong package", project=project,
+                f"a relation on {binary} would be met by the wrong package", project=project,
                 hint=_name_hint(name, target, archive))
     epoch = archive_epoch(binary, archive)
     try:
