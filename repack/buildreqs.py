@@ -109,7 +109,7 @@ class Floor:
 
     backend: NormalizedName
     minimum: Version
-    when: Literal["always", "classifiers", "pep621", "license-expression"]
+    when: Literal["always", "classifiers", "pep621", "license-expression", "flat-discovery"]
     why: str
 
 
@@ -126,6 +126,12 @@ BACKEND_FLOORS: tuple[Floor, ...] = (
           when="license-expression",
           why="a PEP 639 `license = \"MIT\"` string in [project] is an error before "
               "setuptools 77, even where the project requires plain `setuptools`"),
+    Floor(backend=canonicalize_name("setuptools"), minimum=Version("68.1"),
+          when="flat-discovery",
+          why="setuptools' automatic discovery in a flat layout takes the rendered debian/ "
+              "directory for a package before 68.1 (Debian bug 1041091): Debian 12's 66.1 "
+              "stops with \"Multiple top-level packages discovered in a flat-layout: ['debian', "
+              "'jaraco']\" (jaraco.classes), or packages debian/ instead of a lone module"),
     Floor(backend=canonicalize_name("flit-core"), minimum=Version("3.12"),
           when="license-expression",
           why="flit_core reads a PEP 639 license string from 3.11 and AND/OR expressions "
@@ -217,6 +223,8 @@ def _floor_applies(floor: Floor, project: Project) -> bool:
         return project.classifiers
     if floor.when == "pep621":
         return project.pep621
+    if floor.when == "flat-discovery":
+        return project.flat_discovery
     return bool(project.license_expression)
 
 

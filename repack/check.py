@@ -3,14 +3,16 @@
 After a run's builds, for each target: every binary package the run built for it is installed
 together (the run's other packages and the target's archive satisfy their dependencies), then,
 with the network off (the imports run upstream code), every top-level module a package
-installs is imported and every program it puts in /usr/bin is run with `--help`, each in its
-own process.  A failure is CheckFailed (exit 14) naming the package, target and module or
-script.  A build that compiles but cannot be imported is caught here, not by its users.
+installs is imported and every console_scripts entry point it puts in /usr/bin is run with
+`--help` (SCRIPT_GATE says which are not), each in its own process.  A failure is
+CheckFailed (exit 14) naming the package, target and module or script.  A build that
+compiles but cannot be imported is caught here, not by its users.
 
 What is checked comes from the package files repack built and checked, never from a listing
 upstream wrote (top_level.txt, RECORD): the modules are the files the package installs
 directly in site-packages (`x.py`, `x/__init__.py`, `x.cpython-311-x86_64-linux-gnu.so`, and
-one level into a namespace directory), the scripts the files in /usr/bin.  The verdict is
+one level into a namespace directory), the scripts the files in /usr/bin; the installed
+entry_points.txt and METADATA only narrow which scripts run (SCRIPT_GATE).  The verdict is
 read from markers the driver prints at the start of a line, upstream output being indented
 beneath them, so printed text cannot hide a failure.  This catches broken packages, not
 hostile ones: code that runs at import can fake a clean import.
@@ -67,36 +69,88 @@ from repack.digest import sha256_file
 from repack.errors import CheckFailed, CommandFailed, MetadataError
 from repack.model import Artifact, Target
 from repack.rpm.query import query
-from repack.textsafe import clean_block
+from repack.textsafe import clean_block, one_line
 from repack.trust import provenance
 
 __all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "elf_sonames",
-           "failed_checks", "installable", "planned_checks", "site_dirs", "top_level_modules"]
+           "failed_checks", "installable", "planned_checks", "site_dirs", "skipped_checks",
+           "top_level_modules"]
 
-CHECK_VERSION = 2               # bump when what the check does changes (its cache key)
+CHECK_VERSION = 3               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
 DEB_SITE = "/usr/lib/python3/dist-packages"
 UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
 FAILED_MARK = "repack-check-failed"
 DONE_MARK = "repack-check-done"
+SKIPPED_MARK = "repack-check-skipped"
 _SCRIPT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _EXTENSION = re.compile(r"(?P<name>[^.]+)(\.[A-Za-z0-9_-]+)?\.so")
 _PY3DIST = re.compile(r"python3dist\(([^()\s]+)\)")
 _SONAME = re.compile(r"(lib[A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*)\(")   # libyaml-0.so.2()(64bit)
 
+# Which /usr/bin programs are run with --help, decided in the driver from the installed
+# distributions' metadata (read, never imported: no upstream code runs for it).  Only a
+# console_scripts entry point is: its function is a command-line program, and --help is the
+# convention of the parsers such functions use (argparse, click).  A setup.py `scripts=` file
+# is any executable (dill's undill opens "--help" as a pickle file), a gui_scripts one wants
+# a display.  An entry point that declares extras (`tool = pkg.cli:main [cli]`) imports what
+# those extras require, which installing the package does not bring (they are Recommends or
+# Suggests at most): it is run only when every requirement of its extras is installed.
+# stdlib only: the target's python3 runs it (el9's 3.9, whose EntryPoint.extras is broken,
+# so the extras are read from the entry point's text).
+SCRIPT_GATE = r"""
+import importlib.metadata, re
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+def _shown(text):
+    return re.sub(r"[^A-Za-z0-9._-]", "?", text)[:60]
+def _extra_requirements(dist, extras):
+    for line in dist.requires or []:
+        req, _, marker = line.partition(";")
+        named = re.findall(r"extra\s*==\s*['\"]([^'\"]*)['\"]", marker)
+        found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+        if found and extras & {_norm(x) for x in named}:
+            yield found.group(1)
+def script_skipped(name, sites, search):
+    installed = None
+    for dist in importlib.metadata.distributions(path=sites):
+        for ep in dist.entry_points:
+            if ep.group != "console_scripts" or ep.name != name:
+                continue
+            bracket = re.search(r"\[([^\]]*)\]\s*$", ep.value)
+            listed = bracket.group(1) if bracket else ""
+            extras = {_norm(x) for x in re.findall(r"[^\s,]+", listed)}
+            if not extras:
+                return None
+            if installed is None:
+                installed = {_norm(d.metadata["Name"] or "")
+                             for d in importlib.metadata.distributions(path=search)}
+            missing = sorted({_norm(r) for r in _extra_requirements(dist, extras)} - installed)
+            if missing:
+                return ("its entry point needs the extra [%s], and %s of it is not installed"
+                        % (",".join(sorted(map(_shown, extras))), ", ".join(map(_shown, missing))))
+            return None
+    return "not a console_scripts entry point (a setup.py scripts= file or a GUI program)"
+"""
+
 # The driver: repack's own text, run by the target's python3 in the offline container.  Each
 # check is a child process; its output is indented, so that only the driver starts a line.
-DRIVER = f"""\
+DRIVER = SCRIPT_GATE + f"""\
 import subprocess, sys, tempfile
 timeout, sites, checks = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 code = "import importlib, sys; sys.path[0:0] = [p for p in sys.argv[1].split(':') if p]; \\
 importlib.import_module(sys.argv[2])"
 cwd = tempfile.mkdtemp()
+site_list = [p for p in sites.split(":") if p]
 for i, check in enumerate(checks):
     kind, _, name = check.partition(":")
     if kind == "import":
         argv = [sys.executable, "-I", "-c", code, sites, name]
     else:
+        why = script_skipped(name, site_list, site_list + sys.path)
+        if why is not None:
+            print("{SKIPPED_MARK}", i, why)
+            continue
         argv = ["/usr/bin/" + name, "--help"]
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -268,6 +322,18 @@ def failed_checks(output: str, checks: Sequence[Check]) -> list[Check] | None:
     return failed if done else None
 
 
+def skipped_checks(output: str, checks: Sequence[Check]) -> list[tuple[Check, str]]:
+    """The script checks the driver did not run (SCRIPT_GATE), each with its reason, one
+    line of repack's text with upstream names reduced to [A-Za-z0-9._-]."""
+    skipped = []
+    for line in output.splitlines():
+        word, _, rest = line.partition(" ")
+        number, _, why = rest.partition(" ")
+        if word == SKIPPED_MARK and number.isdigit() and int(number) < len(checks):
+            skipped.append((checks[int(number)], one_line(why)))
+    return skipped
+
+
 def _deb_package(path: Path) -> Package:
     try:
         deb = DebFile(str(path))
@@ -383,6 +449,8 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
 
 def _verdict(output: str, checks: Sequence[Check], packages: Sequence[Package],
              target: Target) -> None:
+    for skipped, why in skipped_checks(output, checks):
+        log.info(f"{skipped.package}: {skipped} not run on {target.id}: {why}")
     failed = failed_checks(output, checks)
     project = {p.name: p.project for p in packages}
     if failed == []:

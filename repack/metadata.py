@@ -37,7 +37,8 @@ from repack.model import Project
 from repack.unpack import find_native_sources
 
 __all__ = [
-    "DEFAULT_BUILD_REQUIRES", "MAX_METADATA_BYTES", "is_static", "project_from_metadata",
+    "DEFAULT_BUILD_REQUIRES", "MAX_METADATA_BYTES", "flat_discovery", "is_static",
+    "project_from_metadata",
     "read_pkg_info",
 ]
 
@@ -238,6 +239,48 @@ def _build_system(pyproject: dict[str, Any], problems: list[str],
         problems.append(f"invalid build-backend {_show(str(backend))} in pyproject.toml")
         backend = None
     return tuple(reqs), (backend.strip() if isinstance(backend, str) else None)
+
+
+def _setup_cfg_names_packages(tree: Path) -> bool:
+    """Whether setup.cfg's [options] sets `packages` or `py_modules` (an unreadable or
+    malformed file counts as setting them: no guess is made from it)."""
+    try:
+        data = _read_regular(tree / "setup.cfg", "setup.cfg")
+    except _Unreadable:
+        return True
+    if data is None:
+        return False
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(data.decode("utf-8", "replace"), source="setup.cfg")
+    except configparser.Error:
+        return True
+    return parser.has_section("options") and any(
+        parser.has_option("options", key) for key in ("packages", "py_modules"))
+
+
+def flat_discovery(tree: Path, pyproject: dict[str, Any], build_backend: str | None) -> bool:
+    """Whether setuptools would discover the packages itself in the top of the tree (its
+    flat layout): a setuptools build that names no `packages` or `py_modules` (pyproject's
+    [tool.setuptools], setup.cfg's [options], setup.py's text: any mention counts as
+    naming them) and has no `src/` directory.  That discovery sees every directory there,
+    the debian/ repack renders too; read without running setup.py, so it errs towards False."""
+    if build_backend is not None and not build_backend.startswith("setuptools.build_meta"):
+        return False
+    if _is_real_dir(tree / "src"):
+        return False
+    tool = pyproject.get("tool")
+    table = tool.get("setuptools") if isinstance(tool, dict) else None
+    if isinstance(table, dict) and any(k in table for k in ("packages", "py-modules",
+                                                              "py_modules")):
+        return False
+    if _setup_cfg_names_packages(tree):
+        return False
+    try:
+        setup_py = _read_regular(tree / "setup.py", "setup.py")
+    except _Unreadable:
+        return False
+    return setup_py is None or not re.search(rb"packages|py_modules", setup_py)
 
 
 # --------------------------------------------------------------------------- licenses
@@ -495,4 +538,5 @@ def project_from_metadata(
         toml10=_mixed_arrays(pyproject),
         classifiers=bool(isinstance(table := pyproject.get("project"), dict)
                          and table.get("classifiers")),
+        flat_discovery=flat_discovery(tree, pyproject, build_backend),
     )

@@ -159,6 +159,7 @@ class Project:
     pep621: bool = False         # pyproject.toml has a [project] table (PEP 621 metadata)
     toml10: bool = False         # pyproject.toml needs TOML 1.0 (a mixed-type array)
     classifiers: bool = False    # pyproject's [project] lists classifiers (hatchling checks them)
+    flat_discovery: bool = False  # setuptools would find its packages itself in the tree's top
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,6 +263,7 @@ class DebSpec:
     changelog: ChangelogEntry
     provenance: Provenance | None = None    # recorded in the package (repack.trust.provenance)
     overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
+    left_out: tuple[str, ...] = ()          # why an extra's requirement is not in Suggests
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

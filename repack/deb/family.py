@@ -341,6 +341,7 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
     lacking = [f"{project_name}: {req} is not satisfied by {target.name}; "
                "build it with repack too" for req in spec.unsatisfied
                if req not in from_wheels and not planned(req, ctx)]
+    lacking += [f"{project_name}: {why}" for why in spec.left_out]
     for w in lacking:
         log.warn(w)
     warnings = [p.archive_note, *lacking] if p.archive_note is not None else lacking

@@ -504,7 +504,7 @@ def map_requirement(
         if foreign and not build:
             raise MappingError(
                 f"requirement {str(req)!r}: {_taken(binary, target, archive, name)}, so "
-                f"Depends: {binary} would be met by the wrong package", project=project,
+                f"a relation on {binary} would be met by the wrong package", project=project,
                 hint=_name_hint(name, target, archive))
     epoch = archive_epoch(binary, archive)
     try:
@@ -547,6 +547,36 @@ def _add(groups: list[Alternatives], new: tuple[Alternatives, ...]) -> None:
     groups.extend(g for g in new if g not in groups)
 
 
+# lintian's field-too-long: a binary package's field above 5,000 characters is an error.
+FIELD_LIMIT = 5000
+
+
+def _unversioned(groups: tuple[Alternatives, ...]) -> tuple[Alternatives, ...]:
+    """The packages of relation groups, without versions: what Suggests says.  apt does not
+    act on Suggests, so a version there only informs, and extras pin versions freely (jedi's
+    `docs` extra pins 25 projects with `==`, each three alternatives long, 6,600 characters
+    in all: lintian's field-too-long); Debian's own packages suggest plain names."""
+    return tuple(dict.fromkeys((Relation(name=group[0].name),) for group in groups if group))
+
+
+def _within_field_limit(suggests: list[Alternatives], left_out: list[str],
+                        ) -> tuple[list[Alternatives], list[str]]:
+    """The Suggests that fit within FIELD_LIMIT characters, in order; the rest said in
+    left_out (an `all` extra can name hundreds of projects)."""
+    kept: list[Alternatives] = []
+    length = 0
+    for group in suggests:
+        text = " | ".join(str(r) for r in group)
+        length += len(text) + (2 if kept else 0)
+        if length > FIELD_LIMIT - 100:      # room for the field name and line folding
+            rest = len(suggests) - len(kept)
+            why = (f"{rest} extras' requirement(s), from {text} on, left out of Suggests: "
+                   f"more than {FIELD_LIMIT} characters (lintian: field-too-long)")
+            return kept, [*left_out, why]
+        kept.append(group)
+    return kept, left_out
+
+
 def make_deb_spec(
     project: Project,
     *,
@@ -563,9 +593,13 @@ def make_deb_spec(
 
     Depends: the python3 relation from Requires-Python, then Requires-Dist whose markers
     hold on the target with extra="" (Policy 7.2).  Requirements active only for one of
-    provides_extra go to Suggests, never Depends.  Build-Depends: the dh-python toolchain
-    plus each active build-system requirement the archive satisfies, plus *dev_packages* (the
-    C libraries' -dev packages repack.clibs chose).  unsatisfied lists the
+    provides_extra go to Suggests, never Depends; one that cannot be mapped (its name is
+    another project's package in the archive, as joserfc's `pycryptodome; extra == "drafts"`
+    on Debian 12) is left out, said in left_out: a Suggests is a hint apt does not act on,
+    and a wrong or missing hint should not stop the build of a package that works without it
+    (a Depends that cannot be mapped still refuses the build).  Build-Depends: the dh-python
+    toolchain plus each active build-system requirement the archive satisfies, plus
+    *dev_packages* (the C libraries' -dev packages repack.clibs chose).  unsatisfied lists the
     PEP 508 text of every active runtime or build requirement the archive does not satisfy;
     runtime ones still appear in Depends.
     """
@@ -580,6 +614,7 @@ def make_deb_spec(
     )
     depends = list(python_relation(project.requires_python, target, project=pname))
     suggests: list[Alternatives] = []
+    left_out: list[str] = []
     unsatisfied: list[str] = []
     for req in project.requires_dist:
         if canonicalize_name(req.name) == project.name:
@@ -590,8 +625,13 @@ def make_deb_spec(
             if not mapped.satisfied and str(req) not in unsatisfied:
                 unsatisfied.append(str(req))
         elif any(active(req, target, x, pname) for x in project.provides_extra):
-            _add(suggests, map_requirement(req, target, archive, project=pname,
-                                           names=names).relations)
+            try:
+                _add(suggests, _unversioned(map_requirement(req, target, archive, project=pname,
+                                                            names=names).relations))
+            except MappingError as exc:     # an optional relation: see below
+                left_out.append(f"{exc.args[0]}; left out of Suggests, as it only names an "
+                                "extra's requirement")
+    suggests, left_out = _within_field_limit(suggests, left_out)
     python_all = "python3-all-dev" if project.has_native_code else "python3-all"
     build: list[Alternatives] = [
         (Relation(name=DebName("debhelper-compat"), op="=", version=DebVersion("13")),),
@@ -624,6 +664,7 @@ def make_deb_spec(
         build_depends=tuple(build),
         provides=(),
         unsatisfied=tuple(unsatisfied),
+        left_out=tuple(left_out),
         maintainer=maintainer,
         summary=project.summary,
         description=project.description,

@@ -19,8 +19,10 @@ from PyPI during the setup, for the target's Python.
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -222,3 +224,47 @@ def test_what_get_requires_for_build_wheel_asks_for_is_installed(target: str,
     (package,) = (tmp_path / "out" / target).glob("*.noarch.rpm" if target == "el9" else "*.deb")
     explained = run_repack(["explain", str(package)])
     assert "dynreq-helper 1.2" in explained.stdout + explained.stderr, explained
+
+
+NAMESPACE_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61.2"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "1.0"
+description = "A namespace package in a flat layout that names no packages (as jaraco.classes)"
+license = {{text = "MIT"}}
+requires-python = ">=3.8"
+"""
+
+
+def test_flat_layout_discovery_does_not_see_debian(tmp_path: Path) -> None:
+    """Debian 12's setuptools 66 discovers the rendered debian/ beside `flatns` and stops
+    ("Multiple top-level packages discovered in a flat-layout: ['debian', 'flatns']");
+    setuptools >= 68.1 from the index leaves debian/ out."""
+    wheels = download(tmp_path / "wheels", "3.11", "setuptools", "packaging", "wheel",
+                      "more-itertools")
+    sdist = tmp_path / "flatns_child-1.0.tar.gz"     # no flatns_child/ beside the namespace
+    top = "flatns_child-1.0/"
+    with tarfile.open(sdist, "w:gz") as tar:
+        for rel, data in (("PKG-INFO", pkg_info_text("flatns-child", "1.0").encode()),
+                          ("pyproject.toml",
+                           NAMESPACE_PYPROJECT.format(name="flatns-child").encode()),
+                          ("flatns/child/__init__.py", b'"""A namespace package\'s child."""\n'),
+                          ("NONCE", str(time.time_ns()).encode())):
+            info = tarfile.TarInfo(top + rel)
+            info.size, info.mtime = len(data), 1_700_000_000
+            tar.addfile(info, io.BytesIO(data))
+    with LocalIndex() as index:
+        index.add("flatns-child", sdist.name, sdist.read_bytes())
+        serve(index, wheels)
+        proc = build(tmp_path, index, "flatns-child", "debian-12")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "lacks: setuptools>=61.2,>=68.1" in proc.stderr
+    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
+    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                           check=True).stdout
+    assert "/usr/lib/python3/dist-packages/flatns/child/__init__.py" in files
+    assert "dist-packages/debian" not in files

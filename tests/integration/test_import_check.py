@@ -3,6 +3,8 @@ built for Debian 12, installed by apt in a clean base container and imported off
 
 One project imports fine and has a console script (checked with --help); one raises at
 import: exit 14 naming the module, nothing delivered; --no-check and `check = false` skip it.
+A third has a setup.py-style `scripts=` file and an entry point needing an extra whose
+requirement is not installed: neither is run with --help, each with a note.
 The second build of each project comes from the build cache, so only the first pays a build.
 """
 
@@ -21,6 +23,25 @@ from sdists import make_sdist
 pytestmark = pytest.mark.integration
 
 BROKEN = b'raise RuntimeError("check-broken refuses to be imported")\n'
+SCRIPTS_CFG = b"""\
+[metadata]
+name = check-scripts
+version = 1.0
+
+[options]
+packages = check_scripts
+scripts = bin/check-scripts-legacy
+
+[options.extras_require]
+tool = click
+
+[options.entry_points]
+console_scripts =
+    check-scripts = check_scripts:main
+    check-scripts-tool = check_scripts:main [tool]
+"""
+# A legacy script that takes its first argument for a file, as dill's undill does.
+LEGACY = b"#!/usr/bin/python3\nimport sys\nopen(sys.argv[1], 'rb')\n"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +50,12 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
     with LocalIndex() as idx:
         ok = make_sdist(tmp, "check-ok", "1.0", {}, scripts={"check-ok": "check_ok:main"})
         broken = make_sdist(tmp, "check-broken", "1.0", {"check_broken/__init__.py": BROKEN})
-        for project, archive in (("check-ok", ok), ("check-broken", broken)):
+        scripts = make_sdist(tmp, "check-scripts", "1.0", {
+            "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
+                              b'build-backend = "setuptools.build_meta"\n',
+            "setup.cfg": SCRIPTS_CFG, "bin/check-scripts-legacy": LEGACY})
+        for project, archive in (("check-ok", ok), ("check-broken", broken),
+                                 ("check-scripts", scripts)):
             idx.add(project, archive.name, archive.read_bytes())
         yield idx
 
@@ -78,3 +104,16 @@ def test_check_false_skips_the_projects_modules(index: LocalIndex, tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     assert "Import check" not in proc.stderr
     assert list((out / "debian-12").glob("python3-check-broken_*.deb"))
+
+
+def test_only_console_scripts_whose_extras_are_installed_are_run(
+        index: LocalIndex, tmp_path: Path) -> None:
+    proc = build(index, tmp_path / "out", "check-scripts==1.0")
+    assert proc.returncode == 0, proc.stderr
+    assert "Import check on debian-12: 1 package(s), 1 module(s), 3 script(s)" in proc.stderr
+    assert ("python3-check-scripts: /usr/bin/check-scripts-legacy --help not run on debian-12: "
+            "not a console_scripts entry point") in proc.stderr
+    assert ("python3-check-scripts: /usr/bin/check-scripts-tool --help not run on debian-12: "
+            "its entry point needs the extra [tool], and click of it is not installed"
+            ) in proc.stderr
+    assert "/usr/bin/check-scripts --help not run" not in proc.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,44 @@ def test_setuptools_building_itself_needs_what_would_shadow_its_vendored_copies(
         Requirement('pytest>=6; extra == "test"')))
     assert texts(buildreqs.build_requirements(itself, TARGET)) == ["packaging>=24.2"]
     assert texts(missing_build_requires(itself, TARGET, ARCHIVE)) == ["packaging>=24.2"]
+
+
+def test_setuptools_is_raised_for_flat_layout_discovery() -> None:
+    """Debian 12's setuptools 66 takes the rendered debian/ for a package (jaraco.classes:
+    "Multiple top-level packages discovered in a flat-layout: ['debian', 'jaraco']");
+    68.1 leaves it out."""
+    flat = dataclasses.replace(LEGACY, flat_discovery=True)
+    assert texts(buildreqs.floored([Requirement("setuptools>=61.2")], LEGACY)) == [
+        "setuptools>=61.2"]
+    assert texts(buildreqs.floored([Requirement("setuptools>=61.2")], flat)) == [
+        "setuptools>=61.2,>=68.1"]
+    legacy = dataclasses.replace(flat, build_requires=(Requirement("setuptools"),))
+    assert texts(missing_build_requires(legacy, TARGET, ARCHIVE)) == ["setuptools>=68.1"]
+
+
+@pytest.mark.parametrize(("files", "backend", "discovers"), [
+    ({"jaraco/classes/__init__.py": ""}, "setuptools.build_meta", True),
+    ({"lonely.py": ""}, None, True),                       # legacy backend, no setup.py
+    ({"setup.py": "from setuptools import setup\nsetup()\n"}, None, True),
+    ({"setup.py": "setup(packages=find_packages())\n"}, None, False),
+    ({"setup.py": "setup(py_modules=['lonely'])\n"}, None, False),
+    ({"setup.cfg": "[options]\npackages = find:\n"}, "setuptools.build_meta", False),
+    ({"setup.cfg": "[metadata]\nname = x\n"}, "setuptools.build_meta", True),
+    ({"setup.cfg": "[options\n"}, "setuptools.build_meta", False),   # malformed: no guess
+    ({"src/pkg/__init__.py": ""}, "setuptools.build_meta", False),     # src layout
+    ({"pkg/__init__.py": ""}, "hatchling.build", False),
+    ({"pyproject.toml": "[tool.setuptools]\npackages = ['pkg']\n"}, None, False),
+    ({"pyproject.toml": "[tool.setuptools.packages.find]\nwhere = ['.']\n"}, None, False),
+    ({"pyproject.toml": "[tool.setuptools]\npy-modules = ['lonely']\n"}, None, False),
+])
+def test_flat_discovery(tmp_path: Path, files: dict[str, str], backend: str | None,
+                        discovers: bool) -> None:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    pyproject = tomllib.loads(files.get("pyproject.toml", ""))
+    assert metadata.flat_discovery(tmp_path, pyproject, backend) is discovers
+    raw = pkg_info_text("flat", "1.0").encode()
+    if backend is None or "pyproject.toml" in files:
+        assert metadata.project_from_metadata(
+            raw, tmp_path, source="PKG-INFO").flat_discovery is discovers

@@ -4,7 +4,9 @@ output is read.  The containers are tests/integration/test_import_check.py's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +136,59 @@ def test_a_driver_that_did_not_finish_is_not_a_pass(output: str) -> None:
 
 def test_an_out_of_range_marker_is_ignored() -> None:
     assert check.failed_checks("repack-check-failed 7\nrepack-check-done 3\n", CHECKS) == []
+
+
+def dist_info(site: Path, name: str, requires: tuple[str, ...] = (),
+              entry_points: str = "") -> None:
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+        + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    if entry_points:
+        (info / "entry_points.txt").write_text(entry_points)
+
+
+def script_gate() -> Callable[[str, list[str], list[str]], str | None]:
+    """The driver's SCRIPT_GATE, run here by this Python on a site directory of test
+    distributions (the driver runs it with the target's python3)."""
+    namespace: dict[str, Any] = {}
+    exec(compile(check.SCRIPT_GATE, "script-gate", "exec"), namespace)  # noqa: S102 -- repack's own text
+    return namespace["script_skipped"]  # type: ignore[no-any-return]
+
+
+def test_only_console_scripts_entry_points_are_run(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    dist_info(site, "dill", entry_points="")                    # scripts=['scripts/undill']
+    dist_info(site, "tool-app", entry_points=(
+        "[console_scripts]\ntool = tool_app.cli:main\n[gui_scripts]\ntool-gui = tool_app:gui\n"))
+    skipped = script_gate()
+    assert skipped("tool", [str(site)], [str(site)]) is None
+    assert "not a console_scripts entry point" in str(skipped("undill", [str(site)], [str(site)]))
+    assert "not a console_scripts entry point" in str(skipped("tool-gui", [str(site)],
+                                                              [str(site)]))
+
+
+def test_an_entry_point_needing_an_extra_runs_only_with_the_extra_installed(
+        tmp_path: Path) -> None:
+    """google-auth-oauthlib: `google-oauthlib-tool = ...:main [tool]`, extra tool = click."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    dist_info(site, "google-auth-oauthlib",
+              requires=("requests-oauthlib>=0.7.0", 'click>=6.0.0; extra == "tool"'),
+              entry_points=("[console_scripts]\ngoogle-oauthlib-tool = "
+                            "google_auth_oauthlib.tool.__main__:main [tool]\n"))
+    skipped = script_gate()
+    why = skipped("google-oauthlib-tool", [str(site)], [str(site), str(elsewhere)])
+    assert why == "its entry point needs the extra [tool], and click of it is not installed"
+    dist_info(elsewhere, "Click")                       # another site dir, another spelling
+    assert skipped("google-oauthlib-tool", [str(site)], [str(site), str(elsewhere)]) is None
+
+
+def test_skipped_checks_read_the_driver_markers_only() -> None:
+    output = ("repack-check-skipped 2 not a console_scripts entry point\n"
+              "  | repack-check-skipped 1 faked by upstream output\n"
+              "repack-check-skipped 9 out of range\n"
+              "repack-check-done 3\n")
+    assert check.skipped_checks(output, CHECKS) == [
+        (CHECKS[2], "not a console_scripts entry point")]
+    assert check.failed_checks(output, CHECKS) == []

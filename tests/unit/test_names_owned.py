@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from examples import BASE
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack import targets
-from repack.deb.naming import map_requirement, own_package_name, suggested_name
+from repack.deb.naming import make_deb_spec, map_requirement, own_package_name, suggested_name
 from repack.errors import MappingError
 from repack.model import ArchiveIndex
 from repack.rpm.naming import rpm_name
@@ -124,3 +125,26 @@ def test_rpm_names() -> None:
     assert rpm_name(NormalizedName("libs"), EL9, chosen="python3-libs-pypi") == "python3-libs-pypi"
     with pytest.raises(MappingError, match="the configured package name python3 is taken"):
         rpm_name(NormalizedName("argparse"), EL9, chosen="python3")
+
+
+def test_an_extras_requirement_on_a_taken_name_is_left_out_of_suggests() -> None:
+    """joserfc's `pycryptodome; extra == "drafts"` on Debian 12: an optional relation that
+    cannot be mapped is left out with a reason, instead of refusing the whole build; the
+    same requirement without the extra still refuses it."""
+    extra = dataclasses.replace(
+        BASE, requires_dist=(Requirement('apt; extra == "drafts"'),
+                             Requirement('sqlparse; extra == "drafts"')),
+        provides_extra=("drafts",))
+    spec = make_deb_spec(extra, source_url="https://files.example/x.tar.gz", target=DEB12,
+                         archive=ARCHIVE, maintainer="M <m@example.org>",
+                         date="Mon, 01 Jan 2024 00:00:00 +0000")
+    assert [str(r) for group in spec.suggests for r in group] == ["python3-sqlparse"]
+    (why,) = spec.left_out
+    assert why.startswith("requirement 'apt; extra == \"drafts\"': python3-apt is taken in "
+                          "Debian 12 (bookworm)")
+    assert why.endswith("left out of Suggests, as it only names an extra's requirement")
+    hard = dataclasses.replace(extra, requires_dist=(Requirement("apt"),))
+    with pytest.raises(MappingError):
+        make_deb_spec(hard, source_url="https://files.example/x.tar.gz", target=DEB12,
+                      archive=ARCHIVE, maintainer="M <m@example.org>",
+                      date="Mon, 01 Jan 2024 00:00:00 +0000")

@@ -1,7 +1,8 @@
 """What the install steps add to or leave out of a package (issue 11, breadth), run as make
 and rpm + sh run them: Windows executables are left out of every package (distlib's
 launchers t32.exe ... w64-arm.exe beside its modules), and a Debian package carries the
-NOTICE file of its source (coverage)."""
+NOTICE file of its source (coverage); documents a wheel puts at the top of site-packages are
+left out of a Debian package (databricks-sql-connector's CHANGELOG.md)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,23 @@ def test_debian_rules_leave_windows_executables_out(tmp_path: Path) -> None:
     site = installed_tree(tmp_path / "debian" / "python3-django")
     subprocess.run(["make", "-s", "-f", str(makefile)], cwd=tmp_path, env=ENV, check=True)
     assert remaining(site) == sorted(KEPT)
+
+
+@pytest.mark.process
+def test_debian_rules_leave_documents_at_the_top_of_site_packages_out(tmp_path: Path) -> None:
+    rules = render.render_files(make_spec())["rules"]
+    target = rules.split("\nexecute_after_dh_auto_install:\n", 1)[1].split("\n\n", 1)[0]
+    (tmp_path / "Makefile").write_text(f"all:\n{target}\n")
+    site = installed_tree(tmp_path / "debian" / "python3-django")
+    kept = ["six.py", "news.py", "history.json", "distutils-precedence.pth", "readme_tool.py",
+            "_speed.cpython-311-x86_64-linux-gnu.so", "docs/README.md", "pkg/CHANGES.rst"]
+    left_out = ["CHANGELOG.md", "LICENSE", "License.txt", "README.rst", "NOTICE", "AUTHORS",
+                "notes.md", "COPYING"]
+    for rel in kept + left_out:
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(b"x\n")
+    subprocess.run(["make", "-s", "-f", "Makefile"], cwd=tmp_path, env=ENV, check=True)
+    assert remaining(site) == sorted(KEPT + kept)
 
 
 @pytest.mark.process
