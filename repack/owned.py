@@ -9,25 +9,40 @@ archive's Contents index (reduced to the paths a Python package could collide wi
 packages as built, before they are cached or delivered; a refusal is exit 7 naming the
 package, the path and its owner, and a project may allow named paths in ``repack.toml``
 (``[packages.<name>] allow-paths``).
+
+One case is no conflict but an upgrade (`same_project`): a newer release of a project the
+archive ships, built as the very package dh-python's dist map gives it, may take files over
+from the archive's binary packages of the same Debian source (python3-alembic takes
+/usr/bin/alembic from ``alembic``, both built from source ``alembic``), declared with
+Replaces and Breaks (`takeover_relations`).
 """
 
 from __future__ import annotations
 
 import gzip
 import posixpath
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from debian.debfile import DebError, DebFile
+from debian.debian_support import Version
+from packaging.utils import canonicalize_name
 
 from repack.container import images
 from repack.container.engine import Engine, Mount
+from repack.deb.naming import INTERPRETER_PACKAGES
 from repack.errors import BuildError, MappingError
-from repack.model import Artifact, Target
+from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, Target
 
-__all__ = ["Conflict", "Owned", "check_artifacts", "check_scripts", "conflicts", "deb_files",
-           "normalise", "parse_owned"]
+__all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
+           "conflicts", "deb_files", "normalise", "parse_owned", "same_project",
+           "takeover_relations", "takeovers_line"]
+
+# The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
+# python3.X (python3.11, libpython3.11-stdlib, ...) and python3-stdlib-extensions.
+INTERPRETER_SOURCE = re.compile(r"python3-defaults|python3\.[0-9]+|python3-stdlib-extensions")
 
 # Top-level directories that merged /usr turns into symlinks into /usr.
 MERGED_USR = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32"})
@@ -88,6 +103,93 @@ def conflicts(files: Iterable[str], owned: Owned, *, package: str,
     return found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Takeover:
+    """A file the built package takes over from a binary package of the same source."""
+
+    path: str                    # as the built package ships it
+    archive_path: str            # as the archive ships it
+    owner: str                   # the archive's binary package shipping it: "alembic"
+    source: str                  # the Debian source package of both: "alembic"
+    version: str                 # the owner's highest version in the archive
+
+
+def _interpreter(package: str, archive: ArchiveIndex) -> bool:
+    return (package in INTERPRETER_PACKAGES
+            or INTERPRETER_SOURCE.fullmatch(archive.source_of(package)) is not None)
+
+
+def _sibling(owner: str, source: str, archive: ArchiveIndex) -> bool:
+    """*owner* is a binary of *source* in the archive, and neither the interpreter's nor a
+    base system's (Essential, Priority required or important): those are never taken."""
+    return (owner in archive.packages and archive.source_of(owner) == source
+            and owner not in archive.protected and not _interpreter(owner, archive))
+
+
+def same_project(found: Sequence[Conflict], *, package: str, project: str,
+                 archive: ArchiveIndex) -> tuple[list[Takeover], list[Conflict]]:
+    """Split conflicts into the files *package* may take over and the ones it may not.
+
+    A file may be taken over only when *package* is the archive's own package of *project*
+    (dh-python's dist map gives it this very name, so a configured other name never
+    qualifies), a module package of the archive that is not the interpreter's, and every
+    owner of the file is a binary package built from the same Debian source, neither the
+    interpreter's nor Essential or Priority required/important.  That is a newer release of
+    the project Debian ships: its script moving into the module package is an upgrade, not a
+    hostile upstream taking someone else's file.  Everything else is refused as before.
+    """
+    if (archive.dist_map.get(canonicalize_name(project)) != package
+            or package not in archive.packages or _interpreter(package, archive)):
+        return [], list(found)
+    source = archive.source_of(package)
+    taken: list[Takeover] = []
+    refused: list[Conflict] = []
+    for c in found:
+        if all(_sibling(o, source, archive) for o in c.owners):
+            taken += [Takeover(path=c.path, archive_path=c.archive_path, owner=o, source=source,
+                               version=archive.packages[o]) for o in c.owners]
+        else:
+            refused.append(c)
+    return taken, refused
+
+
+def breaks_below(version: str) -> str:
+    """A version above every Debian revision of the archive version's upstream release:
+    ``1.8.1-2`` -> ``1.8.1+repack~``, above 1.8.1-2, 1.8.1-2+deb12u1 and 1.8.1-3 alike
+    (stable and security updates keep the upstream version), below 1.8.2 and 1.8.1.1.  A
+    later Debian release that moves past this upstream version is not broken by it."""
+    v = Version(version)
+    epoch = f"{v.epoch}:" if v.epoch else ""
+    return f"{epoch}{v.upstream_version}+repack~"
+
+
+def takeover_relations(taken: Sequence[Takeover]) -> tuple[tuple[Relation, ...],
+                                                           tuple[Relation, ...]]:
+    """(Replaces, Breaks) for the owners of taken-over files, Debian Policy 7.6.1's way: both
+    ``owner (<< V)`` with V above every archive version of the owner (`breaks_below`).
+    Breaks, not Conflicts: dpkg may unpack our package before the owner is gone (the owner
+    is deconfigured, then apt removes it, or upgrades it to a version that no longer ships
+    the file), where Conflicts forces a removal first; Replaces lets dpkg hand the file over
+    without "trying to overwrite ..., which is also in package ...".  Conflicts+Replaces is
+    for replacing a whole package (Policy 7.6.2), which this is not."""
+    owners = sorted({(t.owner, t.version) for t in taken})
+    rels = tuple(Relation(name=DebName(o), op="<<", version=DebVersion(breaks_below(v)))
+                 for o, v in owners)
+    return rels, rels
+
+
+def takeovers_line(package: str, taken: Sequence[Takeover], target: Target) -> list[str]:
+    """One line per owner: "python3-alembic takes /usr/bin/alembic over from Debian 12
+    (bookworm)'s alembic (the same project: source package alembic)"."""
+    lines = []
+    for owner in sorted({t.owner for t in taken}):
+        mine = [t for t in taken if t.owner == owner]
+        paths = ", ".join(sorted({t.archive_path for t in mine}))
+        lines.append(f"{package} takes {paths} over from {target.name}'s {owner} "
+                     f"(the same project: source package {mine[0].source})")
+    return lines
+
+
 def deb_files(deb: Path) -> list[str]:
     """Every non-directory member of a .deb's data archive ("./usr/bin/su")."""
     try:
@@ -120,18 +222,23 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
 
 
 def check_scripts(scripts: Sequence[str], package: str, target: Target, image: images.Image, *,
-                  project: str, allowed: Collection[str] = ()) -> None:
+                  project: str, allowed: Collection[str] = ()) -> list[Takeover]:
     """The early half, from metadata before anything is built: console scripts become
     /usr/bin/<name>.  The built file list (`check_artifacts`) stays the guarantee: scripts,
-    data files and modules of a build can differ from what the metadata announces."""
+    data files and modules of a build can differ from what the metadata announces.  Returns
+    the files *package* takes over from its own project's other binaries (`same_project`),
+    which the spec declares (`takeover_relations`)."""
     loaded = images.load_owned_files(image)
     if loaded is None or not scripts:
-        return
+        return []
     data, source = loaded
     found = conflicts([f"/usr/bin/{s}" for s in scripts], parse_owned(data), package=package,
                       allowed=allowed)
-    if found:
-        raise refusal(project, package, found, target, source)
+    taken, refused = same_project(found, package=package, project=project,
+                                  archive=images.load_archive(image))
+    if refused:
+        raise refusal(project, package, refused, target, source)
+    return taken
 
 
 # rpm's query format: one "<mode> <path>" line per file of the package
@@ -154,15 +261,18 @@ def rpm_files(engine: Engine, image: images.Image, rpm: Path) -> list[str]:
 
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,
                     project: str, allowed: Collection[str] = (),
-                    engine: Engine | None = None) -> None:
+                    engine: Engine | None = None, replaces: Collection[str] = ()) -> None:
     """Refuse (MappingError, exit 7) built packages that ship a file the target system's
     packages ship: .debs by their data archive, .rpms (with *engine*) by the builder's rpm.
-    An image made before repack recorded the owned files is not checked."""
+    A .deb may keep a file of its own project's other binaries (`same_project`) only when it
+    declares Replaces on that owner (*replaces*: the names its spec declares).  An image
+    made before repack recorded the owned files is not checked."""
     loaded = images.load_owned_files(image)
     if loaded is None:
         return
     data, source = loaded
     owned = parse_owned(data)
+    archive = images.load_archive(image)
     for a in artifacts:
         if a.format == "deb":
             files = deb_files(a.path)
@@ -171,5 +281,10 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
         else:
             continue
         found = conflicts(files, owned, package=a.package, allowed=allowed)
+        if a.format == "deb":
+            taken, _ = same_project(found, package=a.package, project=project, archive=archive)
+            declared = {t.path for t in taken if t.owner in replaces}
+            undeclared = {t.path for t in taken} - declared
+            found = [c for c in found if c.path not in declared or c.path in undeclared]
         if found:
             raise refusal(project, a.package, found, target, source)

@@ -41,6 +41,7 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
+ARCHIVE_INDEX_VERSION = 2   # bump when read_archive records more (2: sources, protected)
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -98,6 +99,8 @@ def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
     }
     if kind == "builder":
         spec["owned_files"] = OWNED_FILES_VERSION   # what the system owns (repack.owned)
+        if target.family == "deb":                  # rpm builders record no archive index
+            spec["archive_index"] = ARCHIVE_INDEX_VERSION
     return spec
 
 
@@ -178,7 +181,9 @@ def _bootstrap(engine: Engine, image: Image) -> None:
         if image.kind == "builder":
             index = (read_archive(export / "lists", export / Path(DIST_MAP).name) if copy_out
                      else ArchiveIndex())
-            data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map}
+            data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map,
+                                       "sources": index.sources,
+                                       "protected": sorted(index.protected)}
             data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
             source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
             data["owned_source"] = source
@@ -201,18 +206,32 @@ def _bootstrap(engine: Engine, image: Image) -> None:
 
 
 def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
-    """Highest version of every binary package in the archive's Packages lists, and
-    dh-python's map of dist names to Debian packages (normalised as PEP 503 names)."""
+    """Highest version of every binary package in the archive's Packages lists, the source
+    package and priority of that version, and dh-python's map of dist names to Debian
+    packages (normalised as PEP 503 names)."""
     packages: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    protected: set[str] = set()
     for path in sorted(lists_dir.glob("*_Packages")):
         with path.open("rb") as fh:
-            for para in Packages.iter_paragraphs(fh, use_apt_pkg=False,
-                                                 fields=["Package", "Version"]):
+            for para in Packages.iter_paragraphs(
+                    fh, use_apt_pkg=False,
+                    fields=["Package", "Version", "Source", "Essential", "Priority"]):
                 name, version = para.get("Package"), para.get("Version")
                 if not name or not version:
                     continue
                 if name not in packages or version_compare(version, packages[name]) > 0:
                     packages[name] = version
+                    source = source_name(para.get("Source"), name)
+                    if source != name:
+                        sources[name] = source
+                    else:
+                        sources.pop(name, None)
+                    if (para.get("Essential", "").strip() == "yes"
+                            or para.get("Priority", "").strip() in ("required", "important")):
+                        protected.add(name)
+                    else:
+                        protected.discard(name)
     if not packages:
         raise BuildError(f"no package lists found in {lists_dir}; cannot map dependencies")
     dist_map: dict[str, str] = {}
@@ -220,7 +239,16 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
         parts = line.split()
         if len(parts) >= 2 and not line.startswith("#"):
             dist_map.setdefault(canonicalize_name(parts[0]), parts[1])
-    return ArchiveIndex(packages=packages, dist_map=dist_map)
+    return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
+                        protected=frozenset(protected))
+
+
+def source_name(field: str | None, package: str) -> str:
+    """The source package of a Packages record: its own name without a ``Source:`` field,
+    else the field's name without the version dpkg adds when it differs
+    (``Source: foo (1.2-1)``)."""
+    name = (field or "").split("(", 1)[0].strip()
+    return name or package
 
 
 def owned_files_field(reduced: Path) -> str:
@@ -250,7 +278,9 @@ def load_owned_files(image: Image) -> tuple[bytes, str] | None:
 
 def load_archive(image: Image) -> ArchiveIndex:
     data = json.loads(image.archive_file.read_text())
-    return ArchiveIndex(packages=data["packages"], dist_map=data["dist_map"])
+    return ArchiveIndex(packages=data["packages"], dist_map=data["dist_map"],
+                        sources=data.get("sources", {}),
+                        protected=frozenset(data.get("protected", ())))
 
 
 def remove_state(image: Image) -> None:

@@ -98,7 +98,8 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
                 spec, warnings = map_and_render(p, c, sdist, target, ctx)
                 artifacts = dpkg_buildpackage(p, c, spec, sdist)
                 owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
-                                      allowed=ctx.settings.allowed_paths(sdist.release.name))
+                                      allowed=ctx.settings.allowed_paths(sdist.release.name),
+                                      replaces=[r.name for r in spec.replaces])
                 buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
         return entry
 
@@ -187,8 +188,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
         note = naming.archive_note(project_name, str(first.version), first_spec, target, archive)
         if note is not None:
             log.warn(note)
-        owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
-                            project=project_name, allowed=ctx.settings.allowed_paths(project_name))
+        taken = owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
+                                    project=project_name,
+                                    allowed=ctx.settings.allowed_paths(project_name))
+        for line in owned.takeovers_line(first_spec.binary_name, taken, target):
+            log.info(line)
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"
         build_dir.mkdir()
@@ -258,6 +262,12 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
                                      source="PEP 517", entry_points=meta.entry_points)
     spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools,
                      dev=p.dev_packages)
+    # the final metadata's console scripts: the files taken over get Replaces and Breaks
+    taken = owned.check_scripts(project.console_scripts, spec.binary_name, target, p.deb.image,
+                                project=project_name,
+                                allowed=ctx.settings.allowed_paths(project_name))
+    replaces, breaks = owned.takeover_relations(taken)
+    spec = dataclasses.replace(spec, replaces=replaces, breaks=breaks)
     from_wheels = {str(r) for r in p.missing}
     lacking = [f"{project_name}: {req} is not satisfied by {target.name}; "
                "build it with repack too" for req in spec.unsatisfied

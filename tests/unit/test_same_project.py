@@ -1,0 +1,252 @@
+"""A newer release of a project Debian ships may take over its own project's files (issue 11):
+the decision (repack.owned.same_project), the relations it declares, and the archive data it
+reads (binary -> source, Essential/Priority), as pure functions on Debian 12's real data."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from debian.debian_support import version_compare
+
+from repack import targets
+from repack.container import images
+from repack.errors import MappingError
+from repack.model import ArchiveIndex
+from repack.owned import (
+    Conflict,
+    breaks_below,
+    check_scripts,
+    conflicts,
+    parse_owned,
+    refusal,
+    same_project,
+    takeover_relations,
+    takeovers_line,
+)
+
+DEB12 = targets.load("debian-12")
+# Real lines of Debian 12's Contents-all/-amd64.
+CONTENTS = gzip.compress(b"""\
+usr/bin/alembic                                         python/alembic
+usr/bin/sqlformat                                       python/sqlformat
+usr/bin/ipython3                                        python/ipython3
+usr/bin/pydoc3                                          python/python3
+usr/bin/pydoc3.11                                       python/python3.11
+bin/su                                                  utils/util-linux
+usr/bin/pygettext3.11                                   python/python3.11
+usr/lib/python3/dist-packages/yaml/__init__.py          python/python3-yaml
+usr/bin/both                                            python/alembic,utils/util-linux
+""")
+# Their Packages records as read_archive keeps them (Debian 12's versions and sources).
+ARCHIVE = ArchiveIndex(
+    packages={"python3-alembic": "1.8.1-2", "alembic": "1.8.1-2",
+              "python3-sqlparse": "0.4.2-1", "sqlformat": "0.4.2-1",
+              "python3-ipython": "8.5.0-4", "ipython3": "8.5.0-4",
+              "python3": "3.11.2-1+b1", "python3.11": "3.11.2-6+deb12u6",
+              "util-linux": "2.38.1-5+deb12u3", "python3-yaml": "6.0-3+b2",
+              "python3-tk": "3.11.2-3"},
+    dist_map={"alembic": "python3-alembic", "sqlparse": "python3-sqlparse",
+              "ipython": "python3-ipython", "pyyaml": "python3-yaml", "argparse": "python3",
+              "tkinter": "python3-tk"},
+    sources={"python3-alembic": "alembic", "python3-sqlparse": "sqlparse",
+             "sqlformat": "sqlparse", "python3-ipython": "ipython", "ipython3": "ipython",
+             "python3": "python3-defaults", "util-linux": "util-linux",
+             "python3-yaml": "pyyaml", "python3-tk": "python3-stdlib-extensions"},
+    protected=frozenset({"util-linux"}),
+)
+
+
+def found(files: list[str], package: str) -> list[Conflict]:
+    return conflicts(files, parse_owned(CONTENTS), package=package)
+
+
+def test_the_same_source_is_taken_over() -> None:
+    taken, refused = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
+                                  package="python3-alembic", project="alembic", archive=ARCHIVE)
+    assert refused == []
+    assert [(t.path, t.owner, t.source, t.version) for t in taken] == [
+        ("/usr/bin/alembic", "alembic", "alembic", "1.8.1-2")]
+    assert takeovers_line("python3-alembic", taken, DEB12) == [
+        ("python3-alembic takes /usr/bin/alembic over from Debian 12 (bookworm)'s alembic "
+         "(the same project: source package alembic)")]
+    # the PyPI spelling does not matter: the dist map is keyed by PEP 503 names
+    assert same_project(found(["/usr/bin/ipython3"], "python3-ipython"),
+                        package="python3-ipython", project="IPython", archive=ARCHIVE)[1] == []
+
+
+def test_another_source_is_refused() -> None:
+    """sqlformat is sqlparse's, not alembic's; yaml's module is pyyaml's."""
+    conflicts_ = found(["/usr/bin/alembic", "/usr/bin/sqlformat",
+                        "/usr/lib/python3/dist-packages/yaml/__init__.py"], "python3-alembic")
+    taken, refused = same_project(conflicts_, package="python3-alembic", project="alembic",
+                                  archive=ARCHIVE)
+    assert [t.path for t in taken] == ["/usr/bin/alembic"]
+    assert [c.path for c in refused] == ["/usr/bin/sqlformat",
+                                         "/usr/lib/python3/dist-packages/yaml/__init__.py"]
+
+
+def test_essential_or_required_owners_are_refused_even_from_the_same_source() -> None:
+    """A base system's package is never taken over, and a file one of several owners of
+    which is protected is refused whole."""
+    archive = ArchiveIndex(packages={**ARCHIVE.packages, "python3-util-linux": "1.0-1"},
+                           dist_map={"util-linux": "python3-util-linux"},
+                           sources={"python3-util-linux": "util-linux"},
+                           protected=ARCHIVE.protected)
+    taken, refused = same_project(found(["/usr/bin/su"], "python3-util-linux"),
+                                  package="python3-util-linux", project="util-linux",
+                                  archive=archive)
+    assert taken == [] and [c.owners for c in refused] == [("util-linux",)]
+    taken, refused = same_project(found(["/usr/bin/both"], "python3-alembic"),
+                                  package="python3-alembic", project="alembic", archive=ARCHIVE)
+    assert taken == [] and [c.owners for c in refused] == [("alembic", "util-linux")]
+
+
+def test_the_interpreters_packages_are_refused() -> None:
+    """Files of python3-defaults, python3.11 or python3-stdlib-extensions, and a project
+    the map gives the interpreter (argparse -> python3), are never taken over."""
+    for package, project, path in [("python3", "argparse", "/usr/bin/pydoc3.11"),
+                                   ("python3-tk", "tkinter", "/usr/bin/pygettext3.11")]:
+        taken, refused = same_project(found([path], package), package=package, project=project,
+                                      archive=ARCHIVE)
+        assert taken == [] and len(refused) == 1, package
+    # a module package of the interpreter's source family, by its source name alone
+    archive = ArchiveIndex(packages={"python3-foo": "1", "foo3.11": "1"},
+                           dist_map={"foo": "python3-foo"},
+                           sources={"python3-foo": "python3.11", "foo3.11": "python3.11"})
+    conflict = Conflict(path="/usr/bin/x", archive_path="/usr/bin/x", owners=("foo3.11",))
+    assert same_project([conflict], package="python3-foo", project="foo",
+                        archive=archive)[0] == []
+
+
+def test_a_configured_or_unmapped_name_is_refused() -> None:
+    """Only the very package the dist map gives the project may take files over: a
+    configured name (python3-alembic-pypi), another project's name, or an image without
+    source data (nothing is the same project then) keep today's refusal."""
+    conflicts_ = found(["/usr/bin/alembic"], "python3-alembic-pypi")
+    assert same_project(conflicts_, package="python3-alembic-pypi", project="alembic",
+                        archive=ARCHIVE)[0] == []
+    conflicts_ = found(["/usr/bin/alembic"], "python3-alembic")
+    assert same_project(conflicts_, package="python3-alembic", project="not-alembic",
+                        archive=ARCHIVE)[0] == []
+    old_image = ArchiveIndex(packages=ARCHIVE.packages, dist_map=ARCHIVE.dist_map)
+    assert same_project(conflicts_, package="python3-alembic", project="alembic",
+                        archive=old_image)[0] == []
+
+
+@pytest.mark.parametrize(("archive_version", "below", "lower", "higher"), [
+    ("1.8.1-2", "1.8.1+repack~", ["1.8.1-2+deb12u1", "1.8.1-3", "1.8.1-2.1", "1.8.1-2+b1"],
+     ["1.8.2-1", "1.8.1.1-1", "1:0.1-1"]),
+    ("2:1.0+dfsg-3", "2:1.0+dfsg+repack~", ["2:1.0+dfsg-3+deb12u1", "2:1.0+dfsg-4"],
+     ["2:1.0.1+dfsg-1", "3:0.1-1"]),
+    ("0.4.2", "0.4.2+repack~", ["0.4.2", "0.4.2+b1"], ["0.4.3"]),
+])
+def test_breaks_below_every_revision_of_the_archives_release(
+        archive_version: str, below: str, lower: list[str], higher: list[str]) -> None:
+    """Above every Debian revision, stable update and binNMU of the archive's upstream
+    release, below the next upstream release."""
+    assert breaks_below(archive_version) == below
+    for v in [archive_version, *lower]:
+        assert version_compare(v, below) < 0, v
+    for v in higher:
+        assert version_compare(v, below) > 0, v
+
+
+def test_takeover_relations_are_policy_7_6_1s() -> None:
+    taken, _ = same_project(found(["/usr/bin/sqlformat"], "python3-sqlparse"),
+                            package="python3-sqlparse", project="sqlparse", archive=ARCHIVE)
+    replaces, breaks = takeover_relations(taken)
+    assert [str(r) for r in replaces] == ["sqlformat (<< 0.4.2+repack~)"]
+    assert breaks == replaces
+    assert takeover_relations([]) == ((), ())
+
+
+def write_image(tmp_path: Path, archive: ArchiveIndex) -> images.Image:
+    image = images.image_for(DEB12, "builder", tmp_path)
+    image.state_dir.mkdir(parents=True)
+    reduced = tmp_path / "owned.gz"
+    reduced.write_bytes(CONTENTS + gzip.compress(b"".join(
+        b"usr/bin/tool%d  utils/x\n" % i for i in range(100))))
+    image.archive_file.write_text(json.dumps({
+        "packages": archive.packages, "dist_map": archive.dist_map, "sources": archive.sources,
+        "protected": sorted(archive.protected),
+        "owned_files": images.owned_files_field(reduced)}))
+    return image
+
+
+def test_check_scripts_returns_the_takeovers(tmp_path: Path) -> None:
+    image = write_image(tmp_path, ARCHIVE)
+    assert images.load_archive(image) == ARCHIVE
+    taken = check_scripts(["alembic", "other"], "python3-alembic", DEB12, image,
+                          project="alembic")
+    assert [(t.path, t.owner) for t in taken] == [("/usr/bin/alembic", "alembic")]
+    with pytest.raises(MappingError, match="python3-alembic would replace /usr/bin/sqlformat "
+                                           "of Debian 12 \\(bookworm\\)'s sqlformat$"):
+        check_scripts(["alembic", "sqlformat"], "python3-alembic", DEB12, image,
+                      project="alembic")
+
+
+def test_refusal_unchanged_for_the_refused_part() -> None:
+    _, refused = same_project(found(["/usr/bin/alembic", "/usr/bin/sqlformat"],
+                                    "python3-alembic"),
+                              package="python3-alembic", project="alembic", archive=ARCHIVE)
+    assert str(refusal("alembic", "python3-alembic", refused, DEB12)) == (
+        "alembic: python3-alembic would replace /usr/bin/sqlformat of Debian 12 (bookworm)'s "
+        "sqlformat")
+
+
+PACKAGES = """\
+Package: python3-alembic
+Source: alembic
+Version: 1.8.1-2
+Priority: optional
+
+Package: alembic
+Version: 1.8.1-2
+Priority: optional
+
+Package: libpython3.11-minimal
+Source: python3.11 (3.11.2-6+deb12u6)
+Version: 3.11.2-6+deb12u6
+Priority: optional
+
+Package: util-linux
+Version: 2.38.1-5+b1
+Essential: yes
+Priority: required
+
+Package: less
+Version: 590-2.1~deb12u2
+Priority: important
+"""
+UPDATE = """\
+Package: less
+Source: less-fixed
+Version: 590-2.1~deb12u3
+Priority: optional
+"""
+
+
+def test_read_archive_records_sources_and_protected_packages(tmp_path: Path) -> None:
+    """The source of a binary (its own name without Source:, the name without the version
+    dpkg adds), and Essential / required / important, from the highest version's record."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "a_bookworm_main_binary-amd64_Packages").write_text(PACKAGES)
+    (lists / "b_bookworm-updates_main_binary-amd64_Packages").write_text(UPDATE)
+    (tmp_path / "map").write_text("alembic python3-alembic\n")
+    index = images.read_archive(lists, tmp_path / "map")
+    assert index.sources == {"python3-alembic": "alembic", "libpython3.11-minimal": "python3.11",
+                             "less": "less-fixed"}
+    assert index.source_of("alembic") == "alembic"
+    assert index.protected == frozenset({"util-linux"})
+
+
+def test_deb_builders_record_the_source_map() -> None:
+    """The binary -> source map is new archive data: Debian builder recipes (and tags) say
+    so, rpm builders (whose index is empty) keep theirs."""
+    assert images.recipe(DEB12, "builder")["archive_index"] == images.ARCHIVE_INDEX_VERSION
+    assert "archive_index" not in images.recipe(targets.load("el9"), "builder")
+    assert "archive_index" not in images.recipe(DEB12, "base")
