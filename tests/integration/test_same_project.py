@@ -1,0 +1,92 @@
+"""A newer release of a project Debian ships takes its own project's files over (issue 11).
+
+Debian 12 builds sqlparse into python3-sqlparse (the module, dh-python's dist map) and
+sqlformat (/usr/bin/sqlformat), both from source package sqlparse.  A newer sqlparse from the
+index puts its console script sqlformat into python3-sqlparse: repack builds it with
+Replaces and Breaks on sqlformat, and apt upgrades a system that has Debian's sqlformat
+installed cleanly (sqlformat removed as Breaks says, our /usr/bin/sqlformat in place).
+One tiny build, one container; the refusals around it are unit tests
+(tests/unit/test_same_project.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import in_container, local_repo, run_repack  # type: ignore[import-not-found]
+from localindex import LocalIndex
+from sdists import make_sdist
+from test_bad_input import publish  # type: ignore[import-not-found]
+
+from repack.container.engine import Engine, Mount
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`repack build sqlparse==99.0 -t debian-12` of a tiny sqlparse whose console script is
+    sqlformat (a fresh sdist each run, so the build really runs)."""
+    tmp = tmp_path_factory.mktemp("sameproject")
+    code = (b"def main():\n    print('sqlformat of sqlparse 99.0, built by repack')\n"
+            + f"NONCE = {uuid.uuid4().hex!r}\n".encode())
+    archive = make_sdist(tmp / "sdist", "sqlparse", "99.0", {"sqlparse/__init__.py": code},
+                         scripts={"sqlformat": "sqlparse:main"})
+    with LocalIndex() as index:
+        publish(index, archive, "sqlparse")
+        proc = run_repack(["build", "--json", "--no-check", "sqlparse==99.0", "-t", "debian-12",
+                           "-o", str(tmp / "out")], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 0, proc.stderr
+    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+               if a["format"] == "deb")
+    yield {"deb": deb, "stderr": proc.stderr, "tmp": tmp}
+
+
+def field(deb: Path, name: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", deb, name], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_the_package_declares_the_takeover(built: dict[str, Any]) -> None:
+    deb = built["deb"]
+    assert field(deb, "Package") == "python3-sqlparse"
+    # Debian 12 has sqlformat 0.4.2-1: every revision of 0.4.2 is broken and replaced
+    assert field(deb, "Replaces") == "sqlformat (<< 0.4.2+repack~)"
+    assert field(deb, "Breaks") == "sqlformat (<< 0.4.2+repack~)"
+    assert ("python3-sqlparse takes /usr/bin/sqlformat over from Debian 12 (bookworm)'s "
+            "sqlformat (the same project: source package sqlparse)") in built["stderr"]
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                             check=True).stdout
+    assert "./usr/bin/sqlformat" in listing
+
+
+def test_apt_upgrades_debians_sqlformat_cleanly(built: dict[str, Any], container_engine: Engine,
+                                                base_image: Callable[[str], str]) -> None:
+    repo = local_repo([built["deb"]], built["tmp"] / "repo")
+    script = """
+apt-get update -q
+apt-get install -y -q --no-install-recommends sqlformat
+dpkg -S /usr/bin/sqlformat
+echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
+apt-get update -q
+apt-get install -y -q --no-install-recommends python3-sqlparse
+dpkg -S /usr/bin/sqlformat | sed 's/^/owner after: /'
+dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n' python3-sqlparse
+dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' sqlformat 2>&1 || true
+dpkg --audit && echo 'audit clean'
+sqlformat
+"""
+    out = in_container(container_engine, base_image("debian-12"), script,
+                       mounts=[Mount(source=repo, target="/repo", readonly=True)])
+    assert "sqlformat: /usr/bin/sqlformat" in out                   # Debian's, first
+    assert "owner after: python3-sqlparse: /usr/bin/sqlformat" in out
+    assert "python3-sqlparse 99.0-0repack1~deb12 ii" in out
+    assert "sqlformat ii" not in out                                 # removed as Breaks says
+    assert "audit clean" in out
+    assert "sqlformat of sqlparse 99.0, built by repack" in out
