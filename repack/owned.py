@@ -37,8 +37,8 @@ from repack.errors import BuildError, MappingError
 from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, Target
 
 __all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
-           "conflicts", "deb_files", "normalise", "parse_owned", "same_project",
-           "takeover_relations", "takeovers_line"]
+           "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
+           "same_project", "takeover_relations", "takeovers_line", "undeclared_takeovers"]
 
 # The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
 # python3.X (python3.11, libpython3.11-stdlib, ...) and python3-stdlib-extensions.
@@ -151,6 +151,42 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
         else:
             refused.append(c)
     return taken, refused
+
+
+def may_take_over(package: str, project: str, archive: ArchiveIndex) -> bool:
+    """Whether *package* is the archive's own package of *project* and its source builds
+    other binaries, whose files a build might take over (`same_project`)."""
+    if (archive.dist_map.get(canonicalize_name(project)) != package
+            or package not in archive.packages or _interpreter(package, archive)):
+        return False
+    source = archive.source_of(package)
+    return ((source != package and source in archive.packages)
+            or any(s == source and b != package for b, s in archive.sources.items()))
+
+
+def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, project: str,
+                         allowed: Collection[str] = (),
+                         replaces: Collection[str] = ()) -> list[Takeover]:
+    """Files of the built .debs that only their own project's other binaries ship and whose
+    owners the package does not declare yet (a module or data file the metadata did not
+    announce: python3-cffi's _cffi_backend of python3-cffi-backend); none when another file
+    is refused anyway (`check_artifacts` says which)."""
+    loaded = images.load_owned_files(image)
+    if loaded is None:
+        return []
+    owned = parse_owned(loaded[0])
+    archive = images.load_archive(image)
+    new: list[Takeover] = []
+    for a in artifacts:
+        if a.format != "deb":
+            continue
+        found = conflicts(deb_files(a.path), owned, package=a.package, allowed=allowed)
+        taken, refused = same_project(found, package=a.package, project=project,
+                                      archive=archive)
+        if refused:
+            return []
+        new += [t for t in taken if t.owner not in replaces]
+    return new
 
 
 def breaks_below(version: str) -> str:

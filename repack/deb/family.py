@@ -96,7 +96,8 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
                 return entry
             with p.deb.offline(p.build_depends) as c:
                 spec, warnings = map_and_render(p, c, sdist, target, ctx)
-                artifacts = dpkg_buildpackage(p, c, spec, sdist)
+                spec, artifacts = dpkg_buildpackage(p, c, spec, sdist)
+                spec, artifacts = take_over(p, c, spec, sdist, artifacts, ctx)
                 owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                       allowed=ctx.settings.allowed_paths(sdist.release.name),
                                       replaces=[r.name for r in spec.replaces])
@@ -105,21 +106,48 @@ def build(sdist: Sdist, target: Target, ctx: Context) -> Path:
 
 
 def dpkg_buildpackage(p: Prepared, c: Container, spec: DebSpec,
-                      sdist: Sdist) -> list[Artifact]:
+                      sdist: Sdist) -> tuple[DebSpec, list[Artifact]]:
     """Build; a package rendered Architecture: any whose .deb holds no compiled code (an
     optional extension that did not build: PyYAML's without libyaml) is built again as
-    Architecture: all, so that no amd64 package ships only Python."""
+    Architecture: all, so that no amd64 package ships only Python.  Returns the spec built."""
     orig = orig_name(spec, sdist)
     artifacts = p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
     if spec.architecture == "all" or any(has_compiled_code(a.path, project=p.deb.project)
                                          for a in artifacts if a.format == "deb"):
-        return artifacts
+        return spec, artifacts
     log.warn(f"{p.deb.project}: the build compiled no extension (its sources are optional or "
              "a library is missing); building it again as Architecture: all")
-    p.deb.discard(c, spec, p.srcdir, orig=orig)
-    spec = dataclasses.replace(spec, architecture="all")
+    return rebuild(p, c, spec, dataclasses.replace(spec, architecture="all"), sdist)
+
+
+def rebuild(p: Prepared, c: Container, built: DebSpec, spec: DebSpec,
+            sdist: Sdist) -> tuple[DebSpec, list[Artifact]]:
+    """Discard what *built* made, render *spec* and build again from the pristine tree."""
+    orig = orig_name(spec, sdist)
+    p.deb.discard(c, built, p.srcdir, orig=orig)
     p.deb.render(c, p.srcdir, spec, license_text=p.deb.license_text)
-    return p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
+    return spec, p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
+
+
+def take_over(p: Prepared, c: Container, spec: DebSpec, sdist: Sdist,
+              artifacts: list[Artifact], ctx: Context) -> tuple[DebSpec, list[Artifact]]:
+    """Files the metadata did not announce that the build put where only the project's own
+    other binaries in the archive have them (repack.owned.same_project): built again with
+    Replaces and Breaks on those owners too, so that the check after the build lets them
+    through.  Anything else is left to that check."""
+    project = str(sdist.release.name)
+    taken = owned.undeclared_takeovers(artifacts, p.deb.image, project=project,
+                                       allowed=ctx.settings.allowed_paths(project),
+                                       replaces={r.name for r in spec.replaces})
+    if not taken:
+        return spec, artifacts
+    for line in owned.takeovers_line(spec.binary_name, taken, p.deb.image.target):
+        log.info(line)
+    log.info(f"{project}: building it again with Replaces and Breaks on them")
+    replaces, breaks = owned.takeover_relations(taken)
+    return rebuild(p, c, spec, dataclasses.replace(
+        spec, replaces=tuple(sorted({*spec.replaces, *replaces}, key=lambda r: r.name)),
+        breaks=tuple(sorted({*spec.breaks, *breaks}, key=lambda r: r.name))), sdist)
 
 
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
@@ -209,7 +237,10 @@ def prepare(sdist: Sdist, target: Target, image: images.Image,
                           apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
         if first.has_native_code:
             deb.notes.append(f"repack: C libraries: {dev.describe()}")
-            deb.keep_pristine(srcdir)       # in case it builds again as Architecture: all
+        # in case it builds again: as Architecture: all, or to take files over (take_over)
+        if first.has_native_code or owned.may_take_over(first_spec.binary_name, project_name,
+                                                        archive):
+            deb.keep_pristine(srcdir)
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
         missing = missing_build_requires(first, target, archive)

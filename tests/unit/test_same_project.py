@@ -4,27 +4,35 @@ reads (binary -> source, Essential/Priority), as pure functions on Debian 12's r
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
+from debian.deb822 import Deb822
 from debian.debian_support import version_compare
+from examples import make_spec  # type: ignore[import-not-found]
 
 from repack import targets
 from repack.container import images
+from repack.deb import render
 from repack.errors import MappingError
-from repack.model import ArchiveIndex
+from repack.model import ArchiveIndex, Artifact
 from repack.owned import (
     Conflict,
     breaks_below,
+    check_artifacts,
     check_scripts,
     conflicts,
+    may_take_over,
     parse_owned,
     refusal,
     same_project,
     takeover_relations,
     takeovers_line,
+    undeclared_takeovers,
 )
 
 DEB12 = targets.load("debian-12")
@@ -250,3 +258,65 @@ def test_deb_builders_record_the_source_map() -> None:
     assert images.recipe(DEB12, "builder")["archive_index"] == images.ARCHIVE_INDEX_VERSION
     assert "archive_index" not in images.recipe(targets.load("el9"), "builder")
     assert "archive_index" not in images.recipe(DEB12, "base")
+
+
+def test_may_take_over_only_the_mapped_package_of_a_source_with_other_binaries() -> None:
+    """Whether a build keeps a pristine tree to build again with Replaces (take_over)."""
+    assert may_take_over("python3-alembic", "alembic", ARCHIVE)
+    assert may_take_over("python3-sqlparse", "sqlparse", ARCHIVE)
+    assert not may_take_over("python3-yaml", "pyyaml", ARCHIVE)      # pyyaml builds no other
+    assert not may_take_over("python3-alembic-pypi", "alembic", ARCHIVE)
+    assert not may_take_over("python3", "argparse", ARCHIVE)
+
+
+def test_control_declares_replaces_and_breaks(tmp_path: Path) -> None:
+    taken, _ = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
+                            package="python3-alembic", project="alembic", archive=ARCHIVE)
+    replaces, breaks = takeover_relations(taken)
+    spec = dataclasses.replace(make_spec(), replaces=replaces, breaks=breaks)
+    control = (render.render_debian(spec, tmp_path) / "control").read_text()
+    binary = list(Deb822.iter_paragraphs(control))[1]
+    assert binary["Replaces"] == binary["Breaks"] == "alembic (<< 1.8.1+repack~)"
+    plain = (render.render_debian(make_spec(), tmp_path / "plain") / "control").read_text()
+    assert "Replaces" not in plain and "Breaks" not in plain
+
+
+def tiny_deb(tmp_path: Path, name: str, files: list[str]) -> Artifact:
+    root = tmp_path / name
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: 99.0\nArchitecture: all\nMaintainer: t <t@example.org>\n"
+        "Description: test\n")
+    for rel in files:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"x\n")
+    deb = tmp_path / f"{name}.deb"
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(deb)],
+                   check=True, capture_output=True)
+    return Artifact(target="debian-12", format="deb", package=name, version="99.0", path=deb,
+                    sha256="")
+
+
+@pytest.mark.process
+def test_a_built_file_of_the_same_source_needs_replaces(tmp_path: Path) -> None:
+    """After the build: a file the metadata did not announce (here /usr/bin/alembic) that
+    the project's other binary ships is built again with Replaces (undeclared_takeovers),
+    and the check refuses it until the package declares them; a file of another source
+    makes the build's check refuse it, not build again."""
+    image = write_image(tmp_path / "cache", ARCHIVE)
+    deb = tiny_deb(tmp_path, "python3-alembic", ["usr/bin/alembic",
+                                                 "usr/lib/python3/dist-packages/alembic/x.py"])
+    taken = undeclared_takeovers([deb], image, project="alembic")
+    assert [(t.path, t.owner) for t in taken] == [("/usr/bin/alembic", "alembic")]
+    assert undeclared_takeovers([deb], image, project="alembic", replaces={"alembic"}) == []
+    with pytest.raises(MappingError, match="python3-alembic would replace /usr/bin/alembic"):
+        check_artifacts([deb], DEB12, image, project="alembic")
+    check_artifacts([deb], DEB12, image, project="alembic", replaces={"alembic"})
+
+    (tmp_path / "other").mkdir()
+    worse = tiny_deb(tmp_path / "other", "python3-alembic", ["usr/bin/alembic",
+                                                             "usr/bin/sqlformat"])
+    assert undeclared_takeovers([worse], image, project="alembic") == []
+    with pytest.raises(MappingError, match="would replace /usr/bin/sqlformat of Debian 12 "
+                                           "\\(bookworm\\)'s sqlformat$"):
+        check_artifacts([worse], DEB12, image, project="alembic", replaces={"alembic"})
