@@ -5,8 +5,9 @@ sqlformat (/usr/bin/sqlformat), both from source package sqlparse.  A newer sqlp
 index puts its console script sqlformat into python3-sqlparse: repack builds it with
 Replaces and Breaks on sqlformat, and apt upgrades a system that has Debian's sqlformat
 installed cleanly (sqlformat removed as Breaks says, our /usr/bin/sqlformat in place).
-One tiny build, one container; the refusals around it are unit tests
-(tests/unit/test_same_project.py).
+Two tiny builds (the second ships sqlformat as a setuptools script file, which the metadata
+does not announce: it is built again with the relations), one container; the refusals around
+it are unit tests (tests/unit/test_same_project.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from conftest import in_container, local_repo, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import make_sdist
+from sdists import default_files, make_sdist
 from test_bad_input import publish  # type: ignore[import-not-found]
 
 from repack.container.engine import Engine, Mount
@@ -90,3 +91,26 @@ sqlformat
     assert "sqlformat ii" not in out                                 # removed as Breaks says
     assert "audit clean" in out
     assert "sqlformat of sqlparse 99.0, built by repack" in out
+
+
+def test_a_file_the_metadata_does_not_announce_builds_again_with_the_relations(
+        tmp_path: Path) -> None:
+    """sqlformat as a setuptools script file: no console script, so only the built package
+    shows /usr/bin/sqlformat; the build runs again with Replaces and Breaks, then passes."""
+    pyproject = default_files("sqlparse", "99.1")["pyproject.toml"].decode().replace(
+        'packages = ["sqlparse"]\n', 'packages = ["sqlparse"]\nscript-files = ["bin/sqlformat"]\n')
+    assert "script-files" in pyproject
+    nonce = f"NONCE = {uuid.uuid4().hex!r}\n".encode()
+    archive = make_sdist(tmp_path / "sdist", "sqlparse", "99.1", {
+        "pyproject.toml": pyproject.encode(), "bin/sqlformat": b"#!/bin/sh\necho sqlformat\n",
+        "sqlparse/_nonce.py": nonce})
+    with LocalIndex() as index:
+        publish(index, archive, "sqlparse")
+        proc = run_repack(["build", "--json", "--no-check", "sqlparse==99.1", "-t", "debian-12",
+                           "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 0, proc.stderr
+    assert "sqlparse: building it again with Replaces and Breaks on them" in proc.stderr
+    assert proc.stderr.count("dpkg-buildpackage python-sqlparse 99.1") == 2, proc.stderr
+    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+               if a["format"] == "deb")
+    assert field(deb, "Replaces") == field(deb, "Breaks") == "sqlformat (<< 0.4.2+repack~)"
