@@ -7,7 +7,7 @@ Replaces and Breaks on sqlformat, and apt upgrades a system that has Debian's sq
 installed cleanly (sqlformat removed as Breaks says, our /usr/bin/sqlformat in place).
 Two tiny builds (the second ships sqlformat as a setuptools script file, which the metadata
 does not announce: it is built again with the relations), one container; the refusals around
-it are unit tests (tests/unit/test_same_project.py).
+it are unit tests (tests/unit/test_takeover.py).
 """
 
 from __future__ import annotations
