@@ -126,6 +126,13 @@ def _sibling(owner: str, source: str, archive: ArchiveIndex) -> bool:
             and owner not in archive.protected and not _interpreter(owner, archive))
 
 
+def _own_package(package: str, project: str, archive: ArchiveIndex) -> bool:
+    """*package* is the very name dh-python's map gives *project*, in the archive, and not
+    the interpreter's."""
+    return (archive.dist_map.get(canonicalize_name(project)) == package
+            and package in archive.packages and not _interpreter(package, archive))
+
+
 def same_project(found: Sequence[Conflict], *, package: str, project: str,
                  archive: ArchiveIndex) -> tuple[list[Takeover], list[Conflict]]:
     """Split conflicts into the files *package* may take over and the ones it may not.
@@ -138,8 +145,7 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     the project Debian ships: its script moving into the module package is an upgrade, not a
     hostile upstream taking someone else's file.  Everything else is refused as before.
     """
-    if (archive.dist_map.get(canonicalize_name(project)) != package
-            or package not in archive.packages or _interpreter(package, archive)):
+    if not _own_package(package, project, archive):
         return [], list(found)
     source = archive.source_of(package)
     taken: list[Takeover] = []
@@ -156,8 +162,7 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
 def may_take_over(package: str, project: str, archive: ArchiveIndex) -> bool:
     """Whether *package* is the archive's own package of *project* and its source builds
     other binaries, whose files a build might take over (`same_project`)."""
-    if (archive.dist_map.get(canonicalize_name(project)) != package
-            or package not in archive.packages or _interpreter(package, archive)):
+    if not _own_package(package, project, archive):
         return False
     source = archive.source_of(package)
     return ((source != package and source in archive.packages)
