@@ -173,12 +173,17 @@ class ArchiveIndex:
     before repack recorded it, so nothing counts as the same project then (repack.owned).
     protected: binary packages that are Essential or of Priority required or important:
     a base system's, whose files no build takes over.
+    needed_by: binary package -> (a package of another source that depends on it, how many
+    such packages there are), for the binaries of sources that build a package dh-python's
+    map names: Breaks on such a package would make apt remove its dependers too, so no build
+    takes its files over (repack.owned).
     """
 
     packages: dict[str, str] = field(default_factory=dict)
     dist_map: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     protected: frozenset[str] = frozenset()
+    needed_by: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def source_of(self, package: str) -> str:
         """The source package *package* is built from (itself without a Source: field)."""
