@@ -12,13 +12,16 @@ package, the path and its owner, and a project may allow named paths in ``repack
 
 One case is no conflict but an upgrade (`same_project`): a newer release of a project the
 archive ships, built as the very package dh-python's dist map gives it, may take files over
-from the archive's binary packages of the same Debian source (python3-alembic takes
-/usr/bin/alembic from ``alembic``, both built from source ``alembic``), declared with
-Replaces and Breaks (`takeover_relations`).
+from the archive's binary packages of the same Debian source (python3-sqlparse takes
+/usr/bin/sqlformat from ``sqlformat``, both built from source ``sqlparse``), declared with
+Replaces and Breaks (`takeover_relations`), unless a package of another source depends on
+that owner: Breaks would make apt remove it too (python3-cffi-backend, which
+python3-cryptography needs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import posixpath
 import re
@@ -56,6 +59,9 @@ class Conflict:
     path: str                    # as the built package ships it: "/usr/bin/su"
     archive_path: str            # as the archive ships it: "/bin/su"
     owners: tuple[str, ...]      # the archive's packages shipping it: ("util-linux",)
+    # of the same project, but (owner, a depender of another source, how many there are):
+    # ("python3-cffi-backend", "python3-cryptography", 45)
+    needed_by: tuple[str, str, int] | None = None
 
 
 def normalise(path: str) -> str:
@@ -144,6 +150,9 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     interpreter's nor Essential or Priority required/important.  That is a newer release of
     the project Debian ships: its script moving into the module package is an upgrade, not a
     hostile upstream taking someone else's file.  Everything else is refused as before.
+    An owner that a package of another source depends on (`ArchiveIndex.needed_by`) is
+    refused too, saying so (`Conflict.needed_by`): Breaks on it would make apt remove that
+    package as well, which nobody installing a newer python3-cffi expects.
     """
     if not _own_package(package, project, archive):
         return [], list(found)
@@ -151,11 +160,15 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     taken: list[Takeover] = []
     refused: list[Conflict] = []
     for c in found:
-        if all(_sibling(o, source, archive) for o in c.owners):
+        needed = [o for o in c.owners if o in archive.needed_by]
+        if not all(_sibling(o, source, archive) for o in c.owners):
+            refused.append(c)
+        elif needed:
+            depender, count = archive.needed_by[needed[0]]
+            refused.append(dataclasses.replace(c, needed_by=(needed[0], depender, count)))
+        else:
             taken += [Takeover(path=c.path, archive_path=c.archive_path, owner=o, source=source,
                                version=archive.packages[o]) for o in c.owners]
-        else:
-            refused.append(c)
     return taken, refused
 
 
@@ -245,6 +258,8 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
     first = found[0]
     where = first.archive_path if first.archive_path == first.path else (
         f"{first.archive_path} (the same file as {first.path} on merged /usr)")
+    if first.needed_by is not None:
+        return needed_refusal(project, package, where, first.needed_by, target)
     owners = ", ".join(first.owners)
     if source == "contents":
         whose = f"of {target.name}'s {owners}"
@@ -260,6 +275,22 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
         project=project,
         hint=f"if replacing it is intended, allow it in repack.toml: [packages.{project}] "
              f"allow-paths = [{paths}]")
+
+
+def needed_refusal(project: str, package: str, where: str, needed: tuple[str, str, int],
+                   target: Target) -> MappingError:
+    """A file of the project's own other binary that packages of other sources need: no
+    setting makes the takeover safe, so the hint says what is left."""
+    owner, depender, count = needed
+    more = f" and {count - 1} more package(s) of other sources" if count > 1 else ""
+    return MappingError(
+        f"{package} would replace {where} of {target.name}'s {owner}, which {depender} "
+        "(another source) depends on",
+        project=project,
+        hint=f"taking the file over would make apt remove {owner} and with it {depender}"
+             f"{more}; allow-paths does not help (dpkg would refuse to overwrite the file of "
+             f"an installed {owner}): keep {target.name}'s own {package}, or install this "
+             f"release of {project} in a virtual environment")
 
 
 def check_scripts(scripts: Sequence[str], package: str, target: Target, image: images.Image, *,
@@ -323,9 +354,12 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
             continue
         found = conflicts(files, owned, package=a.package, allowed=allowed)
         if a.format == "deb":
-            taken, _ = same_project(found, package=a.package, project=project, archive=archive)
+            taken, refused = same_project(found, package=a.package, project=project,
+                                          archive=archive)
             declared = {t.path for t in taken if t.owner in replaces}
             undeclared = {t.path for t in taken} - declared
-            found = [c for c in found if c.path not in declared or c.path in undeclared]
+            why = {c.path: c for c in refused}      # with the reason, when it has one
+            found = [why.get(c.path, c) for c in found
+                     if c.path not in declared or c.path in undeclared]
         if found:
             raise refusal(project, a.package, found, target, source)

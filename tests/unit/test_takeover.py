@@ -1,6 +1,7 @@
 """A newer release of a project Debian ships may take over its own project's files (issue 11):
 the decision (repack.owned.same_project), the relations it declares, and the archive data it
-reads (binary -> source, Essential/Priority), as pure functions on Debian 12's real data."""
+reads (binary -> source, Essential/Priority, which packages other sources depend on), as pure
+functions on Debian 12's real data."""
 
 from __future__ import annotations
 
@@ -47,10 +48,14 @@ bin/su                                                  utils/util-linux
 usr/bin/pygettext3.11                                   python/python3.11
 usr/lib/python3/dist-packages/yaml/__init__.py          python/python3-yaml
 usr/bin/both                                            python/alembic,utils/util-linux
+usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so \
+python/python3-cffi-backend
 """)
-# Their Packages records as read_archive keeps them (Debian 12's versions and sources).
+# Their Packages records as read_archive keeps them (Debian 12's versions and sources, and
+# who depends on the owners: 23 packages of other sources on alembic, python3-oslo.db first).
 ARCHIVE = ArchiveIndex(
     packages={"python3-alembic": "1.8.1-2", "alembic": "1.8.1-2",
+              "python3-cffi": "1.15.1-5", "python3-cffi-backend": "1.15.1-5+b1",
               "python3-sqlparse": "0.4.2-1", "sqlformat": "0.4.2-1",
               "python3-ipython": "8.5.0-4", "ipython3": "8.5.0-4",
               "python3": "3.11.2-1+b1", "python3.11": "3.11.2-6+deb12u6",
@@ -58,12 +63,15 @@ ARCHIVE = ArchiveIndex(
               "python3-tk": "3.11.2-3"},
     dist_map={"alembic": "python3-alembic", "sqlparse": "python3-sqlparse",
               "ipython": "python3-ipython", "pyyaml": "python3-yaml", "argparse": "python3",
-              "tkinter": "python3-tk"},
+              "tkinter": "python3-tk", "cffi": "python3-cffi"},
     sources={"python3-alembic": "alembic", "python3-sqlparse": "sqlparse",
              "sqlformat": "sqlparse", "python3-ipython": "ipython", "ipython3": "ipython",
              "python3": "python3-defaults", "util-linux": "util-linux",
-             "python3-yaml": "pyyaml", "python3-tk": "python3-stdlib-extensions"},
+             "python3-yaml": "pyyaml", "python3-tk": "python3-stdlib-extensions",
+             "python3-cffi": "python-cffi", "python3-cffi-backend": "python-cffi"},
     protected=frozenset({"util-linux"}),
+    needed_by={"alembic": ("python3-oslo.db", 23), "ipython3": ("python3-spyder", 7),
+               "python3-cffi-backend": ("python3-cryptography", 45)},
 )
 
 
@@ -72,28 +80,58 @@ def found(files: list[str], package: str) -> list[Conflict]:
 
 
 def test_the_same_source_is_taken_over() -> None:
-    taken, refused = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
-                                  package="python3-alembic", project="alembic", archive=ARCHIVE)
+    taken, refused = same_project(found(["/usr/bin/sqlformat"], "python3-sqlparse"),
+                                  package="python3-sqlparse", project="sqlparse",
+                                  archive=ARCHIVE)
     assert refused == []
     assert [(t.path, t.owner, t.source, t.version) for t in taken] == [
-        ("/usr/bin/alembic", "alembic", "alembic", "1.8.1-2")]
-    assert takeovers_line("python3-alembic", taken, DEB12) == [
-        ("python3-alembic takes /usr/bin/alembic over from Debian 12 (bookworm)'s alembic "
-         "(the same project: source package alembic)")]
+        ("/usr/bin/sqlformat", "sqlformat", "sqlparse", "0.4.2-1")]
+    assert takeovers_line("python3-sqlparse", taken, DEB12) == [
+        ("python3-sqlparse takes /usr/bin/sqlformat over from Debian 12 (bookworm)'s sqlformat "
+         "(the same project: source package sqlparse)")]
     # the PyPI spelling does not matter: the dist map is keyed by PEP 503 names
-    assert same_project(found(["/usr/bin/ipython3"], "python3-ipython"),
-                        package="python3-ipython", project="IPython", archive=ARCHIVE)[1] == []
+    assert same_project(found(["/usr/bin/sqlformat"], "python3-sqlparse"),
+                        package="python3-sqlparse", project="SQLParse", archive=ARCHIVE)[1] == []
+
+
+def test_an_owner_other_sources_depend_on_is_refused() -> None:
+    """Breaks on python3-cffi-backend would make apt remove python3-cryptography (which
+    needs it through the python3-cffi-backend-api-* packages it Provides), Breaks on alembic
+    python3-oslo.db: refused, naming the depender, with a hint that no setting helps."""
+    cffi = "/usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so"
+    taken, refused = same_project(found([cffi], "python3-cffi"), package="python3-cffi",
+                                  project="cffi", archive=ARCHIVE)
+    assert taken == []
+    assert [(c.path, c.needed_by) for c in refused] == [
+        (cffi, ("python3-cffi-backend", "python3-cryptography", 45))]
+    error = refusal("cffi", "python3-cffi", refused, DEB12)
+    assert str(error) == (
+        f"cffi: python3-cffi would replace {cffi} of Debian 12 (bookworm)'s "
+        "python3-cffi-backend, which python3-cryptography (another source) depends on")
+    assert error.hint is not None
+    assert "apt remove python3-cffi-backend and with it python3-cryptography and 44 more" in (
+        error.hint)
+    assert "allow-paths does not help" in error.hint and "[packages." not in error.hint
+    assert error.exit_code == 7
+    taken, refused = same_project(found(["/usr/bin/alembic", "/usr/bin/ipython3"],
+                                        "python3-alembic"),
+                                  package="python3-alembic", project="alembic", archive=ARCHIVE)
+    assert taken == []
+    assert [c.needed_by for c in refused] == [("alembic", "python3-oslo.db", 23), None]
+    hint = refusal("alembic", "python3-alembic", refused, DEB12).hint or ""
+    assert hint.startswith("taking the file over would make apt remove alembic and with it "
+                           "python3-oslo.db and 22 more package(s) of other sources;")
 
 
 def test_another_source_is_refused() -> None:
-    """sqlformat is sqlparse's, not alembic's; yaml's module is pyyaml's."""
+    """alembic is alembic's, not sqlparse's; yaml's module is pyyaml's."""
     conflicts_ = found(["/usr/bin/alembic", "/usr/bin/sqlformat",
-                        "/usr/lib/python3/dist-packages/yaml/__init__.py"], "python3-alembic")
-    taken, refused = same_project(conflicts_, package="python3-alembic", project="alembic",
+                        "/usr/lib/python3/dist-packages/yaml/__init__.py"], "python3-sqlparse")
+    taken, refused = same_project(conflicts_, package="python3-sqlparse", project="sqlparse",
                                   archive=ARCHIVE)
-    assert [t.path for t in taken] == ["/usr/bin/alembic"]
-    assert [c.path for c in refused] == ["/usr/bin/sqlformat",
-                                         "/usr/lib/python3/dist-packages/yaml/__init__.py"]
+    assert [t.path for t in taken] == ["/usr/bin/sqlformat"]
+    assert [(c.path, c.needed_by) for c in refused] == [
+        ("/usr/bin/alembic", None), ("/usr/lib/python3/dist-packages/yaml/__init__.py", None)]
 
 
 def test_essential_or_required_owners_are_refused_even_from_the_same_source() -> None:
@@ -131,16 +169,16 @@ def test_the_interpreters_packages_are_refused() -> None:
 
 def test_a_configured_or_unmapped_name_is_refused() -> None:
     """Only the very package the dist map gives the project may take files over: a
-    configured name (python3-alembic-pypi), another project's name, or an image without
+    configured name (python3-sqlparse-pypi), another project's name, or an image without
     source data (nothing is the same project then) keep today's refusal."""
-    conflicts_ = found(["/usr/bin/alembic"], "python3-alembic-pypi")
-    assert same_project(conflicts_, package="python3-alembic-pypi", project="alembic",
+    conflicts_ = found(["/usr/bin/sqlformat"], "python3-sqlparse-pypi")
+    assert same_project(conflicts_, package="python3-sqlparse-pypi", project="sqlparse",
                         archive=ARCHIVE)[0] == []
-    conflicts_ = found(["/usr/bin/alembic"], "python3-alembic")
-    assert same_project(conflicts_, package="python3-alembic", project="not-alembic",
+    conflicts_ = found(["/usr/bin/sqlformat"], "python3-sqlparse")
+    assert same_project(conflicts_, package="python3-sqlparse", project="not-sqlparse",
                         archive=ARCHIVE)[0] == []
     old_image = ArchiveIndex(packages=ARCHIVE.packages, dist_map=ARCHIVE.dist_map)
-    assert same_project(conflicts_, package="python3-alembic", project="alembic",
+    assert same_project(conflicts_, package="python3-sqlparse", project="sqlparse",
                         archive=old_image)[0] == []
 
 
@@ -179,7 +217,7 @@ def write_image(tmp_path: Path, archive: ArchiveIndex) -> images.Image:
         b"usr/bin/tool%d  utils/x\n" % i for i in range(100))))
     image.archive_file.write_text(json.dumps({
         "packages": archive.packages, "dist_map": archive.dist_map, "sources": archive.sources,
-        "protected": sorted(archive.protected),
+        "protected": sorted(archive.protected), "needed_by": archive.needed_by,
         "owned_files": images.owned_files_field(reduced)}))
     return image
 
@@ -187,22 +225,42 @@ def write_image(tmp_path: Path, archive: ArchiveIndex) -> images.Image:
 def test_check_scripts_returns_the_takeovers(tmp_path: Path) -> None:
     image = write_image(tmp_path, ARCHIVE)
     assert images.load_archive(image) == ARCHIVE
-    taken = check_scripts(["alembic", "other"], "python3-alembic", DEB12, image,
-                          project="alembic")
-    assert [(t.path, t.owner) for t in taken] == [("/usr/bin/alembic", "alembic")]
-    with pytest.raises(MappingError, match="python3-alembic would replace /usr/bin/sqlformat "
-                                           "of Debian 12 \\(bookworm\\)'s sqlformat$"):
-        check_scripts(["alembic", "sqlformat"], "python3-alembic", DEB12, image,
-                      project="alembic")
+    taken = check_scripts(["sqlformat", "other"], "python3-sqlparse", DEB12, image,
+                          project="sqlparse")
+    assert [(t.path, t.owner) for t in taken] == [("/usr/bin/sqlformat", "sqlformat")]
+    with pytest.raises(MappingError, match="python3-sqlparse would replace /usr/bin/alembic "
+                                           "of Debian 12 \\(bookworm\\)'s alembic$"):
+        check_scripts(["sqlformat", "alembic"], "python3-sqlparse", DEB12, image,
+                      project="sqlparse")
+    # before anything is built: alembic's script is its own, but python3-oslo.db needs alembic
+    with pytest.raises(MappingError, match="python3-alembic would replace /usr/bin/alembic "
+                                           "of Debian 12 \\(bookworm\\)'s alembic, which "
+                                           "python3-oslo.db \\(another source\\) depends on$"):
+        check_scripts(["alembic"], "python3-alembic", DEB12, image, project="alembic")
+
+
+def test_an_image_without_the_dependers_takes_nothing_over(tmp_path: Path) -> None:
+    """An archive.json from before repack recorded needed_by: not knowing who depends on
+    what, nothing counts as the same project."""
+    image = write_image(tmp_path, ARCHIVE)
+    data = json.loads(image.archive_file.read_text())
+    del data["needed_by"]
+    image.archive_file.write_text(json.dumps(data))
+    assert images.load_archive(image).sources == {}
+    with pytest.raises(MappingError, match="would replace /usr/bin/sqlformat"):
+        check_scripts(["sqlformat"], "python3-sqlparse", DEB12, image, project="sqlparse")
 
 
 def test_refusal_unchanged_for_the_refused_part() -> None:
-    _, refused = same_project(found(["/usr/bin/alembic", "/usr/bin/sqlformat"],
-                                    "python3-alembic"),
-                              package="python3-alembic", project="alembic", archive=ARCHIVE)
-    assert str(refusal("alembic", "python3-alembic", refused, DEB12)) == (
-        "alembic: python3-alembic would replace /usr/bin/sqlformat of Debian 12 (bookworm)'s "
-        "sqlformat")
+    _, refused = same_project(found(["/usr/bin/sqlformat", "/usr/bin/alembic"],
+                                    "python3-sqlparse"),
+                              package="python3-sqlparse", project="sqlparse", archive=ARCHIVE)
+    error = refusal("sqlparse", "python3-sqlparse", refused, DEB12)
+    assert str(error) == (
+        "sqlparse: python3-sqlparse would replace /usr/bin/alembic of Debian 12 (bookworm)'s "
+        "alembic")
+    assert error.hint == ('if replacing it is intended, allow it in repack.toml: '
+                          '[packages.sqlparse] allow-paths = ["/usr/bin/alembic"]')
 
 
 PACKAGES = """\
@@ -270,13 +328,13 @@ def test_may_take_over_only_the_mapped_package_of_a_source_with_other_binaries()
 
 
 def test_control_declares_replaces_and_breaks(tmp_path: Path) -> None:
-    taken, _ = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
-                            package="python3-alembic", project="alembic", archive=ARCHIVE)
+    taken, _ = same_project(found(["/usr/bin/sqlformat"], "python3-sqlparse"),
+                            package="python3-sqlparse", project="sqlparse", archive=ARCHIVE)
     replaces, breaks = takeover_relations(taken)
     spec = dataclasses.replace(make_spec(), replaces=replaces, breaks=breaks)
     control = (render.render_debian(spec, tmp_path) / "control").read_text()
     binary = list(Deb822.iter_paragraphs(control))[1]
-    assert binary["Replaces"] == binary["Breaks"] == "alembic (<< 1.8.1+repack~)"
+    assert binary["Replaces"] == binary["Breaks"] == "sqlformat (<< 0.4.2+repack~)"
     plain = (render.render_debian(make_spec(), tmp_path / "plain") / "control").read_text()
     assert "Replaces" not in plain and "Breaks" not in plain
 
@@ -299,24 +357,146 @@ def tiny_deb(tmp_path: Path, name: str, files: list[str]) -> Artifact:
 
 @pytest.mark.process
 def test_a_built_file_of_the_same_source_needs_replaces(tmp_path: Path) -> None:
-    """After the build: a file the metadata did not announce (here /usr/bin/alembic) that
+    """After the build: a file the metadata did not announce (here /usr/bin/sqlformat) that
     the project's other binary ships is built again with Replaces (undeclared_takeovers),
-    and the check refuses it until the package declares them; a file of another source
-    makes the build's check refuse it, not build again."""
+    and the check refuses it until the package declares them; a file of another source, or
+    of an owner other sources depend on, makes the build's check refuse it, saying why, not
+    build again."""
     image = write_image(tmp_path / "cache", ARCHIVE)
-    deb = tiny_deb(tmp_path, "python3-alembic", ["usr/bin/alembic",
-                                                 "usr/lib/python3/dist-packages/alembic/x.py"])
-    taken = undeclared_takeovers([deb], image, project="alembic")
-    assert [(t.path, t.owner) for t in taken] == [("/usr/bin/alembic", "alembic")]
-    assert undeclared_takeovers([deb], image, project="alembic", replaces={"alembic"}) == []
-    with pytest.raises(MappingError, match="python3-alembic would replace /usr/bin/alembic"):
-        check_artifacts([deb], DEB12, image, project="alembic")
-    check_artifacts([deb], DEB12, image, project="alembic", replaces={"alembic"})
+    deb = tiny_deb(tmp_path, "python3-sqlparse", ["usr/bin/sqlformat",
+                                                  "usr/lib/python3/dist-packages/sqlparse/x.py"])
+    taken = undeclared_takeovers([deb], image, project="sqlparse")
+    assert [(t.path, t.owner) for t in taken] == [("/usr/bin/sqlformat", "sqlformat")]
+    assert undeclared_takeovers([deb], image, project="sqlparse", replaces={"sqlformat"}) == []
+    with pytest.raises(MappingError, match="python3-sqlparse would replace /usr/bin/sqlformat"):
+        check_artifacts([deb], DEB12, image, project="sqlparse")
+    check_artifacts([deb], DEB12, image, project="sqlparse", replaces={"sqlformat"})
 
     (tmp_path / "other").mkdir()
-    worse = tiny_deb(tmp_path / "other", "python3-alembic", ["usr/bin/alembic",
-                                                             "usr/bin/sqlformat"])
-    assert undeclared_takeovers([worse], image, project="alembic") == []
-    with pytest.raises(MappingError, match="would replace /usr/bin/sqlformat of Debian 12 "
-                                           "\\(bookworm\\)'s sqlformat$"):
-        check_artifacts([worse], DEB12, image, project="alembic", replaces={"alembic"})
+    worse = tiny_deb(tmp_path / "other", "python3-sqlparse", ["usr/bin/sqlformat",
+                                                              "usr/bin/alembic"])
+    assert undeclared_takeovers([worse], image, project="sqlparse") == []
+    with pytest.raises(MappingError, match="would replace /usr/bin/alembic of Debian 12 "
+                                           "\\(bookworm\\)'s alembic$"):
+        check_artifacts([worse], DEB12, image, project="sqlparse", replaces={"sqlformat"})
+
+    cffi = tiny_deb(tmp_path, "python3-cffi", [
+        "usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so"])
+    assert undeclared_takeovers([cffi], image, project="cffi") == []
+    with pytest.raises(MappingError, match="python3-cffi-backend, which python3-cryptography "
+                                           "\\(another source\\) depends on$"):
+        check_artifacts([cffi], DEB12, image, project="cffi", replaces={"python3-cffi-backend"})
+
+
+# Debian 12's records (Depends, Pre-Depends, Provides and Recommends as the archive has them;
+# a backslash joins a long line).
+DEPENDS = """\
+Package: python3-cffi
+Source: python-cffi
+Version: 1.15.1-5
+Depends: python3-cffi-backend (<< 1.15.1-5+c), python3-cffi-backend (>= 1.15.1-5), \
+python3-pycparser, python3:any
+
+Package: python3-cffi-backend
+Source: python-cffi (1.15.1-5)
+Version: 1.15.1-5+b1
+Provides: python3-cffi-backend-api-9729, python3-cffi-backend-api-max (= 10495), \
+python3-cffi-backend-api-min (= 9729)
+Depends: python3 (<< 3.12), python3 (>= 3.11~), libc6 (>= 2.34), libffi8 (>= 3.4)
+
+Package: python3-cryptography
+Source: python-cryptography
+Version: 38.0.4-3+deb12u1
+Depends: python3 (>= 3~), python3-cffi-backend-api-min (<= 9729), \
+python3-cffi-backend-api-max (>= 9729), python3:any, libc6 (>= 2.34), libgcc-s1 (>= 4.2), \
+libssl3 (>= 3.0.0)
+
+Package: python3-paramiko
+Version: 2.12.0-2
+Depends: python3-bcrypt (>= 3.1.3), python3-cryptography (>= 2.5), python3-nacl (>= 1.0.1), \
+python3:any
+
+Package: sqlformat
+Source: sqlparse
+Version: 0.4.2-1+deb12u1
+Depends: python3:any, python3-sqlparse (= 0.4.2-1+deb12u1)
+
+Package: python3-sqlparse
+Source: sqlparse
+Version: 0.4.2-1+deb12u1
+Depends: python3:any
+
+Package: python3-sympy
+Source: sympy
+Version: 1.11.1-1
+Depends: python3:any, python3-mpmath
+Recommends: python3-pil, python3-numpy, isympy-common
+
+Package: isympy-common
+Source: sympy
+Version: 1.11.1-1
+Depends: python3:any
+Recommends: isympy3
+
+Package: isympy3
+Source: sympy
+Version: 1.11.1-1
+Provides: isympy
+Depends: isympy-common, python3-sympy
+
+Package: mypy
+Version: 1.0.1-1
+Depends: python3:any, python3-mypy (>= 1.0.1-1)
+Recommends: python3-typeshed
+
+Package: python3-mypy
+Source: mypy
+Version: 1.0.1-1
+Depends: python3 (<< 3.12), python3 (>= 3.11~), python3-mypy-extensions, \
+python3-tomli | python3 (>> 3.11), python3-typing-extensions, python3:any, libc6 (>= 2.14), \
+python3-psutil, python3-pkg-resources
+
+Package: thonny
+Version: 4.0.1-1
+Depends: mypy, pylint, python3-asttokens (>= 2.0), python3-pip, python3-pkg-resources, \
+python3-tk, python3-venv, python3-wheel, python3-docutils, python3-jedi (>= 0.18~), \
+python3-mypy, python3-send2trash (>= 1.5), python3-serial (>= 3.4~), python3:any
+Recommends: xsel, zenity
+
+Package: python3-typeshed
+Source: typeshed
+Version: 0.0~git20221107.4f381af-1
+Pre-Depends: dpkg (>= 1.15.6~)
+"""
+
+
+def test_read_archive_records_which_owners_other_sources_need(tmp_path: Path) -> None:
+    """python3-cryptography needs python3-cffi-backend through a virtual package it Provides,
+    thonny needs mypy by name; sqlformat, isympy-common (only Recommends and its own source's
+    isympy3) and python3-cffi (needed by nobody of another source here) are free.  Only the
+    sources of packages dh-python's map names are recorded (typeshed's is not)."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "a_bookworm_main_binary-amd64_Packages").write_text(DEPENDS)
+    (tmp_path / "map").write_text("cffi python3-cffi\nsqlparse python3-sqlparse\n"
+                                  "sympy python3-sympy\nmypy python3-mypy\n")
+    index = images.read_archive(lists, tmp_path / "map")
+    assert index.needed_by == {"python3-cffi-backend": ("python3-cryptography", 1),
+                               "mypy": ("thonny", 1), "python3-mypy": ("thonny", 1)}
+    assert index.sources["python3-cffi-backend"] == "python-cffi"
+
+
+def test_needed_by_names_the_depender_most_packages_need() -> None:
+    """Every alternative and every virtual name counts, packages of the owner's own source do
+    not, and the depender named is the one with the most dependers of its own."""
+    depends = {"owner": set(), "sibling": {"owner"}, "a-app": {"owner-api"},
+               "b-lib": {"other", "owner"}, "c-alt": {"x", "owner"}, "user": {"b-lib"},
+               "user2": {"b-lib"}, "lonely": set()}
+    provides = {"owner": {"owner-api"}}
+    sources = {"sibling": "owner", "lonely": "owner"}
+    assert images.needed_by(depends, provides, sources, {"owner"}) == {
+        "owner": ("b-lib", 3)}
+    assert images.needed_by(depends, provides, sources, {"elsewhere"}) == {}
+    assert images.relation_names("python3-tomli | python3 (>> 3.11), python3:any, ") == {
+        "python3-tomli", "python3"}
+    assert images.relation_names(None) == images.relation_names("  ") == set()
