@@ -6,8 +6,9 @@ index puts its console script sqlformat into python3-sqlparse: repack builds it 
 Replaces and Breaks on sqlformat, and apt upgrades a system that has Debian's sqlformat
 installed cleanly (sqlformat removed as Breaks says, our /usr/bin/sqlformat in place).
 Two tiny builds (the second ships sqlformat as a setuptools script file, which the metadata
-does not announce: it is built again with the relations), one container; the refusals around
-it are unit tests (tests/unit/test_takeover.py).
+does not announce: it is built again with the relations), one container, and one refusal
+before anything is built (Debian's alembic, which python3-oslo.db needs); the other refusals
+are unit tests (tests/unit/test_takeover.py).
 """
 
 from __future__ import annotations
@@ -114,3 +115,23 @@ def test_a_file_the_metadata_does_not_announce_builds_again_with_the_relations(
     deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
                if a["format"] == "deb")
     assert field(deb, "Replaces") == field(deb, "Breaks") == "sqlformat (<< 0.4.2+repack~)"
+
+
+def test_an_owner_other_sources_need_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    """A newer alembic would take /usr/bin/alembic from Debian's alembic, which
+    python3-oslo.db (another source) depends on: Breaks would make apt remove it too, so
+    exit 7 with the reason, from the builder image's real bookworm data, before a build."""
+    archive = make_sdist(tmp_path / "sdist", "alembic", "99.0",
+                         {"alembic/__init__.py": b"def main():\n    pass\n"},
+                         scripts={"alembic": "alembic:main"})
+    with LocalIndex() as index:
+        publish(index, archive, "alembic")
+        proc = run_repack(["build", "alembic==99.0", "-t", "debian-12",
+                           "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 7, proc.stderr
+    assert ("error: alembic: python3-alembic would replace /usr/bin/alembic of Debian 12 "
+            "(bookworm)'s alembic, which python3-oslo.db (another source) depends on\n"
+            in proc.stderr)
+    assert "allow-paths does not help" in proc.stderr
+    assert "dpkg-buildpackage" not in proc.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.deb"))
