@@ -115,8 +115,8 @@ class Takeover:
 
     path: str                    # as the built package ships it
     archive_path: str            # as the archive ships it
-    owner: str                   # the archive's binary package shipping it: "alembic"
-    source: str                  # the Debian source package of both: "alembic"
+    owner: str                   # the archive's binary package shipping it: "sqlformat"
+    source: str                  # the Debian source package of both: "sqlparse"
     version: str                 # the owner's highest version in the archive
 
 
@@ -233,8 +233,8 @@ def takeover_relations(taken: Sequence[Takeover]) -> tuple[tuple[Relation, ...],
 
 
 def takeovers_line(package: str, taken: Sequence[Takeover], target: Target) -> list[str]:
-    """One line per owner: "python3-alembic takes /usr/bin/alembic over from Debian 12
-    (bookworm)'s alembic (the same project: source package alembic)"."""
+    """One line per owner: "python3-sqlparse takes /usr/bin/sqlformat over from Debian 12
+    (bookworm)'s sqlformat (the same project: source package sqlparse)"."""
     lines = []
     for owner in sorted({t.owner for t in taken}):
         mine = [t for t in taken if t.owner == owner]

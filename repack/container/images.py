@@ -41,8 +41,8 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 3   # bump when read_archive records more (2: sources, protected;
-                            # 3: needed_by)
+ARCHIVE_INDEX_VERSION = 4   # bump when read_archive records more (2: sources, protected;
+                            # 3: needed_by; 4: through the owner's own source)
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -251,7 +251,8 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
     mapped = {sources.get(p, p) for p in dist_map.values() if p in packages}
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
                         protected=frozenset(protected),
-                        needed_by=needed_by(depends, provides, sources, mapped))
+                        needed_by=needed_by(depends, provides, sources, mapped,
+                                            upgraded=set(dist_map.values())))
 
 
 def relation_names(field: str | None) -> set[str]:
@@ -264,14 +265,16 @@ def relation_names(field: str | None) -> set[str]:
 
 
 def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Collection[str]],
-              sources: Mapping[str, str],
-              wanted: Collection[str]) -> dict[str, tuple[str, int]]:
+              sources: Mapping[str, str], wanted: Collection[str],
+              upgraded: Collection[str] = ()) -> dict[str, tuple[str, int]]:
     """For each binary package of the *wanted* sources that packages of another source
     depend on (Depends or Pre-Depends, in any alternative, by its name or a virtual package
-    it Provides): the depender to name, the one most packages depend on themselves
-    (python3-cffi-backend: python3-cryptography), and how many there are.  Breaks on such a
-    package would make apt remove them all (repack.owned).  Recommends are left out: apt
-    does not remove a package for them."""
+    it Provides, or through a package of its own source that depends on it and so goes too,
+    unless a build upgrades that one: *upgraded*, the packages dh-python's map names): the
+    depender to name, the one most packages depend on themselves (python3-cffi-backend:
+    python3-cryptography), and how many there are.  Breaks on such a package would make apt
+    remove them all (repack.owned).  Recommends are left out: apt does not remove a package
+    for them."""
     dependers: dict[str, set[str]] = {}
     for package, names in depends.items():
         for n in names:
@@ -281,8 +284,15 @@ def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Col
         source = sources.get(package, package)
         if source not in wanted:
             continue
-        others = {d for n in {package, *provides.get(package, ())}
-                  for d in dependers.get(n, ()) if sources.get(d, d) != source}
+        gone, todo, others = {package}, [package], set()
+        while todo:
+            p = todo.pop()
+            for d in {d for n in {p, *provides.get(p, ())} for d in dependers.get(n, ())}:
+                if sources.get(d, d) != source:
+                    others.add(d)
+                elif d not in gone and d not in upgraded:
+                    gone.add(d)
+                    todo.append(d)
         if others:
             first = min(others, key=lambda d: (-len(dependers.get(d, ())), d))
             found[package] = (first, len(others))

@@ -497,6 +497,26 @@ def test_needed_by_names_the_depender_most_packages_need() -> None:
     assert images.needed_by(depends, provides, sources, {"owner"}) == {
         "owner": ("b-lib", 3)}
     assert images.needed_by(depends, provides, sources, {"elsewhere"}) == {}
+
+
+def test_needed_by_follows_the_owners_own_source() -> None:
+    """isympy3 depends on isympy-common: Breaks on isympy-common removes isympy3 too, and with
+    it whatever of another source needs isympy3 (here a made-up sympy-gui).  Debian's
+    python3-sympy depends on nothing here, but a module package a build upgrades (the dist
+    map's name) stays: its dependers are not removed."""
+    depends = {"isympy-common": set(), "isympy3": {"isympy-common", "python3-sympy"},
+               "python3-sympy": {"isympy-common"}, "sympy-gui": {"isympy"},
+               "jupyter-sympy": {"python3-sympy"}}
+    provides = {"isympy3": {"isympy"}}
+    sources = {"isympy-common": "sympy", "isympy3": "sympy", "python3-sympy": "sympy"}
+    assert images.needed_by(depends, provides, sources, {"sympy"},
+                            upgraded={"python3-sympy"}) == {
+        "isympy-common": ("sympy-gui", 1), "isympy3": ("sympy-gui", 1),
+        "python3-sympy": ("jupyter-sympy", 2)}          # and sympy-gui, through isympy3
+    del depends["sympy-gui"]
+    assert images.needed_by(depends, provides, sources, {"sympy"},
+                            upgraded={"python3-sympy"}) == {
+        "python3-sympy": ("jupyter-sympy", 1)}
     assert images.relation_names("python3-tomli | python3 (>> 3.11), python3:any, ") == {
         "python3-tomli", "python3"}
     assert images.relation_names(None) == images.relation_names("  ") == set()
