@@ -169,10 +169,26 @@ class ArchiveIndex:
     packages: binary package name -> highest version in the archive (with epoch).
     dist_map: PEP 503 normalised dist name -> Debian binary package (dh-python's
     cpython3_fallback map).
+    sources: binary package -> the source package it is built from, for the binaries whose
+    source has another name (the others are their own source); empty for an image made
+    before repack recorded it, so nothing counts as the same project then (repack.owned).
+    protected: binary packages that are Essential or of Priority required or important:
+    a base system's, whose files no build takes over.
+    needed_by: binary package -> (a package of another source that depends on it, how many
+    such packages there are), for the binaries of sources that build a package dh-python's
+    map names: Breaks on such a package would make apt remove its dependers too, so no build
+    takes its files over (repack.owned).
     """
 
     packages: dict[str, str] = field(default_factory=dict)
     dist_map: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    protected: frozenset[str] = frozenset()
+    needed_by: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def source_of(self, package: str) -> str:
+        """The source package *package* is built from (itself without a Source: field)."""
+        return self.sources.get(package, package)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,6 +280,9 @@ class DebSpec:
     provenance: Provenance | None = None    # recorded in the package (repack.trust.provenance)
     overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
     left_out: tuple[str, ...] = ()          # why an extra's requirement is not in Suggests
+    # files taken over from the archive's binaries of the same source (repack.owned)
+    replaces: tuple[Relation, ...] = ()
+    breaks: tuple[Relation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,25 +9,43 @@ archive's Contents index (reduced to the paths a Python package could collide wi
 packages as built, before they are cached or delivered; a refusal is exit 7 naming the
 package, the path and its owner, and a project may allow named paths in ``repack.toml``
 (``[packages.<name>] allow-paths``).
+
+One case is no conflict but an upgrade (`same_project`): a newer release of a project the
+archive ships, built as the very package dh-python's dist map gives it, may take files over
+from the archive's binary packages of the same Debian source (python3-sqlparse takes
+/usr/bin/sqlformat from ``sqlformat``, both built from source ``sqlparse``), declared with
+Replaces and Breaks (`takeover_relations`), unless a package of another source depends on
+that owner: Breaks would make apt remove it too (python3-cffi-backend, which
+python3-cryptography needs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import posixpath
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from debian.debfile import DebError, DebFile
+from debian.debian_support import Version
+from packaging.utils import canonicalize_name
 
 from repack.container import images
 from repack.container.engine import Engine, Mount
+from repack.deb.naming import INTERPRETER_PACKAGES
 from repack.errors import BuildError, MappingError
-from repack.model import Artifact, Target
+from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, Target
 
-__all__ = ["Conflict", "Owned", "check_artifacts", "check_scripts", "conflicts", "deb_files",
-           "normalise", "parse_owned"]
+__all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
+           "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
+           "same_project", "takeover_relations", "takeovers_line", "undeclared_takeovers"]
+
+# The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
+# python3.X (python3.11, libpython3.11-stdlib, ...) and python3-stdlib-extensions.
+INTERPRETER_SOURCE = re.compile(r"python3-defaults|python3\.[0-9]+|python3-stdlib-extensions")
 
 # Top-level directories that merged /usr turns into symlinks into /usr.
 MERGED_USR = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32"})
@@ -41,6 +59,9 @@ class Conflict:
     path: str                    # as the built package ships it: "/usr/bin/su"
     archive_path: str            # as the archive ships it: "/bin/su"
     owners: tuple[str, ...]      # the archive's packages shipping it: ("util-linux",)
+    # of the same project, but (owner, a depender of another source, how many there are):
+    # ("python3-cffi-backend", "python3-cryptography", 45)
+    needed_by: tuple[str, str, int] | None = None
 
 
 def normalise(path: str) -> str:
@@ -88,6 +109,141 @@ def conflicts(files: Iterable[str], owned: Owned, *, package: str,
     return found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Takeover:
+    """A file the built package takes over from a binary package of the same source."""
+
+    path: str                    # as the built package ships it
+    archive_path: str            # as the archive ships it
+    owner: str                   # the archive's binary package shipping it: "sqlformat"
+    source: str                  # the Debian source package of both: "sqlparse"
+    version: str                 # the owner's highest version in the archive
+
+
+def _interpreter(package: str, archive: ArchiveIndex) -> bool:
+    return (package in INTERPRETER_PACKAGES
+            or INTERPRETER_SOURCE.fullmatch(archive.source_of(package)) is not None)
+
+
+def _sibling(owner: str, source: str, archive: ArchiveIndex) -> bool:
+    """*owner* is a binary of *source* in the archive, and neither the interpreter's nor a
+    base system's (Essential, Priority required or important): those are never taken."""
+    return (owner in archive.packages and archive.source_of(owner) == source
+            and owner not in archive.protected and not _interpreter(owner, archive))
+
+
+def _own_package(package: str, project: str, archive: ArchiveIndex) -> bool:
+    """*package* is the very name dh-python's map gives *project*, in the archive, and not
+    the interpreter's."""
+    return (archive.dist_map.get(canonicalize_name(project)) == package
+            and package in archive.packages and not _interpreter(package, archive))
+
+
+def same_project(found: Sequence[Conflict], *, package: str, project: str,
+                 archive: ArchiveIndex) -> tuple[list[Takeover], list[Conflict]]:
+    """Split conflicts into the files *package* may take over and the ones it may not.
+
+    A file may be taken over only when *package* is the archive's own package of *project*
+    (dh-python's dist map gives it this very name, so a configured other name never
+    qualifies), a module package of the archive that is not the interpreter's, and every
+    owner of the file is a binary package built from the same Debian source, neither the
+    interpreter's nor Essential or Priority required/important.  That is a newer release of
+    the project Debian ships: its script moving into the module package is an upgrade, not a
+    hostile upstream taking someone else's file.  Everything else is refused as before.
+    An owner that a package of another source depends on (`ArchiveIndex.needed_by`) is
+    refused too, saying so (`Conflict.needed_by`): Breaks on it would make apt remove that
+    package as well, which nobody installing a newer python3-cffi expects.
+    """
+    if not _own_package(package, project, archive):
+        return [], list(found)
+    source = archive.source_of(package)
+    taken: list[Takeover] = []
+    refused: list[Conflict] = []
+    for c in found:
+        needed = [o for o in c.owners if o in archive.needed_by]
+        if not all(_sibling(o, source, archive) for o in c.owners):
+            refused.append(c)
+        elif needed:
+            depender, count = archive.needed_by[needed[0]]
+            refused.append(dataclasses.replace(c, needed_by=(needed[0], depender, count)))
+        else:
+            taken += [Takeover(path=c.path, archive_path=c.archive_path, owner=o, source=source,
+                               version=archive.packages[o]) for o in c.owners]
+    return taken, refused
+
+
+def may_take_over(package: str, project: str, archive: ArchiveIndex) -> bool:
+    """Whether *package* is the archive's own package of *project* and its source builds
+    other binaries, whose files a build might take over (`same_project`)."""
+    if not _own_package(package, project, archive):
+        return False
+    source = archive.source_of(package)
+    return ((source != package and source in archive.packages)
+            or any(s == source and b != package for b, s in archive.sources.items()))
+
+
+def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, project: str,
+                         allowed: Collection[str] = (),
+                         replaces: Collection[str] = ()) -> list[Takeover]:
+    """Files of the built .debs that only their own project's other binaries ship and whose
+    owners the package does not declare yet (a module or data file the metadata did not
+    announce: python3-cffi's _cffi_backend of python3-cffi-backend); none when another file
+    is refused anyway (`check_artifacts` says which)."""
+    loaded = images.load_owned_files(image)
+    if loaded is None:
+        return []
+    owned = parse_owned(loaded[0])
+    archive = images.load_archive(image)
+    new: list[Takeover] = []
+    for a in artifacts:
+        if a.format != "deb":
+            continue
+        found = conflicts(deb_files(a.path), owned, package=a.package, allowed=allowed)
+        taken, refused = same_project(found, package=a.package, project=project,
+                                      archive=archive)
+        if refused:
+            return []
+        new += [t for t in taken if t.owner not in replaces]
+    return new
+
+
+def breaks_below(version: str) -> str:
+    """A version above every Debian revision of the archive version's upstream release:
+    ``1.8.1-2`` -> ``1.8.1+repack~``, above 1.8.1-2, 1.8.1-2+deb12u1 and 1.8.1-3 alike
+    (stable and security updates keep the upstream version), below 1.8.2 and 1.8.1.1.  A
+    later Debian release that moves past this upstream version is not broken by it."""
+    v = Version(version)
+    epoch = f"{v.epoch}:" if v.epoch else ""
+    return f"{epoch}{v.upstream_version}+repack~"
+
+
+def takeover_relations(taken: Sequence[Takeover]) -> tuple[tuple[Relation, ...],
+                                                           tuple[Relation, ...]]:
+    """(Replaces, Breaks) for the owners of taken-over files, Debian Policy 7.6.1's way: both
+    ``owner (<< V)`` with V above every archive version of the owner (`breaks_below`).
+    Breaks, not Conflicts: dpkg may unpack our package before the owner is gone (the owner
+    is deconfigured, then apt removes it, or upgrades it to a version that no longer ships
+    the file), where Conflicts forces a removal first; Replaces lets dpkg hand the file over
+    without "trying to overwrite ..., which is also in package ...".  Conflicts+Replaces is
+    for replacing a whole package (Policy 7.6.2), which this is not."""
+    owners = sorted({(t.owner, t.version) for t in taken})
+    rels = tuple(Relation(name=DebName(o), op="<<", version=DebVersion(breaks_below(v)))
+                 for o, v in owners)
+    return rels, rels
+
+
+def takeovers_line(package: str, taken: Sequence[Takeover], target: Target) -> list[str]:
+    """One line per owner: "python3-sqlparse takes /usr/bin/sqlformat over from Debian 12
+    (bookworm)'s sqlformat (the same project: source package sqlparse)"."""
+    lines = []
+    for owner in sorted({t.owner for t in taken}):
+        mine = [t for t in taken if t.owner == owner]
+        paths = ", ".join(sorted({t.archive_path for t in mine}))
+        lines.append(f"{package} takes {paths} over from {target.name}'s {owner} "
+                     f"(the same project: source package {mine[0].source})")
+    return lines
+
+
 def deb_files(deb: Path) -> list[str]:
     """Every non-directory member of a .deb's data archive ("./usr/bin/su")."""
     try:
@@ -102,6 +258,8 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
     first = found[0]
     where = first.archive_path if first.archive_path == first.path else (
         f"{first.archive_path} (the same file as {first.path} on merged /usr)")
+    if first.needed_by is not None:
+        return needed_refusal(project, package, where, first.needed_by, target)
     owners = ", ".join(first.owners)
     if source == "contents":
         whose = f"of {target.name}'s {owners}"
@@ -119,19 +277,40 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
              f"allow-paths = [{paths}]")
 
 
+def needed_refusal(project: str, package: str, where: str, needed: tuple[str, str, int],
+                   target: Target) -> MappingError:
+    """A file of the project's own other binary that packages of other sources need: no
+    setting makes the takeover safe, so the hint says what is left."""
+    owner, depender, count = needed
+    more = f" and {count - 1} more package(s) of other sources" if count > 1 else ""
+    return MappingError(
+        f"{package} would replace {where} of {target.name}'s {owner}, which {depender} "
+        "(another source) depends on",
+        project=project,
+        hint=f"taking the file over would make apt remove {owner} and with it {depender}"
+             f"{more}; allow-paths does not help (dpkg would refuse to overwrite the file of "
+             f"an installed {owner}): keep {target.name}'s own {package}, or install this "
+             f"release of {project} in a virtual environment")
+
+
 def check_scripts(scripts: Sequence[str], package: str, target: Target, image: images.Image, *,
-                  project: str, allowed: Collection[str] = ()) -> None:
+                  project: str, allowed: Collection[str] = ()) -> list[Takeover]:
     """The early half, from metadata before anything is built: console scripts become
     /usr/bin/<name>.  The built file list (`check_artifacts`) stays the guarantee: scripts,
-    data files and modules of a build can differ from what the metadata announces."""
+    data files and modules of a build can differ from what the metadata announces.  Returns
+    the files *package* takes over from its own project's other binaries (`same_project`),
+    which the spec declares (`takeover_relations`)."""
     loaded = images.load_owned_files(image)
     if loaded is None or not scripts:
-        return
+        return []
     data, source = loaded
     found = conflicts([f"/usr/bin/{s}" for s in scripts], parse_owned(data), package=package,
                       allowed=allowed)
-    if found:
-        raise refusal(project, package, found, target, source)
+    taken, refused = same_project(found, package=package, project=project,
+                                  archive=images.load_archive(image))
+    if refused:
+        raise refusal(project, package, refused, target, source)
+    return taken
 
 
 # rpm's query format: one "<mode> <path>" line per file of the package
@@ -154,15 +333,18 @@ def rpm_files(engine: Engine, image: images.Image, rpm: Path) -> list[str]:
 
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,
                     project: str, allowed: Collection[str] = (),
-                    engine: Engine | None = None) -> None:
+                    engine: Engine | None = None, replaces: Collection[str] = ()) -> None:
     """Refuse (MappingError, exit 7) built packages that ship a file the target system's
     packages ship: .debs by their data archive, .rpms (with *engine*) by the builder's rpm.
-    An image made before repack recorded the owned files is not checked."""
+    A .deb may keep a file of its own project's other binaries (`same_project`) only when it
+    declares Replaces on that owner (*replaces*: the names its spec declares).  An image
+    made before repack recorded the owned files is not checked."""
     loaded = images.load_owned_files(image)
     if loaded is None:
         return
     data, source = loaded
     owned = parse_owned(data)
+    archive = images.load_archive(image)
     for a in artifacts:
         if a.format == "deb":
             files = deb_files(a.path)
@@ -171,5 +353,13 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
         else:
             continue
         found = conflicts(files, owned, package=a.package, allowed=allowed)
+        if a.format == "deb":
+            taken, refused = same_project(found, package=a.package, project=project,
+                                          archive=archive)
+            declared = {t.path for t in taken if t.owner in replaces}
+            undeclared = {t.path for t in taken} - declared
+            why = {c.path: c for c in refused}      # with the reason, when it has one
+            found = [why.get(c.path, c) for c in found
+                     if c.path not in declared or c.path in undeclared]
         if found:
             raise refusal(project, a.package, found, target, source)

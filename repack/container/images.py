@@ -21,12 +21,12 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from debian.deb822 import Packages
+from debian.deb822 import Packages, PkgRelation
 from debian.debian_support import version_compare
 from packaging.utils import canonicalize_name
 
@@ -41,6 +41,8 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
+ARCHIVE_INDEX_VERSION = 4   # bump when read_archive records more (2: sources, protected;
+                            # 3: needed_by; 4: through the owner's own source)
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -98,6 +100,8 @@ def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
     }
     if kind == "builder":
         spec["owned_files"] = OWNED_FILES_VERSION   # what the system owns (repack.owned)
+        if target.family == "deb":                  # rpm builders record no archive index
+            spec["archive_index"] = ARCHIVE_INDEX_VERSION
     return spec
 
 
@@ -178,7 +182,10 @@ def _bootstrap(engine: Engine, image: Image) -> None:
         if image.kind == "builder":
             index = (read_archive(export / "lists", export / Path(DIST_MAP).name) if copy_out
                      else ArchiveIndex())
-            data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map}
+            data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map,
+                                       "sources": index.sources,
+                                       "protected": sorted(index.protected),
+                                       "needed_by": index.needed_by}
             data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
             source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
             data["owned_source"] = source
@@ -201,18 +208,39 @@ def _bootstrap(engine: Engine, image: Image) -> None:
 
 
 def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
-    """Highest version of every binary package in the archive's Packages lists, and
-    dh-python's map of dist names to Debian packages (normalised as PEP 503 names)."""
+    """Highest version of every binary package in the archive's Packages lists, the source
+    package and priority of that version, which of them packages of other sources need
+    (`needed_by`), and dh-python's map of dist names to Debian packages (normalised as
+    PEP 503 names)."""
     packages: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    protected: set[str] = set()
+    depends: dict[str, set[str]] = {}
+    provides: dict[str, set[str]] = {}
     for path in sorted(lists_dir.glob("*_Packages")):
         with path.open("rb") as fh:
-            for para in Packages.iter_paragraphs(fh, use_apt_pkg=False,
-                                                 fields=["Package", "Version"]):
+            for para in Packages.iter_paragraphs(
+                    fh, use_apt_pkg=False,
+                    fields=["Package", "Version", "Source", "Essential", "Priority",
+                            "Depends", "Pre-Depends", "Provides"]):
                 name, version = para.get("Package"), para.get("Version")
                 if not name or not version:
                     continue
                 if name not in packages or version_compare(version, packages[name]) > 0:
                     packages[name] = version
+                    source = source_name(para.get("Source"), name)
+                    if source != name:
+                        sources[name] = source
+                    else:
+                        sources.pop(name, None)
+                    if (para.get("Essential", "").strip() == "yes"
+                            or para.get("Priority", "").strip() in ("required", "important")):
+                        protected.add(name)
+                    else:
+                        protected.discard(name)
+                    depends[name] = (relation_names(para.get("Depends"))
+                                     | relation_names(para.get("Pre-Depends")))
+                    provides[name] = relation_names(para.get("Provides"))
     if not packages:
         raise BuildError(f"no package lists found in {lists_dir}; cannot map dependencies")
     dist_map: dict[str, str] = {}
@@ -220,7 +248,63 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
         parts = line.split()
         if len(parts) >= 2 and not line.startswith("#"):
             dist_map.setdefault(canonicalize_name(parts[0]), parts[1])
-    return ArchiveIndex(packages=packages, dist_map=dist_map)
+    mapped = {sources.get(p, p) for p in dist_map.values() if p in packages}
+    return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
+                        protected=frozenset(protected),
+                        needed_by=needed_by(depends, provides, sources, mapped,
+                                            upgraded=set(dist_map.values())))
+
+
+def relation_names(field: str | None) -> set[str]:
+    """The package names a relation field mentions, in any alternative (``a | b``) of any
+    clause, without version or architecture (``python3:any`` is ``python3``)."""
+    clauses = ",".join(c for c in (field or "").split(",") if c.strip())  # no empty clause
+    if not clauses:
+        return set()
+    return {alt["name"] for clause in PkgRelation.parse_relations(clauses) for alt in clause}
+
+
+def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Collection[str]],
+              sources: Mapping[str, str], wanted: Collection[str],
+              upgraded: Collection[str] = ()) -> dict[str, tuple[str, int]]:
+    """For each binary package of the *wanted* sources that packages of another source
+    depend on (Depends or Pre-Depends, in any alternative, by its name or a virtual package
+    it Provides, or through a package of its own source that depends on it and so goes too,
+    unless a build upgrades that one: *upgraded*, the packages dh-python's map names): the
+    depender to name, the one most packages depend on themselves (python3-cffi-backend:
+    python3-cryptography), and how many there are.  Breaks on such a package would make apt
+    remove them all (repack.owned).  Recommends are left out: apt does not remove a package
+    for them."""
+    dependers: dict[str, set[str]] = {}
+    for package, names in depends.items():
+        for n in names:
+            dependers.setdefault(n, set()).add(package)
+    found: dict[str, tuple[str, int]] = {}
+    for package in depends:
+        source = sources.get(package, package)
+        if source not in wanted:
+            continue
+        gone, todo, others = {package}, [package], set()
+        while todo:
+            p = todo.pop()
+            for d in {d for n in {p, *provides.get(p, ())} for d in dependers.get(n, ())}:
+                if sources.get(d, d) != source:
+                    others.add(d)
+                elif d not in gone and d not in upgraded:
+                    gone.add(d)
+                    todo.append(d)
+        if others:
+            first = min(others, key=lambda d: (-len(dependers.get(d, ())), d))
+            found[package] = (first, len(others))
+    return found
+
+
+def source_name(field: str | None, package: str) -> str:
+    """The source package of a Packages record: its own name without a ``Source:`` field,
+    else the field's name without the version dpkg adds when it differs
+    (``Source: foo (1.2-1)``)."""
+    name = (field or "").split("(", 1)[0].strip()
+    return name or package
 
 
 def owned_files_field(reduced: Path) -> str:
@@ -249,8 +333,14 @@ def load_owned_files(image: Image) -> tuple[bytes, str] | None:
 
 
 def load_archive(image: Image) -> ArchiveIndex:
+    """The archive.json of a builder image.  One made before repack recorded `needed_by`
+    loses its sources too: without knowing who depends on what, no file is taken over."""
     data = json.loads(image.archive_file.read_text())
-    return ArchiveIndex(packages=data["packages"], dist_map=data["dist_map"])
+    known = "needed_by" in data
+    return ArchiveIndex(packages=data["packages"], dist_map=data["dist_map"],
+                        sources=data.get("sources", {}) if known else {},
+                        protected=frozenset(data.get("protected", ())),
+                        needed_by={p: (d, n) for p, (d, n) in data.get("needed_by", {}).items()})
 
 
 def remove_state(image: Image) -> None:

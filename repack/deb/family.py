@@ -135,14 +135,16 @@ def attempt(sdist: Sdist, target: Target, ctx: Context, *,
         with p.deb.offline(p.build_depends) as c:
             try:
                 spec, warnings = map_and_render(p, c, sdist, target, ctx)
-                artifacts = dpkg_buildpackage(p, c, spec, sdist)
+                spec, artifacts = dpkg_buildpackage(p, c, spec, sdist)
+                spec, artifacts = take_over(p, c, spec, sdist, artifacts, ctx)
             except CommandFailed as exc:
                 found = None if raised else archive_fallback(exc, p, c, target, ctx)
                 if found is None:
                     raise
                 return found
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
-                                  allowed=ctx.settings.allowed_paths(sdist.release.name))
+                                  allowed=ctx.settings.allowed_paths(sdist.release.name),
+                                  replaces=[r.name for r in spec.replaces])
             buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
     return entry
 
@@ -183,21 +185,48 @@ def archive_fallback(exc: CommandFailed, p: Prepared, c: Container, target: Targ
 
 
 def dpkg_buildpackage(p: Prepared, c: Container, spec: DebSpec,
-                      sdist: Sdist) -> list[Artifact]:
+                      sdist: Sdist) -> tuple[DebSpec, list[Artifact]]:
     """Build; a package rendered Architecture: any whose .deb holds no compiled code (an
     optional extension that did not build: PyYAML's without libyaml) is built again as
-    Architecture: all, so that no amd64 package ships only Python."""
+    Architecture: all, so that no amd64 package ships only Python.  Returns the spec built."""
     orig = orig_name(spec, sdist)
     artifacts = p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
     if spec.architecture == "all" or any(has_compiled_code(a.path, project=p.deb.project)
                                          for a in artifacts if a.format == "deb"):
-        return artifacts
+        return spec, artifacts
     log.warn(f"{p.deb.project}: the build compiled no extension (its sources are optional or "
              "a library is missing); building it again as Architecture: all")
-    p.deb.discard(c, spec, p.srcdir, orig=orig)
-    spec = dataclasses.replace(spec, architecture="all")
+    return rebuild(p, c, spec, dataclasses.replace(spec, architecture="all"), sdist)
+
+
+def rebuild(p: Prepared, c: Container, built: DebSpec, spec: DebSpec,
+            sdist: Sdist) -> tuple[DebSpec, list[Artifact]]:
+    """Discard what *built* made, render *spec* and build again from the pristine tree."""
+    orig = orig_name(spec, sdist)
+    p.deb.discard(c, built, p.srcdir, orig=orig)
     p.deb.render(c, p.srcdir, spec, license_text=p.deb.license_text)
-    return p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
+    return spec, p.deb.dpkg_buildpackage(c, p.srcdir, spec, orig=orig, orig_sha256=sdist.sha256)
+
+
+def take_over(p: Prepared, c: Container, spec: DebSpec, sdist: Sdist,
+              artifacts: list[Artifact], ctx: Context) -> tuple[DebSpec, list[Artifact]]:
+    """Files the metadata did not announce that the build put where only the project's own
+    other binaries in the archive have them (repack.owned.same_project): built again with
+    Replaces and Breaks on those owners too, so that the check after the build lets them
+    through.  Anything else is left to that check."""
+    project = str(sdist.release.name)
+    taken = owned.undeclared_takeovers(artifacts, p.deb.image, project=project,
+                                       allowed=ctx.settings.allowed_paths(project),
+                                       replaces={r.name for r in spec.replaces})
+    if not taken:
+        return spec, artifacts
+    for line in owned.takeovers_line(spec.binary_name, taken, p.deb.image.target):
+        log.info(line)
+    log.info(f"{project}: building it again with Replaces and Breaks on them")
+    replaces, breaks = owned.takeover_relations(taken)
+    return rebuild(p, c, spec, dataclasses.replace(
+        spec, replaces=tuple(sorted({*spec.replaces, *replaces}, key=lambda r: r.name)),
+        breaks=tuple(sorted({*spec.breaks, *breaks}, key=lambda r: r.name))), sdist)
 
 
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
@@ -271,8 +300,11 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
         note = naming.archive_note(project_name, str(first.version), first_spec, target, archive)
         if note is not None:
             log.warn(note)
-        owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
-                            project=project_name, allowed=ctx.settings.allowed_paths(project_name))
+        taken = owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
+                                    project=project_name,
+                                    allowed=ctx.settings.allowed_paths(project_name))
+        for line in owned.takeovers_line(first_spec.binary_name, taken, target):
+            log.info(line)
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"            # made by DebianBuild
         # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
@@ -283,8 +315,10 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
             log.debug(f"{project_name}: {ancient} files of the sdist dated before 1980 set "
                       "to SOURCE_DATE_EPOCH")
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
-        if first.has_native_code:
-            deb.keep_pristine(srcdir)       # in case it builds again as Architecture: all
+        # in case it builds again: as Architecture: all, or to take files over (take_over)
+        if first.has_native_code or owned.may_take_over(first_spec.binary_name, project_name,
+                                                        archive):
+            deb.keep_pristine(srcdir)
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
         missing = missing_build_requires(first, target, archive, raised)
@@ -337,6 +371,12 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
                                      source="PEP 517", entry_points=meta.entry_points)
     spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools,
                      dev=p.dev_packages)
+    # the final metadata's console scripts: the files taken over get Replaces and Breaks
+    taken = owned.check_scripts(project.console_scripts, spec.binary_name, target, p.deb.image,
+                                project=project_name,
+                                allowed=ctx.settings.allowed_paths(project_name))
+    replaces, breaks = owned.takeover_relations(taken)
+    spec = dataclasses.replace(spec, replaces=replaces, breaks=breaks)
     from_wheels = {str(r) for r in p.missing}
     lacking = [f"{project_name}: {req} is not satisfied by {target.name}; "
                "build it with repack too" for req in spec.unsatisfied
