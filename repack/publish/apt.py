@@ -16,6 +16,7 @@ import lzma
 import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
@@ -235,6 +236,7 @@ def add(stage: Stage, target_id: str, files: Sequence[Path],
             added.append(f"{codename}: {f.name}")
     if added:
         save_db(stage.root, codename, db)
+        write_lists(stage.root, codename)        # unsigned: write_dist signs them
         stage.changed = True
     return added
 
@@ -514,6 +516,25 @@ def _lists_written_from(stage: Path, dist: Path, codename: str, source: str | No
         return None
 
 
+def write_lists(stage: Path, codename: str, db: dict[str, list[Record]] | None = None
+                ) -> tuple[list[str], list[tuple[str, bytes]]]:
+    """The index files of dists/<codename> (architectures, [(name, content)]): written
+    from the db (or from `db`, not remembered), unless a previous call wrote them from this
+    very db file.  add() calls it as soon as the db is saved, so that the rendering runs
+    beside the other families' work; write_dist then finds them made."""
+    dist = stage / "apt" / "dists" / codename
+    source = _db_identity(stage, codename) if db is None else None
+    reused = _lists_written_from(stage, dist, codename, source)
+    if reused is not None:          # the db is the file they were made from: re-sign only
+        return reused
+    db = load_db(stage, codename) if db is None else db
+    arches, files = _write_lists(dist, db)
+    if source is not None:
+        write_file(_stamp_path(stage, codename), json.dumps(
+            {"db": source, "arches": arches, "files": [n for n, _ in files]}).encode())
+    return arches, files
+
+
 def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
                valid_days: int, now: datetime | None = None,
                db: dict[str, list[Record]] | None = None) -> None:
@@ -521,16 +542,7 @@ def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
     writes <codename>-security so) and sign it (InRelease, Release.gpg)."""
     dist = stage.root / "apt" / "dists" / codename
     kept_hashes = _release_hashes(dist / "Release")    # the live generation's indexes
-    source = _db_identity(stage.root, codename) if db is None else None
-    reused = _lists_written_from(stage.root, dist, codename, source)
-    if reused is not None:          # the db is the file they were made from: re-sign only
-        arches, files = reused
-    else:
-        db = load_db(stage.root, codename) if db is None else db
-        arches, files = _write_lists(dist, db)
-        if source is not None:
-            write_file(_stamp_path(stage.root, codename), json.dumps(
-                {"db": source, "arches": arches, "files": [n for n, _ in files]}).encode())
+    arches, files = write_lists(stage.root, codename, db)
     now = now or datetime.now(UTC)
     release = deb822.Release()
     release["Origin"] = origin
@@ -548,8 +560,11 @@ def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
     release["SHA256"] = [{"sha256": hashlib.sha256(b).hexdigest(), "size": str(len(b)),
                           "name": n} for n, b in files]  # type: ignore[assignment]
     write_file(dist / "Release", release.dump().encode())
-    signer.clearsign(dist / "Release", dist / "InRelease")
-    signer.detach_sign(dist / "Release", dist / "Release.gpg")
+    with ThreadPoolExecutor(max_workers=2) as pool:     # two gpg (and gpgv) side by side
+        signed = [pool.submit(signer.clearsign, dist / "Release", dist / "InRelease"),
+                  pool.submit(signer.detach_sign, dist / "Release", dist / "Release.gpg")]
+    for done in signed:
+        done.result()                                   # the first error raises
     live = kept_hashes | {hashlib.sha256(b).hexdigest() for _, b in files}
     for by_hash in dist.rglob("by-hash/SHA256/*"):
         if by_hash.name not in live:
