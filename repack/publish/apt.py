@@ -464,7 +464,10 @@ def _index_variants(data: bytes) -> dict[str, bytes]:
         return {"": data, ".gz": gz, ".xz": xz.result()}
 
 
-def _write_index(dist: Path, rel: str, data: bytes) -> list[tuple[str, bytes]]:
+Written = tuple[str, str, int]      # an index file: its name (under dists/<suite>/), sha256, size
+
+
+def _write_index(dist: Path, rel: str, data: bytes) -> list[Written]:
     written = []
     for suffix, blob in _index_variants(data).items():
         name = f"{rel}{suffix}"
@@ -474,7 +477,7 @@ def _write_index(dist: Path, rel: str, data: bytes) -> list[tuple[str, bytes]]:
         if not by_hash.exists():
             by_hash.parent.mkdir(parents=True, exist_ok=True)
             os.link(dist / name, by_hash)
-        written.append((name, blob))
+        written.append((name, digest, len(blob)))
     return written
 
 
@@ -523,11 +526,11 @@ def splice_packages(old: bytes, count: int, new: Sequence[Record]) -> bytes | No
 
 
 def _write_lists(dist: Path, db: dict[str, list[Record]], grown: Growth | None = None
-                 ) -> tuple[list[str], list[tuple[str, bytes]]]:
+                 ) -> tuple[list[str], list[Written]]:
     """Packages (per architecture) and Sources, each plain, .gz and .xz; with `grown`
     (the lists on disk were made from the db before it grew), spliced where it can."""
     arches = sorted({*BASE_ARCHES, *(r["Architecture"] for r in db["packages"])} - {"all"})
-    files: list[tuple[str, bytes]] = []
+    files: list[Written] = []
     lists: dict[tuple[int, ...], bytes] = {}    # the same records: the same list, once
     for arch in ("all", *arches):
         recs = [r for r in db["packages"] if r["Architecture"] in (arch, "all")]
@@ -574,10 +577,11 @@ def _stamped_db(stage: Path, codename: str) -> str | None:
 
 
 def _lists_written_from(stage: Path, dist: Path, codename: str, source: str | None
-                        ) -> tuple[list[str], list[tuple[str, bytes]]] | None:
+                        ) -> tuple[list[str], list[Written]] | None:
     """The index files as a previous write_dist made them from this same db file (a
     transaction that changed only yum or the keys re-signs 10,000 packages' lists without
-    rendering and compressing them again), else None."""
+    rendering and compressing them again; the stamp has their digests, so neither are they
+    read again), else None.  A stamp of an older repack (names only) is None: one render."""
     stamp = _stamp_path(stage, codename)
     if source is None or not stamp.is_file():
         return None
@@ -585,14 +589,17 @@ def _lists_written_from(stage: Path, dist: Path, codename: str, source: str | No
         made = json.loads(stamp.read_bytes())
         if made.get("db") != source:
             return None
-        return list(made["arches"]), [(n, (dist / n).read_bytes()) for n in made["files"]]
+        files = [(str(n), str(d), int(z)) for n, d, z in made["files"]]
+        if any((dist / n).stat().st_size != z for n, _, z in files):
+            return None
+        return list(made["arches"]), files
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def write_lists(stage: Path, codename: str, db: dict[str, list[Record]] | None = None, *,
-                grown: Growth | None = None) -> tuple[list[str], list[tuple[str, bytes]]]:
-    """The index files of dists/<codename> (architectures, [(name, content)]): written
+                grown: Growth | None = None) -> tuple[list[str], list[Written]]:
+    """The index files of dists/<codename> (architectures, [(name, sha256, size)]): written
     from the db (or from `db`, not remembered), unless a previous call wrote them from this
     very db file.  add() calls it as soon as the db is saved, so that the rendering runs
     beside the other families' work; write_dist then finds them made."""
@@ -608,7 +615,7 @@ def write_lists(stage: Path, codename: str, db: dict[str, list[Record]] | None =
     arches, files = _write_lists(dist, db, grown)
     if source is not None:
         write_file(_stamp_path(stage, codename), json.dumps(
-            {"db": source, "arches": arches, "files": [n for n, _ in files]}).encode())
+            {"db": source, "arches": arches, "files": files}).encode())
     return arches, files
 
 
@@ -634,15 +641,15 @@ def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
     release["Acquire-By-Hash"] = "yes"
     release["No-Support-for-Architecture-all"] = "Packages"
     release["Description"] = f"{origin} packages for {codename}, built by repack"
-    release["SHA256"] = [{"sha256": hashlib.sha256(b).hexdigest(), "size": str(len(b)),
-                          "name": n} for n, b in files]  # type: ignore[assignment]
+    release["SHA256"] = [{"sha256": d, "size": str(z), "name": n}
+                         for n, d, z in files]  # type: ignore[assignment]
     write_file(dist / "Release", release.dump().encode())
     with ThreadPoolExecutor(max_workers=2) as pool:     # two gpg (and gpgv) side by side
         signed = [pool.submit(signer.clearsign, dist / "Release", dist / "InRelease"),
                   pool.submit(signer.detach_sign, dist / "Release", dist / "Release.gpg")]
     for done in signed:
         done.result()                                   # the first error raises
-    live = kept_hashes | {hashlib.sha256(b).hexdigest() for _, b in files}
+    live = kept_hashes | {d for _, d, _ in files}
     for by_hash in dist.rglob("by-hash/SHA256/*"):
         if by_hash.name not in live:
             by_hash.unlink()
