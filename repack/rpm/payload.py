@@ -22,6 +22,7 @@ import hashlib
 import lzma
 import struct
 import zlib
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from repack.errors import MetadataError
@@ -54,7 +55,12 @@ class Oversized(Exception):
         self.size = size
 
 
-Header = dict[int, tuple[int, int, bytes]]      # tag -> (type, count, data from its offset)
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A header's index (tag -> (type, count, offset into store)) and its data store."""
+
+    entries: dict[int, tuple[int, int, int]]
+    store: bytes
 
 
 def _exact(fh: BinaryIO, size: int, what: str) -> bytes:
@@ -75,36 +81,43 @@ def read_header(fh: BinaryIO) -> Header:
         raise MetadataError(f"an rpm header of {count} tags and {size} bytes")
     index = _exact(fh, 16 * count, "header index")
     store = _exact(fh, size, "header data")
-    out: Header = {}
+    entries: dict[int, tuple[int, int, int]] = {}
     for i in range(count):
         tag, kind, offset, n = struct.unpack_from(">IIiI", index, 16 * i)
         if not 0 <= offset <= size:
             raise MetadataError(f"rpm header tag {tag} points outside the header")
-        out.setdefault(tag, (kind, n, store[offset:]))
-    return out
+        entries.setdefault(tag, (kind, n, offset))
+    return Header(entries, store)
 
 
 def strings(header: Header, tag: int) -> list[str]:
-    """A STRING, STRING_ARRAY or I18NSTRING tag's values ([] when absent)."""
-    if tag not in header:
+    """A STRING, STRING_ARRAY or I18NSTRING tag's values ([] when absent); each value is
+    read where it lies, nothing past the last is copied (a header may hold 256 MB)."""
+    if tag not in header.entries:
         return []
-    kind, n, data = header[tag]
+    kind, n, offset = header.entries[tag]
     if kind not in (STRING, STRING_ARRAY, I18NSTRING):
         raise MetadataError(f"rpm header tag {tag} is not a string")
     n = 1 if kind == STRING else n
-    parts = data.split(b"\0", n)
-    if len(parts) <= n:
+    if n > len(header.store) - offset:       # each value takes one byte at least
         raise MetadataError(f"rpm header tag {tag} runs past the header")
-    return [p.decode("utf-8", errors="replace") for p in parts[:n]]
+    out = []
+    for _ in range(n):
+        end = header.store.find(b"\0", offset)
+        if end < 0:
+            raise MetadataError(f"rpm header tag {tag} runs past the header")
+        out.append(header.store[offset:end].decode("utf-8", errors="replace"))
+        offset = end + 1
+    return out
 
 
 def int32s(header: Header, tag: int) -> list[int]:
-    if tag not in header:
+    if tag not in header.entries:
         return []
-    kind, n, data = header[tag]
-    if kind != INT32 or len(data) < 4 * n:
+    kind, n, offset = header.entries[tag]
+    if kind != INT32 or len(header.store) - offset < 4 * n:
         raise MetadataError(f"rpm header tag {tag} is not {n} 32-bit integers")
-    return list(struct.unpack_from(f">{n}I", data))
+    return list(struct.unpack_from(f">{n}I", header.store, offset))
 
 
 class _Zlib:

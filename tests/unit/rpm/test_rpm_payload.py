@@ -163,3 +163,15 @@ def test_a_real_rpm_reads_as_rpm2archive_reads_it(tmp_path: Path) -> None:
         fh = archive.extractfile(DOC)
         assert fh is not None and ours == fh.read()
     assert ours is not None and b'"project": "demo"' in ours
+
+
+def test_header_counts_are_bounded_by_its_data() -> None:
+    header = payload.Header({payload.BASENAMES: (payload.STRING_ARRAY, 2 ** 31, 0),
+                             payload.DIRINDEXES: (payload.INT32, 2 ** 30, 0),
+                             payload.NAME: (payload.STRING, 1, 2)}, b"a\0bc")
+    with pytest.raises(MetadataError, match="runs past the header"):
+        payload.strings(header, payload.BASENAMES)
+    with pytest.raises(MetadataError, match="32-bit integers"):
+        payload.int32s(header, payload.DIRINDEXES)
+    with pytest.raises(MetadataError, match="runs past the header"):
+        payload.strings(header, payload.NAME)          # no NUL after "bc"
