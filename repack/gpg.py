@@ -56,7 +56,14 @@ def gpg_env() -> dict[str, str]:
 def gpg(gnupghome: Path) -> gnupg.GPG:
     gnupghome.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(gnupghome, 0o700)
-    return gnupg.GPG(gnupghome=str(gnupghome), env=gpg_env())
+    return _gpg(gnupghome, tuple(sorted(gpg_env().items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _gpg(gnupghome: Path, env: tuple[tuple[str, str], ...]) -> gnupg.GPG:
+    """One GPG object per home and environment: making one runs `gpg --list-config` (a
+    publish made twelve); each call on it starts its own gpg, so threads may share it."""
+    return gnupg.GPG(gnupghome=str(gnupghome), env=dict(env))
 
 
 def algorithm_name(algo: str, length: str, curve: str) -> str:

@@ -8,14 +8,18 @@ previous generation too), so a client that read the old InRelease still finds it
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gzip
 import hashlib
+import itertools
 import json
 import lzma
 import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
@@ -225,8 +229,10 @@ def add(stage: Stage, target_id: str, files: Sequence[Path],
     """Add .deb and .dsc files of one target (to its channel's suite: <codename>, or
     <codename>-<channel>, repack.publish.channels); returns what was new."""
     codename = channels.apt_suite(target_files.load(target_id).codename, channel)
+    before = _db_identity(stage.root, codename)
     db = load_db(stage.root, codename)
     by_name = by_package(db["packages"])
+    old = (len(db["packages"]), len(db["sources"]))
     added = []
     for f in sorted(files, key=lambda p: p.name):
         new = (_add_dsc(stage.root, db, f) if f.suffix == ".dsc"
@@ -235,6 +241,11 @@ def add(stage: Stage, target_id: str, files: Sequence[Path],
             added.append(f"{codename}: {f.name}")
     if added:
         save_db(stage.root, codename, db)
+        # unsigned: write_dist signs them; a list that only gained packages of new names
+        # is spliced into the one made from the db `before`, not rendered again
+        grown = Growth(before=before, packages=db["packages"][old[0]:],
+                       sources=len(db["sources"]) > old[1])
+        write_lists(stage.root, codename, grown=grown)
         stage.changed = True
     return added
 
@@ -429,6 +440,11 @@ def _stanzas(records: Iterable[Record], order: Sequence[str]) -> bytes:
     return "\n".join(out).encode()
 
 
+def packages_text(records: Iterable[Record]) -> bytes:
+    """A Packages list of these records, as the index files carry it."""
+    return _stanzas(records, PACKAGE_ORDER)
+
+
 def _stanza(fields: Record) -> str:
     """What deb822's dump() writes for plain string fields, ten times faster (a Packages
     file of 10,000 packages is rewritten on every publish)."""
@@ -440,12 +456,18 @@ def _stanza(fields: Record) -> str:
 def _index_variants(data: bytes) -> dict[str, bytes]:
     # light presets: the lists are rewritten whole on every publish.  A 3.7 MB list of
     # 10,000 packages: xz -6 1.4 s, xz -1 0.12 s, xz -0 0.07 s (2 % larger than -1, and
-    # smaller than gzip -6); gzip -6 0.03 s, -1 0.014 s (15 % larger: apt prefers .xz)
-    return {"": data, ".gz": gzip.compress(data, compresslevel=1, mtime=0),
-            ".xz": lzma.compress(data, format=lzma.FORMAT_XZ, preset=0)}
+    # smaller than gzip -6); gzip -6 0.03 s, -1 0.014 s (15 % larger: apt prefers .xz).
+    # xz in a thread of its own (lzma releases the GIL) while gzip runs here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        xz = pool.submit(lzma.compress, data, format=lzma.FORMAT_XZ, preset=0)
+        gz = gzip.compress(data, compresslevel=1, mtime=0)
+        return {"": data, ".gz": gz, ".xz": xz.result()}
 
 
-def _write_index(dist: Path, rel: str, data: bytes) -> list[tuple[str, bytes]]:
+Written = tuple[str, str, int]      # an index file: its name (under dists/<suite>/), sha256, size
+
+
+def _write_index(dist: Path, rel: str, data: bytes) -> list[Written]:
     written = []
     for suffix, blob in _index_variants(data).items():
         name = f"{rel}{suffix}"
@@ -455,7 +477,7 @@ def _write_index(dist: Path, rel: str, data: bytes) -> list[tuple[str, bytes]]:
         if not by_hash.exists():
             by_hash.parent.mkdir(parents=True, exist_ok=True)
             os.link(dist / name, by_hash)
-        written.append((name, blob))
+        written.append((name, digest, len(blob)))
     return written
 
 
@@ -466,20 +488,67 @@ def _release_hashes(release: Path) -> set[str]:
         return {item["sha256"] for item in deb822.Release(fh).get("SHA256", [])}
 
 
-def _write_lists(dist: Path, db: dict[str, list[Record]]) -> tuple[list[str],
-                                                                   list[tuple[str, bytes]]]:
-    """Packages (per architecture) and Sources, each plain, .gz and .xz."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Growth:
+    """What add() did to the db file `before`: appended `packages`, and sources or not."""
+
+    before: str | None
+    packages: list[Record]
+    sources: bool
+
+
+def splice_packages(old: bytes, count: int, new: Sequence[Record]) -> bytes | None:
+    """The Packages text _stanzas renders for old's `count` records and `new` together,
+    from old (what _stanzas made of them) and only the new stanzas.  None unless old is
+    that (`count` stanzas, in order of name) and no new record's name is in old or twice
+    in `new` (then the order is by name alone)."""
+    parts = old.split(b"\n\n") if old else []
+    stanzas = [*(x + b"\n" for x in parts[:-1]), *parts[-1:]]   # each ends in one newline
+    if len(stanzas) != count or not all(x.startswith(b"Package: ") for x in stanzas):
+        return None
+    names = [x[9:x.index(b"\n")] for x in stanzas]
+    ours = sorted(new, key=lambda r: r["Package"])
+    keys = [r["Package"].encode() for r in ours]
+    if (len(set(keys)) != len(keys) or not set(keys).isdisjoint(names)
+            or any(a > b for a, b in itertools.pairwise(names))):
+        return None
+    out: list[bytes] = []
+    start = 0
+    for key, rec in zip(keys, ours, strict=True):
+        at = bisect.bisect_left(names, key, lo=start)
+        out += stanzas[start:at]
+        # its keys sorted, as the db file gives the record back (save_db sorts them): the
+        # fields PACKAGE_ORDER does not name come in that order
+        out.append(_stanzas([dict(sorted(rec.items()))], PACKAGE_ORDER))
+        start = at
+    out += stanzas[start:]
+    return b"\n".join(out)
+
+
+def _write_lists(dist: Path, db: dict[str, list[Record]], grown: Growth | None = None
+                 ) -> tuple[list[str], list[Written]]:
+    """Packages (per architecture) and Sources, each plain, .gz and .xz; with `grown`
+    (the lists on disk were made from the db before it grew), spliced where it can."""
     arches = sorted({*BASE_ARCHES, *(r["Architecture"] for r in db["packages"])} - {"all"})
-    files: list[tuple[str, bytes]] = []
+    files: list[Written] = []
     lists: dict[tuple[int, ...], bytes] = {}    # the same records: the same list, once
     for arch in ("all", *arches):
         recs = [r for r in db["packages"] if r["Architecture"] in (arch, "all")]
         key = tuple(map(id, recs))
+        rel = f"{COMPONENT}/binary-{arch}/Packages"
         if key not in lists:
-            lists[key] = _stanzas(recs, PACKAGE_ORDER)
-        files += _write_index(dist, f"{COMPONENT}/binary-{arch}/Packages", lists[key])
-    files += _write_index(dist, f"{COMPONENT}/source/Sources",
-                          _stanzas(db["sources"], ("Package", "Binary", "Version")))
+            spliced = None
+            if grown is not None and (dist / rel).is_file():
+                new = [r for r in grown.packages if r["Architecture"] in (arch, "all")]
+                spliced = splice_packages((dist / rel).read_bytes(), len(recs) - len(new), new)
+            lists[key] = _stanzas(recs, PACKAGE_ORDER) if spliced is None else spliced
+        files += _write_index(dist, rel, lists[key])
+    sources = f"{COMPONENT}/source/Sources"
+    if grown is not None and not grown.sources and (dist / sources).is_file():
+        text = (dist / sources).read_bytes()      # no new source: the list made before
+    else:
+        text = _stanzas(db["sources"], ("Package", "Binary", "Version"))
+    files += _write_index(dist, sources, text)
     return arches, files
 
 
@@ -497,11 +566,22 @@ def _db_identity(stage: Path, codename: str) -> str | None:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
+def _stamped_db(stage: Path, codename: str) -> str | None:
+    """The db file the index files on disk were made from (_db_identity), if known."""
+    try:
+        made = json.loads(_stamp_path(stage, codename).read_bytes())
+    except (OSError, ValueError):
+        return None
+    db = made.get("db") if isinstance(made, dict) else None
+    return db if isinstance(db, str) else None
+
+
 def _lists_written_from(stage: Path, dist: Path, codename: str, source: str | None
-                        ) -> tuple[list[str], list[tuple[str, bytes]]] | None:
+                        ) -> tuple[list[str], list[Written]] | None:
     """The index files as a previous write_dist made them from this same db file (a
     transaction that changed only yum or the keys re-signs 10,000 packages' lists without
-    rendering and compressing them again), else None."""
+    rendering and compressing them again; the stamp has their digests, so neither are they
+    read again), else None.  A stamp of an older repack (names only) is None: one render."""
     stamp = _stamp_path(stage, codename)
     if source is None or not stamp.is_file():
         return None
@@ -509,9 +589,34 @@ def _lists_written_from(stage: Path, dist: Path, codename: str, source: str | No
         made = json.loads(stamp.read_bytes())
         if made.get("db") != source:
             return None
-        return list(made["arches"]), [(n, (dist / n).read_bytes()) for n in made["files"]]
+        files = [(str(n), str(d), int(z)) for n, d, z in made["files"]]
+        if any((dist / n).stat().st_size != z for n, _, z in files):
+            return None
+        return list(made["arches"]), files
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def write_lists(stage: Path, codename: str, db: dict[str, list[Record]] | None = None, *,
+                grown: Growth | None = None) -> tuple[list[str], list[Written]]:
+    """The index files of dists/<codename> (architectures, [(name, sha256, size)]): written
+    from the db (or from `db`, not remembered), unless a previous call wrote them from this
+    very db file.  add() calls it as soon as the db is saved, so that the rendering runs
+    beside the other families' work; write_dist then finds them made."""
+    dist = stage / "apt" / "dists" / codename
+    source = _db_identity(stage, codename) if db is None else None
+    reused = _lists_written_from(stage, dist, codename, source)
+    if reused is not None:          # the db is the file they were made from: re-sign only
+        return reused
+    if grown is not None and (grown.before is None
+                              or _stamped_db(stage, codename) != grown.before):
+        grown = None                # the lists on disk are not of the db before
+    db = load_db(stage, codename) if db is None else db
+    arches, files = _write_lists(dist, db, grown)
+    if source is not None:
+        write_file(_stamp_path(stage, codename), json.dumps(
+            {"db": source, "arches": arches, "files": files}).encode())
+    return arches, files
 
 
 def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
@@ -521,16 +626,7 @@ def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
     writes <codename>-security so) and sign it (InRelease, Release.gpg)."""
     dist = stage.root / "apt" / "dists" / codename
     kept_hashes = _release_hashes(dist / "Release")    # the live generation's indexes
-    source = _db_identity(stage.root, codename) if db is None else None
-    reused = _lists_written_from(stage.root, dist, codename, source)
-    if reused is not None:          # the db is the file they were made from: re-sign only
-        arches, files = reused
-    else:
-        db = load_db(stage.root, codename) if db is None else db
-        arches, files = _write_lists(dist, db)
-        if source is not None:
-            write_file(_stamp_path(stage.root, codename), json.dumps(
-                {"db": source, "arches": arches, "files": [n for n, _ in files]}).encode())
+    arches, files = write_lists(stage.root, codename, db)
     now = now or datetime.now(UTC)
     release = deb822.Release()
     release["Origin"] = origin
@@ -545,12 +641,15 @@ def write_dist(stage: Stage, codename: str, signer: Signer, *, origin: str,
     release["Acquire-By-Hash"] = "yes"
     release["No-Support-for-Architecture-all"] = "Packages"
     release["Description"] = f"{origin} packages for {codename}, built by repack"
-    release["SHA256"] = [{"sha256": hashlib.sha256(b).hexdigest(), "size": str(len(b)),
-                          "name": n} for n, b in files]  # type: ignore[assignment]
+    release["SHA256"] = [{"sha256": d, "size": str(z), "name": n}
+                         for n, d, z in files]  # type: ignore[assignment]
     write_file(dist / "Release", release.dump().encode())
-    signer.clearsign(dist / "Release", dist / "InRelease")
-    signer.detach_sign(dist / "Release", dist / "Release.gpg")
-    live = kept_hashes | {hashlib.sha256(b).hexdigest() for _, b in files}
+    with ThreadPoolExecutor(max_workers=2) as pool:     # two gpg (and gpgv) side by side
+        signed = [pool.submit(signer.clearsign, dist / "Release", dist / "InRelease"),
+                  pool.submit(signer.detach_sign, dist / "Release", dist / "Release.gpg")]
+    for done in signed:
+        done.result()                                   # the first error raises
+    live = kept_hashes | {d for _, d, _ in files}
     for by_hash in dist.rglob("by-hash/SHA256/*"):
         if by_hash.name not in live:
             by_hash.unlink()

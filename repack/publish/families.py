@@ -14,10 +14,12 @@ different file under a published name is an IntegrityError.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -193,15 +195,21 @@ class AptPublisher:
         for t in target_files.available():
             if (tgt := target_files.load(t)).family == "deb":
                 debs.setdefault(tgt.codename, t)
+        jobs: list[Callable[[], None]] = []
         for suite in apt.codenames(stage.root):
             split = channels.split_suite(suite, debs)
             tid = None if split is None else debs[split[0]]
             signer = signing.every_key if tid is None else signing.signer_for(tid)
-            apt.write_dist(stage, suite, signer, origin=signing.origin,
-                           valid_days=signing.valid_days)
+            jobs.append(functools.partial(apt.write_dist, stage, suite, signer,
+                                          origin=signing.origin, valid_days=signing.valid_days))
             if split is None or split[1] is None:      # channels have no -security suite
-                security.write_apt(stage, suite, signer, origin=signing.origin,
-                                   valid_days=signing.valid_days)
+                jobs.append(functools.partial(security.write_apt, stage, suite, signer,
+                                              origin=signing.origin,
+                                              valid_days=signing.valid_days))
+        # each suite writes only its own dists/<suite>: side by side (gpg runs, mostly)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in pool.map(lambda job: job(), jobs):
+                pass                                   # the first error raises
 
     def verify(self, root: Path, keyring: Path | None, now: datetime) -> list[str]:
         if keyring is not None:

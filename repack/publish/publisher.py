@@ -231,16 +231,35 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:    # rpm runs: I/O
         for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
             pass                                                      # first error raises
-    added: list[str] = []
     what = "publish" + ("" if channel is None else f" --channel {channel}")
     with transaction(opts.repo, what=what) as stage:
-        for (family, tid), files in sorted(groups.items()):
-            added += PUBLISHERS[family].add(stage, tid, files, signers[tid], channel)
+        added = _add_groups(stage, groups, signers, channel)
         if not added:
             stage.changed = False    # identical artifacts: no new generation at all
         _settings(stage, opts)       # ... unless the name or URL changed
         _finish(stage, opts)
     return added
+
+
+def _add_groups(stage: Stage, groups: dict[tuple[str, str], list[Path]],
+                signers: dict[str, Signer], channel: str | None) -> list[str]:
+    """FamilyPublisher.add of each group; the families side by side, one thread each (apt
+    renders its lists in Python while yum waits on createrepo_c, rpm and gpg: their trees,
+    databases and state files are apart), a family's groups in order.  What was new, in the
+    order of the groups."""
+    by_family: dict[str, list[tuple[str, str]]] = {}
+    for key in sorted(groups):
+        by_family.setdefault(key[0], []).append(key)
+
+    def add(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        return {k: PUBLISHERS[k[0]].add(stage, k[1], groups[k], signers[k[1]], channel)
+                for k in keys}
+
+    done: dict[tuple[str, str], list[str]] = {}
+    with ThreadPoolExecutor(max_workers=len(by_family)) as pool:
+        for part in pool.map(add, by_family.values()):     # the first error raises
+            done.update(part)
+    return [line for key in sorted(groups) for line in done[key]]
 
 
 def _edit(opts: Options, body: Callable[[Stage], list[str]], what: str) -> list[str]:

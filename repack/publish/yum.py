@@ -37,7 +37,13 @@ from repack.publish import channels, security
 from repack.publish import repodata as repodata_splice
 from repack.revision import next_free_hint
 from repack.rpm.query import query
-from repack.rpm.sign import armored_keys, check_rpms, check_signed, rpm_check, sign_rpm
+from repack.rpm.sign import (
+    armored_keys,
+    check_rpms,
+    check_signed,
+    rpm_check_armored,
+    sign_rpm,
+)
 from repack.rpm.vercmp import EVR
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
@@ -128,10 +134,8 @@ def _verified(rpms: Sequence[Path], signer: Signer) -> set[Path]:
     """The rpms whose signature rpm verifies with the signer's public key."""
     if not rpms:
         return set()
-    with tempfile.TemporaryDirectory(prefix="repack-key-") as tmp:
-        key = Path(tmp) / "key.asc"
-        key.write_bytes(signer.export_public(armor=True))
-        return {p for p, why in rpm_check(rpms, key).items() if why is None}
+    checked = rpm_check_armored(rpms, signer.export_public(armor=True))
+    return {p for p, why in checked.items() if why is None}
 
 
 def _referenced(repodata: Path) -> set[str]:

@@ -87,10 +87,7 @@ def check_signed(paths: Sequence[Path], signer: Signer) -> None:
     not verify (a signature that does not verify is never published)."""
     if not paths:
         return
-    with tempfile.TemporaryDirectory(prefix="repack-key-") as tmp:
-        key = Path(tmp) / "key.asc"
-        key.write_bytes(signer.export_public(armor=True))
-        results = rpm_check(paths, key)
+    results = rpm_check_armored(paths, signer.export_public(armor=True))
     for path, why in results.items():
         if why is not None:
             raise SignError(f"{path.name}: rpm does not verify the signature of key "
@@ -134,10 +131,18 @@ def rpm_check(paths: Sequence[Path], keyring: Path) -> dict[Path, str | None]:
     """Each path (as given) with its problem, or None when rpm verifies its signature."""
     if not paths:
         return {}
+    return rpm_check_armored(paths, armored_keys(keyring))
+
+
+def rpm_check_armored(paths: Sequence[Path], armored: bytes) -> dict[Path, str | None]:
+    """rpm_check against `armored`, one armored key block as gpg exports it (the signer's
+    Signer.export_public): no keyring to normalise through a scratch GnuPG home."""
+    if not paths:
+        return {}
     results: dict[Path, str | None] = {}
     with tempfile.TemporaryDirectory(prefix="repack-rpmdb-") as tmp:
         keyfile = Path(tmp) / "keys.asc"
-        keyfile.write_bytes(armored_keys(keyring))
+        keyfile.write_bytes(armored)
         dbpath = Path(tmp) / "db"
         dbpath.mkdir()
         run.run(["rpm", "--dbpath", dbpath, "--import", keyfile])

@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 
 from repack.errors import MetadataError
 from repack.model import Advisory, BuildToolRecord, Provenance, Sdist
+from repack.rpm import payload
 from repack.run import clean_env, find_tool, run
 
 __all__ = ["DOC_NAME", "ID_RE", "MAX_DOC", "SCHEMA", "advisory_ids", "changelog_lines",
@@ -323,12 +324,25 @@ def _from_deb(path: Path) -> bytes | None:
 
 
 def _from_rpm(path: Path, name: str | None) -> bytes | None:
-    """The record from the payload, streamed through rpm2archive: the payload is never held
-    in memory whole (a package is untrusted input, its payload possibly a bomb)."""
+    """The record from the payload, read in-process (repack.rpm.payload: bounded, checked
+    against the header's digest of it), else streamed through rpm2archive: the payload is
+    never held in memory whole (a package is untrusted input, its payload possibly a
+    bomb)."""
     if name is None:
         name = run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}",
                     path]).stdout.decode(errors="replace")
     wanted = "./" + doc_path(name)
+    try:
+        with path.open("rb") as rpm_file:
+            return payload.member(rpm_file, wanted, name=name, max_size=MAX_DOC)
+    except payload.Unsupported:
+        pass                            # zstd, or a stripped cpio: rpm2archive reads it
+    except payload.Oversized as exc:
+        raise _too_big(path, exc.size) from exc
+    except MetadataError as exc:
+        raise MetadataError(f"{path.name}: cannot read the rpm: {exc}") from exc
+    except OSError as exc:
+        raise MetadataError(f"{path.name}: cannot read the rpm: {exc}") from exc
     # rpm2archive turns the payload (whatever its compression) into a plain tar on stdout.
     with path.open("rb") as rpm, subprocess.Popen(
             [find_tool("rpm2archive"), "-n", "-"], stdin=rpm, stdout=subprocess.PIPE,
