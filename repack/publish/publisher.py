@@ -226,13 +226,13 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
     loaded = {tid: target_files.load(tid) for _, tid in groups}
     checks = [(f, loaded[tid]) for (_, tid), files in groups.items() for f in files]
     rpms = [f for f, _ in checks if f.name.endswith(".rpm") and not f.name.endswith(".src.rpm")]
-    heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
-             zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
     with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
-        # rpm -K of each target's rpms against its signer's key runs beside the record
-        # checks (Python): the yum add then only looks the results up
+        # rpm -K of each target's rpms against its signer's key runs beside the header
+        # query and the record checks (Python): the yum add then only looks the results up
         checking = {tid: pool.submit(yum.verified_by, files, signers[tid])
                     for (family, tid), files in groups.items() if family == "rpm"}
+        heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
+                 zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
         for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
             pass                                                      # first error raises
         verified = {tid: frozenset(future.result()) for tid, future in checking.items()}
