@@ -18,9 +18,13 @@ delta and keeps its pool as REPO/.repack/spare-pool-gen-N for the next one.  Wit
 either (the first publish after a kill, or after a repository of the previous layout)
 the live pool is hard-link copied once.  The stage's pool is private, so adds and drops
 happen at once and a kill at any point leaves the live generation untouched; leftovers
-are deleted by the next publish.  Between publishes two generations stay on disk, the
-live one and the one before; a publish deletes the one before (in a thread, while it
-stages the next), and after its swap the old live one takes that place.
+are deleted by the next publish.  Each yum/<dir> (10,000 rpms beside their repodata) is
+taken over too: the retired generation's (or, after a stage was abandoned, its yum/ kept
+as REPO/.repack/spare-yum-gen-N) is made the live one's by sync_links, which compares the
+two directories by inode, so it needs no delta and survives a rollback.  Between
+publishes two generations stay on disk, the live one and the one before; a publish
+deletes the one before (in a thread, while it stages the next), and after its swap the
+old live one takes that place.
 
 Rollback.  transaction(rollback=True) stages a whole hard-linked copy of a kept older
 generation (pool included) instead of the live one; it goes live as a new generation, so
