@@ -8,6 +8,7 @@ Every error a command raises reaches `Repack.invoke`, the one place it becomes o
 from __future__ import annotations
 
 import errno
+import importlib
 import signal
 import sys
 import textwrap
@@ -17,15 +18,34 @@ from typing import Any, NoReturn
 import click
 
 from repack import __version__, log
-from repack.cli import build, keys, publish, sync, trust
 from repack.cli.options import DEBUG
 from repack.container import engine
 from repack.errors import EXIT_CODES, CommandFailed, HostError, RepackError
 
+# Each command's module (repack.cli.<module>, its COMMANDS), imported when the command is
+# looked up: `repack publish` does not import the build pipeline (~0.05 s of each run).
+COMMAND_MODULES = {
+    **dict.fromkeys(("build", "lock", "plan", "render", "rebuild", "targets", "image", "cache",
+                     "doctor"), "build"),
+    **dict.fromkeys(("sign", "publish", "repo", "outdated", "serve"), "publish"),
+    "key": "keys", "trust": "trust", "explain": "trust", "sync": "sync",
+}
+
 
 class Repack(click.Group):
     """The top-level group: runs the command and turns whatever it raises into its exit
-    code, once for every command (click's own usage errors keep click's handling)."""
+    code, once for every command (click's own usage errors keep click's handling).
+    Commands come from their module on demand (COMMAND_MODULES)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        commands = importlib.import_module(f"repack.cli.{module}").COMMANDS
+        return next((c for c in commands if c.name == cmd_name), None)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -105,11 +125,6 @@ def cli() -> None:
 
     The index is the one pip uses (PIP_INDEX_URL or pip.conf index-url).
     """
-
-
-for _module in (build, publish, keys, trust, sync):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

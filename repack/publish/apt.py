@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import itertools
 import json
-import lzma
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -454,20 +453,21 @@ def _stanza(fields: Record) -> str:
 
 @functools.lru_cache(maxsize=2)    # binary-all and binary-amd64 are often the same list
 def _index_variants(data: bytes) -> dict[str, bytes]:
-    # light presets: the lists are rewritten whole on every publish.  A 3.7 MB list of
-    # 10,000 packages: xz -6 1.4 s, xz -1 0.12 s, xz -0 0.07 s (2 % larger than -1, and
-    # smaller than gzip -6); gzip -6 0.03 s, -1 0.014 s (15 % larger: apt prefers .xz).
-    # xz in a thread of its own (lzma releases the GIL) while gzip runs here.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        xz = pool.submit(lzma.compress, data, format=lzma.FORMAT_XZ, preset=0)
-        gz = gzip.compress(data, compresslevel=1, mtime=0)
-        return {"": data, ".gz": gz, ".xz": xz.result()}
+    # plain and gzip -1, no .xz: every apt reads .gz (reprepro's default lists are these
+    # two), and the lists are rewritten whole on every publish.  A 6.7 MB list of 10,000
+    # packages: gzip -1 0.02 s, 1.2 MB; xz -0 0.13 s of the publish's CPU, 1.0 MB.
+    return {"": data, ".gz": gzip.compress(data, compresslevel=1, mtime=0)}
+
+
+DROPPED = (".xz",)      # compressions earlier versions wrote: deleted when a list is rewritten
 
 
 Written = tuple[str, str, int]      # an index file: its name (under dists/<suite>/), sha256, size
 
 
 def _write_index(dist: Path, rel: str, data: bytes) -> list[Written]:
+    for suffix in DROPPED:      # the new Release will not name it; its by-hash copy stays
+        (dist / f"{rel}{suffix}").unlink(missing_ok=True)    # while the live Release does
     written = []
     for suffix, blob in _index_variants(data).items():
         name = f"{rel}{suffix}"
@@ -527,7 +527,7 @@ def splice_packages(old: bytes, count: int, new: Sequence[Record]) -> bytes | No
 
 def _write_lists(dist: Path, db: dict[str, list[Record]], grown: Growth | None = None
                  ) -> tuple[list[str], list[Written]]:
-    """Packages (per architecture) and Sources, each plain, .gz and .xz; with `grown`
+    """Packages (per architecture) and Sources, each plain and .gz; with `grown`
     (the lists on disk were made from the db before it grew), spliced where it can."""
     arches = sorted({*BASE_ARCHES, *(r["Architecture"] for r in db["packages"])} - {"all"})
     files: list[Written] = []

@@ -18,7 +18,7 @@ import functools
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,10 +73,12 @@ class FamilyPublisher(Protocol):
     every method returns one line per change or problem ([]: none)."""
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
-            signer: Signer, channel: str | None = None) -> list[str]:
+            signer: Signer, channel: str | None = None, *,
+            verified: Collection[Path] | None = None) -> list[str]:
         """Add a target's packages (checked to exist, with their provenance checked) to
         the staged generation, in a channel (None: the default one,
-        repack.publish.channels); what was new, security updates included."""
+        repack.publish.channels); what was new, security updates included.  verified:
+        the files whose signature by signer the caller checked (None: not checked)."""
         ...
 
     def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
@@ -145,7 +147,8 @@ class AptPublisher:
                 and (channel is None or channels.name(split[1]) == channel)]
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
-            signer: Signer, channel: str | None = None) -> list[str]:
+            signer: Signer, channel: str | None = None, *,
+            verified: Collection[Path] | None = None) -> list[str]:
         added = apt.add(stage, target_id, files, channel)
         if channel is not None:        # security suites are the default channel's
             codename = target_files.load(target_id).codename
@@ -257,10 +260,12 @@ class YumPublisher:
                 and (channel is None or channels.name(split[t][1]) == channel)]
 
     def add(self, stage: Stage, target_id: str, files: Sequence[Path],
-            signer: Signer, channel: str | None = None) -> list[str]:
+            signer: Signer, channel: str | None = None, *,
+            verified: Collection[Path] | None = None) -> list[str]:
         where = channels.yum_dir(target_id, channel)
         before = _snapshot(stage.root / "yum" / where)
-        updates = yum.publish_yum(stage.root, target_id, files, signer, channel)
+        updates = yum.publish_yum(stage.root, target_id, files, signer, channel,
+                                  verified=verified)
         if _snapshot(stage.root / "yum" / where) == before:
             return []
         default = stage.root / "yum" / target_id

@@ -29,7 +29,7 @@ from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import channels, clients, keyring
+from repack.publish import channels, clients, keyring, yum
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.publish.yum import write_repodata
@@ -226,14 +226,19 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
     loaded = {tid: target_files.load(tid) for _, tid in groups}
     checks = [(f, loaded[tid]) for (_, tid), files in groups.items() for f in files]
     rpms = [f for f, _ in checks if f.name.endswith(".rpm") and not f.name.endswith(".src.rpm")]
-    heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
-             zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:    # rpm runs: I/O
+    with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
+        # rpm -K of each target's rpms against its signer's key runs beside the header
+        # query and the record checks (Python): the yum add then only looks the results up
+        checking = {tid: pool.submit(yum.verified_by, files, signers[tid])
+                    for (family, tid), files in groups.items() if family == "rpm"}
+        heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
+                 zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
         for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
             pass                                                      # first error raises
+        verified = {tid: frozenset(future.result()) for tid, future in checking.items()}
     what = "publish" + ("" if channel is None else f" --channel {channel}")
     with transaction(opts.repo, what=what) as stage:
-        added = _add_groups(stage, groups, signers, channel)
+        added = _add_groups(stage, groups, signers, channel, verified)
         if not added:
             stage.changed = False    # identical artifacts: no new generation at all
         _settings(stage, opts)       # ... unless the name or URL changed
@@ -242,7 +247,8 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
 
 
 def _add_groups(stage: Stage, groups: dict[tuple[str, str], list[Path]],
-                signers: dict[str, Signer], channel: str | None) -> list[str]:
+                signers: dict[str, Signer], channel: str | None,
+                verified: dict[str, frozenset[Path]]) -> list[str]:
     """FamilyPublisher.add of each group; the families side by side, one thread each (apt
     renders its lists in Python while yum waits on createrepo_c, rpm and gpg: their trees,
     databases and state files are apart), a family's groups in order.  What was new, in the
@@ -252,7 +258,8 @@ def _add_groups(stage: Stage, groups: dict[tuple[str, str], list[Path]],
         by_family.setdefault(key[0], []).append(key)
 
     def add(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
-        return {k: PUBLISHERS[k[0]].add(stage, k[1], groups[k], signers[k[1]], channel)
+        return {k: PUBLISHERS[k[0]].add(stage, k[1], groups[k], signers[k[1]], channel,
+                                        verified=verified.get(k[1]))
                 for k in keys}
 
     done: dict[tuple[str, str], list[str]] = {}

@@ -221,8 +221,9 @@ def note_yum(stage_root: Path, target_id: str, added: Sequence[Path],
     names = sorted(n for n in os.listdir(repo) if n.endswith(".rpm") and not n.startswith("."))
     new = _rpm_ids(binaries)
     prefixes = tuple(f"{r.name}-" for r in new)
-    others = _rpm_ids([repo / n for n in names if n.startswith(prefixes)
-                       and not n.endswith(".src.rpm")])
+    placed = {p.name for p in binaries}      # read just now: rpm is not asked twice
+    others = [*new, *_rpm_ids([repo / n for n in names if n.startswith(prefixes)
+                               and n not in placed and not n.endswith(".src.rpm")])]
     path = _state(stage_root, f"yum-{target_id}")
     entries: list[dict[str, Any]] = _load(path)
     by_key = {e["key"]: e for e in entries}

@@ -18,9 +18,13 @@ delta and keeps its pool as REPO/.repack/spare-pool-gen-N for the next one.  Wit
 either (the first publish after a kill, or after a repository of the previous layout)
 the live pool is hard-link copied once.  The stage's pool is private, so adds and drops
 happen at once and a kill at any point leaves the live generation untouched; leftovers
-are deleted by the next publish.  Between publishes two generations stay on disk, the
-live one and the one before; a publish deletes the one before (in a thread, while it
-stages the next), and after its swap the old live one takes that place.
+are deleted by the next publish.  Each yum/<dir> (10,000 rpms beside their repodata) is
+taken over too: the retired generation's (or, after a stage was abandoned, its yum/ kept
+as REPO/.repack/spare-yum-gen-N) is made the live one's by sync_links, which compares the
+two directories by inode, so it needs no delta and survives a rollback.  Between
+publishes two generations stay on disk, the live one and the one before; a publish
+deletes the one before (in a thread, while it stages the next), and after its swap the
+old live one takes that place.
 
 Rollback.  transaction(rollback=True) stages a whole hard-linked copy of a kept older
 generation (pool included) instead of the live one; it goes live as a new generation, so
@@ -56,6 +60,7 @@ ENTRY_POINTS = ("apt", "yum", "keys", "client")
 POOL = "pool"                      # STAGE/apt/pool: each generation's own apt pool
 DELTA = "pool-delta"               # STAGE/pool-delta: "base gen-N", then "+ REL" / "- REL"
 SPARE = "spare-pool-"              # REPO/.repack/spare-pool-gen-N: a copy of gen-N's pool
+YUM_SPARE = "spare-yum-"           # REPO/.repack/spare-yum-gen-N: an abandoned stage's yum/
 LEGACY_POOL = "pool"               # REPO/.repack/pool: the shared pool of the old layout
 LEGACY_JOURNAL = "pool-journal"    # the old layout's journal of the shared pool
 GENERATION = "generation.json"     # GEN/generation.json: when and by what it was made
@@ -223,6 +228,81 @@ def _keep_spare(meta: Path, stage_dir: Path, prev: Path | None) -> bool:
     return True
 
 
+# -- the yum directories ---------------------------------------------------------------------
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        return "link"
+    return "dir" if entry.is_dir(follow_symlinks=False) else "file"
+
+
+def _put(here: Path, name: str, make: str, source: str) -> None:
+    """Replace here/name by a symlink to source (make "link") or a hard link of it."""
+    tmp = here / f".repack-sync-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    if make == "link":
+        os.symlink(source, tmp)
+    else:
+        os.link(source, tmp)
+    os.replace(tmp, here / name)
+
+
+def sync_links(here: Path, model: Path) -> None:
+    """Make directory `here` a hard-linked copy of `model`, touching only what differs: a
+    file is the same when both names are links to one inode (scandir gives the inode with
+    the name, no stat per file), which holds because files are replaced, never modified."""
+    with os.scandir(model) as entries:
+        want = {e.name: e for e in entries}
+    with os.scandir(here) as entries:
+        have = {e.name: e for e in entries}
+    for name, h in list(have.items()):
+        w = want.get(name)
+        if w is None or _kind(w) != _kind(h):
+            if _kind(h) == "dir":
+                shutil.rmtree(h.path)
+            else:
+                os.unlink(h.path)
+            del have[name]
+    for name, w in want.items():
+        old = have.get(name)
+        kind = _kind(w)
+        if kind == "dir":
+            if old is None:
+                hardlink_copy(Path(w.path), here / name)
+            else:
+                sync_links(here / name, Path(w.path))
+        elif kind == "link":
+            link = os.readlink(w.path)
+            if old is None or os.readlink(old.path) != link:
+                _put(here, name, "link", link)
+        elif old is None or old.inode() != w.inode():
+            _put(here, name, "file", w.path)
+
+
+def _take_yum(prev: Path | None, donors: list[Path], into: Path) -> list[str]:
+    """Move into `into` (made here) a donor's copy of each of prev's yum/<dir> (an abandoned
+    stage's spare, else a retired generation's), made prev's by sync_links: as many links
+    as the directories differ instead of one per rpm.  The names of the directories taken;
+    the others are hard-link copied with the rest of the stage."""
+    prev_yum = None if prev is None else prev / "yum"
+    if prev_yum is None or not prev_yum.is_dir() or prev_yum.is_symlink():
+        return []
+    with os.scandir(prev_yum) as entries:
+        names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+    taken: list[str] = []
+    for name in names:
+        donor = next((d / name for d in donors
+                      if (d / name).is_dir() and not (d / name).is_symlink()), None)
+        if donor is None:
+            continue
+        if not taken:
+            into.mkdir()
+        os.rename(donor, into / name)
+        sync_links(into / name, prev_yum / name)
+        taken.append(name)
+    return taken
+
+
 def _settle_legacy(gen: Path, *, went_live: bool) -> None:
     """The old layout's journal of its shared pool, left by a publisher killed mid-way:
     delete the files of the side that lost, then the journal."""
@@ -253,10 +333,10 @@ def repair(meta: Path) -> None:
     for n, p in _generations(meta):
         if n >= live:
             _settle_legacy(p, went_live=n == live)
-    keep_spare = None if cur is None else f"{SPARE}{cur.name}"
+    spares = set() if cur is None else {f"{SPARE}{cur.name}", f"{YUM_SPARE}{cur.name}"}
     for p in meta.iterdir():
-        if p.name.startswith(("stage-", "current.tmp", "trash-", SPARE)) and \
-                p.name != keep_spare:
+        if p.name.startswith(("stage-", "current.tmp", "trash-", SPARE, YUM_SPARE)) and \
+                p.name not in spares:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
             else:
@@ -334,6 +414,10 @@ def _discard(meta: Path, stage: Stage) -> None:
 def _abandon(meta: Path, stage_dir: Path, prev: Path | None) -> None:
     with contextlib.suppress(OSError):
         _keep_spare(meta, stage_dir, prev)
+    yum = stage_dir / "yum"
+    if prev is not None and yum.is_dir() and not yum.is_symlink():
+        with contextlib.suppress(OSError):     # whatever it holds: sync_links makes it prev's
+            os.rename(yum, meta / f"{YUM_SPARE}{prev.name}")
     shutil.rmtree(stage_dir, ignore_errors=True)
 
 
@@ -343,14 +427,25 @@ def _stage(meta: Path, prev: Path | None, later: contextlib.ExitStack) -> Path:
     retired = _retire(meta, prev)
     pool = meta / f"{stage_dir.name}.pool"        # "stage-*": repair() deletes it after a kill
     _take_pool(meta, prev, retired, pool)
-    later.enter_context(_sweeping(retired))
+    yum = meta / f"{stage_dir.name}.yum"
+    spare = []          # renamed first: a stage abandoned later keeps its yum/ under that name
+    if prev is not None and (meta / f"{YUM_SPARE}{prev.name}").is_dir():
+        spare = [meta / f"{stage_dir.name}.spare-yum"]
+        os.rename(meta / f"{YUM_SPARE}{prev.name}", spare[0])
+    taken = _take_yum(prev, [*spare, *(r / "yum" for r in retired)], yum)
+    later.enter_context(_sweeping([*retired, *spare]))
     if prev is not None:
-        hardlink_copy(prev, stage_dir, skip=frozenset({f"apt/{POOL}", DELTA, LEGACY_JOURNAL}))
+        hardlink_copy(prev, stage_dir, skip=frozenset(
+            {f"apt/{POOL}", DELTA, LEGACY_JOURNAL, *(f"yum/{name}" for name in taken)}))
     else:
         stage_dir.mkdir()
     for name in (*ENTRY_POINTS, "db"):
         (stage_dir / name).mkdir(exist_ok=True)
     os.rename(pool, stage_dir / "apt" / POOL)
+    for name in taken:
+        os.rename(yum / name, stage_dir / "yum" / name)
+    if taken:
+        yum.rmdir()
     (stage_dir / DELTA).write_text(f"base {prev.name}\n" if prev is not None else "")
     return stage_dir
 

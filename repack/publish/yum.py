@@ -24,7 +24,7 @@ import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +85,8 @@ def _check_names(target_id: str, rpms: Sequence[Path]) -> None:
             raise ConfigError(f"{rpm.name}: not a publishable .rpm file name")
 
 
-def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
+def _place(repo: Path, rpms: Sequence[Path], signer: Signer,
+           verified: Collection[Path] | None) -> list[Path]:
     """Copy new rpms in (signing copies that our key has not signed); refuse a different
     package under a published name; return the files added."""
     heads = dict(zip(rpms, read_heads(rpms), strict=True))
@@ -93,7 +94,9 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
     known = {p.name: h for p, h in zip(published, read_heads(published), strict=True)}
     key_id = signer.fingerprint[-16:].lower()
     claimed = [p for p, h in heads.items() if h.key_id == key_id and p.name not in known]
-    ours = _verified(claimed, signer)     # a key id alone can be forged; rpm checks the key
+    # a key id alone can be forged; rpm checks the key (here, or before the transaction)
+    ours = verified_by(claimed, signer) if verified is None else \
+        {p for p in claimed if p in verified}
     added: list[Path] = []
     unsigned: list[tuple[Path, Path]] = []       # (copied in under a temporary name, dest)
     try:
@@ -130,8 +133,8 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer) -> list[Path]:
     return added
 
 
-def _verified(rpms: Sequence[Path], signer: Signer) -> set[Path]:
-    """The rpms whose signature rpm verifies with the signer's public key."""
+def verified_by(rpms: Sequence[Path], signer: Signer) -> set[Path]:
+    """The rpms whose signature rpm verifies with the signer's public key (rpm -K)."""
     if not rpms:
         return set()
     checked = rpm_check_armored(rpms, signer.export_public(armor=True))
@@ -182,15 +185,17 @@ def write_repodata(repo: Path, signer: Signer, added: Sequence[Path] = (), *,
 
 
 def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
-                signer: Signer, channel: str | None = None) -> list[str]:
+                signer: Signer, channel: str | None = None, *,
+                verified: Collection[Path] | None = None) -> list[str]:
     """Add rpms to stage_root/yum/<target_id>/ (another channel: yum/<target>_<channel>/,
     repack.publish.channels; several versions side by side); the names of those that are
-    security updates (repack.publish.security)."""
+    security updates (repack.publish.security).  verified: the rpms verified_by(signer)
+    already (the caller ran rpm -K beside its other checks); None: check them here."""
     _check_names(target_id, rpms)
     dirname = channels.yum_dir(target_id, channel)
     repo = stage_root / "yum" / dirname
     repo.mkdir(parents=True, exist_ok=True)
-    added = _place(repo, rpms, signer)
+    added = _place(repo, rpms, signer, verified)
     updates = security.note_yum(stage_root, dirname, added)
     if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
         write_repodata(repo, signer, added)

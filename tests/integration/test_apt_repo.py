@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import lzma
 import os
 import shutil
 import subprocess
@@ -105,8 +104,7 @@ def verify(repo: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _variants(data: bytes) -> dict[str, bytes]:
-    return {"Packages": data, "Packages.gz": gzip.compress(data, mtime=0),
-            "Packages.xz": lzma.compress(data)}
+    return {"Packages": data, "Packages.gz": gzip.compress(data, mtime=0)}
 
 
 def tamper_packages(repo: Path, *, rehash: bool) -> None:
@@ -116,7 +114,7 @@ def tamper_packages(repo: Path, *, rehash: bool) -> None:
     release = (dist / "Release").read_text()
     new_release = release
     for bdir in sorted(dist.glob("main/binary-*")):
-        old = {n: (bdir / n).read_bytes() for n in ("Packages", "Packages.gz", "Packages.xz")}
+        old = {n: (bdir / n).read_bytes() for n in ("Packages", "Packages.gz")}
         data = bytearray(old["Packages"])
         i = data.index(b"Description: ") + len(b"Description: ")
         data[i] ^= 0x20

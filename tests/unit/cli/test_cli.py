@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 import signal
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -28,6 +31,18 @@ def test_help_explains_the_verbs(runner: CliRunner) -> None:
         assert verb in result.output
     build_help = runner.invoke(cli.cli, ["build", "--help"]).output
     assert "--hash" in build_help and "--json" in build_help and "debian-12" in build_help
+
+
+def test_each_command_is_found_in_the_module_the_table_names() -> None:
+    """cli.COMMAND_MODULES, the table the group imports a command's module from, names
+    every command of every command module, and each in its own module."""
+    found = {}
+    for info in pkgutil.iter_modules(cli.__path__):
+        module = importlib.import_module(f"repack.cli.{info.name}")
+        found |= {c.name: info.name for c in getattr(module, "COMMANDS", ())}
+    assert found == cli.COMMAND_MODULES
+    assert cli.cli.list_commands(click.Context(cli.cli)) == sorted(found)
+    assert cli.cli.get_command(click.Context(cli.cli), "no-such-command") is None
 
 
 @pytest.mark.parametrize("args, message", [

@@ -63,8 +63,9 @@ def test_layout_release_and_clients(tmp_path: Path, home: Path) -> None:
     date, until = (parsedate_to_datetime(rel[f]) for f in ("Date", "Valid-Until"))
     assert until - date == timedelta(days=7)
     names = {i["name"] for i in rel["SHA256"]}
-    assert {"main/binary-amd64/Packages", "main/binary-amd64/Packages.xz",
+    assert {"main/binary-amd64/Packages", "main/binary-amd64/Packages.gz",
             "main/binary-all/Packages.gz", "main/source/Sources"} <= names
+    assert not [n for n in names if n.endswith(".xz")]       # plain and .gz only
     for item in rel["SHA256"]:   # every index reachable by hash
         f = repo / "apt/dists/bookworm" / item["name"]
         assert (f.parent / "by-hash/SHA256" / item["sha256"]).read_bytes() == f.read_bytes()
@@ -317,7 +318,7 @@ def test_cli_publish_directory_and_verify_exit_codes(tmp_path: Path, home: Path)
 def test_readers_see_old_or_new_never_a_mix(tmp_path: Path, home: Path) -> None:
     """A client reading while publishes go on: InRelease, then the lists by hash, then the
     packages, each opened afresh through the entry symlink as a web server would."""
-    import lzma
+    import gzip
 
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("base", "1")), options(repo, home))
@@ -330,11 +331,11 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path: Path, home: Path) -> None:
         while not stop.is_set():
             rel = deb822.Release((dist / "InRelease").read_text())
             for item in rel["SHA256"]:
-                if item["name"] != "main/binary-amd64/Packages.xz":
+                if item["name"] != "main/binary-amd64/Packages.gz":
                     continue
                 path = dist / "main/binary-amd64/by-hash/SHA256" / item["sha256"]
                 try:
-                    text = lzma.decompress(path.read_bytes()).decode()
+                    text = gzip.decompress(path.read_bytes()).decode()
                 except OSError as e:
                     errors.append(f"by-hash list gone: {e}")
                     continue

@@ -6,6 +6,7 @@ are real SIGKILLs of a forked publisher at chosen points."""
 
 from __future__ import annotations
 
+import gzip
 import lzma
 import multiprocessing
 import os
@@ -216,7 +217,7 @@ def test_lists_of_an_untouched_db_are_re_signed_not_rewritten(tmp_path: Path,
                                                               home: Path) -> None:
     repo = tmp_path / "repo"
     publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
-    lists = repo / "apt/dists/bookworm/main/binary-amd64/Packages.xz"
+    lists = repo / "apt/dists/bookworm/main/binary-amd64/Packages.gz"
     inode = lists.stat().st_ino
     gen = os.readlink(repo / ".repack" / "current")
     publisher.refresh(options(repo, home))           # a new generation, the same db
@@ -225,7 +226,7 @@ def test_lists_of_an_untouched_db_are_re_signed_not_rewritten(tmp_path: Path,
     assert verify(repo) == []
     publisher.publish(debs(tmp_path, ("q", "1")), options(repo, home))
     assert lists.stat().st_ino != inode
-    assert b"Package: q\n" in lzma.decompress(lists.read_bytes())
+    assert b"Package: q\n" in gzip.decompress(lists.read_bytes())
     assert verify(repo) == []
 
 
@@ -253,4 +254,19 @@ def test_the_generation_before_the_live_one_goes_while_the_next_is_staged(
     publisher.publish(debs(tmp_path, ("d", "1")), options(repo, home))
     assert len(list(meta.glob("gen-*"))) == 2 and not list(meta.glob("trash-*"))
     assert_pools_whole(repo)
+    assert verify(repo) == []
+
+
+def test_an_xz_list_of_an_earlier_version_goes_when_the_lists_are_rewritten(
+        tmp_path: Path, home: Path) -> None:
+    """Earlier versions also wrote Packages.xz; the next publish deletes it, so no list
+    lies in dists/ that Release does not name (its by-hash copy stays while the live
+    Release names it)."""
+    repo = tmp_path / "repo"
+    publisher.publish(debs(tmp_path, ("p", "1")), options(repo, home))
+    binary = live(repo) / "apt/dists/bookworm/main/binary-amd64"
+    (binary / "Packages.xz").write_bytes(lzma.compress((binary / "Packages").read_bytes()))
+    publisher.publish(debs(tmp_path, ("q", "1")), options(repo, home))
+    binary = live(repo) / "apt/dists/bookworm/main/binary-amd64"
+    assert {p.name for p in binary.iterdir()} == {"Packages", "Packages.gz", "by-hash"}
     assert verify(repo) == []
