@@ -8,7 +8,8 @@ deb_line         one line: control, format and line-separator characters become 
                  dpkg-source substitute `${name}` in every control field and turn `${}` into a
                  literal `$` afterwards, deb-substvars(5)); never empty (fallback or MetadataError).
 deb_synopsis     deb_line within lintian's synopsis rules: no leading article, no final full
-                 stop, at most 80 characters (cut at a word).
+                 stop, at most 80 characters (cut at a word), more than one word (else the
+                 fallback).
 deb_description  an extended description (Policy 5.6.13), without a first line that repeats
                  `synopsis` (the rendered one): every line starts with one space,
                  so no line can start a field or a paragraph; blank lines are " ."; no line is
@@ -93,6 +94,8 @@ def deb_synopsis(value: object, fallback: object = None) -> Checked:
     if len(text) > WIDTH:
         cut = text[: WIDTH + 1].rsplit(" ", 1)[0] if " " in text[: WIDTH + 1] else text[:WIDTH]
         text = cut.rstrip(" ,;:-.")
+    if " " not in text and one_line(fallback):
+        text = ""       # one word, often the name (threadpoolctl): lintian description-too-short
     return deb_line(text, fallback)
 
 

@@ -292,11 +292,11 @@ def test_description_does_not_repeat_the_synopsis() -> None:
     synopsis, extended = description("The RSA module.", "RSA module\n\nMore.")
     assert (synopsis, extended) == ("RSA module", " More.")
     # nothing but the synopsis: the default description instead of an empty one
-    _, extended = description("Demo", "Demo")
+    _, extended = description("Demo tool", "Demo tool")
     assert extended.startswith(" This package provides the Python 3 distribution Django")
     # a longer first line stays
-    _, extended = description("Demo", "Demo does things\n")
-    assert extended == " Demo does things"
+    _, extended = description("Demo tool", "Demo tool does things\n")
+    assert extended == " Demo tool does things"
 
 
 def test_source_format_and_options() -> None:
@@ -493,11 +493,13 @@ def test_deb_line() -> None:
 
 @pytest.mark.parametrize(("summary", "expected"), [
     ("A small library.", "Small library"),
-    ("the best", "Best"),
+    ("the best tool", "Best tool"),
     ("Another thing", "Another thing"),
-    ("x" * 100, "x" * 80),
+    ("x" * 100, "fallback"),                  # cut to 80, one word
     ("word " * 30, ("word " * 16).strip()),
     ("", "fallback"),
+    ("threadpoolctl", "fallback"),    # one word (lintian: description-too-short)
+    ("the best", "fallback"),
 ])
 def test_deb_synopsis(summary: str, expected: str) -> None:
     assert render.deb_synopsis(summary, "fallback") == expected
