@@ -74,14 +74,22 @@ def normalise(path: str) -> str:
     return "/" + rel
 
 
-def parse_owned(data: bytes) -> dict[str, tuple[str, tuple[str, ...]]]:
+def parse_owned(data: bytes, wanted: Iterable[str] | None = None
+                ) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Contents lines (gzip): ``path  section/package,section/package``; the path may hold
-    spaces, the package list never does."""
+    spaces, the package list never does.  With *wanted* (paths, either spelling), only the
+    lines that may name one of them are read: the index has some 165,000 lines and a build
+    asks about a few hundred files, so a line whose last path component no wanted path has
+    is skipped before it is normalised."""
+    names = None if wanted is None else {posixpath.basename(normalise(p)) for p in wanted}
     owned: dict[str, tuple[str, tuple[str, ...]]] = {}
     for line in gzip.decompress(data).decode("utf-8", errors="replace").splitlines():
         path, _, where = line.rstrip().rpartition(" ")
         path = path.rstrip()
         if not path or not where:
+            continue
+        last = path.rsplit("/", 1)[-1]
+        if names is not None and last not in names and last not in ("", ".", ".."):
             continue
         owners = tuple(loc.rsplit("/", 1)[-1] for loc in where.split(",") if loc)
         key = normalise(path)
@@ -192,13 +200,12 @@ def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, 
     loaded = images.load_owned_files(image)
     if loaded is None:
         return []
-    owned = parse_owned(loaded[0])
+    debs = {a: deb_files(a.path) for a in artifacts if a.format == "deb"}
+    owned = parse_owned(loaded[0], wanted=[f for files in debs.values() for f in files])
     archive = images.load_archive(image)
     new: list[Takeover] = []
-    for a in artifacts:
-        if a.format != "deb":
-            continue
-        found = conflicts(deb_files(a.path), owned, package=a.package, allowed=allowed)
+    for a, files in debs.items():
+        found = conflicts(files, owned, package=a.package, allowed=allowed)
         taken, refused = same_project(found, package=a.package, project=project,
                                       archive=archive)
         if refused:
@@ -304,8 +311,8 @@ def check_scripts(scripts: Sequence[str], package: str, target: Target, image: i
     if loaded is None or not scripts:
         return []
     data, source = loaded
-    found = conflicts([f"/usr/bin/{s}" for s in scripts], parse_owned(data), package=package,
-                      allowed=allowed)
+    paths = [f"/usr/bin/{s}" for s in scripts]
+    found = conflicts(paths, parse_owned(data, wanted=paths), package=package, allowed=allowed)
     taken, refused = same_project(found, package=package, project=project,
                                   archive=images.load_archive(image))
     if refused:
@@ -331,6 +338,15 @@ def rpm_files(engine: Engine, image: images.Image, rpm: Path) -> list[str]:
     return files
 
 
+def _files(artifact: Artifact, image: images.Image, engine: Engine | None) -> list[str] | None:
+    """The files a built package ships; None for an .rpm without an engine to list it."""
+    if artifact.format == "deb":
+        return deb_files(artifact.path)
+    if artifact.format == "rpm" and engine is not None:
+        return rpm_files(engine, image, artifact.path)
+    return None
+
+
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,
                     project: str, allowed: Collection[str] = (),
                     engine: Engine | None = None, replaces: Collection[str] = ()) -> None:
@@ -343,15 +359,11 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
     if loaded is None:
         return
     data, source = loaded
-    owned = parse_owned(data)
+    listed = {a: files for a in artifacts
+              if (files := _files(a, image, engine)) is not None}
+    owned = parse_owned(data, wanted=[f for files in listed.values() for f in files])
     archive = images.load_archive(image)
-    for a in artifacts:
-        if a.format == "deb":
-            files = deb_files(a.path)
-        elif a.format == "rpm" and engine is not None:
-            files = rpm_files(engine, image, a.path)
-        else:
-            continue
+    for a, files in listed.items():
         found = conflicts(files, owned, package=a.package, allowed=allowed)
         if a.format == "deb":
             taken, refused = same_project(found, package=a.package, project=project,

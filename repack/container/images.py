@@ -21,6 +21,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -325,22 +326,53 @@ def load_owned_files(image: Image) -> tuple[bytes, str] | None:
     """The gzip'd reduced Contents lines and where they come from ("contents": the target
     archive's index; "installed": the files installed in the builder image), None for an
     image made before repack recorded them."""
-    data = json.loads(image.archive_file.read_text())
-    owned, source = data.get("owned_files"), data.get("owned_source", "contents")
-    if not isinstance(owned, str) or not isinstance(source, str):
-        return None
-    return base64.b64decode(owned), source
+    return _loaded(image).owned
 
 
 def load_archive(image: Image) -> ArchiveIndex:
-    """The archive.json of a builder image.  One made before repack recorded `needed_by`
-    loses its sources too: without knowing who depends on what, no file is taken over."""
-    data = json.loads(image.archive_file.read_text())
+    """The archive.json of a builder image."""
+    return _loaded(image).archive
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    archive: ArchiveIndex
+    owned: tuple[bytes, str] | None
+
+
+def _loaded(image: Image) -> _Loaded:
+    """archive.json parsed once per process and content (some 6 MB of JSON that a build
+    consults a dozen times; reading and hashing it costs a tenth of parsing it)."""
+    raw = image.archive_file.read_bytes()
+    digest = hashlib.sha256(raw).digest()
+    with _LOADED_LOCK:          # builds of one run share it from their threads
+        cached = _LOADED.get(image.archive_file)
+        if cached is None or cached[0] != digest:
+            while len(_LOADED) >= _KEEP_LOADED:
+                del _LOADED[next(iter(_LOADED))]
+            cached = _LOADED[image.archive_file] = (digest, _parse_archive_file(raw))
+        return cached[1]
+
+
+_LOADED: dict[Path, tuple[bytes, _Loaded]] = {}
+_LOADED_LOCK = threading.Lock()
+_KEEP_LOADED = 8        # images: a run has one per target
+
+
+def _parse_archive_file(raw: bytes) -> _Loaded:
+    """One made before repack recorded `needed_by` loses its sources too: without knowing
+    who depends on what, no file is taken over."""
+    data = json.loads(raw)
     known = "needed_by" in data
-    return ArchiveIndex(packages=data["packages"], dist_map=data["dist_map"],
-                        sources=data.get("sources", {}) if known else {},
-                        protected=frozenset(data.get("protected", ())),
-                        needed_by={p: (d, n) for p, (d, n) in data.get("needed_by", {}).items()})
+    archive = ArchiveIndex(
+        packages=data["packages"], dist_map=data["dist_map"],
+        sources=data.get("sources", {}) if known else {},
+        protected=frozenset(data.get("protected", ())),
+        needed_by={p: (d, n) for p, (d, n) in data.get("needed_by", {}).items()})
+    owned, source = data.get("owned_files"), data.get("owned_source", "contents")
+    if not isinstance(owned, str) or not isinstance(source, str):
+        return _Loaded(archive=archive, owned=None)
+    return _Loaded(archive=archive, owned=(base64.b64decode(owned), source))
 
 
 def remove_state(image: Image) -> None:

@@ -40,6 +40,20 @@ def test_parse_owned() -> None:
     assert owned["/usr/bin/shared"][1] == ("a", "b")
 
 
+def test_parse_owned_reads_only_the_wanted_lines() -> None:
+    """What a build asks about, in either spelling, is found as the whole parse finds it;
+    the other lines are not read."""
+    whole = parse_owned(CONTENTS)
+    wanted = ["./usr/bin/su", "/usr/bin/shared", "./usr/lib/python3/dist-packages/with space/x.py",
+              "./usr/bin/unowned"]
+    some = parse_owned(CONTENTS, wanted=wanted)
+    assert some == {k: whole[k] for k in ("/usr/bin/su", "/usr/bin/shared",
+                                          "/usr/lib/python3/dist-packages/with space/x.py")}
+    assert parse_owned(CONTENTS, wanted=[]) == {}
+    for f in wanted:
+        assert conflicts([f], some, package="p") == conflicts([f], whole, package="p")
+
+
 def test_merged_usr_alias_is_a_conflict() -> None:
     owned = parse_owned(CONTENTS)
     files = ["./usr/bin/su", "./usr/bin/login", "./usr/share/doc/python3-evil/copyright"]
