@@ -553,7 +553,8 @@ def stand_in_libraries(packages: Sequence[Package], target: Target, image: image
 class AptDirs:
     """This check's apt lists and archive directory.  The archive's .debs the run's packages
     need are asked of apt in the offline container first, from the lists the run's builds
-    refreshed; verified copies come from the cache the builds share.  Only when apt cannot
+    refreshed (none when they needed no download: then from what the image has installed);
+    verified copies come from the cache the builds share.  Only when apt cannot
     answer, or a file is not cached, does a container with the network on (no upstream
     code: apt only downloads) refresh the lists and download; every file is checked against
     the SHA256 of the signed lists before the offline container installs it."""
@@ -564,13 +565,11 @@ class AptDirs:
             d.mkdir(parents=True)
         self.shared = ctx.settings.cache_dir / "apt-archives" / target.id
         self.shared.mkdir(parents=True, exist_ok=True)
-        self.copied = 0
         shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
         if shared_lists.is_dir():
             for path in shared_lists.iterdir():
                 if path.is_file() and not path.is_symlink() and path.name != "lock":
                     shutil.copy2(path, self.lists / path.name)
-                    self.copied += 1
         self.image = images.image_for(target, "check", ctx.settings.cache_dir)
         self.engine = ctx.engine
         self.project = project
@@ -590,9 +589,10 @@ class AptDirs:
     def fetch(self, offline: Container, files: Sequence[str]) -> None:
         """Every archive .deb the run's packages need, verified, in the archive directory."""
         needed: list[AptFile] | None = None
-        if self.copied:
-            with contextlib.suppress(CommandFailed):    # lists too old for the run's packages
-                needed = self.needed(offline, files)
+        # lists too old for the run's packages, or none (the builds needed no download):
+        # apt answers from what the image has installed, or fails and the lists are fetched
+        with contextlib.suppress(CommandFailed):
+            needed = self.needed(offline, files)
         missing = ([f for f in needed
                     if not take_cached(self.shared, self.archives, f, self.project)]
                    if needed is not None else None)

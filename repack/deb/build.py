@@ -41,7 +41,7 @@ from repack.container.outputs import (
 )
 from repack.deb import render
 from repack.digest import sha256_file
-from repack.errors import BuildError, IntegrityError
+from repack.errors import BuildError, CommandFailed, IntegrityError
 from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run
 
@@ -179,6 +179,7 @@ class DebianBuild:
         self.notes: list[str] = []              # lines repack adds to the top of build.log
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
         self.apt_files: tuple[AptFile, ...] = ()
+        self.preinstalled: str | None = None    # relations the builder image satisfies
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
                   self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
@@ -218,11 +219,33 @@ class DebianBuild:
         """Refresh the lists and ask apt which files the build needs, with their SHA256
         from the signed lists; take verified copies from the shared cache, let apt
         download the rest (network on, no upstream code in this container), check every
-        file and keep the new ones in the shared cache."""
+        file and keep the new ones in the shared cache.  Nothing of that when the builder
+        image has them all already (a setuptools project's usually): `install` then has
+        nothing to do either."""
         relations = self.apt_relations(build_depends)
+        self.preinstalled = None
+        with self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True) as c:
+            if self._in_image(c, relations):
+                with log.step("Build dependencies: all in the builder image, nothing to "
+                              "download"):
+                    self.apt_files = ()
+                    self.preinstalled = relations
+                    return
+            self._download(c, relations)
+
+    def _in_image(self, c: Container, relations: str) -> bool:
+        """dpkg's own check of the relations against the image's installed packages (virtual
+        and versioned Provides included); False where the image has no dpkg-dev (an rpm
+        target's stand-in builder)."""
+        try:
+            c.exec(["dpkg-checkbuilddeps", "-d", relations, "/dev/null"], project=self.project)
+        except CommandFailed:
+            return False
+        return True
+
+    def _download(self, c: Container, relations: str) -> None:
         self._copy_lists(self.shared_lists, self.lists)
-        with (log.step("Downloading build dependencies (network on)"),
-              self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True) as c):
+        with log.step("Downloading build dependencies (network on)"):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
             needed = parse_print_uris(
                 c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris", relations],
@@ -231,7 +254,7 @@ class DebianBuild:
             if missing:
                 c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--download-only",
                         relations], env=APT_ENV, project=self.project)
-        keep_verified(self.archives, self.shared, needed, missing, self.project)
+            keep_verified(self.archives, self.shared, needed, missing, self.project)
         self.apt_files = tuple(needed)
         self._copy_lists(self.lists, self.shared_lists)
 
@@ -253,13 +276,20 @@ class DebianBuild:
     def take_from_cache(self, f: AptFile) -> bool:
         return take_cached(self.shared, self.archives, f, self.project)
 
+    def install(self, c: Container, relations: str, *, title: str) -> None:
+        """Install what `download_build_deps` fetched for *relations* (network off)."""
+        if relations == self.preinstalled:
+            return
+        with log.step(title):
+            c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download", relations],
+                   env=APT_ENV, project=self.project)
+
     @contextlib.contextmanager
     def offline(self, build_depends: str) -> Iterator[Container]:
         """A network-less container with the build dependencies installed."""
         with self.engine.container(self.image.tag, mounts=self.mounts, network=False) as c:
-            with log.step("Installing build dependencies (network off)"):
-                c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download",
-                        self.apt_relations(build_depends)], env=APT_ENV, project=self.project)
+            self.install(c, self.apt_relations(build_depends),
+                         title="Installing build dependencies (network off)")
             if self.tools:
                 with log.step(f"Installing build tools {', '.join(t.pin for t in self.tools)} "
                               "(verified wheels, network off)"):

@@ -29,7 +29,7 @@ from repack.buildreqs import backend_path
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
-from repack.deb.build import APT_ENV, APT_OPTS, DebianBuild
+from repack.deb.build import DebianBuild
 from repack.errors import CommandFailed, ConfigError
 from repack.fallback import Fallback, Step, replaced, with_fallback
 from repack.gpg import Signer
@@ -252,10 +252,9 @@ class StandInDev:
     def install(self, c: Container) -> None:
         if self.apt is None:
             return
-        with log.step(f"Installing {', '.join(self.packages)} in the stand-in builder "
-                      "(network off)"):
-            c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download", ", ".join(self.packages)],
-                   env=APT_ENV, project=self.apt.project)
+        self.apt.install(c, ", ".join(self.packages),
+                         title=f"Installing {', '.join(self.packages)} in the stand-in builder "
+                               "(network off)")
 
     def inputs(self) -> list[str]:
         """The .debs installed: part of the build cache key."""
