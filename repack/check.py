@@ -567,9 +567,11 @@ class AptDirs:
         self.shared.mkdir(parents=True, exist_ok=True)
         shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
         if shared_lists.is_dir():
-            for path in shared_lists.iterdir():
-                if path.is_file() and not path.is_symlink() and path.name != "lock":
-                    shutil.copy2(path, self.lists / path.name)
+            for path in shared_lists.iterdir():     # not a build's copy being written
+                if (path.is_file() and not path.is_symlink() and path.name != "lock"
+                        and not path.name.startswith(".")):
+                    with contextlib.suppress(FileNotFoundError):
+                        shutil.copy2(path, self.lists / path.name)
         self.image = images.image_for(target, "check", ctx.settings.cache_dir)
         self.engine = ctx.engine
         self.project = project

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import lzma
-import os
 import re
 import shutil
 import stat
@@ -42,6 +41,7 @@ from repack.container.outputs import (
 from repack.deb import render
 from repack.digest import sha256_file
 from repack.errors import BuildError, CommandFailed, IntegrityError
+from repack.files import copy_file
 from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run
 
@@ -145,9 +145,7 @@ def keep_verified(archives: Path, shared: Path, needed: Sequence[AptFile],
             raise IntegrityError(f"{f.name} from the archive does not match the SHA256 "
                                  "of the signed package lists", project=project)
     for f in downloaded:
-        tmp = shared / f".{f.name}.{os.getpid()}.partial"
-        shutil.copyfile(archives / f.name, tmp)
-        os.replace(tmp, shared / f.name)
+        copy_file(archives / f.name, shared / f.name)
 
 
 class DebianBuild:
@@ -267,11 +265,11 @@ class DebianBuild:
         if src is None or dest is None or not src.is_dir():
             return
         dest.mkdir(parents=True, exist_ok=True)
-        for path in src.iterdir():
-            if path.is_file() and not path.is_symlink() and path.name != "lock":
-                tmp = dest / f".{path.name}.{os.getpid()}.partial"
-                shutil.copy2(path, tmp)        # with its mtime: apt's If-Modified-Since
-                os.replace(tmp, dest / path.name)
+        for path in src.iterdir():      # not another build's copy being written: .X.tmp-*
+            if (path.is_file() and not path.is_symlink() and path.name != "lock"
+                    and not path.name.startswith(".")):
+                with contextlib.suppress(FileNotFoundError):   # replaced meanwhile: skipped
+                    copy_file(path, dest / path.name)
 
     def take_from_cache(self, f: AptFile) -> bool:
         return take_cached(self.shared, self.archives, f, self.project)
