@@ -300,6 +300,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
         note = naming.archive_note(project_name, str(first.version), first_spec, target, archive)
         if note is not None:
             log.warn(note)
+        if (bundled := naming.bundle_note(project_name, first_spec, target, archive)) is not None:
+            log.warn(bundled)
         taken = owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                                     project=project_name,
                                     allowed=ctx.settings.allowed_paths(project_name))

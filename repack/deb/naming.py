@@ -101,15 +101,34 @@ def archive_owners(package: str, archive: ArchiveIndex) -> tuple[str, ...]:
     return tuple(sorted(d for d, p in archive.dist_map.items() if p == package))
 
 
+# A package the dist map gives to this many projects or more is a bundle of separate
+# projects (Debian 12: python3-azure 269, python3-typeshed 134, python3-rosidl 9): one
+# project's build under its name would replace all the others.  Two are a project and its
+# old name or split-off half (pillow and pil: python3-pil), kept as the map says.
+BUNDLE_MIN = 3
+
+
+def bundle_of(name: NormalizedName, archive: ArchiveIndex) -> tuple[str, tuple[str, ...]] | None:
+    """(package, the projects mapped to it) when dh-python's map gives *name* a bundle."""
+    mapped = archive.dist_map.get(canonicalize_name(name))
+    if mapped is None:
+        return None
+    owners = archive_owners(mapped, archive)
+    return (mapped, owners) if len(owners) >= BUNDLE_MIN else None
+
+
 def _taken(package: str, target: Target, archive: ArchiveIndex, key: str) -> str:
     """"python3-apt is taken in Debian 12 (bookworm): the archive's package of python-apt"."""
     owners = archive_owners(package, archive)
     if not owners:
         return (f"{package} is taken in {target.name}: a package of its archive that "
                 f"dh-python's dist map gives to no PyPI project, not to {key}")
-    shown = ", ".join(owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
-    return (f"{package} is taken in {target.name}: the archive's package of {shown} "
+    return (f"{package} is taken in {target.name}: the archive's package of {_shown(owners)} "
             f"(dh-python's dist map), not of {key}")
+
+
+def _shown(names: Sequence[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def suggested_name(name: NormalizedName, target: Target, archive: ArchiveIndex) -> str:
@@ -142,7 +161,9 @@ def own_package_name(
     * a dist-map entry is used only when it is a ``<prefix>*`` module package (not one of
       `INTERPRETER_PACKAGES`): the archive says that package is this project, and repack's
       newer build replaces it on purpose;
-    * otherwise ``<prefix><name>`` is used only when the archive has no such package.
+    * otherwise ``<prefix><name>`` is used only when the archive has no such package; so
+      too for a project the map gives to a bundle of several (`BUNDLE_MIN`): types-requests
+      is not python3-typeshed, whose 134 projects its build would replace.
 
     A chosen name must be a valid name that the archive either lacks or maps to this
     project.  Refusals are MappingError (exit 7) naming the owner, with a hint.
@@ -162,6 +183,12 @@ def own_package_name(
             raise MappingError(f"the configured package name "
                                f"{_taken(chosen, target, archive, key)}", project=who, hint=hint)
         return DebName(chosen)
+    if bundle_of(key, archive) is not None:
+        own = DebName(f"{target.name_prefix}{key}")
+        if own in archive.packages:
+            raise MappingError(f"{_taken(own, target, archive, key)}; repack will not replace "
+                               "it", project=who, hint=hint)
+        return own      # `bundle_note` says why
     if mapped is not None:
         module_package = (mapped.startswith(target.name_prefix)
                           and len(mapped) > len(target.name_prefix)
@@ -483,7 +510,10 @@ def map_requirement(
     says which package is the dependency; ``<prefix><name>`` is used only when the archive
     does not have it as somebody else's package: a runtime requirement on such a name is
     refused (python3-apt would be satisfied by Debian's python-apt), a build requirement is
-    merely not satisfied (it then comes from the index as a wheel).
+    merely not satisfied (it then comes from the index as a wheel).  A versioned requirement
+    on a project of a bundle (`bundle_of`: azure-core>=1.30, python3-azure 20221208) names
+    the project's own ``<prefix><name>``, which the archive lacks: the bundle's version says
+    nothing of the project's; an unversioned one is met by the bundle.
     """
     if any(s.operator == "===" for s in req.specifier):
         raise MappingError(
@@ -500,7 +530,10 @@ def map_requirement(
         binary = own_package_name(name, target, archive, chosen=chosen, project=project)
     else:
         binary = deb_package_name(name, target, archive, project=project)
-        foreign = name not in archive.dist_map and binary in archive.packages
+        if req.specifier and bundle_of(name, archive) is not None:
+            # a bundle's version says nothing of this project's: the project's own package
+            binary = DebName(f"{target.name_prefix}{name}")
+        foreign = archive.dist_map.get(name) != binary and binary in archive.packages
         if foreign and not build:
             raise MappingError(
                 f"requirement {str(req)!r}: {_taken(binary, target, archive, name)}, so "
@@ -707,3 +740,14 @@ def archive_note(project: str, upstream: str, spec: DebSpec, target: Target,
     return (f"{project}: {target.name} already ships {spec.binary_name} {theirs}, the same "
             f"upstream version {upstream}; apt installs the higher of {spec.version} and "
             f"{theirs}: {higher}")
+
+
+def bundle_note(project: str, spec: DebSpec, target: Target, archive: ArchiveIndex) -> str | None:
+    """The line that says why a project the dist map gives to a bundle (`BUNDLE_MIN`) is
+    built under a name of its own, unless its name was chosen."""
+    bundle = bundle_of(canonicalize_name(project), archive)
+    if bundle is None or spec.binary_name == bundle[0]:
+        return None
+    return (f"{project}: dh-python maps {len(bundle[1])} projects to {target.name}'s "
+            f"{bundle[0]} ({_shown(bundle[1])}), so it is not {project}'s own package: "
+            f"building {spec.binary_name}, which may not replace that package's files")

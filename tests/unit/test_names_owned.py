@@ -11,7 +11,13 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 
 from repack import targets
-from repack.deb.naming import make_deb_spec, map_requirement, own_package_name, suggested_name
+from repack.deb.naming import (
+    bundle_note,
+    make_deb_spec,
+    map_requirement,
+    own_package_name,
+    suggested_name,
+)
 from repack.errors import MappingError
 from repack.model import ArchiveIndex
 from repack.rpm.naming import rpm_name
@@ -90,6 +96,53 @@ def test_chosen_names() -> None:
     assert "python3 is the interpreter's own package" in str(refusal("argparse", "python3"))
     with pytest.raises(MappingError, match="not a valid Debian package name"):
         own("apt", "Python3_Apt")
+
+
+# Debian 12's dist map gives python3-typeshed to 134 types-* projects, python3-azure to 269.
+BUNDLED = dataclasses.replace(
+    ARCHIVE, packages={**ARCHIVE.packages, "python3-typeshed": "0.0~git20221107.4f381af-1",
+                       "python3-azure": "20221208+git-6", "python3-types-six": "1.0-1"},
+    dist_map={**ARCHIVE.dist_map, "types-requests": "python3-typeshed",
+              "types-six": "python3-typeshed", "types-pyyaml": "python3-typeshed",
+              "azure-core": "python3-azure", "azure-identity": "python3-azure",
+              "azure-storage-blob": "python3-azure"})
+
+
+def test_a_bundle_is_no_single_projects_own_package() -> None:
+    """types-requests built as python3-typeshed would replace the stubs of 133 other projects
+    (apt removes what the new package no longer ships): it gets a name of its own, which
+    may not take the bundle's files (same_project needs the map's own name), and says so."""
+    def named(project: str, chosen: str | None = None) -> str:
+        return own_package_name(NormalizedName(project), DEB12, BUNDLED, chosen=chosen)
+
+    assert named("types-requests") == "python3-types-requests"
+    assert named("azure-core") == "python3-azure-core"
+    assert named("azure-core", "python3-azure") == "python3-azure"    # chosen: on purpose
+    assert own("pillow") == "python3-pil"          # two projects: a project and its old name
+    with pytest.raises(MappingError, match="python3-types-six is taken in Debian 12"):
+        named("types-six")
+    spec = make_deb_spec(dataclasses.replace(BASE, name=NormalizedName("types-requests")),
+                         source_url="https://files.example/x.tar.gz", target=DEB12,
+                         archive=BUNDLED, maintainer="M <m@example.org>",
+                         date="Mon, 01 Jan 2024 00:00:00 +0000")
+    assert spec.binary_name == "python3-types-requests"
+    assert bundle_note("types-requests", spec, DEB12, BUNDLED) == (
+        "types-requests: dh-python maps 3 projects to Debian 12 (bookworm)'s python3-typeshed "
+        "(types-pyyaml, types-requests, types-six), so it is not types-requests's own "
+        "package: building python3-types-requests, which may not replace that package's files")
+    assert bundle_note("django", spec, DEB12, BUNDLED) is None
+
+
+def test_a_bundles_version_meets_no_versioned_requirement() -> None:
+    """python3-azure 20221208 is not azure-core 20221208: a versioned requirement names the
+    project's own package, which the archive lacks; an unversioned one is met by the bundle."""
+    versioned = map_requirement(Requirement("azure-core>=1.30"), DEB12, BUNDLED)
+    assert versioned.binary == "python3-azure-core" and not versioned.satisfied
+    assert [str(a[0]) for a in versioned.relations] == ["python3-azure-core (>= 1.30)"]
+    plain = map_requirement(Requirement("azure-core"), DEB12, BUNDLED)
+    assert plain.binary == "python3-azure" and plain.satisfied
+    assert not map_requirement(Requirement("azure-core>=1.30"), DEB12, BUNDLED,
+                               build=True).satisfied
 
 
 def test_suggestion_is_free() -> None:
