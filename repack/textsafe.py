@@ -12,11 +12,19 @@ import textwrap
 import unicodedata
 
 __all__ = ["ADORNMENT", "MAINTAINER", "WIDTH", "Checked", "chars", "clean_block", "one_line",
-           "wrap_prose"]
+           "without_pictures", "wrap_prose"]
 
 WIDTH = 80  # lintian: synopsis and extended-description lines
 ADORNMENT = re.compile(r"([=\-~^*#+`'\"_:.])\1{2,}")   # reStructuredText over/underlines
 MAINTAINER = re.compile(r"[^<>]+ <[^<>\s]+@[^<>\s]+>")   # "Name <user@host>"
+# Lines of a README that only show pictures (badges): in a package description they are
+# markup.  reStructuredText image directives with their indented options, lines of
+# |substitutions|, Markdown images (linked or not) and lines of HTML tags alone.
+_RST_IMAGE = re.compile(r"\.\. (\|[^|]+\| )?(image|figure)::.*")
+_RST_OPTION = re.compile(r":[a-z-]+:.*")
+_PICTURES = re.compile(r"((\[?!\[[^\]]*\]\([^)\s]*\)(\]\([^)\s]*\))?"     # [![alt](img)](link)
+                       r"|\|[^|\s][^|]*\|"                              # |substitution|
+                       r"|<[^<>]*>)\s*)+")                               # <p align="center">
 
 
 class Checked(str):
@@ -45,9 +53,27 @@ def clean_block(value: object) -> list[str]:
     return [chars(raw.expandtabs(8), control="").rstrip() for raw in str(value or "").splitlines()]
 
 
+def without_pictures(lines: list[str]) -> list[str]:
+    """The lines without the badges and images a README opens with."""
+    out: list[str] = []
+    directive = False
+    for line in lines:
+        text = line.strip()
+        if _RST_IMAGE.fullmatch(text):
+            directive = True
+            continue
+        if directive and line[:1].isspace() and _RST_OPTION.fullmatch(text):
+            continue
+        directive = False
+        if not (text and _PICTURES.fullmatch(text)):
+            out.append(line)
+    return out
+
+
 def wrap_prose(lines: list[str]) -> list[str]:
-    """Dedent, drop reStructuredText adornments, and wrap to WIDTH - 1 columns."""
-    lines = [ln for ln in lines if not ADORNMENT.fullmatch(ln.strip())]
+    """Dedent, drop reStructuredText adornments and pictures, and wrap to WIDTH - 1
+    columns."""
+    lines = [ln for ln in without_pictures(lines) if not ADORNMENT.fullmatch(ln.strip())]
     margin = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
     out: list[str] = []
     for line in lines:

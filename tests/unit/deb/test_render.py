@@ -516,6 +516,32 @@ def test_deb_description_limits() -> None:
     assert render.deb_description("\n\n.\n- a\n- b\n.hidden\n\n\n") == "  - a\n  - b\n  .hidden"
 
 
+# six 1.17.0's description opens with three badges; `apt show` printed them as markup.
+BADGES = """\
+.. image:: https://img.shields.io/pypi/v/six.svg
+   :target: https://pypi.org/project/six/
+   :alt: six on PyPI
+
+.. |ci| image:: https://github.com/x/y/workflows/ci/badge.svg
+|ci| |docs|
+
+[![PyPI](https://img.shields.io/pypi/v/x.svg)](https://pypi.org/x) [![CI](https://b/c.svg)](https://d)
+![logo](docs/logo.png)
+<p align="center"><img src="logo.png" alt="logo"></p>
+
+Six is a Python 2 and 3 compatibility library; see ![the diagram](d.png) and <b>this</b>.
+| a | table |
+"""
+
+
+def test_descriptions_leave_out_badges_and_pictures() -> None:
+    """Lines that only show pictures go; text with markup in it stays as written."""
+    assert render.deb_description(BADGES) == (
+        " Six is a Python 2 and 3 compatibility library; see ![the diagram](d.png) and\n"
+        " <b>this</b>.\n | a | table |")
+    assert render.deb_description("![logo](x.png)\n", fallback="the summary") == " the summary"
+
+
 def test_deb_multiline_keeps_layout() -> None:
     assert render.deb_multiline("  a $x\n\n\n\tb\n.\nc") == "   a $x\n .\n         b\n .\n c"
     assert render.deb_multiline("", fallback="fb") == " fb"
