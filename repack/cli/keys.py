@@ -45,6 +45,15 @@ def key_rotate(*, name: str, email: str, algorithm: keys.Algorithm, expire: str,
     click.echo(keys.rotate(publishing.home(gnupghome, settings.publish), name=name,
                            email=email, algorithm=algorithm, expire=expire,
                            passphrase=passphrase))
+    if settings.publish.keyring_packages:
+        log.info("the next publish or `repack repo refresh` signs with both keys and ships "
+                 "them in the keyring packages: clients get the new key with their next "
+                 "upgrade; `repack key retire OLD` once they have")
+    else:
+        log.warn("clients do not get the new key by themselves: the next publish or `repack "
+                 "repo refresh` puts both keys in keys/ and the client files, which clients "
+                 "must fetch again before `repack key retire OLD`; with [publish] "
+                 "keyring-packages = true they come as packages with the next upgrade")
 
 
 @key.command("retire")
