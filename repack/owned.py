@@ -22,9 +22,11 @@ python3-cryptography needs).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import posixpath
 import re
+import types
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,28 +76,41 @@ def normalise(path: str) -> str:
     return "/" + rel
 
 
-def parse_owned(data: bytes, wanted: Iterable[str] | None = None
-                ) -> dict[str, tuple[str, tuple[str, ...]]]:
+def parse_owned(data: bytes, wanted: Iterable[str] | None = None) -> Owned:
     """Contents lines (gzip): ``path  section/package,section/package``; the path may hold
     spaces, the package list never does.  With *wanted* (paths, either spelling), only the
     lines that may name one of them are read: the index has some 165,000 lines and a build
-    asks about a few hundred files, so a line whose last path component no wanted path has
-    is skipped before it is normalised."""
-    names = None if wanted is None else {posixpath.basename(normalise(p)) for p in wanted}
+    asks about a few hundred files, so a line whose last two path components no wanted path
+    has is skipped before it is normalised (normalising changes only what lies before them,
+    unless they are "." or "..").  The same question twice (the check after a build, then
+    the takeover check) is answered once."""
+    return _parse_owned(data, None if wanted is None else frozenset(map(_tail, map(normalise,
+                                                                                   wanted))))
+
+
+def _tail(path: str) -> str:
+    return "/".join(path.lstrip("/").rsplit("/", 2)[-2:])
+
+
+_UNSURE = frozenset({"", ".", ".."})
+
+
+@functools.lru_cache(maxsize=2)
+def _parse_owned(data: bytes, tails: frozenset[str] | None) -> Owned:
     owned: dict[str, tuple[str, tuple[str, ...]]] = {}
     for line in gzip.decompress(data).decode("utf-8", errors="replace").splitlines():
         path, _, where = line.rstrip().rpartition(" ")
         path = path.rstrip()
         if not path or not where:
             continue
-        last = path.rsplit("/", 1)[-1]
-        if names is not None and last not in names and last not in ("", ".", ".."):
+        if tails is not None and _tail(path) not in tails \
+                and _UNSURE.isdisjoint(path.rsplit("/", 2)[-2:]):
             continue
         owners = tuple(loc.rsplit("/", 1)[-1] for loc in where.split(",") if loc)
         key = normalise(path)
         shown, before = owned.get(key, ("/" + path, ()))
         owned[key] = (shown, before + tuple(o for o in owners if o not in before))
-    return owned
+    return types.MappingProxyType(owned)
 
 
 def conflicts(files: Iterable[str], owned: Owned, *, package: str,
