@@ -112,6 +112,10 @@ def test_libyaml_dev_found_and_runtime_library_depended_on(built: dict[str, Any]
     deb = built["deb"]
     assert deb.name == "python3-tiny-yaml_1.0-0repack1~deb12_amd64.deb"
     assert "C libraries: libyaml-dev (-lyaml, yaml.h)" in built["log"]
+    # the image lacks libyaml-dev: the network step runs (the image-has-them-all path is
+    # test_debian_buildreqs's)
+    assert "Downloading build dependencies (network on)" in built["log"]
+    assert "Build dependencies: all in the builder image" not in built["log"]
     build_depends = next(line for line in built["dsc"].read_text().splitlines()
                          if line.startswith("Build-Depends:"))
     assert "libyaml-dev" in build_depends

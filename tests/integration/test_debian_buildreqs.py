@@ -56,6 +56,9 @@ def test_backend_too_old_in_debian_comes_as_verified_wheel(tmp_path: Path) -> No
     err = proc.stderr
     assert "Fetching build tools Debian 12 (bookworm) lacks: flit_core<4,>=3.9" in err
     assert "Installing build tools flit-core==3.9.0 (verified wheels, network off)" in err
+    # debhelper, dh-python and pip are in the builder image: no apt step at all
+    assert "Build dependencies: all in the builder image, nothing to download" in err
+    assert "Downloading build dependencies" not in err
     assert "is not satisfied" not in err
     (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
     assert deb.name == "python3-newflit-app_1.0-0repack1~deb12_all.deb"
