@@ -13,7 +13,7 @@ repack.buildrun's.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from repack import buildcache, log, republish, revision, steps
 from repack import targets as target_files
 from repack.container import images
 from repack.context import Context
-from repack.errors import CommandFailed, ConfigError
+from repack.errors import CommandFailed, ConfigError, MappingError
 from repack.family import FAMILIES
 from repack.fetch import fetch
 from repack.model import Artifact, BuildRequest, Sdist, Target
@@ -113,6 +113,26 @@ def render_only(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
     return FAMILIES[target.family].render(sdist, target, ctx, dest)
 
 
+def _refuse_unbuildable(work: Mapping[str, tuple[Sdist, Target, str]],
+                        depends: Mapping[str, Sequence[str]], ctx: Context) -> None:
+    """A dependency that no builder can build (pyopenssl's newer cryptography: Rust) stops
+    the run before anything is built, naming who needs it, instead of after the builds
+    before it in the order (and their failures) have run."""
+    seen: set[str] = set()
+    for key, (sdist, _, what) in work.items():
+        if sdist.sha256 in seen:
+            continue
+        seen.add(sdist.sha256)
+        try:
+            steps.refuse_unbuildable(sdist, ctx)
+        except MappingError as e:
+            needers = sorted(work[k][2] for k, deps in depends.items() if key in deps)
+            e.hint = "; ".join(filter(None, (
+                e.hint, f"needed by {', '.join(needers)}" if needers else None,
+                "nothing was built")))
+            raise
+
+
 def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: Context, *,
                 jobs: int = 2) -> BuildResult:
     """Build the plans of several targets (repack.plan) as one graph, dependencies first,
@@ -139,6 +159,9 @@ def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: Context, 
         if plan.order:
             # Made once here, so that parallel builds never bootstrap the same image twice.
             images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
+
+    if len(work) > 1:
+        _refuse_unbuildable(work, depends, ctx)
 
     def job(key: str) -> tuple[list[Artifact], list[str]]:
         sdist, target, _ = work[key]

@@ -13,13 +13,15 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from repack import buildreqs, log, metadata
+from repack import buildreqs, clibs, log, metadata
 from repack.context import Context
+from repack.errors import RepackError
 from repack.model import Project, Sdist, Target
 from repack.trust.accept import accept as policy_accept
+from repack.unpack import unpack_sdist
 
-__all__ = ["accept", "changelog_date", "locked_tools", "read_project", "resolve_build_tools",
-           "work_dir"]
+__all__ = ["accept", "changelog_date", "locked_tools", "read_project", "refuse_unbuildable",
+           "resolve_build_tools", "work_dir"]
 
 
 def accept(sdist: Sdist, ctx: Context) -> Sdist:
@@ -44,6 +46,21 @@ def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
     return metadata.project_from_metadata(
         raw, tree, source=source, entry_points=entry_points,  # type: ignore[arg-type]
         expected_name=str(sdist.release.name), expected_version=sdist.release.version)
+
+
+def refuse_unbuildable(sdist: Sdist, ctx: Context) -> None:
+    """Exit 7 for an sdist that needs what no builder has (Rust crates, a CUDA SDK:
+    clibs.refuse_unbuildable), read from its unpacked tree without running anything: for
+    a run of several builds, before the first starts."""
+    name = str(sdist.release.name)
+    with work_dir(ctx, "scan-") as work:
+        try:
+            tree = unpack_sdist(sdist.path, work / "unpack", project=name)
+            project = read_project(metadata.read_pkg_info(tree, project=name), tree, sdist,
+                                   source="PKG-INFO")
+        except RepackError:
+            return      # a bad sdist: its build says so in its turn, after the ones before it
+        clibs.refuse_unbuildable(project, clibs.scan(tree))
 
 
 def resolve_build_tools(missing: Sequence[Requirement], target: Target, ctx: Context, *,

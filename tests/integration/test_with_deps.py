@@ -85,6 +85,27 @@ def test_failing_dependency_stops_with_a_report(crafted: LocalIndex, tmp_path: P
         "python3-leaf-dep_1.0-0repack1~deb12_all.deb"]
 
 
+def test_a_dependency_no_builder_can_build_stops_the_run_first(tmp_path: Path) -> None:
+    """rusty-dep needs Rust crates (pyopenssl's newer cryptography on Debian 12): the run
+    stops before anything is built, naming who needs it, not after its dependencies'
+    builds (a cffi takeover refusal used to be the first thing said)."""
+    with LocalIndex() as index:
+        rusty = make_sdist(tmp_path / "sdists", "rusty-dep", "1.0",
+                           {"Cargo.toml": b"[package]\nname = 'rusty'\n",
+                            "src/lib.rs": b"pub fn f() {}\n"})
+        index.add("rusty-dep", rusty.name, rusty.read_bytes())
+        for name, requires in (("leaf-two", []), ("uses-rust", ["rusty-dep", "leaf-two"])):
+            path = make_sdist(tmp_path / "sdists", name, "1.0", {}, requires_dist=requires)
+            index.add(name, path.name, path.read_bytes())
+        proc = run_repack(["build", "uses-rust", "--with-deps", "-t", "debian-12",
+                           "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 7, proc.stderr
+    assert "error: rusty-dep: needs a Rust toolchain and crates" in proc.stderr
+    assert "hint: needed by uses-rust 1.0 for debian-12; nothing was built" in proc.stderr
+    assert "Building" not in proc.stderr
+    assert not list((tmp_path / "out").glob("*/*.deb"))
+
+
 def test_cycle_is_reported_not_looped_on(tmp_path: Path) -> None:
     """cyc-a -> cyc-b -> cyc-a through the real CLI: an error naming the cycle, exit 7,
     nothing downloaded but the metadata and nothing built."""
