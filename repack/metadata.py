@@ -283,6 +283,40 @@ def flat_discovery(tree: Path, pyproject: dict[str, Any], build_backend: str | N
     return setup_py is None or not re.search(rb"packages|py_modules", setup_py)
 
 
+# Backends that build pure-Python wheels only, whatever sources the tree holds.
+_PURE_BACKENDS = frozenset({"flit_core.buildapi", "uv_build"})
+
+
+def compiles(tree: Path, pyproject: dict[str, Any], build_backend: str | None) -> bool:
+    """Whether the build could compile the native sources `find_native_sources` saw: False
+    only when the backend has no way to (flit_core and uv_build never do; hatchling only
+    through a build hook; setuptools only from a setup.py or pyproject's ext-modules), so
+    that a pure project shipping C it does not build (distlib's Windows launcher sources)
+    is built Architecture: all at once, without a C-library lookup and a second build.
+    Read without running anything, it errs towards True."""
+    tool = pyproject.get("tool")
+    tool = tool if isinstance(tool, dict) else {}
+    if build_backend in _PURE_BACKENDS:
+        return False
+    if build_backend == "hatchling.build":
+        return (_has_key(tool.get("hatch"), "hooks") or (tree / "hatch.toml").exists()
+                or (tree / "hatch_build.py").exists())
+    if build_backend in ("setuptools.build_meta", "setuptools.build_meta:__legacy__"):
+        table = tool.get("setuptools")
+        return ((tree / "setup.py").exists() or (tree / "setup.py").is_symlink()
+                or (isinstance(table, dict) and "ext-modules" in table))
+    return True
+
+
+def _has_key(value: object, key: str) -> bool:
+    """*key* anywhere among the tables of a TOML value."""
+    if isinstance(value, dict):
+        return key in value or any(_has_key(v, key) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_key(v, key) for v in value)
+    return False
+
+
 # --------------------------------------------------------------------------- licenses
 
 def _license_files(tree: Path, declared: Iterable[str]) -> tuple[str, ...]:
@@ -532,7 +566,7 @@ def project_from_metadata(
         console_scripts=scripts,
         build_requires=build_requires,
         build_backend=build_backend,
-        has_native_code=find_native_sources(tree),
+        has_native_code=find_native_sources(tree) and compiles(tree, pyproject, build_backend),
         metadata_source=source,
         pep621=isinstance(pyproject.get("project"), dict),
         toml10=_mixed_arrays(pyproject),

@@ -370,6 +370,36 @@ def test_native_code_detected(tmp_path: Path) -> None:
     assert parse(b"Metadata-Version: 2.1\nName: x\nVersion: 1\n", tmp_path).has_native_code
 
 
+SETUPTOOLS = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+
+
+@pytest.mark.parametrize(("files", "native"), [
+    # distlib 0.4.4: C sources of its Windows launchers, setuptools with no setup.py
+    ({"pyproject.toml": SETUPTOOLS, "PC/launcher.c": "int x;"}, False),
+    ({"pyproject.toml": SETUPTOOLS, "PC/launcher.c": "int x;", "setup.py": ""}, True),
+    ({"pyproject.toml": SETUPTOOLS + '[tool.setuptools]\next-modules = []\n',
+      "x.c": "int x;"}, True),
+    ({"pyproject.toml": '[build-system]\nrequires = ["flit_core"]\n'
+                        'build-backend = "flit_core.buildapi"\n', "x.c": ""}, False),
+    ({"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
+                        'build-backend = "hatchling.build"\n', "x.c": ""}, False),
+    ({"pyproject.toml": '[build-system]\nrequires = ["hatchling", "hatch-cython"]\n'
+                        'build-backend = "hatchling.build"\n'
+                        '[tool.hatch.build.targets.wheel.hooks.cython]\n', "x.pyx": ""}, True),
+    ({"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
+                        'build-backend = "hatchling.build"\n', "x.c": "", "hatch_build.py": ""},
+     True),
+    ({"pyproject.toml": '[build-system]\nrequires = ["poetry-core"]\n'
+                        'build-backend = "poetry.core.masonry.api"\n', "x.c": ""}, True),
+    ({"x.c": ""}, True),                                          # no pyproject: setup.py's
+])
+def test_native_sources_count_only_where_the_backend_can_compile(
+        tmp_path: Path, files: dict[str, str], native: bool) -> None:
+    write(tmp_path, files)
+    project = parse(b"Metadata-Version: 2.1\nName: x\nVersion: 1\n", tmp_path)
+    assert project.has_native_code is native
+
+
 def test_expected_version_uses_pep440_equality(tmp_path: Path) -> None:
     project = parse(b"Metadata-Version: 2.1\nName: My_Pkg\nVersion: 1.0\n", tmp_path,
                     expected_name="my-pkg", expected_version=Version("1.0.0"))
