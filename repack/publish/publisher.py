@@ -81,7 +81,7 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
         if not f.name.endswith(DEB_SUFFIXES + RPM_SUFFIXES):
             raise ConfigError(f"{f.name}: only .deb, .dsc, .rpm and .changes files can be "
                               "published")
-        tid = target or target_files.of_file(f)
+        tid = target or target_files.of_file(f, known)
         if tid is None or tid not in known:
             raise ConfigError(f"{f.name}: cannot tell its target",
                               hint="give --target, or publish the OUT/<target>/ directory")

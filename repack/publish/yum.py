@@ -191,15 +191,33 @@ def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
     repack.publish.channels; several versions side by side); the names of those that are
     security updates (repack.publish.security).  verified: the rpms verified_by(signer)
     already (the caller ran rpm -K beside its other checks); None: check them here."""
+    return add_rpms(stage_root, target_id, rpms, signer, channel, verified=verified).updates
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Added:
+    """What add_rpms did: the security updates among the rpms, and whether the target
+    directory changed at all (a file added or its metadata written)."""
+
+    updates: list[str]
+    changed: bool
+
+
+def add_rpms(stage_root: Path, target_id: str, rpms: Sequence[Path],
+             signer: Signer, channel: str | None = None, *,
+             verified: Collection[Path] | None = None) -> Added:
+    """publish_yum, telling whether anything changed (without a scan of 10,000 files
+    before and after)."""
     _check_names(target_id, rpms)
     dirname = channels.yum_dir(target_id, channel)
     repo = stage_root / "yum" / dirname
     repo.mkdir(parents=True, exist_ok=True)
     added = _place(repo, rpms, signer, verified)
     updates = security.note_yum(stage_root, dirname, added)
-    if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
+    changed = bool(added) or not (repo / "repodata" / "repomd.xml.asc").is_file()
+    if changed:
         write_repodata(repo, signer, added)
-    return updates
+    return Added(updates=updates, changed=changed)
 
 
 def promote_yum(stage_root: Path, source: str, dest: str, picked: Sequence[Listed],
