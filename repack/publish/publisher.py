@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from debian import deb822
 from packaging.utils import canonicalize_name
@@ -29,13 +30,16 @@ from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import channels, clients, keyring, yum
+from repack.publish import channels, clients, yum
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.publish.yum import write_repodata
 from repack.rpm import naming as rpm_naming
 from repack.rpm.query import query
 from repack.trust import provenance
+
+if TYPE_CHECKING:  # imported where it builds: a publish without keyring packages needs
+    from repack.publish import keyring  # none of its container code
 
 DEB_SUFFIXES = (".deb", ".dsc")
 RPM_SUFFIXES = (".rpm",)
@@ -180,6 +184,8 @@ def _finish(stage: Stage, opts: Options) -> None:
                       trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
                       origin=name, valid_days=opts.valid_days)
     if opts.keyring_builder is not None:     # in this generation, before it is signed
+        from repack.publish import keyring
+
         keyring.update(stage, opts.keyring_builder, keyring.Inputs(
             name=name, url=url, gnupghome=opts.gnupghome, trusted_for=signing.trusted_for,
             signer_for=signing.signer_for))
