@@ -51,7 +51,8 @@ COMMON_NS = "{http://linux.duke.edu/metadata/common}"
 RPM_NS = "{http://linux.duke.edu/metadata/rpm}"
 _TARGET = re.compile(r"[a-z0-9][a-z0-9.+_-]*")
 _RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm")
-_QUERY = "%{SHA256HEADER}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\\n"
+# the header digest and signatures, then what repack.publish.security reads of a package
+_QUERY = "%{SHA256HEADER}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}|" + security.ID_QUERY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +61,7 @@ class RpmHead:
 
     header_sha256: str
     key_id: str | None   # the signer's 64-bit key id, lower case
+    ident: security.RpmId | None = None    # name, EVR, arch, source rpm
 
 
 def _key_id(sig: str) -> str | None:
@@ -71,9 +73,10 @@ def read_heads(paths: Sequence[Path]) -> list[RpmHead]:
     """Header digest and signer of each file."""
     lines = query(paths, _QUERY)
     heads = []
-    for line in lines:
-        digest, rsa, dsa = line.split("|")
-        heads.append(RpmHead(header_sha256=digest, key_id=_key_id(rsa) or _key_id(dsa)))
+    for line, path in zip(lines, paths, strict=True):
+        digest, rsa, dsa, ident = line.split("|", 3)
+        heads.append(RpmHead(header_sha256=digest, key_id=_key_id(rsa) or _key_id(dsa),
+                             ident=security.rpm_id(ident, path.name)))
     return heads
 
 
@@ -86,9 +89,10 @@ def _check_names(target_id: str, rpms: Sequence[Path]) -> None:
 
 
 def _place(repo: Path, rpms: Sequence[Path], signer: Signer,
-           verified: Collection[Path] | None) -> list[Path]:
+           verified: Collection[Path] | None) -> tuple[list[Path], dict[str, security.RpmId]]:
     """Copy new rpms in (signing copies that our key has not signed); refuse a different
-    package under a published name; return the files added."""
+    package under a published name; return the files added, and the RpmId of each by file
+    name (read with the rest of its header)."""
     heads = dict(zip(rpms, read_heads(rpms), strict=True))
     published = [repo / p.name for p in dict.fromkeys(rpms) if (repo / p.name).is_file()]
     known = {p.name: h for p, h in zip(published, read_heads(published), strict=True)}
@@ -130,7 +134,7 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer,
             tmp.unlink(missing_ok=True)
     signed = [dest for _, dest in unsigned]
     check_signed(signed, signer)     # in the stage, not live: a bad one fails the publish
-    return added
+    return added, {p.name: h.ident for p, h in heads.items() if h.ident is not None}
 
 
 def verified_by(rpms: Sequence[Path], signer: Signer) -> set[Path]:
@@ -212,8 +216,8 @@ def add_rpms(stage_root: Path, target_id: str, rpms: Sequence[Path],
     dirname = channels.yum_dir(target_id, channel)
     repo = stage_root / "yum" / dirname
     repo.mkdir(parents=True, exist_ok=True)
-    added = _place(repo, rpms, signer, verified)
-    updates = security.note_yum(stage_root, dirname, added)
+    added, ids = _place(repo, rpms, signer, verified)
+    updates = security.note_yum(stage_root, dirname, added, ids=ids)
     changed = bool(added) or not (repo / "repodata" / "repomd.xml.asc").is_file()
     if changed:
         write_repodata(repo, signer, added)
