@@ -35,7 +35,6 @@ from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.publish.yum import write_repodata
 from repack.rpm import naming as rpm_naming
-from repack.rpm.query import query
 from repack.trust import provenance
 
 if TYPE_CHECKING:  # imported where it builds: a publish without keyring packages needs
@@ -237,8 +236,9 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
         # query and the record checks (Python): the yum add then only looks the results up
         checking = {tid: pool.submit(yum.verified_by, files, signers[tid])
                     for (family, tid), files in groups.items() if family == "rpm"}
-        heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
-                 zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
+        # read with the header digests and signers the yum add looks up (yum.read_heads)
+        heads = {f: (h.ident.name, h.ident.version) if h.ident else ("", "")
+                 for f, h in zip(rpms, yum.read_heads(rpms), strict=True)}
         for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
             pass                                                      # first error raises
         verified = {tid: frozenset(future.result()) for tid, future in checking.items()}

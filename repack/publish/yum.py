@@ -70,7 +70,34 @@ def _key_id(sig: str) -> str | None:
 
 
 def read_heads(paths: Sequence[Path]) -> list[RpmHead]:
-    """Header digest and signer of each file."""
+    """Header digest, signer and RpmId of each file; remembered by file identity (publish
+    reads the new rpms' heads in its checks, the yum add looks them up: one rpm run)."""
+    keys = [_identity(p) for p in paths]
+    known = [None if k is None else _HEADS.get(k) for k in keys]
+    unread = [p for p, h in zip(paths, known, strict=True) if h is None]
+    fresh = dict(zip(unread, _query_heads(unread), strict=True))
+    heads = [h if h is not None else fresh[p] for p, h in zip(paths, known, strict=True)]
+    if len(_HEADS) > _HEADS_MAX:
+        _HEADS.clear()
+    _HEADS.update({k: h for k, h in zip(keys, heads, strict=True) if k is not None})
+    return heads
+
+
+_HEADS: dict[tuple[str, int, int, int, int], RpmHead] = {}
+_HEADS_MAX = 100_000
+
+
+def _identity(path: Path) -> tuple[str, int, int, int, int] | None:
+    """A file as it is now: files are replaced, never modified, so a new content is a new
+    inode (and a different size or time)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _query_heads(paths: Sequence[Path]) -> list[RpmHead]:
     lines = query(paths, _QUERY)
     heads = []
     for line, path in zip(lines, paths, strict=True):
