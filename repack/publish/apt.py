@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -85,10 +86,14 @@ _PARSED: dict[tuple[Path, int, int, int], dict[str, list[Record]]] = {}
 _PARSED_MAX = 4
 
 
+_PARSED_LOCK = threading.Lock()      # the suites are written and signed side by side
+
+
 def _remember(key: tuple[Path, int, int, int], data: dict[str, list[Record]]) -> None:
-    while len(_PARSED) >= _PARSED_MAX:
-        _PARSED.pop(next(iter(_PARSED)), None)
-    _PARSED[key] = {k: list(v) for k, v in data.items()}
+    with _PARSED_LOCK:
+        while len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)), None)
+        _PARSED[key] = {k: list(v) for k, v in data.items()}
 
 
 def _dump(value: object) -> bytes:
