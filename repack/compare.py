@@ -6,6 +6,7 @@ hostile, so what is printed is cut to printable text of one line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -38,7 +39,17 @@ def first_difference(a: Path, b: Path) -> str | None:
 
 def deb_control(path: Path) -> bytes:
     """The control file of a .deb (what `dpkg-deb -f` prints), read in-process with
-    python-debian: publishing a hundred packages then starts no hundred processes."""
+    python-debian: publishing a hundred packages then starts no hundred processes.  Read
+    once per file as it is on disk (publish checks the record against it, then lists it)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise MetadataError(f"{path.name}: cannot read the .deb's control file: {exc}") from exc
+    return _deb_control(path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _deb_control(path: Path, inode: int, size: int, mtime_ns: int) -> bytes:
     try:
         deb = DebFile(str(path))
         try:

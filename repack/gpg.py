@@ -87,9 +87,10 @@ class KeyState:
 
 
 def _keyring_stamp(gnupghome: Path) -> tuple[int, ...]:
-    """Changes whenever gpg writes the keyring (a key added, expiry changed)."""
+    """Changes whenever gpg writes the keyring (a key added, expiry changed, a secret key
+    added or deleted)."""
     stamp: list[int] = []
-    for name in ("pubring.kbx", "pubring.gpg", "trustdb.gpg"):
+    for name in ("pubring.kbx", "pubring.gpg", "trustdb.gpg", "private-keys-v1.d"):
         try:
             st = (gnupghome / name).stat()
             stamp += [st.st_ino, st.st_mtime_ns, st.st_size]
@@ -98,27 +99,44 @@ def _keyring_stamp(gnupghome: Path) -> tuple[int, ...]:
     return tuple(stamp)
 
 
-def key_states(gnupghome: Path, fingerprints: Sequence[str]) -> dict[str, KeyState]:
-    """Algorithm, expiry, revocation and secret of each key (one gpg listing per keyring
-    state: a publish asks for every signature it makes)."""
-    return dict(_key_states(gnupghome, tuple(fingerprints), _keyring_stamp(gnupghome)))
+def listing(gnupghome: Path) -> tuple[tuple[dict[str, object], ...], frozenset[str]]:
+    """(every public key as python-gnupg lists it, the fingerprints whose secret is here):
+    two gpg runs per keyring state, however often a publish asks (the signer, each target's
+    keys, the keys each signature needs)."""
+    return _listing(gnupghome, _keyring_stamp(gnupghome))
 
 
 @functools.lru_cache(maxsize=8)
-def _key_states(gnupghome: Path, fingerprints: tuple[str, ...],
-                stamp: tuple[int, ...]) -> tuple[tuple[str, KeyState], ...]:
+def _listing(gnupghome: Path, stamp: tuple[int, ...]
+             ) -> tuple[tuple[dict[str, object], ...], frozenset[str]]:
     g = gpg(gnupghome)
-    secret = {k["fingerprint"] for k in g.list_keys(secret=True, keys=list(fingerprints))}
+    secret = frozenset(str(k["fingerprint"]) for k in g.list_keys(secret=True))
+    return tuple(dict(k) for k in g.list_keys()), secret
+
+
+def key_states(gnupghome: Path, fingerprints: Sequence[str]) -> dict[str, KeyState]:
+    """Algorithm, expiry, revocation and secret of each key (from `listing`)."""
+    keys, secret = listing(gnupghome)
+    wanted = set(fingerprints)
     out = {}
-    for k in g.list_keys(keys=list(fingerprints)):
+    for k in keys:
+        fpr = str(k["fingerprint"])
+        if fpr not in wanted:
+            continue
         expires = k.get("expires")
-        out[k["fingerprint"]] = KeyState(
-            fingerprint=k["fingerprint"],
+        out[fpr] = KeyState(
+            fingerprint=fpr,
             algorithm=algorithm_name(str(k["algo"]), str(k.get("length", "")),
                                      str(k.get("curve", ""))),
-            expires=datetime.fromtimestamp(int(expires), UTC) if expires else None,
-            revoked=k.get("trust") == "r", secret=k["fingerprint"] in secret)
-    return tuple(out.items())
+            expires=datetime.fromtimestamp(int(str(expires)), UTC) if expires else None,
+            revoked=k.get("trust") == "r", secret=fpr in secret)
+    return out
+
+
+def public_keys(gnupghome: Path, fingerprints: Sequence[str], *, armor: bool) -> bytes:
+    """The public keys exported (b"" when gpg has none of them): one gpg run per keyring
+    state and set of keys (a publish exports them for rpm -K, gpgv, keys/ and client/)."""
+    return _public_keys(gnupghome, tuple(fingerprints), armor, _keyring_stamp(gnupghome))
 
 
 @functools.lru_cache(maxsize=8)

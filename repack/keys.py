@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from repack.errors import ConfigError, SignError
-from repack.gpg import Signer, algorithm_name, gpg, key_states
+from repack.gpg import Signer, algorithm_name, gpg, key_states, listing, public_keys
 from repack.model import Target
 
 Algorithm = Literal["ed25519", "rsa4096"]
@@ -112,18 +112,19 @@ def import_key(gnupghome: Path, data: bytes, *, passphrase: str | None = None) -
 
 
 def list_keys(gnupghome: Path) -> list[KeyInfo]:
-    g = gpg(gnupghome)
-    secret = {k["fingerprint"] for k in g.list_keys(secret=True)}
+    keys, secret = listing(gnupghome)
     pub = set(published(gnupghome))
     out = []
-    for k in g.list_keys():
+    for k in keys:
+        fpr = str(k["fingerprint"])
         algo = algorithm_name(str(k["algo"]), str(k.get("length", "")), str(k.get("curve", "")))
         expires = k.get("expires")
+        uids = k.get("uids")
         out.append(KeyInfo(
-            fingerprint=k["fingerprint"], uid=(k.get("uids") or [""])[0], algorithm=str(algo),
-            created=datetime.fromtimestamp(int(k["date"]), UTC),
-            expires=datetime.fromtimestamp(int(expires), UTC) if expires else None,
-            secret=k["fingerprint"] in secret, published=k["fingerprint"] in pub))
+            fingerprint=fpr, uid=str(uids[0]) if isinstance(uids, list) and uids else "",
+            algorithm=str(algo), created=datetime.fromtimestamp(int(str(k["date"])), UTC),
+            expires=datetime.fromtimestamp(int(str(expires)), UTC) if expires else None,
+            secret=fpr in secret, published=fpr in pub))
     return out
 
 
@@ -144,8 +145,7 @@ def export(gnupghome: Path, fingerprints: Sequence[str] | None = None, *,
     if not fprs:
         raise ConfigError(f"no published key in {gnupghome}",
                           hint="create one with `repack key generate`")
-    data = gpg(gnupghome).export_keys(fprs, armor=armor)
-    raw = data.encode() if isinstance(data, str) else bytes(data)
+    raw = public_keys(gnupghome, fprs, armor=armor)
     if not raw:
         raise SignError(f"no public key {', '.join(fprs)} in {gnupghome}")
     return raw

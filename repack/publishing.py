@@ -80,12 +80,13 @@ def options(given: PublishArgs, cfg: PublishSettings, *,
     """The publisher's options: each from the command line, else [publish], else its
     default.  With [publish] keyring-packages, the engine and builder images of
     `settings` (the whole configuration) build the keyring packages."""
-    from repack.container import engine
-    from repack.publish.keyring import Builder
     from repack.publish.publisher import Options
 
     builder = None
     if cfg.keyring_packages and settings is not None:
+        from repack.container import engine
+        from repack.publish.keyring import Builder
+
         builder = Builder(engine=engine.detect(settings.engine, settings.limits),
                           cache_dir=settings.cache_dir)
     return Options(repo=repo(given.repo, cfg), keyring_builder=builder,

@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -70,22 +71,66 @@ def load_db(stage: Path, codename: str) -> dict[str, list[Record]]:
         st = path.stat()
     except FileNotFoundError:
         return {"packages": [], "sources": []}
-    data = _parsed_db(path, st.st_ino, st.st_mtime_ns, st.st_size)
+    key = (path, st.st_ino, st.st_mtime_ns, st.st_size)
+    data = _PARSED.get(key)
+    if data is None:
+        data = json.loads(path.read_bytes())
+        _remember(key, data)
     return {k: list(v) for k, v in data.items()}
 
 
-@functools.lru_cache(maxsize=4)
-def _parsed_db(path: Path, inode: int, mtime_ns: int, size: int) -> dict[str, list[Record]]:
-    """A publish reads each db several times (apt, security, each suite); 10,000 records
-    take 25 ms to parse.  save_db writes a new inode, which is a new key."""
-    data: dict[str, list[Record]] = json.loads(path.read_bytes())
-    return data
+# A publish reads each db several times (apt, security, each suite); 10,000 records take
+# 25-70 ms to parse.  Keyed by the file's identity: save_db writes a new inode, a new key,
+# and remembers what it wrote (the lists are rendered from it at once).
+_PARSED: dict[tuple[Path, int, int, int], dict[str, list[Record]]] = {}
+_PARSED_MAX = 4
 
 
-def save_db(stage: Path, codename: str, db: dict[str, list[Record]]) -> None:
+_PARSED_LOCK = threading.Lock()      # the suites are written and signed side by side
+
+
+def _remember(key: tuple[Path, int, int, int], data: dict[str, list[Record]]) -> None:
+    with _PARSED_LOCK:
+        while len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)), None)
+        _PARSED[key] = {k: list(v) for k, v in data.items()}
+
+
+def _dump(value: object) -> bytes:
     # no indent: only then does json use its C encoder (10,000 records: 0.05 s, not 0.4 s)
-    text = json.dumps(db, sort_keys=True, separators=(",", ":"))
-    write_file(_db_path(stage, codename), text.encode())
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _appended(path: Path, db: dict[str, list[Record]], grown_from: tuple[str, int]
+              ) -> bytes | None:
+    """_dump(db) made from the bytes of the db file at path, when that file is the one
+    `grown_from` names ((its db_identity, its number of packages)) and db is its content
+    with packages appended: the old records stay as bytes, only the new ones are dumped.
+    None when that cannot be shown (another file, other keys, other sources)."""
+    identity, count = grown_from
+    if set(db) != {"packages", "sources"} or _identity(path) != identity:
+        return None
+    old = path.read_bytes()
+    head, tail = b'{"packages":[', b'],"sources":' + _dump(db["sources"]) + b"}"
+    if not old.startswith(head) or not old.endswith(tail) or len(old) < len(head + tail):
+        return None
+    new = [_dump(r) for r in db["packages"][count:]]
+    if not new:
+        return old
+    return old[:-len(tail)] + (b"," if count else b"") + b",".join(new) + tail
+
+
+def save_db(stage: Path, codename: str, db: dict[str, list[Record]], *,
+            grown_from: tuple[str, int] | None = None) -> None:
+    """Write the db (sorted keys, no spaces).  grown_from: (the db_identity of the db file
+    on disk, how many packages it holds) when `db` is that file's content with packages
+    appended and nothing else changed: the file is spliced, not dumped whole (a nightly
+    publish adds 100 records to 10,000; byte for byte the same text)."""
+    path = _db_path(stage, codename)
+    text = _appended(path, db, grown_from) if grown_from is not None else None
+    write_file(path, _dump(db) if text is None else text)
+    st = path.stat()
+    _remember((path, st.st_ino, st.st_mtime_ns, st.st_size), db)
 
 
 def codenames(stage: Path) -> list[str]:
@@ -228,7 +273,7 @@ def add(stage: Stage, target_id: str, files: Sequence[Path],
     """Add .deb and .dsc files of one target (to its channel's suite: <codename>, or
     <codename>-<channel>, repack.publish.channels); returns what was new."""
     codename = channels.apt_suite(target_files.load(target_id).codename, channel)
-    before = _db_identity(stage.root, codename)
+    before = db_identity(stage.root, codename)
     db = load_db(stage.root, codename)
     by_name = by_package(db["packages"])
     old = (len(db["packages"]), len(db["sources"]))
@@ -239,7 +284,9 @@ def add(stage: Stage, target_id: str, files: Sequence[Path],
         if new:
             added.append(f"{codename}: {f.name}")
     if added:
-        save_db(stage.root, codename, db)
+        save_db(stage.root, codename, db,
+                grown_from=None if before is None or len(db["sources"]) != old[1]
+                else (before, old[0]))
         # unsigned: write_dist signs them; a list that only gained packages of new names
         # is spliced into the one made from the db `before`, not rendered again
         grown = Growth(before=before, packages=db["packages"][old[0]:],
@@ -465,13 +512,23 @@ DROPPED = (".xz",)      # compressions earlier versions wrote: deleted when a li
 Written = tuple[str, str, int]      # an index file: its name (under dists/<suite>/), sha256, size
 
 
-def _write_index(dist: Path, rel: str, data: bytes) -> list[Written]:
+def _write_index(dist: Path, rel: str, data: bytes, twin: str | None = None) -> list[Written]:
+    """rel and its compressed variants, each with its by-hash copy; twin: an index of the
+    same dist written a moment ago with the same data (binary-amd64's list is often
+    binary-all's), whose files are linked, not written and compressed again."""
     for suffix in DROPPED:      # the new Release will not name it; its by-hash copy stays
         (dist / f"{rel}{suffix}").unlink(missing_ok=True)    # while the live Release does
     written = []
     for suffix, blob in _index_variants(data).items():
         name = f"{rel}{suffix}"
-        write_file(dist / name, blob)
+        if twin is None:
+            write_file(dist / name, blob)
+        else:            # a new name for a new file: nothing shared is modified
+            tmp = (dist / name).with_name(f".{PurePosixPath(name).name}.tmp-{os.getpid()}")
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            os.link(dist / f"{twin}{suffix}", tmp)
+            os.replace(tmp, dist / name)
         digest = hashlib.sha256(blob).hexdigest()
         by_hash = (dist / name).parent / "by-hash" / "SHA256" / digest
         if not by_hash.exists():
@@ -532,6 +589,7 @@ def _write_lists(dist: Path, db: dict[str, list[Record]], grown: Growth | None =
     arches = sorted({*BASE_ARCHES, *(r["Architecture"] for r in db["packages"])} - {"all"})
     files: list[Written] = []
     lists: dict[tuple[int, ...], bytes] = {}    # the same records: the same list, once
+    first: dict[tuple[int, ...], str] = {}      # ... written once, linked under other names
     for arch in ("all", *arches):
         recs = [r for r in db["packages"] if r["Architecture"] in (arch, "all")]
         key = tuple(map(id, recs))
@@ -542,7 +600,8 @@ def _write_lists(dist: Path, db: dict[str, list[Record]], grown: Growth | None =
                 new = [r for r in grown.packages if r["Architecture"] in (arch, "all")]
                 spliced = splice_packages((dist / rel).read_bytes(), len(recs) - len(new), new)
             lists[key] = _stanzas(recs, PACKAGE_ORDER) if spliced is None else spliced
-        files += _write_index(dist, rel, lists[key])
+        files += _write_index(dist, rel, lists[key], first.get(key))
+        first.setdefault(key, rel)
     sources = f"{COMPONENT}/source/Sources"
     if grown is not None and not grown.sources and (dist / sources).is_file():
         text = (dist / sources).read_bytes()      # no new source: the list made before
@@ -556,18 +615,22 @@ def _stamp_path(stage: Path, codename: str) -> Path:
     return stage / "db" / "apt" / f"{codename}.lists"     # not *.json: not a codename
 
 
-def _db_identity(stage: Path, codename: str) -> str | None:
+def db_identity(stage: Path, codename: str) -> str | None:
     """Which db file this is: save_db always writes a new one (a new inode), and an
     untouched db is a hard link to the previous generation's."""
+    return _identity(_db_path(stage, codename))
+
+
+def _identity(path: Path) -> str | None:
     try:
-        st = _db_path(stage, codename).stat()
+        st = path.stat()
     except FileNotFoundError:
         return None
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def _stamped_db(stage: Path, codename: str) -> str | None:
-    """The db file the index files on disk were made from (_db_identity), if known."""
+    """The db file the index files on disk were made from (db_identity), if known."""
     try:
         made = json.loads(_stamp_path(stage, codename).read_bytes())
     except (OSError, ValueError):
@@ -604,7 +667,7 @@ def write_lists(stage: Path, codename: str, db: dict[str, list[Record]] | None =
     very db file.  add() calls it as soon as the db is saved, so that the rendering runs
     beside the other families' work; write_dist then finds them made."""
     dist = stage / "apt" / "dists" / codename
-    source = _db_identity(stage, codename) if db is None else None
+    source = db_identity(stage, codename) if db is None else None
     reused = _lists_written_from(stage, dist, codename, source)
     if reused is not None:          # the db is the file they were made from: re-sign only
         return reused

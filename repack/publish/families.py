@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import tempfile
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -263,10 +262,8 @@ class YumPublisher:
             signer: Signer, channel: str | None = None, *,
             verified: Collection[Path] | None = None) -> list[str]:
         where = channels.yum_dir(target_id, channel)
-        before = _snapshot(stage.root / "yum" / where)
-        updates = yum.publish_yum(stage.root, target_id, files, signer, channel,
-                                  verified=verified)
-        if _snapshot(stage.root / "yum" / where) == before:
+        done = yum.add_rpms(stage.root, target_id, files, signer, channel, verified=verified)
+        if not done.changed:
             return []
         default = stage.root / "yum" / target_id
         if channel is not None and not (default / "repodata" / "repomd.xml").is_file():
@@ -274,7 +271,7 @@ class YumPublisher:
             yum.write_repodata(default, signer)
         stage.changed = True
         return ([f"{where}: {f.name}" for f in files]
-                + [f"{where} updateinfo (security): {name}" for name in updates])
+                + [f"{where} updateinfo (security): {name}" for name in done.updates])
 
     def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
                 source: str | None, dest: str | None,
@@ -382,22 +379,6 @@ class YumPublisher:
                 channel_name=channels.name(channels.split_yum_dir(dirname)[1])))
         return out
 
-
-def _snapshot(tree: Path) -> set[tuple[str, int]]:
-    """(path, inode) of every file: staged files are hard links, so an untouched tree
-    keeps every inode and a publish that changed nothing is recognised."""
-    if not tree.is_dir():
-        return set()
-    found = set()
-    todo = [os.fspath(tree)]
-    while todo:              # readdir gives type and inode: no stat of 10,000s of files
-        with os.scandir(todo.pop()) as entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    todo.append(e.path)
-                elif e.is_file(follow_symlinks=False):
-                    found.add((e.path, e.inode()))
-    return found
 
 
 PUBLISHERS: dict[str, FamilyPublisher] = {"deb": AptPublisher(), "rpm": YumPublisher()}

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from debian import deb822
 from packaging.utils import canonicalize_name
@@ -29,13 +30,15 @@ from repack.errors import ConfigError, MetadataError
 from repack.files import write_file
 from repack.gpg import Signer, key_states
 from repack.model import Provenance, Target
-from repack.publish import channels, clients, keyring, yum
+from repack.publish import channels, clients, yum
 from repack.publish.families import PUBLISHERS, Signing
 from repack.publish.tree import Stage, current, transaction
 from repack.publish.yum import write_repodata
 from repack.rpm import naming as rpm_naming
-from repack.rpm.query import query
 from repack.trust import provenance
+
+if TYPE_CHECKING:  # imported where it builds: a publish without keyring packages needs
+    from repack.publish import keyring  # none of its container code
 
 DEB_SUFFIXES = (".deb", ".dsc")
 RPM_SUFFIXES = (".rpm",)
@@ -81,7 +84,7 @@ def collect(paths: Sequence[Path], target: str | None = None) -> dict[tuple[str,
         if not f.name.endswith(DEB_SUFFIXES + RPM_SUFFIXES):
             raise ConfigError(f"{f.name}: only .deb, .dsc, .rpm and .changes files can be "
                               "published")
-        tid = target or target_files.of_file(f)
+        tid = target or target_files.of_file(f, known)
         if tid is None or tid not in known:
             raise ConfigError(f"{f.name}: cannot tell its target",
                               hint="give --target, or publish the OUT/<target>/ directory")
@@ -180,6 +183,8 @@ def _finish(stage: Stage, opts: Options) -> None:
                       trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
                       origin=name, valid_days=opts.valid_days)
     if opts.keyring_builder is not None:     # in this generation, before it is signed
+        from repack.publish import keyring
+
         keyring.update(stage, opts.keyring_builder, keyring.Inputs(
             name=name, url=url, gnupghome=opts.gnupghome, trusted_for=signing.trusted_for,
             signer_for=signing.signer_for))
@@ -231,8 +236,9 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
         # query and the record checks (Python): the yum add then only looks the results up
         checking = {tid: pool.submit(yum.verified_by, files, signers[tid])
                     for (family, tid), files in groups.items() if family == "rpm"}
-        heads = {f: (line.partition("|")[0], line.partition("|")[2]) for f, line in
-                 zip(rpms, query(rpms, "%{NAME}|%{VERSION}\\n"), strict=True)}
+        # read with the header digests and signers the yum add looks up (yum.read_heads)
+        heads = {f: (h.ident.name, h.ident.version) if h.ident else ("", "")
+                 for f, h in zip(rpms, yum.read_heads(rpms), strict=True)}
         for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
             pass                                                      # first error raises
         verified = {tid: frozenset(future.result()) for tid, future in checking.items()}

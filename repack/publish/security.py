@@ -31,7 +31,7 @@ import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,10 +164,18 @@ class RpmId:
         return EVR(epoch=self.epoch, version=self.version, release=self.release)
 
 
+#: what an RpmId is read from: `rpm -qp --qf ID_QUERY` (tab-separated, one line a file)
+ID_QUERY = _QF
+
+
+def rpm_id(line: str, filename: str) -> RpmId:
+    """The RpmId of one line ID_QUERY printed (without its newline)."""
+    n, e, v, r, a, s = line.split("\t")
+    return RpmId(name=n, epoch=e, version=v, release=r, arch=a, src=s, filename=filename)
+
+
 def _rpm_ids(paths: Sequence[Path]) -> list[RpmId]:
-    rows = [line.split("\t") for line in query(paths, _QF)]
-    return [RpmId(name=n, epoch=e, version=v, release=r, arch=a, src=s, filename=p.name)
-            for (n, e, v, r, a, s), p in zip(rows, paths, strict=True)]
+    return [rpm_id(line, p.name) for line, p in zip(query(paths, _QF), paths, strict=True)]
 
 
 def _clean(text: str, limit: int = _SUMMARY_MAX) -> str:
@@ -211,15 +219,20 @@ def _entry(rid: RpmId, fixes: Sequence[Advisory], now: datetime) -> dict[str, An
 
 
 def note_yum(stage_root: Path, target_id: str, added: Sequence[Path],
-             now: datetime | None = None) -> list[str]:
+             now: datetime | None = None, *, ids: Mapping[str, RpmId] | None = None
+             ) -> list[str]:
     """Record which of the rpms just placed in stage_root/yum/<target_id>/ (`added`) are
-    security updates; returns their file names."""
+    security updates; returns their file names.  ids: the RpmIds of added files by file
+    name, when the caller read them (a signature added on the way changes none)."""
     binaries = [p for p in added if not p.name.endswith(".src.rpm")]
     if not binaries:
         return []
     repo = stage_root / "yum" / target_id
     names = sorted(n for n in os.listdir(repo) if n.endswith(".rpm") and not n.startswith("."))
-    new = _rpm_ids(binaries)
+    given = ids or {}
+    unread = [p for p in binaries if p.name not in given]
+    read = dict(zip([p.name for p in unread], _rpm_ids(unread), strict=True))
+    new = [given.get(p.name) or read[p.name] for p in binaries]
     prefixes = tuple(f"{r.name}-" for r in new)
     placed = {p.name for p in binaries}      # read just now: rpm is not asked twice
     others = [*new, *_rpm_ids([repo / n for n in names if n.startswith(prefixes)

@@ -250,33 +250,34 @@ def _put(here: Path, name: str, make: str, source: str) -> None:
 def sync_links(here: Path, model: Path) -> None:
     """Make directory `here` a hard-linked copy of `model`, touching only what differs: a
     file is the same when both names are links to one inode (scandir gives the inode with
-    the name, no stat per file), which holds because files are replaced, never modified."""
+    the name, no stat per file), which holds because files are replaced, never modified.
+    Each entry's kind is taken once (10,000 rpms: this runs before every publish's adds)."""
     with os.scandir(model) as entries:
-        want = {e.name: e for e in entries}
+        want = {e.name: (_kind(e), e) for e in entries}
     with os.scandir(here) as entries:
-        have = {e.name: e for e in entries}
-    for name, h in list(have.items()):
-        w = want.get(name)
-        if w is None or _kind(w) != _kind(h):
-            if _kind(h) == "dir":
+        have = {e.name: (_kind(e), e) for e in entries}
+    for name, (kind, h) in list(have.items()):
+        wanted = want.get(name)
+        if wanted is None or wanted[0] != kind:
+            if kind == "dir":
                 shutil.rmtree(h.path)
             else:
                 os.unlink(h.path)
             del have[name]
-    for name, w in want.items():
+    for name, (kind, entry) in want.items():
         old = have.get(name)
-        kind = _kind(w)
-        if kind == "dir":
+        if kind == "file":
+            if old is None or old[1].inode() != entry.inode():
+                _put(here, name, "file", entry.path)
+        elif kind == "dir":
             if old is None:
-                hardlink_copy(Path(w.path), here / name)
+                hardlink_copy(Path(entry.path), here / name)
             else:
-                sync_links(here / name, Path(w.path))
-        elif kind == "link":
-            link = os.readlink(w.path)
-            if old is None or os.readlink(old.path) != link:
+                sync_links(here / name, Path(entry.path))
+        else:
+            link = os.readlink(entry.path)
+            if old is None or os.readlink(old[1].path) != link:
                 _put(here, name, "link", link)
-        elif old is None or old.inode() != w.inode():
-            _put(here, name, "file", w.path)
 
 
 def _take_yum(prev: Path | None, donors: list[Path], into: Path) -> list[str]:

@@ -51,7 +51,8 @@ COMMON_NS = "{http://linux.duke.edu/metadata/common}"
 RPM_NS = "{http://linux.duke.edu/metadata/rpm}"
 _TARGET = re.compile(r"[a-z0-9][a-z0-9.+_-]*")
 _RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm")
-_QUERY = "%{SHA256HEADER}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\\n"
+# the header digest and signatures, then what repack.publish.security reads of a package
+_QUERY = "%{SHA256HEADER}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}|" + security.ID_QUERY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +61,7 @@ class RpmHead:
 
     header_sha256: str
     key_id: str | None   # the signer's 64-bit key id, lower case
+    ident: security.RpmId | None = None    # name, EVR, arch, source rpm
 
 
 def _key_id(sig: str) -> str | None:
@@ -68,12 +70,40 @@ def _key_id(sig: str) -> str | None:
 
 
 def read_heads(paths: Sequence[Path]) -> list[RpmHead]:
-    """Header digest and signer of each file."""
+    """Header digest, signer and RpmId of each file; remembered by file identity (publish
+    reads the new rpms' heads in its checks, the yum add looks them up: one rpm run)."""
+    keys = [_identity(p) for p in paths]
+    known = [None if k is None else _HEADS.get(k) for k in keys]
+    unread = [p for p, h in zip(paths, known, strict=True) if h is None]
+    fresh = dict(zip(unread, _query_heads(unread), strict=True))
+    heads = [h if h is not None else fresh[p] for p, h in zip(paths, known, strict=True)]
+    if len(_HEADS) > _HEADS_MAX:
+        _HEADS.clear()
+    _HEADS.update({k: h for k, h in zip(keys, heads, strict=True) if k is not None})
+    return heads
+
+
+_HEADS: dict[tuple[str, int, int, int, int], RpmHead] = {}
+_HEADS_MAX = 100_000
+
+
+def _identity(path: Path) -> tuple[str, int, int, int, int] | None:
+    """A file as it is now: files are replaced, never modified, so a new content is a new
+    inode (and a different size or time)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _query_heads(paths: Sequence[Path]) -> list[RpmHead]:
     lines = query(paths, _QUERY)
     heads = []
-    for line in lines:
-        digest, rsa, dsa = line.split("|")
-        heads.append(RpmHead(header_sha256=digest, key_id=_key_id(rsa) or _key_id(dsa)))
+    for line, path in zip(lines, paths, strict=True):
+        digest, rsa, dsa, ident = line.split("|", 3)
+        heads.append(RpmHead(header_sha256=digest, key_id=_key_id(rsa) or _key_id(dsa),
+                             ident=security.rpm_id(ident, path.name)))
     return heads
 
 
@@ -86,9 +116,10 @@ def _check_names(target_id: str, rpms: Sequence[Path]) -> None:
 
 
 def _place(repo: Path, rpms: Sequence[Path], signer: Signer,
-           verified: Collection[Path] | None) -> list[Path]:
+           verified: Collection[Path] | None) -> tuple[list[Path], dict[str, security.RpmId]]:
     """Copy new rpms in (signing copies that our key has not signed); refuse a different
-    package under a published name; return the files added."""
+    package under a published name; return the files added, and the RpmId of each by file
+    name (read with the rest of its header)."""
     heads = dict(zip(rpms, read_heads(rpms), strict=True))
     published = [repo / p.name for p in dict.fromkeys(rpms) if (repo / p.name).is_file()]
     known = {p.name: h for p, h in zip(published, read_heads(published), strict=True)}
@@ -130,7 +161,7 @@ def _place(repo: Path, rpms: Sequence[Path], signer: Signer,
             tmp.unlink(missing_ok=True)
     signed = [dest for _, dest in unsigned]
     check_signed(signed, signer)     # in the stage, not live: a bad one fails the publish
-    return added
+    return added, {p.name: h.ident for p, h in heads.items() if h.ident is not None}
 
 
 def verified_by(rpms: Sequence[Path], signer: Signer) -> set[Path]:
@@ -191,15 +222,33 @@ def publish_yum(stage_root: Path, target_id: str, rpms: Sequence[Path],
     repack.publish.channels; several versions side by side); the names of those that are
     security updates (repack.publish.security).  verified: the rpms verified_by(signer)
     already (the caller ran rpm -K beside its other checks); None: check them here."""
+    return add_rpms(stage_root, target_id, rpms, signer, channel, verified=verified).updates
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Added:
+    """What add_rpms did: the security updates among the rpms, and whether the target
+    directory changed at all (a file added or its metadata written)."""
+
+    updates: list[str]
+    changed: bool
+
+
+def add_rpms(stage_root: Path, target_id: str, rpms: Sequence[Path],
+             signer: Signer, channel: str | None = None, *,
+             verified: Collection[Path] | None = None) -> Added:
+    """publish_yum, telling whether anything changed (without a scan of 10,000 files
+    before and after)."""
     _check_names(target_id, rpms)
     dirname = channels.yum_dir(target_id, channel)
     repo = stage_root / "yum" / dirname
     repo.mkdir(parents=True, exist_ok=True)
-    added = _place(repo, rpms, signer, verified)
-    updates = security.note_yum(stage_root, dirname, added)
-    if added or not (repo / "repodata" / "repomd.xml.asc").is_file():
+    added, ids = _place(repo, rpms, signer, verified)
+    updates = security.note_yum(stage_root, dirname, added, ids=ids)
+    changed = bool(added) or not (repo / "repodata" / "repomd.xml.asc").is_file()
+    if changed:
         write_repodata(repo, signer, added)
-    return updates
+    return Added(updates=updates, changed=changed)
 
 
 def promote_yum(stage_root: Path, source: str, dest: str, picked: Sequence[Listed],

@@ -11,19 +11,21 @@ Requires-Python check, homepage and license choice are shared with `repack.deb.n
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.requirements import Requirement
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from repack.clibs import Chosen
 from repack.errors import MappingError
 from repack.model import Project, Provenance, RpmChangelogEntry, RpmSpec, Target
 from repack.pep440 import active, check_requires_python, homepage, license_field, strip_zeros
 from repack.revision import rpm_release
 from repack.trust.provenance import changelog_lines
+
+if TYPE_CHECKING:  # a type only: publishing names rpms without the C-library tables
+    from repack.clibs import Chosen
 
 __all__ = [
     "SYSTEM_NAMES", "RpmEVR", "devel_requires", "dist_name", "has_caret", "make_rpm_spec",

@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -66,16 +67,17 @@ def available() -> list[str]:
     return sorted([*_shipped(), *_user_files()])
 
 
-def of_file(path: Path) -> str | None:
+def of_file(path: Path, known: Mapping[str, Target] | None = None) -> str | None:
     """The target a built file belongs to: the name of a directory it sits in (repack build
     writes OUT/<target>/), else the target whose version suffix (~deb12, .el9) its name
-    carries; None when neither tells."""
-    known = available()
-    found = next((d.name for d in path.resolve().parents if d.name in known), None)
+    carries; None when neither tells.  known: every target loaded already (a caller asking
+    for many files: no listing and loading of the target files per file)."""
+    ids = available() if known is None else sorted(known)
+    found = next((d.name for d in path.resolve().parents if d.name in ids), None)
     if found is not None:
         return found
-    return next((t for t in known if (suffix := load(t).version_suffix) and suffix in path.name),
-                None)
+    return next((t for t in ids if (suffix := (load(t) if known is None else known[t])
+                                    .version_suffix) and suffix in path.name), None)
 
 
 def load(target_id: str) -> Target:
