@@ -81,6 +81,26 @@ def in_container(eng: engine.Engine, image: str, script: str, *,
     return proc.stdout
 
 
+Wheels = Callable[..., list[Path]]
+
+
+@pytest.fixture(scope="session")
+def pypi_wheels(tmp_path_factory: pytest.TempPathFactory) -> Wheels:
+    """`pypi_wheels(python, *pip_download_args)`: real wheels from PyPI (with their
+    dependencies unless --no-deps) for Python `python`, downloaded once per session for each
+    set: the backend floor and fallback tests serve the same setuptools to several builds."""
+    got: dict[tuple[str, ...], list[Path]] = {}
+
+    def get(python: str, *args: str) -> list[Path]:
+        if (python, *args) not in got:
+            dest = tmp_path_factory.mktemp("wheels")
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary",
+                            ":all:", "--python-version", python, "-d", dest, *args], check=True)
+            got[(python, *args)] = sorted(dest.glob("*.whl"))
+        return got[(python, *args)]
+    return get
+
+
 def build_json(args: Sequence[str], **kw: object) -> dict[str, object]:
     proc = run_repack(["build", "--json", *args], **kw)  # type: ignore[arg-type]
     assert proc.returncode == 0, proc.stderr
