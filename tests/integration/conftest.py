@@ -10,12 +10,13 @@ installability pass --no-check (the suite's time budget), those that install pac
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,26 @@ def in_container(eng: engine.Engine, image: str, script: str, *,
     return proc.stdout
 
 
+Wheels = Callable[..., list[Path]]
+
+
+@pytest.fixture(scope="session")
+def pypi_wheels(tmp_path_factory: pytest.TempPathFactory) -> Wheels:
+    """`pypi_wheels(python, *pip_download_args)`: real wheels from PyPI (with their
+    dependencies unless --no-deps) for Python `python`, downloaded once per session for each
+    set: the backend floor and fallback tests serve the same setuptools to several builds."""
+    got: dict[tuple[str, ...], list[Path]] = {}
+
+    def get(python: str, *args: str) -> list[Path]:
+        if (python, *args) not in got:
+            dest = tmp_path_factory.mktemp("wheels")
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary",
+                            ":all:", "--python-version", python, "-d", dest, *args], check=True)
+            got[(python, *args)] = sorted(dest.glob("*.whl"))
+        return got[(python, *args)]
+    return get
+
+
 def build_json(args: Sequence[str], **kw: object) -> dict[str, object]:
     proc = run_repack(["build", "--json", *args], **kw)  # type: ignore[arg-type]
     assert proc.returncode == 0, proc.stderr
@@ -97,11 +118,32 @@ README_MAINTAINER = {"DEBFULLNAME": "repack repository", "DEBEMAIL": "packages@e
 
 
 @pytest.fixture(scope="session")
-def django_closure(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def django_closure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`repack build django==4.2 --with-deps -t debian-12 -t el9`, once per session: the
     closure test checks the whole set, test_rpm and test_debian read their details from it
-    instead of building again (the suite's time budget)."""
+    instead of building again (the suite's time budget).
+
+    "lintian": the result of lintian on the debian-12 .changes (django's source and .deb),
+    started here and run beside the tests until test_django_closure asks for it: it takes
+    half a minute of its own (the suite's time budget)."""
     out = tmp_path_factory.mktemp("closure")
     result = build_json(["django==4.2", "--with-deps", "-t", "debian-12", "-t", "el9",
                          "-o", str(out)], env=README_MAINTAINER)
-    return {"out": out, "result": result}
+    artifacts: list[dict[str, str]] = result["artifacts"]  # type: ignore[assignment]
+    (changes,) = [a["path"] for a in artifacts
+                  if a["target"] == "debian-12" and a["format"] == "changes"]
+    lintian = subprocess.Popen(["lintian", "--fail-on", "error", "--no-tag-display-limit",
+                                changes], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+
+    @functools.cache
+    def lintian_result() -> subprocess.CompletedProcess[str]:
+        stdout, stderr = lintian.communicate(timeout=1800)
+        return subprocess.CompletedProcess(lintian.args, lintian.returncode, stdout, stderr)
+
+    try:
+        yield {"out": out, "result": result, "lintian": lintian_result}
+    finally:
+        if lintian.poll() is None:      # its test did not run (a -k selection)
+            lintian.kill()
+        lintian.communicate()

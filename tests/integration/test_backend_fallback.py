@@ -15,10 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_repack  # type: ignore[import-not-found]
+from conftest import Wheels, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist
-from test_backend_floors import download, serve  # type: ignore[import-not-found]
+from test_backend_floors import (  # type: ignore[import-not-found]
+    SETUPTOOLS_311,
+    assert_explained,
+    built_files,
+    serve,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
@@ -37,19 +42,24 @@ setup(name="newapi-app", version="1.0", packages=["newapi_app"],
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return download(tmp_path_factory.mktemp("wheels"), "3.9", "setuptools", "packaging",
-                    "wheel", "more-itertools", "tomli", "importlib-metadata")
+def wheels(pypi_wheels: Wheels) -> list[Path]:
+    return pypi_wheels("3.9", "setuptools", "packaging", "wheel", "more-itertools", "tomli",
+                       "importlib-metadata")
 
 
-def build(tmp_path: Path, wheels: list[Path], imported: str,
-          ) -> subprocess.CompletedProcess[str]:
-    """Build newapi-app 1.0, whose setup.py imports `imported` from setuptools.errors."""
-    sdist = make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
-                       {"pyproject.toml": PYPROJECT,
-                        "setup.py": SETUP_PY.format(name=imported).encode(),
-                        "newapi_app/__init__.py": b'"""A tiny test package."""\n',
-                        "NONCE": str(time.time_ns()).encode()})
+def newapi_sdist(tmp_path: Path, setup_py: str) -> Path:
+    """A unique sdist of newapi-app 1.0 with this setup.py."""
+    return make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
+                      {"pyproject.toml": PYPROJECT, "setup.py": setup_py.encode(),
+                       "newapi_app/__init__.py": b'"""A tiny test package."""\n',
+                       "NONCE": str(time.time_ns()).encode()})
+
+
+def build_el9(tmp_path: Path, wheels: list[Path], imported: str,
+              ) -> subprocess.CompletedProcess[str]:
+    """Build newapi-app 1.0 for el9, whose setup.py imports `imported` from
+    setuptools.errors."""
+    sdist = newapi_sdist(tmp_path, SETUP_PY.format(name=imported))
     with LocalIndex() as index:
         index.add("newapi-app", sdist.name, sdist.read_bytes())
         serve(index, wheels)
@@ -64,24 +74,21 @@ def index_setuptools(wheels: list[Path]) -> str:
 
 def test_the_archives_setuptools_fails_and_the_indexs_builds(tmp_path: Path,
                                                              wheels: list[Path]) -> None:
-    proc = build(tmp_path, wheels, "CCompilerError")      # setuptools >= 59
+    proc = build_el9(tmp_path, wheels, "CCompilerError")      # setuptools >= 59
     assert proc.returncode == 0, proc.stderr[-3000:]
     version = index_setuptools(wheels)
     line = next(ln.strip() for ln in proc.stderr.splitlines() if "the archive's setupt" in ln)
     assert line.startswith("newapi-app: the archive's setuptools 52.0"), line
     assert "CCompilerError" in line and f"building again with setuptools {version} from the " \
         "index" in line, line
-    (rpm,) = (tmp_path / "out" / "el9").glob("*.noarch.rpm")
-    files = subprocess.run(["rpm", "-qlp", rpm], capture_output=True, text=True,
-                           check=True).stdout
+    rpm, files = built_files(tmp_path / "out", "el9")
     assert "/usr/lib/python3.9/site-packages/newapi_app/__init__.py" in files
-    explained = run_repack(["explain", str(rpm)])
-    assert f"setuptools {version}" in explained.stdout + explained.stderr, explained
+    assert_explained(rpm, f"setuptools {version}")
 
 
 def test_when_the_index_backend_fails_too_its_error_names_the_first(tmp_path: Path,
                                                                      wheels: list[Path]) -> None:
-    proc = build(tmp_path, wheels, "NoSuchError")       # in no setuptools at all
+    proc = build_el9(tmp_path, wheels, "NoSuchError")       # in no setuptools at all
     assert proc.returncode != 0
     assert f"building again with setuptools {index_setuptools(wheels)}" in proc.stderr
     error = next(ln for ln in proc.stderr.splitlines() if ln.startswith("error: "))
@@ -92,18 +99,14 @@ def test_when_the_index_backend_fails_too_its_error_names_the_first(tmp_path: Pa
 
 
 def test_debian_12s_setuptools_fails_in_pybuild_and_the_locked_index_one_builds(
-        tmp_path: Path) -> None:
+        tmp_path: Path, pypi_wheels: Wheels) -> None:
     """`repack lock` pins the index's setuptools as the package's fallback_tools (no build
     runs there: only a build shows the archive's fails), and `repack build --lock` falls
     back to exactly that wheel."""
-    wheels = download(tmp_path / "wheels", "3.11", "setuptools", "packaging", "wheel",
-                      "more-itertools")
+    wheels = pypi_wheels(*SETUPTOOLS_311)
     version = index_setuptools(wheels)
-    setup_py = SETUP_PY.format(name="newer").replace("setuptools.errors", "setuptools.modified")
-    sdist = make_sdist(tmp_path / "sdists", "newapi-app", "1.0",
-                       {"pyproject.toml": PYPROJECT, "setup.py": setup_py.encode(),
-                        "newapi_app/__init__.py": b'"""A tiny test package."""\n',
-                        "NONCE": str(time.time_ns()).encode()})
+    sdist = newapi_sdist(tmp_path, SETUP_PY.format(name="newer").replace(
+        "setuptools.errors", "setuptools.modified"))
     lock = tmp_path / "repack.lock"
     with LocalIndex() as index:
         index.add("newapi-app", sdist.name, sdist.read_bytes())
@@ -122,9 +125,6 @@ def test_debian_12s_setuptools_fails_in_pybuild_and_the_locked_index_one_builds(
     assert ("newapi-app: the archive's setuptools 66.1.1 failed (ModuleNotFoundError: No "
             "module named 'setuptools.modified')") in line, line     # after [target/project]
     assert line.endswith(f"building again with setuptools {version} from the index"), line
-    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
-    files = subprocess.run(["dpkg-deb", "--contents", deb], capture_output=True, text=True,
-                           check=True).stdout
+    deb, files = built_files(tmp_path / "out", "debian-12")
     assert "/usr/lib/python3/dist-packages/newapi_app/__init__.py" in files
-    explained = run_repack(["explain", str(deb)])
-    assert f"setuptools {version}" in explained.stdout + explained.stderr, explained
+    assert_explained(deb, f"setuptools {version}")

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
-from conftest import run_repack  # type: ignore[import-not-found]
+from conftest import Wheels, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist, pkg_info_text
 from wheels import make_wheel
@@ -35,13 +34,6 @@ from wheels import make_wheel
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
 CLASSIFIER = "Programming Language :: Python :: 3.13"
-
-
-def download(dest: Path, python: str, *reqs: str) -> list[Path]:
-    """Real wheels from PyPI (with their dependencies) for Python `python`."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:",
-                    "--python-version", python, "-d", dest, *reqs], check=True)
-    return sorted(dest.glob("*.whl"))
 
 
 def serve(index: LocalIndex, wheels: list[Path]) -> None:
@@ -56,6 +48,36 @@ def build(tmp_path: Path, index: LocalIndex, name: str, target: str,
                       env={"PIP_INDEX_URL": index.url})
 
 
+def served_build(tmp_path: Path, sdist: Path, target: str, wheels: list[Path],
+                 ) -> subprocess.CompletedProcess[str]:
+    """Build the sdist's project 1.0 for `target` from a LocalIndex serving only it and
+    `wheels`; the build must succeed."""
+    name = sdist.name.rsplit("-", 1)[0].replace("_", "-")
+    with LocalIndex() as index:
+        index.add(name, sdist.name, sdist.read_bytes())
+        serve(index, wheels)
+        proc = build(tmp_path, index, name, target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def built_files(out: Path, target: str) -> tuple[Path, str]:
+    """The one package built for `target` in `out` and the list of the files it installs."""
+    if target.startswith("debian"):
+        (pkg,) = (out / target).glob("*.deb")
+        argv = ["dpkg-deb", "-c", str(pkg)]
+    else:
+        (pkg,) = (out / target).glob("*.noarch.rpm")
+        argv = ["rpm", "-qlp", str(pkg)]
+    return pkg, subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def assert_explained(pkg: Path, words: str) -> None:
+    """`repack explain` of a built package names `words` (a build tool and its version)."""
+    explained = run_repack(["explain", str(pkg)])
+    assert words in explained.stdout + explained.stderr, explained
+
+
 def package(name: str, pyproject: str, tmp_path: Path, **pkg_info: object) -> Path:
     """A unique sdist each run, so that the build cache never answers instead of a build."""
     module = name.replace("-", "_")
@@ -66,75 +88,58 @@ def package(name: str, pyproject: str, tmp_path: Path, **pkg_info: object) -> Pa
                       pkg_info=pkg_info_text(name, "1.0", **pkg_info))  # type: ignore[arg-type]
 
 
-HATCHLING_PYPROJECT = """\
+def project_pyproject(requires: str, backend: str, description: str, license_line: str,
+                      packages: str) -> str:
+    """A [project] pyproject.toml template (`{name}`, `{module}`) for the floor tests."""
+    return f"""\
 [build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
+requires = ["{requires}"]
+build-backend = "{backend}"
 
 [project]
-name = "{name}"
+name = "{{name}}"
 version = "1.0"
-description = "A tiny package with a classifier newer than Debian 12's hatchling"
-license = {{text = "MIT"}}
+description = "{description}"
+{license_line}
 requires-python = ">=3.8"
-classifiers = ["Programming Language :: Python :: 3.13"]
-
-[tool.hatch.build.targets.wheel]
-packages = ["{module}"]
-"""
+""" + packages
 
 
-def test_unversioned_hatchling_too_old_for_a_classifier(tmp_path: Path) -> None:
-    wheels = download(tmp_path / "wheels", "3.11", "hatchling")
+HATCHLING_PYPROJECT = project_pyproject(
+    "hatchling", "hatchling.build",
+    "A tiny package with a classifier newer than Debian 12's hatchling",
+    "license = {{text = \"MIT\"}}",
+    f'classifiers = ["{CLASSIFIER}"]\n\n[tool.hatch.build.targets.wheel]\n'
+    'packages = ["{module}"]\n')
+
+
+def test_unversioned_hatchling_too_old_for_a_classifier(tmp_path: Path, pypi_wheels: Wheels,
+                                                        ) -> None:
     sdist = package("classifier-app", HATCHLING_PYPROJECT, tmp_path,
                     extra_headers=[("Classifier", CLASSIFIER)])
-    with LocalIndex() as index:
-        index.add("classifier-app", sdist.name, sdist.read_bytes())
-        serve(index, wheels)
-        proc = build(tmp_path, index, "classifier-app", "debian-12")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = served_build(tmp_path, sdist, "debian-12", pypi_wheels("3.11", "hatchling"))
     assert "Fetching build tools Debian 12 (bookworm) lacks: hatchling>=1.27" in proc.stderr
     assert "Installing build tools hatchling==" in proc.stderr
-    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
-    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
-                           check=True).stdout
+    _, files = built_files(tmp_path / "out", "debian-12")
     assert "/usr/lib/python3/dist-packages/classifier_app/__init__.py" in files
 
 
-SETUPTOOLS_PYPROJECT = """\
-[build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{name}"
-version = "1.0"
-description = "A tiny package with a PEP 639 license expression"
-license = "MIT"
-requires-python = ">=3.8"
-
-[tool.setuptools]
-packages = ["{module}"]
-"""
+SETUPTOOLS_PYPROJECT = project_pyproject(
+    "setuptools", "setuptools.build_meta", "A tiny package with a PEP 639 license expression",
+    'license = "MIT"', '\n[tool.setuptools]\npackages = ["{module}"]\n')
+# setuptools and the dependencies of its `core` extra that Debian 12 installs older
+SETUPTOOLS_311 = ("3.11", "setuptools", "packaging", "wheel", "more-itertools")
 
 
-def test_unversioned_setuptools_too_old_for_a_license_expression(tmp_path: Path) -> None:
-    # setuptools and the dependencies of its `core` extra that Debian 12 installs older
-    wheels = download(tmp_path / "wheels", "3.11", "setuptools", "packaging", "wheel",
-                      "more-itertools")
+def test_unversioned_setuptools_too_old_for_a_license_expression(tmp_path: Path,
+                                                                 pypi_wheels: Wheels) -> None:
     sdist = package("spdx-app", SETUPTOOLS_PYPROJECT, tmp_path, metadata_version="2.4",
                     extra_headers=[("License-Expression", "MIT")])
-    with LocalIndex() as index:
-        index.add("spdx-app", sdist.name, sdist.read_bytes())
-        serve(index, wheels)
-        proc = build(tmp_path, index, "spdx-app", "debian-12")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = served_build(tmp_path, sdist, "debian-12", pypi_wheels(*SETUPTOOLS_311))
     assert "Fetching build tools Debian 12 (bookworm) lacks: setuptools>=77" in proc.stderr
     installing = next(ln for ln in proc.stderr.splitlines() if "Installing build tools" in ln)
     assert "setuptools==" in installing and "packaging==" in installing, installing
-    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
-    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
-                           check=True).stdout
+    _, files = built_files(tmp_path / "out", "debian-12")
     assert "/usr/lib/python3/dist-packages/spdx_app/__init__.py" in files
 
 
@@ -156,23 +161,26 @@ packages = {module}
 """
 
 
-def test_el9_pip_too_old_for_toml_1_0(tmp_path: Path) -> None:
-    wheels = download(tmp_path / "wheels", "3.9", "--no-deps", "pip")
-    module = "toml10_app"
-    sdist = make_sdist(tmp_path / "sdists", "toml10-app", "1.0",
-                       {"pyproject.toml": TOML10_PYPROJECT.encode(),
-                        "setup.cfg": SETUP_CFG.format(name="toml10-app", module=module).encode(),
-                        f"{module}/__init__.py": b'"""A tiny test package."""\n',
-                        "NONCE": str(time.time_ns()).encode()})
-    with LocalIndex() as index:
-        index.add("toml10-app", sdist.name, sdist.read_bytes())
-        serve(index, wheels)
-        proc = build(tmp_path, index, "toml10-app", "el9")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def setup_cfg_sdist(tmp_path: Path, name: str, pyproject: str,
+                    more: dict[str, bytes] | None = None) -> Path:
+    """A unique sdist of `name` 1.0 whose metadata is in setup.cfg; `more`: other files."""
+    module = name.replace("-", "_")
+    return make_sdist(tmp_path / "sdists", name, "1.0", {
+        "pyproject.toml": pyproject.encode(),
+        "setup.cfg": SETUP_CFG.format(name=name, module=module).encode(),
+        f"{module}/__init__.py": b'"""A tiny test package."""\n',
+        "NONCE": str(time.time_ns()).encode(),
+        **(more or {})})
+
+
+EL9_PIP = ("3.9", "--no-deps", "pip")
+
+
+def test_el9_pip_too_old_for_toml_1_0(tmp_path: Path, pypi_wheels: Wheels) -> None:
+    sdist = setup_cfg_sdist(tmp_path, "toml10-app", TOML10_PYPROJECT)
+    proc = served_build(tmp_path, sdist, "el9", pypi_wheels(*EL9_PIP))
     assert "lacks: pip>=21.2" in proc.stderr
-    (rpm,) = (tmp_path / "out" / "el9").glob("*.noarch.rpm")
-    files = subprocess.run(["rpm", "-qlp", rpm], capture_output=True, text=True,
-                           check=True).stdout
+    _, files = built_files(tmp_path / "out", "el9")
     assert "/usr/lib/python3.9/site-packages/toml10_app/__init__.py" in files
 
 
@@ -200,52 +208,32 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 @pytest.mark.parametrize("target", ["el9", "debian-12"])
-def test_what_get_requires_for_build_wheel_asks_for_is_installed(target: str,
-                                                                 tmp_path: Path) -> None:
-    wheels = download(tmp_path / "wheels", "3.9", "--no-deps", "pip") if target == "el9" else []
+def test_what_get_requires_for_build_wheel_asks_for_is_installed(target: str, tmp_path: Path,
+                                                                 pypi_wheels: Wheels) -> None:
+    wheels = pypi_wheels(*EL9_PIP) if target == "el9" else []
     helper = make_wheel(tmp_path / "made", "dynreq_helper", "1.2",
                         {"dynreq_helper/__init__.py": b""})
-    module = "dynreq_app"
-    sdist = make_sdist(tmp_path / "sdists", "dynreq-app", "1.0",
-                       {"pyproject.toml": DYNAMIC_PYPROJECT.encode(),
-                        "_build/backend.py": DYNAMIC_BACKEND,
-                        "setup.cfg": SETUP_CFG.format(name="dynreq-app", module=module).encode(),
-                        f"{module}/__init__.py": b'"""A tiny test package."""\n',
-                        "NONCE": str(time.time_ns()).encode()})
-    with LocalIndex() as index:
-        index.add("dynreq-app", sdist.name, sdist.read_bytes())
-        index.add("dynreq-helper", helper.name, helper.read_bytes())
-        serve(index, wheels)
-        proc = build(tmp_path, index, "dynreq-app", target)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    sdist = setup_cfg_sdist(tmp_path, "dynreq-app", DYNAMIC_PYPROJECT,
+                            {"_build/backend.py": DYNAMIC_BACKEND})
+    proc = served_build(tmp_path, sdist, target, [*wheels, helper])
     assert "lacks: dynreq-helper>=1.0" in proc.stderr
     assert "dynreq-helper==1.2" in next(ln for ln in proc.stderr.splitlines()
                                          if "Installing build tools" in ln)
-    (package,) = (tmp_path / "out" / target).glob("*.noarch.rpm" if target == "el9" else "*.deb")
-    explained = run_repack(["explain", str(package)])
-    assert "dynreq-helper 1.2" in explained.stdout + explained.stderr, explained
+    built, _ = built_files(tmp_path / "out", target)
+    assert_explained(built, "dynreq-helper 1.2")
 
 
-NAMESPACE_PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=61.2"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{name}"
-version = "1.0"
-description = "A namespace package in a flat layout that names no packages (as jaraco.classes)"
-license = {{text = "MIT"}}
-requires-python = ">=3.8"
-"""
+NAMESPACE_PYPROJECT = project_pyproject(
+    "setuptools>=61.2", "setuptools.build_meta",
+    "A namespace package in a flat layout that names no packages (as jaraco.classes)",
+    "license = {{text = \"MIT\"}}", "")
 
 
-def test_flat_layout_discovery_does_not_see_debian(tmp_path: Path) -> None:
+def test_flat_layout_discovery_does_not_see_debian(tmp_path: Path, pypi_wheels: Wheels,
+                                                   ) -> None:
     """Debian 12's setuptools 66 discovers the rendered debian/ beside `flatns` and stops
     ("Multiple top-level packages discovered in a flat-layout: ['debian', 'flatns']");
     setuptools >= 68.1 from the index leaves debian/ out."""
-    wheels = download(tmp_path / "wheels", "3.11", "setuptools", "packaging", "wheel",
-                      "more-itertools")
     sdist = tmp_path / "flatns_child-1.0.tar.gz"     # no flatns_child/ beside the namespace
     top = "flatns_child-1.0/"
     with tarfile.open(sdist, "w:gz") as tar:
@@ -257,14 +245,8 @@ def test_flat_layout_discovery_does_not_see_debian(tmp_path: Path) -> None:
             info = tarfile.TarInfo(top + rel)
             info.size, info.mtime = len(data), 1_700_000_000
             tar.addfile(info, io.BytesIO(data))
-    with LocalIndex() as index:
-        index.add("flatns-child", sdist.name, sdist.read_bytes())
-        serve(index, wheels)
-        proc = build(tmp_path, index, "flatns-child", "debian-12")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = served_build(tmp_path, sdist, "debian-12", pypi_wheels(*SETUPTOOLS_311))
     assert "lacks: setuptools>=61.2,>=68.1" in proc.stderr
-    (deb,) = (tmp_path / "out" / "debian-12").glob("*.deb")
-    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
-                           check=True).stdout
+    _, files = built_files(tmp_path / "out", "debian-12")
     assert "/usr/lib/python3/dist-packages/flatns/child/__init__.py" in files
     assert "dist-packages/debian" not in files

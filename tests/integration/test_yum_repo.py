@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import in_container, run_repack  # type: ignore[import-not-found]
@@ -228,13 +229,20 @@ def test_the_cli_publishes_signs_and_removes_for_dnf(tmp_path: Path,
 
 
 def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, Path],
+                                            django_closure: dict[str, Any],
                                             container_engine: engine.Engine) -> None:
-    """The real thing: python3-sqlparse built by `repack build -t el9`, signed and published
-    by the CLI with a fresh key, installed by dnf with gpgcheck and repo_gpgcheck from the
-    generated client/repack-el9.repo, and imported by the el9 builder's Python 3.9."""
+    """The real thing: python3-sqlparse built by `repack build -t el9` (the session's closure
+    build, conftest.django_closure: no build of its own), signed and published by the CLI
+    with a fresh key, installed by dnf with gpgcheck and repo_gpgcheck from the generated
+    client/repack-el9.repo, and imported by the el9 builder's Python 3.9."""
     env = {"REPACK_PASSPHRASE": "el9 test passphrase"}
     home = ["--gnupghome", str(tmp_path / "gnupg")]
     out, repo = tmp_path / "out", tmp_path / "repo"
+    (built,) = [a for a in django_closure["result"]["artifacts"]
+                if a["target"] == "el9" and a["package"] == "python3-sqlparse"
+                and a["format"] == "rpm"]
+    (source,) = [s for s in django_closure["result"]["sources"] if s["project"] == "sqlparse"]
+    version = source["version"]         # the release the closure resolved, not a pinned one
 
     def repack(*args: str) -> str:
         proc = run_repack([*args], env=env)
@@ -242,7 +250,8 @@ def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, 
         return proc.stdout + proc.stderr
 
     try:
-        repack("build", "sqlparse==0.4.4", "-t", "el9", "-o", str(out))
+        (out / "el9").mkdir(parents=True)
+        shutil.copy(built["path"], out / "el9")
         shutil.copy(unsigned["stub"], out / "el9")       # stands in for EL9's python3
         repack("key", "generate", "--email", "el9@example.org", *home)
         repack("publish", str(out), "--repo", str(repo), *home)
@@ -254,14 +263,14 @@ def test_dnf_installs_repacks_own_el9_build(tmp_path: Path, unsigned: dict[str, 
 
     proc = dnf_install(repo, tmp_path, "python3-sqlparse", "python3-stub", repo_file=client)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert installed(tmp_path) == ["python3-sqlparse-0.4.4-0.repack1.el9",
+    assert installed(tmp_path) == [f"python3-sqlparse-{version}-0.repack1.el9",
                                    "python3-stub-3.9.18-1"]
     image = images.ensure(container_engine, images.image_for(
         targets.load("el9"), "builder", config.load().cache_dir)).tag
     site = "/installroot/usr/lib/python3.9/site-packages"
-    version = in_container(container_engine, image, (
+    printed = in_container(container_engine, image, (
         f"PYTHONPATH={site} python3.9 -c 'import sqlparse; print(sqlparse.__version__, "
         "sqlparse.__file__)'"),
         mounts=[engine.Mount(source=tmp_path / "root", target="/installroot", readonly=True)])
-    print("el9 python3.9:", version.strip())
-    assert version.startswith(f"0.4.4 {site}/sqlparse/__init__.py"), version
+    print("el9 python3.9:", printed.strip())
+    assert printed.startswith(f"{version} {site}/sqlparse/__init__.py"), printed
