@@ -79,6 +79,11 @@ def test_select_only_and_limit() -> None:
     assert [e.name for e in select(entries, [last.upper()], None)] == [last]
     with pytest.raises(BenchError, match="not in the corpus: no-such-project"):
         select(entries, ["no-such-project"], None)
+    # the next slice: rows 26 to 55
+    assert select(entries, [], 30, 25) == entries[25:55]
+    assert select(entries, [], None, len(entries)) == []
+    two = [entries[0].name, entries[5].name, entries[9].name]
+    assert [e.name for e in select(entries, two, 1, 1)] == [entries[5].name]
 
 
 def sdist(members: list[str], **texts: str) -> Sdist:
@@ -215,6 +220,9 @@ def test_options() -> None:
         parse_args(["-t", "windows"])
     with pytest.raises(SystemExit):
         parse_args(["--limit", "0"])
+    assert parse_args(["--skip", "25"]).skip == 25 and parse_args([]).skip == 0
+    with pytest.raises(SystemExit):
+        parse_args(["--skip", "-1"])
 
 
 def test_a_build_whose_import_check_was_skipped_is_not_counted_imported() -> None:
