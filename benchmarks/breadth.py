@@ -362,11 +362,13 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)(?::|$)")
 
 
 def first_error(stderr: str) -> str:
-    """The first "error:" line; when it only says a command failed, the exception the
+    """repack's "error:" line, the last one (rpmbuild's own "error: Bad exit status ..."
+    in the build log's tail comes before it and names no package: a --with-deps run's says
+    which dependency failed); when it only says a command failed, the exception the
     command's Python printed last comes first, so that causes group by it (the command
     line itself, a hook script, says nothing about the cause)."""
     lines = stderr.splitlines()
-    at = next((i for i, ln in enumerate(lines) if ln.startswith("error:")), None)
+    at = next((i for i in reversed(range(len(lines))) if lines[i].startswith("error:")), None)
     if at is None:
         rest = [ln for ln in lines if ln.strip()]
         return rest[-1] if rest else ""

@@ -283,6 +283,16 @@ def test_a_failed_command_is_grouped_by_the_exception_it_printed() -> None:
     # other errors, and a failed command without an exception, stay as they are
     assert first_error("error: x: dpkg-buildpackage failed\n") == \
         "error: x: dpkg-buildpackage failed"
+    # rpmbuild's own error line in the log's tail comes first; repack's, last, names the
+    # dependency that failed (pynacl --with-deps on fedora-42)
+    rpm = ("  src/c/_cffi_backend.c:15:10: fatal error: ffi.h: No such file or directory\n"
+           "error: Bad exit status from /var/tmp/rpm-tmp.z3iFrO (%build)\n"
+           "    Bad exit status from /var/tmp/rpm-tmp.z3iFrO (%build)\n"
+           "error: cffi 2.1.1 for fedora-42 failed (cffi: command failed with exit code 1: "
+           "/usr/bin/podman exec repack-359509faeeeb rpmbuild -ba --nodeps)\n"
+           "hint: built packages are in /tmp/out\n")
+    assert normalise(first_error(rpm), "pynacl").startswith(
+        "cffi <v> for fedora-<v> failed (cffi: command failed with exit code <v>: <path> exec")
     assert first_error("E: oops\nerror: x: command failed with exit code 2: make\n") == \
         "error: x: command failed with exit code 2: make"
     assert first_error("no error line\n") == "no error line"
