@@ -24,7 +24,7 @@ the table's "with deps" column and the goals say how many did so (their seconds,
 packages each, stay out of the medians).
 
 Printed per target: built / lint clean / imported counts, the failures grouped by cause (exit
-code and the error's first line with names, versions and paths normalised), median and p90
+code and repack's error line with names, versions and paths normalised), median and p90
 build seconds, and the goals as met or MISSED:
 
 - >= 95% of the pure-Python projects whose release admits the target's Python, and >= 80% of
