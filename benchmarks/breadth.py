@@ -2,8 +2,8 @@
 """Benchmark: how much of PyPI repack packages, on a corpus of projects ranked 121-600 by
 downloads (benchmarks/breadth-corpus.tsv), for every target.
 
-    python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--limit N] [--no-check]
-                                  [--json] [--keep] [--stop-after MINUTES]
+    python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--skip N] [--limit N]
+                                  [--no-check] [--json] [--keep] [--stop-after MINUTES]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
 -o OUT --json --config benchmarks/breadth-repack.toml` (the per-project overrides a team would
@@ -24,7 +24,7 @@ the table's "with deps" column and the goals say how many did so (their seconds,
 packages each, stay out of the medians).
 
 Printed per target: built / lint clean / imported counts, the failures grouped by cause (exit
-code and the error's first line with names, versions and paths normalised), median and p90
+code and repack's error line with names, versions and paths normalised), median and p90
 build seconds, and the goals as met or MISSED:
 
 - >= 95% of the pure-Python projects whose release admits the target's Python, and >= 80% of
@@ -258,8 +258,9 @@ def read_corpus(path: Path = CORPUS) -> list[CorpusEntry]:
 
 
 def select(entries: Sequence[CorpusEntry], only: Sequence[str],
-           limit: int | None) -> list[CorpusEntry]:
-    """--only NAME... (in the corpus's order), then the first --limit of them."""
+           limit: int | None, skip: int = 0) -> list[CorpusEntry]:
+    """--only NAME... (in the corpus's order), less the first --skip of them, then the first
+    --limit of the rest: `--skip 25 --limit 30` is the corpus's rows 26 to 55."""
     chosen = list(entries)
     if only:
         wanted = {n.lower() for n in only}
@@ -267,6 +268,7 @@ def select(entries: Sequence[CorpusEntry], only: Sequence[str],
         if unknown:
             raise BenchError(f"not in the corpus: {', '.join(sorted(unknown))}")
         chosen = [e for e in entries if e.name.lower() in wanted]
+    chosen = chosen[skip:]
     return chosen[:limit] if limit is not None else chosen
 
 
@@ -360,11 +362,13 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)(?::|$)")
 
 
 def first_error(stderr: str) -> str:
-    """The first "error:" line; when it only says a command failed, the exception the
+    """repack's "error:" line, the last one (rpmbuild's own "error: Bad exit status ..."
+    in the build log's tail comes before it and names no package: a --with-deps run's says
+    which dependency failed); when it only says a command failed, the exception the
     command's Python printed last comes first, so that causes group by it (the command
     line itself, a hook script, says nothing about the cause)."""
     lines = stderr.splitlines()
-    at = next((i for i, ln in enumerate(lines) if ln.startswith("error:")), None)
+    at = next((i for i in reversed(range(len(lines))) if lines[i].startswith("error:")), None)
     if at is None:
         rest = [ln for ln in lines if ln.strip()]
         return rest[-1] if rest else ""
@@ -680,6 +684,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="build only this project of the corpus (repeatable)")
     parser.add_argument("--limit", type=int, help="build only the first N projects")
+    parser.add_argument("--skip", type=int, default=0, metavar="N",
+                        help="leave out the first N projects (before --limit): the next slice")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the import check (imported: not checked)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -691,6 +697,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
+    if args.skip < 0:
+        parser.error("--skip must not be negative")
     return args
 
 
@@ -698,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         corpus = read_corpus(args.corpus)
-        chosen = select(corpus, args.only, args.limit)
+        chosen = select(corpus, args.only, args.limit, args.skip)
     except (BenchError, OSError) as e:
         progress(f"error: {e}")
         return 2

@@ -580,12 +580,17 @@ hooks = importlib.import_module(module)
 for attr in filter(None, attrs.split(".")):
     hooks = getattr(hooks, attr)
 """
+# The line REQUIRES_SCRIPT's answer is on.  Not simply the last line: the engine forwards the
+# container's stdout and stderr as two streams, so under load a warning the backend printed to
+# stderr (setuptools' "warning: no previously-included files ...") may come after it.
+REQUIRES_MARK = "repack-requires:"
 REQUIRES_SCRIPT = """\
 import importlib, json, os, shutil, sys
 src, copy, backend, paths = sys.argv[1:5]
 """ + LOAD_BACKEND + """\
 hook = getattr(hooks, "get_requires_for_build_wheel", None)
-print(json.dumps([str(r) for r in (hook() if hook is not None else [])]))
+answer = json.dumps([str(r) for r in (hook() if hook is not None else [])])
+print(""" + repr(REQUIRES_MARK) + """ + answer, flush=True)
 """
 MAX_DYNAMIC = 64            # more requirements than this from the hook is hostile
 
@@ -639,11 +644,12 @@ def hook_requires(c: Container, src: str, backend: str, paths: Sequence[str], *,
 
 
 def hook_answer(out: str, *, project: str) -> list[Requirement]:
-    """The requirements REQUIRES_SCRIPT printed last (a JSON list of PEP 508 strings);
-    anything else, or more than MAX_DYNAMIC of them, is a MetadataError."""
-    lines = out.strip().splitlines()
+    """The requirements on the last line REQUIRES_SCRIPT marked with REQUIRES_MARK (a JSON
+    list of PEP 508 strings), wherever the hook's own output put it; anything else, or more
+    than MAX_DYNAMIC of them, is a MetadataError."""
+    marked = [ln for ln in out.splitlines() if ln.startswith(REQUIRES_MARK)]
     try:
-        texts = json.loads(lines[-1]) if lines else None
+        texts = json.loads(marked[-1].removeprefix(REQUIRES_MARK)) if marked else None
     except ValueError:
         texts = None
     if (not isinstance(texts, list) or len(texts) > MAX_DYNAMIC

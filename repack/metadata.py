@@ -34,7 +34,7 @@ from packaging.version import InvalidVersion, Version
 
 from repack.errors import MetadataError
 from repack.model import Project
-from repack.unpack import find_native_sources
+from repack.unpack import find_cplusplus_sources, find_native_sources
 
 __all__ = [
     "DEFAULT_BUILD_REQUIRES", "MAX_METADATA_BYTES", "flat_discovery", "is_static",
@@ -567,6 +567,7 @@ def project_from_metadata(
         build_requires=build_requires,
         build_backend=build_backend,
         has_native_code=find_native_sources(tree) and compiles(tree, pyproject, build_backend),
+        has_cplusplus=find_cplusplus_sources(tree),
         metadata_source=source,
         pep621=isinstance(pyproject.get("project"), dict),
         toml10=_mixed_arrays(pyproject),

@@ -160,6 +160,7 @@ class Project:
     toml10: bool = False         # pyproject.toml needs TOML 1.0 (a mixed-type array)
     classifiers: bool = False    # pyproject's [project] lists classifiers (hatchling checks them)
     flat_discovery: bool = False  # setuptools would find its packages itself in the tree's top
+    has_cplusplus: bool = False  # C++ sources present: rpm BuildRequires gcc-c++ too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,7 +53,7 @@ from repack.errors import UnsafeArchiveError
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_MEMBERS",
-    "find_native_sources", "unpack_sdist",
+    "find_cplusplus_sources", "find_native_sources", "unpack_sdist",
 ]
 
 DEFAULT_MAX_MEMBERS = 20_000
@@ -631,3 +631,14 @@ def find_native_sources(tree: Path) -> bool:
             if has_cargo and has_rust:
                 return True
     return False
+
+
+# C++ and Objective-C++: compiled by g++ (rpm: BuildRequires gcc-c++, which gcc lacks).
+_CPLUSPLUS_SUFFIXES = frozenset({".cc", ".cpp", ".cxx", ".c++", ".mm"})
+
+
+def find_cplusplus_sources(tree: Path) -> bool:
+    """True when the tree holds C++ sources where find_native_sources looks (grpcio's .cc):
+    Fedora's guidelines have a spec name gcc-c++ apart from gcc."""
+    return any(os.path.splitext(filename)[1].lower() in _CPLUSPLUS_SUFFIXES
+               for _dirpath, filenames in _walk(tree) for filename in filenames)

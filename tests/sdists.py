@@ -377,8 +377,20 @@ setup(
     package_data={{{module!r}: ["locale/*/LC_MESSAGES/*.mo", "data/*"]}},
     scripts=["bin/{name}-tool"],
     entry_points={{"console_scripts": ["{name}={module}:main"]}},
+    data_files=[("share/man/man1", ["man/{name}.1"])],     # fonttools' ttx.1
 )
 '''
+# A manual page as setup.py's data_files install it (/usr/share/man/man1/NAME.1).
+LINT_MAN_PAGE = """\
+.TH {upper} 1 "2024-05-06" "{version}" "User Commands"
+.SH NAME
+{name} \\- run the packaging linters' test module
+.SH SYNOPSIS
+.B {name}
+.SH DESCRIPTION
+.B {name}
+prints the name of its module.
+"""
 
 
 def mo_catalog() -> bytes:
@@ -406,7 +418,8 @@ def truncated_elf() -> bytes:
 
 def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
     """A setup.py sdist (any setuptools: the el9 builder's too) with every trait above, all
-    members dated 1970-01-01.  `name` should end in an ISO 639 code ("...-six") for rpmlint's
+    members dated 1970-01-01, a manual page in data_files and a top directory its file name
+    does not spell.  `name` should end in an ISO 639 code ("...-six") for rpmlint's
     language-pack check."""
     module = module_name(name)
     summary = f"Tiny {name} package for the packaging linters"
@@ -419,6 +432,8 @@ def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
         "README.md": f"# {summary}\n\nIt exercises what linters catch.\n".encode(),
         "LICENSE": apache_license(),
         f"bin/{name}-tool": f"#!/usr/bin/python3\nimport {module}\n{module}.main()\n".encode(),
+        f"man/{name}.1": LINT_MAN_PAGE.format(name=name, upper=name.upper(),
+                                              version=version).encode(),
         f"{module}/cli.py": b"#!/usr/bin/python3\n\"\"\"Run as a module.\"\"\"\nprint('cli')\n",
         f"{module}/locale/de/LC_MESSAGES/{module}.mo": mo_catalog(),
         f"{module}/data/big.txt": big,
@@ -434,4 +449,7 @@ def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
     pkg_info = pkg_info_text(name, version, summary=summary, metadata_version="2.1",
                              description=files["README.md"].decode()
                              ).replace("License: MIT", "License: Apache-2.0")
-    return make_sdist(path, name, version, files, pkg_info=pkg_info, mtime=0)
+    # the top directory spelled with the project's dashes, the file name with underscores
+    # (PEP 625), as psycopg2_binary-2.9.12.tar.gz holds psycopg2-binary-2.9.12/
+    return make_sdist(path, name, version, files, pkg_info=pkg_info, mtime=0,
+                      top=f"{name}-{version}")

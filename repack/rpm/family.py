@@ -315,7 +315,8 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
             c, p.srcdir, project.build_backend or DEFAULT_BACKEND, p.backend_path)
         project = steps.read_project(raw, p.tree, sdist, source="PEP 517",
                                      entry_points=entry_points)
-    spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel)
+    spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel,
+                     source_dir=p.srcdir)
     spec_file = p.build.render(c, spec, sdist)
     try:
         p.build.rpmbuild(c, spec_file, target)
@@ -328,7 +329,8 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
                  f"{'arch-specific' if kind == 'platform' else 'noarch'}")
         p.build.clean(c)
         project = dataclasses.replace(project, has_native_code=kind == "platform")
-        spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel)
+        spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel,
+                         source_dir=p.srcdir)
         spec_file = p.build.render(c, spec, sdist)
         p.build.rpmbuild(c, spec_file, target)
     return spec
@@ -336,12 +338,14 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
 
 def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
               tools: Sequence[buildreqs.BuildTool] = (), chosen: str | None = None, *,
-              devel: Sequence[str] = ()) -> RpmSpec:
+              devel: Sequence[str] = (), source_dir: str | None = None) -> RpmSpec:
     """The spec, with the C libraries' BuildRequires (`devel`, rpm names) and the project's
     `[packages.<name>]` overrides: their Requires and BuildRequires after the mapped ones,
     and the patches, excludes and environment for the renderer.  (The builder is a Debian
-    system: BuildRequires are recorded in the .src.rpm, not installed.)"""
-    spec = naming.make_rpm_spec(project, sdist_filename=sdist.path.name,
+    system: BuildRequires are recorded in the .src.rpm, not installed.)  `source_dir`: the
+    directory the sdist unpacked to, which %autosetup -n enters; its file name need not say
+    it (psycopg2_binary-2.9.12.tar.gz holds psycopg2-binary-2.9.12/)."""
+    spec = naming.make_rpm_spec(project, sdist_filename=sdist.path.name, source_dir=source_dir,
                                 source_url=sdist.release.url, target=target,
                                 packager=ctx.settings.maintainer,
                                 date=steps.changelog_date(sdist.source_date_epoch),

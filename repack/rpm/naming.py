@@ -359,7 +359,8 @@ def rpm_provides(project: Project, target: Target) -> tuple[str, ...]:
 
 
 def rpm_build_requires(project: Project, target: Target) -> tuple[str, ...]:
-    """BuildRequires: the target's base list, gcc for native code, then build-system.requires.
+    """BuildRequires: the target's base list, gcc for native code (and gcc-c++ for C++
+    sources, as Fedora's guidelines ask), then build-system.requires.
 
     The base list is the Target's ``rpm_build_requires`` when it has one, else Fedora's
     ``python3-devel``, ``pyproject-rpm-macros``, ``python3-pip``, ``python3-wheel``.
@@ -368,7 +369,8 @@ def rpm_build_requires(project: Project, target: Target) -> tuple[str, ...]:
     pname = str(project.name)
     caret = has_caret(target)
     base = tuple(getattr(target, "rpm_build_requires", ()) or _DEFAULT_BUILD_REQUIRES)
-    out = [*base, *(("gcc",) if project.has_native_code else ())]
+    out = [*base, *(("gcc",) if project.has_native_code else ()),
+           *(("gcc-c++",) if project.has_native_code and project.has_cplusplus else ())]
     for req in project.build_requires:
         if active(req, target, "", pname):
             out.append(rpm_requirement(req, caret=caret, project=pname))

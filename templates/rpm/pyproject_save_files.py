@@ -11,7 +11,10 @@ gettext catalogs (locale/<code>/LC_MESSAGES/*.mo) is listed file by file, each c
 %lang(<code>) as %find_lang would.  Unlike Fedora's, the files
 the wheel installed to --bindir are listed too: console scripts and the scripts a setup.py
 names (``scripts=['bin/jp.py']``), which the metadata does not, so a spec cannot name them
-all before the build.  A file of the RECORD that %install removed is not listed.
+all before the build; so are the files of its .data/data and .data/headers (a setup.py's
+``data_files``: fonttools' /usr/share/man/man1/ttx.1), file by file, a manual or info page
+with a trailing * for the suffix brp-compress gives it after %install, as Fedora's specs
+write them.  A file of the RECORD that %install removed is not listed.
 """
 
 import argparse
@@ -30,6 +33,18 @@ def quoted(path):
     if any(c in path for c in '"\\%\n') or path != path.strip():
         fail(f"cannot list {path!r} safely in %files")
     return f'"{path}"' if " " in path else path
+
+
+# brp-compress (in %__os_install_post, after %install) gzips the pages under these.
+COMPRESSED = ("/usr/share/man/", "/usr/share/info/")
+GLOB_CHARS = "*?[]{}"
+
+
+def listed_file(path):
+    """A file %files names one by one: never as a glob of upstream's making."""
+    if any(c in path for c in GLOB_CHARS):   # %files would expand it as a glob
+        fail(f"cannot list {path!r} safely in %files")
+    return quoted(path) + ("*" if path.startswith(COMPRESSED) else "")
 
 
 CATALOG = re.compile(r"/locale/([A-Za-z0-9_@.+-]+)/LC_MESSAGES/[^/]+\.mo$")
@@ -83,12 +98,13 @@ def main():
     bindir = args.bindir.rstrip("/") + "/" if args.bindir else None
     for path in installed:
         if bindir and path.startswith(bindir) and "/" not in path[len(bindir):]:
-            if any(c in path for c in "*?[]{}"):   # %files would expand it as a glob
-                fail(f"cannot list {path!r} safely in %files")
-            lines.append(quoted(path))
+            lines.append(listed_file(path))
             continue
         site = next((s for s in sites if path.startswith(s)), None)
         if site is None:
+            # .data/data and .data/headers: pyproject_install.py put them under /usr
+            if path.startswith("/usr/"):
+                lines.append(listed_file(path))
             continue
         top, _, rest = path[len(site):].partition("/")
         if top.endswith(".dist-info"):

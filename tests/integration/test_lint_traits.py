@@ -4,8 +4,11 @@ opens with its summary, jmespath 1.0.1's setup.py `scripts=` (el9: "Installed (b
 unpackaged) file(s) found"), members dated 1970, a module with a "#!" line, a locale dir,
 the same 120 kB file twice, a name ending in an ISO 639 code (python3-...-six), and distlib
 0.4.4's Windows launcher (.exe, left out) and truncated ELF test fixture (lintian:
-binary-with-bad-dynamic-table on the source), and coverage's Apache NOTICE.txt.  The
-sdist is made by tests/sdists.py (lint_traits_sdist); the linters are the host's."""
+binary-with-bad-dynamic-table on the source), coverage's Apache NOTICE.txt, fonttools'
+manual page in data_files (el9: "Installed (but unpackaged) file(s) found") and
+psycopg2-binary's top directory, which its file name does not spell (el9: %prep could not
+cd to it).  The sdist is made by tests/sdists.py (lint_traits_sdist); the linters are the
+host's."""
 
 from __future__ import annotations
 
@@ -87,6 +90,7 @@ def test_deb_copyright_points_to_common_licenses_and_dates_are_clamped(
     assert f"{site}/big.txt" in names
     assert [n for n in names if n.lower().endswith(".exe")] == []
     assert f"./usr/share/doc/python3-{NAME}/NOTICE.txt" in names
+    assert f"./usr/share/man/man1/{NAME}.1.gz" in names          # data_files
 
 
 def test_rpmlint_reports_none_of_the_traits(built: dict[str, Any]) -> None:
@@ -103,6 +107,8 @@ def test_el9_rpm_lists_the_setup_py_script(built: dict[str, Any]) -> None:
     rpm = artifact(built, "el9", "rpm")
     files = rpm_q(rpm, "--list")
     assert f"/usr/bin/{NAME}-tool" in files and f"/usr/bin/{NAME}" in files
+    # fonttools' case: a data_files manual page, as brp-compress left it
+    assert f"/usr/share/man/man1/{NAME}.1.gz" in files
     site = f"/usr/lib/python3.9/site-packages/{MODULE}"
     assert f"{site}/locale/de/LC_MESSAGES/{MODULE}.mo" in files
     assert f"{site}/data/big.txt" in files

@@ -79,6 +79,11 @@ def test_select_only_and_limit() -> None:
     assert [e.name for e in select(entries, [last.upper()], None)] == [last]
     with pytest.raises(BenchError, match="not in the corpus: no-such-project"):
         select(entries, ["no-such-project"], None)
+    # the next slice: rows 26 to 55
+    assert select(entries, [], 30, 25) == entries[25:55]
+    assert select(entries, [], None, len(entries)) == []
+    two = [entries[0].name, entries[5].name, entries[9].name]
+    assert [e.name for e in select(entries, two, 1, 1)] == [entries[5].name]
 
 
 def sdist(members: list[str], **texts: str) -> Sdist:
@@ -215,6 +220,9 @@ def test_options() -> None:
         parse_args(["-t", "windows"])
     with pytest.raises(SystemExit):
         parse_args(["--limit", "0"])
+    assert parse_args(["--skip", "25"]).skip == 25 and parse_args([]).skip == 0
+    with pytest.raises(SystemExit):
+        parse_args(["--skip", "-1"])
 
 
 def test_a_build_whose_import_check_was_skipped_is_not_counted_imported() -> None:
@@ -275,6 +283,16 @@ def test_a_failed_command_is_grouped_by_the_exception_it_printed() -> None:
     # other errors, and a failed command without an exception, stay as they are
     assert first_error("error: x: dpkg-buildpackage failed\n") == \
         "error: x: dpkg-buildpackage failed"
+    # rpmbuild's own error line in the log's tail comes first; repack's, last, names the
+    # dependency that failed (pynacl --with-deps on fedora-42)
+    rpm = ("  src/c/_cffi_backend.c:15:10: fatal error: ffi.h: No such file or directory\n"
+           "error: Bad exit status from /var/tmp/rpm-tmp.z3iFrO (%build)\n"
+           "    Bad exit status from /var/tmp/rpm-tmp.z3iFrO (%build)\n"
+           "error: cffi 2.1.1 for fedora-42 failed (cffi: command failed with exit code 1: "
+           "/usr/bin/podman exec repack-359509faeeeb rpmbuild -ba --nodeps)\n"
+           "hint: built packages are in /tmp/out\n")
+    assert normalise(first_error(rpm), "pynacl").startswith(
+        "cffi <v> for fedora-<v> failed (cffi: command failed with exit code <v>: <path> exec")
     assert first_error("E: oops\nerror: x: command failed with exit code 2: make\n") == \
         "error: x: command failed with exit code 2: make"
     assert first_error("no error line\n") == "no error line"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -134,17 +136,42 @@ def test_metadata_says_whether_pyproject_lists_classifiers(tmp_path: Path) -> No
 
 
 def test_the_hooks_answer_is_checked_like_upstream_text() -> None:
-    """get_requires_for_build_wheel runs upstream code: its last line must be a JSON list of
-    PEP 508 strings, whatever it printed before."""
-    out = 'running egg_info\n["Cython~=3.1.0", "expandvars"]\n'
+    """get_requires_for_build_wheel runs upstream code: its marked line must be a JSON list of
+    PEP 508 strings, whatever it printed before or after it."""
+    mark = buildreqs.REQUIRES_MARK
+    out = f'running egg_info\n{mark}["Cython~=3.1.0", "expandvars"]\n'
     assert texts(buildreqs.hook_answer(out, project="yarl")) == ["Cython~=3.1.0", "expandvars"]
-    assert buildreqs.hook_answer("[]", project="x") == []
-    for bad, problem in (("", "did not return a list"), ("{}", "did not return a list"),
-                         ("[1]", "did not return a list"), ("not json", "did not return a list"),
-                         (json.dumps(["x"] * 65), "did not return a list"),
-                         ('["cython; rm -rf /"]', "invalid requirement")):
+    assert buildreqs.hook_answer(f"{mark}[]", project="x") == []
+    # stderr after the answer (gitdb, prompt-toolkit on fedora-42 under load: exit 6 before)
+    late = f"{mark}[\"wheel\"]\nwarning: no previously-included files matching '*.so'\n"
+    assert texts(buildreqs.hook_answer(late, project="gitdb")) == ["wheel"]
+    for bad, problem in (("", "did not return a list"), (f"{mark}{{}}", "did not return a list"),
+                         (f"{mark}[1]", "did not return a list"), ("[]", "did not return a list"),
+                         (f"{mark}not json", "did not return a list"),
+                         (mark + json.dumps(["x"] * 65), "did not return a list"),
+                         (f'{mark}["cython; rm -rf /"]', "invalid requirement")):
         with pytest.raises(MetadataError, match=problem):
             buildreqs.hook_answer(bad, project="x")
+
+
+@pytest.mark.process
+def test_the_requires_script_answer_is_found_after_the_backends_stderr(tmp_path: Path) -> None:
+    """REQUIRES_SCRIPT run for real on an in-tree backend that writes to stdout and stderr:
+    the answer is found with stderr after stdout, the order the engine may forward them in."""
+    tree = tmp_path / "src"
+    (tree / "_backend").mkdir(parents=True)
+    (tree / "_backend" / "__init__.py").write_text(
+        "import sys\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        "    print('running egg_info')\n"
+        "    print('warning: no previously-included files', file=sys.stderr)\n"
+        "    return ['Cython>=3']\n")
+    proc = subprocess.run([sys.executable, "-c", buildreqs.REQUIRES_SCRIPT, str(tree),
+                           str(tmp_path / "copy"), "_backend", json.dumps(["."])],
+                          capture_output=True, text=True, check=True)
+    assert proc.stderr.startswith("warning:")
+    for out in (proc.stdout + proc.stderr, proc.stderr + proc.stdout):
+        assert texts(buildreqs.hook_answer(out, project="x")) == ["Cython>=3"]
 
 
 def test_setuptools_building_itself_needs_what_would_shadow_its_vendored_copies() -> None:

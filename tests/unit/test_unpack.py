@@ -17,7 +17,7 @@ from sdists import make_sdist  # tests/ is on sys.path (see conftest.py)
 
 from repack import unpack
 from repack.errors import UnsafeArchiveError
-from repack.unpack import find_native_sources, unpack_sdist
+from repack.unpack import find_cplusplus_sources, find_native_sources, unpack_sdist
 
 TOP = "pkg-1.0"
 
@@ -455,6 +455,19 @@ def test_find_native_sources(tmp_path: Path, files: dict[str, str], native: bool
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     assert find_native_sources(tmp_path) is native
+
+
+@pytest.mark.parametrize(("files", "cplusplus"), [
+    ({"pkg/_speedups.c": "", "pkg/x.h": ""}, False),
+    ({"src/core/ext.cc": ""}, True),                        # grpcio
+    ({"src/ext.CPP": ""}, True),
+    ({"pkg/_ext.pyx": "", "tests/t.cpp": ""}, False),       # tests are not built
+])
+def test_find_cplusplus_sources(tmp_path: Path, files: dict[str, str], cplusplus: bool) -> None:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert find_cplusplus_sources(tmp_path) is cplusplus
 
 
 def test_find_native_sources_does_not_follow_symlinked_dirs(tmp_path: Path) -> None:

@@ -459,6 +459,12 @@ def test_native_code_and_build_requires() -> None:
     assert s.changelog.evr == "1:2.0^post1-0.repack1.el9"
     assert rpm_build_requires(p, EL9)[:5] == (
         "python3-devel", "pyproject-rpm-macros", "python3-pip", "python3-wheel", "gcc")
+    assert "gcc-c++" not in s.build_requires
+    # C++ sources (grpcio's .cc) need g++, which Fedora's guidelines have a spec name apart
+    cxx = rpm_build_requires(dataclasses.replace(p, has_cplusplus=True), EL9)
+    assert cxx[4:6] == ("gcc", "gcc-c++")
+    assert "gcc-c++" not in rpm_build_requires(
+        dataclasses.replace(p, has_native_code=False, has_cplusplus=True), EL9)
 
 
 def test_unsafe_names_are_refused() -> None:

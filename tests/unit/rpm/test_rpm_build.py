@@ -260,3 +260,30 @@ def test_files_removed_after_install_are_not_listed(tmp_path: Path) -> None:
     assert f"%lang(de) {SITE}/demo/locale/de/LC_MESSAGES/demo.mo" in listed
     assert f"{SITE}/demo/__init__.py" in listed
     assert [ln for ln in listed if "t64.exe" in ln or "lone" in ln] == [], listed
+
+
+@pytest.mark.process
+def test_data_files_are_listed_and_manual_pages_as_compressed(tmp_path: Path) -> None:
+    """A setup.py's data_files (.data/data: fonttools' share/man/man1/ttx.1) and headers are
+    in %files, file by file, a manual page with the * brp-compress's .gz needs (rpmbuild:
+    "Installed (but unpackaged) file(s) found" before); a glob character is refused."""
+    root, record = _installed_wheel(tmp_path, {
+        "demo/__init__.py": "",
+        "demo_pkg-1.0.data/data/share/man/man1/ttx.1": ".TH TTX 1\n",
+        "demo_pkg-1.0.data/data/share/demo/logo.svg": "<svg/>\n",
+        "demo_pkg-1.0.data/headers/demo.h": "int demo(void);\n"})
+    files = tmp_path / "files"
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--bindir", "/usr/bin", "--record", record, "--output", files, "--", "*")
+    assert proc.returncode == 0, proc.stderr
+    listed = files.read_text().splitlines()
+    assert (root / "usr/share/man/man1/ttx.1").is_file()
+    for line in ["/usr/share/man/man1/ttx.1*", "/usr/share/demo/logo.svg",
+                 "/usr/include/python/demo.h", f"{SITE}/demo/"]:
+        assert line in listed, (line, listed)
+    (tmp_path / "glob").mkdir()
+    root, record = _installed_wheel(tmp_path / "glob", {
+        "demo/__init__.py": "", "demo_pkg-1.0.data/data/share/demo/[x].txt": "x\n"})
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  "--record", record, "--output", files, "--", "*")
+    assert proc.returncode != 0 and "cannot list '/usr/share/demo/[x].txt'" in proc.stderr
