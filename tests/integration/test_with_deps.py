@@ -91,7 +91,9 @@ def test_a_dependency_no_builder_can_build_stops_the_run_first(tmp_path: Path) -
     builds (a cffi takeover refusal used to be the first thing said)."""
     with LocalIndex() as index:
         rusty = make_sdist(tmp_path / "sdists", "rusty-dep", "1.0",
-                           {"Cargo.toml": b"[package]\nname = 'rusty'\n",
+                           {"pyproject.toml": b'[build-system]\nrequires = ["maturin>=1,<2"]\n'
+                                              b'build-backend = "maturin"\n',
+                            "Cargo.toml": b"[package]\nname = 'rusty'\n",
                             "src/lib.rs": b"pub fn f() {}\n"})
         index.add("rusty-dep", rusty.name, rusty.read_bytes())
         for name, requires in (("leaf-two", []), ("uses-rust", ["rusty-dep", "leaf-two"])):
@@ -100,7 +102,8 @@ def test_a_dependency_no_builder_can_build_stops_the_run_first(tmp_path: Path) -
         proc = run_repack(["build", "uses-rust", "--with-deps", "-t", "debian-12",
                            "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 7, proc.stderr
-    assert "error: rusty-dep: needs a Rust toolchain and crates" in proc.stderr
+    assert "error: rusty-dep: needs a Rust toolchain and crates (its build backend is maturin)" \
+        in proc.stderr
     assert "hint: needed by uses-rust 1.0 for debian-12; nothing was built" in proc.stderr
     assert "Building" not in proc.stderr
     assert not list((tmp_path / "out").glob("*/*.deb"))
