@@ -35,7 +35,9 @@ build seconds, and the goals as met or MISSED:
 Kinds `rust`, `cuda`, `no-sdist` are "cannot map" (repack builds no Rust toolchain, CUDA or
 wheel-only project), and a project the index does not carry (exit 3, "not found") is "not on
 the index": both are counted apart, not as failures of a goal; so is a pure project whose
-releases all exclude the target's Python (exit 7, "requires Python").  A project with only
+releases all exclude the target's Python (exit 7, "requires Python"), and one that repack
+refuses because it or, with --with-deps, a dependency needs Rust crates or CUDA ("needs
+Rust/CUDA": pyopenssl's newer cryptography on Debian 12).  A project with only
 pre-releases is built again as the pin repack's hint names (exit 3, `NAME==VERSION`), and one
 whose packages do not install alone (or were not import-checked: a dependency neither the
 target nor the run has) again with --with-deps, as a user would; the goals say how many needed
@@ -305,11 +307,20 @@ class Outcome:
             return "not on the index"
         if self.exit_code == 7 and "requires Python" in self.error:
             return "python excluded"
+        if self.exit_code == 7 and any(m in self.error for m in UNBUILDABLE):
+            return "needs Rust/CUDA"
         return GROUP_OF_KIND[self.kind]
 
     @property
     def ok(self) -> bool:
         return self.built and self.lint_clean is True and self.imported is not False
+
+
+# repack's exit-7 refusals of what no builder has (clibs.refuse_unbuildable), for the project
+# or, with --with-deps, a dependency it cannot do without (pyopenssl's cryptography,
+# pydantic-ai-slim's pydantic-core): as unbuildable here as a Rust project of the corpus.
+UNBUILDABLE = ("needs a Rust toolchain and crates", "needs the CUDA SDK")
+APART = ("not on the index", "cannot map", "python excluded", "needs Rust/CUDA")
 
 
 _VERSION = re.compile(r"\b\d+(?:[.\-_+~]\w+)*\b")
@@ -584,8 +595,7 @@ def rate_goal(outcomes: Sequence[Outcome], group: str, target: str) -> Goal:
 def summarise(target: str, outcomes: Sequence[Outcome]) -> TargetSummary:
     mine = [o for o in outcomes if o.target == target]
     built = [o for o in mine if o.built]
-    apart = Counter(o.group for o in mine if o.group in ("not on the index", "cannot map",
-                                                         "python excluded"))
+    apart = Counter(o.group for o in mine if o.group in APART)
     causes = Counter(c for o in mine
                      if o.group in ("pure", "c") and (c := cause(o)) is not None)
     # one cold package each: no bootstrap, no --with-deps run of several packages

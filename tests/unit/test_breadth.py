@@ -164,6 +164,12 @@ def test_cause_and_groups() -> None:
     assert outcome("a", "pure", 7, error="error: a: a==2 requires Python >=4").group == \
         "python excluded"
     assert outcome("a", "rust", 8, error="error: a: cargo").group == "cannot map"
+    # pyopenssl --with-deps on Debian 12: its cryptography needs Rust, named before any build
+    rusty = outcome("pyopenssl", "pure", 7, error="error: cryptography: needs a Rust toolchain "
+                    "and crates (its build backend is maturin), which the offline builder "
+                    "cannot download")
+    assert rusty.group == "needs Rust/CUDA"
+    assert summarise("debian-12", [rusty]).apart == {"needs Rust/CUDA": 1}
 
 
 def test_lint_tag() -> None:
