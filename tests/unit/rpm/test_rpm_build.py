@@ -213,6 +213,14 @@ def test_macros_give_the_target_paths() -> None:
     assert out == [SITE, "python3dist(zope-interface)", "39"]
 
 
+def saved_files(root: Path, record: Path, files: Path, *options: str) -> list[str]:
+    """The %files lines pyproject_save_files.py writes for every module ("*")."""
+    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
+                  *options, "--record", record, "--output", files, "--", "*")
+    assert proc.returncode == 0, proc.stderr
+    return files.read_text().splitlines()
+
+
 @pytest.mark.process
 def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
     """A module with gettext catalogs is listed file by file, each .mo %lang(<code>) as
@@ -225,10 +233,7 @@ def test_catalogs_are_listed_with_their_language(tmp_path: Path) -> None:
         "demo/locale/pt_BR/LC_MESSAGES/demo.mo": b"\xde\x12\x04\x95" + bytes(20),
         "other/__init__.py": ""})
     files = tmp_path / "files"
-    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
-                  "--bindir", "/usr/bin", "--record", record, "--output", files, "--", "*")
-    assert proc.returncode == 0, proc.stderr
-    listed = files.read_text().splitlines()
+    listed = saved_files(root, record, files, "--bindir", "/usr/bin")
     demo = f"{SITE}/demo"
     for line in [f"%dir {demo}", f"%dir {demo}/locale/de/LC_MESSAGES", f"%dir {demo}/sub",
                  f"%dir {demo}/__pycache__", f"%dir {demo}/sub/__pycache__",
@@ -253,10 +258,7 @@ def test_files_removed_after_install_are_not_listed(tmp_path: Path) -> None:
     files = tmp_path / "files"
     for rel in ("demo/t64.exe", "lone.py"):
         (root / SITE.lstrip("/") / rel).unlink()
-    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
-                  "--record", record, "--output", files, "--", "*")
-    assert proc.returncode == 0, proc.stderr
-    listed = files.read_text().splitlines()
+    listed = saved_files(root, record, files)
     assert f"%lang(de) {SITE}/demo/locale/de/LC_MESSAGES/demo.mo" in listed
     assert f"{SITE}/demo/__init__.py" in listed
     assert [ln for ln in listed if "t64.exe" in ln or "lone" in ln] == [], listed
@@ -273,10 +275,7 @@ def test_data_files_are_listed_and_manual_pages_as_compressed(tmp_path: Path) ->
         "demo_pkg-1.0.data/data/share/demo/logo.svg": "<svg/>\n",
         "demo_pkg-1.0.data/headers/demo.h": "int demo(void);\n"})
     files = tmp_path / "files"
-    proc = helper("pyproject_save_files.py", "--buildroot", root, "--sitelib", SITE,
-                  "--bindir", "/usr/bin", "--record", record, "--output", files, "--", "*")
-    assert proc.returncode == 0, proc.stderr
-    listed = files.read_text().splitlines()
+    listed = saved_files(root, record, files, "--bindir", "/usr/bin")
     assert (root / "usr/share/man/man1/ttx.1").is_file()
     for line in ["/usr/share/man/man1/ttx.1*", "/usr/share/demo/logo.svg",
                  "/usr/include/python/demo.h", f"{SITE}/demo/"]:
