@@ -119,7 +119,7 @@ def _refuse_unbuildable(work: Mapping[str, tuple[Sdist, Target, str]],
     the run before anything is built, naming who needs it, instead of after the builds
     before it in the order (and their failures) have run."""
     seen: set[str] = set()
-    for key, (sdist, _, what) in work.items():
+    for key, (sdist, _, _) in work.items():
         if sdist.sha256 in seen:
             continue
         seen.add(sdist.sha256)
@@ -156,12 +156,12 @@ def build_plans(plans: Sequence[Plan], targets: Sequence[Target], ctx: Context, 
             work[key] = (sdist, target, f"{name} {node.release.version} for {target.id}")
             jobs_order.append(key)
             depends[key] = [f"{target.id}/{d}" for d in node.depends]
+    if len(work) > 1:       # before any image is bootstrapped for builds that cannot run
+        _refuse_unbuildable(work, depends, ctx)
+    for plan, target in zip(plans, targets, strict=True):
         if plan.order:
             # Made once here, so that parallel builds never bootstrap the same image twice.
             images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
-
-    if len(work) > 1:
-        _refuse_unbuildable(work, depends, ctx)
 
     def job(key: str) -> tuple[list[Artifact], list[str]]:
         sdist, target, _ = work[key]
