@@ -242,7 +242,8 @@ def may_provide(owner: str, version: str | None, archive: ArchiveIndex) -> str:
     below = breaks_below(archive.packages[owner])
     if version_compare(version, below) <= 0:
         return f"{version} is not newer than {owner} {archive.packages[owner]}"
-    unmet = [f"{owner} ({op} {v})" for op, v in clauses if not satisfies(version, op, v)]
+    unmet = [f"{owner}{op}" if op.startswith(":") else f"{owner} ({op} {v})"
+             for op, v in clauses if not satisfies(version, op, v)]
     if unmet:
         return f"some need {', '.join(unmet)}, which {version} does not satisfy"
     return ""
