@@ -27,9 +27,9 @@ from repack.owned import (
     check_artifacts,
     check_scripts,
     conflicts,
+    may_provide,
     may_take_over,
     parse_owned,
-    may_provide,
     refusal,
     same_project,
     satisfies,
@@ -226,7 +226,8 @@ def write_image(tmp_path: Path, archive: ArchiveIndex) -> images.Image:
     image.archive_file.write_text(json.dumps({
         "packages": archive.packages, "dist_map": archive.dist_map, "sources": archive.sources,
         "protected": sorted(archive.protected), "needed_by": archive.needed_by,
-        "needed_versions": archive.needed_versions, "owned_files": images.owned_files_field(reduced)}))
+        "needed_versions": archive.needed_versions,
+        "owned_files": images.owned_files_field(reduced)}))
     return image
 
 
@@ -544,9 +545,9 @@ def test_an_owner_other_sources_need_by_name_is_provided() -> None:
     assert [str(r) for r in takeover_provides(taken, NEWER)] == [f"alembic (= {NEWER})"]
     assert [str(r) for r in takeover_relations(taken)[1]] == ["alembic (<< 1.8.1+repack~)"]
     assert takeovers_line("python3-alembic", taken, DEB12) == [
-        "python3-alembic takes /usr/bin/alembic over from Debian 12 (bookworm)'s alembic (the "
-        "same project: source package alembic) and provides alembic for python3-oslo.db and "
-        "22 more"]
+        ("python3-alembic takes /usr/bin/alembic over from Debian 12 (bookworm)'s alembic (the "
+         "same project: source package alembic) and provides alembic for python3-oslo.db and "
+         "22 more")]
     # an owner nobody of another source needs is not provided
     sql, _ = same_project(found(["/usr/bin/sqlformat"], "python3-sqlparse"),
                           package="python3-sqlparse", project="sqlparse", archive=ARCHIVE,
