@@ -17,8 +17,8 @@ from the archive's binary packages of the same Debian source (python3-sqlparse t
 Replaces and Breaks (`takeover_relations`).  When packages of other sources depend on that
 owner, Breaks alone would make apt remove them too; the package then also Provides the owner
 in its own version (Policy 7.5 and 7.6), which keeps them installed, when every one of them
-depends on it by name in a version ours satisfies (`may_provide`: python3-alembic provides
-alembic for python3-oslo.db and 22 more).  An owner needed through a virtual package it
+depends on it by name in a version ours satisfies (`why_not_provided`: python3-alembic
+provides alembic for python3-oslo.db and 22 more).  An owner needed through a virtual package it
 Provides (python3-cffi-backend, which python3-cryptography needs as
 python3-cffi-backend-api-min) is refused.
 """
@@ -46,9 +46,9 @@ from repack.errors import BuildError, MappingError
 from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, Target
 
 __all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
-           "conflicts", "deb_files", "may_provide", "may_take_over", "normalise", "parse_owned",
+           "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
            "same_project", "satisfies", "takeover_provides", "takeover_relations",
-           "takeovers_line", "undeclared_takeovers"]
+           "takeovers_line", "undeclared_takeovers", "why_not_provided"]
 
 # The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
 # python3.X (python3.11, libpython3.11-stdlib, ...) and python3-stdlib-extensions.
@@ -184,10 +184,10 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     the project Debian ships: its script moving into the module package is an upgrade, not a
     hostile upstream taking someone else's file.  Everything else is refused as before.
     An owner that a package of another source depends on (`ArchiveIndex.needed_by`) is
-    taken over only when *package*, in its Debian *version*, may Provide it (`may_provide`;
-    `Takeover.provides_for`), else refused, saying so (`Conflict.needed_by`): Breaks on it
-    would make apt remove that package as well, which nobody installing a newer python3-cffi
-    expects.
+    taken over only when *package*, in its Debian *version*, may Provide it
+    (`why_not_provided`; `Takeover.provides_for`), else refused, saying so
+    (`Conflict.needed_by`): Breaks on it would make apt remove that package as well, which
+    nobody installing a newer python3-cffi expects.
     """
     if not _own_package(package, project, archive):
         return [], list(found)
@@ -196,7 +196,7 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     refused: list[Conflict] = []
     for c in found:
         unprovided = [(o, why) for o in c.owners if o in archive.needed_by
-                      and (why := may_provide(o, version, archive))]
+                      and (why := why_not_provided(o, version, archive))]
         if not all(_sibling(o, source, archive) for o in c.owners):
             refused.append(c)
         elif unprovided:
@@ -227,9 +227,9 @@ def satisfies(version: str, op: str, wanted: str) -> bool:
     return check is not None and check(version_compare(version, wanted))
 
 
-def may_provide(owner: str, version: str | None, archive: ArchiveIndex) -> str:
+def why_not_provided(owner: str, version: str | None, archive: ArchiveIndex) -> str:
     """Why *owner*, which packages of other sources depend on, cannot be provided by our
-    package of Debian *version* so that apt keeps them ("" when it can): every one of them
+    package of Debian *version* so that apt keeps them; "" when it can: every one of them
     depends on it by its name (`ArchiveIndex.needed_versions`) in a version ours satisfies,
     and ours is newer than every revision of the owner's release (`breaks_below`): a
     downgrade never takes over."""
@@ -379,8 +379,8 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
 def needed_refusal(project: str, package: str, where: str, needed: tuple[str, str, int],
                    target: Target, *, unprovided: str = "") -> MappingError:
     """A file of the project's own other binary that packages of other sources need and that
-    the package may not Provide (*unprovided* says why, `may_provide`): no setting makes the
-    takeover safe, so the hint says what is left."""
+    the package may not Provide (*unprovided* says why, `why_not_provided`): no setting makes
+    the takeover safe, so the hint says what is left."""
     owner, depender, count = needed
     more = f" and {count - 1} more package(s) of other sources" if count > 1 else ""
     why = f"; {package} cannot provide {owner} for them: {unprovided}" if unprovided else ""

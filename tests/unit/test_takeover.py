@@ -27,7 +27,6 @@ from repack.owned import (
     check_artifacts,
     check_scripts,
     conflicts,
-    may_provide,
     may_take_over,
     parse_owned,
     refusal,
@@ -37,6 +36,7 @@ from repack.owned import (
     takeover_relations,
     takeovers_line,
     undeclared_takeovers,
+    why_not_provided,
 )
 
 DEB12 = targets.load("debian-12")
@@ -585,14 +585,14 @@ def test_a_dependency_our_version_does_not_meet_provides_nothing() -> None:
                           ((":any", ""), "alembic:any")]:
         archive = dataclasses.replace(ARCHIVE, needed_versions={
             "alembic": (("", ""), (">=", "1.5.0"), clause)})
-        assert may_provide("alembic", NEWER, archive) == (
+        assert why_not_provided("alembic", NEWER, archive) == (
             f"some need {shown}, which {NEWER} does not satisfy")
         taken, refused = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
                                       package="python3-alembic", project="alembic",
                                       archive=archive, version=NEWER)
         assert taken == [] and [c.needed_by for c in refused] == [
             ("alembic", "python3-oslo.db", 23)]
-    assert may_provide("alembic", NEWER, ARCHIVE) == ""
+    assert why_not_provided("alembic", NEWER, ARCHIVE) == ""
 
 
 def test_an_owner_needed_through_its_provides_stays_refused() -> None:
