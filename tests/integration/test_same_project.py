@@ -172,6 +172,8 @@ def test_the_package_provides_an_owner_other_sources_need(provided: dict[str, An
     assert ("python3-confget takes /usr/bin/confget over from Debian 12 (bookworm)'s confget "
             "(the same project: source package confget) and provides confget for nsca and "
             "1 more") in provided["stderr"]
+    # declared from the metadata's console script before the build: built once
+    assert "building it again" not in provided["stderr"]
 
 
 def test_apt_keeps_the_dependers_of_the_owner(provided: dict[str, Any], container_engine: Engine,
