@@ -178,7 +178,11 @@ class ArchiveIndex:
     needed_by: binary package -> (a package of another source that depends on it, how many
     such packages there are), for the binaries of sources that build a package dh-python's
     map names: Breaks on such a package would make apt remove its dependers too, so no build
-    takes its files over (repack.owned).
+    takes its files over (repack.owned), unless it Provides it:
+    needed_versions: of those, the ones packages of other sources depend on by name only
+    (not through a virtual package it Provides, nor through a package of its own source) ->
+    the (operator, version) of every such dependency, ("", "") unversioned.  Empty for an
+    image made before repack recorded it: nothing is provided then.
     """
 
     packages: dict[str, str] = field(default_factory=dict)
@@ -186,6 +190,7 @@ class ArchiveIndex:
     sources: dict[str, str] = field(default_factory=dict)
     protected: frozenset[str] = frozenset()
     needed_by: dict[str, tuple[str, int]] = field(default_factory=dict)
+    needed_versions: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def source_of(self, package: str) -> str:
         """The source package *package* is built from (itself without a Source: field)."""

@@ -14,9 +14,13 @@ One case is no conflict but an upgrade (`same_project`): a newer release of a pr
 archive ships, built as the very package dh-python's dist map gives it, may take files over
 from the archive's binary packages of the same Debian source (python3-sqlparse takes
 /usr/bin/sqlformat from ``sqlformat``, both built from source ``sqlparse``), declared with
-Replaces and Breaks (`takeover_relations`), unless a package of another source depends on
-that owner: Breaks would make apt remove it too (python3-cffi-backend, which
-python3-cryptography needs).
+Replaces and Breaks (`takeover_relations`).  When packages of other sources depend on that
+owner, Breaks alone would make apt remove them too; the package then also Provides the owner
+in its own version (Policy 7.5 and 7.6), which keeps them installed, when every one of them
+depends on it by name in a version ours satisfies (`why_not_provided`: python3-alembic
+provides alembic for python3-oslo.db and 22 more).  An owner needed through a virtual package it
+Provides (python3-cffi-backend, which python3-cryptography needs as
+python3-cffi-backend-api-min) is refused.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from debian.debfile import DebError, DebFile
-from debian.debian_support import Version
+from debian.debian_support import Version, version_compare
 from packaging.utils import canonicalize_name
 
 from repack.container import images
@@ -43,7 +47,8 @@ from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, 
 
 __all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
            "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
-           "same_project", "takeover_relations", "takeovers_line", "undeclared_takeovers"]
+           "same_project", "satisfies", "takeover_provides", "takeover_relations",
+           "takeovers_line", "undeclared_takeovers", "why_not_provided"]
 
 # The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
 # python3.X (python3.11, libpython3.11-stdlib, ...) and python3-stdlib-extensions.
@@ -64,6 +69,7 @@ class Conflict:
     # of the same project, but (owner, a depender of another source, how many there are):
     # ("python3-cffi-backend", "python3-cryptography", 45)
     needed_by: tuple[str, str, int] | None = None
+    unprovided: str = ""         # why the package cannot Provide that owner instead
 
 
 def normalise(path: str) -> str:
@@ -141,6 +147,9 @@ class Takeover:
     owner: str                   # the archive's binary package shipping it: "sqlformat"
     source: str                  # the Debian source package of both: "sqlparse"
     version: str                 # the owner's highest version in the archive
+    # packages of other sources depend on the owner: the package Provides it for them,
+    # (a depender to name, how many there are): ("python3-oslo.db", 23)
+    provides_for: tuple[str, int] | None = None
 
 
 def _interpreter(package: str, archive: ArchiveIndex) -> bool:
@@ -163,7 +172,8 @@ def _own_package(package: str, project: str, archive: ArchiveIndex) -> bool:
 
 
 def same_project(found: Sequence[Conflict], *, package: str, project: str,
-                 archive: ArchiveIndex) -> tuple[list[Takeover], list[Conflict]]:
+                 archive: ArchiveIndex, version: str | None = None
+                 ) -> tuple[list[Takeover], list[Conflict]]:
     """Split conflicts into the files *package* may take over and the ones it may not.
 
     A file may be taken over only when *package* is the archive's own package of *project*
@@ -174,8 +184,10 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     the project Debian ships: its script moving into the module package is an upgrade, not a
     hostile upstream taking someone else's file.  Everything else is refused as before.
     An owner that a package of another source depends on (`ArchiveIndex.needed_by`) is
-    refused too, saying so (`Conflict.needed_by`): Breaks on it would make apt remove that
-    package as well, which nobody installing a newer python3-cffi expects.
+    taken over only when *package*, in its Debian *version*, may Provide it
+    (`why_not_provided`; `Takeover.provides_for`), else refused, saying so
+    (`Conflict.needed_by`): Breaks on it would make apt remove that package as well, which
+    nobody installing a newer python3-cffi expects.
     """
     if not _own_package(package, project, archive):
         return [], list(found)
@@ -183,16 +195,58 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
     taken: list[Takeover] = []
     refused: list[Conflict] = []
     for c in found:
-        needed = [o for o in c.owners if o in archive.needed_by]
+        unprovided = [(o, why) for o in c.owners if o in archive.needed_by
+                      and (why := why_not_provided(o, version, archive))]
         if not all(_sibling(o, source, archive) for o in c.owners):
             refused.append(c)
-        elif needed:
-            depender, count = archive.needed_by[needed[0]]
-            refused.append(dataclasses.replace(c, needed_by=(needed[0], depender, count)))
+        elif unprovided:
+            owner, why = unprovided[0]
+            depender, count = archive.needed_by[owner]
+            refused.append(dataclasses.replace(c, needed_by=(owner, depender, count),
+                                               unprovided=why))
         else:
             taken += [Takeover(path=c.path, archive_path=c.archive_path, owner=o, source=source,
-                               version=archive.packages[o]) for o in c.owners]
+                               version=archive.packages[o],
+                               provides_for=archive.needed_by.get(o)) for o in c.owners]
     return taken, refused
+
+
+# Policy 7.1's operators; "<" and ">" are the obsolete spellings of "<=" and ">=".
+_SATISFIED = {"<<": lambda c: c < 0, "<=": lambda c: c <= 0, "<": lambda c: c <= 0,
+              "=": lambda c: c == 0, ">=": lambda c: c >= 0, ">": lambda c: c >= 0,
+              ">>": lambda c: c > 0}
+
+
+def satisfies(version: str, op: str, wanted: str) -> bool:
+    """Whether a package of Debian *version* meets the relation ``(op wanted)``; an empty
+    *op* is unversioned.  An unknown operator (an architecture qualifier such as ":any",
+    `repack.container.images.Atom`) is not met."""
+    if not op:
+        return True
+    check = _SATISFIED.get(op)
+    return check is not None and check(version_compare(version, wanted))
+
+
+def why_not_provided(owner: str, version: str | None, archive: ArchiveIndex) -> str:
+    """Why *owner*, which packages of other sources depend on, cannot be provided by our
+    package of Debian *version* so that apt keeps them; "" when it can: every one of them
+    depends on it by its name (`ArchiveIndex.needed_versions`) in a version ours satisfies,
+    and ours is newer than every revision of the owner's release (`breaks_below`): a
+    downgrade never takes over."""
+    clauses = archive.needed_versions.get(owner)
+    if clauses is None:
+        return ("some need it through a virtual package it provides or through a package of "
+                "its own source, which a package of another release cannot stand in for")
+    if version is None:
+        return "the version of the package is not known yet"
+    below = breaks_below(archive.packages[owner])
+    if version_compare(version, below) <= 0:
+        return f"{version} is not newer than {owner} {archive.packages[owner]}"
+    unmet = [f"{owner}{op}" if op.startswith(":") else f"{owner} ({op} {v})"
+             for op, v in clauses if not satisfies(version, op, v)]
+    if unmet:
+        return f"some need {', '.join(unmet)}, which {version} does not satisfy"
+    return ""
 
 
 def may_take_over(package: str, project: str, archive: ArchiveIndex) -> bool:
@@ -206,12 +260,13 @@ def may_take_over(package: str, project: str, archive: ArchiveIndex) -> bool:
 
 
 def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, project: str,
-                         allowed: Collection[str] = (),
-                         replaces: Collection[str] = ()) -> list[Takeover]:
+                         allowed: Collection[str] = (), replaces: Collection[str] = (),
+                         provides: Collection[str] = ()) -> list[Takeover]:
     """Files of the built .debs that only their own project's other binaries ship and whose
-    owners the package does not declare yet (a module or data file the metadata did not
-    announce: python3-cffi's _cffi_backend of python3-cffi-backend); none when another file
-    is refused anyway (`check_artifacts` says which)."""
+    owners the package does not declare yet (in Replaces, and in Provides when other sources
+    need them: a module or data file the metadata did not announce, such as python3-cffi's
+    _cffi_backend of python3-cffi-backend); none when another file is refused anyway
+    (`check_artifacts` says which)."""
     loaded = images.load_owned_files(image)
     if loaded is None:
         return []
@@ -222,11 +277,17 @@ def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, 
     for a, files in debs.items():
         found = conflicts(files, owned, package=a.package, allowed=allowed)
         taken, refused = same_project(found, package=a.package, project=project,
-                                      archive=archive)
+                                      archive=archive, version=a.version)
         if refused:
             return []
-        new += [t for t in taken if t.owner not in replaces]
+        new += [t for t in taken if not _declared(t, replaces, provides)]
     return new
+
+
+def _declared(taken: Takeover, replaces: Collection[str], provides: Collection[str]) -> bool:
+    """The package declares what taking *taken* over needs: Replaces on its owner, and
+    Provides too when other sources need the owner."""
+    return taken.owner in replaces and (taken.provides_for is None or taken.owner in provides)
 
 
 def breaks_below(version: str) -> str:
@@ -254,15 +315,30 @@ def takeover_relations(taken: Sequence[Takeover]) -> tuple[tuple[Relation, ...],
     return rels, rels
 
 
+def takeover_provides(taken: Sequence[Takeover], version: str) -> tuple[Relation, ...]:
+    """Provides for the owners that packages of other sources depend on: ``owner (= V)``, V
+    the package's own Debian *version*, so that their dependencies, versioned or not, stay
+    met once apt removes the owner (Policy 7.5: a versioned Provides satisfies versioned
+    dependencies)."""
+    owners = sorted({t.owner for t in taken if t.provides_for is not None})
+    return tuple(Relation(name=DebName(o), op="=", version=DebVersion(version)) for o in owners)
+
+
 def takeovers_line(package: str, taken: Sequence[Takeover], target: Target) -> list[str]:
     """One line per owner: "python3-sqlparse takes /usr/bin/sqlformat over from Debian 12
-    (bookworm)'s sqlformat (the same project: source package sqlparse)"."""
+    (bookworm)'s sqlformat (the same project: source package sqlparse)", and "and provides
+    alembic for python3-oslo.db and 22 more" when it Provides the owner."""
     lines = []
     for owner in sorted({t.owner for t in taken}):
         mine = [t for t in taken if t.owner == owner]
         paths = ", ".join(sorted({t.archive_path for t in mine}))
-        lines.append(f"{package} takes {paths} over from {target.name}'s {owner} "
-                     f"(the same project: source package {mine[0].source})")
+        line = (f"{package} takes {paths} over from {target.name}'s {owner} "
+                f"(the same project: source package {mine[0].source})")
+        if (needed := mine[0].provides_for) is not None:
+            depender, count = needed
+            more = f" and {count - 1} more" if count > 1 else ""
+            line += f" and provides {owner} for {depender}{more}"
+        lines.append(line)
     return lines
 
 
@@ -281,7 +357,8 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
     where = first.archive_path if first.archive_path == first.path else (
         f"{first.archive_path} (the same file as {first.path} on merged /usr)")
     if first.needed_by is not None:
-        return needed_refusal(project, package, where, first.needed_by, target)
+        return needed_refusal(project, package, where, first.needed_by, target,
+                              unprovided=first.unprovided)
     owners = ", ".join(first.owners)
     if source == "contents":
         whose = f"of {target.name}'s {owners}"
@@ -300,28 +377,32 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
 
 
 def needed_refusal(project: str, package: str, where: str, needed: tuple[str, str, int],
-                   target: Target) -> MappingError:
-    """A file of the project's own other binary that packages of other sources need: no
-    setting makes the takeover safe, so the hint says what is left."""
+                   target: Target, *, unprovided: str = "") -> MappingError:
+    """A file of the project's own other binary that packages of other sources need and that
+    the package may not Provide (*unprovided* says why, `why_not_provided`): no setting makes
+    the takeover safe, so the hint says what is left."""
     owner, depender, count = needed
     more = f" and {count - 1} more package(s) of other sources" if count > 1 else ""
+    why = f"; {package} cannot provide {owner} for them: {unprovided}" if unprovided else ""
     return MappingError(
         f"{package} would replace {where} of {target.name}'s {owner}, which {depender} "
         "(another source) depends on",
         project=project,
         hint=f"taking the file over would make apt remove {owner} and with it {depender}"
-             f"{more}; allow-paths does not help (dpkg would refuse to overwrite the file of "
+             f"{more}{why}; allow-paths does not help (dpkg would refuse to overwrite the file of "
              f"an installed {owner}): keep {target.name}'s own {package}, or install this "
              f"release of {project} in a virtual environment")
 
 
 def check_scripts(scripts: Sequence[str], package: str, target: Target, image: images.Image, *,
-                  project: str, allowed: Collection[str] = ()) -> list[Takeover]:
+                  project: str, allowed: Collection[str] = (),
+                  version: str | None = None) -> list[Takeover]:
     """The early half, from metadata before anything is built: console scripts become
     /usr/bin/<name>.  The built file list (`check_artifacts`) stays the guarantee: scripts,
     data files and modules of a build can differ from what the metadata announces.  Returns
     the files *package* takes over from its own project's other binaries (`same_project`),
-    which the spec declares (`takeover_relations`)."""
+    which the spec declares (`takeover_relations`; `takeover_provides` for the owners
+    other sources need, given the package's Debian *version*)."""
     loaded = images.load_owned_files(image)
     if loaded is None or not scripts:
         return []
@@ -329,7 +410,7 @@ def check_scripts(scripts: Sequence[str], package: str, target: Target, image: i
     paths = [f"/usr/bin/{s}" for s in scripts]
     found = conflicts(paths, parse_owned(data, wanted=paths), package=package, allowed=allowed)
     taken, refused = same_project(found, package=package, project=project,
-                                  archive=images.load_archive(image))
+                                  archive=images.load_archive(image), version=version)
     if refused:
         raise refusal(project, package, refused, target, source)
     return taken
@@ -364,11 +445,13 @@ def _files(artifact: Artifact, image: images.Image, engine: Engine | None) -> li
 
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,
                     project: str, allowed: Collection[str] = (),
-                    engine: Engine | None = None, replaces: Collection[str] = ()) -> None:
+                    engine: Engine | None = None, replaces: Collection[str] = (),
+                    provides: Collection[str] = ()) -> None:
     """Refuse (MappingError, exit 7) built packages that ship a file the target system's
     packages ship: .debs by their data archive, .rpms (with *engine*) by the builder's rpm.
     A .deb may keep a file of its own project's other binaries (`same_project`) only when it
-    declares Replaces on that owner (*replaces*: the names its spec declares).  An image
+    declares Replaces on that owner (*replaces*: the names its spec declares), and Provides
+    (*provides*) when other sources need the owner.  An image
     made before repack recorded the owned files is not checked."""
     loaded = images.load_owned_files(image)
     if loaded is None:
@@ -382,8 +465,8 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
         found = conflicts(files, owned, package=a.package, allowed=allowed)
         if a.format == "deb":
             taken, refused = same_project(found, package=a.package, project=project,
-                                          archive=archive)
-            declared = {t.path for t in taken if t.owner in replaces}
+                                          archive=archive, version=a.version)
+            declared = {t.path for t in taken if _declared(t, replaces, provides)}
             undeclared = {t.path for t in taken} - declared
             why = {c.path: c for c in refused}      # with the reason, when it has one
             found = [why.get(c.path, c) for c in found

@@ -42,8 +42,9 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 4   # bump when read_archive records more (2: sources, protected;
-                            # 3: needed_by; 4: through the owner's own source)
+ARCHIVE_INDEX_VERSION = 5   # bump when read_archive records more (2: sources, protected;
+                            # 3: needed_by; 4: through the owner's own source;
+                            # 5: needed_versions)
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -186,7 +187,8 @@ def _bootstrap(engine: Engine, image: Image) -> None:
             data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map,
                                        "sources": index.sources,
                                        "protected": sorted(index.protected),
-                                       "needed_by": index.needed_by}
+                                       "needed_by": index.needed_by,
+                                       "needed_versions": index.needed_versions}
             data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
             source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
             data["owned_source"] = source
@@ -211,12 +213,13 @@ def _bootstrap(engine: Engine, image: Image) -> None:
 def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
     """Highest version of every binary package in the archive's Packages lists, the source
     package and priority of that version, which of them packages of other sources need
-    (`needed_by`), and dh-python's map of dist names to Debian packages (normalised as
-    PEP 503 names)."""
+    (`needed_by`) and in which versions (`needed_versions`), and dh-python's map of dist
+    names to Debian packages (normalised as PEP 503 names)."""
     packages: dict[str, str] = {}
     sources: dict[str, str] = {}
     protected: set[str] = set()
     depends: dict[str, set[str]] = {}
+    atoms: dict[str, set[Atom]] = {}
     provides: dict[str, set[str]] = {}
     for path in sorted(lists_dir.glob("*_Packages")):
         with path.open("rb") as fh:
@@ -239,8 +242,9 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
                         protected.add(name)
                     else:
                         protected.discard(name)
-                    depends[name] = (relation_names(para.get("Depends"))
-                                     | relation_names(para.get("Pre-Depends")))
+                    atoms[name] = (relation_atoms(para.get("Depends"))
+                                   | relation_atoms(para.get("Pre-Depends")))
+                    depends[name] = {a[0] for a in atoms[name]}
                     provides[name] = relation_names(para.get("Provides"))
     if not packages:
         raise BuildError(f"no package lists found in {lists_dir}; cannot map dependencies")
@@ -250,19 +254,38 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
         if len(parts) >= 2 and not line.startswith("#"):
             dist_map.setdefault(canonicalize_name(parts[0]), parts[1])
     mapped = {sources.get(p, p) for p in dist_map.values() if p in packages}
+    upgraded = set(dist_map.values())
+    needed = needed_by(depends, provides, sources, mapped, upgraded=upgraded)
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
-                        protected=frozenset(protected),
-                        needed_by=needed_by(depends, provides, sources, mapped,
-                                            upgraded=set(dist_map.values())))
+                        protected=frozenset(protected), needed_by=needed,
+                        needed_versions=needed_versions(atoms, provides, sources, needed,
+                                                        upgraded=upgraded))
 
 
 def relation_names(field: str | None) -> set[str]:
     """The package names a relation field mentions, in any alternative (``a | b``) of any
     clause, without version or architecture (``python3:any`` is ``python3``)."""
+    return {a[0] for a in relation_atoms(field)}
+
+
+Atom = tuple[str, str, str]
+"""(name, operator, version) of one alternative of a relation: ("alembic", ">=", "1.8.1");
+("alembic", "", "") unversioned; an architecture-qualified one (``python3:any``) has the
+qualifier as its operator (":any"), which no version satisfies (`repack.owned`)."""
+
+
+def relation_atoms(field: str | None) -> set[Atom]:
+    """Every alternative (``a | b``) of every clause of a relation field."""
     clauses = ",".join(c for c in (field or "").split(",") if c.strip())  # no empty clause
     if not clauses:
         return set()
-    return {alt["name"] for clause in PkgRelation.parse_relations(clauses) for alt in clause}
+    found = set()
+    for clause in PkgRelation.parse_relations(clauses):
+        for alt in clause:
+            op, version = alt.get("version") or ("", "")
+            qualifier = alt.get("archqual")
+            found.add((alt["name"], f":{qualifier}" if qualifier else op, version))
+    return found
 
 
 def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Collection[str]],
@@ -276,28 +299,65 @@ def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Col
     python3-cryptography), and how many there are.  Breaks on such a package would make apt
     remove them all (repack.owned).  Recommends are left out: apt does not remove a package
     for them."""
-    dependers: dict[str, set[str]] = {}
-    for package, names in depends.items():
-        for n in names:
-            dependers.setdefault(n, set()).add(package)
+    dependers = _dependers(depends)
     found: dict[str, tuple[str, int]] = {}
     for package in depends:
-        source = sources.get(package, package)
-        if source not in wanted:
+        if sources.get(package, package) not in wanted:
             continue
-        gone, todo, others = {package}, [package], set()
-        while todo:
-            p = todo.pop()
-            for d in {d for n in {p, *provides.get(p, ())} for d in dependers.get(n, ())}:
-                if sources.get(d, d) != source:
-                    others.add(d)
-                elif d not in gone and d not in upgraded:
-                    gone.add(d)
-                    todo.append(d)
+        others, _ = _reach(package, dependers, provides, sources, upgraded)
         if others:
             first = min(others, key=lambda d: (-len(dependers.get(d, ())), d))
             found[package] = (first, len(others))
     return found
+
+
+def needed_versions(atoms: Mapping[str, Collection[Atom]],
+                    provides: Mapping[str, Collection[str]], sources: Mapping[str, str],
+                    needed: Collection[str], upgraded: Collection[str] = ()
+                    ) -> dict[str, tuple[tuple[str, str], ...]]:
+    """For each *needed* package (`needed_by`) that packages of other sources depend on by
+    its own name only: the (operator, version) of those dependencies, ("", "") unversioned.
+    A build that takes its files over may then Provide it in a version that satisfies them
+    all, and apt keeps its dependers (repack.owned).  One needed through a virtual package it
+    Provides (python3-cffi-backend-api-min) or through a package of its own source that goes
+    with it is left out: no Provides of ours can honestly stand in for those."""
+    dependers = _dependers({p: {a[0] for a in alts} for p, alts in atoms.items()})
+    found: dict[str, tuple[tuple[str, str], ...]] = {}
+    for package in needed:
+        others, indirect = _reach(package, dependers, provides, sources, upgraded)
+        if others and not indirect:
+            found[package] = tuple(sorted({(op, v) for d in others
+                                           for n, op, v in atoms.get(d, ()) if n == package}))
+    return found
+
+
+def _dependers(depends: Mapping[str, Collection[str]]) -> dict[str, set[str]]:
+    """name -> the packages that depend on it."""
+    dependers: dict[str, set[str]] = {}
+    for package, names in depends.items():
+        for n in names:
+            dependers.setdefault(n, set()).add(package)
+    return dependers
+
+
+def _reach(package: str, dependers: Mapping[str, Collection[str]],
+           provides: Mapping[str, Collection[str]], sources: Mapping[str, str],
+           upgraded: Collection[str]) -> tuple[set[str], bool]:
+    """The packages of other sources that Breaks on *package* would make apt remove (see
+    `needed_by`), and whether any of them needs it otherwise than by its own name."""
+    source = sources.get(package, package)
+    gone, todo, others, indirect = {package}, [package], set(), False
+    while todo:
+        p = todo.pop()
+        for n in {p, *provides.get(p, ())}:
+            for d in dependers.get(n, ()):
+                if sources.get(d, d) != source:
+                    others.add(d)
+                    indirect = indirect or n != package
+                elif d not in gone and d not in upgraded:
+                    gone.add(d)
+                    todo.append(d)
+    return others, indirect
 
 
 def source_name(field: str | None, package: str) -> str:
@@ -368,7 +428,9 @@ def _parse_archive_file(raw: bytes) -> _Loaded:
         packages=data["packages"], dist_map=data["dist_map"],
         sources=data.get("sources", {}) if known else {},
         protected=frozenset(data.get("protected", ())),
-        needed_by={p: (d, n) for p, (d, n) in data.get("needed_by", {}).items()})
+        needed_by={p: (d, n) for p, (d, n) in data.get("needed_by", {}).items()},
+        needed_versions={p: tuple((op, v) for op, v in clauses)
+                         for p, clauses in data.get("needed_versions", {}).items()})
     owned, source = data.get("owned_files"), data.get("owned_source", "contents")
     if not isinstance(owned, str) or not isinstance(source, str):
         return _Loaded(archive=archive, owned=None)

@@ -144,7 +144,8 @@ def attempt(sdist: Sdist, target: Target, ctx: Context, *,
                 return found
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                   allowed=ctx.settings.allowed_paths(sdist.release.name),
-                                  replaces=[r.name for r in spec.replaces])
+                                  replaces=[r.name for r in spec.replaces],
+                                  provides=[r.name for r in spec.provides])
             buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
     return entry
 
@@ -217,16 +218,19 @@ def take_over(p: Prepared, c: Container, spec: DebSpec, sdist: Sdist,
     project = str(sdist.release.name)
     taken = owned.undeclared_takeovers(artifacts, p.deb.image, project=project,
                                        allowed=ctx.settings.allowed_paths(project),
-                                       replaces={r.name for r in spec.replaces})
+                                       replaces={r.name for r in spec.replaces},
+                                       provides={r.name for r in spec.provides})
     if not taken:
         return spec, artifacts
     for line in owned.takeovers_line(spec.binary_name, taken, p.deb.image.target):
         log.info(line)
     log.info(f"{project}: building it again with Replaces and Breaks on them")
     replaces, breaks = owned.takeover_relations(taken)
+    provides = owned.takeover_provides(taken, spec.version)
     return rebuild(p, c, spec, dataclasses.replace(
         spec, replaces=tuple(sorted({*spec.replaces, *replaces}, key=lambda r: r.name)),
-        breaks=tuple(sorted({*spec.breaks, *breaks}, key=lambda r: r.name))), sdist)
+        breaks=tuple(sorted({*spec.breaks, *breaks}, key=lambda r: r.name)),
+        provides=tuple(sorted({*spec.provides, *provides}, key=lambda r: r.name))), sdist)
 
 
 def render(sdist: Sdist, target: Target, ctx: Context, dest: Path) -> Path:
@@ -304,7 +308,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
             log.warn(bundled)
         taken = owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                                     project=project_name,
-                                    allowed=ctx.settings.allowed_paths(project_name))
+                                    allowed=ctx.settings.allowed_paths(project_name),
+                                    version=first_spec.version)
         for line in owned.takeovers_line(first_spec.binary_name, taken, target):
             log.info(line)
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
@@ -373,12 +378,16 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
                                      source="PEP 517", entry_points=meta.entry_points)
     spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools,
                      dev=p.dev_packages)
-    # the final metadata's console scripts: the files taken over get Replaces and Breaks
+    # the final metadata's console scripts: the files taken over get Replaces and Breaks,
+    # and Provides when other sources need their owner
     taken = owned.check_scripts(project.console_scripts, spec.binary_name, target, p.deb.image,
                                 project=project_name,
-                                allowed=ctx.settings.allowed_paths(project_name))
+                                allowed=ctx.settings.allowed_paths(project_name),
+                                version=spec.version)
     replaces, breaks = owned.takeover_relations(taken)
-    spec = dataclasses.replace(spec, replaces=replaces, breaks=breaks)
+    spec = dataclasses.replace(spec, replaces=replaces, breaks=breaks,
+                               provides=(*spec.provides,
+                                         *owned.takeover_provides(taken, spec.version)))
     from_wheels = {str(r) for r in p.missing}
     lacking = [f"{project_name}: {req} is not satisfied by {target.name}; "
                "build it with repack too" for req in spec.unsatisfied

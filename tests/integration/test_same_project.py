@@ -7,8 +7,14 @@ Replaces and Breaks on sqlformat, and apt upgrades a system that has Debian's sq
 installed cleanly (sqlformat removed as Breaks says, our /usr/bin/sqlformat in place).
 Two tiny builds (the second ships sqlformat as a setuptools script file, which the metadata
 does not announce: it is built again with the relations), one container, and one refusal
-before anything is built (Debian's alembic, which python3-oslo.db needs); the other refusals
-are unit tests (tests/unit/test_takeover.py).
+before anything is built (an older alembic than Debian's, whose alembic python3-oslo.db
+needs); the other refusals are unit tests (tests/unit/test_takeover.py).
+
+When packages of other sources depend on the owner, the package Provides it too: Debian 12's
+confget source builds python3-confget (the module) and confget (/usr/bin/confget), which nsca
+depends on.  A tiny confget 99.0 built by repack takes /usr/bin/confget over with Replaces,
+Breaks and Provides: confget (= 99.0-0repack1~deb12); apt removes Debian's confget and nsca
+stays installed, its dependency met by our package (the smallest such trio in bookworm).
 """
 
 from __future__ import annotations
@@ -118,20 +124,87 @@ def test_a_file_the_metadata_does_not_announce_builds_again_with_the_relations(
 
 
 def test_an_owner_other_sources_need_is_refused_before_anything_is_built(tmp_path: Path) -> None:
-    """A newer alembic would take /usr/bin/alembic from Debian's alembic, which
-    python3-oslo.db (another source) depends on: Breaks would make apt remove it too, so
-    exit 7 with the reason, from the builder image's real bookworm data, before a build."""
-    archive = make_sdist(tmp_path / "sdist", "alembic", "99.0",
+    """An alembic older than Debian's would take /usr/bin/alembic from Debian's alembic,
+    which python3-oslo.db (another source) depends on: Breaks would make apt remove it too,
+    and a downgrade may not Provide alembic for it, so exit 7 with the reason, from the
+    builder image's real bookworm data, before a build."""
+    archive = make_sdist(tmp_path / "sdist", "alembic", "1.0",
                          {"alembic/__init__.py": b"def main():\n    pass\n"},
                          scripts={"alembic": "alembic:main"})
     with LocalIndex() as index:
         publish(index, archive, "alembic")
-        proc = run_repack(["build", "alembic==99.0", "-t", "debian-12",
+        proc = run_repack(["build", "alembic==1.0", "-t", "debian-12",
                            "-o", str(tmp_path / "out")], env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 7, proc.stderr
     assert ("error: alembic: python3-alembic would replace /usr/bin/alembic of Debian 12 "
             "(bookworm)'s alembic, which python3-oslo.db (another source) depends on\n"
             in proc.stderr)
-    assert "allow-paths does not help" in proc.stderr
+    assert ("python3-alembic cannot provide alembic for them: 1.0-0repack1~deb12 is not "
+            "newer than alembic 1.8.1-2; allow-paths does not help") in proc.stderr
     assert "dpkg-buildpackage" not in proc.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.deb"))
+
+
+@pytest.fixture(scope="module")
+def provided(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`repack build confget==99.0 -t debian-12` of a tiny confget whose console script is
+    confget, which nsca (another source) needs from Debian's confget."""
+    tmp = tmp_path_factory.mktemp("provides")
+    code = (b"def main():\n    print('confget 99.0, built by repack')\n"
+            + f"NONCE = {uuid.uuid4().hex!r}\n".encode())
+    archive = make_sdist(tmp / "sdist", "confget", "99.0", {"confget/__init__.py": code},
+                         scripts={"confget": "confget:main"})
+    with LocalIndex() as index:
+        publish(index, archive, "confget")
+        proc = run_repack(["build", "--json", "--no-check", "confget==99.0", "-t", "debian-12",
+                           "-o", str(tmp / "out")], env={"PIP_INDEX_URL": index.url})
+    assert proc.returncode == 0, proc.stderr
+    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+               if a["format"] == "deb")
+    yield {"deb": deb, "stderr": proc.stderr, "tmp": tmp}
+
+
+def test_the_package_provides_an_owner_other_sources_need(provided: dict[str, Any]) -> None:
+    deb = provided["deb"]
+    assert field(deb, "Package") == "python3-confget"
+    assert field(deb, "Provides") == "confget (= 99.0-0repack1~deb12)"
+    assert field(deb, "Replaces") == field(deb, "Breaks") == "confget (<< 4.1.1+repack~)"
+    assert ("python3-confget takes /usr/bin/confget over from Debian 12 (bookworm)'s confget "
+            "(the same project: source package confget) and provides confget for nsca and "
+            "1 more") in provided["stderr"]
+    # declared from the metadata's console script before the build: built once
+    assert "building it again" not in provided["stderr"]
+
+
+def test_apt_keeps_the_dependers_of_the_owner(provided: dict[str, Any], container_engine: Engine,
+                                              base_image: Callable[[str], str]) -> None:
+    """nsca first, with Debian's confget; then our python3-confget: confget goes, nsca
+    stays, and removing our package would take nsca with it: the Provides is what meets its
+    dependency now."""
+    repo = local_repo([provided["deb"]], provided["tmp"] / "repo")
+    script = """
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends nsca
+dpkg -S /usr/bin/confget
+echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
+apt-get update -q
+apt-get install -y -q --no-install-recommends python3-confget
+dpkg -S /usr/bin/confget | sed 's/^/owner after: /'
+dpkg -s nsca | sed -n 's/^Status: /nsca status: /p'
+dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' confget 2>&1 || true
+dpkg --audit && echo 'audit clean'
+confget
+apt-get -s remove python3-confget | sed -n 's/^Remv /would remove: /p'
+"""
+    out = in_container(container_engine, base_image("debian-12"), script,
+                       mounts=[Mount(source=repo, target="/repo", readonly=True)])
+    assert "confget: /usr/bin/confget" in out                       # Debian's, first
+    assert "owner after: python3-confget: /usr/bin/confget" in out
+    assert "nsca status: install ok installed" in out
+    assert "confget ii" not in out                                  # removed as Breaks says
+    assert "audit clean" in out
+    assert "confget 99.0, built by repack" in out
+    removed = [line.split()[2] for line in out.splitlines()
+               if line.startswith("would remove: ")]
+    assert "python3-confget" in removed and "nsca" in removed, out

@@ -31,9 +31,12 @@ from repack.owned import (
     parse_owned,
     refusal,
     same_project,
+    satisfies,
+    takeover_provides,
     takeover_relations,
     takeovers_line,
     undeclared_takeovers,
+    why_not_provided,
 )
 
 DEB12 = targets.load("debian-12")
@@ -52,7 +55,9 @@ usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so \
 python/python3-cffi-backend
 """)
 # Their Packages records as read_archive keeps them (Debian 12's versions and sources, and
-# who depends on the owners: 23 packages of other sources on alembic, python3-oslo.db first).
+# who depends on the owners: 23 packages of other sources on alembic, python3-oslo.db first,
+# by name, unversioned or >= 1.5.0, 1.6.5, 1.8.1; python3-cffi-backend through the virtual
+# python3-cffi-backend-api-min/max it Provides, so it has no needed_versions).
 ARCHIVE = ArchiveIndex(
     packages={"python3-alembic": "1.8.1-2", "alembic": "1.8.1-2",
               "python3-cffi": "1.15.1-5", "python3-cffi-backend": "1.15.1-5+b1",
@@ -72,7 +77,10 @@ ARCHIVE = ArchiveIndex(
     protected=frozenset({"util-linux"}),
     needed_by={"alembic": ("python3-oslo.db", 23), "ipython3": ("python3-spyder", 7),
                "python3-cffi-backend": ("python3-cryptography", 45)},
+    needed_versions={"alembic": (("", ""), (">=", "1.5.0"), (">=", "1.6.5"), (">=", "1.8.1")),
+                     "ipython3": (("", ""), (">=", "5.1.0"))},
 )
+NEWER = "99.0-0repack1~deb12"       # the Debian version of a newer release repack builds
 
 
 def found(files: list[str], package: str) -> list[Conflict]:
@@ -218,6 +226,7 @@ def write_image(tmp_path: Path, archive: ArchiveIndex) -> images.Image:
     image.archive_file.write_text(json.dumps({
         "packages": archive.packages, "dist_map": archive.dist_map, "sources": archive.sources,
         "protected": sorted(archive.protected), "needed_by": archive.needed_by,
+        "needed_versions": archive.needed_versions,
         "owned_files": images.owned_files_field(reduced)}))
     return image
 
@@ -520,3 +529,231 @@ def test_needed_by_follows_the_owners_own_source() -> None:
     assert images.relation_names("python3-tomli | python3 (>> 3.11), python3:any, ") == {
         "python3-tomli", "python3"}
     assert images.relation_names(None) == images.relation_names("  ") == set()
+
+
+# -- Provides: an owner other sources depend on stays provided (issue 11) ----------------------
+
+def test_an_owner_other_sources_need_by_name_is_provided() -> None:
+    """alembic 99.0 satisfies every dependency on alembic of Debian 12 (unversioned, >= 1.5.0,
+    >= 1.6.5, >= 1.8.1): python3-alembic takes /usr/bin/alembic over and Provides alembic in
+    its own version, so apt keeps python3-oslo.db and the 22 others."""
+    taken, refused = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
+                                  package="python3-alembic", project="alembic",
+                                  archive=ARCHIVE, version=NEWER)
+    assert refused == []
+    assert [(t.owner, t.provides_for) for t in taken] == [("alembic", ("python3-oslo.db", 23))]
+    assert [str(r) for r in takeover_provides(taken, NEWER)] == [f"alembic (= {NEWER})"]
+    assert [str(r) for r in takeover_relations(taken)[1]] == ["alembic (<< 1.8.1+repack~)"]
+    assert takeovers_line("python3-alembic", taken, DEB12) == [
+        ("python3-alembic takes /usr/bin/alembic over from Debian 12 (bookworm)'s alembic (the "
+         "same project: source package alembic) and provides alembic for python3-oslo.db and "
+         "22 more")]
+    # an owner nobody of another source needs is not provided
+    sql, _ = same_project(found(["/usr/bin/sqlformat"], "python3-sqlparse"),
+                          package="python3-sqlparse", project="sqlparse", archive=ARCHIVE,
+                          version=NEWER)
+    assert takeover_provides(sql, NEWER) == ()
+    assert "provides" not in takeovers_line("python3-sqlparse", sql, DEB12)[0]
+
+
+@pytest.mark.parametrize(("version", "why"), [
+    (None, "the version of the package is not known yet"),
+    ("1.0-0repack1~deb12", "1.0-0repack1~deb12 is not newer than alembic 1.8.1-2"),
+    ("1.8.1-0repack1~deb12", "1.8.1-0repack1~deb12 is not newer than alembic 1.8.1-2"),
+])
+def test_a_downgrade_or_an_unknown_version_provides_nothing(version: str | None,
+                                                            why: str) -> None:
+    """A release no newer than the archive's (every revision of 1.8.1 counts as the same,
+    `breaks_below`) keeps today's refusal, saying why it may not provide the owner."""
+    taken, refused = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
+                                  package="python3-alembic", project="alembic",
+                                  archive=ARCHIVE, version=version)
+    assert taken == []
+    assert [(c.needed_by, c.unprovided) for c in refused] == [
+        (("alembic", "python3-oslo.db", 23), why)]
+    error = refusal("alembic", "python3-alembic", refused, DEB12)
+    assert str(error).endswith("alembic, which python3-oslo.db (another source) depends on")
+    assert f"python3-alembic cannot provide alembic for them: {why}; allow-paths" in (
+        error.hint or "")
+
+
+def test_a_dependency_our_version_does_not_meet_provides_nothing() -> None:
+    """One depender wanting alembic (<< 1.9) or an exact version, or alembic:any (which an
+    Architecture: all Provides is not taken to meet), keeps the refusal."""
+    for clause, shown in [(("<<", "1.9"), "alembic (<< 1.9)"),
+                          (("=", "1.8.1-2"), "alembic (= 1.8.1-2)"),
+                          ((":any", ""), "alembic:any")]:
+        archive = dataclasses.replace(ARCHIVE, needed_versions={
+            "alembic": (("", ""), (">=", "1.5.0"), clause)})
+        assert why_not_provided("alembic", NEWER, archive) == (
+            f"some need {shown}, which {NEWER} does not satisfy")
+        taken, refused = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
+                                      package="python3-alembic", project="alembic",
+                                      archive=archive, version=NEWER)
+        assert taken == [] and [c.needed_by for c in refused] == [
+            ("alembic", "python3-oslo.db", 23)]
+    assert why_not_provided("alembic", NEWER, ARCHIVE) == ""
+
+
+def test_an_owner_needed_through_its_provides_stays_refused() -> None:
+    """python3-cryptography needs python3-cffi-backend-api-min (<= 9729), which
+    python3-cffi-backend Provides: no newer python3-cffi may stand in for it."""
+    cffi = "/usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so"
+    taken, refused = same_project(found([cffi], "python3-cffi"), package="python3-cffi",
+                                  project="cffi", archive=ARCHIVE, version="99.0-0repack1~deb12")
+    assert taken == []
+    assert [c.needed_by for c in refused] == [("python3-cffi-backend", "python3-cryptography",
+                                              45)]
+    assert refused[0].unprovided.startswith("some need it through a virtual package it "
+                                            "provides or through a package of its own source")
+
+
+@pytest.mark.parametrize(("op", "wanted", "met"), [
+    ("", "", True), (">=", "1.8.1", True), (">>", "99.0", True), ("<<", "100", True),
+    ("<=", "99.0-0repack1~deb12", True), ("=", "99.0-0repack1~deb12", True),
+    ("=", "99.0", False), (">=", "1:1.0", False), ("<<", "99.0", False),
+    (">", "99.0", True), ("<", "99.0", False), (":any", "", False), ("!=", "1", False),
+])
+def test_satisfies_is_policy_7_1s(op: str, wanted: str, met: bool) -> None:
+    assert satisfies("99.0-0repack1~deb12", op, wanted) is met
+
+
+def test_control_declares_provides(tmp_path: Path) -> None:
+    taken, _ = same_project(found(["/usr/bin/alembic"], "python3-alembic"),
+                            package="python3-alembic", project="alembic", archive=ARCHIVE,
+                            version=NEWER)
+    spec = dataclasses.replace(make_spec(), provides=takeover_provides(taken, NEWER))
+    control = (render.render_debian(spec, tmp_path) / "control").read_text()
+    assert list(Deb822.iter_paragraphs(control))[1]["Provides"] == f"alembic (= {NEWER})"
+
+
+@pytest.mark.process
+def test_a_built_file_of_a_needed_owner_needs_provides_too(tmp_path: Path) -> None:
+    """After the build, a takeover from an owner other sources need is declared only with
+    Replaces and Provides: Replaces alone is built again (undeclared_takeovers) and refused
+    by the check; a build no newer than the archive's is refused, saying why."""
+    image = write_image(tmp_path / "cache", ARCHIVE)
+    deb = tiny_deb(tmp_path, "python3-alembic", ["usr/bin/alembic"])      # version 99.0
+    assert [(t.owner, t.provides_for) for t in undeclared_takeovers(
+        [deb], image, project="alembic", replaces={"alembic"})] == [
+        ("alembic", ("python3-oslo.db", 23))]
+    assert undeclared_takeovers([deb], image, project="alembic", replaces={"alembic"},
+                                provides={"alembic"}) == []
+    with pytest.raises(MappingError, match="python3-alembic would replace /usr/bin/alembic"):
+        check_artifacts([deb], DEB12, image, project="alembic", replaces={"alembic"})
+    check_artifacts([deb], DEB12, image, project="alembic", replaces={"alembic"},
+                    provides={"alembic"})
+    old = dataclasses.replace(deb, version="1.0")
+    assert undeclared_takeovers([old], image, project="alembic") == []
+    with pytest.raises(MappingError) as raised:
+        check_artifacts([old], DEB12, image, project="alembic", replaces={"alembic"},
+                        provides={"alembic"})
+    assert "cannot provide alembic for them: 1.0 is not newer than alembic 1.8.1-2" in (
+        raised.value.hint or "")
+
+
+# Debian 12's records of the owners other sources depend on by name, and of a depender whose
+# dependency runs through a package of the owner's own source.
+BY_NAME = """Package: confget
+Version: 4.1.1-1
+Depends: libc6 (>= 2.34), libpcre2-8-0 (>= 10.22)
+
+Package: python3-confget
+Source: confget
+Version: 4.1.1-1
+Depends: python3-six, python3:any
+
+Package: nsca
+Version: 2.10.2-2
+Depends: confget, debconf (>= 0.5) | debconf-2.0, lsb-base, nsca-client, libc6 (>= 2.34), \
+libmcrypt4 (>= 2.5.8)
+Pre-Depends: init-system-helpers (>= 1.54~)
+
+Package: qemu-web-desktop
+Version: 23.05.03-1
+Depends: confget, libjs-jquery, qemu-system-x86
+
+Package: alembic
+Version: 1.8.1-2
+Depends: python3-alembic (= 1.8.1-2), python3:any
+
+Package: python3-alembic
+Source: alembic
+Version: 1.8.1-2
+Depends: python3-mako, python3-sqlalchemy, python3:any
+
+Package: python3-oslo.db
+Source: python-oslo.db
+Version: 12.3.1-2
+Depends: alembic, python3-alembic, python3-debtcollector, python3-oslo.config, \
+python3-sqlalchemy, python3:any
+
+Package: python3-designate
+Source: designate
+Version: 1:15.0.0-2
+Depends: alembic (>= 1.8.1), python3-oslo.db (>= 12.1.0), python3:any
+
+Package: python3-nova
+Source: nova
+Version: 2:26.2.2-1~deb12u3
+Depends: alembic (>= 1.5.0), python3-alembic, python3:any
+
+Package: sympy-tool
+Source: sympy
+Version: 1.11.1-1
+Depends: isympy-common (= 1.11.1-1)
+
+Package: isympy-common
+Source: sympy
+Version: 1.11.1-1
+Depends: python3:any
+
+Package: python3-sympy
+Source: sympy
+Version: 1.11.1-1
+Depends: python3:any
+
+Package: sympy-gui
+Version: 1.0-1
+Depends: isympy-common, sympy-tool
+"""
+
+
+def test_read_archive_records_the_versions_dependers_need(tmp_path: Path) -> None:
+    """confget: nsca and qemu-web-desktop, unversioned; alembic: by name, unversioned or >=;
+    python3-cffi-backend (needed through its Provides, the records of the earlier test) and
+    isympy-common (sympy-gui needs it by name, but also sympy-tool of its own source, which
+    wants exactly 1.11.1-1 and would go) are left out."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "a_bookworm_main_binary-amd64_Packages").write_text(BY_NAME + "\n" + DEPENDS)
+    (tmp_path / "map").write_text("confget python3-confget\nalembic python3-alembic\n"
+                                  "cffi python3-cffi\nsympy python3-sympy\n")
+    index = images.read_archive(lists, tmp_path / "map")
+    assert index.needed_by["confget"] == ("nsca", 2)
+    assert index.needed_by["alembic"] == ("python3-oslo.db", 3)
+    assert index.needed_by["isympy-common"] == ("sympy-gui", 1)
+    assert "python3-cffi-backend" in index.needed_by
+    assert index.needed_versions["confget"] == (("", ""),)
+    assert index.needed_versions["alembic"] == (("", ""), (">=", "1.5.0"), (">=", "1.8.1"))
+    assert "python3-cffi-backend" not in index.needed_versions
+    assert "isympy-common" not in index.needed_versions
+    assert images.relation_atoms("python3:any, a (>= 1) | b, c (<< 2:3~)") == {
+        ("python3", ":any", ""), ("a", ">=", "1"), ("b", "", ""), ("c", "<<", "2:3~")}
+
+
+def test_an_image_without_needed_versions_provides_nothing(tmp_path: Path) -> None:
+    """An archive.json of archive index 4 (needed_by, no needed_versions): every owner other
+    sources need stays refused, as before."""
+    image = write_image(tmp_path, ARCHIVE)
+    data = json.loads(image.archive_file.read_text())
+    del data["needed_versions"]
+    image.archive_file.write_text(json.dumps(data))
+    assert images.load_archive(image).needed_versions == {}
+    with pytest.raises(MappingError) as raised:
+        check_scripts(["alembic"], "python3-alembic", DEB12, image, project="alembic",
+                      version=NEWER)
+    assert "cannot provide alembic for them: some need it through" in (raised.value.hint or "")
+    assert [t.provides_for for t in check_scripts(
+        ["alembic"], "python3-alembic", DEB12, write_image(tmp_path / "new", ARCHIVE),
+        project="alembic", version=NEWER)] == [("python3-oslo.db", 23)]
