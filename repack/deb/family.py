@@ -384,6 +384,9 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
                                 project=project_name,
                                 allowed=ctx.settings.allowed_paths(project_name),
                                 version=spec.version)
+    if project is not p.first:       # read again: what the first check did not see
+        for line in owned.takeovers_line(spec.binary_name, taken, target):
+            log.info(line)
     replaces, breaks = owned.takeover_relations(taken)
     spec = dataclasses.replace(spec, replaces=replaces, breaks=breaks,
                                provides=(*spec.provides,
