@@ -40,7 +40,7 @@ import contextlib
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -269,17 +269,33 @@ def console_scripts(files: Iterable[str]) -> tuple[str, ...]:
 
 
 def planned_checks(packages: Sequence[Package], sites: Sequence[str],
-                   checked: Callable[[str], bool]) -> tuple[Check, ...]:
+                   checked: Callable[[str], bool],
+                   without_help: Callable[[str], Collection[str]] = lambda _: ()
+                   ) -> tuple[Check, ...]:
     """Each module to import and script to run, package by package; a project whose
-    `[packages.<name>] check` is false is installed but not checked."""
+    `[packages.<name>] check` is false is installed but not checked, and the scripts its
+    `scripts-without-help` names are not run (`unhelped` says which)."""
     out: list[Check] = []
     for pkg in packages:
         if checked(pkg.project):
             out += [Check(kind="import", name=m, package=pkg.name)
                     for m in top_level_modules(pkg.files, sites)]
+            skipped = without_help(pkg.project)
             out += [Check(kind="script", name=s, package=pkg.name)
-                    for s in console_scripts(pkg.files)]
+                    for s in console_scripts(pkg.files) if s not in skipped]
     return tuple(out)
+
+
+def unhelped(packages: Sequence[Package], checked: Callable[[str], bool],
+             without_help: Callable[[str], Collection[str]]) -> list[str]:
+    """One line per package whose scripts `planned_checks` leaves out by configuration."""
+    lines = []
+    for pkg in packages:
+        names = sorted(set(console_scripts(pkg.files)) & set(without_help(pkg.project)))
+        if names and checked(pkg.project):
+            lines.append(f"{pkg.name}: {', '.join('/usr/bin/' + n for n in names)} not run with "
+                         f"--help: scripts-without-help under [packages.{pkg.project}]")
+    return lines
 
 
 def installable(packages: Sequence[Package], available: Callable[[str], bool]
@@ -409,10 +425,13 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     kind: images.ImageKind = "check" if target.family == "deb" else "builder"
     image = images.image_for(target, kind, ctx.settings.cache_dir)
     skipped = sorted(k for k, v in ctx.settings.packages.items() if not v.check)
+    unrun = sorted((k, sorted(v.scripts_without_help))
+                   for k, v in ctx.settings.packages.items() if v.scripts_without_help)
     builder = images.image_for(target, "builder", ctx.settings.cache_dir)
     archive_file = builder.archive_file       # what the archive offers decides what is checked
     key = cache_key(check=CHECK_VERSION, code=code_digest(), image=image.tag, target=target.id,
                     packages=sorted(sha256_file(p) for p in paths), unchecked=skipped,
+                    without_help=unrun,
                     archive=sha256_file(archive_file) if archive_file.is_file() else None)
     marker = ctx.settings.cache_dir / "checks" / key
     if marker.is_file():
@@ -429,7 +448,11 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     for line in why:
         log.warn(line)
     sites = site_dirs(target)
-    checks = planned_checks(packages, sites, ctx.settings.import_checked)
+    settings = ctx.settings
+    checks = planned_checks(packages, sites, settings.import_checked,
+                            settings.scripts_without_help)
+    for line in unhelped(packages, settings.import_checked, settings.scripts_without_help):
+        log.info(line)
     if not checks:
         return
     title = (f"Import check on {target.id}: {len(packages)} package(s), "

@@ -81,7 +81,9 @@ _MAINTAINER = re.compile(
     rf'{_NAME_CHAR}(?:[^<>",;\\]*{_NAME_CHAR})? <{_ADDR_CHAR}+@{_ADDR_CHAR}+>')
 PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish", "repository"}
-_PACKAGE_KEYS = {"name", "allow-paths", "check", *overrides.KEYS}
+_PACKAGE_KEYS = {"name", "allow-paths", "check", "scripts-without-help", *overrides.KEYS}
+# A console script's file name in /usr/bin (repack.check runs it as an argv item).
+_SCRIPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
@@ -94,6 +96,8 @@ class PackageSettings:
     allow_paths: tuple[str, ...] = ()      # target-system files its package may replace
     overrides: Overrides = field(default_factory=Overrides)   # deps, patches, excludes, env
     check: bool = True                     # false: the import check skips its modules
+    # console scripts the import check does not run with --help (upstream's take no --help)
+    scripts_without_help: tuple[str, ...] = ()
 
     def cache_data(self) -> list[object]:
         """What the build cache key covers of it (not `check`: it builds the same)."""
@@ -173,6 +177,11 @@ class Settings:
         """Whether the import check imports the project's modules (`check = false`: no)."""
         entry = self.packages.get(canonicalize_name(project))
         return entry.check if entry else True
+
+    def scripts_without_help(self, project: str) -> frozenset[str]:
+        """The project's console scripts the import check does not run with --help."""
+        entry = self.packages.get(canonicalize_name(project))
+        return frozenset(entry.scripts_without_help) if entry else frozenset()
 
 
 def config_path() -> Path:
@@ -351,9 +360,15 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
         check = entry.get("check", True)
         if not isinstance(check, bool):
             raise ConfigError(f"{where}: check must be true or false (got {check!r})")
+        unhelped = entry.get("scripts-without-help", [])
+        if not isinstance(unhelped, list) or not all(
+                isinstance(n, str) and _SCRIPT_NAME.fullmatch(n) for n in unhelped):
+            raise ConfigError(f"{where}: scripts-without-help must be a list of console script "
+                              "names like \"pyftmerge\"")
         out[canonicalize_name(project)] = PackageSettings(
             name=name, allow_paths=tuple(paths),
-            overrides=overrides.parse(entry, where, path.absolute().parent), check=check)
+            overrides=overrides.parse(entry, where, path.absolute().parent), check=check,
+            scripts_without_help=tuple(unhelped))
     return out
 
 

@@ -80,6 +80,27 @@ def test_planned_checks_skip_a_project_with_check_false() -> None:
     assert [str(c) for c in checks] == ["import a", "/usr/bin/a-tool --help"]
 
 
+def test_scripts_without_help_are_imported_not_run() -> None:
+    """fonttools' pyftmerge and ttx refuse --help (upstream's): a project's table may say
+    so; its modules are still imported and its other scripts run."""
+    init = "/usr/lib/python3/dist-packages/fontTools/__init__.py"
+    ft = _pkg("python3-fonttools", "fonttools",
+              (init, "/usr/bin/fonttools", "/usr/bin/pyftmerge", "/usr/bin/ttx"))
+    other = _pkg("python3-b", "b", ("/usr/bin/ttx",))
+    config = {"fonttools": {"pyftmerge", "ttx", "not-a-script"}}
+
+    def without(project: str) -> set[str]:
+        return config.get(project, set())
+
+    checks = check.planned_checks([ft, other], DEB, lambda _: True, without)
+    assert [str(c) for c in checks] == ["import fontTools", "/usr/bin/fonttools --help",
+                                        "/usr/bin/ttx --help"]
+    line = ("python3-fonttools: /usr/bin/pyftmerge, /usr/bin/ttx not run with --help: "
+            "scripts-without-help under [packages.fonttools]")
+    assert check.unhelped([ft, other], lambda _: True, without) == [line]
+    assert check.unhelped([ft], lambda _: False, without) == []
+
+
 def test_installable_needs_the_target_or_the_run() -> None:
     archive = {"python3", "python3-six"}
     top = _pkg("python3-top", "top", needs=(("python3",), ("python3-leaf",)))

@@ -78,6 +78,15 @@ def test_check_false_skips_the_import_check(tmp_path: Path) -> None:
     assert not s.import_checked("slow.import") and s.import_checked("other")
 
 
+def test_scripts_without_help(tmp_path: Path) -> None:
+    f = tmp_path / "repack.toml"
+    f.write_text('[packages.FontTools]\nscripts-without-help = ["pyftmerge", "ttx"]\n')
+    s = config.load(f, environ={"XDG_CONFIG_HOME": str(tmp_path / "none")})
+    assert s.scripts_without_help("fonttools") == {"pyftmerge", "ttx"}
+    assert s.scripts_without_help("other") == frozenset() and s.import_checked("fonttools")
+    assert not s.packages["fonttools"].builds_differently()
+
+
 @pytest.mark.parametrize("text, message", [
     ('[packages]\napt = 1\n', r"\[packages.apt\] must be a table"),
     ('[packages.apt]\nnmae = "x"\n', r"unknown key\(s\) 'nmae' \(did you mean 'name'\?\)"),
@@ -87,6 +96,8 @@ def test_check_false_skips_the_import_check(tmp_path: Path) -> None:
     ('[packages.apt]\nallow-paths = ["/usr/bin/../bin/su"]\n', "normalised"),
     ('[packages.apt]\ncheck = "no"\n', "check must be true or false"),
     ('[packages.apt]\nchek = false\n', r"'chek' \(did you mean 'check'\?\)"),
+    ('[packages.apt]\nscripts-without-help = "x"\n', "scripts-without-help must be a list"),
+    ('[packages.apt]\nscripts-without-help = ["../x"]\n', "console script names"),
 ])
 def test_bad_packages_table(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "repack.toml"
