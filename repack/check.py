@@ -60,6 +60,7 @@ from repack.deb.build import (
     APT_OPTS,
     AptFile,
     DebianBuild,
+    copy_lists,
     keep_verified,
     parse_print_uris,
     take_cached,
@@ -588,13 +589,8 @@ class AptDirs:
             d.mkdir(parents=True)
         self.shared = ctx.settings.cache_dir / "apt-archives" / target.id
         self.shared.mkdir(parents=True, exist_ok=True)
-        shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
-        if shared_lists.is_dir():
-            for path in shared_lists.iterdir():     # not a build's copy being written
-                if (path.is_file() and not path.is_symlink() and path.name != "lock"
-                        and not path.name.startswith(".")):
-                    with contextlib.suppress(FileNotFoundError):
-                        shutil.copy2(path, self.lists / path.name)
+        self.shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
+        copy_lists(self.shared_lists, self.lists)
         self.image = images.image_for(target, "check", ctx.settings.cache_dir)
         self.engine = ctx.engine
         self.project = project
@@ -622,6 +618,10 @@ class AptDirs:
                     if not take_cached(self.shared, self.archives, f, self.project)]
                    if needed is not None else None)
         if needed is None or missing:
+            # --print-uris leaves out what the archive directory holds: the copies taken
+            # above would be missing from the list, and keep_verified would remove them
+            for f in needed or ():
+                (self.archives / f.name).unlink(missing_ok=True)
             with log.step("Downloading what the packages need (network on)"), \
                     self.engine.container(self.image.tag, mounts=self.online_mounts(),
                                           network=True) as c:
@@ -632,6 +632,8 @@ class AptDirs:
                 if missing:
                     c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--download-only",
                             *files], env=APT_ENV, project=self.project)
+            # fresh lists for the next check's offline answer; no upstream code ran yet
+            copy_lists(self.lists, self.shared_lists)
         keep_verified(self.archives, self.shared, needed, missing or [], self.project)
 
     def online_mounts(self) -> list[Mount]:

@@ -148,6 +148,22 @@ def keep_verified(archives: Path, shared: Path, needed: Sequence[AptFile],
         copy_file(archives / f.name, shared / f.name)
 
 
+def copy_lists(src: Path | None, dest: Path | None) -> None:
+    """apt's lists between the shared copy and a build's or check's, so that `apt-get update`
+    fetches only what changed.  Copied, never shared: the offline container gets its own
+    lists read-write.  Only the host and the network-on container (no upstream code) ever
+    wrote either side, and a copy back to the shared side is made before any upstream code
+    runs; apt checked them against the Release signature when it fetched them."""
+    if src is None or dest is None or not src.is_dir():
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in src.iterdir():      # not another build's copy being written: .X.tmp-*
+        if (path.is_file() and not path.is_symlink() and path.name != "lock"
+                and not path.name.startswith(".")):
+            with contextlib.suppress(FileNotFoundError):   # replaced meanwhile: skipped
+                copy_file(path, dest / path.name)
+
+
 class DebianBuild:
     """One build directory `work`; upstream code sees only `work/build` (its tree and the
     orig tarball), the per-build apt directories and read-only copies of what repack made.
@@ -242,7 +258,7 @@ class DebianBuild:
         return True
 
     def _download(self, c: Container, relations: str) -> None:
-        self._copy_lists(self.shared_lists, self.lists)
+        copy_lists(self.shared_lists, self.lists)
         with log.step("Downloading build dependencies (network on)"):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
             needed = parse_print_uris(
@@ -254,22 +270,7 @@ class DebianBuild:
                         relations], env=APT_ENV, project=self.project)
             keep_verified(self.archives, self.shared, needed, missing, self.project)
         self.apt_files = tuple(needed)
-        self._copy_lists(self.lists, self.shared_lists)
-
-    @staticmethod
-    def _copy_lists(src: Path | None, dest: Path | None) -> None:
-        """apt's lists between the shared copy and this build's, so that `apt-get update`
-        fetches only what changed.  Copied, never shared: the offline container gets this
-        build's lists read-write.  Only the host and the network-on container (no upstream
-        code) ever wrote either side; apt checks them against the Release signature."""
-        if src is None or dest is None or not src.is_dir():
-            return
-        dest.mkdir(parents=True, exist_ok=True)
-        for path in src.iterdir():      # not another build's copy being written: .X.tmp-*
-            if (path.is_file() and not path.is_symlink() and path.name != "lock"
-                    and not path.name.startswith(".")):
-                with contextlib.suppress(FileNotFoundError):   # replaced meanwhile: skipped
-                    copy_file(path, dest / path.name)
+        copy_lists(self.lists, self.shared_lists)
 
     def take_from_cache(self, f: AptFile) -> bool:
         return take_cached(self.shared, self.archives, f, self.project)

@@ -20,6 +20,8 @@ from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist
 
+from repack import config
+
 pytestmark = pytest.mark.integration
 
 BROKEN = b'raise RuntimeError("check-broken refuses to be imported")\n'
@@ -54,8 +56,11 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
             "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
                               b'build-backend = "setuptools.build_meta"\n',
             "setup.cfg": SCRIPTS_CFG, "bin/check-scripts-legacy": LEGACY})
+        deps = make_sdist(tmp, "check-deps", "1.0",
+                          {"check_deps/__init__.py": b"import pyparsing, six\n"},
+                          requires_dist=["six", "pyparsing"])
         for project, archive in (("check-ok", ok), ("check-broken", broken),
-                                 ("check-scripts", scripts)):
+                                 ("check-scripts", scripts), ("check-deps", deps)):
             idx.add(project, archive.name, archive.read_bytes())
         yield idx
 
@@ -79,6 +84,30 @@ def test_a_package_that_imports_passes_and_is_not_checked_twice(
     assert "import check for debian-12: passed before" in again.stderr
     assert "Import check on" not in again.stderr
     assert time.monotonic() - start < 30          # from the build cache: no container run
+
+
+def test_archive_packages_partly_cached_are_all_installed(
+        index: LocalIndex, tmp_path: Path) -> None:
+    """The check's offline apt answer names python3-six and python3-pyparsing; six is in the
+    shared cache, pyparsing is not: the network step downloads what is missing, and the
+    copy of six taken before stays (apt's --print-uris leaves out what the archive
+    directory holds, so the second answer lacked six, which was then removed and the
+    install failed: "Temporary failure resolving 'deb.debian.org'", ipython with its
+    dependencies on Debian 12)."""
+    proc = build(index, tmp_path / "out", "check-deps==1.0")
+    assert proc.returncode == 0, proc.stderr
+    cache = config.load().cache_dir
+    for marker in (cache / "checks").iterdir():       # the check runs again
+        if "import:check_deps" in marker.read_text():
+            marker.unlink()
+    dropped = list((cache / "apt-archives" / "debian-12").glob("python3-pyparsing_*.deb"))
+    assert dropped and list((cache / "apt-archives" / "debian-12").glob("python3-six_*.deb"))
+    for deb in dropped:
+        deb.unlink()
+    again = build(index, tmp_path / "again", "check-deps==1.0")
+    assert again.returncode == 0, again.stderr
+    assert "Downloading what the packages need (network on)" in again.stderr
+    assert "Import check on debian-12: 1 package(s), 1 module(s)" in again.stderr
 
 
 def test_a_module_raising_at_import_fails_the_build(index: LocalIndex, tmp_path: Path) -> None:
