@@ -41,19 +41,26 @@ pytestmark = pytest.mark.integration
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`repack build sqlparse==99.0 -t debian-12` of a tiny sqlparse whose console script is
     sqlformat (a fresh sdist each run, so the build really runs)."""
-    tmp = tmp_path_factory.mktemp("sameproject")
-    code = (b"def main():\n    print('sqlformat of sqlparse 99.0, built by repack')\n"
+    yield build_99(tmp_path_factory.mktemp("sameproject"), "sqlparse", "sqlformat",
+                   "sqlformat of sqlparse 99.0, built by repack")
+
+
+def build_99(tmp: Path, project: str, script: str, says: str) -> dict[str, Any]:
+    """A tiny *project* 99.0 whose console script *script* prints *says*, built for
+    debian-12 (a fresh sdist each run, so the build really runs)."""
+    code = (f"def main():\n    print({says!r})\n".encode()
             + f"NONCE = {uuid.uuid4().hex!r}\n".encode())
-    archive = make_sdist(tmp / "sdist", "sqlparse", "99.0", {"sqlparse/__init__.py": code},
-                         scripts={"sqlformat": "sqlparse:main"})
+    archive = make_sdist(tmp / "sdist", project, "99.0", {f"{project}/__init__.py": code},
+                         scripts={script: f"{project}:main"})
     with LocalIndex() as index:
-        publish(index, archive, "sqlparse")
-        proc = run_repack(["build", "--json", "--no-check", "sqlparse==99.0", "-t", "debian-12",
-                           "-o", str(tmp / "out")], env={"PIP_INDEX_URL": index.url})
+        publish(index, archive, project)
+        proc = run_repack(["build", "--json", "--no-check", f"{project}==99.0", "-t",
+                           "debian-12", "-o", str(tmp / "out")],
+                          env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 0, proc.stderr
     deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
                if a["format"] == "deb")
-    yield {"deb": deb, "stderr": proc.stderr, "tmp": tmp}
+    return {"deb": deb, "stderr": proc.stderr, "tmp": tmp}
 
 
 def field(deb: Path, name: str) -> str:
@@ -149,19 +156,8 @@ def test_an_owner_other_sources_need_is_refused_before_anything_is_built(tmp_pat
 def provided(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`repack build confget==99.0 -t debian-12` of a tiny confget whose console script is
     confget, which nsca (another source) needs from Debian's confget."""
-    tmp = tmp_path_factory.mktemp("provides")
-    code = (b"def main():\n    print('confget 99.0, built by repack')\n"
-            + f"NONCE = {uuid.uuid4().hex!r}\n".encode())
-    archive = make_sdist(tmp / "sdist", "confget", "99.0", {"confget/__init__.py": code},
-                         scripts={"confget": "confget:main"})
-    with LocalIndex() as index:
-        publish(index, archive, "confget")
-        proc = run_repack(["build", "--json", "--no-check", "confget==99.0", "-t", "debian-12",
-                           "-o", str(tmp / "out")], env={"PIP_INDEX_URL": index.url})
-    assert proc.returncode == 0, proc.stderr
-    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
-               if a["format"] == "deb")
-    yield {"deb": deb, "stderr": proc.stderr, "tmp": tmp}
+    yield build_99(tmp_path_factory.mktemp("provides"), "confget", "confget",
+                   "confget 99.0, built by repack")
 
 
 def test_the_package_provides_an_owner_other_sources_need(provided: dict[str, Any]) -> None:
