@@ -81,29 +81,41 @@ def test_the_package_declares_the_takeover(built: dict[str, Any]) -> None:
     assert "./usr/bin/sqlformat" in listing
 
 
-def test_apt_upgrades_debians_sqlformat_cleanly(built: dict[str, Any], container_engine: Engine,
-                                                base_image: Callable[[str], str]) -> None:
+def take_over(built: dict[str, Any], engine: Engine, image: str, *, first: str, package: str,
+              script: str, then: str = "") -> str:
+    """In a clean container: Debian's *first* installed, then our *package* from a flat
+    repository; prints who owns /usr/bin/*script* before and after, the audit, the
+    script's output and what *then* prints."""
     repo = local_repo([built["deb"]], built["tmp"] / "repo")
-    script = """
+    commands = f"""
+export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends sqlformat
-dpkg -S /usr/bin/sqlformat
+apt-get install -y -q --no-install-recommends {first}
+dpkg -S /usr/bin/{script}
 echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
 apt-get update -q
-apt-get install -y -q --no-install-recommends python3-sqlparse
-dpkg -S /usr/bin/sqlformat | sed 's/^/owner after: /'
-dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n' python3-sqlparse
-dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' sqlformat 2>&1 || true
+apt-get install -y -q --no-install-recommends {package}
+dpkg -S /usr/bin/{script} | sed 's/^/owner after: /'
+dpkg-query -W -f='${{Package}} ${{Version}} ${{db:Status-Abbrev}}\\n' {package}
+dpkg-query -W -f='${{Package}} ${{db:Status-Abbrev}}\\n' {script} 2>&1 || true
 dpkg --audit && echo 'audit clean'
-sqlformat
+{script}
+{then}
 """
-    out = in_container(container_engine, base_image("debian-12"), script,
+    out = in_container(engine, image, commands,
                        mounts=[Mount(source=repo, target="/repo", readonly=True)])
-    assert "sqlformat: /usr/bin/sqlformat" in out                   # Debian's, first
-    assert "owner after: python3-sqlparse: /usr/bin/sqlformat" in out
-    assert "python3-sqlparse 99.0-0repack1~deb12 ii" in out
-    assert "sqlformat ii" not in out                                 # removed as Breaks says
+    assert f"{script}: /usr/bin/{script}" in out                     # Debian's, first
+    assert f"owner after: {package}: /usr/bin/{script}" in out
+    assert f"{package} 99.0-0repack1~deb12 ii" in out
+    assert f"{script} ii" not in out                                 # removed as Breaks says
     assert "audit clean" in out
+    return out
+
+
+def test_apt_upgrades_debians_sqlformat_cleanly(built: dict[str, Any], container_engine: Engine,
+                                                base_image: Callable[[str], str]) -> None:
+    out = take_over(built, container_engine, base_image("debian-12"), first="sqlformat",
+                    package="python3-sqlparse", script="sqlformat")
     assert "sqlformat of sqlparse 99.0, built by repack" in out
 
 
@@ -177,29 +189,11 @@ def test_apt_keeps_the_dependers_of_the_owner(provided: dict[str, Any], containe
     """nsca first, with Debian's confget; then our python3-confget: confget goes, nsca
     stays, and removing our package would take nsca with it: the Provides is what meets its
     dependency now."""
-    repo = local_repo([provided["deb"]], provided["tmp"] / "repo")
-    script = """
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends nsca
-dpkg -S /usr/bin/confget
-echo 'deb [trusted=yes] file:/repo ./' > /etc/apt/sources.list.d/repack.list
-apt-get update -q
-apt-get install -y -q --no-install-recommends python3-confget
-dpkg -S /usr/bin/confget | sed 's/^/owner after: /'
-dpkg -s nsca | sed -n 's/^Status: /nsca status: /p'
-dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' confget 2>&1 || true
-dpkg --audit && echo 'audit clean'
-confget
-apt-get -s remove python3-confget | sed -n 's/^Remv /would remove: /p'
-"""
-    out = in_container(container_engine, base_image("debian-12"), script,
-                       mounts=[Mount(source=repo, target="/repo", readonly=True)])
-    assert "confget: /usr/bin/confget" in out                       # Debian's, first
-    assert "owner after: python3-confget: /usr/bin/confget" in out
+    out = take_over(provided, container_engine, base_image("debian-12"), first="nsca",
+                    package="python3-confget", script="confget",
+                    then="dpkg -s nsca | sed -n 's/^Status: /nsca status: /p'\n"
+                         "apt-get -s remove python3-confget | sed -n 's/^Remv /would remove: /p'")
     assert "nsca status: install ok installed" in out
-    assert "confget ii" not in out                                  # removed as Breaks says
-    assert "audit clean" in out
     assert "confget 99.0, built by repack" in out
     removed = [line.split()[2] for line in out.splitlines()
                if line.startswith("would remove: ")]
