@@ -54,7 +54,10 @@ def clean_text(value: object, *, limit: int = _MAX_TEXT, lines: bool = False) ->
     (Unicode C*: ESC, CSI, bidi overrides...) removed, separators and whitespace collapsed to
     single spaces (`lines`: line breaks kept as "\\n"), at most `limit` characters."""
     def one_line(text: str) -> str:
-        kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
+        # printable ASCII has no C* character: the per-character test is for the rest
+        # (a publish cleans every field of 200 records)
+        kept = text if text.isascii() and text.isprintable() else "".join(
+            ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
         return " ".join(kept.split())
 
     text = str(value)
