@@ -111,13 +111,15 @@ def check_record(path: Path, target: Target,
         out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
                        "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
         rpm_head = ((out + ["", ""])[0], (out + ["", ""])[1])
-    record = provenance.read(path, rpm_name=rpm_head[0] if rpm_head else None)
+    # a .deb's control file is parsed once: its Package names the record's path too
+    control = deb822.Deb822(deb_control(path).decode()) if name.endswith(".deb") else None
+    record = provenance.read(path, rpm_name=rpm_head[0] if rpm_head else None,
+                             deb_package=control.get("Package") if control else None)
     if record is None:
         raise MetadataError(f"{name}: no provenance record ({provenance.DOC_NAME}); refusing "
                             "to publish it", hint="publish what `repack build` made")
     problems = []
-    if name.endswith(".deb"):
-        control = deb822.Deb822(deb_control(path).decode())
+    if control is not None:
         version = control.get("Version", "")
         upstream = version.partition(":")[2] or version
         upstream = upstream.rpartition("-")[0] or upstream
