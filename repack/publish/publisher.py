@@ -256,10 +256,17 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
         # query and the record checks (Python): the yum add then only looks the results up
         checking = {tid: pool.submit(yum.verified_by, files, signers[tid])
                     for (family, tid), files in groups.items() if family == "rpm"}
-        # read with the header digests and signers the yum add looks up (yum.read_heads)
-        heads = {f: (h.ident.name, h.ident.version) if h.ident else ("", "")
-                 for f, h in zip(rpms, yum.read_heads(rpms), strict=True)}
-        for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
+        # read with the header digests and signers the yum add looks up (yum.read_heads),
+        # while the .debs (first in `checks`) are checked
+        reading = pool.submit(lambda: dict(zip(rpms, yum.read_heads(rpms), strict=True)))
+
+        def check(path: Path, target: Target) -> Provenance | None:
+            if path not in wanted:
+                return check_record(path, target)
+            head = reading.result()[path].ident
+            return check_record(path, target, (head.name, head.version) if head else ("", ""))
+        wanted = set(rpms)
+        for _ in pool.map(lambda c: check(*c), checks):
             pass                                                      # first error raises
         verified = {tid: frozenset(future.result()) for tid, future in checking.items()}
     what = "publish" + ("" if channel is None else f" --channel {channel}")
