@@ -29,7 +29,7 @@ from debian.debian_support import Version
 from packaging.utils import canonicalize_name
 
 from repack import targets as target_files
-from repack.compare import deb_control
+from repack.compare import deb_paragraph
 from repack.digest import file_digest, sha256_file
 from repack.errors import IntegrityError, MetadataError
 from repack.files import write_file
@@ -179,7 +179,7 @@ def source_of(rec: Record, what: str) -> str:
 def deb_record(deb: Path) -> Record:
     """The Packages stanza of a .deb (without Filename), from its control file; every field
     that names a path is checked (Debian Policy 5.6.1, 5.6.7, 5.6.12)."""
-    fields = deb822.Packages(deb_control(deb).decode())
+    fields = deb822.Packages(deb_paragraph(deb))     # a copy of the one the checks read
     for required in ("Package", "Version", "Architecture"):
         if required not in fields:
             raise MetadataError(f"{deb.name}: control file has no {required} field")

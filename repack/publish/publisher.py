@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 from repack import keys, run
 from repack import targets as target_files
-from repack.compare import deb_control
+from repack.compare import deb_paragraph
 from repack.deb import naming as deb_naming
 from repack.deb.sign import unsigned_text
 from repack.errors import ConfigError, MetadataError
@@ -112,7 +112,7 @@ def check_record(path: Path, target: Target,
                        "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
         rpm_head = ((out + ["", ""])[0], (out + ["", ""])[1])
     # a .deb's control file is parsed once: its Package names the record's path too
-    control = deb822.Deb822(deb_control(path).decode()) if name.endswith(".deb") else None
+    control = deb_paragraph(path) if name.endswith(".deb") else None
     record = provenance.read(path, rpm_name=rpm_head[0] if rpm_head else None,
                              deb_package=control.get("Package") if control else None)
     if record is None:
