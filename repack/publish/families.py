@@ -187,20 +187,19 @@ class AptPublisher:
         """The security suite is noted and signed as soon as the db holds the new packages,
         beside the rendering of the main suite's lists; then every other suite is signed."""
         codename = target_files.load(target_id).codename
-        noted: list[str] = []
-        with ThreadPoolExecutor(max_workers=1) as side:
-            early: list[Future[None]] = []
 
-            def saved() -> None:
-                noted.extend(security.note_apt(stage, target_id, files))
-                early.append(side.submit(security.write_apt, stage, codename,
-                                         _suite_signer(signing, codename),
-                                         origin=signing.origin, valid_days=signing.valid_days))
-            added = apt.add(stage, target_id, files, saved=saved)
-            for done in early:
-                done.result()                 # its error raises
-        if not early:        # nothing new in the db: the security suite is noted after all
+        def security_suite() -> list[str]:
             noted = security.note_apt(stage, target_id, files)
+            security.write_apt(stage, codename, _suite_signer(signing, codename),
+                               origin=signing.origin, valid_days=signing.valid_days)
+            return noted
+
+        with ThreadPoolExecutor(max_workers=1) as side:
+            early: list[Future[list[str]]] = []
+            added = apt.add(stage, target_id, files,
+                            saved=lambda: early.append(side.submit(security_suite)))
+            # the first error raises
+            noted = early[0].result() if early else security.note_apt(stage, target_id, files)
         if added or noted:   # signed when something changed, as _finish would
             self.sign(stage, signing, skip=(security.suite(codename),) if early else ())
         return added + noted
