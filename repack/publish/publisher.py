@@ -186,8 +186,9 @@ def _published(opts: Options) -> list[str]:
                                *opts.signer.also]))
 
 
-def _signing(opts: Options, name: str) -> Signing:
-    fprs = _published(opts)
+def _signing(opts: Options, name: str, fprs: list[str] | None = None) -> Signing:
+    """What a transaction signs with; fprs: _published(opts), when the caller has it."""
+    fprs = _published(opts) if fprs is None else fprs
     return Signing(every_key=opts.signer, signer_for=lambda tid: signer_for(opts, tid),
                    trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
                    origin=name, valid_days=opts.valid_days)
@@ -200,7 +201,7 @@ def _finish(stage: Stage, opts: Options, signed: Collection[str] = ()) -> None:
         return
     name, url = _settings(stage, opts)
     fprs = _published(opts)
-    signing = _signing(opts, name)
+    signing = _signing(opts, name, fprs)
     if opts.keyring_builder is not None:     # in this generation, before it is signed
         from repack.publish import keyring
 
@@ -260,12 +261,12 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
         # while the .debs (first in `checks`) are checked
         reading = pool.submit(lambda: dict(zip(rpms, yum.read_heads(rpms), strict=True)))
 
-        def check(path: Path, target: Target) -> Provenance | None:
-            if path not in wanted:
-                return check_record(path, target)
+        def check(path: Path, of: Target) -> Provenance | None:
+            if path not in reading_for:
+                return check_record(path, of)
             head = reading.result()[path].ident
-            return check_record(path, target, (head.name, head.version) if head else ("", ""))
-        wanted = set(rpms)
+            return check_record(path, of, (head.name, head.version) if head else ("", ""))
+        reading_for = set(rpms)
         for _ in pool.map(lambda c: check(*c), checks):
             pass                                                      # first error raises
         verified = {tid: frozenset(future.result()) for tid, future in checking.items()}
