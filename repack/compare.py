@@ -23,7 +23,7 @@ from repack.errors import MetadataError
 from repack.rpm.query import query
 from repack.run import run
 
-__all__ = ["deb_control", "first_difference"]
+__all__ = ["deb_control", "deb_paragraph", "first_difference"]
 
 
 def first_difference(a: Path, b: Path) -> str | None:
@@ -41,11 +41,27 @@ def deb_control(path: Path) -> bytes:
     """The control file of a .deb (what `dpkg-deb -f` prints), read in-process with
     python-debian: publishing a hundred packages then starts no hundred processes.  Read
     once per file as it is on disk (publish checks the record against it, then lists it)."""
+    return _deb_control(*_identity(path))
+
+
+def deb_paragraph(path: Path) -> Deb822:
+    """deb_control parsed (deb822: fields looked up without regard to case), once per file
+    as it is on disk: publish's record check and its Packages stanza share it.  Shared:
+    never modified (copy it: Deb822(deb_paragraph(path)))."""
+    return _deb_paragraph(*_identity(path))
+
+
+def _identity(path: Path) -> tuple[Path, int, int, int]:
     try:
         st = path.stat()
     except OSError as exc:
         raise MetadataError(f"{path.name}: cannot read the .deb's control file: {exc}") from exc
-    return _deb_control(path, st.st_ino, st.st_size, st.st_mtime_ns)
+    return path, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=256)
+def _deb_paragraph(path: Path, inode: int, size: int, mtime_ns: int) -> Deb822:
+    return Deb822(_deb_control(path, inode, size, mtime_ns).decode())
 
 
 @functools.lru_cache(maxsize=256)

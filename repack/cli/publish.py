@@ -52,9 +52,9 @@ def publish(artifacts: tuple[Path, ...], target: str | None, channel: str | None
 
     opts = publishing.options(given, settings.publish, settings=settings)
     added = publisher.publish(list(artifacts), opts, target=target, channel=channel)
-    for line in added:
-        log.info(f"added {line}")
-    if not added:
+    if added:     # one print for all: a nightly publish says 200 lines
+        log.info("\n".join(f"added {line}" for line in added))
+    else:
         log.info("nothing new: the repository is unchanged")
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +29,7 @@ from debian.debian_support import Version
 from packaging.utils import canonicalize_name
 
 from repack import targets as target_files
-from repack.compare import deb_control
+from repack.compare import deb_paragraph
 from repack.digest import file_digest, sha256_file
 from repack.errors import IntegrityError, MetadataError
 from repack.files import write_file
@@ -179,7 +179,7 @@ def source_of(rec: Record, what: str) -> str:
 def deb_record(deb: Path) -> Record:
     """The Packages stanza of a .deb (without Filename), from its control file; every field
     that names a path is checked (Debian Policy 5.6.1, 5.6.7, 5.6.12)."""
-    fields = deb822.Packages(deb_control(deb).decode())
+    fields = deb822.Packages(deb_paragraph(deb))     # a copy of the one the checks read
     for required in ("Package", "Version", "Architecture"):
         if required not in fields:
             raise MetadataError(f"{deb.name}: control file has no {required} field")
@@ -269,9 +269,10 @@ def _checksum_text(fields: deb822.Dsc, name: str) -> str:
 
 
 def add(stage: Stage, target_id: str, files: Sequence[Path],
-        channel: str | None = None) -> list[str]:
+        channel: str | None = None, *, saved: Callable[[], None] | None = None) -> list[str]:
     """Add .deb and .dsc files of one target (to its channel's suite: <codename>, or
-    <codename>-<channel>, repack.publish.channels); returns what was new."""
+    <codename>-<channel>, repack.publish.channels); returns what was new.  saved: called
+    when something was new, once the db holds it, before the lists are rendered."""
     codename = channels.apt_suite(target_files.load(target_id).codename, channel)
     before = db_identity(stage.root, codename)
     db = load_db(stage.root, codename)
@@ -287,6 +288,8 @@ def add(stage: Stage, target_id: str, files: Sequence[Path],
         save_db(stage.root, codename, db,
                 grown_from=None if before is None or len(db["sources"]) != old[1]
                 else (before, old[0]))
+        if saved is not None:
+            saved()
         # unsigned: write_dist signs them; a list that only gained packages of new names
         # is spliced into the one made from the db `before`, not rendered again
         grown = Growth(before=before, packages=db["packages"][old[0]:],

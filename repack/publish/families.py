@@ -18,7 +18,7 @@ import functools
 import json
 import tempfile
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +80,14 @@ class FamilyPublisher(Protocol):
         the files whose signature by signer the caller checked (None: not checked)."""
         ...
 
+    def add_signed(self, stage: Stage, target_id: str, files: Sequence[Path],
+                   signer: Signer, signing: Signing, *,
+                   verified: Collection[Path] | None = None) -> list[str]:
+        """`add` (to the default channel) then, if it added anything, `sign`: for a
+        transaction that changes nothing of this family after its one add, so that its
+        signatures are made while the other families still work.  What was new."""
+        ...
+
     def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
                 source: str | None, dest: str | None,
                 signer_for: SignerFor) -> tuple[int, list[str]]:
@@ -129,6 +137,21 @@ def _json_list(path: Path) -> list[Any]:
     return data if isinstance(data, list) else []
 
 
+def _deb_targets() -> dict[str, str]:
+    """Codename -> the first deb target of it."""
+    debs: dict[str, str] = {}
+    for t in target_files.available():
+        if (tgt := target_files.load(t)).family == "deb":
+            debs.setdefault(tgt.codename, t)
+    return debs
+
+
+def _suite_signer(signing: Signing, codename: str | None) -> Signer:
+    """The keys of the deb target of a codename; every key for a codename no target has."""
+    tid = None if codename is None else _deb_targets().get(codename)
+    return signing.every_key if tid is None else signing.signer_for(tid)
+
+
 class AptPublisher:
     """REPO/apt: one distribution per codename (repack.publish.apt), its -security suite
     (repack.publish.security); the distributions are signed when the transaction ends."""
@@ -157,6 +180,29 @@ class AptPublisher:
                 apt.save_db(stage.root, codename, {"packages": [], "sources": []})
             return added
         return added + security.note_apt(stage, target_id, files)
+
+    def add_signed(self, stage: Stage, target_id: str, files: Sequence[Path],
+                   signer: Signer, signing: Signing, *,
+                   verified: Collection[Path] | None = None) -> list[str]:
+        """The security suite is noted and signed as soon as the db holds the new packages,
+        beside the rendering of the main suite's lists; then every other suite is signed."""
+        codename = target_files.load(target_id).codename
+
+        def security_suite() -> list[str]:
+            noted = security.note_apt(stage, target_id, files)
+            security.write_apt(stage, codename, _suite_signer(signing, codename),
+                               origin=signing.origin, valid_days=signing.valid_days)
+            return noted
+
+        with ThreadPoolExecutor(max_workers=1) as side:
+            early: list[Future[list[str]]] = []
+            added = apt.add(stage, target_id, files,
+                            saved=lambda: early.append(side.submit(security_suite)))
+            # the first error raises
+            noted = early[0].result() if early else security.note_apt(stage, target_id, files)
+        if added or noted:   # signed when something changed, as _finish would
+            self.sign(stage, signing, skip=(security.suite(codename),) if early else ())
+        return added + noted
 
     def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
                 source: str | None, dest: str | None,
@@ -190,21 +236,19 @@ class AptPublisher:
     def prune(self, stage: Stage, keep: int, signer_for: SignerFor) -> list[str]:
         return apt.prune(stage, keep)
 
-    def sign(self, stage: Stage, signing: Signing) -> None:
+    def sign(self, stage: Stage, signing: Signing, *, skip: Collection[str] = ()) -> None:
         """Every distribution and its -security suite, with the keys of the deb target of
-        its codename (every key for a codename no target has)."""
-        debs: dict[str, str] = {}
-        for t in target_files.available():
-            if (tgt := target_files.load(t)).family == "deb":
-                debs.setdefault(tgt.codename, t)
+        its codename (every key for a codename no target has); but the suites in `skip`
+        (add_signed signed them a moment ago)."""
+        debs = _deb_targets()
         jobs: list[Callable[[], None]] = []
         for suite in apt.codenames(stage.root):
             split = channels.split_suite(suite, debs)
-            tid = None if split is None else debs[split[0]]
-            signer = signing.every_key if tid is None else signing.signer_for(tid)
+            signer = _suite_signer(signing, None if split is None else split[0])
             jobs.append(functools.partial(apt.write_dist, stage, suite, signer,
                                           origin=signing.origin, valid_days=signing.valid_days))
-            if split is None or split[1] is None:      # channels have no -security suite
+            if (split is None or split[1] is None) and security.suite(suite) not in skip:
+                # channels have no -security suite
                 jobs.append(functools.partial(security.write_apt, stage, suite, signer,
                                               origin=signing.origin,
                                               valid_days=signing.valid_days))
@@ -272,6 +316,14 @@ class YumPublisher:
         stage.changed = True
         return ([f"{where}: {f.name}" for f in files]
                 + [f"{where} updateinfo (security): {name}" for name in done.updates])
+
+    def add_signed(self, stage: Stage, target_id: str, files: Sequence[Path],
+                   signer: Signer, signing: Signing, *,
+                   verified: Collection[Path] | None = None) -> list[str]:
+        added = self.add(stage, target_id, files, signer, verified=verified)
+        if added:
+            self.sign(stage, signing)
+        return added
 
     def promote(self, stage: Stage, target_id: str, *, project: str, version: str | None,
                 source: str | None, dest: str | None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 from repack import keys, run
 from repack import targets as target_files
-from repack.compare import deb_control
+from repack.compare import deb_paragraph
 from repack.deb import naming as deb_naming
 from repack.deb.sign import unsigned_text
 from repack.errors import ConfigError, MetadataError
@@ -111,13 +111,15 @@ def check_record(path: Path, target: Target,
         out = run.run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf",
                        "%{NAME}\\n%{VERSION}\\n", path]).stdout.decode().splitlines()
         rpm_head = ((out + ["", ""])[0], (out + ["", ""])[1])
-    record = provenance.read(path, rpm_name=rpm_head[0] if rpm_head else None)
+    # a .deb's control file is parsed once: its Package names the record's path too
+    control = deb_paragraph(path) if name.endswith(".deb") else None
+    record = provenance.read(path, rpm_name=rpm_head[0] if rpm_head else None,
+                             deb_package=control.get("Package") if control else None)
     if record is None:
         raise MetadataError(f"{name}: no provenance record ({provenance.DOC_NAME}); refusing "
                             "to publish it", hint="publish what `repack build` made")
     problems = []
-    if name.endswith(".deb"):
-        control = deb822.Deb822(deb_control(path).decode())
+    if control is not None:
         version = control.get("Version", "")
         upstream = version.partition(":")[2] or version
         upstream = upstream.rpartition("-")[0] or upstream
@@ -153,13 +155,20 @@ def _listed_by(changes: Path) -> list[Path]:
             if i["name"].endswith(DEB_SUFFIXES)]
 
 
-def _settings(stage: Stage, opts: Options) -> tuple[str, str]:
+def _wanted(stage: Stage, opts: Options) -> tuple[str, str, object]:
+    """(name, URL, what db/repo.json holds): the name and URL given, else the stored ones."""
     path = stage.root / "db" / "repo.json"
     stored = json.loads(path.read_text()) if path.is_file() else {}
     name = opts.name or stored.get("name") or "repack"
     url = opts.url or stored.get("url") or opts.repo.resolve().as_uri()
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"repository name {name!r} must be letters, digits, - or _")
+    return name, url, stored
+
+
+def _settings(stage: Stage, opts: Options) -> tuple[str, str]:
+    name, url, stored = _wanted(stage, opts)
+    path = stage.root / "db" / "repo.json"
     if {"name": name, "url": url} != stored:
         write_file(path, json.dumps({"name": name, "url": url}, indent=2).encode())
         stage.changed = True
@@ -171,25 +180,37 @@ def signer_for(opts: Options, target_id: str) -> Signer:
     return keys.for_target(opts.signer, target_files.load(target_id))
 
 
-def _finish(stage: Stage, opts: Options) -> None:
-    """Sign each family's metadata (FamilyPublisher.sign) and rewrite keys/ and client/
-    (only if something changed)."""
+def _published(opts: Options) -> list[str]:
+    """The fingerprints REPO/keys carries: the published keys and the signer's."""
+    return list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
+                               *opts.signer.also]))
+
+
+def _signing(opts: Options, name: str, fprs: list[str] | None = None) -> Signing:
+    """What a transaction signs with; fprs: _published(opts), when the caller has it."""
+    fprs = _published(opts) if fprs is None else fprs
+    return Signing(every_key=opts.signer, signer_for=lambda tid: signer_for(opts, tid),
+                   trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
+                   origin=name, valid_days=opts.valid_days)
+
+
+def _finish(stage: Stage, opts: Options, signed: Collection[str] = ()) -> None:
+    """Sign each family's metadata (FamilyPublisher.sign; but the families in `signed`,
+    whose add_signed did) and rewrite keys/ and client/ (only if something changed)."""
     if not stage.changed:
         return
     name, url = _settings(stage, opts)
-    fprs = list(dict.fromkeys([*keys.published(opts.gnupghome), opts.signer.fingerprint,
-                               *opts.signer.also]))
-    signing = Signing(every_key=opts.signer, signer_for=lambda tid: signer_for(opts, tid),
-                      trusted_for=lambda tid: _trusted(opts.gnupghome, fprs, tid),
-                      origin=name, valid_days=opts.valid_days)
+    fprs = _published(opts)
+    signing = _signing(opts, name, fprs)
     if opts.keyring_builder is not None:     # in this generation, before it is signed
         from repack.publish import keyring
 
         keyring.update(stage, opts.keyring_builder, keyring.Inputs(
             name=name, url=url, gnupghome=opts.gnupghome, trusted_for=signing.trusted_for,
             signer_for=signing.signer_for))
-    for publisher in PUBLISHERS.values():
-        publisher.sign(stage, signing)
+    for family, publisher in PUBLISHERS.items():
+        if family not in signed:
+            publisher.sign(stage, signing)
     armored = keys.export(opts.gnupghome, fprs)
     binary = keys.export(opts.gnupghome, fprs, armor=False)
     clients.write_keys(stage.root, name, armored, binary,
@@ -236,34 +257,54 @@ def publish(paths: Sequence[Path], opts: Options, *, target: str | None = None,
         # query and the record checks (Python): the yum add then only looks the results up
         checking = {tid: pool.submit(yum.verified_by, files, signers[tid])
                     for (family, tid), files in groups.items() if family == "rpm"}
-        # read with the header digests and signers the yum add looks up (yum.read_heads)
-        heads = {f: (h.ident.name, h.ident.version) if h.ident else ("", "")
-                 for f, h in zip(rpms, yum.read_heads(rpms), strict=True)}
-        for _ in pool.map(lambda c: check_record(c[0], c[1], heads.get(c[0])), checks):
+        # read with the header digests and signers the yum add looks up (yum.read_heads),
+        # while the .debs (first in `checks`) are checked
+        reading = pool.submit(lambda: dict(zip(rpms, yum.read_heads(rpms), strict=True)))
+
+        def check(path: Path, of: Target) -> Provenance | None:
+            if path not in reading_for:
+                return check_record(path, of)
+            head = reading.result()[path].ident
+            return check_record(path, of, (head.name, head.version) if head else ("", ""))
+        reading_for = set(rpms)
+        for _ in pool.map(lambda c: check(*c), checks):
             pass                                                      # first error raises
         verified = {tid: frozenset(future.result()) for tid, future in checking.items()}
     what = "publish" + ("" if channel is None else f" --channel {channel}")
     with transaction(opts.repo, what=what) as stage:
-        added = _add_groups(stage, groups, signers, channel, verified)
+        # nothing is added to a family after its one group (no channel, no keyring
+        # package): each family signs its metadata in its own thread, as soon as it is
+        # written, beside the other's work (Origin: the name the transaction ends with)
+        families = [family for family, _ in groups]
+        early = channel is None and opts.keyring_builder is None and \
+            len(families) == len(set(families))
+        signing = _signing(opts, _wanted(stage, opts)[0]) if early else None
+        added, signed = _add_groups(stage, groups, signers, channel, verified, signing)
         if not added:
             stage.changed = False    # identical artifacts: no new generation at all
         _settings(stage, opts)       # ... unless the name or URL changed
-        _finish(stage, opts)
+        _finish(stage, opts, signed)
     return added
 
 
 def _add_groups(stage: Stage, groups: dict[tuple[str, str], list[Path]],
                 signers: dict[str, Signer], channel: str | None,
-                verified: dict[str, frozenset[Path]]) -> list[str]:
+                verified: dict[str, frozenset[Path]], signing: Signing | None = None
+                ) -> tuple[list[str], set[str]]:
     """FamilyPublisher.add of each group; the families side by side, one thread each (apt
     renders its lists in Python while yum waits on createrepo_c, rpm and gpg: their trees,
-    databases and state files are apart), a family's groups in order.  What was new, in the
-    order of the groups."""
+    databases and state files are apart), a family's groups in order.  With `signing`
+    (one group per family), FamilyPublisher.add_signed.  What was new, in the order of the
+    groups, and the families that signed their metadata."""
     by_family: dict[str, list[tuple[str, str]]] = {}
     for key in sorted(groups):
         by_family.setdefault(key[0], []).append(key)
 
     def add(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        if signing is not None and len(keys) == 1:
+            k = keys[0]
+            return {k: PUBLISHERS[k[0]].add_signed(stage, k[1], groups[k], signers[k[1]],
+                                                   signing, verified=verified.get(k[1]))}
         return {k: PUBLISHERS[k[0]].add(stage, k[1], groups[k], signers[k[1]], channel,
                                         verified=verified.get(k[1]))
                 for k in keys}
@@ -272,7 +313,9 @@ def _add_groups(stage: Stage, groups: dict[tuple[str, str], list[Path]],
     with ThreadPoolExecutor(max_workers=len(by_family)) as pool:
         for part in pool.map(add, by_family.values()):     # the first error raises
             done.update(part)
-    return [line for key in sorted(groups) for line in done[key]]
+    signed = {family for family, keys in by_family.items()
+              if signing is not None and len(keys) == 1 and done[keys[0]]}
+    return [line for key in sorted(groups) for line in done[key]], signed
 
 
 def _edit(opts: Options, body: Callable[[Stage], list[str]], what: str) -> list[str]:

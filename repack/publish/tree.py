@@ -253,9 +253,15 @@ def sync_links(here: Path, model: Path) -> None:
     the name, no stat per file), which holds because files are replaced, never modified.
     Each entry's kind is taken once (10,000 rpms: this runs before every publish's adds)."""
     with os.scandir(model) as entries:
-        want = {e.name: (_kind(e), e) for e in entries}
+        model_entries = {e.name: e for e in entries}
     with os.scandir(here) as entries:
-        have = {e.name: (_kind(e), e) for e in entries}
+        here_entries = {e.name: e for e in entries}
+    # one inode under one name in both is one file (or symlink) already in place: only
+    # the other names' kinds are taken (directories are never one inode in two trees)
+    same = {name for name, e in here_entries.items()
+            if (m := model_entries.get(name)) is not None and m.inode() == e.inode()}
+    want = {n: (_kind(e), e) for n, e in model_entries.items() if n not in same}
+    have = {n: (_kind(e), e) for n, e in here_entries.items() if n not in same}
     for name, (kind, h) in list(have.items()):
         wanted = want.get(name)
         if wanted is None or wanted[0] != kind:

@@ -54,7 +54,10 @@ def clean_text(value: object, *, limit: int = _MAX_TEXT, lines: bool = False) ->
     (Unicode C*: ESC, CSI, bidi overrides...) removed, separators and whitespace collapsed to
     single spaces (`lines`: line breaks kept as "\\n"), at most `limit` characters."""
     def one_line(text: str) -> str:
-        kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
+        # printable ASCII has no C* character: the per-character test is for the rest
+        # (a publish cleans every field of 200 records)
+        kept = text if text.isascii() and text.isprintable() else "".join(
+            ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
         return " ".join(kept.split())
 
     text = str(value)
@@ -281,13 +284,15 @@ def control_fields(p: Provenance) -> dict[str, str]:
     return fields
 
 
-def read(path: Path, *, rpm_name: str | None = None) -> Provenance | None:
+def read(path: Path, *, rpm_name: str | None = None,
+         deb_package: str | None = None) -> Provenance | None:
     """The record inside a built .deb or .rpm, or None when it carries none (not built by
     repack, or by an older repack).  MetadataError when the file cannot be read.  rpm_name:
-    the .rpm's NAME when the caller read it already (one rpm run for many files)."""
+    the .rpm's NAME when the caller read it already (one rpm run for many files);
+    deb_package: the .deb's Package field, when the caller parsed its control file."""
     name = path.name
     if name.endswith(".deb"):
-        data = _from_deb(path)
+        data = _from_deb(path, deb_package)
     elif name.endswith(".rpm") and not name.endswith(".src.rpm"):
         data = _from_rpm(path, rpm_name)
     else:
@@ -301,13 +306,13 @@ def _too_big(path: Path, size: int) -> MetadataError:
                          f"is far smaller (at most {MAX_DOC})")
 
 
-def _from_deb(path: Path) -> bytes | None:
+def _from_deb(path: Path, package: str | None = None) -> bytes | None:
     from debian.debfile import DebError, DebFile
 
     try:
         deb = DebFile(str(path))
         try:
-            package = deb.debcontrol()["Package"]
+            package = package or deb.debcontrol()["Package"]
             tar = deb.data.tgz()
             names = (doc_path(package), "./" + doc_path(package))
             member = next((m for m in tar.getmembers() if m.name in names), None)

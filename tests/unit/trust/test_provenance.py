@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,17 @@ def test_clean_text_and_url() -> None:
     assert provenance.clean_url("https://user:secret@files.example/d-1.0.tar.gz?a=1"
                                 "#\x1b[2K\rverified: pgp:EVIL") == \
         "https://files.example/d-1.0.tar.gz?a=1"
+
+
+def test_clean_text_of_each_ascii_character() -> None:
+    """Printable ASCII takes a shortcut: each ASCII character, alone and amid printable
+    text, comes out as the per-character rule has it (C* dropped, whitespace collapsed)."""
+    for code in range(128):
+        ch = chr(code)
+        kept = ch if ch.isspace() or unicodedata.category(ch)[0] != "C" else ""
+        for text in (ch, f"a{ch}b", f"python3-x {ch} 1.0"):
+            expected = " ".join(text.replace(ch, kept).split())
+            assert provenance.clean_text(text) == expected, repr(text)
 
 
 def test_upstream_text_is_cleaned_in_and_out() -> None:
