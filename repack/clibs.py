@@ -405,7 +405,11 @@ def soname_packages(sonames: Collection[str], index: DevIndex) -> tuple[list[str
 FETCH_SCRIPT = r"""set -eu
 KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so|(usr/)?lib/([^/ ]+/)?lib[^/ ]+\.so\.[0-9][^/ ]*)[[:space:]]'
 T=Acquire::IndexTargets::deb::Contents-deb
-apt-get update -q -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
+set --
+if [ -f /fetch/sources.list ]; then
+    set -- -o Dir::Etc::SourceList=/fetch/sources.list -o Dir::Etc::SourceParts=/fetch/parts
+fi
+apt-get update -q "$@" -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
     -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
     -o "$T::Description=\$(RELEASE)/\$(COMPONENT) \$(ARCHITECTURE) Contents" \
     -o "$T::KeepCompressed=true" -o "$T::PDiffs=false"
@@ -446,11 +450,14 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
             failed.parent.mkdir(parents=True, exist_ok=True)
             if not recent:
                 failed.touch()
-            log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
-                     "and verified (a mirror mid-sync?); C libraries are not looked up, a "
-                     "build that needs one fails naming it (tried again after "
-                     f"{RETRY_AFTER // 3600} hours)")
-            return DevIndex()
+            stand_in = _fallback(engine, image, path.with_name(path.name + ".fallback"))
+            if stand_in is None:
+                log.warn(f"{image.target.id}: the archive's Contents index could not be "
+                         "fetched and verified (a mirror mid-sync?); C libraries are not "
+                         "looked up, a build that needs one fails naming it (tried again "
+                         f"after {RETRY_AFTER // 3600} hours)")
+                return DevIndex()
+            path = stand_in
     text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
@@ -459,24 +466,67 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 
-def _fetch(engine: Engine, image: Image, dest: Path) -> bool:
-    """Fetch and keep the development lines of the Contents index; False when apt could not
-    fetch or verify it (a mirror serving Contents files that do not match its Release file,
-    as repack.container.images meets too)."""
+def _fallback(engine: Engine, image: Image, dest: Path) -> Path | None:
+    """The Contents index of the target's `contents_fallback` suites (another release of
+    the same archive, verified against its own signed Release), standing in for the
+    builder's own that could not be verified: a -dev package keeps its name and files
+    across releases, and `choose` picks only among the packages the builder's archive has
+    (its verified Packages lists), so what is installed is still the builder's archive's.
+    None when the target names no such suite or it failed too (tried again, as the own
+    one, after RETRY_AFTER)."""
+    suites = image.target.contents_fallback
+    if not suites:
+        return None
+    if not dest.is_file():
+        failed = dest.with_name(dest.name + ".unavailable")
+        try:
+            recent = time.time() - failed.stat().st_mtime < RETRY_AFTER
+        except OSError:
+            recent = False
+        if recent:
+            return None
+        if not _fetch(engine, image, dest, sources=suites):
+            failed.touch()
+            return None
+    log.warn(f"{image.target.id}: the archive's Contents index could not be fetched and "
+             "verified (a mirror mid-sync?); C libraries are looked up in the Contents of "
+             f"{', '.join(fallback_suites(suites))} instead, among the packages of "
+             f"{image.target.bootstrap_codename} (tried again after {RETRY_AFTER // 3600} "
+             "hours)")
+    return dest
+
+
+def fallback_suites(lines: Sequence[str]) -> list[str]:
+    """The suite names of apt sources lines ("deb URI SUITE COMPONENT..."), once each."""
+    return list(dict.fromkeys(line.split()[2] for line in lines if len(line.split()) > 2))
+
+
+def _fetch(engine: Engine, image: Image, dest: Path, *, sources: Sequence[str] = ()) -> bool:
+    """Fetch and keep the development lines of the Contents index (of the builder's own
+    suites, or of `sources`: apt sources lines); False when apt could not fetch or verify
+    it (a mirror serving Contents files that do not match its Release file, as
+    repack.container.images meets too)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with (log.step(f"Fetching the Contents index of {image.target.id} for C libraries "
+    what = ', '.join(fallback_suites(sources)) if sources else image.target.id
+    with (log.step(f"Fetching the Contents index of {what} for C libraries "
                    "(network on, once per builder image)"),
           tempfile.TemporaryDirectory(prefix="dev-contents-", dir=dest.parent) as tmp):
         work = Path(tmp)
-        for d in ("lists/partial", "out"):
+        for d in ("lists/partial", "out", "parts"):
             (work / d).mkdir(parents=True)
         (work / "fetch.sh").write_text(FETCH_SCRIPT)
+        mounts = [Mount(source=work / "lists", target="/var/lib/apt/lists"),
+                  Mount(source=work / "out", target="/out"),
+                  Mount(source=work / "fetch.sh", target="/fetch/fetch.sh", readonly=True)]
+        if sources:
+            (work / "sources.list").write_text("".join(f"{line}\n" for line in sources))
+            mounts += [Mount(source=work / "sources.list", target="/fetch/sources.list",
+                             readonly=True),
+                       Mount(source=work / "parts", target="/fetch/parts", readonly=True)]
         started = time.monotonic()
         try:
-            output = engine.run(image.tag, ["sh", "/fetch/fetch.sh"], network=True, mounts=[
-                Mount(source=work / "lists", target="/var/lib/apt/lists"),
-                Mount(source=work / "out", target="/out"),
-                Mount(source=work / "fetch.sh", target="/fetch/fetch.sh", readonly=True)])
+            output = engine.run(image.tag, ["sh", "/fetch/fetch.sh"], network=True,
+                                mounts=mounts)
         except RepackError as e:
             log.debug(f"{image.target.id}: fetching the Contents index failed: {e}")
             return False

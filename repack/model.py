@@ -62,6 +62,11 @@ class Target:
     # provide no pkg-config name a build asked for (`[devel_packages]` in the toml:
     # "libyaml-dev" = "libyaml-devel"), as (Debian, rpm) pairs; see repack.rpm.naming.
     devel_packages: tuple[tuple[str, str], ...] = ()
+    # apt sources lines of another release of the same archive whose Contents index stands in
+    # (verified against its own signed Release) when a mirror serves the builder's own
+    # Contents files unverifiable, mid-sync (repack.clibs): only names are looked up there,
+    # the packages installed are the builder's archive's.  Empty: no stand-in.
+    contents_fallback: tuple[str, ...] = ()
 
     @property
     def bootstrap_codename(self) -> str:

@@ -237,7 +237,7 @@ def test_a_contents_index_that_failed_recently_is_not_fetched_again(
     from repack import targets
     from repack.container import images
 
-    image = images.image_for(targets.load("debian-13"), "builder", tmp_path)
+    image = images.image_for(targets.load("debian-12"), "builder", tmp_path)
     marker = clibs.cache_file(image, tmp_path)
     marker = marker.with_name(marker.name + ".unavailable")
     marker.parent.mkdir(parents=True)
@@ -246,3 +246,47 @@ def test_a_contents_index_that_failed_recently_is_not_fetched_again(
                             clibs.NativeNeeds(headers=("yaml.h",)))
     assert index == clibs.DevIndex()
     assert "Contents index could not be fetched" in capsys.readouterr().err
+
+
+def test_an_unverifiable_contents_index_is_looked_up_in_the_targets_fallback_suite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """fedora-42's stand-in builder (trixie): while the mirror's trixie Contents files do not
+    match its signed Release, the names are looked up in the Contents index of the target's
+    contents_fallback suite (bookworm's, fetched once and cached beside it), not dropped:
+    psycopg2's libpq-fe.h finds libpq-dev instead of the build failing without pg_config."""
+    import gzip
+
+    from repack import targets
+    from repack.container import images
+
+    target = targets.load("fedora-42")
+    assert clibs.fallback_suites(target.contents_fallback) == ["bookworm"]
+    image = images.image_for(target, "builder", tmp_path)
+    own = clibs.cache_file(image, tmp_path)
+    own.parent.mkdir(parents=True)
+    own.with_name(own.name + ".unavailable").touch()
+    own.with_name(own.name + ".fallback").write_bytes(gzip.compress(
+        b"usr/include/postgresql/libpq-fe.h   libdevel/libpq-dev\n" + CONTENTS.encode()
+        + b"\n#installed\ngcc\n#headers\nstdio.h\n"))
+    needs = clibs.NativeNeeds(headers=("libpq-fe.h", "stdio.h"))
+    index = clibs.dev_index(None, image, tmp_path, needs)  # type: ignore[arg-type] # cached
+    assert clibs.choose(needs, index).packages == ("libpq-dev",)
+    assert index.installed == {"gcc"}
+    err = capsys.readouterr().err
+    assert "looked up in the Contents of bookworm instead, among the packages of trixie" in err
+
+
+def test_without_a_fallback_suite_an_unverifiable_contents_index_looks_nothing_up(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """el9's builder (bullseye) names no contents_fallback: nothing stands in."""
+    from repack import targets
+    from repack.container import images
+
+    image = images.image_for(targets.load("el9"), "builder", tmp_path)
+    own = clibs.cache_file(image, tmp_path)
+    own.parent.mkdir(parents=True)
+    own.with_name(own.name + ".unavailable").touch()
+    index = clibs.dev_index(None, image, tmp_path,  # type: ignore[arg-type] # no engine used
+                            clibs.NativeNeeds(headers=("libpq-fe.h",)))
+    assert index == clibs.DevIndex()
+    assert "C libraries are not looked up" in capsys.readouterr().err
