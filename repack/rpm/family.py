@@ -36,7 +36,13 @@ from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming
-from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT, TOML10_FRONTEND, RpmBuild
+from repack.rpm.build import (
+    CONFIG_SETTINGS_FRONTEND,
+    DEFAULT_BACKEND,
+    METADATA_SCRIPT,
+    TOML10_FRONTEND,
+    RpmBuild,
+)
 from repack.rpm.sign import sign_rpms
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
@@ -87,7 +93,9 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
         rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=target.id)
         with ctx.engine.container(image.tag, mounts=rpm.mounts, network=False) as c:
             return {p.name: [Requirement(m) for m in rpm.missing_build_requires(
-                        c, frontend_requirements(p, target))]
+                        c, frontend_requirements(
+                            p, target, config_settings=bool(
+                                ctx.settings.overrides(str(p.name)).config_settings)))]
                     for p in projects}
 
 
@@ -161,7 +169,9 @@ def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Targ
     the archive's backend failed in a way a newer one may fix; None otherwise."""
     return fallback.decide(exc, pep517_step(exc.argv, exc.output_tail), c,
                            backend=p.first.build_backend or DEFAULT_BACKEND,
-                           requirements=frontend_requirements(p.first, target),
+                           requirements=frontend_requirements(
+                               p.first, target,
+                               config_settings=p.build.config_settings is not None),
                            from_index={t.name for t in p.build.tools}, target=target, ctx=ctx,
                            project=p.build.project)
 
@@ -203,7 +213,8 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
     first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
     needs = clibs.scan(tree)
     clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: exit 7 before a build
-    rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
+    rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name,
+                   config_settings=ctx.settings.overrides(name).hook_config_settings())
     rpm.src_dir.mkdir()
     # A copy: upstream code may rewrite the one in the builder; the host reads its own.
     shutil.copytree(tree, rpm.src_dir / tree.name, symlinks=True)
@@ -265,7 +276,8 @@ def build_tools(p: Unpacked, c: Container, target: Target, ctx: Context,
                 raised: Sequence[Requirement] = ()) -> tuple[list[str], list[buildreqs.BuildTool]]:
     """What the builder lacks of the build requirements (PEP 508 texts), and those as
     verified wheels accepted by the trust policy (resolved on the host)."""
-    missing = p.build.missing_build_requires(c, frontend_requirements(p.first, target, raised))
+    missing = p.build.missing_build_requires(c, frontend_requirements(
+        p.first, target, raised, config_settings=p.build.config_settings is not None))
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
@@ -294,11 +306,14 @@ def install_tools(p: Unpacked, c: Container, target: Target, ctx: Context, *,
 
 
 def frontend_requirements(project: Project, target: Target,
-                          raised: Sequence[Requirement] = ()) -> list[Requirement]:
+                          raised: Sequence[Requirement] = (), *,
+                          config_settings: bool = False) -> list[Requirement]:
     """What the builder must satisfy to build `project`: its build requirements (backends
     at their known-good minimums, or `raised` in their place) and what %pyproject_wheel's
-    pip needs itself to read its pyproject.toml."""
-    frontend = TOML10_FRONTEND if project.toml10 else ()
+    pip needs itself: to read its pyproject.toml, and to pass the project's config settings
+    (`config_settings`: it has some) as the hooks get them."""
+    frontend = [*(TOML10_FRONTEND if project.toml10 else ()),
+                *(CONFIG_SETTINGS_FRONTEND if config_settings else ())]
     return [*replaced(buildreqs.build_requirements(project, target), raised), *frontend]
 
 
