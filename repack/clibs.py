@@ -46,12 +46,19 @@ TOTAL_LIMIT = 64 << 20         # bytes read of one sdist
 MAX_FILES = 5000               # files read of one sdist
 MAX_SIGNALS = 200              # names kept per kind
 
+# C, C++, Cython and CUDA (for its refusal); not Objective-C (.m, .mm): the builders compile
+# C and C++ only (gcc, g++), and a Python project's .m is its macOS backend (Cocoa/Cocoa.h).
 SOURCE_SUFFIXES = frozenset({".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx",
-                             ".pyx", ".pxd", ".pxi", ".cu", ".cuh", ".m"})
+                             ".pyx", ".pxd", ".pxi", ".cu", ".cuh"})
 BUILD_NAMES = frozenset({"setup.py", "setup.cfg", "pyproject.toml", "meson.build",
                          "meson.options", "meson_options.txt", "cmakelists.txt"})
+# Directories of another platform's sources (a vendored library's Windows, macOS, BeOS glue:
+# matplotlib's agg24 platform/win32, platform/BeOS) name headers no Linux archive needs.
+PLATFORM_DIRS = frozenset({"win32", "win64", "windows", "msvc", "mac", "macos", "macosx",
+                           "osx", "darwin", "cocoa", "ios", "android", "beos", "haiku",
+                           "amigaos"})
 SKIP_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", "examples", "example",
-                       "benchmarks", "benchmark", "__pycache__"})
+                       "benchmarks", "benchmark", "__pycache__", *PLATFORM_DIRS})
 RUST_BUILD_REQUIRES = frozenset({"setuptools-rust", "maturin", "puccinialin"})
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([A-Za-z0-9_./+-]{1,200})[>"]', re.MULTILINE)

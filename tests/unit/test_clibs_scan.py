@@ -104,6 +104,20 @@ def test_pyyaml_like_sdist_maps_to_libyaml_dev(tmp_path: Path) -> None:
     assert chosen.reasons == ("libyaml-dev (-lyaml, yaml.h)",)
 
 
+def test_another_platforms_sources_name_no_header(tmp_path: Path) -> None:
+    """matplotlib: its macOS backend (_macosx.m, Cocoa) and agg24's Windows and BeOS glue
+    name headers no Linux build includes (GNUstep's Cocoa/Cocoa.h, libtulip-dev's View.h
+    were installed for them); its own sources' headers are still looked up."""
+    tree = write(tmp_path, {
+        "src/_macosx.m": "#include <Cocoa/Cocoa.h>\n",
+        "extern/agg24-svn/src/platform/win32/agg_platform_support.cpp": "#include <windows.h>\n",
+        "extern/agg24-svn/src/platform/BeOS/agg_platform_support.cpp": "#include <View.h>\n",
+        "extern/agg24-svn/include/platform/win32/agg_win32_bmp.h": "#include <windows.h>\n",
+        "src/ft2font.cpp": "#include <ft2build.h>\n",
+    })
+    assert clibs.scan(tree).headers == ("ft2build.h",)
+
+
 def test_lxml_like_config_tools_and_pkg_config(tmp_path: Path) -> None:
     tree = write(tmp_path, {
         "setup.py": "import setupinfo\n",
