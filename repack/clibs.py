@@ -268,6 +268,11 @@ _SONAME_PATH = re.compile(r"(?:usr/)?lib/(?:[^/]+/)?(lib[^/]+\.so\.[0-9][^/]*)")
 # What python3-all-dev (every native build's Build-Depends) brings, and its alternatives:
 # <Python.h> is no library to look for.
 _PYTHON_DEV = re.compile(r"(lib)?python3(\.[0-9]+)?-(dev|dbg)|pypy3-dev")
+# The C libraries of other targets (embedded, Windows, musl): their headers stand in for
+# glibc's on another system (newlib's ieeefp.h, which psycopg2 includes on Solaris only), so
+# a native build of the builder's glibc never needs them.
+_OTHER_LIBC = re.compile(r"libnewlib-dev|picolibc-.*|mingw-w64(-.*)?|avr-libc|dietlibc-dev|"
+                         r"musl-dev|libklibc-dev|libc6-dev-.*-cross")
 _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")     # Policy 5.6.1: nothing else reaches control
 
 
@@ -343,7 +348,8 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
            available: Collection[str] = ()) -> Chosen:
     """The packages to install for *needs*: a name an installed package already provides
     needs nothing, one no package provides is left to the build (optional headers, other
-    platforms'), an ambiguous header is left out.  At most MAX_DEV_PACKAGES."""
+    platforms'), as is one only another target's C library provides (_OTHER_LIBC); an
+    ambiguous header is left out.  At most MAX_DEV_PACKAGES."""
     packages: dict[str, list[str]] = {}
     dropped: list[str] = []
     by_pc: dict[tuple[str, str], None] = {}
@@ -351,7 +357,10 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
         if not candidates or any(c in index.installed or _PYTHON_DEV.fullmatch(c)
                                  for c in candidates):
             continue
-        usable = [c for c in candidates if not available or c in available]
+        if all(_OTHER_LIBC.fullmatch(c) for c in candidates):
+            continue
+        usable = [c for c in candidates if (not available or c in available)
+                  and not _OTHER_LIBC.fullmatch(c)]
         pick = _pick(usable, packages, strong=strong)
         if pick is None:
             dropped.append(f"{shown} (ambiguous: {', '.join(sorted(usable)[:4])})")

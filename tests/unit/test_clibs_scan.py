@@ -118,6 +118,19 @@ def test_another_platforms_sources_name_no_header(tmp_path: Path) -> None:
     assert clibs.scan(tree).headers == ("ft2build.h",)
 
 
+def test_another_targets_libc_is_never_chosen() -> None:
+    """psycopg2 includes <ieeefp.h> on Solaris only; on Debian newlib (an embedded C
+    library) ships it: not a build dependency of a glibc build, as MinGW's windows.h."""
+    idx = clibs.parse_dev_contents(
+        "usr/include/newlib/ieeefp.h   libdevel/libnewlib-dev\n"
+        "usr/include/ieeefp.h   libdevel/libnewlib-dev\n"
+        "usr/share/mingw-w64/include/windows.h   devel/mingw-w64-common\n"
+        "usr/include/postgresql/libpq-fe.h   libdevel/libpq-dev\n")
+    needs = clibs.NativeNeeds(headers=("ieeefp.h", "libpq-fe.h"))
+    chosen = clibs.choose(needs, idx)
+    assert chosen.packages == ("libpq-dev",) and not chosen.dropped
+
+
 def test_lxml_like_config_tools_and_pkg_config(tmp_path: Path) -> None:
     tree = write(tmp_path, {
         "setup.py": "import setupinfo\n",
