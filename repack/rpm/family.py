@@ -60,16 +60,22 @@ def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
 
 def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     """METADATA as the PEP 517 hook writes it, in the target's builder (the target's
-    Python), offline, with the build tools it lacks installed from verified wheels, as the
-    build runs it (and as it, again with the index's backend when the archive's fails).  The
-    trust policy first: the hook runs upstream code."""
+    Python), offline, with the C libraries and the build tools it lacks installed (-dev
+    packages, verified wheels), as the build runs it (and as it, again with the index's
+    backend when the archive's fails).  The trust policy first: the hook runs upstream
+    code."""
     sdist = steps.accept(sdist, ctx)
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
 
     def hook(raised: Sequence[Requirement]) -> bytes | Fallback:
         with steps.work_dir(ctx, "deps-") as work:
             p = unpack(sdist, image, ctx, work)
-            with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+            # the C libraries too: a backend without a metadata hook builds the wheel
+            # (meson-python: matplotlib's setup finds FreeType through pkg-config)
+            dev = StandInDev.prepare(p, image, target, ctx, work)
+            with ctx.engine.container(image.tag, mounts=[*p.build.mounts, *dev.mounts],
+                                      network=False) as c:
+                dev.install(c)
                 try:
                     install_tools(p, c, target, ctx, raised=raised)
                     raw, _ = p.build.pep517_metadata(
