@@ -57,8 +57,10 @@ BUILD_NAMES = frozenset({"setup.py", "setup.cfg", "pyproject.toml", "meson.build
 PLATFORM_DIRS = frozenset({"win32", "win64", "windows", "msvc", "mac", "macos", "macosx",
                            "osx", "darwin", "cocoa", "ios", "android", "beos", "haiku",
                            "amigaos"})
-SKIP_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", "examples", "example",
-                       "benchmarks", "benchmark", "__pycache__", *PLATFORM_DIRS})
+# "test cases": meson's own test suite, which numpy vendors (vendored-meson/meson/test cases/
+# rust/.../Cargo.toml made numpy 2.0 look like a Rust project).
+SKIP_DIRS = frozenset({"tests", "test", "testing", "test cases", "docs", "doc", "examples",
+                       "example", "benchmarks", "benchmark", "__pycache__", *PLATFORM_DIRS})
 RUST_BUILD_REQUIRES = frozenset({"setuptools-rust", "maturin", "puccinialin"})
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([A-Za-z0-9_./+-]{1,200})[>"]', re.MULTILINE)

@@ -118,6 +118,19 @@ def test_another_platforms_sources_name_no_header(tmp_path: Path) -> None:
     assert clibs.scan(tree).headers == ("ft2build.h",)
 
 
+def test_a_vendored_meson_test_suite_is_not_rust(tmp_path: Path) -> None:
+    """numpy 2.0 vendors meson with its test suite ("test cases/rust/.../Cargo.toml"): not
+    a Rust build, refused as one before."""
+    tree = write(tmp_path, {
+        "vendored-meson/meson/test cases/rust/1 basic/prog.rs": "fn main() {}\n",
+        "vendored-meson/meson/test cases/rust/22 cargo subproject/Cargo.toml": "[package]\n",
+        "numpy/_core/src/multiarray/common.c": "#include <Python.h>\n",
+    })
+    needs = clibs.scan(tree)
+    assert needs.rust is None
+    clibs.refuse_unbuildable(project(), needs)
+
+
 def test_another_targets_libc_is_never_chosen() -> None:
     """psycopg2 includes <ieeefp.h> on Solaris only; on Debian newlib (an embedded C
     library) ships it: not a build dependency of a glibc build, as MinGW's windows.h."""
