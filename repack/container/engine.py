@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repack import log
-from repack.errors import BuildError, CommandFailed, ConfigError, ToolMissing
+from repack.errors import BuildError, CommandFailed, ConfigError, OfflineDownload, ToolMissing
 from repack.run import run, tool_hint
 
 ENGINES = ("podman", "docker")
@@ -180,12 +180,18 @@ def download_hint(output: str, project: str | None = None) -> str | None:
     build's text: only its safe characters are kept, bounded."""
     if not _OFFLINE.search(output):
         return None
-    urls = _URL.findall(output)
-    what = f" ({urls[-1].rstrip('.,;')})" if urls else ""
+    url = download_url(output)
+    what = f" ({url})" if url else ""
     table = f"[packages.{project}]" if project else "[packages.<name>]"
     return (f"the build tried to download{what}, and builds run offline: a {table} override "
             "can make it use the target's libraries instead (config-settings such as meson's "
             "setup-args, env, patches)")
+
+
+def download_url(output: str) -> str | None:
+    """The last URL the output names (its safe characters, bounded), or None."""
+    urls = _URL.findall(output)
+    return urls[-1].rstrip(".,;") if urls else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,8 +216,7 @@ class Container:
             if time.monotonic() < self.deadline:
                 if isinstance(e, CommandFailed) and self.offline and e.hint is None and (
                         hint := download_hint(e.output_tail, project)) is not None:
-                    raise CommandFailed(e.argv, e.returncode, e.output_tail, project=project,
-                                        hint=hint) from e
+                    raise OfflineDownload(e, download_url(e.output_tail), hint) from e
                 raise
             raise BuildError(f"the build container ran out of time ({timeout} s): {argv[0]} "
                              "was stopped", project=project,
