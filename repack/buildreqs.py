@@ -587,9 +587,10 @@ REQUIRES_MARK = "repack-requires:"
 REQUIRES_SCRIPT = """\
 import importlib, json, os, shutil, sys
 src, copy, backend, paths = sys.argv[1:5]
+settings = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
 """ + LOAD_BACKEND + """\
 hook = getattr(hooks, "get_requires_for_build_wheel", None)
-answer = json.dumps([str(r) for r in (hook() if hook is not None else [])])
+answer = json.dumps([str(r) for r in (hook(settings) if hook is not None else [])])
 print(""" + repr(REQUIRES_MARK) + """ + answer, flush=True)
 """
 MAX_DYNAMIC = 64            # more requirements than this from the hook is hostile
@@ -634,12 +635,15 @@ def unsatisfied(c: Container, reqs: Sequence[Requirement], *, project: str) -> l
 
 
 def hook_requires(c: Container, src: str, backend: str, paths: Sequence[str], *,
-                  project: str) -> list[Requirement]:
+                  project: str, config_settings: Mapping[str, object] | None = None
+                  ) -> list[Requirement]:
     """What the backend's get_requires_for_build_wheel hook asks for, run offline in a
-    copy of the tree `src` (upstream code: its answer is checked like any upstream text)."""
+    copy of the tree `src` (upstream code: its answer is checked like any upstream text),
+    given the project's PEP 517 config settings (repack.overrides) if it has any."""
+    settings = [json.dumps(dict(config_settings))] if config_settings else []
     with log.step("Asking the backend for its build requirements (in the container, offline)"):
         out = c.exec(["python3", "-c", REQUIRES_SCRIPT, src, "/tmp/requires-src", backend,
-                      json.dumps(list(paths))], project=project)
+                      json.dumps(list(paths)), *settings], project=project)
     return hook_answer(out, project=project)
 
 

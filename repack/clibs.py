@@ -46,12 +46,21 @@ TOTAL_LIMIT = 64 << 20         # bytes read of one sdist
 MAX_FILES = 5000               # files read of one sdist
 MAX_SIGNALS = 200              # names kept per kind
 
+# C, C++, Cython and CUDA (for its refusal); not Objective-C (.m, .mm): the builders compile
+# C and C++ only (gcc, g++), and a Python project's .m is its macOS backend (Cocoa/Cocoa.h).
 SOURCE_SUFFIXES = frozenset({".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx",
-                             ".pyx", ".pxd", ".pxi", ".cu", ".cuh", ".m"})
+                             ".pyx", ".pxd", ".pxi", ".cu", ".cuh"})
 BUILD_NAMES = frozenset({"setup.py", "setup.cfg", "pyproject.toml", "meson.build",
                          "meson.options", "meson_options.txt", "cmakelists.txt"})
-SKIP_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", "examples", "example",
-                       "benchmarks", "benchmark", "__pycache__"})
+# Directories of another platform's sources (a vendored library's Windows, macOS, BeOS glue:
+# matplotlib's agg24 platform/win32, platform/BeOS) name headers no Linux archive needs.
+PLATFORM_DIRS = frozenset({"win32", "win64", "windows", "msvc", "mac", "macos", "macosx",
+                           "osx", "darwin", "cocoa", "ios", "android", "beos", "haiku",
+                           "amigaos"})
+# "test cases": meson's own test suite, which numpy vendors (vendored-meson/meson/test cases/
+# rust/.../Cargo.toml made numpy 2.0 look like a Rust project).
+SKIP_DIRS = frozenset({"tests", "test", "testing", "test cases", "docs", "doc", "examples",
+                       "example", "benchmarks", "benchmark", "__pycache__", *PLATFORM_DIRS})
 RUST_BUILD_REQUIRES = frozenset({"setuptools-rust", "maturin", "puccinialin"})
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([A-Za-z0-9_./+-]{1,200})[>"]', re.MULTILINE)
@@ -261,6 +270,11 @@ _SONAME_PATH = re.compile(r"(?:usr/)?lib/(?:[^/]+/)?(lib[^/]+\.so\.[0-9][^/]*)")
 # What python3-all-dev (every native build's Build-Depends) brings, and its alternatives:
 # <Python.h> is no library to look for.
 _PYTHON_DEV = re.compile(r"(lib)?python3(\.[0-9]+)?-(dev|dbg)|pypy3-dev")
+# The C libraries of other targets (embedded, Windows, musl): their headers stand in for
+# glibc's on another system (newlib's ieeefp.h, which psycopg2 includes on Solaris only), so
+# a native build of the builder's glibc never needs them.
+_OTHER_LIBC = re.compile(r"libnewlib-dev|picolibc-.*|mingw-w64(-.*)?|avr-libc|dietlibc-dev|"
+                         r"musl-dev|libklibc-dev|libc6-dev-.*-cross")
 _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")     # Policy 5.6.1: nothing else reaches control
 
 
@@ -336,7 +350,8 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
            available: Collection[str] = ()) -> Chosen:
     """The packages to install for *needs*: a name an installed package already provides
     needs nothing, one no package provides is left to the build (optional headers, other
-    platforms'), an ambiguous header is left out.  At most MAX_DEV_PACKAGES."""
+    platforms'), as is one only another target's C library provides (_OTHER_LIBC); an
+    ambiguous header is left out.  At most MAX_DEV_PACKAGES."""
     packages: dict[str, list[str]] = {}
     dropped: list[str] = []
     by_pc: dict[tuple[str, str], None] = {}
@@ -344,7 +359,10 @@ def choose(needs: NativeNeeds, index: DevIndex, *,
         if not candidates or any(c in index.installed or _PYTHON_DEV.fullmatch(c)
                                  for c in candidates):
             continue
-        usable = [c for c in candidates if not available or c in available]
+        if all(_OTHER_LIBC.fullmatch(c) for c in candidates):
+            continue
+        usable = [c for c in candidates if (not available or c in available)
+                  and not _OTHER_LIBC.fullmatch(c)]
         pick = _pick(usable, packages, strong=strong)
         if pick is None:
             dropped.append(f"{shown} (ambiguous: {', '.join(sorted(usable)[:4])})")
@@ -405,7 +423,11 @@ def soname_packages(sonames: Collection[str], index: DevIndex) -> tuple[list[str
 FETCH_SCRIPT = r"""set -eu
 KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so|(usr/)?lib/([^/ ]+/)?lib[^/ ]+\.so\.[0-9][^/ ]*)[[:space:]]'
 T=Acquire::IndexTargets::deb::Contents-deb
-apt-get update -q -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
+set --
+if [ -f /fetch/sources.list ]; then
+    set -- -o Dir::Etc::SourceList=/fetch/sources.list -o Dir::Etc::SourceParts=/fetch/parts
+fi
+apt-get update -q "$@" -o "$T::MetaKey=\$(COMPONENT)/Contents-\$(ARCHITECTURE)" \
     -o "$T::ShortDescription=Contents-\$(ARCHITECTURE)" \
     -o "$T::Description=\$(RELEASE)/\$(COMPONENT) \$(ARCHITECTURE) Contents" \
     -o "$T::KeepCompressed=true" -o "$T::PDiffs=false"
@@ -446,11 +468,14 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
             failed.parent.mkdir(parents=True, exist_ok=True)
             if not recent:
                 failed.touch()
-            log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
-                     "and verified (a mirror mid-sync?); C libraries are not looked up, a "
-                     "build that needs one fails naming it (tried again after "
-                     f"{RETRY_AFTER // 3600} hours)")
-            return DevIndex()
+            stand_in = _fallback(engine, image, path.with_name(path.name + ".fallback"))
+            if stand_in is None:
+                log.warn(f"{image.target.id}: the archive's Contents index could not be "
+                         "fetched and verified (a mirror mid-sync?); C libraries are not "
+                         "looked up, a build that needs one fails naming it (tried again "
+                         f"after {RETRY_AFTER // 3600} hours)")
+                return DevIndex()
+            path = stand_in
     text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
@@ -459,24 +484,67 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 
-def _fetch(engine: Engine, image: Image, dest: Path) -> bool:
-    """Fetch and keep the development lines of the Contents index; False when apt could not
-    fetch or verify it (a mirror serving Contents files that do not match its Release file,
-    as repack.container.images meets too)."""
+def _fallback(engine: Engine, image: Image, dest: Path) -> Path | None:
+    """The Contents index of the target's `contents_fallback` suites (another release of
+    the same archive, verified against its own signed Release), standing in for the
+    builder's own that could not be verified: a -dev package keeps its name and files
+    across releases, and `choose` picks only among the packages the builder's archive has
+    (its verified Packages lists), so what is installed is still the builder's archive's.
+    None when the target names no such suite or it failed too (tried again, as the own
+    one, after RETRY_AFTER)."""
+    suites = image.target.contents_fallback
+    if not suites:
+        return None
+    if not dest.is_file():
+        failed = dest.with_name(dest.name + ".unavailable")
+        try:
+            recent = time.time() - failed.stat().st_mtime < RETRY_AFTER
+        except OSError:
+            recent = False
+        if recent:
+            return None
+        if not _fetch(engine, image, dest, sources=suites):
+            failed.touch()
+            return None
+    log.warn(f"{image.target.id}: the archive's Contents index could not be fetched and "
+             "verified (a mirror mid-sync?); C libraries are looked up in the Contents of "
+             f"{', '.join(fallback_suites(suites))} instead, among the packages of "
+             f"{image.target.bootstrap_codename} (tried again after {RETRY_AFTER // 3600} "
+             "hours)")
+    return dest
+
+
+def fallback_suites(lines: Sequence[str]) -> list[str]:
+    """The suite names of apt sources lines ("deb URI SUITE COMPONENT..."), once each."""
+    return list(dict.fromkeys(line.split()[2] for line in lines if len(line.split()) > 2))
+
+
+def _fetch(engine: Engine, image: Image, dest: Path, *, sources: Sequence[str] = ()) -> bool:
+    """Fetch and keep the development lines of the Contents index (of the builder's own
+    suites, or of `sources`: apt sources lines); False when apt could not fetch or verify
+    it (a mirror serving Contents files that do not match its Release file, as
+    repack.container.images meets too)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with (log.step(f"Fetching the Contents index of {image.target.id} for C libraries "
+    what = ', '.join(fallback_suites(sources)) if sources else image.target.id
+    with (log.step(f"Fetching the Contents index of {what} for C libraries "
                    "(network on, once per builder image)"),
           tempfile.TemporaryDirectory(prefix="dev-contents-", dir=dest.parent) as tmp):
         work = Path(tmp)
-        for d in ("lists/partial", "out"):
+        for d in ("lists/partial", "out", "parts"):
             (work / d).mkdir(parents=True)
         (work / "fetch.sh").write_text(FETCH_SCRIPT)
+        mounts = [Mount(source=work / "lists", target="/var/lib/apt/lists"),
+                  Mount(source=work / "out", target="/out"),
+                  Mount(source=work / "fetch.sh", target="/fetch/fetch.sh", readonly=True)]
+        if sources:
+            (work / "sources.list").write_text("".join(f"{line}\n" for line in sources))
+            mounts += [Mount(source=work / "sources.list", target="/fetch/sources.list",
+                             readonly=True),
+                       Mount(source=work / "parts", target="/fetch/parts", readonly=True)]
         started = time.monotonic()
         try:
-            output = engine.run(image.tag, ["sh", "/fetch/fetch.sh"], network=True, mounts=[
-                Mount(source=work / "lists", target="/var/lib/apt/lists"),
-                Mount(source=work / "out", target="/out"),
-                Mount(source=work / "fetch.sh", target="/fetch/fetch.sh", readonly=True)])
+            output = engine.run(image.tag, ["sh", "/fetch/fetch.sh"], network=True,
+                                mounts=mounts)
         except RepackError as e:
             log.debug(f"{image.target.id}: fetching the Contents index failed: {e}")
             return False

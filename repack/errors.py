@@ -147,6 +147,18 @@ class CommandFailed(BuildError):
         )
 
 
+class OfflineDownload(CommandFailed):
+    """A command in an offline build container failed after trying to reach the network (a
+    meson subproject, a setup.py fetching a library): `url` is what it tried, if it said.
+    repack.fallback turns it into the build's MappingError (exit 7); the import check keeps
+    it a failed command."""
+
+    def __init__(self, failed: CommandFailed, url: str | None, hint: str) -> None:
+        super().__init__(failed.argv, failed.returncode, failed.output_tail,
+                         project=failed.project, hint=hint)
+        self.url = url
+
+
 class CheckFailed(RepackError):
     """The packages a run built do not install, import or run `--help` in a clean container
     of their target (repack.check): built fine, broken to use."""

@@ -24,11 +24,18 @@ from packaging.utils import canonicalize_name
 from repack import buildreqs, log, steps
 from repack.container.engine import Container
 from repack.context import Context
-from repack.errors import CommandFailed, IntegrityError, RepackError, ResolveError
+from repack.errors import (
+    CommandFailed,
+    IntegrityError,
+    MappingError,
+    OfflineDownload,
+    RepackError,
+    ResolveError,
+)
 from repack.model import Project, Target
 
-__all__ = ["LEGACY_BACKEND", "Fallback", "Step", "decide", "lock_requirement", "replaced",
-           "with_fallback"]
+__all__ = ["LEGACY_BACKEND", "Fallback", "Step", "decide", "lock_requirement", "refused",
+           "replaced", "with_fallback"]
 
 _T = TypeVar("_T")
 
@@ -52,18 +59,33 @@ class Fallback:
 
 def with_fallback(run: Callable[[Sequence[Requirement]], _T | Fallback]) -> _T:
     """`run()`, and when it returns a Fallback (the archive's backend failed), once more
-    with the backend raised; that second run's error names the first failure."""
-    outcome = run(())
+    with the backend raised; that second run's error names the first failure.  A build that
+    failed trying to download (OfflineDownload) needs what the target does not provide:
+    exit 7, as a Rust build's crates are (`refused`)."""
+    try:
+        outcome = run(())
+    except OfflineDownload as exc:
+        raise refused(exc) from exc
     if not isinstance(outcome, Fallback):
         return outcome
     log.info(outcome.announce)
     try:
         again = run((outcome.requirement,))
+    except OfflineDownload as exc:
+        raise refused(exc) from exc
     except RepackError as exc:
         exc.hint = "; ".join(filter(None, (exc.hint, f"before, {outcome.first}")))
         raise
     assert not isinstance(again, Fallback)      # a raised run never falls back again
     return again
+
+
+def refused(exc: OfflineDownload) -> MappingError:
+    """The one-line refusal of a build that tried to download (exit 7), with its hint."""
+    what = exc.url or "something"
+    return MappingError(f"the build tried to download {what}, which the offline builder "
+                        "cannot: it needs what the target's archive does not provide",
+                        project=exc.project, hint=exc.hint)
 
 
 def replaced(reqs: Sequence[Requirement], raised: Sequence[Requirement]) -> list[Requirement]:

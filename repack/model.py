@@ -62,6 +62,11 @@ class Target:
     # provide no pkg-config name a build asked for (`[devel_packages]` in the toml:
     # "libyaml-dev" = "libyaml-devel"), as (Debian, rpm) pairs; see repack.rpm.naming.
     devel_packages: tuple[tuple[str, str], ...] = ()
+    # apt sources lines of another release of the same archive whose Contents index stands in
+    # (verified against its own signed Release) when a mirror serves the builder's own
+    # Contents files unverifiable, mid-sync (repack.clibs): only names are looked up there,
+    # the packages installed are the builder's archive's.  Empty: no stand-in.
+    contents_fallback: tuple[str, ...] = ()
 
     @property
     def bootstrap_codename(self) -> str:
@@ -244,6 +249,8 @@ class Overrides:
     exclude: tuple[str, ...] = ()        # absolute globs of installed paths left out
     patches: tuple[Patch, ...] = ()      # in the order they are applied
     env: tuple[tuple[str, str], ...] = ()   # the build's extra environment, sorted by name
+    # PEP 517 config settings for every hook of the build (meson-python's setup-args), by key
+    config_settings: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def cache_data(self) -> dict[str, object]:
         """Everything of it that changes a build's output, for the build cache key (the
@@ -253,7 +260,22 @@ class Overrides:
                 "requires": list(self.requires), "build_requires": list(self.build_requires),
                 "exclude": list(self.exclude),
                 "patches": [[p.name, p.sha256] for p in self.patches],
-                "env": [list(kv) for kv in self.env]}
+                "env": [list(kv) for kv in self.env],
+                **({"config_settings": [[k, list(v)] for k, v in self.config_settings]}
+                   if self.config_settings else {})}
+
+    def hook_config_settings(self) -> dict[str, str | list[str]] | None:
+        """The config_settings the backend's hooks get, as a frontend passes repeated
+        `--config-settings KEY=VALUE` (pip >= 23.1, pypa/build): one value a string, more
+        a list; None when there are none."""
+        if not self.config_settings:
+            return None
+        return {k: v[0] if len(v) == 1 else list(v) for k, v in self.config_settings}
+
+    def pip_config_args(self) -> list[str]:
+        """The same as pip arguments: `--config-settings KEY=VALUE` per value."""
+        return [a for k, vs in self.config_settings for v in vs
+                for a in ("--config-settings", f"{k}={v}")]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,6 +7,7 @@ The keys (repack.config's docstring shows them together):
     exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out
     patches = ["patches/psycopg2/0001-fix.patch"]        # beside the config file; in order
     env = { PSYCOPG_NO_BINARY = "1" }                    # the build's environment
+    config-settings = { setup-args = ["-Dsystem-freetype=true"] }   # PEP 517 config settings
 
 Each value is written into a file that a tool parses (debian/control, debian/rules, the
 .spec, a shell line in them), so each is checked against what that field may hold, not
@@ -16,8 +17,10 @@ macros in every tag), commas or whitespace (each separates dependencies); a glob
 absolute path of letters, digits, ``._+@=~-`` and the wildcards ``*?``, without ``.``/``..``
 segments (it is spliced, unquoted, into an ``rm -rf`` line beneath the package root); an
 env name is ``[A-Z_][A-Z0-9_]*`` and not one that steers the build itself (RESERVED_ENV);
-a value is one printable line without a backslash.  Patch files are read here, once: their
-bytes are what the build applies and what the build cache key covers.  Any mistake is a
+a value is one printable line without a backslash; a PEP 517 config setting's key is a
+word of ``[A-Za-z0-9._-]`` and each value one word of ``[A-Za-z0-9_.,:=+/@-]`` (it joins a
+pip command line in the .spec's %build, and rpm expands ``%``).  Patch files are read here,
+once: their bytes are what the build applies and what the build cache key covers.  Any mistake is a
 ConfigError (exit 2) naming ``[packages.<name>].<key>``.
 """
 
@@ -33,10 +36,10 @@ from pathlib import Path
 from repack.errors import ConfigError
 from repack.model import DebName, DebVersion, Overrides, Patch, Relation
 
-__all__ = ["FAMILIES", "KEYS", "RESERVED_ENV", "RESERVED_ENV_PREFIXES", "deb_relations",
-           "env_problem", "is_glob", "parse", "rpm_dependency"]
+__all__ = ["FAMILIES", "KEYS", "RESERVED_ENV", "RESERVED_ENV_PREFIXES", "config_setting_problem",
+           "deb_relations", "env_problem", "is_glob", "parse", "rpm_dependency"]
 
-KEYS = frozenset({"depends", "build-depends", "exclude", "patches", "env"})
+KEYS = frozenset({"depends", "build-depends", "exclude", "patches", "env", "config-settings"})
 FAMILIES = frozenset({"deb", "rpm"})
 PATCH_LIMIT = 16 << 20
 
@@ -48,6 +51,9 @@ _RPM_DEP = re.compile(rf"(?P<name>{_RPM_NAME})(?: (?:<|<=|=|>=|>) [A-Za-z0-9._+~
 _SEGMENT = r"(?:[A-Za-z0-9_+@=~*?-]|\.[A-Za-z0-9_+@=~-])[A-Za-z0-9._+@=~*?-]*"
 _GLOB = re.compile(rf"(?:/{_SEGMENT})+")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_SETTING_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SETTING_VALUE = re.compile(r"[A-Za-z0-9_.,:=+/@-]{1,400}")
+MAX_SETTING_VALUES = 64
 _PATCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\.(?:patch|diff)")
 ENV_VALUE_MAX = 4096
 
@@ -191,6 +197,30 @@ def _env(value: object, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(value.items()))
 
 
+def config_setting_problem(key: str, values: object) -> str | None:
+    """Why `key` = `values` (a string or a list of strings) may not be a PEP 517 config
+    setting of a build, or None."""
+    if not isinstance(key, str) or not _SETTING_KEY.fullmatch(key):
+        return f"{key!r} is not a config setting name (letters, digits and ._-)"
+    items = [values] if isinstance(values, str) else values
+    if not isinstance(items, list) or not items or len(items) > MAX_SETTING_VALUES or not all(
+            isinstance(v, str) and _SETTING_VALUE.fullmatch(v) for v in items):
+        return (f"{key}: the value must be a string or a list of strings, each one word of "
+                "letters, digits and _.,:=+/@- (no spaces, quotes, %, $ or backslashes)")
+    return None
+
+
+def _config_settings(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise _fail(where, "config-settings", "must be a table of strings or lists of "
+                    'strings, like { setup-args = ["-Dsystem-freetype=true"] }')
+    for key, v in value.items():
+        if (problem := config_setting_problem(key, v)) is not None:
+            raise _fail(where, "config-settings", problem)
+    return tuple(sorted((k, (v,) if isinstance(v, str) else tuple(v))
+                        for k, v in value.items()))
+
+
 def _read_patch(path: Path, where: str, shown: str) -> bytes:
     """The patch's bytes, read once from a regular file (not through a symlink)."""
     try:
@@ -239,4 +269,5 @@ def parse(entry: Mapping[str, object], where: str, base: Path) -> Overrides:
                      build_requires=build_requires,
                      exclude=_exclude(entry.get("exclude", []), where),
                      patches=_patches(entry.get("patches", []), where, base),
-                     env=_env(entry.get("env", {}), where))
+                     env=_env(entry.get("env", {}), where),
+                     config_settings=_config_settings(entry.get("config-settings", {}), where))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repack import log
-from repack.errors import BuildError, CommandFailed, ConfigError, ToolMissing
+from repack.errors import BuildError, CommandFailed, ConfigError, OfflineDownload, ToolMissing
 from repack.run import run, tool_hint
 
 ENGINES = ("podman", "docker")
@@ -159,10 +159,39 @@ class Engine:
             deadline = time.monotonic() + self.limits.timeout
             run(self.run_argv(image, ["sleep", str(self.limits.timeout)], mounts=mounts,
                               network=network, env=env, name=name, detach=True))
-            yield Container(engine=self, name=name, deadline=deadline)
+            yield Container(engine=self, name=name, deadline=deadline, offline=not network)
         finally:
             run([self.name, "rm", "--force", "--time", "0", name], check=False)
             _LIVE.discard(name)
+
+
+# What a build says when it tried to reach the network from the offline container: a
+# resolver failure (glibc, curl), meson's "is the internet available?" for a subproject, pip's
+# and urllib3's connection errors.
+_OFFLINE = re.compile(r"Temporary failure in name resolution|Could not resolve host|"
+                      r"is the internet available\?|Network is unreachable|NewConnectionError")
+_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&*+,;=%-]{1,300}")
+
+
+def download_hint(output: str, project: str | None = None) -> str | None:
+    """The hint for a command that failed in an offline build after trying to download (a
+    meson subproject, a setup.py fetching a library): which URL, if the output names one,
+    and what to do instead.  None when the output shows no such attempt.  The URL is the
+    build's text: only its safe characters are kept, bounded."""
+    if not _OFFLINE.search(output):
+        return None
+    url = download_url(output)
+    what = f" ({url})" if url else ""
+    table = f"[packages.{project}]" if project else "[packages.<name>]"
+    return (f"the build tried to download{what}, and builds run offline: a {table} override "
+            "can make it use the target's libraries instead (config-settings such as meson's "
+            "setup-args, env, patches)")
+
+
+def download_url(output: str) -> str | None:
+    """The last URL the output names (its safe characters, bounded), or None."""
+    urls = _URL.findall(output)
+    return urls[-1].rstrip(".,;") if urls else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +199,7 @@ class Container:
     engine: Engine
     name: str
     deadline: float               # time.monotonic() when the engine stops the container
+    offline: bool = False         # started with --network none
 
     def exec(self, argv: Sequence[str], *, workdir: str | None = None,
              env: dict[str, str] | None = None, project: str | None = None) -> str:
@@ -184,6 +214,9 @@ class Container:
                        timeout=max(1.0, self.deadline - time.monotonic()))
         except (subprocess.TimeoutExpired, CommandFailed) as e:
             if time.monotonic() < self.deadline:
+                if isinstance(e, CommandFailed) and self.offline and e.hint is None and (
+                        hint := download_hint(e.output_tail, project)) is not None:
+                    raise OfflineDownload(e, download_url(e.output_tail), hint) from e
                 raise
             raise BuildError(f"the build container ran out of time ({timeout} s): {argv[0]} "
                              "was stopped", project=project,

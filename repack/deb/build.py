@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import lzma
 import re
 import shutil
@@ -60,6 +61,24 @@ src, copy, out = sys.argv[1:4]
 shutil.copytree(src, copy, symlinks=True)
 try:
     print(build.ProjectBuilder(copy).metadata_path(out))
+except build.BuildBackendException as exc:
+    sys.exit(f"ERROR {exc}")
+"""
+# The same with the project's PEP 517 config settings (a JSON object, argv[4]): pypa/build's
+# metadata_path takes none, so its two steps are spelled out with them.
+METADATA_SETTINGS_SCRIPT = """\
+import json, os, shutil, sys, tempfile, zipfile, build
+src, copy, out = sys.argv[1:4]
+settings = json.loads(sys.argv[4])
+shutil.copytree(src, copy, symlinks=True)
+try:
+    builder = build.ProjectBuilder(copy)
+    found = builder.prepare("wheel", out, settings)
+    if found is None:
+        with zipfile.ZipFile(builder.build("wheel", tempfile.mkdtemp(), settings)) as whl:
+            names = [n for n in whl.namelist() if n.split("/")[0].endswith(".dist-info")]
+            whl.extractall(out, names)
+    print(found or out)
 except build.BuildBackendException as exc:
     sys.exit(f"ERROR {exc}")
 """
@@ -176,8 +195,11 @@ class DebianBuild:
     """
 
     def __init__(self, *, engine: Engine, image: Image, work: Path, apt_cache: Path,
-                 project: str, apt_lists: Path | None = None) -> None:
+                 project: str, apt_lists: Path | None = None,
+                 config_settings: Mapping[str, object] | None = None) -> None:
         self.engine = engine
+        # the project's PEP 517 config settings (repack.overrides), for the hooks repack runs
+        self.config_settings = dict(config_settings) if config_settings else None
         self.image = image
         self.work = work
         self.project = project
@@ -298,8 +320,13 @@ class DebianBuild:
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
-            c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}", "/tmp/metadata-src",
-                    "/build/metadata"], project=self.project)
+            if self.config_settings is None:
+                c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}",
+                        "/tmp/metadata-src", "/build/metadata"], project=self.project)
+            else:
+                c.exec(["python3", "-c", METADATA_SETTINGS_SCRIPT, f"/build/{srcdir}",
+                        "/tmp/metadata-src", "/build/metadata",
+                        json.dumps(self.config_settings)], project=self.project)
             # /build/metadata was written by upstream code: read beneath, bounded
             metadata, entry_points = read_dist_info(self.work / "build", "metadata",
                                                     project=self.project)

@@ -44,7 +44,13 @@ from repack.container.engine import Container
 from repack.container.outputs import read_beneath
 from repack.context import Context
 from repack.deb import naming
-from repack.deb.build import METADATA_SCRIPT, DebianBuild, has_compiled_code, relations_text
+from repack.deb.build import (
+    METADATA_SCRIPT,
+    METADATA_SETTINGS_SCRIPT,
+    DebianBuild,
+    has_compiled_code,
+    relations_text,
+)
 from repack.deb.sign import sign_files
 from repack.errors import BuildError, CommandFailed, ConfigError, MappingError
 from repack.fallback import LEGACY_BACKEND, Fallback, Step, replaced, with_fallback
@@ -167,7 +173,7 @@ def pep517_step(argv: Sequence[str], output: str) -> Step | None:
     installing the tools, dh_auto_install, dpkg-source, repack's checks).  `argv` is the
     engine's: `podman exec <container> python3 -c SCRIPT ...`."""
     script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
-    if script == METADATA_SCRIPT:
+    if script in (METADATA_SCRIPT, METADATA_SETTINGS_SCRIPT):
         return "wheel"
     if "dpkg-buildpackage" in argv and _PYBUILD_BUILD_FAILED.search(output):
         return "wheel"
@@ -295,7 +301,9 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
         archive = images.load_archive(image)
         deb = DebianBuild(engine=ctx.engine, image=image, work=work, project=project_name,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
-                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
+                          apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id,
+                          config_settings=ctx.settings.overrides(
+                              project_name).hook_config_settings())
         dev = clibs.for_build(first, needs, image, engine=ctx.engine,
                               cache_dir=ctx.settings.cache_dir, notes=deb.notes)
         # Build-Depends come from pyproject's [build-system], which is static even when the
@@ -351,7 +359,8 @@ def asked_tools(deb: DebianBuild, build_depends: str, srcdir: str, *,
     the build cache is: a container more for them, none for the others."""
     with deb.offline(build_depends) as c:
         asked = buildreqs.applicable(buildreqs.hook_requires(
-            c, f"/build/{srcdir}", *backend, project=deb.project), target)
+            c, f"/build/{srcdir}", *backend, project=deb.project,
+            config_settings=deb.config_settings), target)
         missing = buildreqs.unsatisfied(c, asked, project=deb.project)
     if not missing:
         return []

@@ -459,8 +459,20 @@ def override_context(spec: DebSpec) -> dict[str, object]:
         if not overrides.is_glob(glob):
             raise RepackError(f"internal: invalid exclude glob {glob!r}",
                               hint="this is a bug in repack")
+    for key, values in extra.config_settings:
+        if (problem := overrides.config_setting_problem(key, list(values))) is not None:
+            raise RepackError(f"internal: {problem}", hint="this is a bug in repack")
     return {"env": env, "exclude": [Checked(g) for g in extra.exclude],
-            "patches": [Checked(p.name) for p in extra.patches]}
+            "patches": [Checked(p.name) for p in extra.patches],
+            "build_args": Checked(build_args(spec))}
+
+
+def build_args(spec: DebSpec) -> str:
+    """PYBUILD_BUILD_ARGS for the project's config settings: pybuild's pyproject plugin
+    appends them to its `python3 -m build` line (pypa/build's --config-setting, repeated for
+    a list); words checked by repack.overrides (no spaces, quotes, $ or #)."""
+    return " ".join(f"--config-setting={k}={v}"
+                    for k, vs in spec.overrides.config_settings for v in vs)
 
 
 def render_files(
@@ -477,6 +489,8 @@ def render_files(
     lost = [f"env {n}" for n, _ in spec.overrides.env if f"\nexport {n} = " not in rules]
     lost += [f"exclude {g}" for g in spec.overrides.exclude
              if f"\trm -rf debian/{spec.binary_name}{g}\n" not in rules]
+    lost += ["config-settings" for _ in spec.overrides.config_settings[:1]
+             if f"\nexport PYBUILD_BUILD_ARGS = {build_args(spec)}\n" not in rules]
     if lost:
         raise ConfigError(f"the deb/rules.j2 template in use leaves out [packages] "
                           f"{', '.join(lost)}",

@@ -45,8 +45,8 @@ from repack.model import Artifact, RpmSpec, Sdist, Target
 from repack.rpm.query import query
 from repack.rpm.render import render_spec, write_sources
 
-__all__ = ["DEFAULT_BACKEND", "MACRO_FILE", "METADATA_SCRIPT", "TOML10_FRONTEND", "RpmBuild",
-           "collect_artifacts", "helper_files"]
+__all__ = ["CONFIG_SETTINGS_FRONTEND", "DEFAULT_BACKEND", "MACRO_FILE", "METADATA_SCRIPT",
+           "TOML10_FRONTEND", "RpmBuild", "collect_artifacts", "helper_files"]
 
 MACRO_FILE = "macros.repack-python"
 HELPERS = (MACRO_FILE, "pyproject_install.py", "pyproject_save_files.py", "brp-strip-shared.sh")
@@ -58,20 +58,25 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 # arrays (PEP 735 dependency groups: attrs, wheel, tomli, exceptiongroup); Debian 11's pip
 # (the el9 builder) is 20.3, so those el9 builds take a verified newer pip wheel.
 TOML10_FRONTEND = (Requirement("pip>=21.2"),)
+# What %pyproject_wheel's pip needs for a project's config settings (repack.overrides):
+# `--config-settings` repeated for one key gives the hooks a list from pip 23.1 on (Debian
+# 11's pip 20.3, el9's builder, has no --config-settings at all).
+CONFIG_SETTINGS_FRONTEND = (Requirement("pip>=23.1"),)
 
 # Runs in the builder, offline, in a throwaway copy of the tree: the backend's own
 # prepare_metadata_for_build_wheel hook (the builder need not have `build`).
 METADATA_SCRIPT = """\
 import importlib, json, os, shutil, sys, tempfile, zipfile
 src, copy, out, backend, paths = sys.argv[1:6]
+settings = json.loads(sys.argv[6]) if len(sys.argv) > 6 else None
 """ + buildreqs.LOAD_BACKEND + """\
 os.makedirs(out, exist_ok=True)
 prepare = getattr(hooks, "prepare_metadata_for_build_wheel", None)
 if prepare is not None:
-    print(prepare(out))
+    print(prepare(out, settings))
 else:
     tmp = tempfile.mkdtemp()
-    with zipfile.ZipFile(os.path.join(tmp, hooks.build_wheel(tmp))) as whl:
+    with zipfile.ZipFile(os.path.join(tmp, hooks.build_wheel(tmp, settings))) as whl:
         names = [n for n in whl.namelist() if n.split("/")[0].endswith(".dist-info")]
         whl.extractall(out, names)
 """
@@ -92,8 +97,11 @@ class RpmBuild:
     wheels (`wheels/`, mounted read-only), the build log and the collected artifacts
     (`collected/`) are beside it, where upstream code cannot write."""
 
-    def __init__(self, *, engine: Engine, image: Image, work: Path, project: str) -> None:
+    def __init__(self, *, engine: Engine, image: Image, work: Path, project: str,
+                 config_settings: Mapping[str, object] | None = None) -> None:
         self.engine = engine
+        # the project's PEP 517 config settings (repack.overrides), for every hook it runs
+        self.config_settings = dict(config_settings) if config_settings else None
         self.image = image
         self.work = work
         self.project = project
@@ -141,13 +149,16 @@ class RpmBuild:
     def dynamic_requires(self, c: Container, srcdir: str, backend: str,
                          backend_path: list[str]) -> list[Requirement]:
         return buildreqs.hook_requires(c, f"/build/src/{srcdir}", backend, backend_path,
-                                       project=self.project)
+                                       project=self.project,
+                                       config_settings=self.config_settings)
 
     def pep517_metadata(self, c: Container, srcdir: str, backend: str,
                         backend_path: list[str]) -> tuple[bytes, str | None]:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/src/{srcdir}", "/tmp/metadata-src",
-                    "/build/metadata", backend, json.dumps(backend_path)], project=self.project)
+                    "/build/metadata", backend, json.dumps(backend_path),
+                    *([json.dumps(self.config_settings)] if self.config_settings else [])],
+                   project=self.project)
             # /build/metadata was written by upstream code: read beneath, bounded
             return read_dist_info(self.tree, "metadata", project=self.project)
 

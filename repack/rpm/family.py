@@ -36,7 +36,13 @@ from repack.gpg import Signer
 from repack.keys import for_target
 from repack.model import Project, RpmSpec, Sdist, Target
 from repack.rpm import naming
-from repack.rpm.build import DEFAULT_BACKEND, METADATA_SCRIPT, TOML10_FRONTEND, RpmBuild
+from repack.rpm.build import (
+    CONFIG_SETTINGS_FRONTEND,
+    DEFAULT_BACKEND,
+    METADATA_SCRIPT,
+    TOML10_FRONTEND,
+    RpmBuild,
+)
 from repack.rpm.sign import sign_rpms
 from repack.trust import provenance
 from repack.unpack import unpack_sdist
@@ -54,16 +60,22 @@ def provided(target: Target, ctx: Context) -> Callable[[Requirement], bool]:
 
 def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     """METADATA as the PEP 517 hook writes it, in the target's builder (the target's
-    Python), offline, with the build tools it lacks installed from verified wheels, as the
-    build runs it (and as it, again with the index's backend when the archive's fails).  The
-    trust policy first: the hook runs upstream code."""
+    Python), offline, with the C libraries and the build tools it lacks installed (-dev
+    packages, verified wheels), as the build runs it (and as it, again with the index's
+    backend when the archive's fails).  The trust policy first: the hook runs upstream
+    code."""
     sdist = steps.accept(sdist, ctx)
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
 
     def hook(raised: Sequence[Requirement]) -> bytes | Fallback:
         with steps.work_dir(ctx, "deps-") as work:
             p = unpack(sdist, image, ctx, work)
-            with ctx.engine.container(image.tag, mounts=p.build.mounts, network=False) as c:
+            # the C libraries too: a backend without a metadata hook builds the wheel
+            # (meson-python: matplotlib's setup finds FreeType through pkg-config)
+            dev = StandInDev.prepare(p, image, target, ctx, work)
+            with ctx.engine.container(image.tag, mounts=[*p.build.mounts, *dev.mounts],
+                                      network=False) as c:
+                dev.install(c)
                 try:
                     install_tools(p, c, target, ctx, raised=raised)
                     raw, _ = p.build.pep517_metadata(
@@ -87,7 +99,9 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
         rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=target.id)
         with ctx.engine.container(image.tag, mounts=rpm.mounts, network=False) as c:
             return {p.name: [Requirement(m) for m in rpm.missing_build_requires(
-                        c, frontend_requirements(p, target))]
+                        c, frontend_requirements(
+                            p, target, config_settings=bool(
+                                ctx.settings.overrides(str(p.name)).config_settings)))]
                     for p in projects}
 
 
@@ -161,7 +175,9 @@ def archive_fallback(exc: CommandFailed, p: Unpacked, c: Container, target: Targ
     the archive's backend failed in a way a newer one may fix; None otherwise."""
     return fallback.decide(exc, pep517_step(exc.argv, exc.output_tail), c,
                            backend=p.first.build_backend or DEFAULT_BACKEND,
-                           requirements=frontend_requirements(p.first, target),
+                           requirements=frontend_requirements(
+                               p.first, target,
+                               config_settings=p.build.config_settings is not None),
                            from_index={t.name for t in p.build.tools}, target=target, ctx=ctx,
                            project=p.build.project)
 
@@ -203,7 +219,8 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
     first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO")
     needs = clibs.scan(tree)
     clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: exit 7 before a build
-    rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name)
+    rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name,
+                   config_settings=ctx.settings.overrides(name).hook_config_settings())
     rpm.src_dir.mkdir()
     # A copy: upstream code may rewrite the one in the builder; the host reads its own.
     shutil.copytree(tree, rpm.src_dir / tree.name, symlinks=True)
@@ -265,7 +282,8 @@ def build_tools(p: Unpacked, c: Container, target: Target, ctx: Context,
                 raised: Sequence[Requirement] = ()) -> tuple[list[str], list[buildreqs.BuildTool]]:
     """What the builder lacks of the build requirements (PEP 508 texts), and those as
     verified wheels accepted by the trust policy (resolved on the host)."""
-    missing = p.build.missing_build_requires(c, frontend_requirements(p.first, target, raised))
+    missing = p.build.missing_build_requires(c, frontend_requirements(
+        p.first, target, raised, config_settings=p.build.config_settings is not None))
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
@@ -294,11 +312,14 @@ def install_tools(p: Unpacked, c: Container, target: Target, ctx: Context, *,
 
 
 def frontend_requirements(project: Project, target: Target,
-                          raised: Sequence[Requirement] = ()) -> list[Requirement]:
+                          raised: Sequence[Requirement] = (), *,
+                          config_settings: bool = False) -> list[Requirement]:
     """What the builder must satisfy to build `project`: its build requirements (backends
     at their known-good minimums, or `raised` in their place) and what %pyproject_wheel's
-    pip needs itself to read its pyproject.toml."""
-    frontend = TOML10_FRONTEND if project.toml10 else ()
+    pip needs itself: to read its pyproject.toml, and to pass the project's config settings
+    (`config_settings`: it has some) as the hooks get them."""
+    frontend = [*(TOML10_FRONTEND if project.toml10 else ()),
+                *(CONFIG_SETTINGS_FRONTEND if config_settings else ())]
     return [*replaced(buildreqs.build_requirements(project, target), raised), *frontend]
 
 

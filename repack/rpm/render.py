@@ -231,7 +231,9 @@ def shell_value(value: str) -> Checked:
 
 def override_context(spec: RpmSpec) -> dict[str, object]:
     """The `[packages.<name>]` overrides as checked template values: PatchN files (applied
-    by %autosetup -p1 in order), the environment of %build, the globs %install removes."""
+    by %autosetup -p1 in order), the environment of %build, the globs %install removes,
+    and the config settings %pyproject_wheel's pip passes (`pip_config`, words checked
+    again: no spaces, quotes or %)."""
     extra = spec.overrides
     env = []
     for name, value in extra.env:
@@ -242,8 +244,12 @@ def override_context(spec: RpmSpec) -> dict[str, object]:
         if not overrides.is_glob(glob):
             raise RepackError(f"internal: invalid exclude glob {glob!r}",
                               hint="this is a bug in repack")
+    for key, values in extra.config_settings:
+        if (problem := overrides.config_setting_problem(key, list(values))) is not None:
+            raise RepackError(f"internal: {problem}", hint="this is a bug in repack")
     return {"env": env, "exclude": [Checked(g) for g in extra.exclude],
-            "patches": [_token("patch", p.name, _FILE) for p in extra.patches]}
+            "patches": [_token("patch", p.name, _FILE) for p in extra.patches],
+            "pip_config": Checked(" ".join(extra.pip_config_args()))}
 
 
 def render_text(spec: RpmSpec, *, template_dirs: Sequence[Path] = ()) -> str:
@@ -260,6 +266,8 @@ def render_text(spec: RpmSpec, *, template_dirs: Sequence[Path] = ()) -> str:
     lost += [f"env {n}" for n, _ in extra.env
              if not any(ln.startswith(f"export {n}=") for ln in lines)]
     lost += [f"exclude {g}" for g in extra.exclude if f"rm -rf %{{buildroot}}{g}" not in lines]
+    lost += ["config-settings" for _ in extra.config_settings[:1]
+             if f"%global _repack_pip_config {' '.join(extra.pip_config_args())}" not in lines]
     if lost:
         raise ConfigError(f"the {TEMPLATE} template in use leaves out [packages] "
                           f"{', '.join(lost)}",

@@ -33,6 +33,8 @@ SIGNATURE_ALGORITHM = re.compile(r"(rsa|dsa)(>=)?[0-9]{3,5}|ed25519|ed448|nistp(
 TARGET_ID = re.compile(r"[a-z0-9]+([.-][a-z0-9]+)*")
 DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]{1,100}")      # Debian Policy 5.6.1
 RPM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,100}")
+# One apt sources line ("deb URI SUITE COMPONENT..."): it is written into a sources.list.
+APT_SOURCE = re.compile(r"deb https?://[A-Za-z0-9._~:/@%+-]+( [A-Za-z0-9._/-]+){2,8}")
 
 
 def user_dir() -> Path:
@@ -141,6 +143,11 @@ def parse(target_id: str, data: dict[str, object], *, source: str = "") -> Targe
             isinstance(a, str) and SIGNATURE_ALGORITHM.fullmatch(a) for a in algos):
         problems.append("signature_algorithms must be a non-empty list such as "
                         "['rsa>=2048', 'ed25519']")
+    fallback = data.get("contents_fallback", [])
+    if isinstance(fallback, list) and not all(
+            isinstance(s, str) and APT_SOURCE.fullmatch(s) for s in fallback):
+        problems.append("contents_fallback must be apt sources lines such as "
+                        "'deb http://deb.debian.org/debian bookworm main'")
     if data.get("id") not in (None, target_id):
         problems.append(f"id {data.get('id')!r} does not match the file name")
     if data.get("family") not in (None, "deb", "rpm"):

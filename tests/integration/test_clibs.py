@@ -10,7 +10,10 @@ from Debian) and the extension must import and call libyaml.
 The same sdist built for el9: the Debian 11 stand-in builder must install bullseye's
 libyaml-dev offline, the .src.rpm must BuildRequire libyaml-devel (the target's table), rpm's
 ELF generator must make the rpm require libyaml-0.so.2, and the import check (on by
-default) must install libyaml-0-2 beside it in the stand-in and import the extension.
+default) must install libyaml-0-2 beside it in the stand-in and import the extension.  There
+its metadata is dynamic and its in-tree backend's metadata hook needs yaml.h, as
+meson-python's (matplotlib's setup finds FreeType through pkg-config): `--with-deps` reads it
+before the build, with the C libraries installed as the build has them.
 """
 
 from __future__ import annotations
@@ -23,17 +26,30 @@ from typing import Any
 import pytest
 from conftest import in_container, local_repo, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import make_sdist
+from sdists import make_sdist, pkg_info_text
 
 from repack.container.engine import Engine, Mount
 
 pytestmark = pytest.mark.integration
 
 NAME = "tiny-yaml"
-PYPROJECT = b"""\
+# el9: an in-tree backend whose metadata hook needs the library's headers installed
+HOOK_PYPROJECT = b"""\
 [build-system]
 requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
+build-backend = "backend"
+backend-path = ["_build"]
+"""
+HOOK_BACKEND = b"""\
+import os
+from setuptools import build_meta as _meta
+from setuptools.build_meta import *  # noqa: F403
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    if not os.path.exists("/usr/include/yaml.h"):
+        raise SystemExit("prepare_metadata_for_build_wheel: yaml.h is not installed")
+    return _meta.prepare_metadata_for_build_wheel(metadata_directory, config_settings)
 """
 SETUP_PY = b"""\
 from setuptools import Extension, setup
@@ -76,18 +92,18 @@ INIT_PY = (b'"""tiny-yaml: a tiny test package linking libyaml."""\n\n'
            b"from tiny_yaml._cyaml import version\n")
 
 
-def build(tmp: Path, target: str, **files: bytes) -> subprocess.CompletedProcess[str]:
+def build(tmp: Path, target: str, *args: str, files: dict[str, bytes] | None = None,
+          pkg_info: str | None = None) -> subprocess.CompletedProcess[str]:
     # A unique sdist each run, so that the build cache never answers instead of a build.
     sdist = make_sdist(tmp / "sdists", NAME, "1.0", {
         "setup.py": SETUP_PY, "tiny_yaml/__init__.py": INIT_PY,
         "tiny_yaml/_cyaml.c": CYAML_C, "NONCE": str(time.time_ns()).encode(),
-        **{name.replace("_", "."): data for name, data in files.items()}},
-        summary="A tiny test package linking libyaml")
+        **(files or {})}, summary="A tiny test package linking libyaml", pkg_info=pkg_info)
     started = time.monotonic()
     with LocalIndex() as index:
         index.add(NAME, sdist.name, sdist.read_bytes())
         proc = run_repack(["build", f"{NAME}==1.0", "-t", target, "-o", str(tmp / "out"),
-                           "-v"], env={"PIP_INDEX_URL": index.url})
+                           "-v", *args], env={"PIP_INDEX_URL": index.url})
     assert proc.returncode == 0, proc.stderr
     print(f"tiny-yaml built for {target} in {time.monotonic() - started:.0f} s")  # with -s
     return proc
@@ -151,7 +167,10 @@ def built_el9(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("clibs-el9")
     # setuptools 52 (bullseye's) reads no [project] table: the metadata is setup.py's, and
     # no newer setuptools is fetched
-    proc = build(tmp, "el9", pyproject_toml=PYPROJECT)
+    proc = build(tmp, "el9", "--with-deps",
+                 files={"pyproject.toml": HOOK_PYPROJECT, "_build/backend.py": HOOK_BACKEND},
+                 pkg_info=pkg_info_text(NAME, "1.0", summary="A tiny test package linking "
+                                        "libyaml", metadata_version="2.1"))
     (rpm,) = (tmp / "out" / "el9").glob("*.x86_64.rpm")
     (srpm,) = (tmp / "out" / "el9").glob("*.src.rpm")
     return {"rpm": rpm, "srpm": srpm, "log": proc.stderr}

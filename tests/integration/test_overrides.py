@@ -1,6 +1,7 @@
 """[packages.<name>] overrides in real builds (issue 11 item 2): one tiny project from a
 LocalIndex, built once for debian-12 and el9 with a patch, an excluded file, an extra
-run-time dependency and an environment variable its setup.py writes into the package."""
+run-time dependency, an environment variable its setup.py writes into the package, and PEP
+517 config settings its in-tree backend insists on in every hook and writes into it too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_repack  # type: ignore[import-not-found]
+from conftest import Wheels, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist
 
@@ -26,12 +27,46 @@ PATCH = b"""\
 -GREETING = "unpatched"
 +GREETING = "patched"
 """
-# No [project] table: the builders' own setuptools (52 for el9) build it, no wheel is fetched.
+# No [project] table: the builders' own setuptools (52 for el9) build it, through an in-tree
+# backend; only el9's pip (20.3 has no --config-settings) is fetched, as a verified wheel.
 PYPROJECT = b"""\
 [build-system]
 requires = ["setuptools>=40.8"]
-build-backend = "setuptools.build_meta"
+build-backend = "backend"
+backend-path = ["_build"]
 """
+# Every hook a frontend may call refuses to run without the config settings (as a meson
+# subproject would download without matplotlib's setup-args); build_wheel writes them in.
+SETTINGS = {"single": "x", "tiny-flavour": ["a=1", "b"]}    # as the hooks get them
+BACKEND = b"""\
+import json, os
+from setuptools import build_meta as _meta
+from setuptools.build_meta import *  # noqa: F403
+
+WANT = %s
+
+
+def _check(hook, config_settings):
+    if config_settings != WANT:
+        raise SystemExit(f"{hook}: config settings {config_settings!r}")
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    _check("get_requires_for_build_wheel", config_settings)
+    return _meta.get_requires_for_build_wheel()
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _check("prepare_metadata_for_build_wheel", config_settings)
+    return _meta.prepare_metadata_for_build_wheel(metadata_directory)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _check("build_wheel", config_settings)
+    with open(os.path.join("tiny_over", "settings.py"), "w") as f:
+        f.write("SETTINGS = %%r\\n" %% (config_settings,))
+    return _meta.build_wheel(wheel_directory, None, metadata_directory)
+""" % json.dumps(SETTINGS, sort_keys=True).encode()
 # build_py writes what the build's environment says into the package
 SETUP_PY = b"""\
 import os
@@ -55,14 +90,16 @@ depends = {{ deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }}
 exclude = ["/usr/lib/python3*/*/tiny_over/debug_helper.py"]
 patches = ["patches/0001-greet.patch"]
 env = {{ TINY_FLAVOUR = {json.dumps(FLAVOUR)} }}
+config-settings = {{ tiny-flavour = ["a=1", "b"], single = "x" }}
 """
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def built(tmp_path_factory: pytest.TempPathFactory,
+          pypi_wheels: Wheels) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("overrides")
     archive = make_sdist(tmp / "sdist", NAME, VERSION, {
-        "pyproject.toml": PYPROJECT, "setup.py": SETUP_PY,
+        "pyproject.toml": PYPROJECT, "setup.py": SETUP_PY, "_build/backend.py": BACKEND,
         "tiny_over/greet.py": b'GREETING = "unpatched"\n',
         "tiny_over/debug_helper.py": b"DEBUG = True\n",
     })
@@ -71,6 +108,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (tmp / "repack.toml").write_text(CONFIG)
     with LocalIndex() as index:
         index.add(NAME, archive.name, archive.read_bytes())
+        for whl in pypi_wheels("3.9", "--no-deps", "pip"):     # el9: pip >= 23.1
+            index.add("pip", whl.name, whl.read_bytes())
         # --no-check: the test reads the packages' files, it installs nothing
         proc = run_repack(["build", "--json", "--no-check", f"{NAME}=={VERSION}",
                            "-t", "debian-12", "-t", "el9",
@@ -105,6 +144,7 @@ def test_the_installed_files(built: dict[str, Any], fmt: str) -> None:
     assert (module / "__init__.py").is_file()
     assert not (module / "debug_helper.py").exists()
     assert (module / "flavour.txt").read_text() == FLAVOUR
+    assert (module / "settings.py").read_text() == f"SETTINGS = {SETTINGS!r}\n"
 
 
 def test_the_extra_dependency(built: dict[str, Any]) -> None:

@@ -104,6 +104,46 @@ def test_pyyaml_like_sdist_maps_to_libyaml_dev(tmp_path: Path) -> None:
     assert chosen.reasons == ("libyaml-dev (-lyaml, yaml.h)",)
 
 
+def test_another_platforms_sources_name_no_header(tmp_path: Path) -> None:
+    """matplotlib: its macOS backend (_macosx.m, Cocoa) and agg24's Windows and BeOS glue
+    name headers no Linux build includes (GNUstep's Cocoa/Cocoa.h, libtulip-dev's View.h
+    were installed for them); its own sources' headers are still looked up."""
+    tree = write(tmp_path, {
+        "src/_macosx.m": "#include <Cocoa/Cocoa.h>\n",
+        "extern/agg24-svn/src/platform/win32/agg_platform_support.cpp": "#include <windows.h>\n",
+        "extern/agg24-svn/src/platform/BeOS/agg_platform_support.cpp": "#include <View.h>\n",
+        "extern/agg24-svn/include/platform/win32/agg_win32_bmp.h": "#include <windows.h>\n",
+        "src/ft2font.cpp": "#include <ft2build.h>\n",
+    })
+    assert clibs.scan(tree).headers == ("ft2build.h",)
+
+
+def test_a_vendored_meson_test_suite_is_not_rust(tmp_path: Path) -> None:
+    """numpy 2.0 vendors meson with its test suite ("test cases/rust/.../Cargo.toml"): not
+    a Rust build, refused as one before."""
+    tree = write(tmp_path, {
+        "vendored-meson/meson/test cases/rust/1 basic/prog.rs": "fn main() {}\n",
+        "vendored-meson/meson/test cases/rust/22 cargo subproject/Cargo.toml": "[package]\n",
+        "numpy/_core/src/multiarray/common.c": "#include <Python.h>\n",
+    })
+    needs = clibs.scan(tree)
+    assert needs.rust is None
+    clibs.refuse_unbuildable(project(), needs)
+
+
+def test_another_targets_libc_is_never_chosen() -> None:
+    """psycopg2 includes <ieeefp.h> on Solaris only; on Debian newlib (an embedded C
+    library) ships it: not a build dependency of a glibc build, as MinGW's windows.h."""
+    idx = clibs.parse_dev_contents(
+        "usr/include/newlib/ieeefp.h   libdevel/libnewlib-dev\n"
+        "usr/include/ieeefp.h   libdevel/libnewlib-dev\n"
+        "usr/share/mingw-w64/include/windows.h   devel/mingw-w64-common\n"
+        "usr/include/postgresql/libpq-fe.h   libdevel/libpq-dev\n")
+    needs = clibs.NativeNeeds(headers=("ieeefp.h", "libpq-fe.h"))
+    chosen = clibs.choose(needs, idx)
+    assert chosen.packages == ("libpq-dev",) and not chosen.dropped
+
+
 def test_lxml_like_config_tools_and_pkg_config(tmp_path: Path) -> None:
     tree = write(tmp_path, {
         "setup.py": "import setupinfo\n",
@@ -237,7 +277,7 @@ def test_a_contents_index_that_failed_recently_is_not_fetched_again(
     from repack import targets
     from repack.container import images
 
-    image = images.image_for(targets.load("debian-13"), "builder", tmp_path)
+    image = images.image_for(targets.load("debian-12"), "builder", tmp_path)
     marker = clibs.cache_file(image, tmp_path)
     marker = marker.with_name(marker.name + ".unavailable")
     marker.parent.mkdir(parents=True)
@@ -246,3 +286,47 @@ def test_a_contents_index_that_failed_recently_is_not_fetched_again(
                             clibs.NativeNeeds(headers=("yaml.h",)))
     assert index == clibs.DevIndex()
     assert "Contents index could not be fetched" in capsys.readouterr().err
+
+
+def test_an_unverifiable_contents_index_is_looked_up_in_the_targets_fallback_suite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """fedora-42's stand-in builder (trixie): while the mirror's trixie Contents files do not
+    match its signed Release, the names are looked up in the Contents index of the target's
+    contents_fallback suite (bookworm's, fetched once and cached beside it), not dropped:
+    psycopg2's libpq-fe.h finds libpq-dev instead of the build failing without pg_config."""
+    import gzip
+
+    from repack import targets
+    from repack.container import images
+
+    target = targets.load("fedora-42")
+    assert clibs.fallback_suites(target.contents_fallback) == ["bookworm"]
+    image = images.image_for(target, "builder", tmp_path)
+    own = clibs.cache_file(image, tmp_path)
+    own.parent.mkdir(parents=True)
+    own.with_name(own.name + ".unavailable").touch()
+    own.with_name(own.name + ".fallback").write_bytes(gzip.compress(
+        b"usr/include/postgresql/libpq-fe.h   libdevel/libpq-dev\n" + CONTENTS.encode()
+        + b"\n#installed\ngcc\n#headers\nstdio.h\n"))
+    needs = clibs.NativeNeeds(headers=("libpq-fe.h", "stdio.h"))
+    index = clibs.dev_index(None, image, tmp_path, needs)  # type: ignore[arg-type] # cached
+    assert clibs.choose(needs, index).packages == ("libpq-dev",)
+    assert index.installed == {"gcc"}
+    err = capsys.readouterr().err
+    assert "looked up in the Contents of bookworm instead, among the packages of trixie" in err
+
+
+def test_without_a_fallback_suite_an_unverifiable_contents_index_looks_nothing_up(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """el9's builder (bullseye) names no contents_fallback: nothing stands in."""
+    from repack import targets
+    from repack.container import images
+
+    image = images.image_for(targets.load("el9"), "builder", tmp_path)
+    own = clibs.cache_file(image, tmp_path)
+    own.parent.mkdir(parents=True)
+    own.with_name(own.name + ".unavailable").touch()
+    index = clibs.dev_index(None, image, tmp_path,  # type: ignore[arg-type] # no engine used
+                            clibs.NativeNeeds(headers=("libpq-fe.h",)))
+    assert index == clibs.DevIndex()
+    assert "C libraries are not looked up" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from repack.deb import render
 from repack.errors import ConfigError
 from repack.model import Overrides, Release, Sdist
 from repack.rpm import render as rpm_render
+from repack.rpm.build import helper_files
 
 PATCH = b"--- a/tiny/__init__.py\n+++ b/tiny/__init__.py\n@@ -1 +1 @@\n-A = 1\n+A = 2\n"
 VALUE = "it's 100% $HOME #1 \"q\" `x`"     # every character the files treat specially
@@ -111,6 +112,14 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ('env = { X = " a" }', "env", "surrounding blanks"),
     ('env = { X = 1 }', "env", "one printable line"),
     ('env = "X=1"', "env", "table of strings"),
+    ('config-settings = { setup-args = "-Da=1 -Db=2" }', "config-settings", "one word"),
+    ('config-settings = { setup-args = ["-Dx=%{_bindir}"] }', "config-settings", "one word"),
+    ('config-settings = { setup-args = ["$(rm -rf /)"] }', "config-settings", "one word"),
+    ("config-settings = { setup-args = [\"'q'\"] }", "config-settings", "one word"),
+    ('config-settings = { setup-args = [] }', "config-settings", "one word"),
+    ('config-settings = { setup-args = 1 }', "config-settings", "one word"),
+    ('config-settings = { "a b" = "1" }', "config-settings", "not a config setting name"),
+    ('config-settings = ["setup-args=-Da=1"]', "config-settings", "table of strings"),
 ])
 def test_a_malformed_table_names_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          text: str, key: str, message: str) -> None:
@@ -133,6 +142,60 @@ def test_no_override_is_no_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     spec = make_spec()
     assert "rm -rf" not in render.render_files(spec)["rules"]
     assert "patches/series" not in render.render_files(spec)
+
+
+MESON = ('[packages.tiny]\nconfig-settings = { setup-args = ["-Dsystem-freetype=true", '
+         '"-Dsystem-qhull=true"], builddir = "build" }\n')
+
+
+def test_config_settings_reach_the_hooks_as_a_frontend_passes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib's meson options: the hooks repack runs get what pip and pypa/build give
+    for repeated --config-settings (one value a string, more a list); pip the same words."""
+    o = load(tmp_path, MESON, monkeypatch).overrides("tiny")
+    assert o.config_settings == (("builddir", ("build",)), (
+        "setup-args", ("-Dsystem-freetype=true", "-Dsystem-qhull=true")))
+    assert o.hook_config_settings() == {
+        "builddir": "build", "setup-args": ["-Dsystem-freetype=true", "-Dsystem-qhull=true"]}
+    assert o.pip_config_args() == [
+        "--config-settings", "builddir=build",
+        "--config-settings", "setup-args=-Dsystem-freetype=true",
+        "--config-settings", "setup-args=-Dsystem-qhull=true"]
+    assert Overrides().hook_config_settings() is None and Overrides().pip_config_args() == []
+
+
+@pytest.mark.process
+def test_config_settings_in_debian_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pybuild's pyproject plugin appends PYBUILD_BUILD_ARGS to its `python3 -m build`."""
+    o = load(tmp_path, MESON, monkeypatch).overrides("tiny")
+    rules = render.render_files(dataclasses.replace(make_spec(), overrides=o))["rules"]
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("\n".join(ln for ln in rules.splitlines() if ln.startswith("export "))
+                        + "\nall:\n\t@printenv PYBUILD_BUILD_ARGS\n")
+    out = subprocess.run(["make", "-s", "-f", str(makefile)], capture_output=True, text=True,
+                         check=True, env={"PATH": os.environ["PATH"], "HOME": "/nonexistent"})
+    assert out.stdout == ("--config-setting=builddir=build "
+                          "--config-setting=setup-args=-Dsystem-freetype=true "
+                          "--config-setting=setup-args=-Dsystem-qhull=true\n")
+    assert "PYBUILD_BUILD_ARGS" not in render.render_files(make_spec())["rules"]
+
+
+@pytest.mark.process
+def test_config_settings_in_the_rpm_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """%pyproject_wheel (repack's macro file) passes them to pip wheel, before the tree."""
+    o = load(tmp_path, MESON, monkeypatch).overrides("tiny")
+    text = rpm_render.render_text(dataclasses.replace(rpm_spec(), overrides=o))
+    build = text.split("\n%build\n", 1)[1].split("\n%install\n", 1)[0]
+    line = next(ln for ln in build.splitlines() if ln.startswith("%global _repack_pip_config"))
+    macros = tmp_path / "macros"
+    macros.write_bytes(helper_files()["macros.repack-python"])
+    pip = subprocess.run(["rpm", "--load", str(macros), "--define", "__python3 /usr/bin/python3",
+                          "--define", line.removeprefix("%global "), "--eval", "%pyproject_wheel"],
+                         capture_output=True, text=True, check=True).stdout
+    assert pip.strip().splitlines()[-1].endswith(
+        " --verbose --config-settings builddir=build --config-settings "
+        "setup-args=-Dsystem-freetype=true --config-settings setup-args=-Dsystem-qhull=true .")
+    assert "_repack_pip_config" not in rpm_render.render_text(rpm_spec())
 
 
 # --------------------------------------------------------------------------- Debian
@@ -230,7 +293,8 @@ def test_every_override_changes_the_cache_key(tmp_path: Path,
     tables = ['depends = { deb = ["libpq5"] }', 'depends = { rpm = ["libpq"] }',
               'build-depends = { deb = ["libpq-dev"] }', 'build-depends = { rpm = ["libpq-d"] }',
               'exclude = ["/usr/bin/x"]', 'patches = ["patches/0001-fix.patch"]',
-              'env = { A = "1" }', 'env = { A = "2" }']
+              'env = { A = "1" }', 'env = { A = "2" }',
+              'config-settings = { setup-args = "-Da=1" }']
     keys = [key(""), *(key(t) for t in tables)]
     assert len(set(keys)) == len(keys)
     assert key(tables[5]) == key(tables[5])

@@ -57,6 +57,18 @@ def test_malformed_signature_algorithms_are_refused() -> None:
             targets.parse("el9", {**data, "signature_algorithms": bad})
 
 
+def test_contents_fallback_is_apt_sources_lines() -> None:
+    """The stand-in suites for an unverifiable Contents index are written into a
+    sources.list: one `deb URI SUITE COMPONENT` line each, nothing else."""
+    data = tomllib_load("fedora-42")
+    assert targets.parse("fedora-42", data).contents_fallback == (
+        "deb http://deb.debian.org/debian bookworm main",)
+    for bad in (["deb http://x/debian bookworm main\ndeb http://evil/ sid main"],
+                ["deb-src http://x/debian bookworm main"], ["deb http://x/debian"], "deb"):
+        with pytest.raises(TargetError, match="contents_fallback"):
+            targets.parse("fedora-42", {**data, "contents_fallback": bad})
+
+
 def tomllib_load(target_id: str) -> dict[str, object]:
     import tomllib
     from importlib import resources

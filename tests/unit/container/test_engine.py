@@ -55,3 +55,56 @@ def test_after_stop_all_no_container_starts() -> None:
     with pytest.raises(BuildError, match="interrupted"):
         live.add("podman", "repack-b")
     assert live.take_all() == {}
+
+
+# matplotlib 3.9.4's meson setup in the offline el9 builder, as it failed (trimmed)
+MESON_OFFLINE = """\
+Downloading freetype-2.6.1 source from https://downloads.sourceforge.net/project/freetype/freetype2/2.6.1/freetype-2.6.1.tar.gz
+<urlopen error [Errno -3] Temporary failure in name resolution>
+ERROR: Subproject freetype-2.6.1 is buildable: NO
+
+../extern/meson.build:19:18: ERROR: could not get https://downloads.sourceforge.net/project/freetype/freetype2/2.6.1/freetype-2.6.1.tar.gz; is the internet available?
+"""  # noqa: E501 (meson's lines as printed)
+
+
+def test_a_download_in_the_offline_build_is_named_in_the_hint() -> None:
+    from repack.container.engine import download_hint
+
+    hint = download_hint(MESON_OFFLINE, "matplotlib")
+    assert hint is not None
+    assert hint.startswith("the build tried to download (https://downloads.sourceforge.net/"
+                           "project/freetype/freetype2/2.6.1/freetype-2.6.1.tar.gz), and "
+                           "builds run offline: a [packages.matplotlib] override")
+    assert "config-settings" in hint
+    # hostile text: only a URL's characters are kept
+    evil = download_hint("Could not resolve host: https://x.example/a'$(rm -rf ~)\n\x1b[31m")
+    assert evil is not None and "(https://x.example/a)" in evil and "rm -rf" not in evil
+    assert download_hint("error: Microsoft Visual C++ 14.0 is required") is None
+
+
+def test_a_build_that_tried_to_download_is_refused_in_one_line() -> None:
+    """repack.fallback: the offline build's download attempt (matplotlib 3.11's HarfBuzz
+    subproject on fedora-42, whose libraqm is older than it takes) is exit 7, as Rust's
+    crates are, naming the URL; the fallback's second run is not tried for it."""
+    from repack.errors import CommandFailed, MappingError, OfflineDownload
+    from repack.fallback import with_fallback
+
+    failed = CommandFailed(["podman", "exec", "c", "python3", "-c", "..."], 1, MESON_OFFLINE,
+                           project="matplotlib")
+    hint = engine.download_hint(MESON_OFFLINE, "matplotlib")
+    assert hint is not None
+    runs: list[object] = []
+
+    def run(raised: object) -> None:
+        runs.append(raised)
+        raise OfflineDownload(failed, engine.download_url(MESON_OFFLINE), hint)
+
+    with pytest.raises(MappingError) as e:
+        with_fallback(run)
+    assert e.value.exit_code == 7 and runs == [()]
+    assert str(e.value) == (
+        "matplotlib: the build tried to download https://downloads.sourceforge.net/project/"
+        "freetype/freetype2/2.6.1/freetype-2.6.1.tar.gz, which the offline builder cannot: it "
+        "needs what the target's archive does not provide")
+    assert e.value.hint == hint
+    assert isinstance(e.value.__cause__, CommandFailed)     # the import check catches these
