@@ -194,6 +194,9 @@ def own_package_name(
                           and len(mapped) > len(target.name_prefix)
                           and mapped not in INTERPRETER_PACKAGES)
         if not module_package:
+            if mapped not in INTERPRETER_PACKAGES:   # an application package of the project
+                hint = (f"if {mapped} is to be replaced by this release (its files go with it), "
+                        f'name it so in repack.toml: [packages.{key}] name = "{mapped}"')
             raise MappingError(
                 f"dh-python maps {key} to {target.name}'s package {mapped}, which is not a "
                 f"{target.name_prefix}* module package of its own; repack will not replace it",

@@ -78,6 +78,11 @@ def test_dist_map_entries_that_are_not_module_packages_are_refused(project: str,
     err = refusal(project)
     assert f"dh-python maps {project} to Debian 12 (bookworm)'s package {package}" in str(err)
     assert "not a python3-* module package of its own" in str(err)
+    if project == "awscli":      # an application package: the hint names it, as chosen
+        assert err.hint == ("if awscli is to be replaced by this release (its files go with "
+                            'it), name it so in repack.toml: [packages.awscli] name = "awscli"')
+    else:                        # never the interpreter's
+        assert err.hint is not None and f'name = "{package}"' not in err.hint
 
 
 def test_python3_minimal_mapping_from_an_unrelated_dist() -> None:
