@@ -41,13 +41,13 @@ from packaging.utils import canonicalize_name
 
 from repack.container import images
 from repack.container.engine import Engine, Mount
-from repack.deb.naming import INTERPRETER_PACKAGES
+from repack.deb.naming import INTERPRETER_PACKAGES, satisfies
 from repack.errors import BuildError, MappingError
 from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, Target
 
 __all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
            "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
-           "same_project", "satisfies", "takeover_provides", "takeover_relations",
+           "same_project", "takeover_provides", "takeover_relations",
            "takeovers_line", "undeclared_takeovers", "why_not_provided"]
 
 # The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
@@ -209,22 +209,6 @@ def same_project(found: Sequence[Conflict], *, package: str, project: str,
                                version=archive.packages[o],
                                provides_for=archive.needed_by.get(o)) for o in c.owners]
     return taken, refused
-
-
-# Policy 7.1's operators; "<" and ">" are the obsolete spellings of "<=" and ">=".
-_SATISFIED = {"<<": lambda c: c < 0, "<=": lambda c: c <= 0, "<": lambda c: c <= 0,
-              "=": lambda c: c == 0, ">=": lambda c: c >= 0, ">": lambda c: c >= 0,
-              ">>": lambda c: c > 0}
-
-
-def satisfies(version: str, op: str, wanted: str) -> bool:
-    """Whether a package of Debian *version* meets the relation ``(op wanted)``; an empty
-    *op* is unversioned.  An unknown operator (an architecture qualifier such as ":any",
-    `repack.container.images.Atom`) is not met."""
-    if not op:
-        return True
-    check = _SATISFIED.get(op)
-    return check is not None and check(version_compare(version, wanted))
 
 
 def why_not_provided(owner: str, version: str | None, archive: ArchiveIndex) -> str:

@@ -40,8 +40,8 @@ from repack.trust.provenance import changelog_lines
 __all__ = [
     "MappedRequirement", "archive_epoch", "archive_note", "archive_owners", "deb_package_name",
     "deb_source_name", "deb_upstream_version", "deb_version", "make_deb_spec",
-    "map_requirement", "own_package_name", "python_relation", "specifier_relations",
-    "suggested_name",
+    "map_requirement", "own_package_name", "python_relation", "satisfies",
+    "specifier_relations", "suggested_name",
 ]
 
 _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")           # Policy 5.6.1
@@ -480,14 +480,26 @@ def _archive_upstream(version: str) -> Version | None:
         return None
 
 
+# Policy 7.1's operators; "<" and ">" are the obsolete spellings of "<=" and ">=".
+_SATISFIED = {"<<": lambda c: c < 0, "<=": lambda c: c <= 0, "<": lambda c: c <= 0,
+              "=": lambda c: c == 0, ">=": lambda c: c >= 0, ">": lambda c: c >= 0,
+              ">>": lambda c: c > 0}
+
+
+def satisfies(version: str, op: str, wanted: str) -> bool:
+    """Whether a package of Debian *version* meets the relation ``(op wanted)`` (dpkg's
+    algorithm, via python-debian); an empty *op* is unversioned.  An unknown operator (an
+    architecture qualifier such as ":any", `repack.container.images.Atom`) is not met."""
+    if not op:
+        return True
+    check = _SATISFIED.get(op)
+    return check is not None and check(version_compare(version, wanted))
+
+
 def _deb_accepts(version: str, groups: tuple[Alternatives, ...]) -> bool:
-    """Whether a Debian *version* meets every group (dpkg's algorithm, via python-debian)."""
-    def ok(r: Relation) -> bool:
-        if r.op is None or r.version is None:
-            return True
-        c = version_compare(version, r.version)
-        return {"<<": c < 0, "<=": c <= 0, "=": c == 0, ">=": c >= 0, ">>": c > 0}[r.op]
-    return all(any(ok(r) for r in group) for group in groups)
+    """Whether a Debian *version* meets every group."""
+    return all(any(r.op is None or r.version is None or satisfies(version, r.op, r.version)
+                   for r in group) for group in groups)
 
 
 def map_requirement(

@@ -19,6 +19,7 @@ from examples import make_spec  # type: ignore[import-not-found]
 from repack import targets
 from repack.container import images
 from repack.deb import render
+from repack.deb.naming import satisfies
 from repack.errors import MappingError
 from repack.model import ArchiveIndex, Artifact
 from repack.owned import (
@@ -31,7 +32,6 @@ from repack.owned import (
     parse_owned,
     refusal,
     same_project,
-    satisfies,
     takeover_provides,
     takeover_relations,
     takeovers_line,
