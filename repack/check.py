@@ -51,6 +51,7 @@ from packaging.utils import canonicalize_name
 
 from repack import clibs, log, steps
 from repack.buildcache import code_digest
+from repack.config import SCRIPT_NAME
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
@@ -84,7 +85,6 @@ UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away contain
 FAILED_MARK = "repack-check-failed"
 DONE_MARK = "repack-check-done"
 SKIPPED_MARK = "repack-check-skipped"
-_SCRIPT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _EXTENSION = re.compile(r"(?P<name>[^.]+)(\.[A-Za-z0-9_-]+)?\.so")
 _PY3DIST = re.compile(r"python3dist\(([^()\s]+)\)")
 _SONAME = re.compile(r"(lib[A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*)\(")   # libyaml-0.so.2()(64bit)
@@ -264,7 +264,7 @@ def console_scripts(files: Iterable[str]) -> tuple[str, ...]:
     found = set()
     for path in files:
         p = _installed_path(path)
-        if p.parent == PurePosixPath("/usr/bin") and _SCRIPT.fullmatch(p.name):
+        if p.parent == PurePosixPath("/usr/bin") and SCRIPT_NAME.fullmatch(p.name):
             found.add(p.name)
     return tuple(sorted(found))
 

@@ -83,7 +83,7 @@ PROJECT_CONFIG = "repack.toml"
 _SECTIONS = {"maintainer", "build", "trust", "packages", "publish", "repository"}
 _PACKAGE_KEYS = {"name", "allow-paths", "check", "scripts-without-help", *overrides.KEYS}
 # A console script's file name in /usr/bin (repack.check runs it as an argv item).
-_SCRIPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+SCRIPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 # Debian Policy 5.6.1; also a valid RPM name, so one name serves every target.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
@@ -362,7 +362,7 @@ def _packages(data: dict[str, object], path: Path) -> dict[str, PackageSettings]
             raise ConfigError(f"{where}: check must be true or false (got {check!r})")
         unhelped = entry.get("scripts-without-help", [])
         if not isinstance(unhelped, list) or not all(
-                isinstance(n, str) and _SCRIPT_NAME.fullmatch(n) for n in unhelped):
+                isinstance(n, str) and SCRIPT_NAME.fullmatch(n) for n in unhelped):
             raise ConfigError(f"{where}: scripts-without-help must be a list of console script "
                               "names like \"pyftmerge\"")
         out[canonicalize_name(project)] = PackageSettings(
