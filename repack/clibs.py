@@ -458,24 +458,14 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     and the builder's headers travel in the same gzip file, after the lines ``#installed``
     and ``#headers``."""
     path = cache_file(image, cache_dir)
-    failed = path.with_name(path.name + ".unavailable")
-    if not path.is_file():
-        try:
-            recent = time.time() - failed.stat().st_mtime < RETRY_AFTER
-        except OSError:
-            recent = False
-        if recent or not _fetch(engine, image, path):
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            if not recent:
-                failed.touch()
-            stand_in = _fallback(engine, image, path.with_name(path.name + ".fallback"))
-            if stand_in is None:
-                log.warn(f"{image.target.id}: the archive's Contents index could not be "
-                         "fetched and verified (a mirror mid-sync?); C libraries are not "
-                         "looked up, a build that needs one fails naming it (tried again "
-                         f"after {RETRY_AFTER // 3600} hours)")
-                return DevIndex()
-            path = stand_in
+    if not _fetched(engine, image, path):
+        path = path.with_name(path.name + ".fallback")
+        if not _fallback(engine, image, path):
+            log.warn(f"{image.target.id}: the archive's Contents index could not be fetched "
+                     "and verified (a mirror mid-sync?); C libraries are not looked up, a "
+                     "build that needs one fails naming it (tried again after "
+                     f"{RETRY_AFTER // 3600} hours)")
+            return DevIndex()
     text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
@@ -484,34 +474,41 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 
-def _fallback(engine: Engine, image: Image, dest: Path) -> Path | None:
+def _fetched(engine: Engine, image: Image, dest: Path, *, sources: Sequence[str] = ()) -> bool:
+    """Whether *dest* holds the index (`_fetch`'s arguments), fetched now if it does not,
+    unless that failed less than RETRY_AFTER ago; a failure is remembered beside it."""
+    if dest.is_file():
+        return True
+    failed = dest.with_name(dest.name + ".unavailable")
+    try:
+        if time.time() - failed.stat().st_mtime < RETRY_AFTER:
+            return False
+    except OSError:
+        pass
+    if _fetch(engine, image, dest, sources=sources):
+        return True
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    failed.touch()
+    return False
+
+
+def _fallback(engine: Engine, image: Image, dest: Path) -> bool:
     """The Contents index of the target's `contents_fallback` suites (another release of
-    the same archive, verified against its own signed Release), standing in for the
+    the same archive, verified against its own signed Release) in *dest*, standing in for the
     builder's own that could not be verified: a -dev package keeps its name and files
     across releases, and `choose` picks only among the packages the builder's archive has
     (its verified Packages lists), so what is installed is still the builder's archive's.
-    None when the target names no such suite or it failed too (tried again, as the own
+    False when the target names no such suite or it failed too (tried again, as the own
     one, after RETRY_AFTER)."""
     suites = image.target.contents_fallback
-    if not suites:
-        return None
-    if not dest.is_file():
-        failed = dest.with_name(dest.name + ".unavailable")
-        try:
-            recent = time.time() - failed.stat().st_mtime < RETRY_AFTER
-        except OSError:
-            recent = False
-        if recent:
-            return None
-        if not _fetch(engine, image, dest, sources=suites):
-            failed.touch()
-            return None
+    if not suites or not _fetched(engine, image, dest, sources=suites):
+        return False
     log.warn(f"{image.target.id}: the archive's Contents index could not be fetched and "
              "verified (a mirror mid-sync?); C libraries are looked up in the Contents of "
              f"{', '.join(fallback_suites(suites))} instead, among the packages of "
              f"{image.target.bootstrap_codename} (tried again after {RETRY_AFTER // 3600} "
              "hours)")
-    return dest
+    return True
 
 
 def fallback_suites(lines: Sequence[str]) -> list[str]:
