@@ -54,22 +54,13 @@ APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SH
 # build files (egg-info) that must not end up in the source package.  When the backend
 # fails, its traceback (printed by the hook runner, _in_process) stays the last one in the
 # output, as in pybuild's build step: build's own chained one would say nothing more and
-# push it out of the error's tail (repack.deb.family.pep517_step reads it).
+# push it out of the error's tail (repack.deb.family.pep517_step reads it).  The project's
+# PEP 517 config settings (repack.overrides), if any, are a JSON object in argv[4]: pypa/build's
+# metadata_path takes none, so its two steps are spelled out (the wheel goes to a temp dir).
 METADATA_SCRIPT = """\
-import shutil, sys, build
+import json, shutil, sys, tempfile, zipfile, build
 src, copy, out = sys.argv[1:4]
-shutil.copytree(src, copy, symlinks=True)
-try:
-    print(build.ProjectBuilder(copy).metadata_path(out))
-except build.BuildBackendException as exc:
-    sys.exit(f"ERROR {exc}")
-"""
-# The same with the project's PEP 517 config settings (a JSON object, argv[4]): pypa/build's
-# metadata_path takes none, so its two steps are spelled out with them.
-METADATA_SETTINGS_SCRIPT = """\
-import json, os, shutil, sys, tempfile, zipfile, build
-src, copy, out = sys.argv[1:4]
-settings = json.loads(sys.argv[4])
+settings = json.loads(sys.argv[4]) if len(sys.argv) > 4 else None
 shutil.copytree(src, copy, symlinks=True)
 try:
     builder = build.ProjectBuilder(copy)
@@ -320,13 +311,10 @@ class DebianBuild:
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:
         with log.step("Reading metadata through the PEP 517 hook (in the container, offline)"):
-            if self.config_settings is None:
-                c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}",
-                        "/tmp/metadata-src", "/build/metadata"], project=self.project)
-            else:
-                c.exec(["python3", "-c", METADATA_SETTINGS_SCRIPT, f"/build/{srcdir}",
-                        "/tmp/metadata-src", "/build/metadata",
-                        json.dumps(self.config_settings)], project=self.project)
+            c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}", "/tmp/metadata-src",
+                    "/build/metadata",
+                    *([json.dumps(self.config_settings)] if self.config_settings else [])],
+                   project=self.project)
             # /build/metadata was written by upstream code: read beneath, bounded
             metadata, entry_points = read_dist_info(self.work / "build", "metadata",
                                                     project=self.project)

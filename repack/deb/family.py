@@ -46,7 +46,6 @@ from repack.context import Context
 from repack.deb import naming
 from repack.deb.build import (
     METADATA_SCRIPT,
-    METADATA_SETTINGS_SCRIPT,
     DebianBuild,
     has_compiled_code,
     relations_text,
@@ -173,7 +172,7 @@ def pep517_step(argv: Sequence[str], output: str) -> Step | None:
     installing the tools, dh_auto_install, dpkg-source, repack's checks).  `argv` is the
     engine's: `podman exec <container> python3 -c SCRIPT ...`."""
     script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
-    if script in (METADATA_SCRIPT, METADATA_SETTINGS_SCRIPT):
+    if script == METADATA_SCRIPT:
         return "wheel"
     if "dpkg-buildpackage" in argv and _PYBUILD_BUILD_FAILED.search(output):
         return "wheel"
