@@ -670,7 +670,9 @@ def as_json(summaries: Sequence[TargetSummary], outcomes: Sequence[Outcome],
 
 class Stop:
     """When to start no further build: after --stop-after minutes, or once SIGTERM came (the
-    build under way finishes, so no container is left behind; the table covers what ran)."""
+    build under way finishes, so no container is left behind; the table covers what ran).
+    Ctrl-C stops the build under way as well (it gets the SIGINT too), which then does not
+    count; the table covers the builds before it."""
 
     def __init__(self, minutes: float | None) -> None:
         self.deadline = None if minutes is None else time.monotonic() + 60 * minutes
@@ -740,8 +742,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, entry in enumerate(chosen, 1):
             if stop.now():
                 break
-            o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
-                      check_supported=supported, keep=args.keep)
+            try:
+                o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
+                          check_supported=supported, keep=args.keep)
+            except KeyboardInterrupt:   # Ctrl-C reached the build too: it does not count
+                stop.why = f"interrupted during {entry.name}"
+                break
             outcomes.append(o)
             state = (cause(o) or o.group) if not o.ok else \
                 ("ok" if o.imported else "ok (import not checked)")

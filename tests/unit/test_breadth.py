@@ -9,6 +9,7 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -329,3 +330,26 @@ def test_stop_after_minutes_and_on_sigterm() -> None:
     assert not later.now()
     later.term(15, None)             # main() makes it the SIGTERM handler
     assert later.now() and later.why == "SIGTERM"
+
+
+def test_ctrl_c_prints_the_table_of_the_builds_before_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C reaches the build under way too: that build does not count, the run stops and
+    prints what ran, instead of a traceback."""
+    import breadth
+    built: list[str] = []
+
+    def fake_build(entry: Any, target: str, **_: Any) -> Outcome:
+        if built:
+            raise KeyboardInterrupt
+        built.append(entry.name)
+        return Outcome(entry.name, target, entry.kind, 0, 5.0, lint_clean=True, imported=True)
+
+    monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: None)
+    monkeypatch.setattr(breadth, "check_supported", lambda: True)
+    monkeypatch.setattr(breadth, "build", fake_build)
+    code = breadth.main(["-t", "debian-12", "--limit", "3"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1)
+    assert "stopped after 1 of 3 builds (interrupted during " in err
+    assert "| debian-12 | 1 | 1 | 1 | 1 |" in out
