@@ -42,9 +42,10 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 5   # bump when read_archive records more (2: sources, protected;
+ARCHIVE_INDEX_VERSION = 6   # bump when read_archive records more (2: sources, protected;
                             # 3: needed_by; 4: through the owner's own source;
-                            # 5: needed_versions)
+                            # 5: needed_versions; 6: those met by name in a clause with
+                            # a virtual alternative)
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -219,7 +220,7 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
     sources: dict[str, str] = {}
     protected: set[str] = set()
     depends: dict[str, set[str]] = {}
-    atoms: dict[str, set[Atom]] = {}
+    clauses: dict[str, set[Clause]] = {}
     provides: dict[str, set[str]] = {}
     for path in sorted(lists_dir.glob("*_Packages")):
         with path.open("rb") as fh:
@@ -242,9 +243,9 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
                         protected.add(name)
                     else:
                         protected.discard(name)
-                    atoms[name] = (relation_atoms(para.get("Depends"))
-                                   | relation_atoms(para.get("Pre-Depends")))
-                    depends[name] = {a[0] for a in atoms[name]}
+                    clauses[name] = (relation_clauses(para.get("Depends"))
+                                     | relation_clauses(para.get("Pre-Depends")))
+                    depends[name] = {a[0] for c in clauses[name] for a in c}
                     provides[name] = relation_names(para.get("Provides"))
     if not packages:
         raise BuildError(f"no package lists found in {lists_dir}; cannot map dependencies")
@@ -258,7 +259,7 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
     needed = needed_by(depends, provides, sources, mapped, upgraded=upgraded)
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
                         protected=frozenset(protected), needed_by=needed,
-                        needed_versions=needed_versions(atoms, provides, sources, needed,
+                        needed_versions=needed_versions(clauses, provides, sources, needed,
                                                         upgraded=upgraded))
 
 
@@ -268,24 +269,32 @@ def relation_names(field: str | None) -> set[str]:
     return {a[0] for a in relation_atoms(field)}
 
 
-Atom = tuple[str, str, str]
+Atom = tuple[str, str, str]       # (name, operator or ":qualifier", version) of one alternative
+Clause = tuple[Atom, ...]         # the alternatives of one clause: ``a (>= 1) | b``
 """(name, operator, version) of one alternative of a relation: ("alembic", ">=", "1.8.1");
 ("alembic", "", "") unversioned; an architecture-qualified one (``python3:any``) has the
 qualifier as its operator (":any"), which no version satisfies (`repack.owned`)."""
 
 
-def relation_atoms(field: str | None) -> set[Atom]:
-    """Every alternative (``a | b``) of every clause of a relation field."""
-    clauses = ",".join(c for c in (field or "").split(",") if c.strip())  # no empty clause
-    if not clauses:
+def relation_clauses(field: str | None) -> set[Clause]:
+    """Each clause of a relation field, as its alternatives (``a | b``)."""
+    text = ",".join(c for c in (field or "").split(",") if c.strip())  # no empty clause
+    if not text:
         return set()
     found = set()
-    for clause in PkgRelation.parse_relations(clauses):
+    for clause in PkgRelation.parse_relations(text):
+        alts = []
         for alt in clause:
             op, version = alt.get("version") or ("", "")
             qualifier = alt.get("archqual")
-            found.add((alt["name"], f":{qualifier}" if qualifier else op, version))
+            alts.append((alt["name"], f":{qualifier}" if qualifier else op, version))
+        found.add(tuple(alts))
     return found
+
+
+def relation_atoms(field: str | None) -> set[Atom]:
+    """Every alternative of every clause of a relation field."""
+    return {atom for clause in relation_clauses(field) for atom in clause}
 
 
 def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Collection[str]],
@@ -311,23 +320,28 @@ def needed_by(depends: Mapping[str, Collection[str]], provides: Mapping[str, Col
     return found
 
 
-def needed_versions(atoms: Mapping[str, Collection[Atom]],
+def needed_versions(clauses: Mapping[str, Collection[Clause]],
                     provides: Mapping[str, Collection[str]], sources: Mapping[str, str],
                     needed: Collection[str], upgraded: Collection[str] = ()
                     ) -> dict[str, tuple[tuple[str, str], ...]]:
-    """For each *needed* package (`needed_by`) that packages of other sources depend on by
-    its own name only: the (operator, version) of those dependencies, ("", "") unversioned.
-    A build that takes its files over may then Provide it in a version that satisfies them
-    all, and apt keeps its dependers (repack.owned).  One needed through a virtual package it
-    Provides (python3-cffi-backend-api-min) or through a package of its own source that goes
-    with it is left out: no Provides of ours can honestly stand in for those."""
-    dependers = _dependers({p: {a[0] for a in alts} for p, alts in atoms.items()})
+    """For each *needed* package (`needed_by`) whose dependers of other sources name it in
+    every clause it meets for them: the (operator, version) they name it with, ("", "")
+    unversioned.  A build that takes its files over may then Provide it in a version that
+    satisfies them all, and apt keeps its dependers (repack.owned): lava-server's
+    ``gunicorn (>= 19.9.0-4) | gunicorn3`` is met by a Provides of gunicorn.  One a clause
+    needs only through a virtual package it Provides (python3-cffi-backend-api-min), or that
+    is needed through a package of its own source that goes with it, is left out: no
+    Provides of ours can honestly stand in for those."""
+    dependers = _dependers({p: {a[0] for c in cs for a in c} for p, cs in clauses.items()})
     found: dict[str, tuple[tuple[str, str], ...]] = {}
     for package in needed:
         others, indirect = _reach(package, dependers, provides, sources, upgraded)
-        if others and not indirect:
-            found[package] = tuple(sorted({(op, v) for d in others
-                                           for n, op, v in atoms.get(d, ()) if n == package}))
+        virtual = set(provides.get(package, ()))
+        named = [[(op, v) for n, op, v in clause if n == package]
+                 for d in others for clause in clauses.get(d, ())
+                 if any(n == package or n in virtual for n, _, _ in clause)]
+        if others and not indirect and all(named):
+            found[package] = tuple(sorted({atom for atoms in named for atom in atoms}))
     return found
 
 
@@ -344,7 +358,8 @@ def _reach(package: str, dependers: Mapping[str, Collection[str]],
            provides: Mapping[str, Collection[str]], sources: Mapping[str, str],
            upgraded: Collection[str]) -> tuple[set[str], bool]:
     """The packages of other sources that Breaks on *package* would make apt remove (see
-    `needed_by`), and whether any of them needs it otherwise than by its own name."""
+    `needed_by`), and whether any of them is reached through another package of its source
+    (one that would go with it)."""
     source = sources.get(package, package)
     gone, todo, others, indirect = {package}, [package], set(), False
     while todo:
@@ -353,7 +368,7 @@ def _reach(package: str, dependers: Mapping[str, Collection[str]],
             for d in dependers.get(n, ()):
                 if sources.get(d, d) != source:
                     others.add(d)
-                    indirect = indirect or n != package
+                    indirect = indirect or p != package
                 elif d not in gone and d not in upgraded:
                     gone.add(d)
                     todo.append(d)

@@ -716,6 +716,25 @@ Depends: python3:any
 Package: sympy-gui
 Version: 1.0-1
 Depends: isympy-common, sympy-tool
+
+Package: gunicorn
+Source: gunicorn
+Version: 20.1.0-6+deb12u1
+Depends: python3-gunicorn (= 20.1.0-6+deb12u1), python3:any
+Provides: gunicorn3, httpd-wsgi3
+
+Package: python3-gunicorn
+Source: gunicorn
+Version: 20.1.0-6+deb12u1
+Depends: python3-pkg-resources, python3-setuptools, python3:any
+
+Package: lava-server
+Version: 2023.01-2
+Depends: adduser, gunicorn (>= 19.9.0-4) | gunicorn3, python3-django, python3:any (>= 3.6~)
+
+Package: wsgi-app
+Version: 1.0-1
+Depends: gunicorn (>= 19), python3:any
 """
 
 
@@ -728,7 +747,8 @@ def test_read_archive_records_the_versions_dependers_need(tmp_path: Path) -> Non
     lists.mkdir()
     (lists / "a_bookworm_main_binary-amd64_Packages").write_text(BY_NAME + "\n" + DEPENDS)
     (tmp_path / "map").write_text("confget python3-confget\nalembic python3-alembic\n"
-                                  "cffi python3-cffi\nsympy python3-sympy\n")
+                                  "cffi python3-cffi\nsympy python3-sympy\n"
+                                  "gunicorn python3-gunicorn\n")
     index = images.read_archive(lists, tmp_path / "map")
     assert index.needed_by["confget"] == ("nsca", 2)
     assert index.needed_by["alembic"] == ("python3-oslo.db", 3)
@@ -738,8 +758,25 @@ def test_read_archive_records_the_versions_dependers_need(tmp_path: Path) -> Non
     assert index.needed_versions["alembic"] == (("", ""), (">=", "1.5.0"), (">=", "1.8.1"))
     assert "python3-cffi-backend" not in index.needed_versions
     assert "isympy-common" not in index.needed_versions
+    # lava-server's clause names gunicorn beside its virtual gunicorn3: a Provides of
+    # gunicorn meets it
+    assert index.needed_versions["gunicorn"] == ((">=", "19"), (">=", "19.9.0-4"))
     assert images.relation_atoms("python3:any, a (>= 1) | b, c (<< 2:3~)") == {
         ("python3", ":any", ""), ("a", ">=", "1"), ("b", "", ""), ("c", "<<", "2:3~")}
+
+
+def test_a_clause_met_only_through_a_virtual_package_provides_nothing() -> None:
+    """A depender whose clause names only a virtual package the owner Provides (httpd-wsgi3)
+    is met by no Provides of the owner's name; one naming both (lava-server) is."""
+    provides = {"gunicorn": ["gunicorn3", "httpd-wsgi3"]}
+    lava: set[images.Clause] = {(("gunicorn", ">=", "19.9.0-4"), ("gunicorn3", "", ""))}
+    clauses = {"lava-server": lava, "gunicorn": set()}
+    assert images.needed_versions(clauses, provides, {}, ["gunicorn"]) == {
+        "gunicorn": ((">=", "19.9.0-4"),)}
+    clauses["other-app"] = {(("httpd-wsgi3", "", ""),)}
+    assert images.needed_versions(clauses, provides, {}, ["gunicorn"]) == {}
+    assert images.relation_clauses("a (>= 1) | b, c") == {
+        (("a", ">=", "1"), ("b", "", "")), (("c", "", ""),)}
 
 
 def test_an_image_without_needed_versions_provides_nothing(tmp_path: Path) -> None:
