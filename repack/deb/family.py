@@ -313,6 +313,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
             log.warn(note)
         if (bundled := naming.bundle_note(project_name, first_spec, target, archive)) is not None:
             log.warn(bundled)
+        if (app := naming.application_note(project_name, first_spec, target, archive)):
+            log.info(app)
         taken = owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                                     project=project_name,
                                     allowed=ctx.settings.allowed_paths(project_name),

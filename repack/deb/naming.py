@@ -158,9 +158,10 @@ def own_package_name(
     to ``python3`` (the interpreter) and ``awscli`` to ``awscli``.  So, unless *chosen* (the
     project's configured name) says otherwise:
 
-    * a dist-map entry is used only when it is a ``<prefix>*`` module package (not one of
-      `INTERPRETER_PACKAGES`): the archive says that package is this project, and repack's
-      newer build replaces it on purpose;
+    * a dist-map entry is used unless it is one of `INTERPRETER_PACKAGES` or a package the
+      system needs (Essential, Priority required/important): the archive says that package
+      is this project, a ``<prefix>*`` module package or an application package of its own
+      (black, awscli), and repack's newer build replaces it on purpose;
     * otherwise ``<prefix><name>`` is used only when the archive has no such package; so
       too for a project the map gives to a bundle of several (`BUNDLE_MIN`): types-requests
       is not python3-typeshed, whose 134 projects its build would replace.
@@ -190,17 +191,14 @@ def own_package_name(
                                "it", project=who, hint=hint)
         return own      # `bundle_note` says why
     if mapped is not None:
-        module_package = (mapped.startswith(target.name_prefix)
-                          and len(mapped) > len(target.name_prefix)
-                          and mapped not in INTERPRETER_PACKAGES)
-        if not module_package:
-            if mapped not in INTERPRETER_PACKAGES:   # an application package of the project
-                hint = (f"if {mapped} is to be replaced by this release (its files go with it), "
-                        f'name it so in repack.toml: [packages.{key}] name = "{mapped}"')
-            raise MappingError(
-                f"dh-python maps {key} to {target.name}'s package {mapped}, which is not a "
-                f"{target.name_prefix}* module package of its own; repack will not replace it",
-                project=who, hint=hint)
+        if mapped in INTERPRETER_PACKAGES or mapped in archive.protected:
+            what = ("the interpreter's own" if mapped in INTERPRETER_PACKAGES else
+                    "one the system needs (Essential, or Priority required or important)")
+            raise MappingError(f"dh-python maps {key} to {target.name}'s package {mapped}, "
+                               f"which is {what}; repack will not replace it",
+                               project=who, hint=hint)
+        if not mapped.startswith(target.name_prefix):
+            return DebName(mapped)      # the project's application package: `application_note`
         return deb_package_name(key, target, archive, project=who)
     fallback = deb_package_name(key, target, archive, project=who)
     if fallback in archive.packages:
@@ -755,6 +753,18 @@ def archive_note(project: str, upstream: str, spec: DebSpec, target: Target,
     return (f"{project}: {target.name} already ships {spec.binary_name} {theirs}, the same "
             f"upstream version {upstream}; apt installs the higher of {spec.version} and "
             f"{theirs}: {higher}")
+
+
+def application_note(project: str, spec: DebSpec, target: Target,
+                     archive: ArchiveIndex) -> str | None:
+    """The line that says a project is built under the name of the application package the
+    dist map gives it (Debian's `black`, not python3-black), which its build replaces."""
+    if (archive.dist_map.get(canonicalize_name(project)) != spec.binary_name
+            or spec.binary_name.startswith(target.name_prefix)):
+        return None
+    return (f"{project}: dh-python maps it to {target.name}'s application package "
+            f"{spec.binary_name} (not a {target.name_prefix}* name): building "
+            f"{spec.binary_name}, which replaces it")
 
 
 def bundle_note(project: str, spec: DebSpec, target: Target, archive: ArchiveIndex) -> str | None:

@@ -65,9 +65,27 @@ def test_argparse_from_pypi_is_not_the_interpreter(index: LocalIndex, tmp_path: 
     proc = build(index, ["argparse==99.0", "-t", "debian-12"], out)
     assert_refused(proc, 7, out, "argparse",
                    "dh-python maps argparse to Debian 12 (bookworm)'s package python3",
-                   "not a python3-* module package")
+                   "which is the interpreter's own")
     assert '[packages.argparse] name = "python3-argparse"' in proc.stderr
     assert "dpkg-buildpackage" not in proc.stderr
+
+
+def test_an_application_package_of_the_project_is_built_under_its_name(
+        index: LocalIndex, tmp_path: Path) -> None:
+    """dh-python maps awscli to Debian's application package awscli (no python3-awscli): a
+    newer awscli is built as awscli, which replaces Debian's, /usr/bin/aws included."""
+    publish(index, make_sdist(tmp_path, "awscli", "99.0", {},
+                              scripts={"aws": "awscli:main"}), "awscli")
+    out = tmp_path / "out"
+    proc = build(index, ["awscli==99.0", "-t", "debian-12"], out)
+    assert proc.returncode == 0, proc.stderr
+    assert ("awscli: dh-python maps it to Debian 12 (bookworm)'s application package awscli "
+            "(not a python3-* name): building awscli, which replaces it") in proc.stderr
+    deb, = (out / "debian-12").glob("*.deb")
+    assert deb.name == "awscli_99.0-0repack1~deb12_all.deb"
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True,
+                             check=True).stdout
+    assert "./usr/bin/aws\n" in listing and "/dist-packages/awscli/" in listing
 
 
 def test_a_dependency_on_a_taken_name_is_refused(index: LocalIndex, tmp_path: Path) -> None:

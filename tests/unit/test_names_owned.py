@@ -12,6 +12,7 @@ from packaging.utils import NormalizedName
 
 from repack import targets
 from repack.deb.naming import (
+    application_note,
     bundle_note,
     make_deb_spec,
     map_requirement,
@@ -19,7 +20,7 @@ from repack.deb.naming import (
     suggested_name,
 )
 from repack.errors import MappingError
-from repack.model import ArchiveIndex
+from repack.model import ArchiveIndex, DebSpec
 from repack.rpm.naming import rpm_name
 
 DEB12 = targets.load("debian-12")
@@ -70,19 +71,36 @@ def test_pypi_apt_is_not_debians_python_apt() -> None:
 
 
 @pytest.mark.parametrize(("project", "package"), [
-    ("argparse", "python3"), ("awscli", "awscli"), ("wsgiref", "python3-minimal"),
+    ("argparse", "python3"), ("wsgiref", "python3-minimal"),
 ])
-def test_dist_map_entries_that_are_not_module_packages_are_refused(project: str,
-                                                                   package: str) -> None:
+def test_dist_map_entries_of_the_interpreter_are_refused(project: str, package: str) -> None:
     """dh-python maps argparse to the interpreter: python3 99.0 from PyPI must not be built."""
     err = refusal(project)
-    assert f"dh-python maps {project} to Debian 12 (bookworm)'s package {package}" in str(err)
-    assert "not a python3-* module package of its own" in str(err)
-    if project == "awscli":      # an application package: the hint names it, as chosen
-        assert err.hint == ("if awscli is to be replaced by this release (its files go with "
-                            'it), name it so in repack.toml: [packages.awscli] name = "awscli"')
-    else:                        # never the interpreter's
-        assert err.hint is not None and f'name = "{package}"' not in err.hint
+    assert str(err) == (f"{project}: dh-python maps {project} to Debian 12 (bookworm)'s package "
+                        f"{package}, which is the interpreter's own; repack will not replace it")
+    assert err.hint is not None and f'name = "{package}"' not in err.hint
+
+
+def test_an_application_package_of_the_project_is_its_name() -> None:
+    """dh-python maps awscli to Debian's application package awscli: the project's own, so its
+    newer build is awscli and replaces it, as python3-django replaces Debian's django."""
+    assert own("awscli") == "awscli"
+    def spec(name: str) -> DebSpec:
+        return make_deb_spec(dataclasses.replace(BASE, name=NormalizedName(name)),
+                             source_url="https://files.example/x.tar.gz", target=DEB12,
+                             archive=ARCHIVE, maintainer="M <m@example.org>",
+                             date="Mon, 01 Jan 2024 00:00:00 +0000")
+    assert spec("awscli").binary_name == "awscli"
+    assert application_note("awscli", spec("awscli"), DEB12, ARCHIVE) == (
+        "awscli: dh-python maps it to Debian 12 (bookworm)'s application package awscli (not "
+        "a python3-* name): building awscli, which replaces it")
+    assert application_note("django", spec("django"), DEB12, ARCHIVE) is None
+
+
+def test_a_package_the_system_needs_is_refused_even_when_mapped() -> None:
+    archive = dataclasses.replace(ARCHIVE, protected=frozenset({"awscli"}))
+    with pytest.raises(MappingError, match="which is one the system needs"):
+        own_package_name(NormalizedName("awscli"), DEB12, archive)
 
 
 def test_python3_minimal_mapping_from_an_unrelated_dist() -> None:
