@@ -635,15 +635,16 @@ def unsatisfied(c: Container, reqs: Sequence[Requirement], *, project: str) -> l
 
 
 def hook_requires(c: Container, src: str, backend: str, paths: Sequence[str], *,
-                  project: str, config_settings: Mapping[str, object] | None = None
-                  ) -> list[Requirement]:
+                  project: str, config_settings: Mapping[str, object] | None = None,
+                  env: Mapping[str, str] | None = None) -> list[Requirement]:
     """What the backend's get_requires_for_build_wheel hook asks for, run offline in a
     copy of the tree `src` (upstream code: its answer is checked like any upstream text),
-    given the project's PEP 517 config settings (repack.overrides) if it has any."""
+    given the project's PEP 517 config settings and build environment (repack.overrides)."""
     settings = [json.dumps(dict(config_settings))] if config_settings else []
     with log.step("Asking the backend for its build requirements (in the container, offline)"):
         out = c.exec(["python3", "-c", REQUIRES_SCRIPT, src, "/tmp/requires-src", backend,
-                      json.dumps(list(paths)), *settings], project=project)
+                      json.dumps(list(paths)), *settings],
+                     env=dict(env) if env else None, project=project)
     return hook_answer(out, project=project)
 
 

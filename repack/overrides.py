@@ -6,7 +6,7 @@ The keys (repack.config's docstring shows them together):
     build-depends = { deb = ["libpq-dev"], rpm = ["libpq-devel"] }
     exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out
     patches = ["patches/psycopg2/0001-fix.patch"]        # beside the config file; in order
-    env = { PSYCOPG_NO_BINARY = "1" }                    # the build's environment
+    env = { PSYCOPG_NO_BINARY = "1" }                    # the build's and its hooks'
     config-settings = { setup-args = ["-Dsystem-freetype=true"] }   # PEP 517 config settings
 
 Each value is written into a file that a tool parses (debian/control, debian/rules, the

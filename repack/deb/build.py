@@ -187,10 +187,13 @@ class DebianBuild:
 
     def __init__(self, *, engine: Engine, image: Image, work: Path, apt_cache: Path,
                  project: str, apt_lists: Path | None = None,
-                 config_settings: Mapping[str, object] | None = None) -> None:
+                 config_settings: Mapping[str, object] | None = None,
+                 hook_env: Mapping[str, str] | None = None) -> None:
         self.engine = engine
-        # the project's PEP 517 config settings (repack.overrides), for the hooks repack runs
+        # the project's PEP 517 config settings and build environment (repack.overrides),
+        # for the hooks repack runs as for the build itself
         self.config_settings = dict(config_settings) if config_settings else None
+        self.hook_env = dict(hook_env) if hook_env else None
         self.image = image
         self.work = work
         self.project = project
@@ -314,7 +317,7 @@ class DebianBuild:
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata",
                     *([json.dumps(self.config_settings)] if self.config_settings else [])],
-                   project=self.project)
+                   env=self.hook_env, project=self.project)
             # /build/metadata was written by upstream code: read beneath, bounded
             metadata, entry_points = read_dist_info(self.work / "build", "metadata",
                                                     project=self.project)

@@ -302,7 +302,8 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
                           apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
                           apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id,
                           config_settings=ctx.settings.overrides(
-                              project_name).hook_config_settings())
+                              project_name).hook_config_settings(),
+                          hook_env=dict(ctx.settings.overrides(project_name).env))
         dev = clibs.for_build(first, needs, image, engine=ctx.engine,
                               cache_dir=ctx.settings.cache_dir, notes=deb.notes)
         # Build-Depends come from pyproject's [build-system], which is static even when the
@@ -361,7 +362,7 @@ def asked_tools(deb: DebianBuild, build_depends: str, srcdir: str, *,
     with deb.offline(build_depends) as c:
         asked = buildreqs.applicable(buildreqs.hook_requires(
             c, f"/build/{srcdir}", *backend, project=deb.project,
-            config_settings=deb.config_settings), target)
+            config_settings=deb.config_settings, env=deb.hook_env), target)
         missing = buildreqs.unsatisfied(c, asked, project=deb.project)
     if not missing:
         return []

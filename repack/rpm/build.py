@@ -98,10 +98,13 @@ class RpmBuild:
     (`collected/`) are beside it, where upstream code cannot write."""
 
     def __init__(self, *, engine: Engine, image: Image, work: Path, project: str,
-                 config_settings: Mapping[str, object] | None = None) -> None:
+                 config_settings: Mapping[str, object] | None = None,
+                 hook_env: Mapping[str, str] | None = None) -> None:
         self.engine = engine
-        # the project's PEP 517 config settings (repack.overrides), for every hook it runs
+        # the project's PEP 517 config settings and build environment (repack.overrides),
+        # for every hook it runs as for rpmbuild
         self.config_settings = dict(config_settings) if config_settings else None
+        self.hook_env = dict(hook_env) if hook_env else None
         self.image = image
         self.work = work
         self.project = project
@@ -150,7 +153,8 @@ class RpmBuild:
                          backend_path: list[str]) -> list[Requirement]:
         return buildreqs.hook_requires(c, f"/build/src/{srcdir}", backend, backend_path,
                                        project=self.project,
-                                       config_settings=self.config_settings)
+                                       config_settings=self.config_settings,
+                                       env=self.hook_env)
 
     def pep517_metadata(self, c: Container, srcdir: str, backend: str,
                         backend_path: list[str]) -> tuple[bytes, str | None]:
@@ -158,7 +162,7 @@ class RpmBuild:
             c.exec(["python3", "-c", METADATA_SCRIPT, f"/build/src/{srcdir}", "/tmp/metadata-src",
                     "/build/metadata", backend, json.dumps(backend_path),
                     *([json.dumps(self.config_settings)] if self.config_settings else [])],
-                   project=self.project)
+                   env=self.hook_env, project=self.project)
             # /build/metadata was written by upstream code: read beneath, bounded
             return read_dist_info(self.tree, "metadata", project=self.project)
 

@@ -220,7 +220,8 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
     needs = clibs.scan(tree)
     clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: exit 7 before a build
     rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name,
-                   config_settings=ctx.settings.overrides(name).hook_config_settings())
+                   config_settings=ctx.settings.overrides(name).hook_config_settings(),
+                   hook_env=dict(ctx.settings.overrides(name).env))
     rpm.src_dir.mkdir()
     # A copy: upstream code may rewrite the one in the builder; the host reads its own.
     shutil.copytree(tree, rpm.src_dir / tree.name, symlinks=True)

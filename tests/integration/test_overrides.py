@@ -36,7 +36,8 @@ build-backend = "backend"
 backend-path = ["_build"]
 """
 # Every hook a frontend may call refuses to run without the config settings (as a meson
-# subproject would download without matplotlib's setup-args); build_wheel writes them in.
+# subproject would download without matplotlib's setup-args) or the environment (as
+# pytokens compiles with mypyc without PYTOKENS_USE_MYPYC=0); build_wheel writes them in.
 SETTINGS = {"single": "x", "tiny-flavour": ["a=1", "b"]}    # as the hooks get them
 BACKEND = b"""\
 import json, os
@@ -44,11 +45,14 @@ from setuptools import build_meta as _meta
 from setuptools.build_meta import *  # noqa: F403
 
 WANT = %s
+FLAVOUR = %s
 
 
 def _check(hook, config_settings):
     if config_settings != WANT:
         raise SystemExit(f"{hook}: config settings {config_settings!r}")
+    if os.environ.get("TINY_FLAVOUR") != FLAVOUR:
+        raise SystemExit(f"{hook}: TINY_FLAVOUR {os.environ.get('TINY_FLAVOUR')!r}")
 
 
 def get_requires_for_build_wheel(config_settings=None):
@@ -66,7 +70,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     with open(os.path.join("tiny_over", "settings.py"), "w") as f:
         f.write("SETTINGS = %%r\\n" %% (config_settings,))
     return _meta.build_wheel(wheel_directory, None, metadata_directory)
-""" % json.dumps(SETTINGS, sort_keys=True).encode()
+""" % (json.dumps(SETTINGS, sort_keys=True).encode(), json.dumps(FLAVOUR).encode())
 # build_py writes what the build's environment says into the package
 SETUP_PY = b"""\
 import os
