@@ -232,6 +232,24 @@ _FULL_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("mpl-2.0", r"Mozilla Public License\s+Version 2\.0"),
     ))
 _FULL_TEXT_LENGTH = 4000        # a notice naming a license is shorter than its text
+# The FSF's notice that a work is under a GNU license ("... under the terms of the GNU Lesser
+# General Public License as published by the Free Software Foundation, either version 3 of
+# the License, or ..."): a license text that is such a notice (psycopg2's "LGPL with
+# exceptions") is under a common license too, and lintian (copyright-not-using-common-
+# license-for-lgpl, an error) wants the pointer to it.  Affero's is no common license.
+_GNU_NOTICE = re.compile(
+    r"\bGNU\s+(?:(Lesser|Library)\s+)?General\s+Public\s+License,?\s+as\s+published\s+by"
+    r"\s+the\s+Free\s+Software\s+Foundation[,;]?\s+(?:either\s+)?version\s+(\d(?:\.\d)?)\b",
+    re.IGNORECASE)
+_GNU_NOTICE_KEYS = {("", "2"): "gpl-2", ("", "3"): "gpl-3", ("lesser", "2.1"): "lgpl-2.1",
+                    ("lesser", "3"): "lgpl-3", ("library", "2"): "lgpl-2"}
+
+
+def _gnu_notices(text: str) -> list[str]:
+    """The COMMON_LICENSES keys of the GNU licenses whose FSF notice `text` holds."""
+    keys = (_GNU_NOTICE_KEYS.get(((m[1] or "").lower(), m[2]))
+            for m in _GNU_NOTICE.finditer(text))
+    return list(dict.fromkeys(k for k in keys if k is not None))
 
 
 def _common_key(short: str) -> str:
@@ -257,7 +275,8 @@ def license_pointer(short: str, text: str | None, project: str) -> str | None:
     holds the full text of one of them anyway (a LICENSE file with the Apache text and a
     License: "Apache Software License"), a note naming the files and the pointers: Policy
     12.5 and lintian (an error) refuse the full text of a common license in the file.  A
-    mixed expression ("MIT or GPL-2+") keeps the text and adds the pointers.
+    mixed expression ("MIT or GPL-2+"), or a text that is the FSF's notice of a GNU license
+    (psycopg2's "LGPL with exceptions"), keeps the text and adds the pointers.
     """
     ids = [t for t in re.split(r"[\s()]+", short) if t and t not in ("and", "or", "with")]
     keys = [_common_key(i) for i in ids]
@@ -268,8 +287,10 @@ def license_pointer(short: str, text: str | None, project: str) -> str | None:
     found = [k for k, pattern in _FULL_TEXTS
              if len(body) > _FULL_TEXT_LENGTH and pattern.search(body)]
     if not found:
-        # "MIT or GPL-2+": the MIT text stays, and the GPL is pointed to
-        return "\n\n".join([body, *(_pointer(k) for k in common)]) if common and body else None
+        # "MIT or GPL-2+": the MIT text stays, and the GPL is pointed to; so does a notice
+        # saying the work is under a GNU license, with its exceptions ("LGPL with exceptions")
+        pointed = list(dict.fromkeys([*common, *_gnu_notices(body)]))
+        return "\n\n".join([body, *(_pointer(k) for k in pointed)]) if pointed and body else None
     found = list(dict.fromkeys([*found, *common]))
     note = textwrap.fill(f"The upstream license files of {project} are installed in the "
                          "package's *.dist-info directory. They hold the complete text of "

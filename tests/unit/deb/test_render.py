@@ -265,6 +265,45 @@ def test_copyright_points_to_common_licenses_instead_of_their_text() -> None:
     # a license Debian does not ship keeps its text (test_copyright_dep5: BSD-3-Clause)
 
 
+# psycopg2 2.9.13's LICENSE (its License: "LGPL with exceptions"), shortened
+PSYCOPG2_NOTICE = """psycopg2 and the LGPL
+---------------------
+
+psycopg2 is free software: you can redistribute it and/or modify it
+under the terms of the GNU Lesser General Public License as published
+by the Free Software Foundation, either version 3 of the License, or
+(at your option) any later version.
+
+In addition, as a special exception, the copyright holders give
+permission to link this program with the OpenSSL library."""
+
+
+@pytest.mark.parametrize(("text", "files"), [
+    (PSYCOPG2_NOTICE, ["LGPL-3"]),
+    (("under the terms of the GNU General Public License as published by the Free Software "
+      "Foundation; either version 2 of the License, or"), ["GPL-2"]),
+    (("GNU Library General Public License as published by the Free Software Foundation; "
+      "version 2"), ["LGPL-2"]),
+    (("the GNU Affero General Public License as published by the Free Software Foundation, "
+      "either version 3"), []),
+    ("Permission is hereby granted, free of charge (not the GNU General Public License)", []),
+])
+def test_a_gnu_notice_gets_the_pointer(text: str, files: list[str]) -> None:
+    """A license text that is the FSF's notice of a GNU license, under a name that is no
+    DEP-5 expression, keeps the text and points to the common license (lintian:
+    copyright-not-using-common-license-for-lgpl, an error, on psycopg2-binary)."""
+    pointed = render.license_pointer("other", text, "demo")
+    if not files:
+        assert pointed is None
+        return
+    assert pointed is not None and pointed.startswith(text)
+    assert re.findall(r"/usr/share/common-licenses/(\S+)\.", pointed) == files
+    copyright_text = render.render_files(make_spec(license="LGPL with exceptions"),
+                                         license_text=text)["copyright"]
+    upstream = parse_copyright(copyright_text).find_files_paragraph("x")
+    assert f"/usr/share/common-licenses/{files[0]}" in upstream.license.text
+
+
 @pytest.mark.parametrize(("short", "file"), [
     ("GPL-3+", "GPL-3"), ("LGPL-2.1", "LGPL-2.1"), ("LGPL-3+", "LGPL-3"), ("MPL-2.0", "MPL-2.0"),
     ("CC0-1.0", "CC0-1.0"), ("GFDL-1.3-or-later", "GFDL-1.3"), ("Apache-2.0 and GPL-2", "GPL-2"),
