@@ -37,7 +37,8 @@ wheel-only project), and a project the index does not carry (exit 3, "not found"
 the index": both are counted apart, not as failures of a goal; so is a pure project whose
 releases all exclude the target's Python (exit 7, "requires Python"), and one that repack
 refuses because it or, with --with-deps, a dependency needs Rust crates or CUDA ("needs
-Rust/CUDA": pyopenssl's newer cryptography on Debian 12).  A project with only
+Rust/CUDA": pyopenssl's newer cryptography on Debian 12), and a build someone stopped with a
+signal (exit 129, 130, 143: "interrupted", a compile too long for the session).  A project with only
 pre-releases is built again as the pin repack's hint names (exit 3, `NAME==VERSION`), and one
 whose packages do not install alone (or were not import-checked: a dependency neither the
 target nor the run has) again with --with-deps, as a user would; the goals say how many needed
@@ -309,6 +310,8 @@ class Outcome:
             return "python excluded"
         if self.exit_code == 7 and any(m in self.error for m in UNBUILDABLE):
             return "needs Rust/CUDA"
+        if self.exit_code in INTERRUPTED:
+            return "interrupted"
         return GROUP_OF_KIND[self.kind]
 
     @property
@@ -320,7 +323,11 @@ class Outcome:
 # or, with --with-deps, a dependency it cannot do without (pyopenssl's cryptography,
 # pydantic-ai-slim's pydantic-core): as unbuildable here as a Rust project of the corpus.
 UNBUILDABLE = ("needs a Rust toolchain and crates", "needs the CUDA SDK")
-APART = ("not on the index", "cannot map", "python excluded", "needs Rust/CUDA")
+# A build stopped by a signal (repack's exit 128 + N: SIGHUP, SIGINT, SIGTERM), as one stops a
+# compile too long for the session (scikit-learn's on a loaded 2-core machine), measured
+# nothing: counted apart, not as a failure of a goal.
+INTERRUPTED = frozenset({129, 130, 143})
+APART = ("not on the index", "cannot map", "python excluded", "needs Rust/CUDA", "interrupted")
 
 
 _VERSION = re.compile(r"\b\d+(?:[.\-_+~]\w+)*\b")

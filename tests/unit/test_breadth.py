@@ -173,6 +173,18 @@ def test_cause_and_groups() -> None:
     assert summarise("debian-12", [rusty]).apart == {"needs Rust/CUDA": 1}
 
 
+def test_a_build_stopped_by_a_signal_counts_apart() -> None:
+    # scikit-learn on el9, its compile stopped with SIGTERM: repack exits 143, measuring nothing
+    stopped = outcome("scikit-learn", "c-vendored", 143, error="error: interrupted",
+                      target="el9")
+    assert stopped.group == "interrupted"
+    s = summarise("el9", [stopped, outcome("msgpack", "c-vendored", target="el9")])
+    assert s.apart == {"interrupted": 1}
+    assert s.causes == []
+    assert [g.value for g in s.goals if "C code" in g.what] == ["1 of 1 (100%)"]
+    assert outcome("a", "pure", 8, error="error: a: failed").group == "pure"
+
+
 def test_lint_tag() -> None:
     assert lint_tag("W: x: warn\nE: python3-x: bad-thing some/file\n") == "bad-thing"
     assert lint_tag("python3-x.noarch: E: rpm-bad detail\n") == "rpm-bad"
