@@ -627,8 +627,13 @@ def stand_in_libraries(packages: Sequence[Package], target: Target, image: image
                       project=packages[0].project,
                       apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
                       apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
-    log.info(f"import check on {target.id}: the stand-in archive's libraries and modules the "
-             f"packages need: {', '.join(debs)}")
+    libs = [d for d in debs if d not in modules]
+    if libs:
+        log.info(f"import check on {target.id}: the libraries the packages link: "
+                 f"{', '.join(libs)}")
+    if modules:
+        log.info(f"import check on {target.id}: the stand-in archive's python3 packages they "
+                 f"need: {', '.join(modules)}")
     apt.download_build_deps(", ".join(debs))
     return StandInLibraries(packages=tuple(debs), apt_mounts=apt.apt_mounts)
 
