@@ -26,9 +26,12 @@ RPM targets: no RHEL/Fedora image is reachable, so the rpms are installed with `
 stdlib and its build tools, which could hide a missing setuptools); dependency resolution is
 not checked there, but the shared libraries their ELF Requires name (libyaml-0.so.2) are
 installed as the stand-in archive's packages that ship them (`stand_in_libraries`), so an
-extension that links a C library imports only if its library is there.  Packages that
-depend on something neither the target's archive (Debian) nor the run provides are not
-checked, with a warning (build with --with-deps).
+extension that links a C library imports only if its library is there, and so are the
+python3dist() requirements the run does not build, as the stand-in archive's python3 packages
+that carry the distribution at a version the requirement admits (`stand_in_dists`: Debian's
+python3-cryptography for Fedora's).  Packages that depend on something neither the target's
+archive (Debian's, for the rpm targets' stand-in) nor the run provides are not checked, with
+a warning (build with --with-deps).
 
 A passed check is cached under the packages' sha256s and the image: a rebuild from the cache
 does not run it again.
@@ -71,12 +74,13 @@ from repack.digest import sha256_file
 from repack.errors import CheckFailed, CommandFailed, MetadataError
 from repack.model import Artifact, Target
 from repack.rpm.query import query
+from repack.rpm.vercmp import rpmvercmp
 from repack.textsafe import clean_block, one_line
 from repack.trust import provenance
 
 __all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "elf_sonames",
            "failed_checks", "installable", "planned_checks", "site_dirs", "skipped_checks",
-           "top_level_modules"]
+           "stand_in_dists", "top_level_modules"]
 
 CHECK_VERSION = 3               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
@@ -87,6 +91,11 @@ DONE_MARK = "repack-check-done"
 SKIPPED_MARK = "repack-check-skipped"
 _EXTENSION = re.compile(r"(?P<name>[^.]+)(\.[A-Za-z0-9_-]+)?\.so")
 _PY3DIST = re.compile(r"python3dist\(([^()\s]+)\)")
+# one clause of a Requires, plain or inside a rich dependency: python3dist(x) >= 1.2
+_CLAUSE = re.compile(r"(python3dist\([^()\s]+\))(?:\s+(<=|>=|=|<|>)\s+([^\s()]+))?")
+_RPM_OPS: dict[str, Callable[[int], bool]] = {
+    "<": lambda c: c < 0, "<=": lambda c: c <= 0, "=": lambda c: c == 0,
+    ">=": lambda c: c >= 0, ">": lambda c: c > 0}
 _SONAME = re.compile(r"(lib[A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*)\(")   # libyaml-0.so.2()(64bit)
 
 # Which /usr/bin programs are run with --help, decided in the driver from the installed
@@ -181,6 +190,8 @@ class Package:
     needs: tuple[tuple[str, ...], ...] = ()   # what it depends on that may be missing: OR groups
     provides: tuple[str, ...] = ()
     sonames: tuple[str, ...] = ()             # rpm: the shared libraries its ELF Requires name
+    # rpm: the version clauses of its python3dist() Requires, (need, operator, version)
+    clauses: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -379,7 +390,9 @@ def _relations(control: Mapping[str, str], field: str) -> list[tuple[str, ...]]:
 def _rpm_packages(paths: Sequence[Path]) -> list[Package]:
     """The rpms' file lists, and their python3dist() requirements and provides: what the
     run can satisfy (the rest of a requirement set is the target system's)."""
-    heads = query(paths, "%{NAME}\t[%{FILENAMES}\t]\t[%{REQUIRENAME}\t]\t[%{PROVIDENAME}\t]\n")
+    heads = query(paths, "%{NAME}\t[%{FILENAMES}\t]\t"
+                         "[%{REQUIRENAME} %{REQUIREFLAGS:depflags} %{REQUIREVERSION}\t]\t"
+                         "[%{PROVIDENAME}\t]\n")
     out = []
     for path, line in zip(paths, heads, strict=True):
         name, _, rest = line.partition("\t")
@@ -391,7 +404,8 @@ def _rpm_packages(paths: Sequence[Path]) -> list[Package]:
             files=tuple(f for f in files.split("\t") if f),
             needs=tuple((f"python3dist({n})",) for n in dict.fromkeys(_PY3DIST.findall(requires))),
             provides=tuple(p for p in provides.split("\t") if p),
-            sonames=elf_sonames(requires.split("\t"))))
+            sonames=elf_sonames(requires.split("\t")),
+            clauses=tuple((m[1], m[2], m[3]) for m in _CLAUSE.finditer(requires) if m[2])))
     return out
 
 
@@ -441,11 +455,13 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     packages = ([_deb_package(p) for p in paths] if target.family == "deb"
                 else _rpm_packages(paths))
     images.ensure(ctx.engine, image)
+    modules: dict[str, str] = {}
     if target.family == "deb":
         archive = images.load_archive(builder)
         packages, why = installable(packages, lambda n: n in archive.packages)
     else:
-        packages, why = installable(packages, lambda n: False)
+        modules = _stand_in_modules(packages, image, ctx)
+        packages, why = installable(packages, modules.__contains__)
     for line in why:
         log.warn(line)
     sites = site_dirs(target)
@@ -459,7 +475,8 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     title = (f"Import check on {target.id}: {len(packages)} package(s), "
              f"{sum(c.kind == 'import' for c in checks)} module(s), "
              f"{sum(c.kind == 'script' for c in checks)} script(s) (network off)")
-    with log.step(title), _installed(packages, target, image, ctx) as c:
+    wanted = sorted({modules[n] for p in packages for g in p.needs for n in g if n in modules})
+    with log.step(title), _installed(packages, target, image, ctx, wanted) as c:
         env = {"PYTHONPATH": ":".join(sites)} if target.family == "rpm" else {}
         try:
             output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
@@ -494,8 +511,9 @@ def _verdict(output: str, checks: Sequence[Check], packages: Sequence[Package],
 
 @contextlib.contextmanager
 def _installed(packages: Sequence[Package], target: Target, image: images.Image,
-               ctx: Context) -> Iterator[Container]:
-    """An offline container of the target with the packages installed."""
+               ctx: Context, modules: Sequence[str] = ()) -> Iterator[Container]:
+    """An offline container of the target with the packages installed (rpm targets: with
+    the stand-in archive's packages *modules* too)."""
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(steps.work_dir(ctx, "check-"))
         staged = work / "artifacts"
@@ -516,7 +534,7 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                 c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files], env=APT_ENV,
                        project=project)
             else:
-                libs = stand_in_libraries(packages, target, image, ctx, work)
+                libs = stand_in_libraries(packages, target, image, ctx, work, modules)
                 mounts += libs.apt_mounts if libs is not None else []
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
                 if libs is not None:
@@ -537,6 +555,44 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
         yield c
 
 
+def _stand_in_modules(packages: Sequence[Package], image: images.Image,
+                      ctx: Context) -> dict[str, str]:
+    """`stand_in_dists` of the stand-in builder's archive (its Contents index), for the
+    python3dist() needs no package of the run provides."""
+    provided = {n for p in packages for n in (p.name, *p.provides)}
+    names = {_dist_name(n) for p in packages for g in p.needs for n in g if n not in provided}
+    if not names:
+        return {}
+    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, clibs.NativeNeeds(),
+                            dists=names)
+    return stand_in_dists(packages, index)
+
+
+def _dist_name(need: str) -> str:
+    """python3dist(foo[bar]) -> foo, PEP 503 normalised."""
+    return canonicalize_name(need.removeprefix("python3dist(").removesuffix(")").split("[")[0])
+
+
+def stand_in_dists(packages: Sequence[Package], index: clibs.DevIndex) -> dict[str, str]:
+    """rpm targets: for each python3dist() need of the packages that none of them provides,
+    the stand-in archive's package that ships that distribution at a version meeting every
+    clause the packages put on it (rpm's comparison), one already in the builder first:
+    need -> package.  The check installs those, so that a module the target's archive would
+    bring (python3-cryptography) is imported as it would be; a need none meets is not
+    "available" and the package it needs is not checked (`installable`)."""
+    provided = {n for p in packages for n in (p.name, *p.provides)}
+    out: dict[str, str] = {}
+    for need in dict.fromkeys(n for p in packages for g in p.needs for n in g):
+        if need in provided:
+            continue
+        clauses = [(op, v) for p in packages for n, op, v in p.clauses if n == need]
+        met = [deb for deb, version in index.dists.get(_dist_name(need), ())
+               if all(_RPM_OPS[op](rpmvercmp(version, v)) for op, v in clauses)]
+        if met:
+            out[need] = next((d for d in met if d in index.installed), met[0])
+    return out
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StandInLibraries:
     """The Debian packages of the shared libraries the rpms link, downloaded and verified."""
@@ -546,30 +602,38 @@ class StandInLibraries:
 
 
 def stand_in_libraries(packages: Sequence[Package], target: Target, image: images.Image,
-                       ctx: Context, work: Path) -> StandInLibraries | None:
+                       ctx: Context, work: Path, modules: Sequence[str] = ()
+                       ) -> StandInLibraries | None:
     """rpm targets: the Debian stand-in installs the rpms with --nodeps, so the shared
     libraries their ELF Requires name (libyaml-0.so.2) are found in the builder's archive
     (its Contents index, repack.clibs) and installed as the Debian packages that ship them,
-    downloaded and checked against the signed lists first (no upstream code runs with the
-    network on).  A soname no package ships is said; the import then fails naming it."""
+    with *modules* (the archive's python3 packages `stand_in_dists` chose), downloaded and
+    checked against the signed lists first (no upstream code runs with the network on).  A
+    soname no package ships is said; the import then fails naming it."""
     sonames = list(dict.fromkeys(s for p in packages for s in p.sonames))
-    if not sonames:
-        return None
-    index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, clibs.NativeNeeds(),
-                            sonames=sonames)
-    if not index.installed:
-        return None     # the Contents index could not be fetched: dev_index said so
-    debs, unknown = clibs.soname_packages(sonames, index)
-    for name in unknown:
-        log.warn(f"import check on {target.id}: no package of the stand-in builder's archive "
-                 f"ships {name}, which the packages require")
+    debs: list[str] = []
+    if sonames:
+        index = clibs.dev_index(ctx.engine, image, ctx.settings.cache_dir, clibs.NativeNeeds(),
+                                sonames=sonames)
+        if index.installed:     # else the Contents index could not be fetched: dev_index said so
+            debs, unknown = clibs.soname_packages(sonames, index)
+            for name in unknown:
+                log.warn(f"import check on {target.id}: no package of the stand-in builder's "
+                         f"archive ships {name}, which the packages require")
+    debs += [m for m in modules if m not in debs]
     if not debs:
         return None
     apt = DebianBuild(engine=ctx.engine, image=image, work=work / "stand-in",
                       project=packages[0].project,
                       apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
                       apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
-    log.info(f"import check on {target.id}: the libraries the packages link: {', '.join(debs)}")
+    libs = [d for d in debs if d not in modules]
+    if libs:
+        log.info(f"import check on {target.id}: the libraries the packages link: "
+                 f"{', '.join(libs)}")
+    if modules:
+        log.info(f"import check on {target.id}: the stand-in archive's python3 packages they "
+                 f"need: {', '.join(modules)}")
     apt.download_build_deps(", ".join(debs))
     return StandInLibraries(packages=tuple(debs), apt_mounts=apt.apt_mounts)
 

@@ -104,6 +104,8 @@ class DevIndex:
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)      # under usr/include
     subheaders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # one dir deeper
     sonames: Mapping[str, tuple[str, ...]] = field(default_factory=dict)     # libyaml-0.so.2
+    # PEP 503 dist name -> (package, version) of each package whose dist-packages carry it
+    dists: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     installed: frozenset[str] = frozenset()
     builder_headers: frozenset[str] = frozenset()   # "stdatomic.h", "sys/types.h", "atomic"
 
@@ -267,6 +269,10 @@ _PC_PATH = re.compile(r"usr/(?:lib/(?:[^/]+/)?|share/)pkgconfig/([^/]+)\.pc")
 _TOOL_PATH = re.compile(r"usr/bin/([^/]+-config)")
 _LIB_PATH = re.compile(r"usr/lib/(?:[^/]+/)?lib([^/]+)\.so")
 _SONAME_PATH = re.compile(r"(?:usr/)?lib/(?:[^/]+/)?(lib[^/]+\.so\.[0-9][^/]*)")
+# A distribution's metadata in the archive's python3 packages: NAME-VERSION.dist-info/METADATA,
+# NAME-VERSION.egg-info (a file) or NAME-VERSION.egg-info/PKG-INFO
+_DIST_PATH = re.compile(r"usr/lib/python3/dist-packages/([A-Za-z0-9_.]+)-([A-Za-z0-9_.+!]+)"
+                        r"(?:-py[0-9.]+)?\.(?:dist-info/METADATA|egg-info(?:/PKG-INFO)?)")
 # What python3-all-dev (every native build's Build-Depends) brings, and its alternatives:
 # <Python.h> is no library to look for.
 _PYTHON_DEV = re.compile(r"(lib)?python3(\.[0-9]+)?-(dev|dbg)|pypy3-dev")
@@ -304,19 +310,26 @@ def parse_dev_contents(text: str, installed: Collection[str] = (),
     builder's packages; *builder_headers*: the include names its compilers resolve."""
     maps: dict[str, dict[str, tuple[str, ...]]] = {
         k: {} for k in ("pkgconfig", "tools", "libraries", "headers", "subheaders", "sonames")}
+    dists: dict[str, dict[str, str]] = {}
     for line in text.splitlines():
         path, _, where = line.rstrip().rpartition(" ")
         path = path.strip()
         if not path or not where:
             continue
+        dist = _DIST_PATH.fullmatch(path)
         keys = [(k, n) for k, n in _keys(path) if wanted is None or n in wanted]
-        if not keys:
+        if not keys and dist is None:
             continue
         owners = tuple(o for loc in where.split(",")
                        if _DEB_NAME.fullmatch(o := loc.rsplit("/", 1)[-1]))
+        if dist is not None and owners and (wanted is None
+                                            or canonicalize_name(dist[1]) in wanted):
+            found = dists.setdefault(canonicalize_name(dist[1]), {})
+            found.update((o, dist[2]) for o in owners if o not in found)
         for kind, name in keys if owners else ():
             _put(maps[kind], name, owners)
-    return DevIndex(**maps, installed=frozenset(installed),
+    return DevIndex(**maps, dists={n: tuple(d.items()) for n, d in dists.items()},
+                    installed=frozenset(installed),
                     builder_headers=frozenset(builder_headers))
 
 
@@ -417,11 +430,12 @@ def soname_packages(sonames: Collection[str], index: DevIndex) -> tuple[list[str
 # Runs in the builder image, network on, no upstream code: apt fetches the Contents indices
 # of the target's suites (checked against the signed Release files like any list); only the
 # development files are kept (headers three levels deep, .pc files, *-config tools, lib*.so)
-# and the shared libraries by soname (lib*.so.N: what an rpm's ELF Requires name),
+# and the shared libraries by soname (lib*.so.N: what an rpm's ELF Requires name) and the
+# python3 packages' distribution metadata (what an rpm's python3dist() Requires name),
 # with the packages already installed in the builder and the headers its compilers find
 # (GCC's own <stdatomic.h>, <omp.h> and C++ headers are not under usr/include).
 FETCH_SCRIPT = r"""set -eu
-KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so|(usr/)?lib/([^/ ]+/)?lib[^/ ]+\.so\.[0-9][^/ ]*)[[:space:]]'
+KEEP='^(usr/include/([^/ ]+/){0,2}[^/ ]+|usr/(lib/([^/ ]+/)?|share/)pkgconfig/[^/ ]+\.pc|usr/bin/[^/ ]+-config|usr/lib/([^/ ]+/)?lib[^/ ]+\.so|(usr/)?lib/([^/ ]+/)?lib[^/ ]+\.so\.[0-9][^/ ]*|usr/lib/python3/dist-packages/[^/ ]+\.(dist-info/METADATA|egg-info(/PKG-INFO)?))[[:space:]]'
 T=Acquire::IndexTargets::deb::Contents-deb
 set --
 if [ -f /fetch/sources.list ]; then
@@ -442,7 +456,7 @@ done | sort -u > /out/headers
 """  # noqa: E501 (a shell regular expression, kept whole)
 
 
-CACHE_VERSION = 3      # bump when FETCH_SCRIPT or the cached layout changes
+CACHE_VERSION = 4      # bump when FETCH_SCRIPT or the cached layout changes
 RETRY_AFTER = 6 * 3600  # seconds before a Contents index that failed is fetched again
 
 
@@ -452,7 +466,8 @@ def cache_file(image: Image, cache_dir: Path) -> Path:
 
 
 def dev_index(engine: Engine, image: Image, cache_dir: Path,
-              needs: NativeNeeds | None = None, *, sonames: Collection[str] = ()) -> DevIndex:
+              needs: NativeNeeds | None = None, *, sonames: Collection[str] = (),
+              dists: Collection[str] = ()) -> DevIndex:
     """The DevIndex of a deb target's archive (of an rpm target's Debian stand-in builder),
     fetched once per builder image into the cache (a few MB kept).  The installed packages
     and the builder's headers travel in the same gzip file, after the lines ``#installed``
@@ -470,7 +485,7 @@ def dev_index(engine: Engine, image: Image, cache_dir: Path,
     contents, _, rest = text.partition("\n#installed\n")
     installed, _, headers = rest.partition("\n#headers\n")
     wanted = None if needs is None else {*needs.pkgconfig, *needs.tools, *needs.libraries,
-                                         *needs.headers, *sonames}
+                                         *needs.headers, *sonames, *dists}
     return parse_dev_contents(contents, installed.split(), headers.split(), wanted=wanted)
 
 

@@ -59,15 +59,38 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
         deps = make_sdist(tmp, "check-deps", "1.0",
                           {"check_deps/__init__.py": b"import pyparsing, six\n"},
                           requires_dist=["six", "pyparsing"])
+        newer = make_sdist(tmp, "check-newer", "1.0",
+                           {"check_newer/__init__.py": b"import six\n"},
+                           requires_dist=["six>=99"])
         for project, archive in (("check-ok", ok), ("check-broken", broken),
-                                 ("check-scripts", scripts), ("check-deps", deps)):
+                                 ("check-scripts", scripts), ("check-deps", deps),
+                                 ("check-newer", newer)):
             idx.add(project, archive.name, archive.read_bytes())
         yield idx
 
 
-def build(index: LocalIndex, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_repack(["build", *args, "-t", "debian-12", "-o", str(out)],
+def build(index: LocalIndex, out: Path, *args: str,
+          target: str = "debian-12") -> subprocess.CompletedProcess[str]:
+    return run_repack(["build", *args, "-t", target, "-o", str(out)],
                       env={"PIP_INDEX_URL": index.url})
+
+
+def test_rpm_requirements_come_from_the_stand_in_archive(
+        index: LocalIndex, tmp_path: Path) -> None:
+    """fedora-42: the rpm requires python3dist(six) and python3dist(pyparsing), which the run
+    does not build; the stand-in archive's python3-six and python3-pyparsing carry them, so
+    the check installs those and imports (before, nothing was assumed of the archive: the
+    package was not checked, and breadth built every dependency with --with-deps, Rust ones
+    such as cryptography refused).  A requirement the archive's version does not meet
+    (six>=99) still leaves the package unchecked, saying why."""
+    proc = build(index, tmp_path / "out", "check-deps==1.0", target="fedora-42")
+    assert proc.returncode == 0, proc.stderr
+    assert "Import check on fedora-42: 1 package(s), 1 module(s)" in proc.stderr
+    assert "python3-pyparsing, python3-six" in proc.stderr
+    newer = build(index, tmp_path / "newer", "check-newer==1.0", target="fedora-42")
+    assert newer.returncode == 0, newer.stderr
+    assert "not import-checked: it needs python3dist(six)" in newer.stderr
+    assert "Import check on fedora-42" not in newer.stderr
 
 
 def test_a_package_that_imports_passes_and_is_not_checked_twice(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from repack import check, targets
+from repack import check, clibs, targets
 from repack.check import Check, Package
 
 DEB = ("/usr/lib/python3/dist-packages",)
@@ -213,3 +213,31 @@ def test_skipped_checks_read_the_driver_markers_only() -> None:
     assert check.skipped_checks(output, CHECKS) == [
         (CHECKS[2], "not a console_scripts entry point")]
     assert check.failed_checks(output, CHECKS) == []
+
+
+def test_an_rpm_need_is_met_by_the_stand_in_archive_at_an_admitted_version() -> None:
+    """rpm targets: a python3dist() need no package of the run provides is the stand-in
+    archive's package that carries the distribution, if its version meets every clause
+    (rpm's comparison, `~~` included); else it stays unmet, and the package unchecked."""
+    index = clibs.DevIndex(dists={"cryptography": (("python3-cryptography", "43.0.0"),),
+                                  "asgiref": (("python3-asgiref", "3.8.1"),),
+                                  "six": (("python3-six", "1.17.0"),)},
+                           installed=frozenset({"python3-six"}))
+    a = Package(path=Path("a.rpm"), name="python3-a", project="a", files=(),
+                needs=(("python3dist(cryptography)",), ("python3dist(asgiref)",),
+                       ("python3dist(b)",), ("python3dist(six)",)),
+                clauses=(("python3dist(cryptography)", ">=", "41"),
+                         ("python3dist(asgiref)", ">=", "3.6"),
+                         ("python3dist(asgiref)", "<", "4~~")))
+    b = Package(path=Path("b.rpm"), name="python3-b", project="b", files=(),
+                provides=("python3dist(b)",), needs=(("python3dist(cryptography)",),),
+                clauses=(("python3dist(cryptography)", ">=", "44"),))
+    assert check.stand_in_dists([a], index) == {
+        "python3dist(cryptography)": "python3-cryptography",
+        "python3dist(asgiref)": "python3-asgiref", "python3dist(six)": "python3-six"}
+    # b asks for a newer cryptography than the archive's: nothing meets both
+    met = check.stand_in_dists([a, b], index)
+    assert "python3dist(cryptography)" not in met and "python3dist(b)" not in met
+    kept, why = check.installable([a, b], met.__contains__)
+    assert kept == [] and why[0].startswith("python3-a: not import-checked: it needs "
+                                            "python3dist(cryptography), ")

@@ -330,3 +330,26 @@ def test_without_a_fallback_suite_an_unverifiable_contents_index_looks_nothing_u
                             clibs.NativeNeeds(headers=("libpq-fe.h",)))
     assert index == clibs.DevIndex()
     assert "C libraries are not looked up" in capsys.readouterr().err
+
+
+DIST_CONTENTS = """\
+usr/lib/python3/dist-packages/cryptography-43.0.0.dist-info/METADATA    python/python3-cryptography
+usr/lib/python3/dist-packages/cryptography-43.0.0.dist-info/RECORD      python/python3-cryptography
+usr/lib/python3/dist-packages/python_dateutil-2.9.0.egg-info/PKG-INFO   python/python3-dateutil
+usr/lib/python3/dist-packages/Zope.Interface-7.2-py3.13.egg-info        python/python3-zope.interface
+usr/lib/python3/dist-packages/azure_core-1.32.0.dist-info/METADATA      python/python3-azure
+usr/lib/python3/dist-packages/evil-1.0.dist-info/METADATA               python/Evil;rm
+usr/lib/python3.13/site-packages/other-1.0.dist-info/METADATA           python/python3-other
+"""  # noqa: E501 (Contents lines, kept whole)
+
+
+def test_the_python3_packages_distributions_are_read_with_their_versions() -> None:
+    """What an rpm's python3dist() Requires name, in the stand-in's archive: a dist-info's
+    or egg-info's name (PEP 503) and version; not another site's, nor a bad package name."""
+    idx = clibs.parse_dev_contents(DIST_CONTENTS)
+    assert idx.dists == {"cryptography": (("python3-cryptography", "43.0.0"),),
+                         "python-dateutil": (("python3-dateutil", "2.9.0"),),
+                         "zope-interface": (("python3-zope.interface", "7.2"),),
+                         "azure-core": (("python3-azure", "1.32.0"),)}
+    assert clibs.parse_dev_contents(DIST_CONTENTS, wanted={"azure-core"}).dists == {
+        "azure-core": (("python3-azure", "1.32.0"),)}
