@@ -82,7 +82,7 @@ __all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "e
            "failed_checks", "installable", "planned_checks", "site_dirs", "skipped_checks",
            "stand_in_dists", "top_level_modules"]
 
-CHECK_VERSION = 3               # bump when what the check does changes (its cache key)
+CHECK_VERSION = 4               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
 DEB_SITE = "/usr/lib/python3/dist-packages"
 UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
@@ -141,6 +141,33 @@ def script_skipped(name, sites, search):
                         % (",".join(sorted(map(_shown, extras))), ", ".join(map(_shown, missing))))
             return None
     return "not a console_scripts entry point (a setup.py scripts= file or a GUI program)"
+def _extras_only(dist):
+    plain, extra = set(), {}
+    for line in dist.requires or []:
+        req, _, marker = line.partition(";")
+        found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+        named = re.findall(r"extra\s*==\s*['\"]([^'\"]*)['\"]", marker)
+        if found and named:
+            extra.setdefault(_norm(found.group(1)), set()).update(map(_norm, named))
+        elif found:
+            plain.add(_norm(found.group(1)))
+    return {name: extras for name, extras in extra.items() if name not in plain}
+def import_skipped(name, output, sites, search):
+    errors = re.findall(r"No module named '([A-Za-z0-9_]+)", output)
+    if not errors:
+        return None
+    missing = _norm(errors[-1])
+    top = name.split(".")[0]
+    for dist in importlib.metadata.distributions(path=sites):
+        if not any(str(f).split("/")[0] in (top, top + ".py") for f in dist.files or []):
+            continue
+        extras = _extras_only(dist).get(missing)
+        installed = {_norm(d.metadata["Name"] or "")
+                     for d in importlib.metadata.distributions(path=search)}
+        if extras and missing not in installed:
+            return ("it imports %s, which only the extra [%s] requires, and it is not installed"
+                    % (_shown(missing), ",".join(sorted(map(_shown, extras)))))
+    return None
 """
 
 # The driver: repack's own text, run by the target's python3 in the offline container.  Each
@@ -170,6 +197,12 @@ for i, check in enumerate(checks):
         ok, out = False, b"did not finish within %d seconds" % timeout
     except OSError as e:
         ok, out = False, str(e).encode()
+    if not ok and kind == "import":
+        why = import_skipped(name, out.decode(errors="replace"), site_list,
+                             site_list + sys.path)
+        if why is not None:
+            print("{SKIPPED_MARK}", i, why)
+            continue
     if not ok:
         print("{FAILED_MARK}", i)
         for line in out.decode(errors="replace").splitlines()[-40:]:
@@ -351,8 +384,10 @@ def failed_checks(output: str, checks: Sequence[Check]) -> list[Check] | None:
 
 
 def skipped_checks(output: str, checks: Sequence[Check]) -> list[tuple[Check, str]]:
-    """The script checks the driver did not run (SCRIPT_GATE), each with its reason, one
-    line of repack's text with upstream names reduced to [A-Za-z0-9._-]."""
+    """The checks the driver did not run or count (SCRIPT_GATE: a script whose entry point
+    needs an extra not installed; a module whose import failed only for want of a module
+    that just an extra requires, as blackd's aiohttp), each with its reason, one line of
+    repack's text with upstream names reduced to [A-Za-z0-9._-]."""
     skipped = []
     for line in output.splitlines():
         word, _, rest = line.partition(" ")

@@ -205,6 +205,35 @@ def test_an_entry_point_needing_an_extra_runs_only_with_the_extra_installed(
     assert skipped("google-oauthlib-tool", [str(site)], [str(site), str(elsewhere)]) is None
 
 
+def import_gate() -> Callable[[str, str, list[str], list[str]], str | None]:
+    namespace: dict[str, Any] = {}
+    exec(compile(check.SCRIPT_GATE, "script-gate", "exec"), namespace)  # noqa: S102 -- repack's own text
+    return namespace["import_skipped"]  # type: ignore[no-any-return]
+
+
+BLACKD = ("ImportError: aiohttp dependency is not installed: No module named 'aiohttp'. Please "
+          "re-install black with the '[d]' extra install to get daemon support\nexit status 1")
+
+
+def test_a_module_failing_only_for_an_extras_requirement_is_skipped(tmp_path: Path) -> None:
+    """black's blackd imports aiohttp, which only black's extra [d] requires: installing
+    python3-black does not bring it, so `import blackd` failing for it is no fault."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    dist_info(site, "black", requires=("click>=8.0.0", 'aiohttp>=3.10; extra == "d"',
+                                       'click>=8; extra == "d"'))
+    (site / "black-1.0.dist-info" / "RECORD").write_text(
+        "black/__init__.py,,\nblackd/__init__.py,,\nblack-1.0.dist-info/METADATA,,\n")
+    skipped, sites = import_gate(), [str(site)]
+    assert skipped("blackd", BLACKD, sites, [*sites, str(elsewhere)]) == (
+        "it imports aiohttp, which only the extra [d] requires, and it is not installed")
+    # a plain requirement's module missing, or another distribution's module: a failure
+    assert skipped("black", "No module named 'click'", sites, sites) is None
+    assert skipped("other", BLACKD, sites, sites) is None
+    assert skipped("blackd", "SyntaxError: invalid syntax", sites, sites) is None
+    dist_info(elsewhere, "aiohttp")                     # installed after all: a real failure
+    assert skipped("blackd", BLACKD, sites, [*sites, str(elsewhere)]) is None
+
+
 def test_skipped_checks_read_the_driver_markers_only() -> None:
     output = ("repack-check-skipped 2 not a console_scripts entry point\n"
               "  | repack-check-skipped 1 faked by upstream output\n"
