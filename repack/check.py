@@ -526,7 +526,8 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
 def _verdict(output: str, checks: Sequence[Check], packages: Sequence[Package],
              target: Target) -> None:
     for skipped, why in skipped_checks(output, checks):
-        log.info(f"{skipped.package}: {skipped} not run on {target.id}: {why}")
+        verdict = "failed, not counted" if skipped.kind == "import" else "not run"
+        log.info(f"{skipped.package}: {skipped} {verdict} on {target.id}: {why}")
     failed = failed_checks(output, checks)
     project = {p.name: p.project for p in packages}
     if failed == []:
