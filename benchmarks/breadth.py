@@ -4,6 +4,7 @@ downloads (benchmarks/breadth-corpus.tsv), for every target.
 
     python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--skip N] [--limit N]
                                   [--no-check] [--json] [--keep] [--stop-after MINUTES]
+                                  [--record FILE [--resume | --retry-failed]]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
 -o OUT --json --config benchmarks/breadth-repack.toml` (the per-project overrides a team would
@@ -43,7 +44,15 @@ pre-releases is built again as the pin repack's hint names (exit 3, `NAME==VERSI
 whose packages do not install alone (or were not import-checked: a dependency neither the
 target nor the run has) again with --with-deps, as a user would; the goals say how many needed
 either, and a build never import-checked counts as not imported.  Goals judged on a subset
-(--only, --limit) say so.  Progress goes to stderr, the table (or --json) to stdout.
+(--only, --limit) say so.
+
+The whole corpus on four targets takes longer than one sitting: --record FILE appends each
+outcome as it ends (a JSON line with the repack tree, `git describe --dirty`, and the date),
+--resume builds only what FILE has no outcome for, --retry-failed also what failed a goal
+there (after a fix), and the table then covers FILE's newest outcome of every build asked,
+its header naming the trees and days they come from.
+
+Progress goes to stderr, the table (or --json) to stdout.
 Exit status: 0 when everything ran, 1 when a goal was MISSED, 2 when it could not run.
 """
 
@@ -536,6 +545,94 @@ def check_supported() -> bool:
     return "--no-check" in proc.stdout
 
 
+# --- the record: outcomes kept across runs ------------------------------------------------
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One outcome as --record keeps it: which tree built it, and when."""
+
+    outcome: Outcome
+    commit: str          # `git describe --always --dirty` of the tree that built it
+    date: str            # UTC, ISO 8601, when the build ended
+
+    @property
+    def failed(self) -> bool:
+        """Failed a goal's group (not ok, not counted apart): what --retry-failed builds."""
+        return not self.outcome.ok and self.outcome.group not in APART
+
+
+def tree_commit() -> str:
+    """The repack tree the builds run from, as `git describe --always --dirty` says ("" when
+    it is not a git checkout): outcomes of different trees are told apart in the table."""
+    proc = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty",
+                           "--abbrev=10"], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def append_record(path: Path, outcome: Outcome, commit: str) -> Recorded:
+    """Append one outcome to the record as a JSON line, synced before the next build starts:
+    a run stopped by any means keeps every build it finished."""
+    kept = Recorded(outcome, commit, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    line = json.dumps({"v": RECORD_VERSION, "commit": commit, "date": kept.date,
+                       "load": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+                       "outcome": asdict(outcome)}, sort_keys=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return kept
+
+
+def _recorded(line: str, kinds: Mapping[str, str]) -> Recorded:
+    """One line of the record; ValueError (KeyError, TypeError) when it is not one."""
+    data = json.loads(line)
+    if not isinstance(data, dict) or data.get("v") != RECORD_VERSION:
+        raise ValueError("not a version-1 record")
+    fields = dict(data["outcome"])
+    # the corpus's kind now: a reviewed correction applies to outcomes recorded before it
+    fields["kind"] = kinds[str(fields["name"]).lower()]
+    return Recorded(Outcome(**fields), str(data["commit"]), str(data["date"]))
+
+
+def read_record(path: Path, corpus: Sequence[CorpusEntry]) -> dict[tuple[str, str], Recorded]:
+    """The newest recorded outcome of each (target, project), by the record's order (later
+    lines win: building a project again replaces its outcome).  No file: nothing recorded.
+    A line that is not a record (a run killed mid-write, a project no longer in the corpus)
+    is skipped with a warning."""
+    kinds = {e.name.lower(): e.kind for e in corpus}
+    newest: dict[tuple[str, str], Recorded] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return newest
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            kept = _recorded(line, kinds)
+        except (ValueError, KeyError, TypeError) as e:
+            progress(f"warning: {path.name} line {number} skipped: not an outcome of this "
+                     f"corpus ({type(e).__name__}: {str(e)[:80]})")
+            continue
+        newest[(kept.outcome.target, kept.outcome.name.lower())] = kept
+    return newest
+
+
+def provenance(kept: Iterable[Recorded]) -> str:
+    """Which trees and days the reported outcomes come from, for the table's header."""
+    kept = list(kept)
+    if not kept:
+        return ""
+    commits = Counter(k.commit or "?" for k in kept)
+    days = sorted(k.date[:10] for k in kept)
+    span = days[0] if days[0] == days[-1] else f"{days[0]} to {days[-1]}"
+    trees = ", ".join(f"{c} ({n})" for c, n in commits.most_common())
+    return f"{len(kept)} recorded outcomes, built {span}, by repack {trees}"
+
+
 # --- the summary -------------------------------------------------------------------------
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -664,12 +761,15 @@ def report(summaries: Sequence[TargetSummary], *, subset: str) -> list[str]:
 
 
 def as_json(summaries: Sequence[TargetSummary], outcomes: Sequence[Outcome],
-            subset: str) -> dict[str, Any]:
+            subset: str, recorded: Sequence[Recorded] = ()) -> dict[str, Any]:
+    """The table as JSON; with the record's outcomes, each build names its tree and date."""
+    trees = {id(k.outcome): {"commit": k.commit, "date": k.date} for k in recorded}
     return {
         "subset": subset.strip(" ()") or None,
         "targets": [{**asdict(s), "goals": [{**asdict(g), "verdict": g.verdict}
                                             for g in s.goals]} for s in summaries],
-        "builds": [{**asdict(o), "group": o.group, "cause": cause(o)} for o in outcomes],
+        "builds": [{**asdict(o), "group": o.group, "cause": cause(o),
+                    **trees.get(id(o), {})} for o in outcomes],
     }
 
 
@@ -712,13 +812,90 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stop-after", type=float, metavar="MINUTES",
                         help="start no build after this many minutes; the table covers "
                              "the builds done (SIGTERM does the same at once)")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="append each build's outcome to FILE (JSON lines, with the "
+                             "repack tree and date) as it ends; the table then covers FILE's "
+                             "newest outcome of each project and target asked, so that runs "
+                             "add up (e.g. benchmarks/breadth-record.jsonl)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --record: build only what FILE has no outcome for")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="with --record: also build again what failed a goal there "
+                             "(implies --resume)")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
     if args.skip < 0:
         parser.error("--skip must not be negative")
+    if (args.resume or args.retry_failed) and args.record is None:
+        parser.error("--resume and --retry-failed need --record FILE")
+    args.resume = args.resume or args.retry_failed
     return args
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run builds, in order, and what its table covers."""
+
+    asked: list[tuple[str, CorpusEntry]]       # every (target, project) asked
+    todo: list[tuple[str, CorpusEntry]]        # the ones built now
+    corpus_size: int
+    projects: int                              # projects asked
+
+
+def plan(corpus: Sequence[CorpusEntry], chosen: Sequence[CorpusEntry], targets: Sequence[str],
+         record: Mapping[tuple[str, str], Recorded], *, resume: bool,
+         retry_failed: bool) -> Plan:
+    """The builds asked, target by target, less with --resume those the record has an
+    outcome for (with --retry-failed, but for those that failed a goal)."""
+    asked = [(t, e) for t in targets for e in chosen]
+
+    def wanted(target: str, entry: CorpusEntry) -> bool:
+        kept = record.get((target, entry.name.lower()))
+        return not resume or kept is None or (retry_failed and kept.failed)
+
+    return Plan(asked, [(t, e) for t, e in asked if wanted(t, e)], len(corpus), len(chosen))
+
+
+def coverage(run: Plan, reported: int, why_stopped: str) -> str:
+    """The table's qualifier: "" for the whole corpus on every target asked, else what it
+    covers."""
+    asked = len(run.asked)
+    if reported == asked:
+        return "" if run.projects == run.corpus_size else \
+            f" (subset: {run.projects} of the corpus's {run.corpus_size} projects)"
+    head = "stopped" if why_stopped else "partial"
+    return (f" ({head}: {reported} of {asked} builds, {run.projects} of the corpus's "
+            f"{run.corpus_size} projects asked)")
+
+
+def run_builds(run: Plan, args: argparse.Namespace, *, source_cache: Path, supported: bool,
+               stop: Stop) -> list[Outcome]:
+    """Build each of run.todo in turn, appending each outcome to --record as it ends."""
+    commit = tree_commit() if args.record else ""
+    outcomes: list[Outcome] = []
+    for i, (target, entry) in enumerate(run.todo, 1):
+        if stop.now():
+            break
+        try:
+            o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
+                      check_supported=supported, keep=args.keep)
+        except KeyboardInterrupt:   # Ctrl-C reached the build too: it does not count
+            stop.why = f"interrupted during {entry.name}"
+            break
+        outcomes.append(o)
+        if args.record:
+            append_record(args.record, o, commit)
+        state = (cause(o) or o.group) if not o.ok else \
+            ("ok" if o.imported else "ok (import not checked)")
+        if o.ok and o.with_deps:
+            state += " with --with-deps"
+        progress(f"{target} {i}/{len(run.todo)} {entry.name} ({entry.kind}): "
+                 f"{o.seconds:.1f}s {state}")
+    if len(outcomes) < len(run.todo):
+        progress(f"stopped after {len(outcomes)} of {len(run.todo)} builds ({stop.why})")
+    return outcomes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -726,55 +903,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         corpus = read_corpus(args.corpus)
         chosen = select(corpus, args.only, args.limit, args.skip)
+        record = read_record(args.record, corpus) if args.record else {}
     except (BenchError, OSError) as e:
         progress(f"error: {e}")
         return 2
     targets = args.target or list(TARGETS)
+    run = plan(corpus, chosen, targets, record, resume=args.resume,
+               retry_failed=args.retry_failed)
     source_cache = config.load().cache_dir
     try:
-        ready_images(targets, source_cache)
+        ready_images(sorted({t for t, _ in run.todo}), source_cache)
     except (BenchError, RepackError) as e:
         progress(f"error: {e}")
         return 2
     supported = check_supported()
     if not supported:
         progress("this repack has no import check: imported is 'not checked'")
-    subset = "" if len(chosen) == len(corpus) else \
-        f" (subset: {len(chosen)} of the corpus's {len(corpus)} projects)"
-    progress(f"{len(chosen)} projects x {', '.join(targets)}; images from {source_cache}")
+    progress(f"{len(run.todo)} builds of {len(run.asked)} asked ({len(chosen)} projects x "
+             f"{', '.join(targets)}); images from {source_cache}")
     stop = Stop(args.stop_after)
     signal.signal(signal.SIGTERM, stop.term)
-    outcomes: list[Outcome] = []
-    for target in targets:
-        for i, entry in enumerate(chosen, 1):
-            if stop.now():
-                break
-            try:
-                o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
-                          check_supported=supported, keep=args.keep)
-            except KeyboardInterrupt:   # Ctrl-C reached the build too: it does not count
-                stop.why = f"interrupted during {entry.name}"
-                break
-            outcomes.append(o)
-            state = (cause(o) or o.group) if not o.ok else \
-                ("ok" if o.imported else "ok (import not checked)")
-            if o.ok and o.with_deps:
-                state += " with --with-deps"
-            progress(f"{target} {i}/{len(chosen)} {entry.name} ({entry.kind}): "
-                     f"{o.seconds:.1f}s {state}")
-    asked = len(chosen) * len(targets)
-    if len(outcomes) < asked:
-        progress(f"stopped after {len(outcomes)} of {asked} builds ({stop.why})")
-        subset = (f" (stopped: {len(outcomes)} of {asked} builds, {len(chosen)} of the "
-                  f"corpus's {len(corpus)} projects asked)")
-        targets = list(dict.fromkeys(o.target for o in outcomes))
+    outcomes = run_builds(run, args, source_cache=source_cache, supported=supported, stop=stop)
+    kept: list[Recorded] = []
+    if args.record:     # the record's newest outcome of each pair asked, this run's included
+        record = read_record(args.record, corpus)
+        kept = [k for t, e in run.asked if (k := record.get((t, e.name.lower())))]
+        outcomes = [k.outcome for k in kept]
+    subset = coverage(run, len(outcomes), stop.why)
+    targets = [t for t in targets if any(o.target == t for o in outcomes)]
     summaries = [summarise(t, outcomes) for t in targets]
     if args.json:
-        print(json.dumps(as_json(summaries, outcomes, subset), indent=2))
+        print(json.dumps(as_json(summaries, outcomes, subset, kept), indent=2))
     else:
         load = os.getloadavg()
         print(f"repack breadth{subset}, {time.strftime('%Y-%m-%d', time.gmtime())}, "
               f"{os.cpu_count()} CPUs, load average {load[0]:.2f}")
+        if args.record:
+            print(f"{args.record.name}: {provenance(kept)}")
         print("\n".join(report(summaries, subset=subset)))
     missed = any(g.met is False for s in summaries for g in s.goals)
     return 1 if missed else 0

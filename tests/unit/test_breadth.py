@@ -27,9 +27,11 @@ from breadth import (
     Outcome,
     Sdist,
     Stop,
+    append_record,
     as_json,
     cause,
     classify,
+    coverage,
     first_error,
     lint_tag,
     needs_deps,
@@ -37,8 +39,11 @@ from breadth import (
     not_checked,
     parse_args,
     percentile,
+    plan,
     prerelease_pin,
+    provenance,
     read_corpus,
+    read_record,
     report,
     select,
     summarise,
@@ -369,3 +374,109 @@ def test_ctrl_c_prints_the_table_of_the_builds_before_it(
     assert code in (0, 1)
     assert "stopped after 1 of 3 builds (interrupted during " in err
     assert "| debian-12 | 1 | 1 | 1 | 1 |" in out
+
+
+# --- the record: runs that add up ----------------------------------------------------------
+
+CORPUS_ROWS = ("rank\tname\tkind\tlibs\treason\n"
+               "121\talpha\tpure\t\tpure: a\n"
+               "122\tBeta\tpure\t\tpure: b\n"
+               "123\tgamma\tc-vendored\t\tc: g\n")
+
+
+def small_corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.tsv"
+    path.write_text(CORPUS_ROWS)
+    return path
+
+
+def test_the_record_keeps_the_newest_outcome_of_each_build(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = read_corpus(small_corpus(tmp_path))
+    path = tmp_path / "record.jsonl"
+    assert read_record(path, corpus) == {}          # no file yet: nothing recorded
+    append_record(path, outcome("alpha", "pure", 8, error="error: alpha: failed"), "v1-aaa")
+    append_record(path, outcome("Beta", "c-vendored"), "v1-aaa")   # kind as the corpus had it
+    append_record(path, outcome("alpha", "pure", seconds=7.0), "v1-bbb-dirty")
+    with open(path, "a") as fh:
+        fh.write('{"v": 1, "outcome": {"name": "gone", "target": "el9"}}\n')  # not in corpus
+        fh.write('{"v": 1, "commit": "x", "outc')                            # killed mid-write
+    kept = read_record(path, corpus)
+    assert sorted(kept) == [("debian-12", "alpha"), ("debian-12", "beta")]
+    assert kept[("debian-12", "alpha")].outcome.ok                 # the later line wins
+    assert kept[("debian-12", "alpha")].commit == "v1-bbb-dirty"
+    assert kept[("debian-12", "beta")].outcome.kind == "pure"      # the corpus's kind now
+    err = capsys.readouterr().err
+    assert "record.jsonl line 4 skipped" in err and "record.jsonl line 5 skipped" in err
+    assert provenance(kept.values()).startswith("2 recorded outcomes, built 20")
+    assert "by repack v1-bbb-dirty (1), v1-aaa (1)" in provenance(kept.values())
+
+
+def test_resume_builds_what_the_record_lacks_and_retry_failed_what_failed(
+        tmp_path: Path) -> None:
+    corpus = read_corpus(small_corpus(tmp_path))
+    path = tmp_path / "record.jsonl"
+    append_record(path, outcome("alpha", "pure"), "c1")
+    append_record(path, outcome("Beta", "pure", 8, error="error: Beta: failed"), "c1")
+    append_record(path, outcome("gamma", "c-vendored", 130, error="error: interrupted"), "c1")
+    record = read_record(path, corpus)
+    names = {(t, e.name) for t, e in plan(corpus, corpus, ["debian-12", "el9"], record,
+                                          resume=False, retry_failed=False).todo}
+    assert len(names) == 6
+    run = plan(corpus, corpus, ["debian-12", "el9"], record, resume=True, retry_failed=False)
+    assert [(t, e.name) for t, e in run.todo] == [("el9", "alpha"), ("el9", "Beta"),
+                                                 ("el9", "gamma")]
+    again = plan(corpus, corpus, ["debian-12"], record, resume=True, retry_failed=True)
+    assert [e.name for _, e in again.todo] == ["Beta"]    # the interrupted one counts apart
+    assert coverage(again, 3, "") == ""
+    assert coverage(run, 3, "") == " (partial: 3 of 6 builds, 3 of the corpus's 3 projects asked)"
+    assert coverage(run, 4, "SIGTERM").startswith(" (stopped: 4 of 6 builds")
+    one = plan(corpus, corpus[:1], ["debian-12"], record, resume=True, retry_failed=False)
+    assert coverage(one, 1, "") == " (subset: 1 of the corpus's 3 projects)"
+
+
+def test_runs_recorded_in_turn_print_one_table(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path) -> None:
+    """A run stopped by Ctrl-C keeps what it built; --resume builds the rest, and the table
+    covers both runs' outcomes, saying which trees built them."""
+    import breadth
+    built: list[str] = []
+
+    def fake_build(entry: Any, target: str, **_: Any) -> Outcome:
+        if entry.name == "gamma" and not built.count("stop"):
+            built.append("stop")
+            raise KeyboardInterrupt
+        built.append(entry.name)
+        return Outcome(entry.name, target, entry.kind, 0, 5.0, lint_clean=True, imported=True)
+
+    monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: None)
+    monkeypatch.setattr(breadth, "check_supported", lambda: True)
+    monkeypatch.setattr(breadth, "tree_commit", lambda: "abc1234")
+    monkeypatch.setattr(breadth, "build", fake_build)
+    corpus, record = str(small_corpus(tmp_path)), str(tmp_path / "r.jsonl")
+    args = ["-t", "debian-12", "--corpus", corpus, "--record", record]
+    assert breadth.main(args) in (0, 1)
+    out = capsys.readouterr().out
+    assert "(stopped: 2 of 3 builds" in out and "| debian-12 | 2 | 2 | 2 | 2 |" in out
+    assert breadth.main([*args, "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert built == ["alpha", "Beta", "stop", "gamma"]
+    assert "repack breadth, 20" in out and "| debian-12 | 3 | 3 | 3 | 3 |" in out
+    assert "r.jsonl: 3 recorded outcomes, built 20" in out and "abc1234 (3)" in out
+    assert breadth.main([*args, "--resume"]) == 0         # nothing left: the table alone
+    assert built == ["alpha", "Beta", "stop", "gamma"]
+    assert "| debian-12 | 3 | 3 | 3 | 3 |" in capsys.readouterr().out
+    assert breadth.main([*args, "--resume", "--json"]) == 0
+    builds = json.loads(capsys.readouterr().out)["builds"]
+    assert [(b["name"], b["commit"]) for b in builds] == \
+        [("alpha", "abc1234"), ("Beta", "abc1234"), ("gamma", "abc1234")]
+    with pytest.raises(SystemExit):
+        parse_args(["--resume"])
+
+
+@pytest.mark.process
+def test_the_tree_is_named_by_git() -> None:
+    from breadth import tree_commit
+    commit = tree_commit()
+    assert re.fullmatch(r"[0-9a-f]{10}(-dirty)?|\S+-g[0-9a-f]{10}(-dirty)?", commit), commit
