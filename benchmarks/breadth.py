@@ -4,6 +4,7 @@ downloads (benchmarks/breadth-corpus.tsv), for every target.
 
     python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--skip N] [--limit N]
                                   [--no-check] [--json] [--keep] [--stop-after MINUTES]
+                                  [--build-timeout MINUTES]
                                   [--record FILE [--resume | --retry-failed]]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
@@ -39,7 +40,8 @@ the index": both are counted apart, not as failures of a goal; so is a pure proj
 releases all exclude the target's Python (exit 7, "requires Python"), and one that repack
 refuses because it or, with --with-deps, a dependency needs Rust crates or CUDA ("needs
 Rust/CUDA": pyopenssl's newer cryptography on Debian 12), and a build someone stopped with a
-signal (exit 129, 130, 143: "interrupted", a compile too long for the session).  A project with only
+signal (exit 129, 130, 143: "interrupted", a compile too long for the session, as
+--build-timeout stops one).  A project with only
 pre-releases is built again as the pin repack's hint names (exit 3, `NAME==VERSION`), and one
 whose packages do not install alone (or were not import-checked: a dependency neither the
 target nor the run has) again with --with-deps, as a user would; the goals say how many needed
@@ -448,12 +450,12 @@ def fresh_cache(source: Path, tmp: Path) -> Path:
 
 
 def build(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
-          check_supported: bool, keep: bool) -> Outcome:
+          check_supported: bool, keep: bool, timeout: float | None = None) -> Outcome:
     """One project built alone, again as the pre-release repack's hint names when it has no
     final release, and again with --with-deps when needs_deps says so: what a user does
     after reading the error."""
     opts = {"source_cache": source_cache, "no_check": no_check,
-            "check_supported": check_supported, "keep": keep}
+            "check_supported": check_supported, "keep": keep, "timeout": timeout}
     first = build_once(entry, target, **opts)
     pin = prerelease_pin(first.exit_code, first.hint, entry.name)
     if pin:
@@ -483,9 +485,35 @@ def prerelease_pin(exit_code: int, hint: str, name: str) -> str:
     return f"{name}=={version}" if version.is_prerelease else ""
 
 
+def run_limited(argv: Sequence[str], env: Mapping[str, str],
+                timeout: float | None) -> subprocess.CompletedProcess[str]:
+    """Run one build; past `timeout` seconds it gets SIGTERM, on which repack removes its
+    containers and exits 143 (counted apart as interrupted), and SIGKILL a minute later."""
+    with subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            minutes = (timeout or 0) / 60
+            err += f"\nerror: stopped after {minutes:g} minutes (--build-timeout)\n"
+        except BaseException:        # Ctrl-C: the build got it too; let it clean up
+            proc.terminate()
+            proc.wait()
+            raise
+    # killed by a signal (-N): 128 + N, as a shell and repack itself say it
+    code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+    return subprocess.CompletedProcess(argv, code, out, err)
+
+
 def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
                check_supported: bool, keep: bool, with_deps: bool = False,
-               spec: str | None = None) -> Outcome:
+               spec: str | None = None, timeout: float | None = None) -> Outcome:
     tmp = Path(tempfile.mkdtemp(prefix=f"breadth-{target}-"))
     try:
         env = {**os.environ, "REPACK_CACHE_DIR": str(fresh_cache(source_cache, tmp))}
@@ -496,8 +524,7 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
         if with_deps:
             argv.append("--with-deps")
         start = time.monotonic()
-        proc = subprocess.run(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, check=False)
+        proc = run_limited(argv, env, timeout)
         seconds = time.monotonic() - start
         base = Outcome(entry.name, target, entry.kind, proc.returncode, seconds,
                        bootstrapped="Bootstrapping" in proc.stderr, pinned=spec or "")
@@ -812,6 +839,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stop-after", type=float, metavar="MINUTES",
                         help="start no build after this many minutes; the table covers "
                              "the builds done (SIGTERM does the same at once)")
+    parser.add_argument("--build-timeout", type=float, metavar="MINUTES",
+                        help="stop a build (SIGTERM) that runs longer: counted apart as "
+                             "interrupted, a compile too long for this machine")
     parser.add_argument("--record", type=Path, metavar="FILE",
                         help="append each build's outcome to FILE (JSON lines, with the "
                              "repack tree and date) as it ends; the table then covers FILE's "
@@ -828,6 +858,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--limit must be at least 1")
     if args.skip < 0:
         parser.error("--skip must not be negative")
+    if args.build_timeout is not None and args.build_timeout <= 0:
+        parser.error("--build-timeout must be positive")
     if (args.resume or args.retry_failed) and args.record is None:
         parser.error("--resume and --retry-failed need --record FILE")
     args.resume = args.resume or args.retry_failed
@@ -880,7 +912,8 @@ def run_builds(run: Plan, args: argparse.Namespace, *, source_cache: Path, suppo
             break
         try:
             o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
-                      check_supported=supported, keep=args.keep)
+                      check_supported=supported, keep=args.keep,
+                      timeout=60 * args.build_timeout if args.build_timeout else None)
         except KeyboardInterrupt:   # Ctrl-C reached the build too: it does not count
             stop.why = f"interrupted during {entry.name}"
             break

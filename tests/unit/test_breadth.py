@@ -480,3 +480,20 @@ def test_the_tree_is_named_by_git() -> None:
     from breadth import tree_commit
     commit = tree_commit()
     assert re.fullmatch(r"[0-9a-f]{10}(-dirty)?|\S+-g[0-9a-f]{10}(-dirty)?", commit), commit
+
+
+@pytest.mark.process
+def test_a_build_past_its_timeout_is_stopped_and_counted_apart() -> None:
+    from breadth import run_limited
+    slow = [sys.executable, "-c", ("import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))\n"
+            "print('started', flush=True)\ntime.sleep(60)")]
+    proc = run_limited(slow, {}, 1.0)
+    assert proc.returncode == 143 and proc.stdout == "started\n"
+    assert proc.stderr.endswith("error: stopped after 0.0166667 minutes (--build-timeout)\n")
+    stopped = Outcome("slow", "debian-12", "c-vendored", proc.returncode, 1.0,
+                      first_error(proc.stderr))
+    assert stopped.group == "interrupted"
+    deaf = [sys.executable, "-c", "import time; time.sleep(60)"]   # dies of the SIGTERM
+    assert run_limited(deaf, {}, 0.5).returncode == 143
+    assert run_limited([sys.executable, "-c", "print(1)"], {}, 30).returncode == 0
