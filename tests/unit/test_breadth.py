@@ -369,6 +369,7 @@ def test_ctrl_c_prints_the_table_of_the_builds_before_it(
     monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: None)
     monkeypatch.setattr(breadth, "check_supported", lambda: True)
     monkeypatch.setattr(breadth, "build", fake_build)
+    monkeypatch.setattr(breadth, "cpu_seconds", lambda: 0.5)
     code = breadth.main(["-t", "debian-12", "--limit", "3"])
     out, err = capsys.readouterr()
     assert code in (0, 1)
@@ -397,7 +398,7 @@ def test_the_record_keeps_the_newest_outcome_of_each_build(
     assert read_record(path, corpus) == {}          # no file yet: nothing recorded
     append_record(path, outcome("alpha", "pure", 8, error="error: alpha: failed"), "v1-aaa")
     append_record(path, outcome("Beta", "c-vendored"), "v1-aaa")   # kind as the corpus had it
-    append_record(path, outcome("alpha", "pure", seconds=7.0), "v1-bbb-dirty")
+    append_record(path, outcome("alpha", "pure", seconds=7.0), "v1-bbb-dirty", 1.25)
     with open(path, "a") as fh:
         fh.write('{"v": 1, "outcome": {"name": "gone", "target": "el9"}}\n')  # not in corpus
         fh.write('{"v": 1, "commit": "x", "outc')                            # killed mid-write
@@ -409,7 +410,8 @@ def test_the_record_keeps_the_newest_outcome_of_each_build(
     err = capsys.readouterr().err
     assert "record.jsonl line 4 skipped" in err and "record.jsonl line 5 skipped" in err
     assert provenance(kept.values()).startswith("2 recorded outcomes, built 20")
-    assert "by repack v1-bbb-dirty (1), v1-aaa (1)" in provenance(kept.values())
+    assert "by repack v1-bbb-dirty (1), v1-aaa (1), reference loop 1.25 s" in \
+        provenance(kept.values())
 
 
 def test_resume_builds_what_the_record_lacks_and_retry_failed_what_failed(
@@ -453,6 +455,7 @@ def test_runs_recorded_in_turn_print_one_table(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: None)
     monkeypatch.setattr(breadth, "check_supported", lambda: True)
     monkeypatch.setattr(breadth, "tree_commit", lambda: "abc1234")
+    monkeypatch.setattr(breadth, "cpu_seconds", lambda: 0.5)
     monkeypatch.setattr(breadth, "build", fake_build)
     corpus, record = str(small_corpus(tmp_path)), str(tmp_path / "r.jsonl")
     args = ["-t", "debian-12", "--corpus", corpus, "--record", record]
@@ -463,7 +466,8 @@ def test_runs_recorded_in_turn_print_one_table(monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     assert built == ["alpha", "Beta", "stop", "gamma"]
     assert "repack breadth, 20" in out and "| debian-12 | 3 | 3 | 3 | 3 |" in out
-    assert "r.jsonl: 3 recorded outcomes, built 20" in out and "abc1234 (3)" in out
+    assert "r.jsonl: 3 recorded outcomes, built 20" in out
+    assert "abc1234 (3), reference loop 0.50 s" in out
     assert breadth.main([*args, "--resume"]) == 0         # nothing left: the table alone
     assert built == ["alpha", "Beta", "stop", "gamma"]
     assert "| debian-12 | 3 | 3 | 3 | 3 |" in capsys.readouterr().out
