@@ -26,6 +26,7 @@ python3-cffi-backend-api-min) is refused.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import functools
 import gzip
 import posixpath
@@ -356,8 +357,9 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
     return MappingError(
         f"{package} would replace {where} {whose}{more}",
         project=project,
-        hint=f"if replacing it is intended, allow it in repack.toml: [packages.{project}] "
-             f"allow-paths = [{paths}]")
+        hint=f"if it is another program of the same name, leave it out in repack.toml: "
+             f"[packages.{project}] exclude = [{paths}]; if replacing it is intended, allow "
+             f"it: allow-paths = [{paths}]")
 
 
 def needed_refusal(project: str, package: str, where: str, needed: tuple[str, str, int],
@@ -379,19 +381,22 @@ def needed_refusal(project: str, package: str, where: str, needed: tuple[str, st
 
 
 def check_scripts(scripts: Sequence[str], package: str, target: Target, image: images.Image, *,
-                  project: str, allowed: Collection[str] = (),
+                  project: str, allowed: Collection[str] = (), excluded: Collection[str] = (),
                   version: str | None = None) -> list[Takeover]:
     """The early half, from metadata before anything is built: console scripts become
-    /usr/bin/<name>.  The built file list (`check_artifacts`) stays the guarantee: scripts,
-    data files and modules of a build can differ from what the metadata announces.  Returns
+    /usr/bin/<name>, less those an `exclude` glob leaves out (mcp's `/usr/bin/mcp`, another
+    program than Debian's mmv's).  The built file list (`check_artifacts`) stays the
+    guarantee: scripts, data files and modules of a build can differ from what the metadata
+    announces, and a glob the build's shell matches otherwise is caught there.  Returns
     the files *package* takes over from its own project's other binaries (`same_project`),
     which the spec declares (`takeover_relations`; `takeover_provides` for the owners
     other sources need, given the package's Debian *version*)."""
     loaded = images.load_owned_files(image)
-    if loaded is None or not scripts:
+    paths = [path for path in (f"/usr/bin/{s}" for s in scripts)
+             if not any(fnmatch.fnmatchcase(path, glob) for glob in excluded)]
+    if loaded is None or not paths:
         return []
     data, source = loaded
-    paths = [f"/usr/bin/{s}" for s in scripts]
     found = conflicts(paths, parse_owned(data, wanted=paths), package=package, allowed=allowed)
     taken, refused = same_project(found, package=package, project=project,
                                   archive=images.load_archive(image), version=version)

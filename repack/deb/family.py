@@ -319,6 +319,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
         taken = owned.check_scripts(first.console_scripts, first_spec.binary_name, target, image,
                                     project=project_name,
                                     allowed=ctx.settings.allowed_paths(project_name),
+                                    excluded=ctx.settings.overrides(project_name).exclude,
                                     version=first_spec.version)
         for line in owned.takeovers_line(first_spec.binary_name, taken, target):
             log.info(line)
@@ -394,6 +395,7 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
     taken = owned.check_scripts(project.console_scripts, spec.binary_name, target, p.deb.image,
                                 project=project_name,
                                 allowed=ctx.settings.allowed_paths(project_name),
+                                excluded=ctx.settings.overrides(project_name).exclude,
                                 version=spec.version)
     if project is not p.first:       # read again: what the first check did not see
         for line in owned.takeovers_line(spec.binary_name, taken, target):

@@ -169,8 +169,9 @@ def test_console_scripts_su_and_login_are_refused(index: LocalIndex, tmp_path: P
                           "on merged /usr) of Debian 12 (bookworm)'s", "and 1 more file(s)")
     assert ("/bin/su (the same file as /usr/bin/su" in line
             or "/bin/login (the same file as /usr/bin/login" in line), line
-    assert ('hint: if replacing it is intended, allow it in repack.toml: [packages.evil-su] '
-            'allow-paths = [') in proc.stderr
+    assert ('hint: if it is another program of the same name, leave it out in repack.toml: '
+            '[packages.evil-su] exclude = [') in proc.stderr
+    assert "; if replacing it is intended, allow it: allow-paths = [" in proc.stderr
     assert '"/usr/bin/su"' in proc.stderr and '"/usr/bin/login"' in proc.stderr
     # refused from the metadata, before anything was built
     assert "dpkg-buildpackage" not in proc.stderr and "network" not in proc.stderr
@@ -216,6 +217,21 @@ def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:
     listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
                              check=True).stdout
     assert "./usr/bin/su" in listing and "./usr/bin/login" in listing
+
+
+def test_excluded_scripts_build_without_them(index: LocalIndex, tmp_path: Path) -> None:
+    """Another program of the same name (mcp's `mcp` beside mmv's) is left out by `exclude`,
+    which the refusal's hint names: the early check skips it, the package lacks it."""
+    config = repack_toml(tmp_path, '[packages.evil-su]\nexclude = ["/usr/bin/su", '
+                                   '"/usr/bin/log*"]\n')
+    out = tmp_path / "out"
+    proc = build(index, ["--json", evil_su(tmp_path, index), "-t", "debian-12"], out, config)
+    assert proc.returncode == 0, proc.stderr
+    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+               if a["format"] == "deb")
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                             check=True).stdout
+    assert "evil_su" in listing and "/usr/bin/" not in listing
 
 
 def test_rpm_target_refuses_su_and_login(index: LocalIndex, tmp_path: Path) -> None:

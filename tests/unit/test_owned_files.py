@@ -67,8 +67,10 @@ def test_merged_usr_alias_is_a_conflict() -> None:
     assert str(err) == ("evil: python3-evil would replace /bin/su (the same file as /usr/bin/su "
                         "on merged /usr) of Debian 12 (bookworm)'s util-linux, and 1 more file(s) "
                         "the system owns")
-    assert err.hint == ('if replacing it is intended, allow it in repack.toml: [packages.evil] '
-                        'allow-paths = ["/usr/bin/su", "/usr/bin/login"]')
+    assert err.hint == ('if it is another program of the same name, leave it out in repack.toml: '
+                        '[packages.evil] exclude = ["/usr/bin/su", "/usr/bin/login"]; if '
+                        'replacing it is intended, allow it: allow-paths = ["/usr/bin/su", '
+                        '"/usr/bin/login"]')
 
 
 def test_modules_of_other_packages_conflict() -> None:

@@ -248,6 +248,24 @@ def test_check_scripts_returns_the_takeovers(tmp_path: Path) -> None:
         check_scripts(["alembic"], "python3-alembic", DEB12, image, project="alembic")
 
 
+def test_a_script_the_overrides_exclude_is_not_checked(tmp_path: Path) -> None:
+    """mcp's /usr/bin/mcp is another program than Debian 12's mmv's: the refusal's hint says
+    how to leave it out, and a script left out is no longer refused before the build."""
+    image = write_image(tmp_path, ARCHIVE)
+    with pytest.raises(MappingError) as refused:
+        check_scripts(["sqlformat", "alembic"], "python3-sqlparse", DEB12, image,
+                      project="sqlparse")
+    assert refused.value.hint == (
+        'if it is another program of the same name, leave it out in repack.toml: '
+        '[packages.sqlparse] exclude = ["/usr/bin/alembic"]; if replacing it is intended, '
+        'allow it: allow-paths = ["/usr/bin/alembic"]')
+    taken = check_scripts(["sqlformat", "alembic"], "python3-sqlparse", DEB12, image,
+                          project="sqlparse", excluded=["/usr/bin/alem*"])
+    assert [t.path for t in taken] == ["/usr/bin/sqlformat"]
+    assert check_scripts(["alembic"], "python3-sqlparse", DEB12, image, project="sqlparse",
+                         excluded=["/usr/bin/alembic"]) == []
+
+
 def test_an_image_without_the_dependers_takes_nothing_over(tmp_path: Path) -> None:
     """An archive.json from before repack recorded needed_by: not knowing who depends on
     what, nothing counts as the same project."""
@@ -268,8 +286,10 @@ def test_refusal_unchanged_for_the_refused_part() -> None:
     assert str(error) == (
         "sqlparse: python3-sqlparse would replace /usr/bin/alembic of Debian 12 (bookworm)'s "
         "alembic")
-    assert error.hint == ('if replacing it is intended, allow it in repack.toml: '
-                          '[packages.sqlparse] allow-paths = ["/usr/bin/alembic"]')
+    assert error.hint == (
+        'if it is another program of the same name, leave it out in repack.toml: '
+        '[packages.sqlparse] exclude = ["/usr/bin/alembic"]; if replacing it is intended, '
+        'allow it: allow-paths = ["/usr/bin/alembic"]')
 
 
 PACKAGES = """\
