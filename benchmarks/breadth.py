@@ -35,8 +35,9 @@ build seconds, and the goals as met or MISSED:
 - a median cold build of at most 12 s per pure-Python package on debian-12.
 
 Kinds `rust`, `cuda`, `no-sdist` are "cannot map" (repack builds no Rust toolchain, CUDA or
-wheel-only project), and a project the index does not carry (exit 3, "not found") is "not on
-the index": both are counted apart, not as failures of a goal; so is a pure project whose
+wheel-only project), and a project the index does not carry (exit 3, "not found"; with
+--with-deps also a dependency it has only as wheels) is "not on the index": both are counted
+apart, not as failures of a goal; so is a pure project whose
 releases all exclude the target's Python (exit 7, "requires Python"), and one that repack
 refuses because it or, with --with-deps, a dependency needs Rust crates or CUDA ("needs
 Rust/CUDA": pyopenssl's newer cryptography on Debian 12), and a build someone stopped with a
@@ -315,7 +316,8 @@ class Outcome:
     @property
     def group(self) -> str:
         """The goal group, or why the build is counted apart."""
-        if self.exit_code == 3 and "not found" in self.error:
+        if self.exit_code == 3 and ("not found" in self.error or (
+                self.with_deps and WHEELS_ONLY in self.error)):
             return "not on the index"
         if self.exit_code == 7 and "requires Python" in self.error:
             return "python excluded"
@@ -330,6 +332,10 @@ class Outcome:
         return self.built and self.lint_clean is True and self.imported is not False
 
 
+# A dependency the index carries only as wheels (exit 3 of a --with-deps build): this
+# index's gap (langchain-core's certifi>=2026.10.19, whose sdists it lacks), as a project it
+# does not carry at all.
+WHEELS_ONLY = "has only wheels, no sdist"
 # repack's exit-7 refusals of what no builder has (clibs.refuse_unbuildable), for the project
 # or, with --with-deps, a dependency it cannot do without (pyopenssl's cryptography,
 # pydantic-ai-slim's pydantic-core): as unbuildable here as a Rust project of the corpus.

@@ -178,6 +178,13 @@ def test_cause_and_groups() -> None:
     assert summarise("debian-12", [rusty]).apart == {"needs Rust/CUDA": 1}
 
 
+def test_a_dependency_the_index_has_only_as_wheels_counts_apart() -> None:
+    error = "error: langchain: certifi: 2026.10.19 has only wheels, no sdist"
+    assert outcome("langchain", "pure", 3, error=error, with_deps=True).group == \
+        "not on the index"
+    assert outcome("langchain", "pure", 3, error=error).group == "pure"
+
+
 def test_a_build_stopped_by_a_signal_counts_apart() -> None:
     # scikit-learn on el9, its compile stopped with SIGTERM: repack exits 143, measuring nothing
     stopped = outcome("scikit-learn", "c-vendored", 143, error="error: interrupted",
