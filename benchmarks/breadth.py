@@ -508,9 +508,14 @@ def run_limited(argv: Sequence[str], env: Mapping[str, str],
                 out, err = proc.communicate()
             minutes = (timeout or 0) / 60
             err += f"\nerror: stopped after {minutes:g} minutes (--build-timeout)\n"
-        except BaseException:        # Ctrl-C: the build got it too; let it clean up
-            proc.terminate()
-            proc.wait()
+        except BaseException:
+            # Ctrl-C reached the build too: let it remove its containers (a second signal
+            # could cut that short), and stop it only if it did not get the first one
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                proc.wait()
             raise
     # killed by a signal (-N): 128 + N, as a shell and repack itself say it
     code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
