@@ -32,6 +32,7 @@ from typing import Literal
 import requests
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import (
     InvalidWheelFilename,
@@ -80,6 +81,7 @@ __all__ = [
     "hook_answer",
     "hook_requires",
     "installed_version",
+    "meson_required",
     "pip_install_argv",
     "resolve_wheels",
     "unsatisfied",
@@ -248,13 +250,63 @@ def floored(reqs: Iterable[Requirement], project: Project) -> list[Requirement]:
     return out
 
 
+MESON = canonicalize_name("meson")
+_MESON_BASED = frozenset({MESON, canonicalize_name("meson-python")})
+_LOWER_BOUNDS = frozenset({">=", ">", "==", "~="})
+
+
+def _implied(spec: Specifier, specifier: SpecifierSet) -> bool:
+    """Whether `specifier` already says `spec`: the same clause, or for a lower bound
+    (`>=1.9`, `>1.9`) a lower bound of its own at or above it."""
+    if any(s == spec for s in specifier):     # (`in` would ask whether it admits a version)
+        return True
+    if spec.operator not in (">=", ">"):
+        return False
+    try:
+        floor = Version(spec.version)
+        bounds = [Version(s.version) for s in specifier if s.operator in _LOWER_BOUNDS]
+    except InvalidVersion:             # a wildcard (==1.*): not read as a bound
+        return False
+    return any(b > floor or (b == floor and spec.operator == ">=") for b in bounds)
+
+
+def meson_required(reqs: Sequence[Requirement], project: Project) -> list[Requirement]:
+    """`reqs` with the meson that `project`'s meson.build asks for (Project.meson_version)
+    when it builds with meson (meson-python's backend, or meson named in `reqs`): a `meson`
+    requirement gets the clauses it does not already say, or one is added.  Without it a
+    meson-python from the archive brings the archive's meson, which stops the build below
+    that version (trixie's 1.7.0 for scikit-learn's `>= 1.9.0`)."""
+    wanted = project.meson_version
+    names = {canonicalize_name(r.name) for r in reqs}
+    if wanted is None or not (names & _MESON_BASED or (
+            project.build_backend is not None
+            and backend_project(project.build_backend) in _MESON_BASED)):
+        return list(reqs)
+    why = f"meson.build's project() asks for meson {wanted}"
+    if MESON not in names:
+        added = Requirement(f"meson{wanted}")
+        log.debug(f"{project.name}: build requirement {added} added: {why}")
+        return [*reqs, added]
+    out = []
+    for req in reqs:
+        missing = [s for s in wanted if not _implied(s, req.specifier)]
+        if canonicalize_name(req.name) == MESON and req.url is None and missing:
+            raised = Requirement(str(req))      # a copy: `reqs` are the project's own
+            raised.specifier &= SpecifierSet(",".join(str(s) for s in missing))
+            log.debug(f"{project.name}: build requirement {req} raised to {raised}: {why}")
+            req = raised
+        out.append(req)
+    return out
+
+
 def build_requirements(project: Project, target: Target) -> list[Requirement]:
     """The build requirements a frontend must satisfy for `project` on `target`: its
-    active [build-system] requires, backends raised to their known-good minimums, and for
-    a backend that builds itself (setuptools' in-tree backend) what BACKEND_EXTRAS says an
-    installed older copy would shadow."""
+    active [build-system] requires, backends raised to their known-good minimums, the meson
+    its meson.build asks for, and for a backend that builds itself (setuptools' in-tree
+    backend) what BACKEND_EXTRAS says an installed older copy would shadow."""
     own = _shadowed(project.name, project.requires_dist, target)
-    return applicable(floored(project.build_requires, project), target) + own
+    active = applicable(floored(project.build_requires, project), target)
+    return meson_required(active, project) + own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -114,13 +114,16 @@ def _norm(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 def _shown(text):
     return re.sub(r"[^A-Za-z0-9._-]", "?", text)[:60]
-def _extra_requirements(dist, extras):
+def _requirements(dist):
+    # each Requires-Dist as (normalised name, the normalised extras its marker names)
     for line in dist.requires or []:
         req, _, marker = line.partition(";")
-        named = re.findall(r"extra\s*==\s*['\"]([^'\"]*)['\"]", marker)
         found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
-        if found and extras & {_norm(x) for x in named}:
-            yield found.group(1)
+        if found:
+            named = re.findall(r"extra\s*==\s*['\"]([^'\"]*)['\"]", marker)
+            yield _norm(found.group(1)), {_norm(x) for x in named}
+def _extra_requirements(dist, extras):
+    return {name for name, named in _requirements(dist) if extras & named}
 def script_skipped(name, sites, search):
     installed = None
     for dist in importlib.metadata.distributions(path=sites):
@@ -135,7 +138,7 @@ def script_skipped(name, sites, search):
             if installed is None:
                 installed = {_norm(d.metadata["Name"] or "")
                              for d in importlib.metadata.distributions(path=search)}
-            missing = sorted({_norm(r) for r in _extra_requirements(dist, extras)} - installed)
+            missing = sorted(_extra_requirements(dist, extras) - installed)
             if missing:
                 return ("its entry point needs the extra [%s], and %s of it is not installed"
                         % (",".join(sorted(map(_shown, extras))), ", ".join(map(_shown, missing))))
@@ -143,28 +146,27 @@ def script_skipped(name, sites, search):
     return "not a console_scripts entry point (a setup.py scripts= file or a GUI program)"
 def _extras_only(dist):
     plain, extra = set(), {}
-    for line in dist.requires or []:
-        req, _, marker = line.partition(";")
-        found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
-        named = re.findall(r"extra\s*==\s*['\"]([^'\"]*)['\"]", marker)
-        if found and named:
-            extra.setdefault(_norm(found.group(1)), set()).update(map(_norm, named))
-        elif found:
-            plain.add(_norm(found.group(1)))
+    for name, named in _requirements(dist):
+        if named:
+            extra.setdefault(name, set()).update(named)
+        else:
+            plain.add(name)
     return {name: extras for name, extras in extra.items() if name not in plain}
 def import_skipped(name, output, sites, search):
     errors = re.findall(r"No module named '([A-Za-z0-9_]+)", output)
     if not errors:
         return None
     missing = _norm(errors[-1])
+    installed = {_norm(d.metadata["Name"] or "")
+                 for d in importlib.metadata.distributions(path=search)}
+    if missing in installed:
+        return None
     top = name.split(".")[0]
     for dist in importlib.metadata.distributions(path=sites):
         if not any(str(f).split("/")[0] in (top, top + ".py") for f in dist.files or []):
             continue
         extras = _extras_only(dist).get(missing)
-        installed = {_norm(d.metadata["Name"] or "")
-                     for d in importlib.metadata.distributions(path=search)}
-        if extras and missing not in installed:
+        if extras:
             return ("it imports %s, which only the extra [%s] requires, and it is not installed"
                     % (_shown(missing), ",".join(sorted(map(_shown, extras)))))
     return None

@@ -32,6 +32,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from repack import log, meson
 from repack.errors import MetadataError
 from repack.model import Project
 from repack.unpack import find_cplusplus_sources, find_native_sources
@@ -281,6 +282,18 @@ def flat_discovery(tree: Path, pyproject: dict[str, Any], build_backend: str | N
     except _Unreadable:
         return False
     return setup_py is None or not re.search(rb"packages|py_modules", setup_py)
+
+
+def _meson_version(tree: Path, project: str) -> SpecifierSet | None:
+    """The meson the top-level meson.build's project() asks for (repack.meson), read as
+    text; None without one, or when it is not a regular file of bounded size."""
+    try:
+        data = _read_regular(tree / "meson.build", "meson.build")
+    except _Unreadable as exc:
+        log.debug(f"{project}: {exc}; its meson_version is not read")
+        return None
+    return None if data is None else meson.meson_version(data.decode("utf-8", "replace"),
+                                                         project=project)
 
 
 # Backends that build pure-Python wheels only, whatever sources the tree holds.
@@ -574,4 +587,5 @@ def project_from_metadata(
         classifiers=bool(isinstance(table := pyproject.get("project"), dict)
                          and table.get("classifiers")),
         flat_discovery=flat_discovery(tree, pyproject, build_backend),
+        meson_version=_meson_version(tree, name),
     )

@@ -166,6 +166,7 @@ class Project:
     classifiers: bool = False    # pyproject's [project] lists classifiers (hatchling checks them)
     flat_discovery: bool = False  # setuptools would find its packages itself in the tree's top
     has_cplusplus: bool = False  # C++ sources present: rpm BuildRequires gcc-c++ too
+    meson_version: SpecifierSet | None = None   # meson.build's project(meson_version: ...)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

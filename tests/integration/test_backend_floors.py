@@ -13,6 +13,10 @@ from PyPI during the setup, for the target's Python.
   needs (bookworm's 23.0 would shadow its vendored copy and lack `packaging.licenses`).
 - el9, a pyproject.toml in TOML 1.0 (a heterogeneous array): the builder's pip 20.3 cannot
   parse it; a newer pip comes from the index.
+- debian-13, a meson-python project whose meson.build asks for `meson_version: '>= 1.8.0'`,
+  which no `[build-system]` requirement names: trixie's meson 1.7.0 stops ("Meson version is
+  1.7.0 but project requires >= 1.8.0"); meson >= 1.8.0 comes from the index (scikit-learn's
+  meson.build asks for >= 1.9.0).
 - el9 and debian-12, an in-tree backend whose get_requires_for_build_wheel asks for one more
   requirement (as yarl's asks for Cython): it is asked offline, fetched verified, installed.
 """
@@ -250,3 +254,32 @@ def test_flat_layout_discovery_does_not_see_debian(tmp_path: Path, pypi_wheels: 
     _, files = built_files(tmp_path / "out", "debian-12")
     assert "/usr/lib/python3/dist-packages/flatns/child/__init__.py" in files
     assert "dist-packages/debian" not in files
+
+
+MESON_PYPROJECT = project_pyproject(
+    "meson-python", "mesonpy",
+    "A pure meson-python package whose meson.build asks for a newer meson than Debian 13's",
+    "license = {{text = \"MIT\"}}", "")
+MESON_BUILD = """\
+# meson_version: '>= 99' (a comment: not read)
+project('{name}', version: '1.0',
+  meson_version: '>= 1.8.0',  # trixie has 1.7.0
+)
+py = import('python').find_installation()
+py.install_sources('{module}/__init__.py', subdir: '{module}')
+"""
+
+
+def test_meson_build_asks_for_a_newer_meson(tmp_path: Path, pypi_wheels: Wheels) -> None:
+    name, module = "meson-floor-app", "meson_floor_app"
+    sdist = make_sdist(tmp_path / "sdists", name, "1.0", {
+        "pyproject.toml": MESON_PYPROJECT.format(name=name, module=module).encode(),
+        "meson.build": MESON_BUILD.format(name=name, module=module).encode(),
+        f"{module}/__init__.py": b'"""A tiny test package."""\n',
+        "NONCE": str(time.time_ns()).encode()}, pkg_info=pkg_info_text(name, "1.0"))
+    proc = served_build(tmp_path, sdist, "debian-13", pypi_wheels("3.13", "--no-deps", "meson"))
+    assert "Fetching build tools Debian 13 (trixie) lacks: meson>=1.8.0" in proc.stderr
+    assert "Installing build tools meson==" in proc.stderr
+    built, files = built_files(tmp_path / "out", "debian-13")
+    assert f"/usr/lib/python3/dist-packages/{module}/__init__.py" in files
+    assert_explained(built, "meson 1.")

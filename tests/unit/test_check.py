@@ -4,6 +4,7 @@ output is read.  The containers are tests/integration/test_import_check.py's."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,22 @@ def import_gate() -> Callable[[str, str, list[str], list[str]], str | None]:
     namespace: dict[str, Any] = {}
     exec(compile(check.SCRIPT_GATE, "script-gate", "exec"), namespace)  # noqa: S102 -- repack's own text
     return namespace["import_skipped"]  # type: ignore[no-any-return]
+
+
+def test_one_parser_reads_requires_dist_for_both_gates(tmp_path: Path) -> None:
+    """SCRIPT_GATE's `_requirements`: each Requires-Dist as its normalised name and the
+    normalised extras its marker names, which both the script and the import gate read."""
+    site = tmp_path / "site"
+    dist_info(site, "many", requires=(
+        "Foo.Bar[x]>=1 ; extra == 'A_b' or extra == \"c\"", "plain_dep>=2",
+        'marked; python_version >= "3"', "!garbage"))
+    namespace: dict[str, Any] = {}
+    exec(compile(check.SCRIPT_GATE, "script-gate", "exec"), namespace)  # noqa: S102 -- repack's own text
+    (dist,) = importlib.metadata.distributions(path=[str(site)])
+    assert list(namespace["_requirements"](dist)) == [
+        ("foo-bar", {"a-b", "c"}), ("plain-dep", set()), ("marked", set())]
+    assert namespace["_extra_requirements"](dist, {"c"}) == {"foo-bar"}
+    assert namespace["_extras_only"](dist) == {"foo-bar": {"a-b", "c"}}
 
 
 BLACKD = ("ImportError: aiohttp dependency is not installed: No module named 'aiohttp'. Please "
