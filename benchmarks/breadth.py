@@ -5,7 +5,7 @@ downloads (benchmarks/breadth-corpus.tsv), for every target.
     python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--skip N] [--limit N]
                                   [--no-check] [--json] [--keep] [--stop-after MINUTES]
                                   [--build-timeout MINUTES]
-                                  [--record FILE [--resume | --retry-failed]]
+                                  [--record FILE [--resume | --retry-failed | --report]]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
 -o OUT --json --config benchmarks/breadth-repack.toml` (the per-project overrides a team would
@@ -52,8 +52,8 @@ either, and a build never import-checked counts as not imported.  Goals judged o
 The whole corpus on four targets takes longer than one sitting: --record FILE appends each
 outcome as it ends (a JSON line with the repack tree, `git describe --dirty`, and the date),
 --resume builds only what FILE has no outcome for, --retry-failed also what failed a goal
-there (after a fix), and the table then covers FILE's newest outcome of every build asked,
-its header naming the trees and days they come from.
+there (after a fix), --report builds nothing; the table then covers FILE's newest outcome
+of every build asked, its header naming the trees and days they come from.
 
 Progress goes to stderr, the table (or --json) to stdout.
 Exit status: 0 when everything ran, 1 when a goal was MISSED, 2 when it could not run.
@@ -880,6 +880,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retry-failed", action="store_true",
                         help="with --record: also build again what failed a goal there "
                              "(implies --resume)")
+    parser.add_argument("--report", action="store_true",
+                        help="with --record: build nothing, print the table of what FILE "
+                             "holds for the projects and targets asked")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
@@ -888,8 +891,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--skip must not be negative")
     if args.build_timeout is not None and args.build_timeout <= 0:
         parser.error("--build-timeout must be positive")
-    if (args.resume or args.retry_failed) and args.record is None:
-        parser.error("--resume and --retry-failed need --record FILE")
+    if (args.resume or args.retry_failed or args.report) and args.record is None:
+        parser.error("--resume, --retry-failed and --report need --record FILE")
     args.resume = args.resume or args.retry_failed
     return args
 
@@ -973,6 +976,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = args.target or list(TARGETS)
     run = plan(corpus, chosen, targets, record, resume=args.resume,
                retry_failed=args.retry_failed)
+    if args.report:
+        run = Plan(run.asked, [], run.corpus_size, run.projects)
     source_cache = config.load().cache_dir
     try:
         ready_images(sorted({t for t, _ in run.todo}), source_cache)

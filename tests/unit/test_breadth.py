@@ -482,8 +482,15 @@ def test_runs_recorded_in_turn_print_one_table(monkeypatch: pytest.MonkeyPatch,
     builds = json.loads(capsys.readouterr().out)["builds"]
     assert [(b["name"], b["commit"]) for b in builds] == \
         [("alpha", "abc1234"), ("Beta", "abc1234"), ("gamma", "abc1234")]
+    assert breadth.main([*args, "-t", "el9", "--report"]) == 0      # nothing built for el9
+    assert built == ["alpha", "Beta", "stop", "gamma"]
+    out = capsys.readouterr().out
+    assert "(partial: 3 of 6 builds, 3 of the corpus's 3 projects asked)" in out
+    assert "| debian-12 | 3 | 3 | 3 | 3 |" in out and "| el9 |" not in out
     with pytest.raises(SystemExit):
         parse_args(["--resume"])
+    with pytest.raises(SystemExit):
+        parse_args(["--report"])
 
 
 @pytest.mark.process
