@@ -540,8 +540,11 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
         base = Outcome(entry.name, target, entry.kind, proc.returncode, seconds,
                        bootstrapped="Bootstrapping" in proc.stderr, pinned=spec or "")
         if proc.returncode != 0:
-            hint = next((ln for ln in proc.stderr.splitlines() if ln.startswith("hint:")), "")
-            return Outcome(**{**asdict(base), "error": first_error(proc.stderr), "hint": hint})
+            # the build's temp dir ("built packages are in /tmp/breadth-...") says nothing
+            # kept: <tmp>, so that a record names no path of the machine that ran it
+            stderr = proc.stderr.replace(str(tmp), "<tmp>")
+            hint = next((ln for ln in stderr.splitlines() if ln.startswith("hint:")), "")
+            return Outcome(**{**asdict(base), "error": first_error(stderr), "hint": hint})
         try:
             artifacts = json.loads(proc.stdout).get("artifacts", [])
         except json.JSONDecodeError:
