@@ -86,38 +86,50 @@ def normalise(path: str) -> str:
 def parse_owned(data: bytes, wanted: Iterable[str] | None = None) -> Owned:
     """Contents lines (gzip): ``path  section/package,section/package``; the path may hold
     spaces, the package list never does.  With *wanted* (paths, either spelling), only the
-    lines that may name one of them are read: the index has some 165,000 lines and a build
-    asks about a few hundred files, so a line whose last two path components no wanted path
-    has is skipped before it is normalised (normalising changes only what lies before them,
-    unless they are "." or "..").  The same question twice (the check after a build, then
-    the takeover check) is answered once."""
-    return _parse_owned(data, None if wanted is None else frozenset(map(_tail, map(normalise,
-                                                                                   wanted))))
-
-
-def _tail(path: str) -> str:
-    return "/".join(path.lstrip("/").rsplit("/", 2)[-2:])
-
-
-_UNSURE = frozenset({"", ".", ".."})
-
-
-@functools.lru_cache(maxsize=2)
-def _parse_owned(data: bytes, tails: frozenset[str] | None) -> Owned:
+    lines whose file name one of them has are read: the index has some 165,000 lines and a
+    build asks about a few hundred files, several times (the scripts before the build, the
+    files after it, the takeover check), so the lines are grouped by file name once per
+    process (`_by_name`) and each question normalises only its own candidates."""
+    lines, by_name = _by_name(data)
+    keys = None if wanted is None else frozenset(map(normalise, wanted))
+    if keys is not None:      # the candidates, in the index's order as the whole parse reads
+        names = {_name(k) for k in keys} | _UNSURE
+        lines = [lines[i] for i in sorted(i for n in names for i in by_name.get(n, ()))]
     owned: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for line in gzip.decompress(data).decode("utf-8", errors="replace").splitlines():
+    for line in lines:
         path, _, where = line.rstrip().rpartition(" ")
         path = path.rstrip()
-        if not path or not where:
-            continue
-        if tails is not None and _tail(path) not in tails \
-                and _UNSURE.isdisjoint(path.rsplit("/", 2)[-2:]):
+        key = normalise(path)
+        if keys is not None and key not in keys:
             continue
         owners = tuple(loc.rsplit("/", 1)[-1] for loc in where.split(",") if loc)
-        key = normalise(path)
         shown, before = owned.get(key, ("/" + path, ()))
         owned[key] = (shown, before + tuple(o for o in owners if o not in before))
     return types.MappingProxyType(owned)
+
+
+def _name(path: str) -> str:
+    return path.rpartition("/")[2]
+
+
+# Normalising a path changes its last component only when that is one of these ("a/b/.."
+# is "a"): such lines are read for every question.
+_UNSURE = frozenset({"", ".", ".."})
+
+
+@functools.lru_cache(maxsize=4)     # a run builds for at most the four targets
+def _by_name(data: bytes) -> tuple[Sequence[str], Mapping[str, tuple[int, ...]]]:
+    """The index's lines that have a path and a package list, and their positions by their
+    path's last component."""
+    lines: list[str] = []
+    grouped: dict[str, list[int]] = {}
+    for line in gzip.decompress(data).decode("utf-8", errors="replace").splitlines():
+        path, _, where = line.rstrip().rpartition(" ")
+        path = path.rstrip()
+        if path and where:
+            grouped.setdefault(_name(path), []).append(len(lines))
+            lines.append(line)
+    return tuple(lines), types.MappingProxyType({n: tuple(at) for n, at in grouped.items()})
 
 
 def conflicts(files: Iterable[str], owned: Owned, *, package: str,

@@ -54,6 +54,19 @@ def test_parse_owned_reads_only_the_wanted_lines() -> None:
         assert conflicts([f], some, package="p") == conflicts([f], whole, package="p")
 
 
+def test_parse_owned_finds_paths_that_normalise_to_another_name() -> None:
+    """A path whose spelling differs from its file's name ("usr/lib/../bin/tool",
+    "usr/bin/tool/.") is found as the whole parse finds it."""
+    data = gzip.compress(b"usr/lib/../bin/tool    utils/a\nusr/bin/tool/.    utils/b\n"
+                         b"usr/share/x/..    utils/c\nusr/bin/other    utils/d\n")
+    whole = parse_owned(data)
+    assert parse_owned(data, wanted=["/usr/bin/tool"]) == {
+        "/usr/bin/tool": ("/usr/lib/../bin/tool", ("a", "b"))}
+    assert parse_owned(data, wanted=["./usr/share"]) == {"/usr/share": ("/usr/share/x/..", ("c",))}
+    assert parse_owned(data, wanted=["/usr/bin/other", "/usr/bin/none"]) == {
+        "/usr/bin/other": whole["/usr/bin/other"]}
+
+
 def test_merged_usr_alias_is_a_conflict() -> None:
     owned = parse_owned(CONTENTS)
     files = ["./usr/bin/su", "./usr/bin/login", "./usr/share/doc/python3-evil/copyright"]
