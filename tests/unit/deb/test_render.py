@@ -176,7 +176,9 @@ def test_rules() -> None:
     lines = rules.splitlines()
     assert lines[0] == "#!/usr/bin/make -f"
     assert "export PYBUILD_DISABLE=test" in lines
-    assert lines[lines.index("%:") + 1] == "\tdh $@ --buildsystem=pybuild"
+    assert lines[lines.index("%:") + 1] == "\tdh $@ --buildsystem=pybuild --without autoreconf"
+    # a fresh tree from the sdist: no clean (setup.py clean would run upstream code) or configure
+    assert "override_dh_auto_clean override_dh_auto_configure:" in lines
     assert lines[lines.index("override_dh_python3:") + 1] == "\tdh_python3 --no-guessing-deps"
     assert rules == render.render_files(make_spec())["rules"]  # deterministic
 
