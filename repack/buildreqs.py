@@ -64,6 +64,7 @@ __all__ = [
     "BACKEND_FLOORS",
     "BACKEND_PROJECTS",
     "BUILDER_GLIBC",
+    "INSTALL_SCRIPT",
     "PIP_ENV",
     "REQUIRES_SCRIPT",
     "BuildTool",
@@ -81,6 +82,7 @@ __all__ = [
     "hook_answer",
     "hook_requires",
     "installed_version",
+    "installer_argv",
     "meson_required",
     "pip_install_argv",
     "resolve_wheels",
@@ -592,6 +594,28 @@ def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
     /usr/local beside it; pip cannot uninstall apt's copy, which has no RECORD file."""
     return ["python3", "-m", "pip", "install", "--no-index", "--no-deps", "--ignore-installed",
             "--find-links", wheel_dir, "--no-warn-script-location", *(t.pin for t in tools)]
+
+
+# Runs in a Debian builder, offline: the verified wheels unpacked into the interpreter's default
+# scheme (/usr/local there, beside apt's copies, as pip puts them) with the library pybuild
+# itself installs wheels with (python3-installer, which pybuild-plugin-pyproject brings): a
+# quarter of pip's start-up, and nothing resolved or fetched.
+INSTALL_SCRIPT = """\
+import sys, sysconfig
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+dest = SchemeDictionaryDestination(sysconfig.get_paths(), interpreter=sys.executable,
+                                   script_kind="posix")
+for path in sys.argv[1:]:
+    with WheelFile.open(path) as source:
+        install(source, dest, {"INSTALLER": b"repack\\n"})
+"""
+
+
+def installer_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
+    """Install exactly these staged wheels (`stage`) from `wheel_dir` with INSTALL_SCRIPT."""
+    return ["python3", "-c", INSTALL_SCRIPT, *(f"{wheel_dir}/{t.file.path.name}" for t in tools)]
 
 
 # --------------------------------------------------------------------------- in the builder

@@ -5,8 +5,8 @@ Two containers per build:
      dependencies; the host checks each against the SHA256 of the signed lists;
   2. network off (`--network none`): install those downloads, then the build tools the
      archive lacks or has too old (verified wheels from repack.buildreqs, read-only mount,
-     `pip --no-index`), run the PEP 517 metadata hook when the sdist's PKG-INFO is not
-     static, then `dpkg-buildpackage`.
+     unpacked by python3-installer), run the PEP 517 metadata hook when the sdist's PKG-INFO
+     is not static, then `dpkg-buildpackage`.
 The second proves the build is hermetic: upstream code never runs with the network on,
 and never runs on the host.  It sees only directories of this build: nothing it writes
 outlives the build except the files `collect_artifacts` predicted and checked.
@@ -236,9 +236,9 @@ class DebianBuild:
         buildreqs.stage(tools, self.wheels, project=self.project)
 
     def apt_relations(self, build_depends: str) -> str:
-        """What apt installs: the Build-Depends, plus pip when wheels are to be installed
-        (pip is a tool of this build only, never a Build-Depends of the source package)."""
-        return f"{build_depends}, python3-pip" if self.tools else build_depends
+        """What apt installs: the Build-Depends, plus python3-installer when wheels are to be
+        installed (a tool of this build only, never a Build-Depends of the source package)."""
+        return f"{build_depends}, python3-installer" if self.tools else build_depends
 
     def inputs(self) -> dict[str, list[str]]:
         """What this build installs besides the image: part of the build cache key."""
@@ -308,8 +308,8 @@ class DebianBuild:
             if self.tools:
                 with log.step(f"Installing build tools {', '.join(t.pin for t in self.tools)} "
                               "(verified wheels, network off)"):
-                    c.exec(buildreqs.pip_install_argv(self.tools, "/wheels"),
-                           env=buildreqs.PIP_ENV, project=self.project)
+                    c.exec(buildreqs.installer_argv(self.tools, "/wheels"),
+                           project=self.project)
             yield c
 
     def pep517_metadata(self, c: Container, srcdir: str) -> Pep517Metadata:

@@ -168,7 +168,7 @@ def pep517_step(argv: Sequence[str], output: str) -> Step | None:
     """Which PEP 517 step of the backend a failed command was: "wheel" (the backend run
     through pypa/build's hook runner, `_in_process`, whose frames its traceback must show)
     for repack's metadata script and for dpkg-buildpackage failing in pybuild's build step
-    of the pyproject plugin (`_PYBUILD_BUILD_FAILED`); None for anything else (apt, pip
+    of the pyproject plugin (`_PYBUILD_BUILD_FAILED`); None for anything else (apt, the script
     installing the tools, dh_auto_install, dpkg-source, repack's checks).  `argv` is the
     engine's: `podman exec <container> python3 -c SCRIPT ...`."""
     script = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else None
@@ -370,10 +370,10 @@ def asked_tools(deb: DebianBuild, build_depends: str, srcdir: str, *,
     have = {t.name for t in tools}
     more = [t for t in steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                                  project=deb.project) if t.name not in have]
-    had_pip = bool(deb.tools)
+    had_tools = bool(deb.tools)
     deb.use_build_tools([*tools, *more])
-    if not had_pip:
-        deb.download_build_deps(build_depends)    # pip joins the apt packages now
+    if not had_tools:
+        deb.download_build_deps(build_depends)    # python3-installer joins the apt packages
     return more
 
 

@@ -1,5 +1,6 @@
-"""Debian targets: which build requirements come as verified wheels, and how apt and pip
-are told about them (the real build is tests/integration/test_debian_buildreqs.py)."""
+"""Debian targets: which build requirements come as verified wheels, and how apt and the
+builder's installer are told about them (the real build is
+tests/integration/test_debian_buildreqs.py)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def tool(tmp_path: Path, name: str, version: str) -> buildreqs.BuildTool:
     return buildreqs.BuildTool(name=canonicalize_name(name), version=Version(version), file=file)
 
 
-def test_pip_joins_apt_only_when_wheels_are_installed(tmp_path: Path) -> None:
+def test_installer_joins_apt_only_when_wheels_are_installed(tmp_path: Path) -> None:
     engine = Engine(name="podman")
     image = Image(target=TARGET, kind="builder", tag="t", state_dir=tmp_path / "state")
     deb = DebianBuild(engine=engine, image=image, work=tmp_path / "work", project="x",
@@ -52,14 +53,14 @@ def test_pip_joins_apt_only_when_wheels_are_installed(tmp_path: Path) -> None:
     assert deb.apt_relations("debhelper-compat (= 13)") == "debhelper-compat (= 13)"
     flit = tool(tmp_path, "flit_core", "3.9.0")
     deb.use_build_tools([flit])
-    assert deb.apt_relations("debhelper-compat (= 13)") == "debhelper-compat (= 13), python3-pip"
+    assert deb.apt_relations("debhelper-compat (= 13)") == \
+        "debhelper-compat (= 13), python3-installer"
     assert (tmp_path / "work" / "wheels" / flit.file.path.name).is_file()
     wheels = next(m for m in deb.mounts if m.target == "/wheels")
     assert wheels.readonly
-    argv = buildreqs.pip_install_argv([flit], "/wheels")
-    assert argv[-1] == "flit-core==3.9.0"
-    assert {"--no-index", "--no-deps", "--ignore-installed"} <= set(argv)
-    assert buildreqs.PIP_ENV["PIP_BREAK_SYSTEM_PACKAGES"] == "1"
+    argv = buildreqs.installer_argv([flit], "/wheels")
+    assert argv[:3] == ["python3", "-c", buildreqs.INSTALL_SCRIPT]
+    assert argv[3:] == ["/wheels/flit_core-3.9.0-py3-none-any.whl"]
 
 
 def test_a_cached_wheel_that_changed_is_refused(tmp_path: Path) -> None:
