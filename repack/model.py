@@ -189,6 +189,10 @@ class ArchiveIndex:
     (not through a virtual package it Provides, nor through a package of its own source) ->
     the (operator, version) of every such dependency, ("", "") unversioned.  Empty for an
     image made before repack recorded it: nothing is provided then.
+    installed: the builder image's installed packages -> their version, and
+    installed_provides: the virtual packages those provide -> the provided versions ("" for
+    an unversioned Provides); both empty for an image made before repack recorded them, whose
+    build dependencies a container checks instead (repack.deb.build).
     """
 
     packages: dict[str, str] = field(default_factory=dict)
@@ -197,6 +201,8 @@ class ArchiveIndex:
     protected: frozenset[str] = frozenset()
     needed_by: dict[str, tuple[str, int]] = field(default_factory=dict)
     needed_versions: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    installed: dict[str, str] = field(default_factory=dict)
+    installed_provides: dict[str, list[str]] = field(default_factory=dict)
 
     def source_of(self, package: str) -> str:
         """The source package *package* is built from (itself without a Source: field)."""

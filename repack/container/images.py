@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -42,10 +43,11 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 6   # bump when read_archive records more (2: sources, protected;
+ARCHIVE_INDEX_VERSION = 7   # bump when read_archive records more (2: sources, protected;
                             # 3: needed_by; 4: through the owner's own source;
                             # 5: needed_versions; 6: those met by name in a clause with
-                            # a virtual alternative)
+                            # a virtual alternative; 7: the image's installed packages)
+DPKG_STATUS = "/var/lib/dpkg/status"
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -166,7 +168,8 @@ def _bootstrap(engine: Engine, image: Image) -> None:
                 raise BuildError(f"the cache path {export} contains white space; "
                                  "set XDG_CACHE_HOME")
             # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
-            argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists {export}")
+            argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists "
+                        f"{DPKG_STATUS} {export}")
         if image.kind == "builder":
             if any(c.isspace() for c in str(export)):
                 raise BuildError(f"the cache path {export} contains white space; "
@@ -183,13 +186,16 @@ def _bootstrap(engine: Engine, image: Image) -> None:
         argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
         run(argv)
         if image.kind == "builder":
-            index = (read_archive(export / "lists", export / Path(DIST_MAP).name) if copy_out
+            index = (read_archive(export / "lists", export / Path(DIST_MAP).name,
+                                  export / Path(DPKG_STATUS).name) if copy_out
                      else ArchiveIndex())
             data: dict[str, object] = {"packages": index.packages, "dist_map": index.dist_map,
                                        "sources": index.sources,
                                        "protected": sorted(index.protected),
                                        "needed_by": index.needed_by,
-                                       "needed_versions": index.needed_versions}
+                                       "needed_versions": index.needed_versions,
+                                       "installed": index.installed,
+                                       "installed_provides": index.installed_provides}
             data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
             source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
             data["owned_source"] = source
@@ -211,11 +217,13 @@ def _bootstrap(engine: Engine, image: Image) -> None:
     # stale state of older recipes of this target is left alone: `repack image prune` later
 
 
-def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
+def read_archive(lists_dir: Path, dist_map_file: Path,
+                 status_file: Path | None = None) -> ArchiveIndex:
     """Highest version of every binary package in the archive's Packages lists, the source
     package and priority of that version, which of them packages of other sources need
-    (`needed_by`) and in which versions (`needed_versions`), and dh-python's map of dist
-    names to Debian packages (normalised as PEP 503 names)."""
+    (`needed_by`) and in which versions (`needed_versions`), dh-python's map of dist
+    names to Debian packages (normalised as PEP 503 names), and the packages installed in
+    the image (`read_installed`, from dpkg's status file)."""
     packages: dict[str, str] = {}
     sources: dict[str, str] = {}
     protected: set[str] = set()
@@ -257,10 +265,31 @@ def read_archive(lists_dir: Path, dist_map_file: Path) -> ArchiveIndex:
     mapped = {sources.get(p, p) for p in dist_map.values() if p in packages}
     upgraded = set(dist_map.values())
     needed = needed_by(depends, provides, sources, mapped, upgraded=upgraded)
+    installed, installed_provides = (read_installed(status_file.read_bytes())
+                                     if status_file is not None else ({}, {}))
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
                         protected=frozenset(protected), needed_by=needed,
                         needed_versions=needed_versions(clauses, provides, sources, needed,
-                                                        upgraded=upgraded))
+                                                        upgraded=upgraded),
+                        installed=installed, installed_provides=installed_provides)
+
+
+def read_installed(status: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The packages dpkg's status file says are installed, name -> version, and the virtual
+    packages they provide, name -> the provided versions ("" unversioned): what a build's
+    dependencies are checked against before any container starts (repack.deb.build)."""
+    installed: dict[str, str] = {}
+    provided: dict[str, set[str]] = {}
+    for para in Packages.iter_paragraphs(io.BytesIO(status), use_apt_pkg=False,
+                                         fields=["Package", "Status", "Version", "Provides"]):
+        name, version = para.get("Package"), para.get("Version")
+        if not name or not version or para.get("Status", "").split()[-1:] != ["installed"]:
+            continue
+        installed[name] = version
+        for virtual, op, provided_version in relation_atoms(para.get("Provides")):
+            # Policy 7.5: a Provides is unversioned or "(= version)"
+            provided.setdefault(virtual, set()).add(provided_version if op == "=" else "")
+    return installed, {v: sorted(versions) for v, versions in sorted(provided.items())}
 
 
 def relation_names(field: str | None) -> set[str]:
@@ -445,7 +474,9 @@ def _parse_archive_file(raw: bytes) -> _Loaded:
         protected=frozenset(data.get("protected", ())),
         needed_by={p: (d, n) for p, (d, n) in data.get("needed_by", {}).items()},
         needed_versions={p: tuple((op, v) for op, v in clauses)
-                         for p, clauses in data.get("needed_versions", {}).items()})
+                         for p, clauses in data.get("needed_versions", {}).items()},
+        installed=data.get("installed", {}),
+        installed_provides=data.get("installed_provides", {}))
     owned, source = data.get("owned_files"), data.get("owned_source", "contents")
     if not isinstance(owned, str) or not isinstance(source, str):
         return _Loaded(archive=archive, owned=None)

@@ -33,13 +33,14 @@ from debian.debfile import DebError, DebFile
 
 from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
-from repack.container.images import Image
+from repack.container.images import Image, load_archive, relation_clauses
 from repack.container.outputs import (
     list_beneath,
     read_dist_info,
     take_predicted,
 )
 from repack.deb import render
+from repack.deb.naming import satisfies
 from repack.digest import sha256_file
 from repack.errors import BuildError, CommandFailed, IntegrityError
 from repack.files import copy_file
@@ -254,19 +255,26 @@ class DebianBuild:
         nothing to do either."""
         relations = self.apt_relations(build_depends)
         self.preinstalled = None
+        archive = load_archive(self.image)
+        if archive.installed and in_image(archive.installed, archive.installed_provides,
+                                          relations):
+            self._all_in_image(relations)
+            return
         with self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True) as c:
-            if self._in_image(c, relations):
-                with log.step("Build dependencies: all in the builder image, nothing to "
-                              "download"):
-                    self.apt_files = ()
-                    self.preinstalled = relations
-                    return
+            if not archive.installed and self._in_image(c, relations):
+                self._all_in_image(relations)
+                return
             self._download(c, relations)
+
+    def _all_in_image(self, relations: str) -> None:
+        with log.step("Build dependencies: all in the builder image, nothing to download"):
+            self.apt_files = ()
+            self.preinstalled = relations
 
     def _in_image(self, c: Container, relations: str) -> bool:
         """dpkg's own check of the relations against the image's installed packages (virtual
-        and versioned Provides included); False where the image has no dpkg-dev (an rpm
-        target's stand-in builder)."""
+        and versioned Provides included), for an image made before repack recorded them
+        (`in_image` answers on the host otherwise)."""
         try:
             c.exec(["dpkg-checkbuilddeps", "-d", relations, "/dev/null"], project=self.project)
         except CommandFailed:
@@ -374,6 +382,23 @@ class DebianBuild:
                project=self.project)
         c.exec(["cp", "-a", f"/rendered/{PRISTINE}", f"/build/{srcdir}"], project=self.project)
         shutil.rmtree(self.collected, ignore_errors=True)
+
+
+def in_image(installed: Mapping[str, str], provided: Mapping[str, Sequence[str]],
+             relations: str) -> bool:
+    """Whether the builder image's installed packages (`repack.container.images.read_installed`)
+    meet every clause of *relations*, as dpkg-checkbuilddeps would answer in the image: by
+    name in a version that satisfies, or through a Provides (a versioned dependency only by
+    a versioned Provides that satisfies it).  An architecture-qualified alternative
+    (``python3:any``) counts as unmet: the build then asks apt, which knows.  A wrong "no"
+    costs a container; a wrong "yes" cannot pass, as dpkg-buildpackage checks again."""
+    def met(name: str, op: str, version: str) -> bool:
+        if op.startswith(":"):
+            return False
+        if name in installed and satisfies(installed[name], op, version):
+            return True
+        return any(not op or (v and satisfies(v, op, version)) for v in provided.get(name, ()))
+    return all(any(met(*alt) for alt in clause) for clause in relation_clauses(relations))
 
 
 def has_compiled_code(deb: Path, *, project: str | None = None) -> bool:
