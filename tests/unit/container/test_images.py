@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,33 @@ def test_read_archive_takes_highest_version_and_normalises_dist_names(tmp_path: 
     assert index.packages == {"python3-django": "3:3.2.25-0+deb12u7", "python3-asgiref": "3.6.0-1"}
     assert index.dist_map == {"django": "python3-django", "pyyaml": "python3-yaml",
                               "django-admin-sortable": "python3-x"}
+
+
+def test_the_images_installed_packages_travel_in_archive_json(tmp_path: Path) -> None:
+    """read_archive reads dpkg's status file; archive.json as the bootstrap writes it gives
+    them back (an older one without them: empty, and a container checks instead)."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "x_bookworm_main_binary-amd64_Packages").write_text(PACKAGES)
+    (tmp_path / "map").write_text(DIST_MAP)
+    (tmp_path / "status").write_text("Package: debhelper\nStatus: install ok installed\n"
+                                     "Version: 13.11.4\nProvides: debhelper-compat (= 13)\n\n"
+                                     "Package: gone\nStatus: purge ok not-installed\n"
+                                     "Version: 1\n")
+    index = images.read_archive(lists, tmp_path / "map", tmp_path / "status")
+    assert index.installed == {"debhelper": "13.11.4"}
+    assert index.installed_provides == {"debhelper-compat": ["13"]}
+    record = {"packages": index.packages, "dist_map": index.dist_map, "installed":
+              index.installed, "installed_provides": index.installed_provides}
+    image = images.image_for(targets.load("debian-12"), "builder", tmp_path / "cache")
+    image.state_dir.mkdir(parents=True)
+    image.archive_file.write_text(json.dumps(record))
+    loaded = images.load_archive(image)
+    assert (loaded.installed, loaded.installed_provides) == (index.installed,
+                                                             index.installed_provides)
+    del record["installed"], record["installed_provides"]
+    image.archive_file.write_text(json.dumps(record))
+    assert images.load_archive(image).installed == {}
 
 
 def test_no_lists_is_an_error(tmp_path: Path) -> None:
