@@ -599,14 +599,21 @@ def pip_install_argv(tools: Sequence[BuildTool], wheel_dir: str) -> list[str]:
 # Runs in a Debian builder, offline: the verified wheels unpacked into the interpreter's default
 # scheme (/usr/local there, beside apt's copies, as pip puts them) with the library pybuild
 # itself installs wheels with (python3-installer, which pybuild-plugin-pyproject brings): a
-# quarter of pip's start-up, and nothing resolved or fetched.
+# quarter of pip's start-up, and nothing resolved or fetched.  A file two wheels ship (a
+# pkgutil-style namespace's __init__.py) is replaced, as pip does, where installer (0.6 on
+# Debian 12, 0.7 on Debian 13) refuses to write over an existing file.
 INSTALL_SCRIPT = """\
-import sys, sysconfig
+import os, sys, sysconfig
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
-dest = SchemeDictionaryDestination(sysconfig.get_paths(), interpreter=sys.executable,
-                                   script_kind="posix")
+class Replacing(SchemeDictionaryDestination):
+    def write_to_fs(self, scheme, path, stream, is_executable):
+        target = os.path.join(self.scheme_dict[scheme], path)
+        if os.path.lexists(target) and not os.path.isdir(target):
+            os.unlink(target)
+        return super().write_to_fs(scheme, path, stream, is_executable)
+dest = Replacing(sysconfig.get_paths(), interpreter=sys.executable, script_kind="posix")
 for path in sys.argv[1:]:
     with WheelFile.open(path) as source:
         install(source, dest, {"INSTALLER": b"repack\\n"})

@@ -11,12 +11,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
 from sdists import make_sdist
+
+from repack import buildreqs, config, targets
+from repack.container import engine, images
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +73,36 @@ def test_backend_too_old_in_debian_comes_as_verified_wheel(tmp_path: Path) -> No
     build_depends = next(ln for ln in dsc.read_text().splitlines()
                          if ln.startswith("Build-Depends:"))
     assert "flit" not in build_depends and "pip" not in build_depends, build_depends
+
+
+def _wheel(dest: Path, name: str, files: dict[str, str]) -> Path:
+    """A minimal pure wheel: the files, METADATA, WHEEL and RECORD."""
+    dist_info = f"{name}-1.0.dist-info"
+    files = {**files, f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\n"
+             "Version: 1.0\n", f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
+             "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{path},,\n" for path in [*files, f"{dist_info}/RECORD"])
+    path = dest / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as whl:
+        for member, text in {**files, f"{dist_info}/RECORD": record}.items():
+            whl.writestr(member, text)
+    return path
+
+
+@pytest.mark.parametrize("target_id", ["debian-12", "debian-13"])
+def test_wheels_sharing_a_namespace_file_install_as_with_pip(
+        target_id: str, tmp_path: Path, container_engine: engine.Engine) -> None:
+    """Two build tools of one pkgutil-style namespace both ship ns/__init__.py: the builder's
+    python3-installer (which refuses to write over a file) installs both, as pip did."""
+    init = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+    for name in ("ns_one", "ns_two"):
+        _wheel(tmp_path, name, {"ns/__init__.py": init, f"ns/{name}.py": "OK = True\n"})
+    wheels = [f"/wheels/{w.name}" for w in sorted(tmp_path.glob("*.whl"))]
+    image = images.ensure(container_engine, images.image_for(targets.load(target_id), "builder",
+                                                             config.load().cache_dir))
+    with container_engine.container(image.tag, mounts=[engine.Mount(
+            source=tmp_path, target="/wheels", readonly=True)]) as c:
+        c.exec(["python3", "-c", buildreqs.INSTALL_SCRIPT, *wheels])
+        out = c.exec(["python3", "-c", ("import ns.ns_one, ns.ns_two, importlib.metadata as m; "
+                                        "print(ns.ns_one.OK, ns.ns_two.OK, m.version('ns_two'))")])
+    assert out.split() == ["True", "True", "1.0"]
