@@ -10,8 +10,9 @@ downloads (benchmarks/breadth-corpus.tsv), for every target.
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
 -o OUT --json --config benchmarks/breadth-repack.toml` (the per-project overrides a team would
 write, each with its reason), in a fresh REPACK_CACHE_DIR (cold: no sdist, apt package or
-build cached) into which the builder images' state is copied from the normal cache, so images
-are reused and not bootstrapped.  A build is timed from start to exit.  Then:
+build cached) into which the builder images' state is copied from the normal cache (their
+archive index and package lists as bootstrapped), so images are reused and not bootstrapped.
+A build is timed from start to exit.  Then:
 
 - lint clean: lintian --fail-on error on the .changes (Debian targets), rpmlint with
   templates/rpm/repack.rpmlintrc on each .rpm and .src.rpm (RPM targets), the host's linters,

@@ -93,6 +93,13 @@ class Image:
     def archive_file(self) -> Path:
         return self.state_dir / "archive.json"
 
+    @property
+    def lists_snapshot(self) -> Path:
+        """A Debian builder's package lists as it was bootstrapped (apt checked them against
+        the signed Release files then): the first `apt-get update` of a cache that has no
+        lists of its own fetches only what changed since, not the whole archive's lists."""
+        return self.state_dir / "apt-lists"
+
 
 def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
     spec: dict[str, object] = {
@@ -212,6 +219,12 @@ def _bootstrap(engine: Engine, image: Image) -> None:
         if image.kind == "builder":
             image.state_dir.mkdir(parents=True, exist_ok=True)
             os.replace(staging, image.archive_file)
+            if copy_out:
+                shutil.rmtree(image.lists_snapshot, ignore_errors=True)
+                image.lists_snapshot.mkdir()
+                for path in (export / "lists").iterdir():
+                    if path.is_file() and not path.is_symlink() and path.name != "lock":
+                        shutil.copyfile(path, image.lists_snapshot / path.name)
         (image.state_dir.parent / "README").write_text(
             f"Created by repack {__version__}: state of the builder images (safe to delete).\n")
     # stale state of older recipes of this target is left alone: `repack image prune` later

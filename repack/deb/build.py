@@ -50,6 +50,7 @@ from repack.run import run
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root"]
 APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
+UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
 
 # Runs inside the builder, offline, in a throwaway copy of the tree: the backend may write
 # build files (egg-info) that must not end up in the source package.  When the backend
@@ -175,6 +176,15 @@ def copy_lists(src: Path | None, dest: Path | None) -> None:
                 copy_file(path, dest / path.name)
 
 
+def lists_source(shared: Path | None, snapshot: Path) -> Path | None:
+    """Where a build's lists start from: the cache's last refreshed ones, else the builder
+    image's as it was bootstrapped (`Image.lists_snapshot`), so that a cache's first
+    `apt-get update` fetches what changed since rather than the whole archive's lists."""
+    if shared is not None and any(shared.glob("*Release")):
+        return shared
+    return snapshot if snapshot.is_dir() else None
+
+
 class DebianBuild:
     """One build directory `work`; upstream code sees only `work/build` (its tree and the
     orig tarball), the per-build apt directories and read-only copies of what repack made.
@@ -282,7 +292,7 @@ class DebianBuild:
         return True
 
     def _download(self, c: Container, relations: str) -> None:
-        copy_lists(self.shared_lists, self.lists)
+        copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
         with log.step("Downloading build dependencies (network on)"):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
             needed = parse_print_uris(
@@ -304,7 +314,7 @@ class DebianBuild:
         if relations == self.preinstalled:
             return
         with log.step(title):
-            c.exec(["apt-get", "satisfy", *APT_OPTS, "--no-download", relations],
+            c.exec(["apt-get", "satisfy", *APT_OPTS, *UNSAFE_IO, "--no-download", relations],
                    env=APT_ENV, project=self.project)
 
     @contextlib.contextmanager

@@ -17,7 +17,7 @@ from packaging.version import Version
 from repack import buildreqs
 from repack.container.engine import Engine
 from repack.container.images import Image
-from repack.deb.build import DebianBuild
+from repack.deb.build import DebianBuild, lists_source
 from repack.deb.family import missing_build_requires
 from repack.errors import IntegrityError
 from repack.model import Release, Sdist
@@ -72,3 +72,16 @@ def test_a_cached_wheel_that_changed_is_refused(tmp_path: Path) -> None:
     flit.file.path.write_bytes(b"PK trojan one")      # same size, other bytes
     with pytest.raises(IntegrityError, match="no longer has the sha256 it was verified with"):
         deb.use_build_tools([flit])
+
+
+def test_a_cache_without_lists_starts_from_the_images(tmp_path: Path) -> None:
+    shared, snapshot = tmp_path / "shared", tmp_path / "snapshot"
+    assert lists_source(shared, snapshot) is None
+    snapshot.mkdir()
+    (snapshot / "deb.debian.org_debian_dists_bookworm_InRelease").write_text("signed")
+    assert lists_source(shared, snapshot) == snapshot
+    shared.mkdir()
+    assert lists_source(shared, snapshot) == snapshot          # empty: nothing refreshed yet
+    (shared / "deb.debian.org_debian_dists_bookworm_InRelease").write_text("newer")
+    assert lists_source(shared, snapshot) == shared
+    assert lists_source(None, snapshot) == snapshot
