@@ -2,7 +2,9 @@
 
 Two containers per build:
   1. network on, no upstream code: refresh the package lists and *download* the build
-     dependencies; the host checks each against the SHA256 of the signed lists;
+     dependencies; the host checks each against the SHA256 of the signed lists (none of it
+     when the builder image has them all, which the host tells from the packages the image
+     recorded at bootstrap: `in_image`);
   2. network off (`--network none`): install those downloads, then the build tools the
      archive lacks or has too old (verified wheels from repack.buildreqs, read-only mount,
      unpacked by python3-installer), run the PEP 517 metadata hook when the sdist's PKG-INFO
