@@ -65,6 +65,7 @@ __all__ = [
     "BACKEND_PROJECTS",
     "BUILDER_GLIBC",
     "INSTALL_SCRIPT",
+    "MESON",
     "PIP_ENV",
     "REQUIRES_SCRIPT",
     "BuildTool",

@@ -250,8 +250,14 @@ class DebianBuild:
 
     def apt_relations(self, build_depends: str) -> str:
         """What apt installs: the Build-Depends, plus python3-installer when wheels are to be
-        installed (a tool of this build only, never a Build-Depends of the source package)."""
-        return f"{build_depends}, python3-installer" if self.tools else build_depends
+        installed, and ninja-build beside a meson wheel (Debian's meson package, which
+        depends on it, is then not installed, and meson needs a ninja to build: matplotlib on
+        Debian 13, whose meson.build asks for a newer meson than trixie's): tools of this
+        build only, never Build-Depends of the source package."""
+        if not self.tools:
+            return build_depends
+        meson = any(t.name == buildreqs.MESON for t in self.tools)
+        return f"{build_depends}, python3-installer" + (", ninja-build" if meson else "")
 
     def inputs(self) -> dict[str, list[str]]:
         """What this build installs besides the image: part of the build cache key."""

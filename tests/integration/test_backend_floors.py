@@ -270,15 +270,24 @@ py.install_sources('{module}/__init__.py', subdir: '{module}')
 """
 
 
-def test_meson_build_asks_for_a_newer_meson(tmp_path: Path, pypi_wheels: Wheels) -> None:
+@pytest.mark.parametrize("meson_python", [
+    "meson-python",             # trixie's python3-mesonpy, which brings meson and ninja-build
+    "meson-python!=0.17.*",     # matplotlib's: the index's too, and no Debian meson brings ninja
+])
+def test_meson_build_asks_for_a_newer_meson(meson_python: str, tmp_path: Path,
+                                            pypi_wheels: Wheels) -> None:
     name, module = "meson-floor-app", "meson_floor_app"
+    pyproject = MESON_PYPROJECT.replace('"meson-python"', f'"{meson_python}"')
     sdist = make_sdist(tmp_path / "sdists", name, "1.0", {
-        "pyproject.toml": MESON_PYPROJECT.format(name=name, module=module).encode(),
+        "pyproject.toml": pyproject.format(name=name, module=module).encode(),
         "meson.build": MESON_BUILD.format(name=name, module=module).encode(),
         f"{module}/__init__.py": b'"""A tiny test package."""\n',
         "NONCE": str(time.time_ns()).encode()}, pkg_info=pkg_info_text(name, "1.0"))
-    proc = served_build(tmp_path, sdist, "debian-13", pypi_wheels("3.13", "--no-deps", "meson"))
-    assert "Fetching build tools Debian 13 (trixie) lacks: meson>=1.8.0" in proc.stderr
+    wheels = pypi_wheels("3.13", "--no-deps", "meson", "meson-python", "pyproject-metadata",
+                         "packaging")
+    proc = served_build(tmp_path, sdist, "debian-13", wheels)
+    fetching = next(ln for ln in proc.stderr.splitlines() if "Fetching build tools" in ln)
+    assert "Debian 13 (trixie) lacks:" in fetching and "meson>=1.8.0" in fetching
     assert "Installing build tools meson==" in proc.stderr
     built, files = built_files(tmp_path / "out", "debian-13")
     assert f"/usr/lib/python3/dist-packages/{module}/__init__.py" in files
