@@ -288,7 +288,8 @@ def test_meson_build_asks_for_a_newer_meson(meson_python: str, tmp_path: Path,
     proc = served_build(tmp_path, sdist, "debian-13", wheels)
     fetching = next(ln for ln in proc.stderr.splitlines() if "Fetching build tools" in ln)
     assert "Debian 13 (trixie) lacks:" in fetching and "meson>=1.8.0" in fetching
-    assert "Installing build tools meson==" in proc.stderr
+    installing = next(ln for ln in proc.stderr.splitlines() if "Installing build tools" in ln)
+    assert " meson==" in installing
     built, files = built_files(tmp_path / "out", "debian-13")
     assert f"/usr/lib/python3/dist-packages/{module}/__init__.py" in files
     assert_explained(built, "meson 1.")
