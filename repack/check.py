@@ -62,6 +62,7 @@ from repack.deb.build import (
     APT_ENV,
     APT_HASH,
     APT_OPTS,
+    UNSAFE_IO,
     AptFile,
     DebianBuild,
     copy_lists,
@@ -85,7 +86,6 @@ __all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "e
 CHECK_VERSION = 4               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
 DEB_SITE = "/usr/lib/python3/dist-packages"
-UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
 FAILED_MARK = "repack-check-failed"
 DONE_MARK = "repack-check-done"
 SKIPPED_MARK = "repack-check-skipped"
