@@ -66,6 +66,9 @@ from repack.deb.build import (
     AptFile,
     DebianBuild,
     copy_lists,
+    download_argv,
+    dpkg_installs,
+    in_image,
     keep_verified,
     parse_print_uris,
     take_cached,
@@ -227,6 +230,8 @@ class Package:
     sonames: tuple[str, ...] = ()             # rpm: the shared libraries its ELF Requires name
     # rpm: the version clauses of its python3dist() Requires, (need, operator, version)
     clauses: tuple[tuple[str, str, str], ...] = ()
+    version: str = ""                         # deb: its Version
+    relations: tuple[tuple[str, str], ...] = ()   # deb: its relation fields, as written
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -399,7 +404,7 @@ def skipped_checks(output: str, checks: Sequence[Check]) -> list[tuple[Check, st
     return skipped
 
 
-def _deb_package(path: Path) -> Package:
+def deb_package(path: Path) -> Package:
     try:
         deb = DebFile(str(path))
         try:
@@ -414,7 +419,33 @@ def _deb_package(path: Path) -> Package:
     provides = tuple(name for group in _relations(control, "Provides") for name in group)
     return Package(path=path, name=control["Package"],
                    project=canonicalize_name(control.get("Repack-Project", control["Package"])),
-                   files=files, needs=needs, provides=provides)
+                   files=files, needs=needs, provides=provides,
+                   version=control.get("Version", ""),
+                   relations=tuple((f, control[f]) for f in _RELATION_FIELDS if f in control))
+
+
+_RELATION_FIELDS = ("Pre-Depends", "Depends", "Provides", "Breaks", "Conflicts")
+
+
+def installs_alone(packages: Sequence[Package], status: bytes) -> bool:
+    """Whether dpkg alone installs the run's .debs in the check image whose dpkg *status*
+    this is: every Pre-Depends and Depends met by a package the image has installed or by one
+    of the run's, and no Breaks or Conflicts naming an installed package.  Then apt, which
+    reads the archive's lists twice (seconds each), is not asked; a wrong "yes" fails the
+    check the way a package that does not install does."""
+    installed, provided = images.read_installed(status)
+    fields = [dict(p.relations) for p in packages]
+    if any(images.relation_names(f.get(k)) & (installed.keys() | provided.keys())
+           for f in fields for k in ("Breaks", "Conflicts")):
+        return False
+    own = dict(installed)
+    given = {name: list(versions) for name, versions in provided.items()}
+    for p, f in zip(packages, fields, strict=True):
+        own[p.name] = p.version
+        for virtual, op, version in images.relation_atoms(f.get("Provides")):
+            given.setdefault(virtual, []).append(version if op == "=" else "")
+    return all(in_image(own, given, f.get(k, "")) for f in fields
+               for k in ("Pre-Depends", "Depends"))
 
 
 def _relations(control: Mapping[str, str], field: str) -> list[tuple[str, ...]]:
@@ -489,7 +520,7 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     if marker.is_file():
         log.info(f"import check for {target.id}: passed before for these packages")
         return
-    packages = ([_deb_package(p) for p in paths] if target.family == "deb"
+    packages = ([deb_package(p) for p in paths] if target.family == "deb"
                 else _rpm_packages(paths))
     images.ensure(ctx.engine, image)
     modules: dict[str, str] = {}
@@ -562,15 +593,29 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
         project = packages[0].project
         mounts = [Mount(source=staged, target="/artifacts", readonly=True)]
         try:
-            if target.family == "deb":
+            if target.family == "deb" and image.status_file.is_file() \
+                    and installs_alone(packages, image.status_file.read_bytes()):
+                log.info(f"{', '.join(p.name for p in packages)}: all they need is in the "
+                         f"check image; installed by dpkg, apt not asked")
+                c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
+                c.exec(["dpkg", "--install", "--force-unsafe-io", *files], env=APT_ENV,
+                       project=project)
+            elif target.family == "deb":
                 apt = AptDirs(work=work, target=target, ctx=ctx, project=project)
                 mounts += apt.mounts()
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
                 apt.fetch(c, files)
-                # no --no-download: apt counts copying the run's local .debs as downloading;
-                # the container has no network, and every archive .deb is already there
-                c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files], env=APT_ENV,
-                       project=project)
+                archived = [f"/var/cache/apt/archives/{f.name}" for f in apt.files]
+                if dpkg_installs(apt.printed, [*(apt.archives / f.name for f in apt.files),
+                                               *(staged / p.path.name for p in packages)]):
+                    c.exec(["dpkg", "--install", "--force-unsafe-io", *archived, *files],
+                           env=APT_ENV, project=project)
+                else:
+                    # no --no-download: apt counts copying the run's local .debs as
+                    # downloading; the container has no network, and every archive .deb
+                    # is already there
+                    c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files],
+                           env=APT_ENV, project=project)
             else:
                 libs = stand_in_libraries(packages, target, image, ctx, work, modules)
                 mounts += libs.apt_mounts if libs is not None else []
@@ -696,6 +741,8 @@ class AptDirs:
         self.image = images.image_for(target, "check", ctx.settings.cache_dir)
         self.engine = ctx.engine
         self.project = project
+        self.printed = ""                   # apt's last --print-uris answer
+        self.files: tuple[AptFile, ...] = ()    # the archive's .debs it named, verified
 
     def mounts(self) -> list[Mount]:
         return [Mount(source=self.lists, target="/var/lib/apt/lists"),
@@ -703,9 +750,9 @@ class AptDirs:
 
     def needed(self, c: Container, files: Sequence[str]) -> list[AptFile]:
         """The archive files apt would install with the run's .debs, with their SHA256."""
-        printed = c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--print-uris", *files],
-                         env=APT_ENV, project=self.project)
-        return parse_print_uris("\n".join(line for line in printed.splitlines()
+        self.printed = c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--print-uris",
+                               *files], env=APT_ENV, project=self.project)
+        return parse_print_uris("\n".join(line for line in self.printed.splitlines()
                                           if not line.startswith("'file:")),
                                 project=self.project)
 
@@ -732,11 +779,11 @@ class AptDirs:
                 missing = [f for f in needed
                            if not take_cached(self.shared, self.archives, f, self.project)]
                 if missing:
-                    c.exec(["apt-get", "install", *APT_OPTS, *APT_HASH, "--download-only",
-                            *files], env=APT_ENV, project=self.project)
+                    c.exec(download_argv(missing), env=APT_ENV, project=self.project)
             # fresh lists for the next check's offline answer; no upstream code ran yet
             copy_lists(self.lists, self.shared_lists)
         keep_verified(self.archives, self.shared, needed, missing or [], self.project)
+        self.files = tuple(needed)
 
     def online_mounts(self) -> list[Mount]:
         """The network-on container's: the lists, the archive directory and the run's

@@ -13,6 +13,7 @@ index is empty: nothing is assumed present on RPM targets.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import io
@@ -43,11 +44,19 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 7   # bump when read_archive records more (2: sources, protected;
+ARCHIVE_INDEX_VERSION = 8   # bump when read_archive records more (2: sources, protected;
                             # 3: needed_by; 4: through the owner's own source;
                             # 5: needed_versions; 6: those met by name in a clause with
-                            # a virtual alternative; 7: the image's installed packages)
+                            # a virtual alternative; 7: the image's installed packages;
+                            # 8: Multi-Arch: allowed ones as name:any)
 DPKG_STATUS = "/var/lib/dpkg/status"
+# A Debian builder's py3compile does nothing: the python3-* packages a build installs
+# byte-compile every module in their postinst, two thirds of the time installing them
+# takes, in a container thrown away after one build whose Python compiles what it imports.
+# Diverted, so that an upgraded python3-minimal does not bring it back.
+NO_BYTE_COMPILE = (('--customize-hook=chroot "$1" dpkg-divert --quiet --local --rename '
+                    '--add /usr/bin/py3compile'),
+                   '--customize-hook=ln -s /bin/true "$1/usr/bin/py3compile"')
 OWNED_IN_CHROOT = "/tmp/repack-owned.gz"
 OWNED_SOURCE_IN_CHROOT = "/tmp/repack-owned.source"
 # Runs in the new chroot (network on, during bootstrap) with "contents" or "installed".
@@ -100,6 +109,12 @@ class Image:
         lists of its own fetches only what changed since, not the whole archive's lists."""
         return self.state_dir / "apt-lists"
 
+    @property
+    def status_file(self) -> Path:
+        """A Debian check image's dpkg status file, read out of the image once per cache: what
+        its packages need is then known to be installed without a container (repack.check)."""
+        return self.state_dir / "dpkg-status"
+
 
 def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
     spec: dict[str, object] = {
@@ -114,6 +129,7 @@ def recipe(target: Target, kind: ImageKind) -> dict[str, object]:
         spec["owned_files"] = OWNED_FILES_VERSION   # what the system owns (repack.owned)
         if target.family == "deb":                  # rpm builders record no archive index
             spec["archive_index"] = ARCHIVE_INDEX_VERSION
+            spec["py3compile"] = "diverted"         # see NO_BYTE_COMPILE
     return spec
 
 
@@ -139,6 +155,13 @@ def is_ready(engine: Engine, image: Image) -> bool:
         staging = image.state_dir / f".archive.json.{os.getpid()}"
         staging.write_text(data)
         os.replace(staging, image.archive_file)
+    if image.kind == "check" and image.target.family == "deb" and not image.status_file.is_file():
+        with contextlib.suppress(RepackError):      # without it, repack.check asks apt
+            status = engine.run(image.tag, ["cat", DPKG_STATUS])
+            image.state_dir.mkdir(parents=True, exist_ok=True)
+            staging = image.state_dir / f".dpkg-status.{os.getpid()}"
+            staging.write_text(status)
+            os.replace(staging, image.status_file)
     return True
 
 
@@ -170,17 +193,15 @@ def _bootstrap(engine: Engine, image: Image) -> None:
             "--dpkgopt=path-exclude=/usr/share/locale/*",
         ]
         copy_out = image.kind == "builder" and image.target.family == "deb"
+        if any(c.isspace() for c in str(export)):
+            raise BuildError(f"the cache path {export} contains white space; "
+                             "set XDG_CACHE_HOME")
         if copy_out:
-            if any(c.isspace() for c in str(export)):
-                raise BuildError(f"the cache path {export} contains white space; "
-                                 "set XDG_CACHE_HOME")
             # mmdebstrap's built-in copy-out hook; it runs before the lists are cleaned up.
             argv.append(f"--customize-hook=copy-out {DIST_MAP} /var/lib/apt/lists "
                         f"{DPKG_STATUS} {export}")
+            argv += NO_BYTE_COMPILE
         if image.kind == "builder":
-            if any(c.isspace() for c in str(export)):
-                raise BuildError(f"the cache path {export} contains white space; "
-                                 "set XDG_CACHE_HOME")
             script = work / "repack-contents.sh"
             script.write_text(CONTENTS_SCRIPT)
             mode = "contents" if image.target.family == "deb" else "installed"
@@ -290,15 +311,20 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
 def read_installed(status: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
     """The packages dpkg's status file says are installed, name -> version, and the virtual
     packages they provide, name -> the provided versions ("" unversioned): what a build's
-    dependencies are checked against before any container starts (repack.deb.build)."""
+    dependencies are checked against before any container starts (repack.deb.build).  A
+    ``Multi-Arch: allowed`` package also provides ``name:any`` at its version, as dpkg reads
+    ``python3:any``."""
     installed: dict[str, str] = {}
     provided: dict[str, set[str]] = {}
-    for para in Packages.iter_paragraphs(io.BytesIO(status), use_apt_pkg=False,
-                                         fields=["Package", "Status", "Version", "Provides"]):
+    for para in Packages.iter_paragraphs(
+            io.BytesIO(status), use_apt_pkg=False,
+            fields=["Package", "Status", "Version", "Provides", "Multi-Arch"]):
         name, version = para.get("Package"), para.get("Version")
         if not name or not version or para.get("Status", "").split()[-1:] != ["installed"]:
             continue
         installed[name] = version
+        if para.get("Multi-Arch") == "allowed":
+            provided.setdefault(f"{name}:any", set()).add(version)
         for virtual, op, provided_version in relation_atoms(para.get("Provides")):
             # Policy 7.5: a Provides is unversioned or "(= version)"
             provided.setdefault(virtual, set()).add(provided_version if op == "=" else "")

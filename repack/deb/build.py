@@ -35,7 +35,7 @@ from debian.debfile import DebError, DebFile
 
 from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
-from repack.container.images import Image, load_archive, relation_clauses
+from repack.container.images import Image, load_archive, relation_clauses, relation_names
 from repack.container.outputs import (
     list_beneath,
     read_dist_info,
@@ -99,10 +99,12 @@ class AptFile:
     name: str            # its file name in /var/cache/apt/archives
     size: int
     sha256: str
+    uri: str = ""        # where apt would fetch it from
 
 
 _PRINT_URI = re.compile(
-    r"'(?P<uri>[^'\s]+)' (?P<name>\S+) (?P<size>\d+) SHA256:(?P<sha256>[0-9a-f]{64})")
+    r"'(?P<uri>[a-z][a-z0-9+]*:[^'\s]+)' (?P<name>\S+) (?P<size>\d+) "
+    r"SHA256:(?P<sha256>[0-9a-f]{64})")
 _DEB_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~%_-]*\.deb")
 
 
@@ -117,8 +119,38 @@ def parse_print_uris(text: str, *, project: str | None = None) -> list[AptFile]:
         if m is None or not _DEB_FILE.fullmatch(m["name"]):
             raise BuildError(f"unexpected apt-get --print-uris line {line[:200]!r}",
                              project=project)
-        files.append(AptFile(name=m["name"], size=int(m["size"]), sha256=m["sha256"]))
+        files.append(AptFile(name=m["name"], size=int(m["size"]), sha256=m["sha256"],
+                             uri=m["uri"]))
     return files
+
+
+def dpkg_installs(printed: str, debs: Sequence[Path]) -> bool:
+    """Whether `dpkg --install` of exactly the .debs apt printed (`--print-uris`) does what
+    apt would with them: apt removes nothing, and none pre-depends on another of them (dpkg
+    unpacks them all, then configures; apt would order those).  It saves apt reading the
+    lists once more, a second or two; a "no" leaves the install to apt."""
+    if not debs or re.search(r"^The following packages will be REMOVED", printed, re.MULTILINE):
+        return False
+    controls = []
+    for deb in debs:
+        try:
+            with contextlib.closing(DebFile(str(deb))) as f:
+                controls.append(f.debcontrol())
+        except (DebError, ArError, KeyError, OSError, EOFError, ValueError):
+            return False
+    names = {c.get("Package") for c in controls}
+    return not any(relation_names(c.get("Pre-Depends")) & names for c in controls)
+
+
+def download_argv(files: Sequence[AptFile]) -> list[str]:
+    """apt's own downloader for exactly the files apt printed, into the archive directory,
+    each checked against its SHA256 as it arrives (and by `keep_verified` after): one
+    transfer of them all, where a second `apt-get --download-only` read the lists again
+    (a second or more).  The URIs are apt's, from the signed lists, each one argv item."""
+    argv = ["/usr/lib/apt/apt-helper", "download-file"]
+    for f in files:
+        argv += [f.uri, f"/var/cache/apt/archives/{f.name}", f"SHA256:{f.sha256}"]
+    return argv
 
 
 def matches(path: Path, f: AptFile) -> bool:
@@ -223,6 +255,7 @@ class DebianBuild:
         self.tools: tuple[buildreqs.BuildTool, ...] = ()
         self.apt_files: tuple[AptFile, ...] = ()
         self.preinstalled: str | None = None    # relations the builder image satisfies
+        self.by_dpkg: str | None = None         # relations dpkg alone installs (dpkg_installs)
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
                   self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
@@ -272,7 +305,7 @@ class DebianBuild:
         image has them all already (a setuptools project's usually): `install` then has
         nothing to do either."""
         relations = self.apt_relations(build_depends)
-        self.preinstalled = None
+        self.preinstalled = self.by_dpkg = None
         archive = load_archive(self.image)
         if archive.installed and in_image(archive.installed, archive.installed_provides,
                                           relations):
@@ -303,15 +336,16 @@ class DebianBuild:
         copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
         with log.step("Downloading build dependencies (network on)"):
             c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
-            needed = parse_print_uris(
-                c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris", relations],
-                       env=APT_ENV, project=self.project), project=self.project)
+            printed = c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris",
+                              relations], env=APT_ENV, project=self.project)
+            needed = parse_print_uris(printed, project=self.project)
             missing = [f for f in needed if not self.take_from_cache(f)]
             if missing:
-                c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--download-only",
-                        relations], env=APT_ENV, project=self.project)
+                c.exec(download_argv(missing), env=APT_ENV, project=self.project)
             keep_verified(self.archives, self.shared, needed, missing, self.project)
         self.apt_files = tuple(needed)
+        if dpkg_installs(printed, [self.archives / f.name for f in needed]):
+            self.by_dpkg = relations
         copy_lists(self.lists, self.shared_lists)
 
     def take_from_cache(self, f: AptFile) -> bool:
@@ -322,6 +356,11 @@ class DebianBuild:
         if relations == self.preinstalled:
             return
         with log.step(title):
+            if relations == self.by_dpkg:
+                c.exec(["dpkg", "--install", "--force-unsafe-io",
+                        *(f"/var/cache/apt/archives/{f.name}" for f in self.apt_files)],
+                       env=APT_ENV, project=self.project)
+                return
             c.exec(["apt-get", "satisfy", *APT_OPTS, *UNSAFE_IO, "--no-download", relations],
                    env=APT_ENV, project=self.project)
 
@@ -407,12 +446,13 @@ def in_image(installed: Mapping[str, str], provided: Mapping[str, Sequence[str]]
     """Whether the builder image's installed packages (`repack.container.images.read_installed`)
     meet every clause of *relations*, as dpkg-checkbuilddeps would answer in the image: by
     name in a version that satisfies, or through a Provides (a versioned dependency only by
-    a versioned Provides that satisfies it).  An architecture-qualified alternative
-    (``python3:any``) counts as unmet: the build then asks apt, which knows.  A wrong "no"
-    costs a container; a wrong "yes" cannot pass, as dpkg-buildpackage checks again."""
+    a versioned Provides that satisfies it).  An unversioned ``python3:any`` is met by a
+    ``Multi-Arch: allowed`` python3 (`read_installed` records it as ``python3:any``); any other
+    architecture-qualified alternative counts as unmet: apt, which knows, is asked.  A wrong
+    "no" costs a container; a wrong "yes" cannot pass, as dpkg checks again."""
     def met(name: str, op: str, version: str) -> bool:
         if op.startswith(":"):
-            return False
+            return op == ":any" and not version and bool(provided.get(name + op))
         if name in installed and satisfies(installed[name], op, version):
             return True
         return any(not op or (v and satisfies(v, op, version)) for v in provided.get(name, ()))

@@ -106,3 +106,17 @@ def test_wheels_sharing_a_namespace_file_install_as_with_pip(
         out = c.exec(["python3", "-c", ("import ns.ns_one, ns.ns_two, importlib.metadata as m; "
                                         "print(ns.ns_one.OK, ns.ns_two.OK, m.version('ns_two'))")])
     assert out.split() == ["True", "True", "1.0"]
+
+
+@pytest.mark.parametrize("target_id", ["debian-12", "debian-13"])
+def test_the_builder_does_not_byte_compile_what_a_build_installs(
+        container_engine: engine.Engine, target_id: str) -> None:
+    """The python3-* postinsts' py3compile (two thirds of installing a build's dependencies)
+    is a no-op in a builder, diverted so that an upgraded python3-minimal keeps it one; the
+    real one is kept beside it."""
+    image = images.ensure(container_engine, images.image_for(targets.load(target_id), "builder",
+                                                             config.load().cache_dir))
+    out = container_engine.run(image.tag, ["sh", "-c", (
+        "dpkg-divert --truename /usr/bin/py3compile; readlink -f /usr/bin/py3compile; "
+        "test -x /usr/bin/py3compile.distrib && py3compile -p python3-setuptools && echo ok")])
+    assert out.split() == ["/usr/bin/py3compile.distrib", "/usr/bin/true", "ok"]

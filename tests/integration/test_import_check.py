@@ -99,6 +99,9 @@ def test_a_package_that_imports_passes_and_is_not_checked_twice(
     proc = build(index, out, "check-ok==1.0")
     assert proc.returncode == 0, proc.stderr
     assert "Import check on debian-12: 1 package(s), 1 module(s), 1 script(s)" in proc.stderr
+    # it needs only python3, which the check image has: dpkg installs it, no apt lists read
+    assert ("python3-check-ok: all they need is in the check image; installed by dpkg, "
+            "apt not asked") in proc.stderr
     assert [p.name for p in (out / "debian-12").glob("*.deb")] == [
         "python3-check-ok_1.0-0repack1~deb12_all.deb"]
     start = time.monotonic()
@@ -131,6 +134,7 @@ def test_archive_packages_partly_cached_are_all_installed(
     assert again.returncode == 0, again.stderr
     assert "Downloading what the packages need (network on)" in again.stderr
     assert "Import check on debian-12: 1 package(s), 1 module(s)" in again.stderr
+    assert "installed by dpkg, apt not asked" not in again.stderr      # six is the archive's
 
 
 def test_a_module_raising_at_import_fails_the_build(index: LocalIndex, tmp_path: Path) -> None:

@@ -287,3 +287,72 @@ def test_an_rpm_need_is_met_by_the_stand_in_archive_at_an_admitted_version() -> 
     kept, why = check.installable([a, b], met.__contains__)
     assert kept == [] and why[0].startswith("python3-a: not import-checked: it needs "
                                             "python3dist(cryptography), ")
+
+
+# The check image's dpkg status (Debian 12, trimmed): python3 and what it needs.
+CHECK_IMAGE_STATUS = b"""\
+Package: python3
+Status: install ok installed
+Architecture: amd64
+Multi-Arch: allowed
+Version: 3.11.2-1+b1
+Description: interactive high-level object-oriented language
+
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Multi-Arch: same
+Version: 2.36-9+deb12u13
+Provides: libc6-2.36
+Description: GNU C Library: Shared libraries
+"""
+
+
+def _deb_pkg(name: str, version: str = "1.0-0repack1~deb12", **fields: str) -> Package:
+    relations = tuple((f.replace("_", "-").title(), v) for f, v in fields.items())
+    return Package(path=Path(f"{name}.deb"), name=name, project=name, files=(),
+                   version=version, relations=relations)
+
+
+@pytest.mark.parametrize(("packages", "alone"), [
+    ([_deb_pkg("python3-ptyprocess", depends="python3:any, python3")], True),
+    ([_deb_pkg("python3-x", depends="python3:any, libc6 (>= 2.34)")], True),
+    ([_deb_pkg("python3-x", pre_depends="libc6-2.36")], True),        # a virtual package
+    ([_deb_pkg("python3-x", depends="python3-six")], False),          # the archive's
+    ([_deb_pkg("python3-x", depends="libc6 (>= 2.40)")], False),      # too old in the image
+    ([_deb_pkg("python3-x", depends="python3-six | python3")], True),
+    ([_deb_pkg("python3-top", depends="python3:any, python3-leaf (>= 2)"),
+      _deb_pkg("python3-leaf", version="2.1-0repack1~deb12", depends="python3:any")], True),
+    ([_deb_pkg("python3-top", depends="python3-leaf (>= 3)"),
+      _deb_pkg("python3-leaf", version="2.1-0repack1~deb12")], False),
+    ([_deb_pkg("python3-top", depends="python3-virt (>= 1)"),
+      _deb_pkg("python3-p", provides="python3-virt (= 1.5)")], True),
+    ([_deb_pkg("python3-x", depends="python3", breaks="python3 (<< 3.12)")], False),
+    ([_deb_pkg("python3-x", depends="python3", conflicts="libc6-2.36")], False),
+    ([_deb_pkg("python3-x", depends="python3:any (>= 3.11)")], False),   # left to apt
+])
+def test_installs_alone_when_the_image_or_the_run_has_every_dependency(
+        packages: list[Package], alone: bool) -> None:
+    """dpkg alone installs them, no apt lists read, only when nothing must come from the
+    archive and nothing installed would have to go."""
+    assert check.installs_alone(packages, CHECK_IMAGE_STATUS) is alone
+
+
+@pytest.mark.process
+def test_a_deb_package_keeps_its_version_and_relation_fields(tmp_path: Path) -> None:
+    import subprocess
+
+    root = tmp_path / "root"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: python3-top\nVersion: 2.0-0repack1~deb12\nArchitecture: all\n"
+        "Maintainer: t <t@example.org>\nDepends: python3:any, python3-leaf (>= 1)\n"
+        "Breaks: python3-old (<< 2)\nRepack-Project: top\nDescription: t\n")
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root),
+                    str(tmp_path / "top.deb")], check=True, capture_output=True)
+    package = check.deb_package(tmp_path / "top.deb")
+    assert package.version == "2.0-0repack1~deb12"
+    assert package.relations == (("Depends", "python3:any, python3-leaf (>= 1)"),
+                                 ("Breaks", "python3-old (<< 2)"))
+    assert package.needs == (("python3",), ("python3-leaf",))
+    assert not check.installs_alone([package], CHECK_IMAGE_STATUS)

@@ -192,9 +192,16 @@ HATCHLING = ("'http://deb.debian.org/debian/pool/main/h/hatchling/python3-hatchl
 
 def test_print_uris_lines_carry_the_lists_sha256() -> None:
     text = f"Reading package lists...\n{HATCHLING}\n"
-    assert deb_build.parse_print_uris(text) == [
-        deb_build.AptFile(name="python3-hatchling_1.12.2-1_all.deb", size=53644, sha256="09" * 32)]
+    (hatchling,) = deb_build.parse_print_uris(text)
+    assert hatchling == deb_build.AptFile(
+        name="python3-hatchling_1.12.2-1_all.deb", size=53644, sha256="09" * 32,
+        uri="http://deb.debian.org/debian/pool/main/h/hatchling/python3-hatchling_1.12.2-1_all.deb")
+    assert deb_build.download_argv([hatchling]) == [
+        "/usr/lib/apt/apt-helper", "download-file", hatchling.uri,
+        "/var/cache/apt/archives/python3-hatchling_1.12.2-1_all.deb", "SHA256:" + "09" * 32]
     for bad in (HATCHLING.replace("SHA256:" + "09" * 32, "MD5Sum:" + "0" * 32),
+                HATCHLING.replace("'http://", "'-o http://"),
+                HATCHLING.replace("'http://", "'"),
                 HATCHLING.replace(" python3-hatchling", " ../python3-hatchling"),
                 HATCHLING.replace(" python3-hatchling", " .hidden")):
         with pytest.raises(BuildError, match="unexpected apt-get --print-uris line"):
@@ -313,3 +320,36 @@ def test_has_compiled_code_looks_for_elf_files(tmp_path: Path) -> None:
     broken.write_bytes(b"!<arch>\nnonsense")
     with pytest.raises(BuildError, match="broken.deb"):
         deb_build.has_compiled_code(broken)
+
+
+def _control_deb(tmp_path: Path, name: str, extra: str = "") -> Path:
+    import subprocess
+
+    root = tmp_path / name
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n"
+        f"{extra}Description: test\n")
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root),
+                    str(tmp_path / f"{name}.deb")], check=True, capture_output=True)
+    return tmp_path / f"{name}.deb"
+
+
+PRINTED = "Reading package lists...\nThe following NEW packages will be installed:\n  a b\n"
+
+
+@pytest.mark.process
+def test_dpkg_installs_what_apt_printed_unless_apt_must_order_or_remove(tmp_path: Path) -> None:
+    """dpkg unpacks all the files it is given, then configures: a Depends among them is
+    fine, a Pre-Depends on another of them needs apt's ordering, and so does a removal."""
+    leaf = _control_deb(tmp_path, "leaf", "Pre-Depends: libc6 (>= 2.36)\n")
+    top = _control_deb(tmp_path, "top", "Depends: leaf (>= 1)\n")
+    assert deb_build.dpkg_installs(PRINTED, [top, leaf])
+    pre = _control_deb(tmp_path, "pre", "Pre-Depends: leaf | other\n")
+    assert not deb_build.dpkg_installs(PRINTED, [pre, leaf])
+    assert deb_build.dpkg_installs(PRINTED, [pre])           # leaf installed already
+    removing = PRINTED + "The following packages will be REMOVED:\n  old\n"
+    assert not deb_build.dpkg_installs(removing, [top, leaf])
+    assert not deb_build.dpkg_installs(PRINTED, [])
+    (tmp_path / "junk.deb").write_bytes(b"not an ar archive")
+    assert not deb_build.dpkg_installs(PRINTED, [top, tmp_path / "junk.deb"])
