@@ -569,6 +569,8 @@ def ready_images(targets: Sequence[str], cache: Path) -> None:
     before any build is timed."""
     engine = detect(config.load().engine)
     for target in targets:
+        # the check image's state too (its dpkg status), when the image is there already
+        images.is_ready(engine, images.image_for(target_files.load(target), "check", cache))
         image = images.image_for(target_files.load(target), "builder", cache)
         if images.is_ready(engine, image):
             continue
