@@ -78,7 +78,7 @@ except build.BuildBackendException as exc:
     sys.exit(f"ERROR {exc}")
 """
 
-PRISTINE = ".pristine-source"   # under rendered/: see DebianBuild.keep_pristine
+PRISTINE = ".pristine-source"   # under rendered/: see DebianBuild.discard
 DebKind = Literal["deb", "dsc", "debian-tar", "orig-tar", "buildinfo", "changes"]
 
 
@@ -256,6 +256,8 @@ class DebianBuild:
         self.apt_files: tuple[AptFile, ...] = ()
         self.preinstalled: str | None = None    # relations the builder image satisfies
         self.by_dpkg: str | None = None         # relations dpkg alone installs (dpkg_installs)
+        # the host's unpacked sdist, untouched by upstream code: where a second build starts
+        self.pristine: Path | None = None
         for d in (self.lists / "partial", self.archives / "partial", work / "build",
                   self.wheels, self.rendered, self.shared):
             d.mkdir(parents=True, exist_ok=True)
@@ -422,11 +424,6 @@ class DebianBuild:
                 rendered=self.debian_files, project=self.project)
 
 
-    def keep_pristine(self, srcdir: str) -> None:
-        """A copy of the source tree before any upstream code ran, beside the rendered files
-        (host-written, read-only in the container), for a build that must run again."""
-        shutil.copytree(self.work / "build" / srcdir, self.rendered / PRISTINE, symlinks=True)
-
     def discard(self, c: Container, spec: DebSpec, srcdir: str, *, orig: str) -> None:
         """Remove what a dpkg-buildpackage run of spec wrote (the orig tarball stays), in the
         build directory and among the collected copies, and put the source tree back as it
@@ -438,6 +435,12 @@ class DebianBuild:
                  if n != orig]
         c.exec(["rm", "-rf", "--", f"/build/{srcdir}", *(f"/build/{n}" for n in names)],
                project=self.project)
+        if self.pristine is None:
+            raise BuildError("no pristine source tree to build again from", project=self.project)
+        # copied only now, when a build runs again (as Architecture: all, or to take files
+        # over), from the host's own unpacked tree, which no container ever saw
+        if not (self.rendered / PRISTINE).exists():
+            shutil.copytree(self.pristine, self.rendered / PRISTINE, symlinks=True)
         c.exec(["cp", "-a", f"/rendered/{PRISTINE}", f"/build/{srcdir}"], project=self.project)
         shutil.rmtree(self.collected, ignore_errors=True)
 

@@ -325,18 +325,16 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
             log.info(line)
         srcdir = f"{first_spec.source_name}-{debian_upstream(first_spec)}"
         build_dir = work / "build"            # made by DebianBuild
-        # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
-        # host reads the metadata's tree and license files from its own.
-        shutil.copytree(tree, build_dir / srcdir, symlinks=True)
         # Members dated 1970 would reach the .deb as they are: dpkg only clamps newer files.
-        if ancient := sourcedate.raise_ancient(build_dir / srcdir, sdist.source_date_epoch):
+        if ancient := sourcedate.raise_ancient(tree, sdist.source_date_epoch):
             log.debug(f"{project_name}: {ancient} files of the sdist dated before 1980 set "
                       "to SOURCE_DATE_EPOCH")
+        # A copy: upstream code may rewrite the one in build_dir (symlinks included); the
+        # host reads the metadata's tree and license files from its own, which is also
+        # where a build that runs again starts from (DebianBuild.discard).
+        shutil.copytree(tree, build_dir / srcdir, symlinks=True)
         shutil.copyfile(sdist.path, build_dir / orig_name(first_spec, sdist))
-        # in case it builds again: as Architecture: all, or to take files over (take_over)
-        if first.has_native_code or owned.may_take_over(first_spec.binary_name, project_name,
-                                                        archive):
-            deb.keep_pristine(srcdir)
+        deb.pristine = tree
         build_depends = relations_text(first_spec.build_depends)
         # Accepted by the trust policy here, before any upstream code runs.
         missing = missing_build_requires(first, target, archive, raised)
