@@ -4,6 +4,8 @@
     ./x.py setup              install the host tools (apt, as root) and repack into .venv
     ./x.py repack ARGS...     set up if needed, then run repack ARGS
     ./x.py test [PYTEST ARGS] set up if needed (with test extras), then run the whole suite
+                              (the unit tests in parallel, then the integration tests), or
+                              pytest with the ARGS given
 
 Host tools come from the distribution (podman, runc, mmdebstrap, gnupg, dpkg-dev, lintian);
 repack itself and its Python dependencies go into ./.venv, never into the system Python.
@@ -99,8 +101,15 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(VENV / "bin" / "repack"), *rest])
     if verb == "test":
         setup_host()
-        python = setup_venv("test")
-        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
+        pytest = [str(setup_venv("test")), "-m", "pytest"]
+        if rest:
+            return subprocess.call([*pytest, *rest], cwd=ROOT)
+        # The whole suite: the unit tests spread over the CPUs (pytest-xdist), then the
+        # integration tests one at a time (they share the builder images and the cache).
+        unit = subprocess.call([*pytest, "-m", "not integration", "-n", "auto"], cwd=ROOT)
+        integration = subprocess.call([*pytest, "-m", "integration", "--durations=20"],
+                                      cwd=ROOT)
+        return unit or integration
     print(f"x.py: unknown verb {verb!r}\n{__doc__}", file=sys.stderr)
     return 2
 
