@@ -197,7 +197,11 @@ class _Found:
             _add(self.pkgconfig, [s for s in _LITERAL.findall(text) if _pc_like(s)])
         if self.rust is None and (m := _RUST_TEXT.search(text)):
             self.rust = f"{one_line(rel)[:200]} uses {m.group(0)}"
-        if self.cuda is None and (m := _CUDA_TEXT.search(text)):
+        # nvcc named in a vendored library's build files (rapidfuzz's extern/taskflow) is
+        # that library's optional CUDA support: only the sdist's own top-level build files
+        # and torch's CUDAExtension anywhere say the project needs it
+        if self.cuda is None and (m := _CUDA_TEXT.search(text)) and (
+                "/" not in rel or m.group(0) == "CUDAExtension"):
             self.cuda = f"{one_line(rel)[:200]} uses {m.group(0)}"
 
     def source_text(self, text: str, shipped: Collection[str]) -> None:
@@ -243,9 +247,13 @@ def scan(tree: Path) -> NativeNeeds:
 
 def refuse_unbuildable(project: Project, needs: NativeNeeds) -> None:
     """Exit 7, before any build starts, for what no target archive has: Rust crates (the
-    offline builder cannot download them) and a CUDA SDK."""
+    offline builder cannot download them) when the build declares them (a maturin backend,
+    a setuptools-rust build requirement), and a CUDA SDK (CUDA sources, CUDAExtension, nvcc
+    in a top-level build file).  Rust the sources only mention (zstandard's optional Rust
+    backend beside its C one, a Cargo.toml) is tried: a build that then fails for want of
+    cargo is refused with exit 7 too (repack.fallback, MissingToolchain)."""
     name = str(project.name)
-    rust = needs.rust
+    rust = None
     backend = (project.build_backend or "").split(".", 1)[0]
     wants = sorted({str(canonicalize_name(r.name)) for r in project.build_requires}
                    & RUST_BUILD_REQUIRES)
@@ -253,8 +261,9 @@ def refuse_unbuildable(project: Project, needs: NativeNeeds) -> None:
         rust = "its build backend is maturin"
     elif wants:
         rust = f"its build requires {', '.join(wants)}"
-    elif rust is not None and not project.has_native_code:
-        rust = None     # a Cargo.toml without Rust sources builds nothing
+    elif needs.rust is not None and project.has_native_code:
+        log.info(f"{name}: {needs.rust}, but its build declares no Rust tool: built with its "
+                 "C code; if it needs cargo after all, it is refused then (exit 7)")
     if rust is not None:
         raise MappingError(f"needs a Rust toolchain and crates ({rust}), which the offline "
                            "builder cannot download", project=name)

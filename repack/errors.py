@@ -159,6 +159,19 @@ class OfflineDownload(CommandFailed):
         self.url = url
 
 
+class MissingToolchain(CommandFailed):
+    """A command in an offline build container failed for want of a compiler no target
+    archive provides with what it needs (cargo and crates for Rust, nvcc for CUDA), in a
+    project whose sources mention it without declaring it (an optional Rust backend, a
+    vendored library's CUDA support): `toolchain` says which.  repack.fallback turns it into
+    the build's MappingError (exit 7), as a declared one is refused before the build."""
+
+    def __init__(self, failed: CommandFailed, toolchain: str) -> None:
+        super().__init__(failed.argv, failed.returncode, failed.output_tail,
+                         project=failed.project, hint=failed.hint)
+        self.toolchain = toolchain
+
+
 class CheckFailed(RepackError):
     """The packages a run built do not install, import or run `--help` in a clean container
     of their target (repack.check): built fine, broken to use."""

@@ -28,6 +28,7 @@ from repack.errors import (
     CommandFailed,
     IntegrityError,
     MappingError,
+    MissingToolchain,
     OfflineDownload,
     RepackError,
     ResolveError,
@@ -60,18 +61,18 @@ class Fallback:
 def with_fallback(run: Callable[[Sequence[Requirement]], _T | Fallback]) -> _T:
     """`run()`, and when it returns a Fallback (the archive's backend failed), once more
     with the backend raised; that second run's error names the first failure.  A build that
-    failed trying to download (OfflineDownload) needs what the target does not provide:
-    exit 7, as a Rust build's crates are (`refused`)."""
+    failed trying to download (OfflineDownload) or for want of a Rust or CUDA compiler
+    (MissingToolchain) needs what the target does not provide: exit 7 (`refused`)."""
     try:
         outcome = run(())
-    except OfflineDownload as exc:
+    except (OfflineDownload, MissingToolchain) as exc:
         raise refused(exc) from exc
     if not isinstance(outcome, Fallback):
         return outcome
     log.info(outcome.announce)
     try:
         again = run((outcome.requirement,))
-    except OfflineDownload as exc:
+    except (OfflineDownload, MissingToolchain) as exc:
         raise refused(exc) from exc
     except RepackError as exc:
         exc.hint = "; ".join(filter(None, (exc.hint, f"before, {outcome.first}")))
@@ -80,8 +81,13 @@ def with_fallback(run: Callable[[Sequence[Requirement]], _T | Fallback]) -> _T:
     return again
 
 
-def refused(exc: OfflineDownload) -> MappingError:
-    """The one-line refusal of a build that tried to download (exit 7), with its hint."""
+def refused(exc: OfflineDownload | MissingToolchain) -> MappingError:
+    """The one-line refusal of a build that tried to download or lacked a Rust or CUDA
+    compiler (exit 7), with its hint."""
+    if isinstance(exc, MissingToolchain):
+        return MappingError(f"needs {exc.toolchain}, which the offline builder does not have: "
+                            "its build failed for want of it",
+                            project=exc.project, hint=exc.hint)
     what = exc.url or "something"
     return MappingError(f"the build tried to download {what}, which the offline builder "
                         "cannot: it needs what the target's archive does not provide",

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repack import log
-from repack.errors import BuildError, CommandFailed, ConfigError, OfflineDownload, ToolMissing
+from repack.errors import (
+    BuildError,
+    CommandFailed,
+    ConfigError,
+    MissingToolchain,
+    OfflineDownload,
+    ToolMissing,
+)
 from repack.run import run, tool_hint
 
 ENGINES = ("podman", "docker")
@@ -171,6 +178,21 @@ class Engine:
 _OFFLINE = re.compile(r"Temporary failure in name resolution|Could not resolve host|"
                       r"is the internet available\?|Network is unreachable|NewConnectionError")
 _URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&*+,;=%-]{1,300}")
+# What a build says when it needs a compiler the builder lacks: setuptools-rust's "can't find
+# Rust compiler", a missing cargo or rustc run by a setup.py, a missing nvcc or CUDA toolkit.
+_TOOLCHAINS = (
+    (re.compile(r"can't find Rust compiler|No module named '?setuptools_rust|"
+                r"No such file or directory: '(?:cargo|rustc)'|"
+                r"\b(?:cargo|rustc): (?:command )?not found"), "a Rust toolchain and crates"),
+    (re.compile(r"No such file or directory: '[^'\n]{0,200}nvcc'|\bnvcc: (?:command )?not found|"
+                r"No CUDA toolset found|CUDA_HOME environment variable is not set|"
+                r"Failed to find nvcc"), "the CUDA SDK"),
+)
+
+
+def missing_toolchain(output: str) -> str | None:
+    """The toolchain a failed offline build's output says it lacked (Rust, CUDA), or None."""
+    return next((what for pattern, what in _TOOLCHAINS if pattern.search(output)), None)
 
 
 def download_hint(output: str, project: str | None = None) -> str | None:
@@ -217,6 +239,9 @@ class Container:
                 if isinstance(e, CommandFailed) and self.offline and e.hint is None and (
                         hint := download_hint(e.output_tail, project)) is not None:
                     raise OfflineDownload(e, download_url(e.output_tail), hint) from e
+                if isinstance(e, CommandFailed) and self.offline and (
+                        toolchain := missing_toolchain(e.output_tail)) is not None:
+                    raise MissingToolchain(e, toolchain) from e
                 raise
             raise BuildError(f"the build container ran out of time ({timeout} s): {argv[0]} "
                              "was stopped", project=project,

@@ -211,9 +211,6 @@ def test_scan_reads_no_symlink_and_bounded(tmp_path: Path) -> None:
      "its build backend is maturin"),
     ({"setup.py": "from setuptools_rust import RustExtension\n"},
      {"requires": ("setuptools", "setuptools-rust")}, "its build requires setuptools-rust"),
-    ({"setup.py": "from setuptools_rust import RustExtension\n"}, {},
-     "setup.py uses setuptools_rust"),
-    ({"Cargo.toml": "[package]\n", "src/lib.rs": "\n"}, {}, "it has a Cargo.toml"),
 ])
 def test_rust_is_refused(tmp_path: Path, files: dict[str, str], kwargs: dict[str, object],
                          why: str) -> None:
@@ -222,6 +219,32 @@ def test_rust_is_refused(tmp_path: Path, files: dict[str, str], kwargs: dict[str
         clibs.refuse_unbuildable(project(**kwargs), needs)  # type: ignore[arg-type]
     assert e.value.exit_code == 7
     assert why in str(e.value) and "Rust toolchain" in str(e.value)
+
+
+@pytest.mark.parametrize("files", [
+    {"setup.py": "from setuptools_rust import RustExtension\n", "m.c": "\n"},
+    # zstandard 0.25: a C extension, and an optional Rust backend (--rust-backend)
+    {"Cargo.toml": "[package]\n", "rust-ext/src/lib.rs": "\n", "c-ext/backend_c.c": "\n",
+     "setup_zstd.py": "class RustExtension(distutils.extension.Extension): pass\n"},
+])
+def test_rust_the_sources_only_mention_is_tried(tmp_path: Path, files: dict[str, str]) -> None:
+    """Without a maturin backend or a Rust build requirement the build is tried; one that
+    then fails for want of cargo is refused (repack.fallback, MissingToolchain)."""
+    needs = clibs.scan(write(tmp_path, files))
+    assert needs.rust is not None
+    clibs.refuse_unbuildable(project(), needs)
+
+
+def test_cuda_a_vendored_library_mentions_is_tried(tmp_path: Path) -> None:
+    """rapidfuzz 3.14 vendors taskflow, whose CMakeLists.txt has optional CUDA support."""
+    needs = clibs.scan(write(tmp_path, {
+        "CMakeLists.txt": "find_package(Taskflow 4.1.0 QUIET)\n", "src/m.cpp": "\n",
+        "extern/taskflow/CMakeLists.txt": "set(CMAKE_CUDA_COMPILER nvcc)\n"}))
+    assert needs.cuda is None
+    clibs.refuse_unbuildable(project(), needs)
+    top = clibs.scan(write(tmp_path / "top", {"CMakeLists.txt": "find_package(CUDA)\n"}))
+    with pytest.raises(MappingError, match="CMakeLists.txt uses find_package"):
+        clibs.refuse_unbuildable(project(), top)
 
 
 def test_cuda_is_refused_and_plain_c_is_not(tmp_path: Path) -> None:

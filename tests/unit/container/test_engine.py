@@ -108,3 +108,42 @@ def test_a_build_that_tried_to_download_is_refused_in_one_line() -> None:
         "needs what the target's archive does not provide")
     assert e.value.hint == hint
     assert isinstance(e.value.__cause__, CommandFailed)     # the import check catches these
+
+
+@pytest.mark.parametrize(("output", "toolchain"), [
+    ("error: can't find Rust compiler\n\nIf you are using an outdated pip version", "a Rust"),
+    ("FileNotFoundError: [Errno 2] No such file or directory: 'cargo'", "a Rust"),
+    ("ModuleNotFoundError: No module named 'setuptools_rust'", "a Rust"),
+    ("sh: 1: cargo: not found", "a Rust"),
+    ("OSError: CUDA_HOME environment variable is not set. Please set it", "the CUDA SDK"),
+    ("/bin/sh: 1: nvcc: not found", "the CUDA SDK"),
+    ("error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory", None),
+    ("cargo-culted comment: rustc is great", None),
+])
+def test_a_missing_rust_or_cuda_compiler_is_recognised(output: str,
+                                                        toolchain: str | None) -> None:
+    found = engine.missing_toolchain(output)
+    assert (found is None) if toolchain is None else (found or "").startswith(toolchain)
+
+
+def test_a_build_that_lacked_cargo_is_refused_in_one_line() -> None:
+    """A project whose sources only mention Rust is built; when the build then fails for
+    want of cargo, that is exit 7 (as a declared Rust build is before it starts), not a
+    failed build, and the backend fallback is not tried for it."""
+    from repack.errors import CommandFailed, MappingError, MissingToolchain
+    from repack.fallback import with_fallback
+
+    output = "error: can't find Rust compiler\n"
+    failed = CommandFailed(["podman", "exec", "c", "dpkg-buildpackage"], 2, output,
+                           project="zstd-like")
+    runs: list[object] = []
+
+    def run(raised: object) -> None:
+        runs.append(raised)
+        raise MissingToolchain(failed, engine.missing_toolchain(output) or "")
+
+    with pytest.raises(MappingError) as e:
+        with_fallback(run)
+    assert e.value.exit_code == 7 and runs == [()]
+    assert str(e.value) == ("zstd-like: needs a Rust toolchain and crates, which the offline "
+                            "builder does not have: its build failed for want of it")
