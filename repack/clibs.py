@@ -62,6 +62,10 @@ PLATFORM_DIRS = frozenset({"win32", "win64", "windows", "msvc", "mac", "macos", 
 SKIP_DIRS = frozenset({"tests", "test", "testing", "test cases", "docs", "doc", "examples",
                        "example", "benchmarks", "benchmark", "__pycache__", *PLATFORM_DIRS})
 RUST_BUILD_REQUIRES = frozenset({"setuptools-rust", "maturin", "puccinialin"})
+# Where an sdist keeps other projects' sources: their CUDA files (rapidfuzz's extern/taskflow
+# and its 3rd-party Eigen) are theirs, for their optional GPU support, not the project's.
+VENDORED_DIRS = frozenset({"extern", "external", "third_party", "third-party", "thirdparty",
+                           "3rdparty", "3rd-party", "vendor", "vendored", "subprojects"})
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([A-Za-z0-9_./+-]{1,200})[>"]', re.MULTILINE)
 _CYTHON_EXTERN = re.compile(r'cdef\s+extern\s+from\s+["\']([A-Za-z0-9_./+-]{1,200})["\']')
@@ -220,7 +224,7 @@ def scan(tree: Path) -> NativeNeeds:
             break
         shipped.update(_suffixes(rel))
         suffix = os.path.splitext(rel)[1].lower()
-        cu_files += suffix in (".cu", ".cuh")
+        cu_files += suffix in (".cu", ".cuh") and not VENDORED_DIRS & set(rel.split("/")[:-1])
         cargo += rel.rsplit("/", 1)[-1] == "Cargo.toml"
         if suffix in SOURCE_SUFFIXES:
             sources.append((rel, path))

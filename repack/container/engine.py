@@ -186,6 +186,7 @@ _TOOLCHAINS = (
                 r"\b(?:cargo|rustc): (?:command )?not found"), "a Rust toolchain and crates"),
     (re.compile(r"No such file or directory: '[^'\n]{0,200}nvcc'|\bnvcc: (?:command )?not found|"
                 r"No CUDA toolset found|CUDA_HOME environment variable is not set|"
+                r"No CMAKE_CUDA_COMPILER could be found|"
                 r"Failed to find nvcc"), "the CUDA SDK"),
 )
 

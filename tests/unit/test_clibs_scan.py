@@ -239,7 +239,9 @@ def test_cuda_a_vendored_library_mentions_is_tried(tmp_path: Path) -> None:
     """rapidfuzz 3.14 vendors taskflow, whose CMakeLists.txt has optional CUDA support."""
     needs = clibs.scan(write(tmp_path, {
         "CMakeLists.txt": "find_package(Taskflow 4.1.0 QUIET)\n", "src/m.cpp": "\n",
-        "extern/taskflow/CMakeLists.txt": "set(CMAKE_CUDA_COMPILER nvcc)\n"}))
+        "extern/taskflow/CMakeLists.txt": "set(CMAKE_CUDA_COMPILER nvcc)\n",
+        "extern/taskflow/taskflow/cuda/algorithm/reduce.cu": "\n",
+        "extern/taskflow/3rd-party/eigen/bench/gpu.cu": "\n"}))
     assert needs.cuda is None
     clibs.refuse_unbuildable(project(), needs)
     top = clibs.scan(write(tmp_path / "top", {"CMakeLists.txt": "find_package(CUDA)\n"}))

@@ -117,6 +117,8 @@ def test_a_build_that_tried_to_download_is_refused_in_one_line() -> None:
     ("sh: 1: cargo: not found", "a Rust"),
     ("OSError: CUDA_HOME environment variable is not set. Please set it", "the CUDA SDK"),
     ("/bin/sh: 1: nvcc: not found", "the CUDA SDK"),
+    ("CMake Error at CMakeLists.txt:3 (project):\n  No CMAKE_CUDA_COMPILER could be found.",
+     "the CUDA SDK"),
     ("error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory", None),
     ("cargo-culted comment: rustc is great", None),
 ])
