@@ -24,7 +24,7 @@ import re
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,6 +32,7 @@ from typing import Literal
 from debian.arfile import ArError
 from debian.deb822 import BuildInfo, Changes, Deb822, Dsc
 from debian.debfile import DebError, DebFile
+from packaging.utils import canonicalize_name
 
 from repack import buildreqs, log
 from repack.container.engine import Container, Engine, Mount
@@ -122,6 +123,19 @@ def parse_print_uris(text: str, *, project: str | None = None) -> list[AptFile]:
         files.append(AptFile(name=m["name"], size=int(m["size"]), sha256=m["sha256"],
                              uri=m["uri"]))
     return files
+
+
+# The programs a build-tool wheel runs that Debian packages apart: meson's ninja (Debian's
+# meson package depends on ninja-build), scikit-build-core's cmake (which it would otherwise
+# ask the index for as a wheel: rapidfuzz, "Could not find CMake with version >=3.15").
+TOOL_PROGRAMS = {buildreqs.MESON: "ninja-build", canonicalize_name("scikit-build-core"): "cmake"}
+
+
+def tool_packages(tools: Iterable[str]) -> list[str]:
+    """The archive packages a build installs beside its build-tool wheels (PEP 503 names):
+    python3-installer, which unpacks them, and the programs they run (TOOL_PROGRAMS)."""
+    names = {canonicalize_name(t) for t in tools}
+    return ["python3-installer", *(p for t, p in TOOL_PROGRAMS.items() if t in names)]
 
 
 def dpkg_installs(printed: str, debs: Sequence[Path]) -> bool:
@@ -285,14 +299,13 @@ class DebianBuild:
 
     def apt_relations(self, build_depends: str) -> str:
         """What apt installs: the Build-Depends, plus python3-installer when wheels are to be
-        installed, and ninja-build beside a meson wheel (Debian's meson package, which
-        depends on it, is then not installed, and meson needs a ninja to build: matplotlib on
-        Debian 13, whose meson.build asks for a newer meson than trixie's): tools of this
-        build only, never Build-Depends of the source package."""
+        installed and the programs they run (`tool_packages`: ninja-build beside a meson
+        wheel, as Debian's meson package, which depends on it, is then not installed:
+        matplotlib on Debian 13, whose meson.build asks for a newer meson than trixie's):
+        tools of this build only, never Build-Depends of the source package."""
         if not self.tools:
             return build_depends
-        meson = any(t.name == buildreqs.MESON for t in self.tools)
-        return f"{build_depends}, python3-installer" + (", ninja-build" if meson else "")
+        return ", ".join((build_depends, *tool_packages(t.name for t in self.tools)))
 
     def inputs(self) -> dict[str, list[str]]:
         """What this build installs besides the image: part of the build cache key."""

@@ -85,3 +85,14 @@ def test_a_cache_without_lists_starts_from_the_images(tmp_path: Path) -> None:
     (shared / "deb.debian.org_debian_dists_bookworm_InRelease").write_text("newer")
     assert lists_source(shared, snapshot) == shared
     assert lists_source(None, snapshot) == snapshot
+
+
+def test_build_tool_wheels_bring_the_programs_they_run() -> None:
+    """Beside the wheels: python3-installer, which unpacks them, ninja-build for a meson wheel
+    (Debian's meson would have brought it) and cmake for scikit-build-core (rapidfuzz on
+    Debian 12: "Could not find CMake with version >=3.15")."""
+    from repack.deb.build import tool_packages
+
+    assert tool_packages(["hatchling"]) == ["python3-installer"]
+    assert tool_packages(["meson-python", "meson"]) == ["python3-installer", "ninja-build"]
+    assert tool_packages(["scikit_build_core", "Cython"]) == ["python3-installer", "cmake"]
