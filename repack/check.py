@@ -62,6 +62,7 @@ from repack.deb.build import (
     APT_ENV,
     APT_HASH,
     APT_OPTS,
+    DPKG_INSTALL,
     UNSAFE_IO,
     AptFile,
     DebianBuild,
@@ -598,7 +599,7 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                 log.info(f"{', '.join(p.name for p in packages)}: all they need is in the "
                          f"check image; installed by dpkg, apt not asked")
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
-                c.exec(["dpkg", "--install", "--force-unsafe-io", *files], env=APT_ENV,
+                c.exec([*DPKG_INSTALL, *files], env=APT_ENV,
                        project=project)
             elif target.family == "deb":
                 apt = AptDirs(work=work, target=target, ctx=ctx, project=project)
@@ -608,7 +609,7 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                 archived = [f"/var/cache/apt/archives/{f.name}" for f in apt.files]
                 if dpkg_installs(apt.printed, [*(apt.archives / f.name for f in apt.files),
                                                *(staged / p.path.name for p in packages)]):
-                    c.exec(["dpkg", "--install", "--force-unsafe-io", *archived, *files],
+                    c.exec([*DPKG_INSTALL, *archived, *files],
                            env=APT_ENV, project=project)
                 else:
                     # no --no-download: apt counts copying the run's local .debs as

@@ -54,6 +54,7 @@ APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root"]
 APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
 UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
+DPKG_INSTALL = ["dpkg", "--install", "--force-unsafe-io"]  # the same, without apt (dpkg_installs)
 
 # Runs inside the builder, offline, in a throwaway copy of the tree: the backend may write
 # build files (egg-info) that must not end up in the source package.  When the backend
@@ -372,7 +373,7 @@ class DebianBuild:
             return
         with log.step(title):
             if relations == self.by_dpkg:
-                c.exec(["dpkg", "--install", "--force-unsafe-io",
+                c.exec([*DPKG_INSTALL,
                         *(f"/var/cache/apt/archives/{f.name}" for f in self.apt_files)],
                        env=APT_ENV, project=self.project)
                 return
