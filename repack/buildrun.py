@@ -125,14 +125,15 @@ def build(options: BuildOptions, settings: config.Settings) -> pipeline.BuildRes
         _check_signer(signer, targets)
         wanted = build_requests(options.reqs, options.req_file, options.hashes)
         ctx = revision_context(checked_context(settings, options.output), options)
-        if options.with_deps:
-            from repack.plan import plans as buildplan
+        with pipeline.warmed(targets, ctx):
+            if options.with_deps:
+                from repack.plan import plans as buildplan
 
-            plans = buildplan.resolve_plans(wanted, targets, ctx)
-            result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
-        else:
-            result = pipeline.build_all(wanted, targets, ctx)
-        import_check(result, targets, ctx, options)
+                plans = buildplan.resolve_plans(wanted, targets, ctx)
+                result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
+            else:
+                result = pipeline.build_all(wanted, targets, ctx)
+            import_check(result, targets, ctx, options)
     return result if signer is None else sign_result(result, signer)
 
 
@@ -200,8 +201,9 @@ def _build_locked(lock_file: Path, options: BuildOptions, ctx: Context,
         lock = restrict(lock, options.only)
     plans = buildplan.locked_plans(lock, targets, ctx)
     ctx = dataclasses.replace(ctx, tool_pins=lockfile.tool_pins(lock))   # build tools too
-    result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
-    import_check(result, targets, ctx, options)
+    with pipeline.warmed(targets, ctx):
+        result = pipeline.build_plans(plans, targets, ctx, jobs=options.jobs)
+        import_check(result, targets, ctx, options)
     return result
 
 

@@ -58,6 +58,7 @@ from repack.config import SCRIPT_NAME
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
+from repack.deb.aptlists import APT_UPDATE, copy_lists, fresh, refreshed
 from repack.deb.build import (
     APT_ENV,
     APT_HASH,
@@ -66,7 +67,6 @@ from repack.deb.build import (
     UNSAFE_IO,
     AptFile,
     DebianBuild,
-    copy_lists,
     download_argv,
     dpkg_installs,
     in_image,
@@ -738,6 +738,7 @@ class AptDirs:
         self.shared = ctx.settings.cache_dir / "apt-archives" / target.id
         self.shared.mkdir(parents=True, exist_ok=True)
         self.shared_lists = ctx.settings.cache_dir / "apt-lists" / target.id
+        self.refreshed_by_run = fresh(self.shared_lists)    # waits for the run's refresh
         copy_lists(self.shared_lists, self.lists)
         self.image = images.image_for(target, "check", ctx.settings.cache_dir)
         self.engine = ctx.engine
@@ -775,7 +776,8 @@ class AptDirs:
             with log.step("Downloading what the packages need (network on)"), \
                     self.engine.container(self.image.tag, mounts=self.online_mounts(),
                                           network=True) as c:
-                c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
+                if not self.refreshed_by_run:
+                    c.exec(APT_UPDATE, env=APT_ENV, project=self.project)
                 needed = self.needed(c, files)
                 missing = [f for f in needed
                            if not take_cached(self.shared, self.archives, f, self.project)]
@@ -783,6 +785,8 @@ class AptDirs:
                     c.exec(download_argv(missing), env=APT_ENV, project=self.project)
             # fresh lists for the next check's offline answer; no upstream code ran yet
             copy_lists(self.lists, self.shared_lists)
+            if not self.refreshed_by_run:
+                refreshed(self.shared_lists)
         keep_verified(self.archives, self.shared, needed, missing or [], self.project)
         self.files = tuple(needed)
 

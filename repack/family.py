@@ -8,6 +8,7 @@ resolution (repack.plan) ask FAMILIES[target.family] and never one family by nam
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +39,12 @@ class Family(Protocol):
                                ctx: Context) -> dict[NormalizedName, list[Requirement]]:
         """The build requirements each project's build would fetch from the index as
         build-tool wheels, found as its build finds them."""
+        ...
+
+    def warm(self, target: Target, ctx: Context) -> AbstractContextManager[None]:
+        """What every build of the target waits for, started in the background for the
+        body (a run, while it resolves and fetches) and stopped at its end if no build
+        needed it (Debian: refreshing apt's lists)."""
         ...
 
     def build(self, sdist: Sdist, target: Target, ctx: Context) -> Path:

@@ -12,8 +12,9 @@ repack.buildrun's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from repack.plan.schedule import PlanFailed, run_graph
 from repack.resolve import resolve
 
 __all__ = ["BuildResult", "build_all", "build_family", "build_one", "build_plans",
-           "build_sdist", "fetch_sdist", "load_targets", "render_only"]
+           "build_sdist", "fetch_sdist", "load_targets", "render_only", "warmed"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +51,16 @@ def load_targets(target_ids: Sequence[str]) -> list[Target]:
     if unsupported:
         raise ConfigError(f"target(s) {', '.join(unsupported)}: no builder for their family")
     return loaded
+
+
+@contextlib.contextmanager
+def warmed(targets: Sequence[Target], ctx: Context) -> Iterator[None]:
+    """A run's builds, with what each target's builds wait for started first, in the
+    background (`Family.warm`: Debian refreshes apt's lists while the run resolves)."""
+    with contextlib.ExitStack() as stack:
+        for target in targets:
+            stack.enter_context(FAMILIES[target.family].warm(target, ctx))
+        yield
 
 
 def build_all(build_requests: Sequence[BuildRequest], targets: Sequence[Target],

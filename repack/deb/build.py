@@ -1,10 +1,11 @@
 """Build a Debian source and binary package inside a container of the target's builder image.
 
 Two containers per build:
-  1. network on, no upstream code: refresh the package lists and *download* the build
-     dependencies; the host checks each against the SHA256 of the signed lists (none of it
-     when the builder image has them all, which the host tells from the packages the image
-     recorded at bootstrap: `in_image`);
+  1. network on, no upstream code: refresh the package lists (unless the run did,
+     repack.deb.aptlists) and *download* the build dependencies; the host checks each
+     against the SHA256 of the signed lists (none of it when the builder image has them
+     all, which the host tells from the packages the image recorded at bootstrap:
+     `in_image`);
   2. network off (`--network none`): install those downloads, then the build tools the
      archive lacks or has too old (verified wheels from repack.buildreqs, read-only mount,
      unpacked by python3-installer), run the PEP 517 metadata hook when the sdist's PKG-INFO
@@ -43,6 +44,7 @@ from repack.container.outputs import (
     take_predicted,
 )
 from repack.deb import render
+from repack.deb.aptlists import APT_UPDATE, copy_lists, fresh, lists_source, refreshed
 from repack.deb.naming import satisfies
 from repack.digest import sha256_file
 from repack.errors import BuildError, CommandFailed, IntegrityError
@@ -209,31 +211,6 @@ def keep_verified(archives: Path, shared: Path, needed: Sequence[AptFile],
         copy_file(archives / f.name, shared / f.name)
 
 
-def copy_lists(src: Path | None, dest: Path | None) -> None:
-    """apt's lists between the shared copy and a build's or check's, so that `apt-get update`
-    fetches only what changed.  Copied, never shared: the offline container gets its own
-    lists read-write.  Only the host and the network-on container (no upstream code) ever
-    wrote either side, and a copy back to the shared side is made before any upstream code
-    runs; apt checked them against the Release signature when it fetched them."""
-    if src is None or dest is None or not src.is_dir():
-        return
-    dest.mkdir(parents=True, exist_ok=True)
-    for path in src.iterdir():      # not another build's copy being written: .X.tmp-*
-        if (path.is_file() and not path.is_symlink() and path.name != "lock"
-                and not path.name.startswith(".")):
-            with contextlib.suppress(FileNotFoundError):   # replaced meanwhile: skipped
-                copy_file(path, dest / path.name)
-
-
-def lists_source(shared: Path | None, snapshot: Path) -> Path | None:
-    """Where a build's lists start from: the cache's last refreshed ones, else the builder
-    image's as it was bootstrapped (`Image.lists_snapshot`), so that a cache's first
-    `apt-get update` fetches what changed since rather than the whole archive's lists."""
-    if shared is not None and any(shared.glob("*Release")):
-        return shared
-    return snapshot if snapshot.is_dir() else None
-
-
 class DebianBuild:
     """One build directory `work`; upstream code sees only `work/build` (its tree and the
     orig tarball), the per-build apt directories and read-only copies of what repack made.
@@ -349,9 +326,11 @@ class DebianBuild:
         return True
 
     def _download(self, c: Container, relations: str) -> None:
-        copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
         with log.step("Downloading build dependencies (network on)"):
-            c.exec(["apt-get", "update", "-q"], env=APT_ENV, project=self.project)
+            refreshed_by_run = fresh(self.shared_lists)     # then no update of its own
+            copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
+            if not refreshed_by_run:
+                c.exec(APT_UPDATE, env=APT_ENV, project=self.project)
             printed = c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris",
                               relations], env=APT_ENV, project=self.project)
             needed = parse_print_uris(printed, project=self.project)
@@ -363,6 +342,8 @@ class DebianBuild:
         if dpkg_installs(printed, [self.archives / f.name for f in needed]):
             self.by_dpkg = relations
         copy_lists(self.lists, self.shared_lists)
+        if not refreshed_by_run:
+            refreshed(self.shared_lists)
 
     def take_from_cache(self, f: AptFile) -> bool:
         return take_cached(self.shared, self.archives, f, self.project)

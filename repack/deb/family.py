@@ -20,7 +20,7 @@ import dataclasses
 import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from repack.container import images
 from repack.container.engine import Container
 from repack.container.outputs import read_beneath
 from repack.context import Context
-from repack.deb import naming
+from repack.deb import aptlists, naming
 from repack.deb.build import (
     METADATA_SCRIPT,
     DebianBuild,
@@ -60,7 +60,7 @@ from repack.unpack import unpack_sdist
 
 __all__ = ["archive_fallback", "attempt", "build", "lacking_build_requires",
            "missing_build_requires", "pep517_step", "provided", "read_metadata", "render",
-           "sign"]
+           "sign", "warm"]
 
 LICENSE_TEXT_LIMIT = 256 * 1024
 
@@ -111,6 +111,13 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
     archive = images.load_archive(image)
     return {p.name: missing_build_requires(p, target, archive) for p in projects}
+
+
+def warm(target: Target, ctx: Context) -> AbstractContextManager[None]:
+    """apt's lists refreshed while the run resolves and fetches (repack.deb.aptlists)."""
+    cache = ctx.settings.cache_dir
+    return aptlists.refreshing(ctx.engine, images.image_for(target, "builder", cache),
+                               cache / "apt-lists" / target.id, cache / "work")
 
 
 def build(sdist: Sdist, target: Target, ctx: Context) -> Path:

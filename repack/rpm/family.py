@@ -15,6 +15,7 @@ downloaded and checked before it, in a container without upstream code: `StandIn
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 from collections.abc import Callable, Sequence
@@ -48,7 +49,7 @@ from repack.trust import provenance
 from repack.unpack import unpack_sdist
 
 __all__ = ["archive_fallback", "attempt", "build", "lacking_build_requires", "pep517_step",
-           "provided", "read_metadata", "render", "sign"]
+           "provided", "read_metadata", "render", "sign", "warm"]
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -103,6 +104,12 @@ def lacking_build_requires(projects: Sequence[Project], target: Target,
                             p, target, config_settings=bool(
                                 ctx.settings.overrides(str(p.name)).config_settings)))]
                     for p in projects}
+
+
+def warm(target: Target, ctx: Context) -> contextlib.AbstractContextManager[None]:
+    """Nothing: an rpm build installs what its builder image has and verified wheels; only
+    a C project's stand-in -dev packages come from apt, whose lists that build refreshes."""
+    return contextlib.nullcontext()
 
 
 def build(sdist: Sdist, target: Target, ctx: Context) -> Path:

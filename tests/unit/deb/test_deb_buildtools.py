@@ -17,7 +17,8 @@ from packaging.version import Version
 from repack import buildreqs
 from repack.container.engine import Engine
 from repack.container.images import Image
-from repack.deb.build import DebianBuild, lists_source
+from repack.deb.aptlists import lists_source
+from repack.deb.build import DebianBuild
 from repack.deb.family import missing_build_requires
 from repack.errors import IntegrityError
 from repack.model import Release, Sdist
