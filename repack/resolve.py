@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import requests
@@ -23,21 +24,19 @@ from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pypi_simple import (
-    ACCEPT_JSON_PREFERRED,
-    DistributionPackage,
-    NoSuchProjectError,
-    ProjectPage,
-    PyPISimple,
-    UnsupportedContentTypeError,
-)
-from pypi_simple.enums import ProjectStatus
-from pypi_simple.errors import UnsupportedRepoVersionError
 
 from repack import log
 from repack.errors import ConfigError, RequiresPythonError, ResolveError
 from repack.http import describe_error
 from repack.model import Release
+
+if TYPE_CHECKING:
+    import pypi_simple
+    from pypi_simple import DistributionPackage, ProjectPage
+else:   # the PyPI client (pydantic, two HTML parsers: 0.4 s) loads on the first resolve,
+    # while the run's apt lists refresh in the background (repack.deb.aptlists)
+    from repack.lazy import lazy_import
+    pypi_simple = lazy_import("pypi_simple")
 
 __all__ = ["DEFAULT_INDEX_URL", "index_url", "is_exact_pin", "newest_admitting",
            "pip_config_files", "resolve"]
@@ -175,11 +174,12 @@ def _describe(index: str) -> str:
 
 
 def _fetch_page(name: str, *, index: str, session: requests.Session) -> ProjectPage:
-    client = PyPISimple(endpoint=index, session=session, accept=ACCEPT_JSON_PREFERRED)
+    client = pypi_simple.PyPISimple(endpoint=index, session=session,
+                                    accept=pypi_simple.ACCEPT_JSON_PREFERRED)
     where = _describe(index)
     try:
         return client.get_project_page(name)
-    except NoSuchProjectError as exc:
+    except pypi_simple.NoSuchProjectError as exc:
         raise ResolveError(
             f"not found on {where}",
             project=name,
@@ -207,7 +207,8 @@ def _fetch_page(name: str, *, index: str, session: requests.Session) -> ProjectP
             project=name,
             hint="check the network, proxy settings and the index URL",
         ) from exc
-    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, ValueError) as exc:
+    except (pypi_simple.UnsupportedContentTypeError, pypi_simple.UnsupportedRepoVersionError,
+            ValueError) as exc:
         raise ResolveError(
             f"cannot read the project page from {where}: {exc}", project=name,
         ) from exc
@@ -287,12 +288,12 @@ def resolve(
         raise ConfigError(f"invalid target Python version {python_full_version!r}") from exc
 
     page = _fetch_page(name, index=index, session=session)
-    if page.status is ProjectStatus.QUARANTINED:
+    if page.status is pypi_simple.ProjectStatus.QUARANTINED:
         raise ResolveError(
             f"is quarantined on {_describe(index)} (PEP 792): the index considers it unsafe",
             project=name, hint=page.status_reason or None,
         )
-    if page.status in (ProjectStatus.DEPRECATED, ProjectStatus.ARCHIVED):
+    if page.status in (pypi_simple.ProjectStatus.DEPRECATED, pypi_simple.ProjectStatus.ARCHIVED):
         reason = f": {page.status_reason}" if page.status_reason else ""
         log.warn(f"{name} is marked {page.status.value} on the index{reason}")
 

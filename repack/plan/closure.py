@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
@@ -33,7 +34,6 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
-from pypi_simple import DistributionPackage
 
 from repack import log, metadata
 from repack.errors import (
@@ -49,6 +49,9 @@ from repack.http import describe_error
 from repack.model import BuildRequest, Release, Sdist, Target
 from repack.resolve import project_page, resolve
 from repack.unpack import unpack_sdist
+
+if TYPE_CHECKING:
+    from pypi_simple import DistributionPackage
 
 __all__ = [
     "ConflictError", "CycleError", "Dropped", "MetadataHook", "Node", "Plan",
