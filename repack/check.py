@@ -775,7 +775,7 @@ class AptDirs:
                 (self.archives / f.name).unlink(missing_ok=True)
             with log.step("Downloading what the packages need (network on)"), \
                     self.engine.container(self.image.tag, mounts=self.online_mounts(),
-                                          network=True) as c:
+                                          network=True, trusted=True) as c:
                 if not self.refreshed_by_run:
                     c.exec(APT_UPDATE, env=APT_ENV, project=self.project)
                 needed = self.needed(c, files)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
-import gzip
 import posixpath
 import re
 import types
@@ -40,7 +39,7 @@ from debian.debfile import DebError, DebFile
 from debian.debian_support import Version, version_compare
 from packaging.utils import canonicalize_name
 
-from repack.container import images
+from repack.container import contents, images
 from repack.container.engine import Engine, Mount
 from repack.deb.naming import INTERPRETER_PACKAGES, satisfies
 from repack.errors import BuildError, MappingError
@@ -83,18 +82,25 @@ def normalise(path: str) -> str:
     return "/" + rel
 
 
-def parse_owned(data: bytes, wanted: Iterable[str] | None = None) -> Owned:
+def parse_owned(data: bytes, wanted: Iterable[str] | None = None, *,
+                index: Path | None = None) -> Owned:
     """Contents lines (gzip): ``path  section/package,section/package``; the path may hold
     spaces, the package list never does.  With *wanted* (paths, either spelling), only the
     lines whose file name one of them has are read: the index has some 165,000 lines and a
     build asks about a few hundred files, several times (the scripts before the build, the
-    files after it, the takeover check), so the lines are grouped by file name once per
-    process (`_by_name`) and each question normalises only its own candidates."""
-    lines, by_name = _by_name(data)
+    files after it, the takeover check), so the lines come by file name from the image's
+    *index* (repack.container.contents), else grouped once per process (`_by_name`), and
+    each question normalises only its own candidates."""
     keys = None if wanted is None else frozenset(map(normalise, wanted))
-    if keys is not None:      # the candidates, in the index's order as the whole parse reads
+    if keys is None:
+        lines = _by_name(data)[0]
+    else:     # the candidates, in the index's order as the whole parse reads them
         names = {_name(k) for k in keys} | _UNSURE
-        lines = [lines[i] for i in sorted(i for n in names for i in by_name.get(n, ()))]
+        found = None if index is None else contents.lines_named(data, names, index)
+        if found is None:
+            every, by_name = _by_name(data)
+            found = [every[i] for i in sorted(i for n in names for i in by_name.get(n, ()))]
+        lines = found
     owned: dict[str, tuple[str, tuple[str, ...]]] = {}
     for line in lines:
         path, _, where = line.rstrip().rpartition(" ")
@@ -123,12 +129,9 @@ def _by_name(data: bytes) -> tuple[Sequence[str], Mapping[str, tuple[int, ...]]]
     path's last component."""
     lines: list[str] = []
     grouped: dict[str, list[int]] = {}
-    for line in gzip.decompress(data).decode("utf-8", errors="replace").splitlines():
-        path, _, where = line.rstrip().rpartition(" ")
-        path = path.rstrip()
-        if path and where:
-            grouped.setdefault(_name(path), []).append(len(lines))
-            lines.append(line)
+    for name, line in contents.entries(data):
+        grouped.setdefault(name, []).append(len(lines))
+        lines.append(line)
     return tuple(lines), types.MappingProxyType({n: tuple(at) for n, at in grouped.items()})
 
 
@@ -268,7 +271,8 @@ def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, 
     if loaded is None:
         return []
     debs = {a: deb_files(a.path) for a in artifacts if a.format == "deb"}
-    owned = parse_owned(loaded[0], wanted=[f for files in debs.values() for f in files])
+    owned = parse_owned(loaded[0], wanted=[f for files in debs.values() for f in files],
+                        index=image.owned_index)
     archive = images.load_archive(image)
     new: list[Takeover] = []
     for a, files in debs.items():
@@ -409,7 +413,8 @@ def check_scripts(scripts: Sequence[str], package: str, target: Target, image: i
     if loaded is None or not paths:
         return []
     data, source = loaded
-    found = conflicts(paths, parse_owned(data, wanted=paths), package=package, allowed=allowed)
+    found = conflicts(paths, parse_owned(data, wanted=paths, index=image.owned_index),
+                      package=package, allowed=allowed)
     taken, refused = same_project(found, package=package, project=project,
                                   archive=images.load_archive(image), version=version)
     if refused:
@@ -460,7 +465,8 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
     data, source = loaded
     listed = {a: files for a in artifacts
               if (files := _files(a, image, engine)) is not None}
-    owned = parse_owned(data, wanted=[f for files in listed.values() for f in files])
+    owned = parse_owned(data, wanted=[f for files in listed.values() for f in files],
+                        index=image.owned_index)
     archive = images.load_archive(image)
     for a, files in listed.items():
         found = conflicts(files, owned, package=a.package, allowed=allowed)

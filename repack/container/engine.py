@@ -157,19 +157,33 @@ class Engine:
 
     @contextlib.contextmanager
     def container(self, image: str, *, mounts: Sequence[Mount] = (), network: bool = False,
-                  env: dict[str, str] | None = None) -> Iterator[Container]:
+                  env: dict[str, str] | None = None,
+                  trusted: bool = False) -> Iterator[Container]:
         """A long-lived container for several exec steps, stopped by the engine once the
-        wall-clock limit has passed; always removed, even on failure or interrupt."""
+        wall-clock limit has passed; always removed, even on failure or interrupt.
+
+        Removed before the block's caller goes on, so that nothing upstream code left
+        running in it can act on its mounts afterwards; a *trusted* container (apt alone,
+        never upstream code) is removed in the background instead (a quarter of a second),
+        which the process waits for before it exits."""
         name = f"repack-{uuid.uuid4().hex[:12]}"
         _LIVE.add(self.name, name)
+        removed = False
         try:
             deadline = time.monotonic() + self.limits.timeout
             run(self.run_argv(image, ["sleep", str(self.limits.timeout)], mounts=mounts,
                               network=network, env=env, name=name, detach=True))
             yield Container(engine=self, name=name, deadline=deadline, offline=not network)
+            if trusted:
+                threading.Thread(target=self._remove, args=(name,), name=f"rm-{name}").start()
+                removed = True
         finally:
-            run([self.name, "rm", "--force", "--time", "0", name], check=False)
-            _LIVE.discard(name)
+            if not removed:
+                self._remove(name)
+
+    def _remove(self, name: str) -> None:
+        run([self.name, "rm", "--force", "--time", "0", name], check=False)
+        _LIVE.discard(name)
 
 
 # What a build says when it tried to reach the network from the offline container: a

@@ -34,6 +34,7 @@ from debian.debian_support import version_compare
 from packaging.utils import canonicalize_name
 
 from repack import __version__, log
+from repack.container import contents
 from repack.container.engine import Engine
 from repack.errors import BuildError, RepackError
 from repack.model import ArchiveIndex, Target
@@ -110,6 +111,12 @@ class Image:
         return self.state_dir / "apt-lists"
 
     @property
+    def owned_index(self) -> Path:
+        """The archive's files by name (repack.container.contents), made from archive.json
+        once the image is found ready."""
+        return self.state_dir / "owned.sqlite"
+
+    @property
     def status_file(self) -> Path:
         """A Debian check image's dpkg status file, read out of the image once per cache: what
         its packages need is then known to be installed without a container (repack.check)."""
@@ -155,6 +162,9 @@ def is_ready(engine: Engine, image: Image) -> bool:
         staging = image.state_dir / f".archive.json.{os.getpid()}"
         staging.write_text(data)
         os.replace(staging, image.archive_file)
+    if image.kind == "builder" and not image.owned_index.is_file() and (
+            owned := load_owned_files(image)) is not None:
+        contents.make(owned[0], image.owned_index)
     if image.kind == "check" and image.target.family == "deb" and not image.status_file.is_file():
         with contextlib.suppress(RepackError):      # without it, repack.check asks apt
             status = engine.run(image.tag, ["cat", DPKG_STATUS])

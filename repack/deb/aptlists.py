@@ -34,9 +34,17 @@ from repack.container.images import Image
 from repack.files import copy_file
 from repack.run import run
 
-__all__ = ["FRESH_FOR", "copy_lists", "fresh", "lists_source", "refreshed", "refreshing"]
+__all__ = ["APT_CACHES", "APT_UPDATE", "FRESH_FOR", "copy_lists", "fresh", "lists_source",
+           "refreshed", "refreshing"]
 
-APT_UPDATE = ["apt-get", "update", "-q"]
+# apt's binary caches beside the lists they are made from: `apt-get update` writes them once
+# and they travel with the lists, so that a build's apt maps them instead of parsing some
+# 60 MB of Packages files again (0.6 s of each build's download step).  apt checks them
+# against the lists' sizes and dates (copied with the files) and the dpkg status, and makes
+# them again when they do not match: the check image's status, say.
+APT_CACHES = ["-o", "Dir::Cache::pkgcache=/var/lib/apt/lists/pkgcache.bin",
+              "-o", "Dir::Cache::srcpkgcache=/var/lib/apt/lists/srcpkgcache.bin"]
+APT_UPDATE = ["apt-get", "update", "-q", *APT_CACHES]
 FRESH_FOR = 30 * 60     # seconds: a long --with-deps run refreshes again, as a new run would
 
 
@@ -141,7 +149,7 @@ def _refresh(record: _Refresh, engine: Engine, image: Image, shared: Path,
             lists = Path(tmp) / "lists"
             (lists / "partial").mkdir(parents=True)
             copy_lists(lists_source(shared, image.lists_snapshot), lists)
-            with engine.container(image.tag, network=True,
+            with engine.container(image.tag, network=True, trusted=True,
                                   mounts=[Mount(source=lists, target="/var/lib/apt/lists")]
                                   ) as c:
                 with _LOCK:

@@ -44,7 +44,14 @@ from repack.container.outputs import (
     take_predicted,
 )
 from repack.deb import render
-from repack.deb.aptlists import APT_UPDATE, copy_lists, fresh, lists_source, refreshed
+from repack.deb.aptlists import (
+    APT_CACHES,
+    APT_UPDATE,
+    copy_lists,
+    fresh,
+    lists_source,
+    refreshed,
+)
 from repack.deb.naming import satisfies
 from repack.digest import sha256_file
 from repack.errors import BuildError, CommandFailed, IntegrityError
@@ -53,7 +60,7 @@ from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
-APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root"]
+APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root", *APT_CACHES]
 APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
 UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
 DPKG_INSTALL = ["dpkg", "--install", "--force-unsafe-io"]  # the same, without apt (dpkg_installs)
@@ -304,7 +311,8 @@ class DebianBuild:
                                           relations):
             self._all_in_image(relations)
             return
-        with self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True) as c:
+        with self.engine.container(self.image.tag, mounts=self.apt_mounts, network=True,
+                                   trusted=True) as c:      # apt alone runs in it
             if not archive.installed and self._in_image(c, relations):
                 self._all_in_image(relations)
                 return
@@ -341,8 +349,8 @@ class DebianBuild:
         self.apt_files = tuple(needed)
         if dpkg_installs(printed, [self.archives / f.name for f in needed]):
             self.by_dpkg = relations
-        copy_lists(self.lists, self.shared_lists)
         if not refreshed_by_run:
+            copy_lists(self.lists, self.shared_lists)
             refreshed(self.shared_lists)
 
     def take_from_cache(self, f: AptFile) -> bool:

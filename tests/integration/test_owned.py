@@ -22,6 +22,9 @@ from localindex import LocalIndex
 from sdists import default_files, make_sdist
 from test_bad_input import assert_refused, publish  # type: ignore[import-not-found]
 
+from repack import config, targets
+from repack.container import contents, images
+
 pytestmark = pytest.mark.integration
 
 
@@ -199,6 +202,12 @@ def test_files_the_metadata_does_not_announce_are_refused_after_the_build(
     assert "more file" not in line
     assert "dpkg-buildpackage" in proc.stderr          # the file list of the built package
     assert "up to date" not in proc.stderr
+    # the builder image's index by file name, made once from its archive.json, answered
+    image = images.image_for(targets.load("debian-12"), "builder", config.load().cache_dir)
+    owned = images.load_owned_files(image)
+    assert owned is not None
+    found = contents.lines_named(owned[0], ["su"], image.owned_index)
+    assert found is not None and any(ln.split()[0] == "bin/su" for ln in found), found
 
 
 def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:
