@@ -54,7 +54,7 @@ from packaging.utils import canonicalize_name
 
 from repack import clibs, log, steps
 from repack.buildcache import code_digest
-from repack.config import SCRIPT_NAME
+from repack.config import SCRIPT_NAME, Settings
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
@@ -85,7 +85,7 @@ from repack.trust import provenance
 
 __all__ = ["Check", "Package", "check_run", "console_scripts", "driver_argv", "elf_sonames",
            "failed_checks", "installable", "planned_checks", "site_dirs", "skipped_checks",
-           "stand_in_dists", "top_level_modules"]
+           "stand_in_declared", "stand_in_dists", "top_level_modules"]
 
 CHECK_VERSION = 4               # bump when what the check does changes (its cache key)
 STEP_TIMEOUT = 120              # seconds one import or one `--help` may take
@@ -545,7 +545,8 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
              f"{sum(c.kind == 'import' for c in checks)} module(s), "
              f"{sum(c.kind == 'script' for c in checks)} script(s) (network off)")
     wanted = sorted({modules[n] for p in packages for g in p.needs for n in g if n in modules})
-    with log.step(title), _installed(packages, target, image, ctx, wanted) as c:
+    declared = stand_in_declared(packages, settings) if target.family == "rpm" else []
+    with log.step(title), _installed(packages, target, image, ctx, wanted, declared) as c:
         env = {"PYTHONPATH": ":".join(sites)} if target.family == "rpm" else {}
         try:
             output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
@@ -581,9 +582,10 @@ def _verdict(output: str, checks: Sequence[Check], packages: Sequence[Package],
 
 @contextlib.contextmanager
 def _installed(packages: Sequence[Package], target: Target, image: images.Image,
-               ctx: Context, modules: Sequence[str] = ()) -> Iterator[Container]:
+               ctx: Context, modules: Sequence[str] = (),
+               declared: Sequence[str] = ()) -> Iterator[Container]:
     """An offline container of the target with the packages installed (rpm targets: with
-    the stand-in archive's packages *modules* too)."""
+    the stand-in archive's packages *modules* and *declared* too)."""
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(steps.work_dir(ctx, "check-"))
         staged = work / "artifacts"
@@ -618,7 +620,8 @@ def _installed(packages: Sequence[Package], target: Target, image: images.Image,
                     c.exec(["apt-get", "install", *APT_OPTS, *UNSAFE_IO, *files],
                            env=APT_ENV, project=project)
             else:
-                libs = stand_in_libraries(packages, target, image, ctx, work, modules)
+                libs = stand_in_libraries(packages, target, image, ctx, work, modules,
+                                          declared=declared)
                 mounts += libs.apt_mounts if libs is not None else []
                 c = stack.enter_context(ctx.engine.container(image.tag, mounts=mounts))
                 if libs is not None:
@@ -685,9 +688,20 @@ class StandInLibraries:
     apt_mounts: list[Mount]
 
 
+def stand_in_declared(packages: Sequence[Package], settings: Settings) -> list[str]:
+    """rpm targets: the run-time needs a project's `[packages.<name>] depends` declares for
+    Debian (gitpython's `git`), as the stand-in archive's packages to install beside it: its
+    rpm names (`git-core`) are not Debian's, and the stand-in is a Debian system.  Each
+    group's first name, without its version: the stand-in's Debian release is not the one
+    the versions were written for."""
+    projects = dict.fromkeys(p.project for p in packages)
+    return list(dict.fromkeys(group[0].name for project in projects
+                              for group in settings.overrides(project).depends))
+
+
 def stand_in_libraries(packages: Sequence[Package], target: Target, image: images.Image,
-                       ctx: Context, work: Path, modules: Sequence[str] = ()
-                       ) -> StandInLibraries | None:
+                       ctx: Context, work: Path, modules: Sequence[str] = (), *,
+                       declared: Sequence[str] = ()) -> StandInLibraries | None:
     """rpm targets: the Debian stand-in installs the rpms with --nodeps, so the shared
     libraries their ELF Requires name (libyaml-0.so.2) are found in the builder's archive
     (its Contents index, repack.clibs) and installed as the Debian packages that ship them,
@@ -704,20 +718,23 @@ def stand_in_libraries(packages: Sequence[Package], target: Target, image: image
             for name in unknown:
                 log.warn(f"import check on {target.id}: no package of the stand-in builder's "
                          f"archive ships {name}, which the packages require")
-    debs += [m for m in modules if m not in debs]
+    debs += [m for m in (*modules, *declared) if m not in debs]
     if not debs:
         return None
     apt = DebianBuild(engine=ctx.engine, image=image, work=work / "stand-in",
                       project=packages[0].project,
                       apt_cache=ctx.settings.cache_dir / "apt-archives" / target.id,
                       apt_lists=ctx.settings.cache_dir / "apt-lists" / target.id)
-    libs = [d for d in debs if d not in modules]
+    libs = [d for d in debs if d not in modules and d not in declared]
     if libs:
         log.info(f"import check on {target.id}: the libraries the packages link: "
                  f"{', '.join(libs)}")
     if modules:
         log.info(f"import check on {target.id}: the stand-in archive's python3 packages they "
                  f"need: {', '.join(modules)}")
+    if declared:
+        log.info(f"import check on {target.id}: what [packages.<name>] depends declares for "
+                 f"Debian, from the stand-in archive: {', '.join(declared)}")
     apt.download_build_deps(", ".join(debs))
     return StandInLibraries(packages=tuple(debs), apt_mounts=apt.apt_mounts)
 

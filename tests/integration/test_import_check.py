@@ -42,6 +42,8 @@ console_scripts =
     check-scripts = check_scripts:main
     check-scripts-tool = check_scripts:main [tool]
 """
+# As gitpython does: the import fails where no git program is installed.
+GIT_AT_IMPORT = b'import subprocess\nsubprocess.run(["git", "--version"], check=True)\n'
 # A legacy script that takes its first argument for a file, as dill's undill does.
 LEGACY = b"#!/usr/bin/python3\nimport sys\nopen(sys.argv[1], 'rb')\n"
 
@@ -62,9 +64,10 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
         newer = make_sdist(tmp, "check-newer", "1.0",
                            {"check_newer/__init__.py": b"import six\n"},
                            requires_dist=["six>=99"])
+        git = make_sdist(tmp, "check-git", "1.0", {"check_git/__init__.py": GIT_AT_IMPORT})
         for project, archive in (("check-ok", ok), ("check-broken", broken),
                                  ("check-scripts", scripts), ("check-deps", deps),
-                                 ("check-newer", newer)):
+                                 ("check-newer", newer), ("check-git", git)):
             idx.add(project, archive.name, archive.read_bytes())
         yield idx
 
@@ -91,6 +94,21 @@ def test_rpm_requirements_come_from_the_stand_in_archive(
     assert newer.returncode == 0, newer.stderr
     assert "not import-checked: it needs python3dist(six)" in newer.stderr
     assert "Import check on fedora-42" not in newer.stderr
+
+
+def test_the_rpm_stand_in_installs_what_overrides_declare_for_debian(
+        index: LocalIndex, tmp_path: Path) -> None:
+    """fedora-42: check-git runs git at import, as gitpython does; its rpm Requires git-core,
+    which the Debian stand-in cannot install, so the check installs what the override
+    declares for Debian, git, from the stand-in archive (it failed, exit 14, before)."""
+    toml = tmp_path / "repack.toml"
+    toml.write_text('[packages.check-git]\ndepends = { deb = ["git"], rpm = ["git-core"] }\n')
+    proc = build(index, tmp_path / "out", "check-git==1.0", "--config", str(toml),
+                 target="fedora-42")
+    assert proc.returncode == 0, proc.stderr
+    assert ("import check on fedora-42: what [packages.<name>] depends declares for Debian, "
+            "from the stand-in archive: git") in proc.stderr
+    assert "Import check on fedora-42: 1 package(s), 1 module(s)" in proc.stderr
 
 
 def test_a_package_that_imports_passes_and_is_not_checked_twice(

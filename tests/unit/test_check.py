@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from repack import check, clibs, targets
+from repack import check, clibs, config, targets
 from repack.check import Check, Package
 
 DEB = ("/usr/lib/python3/dist-packages",)
@@ -356,3 +356,18 @@ def test_a_deb_package_keeps_its_version_and_relation_fields(tmp_path: Path) -> 
                                  ("Breaks", "python3-old (<< 2)"))
     assert package.needs == (("python3",), ("python3-leaf",))
     assert not check.installs_alone([package], CHECK_IMAGE_STATUS)
+
+
+def test_the_stand_in_installs_what_overrides_declare_for_debian(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rpm targets: gitpython's `depends = { deb = ["git"], rpm = ["git-core"] }` puts git in
+    the Debian stand-in, by name (each group's first), once for the run's packages."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    toml = tmp_path / "repack.toml"
+    toml.write_text('[packages.gitpython]\ndepends = { deb = ["git (>= 1:2.30)", "less | more"],'
+                    ' rpm = ["git-core"] }\n[packages.other]\ndepends = { rpm = ["x"] }\n')
+    settings = config.load(toml, environ={})
+    packages = [_pkg("python3-gitpython", "gitpython"), _pkg("python3-other", "other"),
+                _pkg("python3-gitpython-extra", "gitpython")]
+    assert check.stand_in_declared(packages, settings) == ["git", "less"]
+    assert check.stand_in_declared([_pkg("python3-other", "other")], settings) == []
