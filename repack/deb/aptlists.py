@@ -118,23 +118,19 @@ def refreshing(engine: Engine, image: Image, shared: Path, work_root: Path) -> I
     end, a refresh no build waited for is stopped (a run whose builds were all cached must
     not wait on the network).  Nothing is started when the builder image is not there yet:
     the build that bootstraps it refreshes its own lists, as before."""
+    record: _Refresh | None = None
     with _LOCK:
-        started = shared not in _REFRESHES
-        if started:
-            record = _Refresh()
+        if shared not in _REFRESHES:
+            record = _REFRESHES[shared] = _Refresh()
             record.thread = threading.Thread(
                 target=_refresh, args=(record, engine, image, shared, work_root),
                 name=f"apt-lists-{image.target.id}", daemon=True)
-            _REFRESHES[shared] = record
-    if not started:
-        yield
-        return
-    assert record.thread is not None
-    record.thread.start()
+            record.thread.start()
     try:
         yield
     finally:
-        _settle(record, engine)
+        if record is not None:
+            _settle(record, engine)
 
 
 def _refresh(record: _Refresh, engine: Engine, image: Image, shared: Path,
