@@ -174,8 +174,9 @@ class Engine:
             run(self.run_argv(image, ["sleep", str(self.limits.timeout)], mounts=mounts,
                               network=network, env=env, name=name, detach=True))
             yield Container(engine=self, name=name, deadline=deadline, offline=not network)
-            if trusted:
-                threading.Thread(target=self._remove, args=(name,), name=f"rm-{name}").start()
+            if trusted:     # not a daemon, even when started by one: the exit waits for it
+                threading.Thread(target=self._remove, args=(name,), name=f"rm-{name}",
+                                 daemon=False).start()
                 removed = True
         finally:
             if not removed:
