@@ -360,8 +360,12 @@ class DebianBuild:
         name, in any compression, and its binary caches (APT_CACHES) as they are, where
         `apt-get update` (no longer run when the run refreshed the lists) used to remove
         files it did not fetch."""
-        shutil.rmtree(self.lists)       # fd-based on Linux: a planted symlink is unlinked
-        (self.lists / "partial").mkdir(parents=True)
+        for path in self.lists.iterdir():   # the directory itself stays: a container has it
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)         # fd-based on Linux: planted symlinks are unlinked
+            else:
+                path.unlink()
+        (self.lists / "partial").mkdir()
         copy_lists(lists_source(self.shared_lists, self.image.lists_snapshot), self.lists)
 
     def take_from_cache(self, f: AptFile) -> bool:

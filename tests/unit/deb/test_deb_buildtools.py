@@ -117,8 +117,12 @@ def test_a_second_download_reads_only_the_shared_lists(tmp_path: Path) -> None:
     (deb.lists / f"{packages}.lz4").write_bytes(b"planted")
     (deb.lists / "srcpkgcache.bin").write_bytes(b"planted")
     (deb.lists / "etc").symlink_to("/etc")
+    (deb.lists / "partial" / "x").write_bytes(b"planted")
+    mounted = deb.lists.stat().st_ino       # the network container has this directory mounted
     deb.reset_lists()
+    assert deb.lists.stat().st_ino == mounted
     assert sorted(p.name for p in deb.lists.iterdir()) == [release, packages, "partial",
                                                            "pkgcache.bin"]
     assert (deb.lists / packages).read_text() == "Package: six\n"
+    assert not any((deb.lists / "partial").iterdir())
     assert Path("/etc").is_dir()
