@@ -31,12 +31,13 @@ from repack.http import describe_error
 from repack.model import Release
 
 if TYPE_CHECKING:
-    import pypi_simple
     from pypi_simple import DistributionPackage, ProjectPage
-else:   # the PyPI client (pydantic, two HTML parsers: 0.4 s) loads on the first resolve,
-    # while the run's apt lists refresh in the background (repack.deb.aptlists)
-    from repack.lazy import lazy_import
-    pypi_simple = lazy_import("pypi_simple")
+
+# The PyPI client (pydantic, two HTML parsers: 0.4 s) is imported by the functions that use
+# it, on the first resolve, while the run's apt lists refresh in the background
+# (repack.deb.aptlists).  An import statement, not repack.lazy: `repack trust check` reads
+# pages from several threads at once, and Python 3.11's LazyLoader lets a second thread see
+# the module before it is filled in ("has no attribute 'PyPISimple'").
 
 __all__ = ["DEFAULT_INDEX_URL", "index_url", "is_exact_pin", "newest_admitting",
            "pip_config_files", "resolve"]
@@ -174,6 +175,8 @@ def _describe(index: str) -> str:
 
 
 def _fetch_page(name: str, *, index: str, session: requests.Session) -> ProjectPage:
+    import pypi_simple
+
     client = pypi_simple.PyPISimple(endpoint=index, session=session,
                                     accept=pypi_simple.ACCEPT_JSON_PREFERRED)
     where = _describe(index)
@@ -288,12 +291,14 @@ def resolve(
         raise ConfigError(f"invalid target Python version {python_full_version!r}") from exc
 
     page = _fetch_page(name, index=index, session=session)
-    if page.status is pypi_simple.ProjectStatus.QUARANTINED:
+    from pypi_simple import ProjectStatus  # loaded by _fetch_page: see the note above
+
+    if page.status is ProjectStatus.QUARANTINED:
         raise ResolveError(
             f"is quarantined on {_describe(index)} (PEP 792): the index considers it unsafe",
             project=name, hint=page.status_reason or None,
         )
-    if page.status in (pypi_simple.ProjectStatus.DEPRECATED, pypi_simple.ProjectStatus.ARCHIVED):
+    if page.status in (ProjectStatus.DEPRECATED, ProjectStatus.ARCHIVED):
         reason = f": {page.status_reason}" if page.status_reason else ""
         log.warn(f"{name} is marked {page.status.value} on the index{reason}")
 
