@@ -175,14 +175,16 @@ class Engine:
                               network=network, env=env, name=name, detach=True))
             yield Container(engine=self, name=name, deadline=deadline, offline=not network)
             if trusted:     # not a daemon, even when started by one: the exit waits for it
-                threading.Thread(target=self._remove, args=(name,), name=f"rm-{name}",
+                threading.Thread(target=self.remove, args=(name,), name=f"rm-{name}",
                                  daemon=False).start()
                 removed = True
         finally:
             if not removed:
-                self._remove(name)
+                self.remove(name)
 
-    def _remove(self, name: str) -> None:
+    def remove(self, name: str) -> None:
+        """Remove a container of this process now, whatever it runs (`container`'s end, or a
+        background refresh stopped at a run's end)."""
         run([self.name, "rm", "--force", "--time", "0", name], check=False)
         _LIVE.discard(name)
 

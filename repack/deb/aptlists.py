@@ -32,7 +32,6 @@ from repack import log
 from repack.container.engine import Engine, Mount
 from repack.container.images import Image
 from repack.files import copy_file
-from repack.run import run
 
 __all__ = ["APT_CACHES", "APT_UPDATE", "FRESH_FOR", "copy_lists", "fresh", "lists_source",
            "refreshed", "refreshing"]
@@ -171,7 +170,7 @@ def _settle(record: _Refresh, engine: Engine) -> None:
             record.stop.set()
         name = record.container if record.stop.is_set() else None
         thread = record.thread
-    if name is not None:        # its exec fails at once; the thread removes it as usual
-        run([engine.name, "rm", "--force", "--time", "0", name], check=False)
+    if name is not None:        # its exec fails at once; the thread's removal finds it gone
+        engine.remove(name)
     if thread is not None:
         thread.join()
