@@ -253,6 +253,9 @@ class Overrides:
     build_depends: tuple[tuple[Relation, ...], ...] = ()
     requires: tuple[str, ...] = ()                     # rpm Requires
     build_requires: tuple[str, ...] = ()               # rpm BuildRequires
+    # packages that ship the same files under another name: Debian Conflicts, rpm Conflicts
+    conflicts: tuple[Relation, ...] = ()
+    rpm_conflicts: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()        # absolute globs of installed paths left out
     patches: tuple[Patch, ...] = ()      # in the order they are applied
     env: tuple[tuple[str, str], ...] = ()   # the build's extra environment, sorted by name
@@ -269,7 +272,10 @@ class Overrides:
                 "patches": [[p.name, p.sha256] for p in self.patches],
                 "env": [list(kv) for kv in self.env],
                 **({"config_settings": [[k, list(v)] for k, v in self.config_settings]}
-                   if self.config_settings else {})}
+                   if self.config_settings else {}),
+                **({"conflicts": [str(r) for r in self.conflicts],
+                    "rpm_conflicts": list(self.rpm_conflicts)}
+                   if self.conflicts or self.rpm_conflicts else {})}
 
     def hook_config_settings(self) -> dict[str, str | list[str]] | None:
         """The config_settings the backend's hooks get, as a frontend passes repeated
@@ -318,6 +324,7 @@ class DebSpec:
     # files taken over from the archive's binaries of the same source (repack.owned)
     replaces: tuple[Relation, ...] = ()
     breaks: tuple[Relation, ...] = ()
+    conflicts: tuple[Relation, ...] = ()    # [packages.<name>] conflicts (deb)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -369,6 +376,7 @@ class RpmSpec:
     changelog: RpmChangelogEntry
     provenance: Provenance | None = None    # installed as %doc repack-provenance.json
     overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
+    conflicts: tuple[str, ...] = ()         # [packages.<name>] conflicts (rpm)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

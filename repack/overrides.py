@@ -4,6 +4,7 @@ The keys (repack.config's docstring shows them together):
 
     depends = { deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }   # run-time, per family
     build-depends = { deb = ["libpq-dev"], rpm = ["libpq-devel"] }
+    conflicts = { deb = ["python3-psycopg2-old"], rpm = ["python3-psycopg2-old"] }
     exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out
     patches = ["patches/psycopg2/0001-fix.patch"]        # beside the config file; in order
     env = { PSYCOPG_NO_BINARY = "1" }                    # the build's and its hooks'
@@ -12,16 +13,17 @@ The keys (repack.config's docstring shows them together):
 Each value is written into a file that a tool parses (debian/control, debian/rules, the
 .spec, a shell line in them), so each is checked against what that field may hold, not
 escaped after the fact: a Debian relation is one group of ``name [(op version)]`` atoms
-joined by ``|``; an rpm dependency is ``name [op version]`` without ``%`` (rpm expands
-macros in every tag), commas or whitespace (each separates dependencies); a glob is an
-absolute path of letters, digits, ``._+@=~-`` and the wildcards ``*?``, without ``.``/``..``
-segments (it is spliced, unquoted, into an ``rm -rf`` line beneath the package root); an
-env name is ``[A-Z_][A-Z0-9_]*`` and not one that steers the build itself (RESERVED_ENV);
-a value is one printable line without a backslash; a PEP 517 config setting's key is a
-word of ``[A-Za-z0-9._-]`` and each value one word of ``[A-Za-z0-9_.,:=+/@-]`` (it joins a
-pip command line in the .spec's %build, and rpm expands ``%``).  Patch files are read here,
-once: their bytes are what the build applies and what the build cache key covers.  Any mistake is a
-ConfigError (exit 2) naming ``[packages.<name>].<key>``.
+joined by ``|`` (a conflict is one atom); an rpm dependency is ``name [op version]`` without
+``%`` (rpm expands macros in every tag), commas or whitespace (each separates dependencies);
+a glob is an absolute path of letters, digits, ``._+@=~-`` and the wildcards ``*?``, without
+``.``/``..`` segments (it is spliced, unquoted, into an ``rm -rf`` line beneath the package
+root); an env name is ``[A-Z_][A-Z0-9_]*`` and not one that steers the build itself
+(RESERVED_ENV); a value is one printable line without a backslash; a PEP 517 config
+setting's key is a word of ``[A-Za-z0-9._-]`` and each value one word of
+``[A-Za-z0-9_.,:=+/@-]`` (it joins a pip command line in the .spec's %build, and rpm expands
+``%``). Patch files are read here, once: their bytes are what the build applies and what the
+build cache key covers. Any mistake is a ConfigError (exit 2) naming
+``[packages.<name>].<key>``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from repack.model import DebName, DebVersion, Overrides, Patch, Relation
 __all__ = ["FAMILIES", "KEYS", "RESERVED_ENV", "RESERVED_ENV_PREFIXES", "config_setting_problem",
            "deb_relations", "env_problem", "is_glob", "parse", "rpm_dependency"]
 
-KEYS = frozenset({"depends", "build-depends", "exclude", "patches", "env", "config-settings"})
+KEYS = frozenset({"depends", "build-depends", "conflicts", "exclude", "patches", "env",
+                  "config-settings"})
 FAMILIES = frozenset({"deb", "rpm"})
 PATCH_LIMIT = 16 << 20
 
@@ -159,6 +162,18 @@ def _dependencies(value: object, where: str,
     return tuple(deb), tuple(rpm)
 
 
+def _conflicts(value: object, where: str) -> tuple[tuple[Relation, ...], tuple[str, ...]]:
+    """Conflicts per family: Debian's field takes no alternatives, so each entry is one
+    atom (a package that ships the same files, as trixie's python3-opentelemetry-proto and
+    the index's opentelemetry-proto do)."""
+    groups, rpm = _dependencies(value, where, "conflicts")
+    for group in groups:
+        if len(group) != 1:
+            raise _fail(where, "conflicts", f"deb entry {' | '.join(map(str, group))!r}: one "
+                        "package, not alternatives")
+    return tuple(g[0] for g in groups), rpm
+
+
 def _exclude(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(
             isinstance(g, str) and _GLOB.fullmatch(g) for g in value):
@@ -265,8 +280,10 @@ def parse(entry: Mapping[str, object], where: str, base: Path) -> Overrides:
     depends, requires = _dependencies(entry.get("depends", {}), where, "depends")
     build_depends, build_requires = _dependencies(entry.get("build-depends", {}), where,
                                                   "build-depends")
+    conflicts, rpm_conflicts = _conflicts(entry.get("conflicts", {}), where)
     return Overrides(depends=depends, build_depends=build_depends, requires=requires,
-                     build_requires=build_requires,
+                     build_requires=build_requires, conflicts=conflicts,
+                     rpm_conflicts=rpm_conflicts,
                      exclude=_exclude(entry.get("exclude", []), where),
                      patches=_patches(entry.get("patches", []), where, base),
                      env=_env(entry.get("env", {}), where),

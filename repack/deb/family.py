@@ -455,7 +455,7 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
     extra = settings.overrides(str(sdist.release.name))
     return dataclasses.replace(spec, depends=spec.depends + extra.depends,
                                build_depends=spec.build_depends + extra.build_depends,
-                               overrides=extra)
+                               conflicts=extra.conflicts, overrides=extra)
 
 
 def orig_name(spec: DebSpec, sdist: Sdist) -> str:

@@ -384,4 +384,4 @@ def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
     return dataclasses.replace(spec, requires=spec.requires + extra.requires,
                                build_requires=(*spec.build_requires, *devel,
                                                *extra.build_requires),
-                               overrides=extra)
+                               conflicts=extra.rpm_conflicts, overrides=extra)

@@ -1,7 +1,8 @@
 """[packages.<name>] overrides in real builds (issue 11 item 2): one tiny project from a
 LocalIndex, built once for debian-12 and el9 with a patch, an excluded file, an extra
-run-time dependency, an environment variable its setup.py writes into the package, and PEP
-517 config settings its in-tree backend insists on in every hook and writes into it too."""
+run-time dependency and a conflict, an environment variable its setup.py writes into the
+package, and PEP 517 config settings its in-tree backend insists on in every hook and writes
+into it too."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ setup(name="tiny-over", version="1.0", description="A tiny test package", licens
 CONFIG = f"""\
 [packages.tiny_over]
 depends = {{ deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }}
+conflicts = {{ deb = ["python3-tiny-over-old"], rpm = ["python3-tiny-over-old < 2"] }}
 exclude = ["/usr/lib/python3*/*/tiny_over/debug_helper.py"]
 patches = ["patches/0001-greet.patch"]
 env = {{ TINY_FLAVOUR = {json.dumps(FLAVOUR)} }}
@@ -151,13 +153,18 @@ def test_the_installed_files(built: dict[str, Any], fmt: str) -> None:
     assert (module / "settings.py").read_text() == f"SETTINGS = {SETTINGS!r}\n"
 
 
-def test_the_extra_dependency(built: dict[str, Any]) -> None:
-    deb = subprocess.run(["dpkg-deb", "-f", str(built["paths"]["deb"]), "Depends"],
+def test_the_extra_relations(built: dict[str, Any]) -> None:
+    deb = subprocess.run(["dpkg-deb", "-f", str(built["paths"]["deb"]), "Depends", "Conflicts"],
                          capture_output=True, text=True, check=True).stdout
-    assert "libpq5 (>= 14)" in [d.strip() for d in deb.split(",")]
+    fields = dict(ln.split(": ", 1) for ln in deb.splitlines())
+    assert "libpq5 (>= 14)" in [d.strip() for d in fields["Depends"].split(",")]
+    assert fields["Conflicts"] == "python3-tiny-over-old"
     rpm = subprocess.run(["rpm", "-qp", "--requires", str(built["paths"]["rpm"])],
                          capture_output=True, text=True, check=True).stdout
     assert "libpq >= 14" in rpm.splitlines()
+    rpm = subprocess.run(["rpm", "-qp", "--conflicts", str(built["paths"]["rpm"])],
+                         capture_output=True, text=True, check=True).stdout
+    assert rpm.splitlines() == ["python3-tiny-over-old < 2"]
 
 
 def test_the_source_packages_carry_the_patch(built: dict[str, Any]) -> None:
