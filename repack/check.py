@@ -58,9 +58,8 @@ from repack.config import SCRIPT_NAME, Settings
 from repack.container import images
 from repack.container.engine import Container, Mount
 from repack.context import Context
-from repack.deb.aptlists import APT_UPDATE, copy_lists, fresh, refreshed
+from repack.deb.aptlists import APT_ENV, APT_UPDATE, copy_lists, fresh, refreshed
 from repack.deb.build import (
-    APT_ENV,
     APT_HASH,
     APT_OPTS,
     DPKG_INSTALL,

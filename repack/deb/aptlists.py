@@ -33,8 +33,8 @@ from repack.container.engine import Engine, Mount
 from repack.container.images import Image
 from repack.files import copy_file
 
-__all__ = ["APT_CACHES", "APT_UPDATE", "FRESH_FOR", "copy_lists", "fresh", "lists_source",
-           "refreshed", "refreshing"]
+__all__ = ["APT_CACHES", "APT_ENV", "APT_UPDATE", "FRESH_FOR", "copy_lists", "fresh",
+           "lists_source", "refreshed", "refreshing"]
 
 # apt's binary caches beside the lists they are made from: `apt-get update` writes them once
 # and they travel with the lists, so that a build's apt maps them instead of parsing some
@@ -44,6 +44,7 @@ __all__ = ["APT_CACHES", "APT_UPDATE", "FRESH_FOR", "copy_lists", "fresh", "list
 APT_CACHES = ["-o", "Dir::Cache::pkgcache=/var/lib/apt/lists/pkgcache.bin",
               "-o", "Dir::Cache::srcpkgcache=/var/lib/apt/lists/srcpkgcache.bin"]
 APT_UPDATE = ["apt-get", "update", "-q", *APT_CACHES]
+APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 FRESH_FOR = 30 * 60     # seconds: a long --with-deps run refreshes again, as a new run would
 
 
@@ -151,7 +152,7 @@ def _refresh(record: _Refresh, engine: Engine, image: Image, shared: Path,
                     record.container = c.name
                 if record.stop.is_set():
                     return
-                c.exec(APT_UPDATE, env={"DEBIAN_FRONTEND": "noninteractive"})
+                c.exec(APT_UPDATE, env=APT_ENV)
                 copy_lists(lists, shared)
                 record.done_at = time.monotonic()
                 record.over.set()       # the builds go on while the container is removed

@@ -46,6 +46,7 @@ from repack.container.outputs import (
 from repack.deb import render
 from repack.deb.aptlists import (
     APT_CACHES,
+    APT_ENV,
     APT_UPDATE,
     copy_lists,
     fresh,
@@ -59,7 +60,6 @@ from repack.files import copy_file
 from repack.model import Alternatives, Artifact, DebSpec
 from repack.run import run
 
-APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 APT_OPTS = ["-y", "-q", "--no-install-recommends", "-o", "APT::Sandbox::User=root", *APT_CACHES]
 APT_HASH = ["-o", "Acquire::ForceHash=SHA256"]   # print and check the lists' SHA256, not MD5
 UNSAFE_IO = ["-o", "Dpkg::Options::=--force-unsafe-io"]   # a throw-away container: no fsync
