@@ -73,6 +73,7 @@ from repack.deb.build import (
     parse_print_uris,
     take_cached,
 )
+from repack.deb.naming import satisfies
 from repack.digest import key as cache_key
 from repack.digest import sha256_file
 from repack.errors import CheckFailed, CommandFailed, MetadataError
@@ -430,9 +431,9 @@ _RELATION_FIELDS = ("Pre-Depends", "Depends", "Provides", "Breaks", "Conflicts")
 def installs_alone(packages: Sequence[Package], status: bytes) -> bool:
     """Whether dpkg alone installs the run's .debs in the check image whose dpkg *status*
     this is: every Pre-Depends and Depends met by a package the image has installed or by one
-    of the run's, and no Breaks or Conflicts naming an installed package.  Then apt, which
-    reads the archive's lists twice (seconds each), is not asked; a wrong "yes" fails the
-    check the way a package that does not install does."""
+    of the run's, no Breaks or Conflicts naming an installed package, and none the other way
+    round (`_objected`).  Then apt, which reads the archive's lists twice (seconds each), is
+    not asked; a wrong "yes" fails the check the way a package that does not install does."""
     installed, provided = images.read_installed(status)
     fields = [dict(p.relations) for p in packages]
     if any(images.relation_names(f.get(k)) & (installed.keys() | provided.keys())
@@ -440,12 +441,38 @@ def installs_alone(packages: Sequence[Package], status: bytes) -> bool:
         return False
     own = dict(installed)
     given = {name: list(versions) for name, versions in provided.items()}
+    virtual: set[str] = set()
     for p, f in zip(packages, fields, strict=True):
         own[p.name] = p.version
-        for virtual, op, version in images.relation_atoms(f.get("Provides")):
-            given.setdefault(virtual, []).append(version if op == "=" else "")
-    return all(in_image(own, given, f.get(k, "")) for f in fields
-               for k in ("Pre-Depends", "Depends"))
+        for name, op, version in images.relation_atoms(f.get("Provides")):
+            given.setdefault(name, []).append(version if op == "=" else "")
+            virtual.add(name)
+    return (all(in_image(own, given, f.get(k, "")) for f in fields
+                for k in ("Pre-Depends", "Depends"))
+            and not _objected(status, {p.name: p.version for p in packages}, virtual,
+                              own, given))
+
+
+def _objected(status: bytes, run: Mapping[str, str], virtual: Collection[str],
+              own: Mapping[str, str], given: Mapping[str, Sequence[str]]) -> bool:
+    """Whether a package the image keeps installed objects to the *run*'s packages (name ->
+    version; *virtual*: what they provide): it Breaks or Conflicts with one in the version
+    the run brings (any relation on a virtual one counts), or one of its Depends or
+    Pre-Depends that names one is no longer met once the run's are installed (*own*,
+    *given*: the image's packages and provides after it), as an upgrade past ``(<< 2)``."""
+    kept = images.installed_relations(status, ("Pre-Depends", "Depends", "Breaks", "Conflicts"))
+    for name, fields in kept.items():
+        if name in run:        # replaced by the run's own package, and its relations
+            continue
+        for k in ("Breaks", "Conflicts"):
+            for other, op, version in images.relation_atoms(fields.get(k)):
+                if other in virtual or (other in run and satisfies(run[other], op, version)):
+                    return True
+        if any(images.relation_names(fields.get(k)) & run.keys()
+               and not in_image(own, given, fields.get(k, ""))
+               for k in ("Pre-Depends", "Depends")):
+            return True
+    return False
 
 
 def _relations(control: Mapping[str, str], field: str) -> list[tuple[str, ...]]:

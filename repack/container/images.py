@@ -341,6 +341,18 @@ def read_installed(status: bytes) -> tuple[dict[str, str], dict[str, list[str]]]
     return installed, {v: sorted(versions) for v, versions in sorted(provided.items())}
 
 
+def installed_relations(status: bytes, fields: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The relation *fields* ("Depends", "Breaks", ...) of each package dpkg's status file
+    says is installed, by name; a field the package does not have is left out."""
+    found: dict[str, dict[str, str]] = {}
+    for para in Packages.iter_paragraphs(io.BytesIO(status), use_apt_pkg=False,
+                                         fields=["Package", "Status", *fields]):
+        name = para.get("Package")
+        if name and para.get("Status", "").split()[-1:] == ["installed"]:
+            found[name] = {f: para[f] for f in fields if para.get(f)}
+    return found
+
+
 def relation_names(field: str | None) -> set[str]:
     """The package names a relation field mentions, in any alternative (``a | b``) of any
     clause, without version or architecture (``python3:any`` is ``python3``)."""

@@ -305,6 +305,29 @@ Multi-Arch: same
 Version: 2.36-9+deb12u13
 Provides: libc6-2.36
 Description: GNU C Library: Shared libraries
+
+Package: python3-kept
+Status: install ok installed
+Architecture: all
+Version: 1.0-1
+Depends: python3:any, python3-pinned (<< 2) | python3-other
+Breaks: python3-broken (<< 3), python3-gone-virtual
+Conflicts: python3-clash
+Description: a package of the image that others' upgrades must not break
+
+Package: python3-pinned
+Status: install ok installed
+Architecture: all
+Version: 1.5-1
+Breaks: python3-pinned-foe
+Description: replaced by the run's python3-pinned, its own Breaks with it
+
+Package: python3-removed
+Status: config-files
+Architecture: all
+Version: 1.0-1
+Conflicts: python3-x
+Description: no longer installed: objects to nothing
 """
 
 
@@ -330,6 +353,18 @@ def _deb_pkg(name: str, version: str = "1.0-0repack1~deb12", **fields: str) -> P
     ([_deb_pkg("python3-x", depends="python3", breaks="python3 (<< 3.12)")], False),
     ([_deb_pkg("python3-x", depends="python3", conflicts="libc6-2.36")], False),
     ([_deb_pkg("python3-x", depends="python3:any (>= 3.11)")], False),   # left to apt
+    # what the image's packages declare against the run's
+    ([_deb_pkg("python3-broken", version="2.9-0repack1~deb12")], False),
+    ([_deb_pkg("python3-broken", version="3.0-0repack1~deb12")], True),
+    ([_deb_pkg("python3-clash")], False),
+    ([_deb_pkg("python3-p", provides="python3-gone-virtual")], False),
+    ([_deb_pkg("python3-pinned", version="1.9-0repack1~deb12")], True),
+    ([_deb_pkg("python3-pinned-foe")], False),
+    ([_deb_pkg("python3-pinned", version="1.9-0repack1~deb12"), _deb_pkg("python3-pinned-foe")],
+     True),                                   # the image's python3-pinned and its Breaks go
+    ([_deb_pkg("python3-pinned", version="2.0-0repack1~deb12")], False),   # kept's Depends
+    ([_deb_pkg("python3-pinned", version="2.0-0repack1~deb12"), _deb_pkg("python3-other")],
+     True),                                                  # met by its other alternative
 ])
 def test_installs_alone_when_the_image_or_the_run_has_every_dependency(
         packages: list[Package], alone: bool) -> None:
