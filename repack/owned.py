@@ -46,13 +46,16 @@ from repack.errors import BuildError, MappingError
 from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation, Target
 
 __all__ = ["Conflict", "Owned", "Takeover", "breaks_below", "check_artifacts", "check_scripts",
-           "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
+           "conflicting", "conflicts", "deb_files", "may_take_over", "normalise", "parse_owned",
            "same_project", "takeover_provides", "takeover_relations",
            "takeovers_line", "undeclared_takeovers", "why_not_provided"]
 
 # The interpreter's source packages: python3-defaults (python3, python3-minimal, ...),
 # python3.X (python3.11, libpython3.11-stdlib, ...) and python3-stdlib-extensions.
 INTERPRETER_SOURCE = re.compile(r"python3-defaults|python3\.[0-9]+|python3-stdlib-extensions")
+
+# Where Debian's module packages install; a file there is another build's module.
+DIST_PACKAGES = "/usr/lib/python3/dist-packages/"
 
 # Top-level directories that merged /usr turns into symlinks into /usr.
 MERGED_USR = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32"})
@@ -152,6 +155,21 @@ def conflicts(files: Iterable[str], owned: Owned, *, package: str,
         if others:
             found.append(Conflict(path=key, archive_path=hit[0], owners=others))
     return found
+
+
+def conflicting(found: Sequence[Conflict], declared: Collection[Relation],
+                archive: ArchiveIndex) -> list[Conflict]:
+    """*found* without the files whose every owner the package declares Conflicts with
+    (*declared*, `[packages.<name>] conflicts`) in the archive's version: apt removes such
+    an owner before it installs the package, so nothing is overwritten (psycopg2-binary's
+    modules are Debian's python3-psycopg2's).  An owner of the base system (Essential,
+    Priority required or important) or the interpreter's is never given up that way."""
+    def gives_up(owner: str) -> bool:
+        return (owner in archive.packages and owner not in archive.protected
+                and not _interpreter(owner, archive)
+                and any(r.name == owner and satisfies(archive.packages[owner], r.op or "",
+                                                      r.version or "") for r in declared))
+    return [c for c in found if not all(gives_up(o) for o in c.owners)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,7 +279,8 @@ def may_take_over(package: str, project: str, archive: ArchiveIndex) -> bool:
 
 def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, project: str,
                          allowed: Collection[str] = (), replaces: Collection[str] = (),
-                         provides: Collection[str] = ()) -> list[Takeover]:
+                         provides: Collection[str] = (),
+                         conflicts_with: Collection[Relation] = ()) -> list[Takeover]:
     """Files of the built .debs that only their own project's other binaries ship and whose
     owners the package does not declare yet (in Replaces, and in Provides when other sources
     need them: a module or data file the metadata did not announce, such as python3-cffi's
@@ -276,7 +295,8 @@ def undeclared_takeovers(artifacts: Sequence[Artifact], image: images.Image, *, 
     archive = images.load_archive(image)
     new: list[Takeover] = []
     for a, files in debs.items():
-        found = conflicts(files, owned, package=a.package, allowed=allowed)
+        found = conflicting(conflicts(files, owned, package=a.package, allowed=allowed),
+                            conflicts_with, archive)
         taken, refused = same_project(found, package=a.package, project=project,
                                       archive=archive, version=a.version)
         if refused:
@@ -375,7 +395,11 @@ def refusal(project: str, package: str, found: Sequence[Conflict], target: Targe
         project=project,
         hint=f"if it is another program of the same name, leave it out in repack.toml: "
              f"[packages.{project}] exclude = [{paths}]; if replacing it is intended, allow "
-             f"it: allow-paths = [{paths}]")
+             f"it: allow-paths = [{paths}]"
+             + (f"; if the package is another build of {owners}'s modules, conflict with it "
+                f"(apt then removes it): conflicts = {{ deb = [\"{first.owners[0]}\"] }}"
+                if target.family == "deb" and source == "contents" and len(first.owners) == 1
+                and first.path.startswith(DIST_PACKAGES) else ""))
 
 
 def needed_refusal(project: str, package: str, where: str, needed: tuple[str, str, int],
@@ -452,12 +476,14 @@ def _files(artifact: Artifact, image: images.Image, engine: Engine | None) -> li
 def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images.Image, *,
                     project: str, allowed: Collection[str] = (),
                     engine: Engine | None = None, replaces: Collection[str] = (),
-                    provides: Collection[str] = ()) -> None:
+                    provides: Collection[str] = (),
+                    conflicts_with: Collection[Relation] = ()) -> None:
     """Refuse (MappingError, exit 7) built packages that ship a file the target system's
     packages ship: .debs by their data archive, .rpms (with *engine*) by the builder's rpm.
     A .deb may keep a file of its own project's other binaries (`same_project`) only when it
     declares Replaces on that owner (*replaces*: the names its spec declares), and Provides
-    (*provides*) when other sources need the owner.  An image
+    (*provides*) when other sources need the owner; and one of a package it declares
+    Conflicts with (*conflicts_with*, `conflicting`).  An image
     made before repack recorded the owned files is not checked."""
     loaded = images.load_owned_files(image)
     if loaded is None:
@@ -471,6 +497,7 @@ def check_artifacts(artifacts: Sequence[Artifact], target: Target, image: images
     for a, files in listed.items():
         found = conflicts(files, owned, package=a.package, allowed=allowed)
         if a.format == "deb":
+            found = conflicting(found, conflicts_with, archive)
             taken, refused = same_project(found, package=a.package, project=project,
                                           archive=archive, version=a.version)
             declared = {t.path for t in taken if _declared(t, replaces, provides)}

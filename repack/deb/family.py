@@ -157,7 +157,8 @@ def attempt(sdist: Sdist, target: Target, ctx: Context, *,
             owned.check_artifacts(artifacts, target, image, project=str(sdist.release.name),
                                   allowed=ctx.settings.allowed_paths(sdist.release.name),
                                   replaces=[r.name for r in spec.replaces],
-                                  provides=[r.name for r in spec.provides])
+                                  provides=[r.name for r in spec.provides],
+                                  conflicts_with=spec.conflicts)
             buildcache.store(artifacts, warnings, p.deb.work / "build.log", entry)
     return entry
 
@@ -231,7 +232,8 @@ def take_over(p: Prepared, c: Container, spec: DebSpec, sdist: Sdist,
     taken = owned.undeclared_takeovers(artifacts, p.deb.image, project=project,
                                        allowed=ctx.settings.allowed_paths(project),
                                        replaces={r.name for r in spec.replaces},
-                                       provides={r.name for r in spec.provides})
+                                       provides={r.name for r in spec.provides},
+                                       conflicts_with=spec.conflicts)
     if not taken:
         return spec, artifacts
     for line in owned.takeovers_line(spec.binary_name, taken, p.deb.image.target):

@@ -228,6 +228,31 @@ def test_allowed_paths_build(index: LocalIndex, tmp_path: Path) -> None:
     assert "./usr/bin/su" in listing and "./usr/bin/login" in listing
 
 
+def test_another_build_of_debians_modules_builds_with_conflicts(
+        index: LocalIndex, tmp_path: Path) -> None:
+    """A project whose modules are a Debian package's (psycopg2-binary's are python3-psycopg2's;
+    here `yaml`, Debian 12's python3-yaml) ships them when its table conflicts with that
+    package: the file check, on the archive's real Contents, lets them through."""
+    name = "yaml-fork"
+    pyproject = default_files(name, "1.0")["pyproject.toml"].decode().replace(
+        'packages = ["yaml_fork"]', 'packages = ["yaml"]')
+    assert 'packages = ["yaml"]' in pyproject
+    publish(index, make_sdist(tmp_path / "sdist", name, "1.0", {
+        "pyproject.toml": pyproject.encode(), "yaml/__init__.py": b"FORK = True\n"}), name)
+    config = repack_toml(tmp_path, '[packages.yaml-fork]\n'
+                                   'conflicts = { deb = ["python3-yaml"] }\n')
+    proc = build(index, ["--json", f"{name}==1.0", "-t", "debian-12"], tmp_path / "out", config)
+    assert proc.returncode == 0, proc.stderr
+    deb = next(Path(a["path"]) for a in json.loads(proc.stdout)["artifacts"]
+               if a["format"] == "deb")
+    fields = subprocess.run(["dpkg-deb", "-f", deb, "Conflicts"], capture_output=True,
+                            text=True, check=True).stdout
+    assert fields.strip() == "python3-yaml"
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                             check=True).stdout
+    assert "./usr/lib/python3/dist-packages/yaml/__init__.py" in listing
+
+
 def test_excluded_scripts_build_without_them(index: LocalIndex, tmp_path: Path) -> None:
     """Another program of the same name (mcp's `mcp` beside mmv's) is left out by `exclude`,
     which the refusal's hint names: the early check skips it, the package lacks it."""

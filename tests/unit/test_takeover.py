@@ -21,7 +21,7 @@ from repack.container import images
 from repack.deb import render
 from repack.deb.naming import satisfies
 from repack.errors import MappingError
-from repack.model import ArchiveIndex, Artifact
+from repack.model import ArchiveIndex, Artifact, DebName, DebVersion, Relation
 from repack.owned import (
     Conflict,
     breaks_below,
@@ -814,3 +814,32 @@ def test_an_image_without_needed_versions_provides_nothing(tmp_path: Path) -> No
     assert [t.provides_for for t in check_scripts(
         ["alembic"], "python3-alembic", DEB12, write_image(tmp_path / "new", ARCHIVE),
         project="alembic", version=NEWER)] == [("python3-oslo.db", 23)]
+
+
+@pytest.mark.process
+def test_a_package_declared_in_conflicts_gives_its_files_up(tmp_path: Path) -> None:
+    """Another build of python3-yaml's modules (as psycopg2-binary is of python3-psycopg2's)
+    ships them when it conflicts with python3-yaml in the archive's version: apt removes
+    that one first.  The refusal's hint says so; a versioned conflict the archive's
+    python3-yaml escapes, or one on a base system package, lets nothing through."""
+    image = write_image(tmp_path / "cache", ARCHIVE)
+    deb = tiny_deb(tmp_path, "python3-yaml-fork",
+                   ["usr/lib/python3/dist-packages/yaml/__init__.py"])
+    with pytest.raises(MappingError) as e:
+        check_artifacts([deb], DEB12, image, project="yaml-fork")
+    assert e.value.hint is not None and e.value.hint.endswith(
+        "if the package is another build of python3-yaml's modules, conflict with it (apt "
+        'then removes it): conflicts = { deb = ["python3-yaml"] }')
+    yaml = Relation(name=DebName("python3-yaml"), op=None, version=None)
+    check_artifacts([deb], DEB12, image, project="yaml-fork", conflicts_with=[yaml])
+    assert undeclared_takeovers([deb], image, project="yaml-fork", conflicts_with=[yaml]) == []
+    older = Relation(name=DebName("python3-yaml"), op="<<", version=DebVersion("6.0"))
+    with pytest.raises(MappingError, match="would replace /usr/lib/python3/dist-packages/yaml"):
+        check_artifacts([deb], DEB12, image, project="yaml-fork", conflicts_with=[older])
+
+    (tmp_path / "su").mkdir()
+    su = tiny_deb(tmp_path / "su", "python3-evil-su", ["usr/bin/su"])
+    util_linux = Relation(name=DebName("util-linux"), op=None, version=None)
+    with pytest.raises(MappingError) as e:
+        check_artifacts([su], DEB12, image, project="evil-su", conflicts_with=[util_linux])
+    assert "conflicts" not in (e.value.hint or "")      # not a module: no such advice
