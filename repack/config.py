@@ -211,6 +211,9 @@ def load(config_file: Path | None = None, *, environ: dict[str, str] | None = No
     project_file: Path | None = None
     if candidate.is_file():
         project, project_file = _read(candidate), candidate
+    elif config_file is not None and config_file.exists():
+        raise ConfigError(f"config file {config_file} is not a regular file (the patches and "
+                          "keyrings it names are found beside it)")
     elif config_file is not None:
         raise ConfigError(f"config file {config_file} does not exist")
     path = project_file or user_file

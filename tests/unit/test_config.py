@@ -51,6 +51,9 @@ def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
 def test_named_config_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         config.load(tmp_path / "missing.toml", environ={})
+    # a pipe (--config /dev/stdin, <(...)) or a directory: what it names has no "beside it"
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        config.load(tmp_path, environ={})
 
 
 def test_build_limits(tmp_path: Path) -> None:
