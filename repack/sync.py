@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from packaging.version import InvalidVersion, Version
 
 from repack import buildrun, config, log, publishing
 from repack.errors import ConfigError, IntegrityError
+from repack.files import exclusive
 from repack.model import Advisory, Target
 from repack.publish.listing import record_problem
 
@@ -328,18 +327,8 @@ def _repo(settings: config.Settings) -> Path:
 def _locked(repo: Path) -> Iterator[None]:
     """REPO/.repack/sync-lock for the whole run: one sync at a time (from cron and CI
     alike); the kernel releases it when the process dies, however it dies."""
-    meta = repo / ".repack"
-    meta.mkdir(parents=True, exist_ok=True)
-    fd = os.open(meta / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info(f"waiting for another sync of {repo}")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive(repo / ".repack" / LOCK_NAME, f"waiting for another sync of {repo}"):
         yield
-    finally:
-        os.close(fd)
 
 
 def _read_record(path: Path) -> dict[str, str | None]:

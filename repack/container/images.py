@@ -37,6 +37,7 @@ from repack import __version__, log
 from repack.container import contents
 from repack.container.engine import Engine
 from repack.errors import BuildError, RepackError
+from repack.files import exclusive
 from repack.model import ArchiveIndex, Target
 from repack.run import run
 
@@ -177,11 +178,18 @@ def is_ready(engine: Engine, image: Image) -> bool:
 
 def ensure(engine: Engine, image: Image, *, rebuild: bool = False) -> Image:
     """Make the image unless it is already there (about 15 s for base, a minute or two
-    for a builder, mostly downloading)."""
+    for a builder, mostly downloading).  One run of a cache bootstraps it at a time: two
+    at once (two terminals, CI jobs on one runner) would both download it and replace each
+    other's tag, archive data and lists snapshot; the second waits and finds it made."""
     if not rebuild and is_ready(engine, image):
         return image
-    with log.step(f"Bootstrapping {image.kind} image for {image.target.id} ({image.tag})"):
-        _bootstrap(engine, image)
+    with exclusive(image.state_dir.parent / f".{image.state_dir.name}.lock",
+                   f"waiting for another repack run bootstrapping the {image.kind} image for "
+                   f"{image.target.id}"):
+        if not rebuild and is_ready(engine, image):
+            return image
+        with log.step(f"Bootstrapping {image.kind} image for {image.target.id} ({image.tag})"):
+            _bootstrap(engine, image)
     return image
 
 

@@ -1,11 +1,15 @@
-"""repack.files: whole-file writes and copies, also from several threads of one run."""
+"""repack.files: whole-file writes and copies, also from several threads of one run, and the
+lock that lets one process at a time do a job."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from repack.files import copy_file, write_file
+import pytest
+
+from repack import log
+from repack.files import copy_file, exclusive, write_file
 
 
 def test_write_and_copy_replace_whole(tmp_path: Path) -> None:
@@ -46,3 +50,24 @@ def test_threads_copying_into_one_cache(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert sorted(p.name for p in shared.iterdir()) == [f"list{i}" for i in range(4)]
+
+
+def test_one_holder_of_an_exclusive_lock_at_a_time(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second holder says it waits, once, and gets the lock only when the first is done."""
+    events: list[str] = []
+    waiting = threading.Event()
+    monkeypatch.setattr(log, "info", lambda message: (events.append(message), waiting.set()))
+    lock = tmp_path / "sub" / ".x.lock"
+
+    def second() -> None:
+        with exclusive(lock, "waiting for the first"):
+            events.append("second holds it")
+
+    with exclusive(lock, "unused"):
+        t = threading.Thread(target=second)
+        t.start()
+        assert waiting.wait(10)
+        events.append("first lets go")
+    t.join(10)
+    assert events == ["waiting for the first", "first lets go", "second holds it"]

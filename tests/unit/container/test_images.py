@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,35 @@ def test_builders_record_the_files_the_system_owns() -> None:
         t = targets.load(tid)
         assert images.recipe(t, "builder")["owned_files"] == images.OWNED_FILES_VERSION
         assert "owned_files" not in images.recipe(t, "base")
+
+
+def test_two_runs_bootstrap_an_image_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of one cache that both lack the base image: the first bootstraps it, the
+    second waits for it and finds it made, instead of downloading it again and replacing
+    the first one's tag under its builds."""
+    image = images.image_for(targets.load("debian-12"), "base", tmp_path)
+    made: list[str] = []
+    started, go_on = threading.Event(), threading.Event()
+
+    class Engine:           # podman's answer to "is the tag there", as the bootstrap leaves it
+        def image_exists(self, tag: str) -> bool:
+            return tag in made
+
+    def bootstrap(engine: object, img: images.Image) -> None:
+        started.set()
+        assert go_on.wait(10)
+        made.append(img.tag)
+
+    monkeypatch.setattr(images, "_bootstrap", bootstrap)
+    first = threading.Thread(target=images.ensure, args=(Engine(), image))
+    first.start()
+    assert started.wait(10)
+    waited = threading.Event()
+    monkeypatch.setattr(images.log, "info", lambda message: waited.set())
+    second = threading.Thread(target=images.ensure, args=(Engine(), image))
+    second.start()
+    assert waited.wait(10)          # "waiting for another repack run bootstrapping ..."
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    assert made == [image.tag]
