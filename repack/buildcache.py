@@ -4,6 +4,8 @@ artifacts, so a family asks for its entry once the build's inputs are known."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -75,7 +77,10 @@ def reusable(entry: Path, ctx: Context) -> bool:
 
 def store(artifacts: Sequence[Artifact], warnings: Sequence[str], log_file: Path,
           cached: Path) -> None:
-    """Move a finished build into the cache in one rename: a cache entry is whole or absent."""
+    """Move a finished build into the cache in one rename: a cache entry is whole or absent.
+    An entry already there (unusable, or stored by another run of the same build since this
+    one looked) is renamed away first, never emptied in place under a reader; when another
+    run's entry lands between that and the rename, theirs is kept: the key is the same."""
 
     staging = cached.with_name(f".partial-{cached.name}-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -89,8 +94,17 @@ def store(artifacts: Sequence[Artifact], warnings: Sequence[str], log_file: Path
     (staging / "result.json").write_text(json.dumps({"artifacts": records,
                                                      "warnings": list(warnings),
                                                      "built": time.time()}, indent=2))
-    shutil.rmtree(cached, ignore_errors=True)
-    os.replace(staging, cached)
+    old = cached.with_name(f".old-{cached.name}-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(cached, old)
+    shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.replace(staging, cached)
+    except OSError as e:                        # ENOTEMPTY: another run's entry, whole
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST) \
+                or not (cached / "result.json").is_file():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def deliver(cached: Path, target: Target, output_dir: Path) -> tuple[list[Artifact], list[str]]:
