@@ -324,7 +324,7 @@ class Outcome:
             return "python excluded"
         if self.exit_code == 7 and any(m in self.error for m in UNBUILDABLE):
             return "needs Rust/CUDA"
-        if self.exit_code in INTERRUPTED:
+        if self.exit_code in INTERRUPTED or (self.exit_code == 137 and TIMED_OUT in self.error):
             return "interrupted"
         return GROUP_OF_KIND[self.kind]
 
@@ -345,6 +345,9 @@ UNBUILDABLE = ("needs a Rust toolchain and crates", "needs the CUDA SDK")
 # compile too long for the session (scikit-learn's on a loaded 2-core machine), measured
 # nothing: counted apart, not as a failure of a goal.
 INTERRUPTED = frozenset({129, 130, 143})
+# run_limited's line for a build past --build-timeout; one that had not ended a minute after
+# SIGTERM was killed (137), still the benchmark's own stop, not a failure of the build.
+TIMED_OUT = "(--build-timeout)"
 APART = ("not on the index", "cannot map", "python excluded", "needs Rust/CUDA", "interrupted")
 
 
@@ -508,7 +511,7 @@ def run_limited(argv: Sequence[str], env: Mapping[str, str],
                 proc.kill()
                 out, err = proc.communicate()
             minutes = (timeout or 0) / 60
-            err += f"\nerror: stopped after {minutes:g} minutes (--build-timeout)\n"
+            err += f"\nerror: stopped after {minutes:g} minutes {TIMED_OUT}\n"
         except BaseException:
             # Ctrl-C reached the build too: let it remove its containers (a second signal
             # could cut that short), and stop it only if it did not get the first one

@@ -194,6 +194,11 @@ def test_a_build_stopped_by_a_signal_counts_apart() -> None:
     assert s.apart == {"interrupted": 1}
     assert s.causes == []
     assert [g.value for g in s.goals if "C code" in g.what] == ["1 of 1 (100%)"]
+    # past --build-timeout and still running a minute after SIGTERM: killed, the same stop
+    killed = outcome("contourpy", "c-vendored", 137, target="el9",
+                     error="error: stopped after 12 minutes (--build-timeout)")
+    assert killed.group == "interrupted"
+    assert outcome("x", "pure", 137, error="error: Killed").group == "pure"   # the OOM killer
     assert outcome("a", "pure", 8, error="error: a: failed").group == "pure"
 
 
