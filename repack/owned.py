@@ -165,8 +165,7 @@ def conflicting(found: Sequence[Conflict], declared: Collection[Relation],
     modules are Debian's python3-psycopg2's).  An owner of the base system (Essential,
     Priority required or important) or the interpreter's is never given up that way."""
     def gives_up(owner: str) -> bool:
-        return (owner in archive.packages and owner not in archive.protected
-                and not _interpreter(owner, archive)
+        return (_may_give_up(owner, archive)
                 and any(r.name == owner and satisfies(archive.packages[owner], r.op or "",
                                                       r.version or "") for r in declared))
     return [c for c in found if not all(gives_up(o) for o in c.owners)]
@@ -191,11 +190,16 @@ def _interpreter(package: str, archive: ArchiveIndex) -> bool:
             or INTERPRETER_SOURCE.fullmatch(archive.source_of(package)) is not None)
 
 
+def _may_give_up(owner: str, archive: ArchiveIndex) -> bool:
+    """*owner* is a package of the archive and neither the interpreter's nor a base
+    system's (Essential, Priority required or important): those never give up a file."""
+    return (owner in archive.packages and owner not in archive.protected
+            and not _interpreter(owner, archive))
+
+
 def _sibling(owner: str, source: str, archive: ArchiveIndex) -> bool:
-    """*owner* is a binary of *source* in the archive, and neither the interpreter's nor a
-    base system's (Essential, Priority required or important): those are never taken."""
-    return (owner in archive.packages and archive.source_of(owner) == source
-            and owner not in archive.protected and not _interpreter(owner, archive))
+    """*owner* is a binary of *source* in the archive that may give its files up."""
+    return _may_give_up(owner, archive) and archive.source_of(owner) == source
 
 
 def _own_package(package: str, project: str, archive: ArchiveIndex) -> bool:
