@@ -169,6 +169,8 @@ BACKEND_PROJECTS: Mapping[str, NormalizedName] = {
 # A traceback's last line: `ExceptionType: message` (a dotted type is a module's class).
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
 _TRACEBACK = "Traceback (most recent call last):"
+# A traceback's frame line: the tail of a long traceback (run.py keeps 40 lines) starts at one.
+_FRAME = re.compile(r'^ *File "[^"\n]*", line \d+', re.MULTILINE)
 # Failures a newer backend does not fix: the compiler's and the machine's, not the API's.
 _NOT_THE_BACKEND = frozenset({"CompileError", "LinkError", "CCompilerError",
                               "DistutilsExecError", "MemoryError", "OSError",
@@ -185,7 +187,8 @@ def backend_project(build_backend: str) -> NormalizedName:
 
 def backend_failure(output: str, step: Literal["hook", "wheel"]) -> str | None:
     """Why a PEP 517 step failed, when it failed in a way a newer backend may fix: the
-    exception line of the last Python traceback in `output`, raised through the hook (a
+    exception line of the last Python traceback in `output` (or of the frames its tail
+    kept), raised through the hook (a
     "hook" step is repack's script that only loads and calls it; for the wheel, pip's hook
     runner `_in_process` must be in the traceback: a crash of pip itself is not the
     backend's).  None for what a newer backend does not change: no traceback (a compiler or a
@@ -199,7 +202,13 @@ def backend_failure(output: str, step: Literal["hook", "wheel"]) -> str | None:
         return None
     start = output.rfind(_TRACEBACK)
     if start < 0:
-        return None
+        # a traceback longer than the output's tail lost its first lines (setuptools 52
+        # importing a package for its `attr:` version: 40 lines of frames): it starts at
+        # the first frame kept
+        frame = _FRAME.search(output)
+        if frame is None:
+            return None
+        start = frame.start()
     trace = output[start:].splitlines()
     for i, line in enumerate(trace[1:], 1):
         found = _EXCEPTION_LINE.match(line.strip())

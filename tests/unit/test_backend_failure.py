@@ -91,6 +91,29 @@ def test_the_last_traceback_is_the_one_that_counts() -> None:
         "ImportError: cannot import name 'CCompilerError'")
 
 
+# el9 (setuptools 52): `version = attr: email_validator.version.__version__` imports the
+# package, which imports idna; the traceback is longer than the 40 lines of output a failed
+# command keeps, so its "Traceback" line is lost (setuptools 61 reads the attribute statically)
+TRUNCATED_HOOK = """\
+  File "/usr/lib/python3/dist-packages/setuptools/config.py", line 552, in _parse_version
+    version = self._parse_attr(value, self.package_dir)
+  File "/usr/lib/python3/dist-packages/setuptools/config.py", line 390, in _parse_attr
+    module = importlib.import_module(module_name)
+  File "<frozen importlib._bootstrap>", line 228, in _call_with_frames_removed
+  File "/tmp/requires-src/email_validator/syntax.py", line 9, in <module>
+    import idna  # implements IDNA 2008; Python's codec is only IDNA 2003
+ModuleNotFoundError: No module named 'idna'
+"""
+
+
+def test_a_traceback_longer_than_the_tail_still_counts() -> None:
+    assert buildreqs.backend_failure(TRUNCATED_HOOK, "hook") == (
+        "ModuleNotFoundError: No module named 'idna'")
+    # pip's hook runner was in the lines lost: not known to be the backend's
+    assert buildreqs.backend_failure(TRUNCATED_HOOK, "wheel") is None
+    assert buildreqs.backend_failure("gcc: exit 1\nValueError: no frame\n", "hook") is None
+
+
 def test_a_backend_object_names_its_project() -> None:
     assert buildreqs.backend_project("setuptools.build_meta") == "setuptools"
     assert buildreqs.backend_project(DEFAULT_BACKEND) == "setuptools"
