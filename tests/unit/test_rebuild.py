@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from repotools import make_deb  # type: ignore[import-not-found]
-from rpmkit import build_rpm, make_signer  # type: ignore[import-not-found]
+from rpmkit import build_rpm, make_signer, stop_agent  # type: ignore[import-not-found]
 
 from repack import compare, rebuild
 from repack.errors import TargetError
@@ -50,7 +50,10 @@ def test_signed_rpm_matches_its_unsigned_rebuild(tmp_path: Path) -> None:
     unsigned = build_rpm(tmp_path, "python3-x", "1.0", release="0.repack1.el9")
     signed = tmp_path / "signed.rpm"
     shutil.copy2(unsigned, signed)
-    sign_rpm(signed, make_signer(tmp_path / "gnupg"))
+    try:
+        sign_rpm(signed, make_signer(tmp_path / "gnupg"))
+    finally:
+        stop_agent(tmp_path / "gnupg")      # rpmsign's gpg started one: no daemon outlives the test
     assert signed.read_bytes() != unsigned.read_bytes()
     assert compare.first_difference(signed, unsigned) is None
 
