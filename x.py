@@ -105,10 +105,13 @@ def main(argv: list[str]) -> int:
         if rest:
             return subprocess.call([*pytest, *rest], cwd=ROOT)
         # The whole suite: the unit tests spread over the CPUs (pytest-xdist), then the
-        # integration tests one at a time (they share the builder images and the cache).
+        # integration tests on two workers, a module (or the modules sharing the django
+        # closure) on one worker (tests/integration/conftest.py): their builds wait on
+        # containers and the network as much as on the CPU.  They share the builder images
+        # and the cache, as two repack runs of one user may.
         unit = subprocess.call([*pytest, "-m", "not integration", "-n", "auto"], cwd=ROOT)
-        integration = subprocess.call([*pytest, "-m", "integration", "--durations=20"],
-                                      cwd=ROOT)
+        integration = subprocess.call([*pytest, "-m", "integration", "-n", "2",
+                                       "--dist", "loadgroup", "--durations=30"], cwd=ROOT)
         return unit or integration
     print(f"x.py: unknown verb {verb!r}\n{__doc__}", file=sys.stderr)
     return 2
