@@ -142,8 +142,11 @@ def test_archive_packages_partly_cached_are_all_installed(
     assert proc.returncode == 0, proc.stderr
     cache = config.load().cache_dir
     for marker in (cache / "checks").iterdir():       # the check runs again
-        if "import:check_deps" in marker.read_text():
-            marker.unlink()
+        try:
+            if "import:check_deps" in marker.read_text():
+                marker.unlink()
+        except FileNotFoundError:     # another worker's, renamed into place meanwhile
+            continue
     dropped = list((cache / "apt-archives" / "debian-12").glob("python3-pyparsing_*.deb"))
     assert dropped and list((cache / "apt-archives" / "debian-12").glob("python3-six_*.deb"))
     for deb in dropped:
