@@ -106,7 +106,7 @@ def main(argv: list[str]) -> int:
             return subprocess.call([*pytest, *rest], cwd=ROOT)
         # The whole suite: the unit tests spread over the CPUs (pytest-xdist), then the
         # integration tests on two workers, a module (or the modules sharing the django
-        # closure) on one worker (tests/integration/conftest.py): their builds wait on
+        # closure) on one worker (tests/conftest.py): their builds wait on
         # containers and the network as much as on the CPU.  They share the builder images
         # and the cache, as two repack runs of one user may.
         unit = subprocess.call([*pytest, "-m", "not integration", "-n", "auto"], cwd=ROOT)

@@ -188,12 +188,12 @@ def backend_project(build_backend: str) -> NormalizedName:
 def backend_failure(output: str, step: Literal["hook", "wheel"]) -> str | None:
     """Why a PEP 517 step failed, when it failed in a way a newer backend may fix: the
     exception line of the last Python traceback in `output` (or of the frames its tail
-    kept), raised through the hook (a
-    "hook" step is repack's script that only loads and calls it; for the wheel, pip's hook
-    runner `_in_process` must be in the traceback: a crash of pip itself is not the
-    backend's).  None for what a newer backend does not change: no traceback (a compiler or a
-    command exits non-zero), a compile or link error, the machine's errors (OSError: a full
-    disk, memory), or a compiler's `fatal error:` (a missing C header).
+    kept), raised through the hook (a "hook" step is repack's script that only loads and
+    calls it; for the wheel, pip's hook runner `_in_process` must be in the traceback: a
+    crash of pip itself is not the backend's).  None for what a newer backend does not
+    change: no traceback (a compiler or a command exits non-zero), a compile or link error,
+    the machine's errors (OSError: a full disk, memory), or a compiler's `fatal error:` (a
+    missing C header).
 
     An archive's old backend fails in setup.py or the hook with an AttributeError,
     ImportError or TypeError when the project uses an API that came later; that is the
