@@ -35,8 +35,10 @@ build seconds, and the goals as met or MISSED:
   imported (kinds `pure`; `c-vendored` and `c-with-archive-libs`);
 - a median cold build of at most 12 s per pure-Python package on debian-12.
 
-Kinds `rust`, `cuda`, `no-sdist` are "cannot map" (repack builds no Rust toolchain, CUDA or
-wheel-only project), and a project the index does not carry (exit 3, "not found"; with
+Kinds `rust`, `cuda`, `no-sdist` and `c-newer-libs` are "cannot map" (repack builds no Rust
+toolchain, CUDA or wheel-only project, and no library newer than the archive's: a project
+whose newest release needs one is not among those "whose libraries the target archive has"),
+and a project the index does not carry (exit 3, "not found"; with
 --with-deps also a dependency it has only as wheels) is "not on the index": both are counted
 apart, not as failures of a goal; so is a pure project whose
 releases all exclude the target's Python (exit 7, "requires Python"), and one that repack
@@ -103,13 +105,15 @@ KINDS = {
     "pure": "pure Python",
     "c-vendored": "C/C++/Cython needing only libc and the Python headers (bundled sources)",
     "c-with-archive-libs": "C code linking libraries the targets' archives ship",
+    "c-newer-libs": "C code needing a newer library than the targets' archives ship: cannot map",
     "rust": "Rust (maturin or setuptools-rust): cannot map",
     "cuda": "CUDA sources: cannot map",
     "no-sdist": "wheels only, no sdist: cannot map",
     "not-on-index": "not on the index",
 }
 GROUP_OF_KIND = {"pure": "pure", "c-vendored": "c", "c-with-archive-libs": "c",
-                 "rust": "cannot map", "cuda": "cannot map", "no-sdist": "cannot map",
+                 "c-newer-libs": "cannot map", "rust": "cannot map", "cuda": "cannot map",
+                 "no-sdist": "cannot map",
                  "not-on-index": "not on the index"}
 GOAL_RATE = {"pure": 0.95, "c": 0.80}
 PURE_MEDIAN_GOAL_S = 12.0

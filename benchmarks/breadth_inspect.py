@@ -45,8 +45,10 @@ OVERRIDES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "librt": ("c-vendored", (), "its googletest is for its own tests"),
     "xxhash": ("c-vendored", (), "builds its bundled xxhash unless XXHASH_LINK_SO is set"),
     "rapidfuzz": ("c-vendored", (), "the CUDA sources of its vendored taskflow are not built"),
-    "matplotlib": ("c-with-archive-libs", ("freetype", "qhull"),
-                   "meson subprojects fetch FreeType and Qhull unless the system's are used"),
+    "matplotlib": ("c-newer-libs", ("freetype", "qhull", "raqm"),
+                   ("3.11 builds HarfBuzz and libraqm as meson subprojects (a download) unless "
+                    "-Dsystem-libraqm=true, which needs libraqm >= 0.10.4: Debian 12 has 0.7.0, "
+                    "Debian 13 0.10.2")),
 }
 
 
