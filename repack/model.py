@@ -193,6 +193,10 @@ class ArchiveIndex:
     installed_provides: the virtual packages those provide -> the provided versions ("" for
     an unversioned Provides); both empty for an image made before repack recorded them, whose
     build dependencies a container checks instead (repack.deb.build).
+    compiled_on: a compiled Python package of the archive (Architecture other than all, named
+    by dh-python's map) -> the archive's Python packages it depends on, whose C API it may be
+    built against (python3-scipy on python3-numpy): a build that takes one of those from the
+    index takes the compiled one from there too (repack.deb.family.missing_build_requires).
     """
 
     packages: dict[str, str] = field(default_factory=dict)
@@ -203,6 +207,7 @@ class ArchiveIndex:
     needed_versions: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     installed: dict[str, str] = field(default_factory=dict)
     installed_provides: dict[str, list[str]] = field(default_factory=dict)
+    compiled_on: dict[str, list[str]] = field(default_factory=dict)
 
     def source_of(self, package: str) -> str:
         """The source package *package* is built from (itself without a Source: field)."""

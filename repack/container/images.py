@@ -46,11 +46,11 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 8   # bump when read_archive records more (2: sources, protected;
+ARCHIVE_INDEX_VERSION = 9   # bump when read_archive records more (2: sources, protected;
                             # 3: needed_by; 4: through the owner's own source;
                             # 5: needed_versions; 6: those met by name in a clause with
                             # a virtual alternative; 7: the image's installed packages;
-                            # 8: Multi-Arch: allowed ones as name:any)
+                            # 8: Multi-Arch: allowed ones as name:any; 9: compiled_on)
 DPKG_STATUS = "/var/lib/dpkg/status"
 # A Debian builder's py3compile does nothing: the python3-* packages a build installs
 # byte-compile every module in their postinst, two thirds of the time installing them
@@ -241,7 +241,8 @@ def _bootstrap(engine: Engine, image: Image) -> None:
                                        "needed_by": index.needed_by,
                                        "needed_versions": index.needed_versions,
                                        "installed": index.installed,
-                                       "installed_provides": index.installed_provides}
+                                       "installed_provides": index.installed_provides,
+                                       "compiled_on": index.compiled_on}
             data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
             source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
             data["owned_source"] = source
@@ -274,20 +275,22 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
     """Highest version of every binary package in the archive's Packages lists, the source
     package and priority of that version, which of them packages of other sources need
     (`needed_by`) and in which versions (`needed_versions`), dh-python's map of dist
-    names to Debian packages (normalised as PEP 503 names), and the packages installed in
-    the image (`read_installed`, from dpkg's status file)."""
+    names to Debian packages (normalised as PEP 503 names), which compiled Python packages
+    depend on which Python packages (`compiled_on`), and the packages installed in the image
+    (`read_installed`, from dpkg's status file)."""
     packages: dict[str, str] = {}
     sources: dict[str, str] = {}
     protected: set[str] = set()
     depends: dict[str, set[str]] = {}
     clauses: dict[str, set[Clause]] = {}
     provides: dict[str, set[str]] = {}
+    compiled: set[str] = set()
     for path in sorted(lists_dir.glob("*_Packages")):
         with path.open("rb") as fh:
             for para in Packages.iter_paragraphs(
                     fh, use_apt_pkg=False,
                     fields=["Package", "Version", "Source", "Essential", "Priority",
-                            "Depends", "Pre-Depends", "Provides"]):
+                            "Depends", "Pre-Depends", "Provides", "Architecture"]):
                 name, version = para.get("Package"), para.get("Version")
                 if not name or not version:
                     continue
@@ -307,6 +310,10 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
                                      | relation_clauses(para.get("Pre-Depends")))
                     depends[name] = {a[0] for c in clauses[name] for a in c}
                     provides[name] = relation_names(para.get("Provides"))
+                    if para.get("Architecture", "all").strip() == "all":
+                        compiled.discard(name)
+                    else:
+                        compiled.add(name)
     if not packages:
         raise BuildError(f"no package lists found in {lists_dir}; cannot map dependencies")
     dist_map: dict[str, str] = {}
@@ -319,11 +326,15 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
     needed = needed_by(depends, provides, sources, mapped, upgraded=upgraded)
     installed, installed_provides = (read_installed(status_file.read_bytes())
                                      if status_file is not None else ({}, {}))
+    python = {p for p in dist_map.values() if p in packages}
+    compiled_on = {p: sorted(depends[p] & python - {p}) for p in sorted(python & compiled)
+                   if depends[p] & python - {p}}
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
                         protected=frozenset(protected), needed_by=needed,
                         needed_versions=needed_versions(clauses, provides, sources, needed,
                                                         upgraded=upgraded),
-                        installed=installed, installed_provides=installed_provides)
+                        installed=installed, installed_provides=installed_provides,
+                        compiled_on=compiled_on)
 
 
 def read_installed(status: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -545,7 +556,8 @@ def _parse_archive_file(raw: bytes) -> _Loaded:
         needed_versions={p: tuple((op, v) for op, v in clauses)
                          for p, clauses in data.get("needed_versions", {}).items()},
         installed=data.get("installed", {}),
-        installed_provides=data.get("installed_provides", {}))
+        installed_provides=data.get("installed_provides", {}),
+        compiled_on=data.get("compiled_on", {}))
     owned, source = data.get("owned_files"), data.get("owned_source", "contents")
     if not isinstance(owned, str) or not isinstance(source, str):
         return _Loaded(archive=archive, owned=None)

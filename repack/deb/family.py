@@ -436,10 +436,13 @@ def missing_build_requires(project: Project, target: Target, archive: ArchiveInd
     leaves the unsatisfied ones out of Build-Depends, a floored one stays there harmlessly:
     the wheel installs to /usr/local, which comes first on sys.path), `raised` in place of
     the project's own (a fallback above the archive's backend, kept in Build-Depends the
-    same way)."""
+    same way), and those the archive has compiled against one of them
+    (naming.compiled_on_index: left out of Build-Depends)."""
     name = str(project.name)
-    return [r for r in replaced(buildreqs.build_requirements(project, target), raised)
-            if not naming.map_requirement(r, target, archive, project=name, build=True).satisfied]
+    mapped = [naming.map_requirement(r, target, archive, project=name, build=True)
+              for r in replaced(buildreqs.build_requirements(project, target), raised)]
+    coupled = naming.compiled_on_index(mapped, archive)
+    return [m.requirement for m in mapped if not m.satisfied or m.requirement in coupled]
 
 
 def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIndex,

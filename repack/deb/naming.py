@@ -38,9 +38,9 @@ from repack.revision import deb_revision
 from repack.trust.provenance import changelog_lines
 
 __all__ = [
-    "MappedRequirement", "archive_epoch", "archive_note", "archive_owners", "deb_package_name",
-    "deb_source_name", "deb_upstream_version", "deb_version", "make_deb_spec",
-    "map_requirement", "own_package_name", "python_relation", "satisfies",
+    "MappedRequirement", "archive_epoch", "archive_note", "archive_owners", "compiled_on_index",
+    "deb_package_name", "deb_source_name", "deb_upstream_version", "deb_version",
+    "make_deb_spec", "map_requirement", "own_package_name", "python_relation", "satisfies",
     "specifier_relations", "suggested_name",
 ]
 
@@ -574,6 +574,23 @@ def map_requirement(
     )
 
 
+def compiled_on_index(mapped: Sequence[MappedRequirement],
+                      archive: ArchiveIndex) -> set[Requirement]:
+    """The build requirements of *mapped* that the archive satisfies with a compiled package
+    built against another that the build takes from the index (ArchiveIndex.compiled_on):
+    those come from the index too.  Debian 12's python3-scipy is built against its numpy
+    1.24; beside the index's numpy 2 that scikit-learn's `numpy>=2` brings, it fails to
+    import ("numpy.dtype size changed"), and Cython, importing Debian's pythran, with it.
+    Taken from the index, a package brings in turn what is compiled on it."""
+    from_index = {m.binary for m in mapped if not m.satisfied}
+    coupled: set[Requirement] = set()
+    while more := [m for m in mapped if m.satisfied and m.requirement not in coupled
+                   and from_index.intersection(archive.compiled_on.get(m.binary, ()))]:
+        coupled.update(m.requirement for m in more)
+        from_index.update(m.binary for m in more)
+    return coupled
+
+
 def python_relation(
     requires_python: SpecifierSet | None, target: Target, *, project: str | None = None
 ) -> tuple[Alternatives, ...]:
@@ -685,14 +702,14 @@ def make_deb_spec(
         (Relation(name=DebName(python_all)),),
         (Relation(name=DebName("pybuild-plugin-pyproject")),),
     ]
-    for req in project.build_requires:
-        if not active(req, target, "", pname):
-            continue
-        mapped = map_requirement(req, target, archive, project=pname, build=True)
-        if mapped.satisfied:
+    build_mapped = [map_requirement(req, target, archive, project=pname, build=True)
+                    for req in project.build_requires if active(req, target, "", pname)]
+    from_index = compiled_on_index(build_mapped, archive)
+    for mapped in build_mapped:
+        if mapped.satisfied and mapped.requirement not in from_index:
             _add(build, mapped.relations)
-        elif str(req) not in unsatisfied:
-            unsatisfied.append(str(req))
+        elif not mapped.satisfied and str(mapped.requirement) not in unsatisfied:
+            unsatisfied.append(str(mapped.requirement))
     _add(build, tuple((Relation(name=DebName(d)),) for d in dev_packages))
     author = (project.author or project.author_email or "").strip()
     copyright_holder = author or f"{project.display_name} authors"

@@ -43,6 +43,56 @@ def test_read_archive_takes_highest_version_and_normalises_dist_names(tmp_path: 
                               "django-admin-sortable": "python3-x"}
 
 
+COMPILED = """\
+Package: python3-numpy
+Version: 1:1.24.2-1+deb12u1
+Architecture: amd64
+Depends: libc6 (>= 2.34), python3 (<< 3.12), python3:any
+
+Package: python3-pythran
+Version: 0.11.0+ds-7
+Architecture: amd64
+Depends: g++ | c++-compiler, python3-numpy, python3-ply (>= 0.34~), python3:any
+
+Package: python3-scipy
+Version: 1.10.1-2
+Architecture: amd64
+Depends: python3-decorator, python3-numpy (>= 1:1.22.0), python3-pythran, python3-numpy-abi9
+
+Package: python3-ply
+Version: 3.11-5
+Architecture: all
+
+Package: python3-setuptools-scm
+Version: 7.1.0-3
+Architecture: all
+Depends: python3-packaging, python3-setuptools
+"""
+
+
+def test_read_archive_records_what_compiled_python_packages_are_built_on(
+        tmp_path: Path) -> None:
+    """Only compiled packages (python3-scipy on python3-numpy), and only their dependencies
+    that are Python packages of dh-python's map: a pure one (setuptools-scm on setuptools)
+    is not tied to its dependencies' C API."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "x_bookworm_main_binary-amd64_Packages").write_text(COMPILED)
+    (tmp_path / "map").write_text("numpy python3-numpy\nscipy python3-scipy\n"
+                                  "pythran python3-pythran\nply python3-ply\n"
+                                  "setuptools_scm python3-setuptools-scm\n"
+                                  "setuptools python3-setuptools\ndecorator python3-decorator\n")
+    index = images.read_archive(lists, tmp_path / "map")
+    assert index.compiled_on == {"python3-pythran": ["python3-numpy", "python3-ply"],
+                                 "python3-scipy": ["python3-numpy", "python3-pythran"]}
+    image = images.image_for(targets.load("debian-12"), "builder", tmp_path / "cache")
+    image.state_dir.mkdir(parents=True)
+    image.archive_file.write_text(json.dumps({"packages": index.packages,
+                                              "dist_map": index.dist_map,
+                                              "compiled_on": index.compiled_on}))
+    assert images.load_archive(image).compiled_on == index.compiled_on
+
+
 def test_the_images_installed_packages_travel_in_archive_json(tmp_path: Path) -> None:
     """read_archive reads dpkg's status file; archive.json as the bootstrap writes it gives
     them back (an older one without them: empty, and a container checks instead)."""

@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from examples import ARCHIVE, BASE, TARGET
+from examples import ARCHIVE, BASE, TARGET, deb_spec
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -33,6 +33,42 @@ def test_only_what_the_archive_lacks_or_has_too_old() -> None:
     ))
     missing = missing_build_requires(project, TARGET, ARCHIVE)
     assert [str(r) for r in missing] == ["setuptools_scm>=8", "wheel>=0.40"]
+
+
+NUMPY_ARCHIVE = dataclasses.replace(
+    ARCHIVE,
+    packages={**ARCHIVE.packages, "python3-numpy": "1:1.24.2-1+deb12u1",
+              "python3-scipy": "1.10.1-2", "python3-pythran": "0.11.0+ds-7"},
+    dist_map={**ARCHIVE.dist_map, "numpy": "python3-numpy", "scipy": "python3-scipy",
+              "pythran": "python3-pythran"},
+    compiled_on={"python3-scipy": ["python3-numpy", "python3-pythran"],
+                 "python3-pythran": ["python3-numpy"]})
+
+
+def test_what_the_archive_compiled_against_a_package_from_the_index_comes_from_there_too(
+        ) -> None:
+    """scikit-learn 1.9 on Debian 12: `numpy>=2` comes from the index, so bookworm's scipy
+    (built against its numpy 1.24, "numpy.dtype size changed" beside numpy 2) and pythran,
+    which Cython imports and which imports scipy, cannot be used: both from the index, and
+    neither in Build-Depends."""
+    sklearn = dataclasses.replace(BASE, build_requires=(
+        Requirement("numpy>=2"), Requirement("scipy>=1.10"), Requirement("pythran"),
+        Requirement("setuptools>=61")))
+    missing = missing_build_requires(sklearn, TARGET, NUMPY_ARCHIVE)
+    assert [str(r) for r in missing] == ["numpy>=2", "scipy>=1.10", "pythran"]
+    build_depends = {r.name for alts in deb_spec(sklearn, NUMPY_ARCHIVE).build_depends
+                     for r in alts}
+    assert "python3-setuptools" in build_depends or "python3-pkg-resources" in build_depends
+    assert not build_depends & {"python3-numpy", "python3-scipy", "python3-pythran"}
+
+
+def test_the_archive_numpy_keeps_what_is_compiled_against_it() -> None:
+    older = dataclasses.replace(BASE, build_requires=(
+        Requirement("numpy>=1.22"), Requirement("scipy>=1.10")))
+    assert missing_build_requires(older, TARGET, NUMPY_ARCHIVE) == []
+    build_depends = {r.name for alts in deb_spec(older, NUMPY_ARCHIVE).build_depends
+                     for r in alts}
+    assert {"python3-numpy", "python3-scipy"} <= build_depends
 
 
 def tool(tmp_path: Path, name: str, version: str) -> buildreqs.BuildTool:
