@@ -194,9 +194,9 @@ class ArchiveIndex:
     an unversioned Provides); both empty for an image made before repack recorded them, whose
     build dependencies a container checks instead (repack.deb.build).
     compiled_on: a compiled Python package of the archive (Architecture other than all, named
-    by dh-python's map) -> the archive's Python packages it depends on, whose C API it may be
-    built against (python3-scipy on python3-numpy): a build that takes one of those from the
-    index takes the compiled one from there too (repack.deb.family.missing_build_requires).
+    by dh-python's map) -> the archive's compiled Python packages it depends on, whose C API
+    it may be built against (python3-scipy on python3-numpy): a build that takes one of those
+    from the index takes the compiled one from there too (naming.compiled_on_index).
     """
 
     packages: dict[str, str] = field(default_factory=dict)

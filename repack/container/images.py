@@ -52,6 +52,7 @@ ARCHIVE_INDEX_VERSION = 9   # bump when read_archive records more (2: sources, p
                             # a virtual alternative; 7: the image's installed packages;
                             # 8: Multi-Arch: allowed ones as name:any; 9: compiled_on)
 DPKG_STATUS = "/var/lib/dpkg/status"
+_INTERPRETER = re.compile(r"python3(?:\.\d+)?(?:-minimal)?")
 # A Debian builder's py3compile does nothing: the python3-* packages a build installs
 # byte-compile every module in their postinst, two thirds of the time installing them
 # takes, in a container thrown away after one build whose Python compiles what it imports.
@@ -326,9 +327,13 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
     needed = needed_by(depends, provides, sources, mapped, upgraded=upgraded)
     installed, installed_provides = (read_installed(status_file.read_bytes())
                                      if status_file is not None else ({}, {}))
-    python = {p for p in dist_map.values() if p in packages}
-    compiled_on = {p: sorted(depends[p] & python - {p}) for p in sorted(python & compiled)
-                   if depends[p] & python - {p}}
+    # compiled on compiled: a dependency on a pure package (six, packaging, pkg-resources
+    # for setuptools) is on its Python API, which a newer release keeps; the interpreter,
+    # which dh-python's map names for stdlib backports, is the target's own
+    extensions = {p for p in dist_map.values()
+                  if p in packages and p in compiled and not _INTERPRETER.fullmatch(p)}
+    compiled_on = {p: sorted(depends[p] & extensions - {p}) for p in sorted(extensions)
+                   if depends[p] & extensions - {p}}
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
                         protected=frozenset(protected), needed_by=needed,
                         needed_versions=needed_versions(clauses, provides, sources, needed,

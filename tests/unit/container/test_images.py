@@ -57,7 +57,12 @@ Depends: g++ | c++-compiler, python3-numpy, python3-ply (>= 0.34~), python3:any
 Package: python3-scipy
 Version: 1.10.1-2
 Architecture: amd64
-Depends: python3-decorator, python3-numpy (>= 1:1.22.0), python3-pythran, python3-numpy-abi9
+Depends: python3-decorator, python3-numpy (>= 1:1.22.0), python3-pythran, python3-numpy-abi9,
+ python3 (<< 3.12), python3 (>= 3.11~)
+
+Package: python3
+Version: 3.11.2-1+b1
+Architecture: amd64
 
 Package: python3-ply
 Version: 3.11-5
@@ -72,18 +77,20 @@ Depends: python3-packaging, python3-setuptools
 
 def test_read_archive_records_what_compiled_python_packages_are_built_on(
         tmp_path: Path) -> None:
-    """Only compiled packages (python3-scipy on python3-numpy), and only their dependencies
-    that are Python packages of dh-python's map: a pure one (setuptools-scm on setuptools)
-    is not tied to its dependencies' C API."""
+    """Only compiled packages on compiled ones of dh-python's map (python3-scipy on
+    python3-numpy): a dependency on a pure package (pythran on ply, setuptools-scm on
+    setuptools) is on its Python API, and the interpreter (mapped for stdlib backports such
+    as argparse) is the target's own."""
     lists = tmp_path / "lists"
     lists.mkdir()
     (lists / "x_bookworm_main_binary-amd64_Packages").write_text(COMPILED)
     (tmp_path / "map").write_text("numpy python3-numpy\nscipy python3-scipy\n"
                                   "pythran python3-pythran\nply python3-ply\n"
                                   "setuptools_scm python3-setuptools-scm\n"
-                                  "setuptools python3-setuptools\ndecorator python3-decorator\n")
+                                  "setuptools python3-setuptools\ndecorator python3-decorator\n"
+                                  "argparse python3\n")
     index = images.read_archive(lists, tmp_path / "map")
-    assert index.compiled_on == {"python3-pythran": ["python3-numpy", "python3-ply"],
+    assert index.compiled_on == {"python3-pythran": ["python3-numpy"],
                                  "python3-scipy": ["python3-numpy", "python3-pythran"]}
     image = images.image_for(targets.load("debian-12"), "builder", tmp_path / "cache")
     image.state_dir.mkdir(parents=True)
