@@ -373,7 +373,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     license_files=["LICENSE"],    # not NOTICE.txt (setuptools' default would take it)
-    packages=[{module!r}],
+    packages=[{module!r}, "backports", "backports.{module}"],
     package_data={{{module!r}: ["locale/*/LC_MESSAGES/*.mo", "data/*"]}},
     scripts=["bin/{name}-tool"],
     entry_points={{"console_scripts": ["{name}={module}:main"]}},
@@ -445,6 +445,11 @@ def lint_traits_sdist(path: Path, name: str, version: str) -> Path:
         # an Apache-2.0 NOTICE that the wheel leaves out (coverage's)
         "NOTICE.txt": b"This product includes software developed at\n"
                       b"The Apache Software Foundation (https://www.apache.org/).\n",
+        # a pkgutil-style namespace package (backports.tarfile's): lintian calls a top-level
+        # `backports` module overly generic, and every project of the namespace ships it
+        "backports/__init__.py": b"__path__ = __import__('pkgutil').extend_path(__path__, "
+                                 b"__name__)  # type: ignore\n",
+        f"backports/{module}/__init__.py": b'"""A portion of the backports namespace."""\n',
     }
     pkg_info = pkg_info_text(name, version, summary=summary, metadata_version="2.1",
                              description=files["README.md"].decode()

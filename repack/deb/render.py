@@ -60,7 +60,7 @@ MAX_DESCRIPTION_CHARS = 2000
 # debian/<path> -> its mode; rendered from templates/deb/<path>.j2
 FILES: dict[str, int] = {"control": 0o644, "rules": 0o755, "changelog": 0o644,
                          "copyright": 0o644, "source/format": 0o644, "source/options": 0o644,
-                         "source/lintian-overrides": 0o644}
+                         "source/lintian-overrides": 0o644, "namespaces.py": 0o644}
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?")
 _VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import runpy
 import shutil
 import stat
 import subprocess
@@ -358,10 +359,61 @@ def test_render_debian_writes_files_and_modes(tmp_path: Path) -> None:
     debian = render.render_debian(make_spec(), tmp_path)
     assert debian == tmp_path / "debian"
     names = sorted(str(p.relative_to(debian)) for p in debian.rglob("*") if p.is_file())
-    assert names == ["changelog", "control", "copyright", "rules", "source/format",
-                     "source/lintian-overrides", "source/options"]
+    assert names == ["changelog", "control", "copyright", "namespaces.py", "rules",
+                     "source/format", "source/lintian-overrides", "source/options"]
     assert stat.S_IMODE((debian / "rules").stat().st_mode) == 0o755
     assert stat.S_IMODE((debian / "control").stat().st_mode) == 0o644
+    assert "\tpython3 -I debian/namespaces.py debian/python3-django\n" in \
+        (debian / "rules").read_text()
+
+
+NAMESPACE_INITS = {
+    "backports.tarfile 1.2.0": "__path__ = __import__('pkgutil').extend_path(__path__, "
+                               "__name__)  # type: ignore\n",
+    "pkgutil, imported": '"""Namespace."""\nfrom pkgutil import extend_path\n'
+                         "__path__ = extend_path(__path__, __name__)\n",
+    "pkg_resources with a fallback": "try:\n    __import__('pkg_resources').declare_namespace("
+                                     "__name__)\nexcept ImportError:\n    from pkgutil import "
+                                     "extend_path\n    __path__ = extend_path(__path__, "
+                                     "__name__)\n",
+}
+NOT_NAMESPACES = {
+    "empty (a regular package)": "",
+    "a docstring only": '"""A package."""\n',
+    "code beside the declaration": "__path__ = __import__('pkgutil').extend_path(__path__, "
+                                   "__name__)\nfrom .core import run\n",
+    "another name assigned": "x = __import__('pkgutil').extend_path(__path__, __name__)\n",
+    "pkgutil imported, nothing declared": "import pkgutil\n",
+    "not Python": "__path__ = (\n",
+}
+
+
+def namespaces_script(tmp_path: Path) -> dict[str, object]:
+    debian = render.render_debian(make_spec(), tmp_path)
+    return runpy.run_path(str(debian / "namespaces.py"))
+
+
+def test_the_namespace_script_knows_a_declaration_from_a_package(tmp_path: Path) -> None:
+    declares = namespaces_script(tmp_path)["declares_namespace"]
+    assert callable(declares)
+    for what, text in NAMESPACE_INITS.items():
+        assert declares(text), what
+    for what, text in NOT_NAMESPACES.items():
+        assert not declares(text), what
+
+
+def test_the_namespace_script_leaves_out_only_declarations(tmp_path: Path) -> None:
+    main = namespaces_script(tmp_path / "src")["main"]
+    assert callable(main)
+    pkg = tmp_path / "pkg"
+    site = pkg / "usr/lib/python3/dist-packages"
+    ns, real = site / "backports/__init__.py", site / "backports/tarfile/__init__.py"
+    for path, text in ((ns, NAMESPACE_INITS["backports.tarfile 1.2.0"]),
+                       (real, NAMESPACE_INITS["backports.tarfile 1.2.0"] + "VERSION = 1\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    main(pkg)
+    assert not ns.exists() and real.exists()
 
 
 @pytest.mark.parametrize("kind", ["dir", "file", "symlink"])
