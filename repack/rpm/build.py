@@ -58,6 +58,21 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 # arrays (PEP 735 dependency groups: attrs, wheel, tomli, exceptiongroup); Debian 11's pip
 # (the el9 builder) is 20.3, so those el9 builds take a verified newer pip wheel.
 TOML10_FRONTEND = (Requirement("pip>=21.2"),)
+# Whether the builder's pip reads the tree's pyproject.toml: its vendored `toml` 0.10 (pip <
+# 21.2) also trips over TOML 1.0 that holds no mixed array, such as a multi-line literal
+# string holding a quote (mypy 2.4's [tool.coverage.report]: "Key name found without value").
+# Parsed in the builder by the very parser %pyproject_wheel would use; a newer pip's reads it.
+PIP_TOML_SCRIPT = """\
+import sys
+try:
+    from pip._vendor import toml
+except ImportError:
+    sys.exit(0)
+try:
+    toml.load(sys.argv[1])
+except Exception as exc:
+    print("repack-pip-toml: " + type(exc).__name__)
+"""
 # What %pyproject_wheel's pip needs for a project's config settings (repack.overrides):
 # `--config-settings` repeated for one key gives the hooks a list from pip 23.1 on (Debian
 # 11's pip 20.3, el9's builder, has no --config-settings at all).
@@ -138,6 +153,15 @@ class RpmBuild:
 
     def missing_build_requires(self, c: Container, reqs: Sequence[Requirement]) -> list[str]:
         return buildreqs.unsatisfied(c, reqs, project=self.project)
+
+    def pip_reads_pyproject(self, c: Container, srcdir: str) -> bool:
+        """Whether the builder's pip parses the tree's pyproject.toml (PIP_TOML_SCRIPT), in
+        `c` before any upstream code ran; no pyproject.toml reads fine."""
+        if not (self.src_dir / srcdir / "pyproject.toml").is_file():
+            return True
+        out = c.exec(["python3", "-I", "-c", PIP_TOML_SCRIPT,
+                      f"/build/src/{srcdir}/pyproject.toml"], project=self.project)
+        return "repack-pip-toml: " not in out
 
     def install_build_tools(self, c: Container, tools: Sequence[buildreqs.BuildTool]) -> None:
         if not tools:

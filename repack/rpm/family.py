@@ -290,8 +290,10 @@ def build_tools(p: Unpacked, c: Container, target: Target, ctx: Context,
                 raised: Sequence[Requirement] = ()) -> tuple[list[str], list[buildreqs.BuildTool]]:
     """What the builder lacks of the build requirements (PEP 508 texts), and those as
     verified wheels accepted by the trust policy (resolved on the host)."""
+    toml10 = p.first.toml10 or not p.build.pip_reads_pyproject(c, p.srcdir)
     missing = p.build.missing_build_requires(c, frontend_requirements(
-        p.first, target, raised, config_settings=p.build.config_settings is not None))
+        p.first, target, raised, config_settings=p.build.config_settings is not None,
+        toml10=toml10))
     tools = steps.resolve_build_tools([Requirement(m) for m in missing], target, ctx,
                                       project=p.build.project)
     return missing, tools
@@ -321,12 +323,15 @@ def install_tools(p: Unpacked, c: Container, target: Target, ctx: Context, *,
 
 def frontend_requirements(project: Project, target: Target,
                           raised: Sequence[Requirement] = (), *,
-                          config_settings: bool = False) -> list[Requirement]:
+                          config_settings: bool = False,
+                          toml10: bool | None = None) -> list[Requirement]:
     """What the builder must satisfy to build `project`: its build requirements (backends
     at their known-good minimums, or `raised` in their place) and what %pyproject_wheel's
-    pip needs itself: to read its pyproject.toml, and to pass the project's config settings
-    (`config_settings`: it has some) as the hooks get them."""
-    frontend = [*(TOML10_FRONTEND if project.toml10 else ()),
+    pip needs itself: to read its pyproject.toml (`toml10`: the builder's pip cannot, as
+    RpmBuild.pip_reads_pyproject found; by default, when it holds a mixed array), and to pass
+    the project's config settings (`config_settings`: it has some) as the hooks get them."""
+    toml10 = project.toml10 if toml10 is None else toml10
+    frontend = [*(TOML10_FRONTEND if toml10 else ()),
                 *(CONFIG_SETTINGS_FRONTEND if config_settings else ())]
     return [*replaced(buildreqs.build_requirements(project, target), raised), *frontend]
 

@@ -11,8 +11,9 @@ from PyPI during the setup, for the target's Python.
 - debian-12, `requires = ["setuptools"]` and a PEP 639 `license = "MIT"`: bookworm's
   setuptools 66 refuses it; setuptools >= 77 comes from the index with the `packaging` it
   needs (bookworm's 23.0 would shadow its vendored copy and lack `packaging.licenses`).
-- el9, a pyproject.toml in TOML 1.0 (a heterogeneous array): the builder's pip 20.3 cannot
-  parse it; a newer pip comes from the index.
+- el9, a pyproject.toml in TOML 1.0 (a heterogeneous array, or a literal string holding a
+  quote, as mypy 2.4.1's): the builder's pip 20.3 cannot parse it; a newer pip comes from the
+  index.
 - debian-13, a meson-python project whose meson.build asks for `meson_version: '>= 1.8.0'`,
   which no `[build-system]` requirement names: trixie's meson 1.7.0 stops ("Meson version is
   1.7.0 but project requires >= 1.8.0"); meson >= 1.8.0 comes from the index (scikit-learn's
@@ -155,6 +156,18 @@ build-backend = "setuptools.build_meta"
 [tool.example]
 mixed = [1, "two"]   # a mixed-type array: TOML 1.0, refused by pip 20.3's toml 0.10
 """
+# TOML 1.0 with no mixed array, which only the builder's own pip tells apart: toml 0.10 reads
+# the literal string's quote as its end ("Key name found without value": mypy 2.4.1)
+TOML10_LITERAL_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=40.8"]
+build-backend = "setuptools.build_meta"
+
+[tool.coverage.report]
+exclude_lines = [
+  '''^if __name__ == ['"]__main__['"]:$''',
+]
+"""
 SETUP_CFG = """\
 [metadata]
 name = {name}
@@ -180,8 +193,11 @@ def setup_cfg_sdist(tmp_path: Path, name: str, pyproject: str,
 EL9_PIP = ("3.9", "--no-deps", "pip")
 
 
-def test_el9_pip_too_old_for_toml_1_0(tmp_path: Path, pypi_wheels: Wheels) -> None:
-    sdist = setup_cfg_sdist(tmp_path, "toml10-app", TOML10_PYPROJECT)
+@pytest.mark.parametrize("pyproject", [TOML10_PYPROJECT, TOML10_LITERAL_PYPROJECT],
+                         ids=["mixed-array", "literal-string"])
+def test_el9_pip_too_old_for_toml_1_0(tmp_path: Path, pypi_wheels: Wheels,
+                                      pyproject: str) -> None:
+    sdist = setup_cfg_sdist(tmp_path, "toml10-app", pyproject)
     proc = served_build(tmp_path, sdist, "el9", pypi_wheels(*EL9_PIP))
     assert "lacks: pip>=21.2" in proc.stderr
     _, files = built_files(tmp_path / "out", "el9")
