@@ -553,7 +553,7 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
     modules: dict[str, str] = {}
     if target.family == "deb":
         archive = images.load_archive(builder)
-        packages, why = installable(packages, lambda n: n in archive.packages)
+        packages, why = installable(packages, archive.offers)
     else:
         modules = _stand_in_modules(packages, image, ctx)
         packages, why = installable(packages, modules.__contains__)

@@ -197,6 +197,9 @@ class ArchiveIndex:
     by dh-python's map) -> the archive's compiled Python packages it depends on, whose C API
     it may be built against (python3-scipy on python3-numpy): a build that takes one of those
     from the index takes the compiled one from there too (naming.compiled_on_index).
+    provided: the virtual package names the archive's packages provide (python3-numpy2-abi0,
+    which dh_numpy3 makes a package depend on): a dependency on one is met by the archive
+    (repack.check).  Empty for an image made before repack recorded them.
     """
 
     packages: dict[str, str] = field(default_factory=dict)
@@ -208,6 +211,12 @@ class ArchiveIndex:
     installed: dict[str, str] = field(default_factory=dict)
     installed_provides: dict[str, list[str]] = field(default_factory=dict)
     compiled_on: dict[str, list[str]] = field(default_factory=dict)
+    provided: frozenset[str] = frozenset()
+
+    def offers(self, name: str) -> bool:
+        """Whether a dependency on *name* (unversioned) is met by the archive: a package of
+        that name, or one that provides it."""
+        return name in self.packages or name in self.provided
 
     def source_of(self, package: str) -> str:
         """The source package *package* is built from (itself without a Source: field)."""

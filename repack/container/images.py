@@ -46,11 +46,12 @@ RECIPE_VERSION = 1  # bump when the way images are made changes
 DIST_MAP = "/usr/share/dh-python/dist/cpython3_fallback"
 ARCHIVE_IN_IMAGE = "/usr/share/repack/archive.json"
 OWNED_FILES_VERSION = 2     # bump when CONTENTS_SCRIPT changes
-ARCHIVE_INDEX_VERSION = 9   # bump when read_archive records more (2: sources, protected;
+ARCHIVE_INDEX_VERSION = 10  # bump when read_archive records more (2: sources, protected;
                             # 3: needed_by; 4: through the owner's own source;
                             # 5: needed_versions; 6: those met by name in a clause with
                             # a virtual alternative; 7: the image's installed packages;
-                            # 8: Multi-Arch: allowed ones as name:any; 9: compiled_on)
+                            # 8: Multi-Arch: allowed ones as name:any; 9: compiled_on;
+                            # 10: provided)
 DPKG_STATUS = "/var/lib/dpkg/status"
 _INTERPRETER = re.compile(r"python3(?:\.\d+)?(?:-minimal)?")
 # A Debian builder's py3compile does nothing: the python3-* packages a build installs
@@ -243,7 +244,8 @@ def _bootstrap(engine: Engine, image: Image) -> None:
                                        "needed_versions": index.needed_versions,
                                        "installed": index.installed,
                                        "installed_provides": index.installed_provides,
-                                       "compiled_on": index.compiled_on}
+                                       "compiled_on": index.compiled_on,
+                                       "provided": sorted(index.provided)}
             data["owned_files"] = owned_files_field(export / Path(OWNED_IN_CHROOT).name)
             source = (export / Path(OWNED_SOURCE_IN_CHROOT).name).read_text().strip()
             data["owned_source"] = source
@@ -339,7 +341,8 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
                         needed_versions=needed_versions(clauses, provides, sources, needed,
                                                         upgraded=upgraded),
                         installed=installed, installed_provides=installed_provides,
-                        compiled_on=compiled_on)
+                        compiled_on=compiled_on,
+                        provided=frozenset(n for names in provides.values() for n in names))
 
 
 def read_installed(status: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -562,7 +565,8 @@ def _parse_archive_file(raw: bytes) -> _Loaded:
                          for p, clauses in data.get("needed_versions", {}).items()},
         installed=data.get("installed", {}),
         installed_provides=data.get("installed_provides", {}),
-        compiled_on=data.get("compiled_on", {}))
+        compiled_on=data.get("compiled_on", {}),
+        provided=frozenset(data.get("provided", ())))
     owned, source = data.get("owned_files"), data.get("owned_source", "contents")
     if not isinstance(owned, str) or not isinstance(source, str):
         return _Loaded(archive=archive, owned=None)

@@ -51,6 +51,12 @@ _PYTHON = DebName("python3")
 # dh-python maps setuptools to python3-pkg-resources (the runtime import); a build needs
 # the real thing.
 _BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
+# Compiled against the archive's numpy, a package needs its ABI at run time: dh_numpy3 (the
+# `numpy3` dh sequence, python3-numpy's or, from Debian 13, python3-numpy-dev's) adds
+# python3-numpy-abi9 / python3-numpy2-abi0 to ${python3:Depends} (lintian:
+# missing-dependency-on-numpy-abi, scikit-learn on Debian 13).  Against the index's numpy
+# (a wheel, Debian 12's for `numpy>=2`) it is built for numpy 1.x and 2.x alike.
+NUMPY = DebName("python3-numpy")
 # The interpreter's own packages (Debian's python3-defaults and python3-stdlib-extensions):
 # python3-* names, yet no module package a PyPI project may become.
 INTERPRETER_PACKAGES = frozenset({
@@ -708,6 +714,8 @@ def make_deb_spec(
     for mapped in build_mapped:
         if mapped.satisfied and mapped.requirement not in from_index:
             _add(build, mapped.relations)
+            if mapped.binary == NUMPY and project.has_native_code:
+                _add(build, ((Relation(name=DebName("dh-sequence-numpy3")),),))
         elif not mapped.satisfied and str(mapped.requirement) not in unsatisfied:
             unsatisfied.append(str(mapped.requirement))
     _add(build, tuple((Relation(name=DebName(d)),) for d in dev_packages))

@@ -48,6 +48,7 @@ Package: python3-numpy
 Version: 1:1.24.2-1+deb12u1
 Architecture: amd64
 Depends: libc6 (>= 2.34), python3 (<< 3.12), python3:any
+Provides: dh-sequence-numpy3, python3-numpy-abi9, python3-numpy-api16
 
 Package: python3-pythran
 Version: 0.11.0+ds-7
@@ -96,8 +97,14 @@ def test_read_archive_records_what_compiled_python_packages_are_built_on(
     image.state_dir.mkdir(parents=True)
     image.archive_file.write_text(json.dumps({"packages": index.packages,
                                               "dist_map": index.dist_map,
-                                              "compiled_on": index.compiled_on}))
-    assert images.load_archive(image).compiled_on == index.compiled_on
+                                              "compiled_on": index.compiled_on,
+                                              "provided": sorted(index.provided)}))
+    loaded = images.load_archive(image)
+    assert loaded.compiled_on == index.compiled_on
+    # what dh_numpy3 makes a package depend on is the archive's, through python3-numpy
+    assert loaded.provided == {"dh-sequence-numpy3", "python3-numpy-abi9", "python3-numpy-api16"}
+    assert loaded.offers("python3-numpy-abi9") and loaded.offers("python3-numpy")
+    assert not loaded.offers("python3-numpy2-abi0")
 
 
 def test_the_images_installed_packages_travel_in_archive_json(tmp_path: Path) -> None:

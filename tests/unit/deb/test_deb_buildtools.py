@@ -21,7 +21,7 @@ from repack.deb.aptlists import lists_source
 from repack.deb.build import DebianBuild
 from repack.deb.family import missing_build_requires
 from repack.errors import IntegrityError
-from repack.model import Release, Sdist
+from repack.model import Project, Release, Sdist
 
 
 def test_only_what_the_archive_lacks_or_has_too_old() -> None:
@@ -162,3 +162,19 @@ def test_a_second_download_reads_only_the_shared_lists(tmp_path: Path) -> None:
     assert (deb.lists / packages).read_text() == "Package: six\n"
     assert not any((deb.lists / "partial").iterdir())
     assert Path("/etc").is_dir()
+
+
+def test_a_build_against_the_archive_numpy_runs_dh_numpy3() -> None:
+    """scikit-learn on Debian 13 (numpy 2.2 from the archive): without dh_numpy3 the package
+    lacks python3-numpy2-abi0 (lintian: missing-dependency-on-numpy-abi)."""
+    def build_depends(p: Project) -> set[str]:
+        return {r.name for alts in deb_spec(p, NUMPY_ARCHIVE).build_depends for r in alts}
+
+    compiled = dataclasses.replace(BASE, has_native_code=True,
+                                   build_requires=(Requirement("numpy>=1.22"),))
+    assert {"python3-numpy", "dh-sequence-numpy3"} <= build_depends(compiled)
+    pure = dataclasses.replace(compiled, has_native_code=False)
+    assert "dh-sequence-numpy3" not in build_depends(pure)
+    # the index's numpy: no archive numpy to depend on
+    newer = dataclasses.replace(compiled, build_requires=(Requirement("numpy>=2"),))
+    assert not build_depends(newer) & {"python3-numpy", "dh-sequence-numpy3"}
