@@ -565,21 +565,27 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
                             settings.scripts_without_help)
     for line in unhelped(packages, settings.import_checked, settings.scripts_without_help):
         log.info(line)
-    if not checks:
+    # A package with nothing to import or run (type stubs, data) is still installed: that its
+    # dependencies install is half of what the check is for (types-requests on Debian 12
+    # needs a newer urllib3).  A project whose check is off is not.
+    if not checks and not any(settings.import_checked(p.project) for p in packages):
         return
     title = (f"Import check on {target.id}: {len(packages)} package(s), "
              f"{sum(c.kind == 'import' for c in checks)} module(s), "
              f"{sum(c.kind == 'script' for c in checks)} script(s) (network off)")
     wanted = sorted({modules[n] for p in packages for g in p.needs for n in g if n in modules})
     declared = stand_in_declared(packages, settings) if target.family == "rpm" else []
+    output = ""
     with log.step(title), _installed(packages, target, image, ctx, wanted, declared) as c:
         env = {"PYTHONPATH": ":".join(sites)} if target.family == "rpm" else {}
         try:
-            output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
-                            project=packages[0].project)
+            if checks:
+                output = c.exec(driver_argv("/usr/bin/python3", checks, sites),
+                                env=env or None, project=packages[0].project)
         except CommandFailed as e:      # the driver itself died: no verdict is a failure
             output = e.output_tail
-    _verdict(output, checks, packages, target)
+    if checks:
+        _verdict(output, checks, packages, target)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"target": target.id, "checks": [c.arg() for c in checks]}))
 

@@ -4,7 +4,8 @@ built for Debian 12, installed by apt in a clean base container and imported off
 One project imports fine and has a console script (checked with --help); one raises at
 import: exit 14 naming the module, nothing delivered; --no-check and `check = false` skip it.
 A third has a setup.py-style `scripts=` file and an entry point needing an extra whose
-requirement is not installed: neither is run with --help, each with a note.
+requirement is not installed: neither is run with --help, each with a note.  One with nothing
+to import (data files) is installed all the same, and fails when its dependencies do not.
 The second build of each project comes from the build cache, so only the first pays a build.
 """
 
@@ -42,6 +43,20 @@ console_scripts =
     check-scripts = check_scripts:main
     check-scripts-tool = check_scripts:main [tool]
 """
+# Nothing to import: data files only, and a requirement Debian 12 cannot meet (as
+# types-requests' urllib3>=2): its package must still install for the check to pass.
+DATA_CFG = b"""\
+[metadata]
+name = check-data
+version = 1.0
+
+[options]
+packages =
+install_requires = six>=99
+
+[options.data_files]
+share/check-data = data/notes.txt
+"""
 # As gitpython does: the import fails where no git program is installed.
 GIT_AT_IMPORT = b'import subprocess\nsubprocess.run(["git", "--version"], check=True)\n'
 # A legacy script that takes its first argument for a file, as dill's undill does.
@@ -65,9 +80,15 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
                            {"check_newer/__init__.py": b"import six\n"},
                            requires_dist=["six>=99"])
         git = make_sdist(tmp, "check-git", "1.0", {"check_git/__init__.py": GIT_AT_IMPORT})
+        data = make_sdist(tmp, "check-data", "1.0", {
+            "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
+                              b'build-backend = "setuptools.build_meta"\n',
+            "setup.cfg": DATA_CFG, "data/notes.txt": b"nothing to import\n"},
+            requires_dist=["six>=99"])
         for project, archive in (("check-ok", ok), ("check-broken", broken),
                                  ("check-scripts", scripts), ("check-deps", deps),
-                                 ("check-newer", newer), ("check-git", git)):
+                                 ("check-newer", newer), ("check-git", git),
+                                 ("check-data", data)):
             idx.add(project, archive.name, archive.read_bytes())
         yield idx
 
@@ -171,6 +192,17 @@ def test_a_module_raising_at_import_fails_the_build(index: LocalIndex, tmp_path:
     assert proc.returncode == 0, proc.stderr
     assert "Import check" not in proc.stderr
     assert list((out / "debian-12").glob("python3-check-broken_*.deb"))
+
+
+def test_a_package_with_nothing_to_import_is_still_installed(index: LocalIndex,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = build(index, out, "check-data==1.0")
+    assert proc.returncode == 14, proc.stderr
+    assert "Import check on debian-12: 1 package(s), 0 module(s), 0 script(s)" in proc.stderr
+    assert ("error: check-data: the import check failed on debian-12: the packages "
+            "python3-check-data do not install") in proc.stderr
+    assert not list((out / "debian-12").glob("*")), "a package that fails is not delivered"
 
 
 def test_check_false_skips_the_projects_modules(index: LocalIndex, tmp_path: Path) -> None:
