@@ -575,13 +575,11 @@ def check_target(paths: Sequence[Path], target: Target, ctx: Context) -> None:
              f"{sum(c.kind == 'script' for c in checks)} script(s) (network off)")
     wanted = sorted({modules[n] for p in packages for g in p.needs for n in g if n in modules})
     declared = stand_in_declared(packages, settings) if target.family == "rpm" else []
-    output = ""
     with log.step(title), _installed(packages, target, image, ctx, wanted, declared) as c:
         env = {"PYTHONPATH": ":".join(sites)} if target.family == "rpm" else {}
         try:
-            if checks:
-                output = c.exec(driver_argv("/usr/bin/python3", checks, sites),
-                                env=env or None, project=packages[0].project)
+            output = c.exec(driver_argv("/usr/bin/python3", checks, sites), env=env or None,
+                            project=packages[0].project) if checks else ""
         except CommandFailed as e:      # the driver itself died: no verdict is a failure
             output = e.output_tail
     if checks:

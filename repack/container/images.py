@@ -334,8 +334,8 @@ def read_archive(lists_dir: Path, dist_map_file: Path,
     # which dh-python's map names for stdlib backports, is the target's own
     extensions = {p for p in dist_map.values()
                   if p in packages and p in compiled and not _INTERPRETER.fullmatch(p)}
-    compiled_on = {p: sorted(depends[p] & extensions - {p}) for p in sorted(extensions)
-                   if depends[p] & extensions - {p}}
+    compiled_on = {p: sorted(on) for p in sorted(extensions)
+                   if (on := depends[p] & extensions - {p})}
     return ArchiveIndex(packages=packages, dist_map=dist_map, sources=sources,
                         protected=frozenset(protected), needed_by=needed,
                         needed_versions=needed_versions(clauses, provides, sources, needed,

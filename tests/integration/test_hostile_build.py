@@ -58,7 +58,7 @@ def entries_naming(builds: Path, names: set[str], words: tuple[str, ...]) -> set
     """The build cache entries among *names* holding a file named with one of *words*: the
     tests run on two workers (x.py test), and the other one stores its own builds meanwhile."""
     found = set()
-    for name in names - {n for n in names if n.startswith(".")}:
+    for name in (n for n in names if not n.startswith(".")):
         try:
             files = os.listdir(builds / name)
         except OSError:        # another run's entry, replaced meanwhile (buildcache.store)
