@@ -1,5 +1,6 @@
 """templates/rpm/repack.rpmlintrc against real rpmlint: each filter hides what it says and
-nothing else, on a small rpm built with the host's rpmbuild."""
+nothing else, on a small rpm built with the host's rpmbuild (binutils, from dpkg-dev, makes
+its static archive)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,19 @@ URL: https://example.org/
 BuildArch: x86_64
 
 %description
-A module with a "#!" line in the site-packages of native code.
+A module with a "#!" line in the site-packages of native code, and a
+static archive there stripped of its debug sections as rpm's
+brp-strip-static-archive strips it.
 
 %install
 mkdir -p %{{buildroot}}{SITEARCH}/demo
 printf '#!/usr/bin/python3\\nprint(1)\\n' > %{{buildroot}}{SITEARCH}/demo/cli.py
 chmod 0644 %{{buildroot}}{SITEARCH}/demo/cli.py
+mkdir -p %{{buildroot}}{SITEARCH}/demo/lib
+printf '.text\\n.globl f\\nf:\\n ret\\n' > f.s
+as -g -o f.o f.s
+ar rcs %{{buildroot}}{SITEARCH}/demo/lib/libnpymath.a f.o
+strip -g %{{buildroot}}{SITEARCH}/demo/lib/libnpymath.a
 
 %files
 {SITEARCH}/demo/
@@ -41,7 +49,7 @@ chmod 0644 %{{buildroot}}{SITEARCH}/demo/cli.py
 """
 
 
-def test_filters_cover_lib64_and_language_named_packages(tmp_path: Path) -> None:
+def test_filters_cover_lib64_language_named_packages_and_static_archives(tmp_path: Path) -> None:
     (tmp_path / "six.spec").write_text(SPEC)
     subprocess.run(["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {tmp_path / 'top'}",
                     "--define", "_build_id_links none", tmp_path / "six.spec"],
@@ -51,8 +59,9 @@ def test_filters_cover_lib64_and_language_named_packages(tmp_path: Path) -> None
     # what rpmlint says without repack's filters: the tags are real
     assert f"E: non-executable-script {SITEARCH}/demo/cli.py" in bare
     assert "E: no-dependency-on locales-six" in bare
+    assert f"E: static-library-without-debuginfo {SITEARCH}/demo/lib/libnpymath.a" in bare
     filtered = rpmlint(rpm).stdout
-    for tag in ("non-executable-script", "no-dependency-on"):
+    for tag in ("non-executable-script", "no-dependency-on", "static-library-without-debuginfo"):
         assert tag not in filtered, filtered
     assert " 0 errors" in filtered, filtered
     assert RPMLINTRC.is_file()
