@@ -36,9 +36,11 @@ class Family(Protocol):
         ...
 
     def lacking_build_requires(self, projects: Sequence[Project], target: Target,
-                               ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+                               ctx: Context, trees: Mapping[NormalizedName, Path],
+                               ) -> dict[NormalizedName, list[Requirement]]:
         """The build requirements each project's build would fetch from the index as
-        build-tool wheels, found as its build finds them."""
+        build-tool wheels, found as its build finds them (`trees`: each project's unpacked
+        sdist, upstream's files, which no code of them runs)."""
         ...
 
     def warm(self, target: Target, ctx: Context) -> AbstractContextManager[None]:

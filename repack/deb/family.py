@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,10 +104,11 @@ def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     return with_fallback(hook)
 
 
-def lacking_build_requires(projects: Sequence[Project], target: Target,
-                           ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+def lacking_build_requires(projects: Sequence[Project], target: Target, ctx: Context,
+                           trees: Mapping[NormalizedName, Path],
+                           ) -> dict[NormalizedName, list[Requirement]]:
     """What each project's build would fetch from the index as build tools: the build
-    requirements the Debian archive lacks or has too old."""
+    requirements the Debian archive lacks or has too old (the trees are not needed)."""
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
     archive = images.load_archive(image)
     return {p.name: missing_build_requires(p, target, archive) for p in projects}

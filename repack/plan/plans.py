@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.utils import NormalizedName
 
@@ -77,9 +78,13 @@ def lock_tools(plans: Sequence[Plan], targets: Sequence[Target], ctx: Context) -
     for plan, target in zip(plans, targets, strict=True):
         if not plan.order:
             continue
-        with log.step(f"Resolving the build tools for {target.id}"):
-            projects = [_build_system(plan, name, ctx) for name in plan.order]
-            lacking = FAMILIES[target.family].lacking_build_requires(projects, target, ctx)
+        with (log.step(f"Resolving the build tools for {target.id}"),
+              steps.work_dir(ctx, "lock-") as work):
+            unpacked = [_build_system(plan, name, ctx, work) for name in plan.order]
+            projects = [project for project, _ in unpacked]
+            trees = {project.name: tree for project, tree in unpacked}
+            lacking = FAMILIES[target.family].lacking_build_requires(projects, target, ctx,
+                                                                     trees)
             for project in projects:
                 tools = steps.resolve_build_tools(lacking[project.name], target, ctx,
                                                   project=str(project.name))
@@ -108,16 +113,17 @@ def fallback_pins(project: Project, target: Target, ctx: Context, *,
     return tuple(t.locked for t in tools if t.name not in from_index)
 
 
-def _build_system(plan: Plan, name: NormalizedName, ctx: Context) -> Project:
+def _build_system(plan: Plan, name: NormalizedName, ctx: Context,
+                  work: Path) -> tuple[Project, Path]:
     """The project of a plan's verified, accepted sdist, as far as its PKG-INFO and
-    pyproject.toml say (the [build-system] table is static); no upstream code runs."""
+    pyproject.toml say (the [build-system] table is static), and its tree unpacked under
+    `work`; no upstream code runs."""
     node = plan.nodes[name]
     sdist = steps.accept(fetch(node.release, pins=node.pins, cache_dir=ctx.settings.cache_dir,
                                session=ctx.session), ctx)
-    with steps.work_dir(ctx, "lock-") as work:
-        tree = unpack_sdist(sdist.path, work / "unpack", project=name)
-        return steps.read_project(metadata.read_pkg_info(tree, project=name), tree, sdist,
-                                  source="PKG-INFO")
+    tree = unpack_sdist(sdist.path, work / name, project=name)
+    return steps.read_project(metadata.read_pkg_info(tree, project=name), tree, sdist,
+                              source="PKG-INFO"), tree
 
 
 def locked_plans(lock: lockfile.Lockfile, targets: Sequence[Target],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,18 +91,27 @@ def read_metadata(sdist: Sdist, target: Target, ctx: Context) -> bytes:
     return with_fallback(hook)
 
 
-def lacking_build_requires(projects: Sequence[Project], target: Target,
-                           ctx: Context) -> dict[NormalizedName, list[Requirement]]:
+def lacking_build_requires(projects: Sequence[Project], target: Target, ctx: Context,
+                           trees: Mapping[NormalizedName, Path],
+                           ) -> dict[NormalizedName, list[Requirement]]:
     """What each project's build would fetch from the index as build tools: what the
-    builder's Python lacks, asked once in one offline container."""
+    builder's Python lacks, asked once in one offline container, with the pip its build
+    needs when the builder's cannot read the project's pyproject.toml (only that file of
+    its tree is copied in, as RpmBuild.pip_reads_pyproject reads it in a build)."""
     image = images.ensure(ctx.engine, images.image_for(target, "builder", ctx.settings.cache_dir))
     with steps.work_dir(ctx, "tools-") as work:
         rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=target.id)
+        for p in projects:
+            if (trees[p.name] / "pyproject.toml").is_file():
+                (rpm.src_dir / p.name).mkdir(parents=True)
+                shutil.copyfile(trees[p.name] / "pyproject.toml",
+                                rpm.src_dir / p.name / "pyproject.toml")
         with ctx.engine.container(image.tag, mounts=rpm.mounts, network=False) as c:
             return {p.name: [Requirement(m) for m in rpm.missing_build_requires(
                         c, frontend_requirements(
                             p, target, config_settings=bool(
-                                ctx.settings.overrides(str(p.name)).config_settings)))]
+                                ctx.settings.overrides(str(p.name)).config_settings),
+                            toml10=p.toml10 or not rpm.pip_reads_pyproject(c, p.name)))]
                     for p in projects}
 
 

@@ -28,6 +28,7 @@ import io
 import subprocess
 import tarfile
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -197,8 +198,23 @@ EL9_PIP = ("3.9", "--no-deps", "pip")
                          ids=["mixed-array", "literal-string"])
 def test_el9_pip_too_old_for_toml_1_0(tmp_path: Path, pypi_wheels: Wheels,
                                       pyproject: str) -> None:
+    """`repack lock` pins the newer pip as the build finds it lacking (the builder's pip is
+    asked in both), and the locked build takes it."""
     sdist = setup_cfg_sdist(tmp_path, "toml10-app", pyproject)
-    proc = served_build(tmp_path, sdist, "el9", pypi_wheels(*EL9_PIP))
+    wheels = pypi_wheels(*EL9_PIP)
+    lock = tmp_path / "repack.lock"
+    with LocalIndex() as index:
+        index.add("toml10-app", sdist.name, sdist.read_bytes())
+        serve(index, wheels)
+        env = {"PIP_INDEX_URL": index.url}
+        locked = run_repack(["lock", "toml10-app==1.0", "-t", "el9", "-o", str(lock)], env=env)
+        assert locked.returncode == 0, locked.stderr[-3000:]
+        (target,) = tomllib.loads(lock.read_text())["targets"]
+        (package,) = target["packages"]
+        assert [t["name"] for t in package["build_tools"]] == ["pip"]
+        proc = run_repack(["build", "--no-check", "--lock", str(lock),
+                           "-o", str(tmp_path / "out"), "-v"], env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     assert "lacks: pip>=21.2" in proc.stderr
     _, files = built_files(tmp_path / "out", "el9")
     assert "/usr/lib/python3.9/site-packages/toml10_app/__init__.py" in files
