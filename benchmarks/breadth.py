@@ -14,9 +14,11 @@ build cached) into which the builder images' state is copied from the normal cac
 archive index and package lists as bootstrapped), so images are reused and not bootstrapped.
 A build is timed from start to exit.  Then:
 
-- lint clean: lintian --fail-on error on the .changes (Debian targets), rpmlint with
-  templates/rpm/repack.rpmlintrc on each .rpm and .src.rpm (RPM targets), the host's linters,
-  as the integration tests run them;
+- lint clean: lintian --fail-on error on the .changes (Debian targets) with the target's own
+  lintian (in a container of the target's check image with lintian added from its archive,
+  made once per image: Debian 13's lintian knows what its dh_numpy3 writes, Debian 12's does
+  not), rpmlint with templates/rpm/repack.rpmlintrc on each .rpm and .src.rpm (RPM targets),
+  the host's, as the integration tests run it;
 - imported: the build's own import check (on by default where repack has it; a successful
   build passed it); with --no-check, or a repack without the check, "not checked".
 
@@ -66,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import os
 import re
@@ -94,7 +97,7 @@ from packaging.version import InvalidVersion, Version
 from repack import config
 from repack import targets as target_files
 from repack.container import images
-from repack.container.engine import detect
+from repack.container.engine import Mount, detect
 from repack.errors import RepackError
 
 RPMLINTRC = REPO / "templates" / "rpm" / "repack.rpmlintrc"
@@ -433,16 +436,18 @@ def lint_tag(report: str) -> str:
     return m[1] if m else ""
 
 
-def lint(artifacts: Sequence[Mapping[str, Any]], target: str) -> tuple[bool, str]:
-    """(clean, first error tag) of the build's artifacts, with the host's linters."""
+def lint(artifacts: Sequence[Mapping[str, Any]], target: str,
+         lintian: str | None = None) -> tuple[bool, str]:
+    """(clean, first error tag) of the build's artifacts: lintian in the image `lintian`
+    (the target's: `lintian_image`; None: the host's), the host's rpmlint."""
     if target.startswith("debian"):
-        paths = [a["path"] for a in artifacts if a.get("format") == "changes"]
-        argv = [["lintian", "--fail-on", "error", "--no-tag-display-limit", p] for p in paths]
+        paths = [Path(a["path"]) for a in artifacts if a.get("format") == "changes"]
+        argv = [lintian_command(lintian, p) for p in paths]
     else:
         # one file at a time: rpmlint 2.4 mixes up the specs of several .src.rpm in one run
-        paths = [a["path"] for a in artifacts if str(a["path"]).endswith(".rpm")]
+        rpms = [a["path"] for a in artifacts if str(a["path"]).endswith(".rpm")]
         argv = [["rpmlint", "--ignore-unused-rpmlintrc", "-r", str(RPMLINTRC), p]
-                for p in paths]
+                for p in rpms]
     if not argv:
         return False, "no package to lint"
     for args in argv:
@@ -451,6 +456,41 @@ def lint(artifacts: Sequence[Mapping[str, Any]], target: str) -> tuple[bool, str
             return False, lint_tag(proc.stdout + proc.stderr) or f"{args[0]} exit " \
                 f"{proc.returncode}"
     return True, ""
+
+
+LINTIAN_IMAGE = "localhost/breadth-lintian-{target}:{tag}"
+# What the target's own lintian reads: the directory of the .changes, read-only.
+LINTED = "/lint"
+
+
+def lintian_image(target: str, cache: Path) -> str:
+    """The tag of an image that is the target's check image (repack's, as current) with
+    the target archive's lintian added, made once per check image: what lints that
+    target's packages as its own release would."""
+    engine = detect(config.load().engine)
+    check = images.ensure(engine, images.image_for(target_files.load(target), "check", cache))
+    tag = LINTIAN_IMAGE.format(target=target, tag=check.tag.rpartition(":")[2])
+    if engine.image_exists(tag):
+        return tag
+    progress(f"adding lintian to {target}'s check image from its archive ({tag})")
+    with engine.container(check.tag, network=True) as c:
+        c.exec(["apt-get", "update", "-q"], project=target)
+        c.exec(["apt-get", "install", "-y", "-q", "--no-install-recommends", "lintian"],
+               env={"DEBIAN_FRONTEND": "noninteractive"}, project=target)
+        subprocess.run([engine.name, "commit", "--quiet", c.name, tag], check=True,
+                       stdout=subprocess.DEVNULL)
+    return tag
+
+
+def lintian_command(image: str | None, changes: Path) -> list[str]:
+    """lintian on a .changes: the host's, or in `image`, offline, the .changes' directory
+    mounted read-only."""
+    options = ["--fail-on", "error", "--no-tag-display-limit"]
+    if image is None:
+        return ["lintian", *options, str(changes)]
+    mount = Mount(source=changes.parent, target=LINTED, readonly=True)
+    return detect(config.load().engine).run_argv(
+        image, ["lintian", *options, f"{LINTED}/{changes.name}"], mounts=[mount])
 
 
 def fresh_cache(source: Path, tmp: Path) -> Path:
@@ -464,21 +504,23 @@ def fresh_cache(source: Path, tmp: Path) -> Path:
 
 
 def build(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
-          check_supported: bool, keep: bool, timeout: float | None = None) -> Outcome:
+          check_supported: bool, keep: bool, timeout: float | None = None,
+          lintian: str | None = None) -> Outcome:
     """One project built alone, again as the pre-release repack's hint names when it has no
     final release, and again with --with-deps when needs_deps says so: what a user does
     after reading the error."""
-    opts = {"source_cache": source_cache, "no_check": no_check,
-            "check_supported": check_supported, "keep": keep, "timeout": timeout}
-    first = build_once(entry, target, **opts)
+    once = functools.partial(build_once, entry, target, source_cache=source_cache,
+                             no_check=no_check, check_supported=check_supported, keep=keep,
+                             timeout=timeout, lintian=lintian)
+    first = once()
     pin = prerelease_pin(first.exit_code, first.hint, entry.name)
     if pin:
         progress(f"{target} {entry.name}: only pre-releases; building {pin}")
-        first = build_once(entry, target, spec=pin, **opts)
+        first = once(spec=pin)
     if not (needs_deps(first.exit_code, first.error) or first.unchecked):
         return first
     progress(f"{target} {entry.name}: {cause(first)}; building again with --with-deps")
-    again = build_once(entry, target, spec=first.pinned or None, with_deps=True, **opts)
+    again = once(spec=first.pinned or None, with_deps=True)
     return Outcome(**{**asdict(again), "with_deps": True, "alone_error": first.error})
 
 
@@ -532,7 +574,8 @@ def run_limited(argv: Sequence[str], env: Mapping[str, str],
 
 def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
                check_supported: bool, keep: bool, with_deps: bool = False,
-               spec: str | None = None, timeout: float | None = None) -> Outcome:
+               spec: str | None = None, timeout: float | None = None,
+               lintian: str | None = None) -> Outcome:
     tmp = Path(tempfile.mkdtemp(prefix=f"breadth-{target}-"))
     try:
         env = {**os.environ, "REPACK_CACHE_DIR": str(fresh_cache(source_cache, tmp))}
@@ -558,7 +601,7 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
         except json.JSONDecodeError:
             return Outcome(**{**asdict(base), "exit_code": -1,
                               "error": "error: --json printed no JSON object"})
-        clean, tag = lint(artifacts, target)
+        clean, tag = lint(artifacts, target, lintian)
         unchecked = not_checked(proc.stderr)
         imported = None if (no_check or not check_supported) else not unchecked
         return Outcome(**{**asdict(base), "lint_clean": clean, "lint_error": tag,
@@ -570,10 +613,10 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ready_images(targets: Sequence[str], cache: Path) -> None:
+def ready_images(targets: Sequence[str], cache: Path) -> dict[str, str]:
     """Have each target's builder image ready in `cache`, whose state every build's fresh
     cache copies: `repack image build` recovers it from the engine or bootstraps it once,
-    before any build is timed."""
+    before any build is timed.  Returns each Debian target's lintian image."""
     engine = detect(config.load().engine)
     for target in targets:
         # the check image's state too (its dpkg status), when the image is there already
@@ -587,6 +630,7 @@ def ready_images(targets: Sequence[str], cache: Path) -> None:
                               text=True, check=False)
         if proc.returncode != 0:
             raise BenchError(f"repack image build {target} failed: {first_error(proc.stderr)}")
+    return {t: lintian_image(t, cache) for t in targets if t.startswith("debian")}
 
 
 def check_supported() -> bool:
@@ -947,7 +991,7 @@ def coverage(run: Plan, reported: int, why_stopped: str) -> str:
 
 
 def run_builds(run: Plan, args: argparse.Namespace, *, source_cache: Path, supported: bool,
-               stop: Stop) -> list[Outcome]:
+               stop: Stop, linters: Mapping[str, str]) -> list[Outcome]:
     """Build each of run.todo in turn, appending each outcome to --record as it ends."""
     commit = tree_commit() if args.record else ""
     cpu = cpu_seconds()
@@ -959,7 +1003,8 @@ def run_builds(run: Plan, args: argparse.Namespace, *, source_cache: Path, suppo
         try:
             o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
                       check_supported=supported, keep=args.keep,
-                      timeout=60 * args.build_timeout if args.build_timeout else None)
+                      timeout=60 * args.build_timeout if args.build_timeout else None,
+                      lintian=linters.get(target))
         except KeyboardInterrupt:   # Ctrl-C reached the build too: it does not count
             stop.why = f"interrupted during {entry.name}"
             break
@@ -993,7 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = Plan(run.asked, [], run.corpus_size, run.projects)
     source_cache = config.load().cache_dir
     try:
-        ready_images(sorted({t for t, _ in run.todo}), source_cache)
+        linters = ready_images(sorted({t for t, _ in run.todo}), source_cache)
     except (BenchError, RepackError) as e:
         progress(f"error: {e}")
         return 2
@@ -1004,7 +1049,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"{', '.join(targets)}); images from {source_cache}")
     stop = Stop(args.stop_after)
     signal.signal(signal.SIGTERM, stop.term)
-    outcomes = run_builds(run, args, source_cache=source_cache, supported=supported, stop=stop)
+    outcomes = run_builds(run, args, source_cache=source_cache, supported=supported, stop=stop,
+                          linters=linters)
     kept: list[Recorded] = []
     if args.record:     # the record's newest outcome of each pair asked, this run's included
         record = read_record(args.record, corpus)

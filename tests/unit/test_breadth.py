@@ -34,6 +34,7 @@ from breadth import (
     coverage,
     first_error,
     lint_tag,
+    lintian_command,
     needs_deps,
     normalise,
     not_checked,
@@ -208,6 +209,18 @@ def test_lint_tag() -> None:
     assert lint_tag("") == ""
 
 
+def test_lintian_runs_in_the_targets_image_offline_on_a_read_only_mount() -> None:
+    changes = Path("/some/out/debian-13/python-x_1.0-0repack1~deb13_amd64.changes")
+    options = ["--fail-on", "error", "--no-tag-display-limit"]
+    assert lintian_command(None, changes) == ["lintian", *options, str(changes)]
+    argv = lintian_command("localhost/breadth-lintian-debian-13:0123456789abcdef", changes)
+    at = argv.index("localhost/breadth-lintian-debian-13:0123456789abcdef")
+    assert argv[at + 1:] == ["lintian", *options, f"/lint/{changes.name}"]
+    assert argv[argv.index("--network") + 1] == "none"
+    assert argv[argv.index("--volume") + 1] == "/some/out/debian-13:/lint:ro"
+    assert "--rm" in argv[:at]
+
+
 def test_percentile() -> None:
     assert percentile([], 90) is None
     assert percentile([3.0], 90) == 3.0
@@ -378,7 +391,7 @@ def test_ctrl_c_prints_the_table_of_the_builds_before_it(
         built.append(entry.name)
         return Outcome(entry.name, target, entry.kind, 0, 5.0, lint_clean=True, imported=True)
 
-    monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: None)
+    monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: {})
     monkeypatch.setattr(breadth, "check_supported", lambda: True)
     monkeypatch.setattr(breadth, "build", fake_build)
     monkeypatch.setattr(breadth, "cpu_seconds", lambda: 0.5)
@@ -464,7 +477,7 @@ def test_runs_recorded_in_turn_print_one_table(monkeypatch: pytest.MonkeyPatch,
         built.append(entry.name)
         return Outcome(entry.name, target, entry.kind, 0, 5.0, lint_clean=True, imported=True)
 
-    monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: None)
+    monkeypatch.setattr(breadth, "ready_images", lambda targets, cache: {})
     monkeypatch.setattr(breadth, "check_supported", lambda: True)
     monkeypatch.setattr(breadth, "tree_commit", lambda: "abc1234")
     monkeypatch.setattr(breadth, "cpu_seconds", lambda: 0.5)
