@@ -4,7 +4,8 @@ downloads (benchmarks/breadth-corpus.tsv), for every target.
 
     python3 benchmarks/breadth.py [-t TARGET]... [--only NAME]... [--skip N] [--limit N]
                                   [--no-check] [--json] [--keep] [--stop-after MINUTES]
-                                  [--build-timeout MINUTES]
+                                  [--build-timeout MINUTES] [--deps-cache DIR]
+                                  [--deps-timeout MINUTES]
                                   [--record FILE [--resume | --retry-failed | --report]]
 
 Each project is built alone, one build at a time, with `python -m repack build NAME -t TARGET
@@ -26,7 +27,10 @@ A build whose import check fails because its packages do not install on the targ
 dependency the archive has too old, as sse-starlette's starlette and anyio on Debian 12) is
 built again with --with-deps, as a team would: it counts as built when that build does, and
 the table's "with deps" column and the goals say how many did so (their seconds, several
-packages each, stay out of the medians).
+packages each, stay out of the medians).  With --deps-cache DIR those builds share DIR/TARGET
+as their cache, kept across runs, as a team's cache is: a dependency that takes long to
+compile (grpcio, for every google-cloud project on Debian) is built once, given
+--deps-timeout, and reused by the next closure (the record says `warm`).
 
 Printed per target: built / lint clean / imported counts, the failures grouped by cause (exit
 code and repack's error line with names, versions and paths normalised), median and p90
@@ -68,7 +72,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import json
 import os
 import re
@@ -316,6 +319,7 @@ class Outcome:
     hint: str = ""                   # the "hint:" line, when it failed
     pinned: str = ""                 # built as NAME==VERSION: only pre-releases exist
     unchecked: str = ""              # built, but repack's "not import-checked" warning
+    warm: bool = False               # with_deps built in --deps-cache (reusing what is there)
 
     @property
     def built(self) -> bool:
@@ -495,33 +499,51 @@ def lintian_command(image: str | None, changes: Path) -> list[str]:
 
 def fresh_cache(source: Path, tmp: Path) -> Path:
     """An empty cache with the builder images' state (the images themselves are global)."""
-    cache = tmp / "cache"
-    cache.mkdir()
+    return images_state(source, tmp / "cache")
+
+
+def images_state(source: Path, cache: Path) -> Path:
+    """`cache` (made if missing, its other contents kept) with the builder images' state
+    of `source` copied in, as it is now."""
+    cache.mkdir(parents=True, exist_ok=True)
     if (source / "images").is_dir():
         shutil.copytree(source / "images", cache / "images", symlinks=True,
-                        ignore=shutil.ignore_patterns("repack-image-*"))
+                        ignore=shutil.ignore_patterns("repack-image-*"), dirs_exist_ok=True)
     return cache
 
 
-def build(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
-          check_supported: bool, keep: bool, timeout: float | None = None,
-          lintian: str | None = None) -> Outcome:
+@dataclass(frozen=True)
+class Options:
+    """What every build of a run is given."""
+
+    source_cache: Path                  # the builder images' state is copied from here
+    no_check: bool = False
+    check_supported: bool = True        # this repack has the import check
+    keep: bool = False                  # keep each build's temp dir
+    timeout: float | None = None        # seconds, then SIGTERM
+    linters: Mapping[str, str] = field(default_factory=dict)   # Debian target: lintian image
+    deps_cache: Path | None = None      # --with-deps builds' kept cache, per target below it
+    deps_timeout: float | None = None   # seconds, for --with-deps builds (default timeout)
+
+
+def build(entry: CorpusEntry, target: str, opts: Options) -> Outcome:
     """One project built alone, again as the pre-release repack's hint names when it has no
     final release, and again with --with-deps when needs_deps says so: what a user does
-    after reading the error."""
-    once = functools.partial(build_once, entry, target, source_cache=source_cache,
-                             no_check=no_check, check_supported=check_supported, keep=keep,
-                             timeout=timeout, lintian=lintian)
-    first = once()
+    after reading the error.  The --with-deps build uses deps_cache/TARGET as its cache
+    when there is one (`warm`: what an earlier closure built there is reused)."""
+    first = build_once(entry, target, opts)
     pin = prerelease_pin(first.exit_code, first.hint, entry.name)
     if pin:
         progress(f"{target} {entry.name}: only pre-releases; building {pin}")
-        first = once(spec=pin)
+        first = build_once(entry, target, opts, spec=pin)
     if not (needs_deps(first.exit_code, first.error) or first.unchecked):
         return first
     progress(f"{target} {entry.name}: {cause(first)}; building again with --with-deps")
-    again = once(spec=first.pinned or None, with_deps=True)
-    return Outcome(**{**asdict(again), "with_deps": True, "alone_error": first.error})
+    warm = opts.deps_cache / target if opts.deps_cache else None
+    again = build_once(entry, target, opts, spec=first.pinned or None, with_deps=True,
+                       cache=warm, timeout=opts.deps_timeout or opts.timeout)
+    return Outcome(**{**asdict(again), "with_deps": True, "alone_error": first.error,
+                      "warm": warm is not None})
 
 
 _PRE_HINT = re.compile(r"hint: ask for a pre-release explicitly, e\.g\. (\S+)==(\S+)")
@@ -572,21 +594,24 @@ def run_limited(argv: Sequence[str], env: Mapping[str, str],
     return subprocess.CompletedProcess(argv, code, out, err)
 
 
-def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check: bool,
-               check_supported: bool, keep: bool, with_deps: bool = False,
-               spec: str | None = None, timeout: float | None = None,
-               lintian: str | None = None) -> Outcome:
+def build_once(entry: CorpusEntry, target: str, opts: Options, *, with_deps: bool = False,
+               spec: str | None = None, cache: Path | None = None,
+               timeout: float | None = None) -> Outcome:
+    """One `repack build` in a fresh cache, or in `cache` (kept) when given; `timeout`
+    (default the run's) in seconds."""
     tmp = Path(tempfile.mkdtemp(prefix=f"breadth-{target}-"))
     try:
-        env = {**os.environ, "REPACK_CACHE_DIR": str(fresh_cache(source_cache, tmp))}
+        cache = images_state(opts.source_cache, cache) if cache else \
+            fresh_cache(opts.source_cache, tmp)
+        env = {**os.environ, "REPACK_CACHE_DIR": str(cache)}
         argv = [sys.executable, "-m", "repack", "build", spec or entry.name, "-t", target,
                 "-o", str(tmp / "out"), "--json", "--config", str(OVERRIDES)]
-        if no_check and check_supported:
+        if opts.no_check and opts.check_supported:
             argv.append("--no-check")
         if with_deps:
             argv.append("--with-deps")
         start = time.monotonic()
-        proc = run_limited(argv, env, timeout)
+        proc = run_limited(argv, env, timeout or opts.timeout)
         seconds = time.monotonic() - start
         base = Outcome(entry.name, target, entry.kind, proc.returncode, seconds,
                        bootstrapped="Bootstrapping" in proc.stderr, pinned=spec or "")
@@ -601,13 +626,13 @@ def build_once(entry: CorpusEntry, target: str, *, source_cache: Path, no_check:
         except json.JSONDecodeError:
             return Outcome(**{**asdict(base), "exit_code": -1,
                               "error": "error: --json printed no JSON object"})
-        clean, tag = lint(artifacts, target, lintian)
+        clean, tag = lint(artifacts, target, opts.linters.get(target))
         unchecked = not_checked(proc.stderr)
-        imported = None if (no_check or not check_supported) else not unchecked
+        imported = None if (opts.no_check or not opts.check_supported) else not unchecked
         return Outcome(**{**asdict(base), "lint_clean": clean, "lint_error": tag,
                           "imported": imported, "unchecked": unchecked})
     finally:
-        if keep:
+        if opts.keep:
             progress(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -927,6 +952,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--build-timeout", type=float, metavar="MINUTES",
                         help="stop a build (SIGTERM) that runs longer: counted apart as "
                              "interrupted, a compile too long for this machine")
+    parser.add_argument("--deps-cache", type=Path, metavar="DIR",
+                        help="build --with-deps in DIR/TARGET as the cache, kept across "
+                             "builds and runs: a dependency compiled once (grpcio) is reused "
+                             "by the next closure, as a team's cache is (their seconds stay "
+                             "out of the medians; builds alone are always cold)")
+    parser.add_argument("--deps-timeout", type=float, metavar="MINUTES",
+                        help="--build-timeout for --with-deps builds (default the same): "
+                             "time for a closure's long compile, once with --deps-cache")
     parser.add_argument("--record", type=Path, metavar="FILE",
                         help="append each build's outcome to FILE (JSON lines, with the "
                              "repack tree and date) as it ends; the table then covers FILE's "
@@ -946,8 +979,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--limit must be at least 1")
     if args.skip < 0:
         parser.error("--skip must not be negative")
-    if args.build_timeout is not None and args.build_timeout <= 0:
-        parser.error("--build-timeout must be positive")
+    for option in ("build_timeout", "deps_timeout"):
+        if getattr(args, option) is not None and getattr(args, option) <= 0:
+            parser.error(f"--{option.replace('_', '-')} must be positive")
     if (args.resume or args.retry_failed or args.report) and args.record is None:
         parser.error("--resume, --retry-failed and --report need --record FILE")
     args.resume = args.resume or args.retry_failed
@@ -990,8 +1024,8 @@ def coverage(run: Plan, reported: int, why_stopped: str) -> str:
             f"{run.corpus_size} projects asked)")
 
 
-def run_builds(run: Plan, args: argparse.Namespace, *, source_cache: Path, supported: bool,
-               stop: Stop, linters: Mapping[str, str]) -> list[Outcome]:
+def run_builds(run: Plan, args: argparse.Namespace, opts: Options, *, stop: Stop,
+               ) -> list[Outcome]:
     """Build each of run.todo in turn, appending each outcome to --record as it ends."""
     commit = tree_commit() if args.record else ""
     cpu = cpu_seconds()
@@ -1001,10 +1035,7 @@ def run_builds(run: Plan, args: argparse.Namespace, *, source_cache: Path, suppo
         if stop.now():
             break
         try:
-            o = build(entry, target, source_cache=source_cache, no_check=args.no_check,
-                      check_supported=supported, keep=args.keep,
-                      timeout=60 * args.build_timeout if args.build_timeout else None,
-                      lintian=linters.get(target))
+            o = build(entry, target, opts)
         except KeyboardInterrupt:   # Ctrl-C reached the build too: it does not count
             stop.why = f"interrupted during {entry.name}"
             break
@@ -1049,8 +1080,12 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"{', '.join(targets)}); images from {source_cache}")
     stop = Stop(args.stop_after)
     signal.signal(signal.SIGTERM, stop.term)
-    outcomes = run_builds(run, args, source_cache=source_cache, supported=supported, stop=stop,
-                          linters=linters)
+    opts = Options(source_cache=source_cache, no_check=args.no_check,
+                   check_supported=supported, keep=args.keep,
+                   timeout=60 * args.build_timeout if args.build_timeout else None,
+                   linters=linters, deps_cache=args.deps_cache,
+                   deps_timeout=60 * args.deps_timeout if args.deps_timeout else None)
+    outcomes = run_builds(run, args, opts, stop=stop)
     kept: list[Recorded] = []
     if args.record:     # the record's newest outcome of each pair asked, this run's included
         record = read_record(args.record, corpus)

@@ -24,6 +24,8 @@ from breadth import (
     MIN_ENTRIES,
     OVERRIDES,
     BenchError,
+    CorpusEntry,
+    Options,
     Outcome,
     Sdist,
     Stop,
@@ -33,6 +35,7 @@ from breadth import (
     classify,
     coverage,
     first_error,
+    images_state,
     lint_tag,
     lintian_command,
     needs_deps,
@@ -221,6 +224,50 @@ def test_lintian_runs_in_the_targets_image_offline_on_a_read_only_mount() -> Non
     assert "--rm" in argv[:at]
 
 
+def test_a_build_with_deps_runs_in_the_kept_cache_of_its_target(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Alone: a fresh cache and the run's timeout; again --with-deps: deps_cache/TARGET and
+    deps_timeout, said in the outcome (`warm`)."""
+    import breadth
+    calls: list[dict[str, Any]] = []
+
+    def fake_once(entry: Any, target: str, opts: Options, **kw: Any) -> Outcome:
+        calls.append(kw)
+        if not kw.get("with_deps"):
+            return Outcome(entry.name, target, entry.kind, 14, 5.0, unchecked="x",
+                           error="error: a: the import check failed on debian-12: the "
+                                 "packages python3-a do not install")
+        return Outcome(entry.name, target, entry.kind, 0, 9.0, lint_clean=True, imported=True)
+
+    monkeypatch.setattr(breadth, "build_once", fake_once)
+    entry = CorpusEntry(200, "a", "pure", (), "why")
+    opts = Options(source_cache=tmp_path, timeout=60.0, deps_cache=tmp_path / "deps",
+                   deps_timeout=1800.0)
+    o = breadth.build(entry, "debian-12", opts)
+    assert calls == [{}, {"spec": None, "with_deps": True, "cache": tmp_path / "deps" / "debian-12",
+                          "timeout": 1800.0}]
+    assert o.built and o.with_deps and o.warm
+    calls.clear()
+    cold = breadth.build(entry, "debian-12", Options(source_cache=tmp_path, timeout=60.0))
+    assert calls[1]["cache"] is None and calls[1]["timeout"] == 60.0 and not cold.warm
+
+
+def test_images_state_refreshes_the_images_and_keeps_the_rest(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "images" / "debian-12").mkdir(parents=True)
+    (source / "images" / "debian-12" / "archive.json").write_text("new")
+    (source / "images" / "repack-image-x.tar").write_text("a tarball, not state")
+    cache = tmp_path / "deps" / "debian-12"
+    (cache / "images" / "debian-12").mkdir(parents=True)
+    (cache / "images" / "debian-12" / "archive.json").write_text("old")
+    (cache / "builds").mkdir()
+    (cache / "builds" / "grpcio").write_text("built once")
+    assert images_state(source, cache) == cache
+    assert (cache / "images" / "debian-12" / "archive.json").read_text() == "new"
+    assert (cache / "builds" / "grpcio").read_text() == "built once"
+    assert not (cache / "images" / "repack-image-x.tar").exists()
+
+
 def test_percentile() -> None:
     assert percentile([], 90) is None
     assert percentile([3.0], 90) == 3.0
@@ -385,7 +432,7 @@ def test_ctrl_c_prints_the_table_of_the_builds_before_it(
     import breadth
     built: list[str] = []
 
-    def fake_build(entry: Any, target: str, **_: Any) -> Outcome:
+    def fake_build(entry: Any, target: str, _opts: Any) -> Outcome:
         if built:
             raise KeyboardInterrupt
         built.append(entry.name)
@@ -470,7 +517,7 @@ def test_runs_recorded_in_turn_print_one_table(monkeypatch: pytest.MonkeyPatch,
     import breadth
     built: list[str] = []
 
-    def fake_build(entry: Any, target: str, **_: Any) -> Outcome:
+    def fake_build(entry: Any, target: str, _opts: Any) -> Outcome:
         if entry.name == "gamma" and not built.count("stop"):
             built.append("stop")
             raise KeyboardInterrupt
