@@ -60,7 +60,8 @@ PIP_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_ROOT_USER_ACTION": "ignore",
 TOML10_FRONTEND = (Requirement("pip>=21.2"),)
 # Whether the builder's pip reads the tree's pyproject.toml: its vendored `toml` 0.10 (pip <
 # 21.2) also trips over TOML 1.0 that holds no mixed array, such as a multi-line literal
-# string holding a quote (mypy 2.4's [tool.coverage.report]: "Key name found without value").
+# string holding a quote (the [tool.coverage.report] of mypy 1.19.1, el9's: "Key name found
+# without value").
 # Parsed in the builder by the very parser %pyproject_wheel would use; a newer pip's reads it.
 PIP_TOML_SCRIPT = """\
 import sys

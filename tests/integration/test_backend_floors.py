@@ -12,7 +12,7 @@ from PyPI during the setup, for the target's Python.
   setuptools 66 refuses it; setuptools >= 77 comes from the index with the `packaging` it
   needs (bookworm's 23.0 would shadow its vendored copy and lack `packaging.licenses`).
 - el9, a pyproject.toml in TOML 1.0 (a heterogeneous array, or a literal string holding a
-  quote, as mypy 2.4.1's): the builder's pip 20.3 cannot parse it; a newer pip comes from the
+  quote, as mypy 1.19.1's): the builder's pip 20.3 cannot parse it; a newer pip comes from the
   index.
 - debian-13, a meson-python project whose meson.build asks for `meson_version: '>= 1.8.0'`,
   which no `[build-system]` requirement names: trixie's meson 1.7.0 stops ("Meson version is
@@ -158,7 +158,7 @@ build-backend = "setuptools.build_meta"
 mixed = [1, "two"]   # a mixed-type array: TOML 1.0, refused by pip 20.3's toml 0.10
 """
 # TOML 1.0 with no mixed array, which only the builder's own pip tells apart: toml 0.10 reads
-# the literal string's quote as its end ("Key name found without value": mypy 2.4.1)
+# the literal string's quote as its end ("Key name found without value": mypy 1.19.1 on el9)
 TOML10_LITERAL_PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=40.8"]
