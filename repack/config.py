@@ -40,6 +40,7 @@ directory (or the file `--config` names), whose keys win:
 
     [packages.psycopg2]        # overrides of one project's build (repack.overrides checks them)
     depends = { deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }   # extra run-time deps
+    recommends = { deb = ["postgresql-client"], rpm = ["postgresql"] }  # weak ones
     build-depends = { deb = ["libpq-dev"], rpm = ["libpq-devel"] }  # and build deps
     conflicts = { deb = ["python3-psycopg2-old"] }       # packages of the same files
     exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out

@@ -267,6 +267,10 @@ class Overrides:
     build_depends: tuple[tuple[Relation, ...], ...] = ()
     requires: tuple[str, ...] = ()                     # rpm Requires
     build_requires: tuple[str, ...] = ()               # rpm BuildRequires
+    # weak run-time dependencies (Debian Recommends, rpm Recommends): what a module needs
+    # that the package works without, which apt and dnf install when the archive has it
+    recommends: tuple[tuple[Relation, ...], ...] = ()
+    rpm_recommends: tuple[str, ...] = ()
     # packages that ship the same files under another name: Debian Conflicts, rpm Conflicts
     conflicts: tuple[Relation, ...] = ()
     rpm_conflicts: tuple[str, ...] = ()
@@ -289,7 +293,10 @@ class Overrides:
                    if self.config_settings else {}),
                 **({"conflicts": [str(r) for r in self.conflicts],
                     "rpm_conflicts": list(self.rpm_conflicts)}
-                   if self.conflicts or self.rpm_conflicts else {})}
+                   if self.conflicts or self.rpm_conflicts else {}),
+                **({"recommends": [[str(r) for r in g] for g in self.recommends],
+                    "rpm_recommends": list(self.rpm_recommends)}
+                   if self.recommends or self.rpm_recommends else {})}
 
     def hook_config_settings(self) -> dict[str, str | list[str]] | None:
         """The config_settings the backend's hooks get, as a frontend passes repeated
@@ -391,6 +398,7 @@ class RpmSpec:
     provenance: Provenance | None = None    # installed as %doc repack-provenance.json
     overrides: Overrides = field(default_factory=Overrides)   # [packages.<name>]
     conflicts: tuple[str, ...] = ()         # [packages.<name>] conflicts (rpm)
+    recommends: tuple[str, ...] = ()        # [packages.<name>] recommends (rpm)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,6 +4,7 @@ The keys (repack.config's docstring shows them together):
 
     depends = { deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }   # run-time, per family
     build-depends = { deb = ["libpq-dev"], rpm = ["libpq-devel"] }
+    recommends = { deb = ["python3-numpy"], rpm = ["python3dist(numpy)"] }  # weak run-time
     conflicts = { deb = ["python3-psycopg2-old"], rpm = ["python3-psycopg2-old"] }
     exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out
     patches = ["patches/psycopg2/0001-fix.patch"]        # beside the config file; in order
@@ -41,8 +42,8 @@ from repack.model import DebName, DebVersion, Overrides, Patch, Relation
 __all__ = ["FAMILIES", "KEYS", "RESERVED_ENV", "RESERVED_ENV_PREFIXES", "config_setting_problem",
            "deb_relations", "env_problem", "is_glob", "parse", "rpm_dependency"]
 
-KEYS = frozenset({"depends", "build-depends", "conflicts", "exclude", "patches", "env",
-                  "config-settings"})
+KEYS = frozenset({"depends", "recommends", "build-depends", "conflicts", "exclude", "patches",
+                  "env", "config-settings"})
 FAMILIES = frozenset({"deb", "rpm"})
 PATCH_LIMIT = 16 << 20
 
@@ -280,9 +281,11 @@ def parse(entry: Mapping[str, object], where: str, base: Path) -> Overrides:
     depends, requires = _dependencies(entry.get("depends", {}), where, "depends")
     build_depends, build_requires = _dependencies(entry.get("build-depends", {}), where,
                                                   "build-depends")
+    recommends, rpm_recommends = _dependencies(entry.get("recommends", {}), where, "recommends")
     conflicts, rpm_conflicts = _conflicts(entry.get("conflicts", {}), where)
     return Overrides(depends=depends, build_depends=build_depends, requires=requires,
-                     build_requires=build_requires, conflicts=conflicts,
+                     build_requires=build_requires, recommends=recommends,
+                     rpm_recommends=rpm_recommends, conflicts=conflicts,
                      rpm_conflicts=rpm_conflicts,
                      exclude=_exclude(entry.get("exclude", []), where),
                      patches=_patches(entry.get("patches", []), where, base),

@@ -461,6 +461,7 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
     extra = settings.overrides(str(sdist.release.name))
     return dataclasses.replace(spec, depends=spec.depends + extra.depends,
                                build_depends=spec.build_depends + extra.build_depends,
+                               recommends=spec.recommends + extra.recommends,
                                conflicts=extra.conflicts, overrides=extra)
 
 

@@ -398,4 +398,5 @@ def make_spec(project: Project, sdist: Sdist, target: Target, ctx: Context,
     return dataclasses.replace(spec, requires=spec.requires + extra.requires,
                                build_requires=(*spec.build_requires, *devel,
                                                *extra.build_requires),
+                               recommends=extra.rpm_recommends,
                                conflicts=extra.rpm_conflicts, overrides=extra)

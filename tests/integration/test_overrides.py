@@ -93,6 +93,8 @@ CONFIG = f"""\
 [packages.tiny_over]
 depends = {{ deb = ["libpq5 (>= 14)"], rpm = ["libpq >= 14"] }}
 conflicts = {{ deb = ["python3-tiny-over-old"], rpm = ["python3-tiny-over-old < 2"] }}
+recommends.deb = ["python3-numpy (>= 1:1.20) | python3-scipy"]
+recommends.rpm = ["python3dist(numpy) >= 1.20"]
 exclude = ["/usr/lib/python3*/*/tiny_over/debug_helper.py"]
 patches = ["patches/0001-greet.patch"]
 env = {{ TINY_FLAVOUR = {json.dumps(FLAVOUR)} }}
@@ -154,11 +156,15 @@ def test_the_installed_files(built: dict[str, Any], fmt: str) -> None:
 
 
 def test_the_extra_relations(built: dict[str, Any]) -> None:
-    deb = subprocess.run(["dpkg-deb", "-f", str(built["paths"]["deb"]), "Depends", "Conflicts"],
-                         capture_output=True, text=True, check=True).stdout
+    deb = subprocess.run(["dpkg-deb", "-f", str(built["paths"]["deb"]), "Depends", "Conflicts",
+                          "Recommends"], capture_output=True, text=True, check=True).stdout
     fields = dict(ln.split(": ", 1) for ln in deb.splitlines())
     assert "libpq5 (>= 14)" in [d.strip() for d in fields["Depends"].split(",")]
     assert fields["Conflicts"] == "python3-tiny-over-old"
+    assert fields["Recommends"] == "python3-numpy (>= 1:1.20) | python3-scipy"
+    rpm = subprocess.run(["rpm", "-qp", "--recommends", str(built["paths"]["rpm"])],
+                         capture_output=True, text=True, check=True).stdout
+    assert rpm.splitlines() == ["python3dist(numpy) >= 1.20"]
     rpm = subprocess.run(["rpm", "-qp", "--requires", str(built["paths"]["rpm"])],
                          capture_output=True, text=True, check=True).stdout
     assert "libpq >= 14" in rpm.splitlines()

@@ -32,6 +32,7 @@ depends.deb = ["libpq5 (>= 14)", "libfoo1 | libbar1:any"]
 depends.rpm = ["libpq >= 14", "libpq.so.5()(64bit)", "/usr/bin/pg_config"]
 build-depends = {{ deb = ["libpq-dev"], rpm = ["libpq-devel"] }}
 conflicts = {{ deb = ["python3-tiny-old", "tiny-tools (<< 2)"], rpm = ["python3-tiny-old"] }}
+recommends = {{ deb = ["python3-numpy (>= 1:1.20) | python3-scipy"], rpm = ["python3dist(numpy)"] }}
 exclude = ["/usr/lib/python3*/*/tiny/tests/*", "/usr/bin/tiny-debug"]
 patches = ["patches/0001-fix.patch", "patches/0002-more.diff"]
 env = {{ TINY_FLAVOUR = {json.dumps(VALUE)}, CFLAGS_EXTRA = "-O1" }}
@@ -62,6 +63,9 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert o.build_requires == ("libpq-devel",)
     assert [str(r) for r in o.conflicts] == ["python3-tiny-old", "tiny-tools (<< 2)"]
     assert o.rpm_conflicts == ("python3-tiny-old",)
+    assert [[str(r) for r in g] for g in o.recommends] == [["python3-numpy (>= 1:1.20)",
+                                                           "python3-scipy"]]
+    assert o.rpm_recommends == ("python3dist(numpy)",)
     assert o.exclude == ("/usr/lib/python3*/*/tiny/tests/*", "/usr/bin/tiny-debug")
     assert [(p.name, p.data) for p in o.patches] == [
         ("0001-fix.patch", PATCH), ("0002-more.diff", PATCH.replace(b"2", b"3"))]
@@ -89,6 +93,10 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ('conflicts = { deb = ["tiny-a\\nProvides: b"] }', "conflicts", "not one printable line"),
     ('conflicts = { rpm = ["tiny-a, b"] }', "conflicts", "not an rpm dependency"),
     ('conflicts = ["a"]', "conflicts", "per family"),
+    ('recommends = { deb = ["a\\nDepends: b"] }', "recommends", "not one printable line"),
+    ('recommends = { deb = ["a, b"] }', "recommends", "not a Debian relation"),
+    ('recommends = { rpm = ["(a or b)"] }', "recommends", "not an rpm dependency"),
+    ('recommends = ["a"]', "recommends", "per family"),
     ('exclude = ["usr/lib/x"]', "exclude", "absolute"),
     ('exclude = ["/usr/lib/../../etc"]', "exclude", "absolute"),
     ('exclude = ["/usr/lib/.*"]', "exclude", "absolute"),
@@ -212,6 +220,7 @@ def deb_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     spec = make_spec()
     spec = dataclasses.replace(spec, overrides=o, depends=spec.depends + o.depends,
                                build_depends=spec.build_depends + o.build_depends,
+                               recommends=spec.recommends + o.recommends,
                                conflicts=o.conflicts)
     return render.render_files(spec)
 
@@ -222,6 +231,7 @@ def test_debian_control_relations(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     build_depends = next(ln for ln in control.splitlines() if ln.startswith("Build-Depends:"))
     assert build_depends.endswith(", libpq-dev")
     assert "\nConflicts: python3-tiny-old, tiny-tools (<< 2)\n" in control
+    assert "\nRecommends: python3-numpy (>= 1:1.20) | python3-scipy\n" in control
 
 
 @pytest.mark.process
@@ -256,7 +266,7 @@ def test_rpm_spec_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     spec = rpm_spec()
     spec = dataclasses.replace(spec, overrides=o, requires=spec.requires + o.requires,
                                build_requires=spec.build_requires + o.build_requires,
-                               conflicts=o.rpm_conflicts)
+                               recommends=o.rpm_recommends, conflicts=o.rpm_conflicts)
     text = rpm_render.render_text(spec)
     lines = text.splitlines()
     assert lines.index("Patch1:         0001-fix.patch") + 1 == \
@@ -264,7 +274,8 @@ def test_rpm_spec_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert "%autosetup -p1 -n Django-4.2" in lines
     assert {"Requires:       libpq >= 14", "Requires:       libpq.so.5()(64bit)",
             "Requires:       /usr/bin/pg_config",
-            "BuildRequires:  libpq-devel", "Conflicts:      python3-tiny-old"} <= set(lines)
+            "BuildRequires:  libpq-devel", "Conflicts:      python3-tiny-old",
+            "Recommends:     python3dist(numpy)"} <= set(lines)
     out = parsed(tmp_path / "spec", spec)      # rpm itself parses it, macros expanded
     install = out.split("\n%install\n", 1)[1]
     assert "rm -rf " in install and "/usr/lib/python3*/*/tiny/tests/*\n" in install
@@ -305,7 +316,8 @@ def test_every_override_changes_the_cache_key(tmp_path: Path,
               'exclude = ["/usr/bin/x"]', 'patches = ["patches/0001-fix.patch"]',
               'env = { A = "1" }', 'env = { A = "2" }',
               'config-settings = { setup-args = "-Da=1" }', 'conflicts = { deb = ["tiny-a"] }',
-              'conflicts = { rpm = ["tiny-a"] }']
+              'conflicts = { rpm = ["tiny-a"] }', 'recommends = { deb = ["tiny-a"] }',
+              'recommends = { rpm = ["tiny-a"] }']
     keys = [key(""), *(key(t) for t in tables)]
     assert len(set(keys)) == len(keys)
     assert key(tables[5]) == key(tables[5])
