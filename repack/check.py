@@ -100,6 +100,8 @@ _CLAUSE = re.compile(r"(python3dist\([^()\s]+\))(?:\s+(<=|>=|=|<|>)\s+([^\s()]+)
 _RPM_OPS: dict[str, Callable[[int], bool]] = {
     "<": lambda c: c < 0, "<=": lambda c: c <= 0, "=": lambda c: c == 0,
     ">=": lambda c: c >= 0, ">": lambda c: c > 0}
+# A distribution's metadata directory; the name goes into the driver's argv (no `:` or `,`).
+_METADATA_DIR = re.compile(r"[A-Za-z0-9_.+-]+\.(?:dist|egg)-info")
 _SONAME = re.compile(r"(lib[A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*)\(")   # libyaml-0.so.2()(64bit)
 
 # Which /usr/bin programs are run with --help, decided in the driver from the installed
@@ -113,7 +115,7 @@ _SONAME = re.compile(r"(lib[A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*)\(")   # libyaml-0.
 # stdlib only: the target's python3 runs it (el9's 3.9, whose EntryPoint.extras is broken,
 # so the extras are read from the entry point's text).
 SCRIPT_GATE = r"""
-import importlib.metadata, re
+import importlib.metadata, os, re
 def _norm(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 def _shown(text):
@@ -156,7 +158,9 @@ def _extras_only(dist):
         else:
             plain.add(name)
     return {name: extras for name, extras in extra.items() if name not in plain}
-def import_skipped(name, output, sites, search):
+def import_skipped(name, output, sites, search, metadata):
+    # metadata: the .dist-info/.egg-info directories the module's package installs, named by
+    # repack from the package's files (dh-python and %pyproject_install drop RECORD)
     errors = re.findall(r"No module named '([A-Za-z0-9_]+)", output)
     if not errors:
         return None
@@ -165,14 +169,15 @@ def import_skipped(name, output, sites, search):
                  for d in importlib.metadata.distributions(path=search)}
     if missing in installed:
         return None
-    top = name.split(".")[0]
-    for dist in importlib.metadata.distributions(path=sites):
-        if not any(str(f).split("/")[0] in (top, top + ".py") for f in dist.files or []):
-            continue
-        extras = _extras_only(dist).get(missing)
-        if extras:
-            return ("it imports %s, which only the extra [%s] requires, and it is not installed"
-                    % (_shown(missing), ",".join(sorted(map(_shown, extras)))))
+    for site in sites:
+        for entry in metadata:
+            path = os.path.join(site, entry)
+            if not os.path.isdir(path):
+                continue
+            extras = _extras_only(importlib.metadata.Distribution.at(path)).get(missing)
+            if extras:
+                return ("it imports %s, which only the extra [%s] requires, and it is not "
+                        "installed" % (_shown(missing), ",".join(sorted(map(_shown, extras)))))
     return None
 """
 
@@ -187,6 +192,7 @@ cwd = tempfile.mkdtemp()
 site_list = [p for p in sites.split(":") if p]
 for i, check in enumerate(checks):
     kind, _, name = check.partition(":")
+    name, _, owned = name.partition(":")
     if kind == "import":
         argv = [sys.executable, "-I", "-c", code, sites, name]
     else:
@@ -205,7 +211,7 @@ for i, check in enumerate(checks):
         ok, out = False, str(e).encode()
     if not ok and kind == "import":
         why = import_skipped(name, out.decode(errors="replace"), site_list,
-                             site_list + sys.path)
+                             site_list + sys.path, [m for m in owned.split(",") if m])
         if why is not None:
             print("{SKIPPED_MARK}", i, why)
             continue
@@ -242,9 +248,14 @@ class Check:
     kind: Literal["import", "script"]
     name: str                    # a dotted module name, or a file name in /usr/bin
     package: str
+    # import: the metadata directories its package installs (metadata_dirs), which the
+    # driver reads when the import fails for want of a module
+    metadata: tuple[str, ...] = ()
 
     def arg(self) -> str:
-        return f"{self.kind}:{self.name}"
+        """`kind:name`, and for an import `:dir,dir` (the names hold no `:` or `,`)."""
+        owned = f":{','.join(self.metadata)}" if self.metadata else ""
+        return f"{self.kind}:{self.name}{owned}"
 
     def __str__(self) -> str:
         return f"import {self.name}" if self.kind == "import" else f"/usr/bin/{self.name} --help"
@@ -311,6 +322,18 @@ def top_level_modules(files: Iterable[str], sites: Sequence[str]) -> tuple[str, 
     return tuple(sorted(modules))
 
 
+def metadata_dirs(files: Iterable[str], sites: Sequence[str]) -> tuple[str, ...]:
+    """The distribution metadata directories (`x-1.0.dist-info`, `x-1.0.egg-info`) a package
+    installs directly in a site directory: which distribution its modules are, read from the
+    package's own file list, since neither dh-python nor %pyproject_install keeps RECORD."""
+    found = set()
+    for path in files:
+        p = _installed_path(path)
+        if str(p.parent.parent) in sites and _METADATA_DIR.fullmatch(p.parent.name):
+            found.add(p.parent.name)
+    return tuple(sorted(found))
+
+
 def console_scripts(files: Iterable[str]) -> tuple[str, ...]:
     """The programs a package puts in /usr/bin (console scripts and setup.py `scripts=`)."""
     found = set()
@@ -331,7 +354,8 @@ def planned_checks(packages: Sequence[Package], sites: Sequence[str],
     out: list[Check] = []
     for pkg in packages:
         if checked(pkg.project):
-            out += [Check(kind="import", name=m, package=pkg.name)
+            owned = metadata_dirs(pkg.files, sites)
+            out += [Check(kind="import", name=m, package=pkg.name, metadata=owned)
                     for m in top_level_modules(pkg.files, sites)]
             skipped = without_help(pkg.project)
             out += [Check(kind="script", name=s, package=pkg.name)

@@ -6,6 +6,7 @@ import: exit 14 naming the module, nothing delivered; --no-check and `check = fa
 A third has a setup.py-style `scripts=` file and an entry point needing an extra whose
 requirement is not installed: neither is run with --help, each with a note.  One with nothing
 to import (data files) is installed all the same, and fails when its dependencies do not.
+One imports a module only an extra requires: reported, not counted (Debian and rpm alike).
 The second build of each project comes from the build cache, so only the first pays a build.
 """
 
@@ -57,6 +58,18 @@ install_requires = six>=99
 [options.data_files]
 share/check-data = data/notes.txt
 """
+# As matplotlib-inline does: its module imports what only an extra requires.
+EXTRA_CFG = b"""\
+[metadata]
+name = check-extra
+version = 1.0
+
+[options]
+packages = check_extra
+
+[options.extras_require]
+art = pyfiglet
+"""
 # As gitpython does: the import fails where no git program is installed.
 GIT_AT_IMPORT = b'import subprocess\nsubprocess.run(["git", "--version"], check=True)\n'
 # A legacy script that takes its first argument for a file, as dill's undill does.
@@ -80,6 +93,10 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
                            {"check_newer/__init__.py": b"import six\n"},
                            requires_dist=["six>=99"])
         git = make_sdist(tmp, "check-git", "1.0", {"check_git/__init__.py": GIT_AT_IMPORT})
+        extra = make_sdist(tmp, "check-extra", "1.0", {
+            "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
+                              b'build-backend = "setuptools.build_meta"\n',
+            "setup.cfg": EXTRA_CFG, "check_extra/__init__.py": b"import pyfiglet\n"})
         data = make_sdist(tmp, "check-data", "1.0", {
             "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
                               b'build-backend = "setuptools.build_meta"\n',
@@ -88,7 +105,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
         for project, archive in (("check-ok", ok), ("check-broken", broken),
                                  ("check-scripts", scripts), ("check-deps", deps),
                                  ("check-newer", newer), ("check-git", git),
-                                 ("check-data", data)):
+                                 ("check-data", data), ("check-extra", extra)):
             idx.add(project, archive.name, archive.read_bytes())
         yield idx
 
@@ -226,3 +243,18 @@ def test_only_console_scripts_whose_extras_are_installed_are_run(
             "its entry point needs the extra [tool], and click of it is not installed"
             ) in proc.stderr
     assert "/usr/bin/check-scripts --help not run" not in proc.stderr
+
+
+@pytest.mark.parametrize("target", ["debian-13", "fedora-42"])
+def test_an_import_only_an_extras_requirement_breaks_is_not_counted(
+        index: LocalIndex, tmp_path: Path, target: str) -> None:
+    """check-extra imports pyfiglet, which only its extra [art] requires (matplotlib-inline's
+    matplotlib, under [test]): installing the package does not bring it, so the failed import
+    is reported and not counted.  Debian 13's dh-python and %pyproject_install drop the
+    dist-info's RECORD (Debian 12's keeps it), so the package's file list says whose module
+    it is (black's blackd on debian-13 failed, exit 14, for want of it)."""
+    proc = build(index, tmp_path / "out", "check-extra==1.0", target=target)
+    assert proc.returncode == 0, proc.stderr
+    assert (f"python3-check-extra: import check_extra failed, not counted on {target}: it "
+            "imports pyfiglet, which only the extra [art] requires, and it is not installed"
+            ) in proc.stderr

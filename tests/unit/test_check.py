@@ -5,6 +5,8 @@ output is read.  The containers are tests/integration/test_import_check.py's."""
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,13 +74,30 @@ def _pkg(name: str, project: str, files: tuple[str, ...] = (),
                    needs=needs, provides=provides)
 
 
+def test_metadata_dirs_are_a_packages_own_dist_info() -> None:
+    """Which distribution a module is comes from the package's file list (the driver reads
+    its METADATA when an import fails): neither dh-python nor %pyproject_install keeps the
+    RECORD that importlib.metadata would otherwise map files with."""
+    files = ["./usr/lib/python3/dist-packages/a_b-1.0+x.dist-info/METADATA",
+             "./usr/lib/python3/dist-packages/a_b-1.0+x.dist-info/",
+             "./usr/lib/python3/dist-packages/old-2.egg-info/PKG-INFO",
+             "./usr/lib/python3/dist-packages/a/__init__.py",
+             "./usr/lib/python3/dist-packages/a/x.dist-info/METADATA",     # not in a site dir
+             "./usr/lib/python3/dist-packages/b:c-1.dist-info/METADATA",   # not a plain name
+             "./usr/share/doc/x-1.dist-info/METADATA"]
+    assert check.metadata_dirs(files, DEB) == ("a_b-1.0+x.dist-info", "old-2.egg-info")
+
+
 def test_planned_checks_skip_a_project_with_check_false() -> None:
-    a = _pkg("python3-a", "a", ("/usr/lib/python3/dist-packages/a.py", "/usr/bin/a-tool"))
+    a = _pkg("python3-a", "a", ("/usr/lib/python3/dist-packages/a.py", "/usr/bin/a-tool",
+                                "/usr/lib/python3/dist-packages/a-1.dist-info/METADATA"))
     b = _pkg("python3-b", "b", ("/usr/lib/python3/dist-packages/b.py",))
     checks = check.planned_checks([a, b], DEB, lambda project: project != "b")
-    assert checks == (Check(kind="import", name="a", package="python3-a"),
+    assert checks == (Check(kind="import", name="a", package="python3-a",
+                            metadata=("a-1.dist-info",)),
                       Check(kind="script", name="a-tool", package="python3-a"))
     assert [str(c) for c in checks] == ["import a", "/usr/bin/a-tool --help"]
+    assert [c.arg() for c in checks] == ["import:a:a-1.dist-info", "script:a-tool"]
 
 
 def test_scripts_without_help_are_imported_not_run() -> None:
@@ -206,7 +225,7 @@ def test_an_entry_point_needing_an_extra_runs_only_with_the_extra_installed(
     assert skipped("google-oauthlib-tool", [str(site)], [str(site), str(elsewhere)]) is None
 
 
-def import_gate() -> Callable[[str, str, list[str], list[str]], str | None]:
+def import_gate() -> Callable[[str, str, list[str], list[str], list[str]], str | None]:
     namespace: dict[str, Any] = {}
     exec(compile(check.SCRIPT_GATE, "script-gate", "exec"), namespace)  # noqa: S102 -- repack's own text
     return namespace["import_skipped"]  # type: ignore[no-any-return]
@@ -238,17 +257,43 @@ def test_a_module_failing_only_for_an_extras_requirement_is_skipped(tmp_path: Pa
     site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
     dist_info(site, "black", requires=("click>=8.0.0", 'aiohttp>=3.10; extra == "d"',
                                        'click>=8; extra == "d"'))
-    (site / "black-1.0.dist-info" / "RECORD").write_text(
-        "black/__init__.py,,\nblackd/__init__.py,,\nblack-1.0.dist-info/METADATA,,\n")
-    skipped, sites = import_gate(), [str(site)]
-    assert skipped("blackd", BLACKD, sites, [*sites, str(elsewhere)]) == (
+    dist_info(site, "other")
+    # no RECORD, as dh-python and %pyproject_install leave it: the package's own metadata
+    # directory (Check.metadata) says whose module it is
+    skipped, sites, black = import_gate(), [str(site)], ["black-1.0.dist-info"]
+    assert skipped("blackd", BLACKD, sites, [*sites, str(elsewhere)], black) == (
         "it imports aiohttp, which only the extra [d] requires, and it is not installed")
     # a plain requirement's module missing, or another distribution's module: a failure
-    assert skipped("black", "No module named 'click'", sites, sites) is None
-    assert skipped("other", BLACKD, sites, sites) is None
-    assert skipped("blackd", "SyntaxError: invalid syntax", sites, sites) is None
+    assert skipped("black", "No module named 'click'", sites, sites, black) is None
+    assert skipped("other", BLACKD, sites, sites, ["other-1.0.dist-info"]) is None
+    assert skipped("other", BLACKD, sites, sites, []) is None
+    assert skipped("blackd", "SyntaxError: invalid syntax", sites, sites, black) is None
     dist_info(elsewhere, "aiohttp")                     # installed after all: a real failure
-    assert skipped("blackd", BLACKD, sites, [*sites, str(elsewhere)]) is None
+    assert skipped("blackd", BLACKD, sites, [*sites, str(elsewhere)], black) is None
+
+
+@pytest.mark.process
+def test_the_driver_does_not_count_an_import_only_an_extra_breaks(tmp_path: Path) -> None:
+    """The driver itself, run by this Python on a site directory laid out as dh-python
+    leaves it (no RECORD): matplotlib-inline's module imports matplotlib, which only its
+    extra [test] requires; another module missing a plain requirement fails."""
+    site = tmp_path / "site"
+    dist_info(site, "matplotlib-inline",
+              requires=("traitlets", 'matplotlib-absent-here; extra == "test"'))
+    dist_info(site, "plain", requires=("matplotlib-absent-here",))
+    (site / "matplotlib_inline").mkdir()
+    (site / "matplotlib_inline" / "__init__.py").write_text("import matplotlib_absent_here\n")
+    (site / "plain.py").write_text("import matplotlib_absent_here\n")
+    checks = [Check(kind="import", name="matplotlib_inline", package="python3-matplotlib-inline",
+                    metadata=("matplotlib_inline-1.0.dist-info",)),
+              Check(kind="import", name="plain", package="python3-plain",
+                    metadata=("plain-1.0.dist-info",))]
+    out = subprocess.run(check.driver_argv(sys.executable, checks, [str(site)]),
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert check.skipped_checks(out, checks) == [(checks[0], (
+        "it imports matplotlib-absent-here, which only the extra [test] requires, and it is "
+        "not installed"))]
+    assert check.failed_checks(out, checks) == [checks[1]]
 
 
 def test_skipped_checks_read_the_driver_markers_only() -> None:
@@ -375,8 +420,6 @@ def test_installs_alone_when_the_image_or_the_run_has_every_dependency(
 
 @pytest.mark.process
 def test_a_deb_package_keeps_its_version_and_relation_fields(tmp_path: Path) -> None:
-    import subprocess
-
     root = tmp_path / "root"
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(
