@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from repack import log
 from repack.errors import (
@@ -251,7 +251,8 @@ class Container:
         timeout = self.engine.limits.timeout
         try:
             proc = run([*args, self.name, *argv], project=project, merge_output=True,
-                       timeout=max(1.0, self.deadline - time.monotonic()))
+                       timeout=max(1.0, self.deadline - time.monotonic()),
+                       heartbeat=PurePosixPath(argv[0]).name)
         except (subprocess.TimeoutExpired, CommandFailed) as e:
             if time.monotonic() < self.deadline:
                 if isinstance(e, CommandFailed) and self.offline and e.hint is None and (
