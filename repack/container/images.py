@@ -232,7 +232,7 @@ def _bootstrap(engine: Engine, image: Image) -> None:
                      ('--customize-hook=rm -f "$1/tmp/repack-contents.sh" '
                       '"$1/tmp/repack-owned.gz" "$1/tmp/repack-owned.source"')]
         argv += [image.target.bootstrap_codename, tarball, *image.target.suites]
-        run(argv)
+        run(argv, merge_output=True, heartbeat="mmdebstrap")     # minutes: say it is alive
         if image.kind == "builder":
             index = (read_archive(export / "lists", export / Path(DIST_MAP).name,
                                   export / Path(DPKG_STATUS).name) if copy_out
