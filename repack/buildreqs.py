@@ -144,6 +144,24 @@ BACKEND_FLOORS: tuple[Floor, ...] = (
               "'dict'>, not <class 'str'>\" (threadpoolctl, matplotlib-inline)"),
 )
 
+# Data a backend checks a project against, which ages in an archive while projects move on:
+# the distribution that holds it, and how the backend's error names it.  hatchling and
+# setuptools check [project] classifiers against the installed trove-classifiers list
+# ("Unknown classifier in field `project.classifiers`: Programming Language :: Python ::
+# 3.15" beside Debian 13's hatchling 1.27.0, which babel pins with `~=1.27.0`): a newer
+# list, not a newer backend, is what the build needs.
+STALE_DATA: tuple[tuple[NormalizedName, re.Pattern[str]], ...] = (
+    (canonicalize_name("trove-classifiers"),
+     re.compile(r"Unknown classifier in field|must be trove[-_]classifier")),
+)
+
+
+def stale_data(why: str) -> NormalizedName | None:
+    """The distribution whose data a backend's failure (`backend_failure`) says is too old
+    for the project, or None when the failure is the backend's own."""
+    return next((name for name, said in STALE_DATA if said.search(why)), None)
+
+
 # Dependencies a backend needs beside it when it comes as a wheel.  setuptools (>= 71)
 # imports its vendored dependencies only when no installed copy exists, so an older copy
 # a distribution installs shadows them: beside Debian 12's `packaging` 23.0, setuptools

@@ -2,7 +2,9 @@
 came from the builder's archive and failed a PEP 517 step in a way a newer backend may fix
 (`buildreqs.backend_failure`) runs once more, in a new container, with the newest verified
 wheel of that backend from the index above the archive's version that the project's
-requirement allows.
+requirement allows; or, when the failure says the data the backend checks the project
+against is too old (buildreqs.STALE_DATA: a classifier newer than the archive's
+trove-classifiers), with the index's copy of that data and the archive's backend.
 
 What a family says is which of its failed commands was a PEP 517 step of the backend (its
 `pep517_step`: rpmbuild's %build, pybuild's build step, repack's hook scripts) and what its
@@ -105,20 +107,27 @@ def decide(exc: CommandFailed, step: Step | None, c: Container, *, backend: str,
            requirements: Sequence[Requirement], from_index: Collection[str], target: Target,
            ctx: Context, project: str) -> Fallback | None:
     """The Fallback for a failed command `exc` that was a PEP 517 `step` of the archive's
-    `backend` (a `module:object`) and failed in a way a newer one may fix; None when it was
+    `backend` (a `module:object`) and failed in a way a newer one may fix (or a newer copy
+    of the data it checks against, buildreqs.STALE_DATA: the archive's trove-classifiers
+    for a classifier newer than its list); None when it was
     another step (`step` None) or another kind of failure, or the backend is among the
     wheels `from_index` already, or the builder `c` has no copy of it.  `requirements` are
     the project's build requirements: the fallback stays within its range for the backend.
     When no newer backend can be used (none on the index, or none pinned under --lock),
     `exc` gets a hint naming the first failure and None is returned."""
     why = step and buildreqs.backend_failure(exc.output_tail, step)
-    name = buildreqs.backend_project(backend)
-    if not why or name in from_index:
+    if not why:
+        return None
+    # a failure over data the backend checks against (buildreqs.STALE_DATA) raises the data
+    data = buildreqs.stale_data(why)
+    name = data or buildreqs.backend_project(backend)
+    if name in from_index:
         return None
     version = buildreqs.installed_version(c, name, project=project)
     if version is None:
         return None
-    first = f"the archive's {name} {version} failed ({why})"
+    first = (f"the archive's {name} {version} is older than the project ({why})" if data
+             else f"the archive's {name} {version} failed ({why})")
     req = next((r for r in requirements if canonicalize_name(r.name) == name),
                Requirement(name))
     raised = buildreqs.fallback_requirement(req, version)

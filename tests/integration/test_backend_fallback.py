@@ -6,7 +6,11 @@ wheels (with what its `core` extra needs beside an older installed copy) for Pyt
 
 Debian 12's setuptools 66 lacks `setuptools.modified` (69): a setup.py importing it fails in
 pybuild's build step (`python3 -m build --no-isolation --wheel`) and builds again with the
-index's setuptools (Python 3.11 wheels), the one `repack lock` pinned for it."""
+index's setuptools (Python 3.11 wheels), the one `repack lock` pinned for it.
+
+Debian 13's hatchling 1.27.0 checks classifiers against trixie's trove-classifiers, which
+lacks "Programming Language :: Python :: 3.15" (babel 2.18 pins `hatchling~=1.27.0`, so no
+newer hatchling may be taken): the build runs again with the index's trove-classifiers."""
 
 from __future__ import annotations
 
@@ -22,7 +26,10 @@ from test_backend_floors import (  # type: ignore[import-not-found]
     SETUPTOOLS_311,
     assert_explained,
     built_files,
+    package,
+    project_pyproject,
     serve,
+    served_build,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
@@ -128,3 +135,29 @@ def test_debian_12s_setuptools_fails_in_pybuild_and_the_locked_index_one_builds(
     deb, files = built_files(tmp_path / "out", "debian-12")
     assert "/usr/lib/python3/dist-packages/newapi_app/__init__.py" in files
     assert_explained(deb, f"setuptools {version}")
+
+
+CLASSIFIER_315 = "Programming Language :: Python :: 3.15"
+PINNED_HATCHLING = project_pyproject(
+    "hatchling~=1.27.0", "hatchling.build",
+    "A tiny package with a classifier newer than Debian 13's list",
+    "license = {{text = \"MIT\"}}",
+    f'classifiers = ["{CLASSIFIER_315}"]\n\n[tool.hatch.build.targets.wheel]\n'
+    'packages = ["{module}"]\n')
+
+
+def test_a_classifier_newer_than_the_archives_list_takes_the_indexs_list(
+        tmp_path: Path, pypi_wheels: Wheels) -> None:
+    sdist = package("classifier-new", PINNED_HATCHLING, tmp_path,
+                    extra_headers=[("Classifier", CLASSIFIER_315)])
+    proc = served_build(tmp_path, sdist, "debian-13",
+                        pypi_wheels("3.13", "--no-deps", "trove-classifiers"))
+    line = next(ln.strip() for ln in proc.stderr.splitlines()
+                if "the archive's trove-classifiers" in ln)
+    assert line.startswith("classifier-new: the archive's trove-classifiers "), line
+    assert "is older than the project (ValueError: Unknown classifier" in line, line
+    assert "building again with trove-classifiers " in line, line
+    assert "hatchling" not in line.partition("building again")[2], line
+    pkg, files = built_files(tmp_path / "out", "debian-13")
+    assert "/usr/lib/python3/dist-packages/classifier_new/__init__.py" in files
+    assert_explained(pkg, "trove-classifiers")

@@ -124,6 +124,19 @@ def test_a_backend_object_names_its_project() -> None:
     assert buildreqs.backend_project("whey") == "whey"
 
 
+def test_a_classifier_newer_than_the_list_is_the_lists_failure() -> None:
+    """hatchling's and setuptools' (validate-pyproject's) words for a classifier the
+    installed trove-classifiers lacks: the data is raised, not the backend."""
+    hatchling = ("ValueError: Unknown classifier in field `project.classifiers`: "
+                 "Programming Language :: Python :: 3.15")
+    setuptools = ("ValueError: invalid pyproject.toml config: `project.classifiers[2]`. "
+                  "configuration error: `project.classifiers[2]` must be trove-classifier")
+    assert buildreqs.stale_data(hatchling) == "trove-classifiers"
+    assert buildreqs.stale_data(setuptools) == "trove-classifiers"
+    assert buildreqs.stale_data("AttributeError: module 'setuptools' has no attribute "
+                                "'errors'") is None
+
+
 def test_the_fallback_is_above_the_archives_version_within_the_projects_range() -> None:
     raised = buildreqs.fallback_requirement(Requirement("setuptools<70"), Version("52.0"))
     assert raised.specifier.contains("69.5") and not raised.specifier.contains("52.0")
