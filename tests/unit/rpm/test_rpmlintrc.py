@@ -1,6 +1,6 @@
 """templates/rpm/repack.rpmlintrc against real rpmlint: each filter hides what it says and
 nothing else, on a small rpm built with the host's rpmbuild (binutils, from dpkg-dev, makes
-its static archive)."""
+its static archive and extension)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ BuildArch: x86_64
 %description
 A module with a "#!" line in the site-packages of native code, and a
 static archive there stripped of its debug sections as rpm's
-brp-strip-static-archive strips it.
+brp-strip-static-archive strips it, and a limited-API extension that
+uses no libc symbol (tornado's speedups.abi3.so): no NEEDED entry.
 
 %install
 mkdir -p %{{buildroot}}{SITEARCH}/demo
@@ -39,6 +40,9 @@ printf '.text\\n.globl f\\nf:\\n ret\\n' > f.s
 as -g -o f.o f.s
 ar rcs %{{buildroot}}{SITEARCH}/demo/lib/libnpymath.a f.o
 strip -g %{{buildroot}}{SITEARCH}/demo/lib/libnpymath.a
+printf '.section .note.GNU-stack,"",@progbits\n.text\n.globl PyInit_speedups\nPyInit_speedups:\n ret\n' > s.s
+as -o s.o s.s
+ld -shared -o %{{buildroot}}{SITEARCH}/demo/speedups.abi3.so s.o
 
 %files
 {SITEARCH}/demo/
@@ -60,8 +64,11 @@ def test_filters_cover_lib64_language_named_packages_and_static_archives(tmp_pat
     assert f"E: non-executable-script {SITEARCH}/demo/cli.py" in bare
     assert "E: no-dependency-on locales-six" in bare
     assert f"E: static-library-without-debuginfo {SITEARCH}/demo/lib/libnpymath.a" in bare
+    assert f"E: shared-library-without-dependency-information {SITEARCH}/demo/speedups.abi3.so" \
+        in bare
     filtered = rpmlint(rpm).stdout
-    for tag in ("non-executable-script", "no-dependency-on", "static-library-without-debuginfo"):
+    for tag in ("non-executable-script", "no-dependency-on", "static-library-without-debuginfo",
+                "shared-library-without-dependency-information"):
         assert tag not in filtered, filtered
     assert " 0 errors" in filtered, filtered
     assert RPMLINTRC.is_file()
