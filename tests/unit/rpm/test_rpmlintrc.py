@@ -40,7 +40,8 @@ printf '.text\\n.globl f\\nf:\\n ret\\n' > f.s
 as -g -o f.o f.s
 ar rcs %{{buildroot}}{SITEARCH}/demo/lib/libnpymath.a f.o
 strip -g %{{buildroot}}{SITEARCH}/demo/lib/libnpymath.a
-printf '.section .note.GNU-stack,"",@progbits\n.text\n.globl PyInit_speedups\nPyInit_speedups:\n ret\n' > s.s
+printf '.section .note.GNU-stack,"",@progbits\n.text\n' > s.s
+printf '.globl PyInit_speedups\nPyInit_speedups:\n ret\n' >> s.s
 as -o s.o s.s
 ld -shared -o %{{buildroot}}{SITEARCH}/demo/speedups.abi3.so s.o
 
