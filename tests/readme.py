@@ -94,6 +94,10 @@ def repack_commands(b: Block) -> list[tuple[int, list[str]]]:
             continue
         while argv and (_ASSIGNMENT.fullmatch(argv[0]) or argv[0] == "./x.py"):
             argv = argv[1:]
+        # "repack breadth, 2026-12-05, ...": a report's title, not a command (no command
+        # word ends in punctuation)
+        if argv[:1] == ["repack"] and len(argv) > 1 and argv[1][-1] in ",:":
+            continue
         if argv[:1] == ["repack"]:
             out.append((n, argv[1:]))
     return out
