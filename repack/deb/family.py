@@ -43,7 +43,7 @@ from repack.container import images
 from repack.container.engine import Container
 from repack.container.outputs import read_beneath
 from repack.context import Context
-from repack.deb import aptlists, naming
+from repack.deb import aptlists, naming, numpyabi
 from repack.deb.build import (
     METADATA_SCRIPT,
     DebianBuild,
@@ -452,14 +452,22 @@ def make_spec(project: Project, sdist: Sdist, target: Target, archive: ArchiveIn
     """The spec, with the C library -dev packages the sdist needs (`dev`) and the project's
     `[packages.<name>]` overrides: their relations after the mapped ones (so apt downloads
     the extra Build-Depends with the others), and the patches, excludes and environment for
-    the renderer."""
+    the renderer.  Compiled against a numpy among `tools`, it depends on that numpy's ABI
+    (repack.deb.numpyabi)."""
+    names = settings.package_names()
     spec = naming.make_deb_spec(project, source_url=sdist.release.url, target=target,
                                 archive=archive, maintainer=settings.maintainer,
                                 date=steps.changelog_date(sdist.source_date_epoch),
                                 provenance=provenance.of(sdist, [t.file for t in tools]),
-                                names=settings.package_names(), dev_packages=dev)
+                                names=names, dev_packages=dev)
+    depends = spec.depends
+    numpy = next((t for t in tools if t.name == "numpy"), None)
+    if numpy is not None and project.has_native_code:
+        abi = naming.map_requirement(numpyabi.runtime_requirement(numpy), target, archive,
+                                     project=str(project.name), names=names)
+        depends += tuple(g for g in abi.relations if g not in depends)
     extra = settings.overrides(str(sdist.release.name))
-    return dataclasses.replace(spec, depends=spec.depends + extra.depends,
+    return dataclasses.replace(spec, depends=depends + extra.depends,
                                build_depends=spec.build_depends + extra.build_depends,
                                recommends=spec.recommends + extra.recommends,
                                conflicts=extra.conflicts, overrides=extra)

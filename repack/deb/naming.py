@@ -55,7 +55,7 @@ _BUILD_NAME_OVERRIDES = {"setuptools": "python3-setuptools"}
 # `numpy3` dh sequence, python3-numpy's or, from Debian 13, python3-numpy-dev's) adds
 # python3-numpy-abi9 / python3-numpy2-abi0 to ${python3:Depends} (lintian:
 # missing-dependency-on-numpy-abi, scikit-learn on Debian 13).  Against the index's numpy
-# (a wheel, Debian 12's for `numpy>=2`) it is built for numpy 1.x and 2.x alike.
+# (a wheel, Debian 12's for `numpy>=2`), repack.deb.numpyabi writes the range instead.
 NUMPY = DebName("python3-numpy")
 # The interpreter's own packages (Debian's python3-defaults and python3-stdlib-extensions):
 # python3-* names, yet no module package a PyPI project may become.
