@@ -61,6 +61,16 @@ ARCHIVE = ArchiveIndex(
 )
 BASE = DJANGO
 
+# Debian 12's numpy, and two packages compiled against it (naming.compiled_on_index)
+NUMPY_ARCHIVE = dataclasses.replace(
+    ARCHIVE,
+    packages={**ARCHIVE.packages, "python3-numpy": "1:1.24.2-1+deb12u1",
+              "python3-scipy": "1.10.1-2", "python3-pythran": "0.11.0+ds-7"},
+    dist_map={**ARCHIVE.dist_map, "numpy": "python3-numpy", "scipy": "python3-scipy",
+              "pythran": "python3-pythran"},
+    compiled_on={"python3-scipy": ["python3-numpy", "python3-pythran"],
+                 "python3-pythran": ["python3-numpy"]})
+
 
 def project(**changes: Any) -> Project:
     return dataclasses.replace(BASE, **changes)

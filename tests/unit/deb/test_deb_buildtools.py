@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from examples import ARCHIVE, BASE, TARGET, deb_spec
+from examples import ARCHIVE, BASE, NUMPY_ARCHIVE, TARGET, deb_spec
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -33,16 +33,6 @@ def test_only_what_the_archive_lacks_or_has_too_old() -> None:
     ))
     missing = missing_build_requires(project, TARGET, ARCHIVE)
     assert [str(r) for r in missing] == ["setuptools_scm>=8", "wheel>=0.40"]
-
-
-NUMPY_ARCHIVE = dataclasses.replace(
-    ARCHIVE,
-    packages={**ARCHIVE.packages, "python3-numpy": "1:1.24.2-1+deb12u1",
-              "python3-scipy": "1.10.1-2", "python3-pythran": "0.11.0+ds-7"},
-    dist_map={**ARCHIVE.dist_map, "numpy": "python3-numpy", "scipy": "python3-scipy",
-              "pythran": "python3-pythran"},
-    compiled_on={"python3-scipy": ["python3-numpy", "python3-pythran"],
-                 "python3-pythran": ["python3-numpy"]})
 
 
 def test_what_the_archive_compiled_against_a_package_from_the_index_comes_from_there_too(

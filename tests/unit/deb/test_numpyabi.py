@@ -8,11 +8,10 @@ import hashlib
 import zipfile
 from pathlib import Path
 
-from examples import BASE, TARGET
+from examples import BASE, NUMPY_ARCHIVE, TARGET
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
-from test_deb_buildtools import NUMPY_ARCHIVE  # type: ignore[import-not-found]
 
 from repack import buildreqs
 from repack.config import Settings
