@@ -46,6 +46,7 @@ directory (or the file `--config` names), whose keys win:
     exclude = ["/usr/lib/python3*/*/psycopg2/tests/*"]   # installed paths (globs) left out
     patches = ["patches/psycopg2/0001-fix.patch"]        # -p1, beside this file; in order
     env = { PSYCOPG_NO_BINARY = "1" }                    # the build's environment
+    requires-dist = ["packaging>=20"]   # PEP 508 run-time requirements its metadata lacks
 
 The trust policy belongs with the project (it is reviewed and committed beside the
 requirements it governs); its keyring directory is resolved beside the file that holds it.

@@ -279,6 +279,9 @@ class Overrides:
     env: tuple[tuple[str, str], ...] = ()   # the build's extra environment, sorted by name
     # PEP 517 config settings for every hook of the build (meson-python's setup-args), by key
     config_settings: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # PEP 508 run-time requirements the project's metadata lacks (librt 0.16's vecs imports
+    # mypy_extensions): mapped per target like its own, and built with --with-deps
+    requires_dist: tuple[str, ...] = ()
 
     def cache_data(self) -> dict[str, object]:
         """Everything of it that changes a build's output, for the build cache key (the
@@ -287,6 +290,7 @@ class Overrides:
                 "build_depends": [[str(r) for r in g] for g in self.build_depends],
                 "requires": list(self.requires), "build_requires": list(self.build_requires),
                 "exclude": list(self.exclude),
+                **({"requires_dist": list(self.requires_dist)} if self.requires_dist else {}),
                 "patches": [[p.name, p.sha256] for p in self.patches],
                 "env": [list(kv) for kv in self.env],
                 **({"config_settings": [[k, list(v)] for k, v in self.config_settings]}

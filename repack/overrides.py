@@ -10,6 +10,7 @@ The keys (repack.config's docstring shows them together):
     patches = ["patches/psycopg2/0001-fix.patch"]        # beside the config file; in order
     env = { PSYCOPG_NO_BINARY = "1" }                    # the build's and its hooks'
     config-settings = { setup-args = ["-Dsystem-freetype=true"] }   # PEP 517 config settings
+    requires-dist = ["mypy-extensions>=1.0"]   # run-time requirements the metadata lacks
 
 Each value is written into a file that a tool parses (debian/control, debian/rules, the
 .spec, a shell line in them), so each is checked against what that field may hold, not
@@ -22,9 +23,10 @@ root); an env name is ``[A-Z_][A-Z0-9_]*`` and not one that steers the build its
 (RESERVED_ENV); a value is one printable line without a backslash; a PEP 517 config
 setting's key is a word of ``[A-Za-z0-9._-]`` and each value one word of
 ``[A-Za-z0-9_.,:=+/@-]`` (it joins a pip command line in the .spec's %build, and rpm expands
-``%``). Patch files are read here, once: their bytes are what the build applies and what the
-build cache key covers. Any mistake is a ConfigError (exit 2) naming
-``[packages.<name>].<key>``.
+``%``); a requirement is PEP 508 without a URL or ``===``, written back as packaging
+normalises it, and is then mapped like the project's own. Patch files are read here, once:
+their bytes are what the build applies and what the build cache key covers. Any mistake
+is a ConfigError (exit 2) naming ``[packages.<name>].<key>``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from repack.errors import ConfigError
 from repack.model import DebName, DebVersion, Overrides, Patch, Relation
 
@@ -43,7 +47,7 @@ __all__ = ["FAMILIES", "KEYS", "RESERVED_ENV", "RESERVED_ENV_PREFIXES", "config_
            "deb_relations", "env_problem", "is_glob", "parse", "rpm_dependency"]
 
 KEYS = frozenset({"depends", "recommends", "build-depends", "conflicts", "exclude", "patches",
-                  "env", "config-settings"})
+                  "env", "config-settings", "requires-dist"})
 FAMILIES = frozenset({"deb", "rpm"})
 PATCH_LIMIT = 16 << 20
 
@@ -237,6 +241,26 @@ def _config_settings(value: object, where: str) -> tuple[tuple[str, tuple[str, .
                         for k, v in value.items()))
 
 
+def _requires_dist(value: object, where: str) -> tuple[str, ...]:
+    """Run-time requirements an upstream forgot to declare, as PEP 508 strings: the same
+    mapping (per target, markers and all) and the same --with-deps closure as its own."""
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise _fail(where, "requires-dist", 'must be a list of PEP 508 requirements, like '
+                    '["mypy-extensions>=1.0"]')
+    out: list[str] = []
+    for text in value:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as e:
+            raise _fail(where, "requires-dist", f"{text!r} is not a PEP 508 requirement "
+                        f"({str(e).splitlines()[0]})") from None
+        if req.url or any(s.operator == "===" for s in req.specifier):
+            raise _fail(where, "requires-dist", f"{text!r}: a requirement on the index by "
+                        "name and version, not a URL or arbitrary equality (===)")
+        out.append(str(req))
+    return tuple(dict.fromkeys(out))
+
+
 def _read_patch(path: Path, where: str, shown: str) -> bytes:
     """The patch's bytes, read once from a regular file (not through a symlink)."""
     try:
@@ -290,4 +314,5 @@ def parse(entry: Mapping[str, object], where: str, base: Path) -> Overrides:
                      exclude=_exclude(entry.get("exclude", []), where),
                      patches=_patches(entry.get("patches", []), where, base),
                      env=_env(entry.get("env", {}), where),
-                     config_settings=_config_settings(entry.get("config-settings", {}), where))
+                     config_settings=_config_settings(entry.get("config-settings", {}), where),
+                     requires_dist=_requires_dist(entry.get("requires-dist", []), where))

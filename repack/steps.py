@@ -4,6 +4,7 @@ builder lacks (as verified, accepted wheels), and the changelog date."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,10 +43,15 @@ def work_dir(ctx: Context, prefix: str) -> Iterator[Path]:
 
 
 def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
-                 entry_points: str | None = None) -> Project:
-    return metadata.project_from_metadata(
+                 entry_points: str | None = None, added: Sequence[str] = ()) -> Project:
+    """The project of `raw` metadata, with the run-time requirements `added` (its
+    `[packages.<name>] requires-dist`) after its own."""
+    project = metadata.project_from_metadata(
         raw, tree, source=source, entry_points=entry_points,  # type: ignore[arg-type]
         expected_name=str(sdist.release.name), expected_version=sdist.release.version)
+    more = tuple(r for r in map(Requirement, added) if r not in project.requires_dist)
+    return dataclasses.replace(project, requires_dist=project.requires_dist + more) if more \
+        else project
 
 
 def refuse_unbuildable(sdist: Sdist, ctx: Context) -> None:

@@ -8,7 +8,7 @@ closure and build-tool tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from localindex import LocalIndex
@@ -50,7 +50,9 @@ class Index:
         return entry.hashes["sha256"]
 
     def plan(self, *reqs: str, target: Target = DEBIAN_12,
-             provided: Callable[[Requirement], bool] = nothing) -> Plan:
+             provided: Callable[[Requirement], bool] = nothing,
+             added: Mapping[str, Sequence[str]] | None = None) -> Plan:
         roots = [BuildRequest(requirement=Requirement(r)) for r in reqs]
         return resolve_closure(roots, target, index=self.local.url, session=self.session,
-                               provided=provided, cache_dir=self.cache, known=self.known)
+                               provided=provided, cache_dir=self.cache, known=self.known,
+                               added=lambda name: (added or {}).get(name, ()))

@@ -218,8 +218,11 @@ def _conflict(name: str, edges: Mapping[str, Requirement], exc: ResolveError) ->
 def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str,
                     session: requests.Session, provided: Callable[[Requirement], bool],
                     cache_dir: Path, hook: MetadataHook | None = None,
-                    known: MutableMapping[str, tuple[Requirement, ...]] | None = None) -> Plan:
-    """Resolve every requirement of `roots` and their dependencies for `target`.
+                    known: MutableMapping[str, tuple[Requirement, ...]] | None = None,
+                    added: Callable[[str], Sequence[str]] = lambda name: ()) -> Plan:
+    """Resolve every requirement of `roots` and their dependencies for `target`; `added`
+    names a project's requirements beyond its metadata's (`[packages.<name>]
+    requires-dist`), which join the closure as its own do.
 
     Raises ConflictError when requirements on one project exclude each other, CycleError
     (with the path) when projects depend on each other, MetadataError when a project's
@@ -278,6 +281,7 @@ def resolve_closure(roots: Sequence[BuildRequest], target: Target, *, index: str
             pages[name] = _page(name, index, session)
         reqs = dependencies(release, index=index, session=session, cache_dir=cache_dir,
                             pins=pins.get(name, ()), hook=hook, page=pages[name], known=known)
+        reqs += tuple(Requirement(r) for r in added(name))
         chosen[name] = (release, extras)
         needs: list[NormalizedName] = []
         for dep in reqs:

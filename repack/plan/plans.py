@@ -55,7 +55,8 @@ def resolve_plans(build_requests: Sequence[BuildRequest], targets: Sequence[Targ
                                    cache_dir=ctx.settings.cache_dir,
                                    hook=functools.partial(family.read_metadata, target=target,
                                                           ctx=ctx),
-                                   known=ctx.requires)
+                                   known=ctx.requires,
+                                   added=lambda name: ctx.settings.overrides(name).requires_dist)
             describe(plan, target)
         plans[target.id] = plan
     return [plans[t.id] for t in targets]

@@ -1,8 +1,8 @@
 """[packages.<name>] overrides in real builds (issue 11 item 2): one tiny project from a
 LocalIndex, built once for debian-12 and el9 with a patch, an excluded file, an extra
-run-time dependency and a conflict, an environment variable its setup.py writes into the
-package, and PEP 517 config settings its in-tree backend insists on in every hook and writes
-into it too."""
+run-time dependency, run-time requirements its metadata lacks and a conflict, an
+environment variable its setup.py writes into the package, and PEP 517 config settings its
+in-tree backend insists on in every hook and writes into it too."""
 
 from __future__ import annotations
 
@@ -99,6 +99,7 @@ exclude = ["/usr/lib/python3*/*/tiny_over/debug_helper.py"]
 patches = ["patches/0001-greet.patch"]
 env = {{ TINY_FLAVOUR = {json.dumps(FLAVOUR)} }}
 config-settings = {{ tiny-flavour = ["a=1", "b"], single = "x" }}
+requires-dist = ["packaging>=20", 'tomli; python_version < "3.11"']
 """
 
 
@@ -159,7 +160,11 @@ def test_the_extra_relations(built: dict[str, Any]) -> None:
     deb = subprocess.run(["dpkg-deb", "-f", str(built["paths"]["deb"]), "Depends", "Conflicts",
                           "Recommends"], capture_output=True, text=True, check=True).stdout
     fields = dict(ln.split(": ", 1) for ln in deb.splitlines())
-    assert "libpq5 (>= 14)" in [d.strip() for d in fields["Depends"].split(",")]
+    depends = [d.strip() for d in fields["Depends"].split(",")]
+    assert "libpq5 (>= 14)" in depends
+    # requires-dist, mapped for the target: Debian 12's Python 3.11 needs no tomli
+    assert "python3-packaging (>= 20)" in depends
+    assert not any(d.startswith("python3-tomli") for d in depends)
     assert fields["Conflicts"] == "python3-tiny-over-old"
     assert fields["Recommends"] == "python3-numpy (>= 1:1.20) | python3-scipy"
     rpm = subprocess.run(["rpm", "-qp", "--recommends", str(built["paths"]["rpm"])],
@@ -168,6 +173,7 @@ def test_the_extra_relations(built: dict[str, Any]) -> None:
     rpm = subprocess.run(["rpm", "-qp", "--requires", str(built["paths"]["rpm"])],
                          capture_output=True, text=True, check=True).stdout
     assert "libpq >= 14" in rpm.splitlines()
+    assert {"python3dist(packaging) >= 20", "python3dist(tomli)"} <= set(rpm.splitlines())
     rpm = subprocess.run(["rpm", "-qp", "--conflicts", str(built["paths"]["rpm"])],
                          capture_output=True, text=True, check=True).stdout
     assert rpm.splitlines() == ["python3-tiny-over-old < 2"]

@@ -36,6 +36,7 @@ recommends = {{ deb = ["python3-numpy (>= 1:1.20) | python3-scipy"], rpm = ["pyt
 exclude = ["/usr/lib/python3*/*/tiny/tests/*", "/usr/bin/tiny-debug"]
 patches = ["patches/0001-fix.patch", "patches/0002-more.diff"]
 env = {{ TINY_FLAVOUR = {json.dumps(VALUE)}, CFLAGS_EXTRA = "-O1" }}
+requires-dist = ["mypy_extensions >= 1.0", 'tomli; python_version < "3.11"', "mypy_extensions>=1.0"]
 """
 
 
@@ -70,6 +71,8 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [(p.name, p.data) for p in o.patches] == [
         ("0001-fix.patch", PATCH), ("0002-more.diff", PATCH.replace(b"2", b"3"))]
     assert o.env == (("CFLAGS_EXTRA", "-O1"), ("TINY_FLAVOUR", VALUE))
+    # as packaging writes them, each once
+    assert o.requires_dist == ("mypy_extensions>=1.0", 'tomli; python_version < "3.11"')
     # read once: the file changing afterwards changes nothing of the settings
     (tmp_path / "patches" / "0001-fix.patch").write_bytes(b"other")
     assert o.patches[0].data == PATCH
@@ -135,6 +138,12 @@ def test_a_full_table_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ('config-settings = { setup-args = 1 }', "config-settings", "one word"),
     ('config-settings = { "a b" = "1" }', "config-settings", "not a config setting name"),
     ('config-settings = ["setup-args=-Da=1"]', "config-settings", "table of strings"),
+    ('requires-dist = "mypy-extensions"', "requires-dist", "list of PEP 508 requirements"),
+    ('requires-dist = [1]', "requires-dist", "list of PEP 508 requirements"),
+    ('requires-dist = ["mypy extensions"]', "requires-dist", "not a PEP 508 requirement"),
+    ('requires-dist = ["a>=1\\nb"]', "requires-dist", "not a PEP 508 requirement"),
+    ('requires-dist = ["evil @ https://example.org/evil.whl"]', "requires-dist", "not a URL"),
+    ('requires-dist = ["a===1.0"]', "requires-dist", "arbitrary equality"),
 ])
 def test_a_malformed_table_names_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          text: str, key: str, message: str) -> None:
@@ -317,7 +326,7 @@ def test_every_override_changes_the_cache_key(tmp_path: Path,
               'env = { A = "1" }', 'env = { A = "2" }',
               'config-settings = { setup-args = "-Da=1" }', 'conflicts = { deb = ["tiny-a"] }',
               'conflicts = { rpm = ["tiny-a"] }', 'recommends = { deb = ["tiny-a"] }',
-              'recommends = { rpm = ["tiny-a"] }']
+              'recommends = { rpm = ["tiny-a"] }', 'requires-dist = ["mypy-extensions"]']
     keys = [key(""), *(key(t) for t in tables)]
     assert len(set(keys)) == len(keys)
     assert key(tables[5]) == key(tables[5])

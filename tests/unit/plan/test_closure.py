@@ -61,6 +61,22 @@ def test_markers_are_evaluated_for_the_target(index: Index) -> None:
     assert set(index.plan("app", target=old).order) == {"always", "backport", "app"}
 
 
+def test_requirements_the_metadata_lacks_join_the_closure(index: Index) -> None:
+    """`[packages.librt] requires-dist`: librt 0.16's vecs imports mypy_extensions, which
+    its metadata does not name; the added requirement is resolved, markers and all, and
+    built first, as its own would be."""
+    index.add("librt")
+    index.add("mypy-extensions", "0.4.3")
+    index.add("mypy-extensions", "1.1.0")
+    index.add("backport")
+    plan = index.plan("librt", added={
+        "librt": ["mypy-extensions>=1.0", 'backport; python_version < "3.10"']})
+    assert plan.order == ("mypy-extensions", "librt")           # debian-12: Python 3.11
+    assert versions(plan)["mypy-extensions"] == "1.1.0"
+    assert plan.nodes[canonicalize_name("librt")].depends == ("mypy-extensions",)
+    assert index.plan("librt").order == ("librt",)
+
+
 def test_extras_only_when_requested(index: Index) -> None:
     index.add("app", requires=["core", 'speedup>=1; extra == "fast"'])
     index.add("core")
