@@ -19,27 +19,17 @@ from typing import Any
 import pytest
 from conftest import Wheels, run_repack  # type: ignore[import-not-found]
 from localindex import LocalIndex
-from sdists import make_sdist
+from sdists import default_files, make_sdist
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
 NAME = "np-abi-demo"
-PYPROJECT = b"""\
-[build-system]
-requires = ["setuptools>=61", "numpy>=2"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "np-abi-demo"
-version = "1.0"
-description = "A tiny test package on numpy's C API"
-license = {text = "MIT"}
-requires-python = ">=3.9"
-dependencies = ["numpy>=1.22"]
-
-[tool.setuptools]
-packages = ["np_abi_demo"]
-"""
+SUMMARY = "A tiny test package on numpy's C API"
+# sdists' default pyproject.toml (setuptools, the package, `numpy>=1.22` at run time), with
+# numpy 2 to build against
+PYPROJECT = default_files(NAME, "1.0", summary=SUMMARY, requires_dist=["numpy>=1.22"],
+                          requires_python=">=3.9")["pyproject.toml"].replace(
+    b'requires = ["setuptools>=61"]', b'requires = ["setuptools>=61", "numpy>=2"]')
 SETUP_PY = b"""\
 import numpy
 from setuptools import Extension, setup
@@ -78,11 +68,12 @@ INIT_PY = (b'"""np-abi-demo: a tiny test package on numpy\'s C API."""\n\n'
 def built(tmp_path_factory: pytest.TempPathFactory, pypi_wheels: Wheels) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("numpyabi")
     (numpy,) = pypi_wheels("3.11", "--no-deps", "numpy>=2")
+    assert b'"numpy>=2"' in PYPROJECT
     # a unique sdist each run, so that the build cache never answers instead of a build
     sdist = make_sdist(tmp / "sdists", NAME, "1.0", {
         "pyproject.toml": PYPROJECT, "setup.py": SETUP_PY, "np_abi_demo/__init__.py": INIT_PY,
         "np_abi_demo/_zeros.c": ZEROS_C, "NONCE": str(time.time_ns()).encode()},
-        summary="A tiny test package on numpy's C API", requires_dist=["numpy>=1.22"])
+        summary=SUMMARY, requires_dist=["numpy>=1.22"], requires_python=">=3.9")
     with LocalIndex() as index:
         index.add(NAME, sdist.name, sdist.read_bytes())
         index.add("numpy", numpy.name, numpy.read_bytes())
