@@ -140,8 +140,12 @@ class CommandFailed(BuildError):
         self.argv = argv
         self.returncode = returncode
         self.output_tail = output_tail
+        # one line: a program given with -c (repack's own scripts) is elided, other newlines
+        # are shown escaped
+        shown = ["<script>" if i and argv[i - 1] == "-c" and "\n" in a
+                 else a.replace("\n", "\\n") for i, a in enumerate(argv)]
         super().__init__(
-            f"command failed with exit code {returncode}: {shlex.join(argv)}",
+            f"command failed with exit code {returncode}: {shlex.join(shown)}",
             project=project,
             hint=hint,
         )

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from repack import log, run
+from repack.errors import CommandFailed
 
 
 def test_still_running_counts_the_output_never_shows_it() -> None:
@@ -52,3 +53,18 @@ def test_without_a_heartbeat_nothing_is_said(capsys: pytest.CaptureFixture[str])
     proc = run.run(["sh", "-c", "echo out; echo err >&2"], check=False)
     assert (proc.stdout, proc.stderr) == (b"out\n", b"err\n")
     assert "still running" not in capsys.readouterr().err
+
+
+@pytest.mark.process
+def test_a_failed_command_is_one_line_without_repacks_own_script() -> None:
+    """A failed `python3 -c SCRIPT` (the PEP 517 hooks repack runs in a container) was
+    reported with its whole script: many lines, none of them the reason."""
+    script = "import sys\nsys.exit(3)\n"
+    with pytest.raises(CommandFailed) as info:
+        run.run(["python3", "-c", script, "/build/src", "a\nb"], project="scipy")
+    assert info.value.returncode == 3
+    assert info.value.argv[2] == script                      # kept whole for the caller
+    shown = str(info.value)
+    assert shown.startswith("scipy: command failed with exit code 3: ")
+    assert shown.endswith("python3 -c '<script>' /build/src 'a\\nb'")       # argv[0]: its path
+    assert "\n" not in shown
