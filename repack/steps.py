@@ -15,6 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from repack import buildreqs, clibs, log, metadata
+from repack.config import Settings
 from repack.context import Context
 from repack.errors import RepackError
 from repack.model import Project, Sdist, Target
@@ -42,13 +43,15 @@ def work_dir(ctx: Context, prefix: str) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str,
-                 entry_points: str | None = None, added: Sequence[str] = ()) -> Project:
-    """The project of `raw` metadata, with the run-time requirements `added` (its
-    `[packages.<name>] requires-dist`) after its own."""
+def read_project(raw: bytes, tree: Path, sdist: Sdist, *, source: str, settings: Settings,
+                 entry_points: str | None = None) -> Project:
+    """The project of `raw` metadata, with its `[packages.<name>] requires-dist` after its
+    own run-time requirements."""
+    name = str(sdist.release.name)
     project = metadata.project_from_metadata(
         raw, tree, source=source, entry_points=entry_points,  # type: ignore[arg-type]
-        expected_name=str(sdist.release.name), expected_version=sdist.release.version)
+        expected_name=name, expected_version=sdist.release.version)
+    added = settings.overrides(name).requires_dist
     more = tuple(r for r in map(Requirement, added) if r not in project.requires_dist)
     return dataclasses.replace(project, requires_dist=project.requires_dist + more) if more \
         else project
@@ -63,6 +66,7 @@ def refuse_unbuildable(sdist: Sdist, ctx: Context) -> None:
         try:
             tree = unpack_sdist(sdist.path, work / "unpack", project=name)
             project = read_project(metadata.read_pkg_info(tree, project=name), tree, sdist,
+                                   settings=ctx.settings,
                                    source="PKG-INFO")
         except RepackError:
             return      # a bad sdist: its build says so in its turn, after the ones before it

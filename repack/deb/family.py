@@ -304,7 +304,7 @@ def prepare(sdist: Sdist, target: Target, image: images.Image, ctx: Context, *,
             tree = unpack_sdist(sdist.path, work / "unpack", project=project_name)
         pkg_info = metadata.read_pkg_info(tree, project=project_name)
         first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO",
-                                   added=ctx.settings.overrides(project_name).requires_dist)
+                                   settings=ctx.settings)
         needs = clibs.scan(tree)
         clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: before any image or build
         images.ensure(ctx.engine, image)
@@ -397,7 +397,7 @@ def map_and_render(p: Prepared, c: Container, sdist: Sdist, target: Target,
         meta = p.deb.pep517_metadata(c, p.srcdir)
         project = steps.read_project(meta.metadata, p.tree, sdist,
                                      source="PEP 517", entry_points=meta.entry_points,
-                                     added=ctx.settings.overrides(project_name).requires_dist)
+                                     settings=ctx.settings)
     spec = make_spec(project, sdist, target, p.archive, ctx.settings, p.tools,
                      dev=p.dev_packages)
     # the final metadata's console scripts: the files taken over get Replaces and Breaks,

@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from packaging.requirements import Requirement
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from repack.buildreqs import BuildTool
 
@@ -52,11 +52,7 @@ def feature_version(wheel: Path, version: Version) -> Version:
         return own
     if found is None:
         return own
-    try:
-        default = Version(f"{int(found[1])}.{int(found[2])}")
-    except InvalidVersion:
-        return own
-    return min(default, own)
+    return min(Version(f"{int(found[1])}.{int(found[2])}"), own)   # digits: always a version
 
 
 def runtime_requirement(numpy: BuildTool) -> Requirement:

@@ -124,7 +124,7 @@ def _build_system(plan: Plan, name: NormalizedName, ctx: Context,
                                session=ctx.session), ctx)
     tree = unpack_sdist(sdist.path, work / name, project=name)
     return steps.read_project(metadata.read_pkg_info(tree, project=name), tree, sdist,
-                              source="PKG-INFO"), tree
+                              source="PKG-INFO", settings=ctx.settings), tree
 
 
 def locked_plans(lock: lockfile.Lockfile, targets: Sequence[Target],

@@ -233,7 +233,7 @@ def unpack(sdist: Sdist, image: images.Image, ctx: Context, work: Path) -> Unpac
         tree = unpack_sdist(sdist.path, work / "unpack", project=name)
     pkg_info = metadata.read_pkg_info(tree, project=name)
     first = steps.read_project(pkg_info, tree, sdist, source="PKG-INFO",
-                               added=ctx.settings.overrides(name).requires_dist)
+                               settings=ctx.settings)
     needs = clibs.scan(tree)
     clibs.refuse_unbuildable(first, needs)      # Rust, CUDA: exit 7 before a build
     rpm = RpmBuild(engine=ctx.engine, image=image, work=work, project=name,
@@ -358,8 +358,7 @@ def rpmbuild(p: Unpacked, c: Container, sdist: Sdist, target: Target, ctx: Conte
         raw, entry_points = p.build.pep517_metadata(
             c, p.srcdir, project.build_backend or DEFAULT_BACKEND, p.backend_path)
         project = steps.read_project(raw, p.tree, sdist, source="PEP 517",
-                                     entry_points=entry_points,
-                                     added=ctx.settings.overrides(name).requires_dist)
+                                     entry_points=entry_points, settings=ctx.settings)
     spec = make_spec(project, sdist, target, ctx, tools, chosen, devel=devel,
                      source_dir=p.srcdir)
     spec_file = p.build.render(c, spec, sdist)
